@@ -1,0 +1,23 @@
+// The `personas` command. Each command group lives in src/cli/<group>.ts and registers itself
+// here; the pipeline code it calls lives in the modules of DESIGN.md.
+import { Command } from 'commander';
+import { PersonasError } from './errors.ts';
+import { version } from './version.ts';
+
+const program = new Command('personas')
+  .description('Projects qualitative marketing personas onto a customer base')
+  .version(version);
+
+const groups = [] as Array<(p: Command) => void>;
+for (const register of groups) register(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof PersonasError) {
+    process.stderr.write(`personas: ${err.message}\n`);
+    process.exitCode = 2;
+  } else {
+    throw err;
+  }
+}

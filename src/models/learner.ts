@@ -1,0 +1,39 @@
+// The contract every classifier of the product follows (scikit-learn's estimator contract):
+// options are kept as given, `fit` validates and returns a fitted model, learned state is
+// separate from options, a seed makes it repeatable, and a fitted model predicts positive-class
+// probabilities on a column-major matrix.
+
+/** Column-major matrix: one Float32Array per feature, all of the same length; NaN = missing. */
+export interface ColumnMatrix {
+  readonly rows: number;
+  readonly columns: Float32Array[];
+}
+
+export interface FitInput {
+  readonly x: ColumnMatrix;
+  /** Binary labels, 0 or 1, one per row. */
+  readonly y: ArrayLike<number>;
+  /** Optional non-negative per-row weights (default 1). */
+  readonly weights?: ArrayLike<number>;
+  /** Optional validation set for early stopping. */
+  readonly valid?: { x: ColumnMatrix; y: ArrayLike<number>; weights?: ArrayLike<number> };
+  /** Feature names, kept in the model for reports and mismatch checks. */
+  readonly featureNames?: string[];
+}
+
+export interface FittedClassifier {
+  readonly kind: string;
+  readonly featureNames: string[];
+  /** Probability of the positive class for each row. */
+  predictProba(x: ColumnMatrix): Float64Array;
+  /** Gain-based importance per feature (same order as featureNames), summing to 1. */
+  featureImportance(): Float64Array;
+  /** A versioned, self-describing JSON-serialisable form (see the learner's format module). */
+  toJSON(): unknown;
+}
+
+export interface Learner<Options> {
+  readonly kind: string;
+  readonly options: Readonly<Options>;
+  fit(input: FitInput): FittedClassifier;
+}
