@@ -1,0 +1,108 @@
+// The artefacts a projection run writes, as zod schemas (the schema is the type). These are
+// the product's hand-off format between the projection (writer), the store/registry and API
+// (readers) and the report. File names inside a run's output directory:
+//   model/manifest.json          Manifest
+//   model/<persona_id>.json      one learner model per trained persona (learner's own format)
+//   assignments.csv              contract section 3: customer_id, persona, confidence, margin,
+//                                model_version, score_<persona_id>...
+//   quantification.json          Quantification
+//   metrics.json                 RunMetrics
+import { z } from 'zod';
+
+export const MANIFEST_FORMAT = 'personas-model/1';
+
+export const PersonaEntrySchema = z.object({
+  id: z.string().regex(/^[a-z0-9_]+$/),
+  label: z.string(),
+  description: z.string().default(''),
+  /** trained: a model file exists; skipped: too few seeds or another stated reason. */
+  status: z.enum(['trained', 'skipped']),
+  reason: z.string().optional(),
+  /** Decision threshold on the calibrated confidence. */
+  threshold: z.number().min(0).max(1).optional(),
+  /** Model file name relative to the model directory, when trained. */
+  modelFile: z.string().optional(),
+});
+export type PersonaEntry = z.infer<typeof PersonaEntrySchema>;
+
+export const ManifestSchema = z.object({
+  format: z.literal(MANIFEST_FORMAT),
+  /** Unique, sortable id of this model version, e.g. `20261122T153700Z-1a2b3c4d`. */
+  modelVersion: z.string().min(1),
+  createdAt: z.string(),
+  codeVersion: z.string(),
+  personaFile: z.object({ path: z.string(), sha256: z.string().length(64), content: z.string() }),
+  /** Date the features were computed at (YYYY-MM-DD). */
+  asOf: z.string(),
+  seed: z.number().int(),
+  /** Names of the model input columns, in order. */
+  features: z.array(z.string()),
+  learner: z.object({ kind: z.string(), params: z.record(z.string(), z.unknown()) }),
+  assignment: z.object({ targetPrecision: z.number(), minMargin: z.number() }),
+  personas: z.array(PersonaEntrySchema),
+});
+export type Manifest = z.infer<typeof ManifestSchema>;
+
+export const PersonaMetricsSchema = z.object({
+  persona: z.string(),
+  status: z.enum(['trained', 'skipped']),
+  reason: z.string().optional(),
+  seeds: z.number().int(),
+  twins: z.number().int(),
+  /** Mean validation AUC over the folds (positives vs unlabeled). */
+  validationAuc: z.number().nullable(),
+  /** Elkan-Noto label frequency c = P(labeled | positive), estimated on held-out seeds. */
+  estimatedC: z.number().nullable(),
+  threshold: z.number().nullable(),
+  expectedPrecision: z.number().nullable(),
+  /** Share of the base assigned to this persona. */
+  coverage: z.number(),
+  /** Sum of calibrated probabilities / N: the estimated share of the persona in the base. */
+  estimatedPrevalence: z.number().nullable(),
+  /** Seeds also matched by another persona's rule, by persona id. */
+  seedOverlaps: z.record(z.string(), z.number().int()).default({}),
+  /** Reach vs precision: customers assigned and expected precision at each threshold. */
+  reachCurve: z
+    .array(z.object({ threshold: z.number(), customers: z.number().int(), expectedPrecision: z.number().nullable() }))
+    .default([]),
+  /** Calibration on held-out data: mean predicted vs observed positive rate per bin. */
+  calibration: z.array(z.object({ predicted: z.number(), observed: z.number(), count: z.number().int() })).default([]),
+  /** Gain importance per model feature. */
+  featureImportance: z.record(z.string(), z.number()).default({}),
+});
+export type PersonaMetrics = z.infer<typeof PersonaMetricsSchema>;
+
+export const RunMetricsSchema = z.object({
+  modelVersion: z.string(),
+  customers: z.number().int(),
+  overlapPolicy: z.string(),
+  personas: z.array(PersonaMetricsSchema),
+  timings: z.record(z.string(), z.number()).default({}),
+});
+export type RunMetrics = z.infer<typeof RunMetricsSchema>;
+
+export const QuantificationRowSchema = z.object({
+  /** Persona id, or null for the unassigned row. */
+  persona: z.string().nullable(),
+  label: z.string(),
+  customers: z.number().int(),
+  share: z.number(),
+  revenue: z.number(),
+  revenueShare: z.number(),
+  meanConfidence: z.number().nullable(),
+  /** Sum of calibrated probabilities / N (null for the unassigned row). */
+  estimatedPrevalence: z.number().nullable(),
+});
+export type QuantificationRow = z.infer<typeof QuantificationRowSchema>;
+
+export const QuantificationSchema = z.object({
+  modelVersion: z.string(),
+  customers: z.number().int(),
+  personas: z.array(QuantificationRowSchema),
+  /** Cross-table persona x segment (segment null = missing); persona null = unassigned. */
+  bySegment: z.array(z.object({ persona: z.string().nullable(), segment: z.string().nullable(), customers: z.number().int() })),
+});
+export type Quantification = z.infer<typeof QuantificationSchema>;
+
+/** Fixed leading columns of assignments.csv; `score_<persona_id>` columns follow. */
+export const ASSIGNMENT_COLUMNS = ['customer_id', 'persona', 'confidence', 'margin', 'model_version'] as const;
