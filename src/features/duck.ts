@@ -1,0 +1,44 @@
+// Thin helpers over a DuckDB connection: run SQL, read a result as columns, quote identifiers
+// and literals. Every value a user supplies goes through `literal` or `ident`, never raw.
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+
+export type Duck = DuckDBConnection;
+
+export async function openDuck(): Promise<{ db: DuckDBInstance; conn: Duck }> {
+  const db = await DuckDBInstance.create(':memory:', { threads: '2' });
+  const conn = await db.connect();
+  return { db, conn };
+}
+
+export function ident(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+export function literal(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+export async function run(conn: Duck, sql: string): Promise<void> {
+  await conn.run(sql);
+}
+
+/** Rows of a query as objects (small results only). */
+export async function rows(conn: Duck, sql: string): Promise<Record<string, unknown>[]> {
+  const reader = await conn.runAndReadAll(sql);
+  return reader.getRowObjects() as Record<string, unknown>[];
+}
+
+/** One column per selected expression, as JS arrays (values, null where NULL). */
+export async function columns(conn: Duck, sql: string): Promise<{ names: string[]; values: unknown[][] }> {
+  const reader = await conn.runAndReadAll(sql);
+  return { names: reader.columnNames(), values: reader.getColumns() as unknown[][] };
+}
+
+/** A JS value from DuckDB as a number: NULL -> NaN, bigint -> number. */
+export function toNumber(v: unknown): number {
+  if (v === null || v === undefined) return NaN;
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'number') return v;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : NaN;
+}

@@ -1,0 +1,275 @@
+// The feature pipeline: a data directory of contract inputs -> one row per customer with the
+// feature catalogue of CONTRACT.md section 2, written as features.parquet + features.json and
+// returned as an in-memory FeatureTable.
+import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError } from '../errors.ts';
+import { silentProgress, type Progress } from '../progress.ts';
+import { buildBehaviour, topCategories } from './behaviour.ts';
+import { cleanCustomers, cleanInteractions, cleanTransactions, CHANNELS, type RejectCount } from './clean.ts';
+import { columns, ident, literal, openDuck, rows, run, toNumber, type Duck } from './duck.ts';
+import { buildBirths, buildNameAges } from './names.ts';
+import { DEFAULT_FIRST_NAMES_ZIP, DEFAULT_POSTCODES, extractZippedCsv } from './reference.ts';
+import { findInput, loadInput, requireInput, type ColumnMap } from './sources.ts';
+import type { FeatureTable } from './table.ts';
+import { buildTileFeatures, joinTiles, readPostcodePoints, TILE_FEATURES } from './tiles.ts';
+
+export interface BuildFeaturesOptions {
+  dataDir: string;
+  /** Where features.parquet, features.json and rejects/ are written; none when omitted. */
+  outDir?: string;
+  /** Date the features are computed at (YYYY-MM-DD); default: the last transaction date. */
+  asOf?: string;
+  columnMap?: ColumnMap;
+  /** Override of the births file (INSEE format); default data/reference. */
+  firstNamesPath?: string;
+  /** Override of La Poste's postcode file; default data/reference. */
+  postcodesPath?: string;
+  progress?: Progress;
+}
+
+export interface FeatureStats {
+  name: string;
+  kind: 'numeric' | 'categorical';
+  missingShare: number;
+  min?: number;
+  median?: number;
+  max?: number;
+  levels?: number;
+}
+
+export interface FeatureSummary {
+  rows: number;
+  asOf: string;
+  features: FeatureStats[];
+  rejects: RejectCount[];
+  inputs: Record<string, string>;
+}
+
+export interface FeatureBuild {
+  table: FeatureTable;
+  asOf: string;
+  summary: FeatureSummary;
+  rejects: RejectCount[];
+}
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+const BASE_CUSTOMER_COLUMNS = ['customer_id', 'first_name', 'sex', 'birth_year', 'postcode', 'lat', 'lon', 'signup_date', 'segment'];
+
+export async function buildFeatures(opts: BuildFeaturesOptions): Promise<FeatureBuild> {
+  const progress = opts.progress ?? silentProgress;
+  const { db, conn } = await openDuck();
+  const scratch = opts.outDir ? join(opts.outDir, `.features-${process.pid}-${Date.now()}`) : undefined;
+  try {
+    if (opts.asOf !== undefined && (!ISO_DATE.test(opts.asOf) || Number.isNaN(Date.parse(opts.asOf)))) {
+      throw new InputError('INPUT_INVALID', `as_of "${opts.asOf}" is not a date of the form YYYY-MM-DD`, { field: 'as_of' });
+    }
+    const rejectDir = scratch ?? join(process.cwd(), '.tmp', 'rejects-discarded');
+    if (scratch) mkdirSync(scratch, { recursive: true });
+    const inputs: Record<string, string> = {
+      customers: requireInput(opts.dataDir, 'customers'),
+      transactions: requireInput(opts.dataDir, 'transactions'),
+      interactions: requireInput(opts.dataDir, 'interactions'),
+      tiles: requireInput(opts.dataDir, 'tiles'),
+      first_names: opts.firstNamesPath ?? findInput(opts.dataDir, 'first_names') ?? extractZippedCsv(DEFAULT_FIRST_NAMES_ZIP),
+      postcodes: opts.postcodesPath ?? findInput(opts.dataDir, 'laposte_hexasmal') ?? DEFAULT_POSTCODES,
+    };
+
+    progress.stage('load inputs', 5);
+    const customers = await loadInput(conn, 'customers', inputs.customers, 'raw_customers', opts.columnMap);
+    progress.tick(1);
+    const transactions = await loadInput(conn, 'transactions', inputs.transactions, 'raw_transactions', opts.columnMap);
+    progress.tick(2);
+    const interactions = await loadInput(conn, 'interactions', inputs.interactions, 'raw_interactions', opts.columnMap);
+    progress.tick(3);
+    const tiles = await loadInput(conn, 'tiles', inputs.tiles, 'raw_tiles', opts.columnMap);
+    progress.tick(4);
+    await loadInput(conn, 'first_names', inputs.first_names, 'raw_first_names', opts.columnMap);
+    progress.tick(5);
+
+    progress.stage('validate rows', 3);
+    const rejects: RejectCount[] = [];
+    rejects.push(...(await cleanCustomers(conn, customers, rejectDir)));
+    progress.tick(1);
+    rejects.push(...(await cleanTransactions(conn, transactions, rejectDir)));
+    progress.tick(2);
+    rejects.push(...(await cleanInteractions(conn, interactions, rejectDir)));
+    progress.tick(3);
+
+    const asOf = opts.asOf ?? (await lastTransactionDate(conn));
+    const asOfYear = Number(asOf.slice(0, 4));
+
+    progress.stage('features', 4);
+    await buildBirths(conn, 'raw_first_names');
+    await buildNameAges(conn, asOfYear);
+    progress.tick(1);
+    await buildTileFeatures(conn, 'raw_tiles', tiles.columns);
+    await joinTiles(conn, readPostcodePoints(inputs.postcodes));
+    progress.tick(2);
+    const categories = await topCategories(conn, asOf);
+    const categoryFeatures = await buildBehaviour(conn, asOf, categories);
+    progress.tick(3);
+    const extras = await extraColumnKinds(conn, customers.columns.filter((c) => !BASE_CUSTOMER_COLUMNS.includes(c)));
+    await assembleFeatures(conn, asOf, categoryFeatures, extras);
+    progress.tick(4);
+
+    progress.stage('read feature table');
+    const table = await readTable(conn, 'SELECT * FROM features ORDER BY row_ix');
+    const summary: FeatureSummary = { rows: table.rows, asOf, features: await summarise(conn, table), rejects, inputs };
+
+    if (opts.outDir && scratch) {
+      progress.stage('write outputs');
+      await run(conn, `COPY (SELECT * EXCLUDE (row_ix) FROM features ORDER BY row_ix) TO ${literal(join(scratch, 'features.parquet'))} (FORMAT PARQUET)`);
+      writeFileSync(join(scratch, 'features.json'), JSON.stringify(summary, null, 2) + '\n');
+      publishOutputs(scratch, opts.outDir, ['features.parquet', 'features.json', 'rejects']);
+    }
+    for (const r of rejects) progress.log(`${r.file}: ${r.rows} row(s) ${r.action === 'dropped' ? 'rejected' : 'flagged'} (${r.reason}; ${r.action})`);
+    return { table, asOf, summary, rejects };
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+    if (scratch && existsSync(scratch)) rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Moves freshly written outputs into place, replacing the previous ones only at the end. */
+function publishOutputs(scratch: string, outDir: string, names: string[]): void {
+  for (const name of names) {
+    const from = join(scratch, name);
+    const to = join(outDir, name);
+    if (!existsSync(from)) {
+      if (name === 'rejects' && existsSync(to)) rmSync(to, { recursive: true, force: true });
+      continue;
+    }
+    if (existsSync(to) && name === 'rejects') {
+      const old = `${to}.old-${process.pid}`;
+      renameSync(to, old);
+      renameSync(from, to);
+      rmSync(old, { recursive: true, force: true });
+    } else {
+      renameSync(from, to);
+    }
+  }
+}
+
+async function lastTransactionDate(conn: Duck): Promise<string> {
+  const r = await rows(conn, `SELECT strftime(max(day), '%Y-%m-%d') AS d FROM transactions_clean`);
+  const d = r[0]?.d;
+  if (typeof d !== 'string') {
+    throw new InputError('INPUT_INVALID', 'transactions: no valid transaction to take as_of from; give --as-of YYYY-MM-DD', { file: 'transactions' });
+  }
+  return d;
+}
+
+/** Client columns: numeric when every non-empty value parses as a number, else categorical. */
+async function extraColumnKinds(conn: Duck, extra: string[]): Promise<{ name: string; numeric: boolean }[]> {
+  const out: { name: string; numeric: boolean }[] = [];
+  for (const name of extra) {
+    const col = ident('x_' + name);
+    const r = await rows(conn, `SELECT count(*) FILTER (WHERE ${col} IS NOT NULL AND try_cast(${col} AS DOUBLE) IS NULL) AS bad FROM customers_clean`);
+    out.push({ name, numeric: Number(r[0].bad) === 0 });
+  }
+  return out;
+}
+
+async function assembleFeatures(
+  conn: Duck,
+  asOf: string,
+  categoryFeatures: string[],
+  extras: { name: string; numeric: boolean }[],
+): Promise<void> {
+  const d = `DATE ${literal(asOf)}`;
+  const year = Number(asOf.slice(0, 4));
+  await run(
+    conn,
+    `CREATE OR REPLACE TABLE features AS
+     SELECT c.row_ix, c.customer_id,
+       CAST(CASE WHEN c.birth_year IS NOT NULL THEN ${year} - c.birth_year ELSE na.age END AS DOUBLE) AS age,
+       CAST(CASE WHEN c.birth_year IS NULL AND na.age IS NOT NULL THEN 1 ELSE 0 END AS DOUBLE) AS age_from_name,
+       c.sex,
+       CAST(date_diff('day', c.signup_date, ${d}) AS DOUBLE) AS tenure_days,
+       c.segment, c.postcode,
+       CAST(b.frequency_12m AS DOUBLE) AS frequency_12m, b.monetary_12m, b.avg_basket_12m,
+       CAST(b.recency_days AS DOUBLE) AS recency_days,
+       ${CHANNELS.map((ch) => `b.share_${ch}`).join(', ')},
+       b.promo_share, b.weekend_share, b.december_share,
+       ${categoryFeatures.map((f) => `b.${ident(f)}`).join(', ')}${categoryFeatures.length ? ',' : ''}
+       k.email_open_rate, k.email_click_rate,
+       CAST(k.web_visits_12m AS DOUBLE) AS web_visits_12m, CAST(k.app_sessions_12m AS DOUBLE) AS app_sessions_12m,
+       CAST(k.calls_12m AS DOUBLE) AS calls_12m, CAST(k.complaints_12m AS DOUBLE) AS complaints_12m,
+       ${TILE_FEATURES.map((f) => `t.${f}`).join(', ')},
+       CAST(coalesce(t.tile_found, 0) AS DOUBLE) AS tile_found
+       ${extras.map((x) => `, ${x.numeric ? `try_cast(c.${ident('x_' + x.name)} AS DOUBLE)` : `c.${ident('x_' + x.name)}`} AS ${ident(x.name)}`).join('')}
+     FROM customers_clean c
+     LEFT JOIN name_ages na ON na.first_name = c.first_name AND na.sex IS NOT DISTINCT FROM c.sex
+     LEFT JOIN behaviour b ON b.customer_id = c.customer_id
+     LEFT JOIN contacts k ON k.customer_id = c.customer_id
+     LEFT JOIN customer_tiles t ON t.row_ix = c.row_ix`,
+  );
+}
+
+/** Reads a query's result into a FeatureTable: VARCHAR columns categorical, others numeric. */
+export async function readTable(conn: Duck, sql: string): Promise<FeatureTable> {
+  const desc = await rows(conn, `DESCRIBE ${sql}`);
+  const result = await columns(conn, sql);
+  const ids = (result.values[result.names.indexOf('customer_id')] ?? []).map(String);
+  const numericNames: string[] = [];
+  const numeric: Float32Array[] = [];
+  const categoricalNames: string[] = [];
+  const categorical: (string | null)[][] = [];
+  desc.forEach((col, i) => {
+    const name = String(col.column_name);
+    if (name === 'customer_id' || name === 'row_ix') return;
+    const values = result.values[i];
+    if (String(col.column_type) === 'VARCHAR') {
+      categoricalNames.push(name);
+      categorical.push(values.map((v) => (v === null || v === undefined ? null : String(v))));
+    } else {
+      numericNames.push(name);
+      const arr = new Float32Array(values.length);
+      for (let r = 0; r < values.length; r++) arr[r] = toNumber(values[r]);
+      numeric.push(arr);
+    }
+  });
+  return { rows: ids.length, ids, numericNames, numeric, categoricalNames, categorical };
+}
+
+/** Reads a features.parquet written by buildFeatures back into a FeatureTable. */
+export async function readFeatureTable(parquetPath: string): Promise<FeatureTable> {
+  if (!existsSync(parquetPath)) {
+    throw new InputError('INPUT_MISSING_FILE', `${parquetPath}: feature table not found (run \`personas features\` first)`, { file: parquetPath });
+  }
+  const { db, conn } = await openDuck();
+  try {
+    return await readTable(conn, `SELECT * FROM read_parquet(${literal(parquetPath)})`);
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+  }
+}
+
+async function summarise(conn: Duck, table: FeatureTable): Promise<FeatureStats[]> {
+  const stats: FeatureStats[] = [];
+  for (const name of table.numericNames) {
+    const r = await rows(
+      conn,
+      `SELECT count(*) FILTER (WHERE ${ident(name)} IS NULL OR isnan(${ident(name)})) / count(*) AS missing,
+              min(${ident(name)}) AS mn, median(${ident(name)}) AS med, max(${ident(name)}) AS mx
+       FROM features WHERE NOT isnan(coalesce(${ident(name)}, 0))`,
+    );
+    const all = await rows(conn, `SELECT count(*) FILTER (WHERE ${ident(name)} IS NULL OR isnan(${ident(name)})) / count(*) AS missing FROM features`);
+    stats.push({
+      name,
+      kind: 'numeric',
+      missingShare: toNumber(all[0].missing),
+      min: toNumber(r[0].mn),
+      median: toNumber(r[0].med),
+      max: toNumber(r[0].mx),
+    });
+  }
+  for (const name of table.categoricalNames) {
+    const r = await rows(conn, `SELECT count(*) FILTER (WHERE ${ident(name)} IS NULL) / count(*) AS missing, count(DISTINCT ${ident(name)}) AS levels FROM features`);
+    stats.push({ name, kind: 'categorical', missingShare: toNumber(r[0].missing), levels: toNumber(r[0].levels) });
+  }
+  return stats;
+}

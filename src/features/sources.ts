@@ -1,0 +1,180 @@
+// Locating and loading the input files of a data directory (CONTRACT.md section 1) into DuckDB
+// tables of text columns with canonical lower-case names. Column names are matched
+// case-insensitively and may be renamed by a user column map; a missing file or required
+// column stops the run with an InputError naming both.
+import { existsSync, readFileSync, openSync, readSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError } from '../errors.ts';
+import { ident, literal, rows, run, type Duck } from './duck.ts';
+
+export type InputName = 'customers' | 'transactions' | 'interactions' | 'tiles' | 'first_names';
+
+/** Per-input rename map: the client's column name -> the contract's name. */
+export type ColumnMap = Partial<Record<InputName, Record<string, string>>>;
+
+export const REQUIRED_COLUMNS: Record<InputName, string[]> = {
+  customers: ['customer_id'],
+  transactions: ['customer_id', 'ts', 'amount'],
+  interactions: ['customer_id', 'ts', 'type'],
+  tiles: ['idcar_200m', 'ind', 'men'],
+  first_names: ['sexe', 'preusuel', 'annais', 'nombre'],
+};
+
+const EXTENSIONS = ['.csv', '.csv.gz', '.parquet', '.txt'];
+
+/** Finds `<dir>/<name>.<ext>`; returns undefined when absent. */
+export function findInput(dir: string, name: string): string | undefined {
+  for (const ext of EXTENSIONS) {
+    const p = join(dir, name + ext);
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+export function requireInput(dir: string, name: InputName): string {
+  const p = findInput(dir, name);
+  if (!p) {
+    throw new InputError(
+      'INPUT_MISSING_FILE',
+      `${join(dir, name)}.csv: required input file is missing (expected ${name}.csv, ${name}.csv.gz or ${name}.parquet in ${dir})`,
+      { file: name },
+    );
+  }
+  return p;
+}
+
+function readFirstLine(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    let text = buf.subarray(0, n).toString('utf8');
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    const end = text.search(/\r?\n/);
+    return end < 0 ? text : text.slice(0, end);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Delimiter of a CSV: `;` when the header has more semicolons than commas (INSEE, La Poste). */
+export function sniffDelimiter(header: string): string {
+  const semis = header.split(';').length;
+  const commas = header.split(',').length;
+  return semis > commas ? ';' : ',';
+}
+
+export interface LoadedInput {
+  table: string;
+  path: string;
+  /** Canonical (lower-case, mapped) column names, in file order. */
+  columns: string[];
+}
+
+/**
+ * Loads an input into DuckDB table `table` with every column as text, renamed to canonical
+ * names, in file order (so `rowid + 1` is the record number). CSV empty lines are skipped by the
+ * reader; count them with `blankLines`.
+ */
+export async function loadInput(
+  conn: Duck,
+  name: InputName,
+  path: string,
+  table: string,
+  columnMap: ColumnMap = {},
+): Promise<LoadedInput> {
+  const rename = new Map(Object.entries(columnMap[name] ?? {}).map(([from, to]) => [from.toLowerCase(), to.toLowerCase()]));
+  let source: string;
+  let original: string[];
+  if (path.endsWith('.parquet')) {
+    const desc = await rows(conn, `DESCRIBE SELECT * FROM read_parquet(${literal(path)})`);
+    original = desc.map((r) => String(r.column_name));
+    source = `read_parquet(${literal(path)})`;
+  } else {
+    const header = path.endsWith('.gz') ? await gzHeader(conn, path) : readFirstLine(path);
+    const delim = sniffDelimiter(header);
+    original = header.split(delim).map((h) => h.trim().replace(/^"(.*)"$/, '$1'));
+    const spec = original.map((c, i) => `${literal(`c${i}`)}: 'VARCHAR'`).join(', ');
+    source =
+      `read_csv(${literal(path)}, header = true, delim = ${literal(delim)}, quote = '"', escape = '"', ` +
+      `strict_mode = false, auto_detect = false, null_padding = true, columns = {${spec}})`;
+    original = original.map((c) => c);
+  }
+  const canonical = original.map((c) => {
+    const lower = c.toLowerCase();
+    return rename.get(lower) ?? lower;
+  });
+  const seen = new Set<string>();
+  for (const c of canonical) {
+    if (seen.has(c)) throw new InputError('INPUT_INVALID', `${path}: column "${c}" appears twice (after case folding and column mapping)`, { file: path, column: c });
+    seen.add(c);
+  }
+  for (const required of REQUIRED_COLUMNS[name]) {
+    if (!seen.has(required)) {
+      throw new InputError(
+        'INPUT_MISSING_COLUMN',
+        `${path}: required column "${required}" is missing (found: ${original.join(', ')}; map a differently named column with --columns)`,
+        { file: path, column: required },
+      );
+    }
+  }
+  const select = original
+    .map((c, i) => {
+      const src = path.endsWith('.parquet') ? ident(c) : ident(`c${i}`);
+      return `CAST(${src} AS VARCHAR) AS ${ident(canonical[i])}`;
+    })
+    .join(', ');
+  await run(conn, `CREATE OR REPLACE TABLE ${ident(table)} AS SELECT ${select} FROM ${source}`);
+  return { table, path, columns: canonical };
+}
+
+async function gzHeader(conn: Duck, path: string): Promise<string> {
+  const r = await rows(conn, `SELECT * FROM read_csv(${literal(path)}, header = false, delim = '\x01', quote = '', columns = {'line': 'VARCHAR'}) LIMIT 1`);
+  const line = String(r[0]?.line ?? '');
+  return line.charCodeAt(0) === 0xfeff ? line.slice(1) : line;
+}
+
+/** 1-based line numbers of the empty lines of a CSV file (none for Parquet or gzip). */
+export function blankLines(path: string): number[] {
+  if (!path.endsWith('.csv') && !path.endsWith('.txt')) return [];
+  const out: number[] = [];
+  const fd = openSync(path, 'r');
+  const buf = Buffer.alloc(8 * 1024 * 1024);
+  let line = 1;
+  let lineLength = 0;
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      // Count lines and note those with no character other than a carriage return.
+      for (let i = 0; i < n; i++) {
+        const b = buf[i];
+        if (b === 10) {
+          if (lineLength === 0) out.push(line);
+          line++;
+          lineLength = 0;
+        } else if (b !== 13) {
+          lineLength++;
+        }
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return out;
+}
+
+/** The file line of record `record` (1-based data row), given the sorted blank lines. */
+export function lineOfRecord(record: number, blanks: number[]): number {
+  let line = record + 1;
+  for (const b of blanks) {
+    if (b <= line) line++;
+    else break;
+  }
+  return line;
+}
+
+/** Reads a small text file whole (reference files such as La Poste's). */
+export function readText(path: string): string {
+  return readFileSync(path, 'utf8');
+}
