@@ -3,12 +3,13 @@
 import { Command } from 'commander';
 import { PersonasError } from './errors.ts';
 import { version } from './version.ts';
+import { registerFeatures } from './cli/features.ts';
 
 const program = new Command('personas')
   .description('Projects qualitative marketing personas onto a customer base')
   .version(version);
 
-const groups = [] as Array<(p: Command) => void>;
+const groups: Array<(p: Command) => void> = [registerFeatures];
 for (const register of groups) register(program);
 
 try {

@@ -1,0 +1,220 @@
+// Each feature family on a tiny hand-written base whose values were computed by hand.
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildFeatures, cellId, cellOf, numericColumn, categoricalColumn, type FeatureBuild } from '../../src/features/index.ts';
+import { InputError } from '../../src/errors.ts';
+import { tempDir } from '../helpers/world.ts';
+
+const TILE_HEADER =
+  'IdCar_200m,Ind,Men,Men_pauv,Men_1ind,Men_5ind,Men_prop,Men_fmp,Ind_snv,Men_surf,Men_coll,Men_mais,Log_av45,Log_45_70,Log_70_90,Log_ap90,Log_inc,Log_soc,Ind_0_3,Ind_4_5,Ind_6_10,Ind_11_17,Ind_18_24,Ind_25_39,Ind_40_54,Ind_55_64,Ind_65_79,Ind_80p,Ind_inc';
+
+/** A tile row: 100 inhabitants, 50 households, values chosen for easy shares. */
+function tile(id: string, ind: number): string {
+  // men=50 pauv=5 1ind=20 5ind=2 prop=10 fmp=4 snv=ind*20000 surf=3000 coll=40 mais=10
+  // log periods 10,10,10,10,10 soc=15; ages: 0_3..11_17 = 5,5,5,5 (20), 18_24,25_39 = 10,20 (30),
+  // 40_54,55_64 = 20,10 (30), 65_79,80p = 15,5 (20), scaled to ind/100.
+  const k = ind / 100;
+  return [id, ind, 50, 5, 20, 2, 10, 4, ind * 20000, 3000, 40, 10, 10, 10, 10, 10, 10, 15, 5 * k, 5 * k, 5 * k, 5 * k, 10 * k, 20 * k, 20 * k, 10 * k, 15 * k, 5 * k, 0].join(',');
+}
+
+const A = { lat: 48.8566, lon: 2.3522 };
+const D = { lat: 44.8378, lon: -0.5792 };
+
+function writeBase(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'customers.csv'),
+    [
+      'Customer_ID,First_Name,Sex,Birth_Year,Postcode,Lat,Lon,Signup_Date,Segment,loyalty_tier,household_size',
+      `A,Marie,F,1976,75011,${A.lat},${A.lon},2020-06-30,gold,platinum,3`,
+      'B,Jade,F,,69001,,,2026-01-01,,silver,',
+      'C,,M,,,,,2025-06-30,new,,2',
+      `D,Zoé,,,,${D.lat},${D.lon},2026-06-30,bronze,silver,1`,
+    ].join('\n') + '\n',
+  );
+  writeFileSync(
+    join(dir, 'transactions.csv'),
+    [
+      'customer_id,ts,amount,channel,category,promo',
+      'A,2026-06-27,100,store,food,0',
+      'A,2025-12-10,50,web,gifts,1',
+      'A,2026-03-01,-20,store,food,0',
+      'A,2025-06-30,999,store,food,0',
+      'A,2026-06-30T18:30:00,30,app,food,0',
+      'B,2024-01-01,10,store,food,0',
+    ].join('\n') + '\n',
+  );
+  writeFileSync(
+    join(dir, 'interactions.csv'),
+    [
+      'customer_id,ts,type',
+      ...['2026-01-01', '2026-02-01', '2026-03-01', '2026-04-01'].map((d) => `A,${d}T10:00:00,email_sent`),
+      'A,2026-01-02T10:00:00,email_open',
+      'A,2026-02-02T10:00:00,email_open',
+      'A,2026-02-02T10:05:00,email_click',
+      'A,2026-05-05T12:00:00,web_visit',
+      'A,2026-05-06T12:00:00,web_visit',
+      'A,2025-01-01T12:00:00,web_visit',
+      'A,2026-05-07T12:00:00,complaint',
+    ].join('\n') + '\n',
+  );
+  const a = cellOf(A.lat, A.lon);
+  const d = cellOf(D.lat, D.lon);
+  // D's own cell is absent; one neighbour 200 m east (ind 100) and one 400 m north (ind 300);
+  // one 1.2 km away (ind 1000) that must not count.
+  writeFileSync(
+    join(dir, 'tiles.csv'),
+    [
+      TILE_HEADER,
+      tile(cellId(a), 100),
+      tile(cellId({ ...d, x: d.x + 200 }), 100),
+      tile(cellId({ ...d, y: d.y + 400 }), 300),
+      tile(cellId({ ...d, x: d.x + 1200 }), 1000),
+    ].join('\n') + '\n',
+  );
+  writeFileSync(
+    join(dir, 'first_names.csv'),
+    ['sexe;preusuel;annais;nombre', '2;JADE;2015;100', '2;JADE;XXXX;50', '2;MARIE;1976;10', '2;_PRENOMS_RARES;2015;10', '2;ZOÉ;2010;40', '1;ZOÉ;2020;40'].join('\r\n') + '\r\n',
+  );
+}
+
+describe('feature families on a hand-written base', () => {
+  let build: FeatureBuild;
+  let out: string;
+  beforeAll(async () => {
+    const data = tempDir();
+    writeBase(data);
+    out = tempDir();
+    build = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
+  });
+  const value = (name: string, id: string) => {
+    const col = numericColumn(build.table, name);
+    if (!col) throw new Error(`no numeric feature ${name}`);
+    return col[build.table.ids.indexOf(id)];
+  };
+  const text = (name: string, id: string) => categoricalColumn(build.table, name)![build.table.ids.indexOf(id)];
+
+  it('identity: age from birth year, else from the first name; tenure; sex and segment', () => {
+    expect(value('age', 'A')).toBe(50);
+    expect(value('age_from_name', 'A')).toBe(0);
+    expect(value('age', 'B')).toBe(11);
+    expect(value('age_from_name', 'B')).toBe(1);
+    // Zoé with sex missing: both sexes pooled, 40 girls born 2010 (age 16) and 40 boys 2020 (6),
+    // weighted by survival (almost 1 at these ages).
+    expect(value('age', 'D')).toBeCloseTo(11, 1);
+    expect(value('age', 'C')).toBeNaN();
+    expect(value('age_from_name', 'C')).toBe(0);
+    expect(value('tenure_days', 'A')).toBe(2191);
+    expect(value('tenure_days', 'B')).toBe(180);
+    expect(text('sex', 'A')).toBe('F');
+    expect(text('sex', 'D')).toBeNull();
+    expect(text('segment', 'B')).toBeNull();
+    expect(text('postcode', 'B')).toBe('69001');
+  });
+
+  it('behaviour over the 12-month window: counts, net money, shares, recency', () => {
+    expect(value('frequency_12m', 'A')).toBe(3);
+    expect(value('monetary_12m', 'A')).toBe(160);
+    expect(value('avg_basket_12m', 'A')).toBe(60);
+    expect(value('recency_days', 'A')).toBe(0);
+    expect(value('share_store', 'A')).toBeCloseTo(1 / 3, 6);
+    expect(value('share_web', 'A')).toBeCloseTo(1 / 3, 6);
+    expect(value('share_app', 'A')).toBeCloseTo(1 / 3, 6);
+    expect(value('share_phone', 'A')).toBe(0);
+    expect(value('promo_share', 'A')).toBeCloseTo(1 / 3, 6);
+    expect(value('weekend_share', 'A')).toBeCloseTo(1 / 3, 6);
+    expect(value('december_share', 'A')).toBeCloseTo(1 / 3, 6);
+    expect(value('share_cat_food', 'A')).toBeCloseTo(2 / 3, 6);
+    expect(value('share_cat_gifts', 'A')).toBeCloseTo(1 / 3, 6);
+  });
+
+  it('missing stays missing: no purchase gives 0 counts and NaN shares, never 0 shares', () => {
+    expect(value('frequency_12m', 'B')).toBe(0);
+    expect(value('monetary_12m', 'B')).toBe(0);
+    expect(value('avg_basket_12m', 'B')).toBeNaN();
+    expect(value('share_store', 'B')).toBeNaN();
+    expect(value('recency_days', 'B')).toBe(911);
+    expect(value('recency_days', 'C')).toBeNaN();
+    expect(value('email_open_rate', 'B')).toBeNaN();
+    expect(value('web_visits_12m', 'B')).toBe(0);
+  });
+
+  it('contacts: rates per email sent and counts in the window', () => {
+    expect(value('email_open_rate', 'A')).toBe(0.5);
+    expect(value('email_click_rate', 'A')).toBe(0.25);
+    expect(value('web_visits_12m', 'A')).toBe(2);
+    expect(value('app_sessions_12m', 'A')).toBe(0);
+    expect(value('complaints_12m', 'A')).toBe(1);
+  });
+
+  it('geo: own cell, 1 km neighbour mean, missing when nothing is near', () => {
+    expect(value('tile_found', 'A')).toBe(1);
+    expect(value('tile_ind', 'A')).toBe(100);
+    expect(value('tile_income', 'A')).toBe(20000);
+    expect(value('tile_share_poor', 'A')).toBeCloseTo(0.1, 6);
+    expect(value('tile_share_single', 'A')).toBeCloseTo(0.4, 6);
+    expect(value('tile_share_large', 'A')).toBeCloseTo(0.04, 6);
+    expect(value('tile_share_owner', 'A')).toBeCloseTo(0.2, 6);
+    expect(value('tile_share_single_parent', 'A')).toBeCloseTo(0.08, 6);
+    expect(value('tile_share_flat', 'A')).toBeCloseTo(0.8, 6);
+    expect(value('tile_share_social', 'A')).toBeCloseTo(0.3, 6);
+    expect(value('tile_share_age_0_17', 'A')).toBeCloseTo(0.2, 6);
+    expect(value('tile_share_age_18_39', 'A')).toBeCloseTo(0.3, 6);
+    expect(value('tile_share_age_40_64', 'A')).toBeCloseTo(0.3, 6);
+    expect(value('tile_share_age_65p', 'A')).toBeCloseTo(0.2, 6);
+    // D: neighbours with ind 100 and 300 -> ind-weighted mean of ind = (100*100 + 300*300) / 400.
+    expect(value('tile_found', 'D')).toBe(0);
+    expect(value('tile_ind', 'D')).toBe(250);
+    expect(value('tile_share_poor', 'D')).toBeCloseTo(0.1, 6);
+    // B: postcode 69001 placed at its commune point, no tile near it; C: no place at all.
+    expect(value('tile_found', 'B')).toBe(0);
+    expect(value('tile_ind', 'B')).toBeNaN();
+    expect(value('tile_ind', 'C')).toBeNaN();
+  });
+
+  it('client columns carried through: numeric when every value parses, else categorical', () => {
+    expect(value('household_size', 'A')).toBe(3);
+    expect(value('household_size', 'B')).toBeNaN();
+    expect(text('loyalty_tier', 'A')).toBe('platinum');
+    expect(text('loyalty_tier', 'C')).toBeNull();
+  });
+
+  it('writes features.parquet and a features.json summary', () => {
+    expect(existsSync(join(out, 'features.parquet'))).toBe(true);
+    const summary = JSON.parse(readFileSync(join(out, 'features.json'), 'utf8'));
+    expect(summary.rows).toBe(4);
+    const age = summary.features.find((f: { name: string }) => f.name === 'age');
+    expect(age).toMatchObject({ kind: 'numeric', missingShare: 0.25, max: 50 });
+    expect(age.min).toBeCloseTo(11, 0);
+  });
+});
+
+describe('bad input', () => {
+  it('names the missing file', async () => {
+    const data = tempDir();
+    writeBase(data);
+    const { rmSync } = await import('node:fs');
+    rmSync(join(data, 'interactions.csv'));
+    await expect(buildFeatures({ dataDir: data })).rejects.toThrow(/interactions.*required input file is missing/);
+  });
+
+  it('names the file and the missing column, and accepts a column map for it', async () => {
+    const data = tempDir();
+    writeBase(data);
+    const tx = readFileSync(join(data, 'transactions.csv'), 'utf8').replace('amount', 'montant_ttc');
+    writeFileSync(join(data, 'transactions.csv'), tx);
+    const err = await buildFeatures({ dataDir: data }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).message).toMatch(/transactions\.csv: required column "amount" is missing/);
+    expect((err as InputError).detail).toMatchObject({ column: 'amount' });
+    const mapped = await buildFeatures({ dataDir: data, asOf: '2026-06-30', columnMap: { transactions: { Montant_TTC: 'amount' } } });
+    expect(numericColumn(mapped.table, 'monetary_12m')![0]).toBe(160);
+  });
+
+  it('rejects a malformed as_of', async () => {
+    const data = tempDir();
+    writeBase(data);
+    await expect(buildFeatures({ dataDir: data, asOf: '30/06/2026' })).rejects.toThrow(/as_of "30\/06\/2026" is not a date/);
+  });
+});
