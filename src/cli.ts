@@ -3,13 +3,14 @@
 import { Command } from 'commander';
 import { PersonasError } from './errors.ts';
 import { version } from './version.ts';
+import { registerDemo } from './cli/demo.ts';
 import { registerFeatures } from './cli/features.ts';
 
 const program = new Command('personas')
   .description('Projects qualitative marketing personas onto a customer base')
   .version(version);
 
-const groups: Array<(p: Command) => void> = [registerFeatures];
+const groups: Array<(p: Command) => void> = [registerDemo, registerFeatures];
 for (const register of groups) register(program);
 
 try {

@@ -1,0 +1,40 @@
+// Benchmark of the feature pipeline on a generated world: wall time and peak RSS of
+// `buildFeatures` (world generation not counted). Usage:
+//   npx tsx bench/features.ts [--customers 1000000] [--seed 1] [--world DIR]
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildFeatures } from '../src/features/index.ts';
+import { terminalProgress } from '../src/cli/progress-bar.ts';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+const customers = Number(arg('customers', '1000000'));
+const seed = arg('seed', '1');
+const world = arg('world', join('.tmp', `world-${customers}-${seed}`));
+const generator = [join('..', 'shared', 'bench', 'world.mjs'), '/work/shared/bench/world.mjs'].find(existsSync);
+if (!existsSync(join(world, 'customers.csv'))) {
+  if (!generator) throw new Error('shared/bench/world.mjs not found: pass --world DIR');
+  mkdirSync(world, { recursive: true });
+  console.log(`generating ${customers} customers into ${world} (not timed)`);
+  execFileSync(process.execPath, [generator, '--out', world, '--customers', String(customers), '--seed', seed, '--quiet'], { stdio: 'inherit' });
+}
+
+let peak = process.memoryUsage().rss;
+const sampler = setInterval(() => {
+  peak = Math.max(peak, process.memoryUsage().rss);
+}, 100);
+const out = join('.tmp', `features-bench-${customers}`);
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+const t0 = performance.now();
+const result = await buildFeatures({ dataDir: world, outDir: out, progress: terminalProgress() });
+const seconds = (performance.now() - t0) / 1000;
+clearInterval(sampler);
+peak = Math.max(peak, process.memoryUsage().rss);
+console.log(
+  JSON.stringify({ customers: result.table.rows, features: result.table.numericNames.length + result.table.categoricalNames.length, seconds: +seconds.toFixed(1), peakRssGb: +(peak / 2 ** 30).toFixed(2) }),
+);
