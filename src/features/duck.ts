@@ -1,11 +1,21 @@
 // Thin helpers over a DuckDB connection: run SQL, read a result as columns, quote identifiers
 // and literals. Every value a user supplies goes through `literal` or `ident`, never raw.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 
 export type Duck = DuckDBConnection;
 
+/**
+ * An in-memory DuckDB whose working memory is capped (PERSONAS_DUCKDB_MEMORY, default 3GB);
+ * beyond it DuckDB spills to a temporary directory instead of growing.
+ */
 export async function openDuck(): Promise<{ db: DuckDBInstance; conn: Duck }> {
-  const db = await DuckDBInstance.create(':memory:', { threads: '2' });
+  const db = await DuckDBInstance.create(':memory:', {
+    threads: process.env.PERSONAS_DUCKDB_THREADS ?? '2',
+    memory_limit: process.env.PERSONAS_DUCKDB_MEMORY ?? '3GB',
+    temp_directory: join(tmpdir(), 'personas-duckdb'),
+  });
   const conn = await db.connect();
   return { db, conn };
 }

@@ -96,6 +96,10 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     rejects.push(...(await cleanInteractions(conn, interactions, rejectDir)));
     progress.tick(3);
 
+    // The raw text tables are no longer needed: free their memory before the aggregations.
+    for (const t of ['raw_customers', 'raw_customers_n', 'raw_customers_n_checked', 'raw_transactions', 'raw_transactions_checked', 'raw_interactions', 'raw_interactions_checked']) {
+      await run(conn, `DROP TABLE IF EXISTS ${t}`);
+    }
     const asOf = opts.asOf ?? (await lastTransactionDate(conn));
     const asOfYear = Number(asOf.slice(0, 4));
 
@@ -208,30 +212,55 @@ async function assembleFeatures(
   );
 }
 
-/** Reads a query's result into a FeatureTable: VARCHAR columns categorical, others numeric. */
+/**
+ * Reads a query's result into a FeatureTable, chunk by chunk: VARCHAR columns become categorical,
+ * every other column a Float32Array (NULL -> NaN), without materialising the result as JS values.
+ */
 export async function readTable(conn: Duck, sql: string): Promise<FeatureTable> {
   const desc = await rows(conn, `DESCRIBE ${sql}`);
-  const result = await columns(conn, sql);
-  const ids = (result.values[result.names.indexOf('customer_id')] ?? []).map(String);
+  const count = Number((await rows(conn, `SELECT count(*) AS n FROM (${sql})`))[0].n);
+  const names = desc.map((d) => String(d.column_name));
+  const isText = desc.map((d) => String(d.column_type) === 'VARCHAR');
+  const idIndex = names.indexOf('customer_id');
+  const ids: string[] = new Array(count);
   const numericNames: string[] = [];
   const numeric: Float32Array[] = [];
   const categoricalNames: string[] = [];
   const categorical: (string | null)[][] = [];
-  desc.forEach((col, i) => {
-    const name = String(col.column_name);
-    if (name === 'customer_id' || name === 'row_ix') return;
-    const values = result.values[i];
-    if (String(col.column_type) === 'VARCHAR') {
+  const slot: { kind: 'id' | 'skip' | 'num' | 'cat'; index: number }[] = names.map((name, j) => {
+    if (j === idIndex) return { kind: 'id', index: 0 };
+    if (name === 'row_ix') return { kind: 'skip', index: 0 };
+    if (isText[j]) {
       categoricalNames.push(name);
-      categorical.push(values.map((v) => (v === null || v === undefined ? null : String(v))));
-    } else {
-      numericNames.push(name);
-      const arr = new Float32Array(values.length);
-      for (let r = 0; r < values.length; r++) arr[r] = toNumber(values[r]);
-      numeric.push(arr);
+      categorical.push(new Array(count).fill(null));
+      return { kind: 'cat', index: categorical.length - 1 };
     }
+    numericNames.push(name);
+    numeric.push(new Float32Array(count).fill(NaN));
+    return { kind: 'num', index: numeric.length - 1 };
   });
-  return { rows: ids.length, ids, numericNames, numeric, categoricalNames, categorical };
+  const result = await conn.stream(sql);
+  let offset = 0;
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    const n = chunk.rowCount;
+    slot.forEach((s, j) => {
+      if (s.kind === 'skip') return;
+      const values = chunk.getColumnValues(j);
+      if (s.kind === 'num') {
+        const out = numeric[s.index];
+        for (let r = 0; r < n; r++) out[offset + r] = toNumber(values[r]);
+      } else if (s.kind === 'cat') {
+        const out = categorical[s.index];
+        for (let r = 0; r < n; r++) out[offset + r] = values[r] === null ? null : String(values[r]);
+      } else {
+        for (let r = 0; r < n; r++) ids[offset + r] = String(values[r]);
+      }
+    });
+    offset += n;
+  }
+  return { rows: offset, ids: ids.slice(0, offset), numericNames, numeric, categoricalNames, categorical };
 }
 
 /** Reads a features.parquet written by buildFeatures back into a FeatureTable. */
