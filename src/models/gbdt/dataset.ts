@@ -1,0 +1,28 @@
+// The binned training set shared by the boosted and forest learners: bin edges fitted on the
+// training rows, one Uint8Array of bin codes per feature.
+import type { ColumnMatrix } from '../learner.ts';
+import { binColumn, fitBins, type FeatureBins } from './bins.ts';
+
+export interface BinnedData {
+  rows: number;
+  featureBins: FeatureBins[];
+  bins: Uint8Array[];
+}
+
+export function binMatrix(x: ColumnMatrix, maxBins: number): BinnedData {
+  const featureBins = x.columns.map((c) => fitBins(c, maxBins));
+  const bins = x.columns.map((c, j) => binColumn(featureBins[j], c));
+  return { rows: x.rows, featureBins, bins };
+}
+
+/** Features drawn for one tree (column subsampling), in increasing order. */
+export function sampleFeatures(n: number, fraction: number, next: () => number): Int32Array {
+  if (fraction >= 1) return Int32Array.from({ length: n }, (_, j) => j);
+  const k = Math.max(1, Math.round(n * fraction));
+  const ids = Array.from({ length: n }, (_, j) => j);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [ids[i], ids[j]] = [ids[j], ids[i]];
+  }
+  return Int32Array.from(ids.slice(0, k).sort((a, b) => a - b));
+}

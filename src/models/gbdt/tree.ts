@@ -1,0 +1,146 @@
+// Tree learner: grows one regression tree on gradients and hessians, leaf-wise (best-gain leaf
+// first, as LightGBM does) under `numLeaves` and `maxDepth`. Each leaf owns a contiguous segment
+// of a row-index array that is partitioned in place when the leaf splits; the smaller child's
+// histograms are built and the larger child's are the parent's minus the smaller's.
+import type { FeatureBins } from './bins.ts';
+import { buildHistogram, newHistogram, subtractHistogram, type NodeHistogram, type OrderedGradients } from './histogram.ts';
+import { findBestSplit, type Split, type SplitParams } from './split.ts';
+
+export interface TreeParams extends SplitParams {
+  numLeaves: number;
+  maxDepth: number;
+}
+
+/**
+ * A tree as flat arrays (LightGBM's layout): internal node i splits on feature[i] at raw
+ * threshold[i] (value <= threshold goes left, missing goes left when defaultLeft[i]); a child
+ * index < 0 is the leaf ~child.
+ */
+export interface Tree {
+  feature: Int32Array;
+  threshold: Float64Array;
+  defaultLeft: Uint8Array;
+  left: Int32Array;
+  right: Int32Array;
+  leafValue: Float64Array;
+  /** Split gain of each internal node (for importance). */
+  gain: Float64Array;
+}
+
+interface Leaf {
+  begin: number;
+  end: number;
+  depth: number;
+  grad: number;
+  hess: number;
+  hist: NodeHistogram;
+  split?: Split;
+  /** Internal node whose child this leaf is, and on which side (-1 for the root). */
+  parent: number;
+  isLeft: boolean;
+}
+
+export interface GrowInput {
+  bins: Uint8Array[];
+  featureBins: FeatureBins[];
+  /** Features this tree may use. */
+  featureIds: Int32Array;
+  grad: Float64Array;
+  hess: Float64Array;
+  /** Row indices of the rows the tree learns from; partitioned in place. */
+  rows: Uint32Array;
+  /** Leaf output from a leaf's gradient and hessian sums. */
+  leafOutput: (grad: number, hess: number) => number;
+}
+
+export function growTree(input: GrowInput, p: TreeParams, pool: NodeHistogram[]): Tree {
+  const { bins, featureBins, featureIds, grad, hess, rows } = input;
+  const nanBins = Int32Array.from(featureBins, (b) => b.nanBin);
+  const take = () => pool.pop() ?? newHistogram(bins.length);
+  const ordered: OrderedGradients = { grad: new Float64Array(rows.length), hess: new Float64Array(rows.length) };
+
+  let g0 = 0;
+  let h0 = 0;
+  for (let i = 0; i < rows.length; i++) {
+    g0 += grad[rows[i]];
+    h0 += hess[rows[i]];
+  }
+  const root: Leaf = { begin: 0, end: rows.length, depth: 0, grad: g0, hess: h0, hist: take(), parent: -1, isLeft: false };
+  buildHistogram(bins, featureIds, rows, 0, rows.length, grad, hess, root.hist, ordered);
+  const splitOf = (leaf: Leaf) =>
+    leaf.depth < p.maxDepth
+      ? findBestSplit(leaf.hist, featureIds, nanBins, { grad: leaf.grad, hess: leaf.hess, count: leaf.end - leaf.begin }, p)
+      : undefined;
+  root.split = splitOf(root);
+
+  const leaves: Leaf[] = [root];
+  const nodes = { feature: [] as number[], threshold: [] as number[], defaultLeft: [] as number[], left: [] as number[], right: [] as number[], gain: [] as number[] };
+  const scratch = new Uint32Array(rows.length);
+
+  while (leaves.length < p.numLeaves) {
+    let bestIndex = -1;
+    for (let i = 0; i < leaves.length; i++) {
+      const s = leaves[i].split;
+      if (s && (bestIndex < 0 || s.gain > leaves[bestIndex].split!.gain)) bestIndex = i;
+    }
+    if (bestIndex < 0) break;
+    const leaf = leaves[bestIndex];
+    const s = leaf.split!;
+
+    // Partition the leaf's rows: those going left first, stably.
+    const codes = bins[s.feature];
+    const nan = nanBins[s.feature];
+    let nl = 0;
+    let nr = 0;
+    for (let i = leaf.begin; i < leaf.end; i++) {
+      const r = rows[i];
+      const b = codes[r];
+      const goLeft = b === nan ? s.defaultLeft : b <= s.bin;
+      if (goLeft) rows[leaf.begin + nl++] = r;
+      else scratch[nr++] = r;
+    }
+    rows.set(scratch.subarray(0, nr), leaf.begin + nl);
+    const mid = leaf.begin + nl;
+
+    const node = nodes.feature.length;
+    const edges = featureBins[s.feature].edges;
+    nodes.feature.push(s.feature);
+    nodes.threshold.push(s.bin < edges.length ? edges[s.bin] : Infinity);
+    nodes.defaultLeft.push(s.defaultLeft ? 1 : 0);
+    nodes.left.push(0);
+    nodes.right.push(0);
+    nodes.gain.push(s.gain);
+    if (leaf.parent >= 0) (leaf.isLeft ? nodes.left : nodes.right)[leaf.parent] = node;
+
+    const left: Leaf = { begin: leaf.begin, end: mid, depth: leaf.depth + 1, grad: s.leftGrad, hess: s.leftHess, hist: leaf.hist, parent: node, isLeft: true };
+    const right: Leaf = { begin: mid, end: leaf.end, depth: leaf.depth + 1, grad: leaf.grad - s.leftGrad, hess: leaf.hess - s.leftHess, hist: leaf.hist, parent: node, isLeft: false };
+    // Build the smaller child's histograms; the larger one is the parent's minus the smaller's.
+    const [small, large] = nl <= nr ? [left, right] : [right, left];
+    const parentHist = leaf.hist;
+    small.hist = take();
+    large.hist = take();
+    buildHistogram(bins, featureIds, rows, small.begin, small.end, grad, hess, small.hist, ordered);
+    subtractHistogram(parentHist, small.hist, featureIds, large.hist);
+    pool.push(parentHist);
+    left.split = splitOf(left);
+    right.split = splitOf(right);
+    leaves.splice(bestIndex, 1, left, right);
+  }
+
+  // Number the leaves and link them into their parents.
+  const leafValue = new Float64Array(leaves.length);
+  leaves.forEach((leaf, k) => {
+    leafValue[k] = input.leafOutput(leaf.grad, leaf.hess);
+    if (leaf.parent >= 0) (leaf.isLeft ? nodes.left : nodes.right)[leaf.parent] = ~k;
+    pool.push(leaf.hist);
+  });
+  return {
+    feature: Int32Array.from(nodes.feature),
+    threshold: Float64Array.from(nodes.threshold),
+    defaultLeft: Uint8Array.from(nodes.defaultLeft),
+    left: Int32Array.from(nodes.left),
+    right: Int32Array.from(nodes.right),
+    leafValue,
+    gain: Float64Array.from(nodes.gain),
+  };
+}

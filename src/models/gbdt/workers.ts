@@ -1,0 +1,95 @@
+// Parallel training and scoring in worker_threads: several models trained at once (one per
+// worker, e.g. one persona each), and a large matrix scored in row slices across workers.
+// Workers run from the TypeScript sources under tsx, or from the compiled JavaScript.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { ModelError } from '../../errors.ts';
+import type { ColumnMatrix, FitInput } from '../learner.ts';
+import { parseEnsemble } from './format.ts';
+import { TreeEnsemble } from './model.ts';
+import type { WorkerRequest, WorkerResponse, WorkerTask } from './worker.ts';
+
+const here = new URL(import.meta.url);
+const fromSource = here.pathname.endsWith('.ts');
+
+function startWorker(): Worker {
+  const url = new URL(fromSource ? './worker.ts' : './worker.js', here);
+  if (!fromSource) return new Worker(url);
+  // Running from the TypeScript sources: register tsx's loader inside the thread, then load the
+  // worker module (Node 20 does not apply --import loaders to a worker's entry file).
+  const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`;
+  return new Worker(boot, { eval: true });
+}
+
+/** Runs `requests` on a pool of `workers` threads; results in request order. */
+async function runPool(requests: WorkerTask[], workers: number): Promise<WorkerResponse[]> {
+  const size = Math.max(1, Math.min(workers, requests.length));
+  const results: WorkerResponse[] = new Array(requests.length);
+  let nextIndex = 0;
+  const pool = Array.from({ length: size }, () => startWorker());
+  try {
+    await Promise.all(
+      pool.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            const send = () => {
+              if (nextIndex >= requests.length) return resolve();
+              const id = nextIndex++;
+              w.postMessage({ ...requests[id], id } as WorkerRequest);
+            };
+            w.on('message', (res: WorkerResponse) => {
+              results[res.id] = res;
+              send();
+            });
+            w.on('error', reject);
+            w.on('exit', (code) => {
+              if (code !== 0) reject(new ModelError('TRAINING_DATA_INVALID', `a learner worker stopped with exit code ${code}`));
+            });
+            send();
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(pool.map((w) => w.terminate()));
+  }
+  for (const r of results) {
+    if (!r.ok) throw new ModelError((r.code as 'TRAINING_DATA_INVALID') ?? 'TRAINING_DATA_INVALID', r.error);
+  }
+  return results;
+}
+
+export interface TrainJob {
+  kind: 'gbdt' | 'forest';
+  options?: Record<string, unknown>;
+  input: FitInput;
+}
+
+/** Trains every job, up to `workers` at once (default: the machine's cores). */
+export async function trainMany(jobs: TrainJob[], opts: { workers?: number } = {}): Promise<TreeEnsemble[]> {
+  const results = await runPool(
+    jobs.map((j) => ({ type: 'train', kind: j.kind, options: j.options ?? {}, input: j.input })),
+    opts.workers ?? availableParallelism(),
+  );
+  return results.map((r) => new TreeEnsemble(parseEnsemble((r as { model: unknown }).model)));
+}
+
+/** Scores `x` with `model`, split into row slices across `workers` threads. */
+export async function predictParallel(model: TreeEnsemble, x: ColumnMatrix, opts: { workers?: number } = {}): Promise<Float64Array> {
+  const workers = Math.max(1, opts.workers ?? availableParallelism());
+  const slice = Math.ceil(x.rows / workers);
+  const json = model.toJSON();
+  const requests: WorkerTask[] = [];
+  for (let start = 0; start < x.rows; start += slice) {
+    const end = Math.min(x.rows, start + slice);
+    requests.push({ type: 'predict', model: json, rows: end - start, columns: x.columns.map((c) => c.subarray(start, end)) });
+  }
+  const results = await runPool(requests, workers);
+  const out = new Float64Array(x.rows);
+  let offset = 0;
+  for (const r of results) {
+    const p = (r as { proba: Float64Array }).proba;
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
