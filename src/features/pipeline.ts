@@ -7,7 +7,7 @@ import { InputError } from '../errors.ts';
 import { silentProgress, type Progress } from '../progress.ts';
 import { buildBehaviour, topCategories } from './behaviour.ts';
 import { cleanCustomers, cleanInteractions, cleanTransactions, CHANNELS, type RejectCount } from './clean.ts';
-import { columns, ident, literal, openDuck, rows, run, toNumber, type Duck } from './duck.ts';
+import { ident, literal, openDuck, rows, run, toNumber, type Duck } from './duck.ts';
 import { buildBirths, buildNameAges } from './names.ts';
 import { DEFAULT_FIRST_NAMES_ZIP, DEFAULT_POSTCODES, extractZippedCsv } from './reference.ts';
 import { findInput, loadInput, requireInput, type ColumnMap } from './sources.ts';
