@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildFeatures } from '../src/features/index.ts';
-import { terminalProgress } from '../src/cli/progress-bar.ts';
+import type { Progress } from '../src/progress.ts';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -31,7 +31,25 @@ const out = join('.tmp', `features-bench-${customers}`);
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 const t0 = performance.now();
-const result = await buildFeatures({ dataDir: world, outDir: out, progress: terminalProgress() });
+// Stage timings: each stage's wall time is printed when the next one starts.
+let stageStart = performance.now();
+let stageName = '';
+const timings: Record<string, number> = {};
+const endStage = () => {
+  if (stageName) timings[stageName] = +((performance.now() - stageStart) / 1000).toFixed(1);
+};
+const progress: Progress = {
+  stage(name) {
+    endStage();
+    stageName = name;
+    stageStart = performance.now();
+  },
+  tick() {},
+  log() {},
+};
+const result = await buildFeatures({ dataDir: world, outDir: out, progress });
+endStage();
+console.log(JSON.stringify({ stages_s: timings }));
 const seconds = (performance.now() - t0) / 1000;
 clearInterval(sampler);
 peak = Math.max(peak, process.memoryUsage().rss);

@@ -1,0 +1,76 @@
+// `npm run bench:gbdt`: trains and scores our boosted trees and, in the same invocation and on the
+// same data, XGBoost 1.7 (hist, one thread) and scikit-learn's HistGradientBoostingClassifier
+// through bench/reference_gbdt.py (skipped with a message when /usr/bin/python3 or the packages
+// are absent). 100 trees, depth 6, learning rate 0.1, 30 features, held-out 200 k rows.
+//   npx tsx bench/gbdt.ts [--sizes 20000,200000,1000000]
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { cpus } from 'node:os';
+import { GbdtLearner } from '../src/models/gbdt/index.ts';
+import { auc, syntheticData, type SyntheticData } from './synthetic.ts';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+};
+const sizes = arg('sizes', '20000,200000,1000000').split(',').map(Number);
+const TREES = 100;
+const DEPTH = 6;
+const LR = 0.1;
+const TEST_ROWS = 200_000;
+const dir = join('.tmp', 'bench-gbdt');
+mkdirSync(dir, { recursive: true });
+
+function save(prefix: string, d: SyntheticData): void {
+  const x = new Float32Array(d.rows * d.columns.length);
+  d.columns.forEach((c, j) => x.set(c, j * d.rows));
+  writeFileSync(`${prefix}.x.f32`, x);
+  writeFileSync(`${prefix}.y.u8`, d.y);
+}
+
+function reference(train: string, test: string, rows: number): Record<string, number> | string {
+  if (!existsSync('/usr/bin/python3')) return 'skipped: /usr/bin/python3 not found';
+  try {
+    execFileSync('/usr/bin/python3', ['-c', 'import xgboost, sklearn'], { stdio: 'pipe' });
+  } catch {
+    return 'skipped: python3-xgboost / python3-sklearn not installed (apt-get install -y python3-sklearn python3-xgboost)';
+  }
+  const out = execFileSync('/usr/bin/python3', [join('bench', 'reference_gbdt.py'), train, test, String(rows), String(TEST_ROWS), '30', String(TREES), String(DEPTH), String(LR)], {
+    env: { ...process.env, OMP_NUM_THREADS: '1' },
+  });
+  return JSON.parse(out.toString().trim().split('\n').pop()!) as Record<string, number>;
+}
+
+const test = syntheticData(TEST_ROWS, 999);
+save(join(dir, 'test'), test);
+console.log(`machine: ${cpus().length} x ${cpus()[0].model}, node ${process.version}`);
+const lines: string[] = [];
+for (const rows of sizes) {
+  const train = syntheticData(rows, rows);
+  const prefix = join(dir, `train-${rows}`);
+  save(prefix, train);
+  const t0 = performance.now();
+  const model = new GbdtLearner({ numTrees: TREES, maxDepth: DEPTH, numLeaves: 2 ** DEPTH - 1, learningRate: LR, earlyStoppingRounds: 0 }).fit({ x: train, y: train.y });
+  const trainS = (performance.now() - t0) / 1000;
+  const t1 = performance.now();
+  const p = model.predictProba(test);
+  const predictS = (performance.now() - t1) / 1000;
+  const ours = { rows, train_s: +trainS.toFixed(2), auc: +auc(p, test.y).toFixed(4), score_rows_per_s: Math.round(TEST_ROWS / predictS) };
+  const ref = reference(prefix, join(dir, 'test'), rows);
+  const line =
+    typeof ref === 'string'
+      ? { ...ours, reference: ref }
+      : {
+          ...ours,
+          xgboost_train_s: +ref.xgboost_train_s.toFixed(2),
+          ratio_vs_xgboost: +(trainS / ref.xgboost_train_s).toFixed(2),
+          xgboost_auc: +ref.xgboost_auc.toFixed(4),
+          xgboost_score_rows_per_s: Math.round(TEST_ROWS / ref.xgboost_predict_s),
+          sklearn_train_s: +ref.sklearn_train_s.toFixed(2),
+          sklearn_auc: +ref.sklearn_auc.toFixed(4),
+        };
+  console.log(JSON.stringify(line));
+  lines.push(JSON.stringify(line));
+}
+writeFileSync(join(dir, 'results.jsonl'), lines.join('\n') + '\n');
