@@ -190,6 +190,25 @@ describe('feature families on a hand-written base', () => {
   });
 });
 
+describe('Parquet inputs', () => {
+  it('give the same features as the CSV files', async () => {
+    const csvDir = tempDir();
+    writeBase(csvDir);
+    const parquetDir = tempDir();
+    const { openDuck } = await import('../../src/features/duck.ts');
+    const { db, conn } = await openDuck();
+    for (const name of ['customers', 'transactions', 'interactions', 'tiles']) {
+      await conn.run(`COPY (SELECT * FROM read_csv('${join(csvDir, name + '.csv')}', all_varchar = true)) TO '${join(parquetDir, name + '.parquet')}' (FORMAT PARQUET)`);
+    }
+    conn.closeSync();
+    db.closeSync();
+    writeFileSync(join(parquetDir, 'first_names.csv'), readFileSync(join(csvDir, 'first_names.csv')));
+    const fromCsv = await buildFeatures({ dataDir: csvDir, asOf: '2026-06-30' });
+    const fromParquet = await buildFeatures({ dataDir: parquetDir, asOf: '2026-06-30' });
+    expect(fromParquet.table).toEqual(fromCsv.table);
+  });
+});
+
 describe('bad input', () => {
   it('names the missing file', async () => {
     const data = tempDir();
