@@ -41,15 +41,24 @@ interface Check {
 }
 
 /**
- * Applies `checks` in order (the first that matches gives the row's reason) to `input.table`,
- * creating `<table>_checked` with columns `_record`, `_reason`, `_action`. With `orphans`, a
- * column `_orphan` (the customer id is in no valid customer row) is available to the checks,
- * computed by one hash join rather than a per-row subquery.
+ * One pass over `input.table`: parses the typed columns (`parsed`: output name -> SQL expression
+ * over the raw text columns), gives each row the reason of the first check it fails, and creates
+ * `<table>_checked` with `_record`, `_reason`, `_action` and the parsed columns only (the raw
+ * text is read back for rejected rows alone). With `orphans`, a column `_orphan` (the customer id
+ * is in no valid customer row) is available to the checks, computed by one hash join.
  */
-async function applyChecks(conn: Duck, input: LoadedInput, checks: Check[], orphans = false): Promise<string> {
+async function applyChecks(
+  conn: Duck,
+  input: LoadedInput,
+  checks: Check[],
+  parsed: Record<string, string>,
+  orphans = false,
+): Promise<string> {
   const reason = checks.length ? `CASE ${checks.map((c) => `WHEN ${c.when} THEN ${literal(c.reason)}`).join(' ')} END` : 'NULL';
   const action = checks.length ? `CASE _reason ${checks.map((c) => `WHEN ${literal(c.reason)} THEN ${literal(c.action)}`).join(' ')} END` : 'NULL';
   const checked = `${input.table}_checked`;
+  // Parsed columns are named p__<name> while the raw columns are in scope; checks refer to them so.
+  const parsedSelect = Object.entries(parsed).map(([name, expr]) => `${expr} AS ${ident('p__' + name)}`).join(', ');
   const source = orphans
     ? `SELECT t.rowid + 1 AS _record, t.*, k.customer_id IS NULL AS _orphan
        FROM ${ident(input.table)} t LEFT JOIN (SELECT DISTINCT customer_id FROM customers_clean) k ON k.customer_id = trim(t.customer_id)`
@@ -57,8 +66,8 @@ async function applyChecks(conn: Duck, input: LoadedInput, checks: Check[], orph
   await run(
     conn,
     `CREATE OR REPLACE TABLE ${ident(checked)} AS
-     SELECT _record, _reason, ${action} AS _action, * EXCLUDE (_record, _reason)
-     FROM (SELECT ${reason} AS _reason, * FROM (${source}))`,
+     SELECT _record, _reason, ${action} AS _action, ${Object.keys(parsed).map((n) => `${ident('p__' + n)} AS ${ident(n)}`).join(', ')}
+     FROM (SELECT *, ${reason} AS _reason FROM (SELECT *, ${parsedSelect} FROM (${source})))`,
   );
   return checked;
 }
@@ -84,7 +93,9 @@ async function writeRejects(
   mkdirSync(dir, { recursive: true });
   const bad = (await rows(
     conn,
-    `SELECT _record, _reason, _action, ${input.columns.map(ident).join(', ')} FROM ${ident(checked)} WHERE _reason IS NOT NULL ORDER BY _record`,
+    `SELECT c._record, c._reason, c._action, ${input.columns.map((col) => `r.${ident(col)}`).join(', ')}
+     FROM ${ident(checked)} c JOIN (SELECT rowid + 1 AS _rec, * FROM ${ident(input.table)}) r ON r._rec = c._record
+     WHERE c._reason IS NOT NULL ORDER BY c._record`,
   )) as Record<string, unknown>[];
   const esc = (v: unknown) => {
     if (v === null || v === undefined) return '';
@@ -139,84 +150,83 @@ export async function cleanCustomers(conn: Duck, input: LoadedInput, outDir: str
     `CREATE OR REPLACE TABLE ${ident(numbered)} AS SELECT *, row_number() OVER (PARTITION BY trim(customer_id) ORDER BY rowid) AS _dup FROM ${ident(input.table)} ORDER BY rowid`,
   );
   const checksN = checks.map((c) => (c.reason === 'duplicate_id' ? { ...c, when: '_dup > 1' } : c));
-  const checked = await applyChecks(conn, { ...input, table: numbered }, checksN);
-  const counts = await writeRejects(conn, 'customers', input, checked, outDir);
-
-  const col = (c: string, expr: string, fallback = 'NULL') => (has(c) ? expr : `${fallback}`);
+  const col = (c: string, expr: string) => (has(c) ? expr : 'NULL');
   const extra = input.columns.filter(
     (c) => !['customer_id', 'first_name', 'sex', 'birth_year', 'postcode', 'lat', 'lon', 'signup_date', 'segment'].includes(c),
   );
+  const parsed: Record<string, string> = {
+    p_customer_id: 'trim(customer_id)',
+    p_first_name: col('first_name', `nullif(upper(trim(first_name)), '')`),
+    p_sex: col('sex', `CASE upper(trim(sex)) WHEN 'F' THEN 'F' WHEN 'M' THEN 'M' END`),
+    p_birth_year: col('birth_year', 'try_cast(trim(birth_year) AS INTEGER)'),
+    p_postcode: col('postcode', `nullif(trim(postcode), '')`),
+    p_lat: col('lat', 'try_cast(trim(lat) AS DOUBLE)'),
+    p_lon: col('lon', 'try_cast(trim(lon) AS DOUBLE)'),
+    p_signup_date: col('signup_date', 'try_cast(trim(signup_date) AS TIMESTAMP)::DATE'),
+    p_segment: col('segment', `nullif(trim(segment), '')`),
+    ...Object.fromEntries(extra.map((c) => [`x_${c}`, `nullif(trim(${ident(c)}), '')`])),
+  };
+  const checked = await applyChecks(conn, { ...input, table: numbered }, checksN, parsed);
+  const counts = await writeRejects(conn, 'customers', { ...input, table: numbered }, checked, outDir);
   await run(
     conn,
     `CREATE OR REPLACE TABLE customers_clean AS SELECT
        row_number() OVER (ORDER BY _record) - 1 AS row_ix,
-       trim(customer_id) AS customer_id,
-       ${col('first_name', `nullif(upper(trim(first_name)), '')`)} AS first_name,
-       ${col('sex', `CASE upper(trim(sex)) WHEN 'F' THEN 'F' WHEN 'M' THEN 'M' END`)} AS sex,
-       ${col('birth_year', `try_cast(trim(birth_year) AS INTEGER)`)} AS birth_year,
-       ${col('postcode', `nullif(trim(postcode), '')`)} AS postcode,
-       ${col('lat', `try_cast(trim(lat) AS DOUBLE)`)} AS lat,
-       ${col('lon', `try_cast(trim(lon) AS DOUBLE)`)} AS lon,
-       ${col('signup_date', `try_cast(trim(signup_date) AS TIMESTAMP)::DATE`)} AS signup_date,
-       ${col('segment', `nullif(trim(segment), '')`)} AS segment
-       ${extra.map((c) => `, nullif(trim(${ident(c)}), '') AS ${ident('x_' + c)}`).join('')}
+       p_customer_id AS customer_id, p_first_name AS first_name, p_sex AS sex, p_birth_year AS birth_year,
+       p_postcode AS postcode, p_lat AS lat, p_lon AS lon, p_signup_date AS signup_date, p_segment AS segment
+       ${extra.map((c) => `, ${ident('x_' + c)}`).join('')}
      FROM ${ident(checked)} WHERE _reason IS NULL OR _action <> 'dropped' ORDER BY _record`,
   );
   return counts;
 }
 
-/** Validates transactions into `transactions_clean` (customers_clean must exist). */
+/** Validates transactions into the view `transactions_clean` (customers_clean must exist). */
 export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: string): Promise<RejectCount[]> {
   const has = (c: string) => input.columns.includes(c);
+  const known = CHANNELS.map(literal).join(', ');
+  const parsed: Record<string, string> = {
+    customer_id: 'trim(customer_id)',
+    day: 'try_cast(trim(ts) AS TIMESTAMP)::DATE',
+    amount: 'try_cast(trim(amount) AS DOUBLE)',
+    channel: has('channel') ? `CASE WHEN lower(trim(channel)) IN (${known}) THEN lower(trim(channel)) WHEN ${present('channel')} THEN 'other' END` : 'NULL',
+    category: has('category') ? `nullif(trim(category), '')` : 'NULL',
+    promo: has('promo') ? `CASE WHEN trim(promo) = '1' THEN 1 ELSE 0 END` : '0',
+  };
   const checks: Check[] = [
     ...(has('category') ? [{ reason: 'stray_quote', action: 'dropped' as const, when: quoteIn('category') }] : []),
-    { reason: 'bad_date', action: 'dropped', when: `NOT ${present('ts')} OR try_cast(trim(ts) AS TIMESTAMP) IS NULL` },
-    { reason: 'bad_amount', action: 'dropped', when: `NOT ${present('amount')} OR try_cast(trim(amount) AS DOUBLE) IS NULL OR NOT isfinite(try_cast(trim(amount) AS DOUBLE))` },
+    { reason: 'bad_date', action: 'dropped', when: 'p__day IS NULL' },
+    { reason: 'bad_amount', action: 'dropped', when: 'p__amount IS NULL OR NOT isfinite(p__amount)' },
     { reason: 'orphan_id', action: 'dropped', when: '_orphan' },
-    ...(has('channel')
-      ? [{
-          reason: 'unknown_channel',
-          action: 'kept: channel other' as const,
-          when: `${present('channel')} AND lower(trim(channel)) NOT IN (${CHANNELS.map(literal).join(', ')})`,
-        }]
-      : []),
+    ...(has('channel') ? [{ reason: 'unknown_channel', action: 'kept: channel other' as const, when: `p__channel = 'other'` }] : []),
     ...(has('promo') ? [{ reason: 'bad_promo', action: 'kept: promo 0' as const, when: `${present('promo')} AND trim(promo) NOT IN ('0', '1')` }] : []),
   ];
-  const checked = await applyChecks(conn, input, checks, true);
+  const checked = await applyChecks(conn, input, checks, parsed, true);
   const counts = await writeRejects(conn, 'transactions', input, checked, outDir);
   await run(
     conn,
-    `CREATE OR REPLACE TABLE transactions_clean AS SELECT
-       trim(customer_id) AS customer_id,
-       try_cast(trim(ts) AS TIMESTAMP)::DATE AS day,
-       try_cast(trim(amount) AS DOUBLE) AS amount,
-       ${has('channel') ? `CASE WHEN lower(trim(channel)) IN (${CHANNELS.map(literal).join(', ')}) THEN lower(trim(channel)) WHEN ${present('channel')} THEN 'other' END` : 'NULL'} AS channel,
-       ${has('category') ? `nullif(trim(category), '')` : 'NULL'} AS category,
-       ${has('promo') ? `CASE WHEN trim(promo) = '1' THEN 1 ELSE 0 END` : '0'} AS promo
+    `CREATE OR REPLACE VIEW transactions_clean AS SELECT customer_id, day, amount, channel, category, promo
      FROM ${ident(checked)} WHERE _reason IS NULL OR _action <> 'dropped'`,
   );
   return counts;
 }
 
-/** Validates interactions into `interactions_clean` (customers_clean must exist). */
+/** Validates interactions into the view `interactions_clean` (customers_clean must exist). */
 export async function cleanInteractions(conn: Duck, input: LoadedInput, outDir: string): Promise<RejectCount[]> {
+  const parsed: Record<string, string> = {
+    customer_id: 'trim(customer_id)',
+    day: 'try_cast(trim(ts) AS TIMESTAMP)::DATE',
+    type: `CASE WHEN lower(trim(type)) IN (${INTERACTION_TYPES.map(literal).join(', ')}) THEN lower(trim(type)) ELSE 'other' END`,
+  };
   const checks: Check[] = [
-    { reason: 'bad_date', action: 'dropped', when: `NOT ${present('ts')} OR try_cast(trim(ts) AS TIMESTAMP) IS NULL` },
+    { reason: 'bad_date', action: 'dropped', when: 'p__day IS NULL' },
     { reason: 'orphan_id', action: 'dropped', when: '_orphan' },
-    {
-      reason: 'unknown_type',
-      action: 'kept: type other',
-      when: `lower(trim(coalesce(type, ''))) NOT IN (${INTERACTION_TYPES.map(literal).join(', ')})`,
-    },
+    { reason: 'unknown_type', action: 'kept: type other', when: `p__type = 'other'` },
   ];
-  const checked = await applyChecks(conn, input, checks, true);
+  const checked = await applyChecks(conn, input, checks, parsed, true);
   const counts = await writeRejects(conn, 'interactions', input, checked, outDir);
   await run(
     conn,
-    `CREATE OR REPLACE TABLE interactions_clean AS SELECT
-       trim(customer_id) AS customer_id,
-       try_cast(trim(ts) AS TIMESTAMP)::DATE AS day,
-       CASE WHEN lower(trim(type)) IN (${INTERACTION_TYPES.map(literal).join(', ')}) THEN lower(trim(type)) ELSE 'other' END AS type
+    `CREATE OR REPLACE VIEW interactions_clean AS SELECT customer_id, day, type
      FROM ${ident(checked)} WHERE _reason IS NULL OR _action <> 'dropped'`,
   );
   return counts;

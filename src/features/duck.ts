@@ -28,8 +28,14 @@ export function literal(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
 }
 
+/** Runs a statement. With PERSONAS_PROFILE_SQL=1, statements over 0.5 s are timed on stderr. */
 export async function run(conn: Duck, sql: string): Promise<void> {
+  const t0 = performance.now();
   await conn.run(sql);
+  const ms = performance.now() - t0;
+  if (process.env.PERSONAS_PROFILE_SQL && ms > 500) {
+    process.stderr.write(`[sql ${(ms / 1000).toFixed(1)} s] ${sql.replace(/\s+/g, ' ').slice(0, 140)}\n`);
+  }
 }
 
 /** Rows of a query as objects (small results only). */

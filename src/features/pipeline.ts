@@ -96,8 +96,8 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     rejects.push(...(await cleanInteractions(conn, interactions, rejectDir)));
     progress.tick(3);
 
-    // The raw text tables are no longer needed: free their memory before the aggregations.
-    for (const t of ['raw_customers', 'raw_customers_n', 'raw_customers_n_checked', 'raw_transactions', 'raw_transactions_checked', 'raw_interactions', 'raw_interactions_checked']) {
+    // The raw text tables are no longer needed (the clean views read the checked tables): free them.
+    for (const t of ['raw_customers', 'raw_customers_n', 'raw_customers_n_checked', 'raw_transactions', 'raw_interactions']) {
       await run(conn, `DROP TABLE IF EXISTS ${t}`);
     }
     const asOf = opts.asOf ?? (await lastTransactionDate(conn));

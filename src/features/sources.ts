@@ -134,9 +134,31 @@ async function gzHeader(conn: Duck, path: string): Promise<string> {
   return line.charCodeAt(0) === 0xfeff ? line.slice(1) : line;
 }
 
+/** True when the file holds an empty line (two line ends in a row), found with native search. */
+function hasBlankLine(path: string): boolean {
+  const fd = openSync(path, 'r');
+  const size = 16 * 1024 * 1024;
+  const buf = Buffer.alloc(size + 2);
+  let carry = 0;
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, carry, size, null);
+      if (n === 0) return false;
+      const view = buf.subarray(0, carry + n);
+      if (view.indexOf('\n\n') >= 0 || view.indexOf('\n\r\n') >= 0) return true;
+      // Keep the last two bytes: a blank line may straddle two reads.
+      carry = Math.min(2, view.length);
+      view.copyWithin(0, view.length - carry);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** 1-based line numbers of the empty lines of a CSV file (none for Parquet or gzip). */
 export function blankLines(path: string): number[] {
   if (!path.endsWith('.csv') && !path.endsWith('.txt')) return [];
+  if (!hasBlankLine(path)) return [];
   const out: number[] = [];
   const fd = openSync(path, 'r');
   const buf = Buffer.alloc(8 * 1024 * 1024);
