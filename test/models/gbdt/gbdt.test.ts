@@ -5,6 +5,7 @@ import { GbdtLearner, loadTreeModel, RandomForestLearner, type TreeEnsemble } fr
 import { ModelError } from '../../../src/errors.ts';
 import type { ColumnMatrix } from '../../../src/models/learner.ts';
 import { auc, syntheticData } from '../../../bench/synthetic.ts';
+import { addTreeOutputs } from '../../../src/models/gbdt/predict.ts';
 
 const matrix = (...cols: number[][]): ColumnMatrix => ({ rows: cols[0].length, columns: cols.map((c) => Float32Array.from(c)) });
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
@@ -102,6 +103,18 @@ describe('quality', () => {
     const one = new RandomForestLearner({ numTrees: 1, seed: 1 }).fit({ x: train, y: train.y });
     const forest = new RandomForestLearner({ numTrees: 60, seed: 1 }).fit({ x: train, y: train.y });
     expect(auc(forest.predictProba(test), test.y)).toBeGreaterThan(auc(one.predictProba(test), test.y) + 0.05);
+  });
+});
+
+describe('compiled scoring', () => {
+  it('gives exactly the scores of walking the node arrays, missing values included', () => {
+    const train = syntheticData(4000, 41);
+    const test = syntheticData(3000, 42);
+    for (let i = 0; i < test.rows; i += 7) test.columns[(i % 30)][i] = NaN;
+    const m = new GbdtLearner({ numTrees: 30 }).fit({ x: train, y: train.y });
+    const walked = new Float64Array(test.rows).fill(m.state.initScore);
+    addTreeOutputs(m.state.trees, test, walked);
+    expect(m.predictRaw(test)).toEqual(walked);
   });
 });
 
