@@ -5,12 +5,13 @@ import { PersonasError } from './errors.ts';
 import { version } from './version.ts';
 import { registerDemo } from './cli/demo.ts';
 import { registerFeatures } from './cli/features.ts';
+import { registerRun } from './cli/run.ts';
 
 const program = new Command('personas')
   .description('Projects qualitative marketing personas onto a customer base')
   .version(version);
 
-const groups: Array<(p: Command) => void> = [registerDemo, registerFeatures];
+const groups: Array<(p: Command) => void> = [registerDemo, registerFeatures, registerRun];
 for (const register of groups) register(program);
 
 try {

@@ -1,9 +1,8 @@
 // `personas demo`: writes the sample base; with --run, runs the whole product on it.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { writeDemoBase } from '../demo/index.ts';
-import { buildFeatures } from '../features/index.ts';
+import { runProjection } from './run.ts';
 import { terminalProgress } from './progress-bar.ts';
 
 export function registerDemo(program: Command): void {
@@ -14,7 +13,7 @@ export function registerDemo(program: Command): void {
     .option('--customers <n>', 'number of customers', '5000')
     .option('--seed <n>', 'random seed', '1')
     .option('--force', 'replace <dir>/data even if it is not a previous demo output')
-    .option('--run', 'then run the pipeline on it (features and every stage built so far)')
+    .option('--run', 'then run the projection on it (features, seeds, models, assignment file)')
     .action(async (opts: { out: string; customers: string; seed: string; force?: boolean; run?: boolean }) => {
       const progress = terminalProgress();
       const dataDir = join(opts.out, 'data');
@@ -29,11 +28,6 @@ export function registerDemo(program: Command): void {
         progress.log(`next: personas features --data ${base.dir} --out ${join(opts.out, 'features')}`);
         return;
       }
-      const featuresDir = join(opts.out, 'features');
-      mkdirSync(featuresDir, { recursive: true });
-      const features = await buildFeatures({ dataDir: base.dir, outDir: featuresDir, progress });
-      progress.log(
-        `features: ${features.table.rows} customers x ${features.table.numericNames.length + features.table.categoricalNames.length} features at ${features.asOf} -> ${featuresDir}/features.parquet`,
-      );
+      await runProjection({ data: base.dir, personas: base.files.personas, out: opts.out }, progress);
     });
 }

@@ -1,0 +1,106 @@
+// The model matrix of a feature table: numeric features as they are (NaN kept: the trees route
+// missing values), `sex` as 1 for F / 0 for M, `postcode` as its department number, and other
+// text features as one 0/1 column per frequent level. The encoding is recorded so that a new
+// table (a later month, one new customer from the API) gives exactly the same columns.
+import { z } from 'zod';
+import type { FeatureTable } from '../../features/table.ts';
+import type { ColumnMatrix } from '../learner.ts';
+
+export const DesignEncodingSchema = z.object({
+  numeric: z.array(z.string()),
+  levels: z.array(z.object({ feature: z.string(), values: z.array(z.string()) })),
+  sex: z.boolean(),
+  department: z.boolean(),
+});
+export type DesignEncoding = z.infer<typeof DesignEncodingSchema>;
+
+export interface DesignMatrix extends ColumnMatrix {
+  names: string[];
+  /** The table feature each column comes from (a rule on `segment` reads every `segment=` column). */
+  sources: string[];
+}
+
+const MAX_LEVELS = 20;
+const MIN_SHARE = 0.01;
+
+/** Department of a French postcode: 75011 -> 75, 20000/2A -> 20 (Corsica), 97411 -> 974. */
+export function departmentOf(postcode: string | null): number {
+  if (!postcode) return NaN;
+  const p = postcode.trim().toUpperCase();
+  if (/^2[AB]/.test(p)) return 20;
+  if (!/^\d{5}$/.test(p)) return NaN;
+  return p.startsWith('97') || p.startsWith('98') ? Number(p.slice(0, 3)) : Number(p.slice(0, 2));
+}
+
+/** Learns the encoding of a table's features. */
+export function fitDesign(table: FeatureTable): DesignEncoding {
+  const levels: DesignEncoding['levels'] = [];
+  table.categoricalNames.forEach((name, j) => {
+    if (name === 'sex' || name === 'postcode') return;
+    const counts = new Map<string, number>();
+    for (const v of table.categorical[j]) if (v !== null) counts.set(v, (counts.get(v) ?? 0) + 1);
+    const values = [...counts]
+      .filter(([, c]) => c >= MIN_SHARE * table.rows)
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .slice(0, MAX_LEVELS)
+      .map(([v]) => v);
+    if (values.length) levels.push({ feature: name, values });
+  });
+  return {
+    numeric: [...table.numericNames],
+    levels,
+    sex: table.categoricalNames.includes('sex'),
+    department: table.categoricalNames.includes('postcode'),
+  };
+}
+
+/** Builds the model matrix of `table` under `encoding`; a feature the table lacks is all missing. */
+export function encodeDesign(table: FeatureTable, encoding: DesignEncoding): DesignMatrix {
+  const n = table.rows;
+  const names: string[] = [];
+  const sources: string[] = [];
+  const columns: Float32Array[] = [];
+  const missing = () => new Float32Array(n).fill(NaN);
+  for (const name of encoding.numeric) {
+    const j = table.numericNames.indexOf(name);
+    names.push(name);
+    sources.push(name);
+    columns.push(j >= 0 ? table.numeric[j] : missing());
+  }
+  const text = (name: string) => {
+    const j = table.categoricalNames.indexOf(name);
+    return j >= 0 ? table.categorical[j] : undefined;
+  };
+  if (encoding.sex) {
+    const sex = text('sex');
+    names.push('sex_f');
+    sources.push('sex');
+    columns.push(sex ? Float32Array.from(sex, (v) => (v === 'F' ? 1 : v === 'M' ? 0 : NaN)) : missing());
+  }
+  if (encoding.department) {
+    const pc = text('postcode');
+    names.push('department');
+    sources.push('postcode');
+    columns.push(pc ? Float32Array.from(pc, departmentOf) : missing());
+  }
+  for (const { feature, values } of encoding.levels) {
+    const col = text(feature);
+    for (const level of values) {
+      names.push(`${feature}=${level}`);
+      sources.push(feature);
+      columns.push(col ? Float32Array.from(col, (v) => (v === null ? NaN : v === level ? 1 : 0)) : missing());
+    }
+  }
+  return { rows: n, columns, names, sources };
+}
+
+/** The sub-matrix without the columns that come from `exclude` features. */
+export function withoutFeatures(m: DesignMatrix, exclude: string[]): DesignMatrix {
+  const keep = m.sources.map((s, k) => (exclude.includes(s) ? -1 : k)).filter((k) => k >= 0);
+  return { rows: m.rows, columns: keep.map((k) => m.columns[k]), names: keep.map((k) => m.names[k]), sources: keep.map((k) => m.sources[k]) };
+}
+
+/** Rows `idx` of a matrix (copies). */
+export function takeRows(m: ColumnMatrix, idx: Uint32Array): ColumnMatrix {
+  return { rows: idx.length, columns: m.columns.map((c) => Float32Array.from(idx, (i) => c[i])) };
+}

@@ -1,0 +1,162 @@
+// The projection of a persona file onto a feature table: seeds by the key-driver rules, one
+// positive-unlabeled model per persona, probabilities, thresholds and the assignment, with the
+// metrics and quantification the report and the registry read.
+import { createHash } from 'node:crypto';
+import type { FeatureTable } from '../../features/table.ts';
+import { silentProgress, type Progress } from '../../progress.ts';
+import { codeVersion } from '../../version.ts';
+import { MANIFEST_FORMAT, type Manifest, type PersonaMetrics, type Quantification, type RunMetrics } from '../artefacts.ts';
+import { assignPersonas, autoThreshold, reachCurve, type Assignment } from './assign.ts';
+import { encodeDesign, fitDesign, type DesignEncoding } from './design.ts';
+import type { LoadedPersonaFile } from './file.ts';
+import { quantify } from './quantify.ts';
+import { OVERLAP_POLICY, selectSeeds } from './seeds.ts';
+import { TRAIN_DEFAULTS, trainPersonas, type PersonaModel, type TrainOptions } from './train.ts';
+
+export interface ProjectionInput {
+  table: FeatureTable;
+  personaFile: LoadedPersonaFile;
+  asOf: string;
+  seed?: number;
+  train?: Partial<TrainOptions>;
+  progress?: Progress;
+}
+
+export interface Projection {
+  manifest: Manifest;
+  metrics: RunMetrics;
+  quantification: Quantification;
+  assignment: Assignment;
+  /** Probabilities per persona of the manifest (null for a skipped persona). */
+  probabilities: (Float64Array | null)[];
+  models: PersonaModel[];
+  encoding: DesignEncoding;
+}
+
+export async function projectPersonas(input: ProjectionInput): Promise<Projection> {
+  const progress = input.progress ?? silentProgress;
+  const spec = input.personaFile.spec;
+  const seed = input.seed ?? 1;
+  const timings: Record<string, number> = {};
+  let t = performance.now();
+  const lap = (name: string) => {
+    timings[name] = +((performance.now() - t) / 1000).toFixed(2);
+    t = performance.now();
+  };
+
+  progress.stage('seeds');
+  const seeds = selectSeeds(input.table, spec);
+  for (const s of seeds) progress.log(`${s.id}: ${s.seeds} seeds (rule matches ${s.ruleMatches})${s.status === 'skipped' ? ` - skipped: ${s.reason}` : ''}`);
+  lap('seeds');
+
+  const encoding = fitDesign(input.table);
+  const design = encodeDesign(input.table, encoding);
+  const learnerChoice = spec.model ?? { kind: 'gbdt' as const, params: {} };
+  const options: TrainOptions = {
+    ...TRAIN_DEFAULTS,
+    ...input.train,
+    seed,
+    learner: { kind: learnerChoice.kind, params: { ...TRAIN_DEFAULTS.learner.params, ...learnerChoice.params } },
+  };
+  const trainable = seeds.filter((s) => s.status === 'ok');
+  progress.stage('train', trainable.length * (options.folds + 1));
+  const models = trainable.length
+    ? await trainPersonas(
+        design,
+        trainable.map((s) => ({ id: s.id, seedMask: s.mask, ruleFeatures: s.ruleFeatures })),
+        options,
+        (done) => progress.tick(done),
+      )
+    : [];
+  lap('train');
+
+  progress.stage('assign');
+  const byId = new Map(models.map((m) => [m.id, m]));
+  const probabilities = spec.personas.map((p) => byId.get(p.id)?.probabilities ?? null);
+  const thresholds = spec.personas.map((p, k) => {
+    const probs = probabilities[k];
+    if (!probs) return { threshold: 1, expectedPrecision: null };
+    if (p.threshold !== 'auto') {
+      const above = probs.filter((v) => v >= (p.threshold as number));
+      return { threshold: p.threshold, expectedPrecision: above.length ? above.reduce((a, b) => a + b, 0) / above.length : null };
+    }
+    return autoThreshold(probs, spec.assignment.target_precision);
+  });
+  const zeros = new Float64Array(input.table.rows);
+  const assignment = assignPersonas(
+    probabilities.map((p) => p ?? zeros),
+    thresholds.map((x) => x.threshold),
+    spec.assignment.min_margin,
+  );
+  lap('assign');
+
+  const modelVersion = versionOf(input.personaFile.sha256, seed, input.asOf);
+  const prevalence = probabilities.map((p) => (p ? p.reduce((a, b) => a + b, 0) / p.length : null));
+  const quantification = quantify(
+    input.table,
+    spec.personas.map((p, k) => ({ id: p.id, label: p.label, prevalence: prevalence[k] })),
+    assignment,
+    modelVersion,
+  );
+  const personaMetrics: PersonaMetrics[] = spec.personas.map((p, k) => {
+    const s = seeds[k];
+    const m = byId.get(p.id);
+    const assigned = assignment.persona.reduce((acc, v) => acc + (v === k ? 1 : 0), 0);
+    const importance: Record<string, number> = {};
+    if (m) m.model.featureImportance().forEach((v, j) => v > 0 && (importance[m.features[j]] = v));
+    return {
+      persona: p.id,
+      status: m ? 'trained' : 'skipped',
+      reason: s.reason,
+      seeds: s.seeds,
+      twins: 0,
+      validationAuc: m ? m.validationAuc : null,
+      estimatedC: m ? m.c : null,
+      threshold: m ? thresholds[k].threshold : null,
+      expectedPrecision: thresholds[k].expectedPrecision,
+      coverage: assigned / Math.max(1, input.table.rows),
+      estimatedPrevalence: prevalence[k],
+      seedOverlaps: s.overlaps,
+      reachCurve: probabilities[k] ? reachCurve(probabilities[k]!) : [],
+      calibration: m ? m.calibration : [],
+      featureImportance: importance,
+    };
+  });
+  const manifest: Manifest = {
+    format: MANIFEST_FORMAT,
+    modelVersion,
+    createdAt: new Date().toISOString(),
+    codeVersion,
+    personaFile: { path: input.personaFile.path, sha256: input.personaFile.sha256, content: input.personaFile.content },
+    asOf: input.asOf,
+    seed,
+    features: design.names,
+    learner: { kind: options.learner.kind, params: { ...options.learner.params, folds: options.folds, unlabeledPerSeed: options.unlabeledPerSeed, ruleFeatures: options.ruleFeatures } },
+    assignment: { targetPrecision: spec.assignment.target_precision, minMargin: spec.assignment.min_margin },
+    personas: spec.personas.map((p, k) => ({
+      id: p.id,
+      label: p.label,
+      description: p.description,
+      status: byId.has(p.id) ? 'trained' : 'skipped',
+      reason: seeds[k].reason,
+      threshold: byId.has(p.id) ? thresholds[k].threshold : undefined,
+      modelFile: byId.has(p.id) ? `${p.id}.json` : undefined,
+    })),
+  };
+  return {
+    manifest,
+    metrics: { modelVersion, customers: input.table.rows, overlapPolicy: OVERLAP_POLICY, personas: personaMetrics, timings },
+    quantification,
+    assignment,
+    probabilities,
+    models,
+    encoding,
+  };
+}
+
+/** A sortable, unique model version: UTC time and a hash of what the run depends on. */
+function versionOf(personaSha: string, seed: number, asOf: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const hash = createHash('sha256').update(`${personaSha}|${seed}|${asOf}|${codeVersion}|${stamp}`).digest('hex').slice(0, 8);
+  return `${stamp}-${hash}`;
+}
