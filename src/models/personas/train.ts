@@ -8,7 +8,6 @@
 // new customers.
 import { Random } from '../../random.ts';
 import { trainMany, type TreeEnsemble } from '../gbdt/index.ts';
-import type { ColumnMatrix } from '../learner.ts';
 import { takeRows, withoutFeatures, type DesignMatrix } from './design.ts';
 
 export interface TrainOptions {

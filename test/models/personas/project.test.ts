@@ -1,0 +1,92 @@
+// The projection end to end on a small demo base: outputs follow the artefact schemas, the
+// quantification adds up, the assignment follows the decision rule, a persona under min_seeds is
+// skipped while the others go on, and a failed write leaves the previous outputs in place.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { writeDemoBase } from '../../../src/demo/index.ts';
+import { buildFeatures, type FeatureTable } from '../../../src/features/index.ts';
+import { ManifestSchema, QuantificationSchema, RunMetricsSchema } from '../../../src/models/artefacts.ts';
+import { loadTreeModel } from '../../../src/models/gbdt/index.ts';
+import { loadPersonaFile, projectPersonas, writeProjection, type Projection } from '../../../src/models/personas/index.ts';
+import { tempDir } from '../../helpers/world.ts';
+
+describe('projection of the demo base', () => {
+  let out: string;
+  let table: FeatureTable;
+  let projection: Projection;
+  beforeAll(async () => {
+    const data = join(tempDir(), 'data');
+    await writeDemoBase(data, { customers: 2500, seed: 2 });
+    // Make one persona impossible to seed: it must be skipped while the others train.
+    const personasPath = join(data, 'personas.yaml');
+    writeFileSync(personasPath, readFileSync(personasPath, 'utf8').replace('min_seeds: 50\n    threshold: auto\n  - id: suburban_family', 'min_seeds: 100000\n    threshold: auto\n  - id: suburban_family'));
+    const personaFile = loadPersonaFile(personasPath);
+    table = (await buildFeatures({ dataDir: data })).table;
+    projection = await projectPersonas({ table, personaFile, asOf: '2026-06-30', train: { folds: 2, learner: { kind: 'gbdt', params: { numTrees: 20 } } } });
+    out = tempDir();
+    writeProjection(out, table, projection);
+  }, 120_000);
+
+  it('skips the persona under min_seeds with its reason and trains the others', () => {
+    const status = Object.fromEntries(projection.manifest.personas.map((p) => [p.id, p.status]));
+    expect(status.urban_digital).toBe('skipped');
+    expect(projection.manifest.personas.find((p) => p.id === 'urban_digital')!.reason).toMatch(/below min_seeds 100000/);
+    expect(Object.values(status).filter((s) => s === 'trained').length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('writes artefacts that follow their schemas', () => {
+    const manifest = ManifestSchema.parse(JSON.parse(readFileSync(join(out, 'model', 'manifest.json'), 'utf8')));
+    RunMetricsSchema.parse(JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')));
+    QuantificationSchema.parse(JSON.parse(readFileSync(join(out, 'quantification.json'), 'utf8')));
+    for (const p of manifest.personas.filter((x) => x.status === 'trained')) {
+      const file = JSON.parse(readFileSync(join(out, 'model', p.modelFile!), 'utf8'));
+      expect(loadTreeModel(file.model).featureNames).toEqual(file.features);
+      expect(file.c).toBeGreaterThan(0);
+    }
+  });
+
+  it('writes one assignment row per customer following the decision rule', () => {
+    const lines = readFileSync(join(out, 'assignments.csv'), 'utf8').trim().split('\n');
+    const header = lines[0].split(',');
+    const ids = projection.manifest.personas.map((p) => p.id);
+    expect(header).toEqual(['customer_id', 'persona', 'confidence', 'margin', 'model_version', ...ids.map((id) => `score_${id}`)]);
+    expect(lines.length - 1).toBe(table.rows);
+    const thresholds = Object.fromEntries(projection.manifest.personas.map((p) => [p.id, p.threshold ?? 1]));
+    const minMargin = projection.manifest.assignment.minMargin;
+    for (const line of lines.slice(1)) {
+      const f = line.split(',');
+      expect(f[4]).toBe(projection.manifest.modelVersion);
+      if (f[1]) {
+        expect(Number(f[2])).toBeGreaterThanOrEqual(thresholds[f[1]] - 1e-6);
+        expect(Number(f[3])).toBeGreaterThanOrEqual(minMargin - 1e-6);
+        expect(Number(f[5 + ids.indexOf(f[1])])).toBe(Number(f[2]));
+      }
+      expect(f[5 + ids.indexOf('urban_digital')]).toBe('');
+    }
+  });
+
+  it('quantifies every customer once, revenue included, and crosses personas with segments', () => {
+    const q = projection.quantification;
+    expect(q.personas.reduce((s, r) => s + r.customers, 0)).toBe(table.rows);
+    expect(q.personas.reduce((s, r) => s + r.share, 0)).toBeCloseTo(1, 9);
+    expect(q.personas.reduce((s, r) => s + r.revenueShare, 0)).toBeCloseTo(1, 9);
+    expect(q.personas.at(-1)!.persona).toBeNull();
+    expect(q.bySegment.reduce((s, r) => s + r.customers, 0)).toBe(table.rows);
+    const trained = projection.metrics.personas.filter((p) => p.status === 'trained');
+    for (const p of trained) {
+      expect(p.validationAuc).toBeGreaterThan(0.6);
+      expect(p.estimatedPrevalence).toBeGreaterThan(0);
+      expect(p.reachCurve).toHaveLength(19);
+    }
+  });
+
+  it('leaves previous outputs whole when a write fails', () => {
+    const before = readFileSync(join(out, 'assignments.csv'), 'utf8');
+    // A directory where model/manifest.json must go makes the write fail midway.
+    const broken = { ...projection, models: [...projection.models, { ...projection.models[0], id: '../../x/y' }] };
+    expect(() => writeProjection(out, table, broken)).toThrow();
+    expect(readFileSync(join(out, 'assignments.csv'), 'utf8')).toBe(before);
+    expect(existsSync(join(out, 'model', 'manifest.json'))).toBe(true);
+  });
+});
