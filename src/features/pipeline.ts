@@ -1,7 +1,8 @@
 // The feature pipeline: a data directory of contract inputs -> one row per customer with the
 // feature catalogue of CONTRACT.md section 2, written as features.parquet + features.json and
 // returned as an in-memory FeatureTable.
-import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { silentProgress, type Progress } from '../progress.ts';
@@ -64,7 +65,8 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     if (opts.asOf !== undefined && (!ISO_DATE.test(opts.asOf) || Number.isNaN(Date.parse(opts.asOf)))) {
       throw new InputError('INPUT_INVALID', `as_of "${opts.asOf}" is not a date of the form YYYY-MM-DD`, { field: 'as_of' });
     }
-    const rejectDir = scratch ?? join(process.cwd(), '.tmp', 'rejects-discarded');
+    // Without an output directory the rejects are still written (and counted), to a temporary folder.
+    const rejectDir = scratch ?? mkdtempSync(join(tmpdir(), 'personas-rejects-'));
     if (scratch) mkdirSync(scratch, { recursive: true });
     const inputs: Record<string, string> = {
       customers: requireInput(opts.dataDir, 'customers'),
