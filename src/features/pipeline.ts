@@ -61,12 +61,14 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
   const progress = opts.progress ?? silentProgress;
   const { db, conn } = await openDuck();
   const scratch = opts.outDir ? join(opts.outDir, `.features-${process.pid}-${Date.now()}`) : undefined;
+  let tempRejects: string | undefined;
   try {
     if (opts.asOf !== undefined && (!ISO_DATE.test(opts.asOf) || Number.isNaN(Date.parse(opts.asOf)))) {
       throw new InputError('INPUT_INVALID', `as_of "${opts.asOf}" is not a date of the form YYYY-MM-DD`, { field: 'as_of' });
     }
-    // Without an output directory the rejects are still written (and counted), to a temporary folder.
-    const rejectDir = scratch ?? mkdtempSync(join(tmpdir(), 'personas-rejects-'));
+    // Without an output directory the rejects are counted and returned; their file goes to a
+    // temporary folder removed at the end.
+    const rejectDir = scratch ?? (tempRejects = mkdtempSync(join(tmpdir(), 'personas-rejects-')));
     if (scratch) mkdirSync(scratch, { recursive: true });
     const inputs: Record<string, string> = {
       customers: requireInput(opts.dataDir, 'customers'),
@@ -135,6 +137,7 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     conn.closeSync();
     db.closeSync();
     if (scratch && existsSync(scratch)) rmSync(scratch, { recursive: true, force: true });
+    if (tempRejects) rmSync(tempRejects, { recursive: true, force: true });
   }
 }
 
