@@ -60,14 +60,25 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
   };
   const trainable = seeds.filter((s) => s.status === 'ok');
   progress.stage('train', trainable.length * (options.folds + 1));
-  const models = trainable.length
-    ? await trainPersonas(
-        design,
-        trainable.map((s) => ({ id: s.id, seedMask: s.mask, ruleFeatures: s.ruleFeatures })),
-        options,
-        (done) => progress.tick(done),
-      )
-    : [];
+  const inputs = trainable.map((s) => ({ id: s.id, seedMask: s.mask, ruleFeatures: s.ruleFeatures, twinMask: undefined as Uint8Array | undefined }));
+  let models = trainable.length ? await trainPersonas(design, inputs, options, (done) => progress.tick(done)) : [];
+  const twinCounts = new Map<string, number>();
+  if (options.twinsPerSeed > 0 && models.length) {
+    // Twins: the customers the first round finds most like each persona's seeds, never a seed of any persona.
+    const anySeed = new Uint8Array(input.table.rows);
+    for (const s of seeds) for (let i = 0; i < anySeed.length; i++) anySeed[i] |= s.mask[i];
+    models.forEach((m, k) => {
+      const want = Math.round(options.twinsPerSeed * trainable[k].seeds);
+      const candidates = Array.from(m.probabilities.keys()).filter((i) => !anySeed[i]);
+      candidates.sort((a, b) => m.probabilities[b] - m.probabilities[a] || a - b);
+      const mask = new Uint8Array(input.table.rows);
+      for (const i of candidates.slice(0, want)) mask[i] = 1;
+      inputs[k].twinMask = mask;
+      twinCounts.set(m.id, Math.min(want, candidates.length));
+    });
+    progress.stage('train with twins', trainable.length * (options.folds + 1));
+    models = await trainPersonas(design, inputs, options, (done) => progress.tick(done));
+  }
   lap('train');
 
   progress.stage('assign');
@@ -109,7 +120,7 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
       status: m ? 'trained' : 'skipped',
       reason: s.reason,
       seeds: s.seeds,
-      twins: 0,
+      twins: twinCounts.get(p.id) ?? 0,
       validationAuc: m ? m.validationAuc : null,
       estimatedC: m ? m.c : null,
       threshold: m ? thresholds[k].threshold : null,
@@ -131,7 +142,10 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
     asOf: input.asOf,
     seed,
     features: design.names,
-    learner: { kind: options.learner.kind, params: { ...options.learner.params, folds: options.folds, unlabeledPerSeed: options.unlabeledPerSeed, ruleFeatures: options.ruleFeatures } },
+    learner: {
+      kind: options.learner.kind,
+      params: { ...options.learner.params, folds: options.folds, unlabeledPerSeed: options.unlabeledPerSeed, ruleFeatures: options.ruleFeatures, twinsPerSeed: options.twinsPerSeed, twinWeight: options.twinWeight },
+    },
     assignment: { targetPrecision: spec.assignment.target_precision, minMargin: spec.assignment.min_margin },
     personas: spec.personas.map((p, k) => ({
       id: p.id,

@@ -16,6 +16,13 @@ export interface TrainOptions {
   unlabeledPerSeed: number;
   /** 'drop': the model does not see the features the persona's rule reads. */
   ruleFeatures: 'drop' | 'keep';
+  /**
+   * Look-alike twins per seed (0: none). Twins are the customers the first-round model finds most
+   * like the seeds (highest out-of-fold probability, never another persona's seed); a second
+   * round learns seeds and twins (weight `twinWeight`) against the rest.
+   */
+  twinsPerSeed: number;
+  twinWeight: number;
   learner: { kind: 'gbdt' | 'forest'; params: Record<string, unknown> };
   seed: number;
   workers?: number;
@@ -25,6 +32,8 @@ export const TRAIN_DEFAULTS: TrainOptions = {
   folds: 3,
   unlabeledPerSeed: 20,
   ruleFeatures: 'drop',
+  twinsPerSeed: 0,
+  twinWeight: 0.5,
   learner: { kind: 'gbdt', params: { numTrees: 100, numLeaves: 31, maxDepth: 6, learningRate: 0.1, minDataInLeaf: 20, earlyStoppingRounds: 0 } },
   seed: 1,
 };
@@ -32,6 +41,8 @@ export const TRAIN_DEFAULTS: TrainOptions = {
 export interface PersonaTrainingInput {
   id: string;
   seedMask: Uint8Array;
+  /** Look-alike customers learned as positives with a lower weight (see twinsPerSeed). */
+  twinMask?: Uint8Array;
   ruleFeatures: string[];
 }
 
@@ -83,19 +94,24 @@ export async function trainPersonas(design: DesignMatrix, personas: PersonaTrain
     const rng = new Random(opts.seed * 1000 + k);
     const x = opts.ruleFeatures === 'drop' ? withoutFeatures(design, p.ruleFeatures) : design;
     const seeds: number[] = [];
+    const twins: number[] = [];
     const unlabeled: number[] = [];
-    for (let i = 0; i < n; i++) (p.seedMask[i] ? seeds : unlabeled).push(i);
+    for (let i = 0; i < n; i++) (p.seedMask[i] ? seeds : p.twinMask?.[i] ? twins : unlabeled).push(i);
     const take = Math.min(unlabeled.length, seeds.length * opts.unlabeledPerSeed);
     const sampled = rng.shuffle(unlabeled.slice()).slice(0, take);
-    const rows = Uint32Array.from([...seeds, ...sampled]);
+    const rows = Uint32Array.from([...seeds, ...twins, ...sampled]);
+    const positives = seeds.length + twins.length;
     const y = new Uint8Array(rows.length);
-    y.fill(1, 0, seeds.length);
+    y.fill(1, 0, positives);
+    const isSeed = new Uint8Array(rows.length);
+    isSeed.fill(1, 0, seeds.length);
     const weights = new Float64Array(rows.length).fill(1);
-    weights.fill(unlabeled.length / Math.max(1, take), seeds.length);
+    weights.fill(opts.twinWeight, seeds.length, positives);
+    weights.fill(unlabeled.length / Math.max(1, take), positives);
     const fold = Uint8Array.from(rows, () => rng.int(opts.folds));
     const sampledSet = new Uint8Array(n);
     for (const i of rows) sampledSet[i] = 1;
-    return { p, x, rows, y, weights, fold, sampledSet };
+    return { p, x, rows, y, isSeed, weights, fold, sampledSet };
   });
 
   const jobs = plans.flatMap((plan) => {
@@ -132,7 +148,7 @@ export async function trainPersonas(design: DesignMatrix, personas: PersonaTrain
     });
     let seedSum = 0;
     let seedCount = 0;
-    for (let r = 0; r < plan.rows.length; r++) if (plan.y[r]) {
+    for (let r = 0; r < plan.rows.length; r++) if (plan.isSeed[r]) {
       seedSum += oof[plan.rows[r]];
       seedCount++;
     }

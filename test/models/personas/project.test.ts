@@ -12,9 +12,11 @@ import { loadPersonaFile, projectPersonas, writeProjection, type Projection } fr
 import { tempDir } from '../../helpers/world.ts';
 
 describe('projection of the demo base', () => {
-  let out: string;
   let table: FeatureTable;
   let projection: Projection;
+  const root = tempDir();
+  const tempDirParent = () => root;
+  const out = join(root, 'run');
   beforeAll(async () => {
     const data = join(tempDir(), 'data');
     await writeDemoBase(data, { customers: 2500, seed: 2 });
@@ -22,9 +24,9 @@ describe('projection of the demo base', () => {
     const personasPath = join(data, 'personas.yaml');
     writeFileSync(personasPath, readFileSync(personasPath, 'utf8').replace('min_seeds: 50\n    threshold: auto\n  - id: suburban_family', 'min_seeds: 100000\n    threshold: auto\n  - id: suburban_family'));
     const personaFile = loadPersonaFile(personasPath);
+    writeFileSync(join(tempDirParent(), 'personas-twins.yaml'), personaFile.content);
     table = (await buildFeatures({ dataDir: data })).table;
     projection = await projectPersonas({ table, personaFile, asOf: '2026-06-30', train: { folds: 2, learner: { kind: 'gbdt', params: { numTrees: 20 } } } });
-    out = tempDir();
     writeProjection(out, table, projection);
   }, 120_000);
 
@@ -79,6 +81,18 @@ describe('projection of the demo base', () => {
       expect(p.estimatedPrevalence).toBeGreaterThan(0);
       expect(p.reachCurve).toHaveLength(19);
     }
+  });
+
+  it('grows each seed set with twins that are no persona\'s seeds, when asked', async () => {
+    const personaFile = loadPersonaFile(join(out, '..', 'personas-twins.yaml'));
+    const withTwins = await projectPersonas({
+      table,
+      personaFile,
+      asOf: '2026-06-30',
+      train: { folds: 2, twinsPerSeed: 1, learner: { kind: 'gbdt', params: { numTrees: 20 } } },
+    });
+    for (const m of withTwins.metrics.personas.filter((p) => p.status === 'trained')) expect(m.twins).toBe(m.seeds);
+    expect(withTwins.manifest.learner.params).toMatchObject({ twinsPerSeed: 1, twinWeight: 0.5 });
   });
 
   it('leaves previous outputs whole when a write fails', () => {
