@@ -1,6 +1,7 @@
 // `personas demo`: writes the sample base; with --run, runs the whole product on it.
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { InputError } from '../errors.ts';
 import { writeDemoBase } from '../demo/index.ts';
 import { runProjection } from './run.ts';
 import { terminalProgress } from './progress-bar.ts';
@@ -15,6 +16,9 @@ export function registerDemo(program: Command): void {
     .option('--force', 'replace <dir>/data even if it is not a previous demo output')
     .option('--run', 'then run the projection on it (features, seeds, models, assignment file)')
     .action(async (opts: { out: string; customers: string; seed: string; force?: boolean; run?: boolean }) => {
+      for (const [name, text] of [['--customers', opts.customers], ['--seed', opts.seed]]) {
+        if (!/^-?\d+$/.test(text)) throw new InputError('INPUT_INVALID', `${name} must be a whole number (got "${text}")`, { field: name });
+      }
       const progress = terminalProgress();
       const dataDir = join(opts.out, 'data');
       const base = await writeDemoBase(dataDir, {

@@ -2,6 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { InputError } from '../errors.ts';
 import { buildFeatures } from '../features/index.ts';
 import { loadPersonaFile, projectPersonas, writeProjection } from '../models/personas/index.ts';
 import type { Progress } from '../progress.ts';
@@ -17,8 +18,11 @@ export interface RunOptions {
   seed?: number;
 }
 
-/** The whole projection of a data directory; returns the output directory's summary lines. */
+/** The whole projection of a data directory into `opts.out`, with a summary on `progress`. */
 export async function runProjection(opts: RunOptions, progress: Progress): Promise<void> {
+  if (opts.seed !== undefined && !Number.isInteger(opts.seed)) {
+    throw new InputError('INPUT_INVALID', `--seed must be a whole number (got ${opts.seed})`, { field: 'seed' });
+  }
   const personaFile = loadPersonaFile(opts.personas);
   mkdirSync(opts.out, { recursive: true });
   const featuresDir = join(opts.out, 'features');
@@ -52,6 +56,7 @@ export function registerRun(program: Command): void {
     .option('--columns <file>', 'JSON or YAML column map for client files named differently')
     .option('--seed <n>', 'random seed', '1')
     .action(async (o: { data: string; personas: string; out: string; asOf?: string; columns?: string; seed: string }) => {
+      if (!/^-?\d+$/.test(o.seed)) throw new InputError('INPUT_INVALID', `--seed must be a whole number (got "${o.seed}")`, { field: 'seed' });
       await runProjection({ ...o, seed: Number(o.seed) }, terminalProgress());
     });
 }

@@ -63,6 +63,9 @@ export async function writeDemoBase(outDir: string, opts: DemoOptions = {}): Pro
   if (!Number.isInteger(customers) || customers < 100) {
     throw new InputError('INPUT_INVALID', `--customers must be a whole number of at least 100 (got ${customers})`, { field: 'customers' });
   }
+  if (!Number.isInteger(seed)) {
+    throw new InputError('INPUT_INVALID', `--seed must be a whole number (got ${seed})`, { field: 'seed' });
+  }
   if (existsSync(outDir) && !existsSync(join(outDir, DEMO_MARKER)) && !opts.force) {
     throw new InputError(
       'INPUT_INVALID',

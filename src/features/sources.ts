@@ -2,7 +2,7 @@
 // tables of text columns with canonical lower-case names. Column names are matched
 // case-insensitively and may be renamed by a user column map; a missing file or required
 // column stops the run with an InputError naming both.
-import { existsSync, readFileSync, openSync, readSync, closeSync } from 'node:fs';
+import { existsSync, openSync, readSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { ident, literal, rows, run, type Duck } from './duck.ts';
@@ -98,7 +98,6 @@ export async function loadInput(
     source =
       `read_csv(${literal(path)}, header = true, delim = ${literal(delim)}, quote = '"', escape = '"', ` +
       `strict_mode = false, auto_detect = false, null_padding = true, columns = {${spec}})`;
-    original = original.map((c) => c);
   }
   const canonical = original.map((c) => {
     const lower = c.toLowerCase();
@@ -194,9 +193,4 @@ export function lineOfRecord(record: number, blanks: number[]): number {
     else break;
   }
   return line;
-}
-
-/** Reads a small text file whole (reference files such as La Poste's). */
-export function readText(path: string): string {
-  return readFileSync(path, 'utf8');
 }

@@ -99,6 +99,13 @@ describe('personas demo command', () => {
       stderr = String((err as { stderr: Buffer }).stderr);
     }
     expect(stderr).toMatch(/exists and is not a demo output/);
+    let seedError = '';
+    try {
+      execFileSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'demo', '--out', tempDir(), '--seed', 'abc'], { stdio: 'pipe' });
+    } catch (err) {
+      seedError = String((err as { stderr: Buffer }).stderr);
+    }
+    expect(seedError).toMatch(/--seed must be a whole number \(got "abc"\)/);
     expect(readFileSync(join(mine, 'data', 'precious.csv'), 'utf8')).toBe('keep me');
   });
 });
