@@ -7,3 +7,4 @@ export { fitDesign, encodeDesign, departmentOf } from './design.ts';
 export { trainPersonas, TRAIN_DEFAULTS, type TrainOptions } from './train.ts';
 export { projectPersonas, type Projection } from './project.ts';
 export { writeProjection, RUN_OUTPUTS } from './outputs.ts';
+export { loadSavedProjection, fromParts, designColumnNames, SavedProjection, type SavedPersona, type SavedScores } from './saved.ts';

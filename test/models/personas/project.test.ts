@@ -1,14 +1,15 @@
 // The projection end to end on a small demo base: outputs follow the artefact schemas, the
 // quantification adds up, the assignment follows the decision rule, a persona under min_seeds is
 // skipped while the others go on, and a failed write leaves the previous outputs in place.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoBase } from '../../../src/demo/index.ts';
 import { buildFeatures, type FeatureTable } from '../../../src/features/index.ts';
 import { ManifestSchema, QuantificationSchema, RunMetricsSchema } from '../../../src/models/artefacts.ts';
 import { loadTreeModel } from '../../../src/models/gbdt/index.ts';
-import { loadPersonaFile, projectPersonas, writeProjection, type Projection } from '../../../src/models/personas/index.ts';
+import { loadPersonaFile, loadSavedProjection, projectPersonas, writeProjection, type Projection } from '../../../src/models/personas/index.ts';
+import { encodeDesign } from '../../../src/models/personas/design.ts';
 import { tempDir } from '../../helpers/world.ts';
 
 describe('projection of the demo base', () => {
@@ -81,6 +82,43 @@ describe('projection of the demo base', () => {
       expect(p.estimatedPrevalence).toBeGreaterThan(0);
       expect(p.reachCurve).toHaveLength(19);
     }
+  });
+
+  it('loads the saved model directory back and scores a table as the final models do', () => {
+    const saved = loadSavedProjection(out);
+    expect(saved.modelVersion).toBe(projection.manifest.modelVersion);
+    expect(saved.personas.map((p) => p.id)).toEqual(projection.models.map((m) => m.id));
+    const scores = saved.score(table);
+    projection.models.forEach((m, k) => {
+      const direct = m.model.predictProba({ rows: table.rows, columns: saved.personas[k].columns.map((j) => designOf(saved, j)) });
+      for (let i = 0; i < table.rows; i += 97) expect(scores.probabilities[k][i]).toBeCloseTo(Math.min(1, direct[i] / m.c), 12);
+    });
+    // Every assigned customer passes its persona's threshold and the margin.
+    const a = scores.assignment;
+    for (let i = 0; i < table.rows; i++) {
+      if (a.persona[i] < 0) continue;
+      expect(a.confidence[i]).toBeGreaterThanOrEqual(saved.personas[a.persona[i]].threshold);
+      expect(a.margin[i]).toBeGreaterThanOrEqual(saved.manifest.assignment.minMargin - 1e-12);
+    }
+    // A later table without some features scores them as missing, not as an error.
+    const partial = { ...table, numericNames: table.numericNames.slice(2), numeric: table.numeric.slice(2) };
+    expect(saved.score(partial).probabilities[0]).toHaveLength(table.rows);
+    function designOf(s: typeof saved, j: number) {
+      return encodeDesign(table, s.encoding).columns[j];
+    }
+  });
+
+  it('refuses a model directory whose files are damaged, naming the file', () => {
+    const copy = join(root, 'damaged');
+    cpSync(join(out, 'model'), copy, { recursive: true });
+    const first = projection.models[0].id;
+    writeFileSync(join(copy, `${first}.json`), '{"persona": "x"');
+    expect(() => loadSavedProjection(copy)).toThrow(new RegExp(`${first}\\.json: not valid JSON`));
+    const file = JSON.parse(readFileSync(join(out, 'model', `${first}.json`), 'utf8'));
+    writeFileSync(join(copy, `${first}.json`), JSON.stringify({ ...file, features: ['no_such_feature'] }));
+    expect(() => loadSavedProjection(copy)).toThrow(/feature 'no_such_feature' is not a column/);
+    writeFileSync(join(copy, 'manifest.json'), JSON.stringify({ format: 'personas-model/0' }));
+    expect(() => loadSavedProjection(copy)).toThrow(/manifest\.json: field 'format'/);
   });
 
   it('grows each seed set with twins that are no persona\'s seeds, when asked', async () => {
