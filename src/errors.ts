@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'STORE'
+  | 'NO_ACTIVE_VERSION'
   | 'JOB';
 
 export class PersonasError extends Error {

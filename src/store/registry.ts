@@ -1,0 +1,396 @@
+// The model registry: published versions, the active one, rollback, and the labels of each
+// version. Publishing loads a version and all its labels in one transaction without touching the
+// active version; activation is one UPDATE of the single `active_version` row, so every reader
+// sees either the old version or the new one, never a mix (readers name the version in the same
+// statement that reads the labels).
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { PersonasError } from '../errors.ts';
+import { ASSIGNMENT_COLUMNS, QuantificationSchema, RunMetricsSchema, type Manifest, type Quantification, type RunMetrics } from '../models/artefacts.ts';
+import { DesignEncodingSchema, fromParts, loadSavedProjection, type DesignEncoding, type SavedProjection } from '../models/personas/index.ts';
+import { silentProgress, type Progress } from '../progress.ts';
+import { csvField, type Db, type Sql } from './db.ts';
+
+export type VersionStatus = 'ready' | 'active' | 'retired';
+
+export interface VersionSummary {
+  version: string;
+  status: VersionStatus;
+  personaFileSha: string;
+  personas: string[];
+  customers: number;
+  createdAt: string;
+  publishedAt: string;
+  activatedAt: string | null;
+}
+
+export interface PublishSource {
+  /** A run's `model/` directory (manifest.json, design.json, one file per persona). */
+  modelDir: string;
+  /** The run's assignments.csv. */
+  assignments: string;
+  /** Default: quantification.json beside the model directory. */
+  quantification?: string;
+  /** Default: metrics.json beside the model directory. */
+  metrics?: string;
+}
+
+/** Where a run directory's artefacts are. */
+export function runSource(runDir: string): PublishSource {
+  return { modelDir: join(runDir, 'model'), assignments: join(runDir, 'assignments.csv') };
+}
+
+function readArtefact<T>(path: string, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }): T {
+  if (!existsSync(path)) throw new PersonasError('INPUT_MISSING_FILE', `${path}: not found (a run writes it beside model/)`);
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new PersonasError('INPUT_INVALID', `${path}: not valid JSON (${(e as Error).message})`);
+  }
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new PersonasError('INPUT_INVALID', `${path}: field '${issue.path.map(String).join('.') || '(root)'}': ${issue.message}`);
+  }
+  return r.data;
+}
+
+/** Splits one CSV line (RFC 4180 quoting, no line breaks inside fields). */
+export function splitCsvLine(line: string): string[] | null {
+  const out: string[] = [];
+  let i = 0;
+  while (i <= line.length) {
+    if (line[i] === '"') {
+      let value = '';
+      i++;
+      for (;;) {
+        const q = line.indexOf('"', i);
+        if (q < 0) return null;
+        value += line.slice(i, q);
+        if (line[q + 1] === '"') {
+          value += '"';
+          i = q + 2;
+        } else {
+          i = q + 1;
+          break;
+        }
+      }
+      out.push(value);
+      if (i < line.length && line[i] !== ',') return null;
+      i++;
+    } else {
+      const comma = line.indexOf(',', i);
+      const end = comma < 0 ? line.length : comma;
+      const value = line.slice(i, end);
+      if (value.includes('"')) return null;
+      out.push(value);
+      i = end + 1;
+    }
+  }
+  return out;
+}
+
+interface LabelBatch {
+  assignments: string;
+  scores: string;
+}
+
+/** Reads assignments.csv into COPY batches for `assignments` and `scores`, checking every row. */
+async function* labelBatches(path: string, manifest: Manifest, counter: { rows: number }, progress: Progress): AsyncGenerator<LabelBatch> {
+  const ids = manifest.personas.map((p) => p.id);
+  const trained = new Set(manifest.personas.filter((p) => p.status === 'trained').map((p) => p.id));
+  const expected = [...ASSIGNMENT_COLUMNS, ...ids.map((id) => `score_${id}`)];
+  const version = manifest.modelVersion;
+  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+  let lineNo = 0;
+  let a: string[] = [];
+  let s: string[] = [];
+  const fail = (what: string) => {
+    throw new PersonasError('INPUT_INVALID', `${path}, line ${lineNo}: ${what}`, { file: path, line: lineNo });
+  };
+  for await (const line of lines) {
+    lineNo++;
+    if (lineNo === 1) {
+      const header = line.replace(/^\uFEFF/, '').split(',');
+      if (header.join(',') !== expected.join(',')) fail(`header is '${header.join(',')}', expected '${expected.join(',')}' (the manifest's personas, in order)`);
+      continue;
+    }
+    if (line === '') continue;
+    const f = splitCsvLine(line);
+    if (!f || f.length !== expected.length) {
+      fail(`expected ${expected.length} fields, got ${f ? f.length : 'a malformed quoted field'}`);
+      return;
+    }
+    const [customer, persona, confidence, margin, rowVersion] = f;
+    if (!customer) fail('customer_id is empty');
+    if (rowVersion !== version) fail(`model_version is '${rowVersion}', the manifest's is '${version}'`);
+    if (persona && !trained.has(persona)) fail(`persona '${persona}' is not a trained persona of the manifest (${[...trained].join(', ')})`);
+    const conf = Number(confidence);
+    const marg = Number(margin);
+    if (confidence === '' || !Number.isFinite(conf) || conf < 0 || conf > 1) fail(`confidence '${confidence}' is not a number between 0 and 1`);
+    if (margin === '' || !Number.isFinite(marg)) fail(`margin '${margin}' is not a number`);
+    const cid = csvField(customer);
+    a.push(`${version},${cid},${persona ? persona : ''},${conf},${marg}`);
+    for (let k = 0; k < ids.length; k++) {
+      const v = f[5 + k];
+      if (!trained.has(ids[k])) {
+        if (v !== '') fail(`score_${ids[k]} has a value but that persona was not trained`);
+        continue;
+      }
+      const score = Number(v);
+      if (v === '' || !Number.isFinite(score) || score < 0 || score > 1) fail(`score_${ids[k]} '${v}' is not a number between 0 and 1`);
+      s.push(`${version},${cid},${ids[k]},${score}`);
+    }
+    counter.rows++;
+    if (a.length === 20000) {
+      progress.tick(counter.rows);
+      yield { assignments: a.join('\n') + '\n', scores: s.join('\n') + '\n' };
+      a = [];
+      s = [];
+    }
+  }
+  if (lineNo === 0) fail('the file is empty (expected a header line)');
+  if (a.length) yield { assignments: a.join('\n') + '\n', scores: s.length ? s.join('\n') + '\n' : '' };
+  progress.tick(counter.rows);
+}
+
+export interface PublishResult {
+  version: string;
+  customers: number;
+  personas: string[];
+  activated: boolean;
+}
+
+/** Loads a run's model and labels as a new version (status `ready`); the active version is untouched unless `activate`. */
+export async function publishRun(db: Db, src: PublishSource, opts: { activate?: boolean; progress?: Progress } = {}): Promise<PublishResult> {
+  const progress = opts.progress ?? silentProgress;
+  const saved = loadSavedProjection(src.modelDir); // checks every model file loads and matches the encoding
+  const manifest = saved.manifest;
+  const around = dirname(src.modelDir);
+  const quantification = readArtefact<Quantification>(src.quantification ?? join(around, 'quantification.json'), QuantificationSchema);
+  const metrics = readArtefact<RunMetrics>(src.metrics ?? join(around, 'metrics.json'), RunMetricsSchema);
+  for (const [name, v] of [['quantification.json', quantification.modelVersion], ['metrics.json', metrics.modelVersion]] as const) {
+    if (v !== manifest.modelVersion) throw new PersonasError('INPUT_INVALID', `${name} is of model version '${v}', the manifest's is '${manifest.modelVersion}': the files come from different runs`);
+  }
+  if (!existsSync(src.assignments)) throw new PersonasError('INPUT_MISSING_FILE', `${src.assignments}: not found`);
+  const version = manifest.modelVersion;
+  const [existing] = await db.query('SELECT 1 FROM model_versions WHERE version = $1', [version]);
+  if (existing) throw new PersonasError('CONFLICT', `model version ${version} is already published`);
+  const modelJson = (file: string) => JSON.parse(readFileSync(join(src.modelDir, file), 'utf8')) as { features: string[]; model: unknown };
+
+  progress.stage('publish', quantification.customers);
+  const counter = { rows: 0 };
+  await db.transaction(async (tx) => {
+    await tx.query(
+      `INSERT INTO model_versions (version, status, persona_file_sha, manifest, design, metrics, quantification, personas, customers, created_at)
+       VALUES ($1, 'ready', $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [version, manifest.personaFile.sha256, JSON.stringify(manifest), JSON.stringify(saved.encoding), JSON.stringify(metrics), JSON.stringify(quantification), saved.personas.map((p) => p.id), quantification.customers, manifest.createdAt],
+    );
+    for (const p of saved.personas) {
+      const file = modelJson(manifest.personas.find((e) => e.id === p.id)!.modelFile!);
+      await tx.query('INSERT INTO persona_models (version, persona, label, threshold, c, features, model) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+        version, p.id, p.label, p.threshold, p.c, file.features, JSON.stringify(file.model),
+      ]);
+    }
+    await copyLabels(tx, labelBatches(src.assignments, manifest, counter, progress), src.assignments);
+    if (counter.rows !== quantification.customers) {
+      throw new PersonasError('INPUT_INVALID', `${src.assignments} has ${counter.rows} customers, quantification.json counts ${quantification.customers}`);
+    }
+  });
+  if (opts.activate) await activateVersion(db, version);
+  return { version, customers: counter.rows, personas: saved.personas.map((p) => p.id), activated: !!opts.activate };
+}
+
+async function copyLabels(tx: Sql, batches: AsyncGenerator<LabelBatch>, file: string): Promise<void> {
+  try {
+    for await (const b of batches) {
+      await tx.copyCsv('assignments', ['version', 'customer_id', 'persona', 'confidence', 'margin'], [b.assignments]);
+      if (b.scores) await tx.copyCsv('scores', ['version', 'customer_id', 'persona', 'score'], [b.scores]);
+    }
+  } catch (e) {
+    const err = e as { code?: string; detail?: string };
+    if (err.code === '23505') throw new PersonasError('INPUT_INVALID', `${file}: a customer_id appears twice (${err.detail ?? 'duplicate key'})`);
+    throw e;
+  }
+}
+
+/** Makes `version` the one the API serves; the one it replaces stays available for rollback. */
+export async function activateVersion(db: Db, version: string): Promise<{ version: string; previous: string | null }> {
+  return db.transaction(async (tx) => {
+    const [current] = await tx.query<{ version: string | null }>('SELECT version FROM active_version WHERE singleton FOR UPDATE');
+    const [target] = await tx.query('SELECT 1 FROM model_versions WHERE version = $1', [version]);
+    if (!target) throw new PersonasError('NOT_FOUND', `model version '${version}' is not published`);
+    if (current.version === version) return { version, previous: current.version };
+    await tx.query(`UPDATE model_versions SET status = 'retired' WHERE status = 'active'`);
+    await tx.query(`UPDATE model_versions SET status = 'active', activated_at = now() WHERE version = $1`, [version]);
+    await tx.query('UPDATE active_version SET version = $1, previous = $2, changed_at = now() WHERE singleton', [version, current.version]);
+    return { version, previous: current.version };
+  });
+}
+
+/** Re-activates the version that was active before the current one. */
+export async function rollback(db: Db): Promise<{ version: string; previous: string | null }> {
+  const [row] = await db.query<{ previous: string | null }>('SELECT previous FROM active_version WHERE singleton');
+  if (!row?.previous) throw new PersonasError('CONFLICT', 'there is no previous version to roll back to');
+  return activateVersion(db, row.previous);
+}
+
+/** Deletes a version that is not active (its labels and models go with it). */
+export async function deleteVersion(db: Db, version: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    const [row] = await tx.query<{ status: string }>('SELECT status FROM model_versions WHERE version = $1 FOR UPDATE', [version]);
+    if (!row) throw new PersonasError('NOT_FOUND', `model version '${version}' is not published`);
+    if (row.status === 'active') throw new PersonasError('CONFLICT', `model version '${version}' is active: activate another one first`);
+    await tx.query('UPDATE active_version SET previous = NULL WHERE previous = $1', [version]);
+    await tx.query('DELETE FROM model_versions WHERE version = $1', [version]);
+  });
+}
+
+const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : v === null || v === undefined ? null : String(v));
+
+export async function listVersions(db: Sql): Promise<VersionSummary[]> {
+  const rows = await db.query<Record<string, unknown>>(
+    `SELECT version, status, persona_file_sha, personas, customers, created_at, published_at, activated_at
+     FROM model_versions ORDER BY published_at DESC, version DESC`,
+  );
+  return rows.map((r) => ({
+    version: r.version as string,
+    status: r.status as VersionStatus,
+    personaFileSha: r.persona_file_sha as string,
+    personas: r.personas as string[],
+    customers: Number(r.customers),
+    createdAt: iso(r.created_at)!,
+    publishedAt: iso(r.published_at)!,
+    activatedAt: iso(r.activated_at),
+  }));
+}
+
+export async function activeVersion(db: Sql): Promise<string | null> {
+  const [row] = await db.query<{ version: string | null }>('SELECT version FROM active_version WHERE singleton');
+  return row?.version ?? null;
+}
+
+export interface VersionDetail {
+  version: string;
+  manifest: Manifest;
+  design: DesignEncoding;
+  metrics: RunMetrics;
+  quantification: Quantification;
+}
+
+/** The artefacts of a version (the active one when `version` is null). */
+export async function versionDetail(db: Sql, version: string | null): Promise<VersionDetail> {
+  const rows = await db.query<Record<string, unknown>>(
+    `SELECT version, manifest, design, metrics, quantification FROM model_versions
+     WHERE version = coalesce($1::text, (SELECT version FROM active_version WHERE singleton))`,
+    [version],
+  );
+  if (!rows.length) throw noVersion(version);
+  const r = rows[0];
+  return { version: r.version as string, manifest: r.manifest as Manifest, design: DesignEncodingSchema.parse(r.design), metrics: r.metrics as RunMetrics, quantification: r.quantification as Quantification };
+}
+
+function noVersion(version: string | null): PersonasError {
+  return version === null
+    ? new PersonasError('NO_ACTIVE_VERSION', 'no model version is active yet: publish one and activate it (`personas publish --run DIR --activate`)')
+    : new PersonasError('NOT_FOUND', `model version '${version}' is not published`);
+}
+
+/** Rebuilds the scoring models of a version from the registry. */
+export async function loadVersionModels(db: Sql, version: string): Promise<SavedProjection> {
+  const detail = await versionDetail(db, version);
+  const models = await db.query<{ persona: string; c: number; features: string[]; model: unknown }>('SELECT persona, c, features, model FROM persona_models WHERE version = $1', [version]);
+  const byFile = new Map(detail.manifest.personas.map((p) => [p.modelFile, p.id]));
+  return fromParts(detail.manifest, detail.design, (file) => {
+    const persona = byFile.get(file);
+    const m = models.find((x) => x.persona === persona);
+    return { path: `registry version ${version}, persona ${persona}`, value: m ? { persona: m.persona, c: m.c, features: m.features, model: m.model } : undefined };
+  });
+}
+
+export interface CustomerLabel {
+  customerId: string;
+  persona: string | null;
+  confidence: number;
+  margin: number;
+  scores: Record<string, number>;
+}
+
+/**
+ * Labels of `ids` under one version (the active one when `version` is null), read in a single
+ * statement so the version and the labels come from the same snapshot.
+ */
+export async function lookupLabels(db: Sql, ids: string[], version: string | null): Promise<{ version: string; labels: Map<string, CustomerLabel> }> {
+  const rows = await db.query<{ v: string | null; customer_id: string | null; persona: string | null; confidence: number; margin: number; scores: Record<string, number> | null }>(
+    `WITH v AS (SELECT coalesce($2::text, (SELECT version FROM active_version WHERE singleton)) AS version)
+     SELECT v.version AS v, a.customer_id, a.persona, a.confidence, a.margin,
+       (SELECT json_object_agg(s.persona, s.score) FROM scores s WHERE s.version = v.version AND s.customer_id = a.customer_id) AS scores
+     FROM v LEFT JOIN assignments a ON a.version = v.version AND a.customer_id = ANY($1::text[])`,
+    [ids, version],
+  );
+  const v = rows[0]?.v ?? null;
+  if (v === null) throw noVersion(version);
+  if (version !== null) {
+    const [known] = await db.query('SELECT 1 FROM model_versions WHERE version = $1', [version]);
+    if (!known) throw noVersion(version);
+  }
+  const labels = new Map<string, CustomerLabel>();
+  for (const r of rows) {
+    if (r.customer_id === null) continue;
+    labels.set(r.customer_id, { customerId: r.customer_id, persona: r.persona, confidence: r.confidence, margin: r.margin, scores: r.scores ?? {} });
+  }
+  return { version: v, labels };
+}
+
+export interface LabelPage {
+  version: string;
+  personas: string[];
+  rows: CustomerLabel[];
+  /** The cursor of the next page, null on the last page. */
+  next: string | null;
+}
+
+/** The version (active when null) and its persona ids; a clear error when there is none. */
+export async function resolveVersion(db: Sql, version: string | null): Promise<{ version: string; personas: string[] }> {
+  const rows = await db.query<{ version: string; personas: string[] }>(
+    `SELECT version, personas FROM model_versions WHERE version = coalesce($1::text, (SELECT version FROM active_version WHERE singleton))`,
+    [version],
+  );
+  if (!rows.length) throw noVersion(version);
+  return rows[0];
+}
+
+/**
+ * The last customer_id of the page of `limit` labels after `cursor`, and whether more follow:
+ * an index-only walk, so a page can be streamed in chunks with its next cursor known up front.
+ */
+export async function pageEnd(db: Sql, version: string, cursor: string | null, limit: number): Promise<{ last: string | null; more: boolean }> {
+  const [row] = await db.query<{ last: string | null; more: boolean }>(
+    `WITH page AS (
+       SELECT customer_id FROM assignments WHERE version = $1 AND ($2::text IS NULL OR customer_id > $2::text)
+       ORDER BY customer_id LIMIT $3)
+     SELECT (SELECT max(customer_id) FROM page) AS last,
+       EXISTS (SELECT 1 FROM assignments WHERE version = $1 AND customer_id > (SELECT max(customer_id) FROM page)) AS more`,
+    [version, cursor, limit],
+  );
+  return { last: row?.last ?? null, more: !!row?.more };
+}
+
+/** Labels of one version in customer_id order, after `cursor` (exclusive), up to `upTo` (inclusive). */
+export async function labelPage(db: Sql, version: string | null, cursor: string | null, limit: number, upTo: string | null = null): Promise<LabelPage> {
+  const detail = await resolveVersion(db, version);
+  const v = detail.version;
+  const rows = await db.query<{ customer_id: string; persona: string | null; confidence: number; margin: number; scores: Record<string, number> | null }>(
+    `SELECT a.customer_id, a.persona, a.confidence, a.margin,
+       (SELECT json_object_agg(s.persona, s.score) FROM scores s WHERE s.version = a.version AND s.customer_id = a.customer_id) AS scores
+     FROM assignments a WHERE a.version = $1 AND ($2::text IS NULL OR a.customer_id > $2::text)
+       AND ($4::text IS NULL OR a.customer_id <= $4::text)
+     ORDER BY a.customer_id LIMIT $3`,
+    [v, cursor, limit + 1, upTo],
+  );
+  const more = rows.length > limit;
+  const page = rows.slice(0, limit).map((r) => ({ customerId: r.customer_id, persona: r.persona, confidence: r.confidence, margin: r.margin, scores: r.scores ?? {} }));
+  return { version: v, personas: detail.personas, rows: page, next: more ? page[page.length - 1].customerId : null };
+}

@@ -1,0 +1,161 @@
+// The store on both databases: migrations, publishing a run, activation and rollback, label
+// lookups and pages, API keys; every bad artefact refused with the file and line, nothing half
+// published.
+import { copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  activateVersion, activeVersion, createKey, deleteVersion, labelPage, listKeys, listVersions, loadVersionModels,
+  lookupLabels, migrate, pageEnd, publishRun, readMigrations, revokeKey, rollback, runSource, splitCsvLine, verifyToken, type Db,
+} from '../../src/store/index.ts';
+import { loadSavedProjection } from '../../src/models/personas/index.ts';
+import { STORE_VARIANTS } from '../helpers/stores.ts';
+import { tempDir } from '../helpers/world.ts';
+
+const runs = inject('runs');
+
+function readAssignments(run: string) {
+  const [header, ...lines] = readFileSync(join(run, 'assignments.csv'), 'utf8').trim().split('\n');
+  const cols = header.split(',');
+  return lines.map((l) => Object.fromEntries(l.split(',').map((v, k) => [cols[k], v])));
+}
+
+function brokenRun(edit: (csv: string) => string): string {
+  const dir = tempDir();
+  cpSync(runs.a, dir, { recursive: true });
+  const path = join(dir, 'assignments.csv');
+  writeFileSync(path, edit(readFileSync(path, 'utf8')));
+  return dir;
+}
+
+describe('CSV line splitting', () => {
+  it('reads quoted fields with commas and doubled quotes, and refuses malformed quoting', () => {
+    expect(splitCsvLine('a,"b,c","d""e",')).toEqual(['a', 'b,c', 'd"e', '']);
+    expect(splitCsvLine('"open')).toBeNull();
+    expect(splitCsvLine('a"b,c')).toBeNull();
+    expect(splitCsvLine('"a"b,c')).toBeNull();
+  });
+});
+
+for (const variant of STORE_VARIANTS) {
+  describe.skipIf(!!variant.skip)(`store on ${variant.name}`, () => {
+    let db: Db;
+    beforeAll(async () => {
+      db = await variant.open();
+    });
+    afterAll(async () => {
+      if (db) await variant.dispose(db);
+    });
+
+    it('applies the migrations once and refuses an applied migration that was edited', async () => {
+      const again = await migrate(db);
+      expect(again.applied).toEqual([]);
+      expect(again.current).toBe(readMigrations().at(-1)!.version);
+      const edited = readMigrations().map((m, k) => (k === 0 ? { ...m, checksum: 'x'.repeat(64) } : m));
+      await expect(migrate(db, edited)).rejects.toThrow(/001_registry\.sql was changed after it was applied/);
+    });
+
+    it('says clearly that no version is active before the first activation', async () => {
+      await expect(lookupLabels(db, ['x'], null)).rejects.toThrow(/no model version is active yet/);
+    });
+
+    it('refuses a damaged assignment file with its line and publishes nothing of it', async () => {
+      const before = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM assignments');
+      const cases: [(csv: string) => string, RegExp][] = [
+        [(csv) => csv.replace('customer_id,', 'client,'), /line 1: header is 'client,/],
+        [(csv) => csv.replace(/\n([^,\n]+),[^,\n]*,/, '\n$1,no_such_persona,'), /line 2: persona 'no_such_persona' is not a trained persona/],
+        [(csv) => csv.replace(/\n([^,\n]+,[^,\n]*),[^,\n]+,/, '\n$1,1.5,'), /line 2: confidence '1.5' is not a number between 0 and 1/],
+        [(csv) => csv + csv.split('\n')[1] + '\n', /a customer_id appears twice/],
+        [(csv) => csv.split('\n').slice(0, 5).join('\n') + '\n', /has 4 customers, quantification.json counts 1500/],
+        [(csv) => csv.replace(/\n([^\n]*)\n/, '\n$1,extra\n'), /line 2: expected \d+ fields, got \d+/],
+      ];
+      for (const [edit, message] of cases) {
+        await expect(publishRun(db, runSource(brokenRun(edit)))).rejects.toThrow(message);
+      }
+      expect(await db.query<{ n: number }>('SELECT count(*)::int AS n FROM assignments')).toEqual(before);
+      const missing = tempDir();
+      mkdirSync(join(missing, 'model'));
+      copyFileSync(join(runs.a, 'assignments.csv'), join(missing, 'assignments.csv'));
+      await expect(publishRun(db, runSource(missing))).rejects.toThrow(/manifest\.json: model manifest not found/);
+    });
+
+    it('publishes a run as a ready version with every label, in SQL counts', async () => {
+      const r = await publishRun(db, runSource(runs.a));
+      const manifest = loadSavedProjection(runs.a).manifest;
+      expect(r.version).toBe(manifest.modelVersion);
+      const trained = manifest.personas.filter((p) => p.status === 'trained').length;
+      const [counts] = await db.query<{ a: number; s: number; m: number }>(
+        `SELECT (SELECT count(*) FROM assignments WHERE version = $1)::int AS a,
+                (SELECT count(*) FROM scores WHERE version = $1)::int AS s,
+                (SELECT count(*) FROM persona_models WHERE version = $1)::int AS m`,
+        [r.version],
+      );
+      expect(counts).toEqual({ a: 1500, s: 1500 * trained, m: trained });
+      expect(await activeVersion(db)).toBeNull();
+      expect((await listVersions(db))[0]).toMatchObject({ version: r.version, status: 'ready', customers: 1500 });
+      await expect(publishRun(db, runSource(runs.a))).rejects.toThrow(/already published/);
+    });
+
+    it('serves the labels of the active version exactly as the assignment file has them', async () => {
+      const version = loadSavedProjection(runs.a).manifest.modelVersion;
+      await activateVersion(db, version);
+      const rows = readAssignments(runs.a);
+      const ids = [rows[0].customer_id, rows[7].customer_id, 'nobody', rows[1499].customer_id];
+      const { version: v, labels } = await lookupLabels(db, ids, null);
+      expect(v).toBe(version);
+      expect(labels.has('nobody')).toBe(false);
+      for (const row of [rows[0], rows[7], rows[1499]]) {
+        const l = labels.get(row.customer_id)!;
+        expect(l.persona ?? '').toBe(row.persona);
+        expect(l.confidence).toBeCloseTo(Number(row.confidence), 5);
+        for (const [k, val] of Object.entries(row)) if (k.startsWith('score_') && val !== '') expect(l.scores[k.slice(6)]).toBeCloseTo(Number(val), 5);
+      }
+    });
+
+    it('pages through every label once, in order, with the next cursor known in advance', async () => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      for (let guard = 0; guard < 20; guard++) {
+        const end = await pageEnd(db, (await activeVersion(db))!, cursor, 400);
+        const page = await labelPage(db, null, cursor, 10_000, end.last);
+        expect(page.rows.at(-1)?.customerId).toBe(end.last);
+        seen.push(...page.rows.map((r) => r.customerId));
+        if (!end.more) break;
+        cursor = end.last;
+      }
+      expect(seen).toHaveLength(1500);
+      expect(new Set(seen).size).toBe(1500);
+      expect([...seen].sort()).toEqual(readAssignments(runs.a).map((r) => r.customer_id).sort());
+    });
+
+    it('keeps the active version while another is published, then activates, rolls back and protects the active one', async () => {
+      const a = loadSavedProjection(runs.a).manifest.modelVersion;
+      const b = (await publishRun(db, runSource(runs.b))).version;
+      expect(await activeVersion(db)).toBe(a);
+      expect(await activateVersion(db, b)).toEqual({ version: b, previous: a });
+      expect((await listVersions(db)).map((v) => [v.version, v.status])).toEqual([[b, 'active'], [a, 'retired']]);
+      expect(await rollback(db)).toEqual({ version: a, previous: b });
+      await expect(deleteVersion(db, a)).rejects.toThrow(/is active/);
+      await expect(activateVersion(db, 'nope')).rejects.toThrow(/'nope' is not published/);
+      const models = await loadVersionModels(db, b);
+      const fromFiles = loadSavedProjection(runs.b);
+      expect(models.personas.map((p) => [p.id, p.c, p.threshold])).toEqual(fromFiles.personas.map((p) => [p.id, p.c, p.threshold]));
+    });
+
+    it('keeps only a hash of API keys, and verifies, lists and revokes them', async () => {
+      const { key, token } = await createKey(db, { name: 'crm', scopes: ['read'], rateLimit: 50 });
+      expect(token).toMatch(/^psk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
+      const [stored] = await db.query<{ secret_hash: string }>('SELECT secret_hash FROM api_keys WHERE id = $1', [key.id]);
+      expect(stored.secret_hash).not.toContain(token.split('_')[2]);
+      expect(await verifyToken(db, token)).toMatchObject({ id: key.id, scopes: ['read'], rateLimit: 50 });
+      expect(await verifyToken(db, token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A'))).toBeNull();
+      expect(await verifyToken(db, "psk_' OR 1=1 --")).toBeNull();
+      await expect(createKey(db, { name: 'x', scopes: ['root'] })).rejects.toThrow(/scopes must be one or more of read, score, admin; got 'root'/);
+      await revokeKey(db, key.id);
+      expect(await verifyToken(db, token)).toBeNull();
+      await expect(revokeKey(db, key.id)).rejects.toThrow(/already revoked/);
+      await expect(revokeKey(db, 'ffff')).rejects.toThrow(/no key with id 'ffff'/);
+      expect((await listKeys(db)).find((k) => k.id === key.id)?.revokedAt).not.toBeNull();
+    });
+  });
+}
