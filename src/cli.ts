@@ -6,12 +6,14 @@ import { version } from './version.ts';
 import { registerDemo } from './cli/demo.ts';
 import { registerFeatures } from './cli/features.ts';
 import { registerRun } from './cli/run.ts';
+import { registerServe } from './cli/serve.ts';
+import { registerStore } from './cli/store.ts';
 
 const program = new Command('personas')
   .description('Projects qualitative marketing personas onto a customer base')
   .version(version);
 
-const groups: Array<(p: Command) => void> = [registerDemo, registerFeatures, registerRun];
+const groups: Array<(p: Command) => void> = [registerDemo, registerFeatures, registerRun, registerStore, registerServe];
 for (const register of groups) register(program);
 
 try {

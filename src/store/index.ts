@@ -18,8 +18,8 @@ export interface StoreOptions {
   dataDir?: string;
   /** PostgreSQL schema to use (created if missing): lets several stores share one database. */
   schema?: string;
-  /** Apply pending migrations on open (default true); false checks the store is current instead. */
-  migrate?: boolean;
+  /** On open: apply pending migrations (default), check the store is current, or neither. */
+  migrate?: 'apply' | 'check' | 'none';
   poolSize?: number;
 }
 
@@ -46,8 +46,8 @@ export async function openStore(opts: StoreOptions = {}): Promise<Db> {
     db = await openPglite(dir === 'memory' ? undefined : dir);
   }
   try {
-    if (opts.migrate === false) await checkMigrated(db);
-    else await migrate(db);
+    if (opts.migrate === 'check') await checkMigrated(db);
+    else if (opts.migrate !== 'none') await migrate(db);
   } catch (e) {
     await db.close();
     throw e;

@@ -1,0 +1,126 @@
+// Every request and response body of the API as zod schemas: requests are validated with them,
+// and the OpenAPI document (openapi.ts) is generated from them, so the two cannot drift apart.
+import { z } from 'zod';
+
+export const CustomerId = z.string().min(1).max(200).describe('The client\'s customer_id');
+export const ModelVersion = z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/).describe('A model version id, e.g. 20261122T153700Z-1a2b3c4d');
+
+export const Scores = z.record(z.string(), z.number()).describe('Calibrated probability of every trained persona');
+
+export const PersonaLabel = z.object({
+  customerId: CustomerId,
+  persona: z.string().nullable().describe('The assigned persona, null when no persona is confident enough'),
+  confidence: z.number().describe('Probability of the assigned (or best) persona'),
+  margin: z.number().describe('Best probability minus the runner-up'),
+  scores: Scores,
+  modelVersion: ModelVersion,
+});
+
+export const BatchRequest = z.object({ ids: z.array(CustomerId).min(1).max(10_000) }).strict();
+export const BatchResult = z.union([
+  PersonaLabel.extend({ found: z.literal(true) }),
+  z.object({ customerId: CustomerId, found: z.literal(false) }),
+]);
+export const BatchResponse = z.object({ modelVersion: ModelVersion, results: z.array(BatchResult).describe('One result per requested id, in request order') });
+
+const FeatureValue = z.union([z.number(), z.string().max(200), z.null()]);
+export const ScoreRequest = z
+  .object({
+    customers: z
+      .array(
+        z
+          .object({
+            customer_id: z.string().max(200).optional(),
+            features: z.record(z.string().max(100), FeatureValue).describe('Feature values by contract name (numbers; text for sex, postcode, segment); a missing feature is a missing value'),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(1000),
+  })
+  .strict();
+export const ScoreResponse = z.object({
+  modelVersion: ModelVersion,
+  results: z.array(
+    z.object({
+      customerId: z.string().nullable(),
+      persona: z.string().nullable(),
+      confidence: z.number(),
+      margin: z.number(),
+      scores: Scores,
+    }),
+  ),
+});
+
+export const PersonaInfo = z.object({
+  id: z.string(),
+  label: z.string(),
+  description: z.string(),
+  status: z.enum(['trained', 'skipped']),
+  reason: z.string().nullable(),
+  threshold: z.number().nullable(),
+  customers: z.number().int(),
+  share: z.number(),
+  revenueShare: z.number(),
+  estimatedPrevalence: z.number().nullable(),
+  seeds: z.number().int().nullable(),
+  validationAuc: z.number().nullable(),
+});
+export const PersonasResponse = z.object({ modelVersion: ModelVersion, personas: z.array(PersonaInfo) });
+
+export const VersionQuery = z.object({ version: ModelVersion.optional().describe('A published version (default: the active one)') }).strict();
+export const QuantificationQuery = VersionQuery.extend({ by: z.enum(['segment']).optional().describe('`segment`: add the persona x segment cross-table') }).strict();
+export const AssignmentsQuery = VersionQuery.extend({
+  format: z.enum(['ndjson', 'csv']).default('ndjson'),
+  cursor: z.string().max(400).optional().describe('The X-Next-Cursor of the previous page'),
+  limit: z.coerce.number().int().min(1).max(100_000).default(10_000),
+}).strict();
+
+export const QuantificationRow = z.object({
+  persona: z.string().nullable(),
+  label: z.string(),
+  customers: z.number().int(),
+  share: z.number(),
+  revenue: z.number(),
+  revenueShare: z.number(),
+  meanConfidence: z.number().nullable(),
+  estimatedPrevalence: z.number().nullable(),
+});
+export const QuantificationResponse = z.object({
+  modelVersion: ModelVersion,
+  customers: z.number().int(),
+  personas: z.array(QuantificationRow),
+  bySegment: z.array(z.object({ persona: z.string().nullable(), segment: z.string().nullable(), customers: z.number().int() })).optional(),
+});
+
+export const ModelSummary = z.object({
+  version: ModelVersion,
+  status: z.enum(['ready', 'active', 'retired']),
+  personaFileSha: z.string(),
+  personas: z.array(z.string()),
+  customers: z.number().int(),
+  createdAt: z.string(),
+  publishedAt: z.string(),
+  activatedAt: z.string().nullable(),
+});
+export const ModelsResponse = z.object({ active: ModelVersion.nullable(), models: z.array(ModelSummary) });
+export const ModelDetailResponse = z.object({
+  version: ModelVersion,
+  manifest: z.record(z.string(), z.unknown()).describe('The run manifest (model/manifest.json)'),
+  metrics: z.record(z.string(), z.unknown()).describe('metrics.json of the run'),
+});
+export const ActivateResponse = z.object({ version: ModelVersion, previous: ModelVersion.nullable() });
+export const VersionParams = z.object({ version: ModelVersion }).strict();
+export const CustomerParams = z.object({ id: CustomerId }).strict();
+
+export const Health = z.object({ status: z.literal('ok') });
+export const Ready = z.object({ status: z.enum(['ready', 'not ready']), activeVersion: z.string().nullable(), store: z.string(), reason: z.string().optional() });
+
+export const Problem = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string(),
+  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+export type ProblemBody = z.infer<typeof Problem>;

@@ -1,0 +1,128 @@
+// Store and registry commands: migrate, publish, activate, rollback, models, keys. They work on
+// PostgreSQL (--database or DATABASE_URL) or on the embedded store (--store DIR, default
+// .personas/store).
+import type { Command } from 'commander';
+import { InputError } from '../errors.ts';
+import {
+  activateVersion, createKey, deleteVersion, defaultStoreDir, listKeys, listVersions, migrate, openStore, publishRun, revokeKey,
+  rollback, runSource, versionDetail, type Db, type PublishSource,
+} from '../store/index.ts';
+import { terminalProgress } from './progress-bar.ts';
+
+export interface StoreFlags {
+  database?: string;
+  store?: string;
+}
+
+/** Adds --database and --store to a command. */
+export function withStoreFlags(cmd: Command): Command {
+  return cmd
+    .option('--database <url>', 'PostgreSQL URL (default: DATABASE_URL; without either, the embedded store)')
+    .option('--store <dir>', `embedded store folder when no database is given (default: ${defaultStoreDir()})`);
+}
+
+export async function withStore<T>(flags: StoreFlags, fn: (db: Db) => Promise<T>, opts: { migrate?: 'apply' | 'none' } = {}): Promise<T> {
+  const db = await openStore({ databaseUrl: flags.database, dataDir: flags.store, migrate: opts.migrate });
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+const out = (line: string) => process.stdout.write(line + '\n');
+
+export function registerStore(program: Command): void {
+  withStoreFlags(program.command('migrate').description('create or update the store tables (versioned SQL migrations)')).action(async (f: StoreFlags) => {
+    await withStore(
+      f,
+      async (store) => {
+        const r = await migrate(store);
+        out(r.applied.length ? `applied ${r.applied.map((m) => `${m.version} ${m.name}`).join(', ')}; ${store.description} is at migration ${r.current}` : `${store.description} is up to date (migration ${r.current})`);
+      },
+      { migrate: 'none' },
+    );
+  });
+
+  withStoreFlags(
+    program
+      .command('publish')
+      .description('load a run (model and every label) as a new model version; the active version is untouched unless --activate')
+      .option('--run <dir>', 'a run directory (model/, assignments.csv, quantification.json, metrics.json)')
+      .option('--model <dir>', 'the model directory, when not given with --run')
+      .option('--assignments <file>', 'the assignment file, when not given with --run')
+      .option('--activate', 'activate the new version once it is loaded'),
+  ).action(async (f: StoreFlags & { run?: string; model?: string; assignments?: string; activate?: boolean }) => {
+    let src: PublishSource;
+    if (f.run) src = runSource(f.run);
+    else if (f.model && f.assignments) src = { modelDir: f.model, assignments: f.assignments };
+    else throw new InputError('INPUT_INVALID', 'give --run DIR, or both --model DIR and --assignments FILE');
+    await withStore(f, async (db) => {
+      const r = await publishRun(db, src, { activate: f.activate, progress: terminalProgress() });
+      out(`published ${r.version}: ${r.customers} customers, personas ${r.personas.join(', ')}${r.activated ? '; now active' : `; activate with: personas activate ${r.version}`}`);
+    });
+  });
+
+  withStoreFlags(program.command('activate').argument('<version>').description('make a published version the one the API serves')).action(async (version: string, f: StoreFlags) => {
+    await withStore(f, async (db) => {
+      const r = await activateVersion(db, version);
+      out(`active: ${r.version}${r.previous && r.previous !== r.version ? ` (was ${r.previous}; \`personas rollback\` goes back)` : ''}`);
+    });
+  });
+
+  withStoreFlags(program.command('rollback').description('re-activate the version that was active before the current one')).action(async (f: StoreFlags) => {
+    await withStore(f, async (db) => {
+      const r = await rollback(db);
+      out(`active: ${r.version} (was ${r.previous})`);
+    });
+  });
+
+  const models = program.command('models').description('published model versions');
+  withStoreFlags(models.command('list').description('list versions, newest first')).action(async (f: StoreFlags) => {
+    await withStore(f, async (db) => {
+      const rows = await listVersions(db);
+      if (!rows.length) return out('no version published yet: personas publish --run DIR');
+      for (const v of rows) out(`${v.status === 'active' ? '*' : ' '} ${v.version}  ${v.status.padEnd(7)}  ${String(v.customers).padStart(9)} customers  ${v.personas.join(', ')}  published ${v.publishedAt}`);
+    });
+  });
+  withStoreFlags(models.command('show').argument('<version>').description("a version's manifest and metrics as JSON")).action(async (version: string, f: StoreFlags) => {
+    await withStore(f, async (db) => {
+      const d = await versionDetail(db, version);
+      out(JSON.stringify({ version: d.version, manifest: d.manifest, metrics: d.metrics }, null, 2));
+    });
+  });
+  withStoreFlags(models.command('delete').argument('<version>').description('delete a version that is not active, with its labels')).action(async (version: string, f: StoreFlags) => {
+    await withStore(f, async (db) => {
+      await deleteVersion(db, version);
+      out(`deleted ${version}`);
+    });
+  });
+
+  const keys = program.command('keys').description('API keys (stored hashed; the key is shown once)');
+  withStoreFlags(
+    keys
+      .command('create')
+      .description('create a key and print it once')
+      .requiredOption('--name <name>', 'who uses the key (e.g. crm-prod)')
+      .option('--scopes <list>', 'comma-separated: read, score, admin', 'read')
+      .option('--rate <n>', 'requests per second allowed', '100'),
+  ).action(async (f: StoreFlags & { name: string; scopes: string; rate: string }) => {
+    if (!/^\d+$/.test(f.rate) || Number(f.rate) < 1) throw new InputError('INPUT_INVALID', `--rate must be a positive whole number of requests per second (got "${f.rate}")`, { field: 'rate' });
+    await withStore(f, async (db) => {
+      const { key, token } = await createKey(db, { name: f.name, scopes: f.scopes.split(',').map((s) => s.trim()).filter(Boolean), rateLimit: Number(f.rate) });
+      process.stderr.write(`key ${key.id} (${key.name}, scopes ${key.scopes.join(', ')}, ${key.rateLimit}/s): store it now, it is not shown again\n`);
+      out(token);
+    });
+  });
+  withStoreFlags(keys.command('list').description('list keys (never their secrets)')).action(async (f: StoreFlags) => {
+    await withStore(f, async (db) => {
+      for (const k of await listKeys(db)) out(`${k.id}  ${k.name.padEnd(16)}  ${k.scopes.join(',').padEnd(16)}  ${String(k.rateLimit).padStart(6)}/s  created ${k.createdAt}${k.revokedAt ? `  revoked ${k.revokedAt}` : ''}`);
+    });
+  });
+  withStoreFlags(keys.command('revoke').argument('<id>').description('revoke a key (takes effect within 5 s on running servers)')).action(async (id: string, f: StoreFlags) => {
+    await withStore(f, async (db) => {
+      await revokeKey(db, id);
+      out(`revoked ${id}`);
+    });
+  });
+}
