@@ -1,0 +1,57 @@
+// The registry and API commands as a user runs them: publish a run into the embedded store,
+// create a key, serve, ask for a label over HTTP, stop with SIGTERM.
+import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, inject, it } from 'vitest';
+import { tempDir } from '../helpers/world.ts';
+
+const runs = inject('runs');
+const bin = resolve('bin/personas.js');
+const run = promisify(execFile);
+// The commands here use the embedded store even where CI sets DATABASE_URL.
+const env = { ...process.env, DATABASE_URL: '' };
+const personas = (...args: string[]) => run(process.execPath, [bin, ...args], { env });
+
+describe('personas publish, keys and serve', () => {
+  it('publishes a run, serves its labels to a keyed client, and stops cleanly', async () => {
+    const store = join(tempDir(), 'store');
+    const migrated = await personas('migrate', '--store', store);
+    expect(migrated.stdout).toMatch(/applied 1 registry; pglite .* is at migration 1/);
+    const published = await personas('publish', '--store', store, '--run', runs.a, '--activate');
+    expect(published.stdout).toMatch(/^published \S+: 1500 customers, personas .*; now active/);
+    const version = /^published (\S+):/.exec(published.stdout)![1];
+    const created = await personas('keys', 'create', '--store', store, '--name', 'crm', '--scopes', 'read');
+    const token = created.stdout.trim();
+    expect(token).toMatch(/^psk_/);
+    expect(created.stderr).toMatch(/not shown again/);
+    expect((await personas('keys', 'list', '--store', store)).stdout).not.toContain(token.slice(21));
+    expect((await personas('models', 'list', '--store', store)).stdout).toMatch(new RegExp(`^\\* ${version}  active`));
+    await expect(personas('keys', 'create', '--store', store, '--name', 'x', '--scopes', 'root')).rejects.toMatchObject({ stderr: expect.stringMatching(/scopes must be one or more of read, score, admin/) });
+    await expect(personas('publish', '--store', store)).rejects.toMatchObject({ stderr: expect.stringMatching(/give --run DIR, or both --model DIR and --assignments FILE/) });
+
+    const server = spawn(process.execPath, [bin, 'serve', '--store', store, '--port', '0', '--host', '127.0.0.1'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    server.stderr.on('data', (d) => (stderr += d));
+    const port = await new Promise<number>((ok, fail) => {
+      let out = '';
+      server.stdout.on('data', (d) => {
+        out += d;
+        const m = /listening (\d+)/.exec(out);
+        if (m) ok(Number(m[1]));
+      });
+      server.on('exit', (code) => fail(new Error(`serve exited with ${code}: ${stderr}`)));
+    });
+    const id = readFileSync(join(runs.a, 'assignments.csv'), 'utf8').split('\n')[1].split(',')[0];
+    const res = await fetch(`http://127.0.0.1:${port}/v1/customers/${encodeURIComponent(id)}/persona`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ customerId: id, modelVersion: version });
+    expect((await fetch(`http://127.0.0.1:${port}/v1/models`)).status).toBe(401);
+    const exited = new Promise<number | null>((ok) => server.on('exit', ok));
+    server.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).toMatch(/"route":"\/v1\/customers\/:id\/persona","status":200/);
+    expect(stderr).not.toContain(token.slice(21));
+  }, 60_000);
+});
