@@ -73,7 +73,7 @@ await once(csv, 'finish');
 
 // 2. Publish and activate it; a key for the load.
 const db = await openStore({ databaseUrl: benchUrl });
-let t = performance.now();
+const t = performance.now();
 await publishRun(db, runSource(run));
 const publishSeconds = (performance.now() - t) / 1000;
 await activateVersion(db, manifest.modelVersion);
