@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../errors.ts';
 import { writeDemoBase } from '../demo/index.ts';
+import { openStore, publishRun, runSource } from '../store/index.ts';
 import { runProjection } from './run.ts';
 import { terminalProgress } from './progress-bar.ts';
 
@@ -14,7 +15,7 @@ export function registerDemo(program: Command): void {
     .option('--customers <n>', 'number of customers', '5000')
     .option('--seed <n>', 'random seed', '1')
     .option('--force', 'replace <dir>/data even if it is not a previous demo output')
-    .option('--run', 'then run the projection on it (features, seeds, models, assignment file)')
+    .option('--run', 'then run the projection on it (features, seeds, models, assignment file) and publish it to the embedded store <dir>/store')
     .action(async (opts: { out: string; customers: string; seed: string; force?: boolean; run?: boolean }) => {
       for (const [name, text] of [['--customers', opts.customers], ['--seed', opts.seed]]) {
         if (!/^-?\d+$/.test(text)) throw new InputError('INPUT_INVALID', `${name} must be a whole number (got "${text}")`, { field: name });
@@ -33,5 +34,15 @@ export function registerDemo(program: Command): void {
         return;
       }
       await runProjection({ data: base.dir, personas: base.files.personas, out: opts.out }, progress);
+      // Into the embedded store, so the API can serve it at once.
+      const storeDir = join(opts.out, 'store');
+      const db = await openStore({ databaseUrl: null, dataDir: storeDir });
+      try {
+        const r = await publishRun(db, runSource(opts.out), { activate: true, progress });
+        progress.log(`published and activated ${r.version} in the embedded store ${storeDir}`);
+      } finally {
+        await db.close();
+      }
+      progress.log(`serve it: personas keys create --store ${storeDir} --name me --scopes read && personas serve --store ${storeDir}`);
     });
 }

@@ -4,8 +4,11 @@
 import { PersonasError } from '../errors.ts';
 
 export interface Sql {
-  /** A parameterised statement ($1, $2...); values are never spliced into the text. */
-  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * A parameterised statement ($1, $2...); values are never spliced into the text. A `name`
+   * makes PostgreSQL keep it prepared per connection (the API's hot paths).
+   */
+  query<T = Record<string, unknown>>(text: string, params?: unknown[], name?: string): Promise<T[]>;
   /** Bulk load with COPY ... FROM STDIN (FORMAT csv); `chunks` are CSV text, whole lines each. */
   copyCsv(table: string, columns: readonly string[], chunks: AsyncIterable<string> | Iterable<string>): Promise<number>;
   /** Runs a script of several statements without parameters (migrations). */

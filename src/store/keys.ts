@@ -68,7 +68,7 @@ export async function revokeKey(db: Sql, id: string): Promise<void> {
 export async function verifyToken(db: Sql, token: string): Promise<ApiKey | null> {
   const m = TOKEN.exec(token);
   if (!m) return null;
-  const [row] = await db.query<Record<string, unknown>>('SELECT id, name, scopes, rate_limit, created_at, revoked_at, secret_hash FROM api_keys WHERE id = $1', [m[1]]);
+  const [row] = await db.query<Record<string, unknown>>('SELECT id, name, scopes, rate_limit, created_at, revoked_at, secret_hash FROM api_keys WHERE id = $1', [m[1]], 'personas_verify_key');
   if (!row || row.revoked_at) return null;
   const a = Buffer.from(hashOf(m[2]), 'hex');
   const b = Buffer.from(row.secret_hash as string, 'hex');

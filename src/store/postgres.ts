@@ -11,8 +11,8 @@ pg.types.setTypeParser(20, (v) => Number(v));
 
 function clientSql(client: pg.PoolClient): Sql {
   return {
-    async query<T>(text: string, params: unknown[] = []) {
-      return (await client.query(text, params)).rows as T[];
+    async query<T>(text: string, params: unknown[] = [], name?: string) {
+      return (await client.query(name ? { name, text, values: params } : { text, values: params })).rows as T[];
     },
     async copyCsv(table, columns, chunks) {
       const stream = client.query(copyFrom(copyStatement(table, columns, 'STDIN')));
@@ -52,8 +52,8 @@ export async function openPostgres(url: string, opts: { schema?: string; poolSiz
   return {
     kind: 'postgres',
     description,
-    async query<T>(text: string, params: unknown[] = []) {
-      return (await pool.query(text, params)).rows as T[];
+    async query<T>(text: string, params: unknown[] = [], name?: string) {
+      return (await pool.query(name ? { name, text, values: params } : { text, values: params })).rows as T[];
     },
     copyCsv: (table, columns, chunks) => withClient((sql) => sql.copyCsv(table, columns, chunks)),
     async transaction(fn) {

@@ -268,7 +268,7 @@ export async function listVersions(db: Sql): Promise<VersionSummary[]> {
 }
 
 export async function activeVersion(db: Sql): Promise<string | null> {
-  const [row] = await db.query<{ version: string | null }>('SELECT version FROM active_version WHERE singleton');
+  const [row] = await db.query<{ version: string | null }>('SELECT version FROM active_version WHERE singleton', [], 'personas_active_version');
   return row?.version ?? null;
 }
 
@@ -329,6 +329,7 @@ export async function lookupLabels(db: Sql, ids: string[], version: string | nul
        (SELECT json_object_agg(s.persona, s.score) FROM scores s WHERE s.version = v.version AND s.customer_id = a.customer_id) AS scores
      FROM v LEFT JOIN assignments a ON a.version = v.version AND a.customer_id = ANY($1::text[])`,
     [ids, version],
+    'personas_lookup_labels',
   );
   const v = rows[0]?.v ?? null;
   if (v === null) throw noVersion(version);
