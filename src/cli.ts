@@ -6,6 +6,7 @@ import { version } from './version.ts';
 import { registerDemo } from './cli/demo.ts';
 import { registerFeatures } from './cli/features.ts';
 import { registerRun } from './cli/run.ts';
+import { registerJobs } from './cli/jobs.ts';
 import { registerServe } from './cli/serve.ts';
 import { registerStore } from './cli/store.ts';
 
@@ -13,7 +14,7 @@ const program = new Command('personas')
   .description('Projects qualitative marketing personas onto a customer base')
   .version(version);
 
-const groups: Array<(p: Command) => void> = [registerDemo, registerFeatures, registerRun, registerStore, registerServe];
+const groups: Array<(p: Command) => void> = [registerDemo, registerFeatures, registerRun, registerStore, registerServe, registerJobs];
 for (const register of groups) register(program);
 
 try {

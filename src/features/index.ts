@@ -5,3 +5,4 @@ export type { RejectCount } from './clean.ts';
 export { type FeatureTable, numericColumn, categoricalColumn, featureNames } from './table.ts';
 export { cellOf, cellId, parseCellId, project } from './geo.ts';
 export { survival } from './names.ts';
+export { splitFeatureTable } from './partition.ts';

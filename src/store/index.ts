@@ -54,3 +54,4 @@ export async function openStore(opts: StoreOptions = {}): Promise<Db> {
   }
   return db;
 }
+export * from './jobs.ts';

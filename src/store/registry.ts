@@ -12,7 +12,7 @@ import { DesignEncodingSchema, fromParts, loadSavedProjection, type DesignEncodi
 import { silentProgress, type Progress } from '../progress.ts';
 import { csvField, type Db, type Sql } from './db.ts';
 
-export type VersionStatus = 'ready' | 'active' | 'retired';
+export type VersionStatus = 'scoring' | 'ready' | 'active' | 'retired';
 
 export interface VersionSummary {
   version: string;
@@ -220,8 +220,9 @@ async function copyLabels(tx: Sql, batches: AsyncGenerator<LabelBatch>, file: st
 export async function activateVersion(db: Db, version: string): Promise<{ version: string; previous: string | null }> {
   return db.transaction(async (tx) => {
     const [current] = await tx.query<{ version: string | null }>('SELECT version FROM active_version WHERE singleton FOR UPDATE');
-    const [target] = await tx.query('SELECT 1 FROM model_versions WHERE version = $1', [version]);
+    const [target] = await tx.query<{ status: string }>('SELECT status FROM model_versions WHERE version = $1', [version]);
     if (!target) throw new PersonasError('NOT_FOUND', `model version '${version}' is not published`);
+    if (target.status === 'scoring') throw new PersonasError('CONFLICT', `model version '${version}' is still being scored by a run: it can be activated once the run has published it`);
     if (current.version === version) return { version, previous: current.version };
     await tx.query(`UPDATE model_versions SET status = 'retired' WHERE status = 'active'`);
     await tx.query(`UPDATE model_versions SET status = 'active', activated_at = now() WHERE version = $1`, [version]);
@@ -394,4 +395,61 @@ export async function labelPage(db: Sql, version: string | null, cursor: string 
   const more = rows.length > limit;
   const page = rows.slice(0, limit).map((r) => ({ customerId: r.customer_id, persona: r.persona, confidence: r.confidence, margin: r.margin, scores: r.scores ?? {} }));
   return { version: v, personas: detail.personas, rows: page, next: more ? page[page.length - 1].customerId : null };
+}
+
+/**
+ * A version whose labels a batch run is about to write partition by partition: status
+ * `scoring`, invisible to lookups of the active version and refused by activation until
+ * `completeScoringVersion`.
+ */
+export async function registerScoringVersion(
+  db: Db,
+  v: { manifest: Manifest; design: DesignEncoding; metrics: RunMetrics; quantification: Quantification; models: { persona: string; label: string; threshold: number; c: number; features: string[]; model: unknown }[] },
+): Promise<void> {
+  await db.transaction(async (tx) => {
+    const [existing] = await tx.query<{ status: string }>('SELECT status FROM model_versions WHERE version = $1', [v.manifest.modelVersion]);
+    if (existing) {
+      if (existing.status === 'scoring') return; // a retried assemble job: already registered
+      throw new PersonasError('CONFLICT', `model version ${v.manifest.modelVersion} is already published`);
+    }
+    await tx.query(
+      `INSERT INTO model_versions (version, status, persona_file_sha, manifest, design, metrics, quantification, personas, customers, created_at)
+       VALUES ($1, 'scoring', $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [v.manifest.modelVersion, v.manifest.personaFile.sha256, JSON.stringify(v.manifest), JSON.stringify(v.design), JSON.stringify(v.metrics), JSON.stringify(v.quantification), v.models.map((m) => m.persona), v.quantification.customers, v.manifest.createdAt],
+    );
+    for (const m of v.models) {
+      await tx.query('INSERT INTO persona_models (version, persona, label, threshold, c, features, model) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+        v.manifest.modelVersion, m.persona, m.label, m.threshold, m.c, m.features, JSON.stringify(m.model),
+      ]);
+    }
+  });
+}
+
+/** Idempotent upsert of one partition's labels (a retried partition rewrites the same rows). */
+export async function upsertLabels(
+  db: Db,
+  version: string,
+  rows: { customerId: string; persona: string | null; confidence: number; margin: number; scores: [string, number][] }[],
+): Promise<void> {
+  const a = rows.map((r) => `${version},${csvField(r.customerId)},${r.persona ?? ''},${r.confidence},${r.margin}`);
+  const s = rows.flatMap((r) => r.scores.map(([p, v]) => `${version},${csvField(r.customerId)},${p},${v}`));
+  await db.transaction(async (tx) => {
+    await tx.exec(`CREATE TEMP TABLE stage_assignments (LIKE assignments) ON COMMIT DROP; CREATE TEMP TABLE stage_scores (LIKE scores) ON COMMIT DROP;`);
+    for (let i = 0; i < a.length; i += 20_000) await tx.copyCsv('stage_assignments', ['version', 'customer_id', 'persona', 'confidence', 'margin'], [a.slice(i, i + 20_000).join('\n') + '\n']);
+    for (let i = 0; i < s.length; i += 50_000) await tx.copyCsv('stage_scores', ['version', 'customer_id', 'persona', 'score'], [s.slice(i, i + 50_000).join('\n') + '\n']);
+    await tx.query(`INSERT INTO assignments SELECT * FROM stage_assignments ON CONFLICT (version, customer_id) DO UPDATE SET persona = EXCLUDED.persona, confidence = EXCLUDED.confidence, margin = EXCLUDED.margin`);
+    await tx.query(`INSERT INTO scores SELECT * FROM stage_scores ON CONFLICT (version, customer_id, persona) DO UPDATE SET score = EXCLUDED.score`);
+  });
+}
+
+/** Marks a scored version ready with its final metrics and quantification. */
+export async function completeScoringVersion(db: Db, version: string, final: { metrics: RunMetrics; quantification: Quantification }): Promise<void> {
+  await db.query(`UPDATE model_versions SET status = 'ready', metrics = $2, quantification = $3, published_at = now() WHERE version = $1 AND status = 'scoring'`, [
+    version, JSON.stringify(final.metrics), JSON.stringify(final.quantification),
+  ]);
+}
+
+/** Drops a version a failed or cancelled run left in status `scoring`. */
+export async function discardScoringVersion(db: Db, version: string): Promise<void> {
+  await db.query(`DELETE FROM model_versions WHERE version = $1 AND status = 'scoring'`, [version]);
 }

@@ -17,7 +17,8 @@ function startWorker(): Worker {
   if (!fromSource) return new Worker(url);
   // Running from the TypeScript sources: register tsx's loader inside the thread, then load the
   // worker module (Node 20 does not apply --import loaders to a worker's entry file).
-  const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`;
+  // tsx is resolved from this file, not from the process's working directory.
+  const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`;
   return new Worker(boot, { eval: true });
 }
 

@@ -1,0 +1,146 @@
+// Batch runs: `personas jobs start|list|show|cancel` and `personas worker`. With REDIS_URL (or
+// --redis) runs go to BullMQ and `personas worker` processes take their jobs; without it,
+// `jobs start` runs every job in its own process.
+import type { Command } from 'commander';
+import { InputError } from '../errors.ts';
+import { BullQueue, InProcessQueue, redisConnection, runStatus, startBullWorker, startRun, type JobQueue, type RunStatus } from '../jobs/index.ts';
+import { cancelRun, listRuns, openStore, type Db } from '../store/index.ts';
+import { terminalProgress } from './progress-bar.ts';
+import { withStore, withStoreFlags, type StoreFlags } from './store.ts';
+
+interface QueueFlags extends StoreFlags {
+  redis?: string;
+}
+
+const out = (line: string) => process.stdout.write(line + '\n');
+const whole = (name: string, text: string, min = 1) => {
+  if (!/^\d+$/.test(text) || Number(text) < min) throw new InputError('INPUT_INVALID', `${name} must be a whole number of at least ${min} (got "${text}")`, { field: name });
+  return Number(text);
+};
+
+function describe(s: RunStatus): string[] {
+  const lines = [`${s.run.id}  ${s.run.status}  stage ${s.run.stage ?? '-'}  ${s.percent.toFixed(1)}%${s.run.error ? `  error: ${s.run.error}` : ''}`];
+  for (const st of s.stages.filter((x) => x.jobs)) lines.push(`  ${st.stage.padEnd(9)} ${st.done}/${st.jobs} done${st.running ? `, ${st.running} running` : ''}${st.failed ? `, ${st.failed} failed` : ''}`);
+  for (const j of s.jobs.filter((x) => x.status === 'failed' || (x.error && x.status !== 'done'))) lines.push(`  ${j.id}: ${j.status}, ${j.error}`);
+  const version = (s.jobs.find((j) => j.kind === 'publish')?.result as { version?: string } | null)?.version;
+  if (version) lines.push(`  version ${version}`);
+  return lines;
+}
+
+/** Follows a run with a progress bar until it ends. */
+async function follow(db: Db, runId: string): Promise<RunStatus> {
+  const progress = terminalProgress();
+  let stage = '';
+  for (;;) {
+    const s = await runStatus(db, runId);
+    if (s.run.stage !== stage) {
+      stage = s.run.stage ?? '';
+      progress.stage(`run: ${stage}`, 100);
+    }
+    progress.tick(Math.floor(s.percent));
+    if (['done', 'failed', 'cancelled'].includes(s.run.status)) return s;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+function withQueueFlags(cmd: Command): Command {
+  return withStoreFlags(cmd).option('--redis <url>', 'Redis URL for BullMQ (default: REDIS_URL; without either, jobs run in this process)');
+}
+
+export function registerJobs(program: Command): void {
+  const jobs = program.command('jobs').description('batch runs: retrain on a data directory and label every customer, as jobs');
+  withQueueFlags(
+    jobs
+      .command('start')
+      .description('start a run: features -> one training job per persona -> scoring partitions -> publish')
+      .requiredOption('--data <dir>', 'directory of contract inputs (readable by every worker)')
+      .requiredOption('--personas <file>', 'persona file')
+      .option('--partitions <n>', 'scoring partitions (one job each)', '8')
+      .option('--as-of <date>', 'date the features are computed at')
+      .option('--seed <n>', 'random seed', '1')
+      .option('--no-activate', 'leave the new version ready but not active')
+      .option('--trees <n>', 'trees per model (default: the learner default)')
+      .option('--folds <n>', 'validation folds (default 3)')
+      .option('--detach', 'with BullMQ: return once the run is queued'),
+  ).action(async (f: QueueFlags & { data: string; personas: string; partitions: string; asOf?: string; seed: string; activate: boolean; trees?: string; folds?: string; detach?: boolean }) => {
+    const request = {
+      data: f.data,
+      personas: f.personas,
+      partitions: whole('--partitions', f.partitions),
+      seed: whole('--seed', f.seed, 0),
+      activate: f.activate,
+      ...(f.asOf ? { asOf: f.asOf } : {}),
+      train: { ...(f.trees ? { numTrees: whole('--trees', f.trees) } : {}), ...(f.folds ? { folds: whole('--folds', f.folds, 2) } : {}) },
+    };
+    const redis = f.redis ?? process.env.REDIS_URL;
+    await withStore(f, async (db) => {
+      let queue: JobQueue;
+      let connection;
+      if (redis) {
+        connection = redisConnection(redis);
+        queue = new BullQueue(connection);
+      } else {
+        queue = new InProcessQueue(db, { concurrency: 1 });
+      }
+      try {
+        const started = await startRun(db, queue, request);
+        process.stderr.write(`run ${started.run.id} started (${queue.kind === 'bullmq' ? 'BullMQ: `personas worker` processes take its jobs' : 'in this process'})\n`);
+        if (redis && f.detach) return out(started.run.id);
+        const end = await follow(db, started.run.id);
+        for (const line of describe(end)) out(line);
+        if (end.run.status !== 'done') process.exitCode = 1;
+      } finally {
+        await queue.close();
+        connection?.disconnect();
+      }
+    });
+  });
+
+  withStoreFlags(jobs.command('list').description('recent runs').option('--limit <n>', 'how many', '20')).action(async (f: StoreFlags & { limit: string }) => {
+    await withStore(f, async (db) => {
+      const runs = await listRuns(db, whole('--limit', f.limit));
+      if (!runs.length) return out('no run yet: personas jobs start --data DIR --personas FILE');
+      for (const r of runs) out(`${r.id}  ${r.status.padEnd(9)}  stage ${String(r.stage ?? '-').padEnd(9)}  ${r.percent.toFixed(0).padStart(3)}%  created ${r.createdAt}${r.error ? `  ${r.error}` : ''}`);
+    });
+  });
+
+  withStoreFlags(jobs.command('show').argument('<run>').description('a run, its stages and jobs').option('--watch', 'follow it with a progress bar until it ends')).action(async (id: string, f: StoreFlags & { watch?: boolean }) => {
+    await withStore(f, async (db) => {
+      const s = f.watch ? await follow(db, id) : await runStatus(db, id);
+      for (const line of describe(s)) out(line);
+    });
+  });
+
+  withStoreFlags(jobs.command('cancel').argument('<run>').description('cancel a run (its version, if started, is dropped; the active version is untouched)')).action(async (id: string, f: StoreFlags) => {
+    await withStore(f, async (db) => {
+      const r = await cancelRun(db, id);
+      out(`${r.id} ${r.status}`);
+    });
+  });
+
+  withQueueFlags(
+    program
+      .command('worker')
+      .description('take batch jobs from Redis (BullMQ) until stopped; run as many as you like, on any machine that reaches Redis and PostgreSQL')
+      .option('--concurrency <n>', 'jobs at a time in this process', '1'),
+  ).action(async (f: QueueFlags & { concurrency: string }) => {
+    const redis = f.redis ?? process.env.REDIS_URL;
+    if (!redis) throw new InputError('INPUT_INVALID', 'personas worker needs Redis: set REDIS_URL or pass --redis URL (without Redis, `personas jobs start` runs jobs in its own process)');
+    const db = await openStore({ databaseUrl: f.database, dataDir: f.store });
+    const connection = redisConnection(redis);
+    const lockMs = process.env.PERSONAS_JOB_LOCK_MS ? Number(process.env.PERSONAS_JOB_LOCK_MS) : undefined;
+    const w = startBullWorker(db, connection, { concurrency: whole('--concurrency', f.concurrency), lockMs });
+    await w.worker.waitUntilReady();
+    process.stderr.write(`personas worker ${process.pid} on ${db.description}, queue ${redis.replace(/\/\/[^@]*@/, '//***@')}\n`);
+    process.stdout.write(`worker ready ${process.pid}\n`);
+    const stop = () => {
+      void w.close().finally(() => {
+        connection.disconnect();
+        void db.close().finally(() => process.exit(0));
+      });
+      setTimeout(() => process.exit(0), 30_000).unref();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}

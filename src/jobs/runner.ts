@@ -1,0 +1,202 @@
+// The two runners behind one interface. BullMQ on Redis when REDIS_URL is set: jobs go to a
+// Redis queue and `personas worker` processes (any number, on any machine) take them, with
+// retries, backoff, and recovery of the jobs of a worker that died (BullMQ's stalled-job check).
+// In-process otherwise: the same jobs, retries and backoff, run by the process that starts the run.
+import { existsSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { Queue, Worker, type ConnectionOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import { PersonasError } from '../errors.ts';
+import { parsePersonaFile } from '../models/personas/index.ts';
+import { createJob, getRun, setRun, type Db } from '../store/index.ts';
+import { executeJob, failRun, summarise, type ExecuteEnv, type RunStatus } from './execute.ts';
+import { DEFAULT_RETRY, jobId, RunRequestSchema, type JobData, type RetryPolicy, type RunParams, type RunRequest } from './types.ts';
+
+export const QUEUE_NAME = 'personas-jobs';
+
+export interface JobQueue {
+  readonly kind: 'bullmq' | 'in-process';
+  enqueue(jobs: JobData[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Starts a run: records it and its first job, and queues that job. */
+export async function startRun(db: Db, queue: JobQueue, request: RunRequest): Promise<RunStatus> {
+  const parsed = RunRequestSchema.safeParse(request);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0];
+    throw new PersonasError('INPUT_INVALID', `run request: field '${i.path.join('.')}': ${i.message}`);
+  }
+  const { personas, ...rest } = parsed.data;
+  const personaFile = /\n/.test(personas) || !existsSync(personas)
+    ? { path: 'personas.yaml', content: personas }
+    : { path: personas, content: readFileSync(personas, 'utf8') };
+  if (!/\n/.test(personas) && !existsSync(personas)) throw new PersonasError('INPUT_MISSING_FILE', `${personas}: persona file not found`);
+  const spec = parsePersonaFile(personaFile.content, personaFile.path); // a bad persona file fails now, not in a worker
+  const params: RunParams & { personaIds: string[] } = { ...rest, personaFile, personaIds: spec.personas.map((p) => p.id) };
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const runId = `run-${stamp}-${randomBytes(3).toString('hex')}`;
+  const first: JobData = { id: jobId(runId, 'features'), runId, kind: 'features' };
+  await db.transaction(async (tx) => {
+    await createJob(tx, { id: runId, runId: null, kind: 'run', params: params as unknown as Record<string, unknown>, stage: 'features' });
+    await createJob(tx, { id: first.id, runId, kind: 'features' });
+  });
+  await queue.enqueue([first]);
+  return runStatus(db, runId);
+}
+
+export async function runStatus(db: Db, runId: string): Promise<RunStatus> {
+  const { run, jobs } = await getRun(db, runId);
+  return summarise(run, jobs);
+}
+
+/** Jobs run in this process, `concurrency` at a time, with the same retries and backoff as BullMQ. */
+export class InProcessQueue implements JobQueue {
+  readonly kind = 'in-process' as const;
+  private waiting: { job: JobData; attempt: number }[] = [];
+  private active = 0;
+  private timers = new Set<NodeJS.Timeout>();
+  private idleWaiters: (() => void)[] = [];
+  private closed = false;
+  private env: ExecuteEnv;
+
+  constructor(db: Db, opts: { concurrency?: number; retry?: RetryPolicy } = {}) {
+    this.concurrency = opts.concurrency ?? 1;
+    this.env = { db, retry: opts.retry ?? DEFAULT_RETRY, enqueue: async (jobs) => this.push(jobs.map((job) => ({ job, attempt: 1 }))) };
+  }
+
+  private readonly concurrency: number;
+
+  async enqueue(jobs: JobData[]): Promise<void> {
+    this.push(jobs.map((job) => ({ job, attempt: 1 })));
+  }
+
+  private push(items: { job: JobData; attempt: number }[]) {
+    if (this.closed) return;
+    this.waiting.push(...items);
+    this.pump();
+  }
+
+  private pump() {
+    while (!this.closed && this.active < this.concurrency && this.waiting.length) {
+      const item = this.waiting.shift()!;
+      this.active++;
+      executeJob(this.env, item.job, item.attempt)
+        .catch(() => {
+          // A failed attempt with attempts left: again after an exponential backoff.
+          const t = setTimeout(() => {
+            this.timers.delete(t);
+            this.push([{ job: item.job, attempt: item.attempt + 1 }]);
+          }, this.env.retry.backoffMs * 2 ** (item.attempt - 1));
+          this.timers.add(t);
+        })
+        .finally(() => {
+          this.active--;
+          this.pump();
+          this.checkIdle();
+        });
+    }
+    this.checkIdle();
+  }
+
+  private checkIdle() {
+    if (this.active === 0 && this.waiting.length === 0 && this.timers.size === 0) {
+      for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  /** Resolves when nothing is running, waiting or due for a retry. */
+  idle(): Promise<void> {
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.checkIdle();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.waiting = [];
+    this.checkIdle();
+  }
+}
+
+export function redisConnection(url: string): Redis {
+  // BullMQ needs maxRetriesPerRequest: null for its blocking commands.
+  return new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
+}
+
+/** Producer side on BullMQ: jobs keyed by their id, so a job queued twice runs once. */
+export class BullQueue implements JobQueue {
+  readonly kind = 'bullmq' as const;
+  private queue: Queue;
+  constructor(
+    connection: ConnectionOptions,
+    private retry: RetryPolicy = DEFAULT_RETRY,
+    prefix?: string,
+  ) {
+    this.queue = new Queue(QUEUE_NAME, { connection, ...(prefix ? { prefix } : {}) });
+  }
+
+  async enqueue(jobs: JobData[]): Promise<void> {
+    await this.queue.addBulk(jobs.map((data) => ({
+      name: data.kind,
+      data,
+      opts: {
+        jobId: data.id,
+        attempts: this.retry.attempts,
+        backoff: { type: 'exponential', delay: this.retry.backoffMs },
+        removeOnComplete: { age: 7 * 24 * 3600 },
+        removeOnFail: { age: 30 * 24 * 3600 },
+      },
+    })));
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}
+
+export interface WorkerOptions {
+  concurrency?: number;
+  retry?: RetryPolicy;
+  /** How long a job's lock lasts without renewal: a dead worker's job is taken again after about this long. */
+  lockMs?: number;
+  prefix?: string;
+}
+
+/** A BullMQ worker taking jobs from Redis; returns a function that stops it. */
+export function startBullWorker(db: Db, connection: ConnectionOptions, opts: WorkerOptions = {}): { worker: Worker; queue: BullQueue; close(): Promise<void> } {
+  const retry = opts.retry ?? DEFAULT_RETRY;
+  const queue = new BullQueue(connection, retry, opts.prefix);
+  const env: ExecuteEnv = { db, retry, enqueue: (jobs) => queue.enqueue(jobs) };
+  const lockMs = opts.lockMs ?? 30_000;
+  const worker = new Worker<JobData>(
+    QUEUE_NAME,
+    async (job) => {
+      await executeJob(env, job.data, job.attemptsMade + 1);
+    },
+    { connection, concurrency: opts.concurrency ?? 1, lockDuration: lockMs, stalledInterval: Math.max(1000, Math.floor(lockMs / 2)), maxStalledCount: 3, ...(opts.prefix ? { prefix: opts.prefix } : {}) },
+  );
+  // A job given up by BullMQ without our handler recording it (stalled too often): fail its run.
+  worker.on('failed', (job, err) => {
+    if (job && job.attemptsMade >= (job.opts.attempts ?? 1) && /stalled/i.test(err.message)) {
+      void failRun(db, job.data.runId, `${job.data.id}: ${err.message}`).catch(() => undefined);
+    }
+  });
+  worker.on('error', () => undefined);
+  return {
+    worker,
+    queue,
+    async close() {
+      await worker.close();
+      await queue.close();
+    },
+  };
+}
+
+/** Marks a run failed from outside (e.g. its queue is gone). */
+export async function abandonRun(db: Db, runId: string, reason: string): Promise<void> {
+  await setRun(db, runId, { status: 'failed', error: reason });
+}

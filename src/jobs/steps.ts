@@ -1,0 +1,355 @@
+// What each job of a run does. Every step reads what earlier steps left in the store (feature
+// tables, models) and leaves its own output there, so any worker can take any job, and a step
+// that is run twice (a retry, a worker that died midway) gives the same result.
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PersonasError } from '../errors.ts';
+import { buildFeatures, readFeatureTable, splitFeatureTable, type FeatureTable } from '../features/index.ts';
+import { categoricalColumn, numericColumn } from '../features/table.ts';
+import { MANIFEST_FORMAT, type Manifest, type PersonaMetrics, type Quantification, type RunMetrics } from '../models/artefacts.ts';
+import {
+  autoThreshold, designColumnNames, encodeDesign, fitDesign, OVERLAP_POLICY, parsePersonaFile, reachCurve, selectSeeds, trainPersonas,
+  TRAIN_DEFAULTS, DesignEncodingSchema, type DesignEncoding, type TrainOptions,
+} from '../models/personas/index.ts';
+import type { Progress } from '../progress.ts';
+import {
+  activateVersion, completeScoringVersion, getRunFile, loadVersionModels, putRunFile, registerScoringVersion, upsertLabels, type Db, type JobRecord,
+} from '../store/index.ts';
+import { codeVersion } from '../version.ts';
+import type { JobData, RunParams } from './types.ts';
+
+export interface StepContext {
+  db: Db;
+  job: JobData;
+  run: JobRecord;
+  params: RunParams;
+  /** Progress of this job (persisted, throttled). */
+  progress: Progress;
+  /** Throws when the run was cancelled (checked between the long parts of a step). */
+  checkCancelled(): Promise<void>;
+}
+
+type Result = Record<string, unknown>;
+
+export async function runStep(ctx: StepContext): Promise<Result> {
+  switch (ctx.job.kind) {
+    case 'features':
+      return features(ctx);
+    case 'train':
+      return train(ctx, ctx.job.persona!);
+    case 'assemble':
+      return assemble(ctx);
+    case 'score':
+      return score(ctx, ctx.job.partition!);
+    case 'publish':
+      return publish(ctx);
+  }
+}
+
+async function withTemp<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'personas-job-'));
+  try {
+    return await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A feature table the run keeps in the store. */
+async function storedTable(ctx: StepContext, name: string): Promise<FeatureTable> {
+  const bytes = await getRunFile(ctx.db, ctx.job.runId, name);
+  return withTemp(async (dir) => {
+    const path = join(dir, name);
+    writeFileSync(path, bytes);
+    return readFeatureTable(path);
+  });
+}
+
+const spec = (p: RunParams) => parsePersonaFile(p.personaFile.content, p.personaFile.path);
+
+async function features(ctx: StepContext): Promise<Result> {
+  const { params } = ctx;
+  return withTemp(async (dir) => {
+    const build = await buildFeatures({ dataDir: params.data, outDir: dir, asOf: params.asOf ?? spec(params).as_of, progress: ctx.progress });
+    await ctx.checkCancelled();
+    ctx.progress.stage('store feature table', params.partitions + 1);
+    await putRunFile(ctx.db, ctx.job.runId, 'features.parquet', readFileSync(join(dir, 'features.parquet')));
+    await putRunFile(ctx.db, ctx.job.runId, 'features.json', readFileSync(join(dir, 'features.json')));
+    const parts = await splitFeatureTable(join(dir, 'features.parquet'), params.partitions, dir);
+    for (const [k, part] of parts.entries()) {
+      await putRunFile(ctx.db, ctx.job.runId, `features-${k}.parquet`, readFileSync(part.path));
+      ctx.progress.tick(k + 2);
+    }
+    return {
+      customers: build.table.rows,
+      asOf: build.asOf,
+      partitions: parts.map((p) => p.rows),
+      rejects: Object.fromEntries(build.rejects.map((r) => [`${r.file}:${r.reason}`, r.rows])),
+    };
+  });
+}
+
+function trainOptions(params: RunParams, model: { kind: 'gbdt' | 'forest'; params: Record<string, unknown> } | undefined): TrainOptions {
+  const choice = model ?? { kind: 'gbdt' as const, params: {} };
+  return {
+    ...TRAIN_DEFAULTS,
+    seed: params.seed,
+    folds: params.train.folds ?? TRAIN_DEFAULTS.folds,
+    workers: 1,
+    learner: { kind: choice.kind, params: { ...TRAIN_DEFAULTS.learner.params, ...choice.params, ...(params.train.numTrees ? { numTrees: params.train.numTrees } : {}) } },
+  };
+}
+
+async function train(ctx: StepContext, persona: string): Promise<Result> {
+  const file = spec(ctx.params);
+  ctx.progress.stage('read features');
+  const table = await storedTable(ctx, 'features.parquet');
+  ctx.progress.stage('seeds');
+  const seeds = selectSeeds(table, file);
+  const s = seeds.find((x) => x.id === persona);
+  const p = file.personas.find((x) => x.id === persona);
+  if (!s || !p) throw new PersonasError('JOB', `persona '${persona}' is not in the run's persona file`);
+  const base = { persona, seeds: s.seeds, ruleMatches: s.ruleMatches, seedOverlaps: s.overlaps };
+  if (s.status !== 'ok') return { ...base, status: 'skipped', reason: s.reason };
+  await ctx.checkCancelled();
+  const encoding = fitDesign(table);
+  const design = encodeDesign(table, encoding);
+  const options = trainOptions(ctx.params, file.model);
+  ctx.progress.stage('train', options.folds + 1);
+  const [m] = await trainPersonas(design, [{ id: persona, seedMask: s.mask, ruleFeatures: s.ruleFeatures }], options, (done) => ctx.progress.tick(done));
+  const threshold = p.threshold === 'auto'
+    ? autoThreshold(m.probabilities, file.assignment.target_precision)
+    : { threshold: p.threshold, expectedPrecision: meanAbove(m.probabilities, p.threshold) };
+  const importance: Record<string, number> = {};
+  m.model.featureImportance().forEach((v, j) => v > 0 && (importance[m.features[j]] = v));
+  await putRunFile(ctx.db, ctx.job.runId, `model-${persona}.json`, Buffer.from(JSON.stringify({ persona, c: m.c, features: m.features, model: m.model.toJSON() })));
+  await putRunFile(ctx.db, ctx.job.runId, 'design.json', Buffer.from(JSON.stringify(encoding)));
+  return {
+    ...base,
+    status: 'trained',
+    threshold: threshold.threshold,
+    expectedPrecision: threshold.expectedPrecision,
+    c: m.c,
+    validationAuc: m.validationAuc,
+    estimatedPrevalence: m.probabilities.reduce((a, b) => a + b, 0) / Math.max(1, m.probabilities.length),
+    reachCurve: reachCurve(m.probabilities),
+    calibration: m.calibration,
+    featureImportance: importance,
+    learner: options.learner,
+    folds: options.folds,
+  };
+}
+
+function meanAbove(p: Float64Array, t: number): number | null {
+  let n = 0;
+  let sum = 0;
+  for (const v of p) if (v >= t) {
+    n++;
+    sum += v;
+  }
+  return n ? sum / n : null;
+}
+
+interface TrainResult {
+  persona: string;
+  status: 'trained' | 'skipped';
+  reason?: string;
+  seeds: number;
+  seedOverlaps: Record<string, number>;
+  threshold?: number;
+  expectedPrecision?: number | null;
+  c?: number;
+  validationAuc?: number;
+  estimatedPrevalence?: number;
+  reachCurve?: PersonaMetrics['reachCurve'];
+  calibration?: PersonaMetrics['calibration'];
+  featureImportance?: Record<string, number>;
+  learner?: TrainOptions['learner'];
+  folds?: number;
+}
+
+async function stageResults(ctx: StepContext, kind: string): Promise<Result[]> {
+  const rows = await ctx.db.query<{ id: string; result: Result | null }>(`SELECT id, result FROM jobs WHERE run_id = $1 AND kind = $2 AND status = 'done' ORDER BY id`, [ctx.job.runId, kind]);
+  return rows.map((r) => r.result ?? {});
+}
+
+function runMetrics(version: string, customers: number, file: ReturnType<typeof spec>, trained: TrainResult[], coverage: Map<string, number>): RunMetrics {
+  return {
+    modelVersion: version,
+    customers,
+    overlapPolicy: OVERLAP_POLICY,
+    timings: {},
+    personas: file.personas.map((p) => {
+      const t = trained.find((x) => x.persona === p.id)!;
+      const ok = t.status === 'trained';
+      return {
+        persona: p.id,
+        status: t.status,
+        reason: t.reason,
+        seeds: t.seeds,
+        twins: 0,
+        validationAuc: ok ? t.validationAuc! : null,
+        estimatedC: ok ? t.c! : null,
+        threshold: ok ? t.threshold! : null,
+        expectedPrecision: ok ? (t.expectedPrecision ?? null) : null,
+        coverage: coverage.get(p.id) ?? 0,
+        estimatedPrevalence: ok ? t.estimatedPrevalence! : null,
+        seedOverlaps: t.seedOverlaps,
+        reachCurve: t.reachCurve ?? [],
+        calibration: t.calibration ?? [],
+        featureImportance: t.featureImportance ?? {},
+      };
+    }),
+  };
+}
+
+async function assemble(ctx: StepContext): Promise<Result> {
+  const { params } = ctx;
+  const file = spec(params);
+  const [feat] = await stageResults(ctx, 'features');
+  const trainedAll = (await stageResults(ctx, 'train')) as unknown as TrainResult[];
+  const trained = trainedAll.filter((t) => t.status === 'trained');
+  if (!trained.length) {
+    throw new PersonasError('JOB', `no persona could be trained: ${trainedAll.map((t) => `${t.persona}: ${t.reason ?? t.status}`).join('; ')}`);
+  }
+  const design: DesignEncoding = DesignEncodingSchema.parse(JSON.parse((await getRunFile(ctx.db, ctx.job.runId, 'design.json')).toString('utf8')));
+  const sha256 = createHash('sha256').update(params.personaFile.content).digest('hex');
+  // The version id is fixed by the run, so a retried assemble registers the same version.
+  const stamp = ctx.run.createdAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const version = `${stamp}-${createHash('sha256').update(`${ctx.job.runId}|${sha256}|${codeVersion}`).digest('hex').slice(0, 8)}`;
+  const customers = Number(feat.customers);
+  const first = trained[0];
+  const manifest: Manifest = {
+    format: MANIFEST_FORMAT,
+    modelVersion: version,
+    createdAt: new Date().toISOString(),
+    codeVersion,
+    personaFile: { path: params.personaFile.path, sha256, content: params.personaFile.content },
+    asOf: String(feat.asOf),
+    seed: params.seed,
+    features: designColumnNames(design),
+    learner: { kind: first.learner!.kind, params: { ...first.learner!.params, folds: first.folds, unlabeledPerSeed: TRAIN_DEFAULTS.unlabeledPerSeed, ruleFeatures: TRAIN_DEFAULTS.ruleFeatures, run: ctx.job.runId } },
+    assignment: { targetPrecision: file.assignment.target_precision, minMargin: file.assignment.min_margin },
+    personas: file.personas.map((p) => {
+      const t = trainedAll.find((x) => x.persona === p.id)!;
+      const ok = t.status === 'trained';
+      return { id: p.id, label: p.label, description: p.description, status: t.status, reason: t.reason, threshold: ok ? t.threshold : undefined, modelFile: ok ? `${p.id}.json` : undefined };
+    }),
+  };
+  const models = [];
+  for (const t of trained) {
+    const m = JSON.parse((await getRunFile(ctx.db, ctx.job.runId, `model-${t.persona}.json`)).toString('utf8')) as { c: number; features: string[]; model: unknown };
+    models.push({ persona: t.persona, label: file.personas.find((p) => p.id === t.persona)!.label, threshold: t.threshold!, c: m.c, features: m.features, model: m.model });
+  }
+  const quantification: Quantification = { modelVersion: version, customers, personas: [], bySegment: [] };
+  await registerScoringVersion(ctx.db, { manifest, design, metrics: runMetrics(version, customers, file, trainedAll, new Map()), quantification, models });
+  return { version, personas: trained.map((t) => t.persona) };
+}
+
+/** One partition's share of the quantification, summed by `publish`. */
+interface PartialQuantification {
+  customers: number;
+  /** Per manifest persona id, and '' for unassigned. */
+  assigned: Record<string, { customers: number; revenue: number; confidence: number }>;
+  totalRevenue: number;
+  bySegment: Record<string, number>;
+}
+
+async function score(ctx: StepContext, partition: number): Promise<Result> {
+  const [assembled] = await stageResults(ctx, 'assemble');
+  const version = String(assembled.version);
+  ctx.progress.stage('load models');
+  const saved = await loadVersionModels(ctx.db, version);
+  ctx.progress.stage('read partition');
+  const table = await storedTable(ctx, `features-${partition}.parquet`);
+  await ctx.checkCancelled();
+  ctx.progress.stage('score', 2);
+  const s = saved.score(table);
+  ctx.progress.tick(1);
+  const rows = table.ids.map((customerId, i) => ({
+    customerId,
+    persona: s.assignment.persona[i] >= 0 ? s.personas[s.assignment.persona[i]] : null,
+    confidence: s.assignment.confidence[i],
+    margin: s.assignment.margin[i],
+    scores: s.personas.map((p, k) => [p, s.probabilities[k][i]] as [string, number]),
+  }));
+  ctx.progress.stage('write labels');
+  await upsertLabels(ctx.db, version, rows);
+  const money = numericColumn(table, 'monetary_12m');
+  const segment = categoricalColumn(table, 'segment');
+  const partial: PartialQuantification = { customers: table.rows, assigned: {}, totalRevenue: 0, bySegment: {} };
+  rows.forEach((r, i) => {
+    const key = r.persona ?? '';
+    const revenue = money && !Number.isNaN(money[i]) ? money[i] : 0;
+    const slot = (partial.assigned[key] ??= { customers: 0, revenue: 0, confidence: 0 });
+    slot.customers++;
+    slot.revenue += revenue;
+    slot.confidence += r.confidence;
+    partial.totalRevenue += revenue;
+    const cross = JSON.stringify([r.persona, segment ? segment[i] : null]);
+    partial.bySegment[cross] = (partial.bySegment[cross] ?? 0) + 1;
+  });
+  return { version, rows: table.rows, scores: table.rows * s.personas.length, partial };
+}
+
+async function publish(ctx: StepContext): Promise<Result> {
+  const file = spec(ctx.params);
+  const [feat] = await stageResults(ctx, 'features');
+  const [assembled] = await stageResults(ctx, 'assemble');
+  const version = String(assembled.version);
+  const trainedIds = assembled.personas as string[];
+  const customers = Number(feat.customers);
+  const [counts] = await ctx.db.query<{ a: number; s: number; per: number }>(
+    `SELECT (SELECT count(*) FROM assignments WHERE version = $1)::int AS a, (SELECT count(*) FROM scores WHERE version = $1)::int AS s,
+            (SELECT count(*) FROM (SELECT customer_id FROM scores WHERE version = $1 GROUP BY customer_id HAVING count(*) <> $2) x)::int AS per`,
+    [version, trainedIds.length],
+  );
+  if (counts.a !== customers || counts.s !== customers * trainedIds.length || counts.per !== 0) {
+    throw new PersonasError('JOB', `version ${version} has ${counts.a} labels and ${counts.s} scores for ${customers} customers x ${trainedIds.length} personas: a partition is missing`);
+  }
+  const partials = (await stageResults(ctx, 'score')).map((r) => r.partial as PartialQuantification);
+  const sum: PartialQuantification = { customers: 0, assigned: {}, totalRevenue: 0, bySegment: {} };
+  for (const p of partials) {
+    sum.customers += p.customers;
+    sum.totalRevenue += p.totalRevenue;
+    for (const [k, v] of Object.entries(p.assigned)) {
+      const slot = (sum.assigned[k] ??= { customers: 0, revenue: 0, confidence: 0 });
+      slot.customers += v.customers;
+      slot.revenue += v.revenue;
+      slot.confidence += v.confidence;
+    }
+    for (const [k, v] of Object.entries(p.bySegment)) sum.bySegment[k] = (sum.bySegment[k] ?? 0) + v;
+  }
+  const trainedAll = (await stageResults(ctx, 'train')) as unknown as TrainResult[];
+  const row = (persona: string | null, label: string) => {
+    const a = sum.assigned[persona ?? ''] ?? { customers: 0, revenue: 0, confidence: 0 };
+    const t = trainedAll.find((x) => x.persona === persona);
+    return {
+      persona,
+      label,
+      customers: a.customers,
+      share: customers ? a.customers / customers : 0,
+      revenue: Math.round(a.revenue * 100) / 100,
+      revenueShare: sum.totalRevenue ? a.revenue / sum.totalRevenue : 0,
+      meanConfidence: persona !== null && a.customers ? a.confidence / a.customers : null,
+      estimatedPrevalence: persona !== null && t?.status === 'trained' ? t.estimatedPrevalence! : null,
+    };
+  };
+  const quantification: Quantification = {
+    modelVersion: version,
+    customers,
+    personas: [...file.personas.map((p) => row(p.id, p.label)), row(null, 'Unassigned')],
+    bySegment: Object.entries(sum.bySegment)
+      .map(([key, n]) => {
+        const [persona, segment] = JSON.parse(key) as [string | null, string | null];
+        return { persona, segment, customers: n };
+      })
+      .sort((x, y) => String(x.persona).localeCompare(String(y.persona)) || String(x.segment).localeCompare(String(y.segment))),
+  };
+  const coverage = new Map(file.personas.map((p) => [p.id, (sum.assigned[p.id]?.customers ?? 0) / Math.max(1, customers)]));
+  await completeScoringVersion(ctx.db, version, { metrics: runMetrics(version, customers, file, trainedAll, coverage), quantification });
+  if (ctx.params.activate) await activateVersion(ctx.db, version);
+  return { version, customers, scores: counts.s, activated: ctx.params.activate };
+}

@@ -1,0 +1,54 @@
+// A batch run and its jobs. A run (re)trains the persona models of a persona file on a data
+// directory and labels every customer:
+//   features -> train (one job per persona) -> assemble -> score (one job per partition) -> publish
+// Each stage starts when every job of the previous one is done. The same jobs run on BullMQ
+// (REDIS_URL: any number of `personas worker` processes on any machine that reaches Redis and
+// PostgreSQL) or in the process that starts the run.
+import { z } from 'zod';
+
+export const RunRequestSchema = z
+  .object({
+    /** Directory of contract inputs, readable by every worker (a shared volume with several machines). */
+    data: z.string().min(1),
+    /** Path of the persona file (read when the run starts) or its YAML text. */
+    personas: z.string().min(1),
+    asOf: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(),
+    seed: z.number().int().default(1),
+    /** Partitions of the base for scoring: one job each. */
+    partitions: z.number().int().min(1).max(1000).default(8),
+    /** Activate the new version once every partition is scored. */
+    activate: z.boolean().default(true),
+    /** Smaller models for quick runs and tests. */
+    train: z.object({ folds: z.number().int().min(2).max(10).optional(), numTrees: z.number().int().min(1).max(5000).optional() }).strict().default({}),
+  })
+  .strict();
+export type RunRequest = z.input<typeof RunRequestSchema>;
+
+/** What is stored with the run: the request, with the persona file's text captured at start. */
+export interface RunParams extends Omit<z.output<typeof RunRequestSchema>, 'personas'> {
+  personaFile: { path: string; content: string };
+}
+
+export type StepKind = 'features' | 'train' | 'assemble' | 'score' | 'publish';
+export const STAGES: StepKind[] = ['features', 'train', 'assemble', 'score', 'publish'];
+/** Share of a run's progress each stage stands for (percent). */
+export const STAGE_WEIGHT: Record<StepKind, number> = { features: 20, train: 40, assemble: 5, score: 30, publish: 5 };
+
+export interface JobData {
+  id: string;
+  runId: string;
+  kind: StepKind;
+  persona?: string;
+  partition?: number;
+}
+
+/** Retries of a failing job before its run fails, and the first backoff delay. */
+export interface RetryPolicy {
+  attempts: number;
+  backoffMs: number;
+}
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, backoffMs: 2000 };
+
+export function jobId(runId: string, kind: StepKind, part?: string | number): string {
+  return part === undefined ? `${runId}.${kind}` : `${runId}.${kind}.${part}`;
+}
