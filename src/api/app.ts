@@ -18,9 +18,19 @@ import { openApiDocument } from './openapi.ts';
 import { errorHandler, invalid, problem, sendProblem } from './problem.ts';
 import { expressPath, type RouteSpec } from './routes.ts';
 import * as S from './schemas.ts';
+import { RunParams as RunParamsSchema, RunStatusResponse, RunsQuery, RunsResponse } from './schemas.ts';
+import { InProcessQueue, RunRequestSchema, runStatus, startRun, type JobQueue, type RunStatus } from '../jobs/index.ts';
+import { cancelRun, listRuns, type JobRecord } from '../store/index.ts';
+
+const jobView = (j: JobRecord) => ({
+  id: j.id, kind: j.kind, status: j.status, stage: j.stage, percent: j.percent, counts: j.counts, result: j.kind === 'run' ? null : j.result,
+  error: j.error, attempts: j.attempts, worker: j.worker, createdAt: j.createdAt, startedAt: j.startedAt, finishedAt: j.finishedAt,
+});
 
 export interface AppOptions {
   db: Db;
+  /** Where runs started by POST /v1/jobs go (default: run in this process). */
+  queue?: JobQueue;
   auth?: AuthOptions;
   /** Largest accepted JSON body (default 2 MB: a 10,000-id batch fits). */
   bodyLimit?: string;
@@ -45,6 +55,20 @@ export function createApp(opts: AppOptions) {
     }
     return m;
   };
+
+  const queue = opts.queue ?? new InProcessQueue(db);
+  const runView = (s: RunStatus) => ({
+    id: s.run.id,
+    status: s.run.status,
+    stage: s.run.stage,
+    percent: s.percent,
+    error: s.run.error,
+    version: (s.jobs.find((j) => j.kind === 'assemble')?.result as { version?: string } | null)?.version ?? null,
+    stages: s.stages,
+    jobs: s.jobs.map(jobView),
+    createdAt: s.run.createdAt,
+    finishedAt: s.run.finishedAt,
+  });
 
   const routes: RouteSpec[] = [
     {
@@ -184,6 +208,40 @@ export function createApp(opts: AppOptions) {
         const r = await activateVersion(db, params.version);
         log({ level: 'info', msg: 'model version activated', version: r.version, previous: r.previous });
         return r;
+      },
+    },
+    {
+      method: 'post', path: '/v1/jobs', scope: 'admin', tag: 'jobs',
+      summary: 'Starts a batch run: features, one training job per persona, scoring partitions, publish (and activation)',
+      description: '`data` is a directory of contract inputs that the workers can read; `personas` a persona file path on the server or its YAML text.',
+      body: RunRequestSchema, response: RunStatusResponse, problems: [400, 503],
+      async handler({ body }, _req, res) {
+        const s = await startRun(db, queue, body as z.infer<typeof RunRequestSchema>);
+        log({ level: 'info', msg: 'run started', run: s.run.id, queue: queue.kind });
+        res.status(202).setHeader('Location', `/v1/jobs/${s.run.id}`);
+        return runView(s);
+      },
+    },
+    {
+      method: 'get', path: '/v1/jobs', scope: 'read', tag: 'jobs',
+      summary: 'Recent runs, newest first', query: RunsQuery, response: RunsResponse, problems: [400, 503],
+      async handler({ query }) {
+        return { runs: (await listRuns(db, query.limit as number)).map(jobView) };
+      },
+    },
+    {
+      method: 'get', path: '/v1/jobs/{id}', scope: 'read', tag: 'jobs',
+      summary: 'A run: status, stage, percent, its jobs with their progress, attempts and errors', params: RunParamsSchema, response: RunStatusResponse, problems: [400, 404, 503],
+      async handler({ params }) {
+        return runView(await runStatus(db, params.id));
+      },
+    },
+    {
+      method: 'post', path: '/v1/jobs/{id}/cancel', scope: 'admin', tag: 'jobs',
+      summary: 'Cancels a run; a version it had started is dropped and the active version is untouched', params: RunParamsSchema, response: RunStatusResponse, problems: [400, 404, 409, 503],
+      async handler({ params }) {
+        await cancelRun(db, params.id);
+        return runView(await runStatus(db, params.id));
       },
     },
     {

@@ -124,3 +124,34 @@ export const Problem = z.object({
   errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
 });
 export type ProblemBody = z.infer<typeof Problem>;
+
+export const JobInfo = z.object({
+  id: z.string(),
+  kind: z.string(),
+  status: z.enum(['queued', 'running', 'done', 'failed', 'cancelled']),
+  stage: z.string().nullable(),
+  percent: z.number(),
+  counts: z.record(z.string(), z.number()),
+  result: z.record(z.string(), z.unknown()).nullable(),
+  error: z.string().nullable(),
+  attempts: z.number().int(),
+  worker: z.string().nullable(),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+});
+export const RunStatusResponse = z.object({
+  id: z.string(),
+  status: z.enum(['queued', 'running', 'done', 'failed', 'cancelled']),
+  stage: z.string().nullable(),
+  percent: z.number().describe('Weighted progress of the whole run'),
+  error: z.string().nullable(),
+  version: z.string().nullable().describe('The model version the run made, once assembled'),
+  stages: z.array(z.object({ stage: z.string(), jobs: z.number().int(), done: z.number().int(), running: z.number().int(), failed: z.number().int(), percent: z.number() })),
+  jobs: z.array(JobInfo),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+});
+export const RunsResponse = z.object({ runs: z.array(JobInfo) });
+export const RunParams = z.object({ id: z.string().regex(/^run-[0-9TZ]+-[0-9a-f]+$/) }).strict();
+export const RunsQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(20) }).strict();

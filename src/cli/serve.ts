@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { Command } from 'commander';
 import { createApp } from '../api/index.ts';
 import { InputError } from '../errors.ts';
+import { BullQueue, InProcessQueue, redisConnection } from '../jobs/index.ts';
 import { openStore } from '../store/index.ts';
 import { withStoreFlags, type StoreFlags } from './store.ts';
 
@@ -13,13 +14,17 @@ export function registerServe(program: Command): void {
       .description('serve persona labels, scoring and the model registry over HTTP (/v1, docs at /v1/docs/)')
       .option('--port <n>', 'port (default: PORT or 8080)')
       .option('--host <host>', 'interface to listen on', '0.0.0.0')
-      .option('--quiet', 'no access log'),
-  ).action(async (f: StoreFlags & { port?: string; host: string; quiet?: boolean }) => {
+      .option('--quiet', 'no access log')
+      .option('--redis <url>', 'Redis URL: runs started by POST /v1/jobs go to BullMQ workers (default: REDIS_URL; without either, they run in this process)'),
+  ).action(async (f: StoreFlags & { port?: string; host: string; quiet?: boolean; redis?: string }) => {
     const portText = f.port ?? process.env.PORT ?? '8080';
     if (!/^\d+$/.test(portText) || Number(portText) > 65535) throw new InputError('INPUT_INVALID', `--port must be a port number (got "${portText}")`, { field: 'port' });
     const db = await openStore({ databaseUrl: f.database, dataDir: f.store });
     const log = f.quiet ? undefined : (line: Record<string, unknown>) => process.stderr.write(JSON.stringify({ time: new Date().toISOString(), ...line }) + '\n');
-    const app = createApp({ db, log });
+    const redis = f.redis ?? process.env.REDIS_URL;
+    const connection = redis ? redisConnection(redis) : undefined;
+    const queue = connection ? new BullQueue(connection) : new InProcessQueue(db);
+    const app = createApp({ db, log, queue });
     const server: Server = await new Promise((resolve, reject) => {
       const s = app.listen(Number(portText), f.host, () => resolve(s));
       s.on('error', reject);
@@ -27,11 +32,11 @@ export function registerServe(program: Command): void {
     server.keepAliveTimeout = 65_000;
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : portText;
-    process.stderr.write(`personas API on http://${f.host}:${port} (${db.description}); docs at /v1/docs/\n`);
+    process.stderr.write(`personas API on http://${f.host}:${port} (${db.description}, jobs ${queue.kind}); docs at /v1/docs/\n`);
     // The line tests and scripts wait for: the port actually bound (--port 0 picks a free one).
     process.stdout.write(`listening ${port}\n`);
     const stop = () => {
-      server.close(() => void db.close().finally(() => process.exit(0)));
+      server.close(() => void queue.close().then(() => connection?.disconnect()).finally(() => void db.close().finally(() => process.exit(0))));
       server.closeIdleConnections();
       setTimeout(() => process.exit(0), 10_000).unref();
     };

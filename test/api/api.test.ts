@@ -242,7 +242,7 @@ for (const variant of STORE_VARIANTS) {
     it('publishes its OpenAPI document and docs page, and answers unknown routes and methods with problems', async () => {
       const spec = (await request(app).get('/v1/openapi.json')).body;
       expect(spec.openapi).toBe('3.1.0');
-      expect(Object.keys(spec.paths).sort()).toEqual(['/healthz', '/readyz', '/v1/assignments', '/v1/customers/personas:batch', '/v1/customers/{id}/persona', '/v1/models', '/v1/models/{version}', '/v1/models/{version}/activate', '/v1/personas', '/v1/quantification', '/v1/score']);
+      expect(Object.keys(spec.paths).sort()).toEqual(['/healthz', '/readyz', '/v1/assignments', '/v1/customers/personas:batch', '/v1/customers/{id}/persona', '/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/cancel', '/v1/models', '/v1/models/{version}', '/v1/models/{version}/activate', '/v1/personas', '/v1/quantification', '/v1/score']);
       expect(spec.paths['/v1/customers/personas:batch'].post.requestBody.content['application/json'].schema.properties.ids.maxItems).toBe(10_000);
       expect(spec.paths['/v1/models/{version}/activate'].post['x-required-scope']).toBe('admin');
       expect(spec.paths['/v1/score'].post.responses['403'].content['application/problem+json']).toBeDefined();

@@ -15,11 +15,8 @@ const fromSource = here.pathname.endsWith('.ts');
 function startWorker(): Worker {
   const url = new URL(fromSource ? './worker.ts' : './worker.js', here);
   if (!fromSource) return new Worker(url);
-  // Running from the TypeScript sources: register tsx's loader inside the thread, then load the
-  // worker module (Node 20 does not apply --import loaders to a worker's entry file).
-  // tsx is resolved from this file, not from the process's working directory.
-  const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`;
-  return new Worker(boot, { eval: true });
+  // Running from the TypeScript sources: a small .mjs entry registers tsx, then loads the module.
+  return new Worker(new URL('./worker-boot.mjs', here), { workerData: { personasWorkerUrl: url.href } });
 }
 
 /** Runs `requests` on a pool of `workers` threads; results in request order. */

@@ -1,0 +1,142 @@
+// Batch runs on both runners: every stage, retries then failure, a transient fault retried
+// away, cancellation, and status through the API.
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createApp } from '../../src/api/index.ts';
+import { runStatus, startRun, type JobQueue, type RunStatus } from '../../src/jobs/index.ts';
+import { loadSavedProjection } from '../../src/models/personas/index.ts';
+import { activeVersion, cancelRun, createKey, listVersions, publishRun, runSource, type Db } from '../../src/store/index.ts';
+import { RUNNER_VARIANTS } from '../helpers/queues.ts';
+import { tempDir } from '../helpers/world.ts';
+
+const runs = inject('runs');
+const personas = join(runs.data, 'personas.yaml');
+const quick = { partitions: 3, train: { folds: 2, numTrees: 10 } };
+
+async function until(db: Db, runId: string, done: (s: RunStatus) => boolean, timeoutMs = 90_000): Promise<RunStatus> {
+  const start = Date.now();
+  for (;;) {
+    const s = await runStatus(db, runId);
+    if (done(s)) return s;
+    if (Date.now() - start > timeoutMs) throw new Error(`run ${runId} did not get there in time: ${JSON.stringify({ status: s.run.status, stage: s.run.stage, error: s.run.error })}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+const finished = (s: RunStatus) => ['done', 'failed', 'cancelled'].includes(s.run.status);
+
+for (const variant of RUNNER_VARIANTS) {
+  describe.skipIf(!!variant.skip)(`jobs ${variant.name}`, () => {
+    let db: Db;
+    let queue: JobQueue;
+    let close: () => Promise<void>;
+    let previous: string;
+    beforeAll(async () => {
+      db = await variant.store.open();
+      previous = (await publishRun(db, runSource(runs.a), { activate: true })).version;
+      ({ queue, close } = await variant.start(db, { attempts: 2, backoffMs: 1500 }));
+    });
+    afterAll(async () => {
+      await close?.();
+      if (db) await variant.store.dispose(db);
+    });
+
+    it('goes through every stage and publishes a version with one label and one score per persona for every customer', async () => {
+      const started = await startRun(db, queue, { data: runs.data, personas, ...quick });
+      expect(started.run.status).toBe('queued');
+      const end = await until(db, started.run.id, finished);
+      expect(end.run.error).toBeNull();
+      expect(end.run.status).toBe('done');
+      expect(end.percent).toBe(100);
+      expect(end.stages.map((s) => [s.stage, s.jobs, s.done])).toEqual([['features', 1, 1], ['train', 5, 5], ['assemble', 1, 1], ['score', 3, 3], ['publish', 1, 1]]);
+      const version = (end.jobs.find((j) => j.kind === 'publish')!.result as { version: string }).version;
+      expect(await activeVersion(db)).toBe(version);
+      const trained = (end.jobs.find((j) => j.kind === 'assemble')!.result as { personas: string[] }).personas;
+      const [c] = await db.query<{ a: number; s: number; bad: number }>(
+        `SELECT (SELECT count(*) FROM assignments WHERE version = $1)::int AS a, (SELECT count(*) FROM scores WHERE version = $1)::int AS s,
+                (SELECT count(*) FROM (SELECT 1 FROM scores WHERE version = $1 GROUP BY customer_id HAVING count(*) <> $2) x)::int AS bad`,
+        [version, trained.length],
+      );
+      expect(c).toEqual({ a: 1500, s: 1500 * trained.length, bad: 0 });
+      const [q] = await db.query<{ quantification: { customers: number; personas: { customers: number }[] } }>('SELECT quantification FROM model_versions WHERE version = $1', [version]);
+      expect(q.quantification.customers).toBe(1500);
+      expect(q.quantification.personas.reduce((a, p) => a + p.customers, 0)).toBe(1500);
+      // Same persona file, same data: the batch models score like the run's own saved models.
+      const models = loadSavedProjection(runs.a);
+      expect(trained.sort()).toEqual(models.personas.map((p) => p.id).sort());
+    });
+
+    it('retries a failing job, then fails the run with its error and leaves the active version alone', async () => {
+      const active = await activeVersion(db);
+      const started = await startRun(db, queue, { data: join(tempDir(), 'missing'), personas, ...quick });
+      const end = await until(db, started.run.id, finished);
+      expect(end.run.status).toBe('failed');
+      expect(end.run.error).toMatch(/features failed after 2 attempts: .*missing/);
+      const job = end.jobs.find((j) => j.kind === 'features')!;
+      expect(job).toMatchObject({ status: 'failed', attempts: 2 });
+      expect(job.error).toMatch(/^attempt 2 of 2: /);
+      expect(await activeVersion(db)).toBe(active);
+    });
+
+    it('retries away a transient fault: the data appears before the second attempt', async () => {
+      const data = join(tempDir(), 'late');
+      const started = await startRun(db, queue, { data, personas, ...quick, activate: false });
+      await until(db, started.run.id, (s) => s.jobs.some((j) => j.kind === 'features' && j.attempts === 1 && j.status === 'queued' && !!j.error));
+      cpSync(runs.data, data, { recursive: true });
+      const end = await until(db, started.run.id, finished);
+      expect(end.run.status).toBe('done');
+      expect(end.jobs.find((j) => j.kind === 'features')).toMatchObject({ status: 'done', attempts: 2, error: null });
+      const version = (end.jobs.find((j) => j.kind === 'publish')!.result as { version: string }).version;
+      expect((await listVersions(db)).find((v) => v.version === version)?.status).toBe('ready');
+    });
+
+    it('cancels a run: no version is left behind and the active one stays', async () => {
+      const active = await activeVersion(db);
+      const before = (await listVersions(db)).length;
+      const started = await startRun(db, queue, { data: runs.data, personas, ...quick });
+      await until(db, started.run.id, (s) => s.run.stage === 'train' || finished(s));
+      const cancelled = await cancelRun(db, started.run.id);
+      expect(cancelled.status).toBe('cancelled');
+      await expect(cancelRun(db, started.run.id)).rejects.toThrow(/already cancelled/);
+      // Jobs in flight stop at their next check; nothing after them runs.
+      await new Promise((r) => setTimeout(r, 3000));
+      const end = await runStatus(db, started.run.id);
+      expect(end.run.status).toBe('cancelled');
+      expect(end.jobs.filter((j) => j.kind === 'publish' || j.kind === 'score')).toEqual([]);
+      expect((await listVersions(db)).length).toBe(before);
+      expect(await activeVersion(db)).toBe(active);
+    });
+
+    it('starts runs and reports their status through the API', async () => {
+      const app = createApp({ db, queue });
+      const admin = (await createKey(db, { name: 'ops', scopes: ['admin'], rateLimit: 10_000 })).token;
+      const reader = (await createKey(db, { name: 'crm', scopes: ['read'], rateLimit: 10_000 })).token;
+      const post = await request(app).post('/v1/jobs').set('Authorization', `Bearer ${admin}`).send({ data: runs.data, personas, ...quick, activate: false });
+      expect(post.status).toBe(202);
+      expect(post.headers.location).toBe(`/v1/jobs/${post.body.id}`);
+      expect(post.body).toMatchObject({ status: 'queued', stage: 'features' });
+      let body: { status: string; percent: number; version: string | null; stages: { stage: string; done: number }[] };
+      const t0 = Date.now();
+      do {
+        await new Promise((r) => setTimeout(r, 200));
+        const res = await request(app).get(post.headers.location).set('Authorization', `Bearer ${reader}`);
+        expect(res.status).toBe(200);
+        body = res.body;
+      } while (!['done', 'failed', 'cancelled'].includes(body.status) && Date.now() - t0 < 90_000);
+      expect(body.status).toBe('done');
+      expect(body.percent).toBe(100);
+      expect(body.version).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{8}$/);
+      const list = await request(app).get('/v1/jobs?limit=50').set('Authorization', `Bearer ${reader}`);
+      expect(list.body.runs.map((r: { id: string }) => r.id)).toContain(post.body.id);
+      expect((await request(app).post('/v1/jobs').set('Authorization', `Bearer ${reader}`).send({})).status).toBe(403);
+      const bad = await request(app).post('/v1/jobs').set('Authorization', `Bearer ${admin}`).send({ data: runs.data, personas, partitions: 0 });
+      expect(bad.status).toBe(400);
+      expect(bad.body.detail).toMatch(/body\.partitions/);
+      expect((await request(app).get('/v1/jobs/run-20990101T000000Z-abcdef').set('Authorization', `Bearer ${reader}`)).status).toBe(404);
+      const again = await request(app).post(`/v1/jobs/${post.body.id}/cancel`).set('Authorization', `Bearer ${admin}`);
+      expect(again.status).toBe(409);
+      expect(previous).toBeTruthy();
+    });
+  });
+}
