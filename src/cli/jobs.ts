@@ -54,7 +54,8 @@ export function registerJobs(program: Command): void {
       .command('start')
       .description('start a run: features -> one training job per persona -> scoring partitions -> publish')
       .requiredOption('--data <dir>', 'directory of contract inputs (readable by every worker)')
-      .requiredOption('--personas <file>', 'persona file')
+      .option('--personas <file>', 'persona file (train new models)')
+      .option('--model <version>', 'score with the models of this published version instead of training (a later month\'s base)')
       .option('--partitions <n>', 'scoring partitions (one job each)', '8')
       .option('--as-of <date>', 'date the features are computed at')
       .option('--seed <n>', 'random seed', '1')
@@ -62,10 +63,11 @@ export function registerJobs(program: Command): void {
       .option('--trees <n>', 'trees per model (default: the learner default)')
       .option('--folds <n>', 'validation folds (default 3)')
       .option('--detach', 'with BullMQ: return once the run is queued'),
-  ).action(async (f: QueueFlags & { data: string; personas: string; partitions: string; asOf?: string; seed: string; activate: boolean; trees?: string; folds?: string; detach?: boolean }) => {
+  ).action(async (f: QueueFlags & { data: string; personas?: string; model?: string; partitions: string; asOf?: string; seed: string; activate: boolean; trees?: string; folds?: string; detach?: boolean }) => {
+    if (!f.personas === !f.model) throw new InputError('INPUT_INVALID', 'give --personas FILE (train new models) or --model VERSION (score with a published version)');
     const request = {
       data: f.data,
-      personas: f.personas,
+      ...(f.personas ? { personas: f.personas } : { model: f.model }),
       partitions: whole('--partitions', f.partitions),
       seed: whole('--seed', f.seed, 0),
       activate: f.activate,

@@ -10,7 +10,7 @@ import {
   advanceStage, createJob, discardScoringVersion, getJob, getRun, jobFailed, jobProgress, jobStarted, setRun, type Db, type JobRecord, type Sql,
 } from '../store/index.ts';
 import { runStep } from './steps.ts';
-import { jobId, STAGE_WEIGHT, STAGES, type JobData, type RetryPolicy, type RunParams, type StepKind } from './types.ts';
+import { jobId, nextStage, STAGE_WEIGHT, STAGES, type JobData, type RetryPolicy, type RunParams, type StepKind } from './types.ts';
 
 export class RunCancelled extends Error {}
 
@@ -43,8 +43,7 @@ function persistedProgress(db: Db, id: string): Progress {
 
 /** The next stage's jobs once `kind` is complete (creating their rows); [] when the stage goes on. */
 async function planNext(tx: Sql, job: JobData, params: RunParams): Promise<JobData[]> {
-  const i = STAGES.indexOf(job.kind);
-  const next: StepKind | 'done' = STAGES[i + 1] ?? 'done';
+  const next = nextStage(job.kind, params);
   if (!(await advanceStage(tx, job.runId, job.kind, next))) return [];
   const runId = job.runId;
   let jobs: JobData[] = [];
@@ -137,11 +136,13 @@ export interface RunStatus {
 }
 
 export function summarise(run: JobRecord, jobs: JobRecord[]): RunStatus {
-  const stages = STAGES.map((stage) => {
+  const scoringOnly = !!(run.params as { model?: string }).model;
+  const stages = STAGES.filter((stage) => !(scoringOnly && stage === 'train')).map((stage) => {
     const own = jobs.filter((j) => j.kind === stage);
     const percent = own.length ? own.reduce((a, j) => a + (j.status === 'done' ? 100 : j.percent), 0) / own.length : 0;
     return { stage, jobs: own.length, done: own.filter((j) => j.status === 'done').length, running: own.filter((j) => j.status === 'running').length, failed: own.filter((j) => j.status === 'failed').length, percent };
   });
-  const percent = run.status === 'done' ? 100 : stages.reduce((a, s) => a + (STAGE_WEIGHT[s.stage] * s.percent) / 100, 0);
+  const weight = stages.reduce((a, s) => a + STAGE_WEIGHT[s.stage], 0);
+  const percent = run.status === 'done' ? 100 : stages.reduce((a, s) => a + (STAGE_WEIGHT[s.stage] * s.percent) / weight, 0);
   return { run, percent: Math.round(percent * 10) / 10, stages, jobs };
 }

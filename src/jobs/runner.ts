@@ -8,7 +8,7 @@ import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { PersonasError } from '../errors.ts';
 import { parsePersonaFile } from '../models/personas/index.ts';
-import { createJob, getRun, setRun, type Db } from '../store/index.ts';
+import { createJob, getRun, setRun, versionDetail, type Db } from '../store/index.ts';
 import { executeJob, failRun, summarise, type ExecuteEnv, type RunStatus } from './execute.ts';
 import { DEFAULT_RETRY, jobId, RunRequestSchema, type JobData, type RetryPolicy, type RunParams, type RunRequest } from './types.ts';
 
@@ -28,12 +28,19 @@ export async function startRun(db: Db, queue: JobQueue, request: RunRequest): Pr
     throw new PersonasError('INPUT_INVALID', `run request: field '${i.path.join('.')}': ${i.message}`);
   }
   const { personas, ...rest } = parsed.data;
-  const personaFile = /\n/.test(personas) || !existsSync(personas)
-    ? { path: 'personas.yaml', content: personas }
-    : { path: personas, content: readFileSync(personas, 'utf8') };
-  if (!/\n/.test(personas) && !existsSync(personas)) throw new PersonasError('INPUT_MISSING_FILE', `${personas}: persona file not found`);
+  let personaFile: RunParams['personaFile'];
+  if (rest.model) {
+    // Scoring only: the persona file is the one the version was trained with.
+    const { manifest } = await versionDetail(db, rest.model);
+    personaFile = { path: manifest.personaFile.path, content: manifest.personaFile.content };
+  } else if (/\n/.test(personas!)) {
+    personaFile = { path: 'personas.yaml', content: personas! };
+  } else {
+    if (!existsSync(personas!)) throw new PersonasError('INPUT_MISSING_FILE', `${personas}: persona file not found`);
+    personaFile = { path: personas!, content: readFileSync(personas!, 'utf8') };
+  }
   const spec = parsePersonaFile(personaFile.content, personaFile.path); // a bad persona file fails now, not in a worker
-  const params: RunParams & { personaIds: string[] } = { ...rest, personaFile, personaIds: spec.personas.map((p) => p.id) };
+  const params: RunParams & { personaIds: string[] } = { ...rest, personaFile, personaIds: rest.model ? [] : spec.personas.map((p) => p.id) };
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   const runId = `run-${stamp}-${randomBytes(3).toString('hex')}`;
   const first: JobData = { id: jobId(runId, 'features'), runId, kind: 'features' };

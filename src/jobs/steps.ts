@@ -15,7 +15,7 @@ import {
 } from '../models/personas/index.ts';
 import type { Progress } from '../progress.ts';
 import {
-  activateVersion, completeScoringVersion, getRunFile, loadVersionModels, putRunFile, registerScoringVersion, upsertLabels, type Db, type JobRecord,
+  activateVersion, completeScoringVersion, getRunFile, loadVersionModels, putRunFile, registerScoringVersion, upsertLabels, versionDetail, type Db, type JobRecord,
 } from '../store/index.ts';
 import { codeVersion } from '../version.ts';
 import type { JobData, RunParams } from './types.ts';
@@ -205,8 +205,37 @@ function runMetrics(version: string, customers: number, file: ReturnType<typeof 
   };
 }
 
+/** The id of the version a run makes: fixed by the run, so a retried assemble registers the same one. */
+function versionId(ctx: StepContext, sha256: string): string {
+  const stamp = ctx.run.createdAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${createHash('sha256').update(`${ctx.job.runId}|${sha256}|${codeVersion}`).digest('hex').slice(0, 8)}`;
+}
+
+/** Scoring only: a new version with the models of a published one, for a new base. */
+async function assembleFrom(ctx: StepContext, source: string): Promise<Result> {
+  const [feat] = await stageResults(ctx, 'features');
+  const d = await versionDetail(ctx.db, source);
+  const models = await ctx.db.query<{ persona: string; label: string; threshold: number; c: number; features: string[]; model: unknown }>(
+    'SELECT persona, label, threshold, c, features, model FROM persona_models WHERE version = $1 ORDER BY persona',
+    [source],
+  );
+  const version = versionId(ctx, d.manifest.personaFile.sha256);
+  const customers = Number(feat.customers);
+  const manifest: Manifest = {
+    ...d.manifest,
+    modelVersion: version,
+    createdAt: new Date().toISOString(),
+    asOf: String(feat.asOf),
+    learner: { ...d.manifest.learner, params: { ...d.manifest.learner.params, run: ctx.job.runId, modelsOf: source } },
+  };
+  const metrics: RunMetrics = { ...d.metrics, modelVersion: version, customers };
+  await registerScoringVersion(ctx.db, { manifest, design: d.design, metrics, quantification: { modelVersion: version, customers, personas: [], bySegment: [] }, models });
+  return { version, personas: models.map((m) => m.persona), modelsOf: source };
+}
+
 async function assemble(ctx: StepContext): Promise<Result> {
   const { params } = ctx;
+  if (params.model) return assembleFrom(ctx, params.model);
   const file = spec(params);
   const [feat] = await stageResults(ctx, 'features');
   const trainedAll = (await stageResults(ctx, 'train')) as unknown as TrainResult[];
@@ -216,9 +245,7 @@ async function assemble(ctx: StepContext): Promise<Result> {
   }
   const design: DesignEncoding = DesignEncodingSchema.parse(JSON.parse((await getRunFile(ctx.db, ctx.job.runId, 'design.json')).toString('utf8')));
   const sha256 = createHash('sha256').update(params.personaFile.content).digest('hex');
-  // The version id is fixed by the run, so a retried assemble registers the same version.
-  const stamp = ctx.run.createdAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const version = `${stamp}-${createHash('sha256').update(`${ctx.job.runId}|${sha256}|${codeVersion}`).digest('hex').slice(0, 8)}`;
+  const version = versionId(ctx, sha256);
   const customers = Number(feat.customers);
   const first = trained[0];
   const manifest: Manifest = {
@@ -255,6 +282,8 @@ interface PartialQuantification {
   assigned: Record<string, { customers: number; revenue: number; confidence: number }>;
   totalRevenue: number;
   bySegment: Record<string, number>;
+  /** Sum of each persona's probability (its mean over the base is the estimated prevalence). */
+  probability: Record<string, number>;
 }
 
 async function score(ctx: StepContext, partition: number): Promise<Result> {
@@ -279,7 +308,8 @@ async function score(ctx: StepContext, partition: number): Promise<Result> {
   await upsertLabels(ctx.db, version, rows);
   const money = numericColumn(table, 'monetary_12m');
   const segment = categoricalColumn(table, 'segment');
-  const partial: PartialQuantification = { customers: table.rows, assigned: {}, totalRevenue: 0, bySegment: {} };
+  const partial: PartialQuantification = { customers: table.rows, assigned: {}, totalRevenue: 0, bySegment: {}, probability: {} };
+  s.personas.forEach((p, k) => (partial.probability[p] = s.probabilities[k].reduce((a, b) => a + b, 0)));
   rows.forEach((r, i) => {
     const key = r.persona ?? '';
     const revenue = money && !Number.isNaN(money[i]) ? money[i] : 0;
@@ -310,7 +340,7 @@ async function publish(ctx: StepContext): Promise<Result> {
     throw new PersonasError('JOB', `version ${version} has ${counts.a} labels and ${counts.s} scores for ${customers} customers x ${trainedIds.length} personas: a partition is missing`);
   }
   const partials = (await stageResults(ctx, 'score')).map((r) => r.partial as PartialQuantification);
-  const sum: PartialQuantification = { customers: 0, assigned: {}, totalRevenue: 0, bySegment: {} };
+  const sum: PartialQuantification = { customers: 0, assigned: {}, totalRevenue: 0, bySegment: {}, probability: {} };
   for (const p of partials) {
     sum.customers += p.customers;
     sum.totalRevenue += p.totalRevenue;
@@ -321,11 +351,17 @@ async function publish(ctx: StepContext): Promise<Result> {
       slot.confidence += v.confidence;
     }
     for (const [k, v] of Object.entries(p.bySegment)) sum.bySegment[k] = (sum.bySegment[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(p.probability ?? {})) sum.probability[k] = (sum.probability[k] ?? 0) + v;
   }
   const trainedAll = (await stageResults(ctx, 'train')) as unknown as TrainResult[];
+  // Prevalence: out-of-fold on the training base when the run trained; else the mean probability on this base.
+  const prevalence = (persona: string) => {
+    const t = trainedAll.find((x) => x.persona === persona);
+    if (t) return t.status === 'trained' ? t.estimatedPrevalence! : null;
+    return persona in sum.probability ? sum.probability[persona] / Math.max(1, customers) : null;
+  };
   const row = (persona: string | null, label: string) => {
     const a = sum.assigned[persona ?? ''] ?? { customers: 0, revenue: 0, confidence: 0 };
-    const t = trainedAll.find((x) => x.persona === persona);
     return {
       persona,
       label,
@@ -334,7 +370,7 @@ async function publish(ctx: StepContext): Promise<Result> {
       revenue: Math.round(a.revenue * 100) / 100,
       revenueShare: sum.totalRevenue ? a.revenue / sum.totalRevenue : 0,
       meanConfidence: persona !== null && a.customers ? a.confidence / a.customers : null,
-      estimatedPrevalence: persona !== null && t?.status === 'trained' ? t.estimatedPrevalence! : null,
+      estimatedPrevalence: persona !== null ? prevalence(persona) : null,
     };
   };
   const quantification: Quantification = {
@@ -349,7 +385,14 @@ async function publish(ctx: StepContext): Promise<Result> {
       .sort((x, y) => String(x.persona).localeCompare(String(y.persona)) || String(x.segment).localeCompare(String(y.segment))),
   };
   const coverage = new Map(file.personas.map((p) => [p.id, (sum.assigned[p.id]?.customers ?? 0) / Math.max(1, customers)]));
-  await completeScoringVersion(ctx.db, version, { metrics: runMetrics(version, customers, file, trainedAll, coverage), quantification });
+  let metrics: RunMetrics;
+  if (ctx.params.model) {
+    const registered = (await versionDetail(ctx.db, version)).metrics;
+    metrics = { ...registered, personas: registered.personas.map((m) => ({ ...m, coverage: coverage.get(m.persona) ?? 0, estimatedPrevalence: prevalence(m.persona) })) };
+  } else {
+    metrics = runMetrics(version, customers, file, trainedAll, coverage);
+  }
+  await completeScoringVersion(ctx.db, version, { metrics, quantification });
   if (ctx.params.activate) await activateVersion(ctx.db, version);
   return { version, customers, scores: counts.s, activated: ctx.params.activate };
 }

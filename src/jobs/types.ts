@@ -10,8 +10,10 @@ export const RunRequestSchema = z
   .object({
     /** Directory of contract inputs, readable by every worker (a shared volume with several machines). */
     data: z.string().min(1),
-    /** Path of the persona file (read when the run starts) or its YAML text. */
-    personas: z.string().min(1),
+    /** Path of the persona file (read when the run starts) or its YAML text; not with `model`. */
+    personas: z.string().min(1).optional(),
+    /** Score with the models of this published version instead of training new ones (a later month's base). */
+    model: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/).optional(),
     asOf: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(),
     seed: z.number().int().default(1),
     /** Partitions of the base for scoring: one job each. */
@@ -21,7 +23,8 @@ export const RunRequestSchema = z
     /** Smaller models for quick runs and tests. */
     train: z.object({ folds: z.number().int().min(2).max(10).optional(), numTrees: z.number().int().min(1).max(5000).optional() }).strict().default({}),
   })
-  .strict();
+  .strict()
+  .refine((r) => (r.personas === undefined) !== (r.model === undefined), { message: 'give either `personas` (train new models) or `model` (score with a published version)', path: ['personas'] });
 export type RunRequest = z.input<typeof RunRequestSchema>;
 
 /** What is stored with the run: the request, with the persona file's text captured at start. */
@@ -31,6 +34,12 @@ export interface RunParams extends Omit<z.output<typeof RunRequestSchema>, 'pers
 
 export type StepKind = 'features' | 'train' | 'assemble' | 'score' | 'publish';
 export const STAGES: StepKind[] = ['features', 'train', 'assemble', 'score', 'publish'];
+
+/** The stage after `kind` (a scoring-only run has no training). */
+export function nextStage(kind: StepKind, params: { model?: string }): StepKind | 'done' {
+  if (kind === 'features' && params.model) return 'assemble';
+  return STAGES[STAGES.indexOf(kind) + 1] ?? 'done';
+}
 /** Share of a run's progress each stage stands for (percent). */
 export const STAGE_WEIGHT: Record<StepKind, number> = { features: 20, train: 40, assemble: 5, score: 30, publish: 5 };
 

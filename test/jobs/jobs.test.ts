@@ -67,6 +67,32 @@ for (const variant of RUNNER_VARIANTS) {
       expect(trained.sort()).toEqual(models.personas.map((p) => p.id).sort());
     });
 
+    it('scores a base with the models of a published version, without training', async () => {
+      const source = (await activeVersion(db))!;
+      const started = await startRun(db, queue, { data: runs.data, model: source, partitions: 2 });
+      const end = await until(db, started.run.id, finished);
+      expect(end.run.error).toBeNull();
+      expect(end.stages.map((s) => s.stage)).toEqual(['features', 'assemble', 'score', 'publish']);
+      expect(end.jobs.some((j) => j.kind === 'train')).toBe(false);
+      const version = (end.jobs.find((j) => j.kind === 'publish')!.result as { version: string }).version;
+      expect(version).not.toBe(source);
+      const [same] = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM persona_models a JOIN persona_models b ON a.persona = b.persona AND a.model = b.model AND a.c = b.c
+         WHERE a.version = $1 AND b.version = $2`,
+        [source, version],
+      );
+      expect(same.n).toBe((await db.query('SELECT 1 FROM persona_models WHERE version = $1', [source])).length);
+      // Same models, same base: the same labels as the source version.
+      const [diff] = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM assignments a JOIN assignments b ON a.customer_id = b.customer_id
+         WHERE a.version = $1 AND b.version = $2 AND a.persona IS DISTINCT FROM b.persona`,
+        [source, version],
+      );
+      expect(diff.n).toBe(0);
+      await expect(startRun(db, queue, { data: runs.data, model: '19990101T000000Z-deadbeef' })).rejects.toThrow(/is not published/);
+      await expect(startRun(db, queue, { data: runs.data })).rejects.toThrow(/give either `personas` .* or `model`/);
+    });
+
     it('retries a failing job, then fails the run with its error and leaves the active version alone', async () => {
       const active = await activeVersion(db);
       const started = await startRun(db, queue, { data: join(tempDir(), 'missing'), personas, ...quick });
