@@ -289,10 +289,18 @@ interface PartialQuantification {
 async function score(ctx: StepContext, partition: number): Promise<Result> {
   const [assembled] = await stageResults(ctx, 'assemble');
   const version = String(assembled.version);
+  const timings: Record<string, number> = {};
+  let t = performance.now();
+  const lap = (name: string) => {
+    timings[name] = Math.round(performance.now() - t);
+    t = performance.now();
+  };
   ctx.progress.stage('load models');
   const saved = await loadVersionModels(ctx.db, version);
   ctx.progress.stage('read partition');
+  lap('loadModelsMs');
   const table = await storedTable(ctx, `features-${partition}.parquet`);
+  lap('readMs');
   await ctx.checkCancelled();
   ctx.progress.stage('score', 2);
   const s = saved.score(table);
@@ -304,8 +312,10 @@ async function score(ctx: StepContext, partition: number): Promise<Result> {
     margin: s.assignment.margin[i],
     scores: s.personas.map((p, k) => [p, s.probabilities[k][i]] as [string, number]),
   }));
+  lap('scoreMs');
   ctx.progress.stage('write labels');
   await upsertLabels(ctx.db, version, rows);
+  lap('writeMs');
   const money = numericColumn(table, 'monetary_12m');
   const segment = categoricalColumn(table, 'segment');
   const partial: PartialQuantification = { customers: table.rows, assigned: {}, totalRevenue: 0, bySegment: {}, probability: {} };
@@ -321,7 +331,7 @@ async function score(ctx: StepContext, partition: number): Promise<Result> {
     const cross = JSON.stringify([r.persona, segment ? segment[i] : null]);
     partial.bySegment[cross] = (partial.bySegment[cross] ?? 0) + 1;
   });
-  return { version, rows: table.rows, scores: table.rows * s.personas.length, partial };
+  return { version, rows: table.rows, scores: table.rows * s.personas.length, partial, timings };
 }
 
 async function publish(ctx: StepContext): Promise<Result> {
