@@ -1,6 +1,7 @@
 // Every request and response body of the API as zod schemas: requests are validated with them,
 // and the OpenAPI document (openapi.ts) is generated from them, so the two cannot drift apart.
 import { z } from 'zod';
+import { QuantificationSchema } from '../models/artefacts.ts';
 
 export const CustomerId = z.string().min(1).max(200).describe('The client\'s customer_id');
 export const ModelVersion = z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/).describe('A model version id, e.g. 20261122T153700Z-1a2b3c4d');
@@ -76,21 +77,9 @@ export const AssignmentsQuery = VersionQuery.extend({
   limit: z.coerce.number().int().min(1).max(100_000).default(10_000),
 }).strict();
 
-export const QuantificationRow = z.object({
-  persona: z.string().nullable(),
-  label: z.string(),
-  customers: z.number().int(),
-  share: z.number(),
-  revenue: z.number(),
-  revenueShare: z.number(),
-  meanConfidence: z.number().nullable(),
-  estimatedPrevalence: z.number().nullable(),
-});
-export const QuantificationResponse = z.object({
+export const QuantificationResponse = QuantificationSchema.extend({
   modelVersion: ModelVersion,
-  customers: z.number().int(),
-  personas: z.array(QuantificationRow),
-  bySegment: z.array(z.object({ persona: z.string().nullable(), segment: z.string().nullable(), customers: z.number().int() })).optional(),
+  bySegment: QuantificationSchema.shape.bySegment.optional().describe('With ?by=segment: customers per persona x segment'),
 });
 
 export const ModelSummary = z.object({
