@@ -155,7 +155,7 @@ export function createApp(opts: AppOptions) {
         let cursor: string | null = null;
         if (q.cursor !== undefined) {
           cursor = Buffer.from(q.cursor, 'base64url').toString('utf8');
-          if (!cursor || Buffer.from(cursor, 'utf8').toString('base64url') !== q.cursor) throw problem(400, 'invalid query.cursor: use the X-Next-Cursor of a previous page');
+          if (!cursor || cursor.includes('\u0000') || Buffer.from(cursor, 'utf8').toString('base64url') !== q.cursor) throw problem(400, 'invalid query.cursor: use the X-Next-Cursor of a previous page');
         }
         const v = await resolveVersion(db, q.version ?? null);
         const end = await pageEnd(db, v.version, cursor, q.limit);
@@ -325,7 +325,26 @@ export function createApp(opts: AppOptions) {
   return app;
 }
 
+/** The path of the first text holding a NUL character (PostgreSQL text cannot hold one), or null. */
+function nulAt(value: unknown, path: string): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const p = nulAt(value[i], `${path}.${i}`);
+      if (p) return p;
+    }
+  } else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      const p = k.includes('\u0000') ? `${path}.${k}` : nulAt(v, `${path}.${k}`);
+      if (p) return p;
+    }
+  }
+  return null;
+}
+
 function parse(schema: z.ZodType | undefined, value: unknown, where: string, mustBeEmpty = false): unknown {
+  const nul = nulAt(value, where);
+  if (nul) throw problem(400, `invalid ${nul}: text must not contain NUL characters`, { errors: [{ path: nul, message: 'NUL character' }] });
   if (!schema) {
     if (mustBeEmpty && value && typeof value === 'object' && Object.keys(value).length) {
       throw problem(400, `invalid ${where}: this route takes no ${where} parameters (got ${Object.keys(value).slice(0, 5).join(', ')})`);
