@@ -54,7 +54,10 @@ async function applyChecks(
   parsed: Record<string, string>,
   orphans = false,
 ): Promise<string> {
-  const reason = checks.length ? `CASE ${checks.map((c) => `WHEN ${c.when} THEN ${literal(c.reason)}`).join(' ')} END` : 'NULL';
+  // A quote left in any field is a line the CSV reader could not split (see loadInput).
+  const anyQuote = input.columns.map((c) => quoteIn(ident(c))).join(' OR ');
+  checks = [{ reason: 'stray_quote', action: 'dropped', when: anyQuote }, ...checks.filter((c) => c.reason !== 'stray_quote')];
+  const reason = `CASE ${checks.map((c) => `WHEN ${c.when} THEN ${literal(c.reason)}`).join(' ')} END`;
   const action = checks.length ? `CASE _reason ${checks.map((c) => `WHEN ${literal(c.reason)} THEN ${literal(c.action)}`).join(' ')} END` : 'NULL';
   const checked = `${input.table}_checked`;
   // Parsed columns are named p__<name> while the raw columns are in scope; checks refer to them so.

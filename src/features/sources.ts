@@ -95,9 +95,16 @@ export async function loadInput(
     const delim = sniffDelimiter(header);
     original = header.split(delim).map((h) => h.trim().replace(/^"(.*)"$/, '$1'));
     const spec = original.map((c, i) => `${literal(`c${i}`)}: 'VARCHAR'`).join(', ');
-    source =
-      `read_csv(${literal(path)}, header = true, delim = ${literal(delim)}, quote = '"', escape = '"', ` +
+    const csv = (quote: string) =>
+      `read_csv(${literal(path)}, header = true, delim = ${literal(delim)}, quote = ${literal(quote)}, escape = ${literal(quote)}, ` +
       `strict_mode = false, auto_detect = false, null_padding = true, columns = {${spec}})`;
+    source = csv('"');
+    // A stray quote opens a quoted field that swallows the lines after it. When the quoted read
+    // gives fewer records than the file has lines, read without quoting: every line is then a
+    // record, and the checks reject the ones holding a quote (stray_quote) with their line.
+    const [quoted] = await rows(conn, `SELECT count(*) AS n FROM ${source}`);
+    const [lines] = await rows(conn, `SELECT count(*) AS n FROM read_csv(${literal(path)}, header = true, delim = '\x01', quote = '', escape = '', strict_mode = false, auto_detect = false, columns = {'line': 'VARCHAR'})`);
+    if (Number(quoted.n) !== Number(lines.n)) source = csv('');
   }
   const canonical = original.map((c) => {
     const lower = c.toLowerCase();

@@ -44,6 +44,7 @@ for (const variant of STORE_VARIANTS) {
       const app = createApp({ db });
 
       let switching = true;
+      let answered = 0;
       const seen = new Set<string>();
       const readers = Array.from({ length: 4 }, async (_, r) => {
         let checked = 0;
@@ -60,16 +61,23 @@ for (const variant of STORE_VARIANTS) {
             expect(differ(l, truth.get(l.customerId))).toBe(false);
           }
           checked++;
+          answered++;
         }
         return checked;
       });
       // Meanwhile: publish b (a stays active), activate b, roll back to a, activate b again.
       await publishRun(db, runSource(runs.b));
+      // Each switch waits until the readers have answered a few more requests, however slow the machine.
+      const someAnswers = async () => {
+        const target = answered + 6;
+        const start = Date.now();
+        while (answered < target && Date.now() - start < 20_000) await new Promise((r) => setTimeout(r, 10));
+      };
       for (const step of [() => activateVersion(db, b), () => rollback(db), () => activateVersion(db, b), () => rollback(db)]) {
-        await new Promise((r) => setTimeout(r, 150));
+        await someAnswers();
         await step();
       }
-      await new Promise((r) => setTimeout(r, 150));
+      await someAnswers();
       switching = false;
       const counts = await Promise.all(readers);
       expect(counts.every((c) => c >= 3)).toBe(true);

@@ -53,5 +53,5 @@ describe('personas publish, keys and serve', () => {
     expect(await exited).toBe(0);
     expect(stderr).toMatch(/"route":"\/v1\/customers\/:id\/persona","status":200/);
     expect(stderr).not.toContain(token.slice(21));
-  }, 60_000);
+  }, 180_000);
 });
