@@ -27,7 +27,7 @@ const FEATURES: Record<string, FeatureWords> = {
   monetary_12m: f('basket', 'eur', 'Spending (12 months)', 'Dépenses (12 mois)', { en: 'spending', fr: 'de dépenses', countable: false }),
   avg_basket_12m: f('basket', 'eur', 'Average basket', 'Panier moyen'),
   recency_days: f('basket', 'days', 'Days since last purchase', 'Jours depuis le dernier achat'),
-  promo_share: f('basket', 'pct', 'Purchases on promotion', 'Achats en promotion', purchases('promotion', 'en promotion')),
+  promo_share: f('basket', 'pct', 'Purchases on promotion', 'Achats en promotion', { en: 'purchases on promotion', fr: "d'achats en promotion", countable: true }),
   weekend_share: f('basket', 'pct', 'Weekend purchases', 'Achats le week-end', purchases('weekend', 'le week-end')),
   december_share: f('basket', 'pct', 'December purchases', 'Achats en décembre', purchases('December', 'en décembre')),
   share_store: f('channels', 'pct', 'Store purchases', 'Achats en magasin', purchases('store', 'en magasin')),

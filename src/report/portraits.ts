@@ -196,7 +196,7 @@ export function phrase(feature: string, personaMean: number, baseMean: number, l
   if (!Number.isFinite(ratio)) {
     return lang === 'fr' ? `${label} : ${fmt.value(personaMean, words.unit)} contre ${fmt.value(baseMean, words.unit)} pour ${avg}` : `${label}: ${fmt.value(personaMean, words.unit)} vs ${fmt.value(baseMean, words.unit)} for ${avg}`;
   }
-  if (ratio >= 2.5) {
+  if (ratio >= 2) {
     const times = fmt.decimal(ratio, 1);
     if (lang === 'fr') return words.noun ? `${times} fois plus ${words.noun.fr} que ${avg} ${values}` : `${label} : ${times} fois la valeur du client moyen ${values}`;
     return words.noun ? `${times} times as ${words.noun.countable ? 'many' : 'much'} ${words.noun.en} as ${avg} ${values}` : `${label} ${times} times that of ${avg} ${values}`;
