@@ -2,6 +2,7 @@
 // inline (no URL: the report opens offline). One persona keeps one colour in every chart.
 import type { Lang, Texts } from './labels.ts';
 import { TEXT } from './labels.ts';
+import { formatters } from './format.ts';
 import type { ReportModel } from './model.ts';
 
 /** A Vega-Lite specification (plain JSON; the library validates it in the page). */
@@ -37,14 +38,18 @@ export const chartId = {
   importance: 'chart-importance',
 };
 
-function personaColour(model: ReportModel, t: Texts): { domain: string[]; range: string[] } {
+function personaColour(model: ReportModel, t: Texts, withUnassigned: boolean): { domain: string[]; range: string[] } {
   const domain = model.personas.map((p) => p.label);
-  return { domain: [...domain, t.unassigned], range: [...domain.map((_, k) => PALETTE[k % PALETTE.length]), GREY] };
+  const range = domain.map((_, k) => PALETTE[k % PALETTE.length]);
+  return withUnassigned ? { domain: [...domain, t.unassigned], range: [...range, GREY] } : { domain, range };
 }
 
 export function buildCharts(model: ReportModel): ChartSpec[] {
   const t = TEXT[model.lang];
-  const colour = personaColour(model, t);
+  const fmt = formatters(model.lang);
+  const colour = personaColour(model, t, true);
+  const personaOnly = personaColour(model, t, false);
+  const legend = { orient: 'bottom', columns: 2, title: null, labelLimit: 320 };
   const personaOrder = model.quantification.map((r) => r.label);
   const charts: ChartSpec[] = [];
   const base = (spec: VegaLiteSpec): VegaLiteSpec => ({ $schema: SCHEMA, config: { font: 'system-ui, -apple-system, Segoe UI, Roboto, sans-serif', view: { stroke: null }, axis: { labelLimit: 260 } }, ...spec });
@@ -103,7 +108,7 @@ export function buildCharts(model: ReportModel): ChartSpec[] {
       section: 'portraits',
       title: `${model.personas.find((x) => x.id === p.persona)?.label ?? p.persona}: ${t.index}`,
       spec: base({
-        width: 420,
+        width: 300,
         data: { values: items.map((x) => ({ feature: x.label, index: Math.round(x.index!), side: x.index! >= 100 ? 'up' : 'down' })) },
         layer: [
           {
@@ -116,7 +121,13 @@ export function buildCharts(model: ReportModel): ChartSpec[] {
             },
           },
           { mark: { type: 'rule', color: '#333' }, encoding: { x: { datum: 100 } } },
-          { mark: { type: 'text', align: 'left', dx: 4 }, encoding: { y: featureAxis, x: { field: 'index', type: 'quantitative' }, text: { field: 'index', type: 'quantitative' } } },
+          ...[true, false]
+            .filter((up) => items.some((x) => x.index! >= 100 === up))
+            .map((up) => ({
+              transform: [{ filter: up ? 'datum.index >= 100' : 'datum.index < 100' }],
+              mark: { type: 'text', align: up ? 'left' : 'right', dx: up ? 4 : -4 },
+              encoding: { y: featureAxis, x: { field: 'index', type: 'quantitative' }, text: { field: 'index', type: 'quantitative' } },
+            })),
         ],
       }),
     });
@@ -124,7 +135,7 @@ export function buildCharts(model: ReportModel): ChartSpec[] {
 
   const curve = model.reach.flatMap((r) => r.curve.map((c) => ({ label: r.label, threshold: c.threshold, customers: c.customers, precision: c.expectedPrecision })));
   const chosen = model.reach.map((r) => ({ label: r.label, threshold: r.threshold, assigned: r.assigned, precision: r.expectedPrecision, kind: t.chosen }));
-  const reachColour = { field: 'label', type: 'nominal', scale: colour, legend: { orient: 'bottom', columns: 2, title: null } };
+  const reachColour = { field: 'label', type: 'nominal', scale: personaOnly, legend };
   charts.push({
     id: chartId.reach,
     section: 'reach',
@@ -182,9 +193,11 @@ export function buildCharts(model: ReportModel): ChartSpec[] {
     section: 'segments',
     title: t.segments,
     spec: base({
+      width: { step: 96 },
+      height: { step: 30 },
       data: {
         values: model.segments.rows.flatMap((r) =>
-          r.cells.map((c) => ({ label: r.label, segment: segLabel(c.segment), customers: c.customers, rowShare: c.rowShare, text: `${c.customers} (${Math.round(100 * c.rowShare)}%)` })),
+          r.cells.map((c) => ({ label: r.label, segment: segLabel(c.segment), customers: c.customers, rowShare: c.rowShare, text: `${fmt.count(c.customers)} (${fmt.pct(c.rowShare, 0)})` })),
         ),
       },
       encoding: {
@@ -227,7 +240,7 @@ export function buildCharts(model: ReportModel): ChartSpec[] {
           encoding: {
             x: { field: 'predicted', type: 'quantitative', title: t.predicted, scale: { domain: [0, 1] } },
             y: { field: 'observed', type: 'quantitative', title: t.observed, scale: { domain: [0, 1] } },
-            color: { field: 'label', type: 'nominal', scale: colour, legend: { orient: 'bottom', columns: 2, title: null } },
+            color: { field: 'label', type: 'nominal', scale: personaOnly, legend },
           },
         },
       ],
@@ -248,7 +261,7 @@ export function buildCharts(model: ReportModel): ChartSpec[] {
         encoding: {
           y: { field: 'feature', type: 'nominal', sort: '-x', title: null },
           x: { field: 'gain', type: 'quantitative', title: t.gain },
-          color: { field: 'label', type: 'nominal', scale: colour, legend: null },
+          color: { field: 'label', type: 'nominal', scale: personaOnly, legend: null },
         },
       },
     }),
