@@ -76,13 +76,15 @@ const chosen = autoThreshold(probabilities[k], target);
 console.log(`\ntarget ${target}: threshold ${chosen.threshold.toFixed(3)} (expected precision ${chosen.expectedPrecision?.toFixed(3) ?? '–'})`);
 
 // ## 5. What it changes in the assignment
-// Assign again with the run's thresholds (a check: it gives back the run's assignment), then
+// Assign again with the run's thresholds (a check: it gives back the run's assignment, but for a
+// rare customer within rounding of a threshold or of the margin), then
 // with the new threshold for this persona. A stricter threshold leaves more customers unassigned
 // and can hand some to another persona.
-const thresholds = manifest.personas.map((p) => p.threshold ?? 1);
-const before = assignPersonas(probabilities, thresholds, manifest.assignment.minMargin);
+// The file holds probabilities to 6 decimals: compare thresholds at that precision too.
+const thresholds = manifest.personas.map((p) => Math.round((p.threshold ?? 1) * 1e6) / 1e6);
+const before = assignPersonas(probabilities, thresholds, manifest.assignment.minMargin - 1e-6);
 const reproduced = runPersona.filter((p, i) => (before.persona[i] < 0 ? '' : ids[before.persona[i]]) === p).length;
-const after = assignPersonas(probabilities, thresholds.map((t, j) => (j === k ? chosen.threshold : t)), manifest.assignment.minMargin);
+const after = assignPersonas(probabilities, thresholds.map((t, j) => (j === k ? chosen.threshold : t)), manifest.assignment.minMargin - 1e-6);
 const count = (a: Int32Array, p: number) => a.reduce((s, v) => s + (v === p ? 1 : 0), 0);
 const effect = [...ids.map((id, p) => ({ persona: id as string | null, before: count(before.persona, p), after: count(after.persona, p) })), { persona: null, before: count(before.persona, -1), after: count(after.persona, -1) }];
 console.log(`\nthe run's thresholds reproduce ${reproduced} of ${n} assignments`);
