@@ -70,7 +70,7 @@ export function buildCharts(model: ReportModel): ChartSpec[] {
       encoding: {
         y: { field: 'label', type: 'nominal', sort: personaOrder, title: null },
         yOffset: { field: 'measure', type: 'nominal', sort: [t.share, t.revenueShare] },
-        x: { field: 'value', type: 'quantitative', axis: { format: '.0%' }, title: null },
+        x: { field: 'value', type: 'quantitative', axis: { format: '.0%', tickCount: 8 }, title: null },
         color: { field: 'measure', type: 'nominal', scale: { range: ['#4c78a8', '#f2a541'] }, legend: { orient: 'bottom', title: null } },
         tooltip: [
           { field: 'label', title: t.persona },
@@ -90,7 +90,7 @@ export function buildCharts(model: ReportModel): ChartSpec[] {
       data: { values: model.quantification.map((r) => ({ label: r.label, customers: r.customers })) },
       encoding: {
         y: { field: 'label', type: 'nominal', sort: personaOrder, title: null },
-        x: { field: 'customers', type: 'quantitative', title: t.customers },
+        x: { field: 'customers', type: 'quantitative', title: t.customers, axis: { tickCount: 6 } },
       },
       layer: [
         { mark: { type: 'bar', tooltip: true }, encoding: { color: { field: 'label', type: 'nominal', scale: colour, legend: null } } },
