@@ -38,9 +38,11 @@ export const chartId = {
   importance: 'chart-importance',
 };
 
-function personaColour(model: ReportModel, t: Texts, withUnassigned: boolean): { domain: string[]; range: string[] } {
-  const domain = model.personas.map((p) => p.label);
-  const range = domain.map((_, k) => PALETTE[k % PALETTE.length]);
+/** One colour per persona of the manifest, the same in every chart; `only` keeps the legend to the personas a chart shows. */
+function personaColour(model: ReportModel, t: Texts, withUnassigned: boolean, only?: Set<string>): { domain: string[]; range: string[] } {
+  const kept = model.personas.map((p, k) => ({ label: p.label, colour: PALETTE[k % PALETTE.length], id: p.id })).filter((p) => !only || only.has(p.id));
+  const domain = kept.map((p) => p.label);
+  const range = kept.map((p) => p.colour);
   return withUnassigned ? { domain: [...domain, t.unassigned], range: [...range, GREY] } : { domain, range };
 }
 
@@ -48,7 +50,7 @@ export function buildCharts(model: ReportModel): ChartSpec[] {
   const t = TEXT[model.lang];
   const fmt = formatters(model.lang);
   const colour = personaColour(model, t, true);
-  const personaOnly = personaColour(model, t, false);
+  const personaOnly = personaColour(model, t, false, new Set(model.quality.filter((q) => q.status === 'trained').map((q) => q.persona)));
   const legend = { orient: 'bottom', columns: 2, title: null, labelLimit: 320 };
   const personaOrder = model.quantification.map((r) => r.label);
   const charts: ChartSpec[] = [];

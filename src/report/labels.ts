@@ -77,7 +77,7 @@ export function featureWords(name: string): FeatureWords {
   const cat = /^share_cat_(.+)$/.exec(name)?.[1];
   if (cat) {
     const fr = CATEGORIES_FR[cat] ?? `« ${cat} »`;
-    const frLabel = `Achats ${fr.replace(/^d'/, "d’").replace(/^de |^d’|^pour /, '')}`;
+    const frLabel = `Achats ${fr.replace(/^d'/, 'd’')}`;
     return f('categories', 'pct', `${cat[0].toUpperCase()}${cat.slice(1)} purchases`, frLabel, purchases(cat, fr));
   }
   return f(name.startsWith('tile_') ? 'geography' : 'other', 'ratio', name, name);

@@ -10,7 +10,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildFeatures } from '../../src/features/index.ts';
 import { QuantificationSchema, RunMetricsSchema } from '../../src/models/artefacts.ts';
-import { buildCharts, buildReport, renderReportHtml, SECTION_IDS, type Lang } from '../../src/report/index.ts';
+import { buildCharts, buildReport, buildReportModel, readRunArtefacts, renderReportHtml, SECTION_IDS, type Lang, type ReportModel } from '../../src/report/index.ts';
 import { tempDir } from '../helpers/world.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -37,27 +37,43 @@ describe.skipIf(!hasChromium)('the report in headless Chromium', () => {
     await browser?.close();
   });
 
+  /** Opens a report file offline; every request but the file itself and every console error or warning is a problem. */
+  async function openReport(file: string) {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+    const fileUrl = pathToFileURL(file).href;
+    await page.route('**/*', (route) => {
+      const url = route.request().url();
+      if (url === fileUrl) return route.continue();
+      problems.push(`request attempted: ${url}`);
+      return route.abort();
+    });
+    await page.goto(fileUrl);
+    await page.waitForSelector('html[data-charts=done]', { timeout: 30_000 });
+    return { page, problems };
+  }
+
+  /** Every chart of the model drawn by Vega: an SVG with marks in its container. */
+  async function expectChartsDrawn(page: Awaited<ReturnType<typeof openReport>>['page'], model: ReportModel) {
+    for (const c of buildCharts(model)) {
+      const chart = page.locator(`#${c.id}`);
+      expect(await chart.getAttribute('data-rendered'), c.id).toBe('true');
+      expect(await chart.locator('svg.marks').count(), c.id).toBe(1);
+      expect(await chart.locator('svg.marks .mark-rect path, svg.marks .mark-symbol path, svg.marks .mark-line path').count(), c.id).toBeGreaterThan(0);
+    }
+  }
+
   for (const lang of ['en', 'fr'] as Lang[]) {
     it(`renders every section and chart offline, without error (${lang})`, async () => {
       const model = await buildReport(runs.a, { lang, features: featuresPath });
       const file = join(dir, `report-${lang}.html`);
       writeFileSync(file, renderReportHtml(model));
-      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-      const problems: string[] = [];
-      page.on('console', (m) => {
-        if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
-      });
-      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-      page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
-      const fileUrl = pathToFileURL(file).href;
-      await page.route('**/*', (route) => {
-        const url = route.request().url();
-        if (url === fileUrl) return route.continue();
-        problems.push(`request attempted: ${url}`);
-        return route.abort();
-      });
-      await page.goto(fileUrl);
-      await page.waitForSelector('html[data-charts=done]', { timeout: 30_000 });
+      const { page, problems } = await openReport(file);
 
       // Every section with its title.
       for (const id of SECTION_IDS) {
@@ -66,12 +82,7 @@ describe.skipIf(!hasChromium)('the report in headless Chromium', () => {
       // Every chart drawn by Vega: an SVG with marks in its container.
       const charts = buildCharts(model);
       expect(charts.length).toBe(7 + model.portraits!.filter((p) => p.highlights.some((h) => h.index !== null)).length);
-      for (const c of charts) {
-        const chart = page.locator(`#${c.id}`);
-        expect(await chart.getAttribute('data-rendered'), c.id).toBe('true');
-        expect(await chart.locator('svg.marks').count(), c.id).toBe(1);
-        expect(await chart.locator('svg.marks .mark-rect path, svg.marks .mark-symbol path, svg.marks .mark-line path').count(), c.id).toBeGreaterThan(0);
-      }
+      await expectChartsDrawn(page, model);
       // The numbers on the page are the run's.
       const quantCells = await page.$$eval('#table-quantification tbody tr', (rows) =>
         rows.map((r) => ({
@@ -103,6 +114,27 @@ describe.skipIf(!hasChromium)('the report in headless Chromium', () => {
       expect(problems).toEqual([]);
     }, 60_000);
   }
+
+  it('renders a run with a skipped persona, warnings and no feature table', async () => {
+    const a = readRunArtefacts(runs.a);
+    const id = a.manifest.personas[0].id;
+    a.manifest.personas[0] = { ...a.manifest.personas[0], status: 'skipped', reason: '12 seeds, below min_seeds 50', threshold: undefined, modelFile: undefined };
+    const k = a.metrics.personas.findIndex((m) => m.persona === id);
+    a.metrics.personas[k] = { ...a.metrics.personas[k], status: 'skipped', reason: '12 seeds, below min_seeds 50', seeds: 12, validationAuc: null, estimatedC: null, threshold: null, expectedPrecision: null, coverage: 0, estimatedPrevalence: null, reachCurve: [], calibration: [], featureImportance: {} };
+    a.metrics.personas[k + 1] = { ...a.metrics.personas[k + 1], validationAuc: 0.6 };
+    const model = buildReportModel(a, { lang: 'fr' });
+    const file = join(dir, 'report-edge.html');
+    writeFileSync(file, renderReportHtml(model));
+    const { page, problems } = await openReport(file);
+    await expectChartsDrawn(page, model);
+    expect(await page.locator('#portraits-unavailable').textContent()).toMatch(/Portraits indisponibles/);
+    expect(await page.locator(`#warnings li[data-persona="${id}"][data-kind="skipped"]`).count()).toBe(1);
+    expect(await page.locator('#warnings li[data-kind="not_distinctive"]').count()).toBe(1);
+    expect(await page.locator(`#table-reach tr[data-persona="${id}"]`).count()).toBe(0);
+    await page.locator('section#quality').screenshot({ path: join(outputDir, 'report-edge-quality.png') });
+    await page.close();
+    expect(problems).toEqual([]);
+  }, 60_000);
 
   it('fails a page that asks for a URL: the offline check can fail', async () => {
     const file = join(dir, 'online.html');
