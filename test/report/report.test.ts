@@ -199,6 +199,19 @@ describe('report of a demo run', () => {
   }, 60_000);
 });
 
+describe('personas demo --run', () => {
+  it('ends with the report of the run it made: sample base -> projection -> assignment file -> report', async () => {
+    const out = tempDir('personas-report-demo-');
+    const r = await execFileP(process.execPath, [bin, 'demo', '--run', '--out', out, '--customers', '800'], { maxBuffer: 16 << 20 });
+    expect(r.stdout + r.stderr).toContain(`report: ${join(out, 'report.html')}`);
+    const page = readFileSync(join(out, 'report.html'), 'utf8');
+    const q = QuantificationSchema.parse(JSON.parse(readFileSync(join(out, 'quantification.json'), 'utf8')));
+    expect(page).toContain(q.modelVersion);
+    expect(page).toContain('class="portraits"');
+    expect(rowCells(page, 'table-quantification', '').customers).toBe(String(q.personas.at(-1)!.customers));
+  }, 60_000);
+});
+
 describe('portrait statistics and phrasing', () => {
   // Six customers: two assigned to "web_fan", one to "rare", three unassigned.
   const table: FeatureTable = {
