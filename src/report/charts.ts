@@ -3,7 +3,7 @@
 import type { Lang, Texts } from './labels.ts';
 import { TEXT } from './labels.ts';
 import { formatters } from './format.ts';
-import type { ReportModel } from './model.ts';
+import { OTHER_SEGMENTS, type ReportModel } from './model.ts';
 
 /** A Vega-Lite specification (plain JSON; the library validates it in the page). */
 export type VegaLiteSpec = Record<string, unknown>;
@@ -189,7 +189,7 @@ export function buildCharts(model: ReportModel): ChartSpec[] {
     }),
   });
 
-  const segLabel = (s: string | null) => s ?? t.noSegment;
+  const segLabel = (s: string | null) => (s === null ? t.noSegment : s === OTHER_SEGMENTS ? t.otherSegments(model.segments.merged.length) : s);
   charts.push({
     id: chartId.segments,
     section: 'segments',

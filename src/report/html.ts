@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { buildCharts, formatLocale, type ChartSpec } from './charts.ts';
 import { formatters } from './format.ts';
 import { TEXT, type Lang } from './labels.ts';
-import type { ReportModel } from './model.ts';
+import { OTHER_SEGMENTS, type ReportModel } from './model.ts';
 import type { Portrait } from './portraits.ts';
 
 const require = createRequire(import.meta.url);
@@ -200,12 +200,12 @@ export function renderReportHtml(model: ReportModel): string {
     )
     .join('')}</tbody></table></details>`;
 
-  const segLabel = (s: string | null) => s ?? t.noSegment;
+  const segLabel = (s: string | null) => (s === null ? t.noSegment : s === OTHER_SEGMENTS ? t.otherSegments(model.segments.merged.length) : s);
   const segTable = `<table id="table-segments"><caption>${e(t.segments)}</caption><thead><tr><th scope="col" class="text">${e(t.persona)}</th>${model.segments.segments.map((s) => `<th scope="col">${e(segLabel(s))}</th>`).join('')}<th scope="col">${e(t.total)}</th></tr></thead><tbody>${model.segments.rows
     .map(
       (r) =>
         `<tr data-persona="${e(r.persona ?? '')}"${r.persona === null ? ' class="unassigned"' : ''}><th scope="row">${e(r.label)}</th>${r.cells
-          .map((c) => `<td data-segment="${e(c.segment ?? '')}" data-value="${c.customers}" data-row-share="${c.rowShare}">${e(fmt.count(c.customers))} (${e(fmt.pct(c.rowShare, 0))})</td>`)
+          .map((c) => `<td ${c.segment === OTHER_SEGMENTS ? 'data-other-segments="true"' : `data-segment="${e(c.segment ?? '')}"`} data-value="${c.customers}" data-row-share="${c.rowShare}">${e(fmt.count(c.customers))} (${e(fmt.pct(c.rowShare, 0))})</td>`)
           .join('')}${num('total', r.total, fmt.count(r.total))}</tr>`,
     )
     .join('')}</tbody></table>`;

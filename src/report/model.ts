@@ -7,6 +7,11 @@ import { designColumnLabel, type Lang } from './labels.ts';
 import { describePersona, type Portrait, type PortraitStats } from './portraits.ts';
 import { personaWarnings, type ReportWarning } from './warnings.ts';
 
+/** Segment columns shown at most; beyond, the smallest segments share one column. */
+export const MAX_SEGMENTS = 12;
+/** Column key of the merged small segments (a string no client segment holds). */
+export const OTHER_SEGMENTS = '\u0000other';
+
 export interface ReportInput {
   manifest: Manifest;
   metrics: RunMetrics;
@@ -75,7 +80,8 @@ export interface ReportModel {
   /** null: built without portrait statistics. */
   portraits: Portrait[] | null;
   reach: ReachView[];
-  segments: { segments: (string | null)[]; rows: SegmentRow[] };
+  /** Columns of the persona x segment table (null: no segment; OTHER_SEGMENTS: the `merged` ones). */
+  segments: { segments: (string | null)[]; merged: string[]; rows: SegmentRow[] };
   quality: QualityView[];
   warnings: ReportWarning[];
 }
@@ -109,7 +115,13 @@ export function buildReportModel(input: ReportInput, options: ReportOptions = {}
 
   const segmentTotals = new Map<string | null, number>();
   for (const c of quantification.bySegment) segmentTotals.set(c.segment, (segmentTotals.get(c.segment) ?? 0) + c.customers);
-  const segments = [...segmentTotals.keys()].sort((a, b) => (a === null ? 1 : b === null ? -1 : segmentTotals.get(b)! - segmentTotals.get(a)! || a.localeCompare(b)));
+  const bySize = [...segmentTotals.keys()].sort((a, b) => (a === null ? 1 : b === null ? -1 : segmentTotals.get(b)! - segmentTotals.get(a)! || a.localeCompare(b)));
+  // A client with many small segments: the largest keep a column, the rest share one.
+  const named = bySize.filter((x) => x !== null);
+  const merged = named.length > MAX_SEGMENTS ? named.slice(MAX_SEGMENTS - 1) : [];
+  const mergedSet = new Set(merged);
+  const segments: (string | null)[] = [...named.filter((x) => !mergedSet.has(x)), ...(merged.length ? [OTHER_SEGMENTS] : []), ...(segmentTotals.has(null) ? [null] : [])];
+  const columnOf = (segment: string | null) => (segment !== null && mergedSet.has(segment) ? OTHER_SEGMENTS : segment);
   const segmentRows: SegmentRow[] = quant.map((q) => {
     const cells = quantification.bySegment.filter((c) => c.persona === q.persona);
     const total = cells.reduce((s, c) => s + c.customers, 0);
@@ -118,7 +130,7 @@ export function buildReportModel(input: ReportInput, options: ReportOptions = {}
       label: q.label,
       total,
       cells: segments.map((segment) => {
-        const customers = cells.find((c) => c.segment === segment)?.customers ?? 0;
+        const customers = cells.filter((c) => columnOf(c.segment) === segment).reduce((s, c) => s + c.customers, 0);
         return { segment, customers, rowShare: total ? customers / total : 0 };
       }),
     };
@@ -149,7 +161,7 @@ export function buildReportModel(input: ReportInput, options: ReportOptions = {}
     totalRevenue: quant.reduce((s, r) => s + r.revenue, 0),
     portraits,
     reach,
-    segments: { segments, rows: segmentRows },
+    segments: { segments, merged, rows: segmentRows },
     quality,
     warnings,
   };

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { ModelError } from '../../src/errors.ts';
 import { buildFeatures, type FeatureTable } from '../../src/features/index.ts';
-import { QuantificationSchema, RunMetricsSchema, type PersonaMetrics } from '../../src/models/artefacts.ts';
+import { QuantificationSchema, RunMetricsSchema, type PersonaMetrics, type Quantification } from '../../src/models/artefacts.ts';
 import {
   buildReport,
   buildReportModel,
@@ -110,6 +110,23 @@ describe('report of a demo run', () => {
       expect(row.cells.reduce((s, c) => s + c.rowShare, 0)).toBeCloseTo(1, 9);
     }
     expect(model.segments.segments.at(-1)).toBeNull();
+  });
+
+  it('gives the largest segments a column each and merges the rest into one', () => {
+    const a = readRunArtefacts(runs.a);
+    const bySegment: Quantification['bySegment'] = Array.from({ length: 20 }, (_, k) => ({ persona: null, segment: `s${String(k).padStart(2, '0')}`, customers: 100 - k }));
+    bySegment.push({ persona: null, segment: null, customers: 7 });
+    const model = buildReportModel({ ...a, quantification: { ...a.quantification, bySegment } });
+    expect(model.segments.segments.length).toBe(13);
+    expect(model.segments.segments.slice(0, 11)).toEqual(bySegment.slice(0, 11).map((c) => c.segment));
+    expect(model.segments.segments.at(-1)).toBeNull();
+    expect(model.segments.merged).toEqual(bySegment.slice(11, 20).map((c) => c.segment));
+    const row = model.segments.rows.find((r) => r.persona === null)!;
+    expect(row.cells[11].customers).toBe(bySegment.slice(11, 20).reduce((s, c) => s + c.customers, 0));
+    expect(row.cells.reduce((s, c) => s + c.customers, 0)).toBe(row.total);
+    const page = renderReportHtml(model);
+    expect(page).toContain('9 other segments');
+    expect(page).not.toContain('\u0000');
   });
 
   it('draws every portrait from members against the base, with the most telling features phrased', () => {
