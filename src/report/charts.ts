@@ -61,7 +61,7 @@ export function buildCharts(model: ReportModel): ChartSpec[] {
     section: 'quantification',
     title: `${t.share} / ${t.revenueShare}`,
     spec: base({
-      width: 520,
+      width: 400,
       data: {
         values: model.quantification.flatMap((r) => [
           { label: r.label, measure: t.share, value: r.share },
@@ -88,7 +88,7 @@ export function buildCharts(model: ReportModel): ChartSpec[] {
     section: 'quantification',
     title: t.customers,
     spec: base({
-      width: 520,
+      width: 260,
       data: { values: model.quantification.map((r) => ({ label: r.label, customers: r.customers })) },
       encoding: {
         y: { field: 'label', type: 'nominal', sort: personaOrder, title: null },

@@ -68,7 +68,7 @@ nav ol { display: flex; flex-wrap: wrap; gap: .25rem 1.25rem; padding: 0; margin
 nav li { counter-increment: s; }
 nav li::before { content: counter(s) ". "; color: var(--muted); }
 a { color: var(--accent); }
-main { padding: 0 clamp(1rem, 4vw, 3rem) 2rem; max-width: 1200px; }
+main { padding: 0 clamp(1rem, 4vw, 3rem) 2rem; max-width: 1320px; }
 section { padding-top: 1.5rem; border-bottom: 1px solid var(--line); padding-bottom: 1.5rem; }
 h2 { font-size: 1.45rem; margin: 0 0 .5rem; }
 h3 { font-size: 1.1rem; margin: 0 0 .25rem; }

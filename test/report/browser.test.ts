@@ -109,7 +109,8 @@ describe.skipIf(!hasChromium)('the report in headless Chromium', () => {
       expect(await page.locator('.portrait .highlights li').count()).toBeGreaterThan(0);
 
       await page.screenshot({ path: join(outputDir, `report-${lang}.png`), fullPage: true });
-      await page.screenshot({ path: join(outputDir, `report-${lang}-top.png`) });
+      await page.screenshot({ path: join(outputDir, `report-${lang}-top.png`), fullPage: true, clip: { x: 0, y: 0, width: 1280, height: 1250 } });
+      for (const id of SECTION_IDS) await page.locator(`section#${id}`).screenshot({ path: join(outputDir, `report-${lang}-${id}.png`) });
       await page.close();
       expect(problems).toEqual([]);
     }, 60_000);
