@@ -268,5 +268,6 @@ export function buildCharts(model: ReportModel): ChartSpec[] {
       },
     }),
   });
-  return charts;
+  // The description becomes the SVG's accessible label.
+  return charts.map((c) => ({ ...c, spec: { ...c.spec, description: c.title } }));
 }

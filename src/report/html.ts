@@ -142,7 +142,6 @@ export function renderReportHtml(model: ReportModel): string {
   const figure = (c: ChartSpec | undefined) =>
     c ? `<figure><div class="chart" id="${e(c.id)}" data-section="${c.section}" aria-label="${e(c.title)}"></div><figcaption>${e(c.title)}</figcaption></figure>` : '';
   const chart = (id: string) => figure(charts.find((c) => c.id === id));
-  for (const c of charts) c.spec.description = c.title;
   const titles: Record<(typeof SECTION_IDS)[number], string> = {
     quantification: t.quantification,
     portraits: t.portraits,
