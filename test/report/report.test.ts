@@ -10,6 +10,7 @@ import { ModelError } from '../../src/errors.ts';
 import { buildFeatures, type FeatureTable } from '../../src/features/index.ts';
 import { QuantificationSchema, RunMetricsSchema, type PersonaMetrics, type Quantification } from '../../src/models/artefacts.ts';
 import {
+  buildCharts,
   buildReport,
   buildReportModel,
   computePortraitStats,
@@ -70,6 +71,13 @@ describe('report of a demo run', () => {
       expect(asNumber(cells.estimatedPrevalence)).toBe(r.estimatedPrevalence);
     }
     expect(model.totalRevenue).toBeCloseTo(quant.personas.reduce((s, r) => s + r.revenue, 0), 6);
+    // The charts draw the same numbers.
+    const charts = buildCharts(model);
+    const values = (id: string) => ((charts.find((c) => c.id === id)!.spec.data as { values: Record<string, unknown>[] }).values);
+    expect(values('chart-quant-customers').map((v) => v.customers)).toEqual(quant.personas.map((r) => r.customers));
+    expect(values('chart-quant-shares').map((v) => v.value)).toEqual(quant.personas.flatMap((r) => [r.share, r.revenueShare]));
+    const reach = (charts.find((c) => c.id === 'chart-reach')!.spec.layer as { data: { values: Record<string, unknown>[] } }[])[0].data.values;
+    expect(reach.map((v) => v.customers)).toEqual(metrics.personas.filter((p) => p.status === 'trained').flatMap((p) => p.reachCurve.map((c) => c.customers)));
   });
 
   it('shows the metrics of metrics.json: quality table, reach curves and thresholds', () => {
