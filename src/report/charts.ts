@@ -127,8 +127,9 @@ export function buildCharts(model: ReportModel): ChartSpec[] {
             .filter((up) => items.some((x) => x.index! >= 100 === up))
             .map((up) => ({
               transform: [{ filter: up ? 'datum.index >= 100' : 'datum.index < 100' }],
-              mark: { type: 'text', align: up ? 'left' : 'right', dx: up ? 4 : -4 },
-              encoding: { y: featureAxis, x: { field: 'index', type: 'quantitative' }, text: { field: 'index', type: 'quantitative' } },
+              // Labels right of the bar's far end (above 100) or of the 100 line (below), never over the axis.
+              mark: { type: 'text', align: 'left', dx: 4 },
+              encoding: { y: featureAxis, x: up ? { field: 'index', type: 'quantitative' } : { datum: 100 }, text: { field: 'index', type: 'quantitative' } },
             })),
         ],
       }),
