@@ -111,6 +111,12 @@ describe.skipIf(!hasChromium)('the report in headless Chromium', () => {
       await page.screenshot({ path: join(outputDir, `report-${lang}.png`), fullPage: true });
       await page.screenshot({ path: join(outputDir, `report-${lang}-top.png`), fullPage: true, clip: { x: 0, y: 0, width: 1280, height: 1250 } });
       for (const id of SECTION_IDS) await page.locator(`section#${id}`).screenshot({ path: join(outputDir, `report-${lang}-${id}.png`) });
+      // Printed: no navigation, no chart menus, every section and chart still there.
+      await page.emulateMedia({ media: 'print' });
+      expect(await page.locator('nav').isVisible()).toBe(false);
+      expect(await page.locator('.vega-actions').first().isVisible()).toBe(false);
+      expect(await page.locator('svg.marks').count()).toBe(charts.length);
+      await page.pdf({ path: join(outputDir, `report-${lang}.pdf`), format: 'A4', printBackground: true });
       await page.close();
       expect(problems).toEqual([]);
     }, 60_000);
