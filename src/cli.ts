@@ -5,6 +5,7 @@ import { PersonasError } from './errors.ts';
 import { version } from './version.ts';
 import { registerDemo } from './cli/demo.ts';
 import { registerFeatures } from './cli/features.ts';
+import { registerReport } from './cli/report.ts';
 import { registerRun } from './cli/run.ts';
 import { registerJobs } from './cli/jobs.ts';
 import { registerServe } from './cli/serve.ts';
@@ -14,7 +15,7 @@ const program = new Command('personas')
   .description('Projects qualitative marketing personas onto a customer base')
   .version(version);
 
-const groups: Array<(p: Command) => void> = [registerDemo, registerFeatures, registerRun, registerStore, registerServe, registerJobs];
+const groups: Array<(p: Command) => void> = [registerDemo, registerFeatures, registerRun, registerReport, registerStore, registerServe, registerJobs];
 for (const register of groups) register(program);
 
 try {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../errors.ts';
 import { writeDemoBase } from '../demo/index.ts';
+import { writeReport } from '../report/index.ts';
 import { openStore, publishRun, runSource } from '../store/index.ts';
 import { runProjection } from './run.ts';
 import { terminalProgress } from './progress-bar.ts';
@@ -43,6 +44,9 @@ export function registerDemo(program: Command): void {
       } finally {
         await db.close();
       }
+      const report = join(opts.out, 'report.html');
+      await writeReport(opts.out, report, { lang: 'en' });
+      progress.log(`report: ${report} (personas report --run ${opts.out} --out FILE --lang fr for French)`);
       progress.log(`serve it: personas keys create --store ${storeDir} --name me --scopes read && personas serve --store ${storeDir}`);
     });
 }

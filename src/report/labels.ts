@@ -1,0 +1,218 @@
+// The report's words in French and English: section titles, table headings, warning sentences,
+// and a dictionary of the contract's features (label, theme, unit, and the noun a consultant's
+// sentence uses: "62% more web purchases than the average customer").
+export type Lang = 'fr' | 'en';
+export const LANGS: readonly Lang[] = ['fr', 'en'];
+
+export type Unit = 'pct' | 'eur' | 'years' | 'days' | 'count' | 'people' | 'ratio';
+export type Theme = 'identity' | 'geography' | 'basket' | 'channels' | 'categories' | 'contacts' | 'other';
+
+export interface FeatureWords {
+  theme: Theme;
+  unit: Unit;
+  label: Record<Lang, string>;
+  /** Noun for "62% more <noun>" (en) and "62 % <noun> de plus" (fr, with its "de"); absent: the label is used. */
+  noun?: { en: string; fr: string; countable: boolean };
+}
+
+const f = (theme: Theme, unit: Unit, en: string, fr: string, noun?: FeatureWords['noun']): FeatureWords => ({ theme, unit, label: { en, fr }, noun });
+const purchases = (en: string, fr: string) => ({ en: `${en} purchases`, fr: `d'achats ${fr}`, countable: true });
+
+const FEATURES: Record<string, FeatureWords> = {
+  age: f('identity', 'years', 'Age', 'Âge'),
+  women: f('identity', 'pct', 'Share of women', 'Part de femmes'),
+  tenure_days: f('identity', 'days', 'Customer tenure', 'Ancienneté client'),
+  optin_email: f('contacts', 'pct', 'Email opt-in', 'Consentement e-mail'),
+  frequency_12m: f('basket', 'count', 'Purchases (12 months)', 'Achats (12 mois)', { en: 'purchases', fr: "d'achats", countable: true }),
+  monetary_12m: f('basket', 'eur', 'Spending (12 months)', 'Dépenses (12 mois)', { en: 'spending', fr: 'de dépenses', countable: false }),
+  avg_basket_12m: f('basket', 'eur', 'Average basket', 'Panier moyen'),
+  recency_days: f('basket', 'days', 'Days since last purchase', 'Jours depuis le dernier achat'),
+  promo_share: f('basket', 'pct', 'Purchases on promotion', 'Achats en promotion', { en: 'purchases on promotion', fr: "d'achats en promotion", countable: true }),
+  weekend_share: f('basket', 'pct', 'Weekend purchases', 'Achats le week-end', purchases('weekend', 'le week-end')),
+  december_share: f('basket', 'pct', 'December purchases', 'Achats en décembre', purchases('December', 'en décembre')),
+  share_store: f('channels', 'pct', 'Store purchases', 'Achats en magasin', purchases('store', 'en magasin')),
+  share_web: f('channels', 'pct', 'Web purchases', 'Achats sur le web', purchases('web', 'sur le web')),
+  share_app: f('channels', 'pct', 'App purchases', "Achats sur l'application", purchases('app', "sur l'application")),
+  share_phone: f('channels', 'pct', 'Phone purchases', 'Achats par téléphone', purchases('phone', 'par téléphone')),
+  email_open_rate: f('contacts', 'pct', 'Email open rate', "Taux d'ouverture des e-mails", { en: 'email opens', fr: "d'ouvertures d'e-mails", countable: true }),
+  email_click_rate: f('contacts', 'pct', 'Email click rate', 'Taux de clic des e-mails', { en: 'email clicks', fr: 'de clics dans les e-mails', countable: true }),
+  web_visits_12m: f('contacts', 'count', 'Web visits (12 months)', 'Visites web (12 mois)', { en: 'web visits', fr: 'de visites web', countable: true }),
+  app_sessions_12m: f('contacts', 'count', 'App sessions (12 months)', 'Sessions app (12 mois)', { en: 'app sessions', fr: 'de sessions sur l’application', countable: true }),
+  calls_12m: f('contacts', 'count', 'Calls (12 months)', 'Appels (12 mois)', { en: 'calls', fr: "d'appels", countable: true }),
+  complaints_12m: f('contacts', 'count', 'Complaints (12 months)', 'Réclamations (12 mois)', { en: 'complaints', fr: 'de réclamations', countable: true }),
+  tile_ind: f('geography', 'people', 'Inhabitants of the 200 m cell', 'Habitants du carreau de 200 m'),
+  tile_income: f('geography', 'eur', 'Neighbourhood income per person', 'Revenu par habitant du quartier'),
+  tile_share_poor: f('geography', 'pct', 'Poor households nearby', 'Ménages pauvres du quartier'),
+  tile_share_single: f('geography', 'pct', 'Single-person households nearby', 'Ménages d’une personne du quartier'),
+  tile_share_large: f('geography', 'pct', 'Large households nearby', 'Ménages de 5 personnes ou plus du quartier'),
+  tile_share_owner: f('geography', 'pct', 'Home owners nearby', 'Propriétaires du quartier'),
+  tile_share_single_parent: f('geography', 'pct', 'Single-parent families nearby', 'Familles monoparentales du quartier'),
+  tile_share_flat: f('geography', 'pct', 'Flats nearby', 'Logements collectifs du quartier'),
+  tile_share_social: f('geography', 'pct', 'Social housing nearby', 'Logements sociaux du quartier'),
+  tile_share_age_0_17: f('geography', 'pct', 'Under-18s nearby', 'Moins de 18 ans du quartier'),
+  tile_share_age_18_39: f('geography', 'pct', '18-39 year-olds nearby', '18-39 ans du quartier'),
+  tile_share_age_40_64: f('geography', 'pct', '40-64 year-olds nearby', '40-64 ans du quartier'),
+  tile_share_age_65p: f('geography', 'pct', 'Over-65s nearby', 'Plus de 65 ans du quartier'),
+};
+
+const CATEGORIES_FR: Record<string, string> = {
+  food: 'alimentaires',
+  home: 'pour la maison',
+  fashion: 'de mode',
+  electronics: "d'électronique",
+  kids: 'pour enfants',
+  garden: 'de jardin',
+  beauty: 'de beauté',
+  gifts: 'de cadeaux',
+  sport: 'de sport',
+};
+
+/** Features never shown in portraits: technical flags, not traits of people. */
+export const PORTRAIT_EXCLUDED = new Set(['age_from_name', 'tile_found', 'lat', 'lon', 'birth_year']);
+
+/** Words for a feature; unknown client columns get their own name as label. */
+export function featureWords(name: string): FeatureWords {
+  const known = FEATURES[name];
+  if (known) return known;
+  const cat = /^share_cat_(.+)$/.exec(name)?.[1];
+  if (cat) {
+    const fr = CATEGORIES_FR[cat] ?? `« ${cat} »`;
+    const frLabel = `Achats ${fr.replace(/^d'/, 'd’')}`;
+    return f('categories', 'pct', `${cat[0].toUpperCase()}${cat.slice(1)} purchases`, frLabel, purchases(cat, fr));
+  }
+  return f(name.startsWith('tile_') ? 'geography' : 'other', 'ratio', name, name);
+}
+
+/** Label of a model input column (design names: `sex_f`, `department`, `segment=gold`...). */
+export function designColumnLabel(name: string, lang: Lang): string {
+  if (name === 'sex_f') return lang === 'fr' ? 'Femme' : 'Woman';
+  if (name === 'department') return lang === 'fr' ? 'Département' : 'Department';
+  const eq = name.indexOf('=');
+  if (eq > 0) return `${designColumnLabel(name.slice(0, eq), lang)} = ${name.slice(eq + 1)}`;
+  if (name === 'segment') return 'Segment';
+  const words = featureWords(name);
+  return words.label[lang];
+}
+
+const EN = {
+  title: 'Persona report',
+  subtitle: (version: string, asOf: string, customers: string) => `Model ${version} · features as of ${asOf} · ${customers} customers`,
+  contents: 'Contents',
+  unassigned: 'Unassigned',
+  quantification: 'Who weighs what',
+  quantificationIntro: 'Customers assigned to each persona, their share of the base, their revenue over the last 12 months and its share, and the mean confidence of the assignment. Customers whose best persona is not clear enough stay unassigned.',
+  persona: 'Persona',
+  customers: 'Customers',
+  share: 'Share of base',
+  revenue: 'Revenue (12 months)',
+  revenueShare: 'Share of revenue',
+  meanConfidence: 'Mean confidence',
+  estimatedPrevalence: 'Estimated prevalence',
+  total: 'Total',
+  shareKind: 'Measure',
+  portraits: 'Portraits',
+  portraitsIntro: 'How each persona’s customers differ from the whole base, on the features that set them most apart. Index: the persona’s average as a share of the base average (base = 100).',
+  portraitsUnavailable: 'Portraits are unavailable: this report was built without the run’s feature table.',
+  portraitNothing: 'No feature sets these customers clearly apart from the base.',
+  portraitNoMembers: 'No customer is assigned to this persona: no portrait.',
+  feature: 'Feature',
+  personaMean: 'Persona average',
+  baseMean: 'Base average',
+  index: 'Index (base = 100)',
+  allFeatures: 'Every feature',
+  reach: 'Reach vs precision',
+  reachIntro: 'For each persona, how many customers would reach each confidence threshold and the expected precision among them (the mean probability of those customers). The dot marks the threshold in use; the number actually assigned is lower where a customer is claimed by two personas.',
+  threshold: 'Threshold',
+  expectedPrecision: 'Expected precision',
+  customersAbove: 'Customers at or above',
+  assigned: 'Assigned',
+  chosen: 'In use',
+  segments: 'Persona × existing segment',
+  segmentsIntro: 'How the personas cross the client’s own segmentation: customers in each cell and, in brackets, the share of the persona’s row.',
+  segment: 'Segment',
+  noSegment: '(no segment)',
+  otherSegments: (n: number) => `${n} other segments`,
+  rowShare: 'Share of row',
+  quality: 'Model quality',
+  qualityIntro: 'Seeds are the customers the key-driver rule picks; twins are look-alikes added as extra examples. Validation AUC says how well the model tells seeds from other customers on data it did not see (0.5 = chance, 1 = perfect).',
+  seeds: 'Seeds',
+  twins: 'Twins',
+  auc: 'Validation AUC',
+  labelFrequency: 'Label frequency c',
+  coverage: 'Coverage',
+  status: 'Status',
+  trained: 'trained',
+  skipped: 'skipped',
+  calibration: 'Calibration (held-out data)',
+  predicted: 'Mean predicted score',
+  observed: 'Observed share of seeds',
+  importance: 'Feature importance (top 10)',
+  gain: 'Gain',
+  warnings: 'Warnings',
+  noWarnings: 'No warning: every persona has enough distinctive seeds and a good model.',
+  description: 'Description',
+  footer: (code: string) => `Generated by personas ${code}. Offline document: charts drawn with Vega-Lite, data embedded.`,
+};
+
+const FR: typeof EN = {
+  title: 'Rapport des personas',
+  subtitle: (version: string, asOf: string, customers: string) => `Modèle ${version} · données au ${asOf} · ${customers} clients`,
+  contents: 'Sommaire',
+  unassigned: 'Non affectés',
+  quantification: 'Qui pèse quoi',
+  quantificationIntro: 'Clients affectés à chaque persona, leur part de la base, leur chiffre d’affaires des 12 derniers mois et sa part, et la confiance moyenne de l’affectation. Les clients dont le persona le plus probable n’est pas assez net restent non affectés.',
+  persona: 'Persona',
+  customers: 'Clients',
+  share: 'Part de la base',
+  revenue: 'Chiffre d’affaires (12 mois)',
+  revenueShare: 'Part du chiffre d’affaires',
+  meanConfidence: 'Confiance moyenne',
+  estimatedPrevalence: 'Prévalence estimée',
+  total: 'Total',
+  shareKind: 'Mesure',
+  portraits: 'Portraits',
+  portraitsIntro: 'En quoi les clients de chaque persona diffèrent de l’ensemble de la base, sur les variables qui les distinguent le plus. Indice : la moyenne du persona rapportée à celle de la base (base = 100).',
+  portraitsUnavailable: 'Portraits indisponibles : ce rapport a été produit sans la table des variables du calcul.',
+  portraitNothing: 'Aucune variable ne distingue nettement ces clients de la base.',
+  portraitNoMembers: 'Aucun client n’est affecté à ce persona : pas de portrait.',
+  feature: 'Variable',
+  personaMean: 'Moyenne du persona',
+  baseMean: 'Moyenne de la base',
+  index: 'Indice (base = 100)',
+  allFeatures: 'Toutes les variables',
+  reach: 'Portée et précision',
+  reachIntro: 'Pour chaque persona, combien de clients atteindraient chaque seuil de confiance, et la précision attendue parmi eux (la probabilité moyenne de ces clients). Le point marque le seuil retenu ; le nombre réellement affecté est plus faible quand deux personas se disputent un client.',
+  threshold: 'Seuil',
+  expectedPrecision: 'Précision attendue',
+  customersAbove: 'Clients au-dessus du seuil',
+  assigned: 'Affectés',
+  chosen: 'Retenu',
+  segments: 'Persona × segment existant',
+  segmentsIntro: 'Comment les personas croisent la segmentation du client : nombre de clients par case et, entre parenthèses, la part de la ligne du persona.',
+  segment: 'Segment',
+  noSegment: '(sans segment)',
+  otherSegments: (n: number) => `${n} autres segments`,
+  rowShare: 'Part de la ligne',
+  quality: 'Qualité des modèles',
+  qualityIntro: 'Les graines sont les clients retenus par la règle des critères clés ; les jumeaux sont des clients ressemblants ajoutés comme exemples. L’AUC de validation mesure la capacité du modèle à distinguer les graines des autres clients sur des données qu’il n’a pas vues (0,5 = hasard, 1 = parfait).',
+  seeds: 'Graines',
+  twins: 'Jumeaux',
+  auc: 'AUC de validation',
+  labelFrequency: 'Fréquence d’étiquetage c',
+  coverage: 'Couverture',
+  status: 'Statut',
+  trained: 'entraîné',
+  skipped: 'écarté',
+  calibration: 'Calibration (données de validation)',
+  predicted: 'Score prédit moyen',
+  observed: 'Part de graines observée',
+  importance: 'Importance des variables (10 premières)',
+  gain: 'Gain',
+  warnings: 'Alertes',
+  noWarnings: 'Aucune alerte : chaque persona a assez de graines distinctives et un bon modèle.',
+  description: 'Description',
+  footer: (code: string) => `Produit par personas ${code}. Document autonome : graphiques Vega-Lite, données incluses.`,
+};
+
+export type Texts = typeof EN;
+export const TEXT: Record<Lang, Texts> = { en: EN, fr: FR };

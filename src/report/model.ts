@@ -1,0 +1,168 @@
+// The report model: everything the report shows, computed from a run's parsed artefacts
+// (manifest, metrics, quantification) and, when available, portrait statistics. Pure: no file,
+// no clock, so the same artefacts always give the same report, from a run directory or a store.
+import { ModelError } from '../errors.ts';
+import type { Manifest, PersonaMetrics, Quantification, RunMetrics } from '../models/artefacts.ts';
+import { designColumnLabel, type Lang } from './labels.ts';
+import { describePersona, type Portrait, type PortraitStats } from './portraits.ts';
+import { personaWarnings, type ReportWarning } from './warnings.ts';
+
+/** Segment columns shown at most; beyond, the smallest segments share one column. */
+export const MAX_SEGMENTS = 12;
+/** Column key of the merged small segments (a string no client segment holds). */
+export const OTHER_SEGMENTS = '\u0000other';
+
+export interface ReportInput {
+  manifest: Manifest;
+  metrics: RunMetrics;
+  quantification: Quantification;
+  /** Portrait statistics; absent or null: the portraits say they are unavailable. */
+  portraits?: PortraitStats | null;
+}
+
+export interface ReportOptions {
+  lang?: Lang;
+  /** Features phrased per portrait. */
+  portraitFeatures?: number;
+}
+
+export interface QuantRow {
+  persona: string | null;
+  label: string;
+  customers: number;
+  share: number;
+  revenue: number;
+  revenueShare: number;
+  meanConfidence: number | null;
+  estimatedPrevalence: number | null;
+}
+
+export interface ReachView {
+  persona: string;
+  label: string;
+  threshold: number;
+  expectedPrecision: number | null;
+  /** Customers actually assigned (the quantification's count). */
+  assigned: number;
+  curve: PersonaMetrics['reachCurve'];
+}
+
+export interface SegmentCell {
+  segment: string | null;
+  customers: number;
+  /** Share of the persona's row. */
+  rowShare: number;
+}
+
+export interface SegmentRow {
+  persona: string | null;
+  label: string;
+  total: number;
+  cells: SegmentCell[];
+}
+
+export interface QualityView extends PersonaMetrics {
+  label: string;
+  /** Top features by gain, with readable labels. */
+  topFeatures: { feature: string; label: string; gain: number }[];
+}
+
+export interface ReportModel {
+  lang: Lang;
+  modelVersion: string;
+  createdAt: string;
+  codeVersion: string;
+  asOf: string;
+  customers: number;
+  personas: { id: string; label: string; description: string; status: 'trained' | 'skipped'; reason?: string }[];
+  quantification: QuantRow[];
+  totalRevenue: number;
+  /** null: built without portrait statistics. */
+  portraits: Portrait[] | null;
+  reach: ReachView[];
+  /** Columns of the persona x segment table (null: no segment; OTHER_SEGMENTS: the `merged` ones). */
+  segments: { segments: (string | null)[]; merged: string[]; rows: SegmentRow[] };
+  quality: QualityView[];
+  warnings: ReportWarning[];
+}
+
+export function buildReportModel(input: ReportInput, options: ReportOptions = {}): ReportModel {
+  const lang = options.lang ?? 'en';
+  const { manifest, metrics, quantification } = input;
+  const versions = new Set([manifest.modelVersion, metrics.modelVersion, quantification.modelVersion]);
+  if (versions.size > 1) throw new ModelError('MODEL_FORMAT', `the run's artefacts come from different model versions (${[...versions].join(', ')}): rerun the projection`);
+  const unassigned = lang === 'fr' ? 'Non affectés' : 'Unassigned';
+  const labels = new Map(manifest.personas.map((p) => [p.id, p.label]));
+  const labelOf = (id: string | null) => (id === null ? unassigned : (labels.get(id) ?? id));
+
+  const quant: QuantRow[] = quantification.personas.map((r) => ({
+    persona: r.persona,
+    label: labelOf(r.persona),
+    customers: r.customers,
+    share: r.share,
+    revenue: r.revenue,
+    revenueShare: r.revenueShare,
+    meanConfidence: r.meanConfidence,
+    estimatedPrevalence: r.estimatedPrevalence,
+  }));
+  const assignedOf = (id: string) => quant.find((r) => r.persona === id)?.customers ?? 0;
+
+  const portraits = input.portraits ? manifest.personas.map((p) => describePersona(input.portraits!, p.id, lang, options.portraitFeatures)) : null;
+
+  const reach: ReachView[] = metrics.personas
+    .filter((m) => m.status === 'trained' && m.threshold !== null)
+    .map((m) => ({ persona: m.persona, label: labelOf(m.persona), threshold: m.threshold!, expectedPrecision: m.expectedPrecision, assigned: assignedOf(m.persona), curve: m.reachCurve }));
+
+  const segmentTotals = new Map<string | null, number>();
+  for (const c of quantification.bySegment) segmentTotals.set(c.segment, (segmentTotals.get(c.segment) ?? 0) + c.customers);
+  const bySize = [...segmentTotals.keys()].sort((a, b) => (a === null ? 1 : b === null ? -1 : segmentTotals.get(b)! - segmentTotals.get(a)! || a.localeCompare(b)));
+  // A client with many small segments: the largest keep a column, the rest share one.
+  const named = bySize.filter((x) => x !== null);
+  const merged = named.length > MAX_SEGMENTS ? named.slice(MAX_SEGMENTS - 1) : [];
+  const mergedSet = new Set(merged);
+  const segments: (string | null)[] = [...named.filter((x) => !mergedSet.has(x)), ...(merged.length ? [OTHER_SEGMENTS] : []), ...(segmentTotals.has(null) ? [null] : [])];
+  const columnOf = (segment: string | null) => (segment !== null && mergedSet.has(segment) ? OTHER_SEGMENTS : segment);
+  const segmentRows: SegmentRow[] = quant.map((q) => {
+    const cells = quantification.bySegment.filter((c) => c.persona === q.persona);
+    const total = cells.reduce((s, c) => s + c.customers, 0);
+    return {
+      persona: q.persona,
+      label: q.label,
+      total,
+      cells: segments.map((segment) => {
+        const customers = cells.filter((c) => columnOf(c.segment) === segment).reduce((s, c) => s + c.customers, 0);
+        return { segment, customers, rowShare: total ? customers / total : 0 };
+      }),
+    };
+  });
+
+  const quality: QualityView[] = metrics.personas.map((m) => ({
+    ...m,
+    label: labelOf(m.persona),
+    topFeatures: Object.entries(m.featureImportance)
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .slice(0, 10)
+      .map(([feature, gain]) => ({ feature, label: designColumnLabel(feature, lang), gain })),
+  }));
+
+  const warnings = metrics.personas.flatMap((m) =>
+    personaWarnings(m, (id) => labelOf(id), assignedOf(m.persona), portraits?.find((p) => p.persona === m.persona) ?? null, lang),
+  );
+
+  return {
+    lang,
+    modelVersion: manifest.modelVersion,
+    createdAt: manifest.createdAt,
+    codeVersion: manifest.codeVersion,
+    asOf: manifest.asOf,
+    customers: quantification.customers,
+    personas: manifest.personas.map((p) => ({ id: p.id, label: p.label, description: p.description, status: p.status, reason: p.reason })),
+    quantification: quant,
+    totalRevenue: quant.reduce((s, r) => s + r.revenue, 0),
+    portraits,
+    reach,
+    segments: { segments, merged, rows: segmentRows },
+    quality,
+    warnings,
+  };
+}

@@ -1,0 +1,88 @@
+// Plain-word warnings where a persona is weak: not trained, few seeds, seeds not distinctive,
+// a low validation AUC, a large overlap with another persona, nobody assigned.
+import type { PersonaMetrics } from '../models/artefacts.ts';
+import { formatters } from './format.ts';
+import type { Lang } from './labels.ts';
+import type { Portrait } from './portraits.ts';
+
+export const WARNING_LIMITS = {
+  /** Fewer seeds than this: the model learns from few examples. */
+  fewSeeds: 100,
+  /** Validation AUC below this: the seeds cannot be told from other customers. */
+  notDistinctiveAuc: 0.65,
+  /** Validation AUC below this: a weak model. */
+  lowAuc: 0.75,
+  /** Share of a rule's matches also matched by another persona's rule. */
+  overlapShare: 0.1,
+} as const;
+
+export type WarningKind = 'skipped' | 'few_seeds' | 'not_distinctive' | 'low_auc' | 'overlap' | 'nobody_assigned';
+
+export interface ReportWarning {
+  persona: string;
+  kind: WarningKind;
+  message: string;
+}
+
+export function personaWarnings(
+  m: PersonaMetrics,
+  labelOf: (id: string) => string,
+  assigned: number,
+  portrait: Portrait | null,
+  lang: Lang,
+): ReportWarning[] {
+  const fmt = formatters(lang);
+  const fr = lang === 'fr';
+  const label = labelOf(m.persona);
+  const out: ReportWarning[] = [];
+  const add = (kind: WarningKind, en: string, frText: string) => out.push({ persona: m.persona, kind, message: `${label}${fr ? ' : ' : ': '}${fr ? frText : en}` });
+
+  if (m.status === 'skipped') {
+    const reason = m.reason ? ` (${m.reason})` : '';
+    add('skipped', `not trained${reason}. No customer can be assigned to it.`, `non entraîné${reason}. Aucun client ne peut lui être affecté.`);
+    return out;
+  }
+  if (m.seeds < WARNING_LIMITS.fewSeeds) {
+    add(
+      'few_seeds',
+      `only ${fmt.count(m.seeds)} seed customers: the model learns from few examples and its scores are fragile. Widen its key drivers or add data.`,
+      `seulement ${fmt.count(m.seeds)} clients graines : le modèle apprend sur peu d’exemples et ses scores sont fragiles. Élargir ses critères clés ou ajouter des données.`,
+    );
+  }
+  const auc = m.validationAuc;
+  const flat = portrait !== null && portrait.members > 0 && portrait.highlights.length === 0;
+  if ((auc !== null && auc < WARNING_LIMITS.notDistinctiveAuc) || flat) {
+    const why = auc !== null ? fmt.decimal(auc) : '–';
+    add(
+      'not_distinctive',
+      `its seed customers are hard to tell apart from other customers (validation AUC ${why}): the persona may not exist as such in this base, or its key drivers pick customers almost at random.`,
+      `ses clients graines se distinguent mal des autres clients (AUC de validation ${why}) : le persona n’existe peut-être pas tel quel dans cette base, ou ses critères clés retiennent des clients presque au hasard.`,
+    );
+  } else if (auc !== null && auc < WARNING_LIMITS.lowAuc) {
+    add(
+      'low_auc',
+      `the model separates its seeds from other customers only moderately (validation AUC ${fmt.decimal(auc)}): treat its assignments with caution.`,
+      `le modèle ne sépare ses graines des autres clients que moyennement (AUC de validation ${fmt.decimal(auc)}) : ses affectations sont à prendre avec prudence.`,
+    );
+  }
+  const overlaps = Object.entries(m.seedOverlaps);
+  const matches = m.seeds + overlaps.reduce((s, [, v]) => s + v, 0);
+  for (const [other, count] of overlaps) {
+    const share = matches ? count / matches : 0;
+    if (share < WARNING_LIMITS.overlapShare) continue;
+    add(
+      'overlap',
+      `${fmt.pct(share, 0)} of the customers its key drivers pick also match those of ${labelOf(other)}: the two personas overlap and should be told apart more clearly.`,
+      `${fmt.pct(share, 0)} des clients retenus par ses critères clés correspondent aussi à ceux de ${labelOf(other)} : les deux personas se recouvrent et gagneraient à être mieux distingués.`,
+    );
+  }
+  if (assigned === 0) {
+    const t = m.threshold === null ? '–' : fmt.decimal(m.threshold);
+    add(
+      'nobody_assigned',
+      `no customer reaches its threshold (${t}) with a clear enough margin over the other personas: nobody is assigned to it.`,
+      `aucun client n’atteint son seuil (${t}) avec une marge suffisante sur les autres personas : personne ne lui est affecté.`,
+    );
+  }
+  return out;
+}

@@ -1,0 +1,363 @@
+// The consultant's report without a browser: its numbers equal the run's quantification.json and
+// metrics.json (in the model and in the HTML tables), portraits are computed and phrased, weak
+// personas get plain-word warnings, French and English labels, safe inlining, and the CLI.
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { ModelError } from '../../src/errors.ts';
+import { buildFeatures, type FeatureTable } from '../../src/features/index.ts';
+import { QuantificationSchema, RunMetricsSchema, type PersonaMetrics, type Quantification } from '../../src/models/artefacts.ts';
+import {
+  buildCharts,
+  buildReport,
+  buildReportModel,
+  computePortraitStats,
+  describePersona,
+  inlineJson,
+  personaWarnings,
+  phrase,
+  readAssignedPersonas,
+  readRunArtefacts,
+  renderReportHtml,
+  SECTION_IDS,
+  type ReportModel,
+} from '../../src/report/index.ts';
+import { tempDir } from '../helpers/world.ts';
+
+const runs = inject('runs');
+const bin = resolve('bin/personas.js');
+const execFileP = promisify(execFile);
+
+/** Attribute values of the cells of one table row of the HTML, by data-field. */
+function rowCells(html: string, tableId: string, persona: string): Record<string, string> {
+  const table = html.slice(html.indexOf(`<table id="${tableId}"`), html.indexOf('</table>', html.indexOf(`<table id="${tableId}"`)));
+  const start = table.indexOf(`<tr data-persona="${persona}"`);
+  expect(start, `row ${persona} of ${tableId}`).toBeGreaterThanOrEqual(0);
+  const row = table.slice(start, table.indexOf('</tr>', start));
+  return Object.fromEntries([...row.matchAll(/data-field="(\w+)" data-value="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+}
+
+const asNumber = (s: string) => (s === '' ? null : Number(s));
+
+describe('report of a demo run', () => {
+  let featuresPath: string;
+  let model: ReportModel;
+  let html: string;
+  const quant = QuantificationSchema.parse(JSON.parse(readFileSync(join(runs.a, 'quantification.json'), 'utf8')));
+  const metrics = RunMetricsSchema.parse(JSON.parse(readFileSync(join(runs.a, 'metrics.json'), 'utf8')));
+
+  beforeAll(async () => {
+    const out = join(tempDir('personas-report-'), 'features');
+    await buildFeatures({ dataDir: runs.data, outDir: out });
+    featuresPath = join(out, 'features.parquet');
+    model = await buildReport(runs.a, { lang: 'en', features: featuresPath });
+    html = renderReportHtml(model);
+  }, 60_000);
+
+  it('shows the quantification of quantification.json, in the model and in the HTML table', () => {
+    expect(model.customers).toBe(quant.customers);
+    expect(model.quantification.map((r) => r.persona)).toEqual(quant.personas.map((r) => r.persona));
+    for (const r of quant.personas) {
+      const m = model.quantification.find((x) => x.persona === r.persona)!;
+      expect({ ...m, label: r.label }).toEqual(r.persona === null ? { ...r } : r);
+      const cells = rowCells(html, 'table-quantification', r.persona ?? '');
+      expect(asNumber(cells.customers)).toBe(r.customers);
+      expect(asNumber(cells.share)).toBe(r.share);
+      expect(asNumber(cells.revenue)).toBe(r.revenue);
+      expect(asNumber(cells.revenueShare)).toBe(r.revenueShare);
+      expect(asNumber(cells.meanConfidence)).toBe(r.meanConfidence);
+      expect(asNumber(cells.estimatedPrevalence)).toBe(r.estimatedPrevalence);
+    }
+    expect(model.totalRevenue).toBeCloseTo(quant.personas.reduce((s, r) => s + r.revenue, 0), 6);
+    // The charts draw the same numbers.
+    const charts = buildCharts(model);
+    const values = (id: string) => ((charts.find((c) => c.id === id)!.spec.data as { values: Record<string, unknown>[] }).values);
+    expect(values('chart-quant-customers').map((v) => v.customers)).toEqual(quant.personas.map((r) => r.customers));
+    expect(values('chart-quant-shares').map((v) => v.value)).toEqual(quant.personas.flatMap((r) => [r.share, r.revenueShare]));
+    const reach = (charts.find((c) => c.id === 'chart-reach')!.spec.layer as { data: { values: Record<string, unknown>[] } }[])[0].data.values;
+    expect(reach.map((v) => v.customers)).toEqual(metrics.personas.filter((p) => p.status === 'trained').flatMap((p) => p.reachCurve.map((c) => c.customers)));
+  });
+
+  it('shows the metrics of metrics.json: quality table, reach curves and thresholds', () => {
+    for (const p of metrics.personas) {
+      const q = model.quality.find((x) => x.persona === p.persona)!;
+      const { label: _label, topFeatures, ...rest } = q;
+      expect(rest).toEqual(p);
+      expect(topFeatures.map((f) => f.gain)).toEqual(Object.values(p.featureImportance).sort((a, b) => b - a).slice(0, 10));
+      const cells = rowCells(html, 'table-quality', p.persona);
+      expect(asNumber(cells.seeds)).toBe(p.seeds);
+      expect(asNumber(cells.twins)).toBe(p.twins);
+      expect(asNumber(cells.validationAuc)).toBe(p.validationAuc);
+      expect(asNumber(cells.estimatedC)).toBe(p.estimatedC);
+      expect(asNumber(cells.threshold)).toBe(p.threshold);
+      expect(asNumber(cells.expectedPrecision)).toBe(p.expectedPrecision);
+      expect(asNumber(cells.coverage)).toBe(p.coverage);
+      if (p.status === 'trained') {
+        const r = model.reach.find((x) => x.persona === p.persona)!;
+        expect(r.curve).toEqual(p.reachCurve);
+        expect(r.threshold).toBe(p.threshold);
+        expect(r.expectedPrecision).toBe(p.expectedPrecision);
+        const reachCells = rowCells(html, 'table-reach', p.persona);
+        expect(asNumber(reachCells.threshold)).toBe(p.threshold);
+        expect(asNumber(reachCells.assigned)).toBe(quant.personas.find((x) => x.persona === p.persona)!.customers);
+      }
+    }
+  });
+
+  it('crosses personas with segments as in quantification.json, with row shares', () => {
+    for (const c of quant.bySegment) {
+      const row = model.segments.rows.find((r) => r.persona === c.persona)!;
+      const cell = row.cells.find((x) => x.segment === c.segment)!;
+      expect(cell.customers).toBe(c.customers);
+      expect(cell.rowShare).toBeCloseTo(c.customers / row.total, 12);
+    }
+    for (const row of model.segments.rows) {
+      expect(row.total).toBe(quant.personas.find((r) => r.persona === row.persona)!.customers);
+      expect(row.cells.reduce((s, c) => s + c.rowShare, 0)).toBeCloseTo(1, 9);
+    }
+    expect(model.segments.segments.at(-1)).toBeNull();
+  });
+
+  it('gives the largest segments a column each and merges the rest into one', () => {
+    const a = readRunArtefacts(runs.a);
+    const bySegment: Quantification['bySegment'] = Array.from({ length: 20 }, (_, k) => ({ persona: null, segment: `s${String(k).padStart(2, '0')}`, customers: 100 - k }));
+    bySegment.push({ persona: null, segment: null, customers: 7 });
+    const model = buildReportModel({ ...a, quantification: { ...a.quantification, bySegment } });
+    expect(model.segments.segments.length).toBe(13);
+    expect(model.segments.segments.slice(0, 11)).toEqual(bySegment.slice(0, 11).map((c) => c.segment));
+    expect(model.segments.segments.at(-1)).toBeNull();
+    expect(model.segments.merged).toEqual(bySegment.slice(11, 20).map((c) => c.segment));
+    const row = model.segments.rows.find((r) => r.persona === null)!;
+    expect(row.cells[11].customers).toBe(bySegment.slice(11, 20).reduce((s, c) => s + c.customers, 0));
+    expect(row.cells.reduce((s, c) => s + c.customers, 0)).toBe(row.total);
+    const page = renderReportHtml(model);
+    expect(page).toContain('9 other segments');
+    expect(page).not.toContain('\u0000');
+  });
+
+  it('draws every portrait from members against the base, with the most telling features phrased', () => {
+    expect(model.portraits).not.toBeNull();
+    const assigned = readAssignedPersonas(join(runs.a, 'assignments.csv'));
+    for (const p of model.portraits!) {
+      const q = quant.personas.find((r) => r.persona === p.persona)!;
+      expect(p.members).toBe(q.customers);
+      expect([...assigned.values()].filter((v) => v === p.persona).length).toBe(p.members);
+      if (!p.members) continue;
+      expect(p.highlights.length).toBeGreaterThan(0);
+      expect(p.highlights.length).toBeLessThanOrEqual(6);
+      const themes = new Map<string, number>();
+      for (const h of p.highlights) {
+        themes.set(h.theme, (themes.get(h.theme) ?? 0) + 1);
+        expect(Math.abs(h.effect)).toBeGreaterThanOrEqual(0.2);
+        expect(h.sentence).toMatch(/the average customer/);
+        if (h.index !== null) expect(h.index).toBeCloseTo((100 * h.personaMean) / h.baseMean, 9);
+        expect(html).toContain(`<li data-feature="${h.feature}">`);
+      }
+      expect(Math.max(...themes.values())).toBeLessThanOrEqual(2);
+      expect(p.all.map((x) => x.feature)).not.toContain('tile_found');
+    }
+  });
+
+  it('inlines the chart library and the data, never a URL to fetch', () => {
+    const data = JSON.parse(/<script type="application\/json" id="report-data">([^<]*)<\/script>/.exec(html)![1]);
+    const ids = data.charts.map((c: { id: string }) => c.id);
+    expect(ids).toEqual(expect.arrayContaining(['chart-quant-shares', 'chart-quant-customers', 'chart-reach', 'chart-precision', 'chart-segments', 'chart-calibration', 'chart-importance']));
+    for (const id of ids) expect(html).toContain(`id="${id}"`);
+    expect(html).toMatch(/vegaEmbed/);
+    expect(html).not.toMatch(/<script[^>]+src=/);
+    expect(html).not.toMatch(/<link[^>]+href=/);
+    expect(html.match(/<script/g)!.length).toBe(html.match(/<\/script>/g)!.length);
+    for (const id of SECTION_IDS) expect(html).toContain(`<section id="${id}"`);
+  });
+
+  it('speaks French for a French client', async () => {
+    const fr = renderReportHtml(await buildReport(runs.a, { lang: 'fr', features: featuresPath }));
+    expect(fr).toContain('<html lang="fr">');
+    expect(fr).toContain('Qui pèse quoi');
+    expect(fr).toContain('Non affectés');
+    expect(fr).toContain('Portée et précision');
+    expect(fr).toMatch(/que le client moyen/);
+    expect(fr).not.toContain('than the average customer');
+    expect(html).toContain('<html lang="en">');
+    expect(html).toContain('Unassigned');
+  });
+
+  it('says portraits are unavailable without the feature table, in both languages', async () => {
+    const en = await buildReport(runs.a, { lang: 'en' });
+    expect(existsSync(join(runs.a, 'features'))).toBe(false);
+    expect(en.portraits).toBeNull();
+    expect(renderReportHtml(en)).toContain('Portraits are unavailable');
+    const fr = buildReportModel(readRunArtefacts(runs.a), { lang: 'fr' });
+    expect(renderReportHtml(fr)).toContain('Portraits indisponibles');
+  });
+
+  it('refuses artefacts from two different runs', () => {
+    const a = readRunArtefacts(runs.a);
+    const b = readRunArtefacts(runs.b);
+    expect(() => buildReportModel({ ...a, metrics: b.metrics })).toThrow(ModelError);
+  });
+
+  it('escapes persona labels in the page and in the embedded data', () => {
+    const a = readRunArtefacts(runs.a);
+    const evil = '</script><script>alert("x")</script> & <b>';
+    a.manifest.personas[0] = { ...a.manifest.personas[0], label: evil };
+    const page = renderReportHtml(buildReportModel(a));
+    expect(page).not.toContain(evil);
+    expect(page).toContain('&lt;/script&gt;&lt;script&gt;alert(&quot;x&quot;)');
+    expect(page.match(/<script/g)!.length).toBe(page.match(/<\/script>/g)!.length);
+    expect(JSON.parse(inlineJson({ label: evil })).label).toBe(evil);
+    expect(inlineJson({ label: evil })).not.toMatch(/[<>&]/);
+  });
+
+  it('writes the report with `personas report`, and refuses an unknown language', async () => {
+    const out = join(tempDir('personas-report-cli-'), 'report.html');
+    const r = await execFileP(process.execPath, [bin, 'report', '--run', runs.a, '--out', out, '--lang', 'fr', '--features', featuresPath]);
+    expect(r.stderr).toContain(out);
+    const page = readFileSync(out, 'utf8');
+    expect(page).toContain('<html lang="fr">');
+    expect(page).toContain('class="portraits"');
+    const bad = await execFileP(process.execPath, [bin, 'report', '--run', runs.a, '--out', out, '--lang', 'de']).catch((e: { code: number; stderr: string }) => e);
+    expect(bad).toMatchObject({ code: 2 });
+    expect((bad as { stderr: string }).stderr).toMatch(/--lang must be fr or en/);
+  }, 60_000);
+});
+
+describe('personas demo --run', () => {
+  it('ends with the report of the run it made: sample base -> projection -> assignment file -> report', async () => {
+    const out = tempDir('personas-report-demo-');
+    const r = await execFileP(process.execPath, [bin, 'demo', '--run', '--out', out, '--customers', '800'], { maxBuffer: 16 << 20 });
+    expect(r.stdout + r.stderr).toContain(`report: ${join(out, 'report.html')}`);
+    const page = readFileSync(join(out, 'report.html'), 'utf8');
+    const q = QuantificationSchema.parse(JSON.parse(readFileSync(join(out, 'quantification.json'), 'utf8')));
+    expect(page).toContain(q.modelVersion);
+    expect(page).toContain('class="portraits"');
+    expect(rowCells(page, 'table-quantification', '').customers).toBe(String(q.personas.at(-1)!.customers));
+  }, 60_000);
+});
+
+describe('portrait statistics and phrasing', () => {
+  // Six customers: two assigned to "web_fan", one to "rare", three unassigned.
+  const table: FeatureTable = {
+    rows: 6,
+    ids: ['a', 'b', 'c', 'd', 'e', 'f'],
+    numericNames: ['share_web', 'age', 'email_open_rate', 'tile_found', 'monetary_12m'],
+    numeric: [
+      Float32Array.from([0.8, 0.6, 0.1, 0.1, 0.2, 0.2]),
+      Float32Array.from([30, 34, 60, 50, 40, 50]),
+      Float32Array.from([NaN, NaN, NaN, NaN, 0.5, NaN]),
+      Float32Array.from([1, 1, 1, 1, 1, 1]),
+      Float32Array.from([100, 100, 100, 100, 100, 100]),
+    ],
+    categoricalNames: ['sex'],
+    categorical: [['F', 'F', 'M', null, 'M', 'F']],
+  };
+  const personaOf = (id: string) => ({ a: 'web_fan', b: 'web_fan', c: 'rare' })[id] ?? null;
+  const stats = computePortraitStats(table, personaOf, ['web_fan', 'rare', 'nobody']);
+
+  it('averages members and the base, skipping missing values', () => {
+    const j = (name: string) => stats.features.findIndex((f) => f.name === name);
+    expect(stats.features.map((f) => f.name)).toEqual(['share_web', 'age', 'email_open_rate', 'monetary_12m', 'women']);
+    expect(stats.features[j('share_web')].baseMean).toBeCloseTo(2 / 6, 6);
+    const web = stats.personas[0];
+    expect(web.members).toBe(2);
+    expect(web.means[j('share_web')]).toBeCloseTo(0.7, 6);
+    expect(web.means[j('age')]).toBe(32);
+    expect(web.means[j('email_open_rate')]).toBeNull();
+    expect(web.missing[j('email_open_rate')]).toBe(1);
+    expect(stats.features[j('women')].baseMean).toBeCloseTo(3 / 5, 9);
+    expect(web.means[j('women')]).toBe(1);
+    expect(stats.personas[2].members).toBe(0);
+  });
+
+  it('keeps the telling features, drops the mostly missing and constant ones', () => {
+    const p = describePersona(stats, 'web_fan', 'en');
+    const names = p.all.map((x) => x.feature);
+    expect(names).not.toContain('email_open_rate');
+    expect(names).not.toContain('monetary_12m');
+    expect(names).not.toContain('tile_found');
+    const web = p.all.find((x) => x.feature === 'share_web')!;
+    expect(web.index).toBeCloseTo(210, 4);
+    expect(web.sentence).toBe('2.1 times as many web purchases as the average customer (70% vs 33%)');
+    expect(p.all.find((x) => x.feature === 'age')!.sentence).toBe('12 years younger than the average customer (32 years vs 44 years)');
+    expect(describePersona(stats, 'nobody', 'en')).toEqual({ persona: 'nobody', members: 0, highlights: [], all: [] });
+  });
+
+  it('phrases an index the way a consultant says it, in English and French', () => {
+    expect(phrase('share_web', 0.31, 0.19, 'en')).toBe('63% more web purchases than the average customer (31% vs 19%)');
+    expect(phrase('share_web', 0.31, 0.19, 'fr')).toBe("63\u202f% d'achats sur le web de plus que le client moyen (31\u202f% contre 19\u202f%)");
+    expect(phrase('share_store', 0.1, 0.6, 'en')).toBe('83% fewer store purchases than the average customer (10% vs 60%)');
+    expect(phrase('monetary_12m', 400, 800, 'en')).toBe('50% less spending than the average customer (€400 vs €800)');
+    expect(phrase('monetary_12m', 2400, 800, 'fr')).toMatch(/^3,0 fois plus de dépenses que le client moyen \(2\s400\s€ contre 800\s€\)$/);
+    expect(phrase('avg_basket_12m', 90, 60, 'en')).toBe('Average basket 50% higher than for the average customer (€90 vs €60)');
+    expect(phrase('tile_share_flat', 0.2, 0.5, 'fr')).toBe('Logements collectifs du quartier : 60\u202f% de moins que le client moyen (20\u202f% contre 50\u202f%)');
+    expect(phrase('age', 58.2, 46, 'fr')).toBe('12 ans de plus que le client moyen (58 ans contre 46 ans)');
+    expect(phrase('share_cat_garden', 0.3, 0.1, 'en')).toBe('3.0 times as many garden purchases as the average customer (30% vs 10%)');
+  });
+});
+
+describe('warnings on weak personas', () => {
+  const base: PersonaMetrics = {
+    persona: 'léa',
+    status: 'trained',
+    seeds: 500,
+    twins: 0,
+    validationAuc: 0.92,
+    estimatedC: 0.5,
+    threshold: 0.4,
+    expectedPrecision: 0.9,
+    coverage: 0.1,
+    estimatedPrevalence: 0.1,
+    seedOverlaps: {},
+    reachCurve: [],
+    calibration: [],
+    featureImportance: {},
+  };
+  const labels: Record<string, string> = { 'léa': 'Léa', karim: 'Karim' };
+  const kinds = (m: Partial<PersonaMetrics>, assigned = 100, lang: 'en' | 'fr' = 'en') => personaWarnings({ ...base, ...m }, (id) => labels[id] ?? id, assigned, null, lang);
+
+  it('says nothing about a strong persona', () => {
+    expect(kinds({})).toEqual([]);
+  });
+
+  it('names each weakness in plain words', () => {
+    expect(kinds({ seeds: 40 }).map((w) => w.kind)).toEqual(['few_seeds']);
+    expect(kinds({ seeds: 40 })[0].message).toBe(
+      'Léa: only 40 seed customers: the model learns from few examples and its scores are fragile. Widen its key drivers or add data.',
+    );
+    expect(kinds({ validationAuc: 0.58 }).map((w) => w.kind)).toEqual(['not_distinctive']);
+    expect(kinds({ validationAuc: 0.58 })[0].message).toMatch(/hard to tell apart from other customers \(validation AUC 0\.58\)/);
+    expect(kinds({ validationAuc: 0.7 }).map((w) => w.kind)).toEqual(['low_auc']);
+    expect(kinds({ seedOverlaps: { karim: 100 } }).map((w) => w.kind)).toEqual(['overlap']);
+    expect(kinds({ seedOverlaps: { karim: 100 } })[0].message).toMatch(/^Léa: 17% of the customers its key drivers pick also match those of Karim/);
+    expect(kinds({ seedOverlaps: { karim: 10 } })).toEqual([]);
+    expect(kinds({}, 0).map((w) => w.kind)).toEqual(['nobody_assigned']);
+    expect(kinds({ status: 'skipped', reason: '12 seeds, below min_seeds 50', validationAuc: null, threshold: null }).map((w) => w.message)).toEqual([
+      'Léa: not trained (12 seeds, below min_seeds 50). No customer can be assigned to it.',
+    ]);
+  });
+
+  it('warns in French for a French report', () => {
+    expect(kinds({ seeds: 40, validationAuc: 0.7 }, 100, 'fr').map((w) => w.message)).toEqual([
+      'Léa : seulement 40 clients graines : le modèle apprend sur peu d’exemples et ses scores sont fragiles. Élargir ses critères clés ou ajouter des données.',
+      'Léa : le modèle ne sépare ses graines des autres clients que moyennement (AUC de validation 0,70) : ses affectations sont à prendre avec prudence.',
+    ]);
+  });
+
+  it('flags seeds that portraits show to be no different from the base', () => {
+    const flat = { persona: 'léa', members: 50, highlights: [], all: [] };
+    expect(personaWarnings(base, (id) => labels[id], 50, flat, 'en').map((w) => w.kind)).toEqual(['not_distinctive']);
+  });
+
+  it('lists the warnings of a run in the report, in the quality section', () => {
+    const a = readRunArtefacts(runs.a);
+    a.metrics.personas[0] = { ...a.metrics.personas[0], seeds: 12 };
+    const model = buildReportModel(a);
+    expect(model.warnings.filter((w) => w.persona === a.metrics.personas[0].persona).map((w) => w.kind)).toContain('few_seeds');
+    const page = renderReportHtml(model);
+    const quality = page.slice(page.indexOf('<section id="quality"'));
+    expect(quality).toContain(`data-kind="few_seeds"`);
+    expect(quality).toContain('only 12 seed customers');
+  });
+});
