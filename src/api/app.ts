@@ -18,6 +18,7 @@ import { openApiDocument } from './openapi.ts';
 import { errorHandler, invalid, problem, sendProblem } from './problem.ts';
 import { expressPath, type RouteSpec } from './routes.ts';
 import * as S from './schemas.ts';
+import { buildReportModel, PortraitStatsSchema, renderReportHtml } from '../report/index.ts';
 import { RunParams as RunParamsSchema, RunStatusResponse, RunsQuery, RunsResponse } from './schemas.ts';
 import { InProcessQueue, RunRequestSchema, runStatus, startRun, type JobQueue, type RunStatus } from '../jobs/index.ts';
 import { cancelRun, listRuns, type JobRecord } from '../store/index.ts';
@@ -180,6 +181,21 @@ export function createApp(opts: AppOptions) {
           after = page.next;
         }
         res.end();
+        return undefined;
+      },
+    },
+    {
+      method: 'get', path: '/v1/report', scope: 'read', tag: 'personas',
+      summary: "The consultant's report of a version (default: active) as one offline HTML page",
+      query: S.ReportQuery, problems: [400, 404, 503],
+      response: { contentTypes: { 'text/html': 'a self-contained page: quantification, portraits, reach vs precision, persona x segment, model quality' } },
+      async handler({ query }, _req, res) {
+        const q = query as z.infer<typeof S.ReportQuery>;
+        const d = await versionDetail(db, q.version ?? null);
+        const portraits = d.portraits ? PortraitStatsSchema.safeParse(d.portraits) : null;
+        const html = renderReportHtml(buildReportModel({ manifest: d.manifest, metrics: d.metrics, quantification: d.quantification, portraits: portraits?.success ? portraits.data : null }, { lang: q.lang }));
+        res.setHeader('Cache-Control', 'no-store');
+        res.type('html').send(html);
         return undefined;
       },
     },

@@ -144,3 +144,4 @@ export const RunStatusResponse = z.object({
 export const RunsResponse = z.object({ runs: z.array(JobInfo) });
 export const RunParams = z.object({ id: z.string().regex(/^run-[0-9TZ]+-[0-9a-f]+$/) }).strict();
 export const RunsQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(20) }).strict();
+export const ReportQuery = VersionQuery.extend({ lang: z.enum(['en', 'fr']).default('en') }).strict();

@@ -6,6 +6,7 @@ import { writeDemoBase } from '../demo/index.ts';
 import { writeReport } from '../report/index.ts';
 import { openStore, publishRun, runSource } from '../store/index.ts';
 import { runProjection } from './run.ts';
+import { runPortraits } from './store.ts';
 import { terminalProgress } from './progress-bar.ts';
 
 export function registerDemo(program: Command): void {
@@ -39,7 +40,7 @@ export function registerDemo(program: Command): void {
       const storeDir = join(opts.out, 'store');
       const db = await openStore({ databaseUrl: null, dataDir: storeDir });
       try {
-        const r = await publishRun(db, runSource(opts.out), { activate: true, progress });
+        const r = await publishRun(db, runSource(opts.out), { activate: true, progress, portraits: await runPortraits(opts.out) });
         progress.log(`published and activated ${r.version} in the embedded store ${storeDir}`);
       } finally {
         await db.close();

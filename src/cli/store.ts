@@ -1,7 +1,10 @@
 // Store and registry commands: migrate, publish, activate, rollback, models, keys. They work on
 // PostgreSQL (--database or DATABASE_URL) or on the embedded store (--store DIR, default
 // .personas/store).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
+import { readPortraitStats, type PortraitStats } from '../report/index.ts';
 import { InputError } from '../errors.ts';
 import {
   activateVersion, createKey, deleteVersion, defaultStoreDir, listKeys, listVersions, migrate, openStore, publishRun, revokeKey,
@@ -32,6 +35,15 @@ export async function withStore<T>(flags: StoreFlags, fn: (db: Db) => Promise<T>
 
 const out = (line: string) => process.stdout.write(line + '\n');
 
+/** Portrait statistics of a run directory for the stored report, when its feature table is there. */
+export async function runPortraits(runDir: string): Promise<PortraitStats | undefined> {
+  const features = join(runDir, 'features', 'features.parquet');
+  const manifestPath = join(runDir, 'model', 'manifest.json');
+  if (!existsSync(features) || !existsSync(manifestPath)) return undefined;
+  const ids = (JSON.parse(readFileSync(manifestPath, 'utf8')) as { personas: { id: string }[] }).personas.map((p) => p.id);
+  return readPortraitStats(features, join(runDir, 'assignments.csv'), ids);
+}
+
 export function registerStore(program: Command): void {
   withStoreFlags(program.command('migrate').description('create or update the store tables (versioned SQL migrations)')).action(async (f: StoreFlags) => {
     await withStore(
@@ -58,7 +70,8 @@ export function registerStore(program: Command): void {
     else if (f.model && f.assignments) src = { modelDir: f.model, assignments: f.assignments };
     else throw new InputError('INPUT_INVALID', 'give --run DIR, or both --model DIR and --assignments FILE');
     await withStore(f, async (db) => {
-      const r = await publishRun(db, src, { activate: f.activate, progress: terminalProgress() });
+      const portraits = f.run ? await runPortraits(f.run) : undefined;
+      const r = await publishRun(db, src, { activate: f.activate, progress: terminalProgress(), portraits });
       out(`published ${r.version}: ${r.customers} customers, personas ${r.personas.join(', ')}${r.activated ? '; now active' : `; activate with: personas activate ${r.version}`}`);
     });
   });

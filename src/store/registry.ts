@@ -164,7 +164,7 @@ export interface PublishResult {
 }
 
 /** Loads a run's model and labels as a new version (status `ready`); the active version is untouched unless `activate`. */
-export async function publishRun(db: Db, src: PublishSource, opts: { activate?: boolean; progress?: Progress } = {}): Promise<PublishResult> {
+export async function publishRun(db: Db, src: PublishSource, opts: { activate?: boolean; progress?: Progress; portraits?: unknown } = {}): Promise<PublishResult> {
   const progress = opts.progress ?? silentProgress;
   const saved = loadSavedProjection(src.modelDir); // checks every model file loads and matches the encoding
   const manifest = saved.manifest;
@@ -184,9 +184,9 @@ export async function publishRun(db: Db, src: PublishSource, opts: { activate?: 
   const counter = { rows: 0 };
   await db.transaction(async (tx) => {
     await tx.query(
-      `INSERT INTO model_versions (version, status, persona_file_sha, manifest, design, metrics, quantification, personas, customers, created_at)
-       VALUES ($1, 'ready', $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [version, manifest.personaFile.sha256, JSON.stringify(manifest), JSON.stringify(saved.encoding), JSON.stringify(metrics), JSON.stringify(quantification), saved.personas.map((p) => p.id), quantification.customers, manifest.createdAt],
+      `INSERT INTO model_versions (version, status, persona_file_sha, manifest, design, metrics, quantification, personas, customers, created_at, portraits)
+       VALUES ($1, 'ready', $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [version, manifest.personaFile.sha256, JSON.stringify(manifest), JSON.stringify(saved.encoding), JSON.stringify(metrics), JSON.stringify(quantification), saved.personas.map((p) => p.id), quantification.customers, manifest.createdAt, opts.portraits === undefined ? null : JSON.stringify(opts.portraits)],
     );
     for (const p of saved.personas) {
       const file = modelJson(manifest.personas.find((e) => e.id === p.id)!.modelFile!);
@@ -275,6 +275,8 @@ export async function activeVersion(db: Sql): Promise<string | null> {
 
 export interface VersionDetail {
   version: string;
+  /** Portrait statistics stored at publish time (the report's format), or null. */
+  portraits: unknown;
   manifest: Manifest;
   design: DesignEncoding;
   metrics: RunMetrics;
@@ -284,13 +286,13 @@ export interface VersionDetail {
 /** The artefacts of a version (the active one when `version` is null). */
 export async function versionDetail(db: Sql, version: string | null): Promise<VersionDetail> {
   const rows = await db.query<Record<string, unknown>>(
-    `SELECT version, manifest, design, metrics, quantification FROM model_versions
+    `SELECT version, manifest, design, metrics, quantification, portraits FROM model_versions
      WHERE version = coalesce($1::text, (SELECT version FROM active_version WHERE singleton))`,
     [version],
   );
   if (!rows.length) throw noVersion(version);
   const r = rows[0];
-  return { version: r.version as string, manifest: r.manifest as Manifest, design: DesignEncodingSchema.parse(r.design), metrics: r.metrics as RunMetrics, quantification: r.quantification as Quantification };
+  return { version: r.version as string, portraits: r.portraits ?? null, manifest: r.manifest as Manifest, design: DesignEncodingSchema.parse(r.design), metrics: r.metrics as RunMetrics, quantification: r.quantification as Quantification };
 }
 
 function noVersion(version: string | null): PersonasError {

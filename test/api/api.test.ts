@@ -204,6 +204,21 @@ for (const variant of STORE_VARIANTS) {
       expectProblem(await request(app).get('/v1/assignments?format=xml').set(auth('read')), 400, /query\.format/);
     });
 
+    it("serves the consultant's report of a version as one offline page, in English or French", async () => {
+      const en = await request(app).get('/v1/report').set(auth('read'));
+      expect(en.status).toBe(200);
+      expect(en.headers['content-type']).toMatch(/^text\/html/);
+      for (const id of ['quantification', 'portraits', 'reach', 'segments', 'quality']) expect(en.text).toContain(`id="${id}"`);
+      expect(en.text).toContain(versionA);
+      expect(en.text).not.toMatch(/<script[^>]+src=["']https?:/);
+      const fr = await request(app).get(`/v1/report?lang=fr&version=${versionB}`).set(auth('read'));
+      expect(fr.status).toBe(200);
+      expect(fr.text).toContain('lang="fr"');
+      expect(fr.text).toContain(versionB);
+      expectProblem(await request(app).get('/v1/report?lang=de').set(auth('read')), 400, /query\.lang/);
+      expectProblem(await request(app).get('/v1/report').set(auth('score')), 403, /'read' scope/);
+    });
+
     it('lists, shows and activates model versions (admin), with clear errors', async () => {
       const list = await request(app).get('/v1/models').set(auth('read'));
       expect(list.body.active).toBe(versionA);
@@ -242,7 +257,7 @@ for (const variant of STORE_VARIANTS) {
     it('publishes its OpenAPI document and docs page, and answers unknown routes and methods with problems', async () => {
       const spec = (await request(app).get('/v1/openapi.json')).body;
       expect(spec.openapi).toBe('3.1.0');
-      expect(Object.keys(spec.paths).sort()).toEqual(['/healthz', '/readyz', '/v1/assignments', '/v1/customers/personas:batch', '/v1/customers/{id}/persona', '/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/cancel', '/v1/models', '/v1/models/{version}', '/v1/models/{version}/activate', '/v1/personas', '/v1/quantification', '/v1/score']);
+      expect(Object.keys(spec.paths).sort()).toEqual(['/healthz', '/readyz', '/v1/assignments', '/v1/customers/personas:batch', '/v1/customers/{id}/persona', '/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/cancel', '/v1/models', '/v1/models/{version}', '/v1/models/{version}/activate', '/v1/personas', '/v1/quantification', '/v1/report', '/v1/score']);
       expect(spec.paths['/v1/customers/personas:batch'].post.requestBody.content['application/json'].schema.properties.ids.maxItems).toBe(10_000);
       expect(spec.paths['/v1/models/{version}/activate'].post['x-required-scope']).toBe('admin');
       expect(spec.paths['/v1/score'].post.responses['403'].content['application/problem+json']).toBeDefined();
