@@ -97,9 +97,15 @@ export class GbdtLearner implements Learner<GbdtOptions> {
       if (o.subsample < 1) rows = rows.filter(() => next() < o.subsample);
       if (rows.length === 0) rows = allRows.slice();
       const featureIds = sampleFeatures(x.columns.length, o.colsample, next);
-      const tree = growTree({ bins: data.bins, featureBins: data.featureBins, featureIds, grad, hess, rows, leafOutput }, o, pool);
+      const { tree, leafBegin, leafEnd } = growTree({ bins: data.bins, featureBins: data.featureBins, featureIds, grad, hess, rows, leafOutput }, o, pool);
       trees.push(tree);
-      addTreeOutputs([tree], x, raw);
+      if (rows.length === n) {
+        // Every row is in the tree's partition: add each leaf's value to its rows.
+        for (let k = 0; k < tree.leafValue.length; k++) {
+          const v = tree.leafValue[k];
+          for (let i = leafBegin[k]; i < leafEnd[k]; i++) raw[rows[i]] += v;
+        }
+      } else addTreeOutputs([tree], x, raw);
       if (input.valid && validRaw && validW) {
         addTreeOutputs([tree], input.valid.x, validRaw);
         const loss = logLoss(validRaw, input.valid.y, validW);

@@ -1,18 +1,25 @@
 // The binned training set shared by the boosted and forest learners: bin edges fitted on the
-// training rows, one Uint8Array of bin codes per feature.
+// training rows, and the bin codes of every row (row-major, see histogram.ts).
 import type { ColumnMatrix } from '../learner.ts';
 import { binColumn, fitBins, type FeatureBins } from './bins.ts';
+import type { RowBins } from './histogram.ts';
 
 export interface BinnedData {
   rows: number;
   featureBins: FeatureBins[];
-  bins: Uint8Array[];
+  bins: RowBins;
 }
 
 export function binMatrix(x: ColumnMatrix, maxBins: number): BinnedData {
   const featureBins = x.columns.map((c) => fitBins(c, maxBins));
-  const bins = x.columns.map((c, j) => binColumn(featureBins[j], c));
-  return { rows: x.rows, featureBins, bins };
+  const nf = x.columns.length;
+  const codes = new Uint8Array(x.rows * nf);
+  x.columns.forEach((c, j) => {
+    const col = binColumn(featureBins[j], c);
+    // Scatter the column into the row-major layout.
+    for (let i = 0, p = j; i < col.length; i++, p += nf) codes[p] = col[i];
+  });
+  return { rows: x.rows, featureBins, bins: { features: nf, codes } };
 }
 
 /** Features drawn for one tree (column subsampling), in increasing order. */

@@ -83,7 +83,7 @@ export class RandomForestLearner implements Learner<ForestOptions> {
           { bins: data.bins, featureBins: data.featureBins, featureIds, grad, hess, rows, leafOutput },
           { numLeaves: o.numLeaves, maxDepth: o.maxDepth, lambda: 0, minChildWeight: 1e-9, minDataInLeaf: o.minDataInLeaf, minGain: 1e-12 },
           pool,
-        ),
+        ).tree,
       );
     }
     return new TreeEnsemble({

@@ -1,32 +1,31 @@
-// Gradient histograms: for one feature and one set of rows, the sums of gradients and hessians
-// per bin. The hot loop of training (DESIGN.md: one Uint8Array of bins per feature, separate
-// Float64Array gradients and hessians, gathered through a row-index array).
+// Gradient histograms: for one set of rows, the sums of gradients and hessians per feature and
+// bin. The hot loop of training. Bins are read row-major (one row's codes of every feature are
+// adjacent, XGBoost's `hist` layout), so each row of a node costs one cache line of bins and one
+// read of its gradient pair, and the 30-odd updates per row hit different histograms (no chain of
+// dependent read-modify-writes on one bin). Measured 2x faster than a column per feature.
 import { MAX_BINS } from './bins.ts';
 
 /**
- * Histograms of every feature of one node: [feature * MAX_BINS + bin]. Row counts per bin are not
- * kept (incrementing them costs as much as the sums, measured): as in LightGBM, the split finder
- * estimates them from the hessians and the node's exact row count.
+ * Histograms of every feature of one node, gradient and hessian interleaved:
+ * grad at [2 (feature * MAX_BINS + bin)], hess just after it (one cache line for both). Row counts
+ * per bin are not kept (incrementing them costs as much as the sums, measured): as in LightGBM,
+ * the split finder estimates them from the hessians and the node's exact row count.
  */
-export interface NodeHistogram {
-  grad: Float64Array;
-  hess: Float64Array;
-}
+export type NodeHistogram = Float64Array;
 
 export function newHistogram(features: number): NodeHistogram {
-  const size = features * MAX_BINS;
-  return { grad: new Float64Array(size), hess: new Float64Array(size) };
+  return new Float64Array(2 * features * MAX_BINS);
 }
 
-/** Scratch buffers of the gradients and hessians gathered in row order (LightGBM's ordered gradients). */
-export interface OrderedGradients {
-  grad: Float64Array;
-  hess: Float64Array;
+/** Bin codes of the training rows, row-major: codes[row * features + feature]. */
+export interface RowBins {
+  features: number;
+  codes: Uint8Array;
 }
 
 /** Fills `out` for the rows rows[begin..end) over the features listed in `featureIds`. */
 export function buildHistogram(
-  bins: Uint8Array[],
+  bins: RowBins,
   featureIds: Int32Array,
   rows: Uint32Array,
   begin: number,
@@ -34,30 +33,40 @@ export function buildHistogram(
   grad: Float64Array,
   hess: Float64Array,
   out: NodeHistogram,
-  ordered: OrderedGradients,
 ): void {
-  const g = out.grad;
-  const h = out.hess;
-  const og = ordered.grad;
-  const oh = ordered.hess;
-  const n = end - begin;
-  // Gather the node's gradients once, so the per-feature loops read them contiguously.
-  for (let i = 0; i < n; i++) {
-    const r = rows[begin + i];
-    og[i] = grad[r];
-    oh[i] = hess[r];
+  const nf = bins.features;
+  const codes = bins.codes;
+  if (featureIds.length === nf) {
+    out.fill(0, 0, 2 * nf * MAX_BINS);
+    // Every feature: add each row's gradient and hessian to its bin of every feature.
+    for (let i = begin; i < end; i++) {
+      const r = rows[i];
+      const g = grad[r];
+      const h = hess[r];
+      let p = r * nf;
+      for (let base = 0; base < nf * MAX_BINS; base += MAX_BINS) {
+        const b = (base + codes[p++]) << 1;
+        out[b] += g;
+        out[b + 1] += h;
+      }
+    }
+    return;
   }
   for (let k = 0; k < featureIds.length; k++) {
-    const f = featureIds[k];
-    const codes = bins[f];
-    const base = f * MAX_BINS;
-    g.fill(0, base, base + MAX_BINS);
-    h.fill(0, base, base + MAX_BINS);
-    // Add each row's gradient and hessian to its bin.
-    for (let i = 0; i < n; i++) {
-      const b = base + codes[rows[begin + i]];
-      g[b] += og[i];
-      h[b] += oh[i];
+    const base = 2 * featureIds[k] * MAX_BINS;
+    out.fill(0, base, base + 2 * MAX_BINS);
+  }
+  // A subset of features: the same, through the list of features.
+  for (let i = begin; i < end; i++) {
+    const r = rows[i];
+    const g = grad[r];
+    const h = hess[r];
+    const p = r * nf;
+    for (let k = 0; k < featureIds.length; k++) {
+      const f = featureIds[k];
+      const b = (f * MAX_BINS + codes[p + f]) << 1;
+      out[b] += g;
+      out[b + 1] += h;
     }
   }
 }
@@ -65,10 +74,7 @@ export function buildHistogram(
 /** larger = parent - smaller, for the features listed (the subtraction trick). */
 export function subtractHistogram(parent: NodeHistogram, smaller: NodeHistogram, featureIds: Int32Array, out: NodeHistogram): void {
   for (let k = 0; k < featureIds.length; k++) {
-    const base = featureIds[k] * MAX_BINS;
-    for (let b = base; b < base + MAX_BINS; b++) {
-      out.grad[b] = parent.grad[b] - smaller.grad[b];
-      out.hess[b] = parent.hess[b] - smaller.hess[b];
-    }
+    const base = 2 * featureIds[k] * MAX_BINS;
+    for (let b = base; b < base + 2 * MAX_BINS; b++) out[b] = parent[b] - smaller[b];
   }
 }

@@ -45,35 +45,48 @@ export function findBestSplit(
   // Rows per unit of hessian: bin row counts are estimated as hessian x this factor.
   const perHess = totals.hess > 0 ? totals.count / totals.hess : 0;
   let best: Split | undefined;
+  let bestGain = p.minGain;
+  const lambda = p.lambda;
   for (let k = 0; k < featureIds.length; k++) {
     const f = featureIds[k];
-    const base = f * MAX_BINS;
+    const base = 2 * f * MAX_BINS;
     const nan = nanBins[f];
-    const nanG = hist.grad[base + nan];
-    const nanH = hist.hess[base + nan];
+    const nanG = hist[base + 2 * nan];
+    const nanH = hist[base + 2 * nan + 1];
     const nanC = nanH * perHess;
     let gl = 0;
     let hl = 0;
     let cl = 0;
-    // Scan thresholds "bin <= t" left to right; value bins are 0..nan-1.
+    // Scan thresholds "bin <= t" left to right; value bins are 0..nan-1. Missing values go right
+    // first, then left; a candidate must beat the best so far strictly (first one wins ties).
     for (let t = 0; t < nan - 1; t++) {
-      gl += hist.grad[base + t];
-      hl += hist.hess[base + t];
-      cl += hist.hess[base + t] * perHess;
-      for (let side = 0; side < 2; side++) {
-        // side 0: missing values go right; side 1: they go left.
-        if (side === 1 && nanH === 0) break;
-        const lg = side ? gl + nanG : gl;
-        const lh = side ? hl + nanH : hl;
-        const lc = side ? cl + nanC : cl;
-        const rg = totals.grad - lg;
-        const rh = totals.hess - lh;
-        const rc = totals.count - lc;
-        if (lc < p.minDataInLeaf || rc < p.minDataInLeaf || lh < p.minChildWeight || rh < p.minChildWeight) continue;
-        const gain = score(lg, lh, p.lambda) + score(rg, rh, p.lambda) - parent;
-        if (gain > p.minGain && (!best || gain > best.gain)) {
-          best = { feature: f, bin: t, defaultLeft: side === 1, gain, leftGrad: lg, leftHess: lh, leftCount: lc };
+      const bg = hist[base + 2 * t];
+      const bh = hist[base + 2 * t + 1];
+      gl += bg;
+      hl += bh;
+      cl += bh * perHess;
+      const rg = totals.grad - gl;
+      const rh = totals.hess - hl;
+      const rc = totals.count - cl;
+      if (!(cl < p.minDataInLeaf || rc < p.minDataInLeaf || hl < p.minChildWeight || rh < p.minChildWeight)) {
+        const gain = score(gl, hl, lambda) + score(rg, rh, lambda) - parent;
+        if (gain > bestGain) {
+          bestGain = gain;
+          best = { feature: f, bin: t, defaultLeft: false, gain, leftGrad: gl, leftHess: hl, leftCount: cl };
         }
+      }
+      if (nanH === 0) continue;
+      const lg = gl + nanG;
+      const lh = hl + nanH;
+      const lc = cl + nanC;
+      const rg2 = totals.grad - lg;
+      const rh2 = totals.hess - lh;
+      const rc2 = totals.count - lc;
+      if (lc < p.minDataInLeaf || rc2 < p.minDataInLeaf || lh < p.minChildWeight || rh2 < p.minChildWeight) continue;
+      const gain = score(lg, lh, lambda) + score(rg2, rh2, lambda) - parent;
+      if (gain > bestGain) {
+        bestGain = gain;
+        best = { feature: f, bin: t, defaultLeft: true, gain, leftGrad: lg, leftHess: lh, leftCount: lc };
       }
     }
     // A feature whose only distinction is missing vs present: split present | missing.
@@ -82,8 +95,9 @@ export function findBestSplit(
       const lh = totals.hess - nanH;
       const lc = totals.count - nanC;
       if (lc >= p.minDataInLeaf && nanC >= p.minDataInLeaf && lh >= p.minChildWeight && nanH >= p.minChildWeight) {
-        const gain = score(lg, lh, p.lambda) + score(nanG, nanH, p.lambda) - parent;
-        if (gain > p.minGain && (!best || gain > best.gain)) {
+        const gain = score(lg, lh, lambda) + score(nanG, nanH, lambda) - parent;
+        if (gain > bestGain) {
+          bestGain = gain;
           best = { feature: f, bin: nan - 1, defaultLeft: false, gain, leftGrad: lg, leftHess: lh, leftCount: lc };
         }
       }

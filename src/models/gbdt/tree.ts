@@ -3,7 +3,7 @@
 // of a row-index array that is partitioned in place when the leaf splits; the smaller child's
 // histograms are built and the larger child's are the parent's minus the smaller's.
 import type { FeatureBins } from './bins.ts';
-import { buildHistogram, newHistogram, subtractHistogram, type NodeHistogram, type OrderedGradients } from './histogram.ts';
+import { buildHistogram, newHistogram, subtractHistogram, type NodeHistogram, type RowBins } from './histogram.ts';
 import { findBestSplit, type Split, type SplitParams } from './split.ts';
 
 export interface TreeParams extends SplitParams {
@@ -41,7 +41,7 @@ interface Leaf {
 }
 
 export interface GrowInput {
-  bins: Uint8Array[];
+  bins: RowBins;
   featureBins: FeatureBins[];
   /** Features this tree may use. */
   featureIds: Int32Array;
@@ -53,11 +53,23 @@ export interface GrowInput {
   leafOutput: (grad: number, hess: number) => number;
 }
 
-export function growTree(input: GrowInput, p: TreeParams, pool: NodeHistogram[]): Tree {
+/**
+ * A grown tree and where its training rows ended: `rows` (the input array, partitioned in place)
+ * holds leaf k's rows at rows[leafBegin[k]..leafEnd[k]), so the booster adds the leaf values to
+ * the training scores without walking the tree (LightGBM's DataPartition).
+ */
+export interface GrownTree {
+  tree: Tree;
+  leafBegin: Uint32Array;
+  leafEnd: Uint32Array;
+}
+
+export function growTree(input: GrowInput, p: TreeParams, pool: NodeHistogram[]): GrownTree {
   const { bins, featureBins, featureIds, grad, hess, rows } = input;
+  const nf = bins.features;
+  const codes = bins.codes;
   const nanBins = Int32Array.from(featureBins, (b) => b.nanBin);
-  const take = () => pool.pop() ?? newHistogram(bins.length);
-  const ordered: OrderedGradients = { grad: new Float64Array(rows.length), hess: new Float64Array(rows.length) };
+  const take = () => pool.pop() ?? newHistogram(nf);
 
   let g0 = 0;
   let h0 = 0;
@@ -66,7 +78,7 @@ export function growTree(input: GrowInput, p: TreeParams, pool: NodeHistogram[])
     h0 += hess[rows[i]];
   }
   const root: Leaf = { begin: 0, end: rows.length, depth: 0, grad: g0, hess: h0, hist: take(), parent: -1, isLeft: false };
-  buildHistogram(bins, featureIds, rows, 0, rows.length, grad, hess, root.hist, ordered);
+  buildHistogram(bins, featureIds, rows, 0, rows.length, grad, hess, root.hist);
   const splitOf = (leaf: Leaf) =>
     leaf.depth < p.maxDepth
       ? findBestSplit(leaf.hist, featureIds, nanBins, { grad: leaf.grad, hess: leaf.hess, count: leaf.end - leaf.begin }, p)
@@ -88,13 +100,13 @@ export function growTree(input: GrowInput, p: TreeParams, pool: NodeHistogram[])
     const s = leaf.split!;
 
     // Partition the leaf's rows: those going left first, stably.
-    const codes = bins[s.feature];
-    const nan = nanBins[s.feature];
+    const f = s.feature;
+    const nan = nanBins[f];
     let nl = 0;
     let nr = 0;
     for (let i = leaf.begin; i < leaf.end; i++) {
       const r = rows[i];
-      const b = codes[r];
+      const b = codes[r * nf + f];
       const goLeft = b === nan ? s.defaultLeft : b <= s.bin;
       if (goLeft) rows[leaf.begin + nl++] = r;
       else scratch[nr++] = r;
@@ -119,7 +131,7 @@ export function growTree(input: GrowInput, p: TreeParams, pool: NodeHistogram[])
     const parentHist = leaf.hist;
     small.hist = take();
     large.hist = take();
-    buildHistogram(bins, featureIds, rows, small.begin, small.end, grad, hess, small.hist, ordered);
+    buildHistogram(bins, featureIds, rows, small.begin, small.end, grad, hess, small.hist);
     subtractHistogram(parentHist, small.hist, featureIds, large.hist);
     pool.push(parentHist);
     left.split = splitOf(left);
@@ -129,12 +141,16 @@ export function growTree(input: GrowInput, p: TreeParams, pool: NodeHistogram[])
 
   // Number the leaves and link them into their parents.
   const leafValue = new Float64Array(leaves.length);
+  const leafBegin = new Uint32Array(leaves.length);
+  const leafEnd = new Uint32Array(leaves.length);
   leaves.forEach((leaf, k) => {
     leafValue[k] = input.leafOutput(leaf.grad, leaf.hess);
+    leafBegin[k] = leaf.begin;
+    leafEnd[k] = leaf.end;
     if (leaf.parent >= 0) (leaf.isLeft ? nodes.left : nodes.right)[leaf.parent] = ~k;
     pool.push(leaf.hist);
   });
-  return {
+  const tree: Tree = {
     feature: Int32Array.from(nodes.feature),
     threshold: Float64Array.from(nodes.threshold),
     defaultLeft: Uint8Array.from(nodes.defaultLeft),
@@ -143,4 +159,5 @@ export function growTree(input: GrowInput, p: TreeParams, pool: NodeHistogram[])
     leafValue,
     gain: Float64Array.from(nodes.gain),
   };
+  return { tree, leafBegin, leafEnd };
 }
