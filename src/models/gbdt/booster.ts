@@ -83,6 +83,7 @@ export class GbdtLearner implements Learner<GbdtOptions> {
     const raw = new Float64Array(n).fill(init);
     const grad = new Float64Array(n);
     const hess = new Float64Array(n);
+    const packed = new Float64Array(n);
     const validRaw = input.valid ? new Float64Array(input.valid.x.rows).fill(init) : undefined;
     const trees: Tree[] = [];
     const pool: NodeHistogram[] = [];
@@ -97,7 +98,11 @@ export class GbdtLearner implements Learner<GbdtOptions> {
       if (o.subsample < 1) rows = rows.filter(() => next() < o.subsample);
       if (rows.length === 0) rows = allRows.slice();
       const featureIds = sampleFeatures(x.columns.length, o.colsample, next);
-      const { tree, leafBegin, leafEnd } = growTree({ bins: data.bins, featureBins: data.featureBins, featureIds, grad, hess, rows, leafOutput }, o, pool);
+      const { tree, leafBegin, leafEnd } = growTree(
+        { bins: data.bins, columns: data.columns, featureBins: data.featureBins, featureIds, grad, hess, rows, packed, seed: o.seed * 7919 + round, leafOutput },
+        o,
+        pool,
+      );
       trees.push(tree);
       if (rows.length === n) {
         // Every row is in the tree's partition: add each leaf's value to its rows.

@@ -1,5 +1,5 @@
 // The binned training set shared by the boosted and forest learners: bin edges fitted on the
-// training rows, and the bin codes of every row (row-major, see histogram.ts).
+// training rows, and the bin codes of every row, row-major (histogram.ts) and per column.
 import type { ColumnMatrix } from '../learner.ts';
 import { binColumn, fitBins, type FeatureBins } from './bins.ts';
 import type { RowBins } from './histogram.ts';
@@ -7,19 +7,22 @@ import type { RowBins } from './histogram.ts';
 export interface BinnedData {
   rows: number;
   featureBins: FeatureBins[];
+  /** Row-major codes (histograms) and one column of codes per feature (partitioning rows). */
   bins: RowBins;
+  columns: Uint8Array[];
 }
 
 export function binMatrix(x: ColumnMatrix, maxBins: number): BinnedData {
   const featureBins = x.columns.map((c) => fitBins(c, maxBins));
   const nf = x.columns.length;
   const codes = new Uint8Array(x.rows * nf);
-  x.columns.forEach((c, j) => {
+  const columns = x.columns.map((c, j) => {
     const col = binColumn(featureBins[j], c);
     // Scatter the column into the row-major layout.
     for (let i = 0, p = j; i < col.length; i++, p += nf) codes[p] = col[i];
+    return col;
   });
-  return { rows: x.rows, featureBins, bins: { features: nf, codes } };
+  return { rows: x.rows, featureBins, bins: { features: nf, codes }, columns };
 }
 
 /** Features drawn for one tree (column subsampling), in increasing order. */

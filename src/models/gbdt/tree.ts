@@ -1,9 +1,11 @@
 // Tree learner: grows one regression tree on gradients and hessians, leaf-wise (best-gain leaf
 // first, as LightGBM does) under `numLeaves` and `maxDepth`. Each leaf owns a contiguous segment
 // of a row-index array that is partitioned in place when the leaf splits; the smaller child's
-// histograms are built and the larger child's are the parent's minus the smaller's.
+// histograms are built and the larger child's are the parent's minus the smaller's. Splits are
+// chosen on quantised gradients (quantize.ts); leaf values come from the exact sums.
 import type { FeatureBins } from './bins.ts';
 import { buildHistogram, newHistogram, subtractHistogram, type NodeHistogram, type RowBins } from './histogram.ts';
+import { packedGrad, packedHess, quantiseGradients } from './quantize.ts';
 import { findBestSplit, type Split, type SplitParams } from './split.ts';
 
 export interface TreeParams extends SplitParams {
@@ -31,6 +33,7 @@ interface Leaf {
   begin: number;
   end: number;
   depth: number;
+  /** Quantised (integer) gradient and hessian sums. */
   grad: number;
   hess: number;
   hist: NodeHistogram;
@@ -41,7 +44,9 @@ interface Leaf {
 }
 
 export interface GrowInput {
+  /** Bin codes row-major (histograms) and one column per feature (partitioning). */
   bins: RowBins;
+  columns: Uint8Array[];
   featureBins: FeatureBins[];
   /** Features this tree may use. */
   featureIds: Int32Array;
@@ -49,7 +54,11 @@ export interface GrowInput {
   hess: Float64Array;
   /** Row indices of the rows the tree learns from; partitioned in place. */
   rows: Uint32Array;
-  /** Leaf output from a leaf's gradient and hessian sums. */
+  /** Scratch of one double per training row, for the packed quantised gradients. */
+  packed: Float64Array;
+  /** Seed of the stochastic rounding of the gradients. */
+  seed: number;
+  /** Leaf output from a leaf's (exact) gradient and hessian sums. */
   leafOutput: (grad: number, hess: number) => number;
 }
 
@@ -65,24 +74,18 @@ export interface GrownTree {
 }
 
 export function growTree(input: GrowInput, p: TreeParams, pool: NodeHistogram[]): GrownTree {
-  const { bins, featureBins, featureIds, grad, hess, rows } = input;
-  const nf = bins.features;
-  const codes = bins.codes;
+  const { bins, columns, featureBins, featureIds, grad, hess, rows } = input;
   const nanBins = Int32Array.from(featureBins, (b) => b.nanBin);
-  const take = () => pool.pop() ?? newHistogram(nf);
+  const take = () => pool.pop() ?? newHistogram(bins.features);
+  const q = quantiseGradients(grad, hess, rows, input.packed, input.seed);
+  const { packed, shift } = q;
 
-  let g0 = 0;
-  let h0 = 0;
-  for (let i = 0; i < rows.length; i++) {
-    g0 += grad[rows[i]];
-    h0 += hess[rows[i]];
-  }
-  const root: Leaf = { begin: 0, end: rows.length, depth: 0, grad: g0, hess: h0, hist: take(), parent: -1, isLeft: false };
-  buildHistogram(bins, featureIds, rows, 0, rows.length, grad, hess, root.hist);
+  let total = 0;
+  for (let i = 0; i < rows.length; i++) total += packed[rows[i]];
+  const root: Leaf = { begin: 0, end: rows.length, depth: 0, grad: packedGrad(total, shift), hess: packedHess(total, shift), hist: take(), parent: -1, isLeft: false };
+  buildHistogram(bins, featureIds, rows, 0, rows.length, packed, root.hist);
   const splitOf = (leaf: Leaf) =>
-    leaf.depth < p.maxDepth
-      ? findBestSplit(leaf.hist, featureIds, nanBins, { grad: leaf.grad, hess: leaf.hess, count: leaf.end - leaf.begin }, p)
-      : undefined;
+    leaf.depth < p.maxDepth ? findBestSplit(leaf.hist, featureIds, nanBins, { grad: leaf.grad, hess: leaf.hess, count: leaf.end - leaf.begin }, q, p) : undefined;
   root.split = splitOf(root);
 
   const leaves: Leaf[] = [root];
@@ -100,13 +103,13 @@ export function growTree(input: GrowInput, p: TreeParams, pool: NodeHistogram[])
     const s = leaf.split!;
 
     // Partition the leaf's rows: those going left first, stably.
-    const f = s.feature;
-    const nan = nanBins[f];
+    const codes = columns[s.feature];
+    const nan = nanBins[s.feature];
     let nl = 0;
     let nr = 0;
     for (let i = leaf.begin; i < leaf.end; i++) {
       const r = rows[i];
-      const b = codes[r * nf + f];
+      const b = codes[r];
       const goLeft = b === nan ? s.defaultLeft : b <= s.bin;
       if (goLeft) rows[leaf.begin + nl++] = r;
       else scratch[nr++] = r;
@@ -131,7 +134,7 @@ export function growTree(input: GrowInput, p: TreeParams, pool: NodeHistogram[])
     const parentHist = leaf.hist;
     small.hist = take();
     large.hist = take();
-    buildHistogram(bins, featureIds, rows, small.begin, small.end, grad, hess, small.hist);
+    buildHistogram(bins, featureIds, rows, small.begin, small.end, packed, small.hist);
     subtractHistogram(parentHist, small.hist, featureIds, large.hist);
     pool.push(parentHist);
     left.split = splitOf(left);
@@ -139,12 +142,18 @@ export function growTree(input: GrowInput, p: TreeParams, pool: NodeHistogram[])
     leaves.splice(bestIndex, 1, left, right);
   }
 
-  // Number the leaves and link them into their parents.
+  // Number the leaves, link them into their parents, and give each the output of its exact sums.
   const leafValue = new Float64Array(leaves.length);
   const leafBegin = new Uint32Array(leaves.length);
   const leafEnd = new Uint32Array(leaves.length);
   leaves.forEach((leaf, k) => {
-    leafValue[k] = input.leafOutput(leaf.grad, leaf.hess);
+    let g = 0;
+    let h = 0;
+    for (let i = leaf.begin; i < leaf.end; i++) {
+      g += grad[rows[i]];
+      h += hess[rows[i]];
+    }
+    leafValue[k] = input.leafOutput(g, h);
     leafBegin[k] = leaf.begin;
     leafEnd[k] = leaf.end;
     if (leaf.parent >= 0) (leaf.isLeft ? nodes.left : nodes.right)[leaf.parent] = ~k;

@@ -74,7 +74,9 @@ describe('weights', () => {
     const duplicated = new GbdtLearner(opts).fit({ x: pick(twice), y: Array.from(twice, (i) => data.y[i]) });
     const a = weighted.predictProba(pick(rows));
     const b = duplicated.predictProba(pick(rows));
-    for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i], 10);
+    // Splits are chosen on stochastically rounded gradients (quantize.ts), whose draws differ between the
+    // two data sets, so the probabilities agree closely rather than to the last bit.
+    for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i], 5);
   });
 });
 
