@@ -2,7 +2,7 @@
 // training rows, and the bin codes of every row, row-major (histogram.ts) and per column.
 import type { ColumnMatrix } from '../learner.ts';
 import { binColumn, fitBins, type FeatureBins } from './bins.ts';
-import type { RowBins } from './histogram.ts';
+import { codeOffset, newRowBins, type RowBins } from './histogram.ts';
 
 export interface BinnedData {
   rows: number;
@@ -15,14 +15,15 @@ export interface BinnedData {
 export function binMatrix(x: ColumnMatrix, maxBins: number): BinnedData {
   const featureBins = x.columns.map((c) => fitBins(c, maxBins));
   const nf = x.columns.length;
-  const codes = new Uint8Array(x.rows * nf);
+  const bins = newRowBins(x.rows, nf);
+  const { codes, stride } = bins;
   const columns = x.columns.map((c, j) => {
     const col = binColumn(featureBins[j], c);
     // Scatter the column into the row-major layout.
-    for (let i = 0, p = j; i < col.length; i++, p += nf) codes[p] = col[i];
+    for (let i = 0, p = codeOffset(j); i < col.length; i++, p += stride) codes[p] = col[i];
     return col;
   });
-  return { rows: x.rows, featureBins, bins: { features: nf, codes }, columns };
+  return { rows: x.rows, featureBins, bins, columns };
 }
 
 /** Features drawn for one tree (column subsampling), in increasing order. */

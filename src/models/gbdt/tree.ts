@@ -76,7 +76,7 @@ export interface GrownTree {
 export function growTree(input: GrowInput, p: TreeParams, pool: NodeHistogram[]): GrownTree {
   const { bins, columns, featureBins, featureIds, grad, hess, rows } = input;
   const nanBins = Int32Array.from(featureBins, (b) => b.nanBin);
-  const take = () => pool.pop() ?? newHistogram(bins.features);
+  const take = () => pool.pop() ?? newHistogram(bins);
   const q = quantiseGradients(grad, hess, rows, input.packed, input.seed);
   const { packed, shift } = q;
 
