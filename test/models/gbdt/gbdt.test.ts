@@ -75,8 +75,11 @@ describe('weights', () => {
     const a = weighted.predictProba(pick(rows));
     const b = duplicated.predictProba(pick(rows));
     // Splits are chosen on stochastically rounded gradients (quantize.ts), whose draws differ between the
-    // two data sets, so the probabilities agree closely rather than to the last bit.
-    for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i], 5);
+    // two data sets (a near-tie may go the other way), so the probabilities agree closely rather than
+    // to the last bit: measured mean difference 1e-4, and 0.04 when the weights are ignored.
+    let sum = 0;
+    for (let i = 0; i < a.length; i++) sum += Math.abs(a[i] - b[i]);
+    expect(sum / a.length).toBeLessThan(2e-3);
   });
 });
 
