@@ -2,18 +2,19 @@
 // grown, each row's gradient and hessian are rounded stochastically (unbiased) to integers and
 // packed into one double, packed = g * SHIFT + h with 0 <= h < SHIFT. A histogram bin is then
 // one addition per row instead of two, and every sum stays an exact integer below 2^53, so
-// sums, the subtraction trick and the unpacking are exact. The bits are shared out from the
-// number of rows: with n rows, sums need log2(n) bits each, the rest is resolution (at 1 M rows,
-// 2^7 gradient and 2^6 hessian levels; at 20 k rows, 2^12 and 2^11). Only split finding sees the
-// rounded values: leaf values are computed from the exact gradient sums of the leaf's rows.
+// sums, the subtraction trick and the unpacking are exact. The scales are set from the actual
+// totals: the sum of |g| over the tree's rows (any node's gradient sum is at most that) uses up to
+// 2^26, the sum of h likewise, so the resolution per row is about 2^26 / n levels of the mean
+// (about 180 gradient levels between 0 and the largest gradient at 1 M rows, 900 at 200 k).
+// Only split finding sees the rounded values: leaf values come from the leaf's exact sums.
 import { ModelError } from '../../errors.ts';
 
-/** With n < 2^sumBits rows, packed sums stay below 2^(2 sumBits + gBits + hBits + 2) <= 2^53. */
-const BITS = 51;
-/** Rows per tree above which fewer than 2 bits of resolution would remain. */
-export const MAX_QUANTISED_ROWS = 2 ** 24 - 1;
-/** Resolution beyond which rounding no longer changes a split (and small data stays exact-ish). */
-const MAX_LEVEL_BITS = 20;
+/** Bits of the gradient part and of the hessian part: |sum g| < 2^26, sum h < 2^26, total < 2^52. */
+const PART_BITS = 26;
+/** Resolution beyond which rounding no longer matters (levels per largest value). */
+const MAX_LEVELS = 2 ** 20;
+/** Rows per tree above which fewer than a few levels would remain. */
+export const MAX_QUANTISED_ROWS = 2 ** 24;
 
 export interface Quantised {
   /** Packed g * shift + h per row (rows not in the tree are left as they were). */
@@ -27,24 +28,27 @@ export interface Quantised {
 
 /** Quantises the gradients and hessians of `rows` into `packed`; `seed` drives the rounding. */
 export function quantiseGradients(grad: Float64Array, hess: Float64Array, rows: Uint32Array, packed: Float64Array, seed: number): Quantised {
+  const n = rows.length;
+  if (n > MAX_QUANTISED_ROWS) {
+    throw new ModelError('TRAINING_DATA_INVALID', `${n} rows for one tree: at most ${MAX_QUANTISED_ROWS} are supported (use subsample to draw fewer)`);
+  }
   let gMax = 0;
   let hMax = 0;
-  for (let i = 0; i < rows.length; i++) {
+  let gSum = 0;
+  let hSum = 0;
+  for (let i = 0; i < n; i++) {
     const r = rows[i];
-    gMax = Math.max(gMax, Math.abs(grad[r]));
+    const g = Math.abs(grad[r]);
+    gMax = Math.max(gMax, g);
     hMax = Math.max(hMax, hess[r]);
+    gSum += g;
+    hSum += hess[r];
   }
-  // Sums over up to n rows of values up to 2^bits need bits + sumBits bits.
-  if (rows.length > MAX_QUANTISED_ROWS) {
-    throw new ModelError('TRAINING_DATA_INVALID', `${rows.length} rows for one tree: at most ${MAX_QUANTISED_ROWS} are supported (use subsample to draw fewer)`);
-  }
-  const sumBits = Math.ceil(Math.log2(rows.length + 1));
-  const free = BITS - 2 * sumBits;
-  const hBits = Math.min(MAX_LEVEL_BITS, Math.floor(free / 2));
-  const gBits = Math.min(MAX_LEVEL_BITS, free - Math.floor(free / 2));
-  const shift = 2 ** (sumBits + hBits + 1);
-  const gScale = gMax > 0 ? 2 ** gBits / gMax : 0;
-  const hScale = hMax > 0 ? 2 ** hBits / hMax : 0;
+  // Rounding up adds at most 1 per row: scale so that scale * sum + n + 1 stays below 2^26.
+  const room = 2 ** PART_BITS - n - 1;
+  const gScale = gMax > 0 ? Math.min(MAX_LEVELS / gMax, room / (gSum * (1 + 1e-9))) : 0;
+  const hScale = hMax > 0 ? Math.min(MAX_LEVELS / hMax, room / (hSum * (1 + 1e-9))) : 0;
+  const shift = 2 ** PART_BITS;
   let s = (seed ^ 0x2545f491) >>> 0 || 1;
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
@@ -59,7 +63,7 @@ export function quantiseGradients(grad: Float64Array, hess: Float64Array, rows: 
     const v = (s >>> 0) / 4294967296;
     packed[r] = Math.floor(grad[r] * gScale + u) * shift + Math.floor(hess[r] * hScale + v);
   }
-  return { packed, shift, gradUnit: gMax > 0 ? gMax / 2 ** gBits : 0, hessUnit: hMax > 0 ? hMax / 2 ** hBits : 0 };
+  return { packed, shift, gradUnit: gScale > 0 ? 1 / gScale : 0, hessUnit: hScale > 0 ? 1 / hScale : 0 };
 }
 
 /** Gradient part (an integer) of a packed sum. */
