@@ -1,7 +1,8 @@
 // Gradient boosting for binary log-loss (GbdtLearner): each round fits a tree to the gradients
 // and hessians of the current scores, with learning rate, row and column subsampling, per-row
 // weights, and early stopping on a validation set that keeps the best round. Deterministic for a
-// given seed.
+// given seed (which also drives the rounding of the quantised gradients, quantize.ts). The
+// training scores are updated from the rows each leaf ended with, not by walking the tree.
 import type { FitInput, Learner } from '../learner.ts';
 import { Random } from '../../random.ts';
 import { binMatrix, sampleFeatures } from './dataset.ts';
