@@ -72,6 +72,8 @@ export function findBestSplit(
     // first, then left; a candidate must beat the best so far strictly (first one wins ties).
     for (let t = 0; t < nan - 1; t++) {
       const v = hist[base + t];
+      // An empty bin repeats the previous threshold's candidate, which already had its chance.
+      if (v === 0 && t > 0) continue;
       const gq = Math.floor(v * inv);
       glq += gq;
       hlq += v - gq * shift;

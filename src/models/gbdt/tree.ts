@@ -107,17 +107,22 @@ export function growTree(input: GrowInput, p: TreeParams, pool: NodeHistogram[])
     const leaf = leaves[bestIndex];
     const s = leaf.split!;
 
-    // Partition the leaf's rows: those going left first, stably.
+    // Partition the leaf's rows: those going left first, stably. Each row is written to both
+    // places and only one count advances (no unpredictable branch per row).
     const codes = columns[s.feature];
     const nan = nanBins[s.feature];
+    const threshold = s.bin;
+    const nanLeft = s.defaultLeft ? 1 : 0;
     let nl = 0;
     let nr = 0;
     for (let i = leaf.begin; i < leaf.end; i++) {
       const r = rows[i];
       const b = codes[r];
-      const goLeft = b === nan ? s.defaultLeft : b <= s.bin;
-      if (goLeft) rows[leaf.begin + nl++] = r;
-      else scratch[nr++] = r;
+      const goLeft = b === nan ? nanLeft : +(b <= threshold);
+      rows[leaf.begin + nl] = r;
+      scratch[nr] = r;
+      nl += goLeft;
+      nr += 1 - goLeft;
     }
     rows.set(scratch.subarray(0, nr), leaf.begin + nl);
     const mid = leaf.begin + nl;
