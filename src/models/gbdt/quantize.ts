@@ -49,21 +49,27 @@ export function quantiseGradients(grad: Float64Array, hess: Float64Array, rows: 
   const gScale = gMax > 0 ? Math.min(MAX_LEVELS / gMax, room / (gSum * (1 + 1e-9))) : 0;
   const hScale = hMax > 0 ? Math.min(MAX_LEVELS / hMax, room / (hSum * (1 + 1e-9))) : 0;
   const shift = 2 ** PART_BITS;
-  let s = (seed ^ 0x2545f491) >>> 0 || 1;
-  for (let i = 0; i < rows.length; i++) {
+  // Stochastic rounding: floor(x + u), u uniform in [0, 1) drawn from a hash of (seed, row), so
+  // each round's draws are independent of the last round's (a stream per round seeded with
+  // seed, seed + 1, ... would be correlated) and do not depend on the order of the rows.
+  const key = mix32(seed ^ 0x2545f491);
+  for (let i = 0; i < n; i++) {
     const r = rows[i];
-    // Stochastic rounding: floor(x + u), u uniform in [0, 1) from xorshift32.
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    const u = (s >>> 0) / 4294967296;
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    const v = (s >>> 0) / 4294967296;
+    const a = mix32(Math.imul(r, 0x9e3779b9) ^ key);
+    const u = (a >>> 0) / 4294967296;
+    const v = (mix32(a + 0x6d2b79f5) >>> 0) / 4294967296;
     packed[r] = Math.floor(grad[r] * gScale + u) * shift + Math.floor(hess[r] * hScale + v);
   }
   return { packed, shift, gradUnit: gScale > 0 ? 1 / gScale : 0, hessUnit: hScale > 0 ? 1 / hScale : 0 };
+}
+
+/** MurmurHash3's 32-bit finaliser: a well-mixed 32-bit hash of a 32-bit integer. */
+function mix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
 }
 
 /** Gradient part (an integer) of a packed sum. */
