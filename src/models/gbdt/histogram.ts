@@ -2,8 +2,10 @@
 // gradient-hessian pairs (quantize.ts). The hot loop of training: bins are read row-major (one
 // row's codes of every feature are adjacent, XGBoost's `hist` layout), so each row of a node costs
 // one cache line of bins and one read of its packed pair, then one addition per feature into
-// different histograms (no chain of dependent read-modify-writes on one bin). Measured: about
-// 2x a column per feature, and packing gives another ~1.8x over separate gradient and hessian sums.
+// different histograms (no chain of dependent read-modify-writes on one bin). Measured in
+// micro-benchmarks on 200 k rows x 30 features: row-major about 2x a column per feature, one packed
+// addition about 1.8x separate gradient and hessian sums, and reading four codes per 32-bit word
+// about 2.5x reading bytes.
 import { MAX_BINS } from './bins.ts';
 
 /**
