@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { binColumn, binOf, fitBins, MAX_BINS, sortFloats } from '../../../src/models/gbdt/bins.ts';
 import { binMatrix } from '../../../src/models/gbdt/dataset.ts';
-import { buildHistogram, newHistogram, codeOffset } from '../../../src/models/gbdt/histogram.ts';
+import { buildHistogram, codeOffset, newHistogram, pairIndex, setPairs } from '../../../src/models/gbdt/histogram.ts';
 import { packedGrad, packedHess, quantiseGradients } from '../../../src/models/gbdt/quantize.ts';
 import { growTree } from '../../../src/models/gbdt/tree.ts';
 import { Random } from '../../../src/random.ts';
@@ -76,15 +76,18 @@ describe('quantised gradients', () => {
 });
 
 describe('histograms over row-major words', () => {
-  it('equal per-feature byte sums, with a feature count that is not a multiple of 4, all features or a few', () => {
+  it('equal per-feature byte sums of the packed pairs, with a feature count that is not a multiple of 4, all features or a few', () => {
     const data = syntheticData(3001, 51, 11);
     const binned = binMatrix(data, 255);
-    expect(binned.bins.stride).toBe(12);
+    // 11 codes padded to 12, then to 16 for the 8-byte packed pair.
+    expect(binned.bins.stride).toBe(24);
     const packed = Float64Array.from({ length: data.rows }, () => rng.int(2001) - 1000);
     const rows = Uint32Array.from({ length: data.rows }, (_, i) => i).filter((i) => i % 3 !== 0);
+    setPairs(binned.bins, rows, packed);
+    expect(binned.bins.pairs[pairIndex(binned.bins, rows[7])]).toBe(packed[rows[7]]);
     for (const ids of [Int32Array.from({ length: 11 }, (_, j) => j), Int32Array.from([2, 5])]) {
       const out = newHistogram(binned.bins);
-      buildHistogram(binned.bins, ids, rows, 10, rows.length - 5, packed, out);
+      buildHistogram(binned.bins, ids, rows, 10, rows.length - 5, out);
       for (const f of ids) {
         const expected = new Float64Array(MAX_BINS);
         for (let i = 10; i < rows.length - 5; i++) expected[binned.columns[f][rows[i]]] += packed[rows[i]];
