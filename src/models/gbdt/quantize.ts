@@ -5,7 +5,8 @@
 // sums, the subtraction trick and the unpacking are exact. The scales are set from the actual
 // totals: the sum of |g| over the tree's rows (any node's gradient sum is at most that) uses up to
 // 2^26, the sum of h likewise, so the resolution per row is about 2^26 / n levels of the mean
-// (about 180 gradient levels between 0 and the largest gradient at 1 M rows, 900 at 200 k).
+// (for log-loss gradients whose mean is a third of the largest: about 180 levels between 0 and
+// the largest at 1 M rows, 900 at 200 k).
 // Only split finding sees the rounded values: leaf values come from the leaf's exact sums.
 import { ModelError } from '../../errors.ts';
 
