@@ -2,7 +2,11 @@
 // same data, XGBoost 1.7 (hist, one thread) and scikit-learn's HistGradientBoostingClassifier
 // through bench/reference_gbdt.py (skipped with a message when /usr/bin/python3 or the packages
 // are absent). 100 trees, depth 6, learning rate 0.1, 30 features, held-out 200 k rows.
-//   npx tsx bench/gbdt.ts [--sizes 20000,200000,1000000]
+//   npx tsx bench/gbdt.ts [--sizes 20000,200000,1000000] [--repeats 1]
+// With --repeats N each size is measured N times (ours, then the references, in turn) and a last
+// line per size gives the medians: the machine may be shared, so single timings are noisy.
+// Training is timed as wall-clock and as CPU seconds of the process (ours: process.cpuUsage;
+// the references: time.process_time), which other load on the machine disturbs less.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +19,7 @@ const arg = (name: string, fallback: string) => {
   return i >= 0 ? process.argv[i + 1] : fallback;
 };
 const sizes = arg('sizes', '20000,200000,1000000').split(',').map(Number);
+const repeats = Number(arg('repeats', '1'));
 const TREES = 100;
 const DEPTH = 6;
 const LR = 0.1;
@@ -46,41 +51,62 @@ const test = syntheticData(TEST_ROWS, 999);
 save(join(dir, 'test'), test);
 console.log(`machine: ${cpus().length} x ${cpus()[0].model}, node ${process.version}`);
 const lines: string[] = [];
+const median = (xs: number[]) => {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
 for (const rows of sizes) {
   const train = syntheticData(rows, rows);
   const prefix = join(dir, `train-${rows}`);
   save(prefix, train);
-  const t0 = performance.now();
-  const model = new GbdtLearner({ numTrees: TREES, maxDepth: DEPTH, numLeaves: 2 ** DEPTH - 1, learningRate: LR, earlyStoppingRounds: 0 }).fit({ x: train, y: train.y });
-  const trainS = (performance.now() - t0) / 1000;
-  // The first call compiles the trees (compile.ts); the second is the steady state a server sees.
-  const t1 = performance.now();
-  const p = model.predictProba(test);
-  const firstS = (performance.now() - t1) / 1000;
-  const t2 = performance.now();
-  model.predictProba(test);
-  const predictS = (performance.now() - t2) / 1000;
-  const ours = {
-    rows,
-    train_s: +trainS.toFixed(2),
-    auc: +auc(p, test.y).toFixed(4),
-    score_rows_per_s: Math.round(TEST_ROWS / predictS),
-    score_rows_per_s_first_call: Math.round(TEST_ROWS / firstS),
-  };
-  const ref = reference(prefix, join(dir, 'test'), rows);
-  const line =
-    typeof ref === 'string'
-      ? { ...ours, reference: ref }
-      : {
-          ...ours,
-          xgboost_train_s: +ref.xgboost_train_s.toFixed(2),
-          ratio_vs_xgboost: +(trainS / ref.xgboost_train_s).toFixed(2),
-          xgboost_auc: +ref.xgboost_auc.toFixed(4),
-          xgboost_score_rows_per_s: Math.round(TEST_ROWS / ref.xgboost_predict_s),
-          sklearn_train_s: +ref.sklearn_train_s.toFixed(2),
-          sklearn_auc: +ref.sklearn_auc.toFixed(4),
-        };
-  console.log(JSON.stringify(line));
-  lines.push(JSON.stringify(line));
+  const runs: Record<string, number | string>[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    const model = new GbdtLearner({ numTrees: TREES, maxDepth: DEPTH, numLeaves: 2 ** DEPTH - 1, learningRate: LR, earlyStoppingRounds: 0 }).fit({ x: train, y: train.y });
+    const trainS = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(c0);
+    const trainCpuS = (cpu.user + cpu.system) / 1e6;
+    // The first call compiles the trees (compile.ts); the second is the steady state a server sees.
+    const t1 = performance.now();
+    const p = model.predictProba(test);
+    const firstS = (performance.now() - t1) / 1000;
+    const t2 = performance.now();
+    model.predictProba(test);
+    const predictS = (performance.now() - t2) / 1000;
+    const ours = {
+      rows,
+      train_s: +trainS.toFixed(2),
+      train_cpu_s: +trainCpuS.toFixed(2),
+      auc: +auc(p, test.y).toFixed(4),
+      score_rows_per_s: Math.round(TEST_ROWS / predictS),
+      score_rows_per_s_first_call: Math.round(TEST_ROWS / firstS),
+    };
+    const ref = reference(prefix, join(dir, 'test'), rows);
+    const line =
+      typeof ref === 'string'
+        ? { ...ours, reference: ref }
+        : {
+            ...ours,
+            xgboost_train_s: +ref.xgboost_train_s.toFixed(2),
+            ratio_vs_xgboost: +(trainS / ref.xgboost_train_s).toFixed(2),
+            xgboost_train_cpu_s: +ref.xgboost_train_cpu_s.toFixed(2),
+            cpu_ratio_vs_xgboost: +(trainCpuS / ref.xgboost_train_cpu_s).toFixed(2),
+            xgboost_auc: +ref.xgboost_auc.toFixed(4),
+            xgboost_score_rows_per_s: Math.round(TEST_ROWS / ref.xgboost_predict_s),
+            sklearn_train_s: +ref.sklearn_train_s.toFixed(2),
+            sklearn_train_cpu_s: +ref.sklearn_train_cpu_s.toFixed(2),
+            sklearn_auc: +ref.sklearn_auc.toFixed(4),
+          };
+    console.log(JSON.stringify(line));
+    lines.push(JSON.stringify(line));
+    runs.push(line);
+  }
+  if (repeats > 1) {
+    const med: Record<string, number | string> = { rows, median_of: repeats };
+    for (const [k, v] of Object.entries(runs[0])) if (k !== 'rows' && typeof v === 'number') med[k] = +median(runs.map((x) => x[k] as number)).toFixed(4);
+    console.log(JSON.stringify(med));
+    lines.push(JSON.stringify(med));
+  }
 }
 writeFileSync(join(dir, 'results.jsonl'), lines.join('\n') + '\n');

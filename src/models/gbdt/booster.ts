@@ -1,7 +1,8 @@
 // Gradient boosting for binary log-loss (GbdtLearner): each round fits a tree to the gradients
 // and hessians of the current scores, with learning rate, row and column subsampling, per-row
 // weights, and early stopping on a validation set that keeps the best round. Deterministic for a
-// given seed.
+// given seed (which also drives the rounding of the quantised gradients, quantize.ts). The
+// training scores are updated from the rows each leaf ended with, not by walking the tree.
 import type { FitInput, Learner } from '../learner.ts';
 import { Random } from '../../random.ts';
 import { binMatrix, sampleFeatures } from './dataset.ts';
@@ -83,6 +84,7 @@ export class GbdtLearner implements Learner<GbdtOptions> {
     const raw = new Float64Array(n).fill(init);
     const grad = new Float64Array(n);
     const hess = new Float64Array(n);
+    const packed = new Float64Array(n);
     const validRaw = input.valid ? new Float64Array(input.valid.x.rows).fill(init) : undefined;
     const trees: Tree[] = [];
     const pool: NodeHistogram[] = [];
@@ -97,9 +99,19 @@ export class GbdtLearner implements Learner<GbdtOptions> {
       if (o.subsample < 1) rows = rows.filter(() => next() < o.subsample);
       if (rows.length === 0) rows = allRows.slice();
       const featureIds = sampleFeatures(x.columns.length, o.colsample, next);
-      const tree = growTree({ bins: data.bins, featureBins: data.featureBins, featureIds, grad, hess, rows, leafOutput }, o, pool);
+      const { tree, leafBegin, leafEnd } = growTree(
+        { bins: data.bins, columns: data.columns, featureBins: data.featureBins, featureIds, grad, hess, rows, packed, seed: o.seed * 7919 + round, leafOutput },
+        o,
+        pool,
+      );
       trees.push(tree);
-      addTreeOutputs([tree], x, raw);
+      if (rows.length === n) {
+        // Every row is in the tree's partition: add each leaf's value to its rows.
+        for (let k = 0; k < tree.leafValue.length; k++) {
+          const v = tree.leafValue[k];
+          for (let i = leafBegin[k]; i < leafEnd[k]; i++) raw[rows[i]] += v;
+        }
+      } else addTreeOutputs([tree], x, raw);
       if (input.valid && validRaw && validW) {
         addTreeOutputs([tree], input.valid.x, validRaw);
         const loss = logLoss(validRaw, input.valid.y, validW);

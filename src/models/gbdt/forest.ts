@@ -54,6 +54,7 @@ export class RandomForestLearner implements Learner<ForestOptions> {
     const grad = new Float64Array(n);
     const hess = new Float64Array(n);
     const counts = new Float64Array(n);
+    const packed = new Float64Array(n);
     const trees: Tree[] = [];
     const pool: NodeHistogram[] = [];
     const draws = Math.max(1, Math.round(n * o.subsample));
@@ -80,10 +81,10 @@ export class RandomForestLearner implements Learner<ForestOptions> {
       const leafOutput = (g: number, h: number) => (h > 0 ? p0 - g / h : p0);
       trees.push(
         growTree(
-          { bins: data.bins, featureBins: data.featureBins, featureIds, grad, hess, rows, leafOutput },
+          { bins: data.bins, columns: data.columns, featureBins: data.featureBins, featureIds, grad, hess, rows, packed, seed: o.seed * 7919 + t, leafOutput },
           { numLeaves: o.numLeaves, maxDepth: o.maxDepth, lambda: 0, minChildWeight: 1e-9, minDataInLeaf: o.minDataInLeaf, minGain: 1e-12 },
           pool,
-        ),
+        ).tree,
       );
     }
     return new TreeEnsemble({
