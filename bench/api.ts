@@ -4,7 +4,6 @@
 // Uses DATABASE_URL (default postgres://root@127.0.0.1:5432/postgres) to create a scratch
 // database `personas_bench_api`, dropped at the end. Skips, saying so, when PostgreSQL is absent.
 import { spawn } from 'node:child_process';
-import { cpSync, createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,7 +13,7 @@ import { buildFeatures } from '../src/features/index.ts';
 import { loadPersonaFile, projectPersonas, writeProjection } from '../src/models/personas/index.ts';
 import { activateVersion, createKey, openStore, publishRun, runSource } from '../src/store/index.ts';
 import { openPostgres } from '../src/store/postgres.ts';
-import { Random } from '../src/random.ts';
+import { bigId, makeBigRun } from '../test/helpers/big-run.ts';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -49,27 +48,10 @@ const { table } = await buildFeatures({ dataDir: data });
 const small = join(root, 'small');
 writeProjection(small, table, await projectPersonas({ table, personaFile, asOf: '2026-06-30', train: { folds: 2 } }));
 const run = join(root, 'run');
-mkdirSync(run, { recursive: true });
-cpSync(join(small, 'model'), join(run, 'model'), { recursive: true });
-cpSync(join(small, 'metrics.json'), join(run, 'metrics.json'));
-const quantification = JSON.parse(readFileSync(join(small, 'quantification.json'), 'utf8'));
-writeFileSync(join(run, 'quantification.json'), JSON.stringify({ ...quantification, customers }));
-const manifest = JSON.parse(readFileSync(join(run, 'model', 'manifest.json'), 'utf8')) as { modelVersion: string; personas: { id: string; status: string }[] };
-const ids = manifest.personas.map((p) => p.id);
-const trained = manifest.personas.map((p) => p.status === 'trained');
-const rng = new Random(7);
-const idOf = (i: number) => `C${String(i).padStart(8, '0')}`;
-const csv = createWriteStream(join(run, 'assignments.csv'));
-csv.write(['customer_id', 'persona', 'confidence', 'margin', 'model_version', ...ids.map((id) => `score_${id}`)].join(',') + '\n');
-for (let i = 0; i < customers; i++) {
-  const scores = ids.map((_, k) => (trained[k] ? Math.round(rng.next() * 1e6) / 1e6 : NaN));
-  let best = -1;
-  for (let k = 0; k < ids.length; k++) if (trained[k] && (best < 0 || scores[k] > scores[best])) best = k;
-  const line = `${idOf(i)},${scores[best] > 0.5 ? ids[best] : ''},${scores[best]},0.1,${manifest.modelVersion},${scores.map((s) => (Number.isNaN(s) ? '' : s)).join(',')}\n`;
-  if (!csv.write(line)) await once(csv, 'drain');
-}
-csv.end();
-await once(csv, 'finish');
+const big = await makeBigRun(small, run, customers);
+const manifest = { modelVersion: big.version };
+const trained = big.personas;
+const idOf = bigId;
 
 // 2. Publish and activate it; a key for the load.
 const db = await openStore({ databaseUrl: benchUrl });
@@ -113,7 +95,7 @@ await once(server, 'exit');
 await admin.exec(`DROP DATABASE IF EXISTS ${dbName}`);
 await admin.close();
 
-console.log(`\nbench:api on ${cpus().length} cores (${cpus()[0]?.model}), PostgreSQL at ${new URL(adminUrl).host}, ${customers.toLocaleString('en')} customers x ${trained.filter(Boolean).length} personas; publish (COPY) ${publishSeconds.toFixed(1)} s; ${seconds} s per load\n`);
+console.log(`\nbench:api on ${cpus().length} cores (${cpus()[0]?.model}), PostgreSQL at ${new URL(adminUrl).host}, ${customers.toLocaleString('en')} customers x ${trained.length} personas; publish (COPY) ${publishSeconds.toFixed(1)} s; ${seconds} s per load\n`);
 console.log('| load | requests | mean req/s | p50 | p99 | max | errors |');
 console.log('|---|---|---|---|---|---|---|');
 for (const r of results) console.log(`| ${r.title} | ${r.requests} | ${r.rate.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.max} | ${r.errors} |`);

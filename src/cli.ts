@@ -24,6 +24,12 @@ try {
   if (err instanceof PersonasError) {
     process.stderr.write(`personas: ${err.message}\n`);
     process.exitCode = 2;
+  } else if (err instanceof Error && !process.env.PERSONAS_DEBUG) {
+    // A system fault (disk full, database gone...): its message, without a stack trace
+    // (PERSONAS_DEBUG=1 shows it). Outputs are switched only once complete, so nothing is lost.
+    const code = (err as NodeJS.ErrnoException).code;
+    process.stderr.write(`personas: ${err.message}${code && !err.message.includes(code) ? ` (${code})` : ''}\n`);
+    process.exitCode = 1;
   } else {
     throw err;
   }
