@@ -8,7 +8,7 @@
 // new customers.
 import { Random } from '../../random.ts';
 import { trainMany, type TreeEnsemble } from '../gbdt/index.ts';
-import { takeRows, withoutFeatures, type DesignMatrix } from './design.ts';
+import { relatedFeatures, takeRows, withoutFeatures, type DesignMatrix } from './design.ts';
 
 export interface TrainOptions {
   folds: number;
@@ -16,6 +16,11 @@ export interface TrainOptions {
   unlabeledPerSeed: number;
   /** 'drop': the model does not see the features the persona's rule reads. */
   ruleFeatures: 'drop' | 'keep';
+  /**
+   * With ruleFeatures 'drop', also drop the features rank-correlated with a rule feature at least
+   * this much (|Spearman|; 0: none), so the model cannot re-learn the rule through them.
+   */
+  relatedCorrelation: number;
   /**
    * Look-alike twins per seed (0: none). Twins are the customers the first-round model finds most
    * like the seeds (highest out-of-fold probability, never another persona's seed); a second
@@ -32,6 +37,7 @@ export const TRAIN_DEFAULTS: TrainOptions = {
   folds: 3,
   unlabeledPerSeed: 20,
   ruleFeatures: 'drop',
+  relatedCorrelation: 0,
   twinsPerSeed: 0,
   twinWeight: 0.5,
   learner: { kind: 'gbdt', params: { numTrees: 100, numLeaves: 31, maxDepth: 6, learningRate: 0.1, minDataInLeaf: 20, earlyStoppingRounds: 0 } },
@@ -43,6 +49,8 @@ export interface PersonaTrainingInput {
   seedMask: Uint8Array;
   /** Look-alike customers learned as positives with a lower weight (see twinsPerSeed). */
   twinMask?: Uint8Array;
+  /** Customers left out of training (seeds judged mislabelled by a first round); still scored. */
+  excludeMask?: Uint8Array;
   ruleFeatures: string[];
 }
 
@@ -90,13 +98,16 @@ export function weightedAuc(scores: ArrayLike<number>, labels: ArrayLike<number>
 /** Trains every persona's fold models and final model, two at a time in worker threads. */
 export async function trainPersonas(design: DesignMatrix, personas: PersonaTrainingInput[], opts: TrainOptions, onProgress?: (done: number, total: number) => void): Promise<PersonaModel[]> {
   const n = design.rows;
+  const sampleRng = new Random(opts.seed * 1000 + 999);
+  const correlationSample = Uint32Array.from({ length: Math.min(n, 20000) }, () => sampleRng.int(n));
   const plans = personas.map((p, k) => {
     const rng = new Random(opts.seed * 1000 + k);
-    const x = opts.ruleFeatures === 'drop' ? withoutFeatures(design, p.ruleFeatures) : design;
+    const related = opts.ruleFeatures === 'drop' && opts.relatedCorrelation > 0 ? relatedFeatures(design, p.ruleFeatures, opts.relatedCorrelation, correlationSample) : [];
+    const x = opts.ruleFeatures === 'drop' ? withoutFeatures(design, [...p.ruleFeatures, ...related]) : design;
     const seeds: number[] = [];
     const twins: number[] = [];
     const unlabeled: number[] = [];
-    for (let i = 0; i < n; i++) (p.seedMask[i] ? seeds : p.twinMask?.[i] ? twins : unlabeled).push(i);
+    for (let i = 0; i < n; i++) if (!p.excludeMask?.[i]) (p.seedMask[i] ? seeds : p.twinMask?.[i] ? twins : unlabeled).push(i);
     const take = Math.min(unlabeled.length, seeds.length * opts.unlabeledPerSeed);
     const sampled = rng.shuffle(unlabeled.slice()).slice(0, take);
     const rows = Uint32Array.from([...seeds, ...twins, ...sampled]);
