@@ -28,6 +28,19 @@ export interface TrainOptions {
    */
   twinsPerSeed: number;
   twinWeight: number;
+  /**
+   * 'knn': twins are the nearest non-seed customers to the seeds in the standardised space of the
+   * persona's model columns (twins.ts); 'model': the highest first-round probabilities.
+   */
+  twinSearch: 'knn' | 'model';
+  /** kNN twins: distance cut-off as a quantile of the seeds' nearest-other-seed distances. */
+  twinCutoffQuantile: number;
+  /**
+   * Second round without the seeds the first judges mislabelled (seed-cleaning.ts): this share of
+   * each persona's lowest-scored seeds, and those another persona's model claims more strongly
+   * (negative: no cleaning).
+   */
+  cleanSeedsQuantile: number;
   learner: { kind: 'gbdt' | 'forest'; params: Record<string, unknown> };
   seed: number;
   workers?: number;
@@ -40,6 +53,9 @@ export const TRAIN_DEFAULTS: TrainOptions = {
   relatedCorrelation: 0,
   twinsPerSeed: 0,
   twinWeight: 0.5,
+  twinSearch: 'knn',
+  twinCutoffQuantile: 0.9,
+  cleanSeedsQuantile: -1,
   learner: { kind: 'gbdt', params: { numTrees: 100, numLeaves: 31, maxDepth: 6, learningRate: 0.1, minDataInLeaf: 20, earlyStoppingRounds: 0 } },
   seed: 1,
 };
@@ -65,6 +81,8 @@ export interface PersonaModel {
   oofScores: Float64Array;
   /** min(1, s / c) for every customer. */
   probabilities: Float64Array;
+  /** Estimated share of the persona in the base: mean s / c, not clipped at 1 (seed share / c). */
+  prevalence: number;
   /** Positives vs unlabelled AUC of the out-of-fold scores on the training sample. */
   validationAuc: number;
   /** Mean out-of-fold score vs observed seed share per score decile of the training sample. */
@@ -165,6 +183,8 @@ export async function trainPersonas(design: DesignMatrix, personas: PersonaTrain
     }
     const c = Math.max(1e-6, seedSum / Math.max(1, seedCount));
     const probabilities = Float64Array.from(oof, (s) => Math.min(1, s / c));
+    let oofSum = 0;
+    for (let i = 0; i < n; i++) oofSum += oof[i];
     const sampleScores = Float64Array.from(plan.rows, (i) => oof[i]);
     return {
       id: plan.p.id,
@@ -173,6 +193,7 @@ export async function trainPersonas(design: DesignMatrix, personas: PersonaTrain
       c,
       oofScores: oof,
       probabilities,
+      prevalence: oofSum / n / c,
       validationAuc: weightedAuc(sampleScores, plan.y, plan.weights),
       calibration: calibrationTable(sampleScores, plan.y, plan.weights),
     };
