@@ -6,12 +6,15 @@ import { version } from './version.ts';
 import { registerDemo } from './cli/demo.ts';
 import { registerFeatures } from './cli/features.ts';
 import { registerRun } from './cli/run.ts';
+import { registerScore } from './cli/score.ts';
+import { registerSeed } from './cli/seed.ts';
+import { registerTrain } from './cli/train.ts';
 
 const program = new Command('personas')
   .description('Projects qualitative marketing personas onto a customer base')
   .version(version);
 
-const groups: Array<(p: Command) => void> = [registerDemo, registerFeatures, registerRun];
+const groups: Array<(p: Command) => void> = [registerDemo, registerFeatures, registerRun, registerSeed, registerTrain, registerScore];
 for (const register of groups) register(program);
 
 try {

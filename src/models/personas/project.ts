@@ -10,7 +10,8 @@ import { assignPersonas, autoThreshold, reachCurve, type Assignment } from './as
 import { encodeDesign, fitDesign, withoutFeatures, type DesignEncoding } from './design.ts';
 import type { LoadedPersonaFile } from './file.ts';
 import { quantify } from './quantify.ts';
-import { OVERLAP_POLICY, selectSeeds } from './seeds.ts';
+import { OVERLAP_POLICY, selectSeeds, type PersonaSeeds } from './seeds.ts';
+import { InputError } from '../../errors.ts';
 import { mislabelledSeeds } from './seed-cleaning.ts';
 import { findTwins } from './twins.ts';
 import { TRAIN_DEFAULTS, trainPersonas, type PersonaModel, type TrainOptions } from './train.ts';
@@ -21,6 +22,8 @@ export interface ProjectionInput {
   asOf: string;
   seed?: number;
   train?: Partial<TrainOptions>;
+  /** Seeds chosen beforehand (`personas seed`), one per persona of the file in its order; default: the file's rules. */
+  seeds?: PersonaSeeds[];
   progress?: Progress;
 }
 
@@ -47,7 +50,10 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
   };
 
   progress.stage('seeds');
-  const seeds = selectSeeds(input.table, spec);
+  const seeds = input.seeds ?? selectSeeds(input.table, spec);
+  if (seeds.length !== spec.personas.length || seeds.some((s, k) => s.id !== spec.personas[k].id || s.mask.length !== input.table.rows)) {
+    throw new InputError('INPUT_INVALID', `the seeds given do not match the persona file (${spec.personas.map((p) => p.id).join(', ')}) and the ${input.table.rows} customers of the feature table`);
+  }
   for (const s of seeds) progress.log(`${s.id}: ${s.seeds} seeds (rule matches ${s.ruleMatches})${s.status === 'skipped' ? ` - skipped: ${s.reason}` : ''}`);
   lap('seeds');
 
