@@ -50,7 +50,7 @@ export const TRAIN_DEFAULTS: TrainOptions = {
   folds: 3,
   unlabeledPerSeed: 20,
   ruleFeatures: 'drop',
-  relatedCorrelation: 0,
+  relatedCorrelation: 0.5,
   twinsPerSeed: 0,
   twinWeight: 0.5,
   twinSearch: 'knn',
