@@ -5,7 +5,7 @@
 // OUT/<world>/ours; scored with ../shared/bench/evaluate.mjs; the prevalence of
 // quantification.json compared with truth.csv (sum over personas of |estimated - true share|).
 // --train: TrainOptions overrides as JSON, e.g. '{"twinsPerSeed":1,"twinSearch":"model"}'.
-// --references: also ../shared/bench/reference.py --variant seeds | no-rule-cols | oracle
+// --references: also (--only-references: only) ../shared/bench/reference.py --variant seeds | no-rule-cols | oracle
 // (--trees 100 --folds 3, as our defaults), timed the same way.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -25,7 +25,8 @@ if (!benchDir) throw new Error('../shared/bench/evaluate.mjs not found beside th
 const worlds = arg('worlds', arg('world', '.tmp/w100k-1')).split(',');
 const outRoot = arg('out', '.tmp/projection');
 const train = JSON.parse(arg('train', '{}')) as Partial<TrainOptions>;
-const withReferences = process.argv.includes('--references');
+const withReferences = process.argv.includes('--references') || process.argv.includes('--only-references');
+const withOurs = !process.argv.includes('--only-references');
 
 interface Scored {
   world: string;
@@ -57,8 +58,8 @@ function trueShares(world: string): Map<string, number> {
 }
 
 const results: Scored[] = [];
-for (const world of worlds) {
-  const name = basename(world);
+
+async function runOurs(world: string, name: string): Promise<void> {
   const out = join(outRoot, name, 'ours');
   const t0 = performance.now();
   const personaFile = loadPersonaFile(join(world, 'personas.yaml'));
@@ -73,13 +74,17 @@ for (const world of worlds) {
   const e = evaluate(world, join(out, 'assignments.csv'));
   results.push({ world: name, method: 'ours', macroF1: e.macro_f1, precision: e.precision, coverage: e.coverage, prevalenceError, seconds, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) });
   console.log(JSON.stringify({ ...results.at(-1), timings: projection.metrics.timings, c: projection.models.map((m) => +m.c.toFixed(3)), twins: projection.metrics.personas.map((p) => p.twins) }));
+}
 
+for (const world of worlds) {
+  const name = basename(world);
+  if (withOurs) await runOurs(world, name);
   if (withReferences) {
     for (const variant of ['seeds', 'no-rule-cols', 'oracle']) {
       const assignments = join(outRoot, name, `reference-${variant}.csv`);
       mkdirSync(dirname(assignments), { recursive: true });
       const t1 = performance.now();
-      execFileSync('/usr/bin/python3', [join(benchDir, 'reference.py'), '--world', world, '--out', assignments, '--variant', variant, '--trees', '100', '--folds', '3'], { stdio: 'pipe' });
+      execFileSync('/usr/bin/python3', [join(benchDir!, 'reference.py'), '--world', world, '--out', assignments, '--variant', variant, '--trees', '100', '--folds', '3'], { stdio: 'pipe' });
       const r = evaluate(world, assignments);
       results.push({ world: name, method: `reference ${variant}`, macroF1: r.macro_f1, precision: r.precision, coverage: r.coverage, prevalenceError: null, seconds: (performance.now() - t1) / 1000 });
       console.log(JSON.stringify(results.at(-1)));
