@@ -145,7 +145,8 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
     assignment,
     modelVersion,
   );
-  const personaMetrics: PersonaMetrics[] = spec.personas.map((p, k) => {
+  // seedsLeftOut is an extra key the artefact schema does not know yet (readers strip it).
+  const personaMetrics: (PersonaMetrics & { seedsLeftOut: number })[] = spec.personas.map((p, k) => {
     const s = seeds[k];
     const m = byId.get(p.id);
     const assigned = assignment.persona.reduce((acc, v) => acc + (v === k ? 1 : 0), 0);
@@ -157,6 +158,7 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
       reason: s.reason,
       seeds: s.seeds,
       twins: twinCounts.get(p.id) ?? 0,
+      seedsLeftOut: leftOut.get(p.id) ?? 0,
       validationAuc: m ? m.validationAuc : null,
       estimatedC: m ? m.c : null,
       threshold: m ? thresholds[k].threshold : null,
