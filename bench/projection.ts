@@ -6,7 +6,7 @@
 // quantification.json compared with truth.csv (sum over personas of |estimated - true share|).
 // --train: TrainOptions overrides as JSON, e.g. '{"twinsPerSeed":1,"twinSearch":"model"}'.
 // --references: also (--only-references: only) ../shared/bench/reference.py --variant seeds | no-rule-cols | oracle
-// (--trees 100 --folds 3, as our defaults), timed the same way.
+// (--trees 100 --folds 3, as our defaults; --reference-threads N, default 2), timed the same way.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -27,6 +27,7 @@ const outRoot = arg('out', '.tmp/projection');
 const train = JSON.parse(arg('train', '{}')) as Partial<TrainOptions>;
 const withReferences = process.argv.includes('--references') || process.argv.includes('--only-references');
 const withOurs = !process.argv.includes('--only-references');
+const referenceThreads = arg('reference-threads', '2');
 
 interface Scored {
   world: string;
@@ -84,7 +85,7 @@ for (const world of worlds) {
       const assignments = join(outRoot, name, `reference-${variant}.csv`);
       mkdirSync(dirname(assignments), { recursive: true });
       const t1 = performance.now();
-      execFileSync('/usr/bin/python3', [join(benchDir!, 'reference.py'), '--world', world, '--out', assignments, '--variant', variant, '--trees', '100', '--folds', '3'], { stdio: 'pipe' });
+      execFileSync('/usr/bin/python3', [join(benchDir!, 'reference.py'), '--world', world, '--out', assignments, '--variant', variant, '--trees', '100', '--folds', '3', '--threads', referenceThreads], { stdio: 'pipe' });
       const r = evaluate(world, assignments);
       results.push({ world: name, method: `reference ${variant}`, macroF1: r.macro_f1, precision: r.precision, coverage: r.coverage, prevalenceError: null, seconds: (performance.now() - t1) / 1000 });
       console.log(JSON.stringify(results.at(-1)));

@@ -67,12 +67,14 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
     learner: { kind: learnerChoice.kind, params: { ...TRAIN_DEFAULTS.learner.params, ...learnerChoice.params } },
   };
   const trainable = seeds.filter((s) => s.status === 'ok');
-  progress.stage('train', trainable.length * (options.folds + 1));
+  const secondRound = options.twinsPerSeed > 0 || options.cleanSeedsQuantile >= 0;
+  progress.stage('train', trainable.length * (options.folds + (secondRound ? 0 : 1)));
   const inputs = trainable.map((s) => ({ id: s.id, seedMask: s.mask, ruleFeatures: s.ruleFeatures, twinMask: undefined as Uint8Array | undefined, excludeMask: undefined as Uint8Array | undefined }));
-  let models = trainable.length ? await trainPersonas(design, inputs, options, (done) => progress.tick(done)) : [];
+  // A first round followed by a second needs only its out-of-fold scores, not final models.
+  let models = trainable.length ? await trainPersonas(design, inputs, { ...options, foldsOnly: secondRound }, (done) => progress.tick(done)) : [];
   const twinCounts = new Map<string, number>();
   const leftOut = new Map<string, number>();
-  if ((options.twinsPerSeed > 0 || options.cleanSeedsQuantile >= 0) && models.length) {
+  if (secondRound && models.length) {
     if (options.cleanSeedsQuantile >= 0) {
       const cleaning = mislabelledSeeds(
         inputs.map((x) => x.seedMask),

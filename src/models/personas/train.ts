@@ -44,6 +44,8 @@ export interface TrainOptions {
   learner: { kind: 'gbdt' | 'forest'; params: Record<string, unknown> };
   seed: number;
   workers?: number;
+  /** Skip the model on all rows (a first round whose models only give out-of-fold scores). */
+  foldsOnly?: boolean;
 }
 
 export const TRAIN_DEFAULTS: TrainOptions = {
@@ -51,11 +53,11 @@ export const TRAIN_DEFAULTS: TrainOptions = {
   unlabeledPerSeed: 20,
   ruleFeatures: 'drop',
   relatedCorrelation: 0.5,
-  twinsPerSeed: 0,
+  twinsPerSeed: 1,
   twinWeight: 0.5,
   twinSearch: 'knn',
   twinCutoffQuantile: 0.9,
-  cleanSeedsQuantile: -1,
+  cleanSeedsQuantile: 0.15,
   learner: { kind: 'gbdt', params: { numTrees: 100, numLeaves: 31, maxDepth: 6, learningRate: 0.1, minDataInLeaf: 20, earlyStoppingRounds: 0 } },
   seed: 1,
 };
@@ -153,15 +155,18 @@ export async function trainPersonas(design: DesignMatrix, personas: PersonaTrain
         input: { x: takeRows(sub, idx), y: Uint8Array.from(idx, (k) => plan.y[k]), weights: Float64Array.from(idx, (k) => plan.weights[k]), featureNames: plan.x.names },
       };
     };
-    return [...Array.from({ length: opts.folds }, (_, f) => make((k) => plan.fold[k] !== f)), make(() => true)];
+    const foldModels = Array.from({ length: opts.folds }, (_, f) => make((k) => plan.fold[k] !== f));
+    return opts.foldsOnly ? foldModels : [...foldModels, make(() => true)];
   });
   onProgress?.(0, jobs.length);
   const models = await trainMany(jobs, { workers: opts.workers ?? 2 });
   onProgress?.(jobs.length, jobs.length);
 
   return plans.map((plan, k) => {
-    const own = models.slice(k * (opts.folds + 1), (k + 1) * (opts.folds + 1));
-    const final = own[opts.folds];
+    const per = opts.folds + (opts.foldsOnly ? 0 : 1);
+    const own = models.slice(k * per, (k + 1) * per);
+    // With foldsOnly, the first fold's model stands in for the final one (the caller discards it).
+    const final = own[opts.foldsOnly ? 0 : opts.folds];
     const oof = new Float64Array(n);
     // Training rows: the model of the fold that did not see them; the others: the mean of the folds.
     const perFold = own.slice(0, opts.folds).map((m) => m.predictProba(plan.x));
