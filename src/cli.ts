@@ -10,12 +10,15 @@ import { registerRun } from './cli/run.ts';
 import { registerJobs } from './cli/jobs.ts';
 import { registerServe } from './cli/serve.ts';
 import { registerStore } from './cli/store.ts';
+import { registerScore } from './cli/score.ts';
+import { registerSeed } from './cli/seed.ts';
+import { registerTrain } from './cli/train.ts';
 
 const program = new Command('personas')
   .description('Projects qualitative marketing personas onto a customer base')
   .version(version);
 
-const groups: Array<(p: Command) => void> = [registerDemo, registerFeatures, registerRun, registerReport, registerStore, registerServe, registerJobs];
+const groups: Array<(p: Command) => void> = [registerDemo, registerFeatures, registerRun, registerSeed, registerTrain, registerScore, registerReport, registerStore, registerServe, registerJobs];
 for (const register of groups) register(program);
 
 try {

@@ -1,13 +1,49 @@
 // `personas run`: features -> seeds -> per-persona models -> assignment, written to --out.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../errors.ts';
-import { buildFeatures } from '../features/index.ts';
+import { buildFeatures, readFeatureTable, type FeatureTable } from '../features/index.ts';
 import { loadPersonaFile, projectPersonas, writeProjection } from '../models/personas/index.ts';
 import type { Progress } from '../progress.ts';
 import { readColumnMap } from './features.ts';
 import { terminalProgress } from './progress-bar.ts';
+
+/** Where a command's customers come from: a data directory (features built) or a built feature table. */
+export interface FeatureSource {
+  /** Directory of contract inputs; features are built into `<out>/features`. */
+  data?: string;
+  /** features.parquet, or the directory `personas features` wrote it to. */
+  features?: string;
+  asOf?: string;
+  columns?: string;
+}
+
+/** The feature table of a command's input (built from --data, or read from --features) and its as-of date. */
+export async function featureTableOf(src: FeatureSource, outDir: string, progress: Progress, personaAsOf?: string): Promise<{ table: FeatureTable; asOf: string }> {
+  if (!!src.data === !!src.features) {
+    throw new InputError('INPUT_INVALID', 'give exactly one of --data <dir> (features are built) and --features <features.parquet or its directory>', { field: src.data ? 'features' : 'data' });
+  }
+  if (src.data) {
+    const featuresDir = join(outDir, 'features');
+    mkdirSync(featuresDir, { recursive: true });
+    const built = await buildFeatures({ dataDir: src.data, outDir: featuresDir, asOf: src.asOf ?? personaAsOf, columnMap: src.columns ? readColumnMap(src.columns) : undefined, progress });
+    return { table: built.table, asOf: built.asOf };
+  }
+  const path = existsSync(src.features!) && statSync(src.features!).isDirectory() ? join(src.features!, 'features.parquet') : src.features!;
+  progress.stage('read feature table');
+  const table = await readFeatureTable(path);
+  // The as-of date: the option, else the one features.json beside the table records, else the persona file's.
+  const summaryPath = join(path, '..', 'features.json');
+  let asOf = src.asOf;
+  if (!asOf && existsSync(summaryPath)) {
+    const recorded = (JSON.parse(readFileSync(summaryPath, 'utf8')) as { asOf?: unknown }).asOf;
+    if (typeof recorded === 'string') asOf = recorded;
+  }
+  asOf ??= personaAsOf;
+  if (!asOf) throw new InputError('INPUT_INVALID', `${path}: no as-of date (no features.json beside it, no --as-of, no as_of in the persona file)`, { field: 'as_of' });
+  return { table, asOf };
+}
 
 export interface RunOptions {
   data: string;

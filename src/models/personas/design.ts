@@ -104,3 +104,63 @@ export function withoutFeatures(m: DesignMatrix, exclude: string[]): DesignMatri
 export function takeRows(m: ColumnMatrix, idx: Uint32Array): ColumnMatrix {
   return { rows: idx.length, columns: m.columns.map((c) => Float32Array.from(idx, (i) => c[i])) };
 }
+
+/** Ranks of a column's non-missing values (NaN stays NaN), ties given their mean rank. */
+function ranks(values: Float32Array, rows: Uint32Array): Float64Array {
+  const idx = Array.from(rows.keys()).filter((k) => !Number.isNaN(values[rows[k]]));
+  idx.sort((a, b) => values[rows[a]] - values[rows[b]]);
+  const out = new Float64Array(rows.length).fill(NaN);
+  for (let s = 0; s < idx.length; ) {
+    let e = s;
+    while (e < idx.length && values[rows[idx[e]]] === values[rows[idx[s]]]) e++;
+    for (let t = s; t < e; t++) out[idx[t]] = (s + e - 1) / 2;
+    s = e;
+  }
+  return out;
+}
+
+/** Spearman correlation over the rows where both are present (0 when fewer than 30 such rows). */
+function rankCorrelation(a: Float64Array, b: Float64Array): number {
+  let n = 0;
+  let sa = 0;
+  let sb = 0;
+  for (let i = 0; i < a.length; i++) if (!Number.isNaN(a[i]) && !Number.isNaN(b[i])) {
+    n++;
+    sa += a[i];
+    sb += b[i];
+  }
+  if (n < 30) return 0;
+  const ma = sa / n;
+  const mb = sb / n;
+  let cov = 0;
+  let va = 0;
+  let vb = 0;
+  for (let i = 0; i < a.length; i++) if (!Number.isNaN(a[i]) && !Number.isNaN(b[i])) {
+    cov += (a[i] - ma) * (b[i] - mb);
+    va += (a[i] - ma) ** 2;
+    vb += (b[i] - mb) ** 2;
+  }
+  return va > 0 && vb > 0 ? cov / Math.sqrt(va * vb) : 0;
+}
+
+/**
+ * The table features whose columns are rank-correlated (|Spearman| >= `minCorrelation`, on the
+ * rows `sample`) with a column of one of `features`: a model that does not see a rule's features
+ * but sees these can still re-learn the rule (share_store from the other channel shares,
+ * frequency from monetary and basket).
+ */
+export function relatedFeatures(m: DesignMatrix, features: string[], minCorrelation: number, sample: Uint32Array): string[] {
+  const ranked = new Map<number, Float64Array>();
+  const rankOf = (k: number) => {
+    let r = ranked.get(k);
+    if (!r) ranked.set(k, (r = ranks(m.columns[k], sample)));
+    return r;
+  };
+  const own = m.sources.map((s, k) => (features.includes(s) ? k : -1)).filter((k) => k >= 0);
+  const related = new Set<string>();
+  m.sources.forEach((source, k) => {
+    if (features.includes(source) || related.has(source)) return;
+    if (own.some((j) => Math.abs(rankCorrelation(rankOf(j), rankOf(k))) >= minCorrelation)) related.add(source);
+  });
+  return [...related];
+}

@@ -7,10 +7,13 @@ import { silentProgress, type Progress } from '../../progress.ts';
 import { codeVersion } from '../../version.ts';
 import { MANIFEST_FORMAT, type Manifest, type PersonaMetrics, type Quantification, type RunMetrics } from '../artefacts.ts';
 import { assignPersonas, autoThreshold, reachCurve, type Assignment } from './assign.ts';
-import { encodeDesign, fitDesign, type DesignEncoding } from './design.ts';
+import { encodeDesign, fitDesign, withoutFeatures, type DesignEncoding } from './design.ts';
 import type { LoadedPersonaFile } from './file.ts';
 import { quantify } from './quantify.ts';
-import { OVERLAP_POLICY, selectSeeds } from './seeds.ts';
+import { OVERLAP_POLICY, selectSeeds, type PersonaSeeds } from './seeds.ts';
+import { InputError } from '../../errors.ts';
+import { mislabelledSeeds } from './seed-cleaning.ts';
+import { findTwins } from './twins.ts';
 import { TRAIN_DEFAULTS, trainPersonas, type PersonaModel, type TrainOptions } from './train.ts';
 
 export interface ProjectionInput {
@@ -19,6 +22,8 @@ export interface ProjectionInput {
   asOf: string;
   seed?: number;
   train?: Partial<TrainOptions>;
+  /** Seeds chosen beforehand (`personas seed`), one per persona of the file in its order; default: the file's rules. */
+  seeds?: PersonaSeeds[];
   progress?: Progress;
 }
 
@@ -45,7 +50,10 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
   };
 
   progress.stage('seeds');
-  const seeds = selectSeeds(input.table, spec);
+  const seeds = input.seeds ?? selectSeeds(input.table, spec);
+  if (seeds.length !== spec.personas.length || seeds.some((s, k) => s.id !== spec.personas[k].id || s.mask.length !== input.table.rows)) {
+    throw new InputError('INPUT_INVALID', `the seeds given do not match the persona file (${spec.personas.map((p) => p.id).join(', ')}) and the ${input.table.rows} customers of the feature table`);
+  }
   for (const s of seeds) progress.log(`${s.id}: ${s.seeds} seeds (rule matches ${s.ruleMatches})${s.status === 'skipped' ? ` - skipped: ${s.reason}` : ''}`);
   lap('seeds');
 
@@ -59,24 +67,54 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
     learner: { kind: learnerChoice.kind, params: { ...TRAIN_DEFAULTS.learner.params, ...learnerChoice.params } },
   };
   const trainable = seeds.filter((s) => s.status === 'ok');
-  progress.stage('train', trainable.length * (options.folds + 1));
-  const inputs = trainable.map((s) => ({ id: s.id, seedMask: s.mask, ruleFeatures: s.ruleFeatures, twinMask: undefined as Uint8Array | undefined }));
-  let models = trainable.length ? await trainPersonas(design, inputs, options, (done) => progress.tick(done)) : [];
+  const secondRound = options.twinsPerSeed > 0 || options.cleanSeedsQuantile >= 0;
+  progress.stage('train', trainable.length * (options.folds + (secondRound ? 0 : 1)));
+  const inputs = trainable.map((s) => ({ id: s.id, seedMask: s.mask, ruleFeatures: s.ruleFeatures, twinMask: undefined as Uint8Array | undefined, excludeMask: undefined as Uint8Array | undefined }));
+  // A first round followed by a second needs only its out-of-fold scores, not final models.
+  let models = trainable.length ? await trainPersonas(design, inputs, { ...options, foldsOnly: secondRound }, (done) => progress.tick(done)) : [];
   const twinCounts = new Map<string, number>();
-  if (options.twinsPerSeed > 0 && models.length) {
-    // Twins: the customers the first round finds most like each persona's seeds, never a seed of any persona.
-    const anySeed = new Uint8Array(input.table.rows);
-    for (const s of seeds) for (let i = 0; i < anySeed.length; i++) anySeed[i] |= s.mask[i];
-    models.forEach((m, k) => {
-      const want = Math.round(options.twinsPerSeed * trainable[k].seeds);
-      const candidates = Array.from(m.probabilities.keys()).filter((i) => !anySeed[i]);
-      candidates.sort((a, b) => m.probabilities[b] - m.probabilities[a] || a - b);
-      const mask = new Uint8Array(input.table.rows);
-      for (const i of candidates.slice(0, want)) mask[i] = 1;
-      inputs[k].twinMask = mask;
-      twinCounts.set(m.id, Math.min(want, candidates.length));
-    });
-    progress.stage('train with twins', trainable.length * (options.folds + 1));
+  const leftOut = new Map<string, number>();
+  if (secondRound && models.length) {
+    if (options.cleanSeedsQuantile >= 0) {
+      const cleaning = mislabelledSeeds(
+        inputs.map((x) => x.seedMask),
+        models.map((m) => m.oofScores),
+        models.map((m) => m.probabilities),
+        options.cleanSeedsQuantile,
+      );
+      inputs.forEach((x, k) => {
+        x.excludeMask = cleaning.excluded[k];
+        leftOut.set(x.id, cleaning.counts[k]);
+        progress.log(`${x.id}: ${cleaning.counts[k]} seeds judged mislabelled, left out of the second round`);
+      });
+    }
+    if (options.twinsPerSeed > 0) {
+      progress.stage('twins', models.length);
+      // Twins are never a seed of any persona (nor a seed left out as mislabelled).
+      const anySeed = new Uint8Array(input.table.rows);
+      for (const s of seeds) for (let i = 0; i < anySeed.length; i++) anySeed[i] |= s.mask[i];
+      for (const [k, m] of models.entries()) {
+        const own = inputs[k].excludeMask ? Uint8Array.from(inputs[k].seedMask, (v, i) => v & (inputs[k].excludeMask![i] ^ 1)) : inputs[k].seedMask;
+        let ownCount = 0;
+        for (const v of own) ownCount += v;
+        const want = Math.round(options.twinsPerSeed * ownCount);
+        if (options.twinSearch === 'knn') {
+          const x = withoutFeatures(design, design.sources.filter((src, j) => !m.features.includes(design.names[j])));
+          const twins = await findTwins(x, own, anySeed, { perSeed: options.twinsPerSeed, cutoffQuantile: options.twinCutoffQuantile, workers: options.workers ?? 2, seed: seed + k });
+          inputs[k].twinMask = twins.mask;
+          twinCounts.set(m.id, twins.twins);
+        } else {
+          const candidates = Array.from(m.probabilities.keys()).filter((i) => !anySeed[i]);
+          candidates.sort((a, b) => m.probabilities[b] - m.probabilities[a] || a - b);
+          const mask = new Uint8Array(input.table.rows);
+          for (const i of candidates.slice(0, want)) mask[i] = 1;
+          inputs[k].twinMask = mask;
+          twinCounts.set(m.id, Math.min(want, candidates.length));
+        }
+        progress.tick(k + 1);
+      }
+    }
+    progress.stage('train (second round)', trainable.length * (options.folds + 1));
     models = await trainPersonas(design, inputs, options, (done) => progress.tick(done));
   }
   lap('train');
@@ -102,14 +140,15 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
   lap('assign');
 
   const modelVersion = versionOf(input.personaFile.sha256, seed, input.asOf);
-  const prevalence = probabilities.map((p) => (p ? p.reduce((a, b) => a + b, 0) / p.length : null));
+  const prevalence = spec.personas.map((p) => byId.get(p.id)?.prevalence ?? null);
   const quantification = quantify(
     input.table,
     spec.personas.map((p, k) => ({ id: p.id, label: p.label, prevalence: prevalence[k] })),
     assignment,
     modelVersion,
   );
-  const personaMetrics: PersonaMetrics[] = spec.personas.map((p, k) => {
+  // seedsLeftOut is an extra key the artefact schema does not know yet (readers strip it).
+  const personaMetrics: (PersonaMetrics & { seedsLeftOut: number })[] = spec.personas.map((p, k) => {
     const s = seeds[k];
     const m = byId.get(p.id);
     const assigned = assignment.persona.reduce((acc, v) => acc + (v === k ? 1 : 0), 0);
@@ -121,6 +160,7 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
       reason: s.reason,
       seeds: s.seeds,
       twins: twinCounts.get(p.id) ?? 0,
+      seedsLeftOut: leftOut.get(p.id) ?? 0,
       validationAuc: m ? m.validationAuc : null,
       estimatedC: m ? m.c : null,
       threshold: m ? thresholds[k].threshold : null,
@@ -144,7 +184,7 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
     features: design.names,
     learner: {
       kind: options.learner.kind,
-      params: { ...options.learner.params, folds: options.folds, unlabeledPerSeed: options.unlabeledPerSeed, ruleFeatures: options.ruleFeatures, twinsPerSeed: options.twinsPerSeed, twinWeight: options.twinWeight },
+      params: { ...options.learner.params, folds: options.folds, unlabeledPerSeed: options.unlabeledPerSeed, ruleFeatures: options.ruleFeatures, relatedCorrelation: options.relatedCorrelation, cleanSeedsQuantile: options.cleanSeedsQuantile, twinsPerSeed: options.twinsPerSeed, twinSearch: options.twinSearch, twinCutoffQuantile: options.twinCutoffQuantile, twinWeight: options.twinWeight },
     },
     assignment: { targetPrecision: spec.assignment.target_precision, minMargin: spec.assignment.min_margin },
     personas: spec.personas.map((p, k) => ({

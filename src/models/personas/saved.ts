@@ -35,6 +35,8 @@ export interface SavedScores {
   personas: string[];
   /** One probability array per entry of `personas`. */
   probabilities: Float64Array[];
+  /** Per entry of `personas`: estimated share of the persona among the scored customers (mean s / c, as a run computes it). */
+  prevalence: number[];
   assignment: Assignment;
 }
 
@@ -52,10 +54,16 @@ export class SavedProjection {
   /** Scores every row of a feature table; missing features are missing values, never errors. */
   score(table: FeatureTable): SavedScores {
     const design = encodeDesign(table, this.encoding);
+    const prevalence: number[] = [];
     const probabilities = this.personas.map((p) => {
       const x: ColumnMatrix = { rows: design.rows, columns: p.columns.map((j) => design.columns[j]) };
       const s = p.model.predictProba(x);
-      for (let i = 0; i < s.length; i++) s[i] = Math.min(1, s[i] / p.c);
+      let sum = 0;
+      for (let i = 0; i < s.length; i++) {
+        sum += s[i];
+        s[i] = Math.min(1, s[i] / p.c);
+      }
+      prevalence.push(s.length ? sum / s.length / p.c : 0);
       return s;
     });
     const assignment = assignPersonas(
@@ -63,7 +71,7 @@ export class SavedProjection {
       this.personas.map((p) => p.threshold),
       this.manifest.assignment.minMargin,
     );
-    return { personas: this.personas.map((p) => p.id), probabilities, assignment };
+    return { personas: this.personas.map((p) => p.id), probabilities, prevalence, assignment };
   }
 }
 

@@ -8,7 +8,7 @@
 // new customers.
 import { Random } from '../../random.ts';
 import { trainMany, type TreeEnsemble } from '../gbdt/index.ts';
-import { takeRows, withoutFeatures, type DesignMatrix } from './design.ts';
+import { relatedFeatures, takeRows, withoutFeatures, type DesignMatrix } from './design.ts';
 
 export interface TrainOptions {
   folds: number;
@@ -17,23 +17,47 @@ export interface TrainOptions {
   /** 'drop': the model does not see the features the persona's rule reads. */
   ruleFeatures: 'drop' | 'keep';
   /**
+   * With ruleFeatures 'drop', also drop the features rank-correlated with a rule feature at least
+   * this much (|Spearman|; 0: none), so the model cannot re-learn the rule through them.
+   */
+  relatedCorrelation: number;
+  /**
    * Look-alike twins per seed (0: none). Twins are the customers the first-round model finds most
    * like the seeds (highest out-of-fold probability, never another persona's seed); a second
    * round learns seeds and twins (weight `twinWeight`) against the rest.
    */
   twinsPerSeed: number;
   twinWeight: number;
+  /**
+   * 'knn': twins are the nearest non-seed customers to the seeds in the standardised space of the
+   * persona's model columns (twins.ts); 'model': the highest first-round probabilities.
+   */
+  twinSearch: 'knn' | 'model';
+  /** kNN twins: distance cut-off as a quantile of the seeds' nearest-other-seed distances. */
+  twinCutoffQuantile: number;
+  /**
+   * Second round without the seeds the first judges mislabelled (seed-cleaning.ts): this share of
+   * each persona's lowest-scored seeds, and those another persona's model claims more strongly
+   * (negative: no cleaning).
+   */
+  cleanSeedsQuantile: number;
   learner: { kind: 'gbdt' | 'forest'; params: Record<string, unknown> };
   seed: number;
   workers?: number;
+  /** Skip the model on all rows (a first round whose models only give out-of-fold scores). */
+  foldsOnly?: boolean;
 }
 
 export const TRAIN_DEFAULTS: TrainOptions = {
   folds: 3,
   unlabeledPerSeed: 20,
   ruleFeatures: 'drop',
-  twinsPerSeed: 0,
+  relatedCorrelation: 0.5,
+  twinsPerSeed: 1,
   twinWeight: 0.5,
+  twinSearch: 'knn',
+  twinCutoffQuantile: 0.9,
+  cleanSeedsQuantile: 0.15,
   learner: { kind: 'gbdt', params: { numTrees: 100, numLeaves: 31, maxDepth: 6, learningRate: 0.1, minDataInLeaf: 20, earlyStoppingRounds: 0 } },
   seed: 1,
 };
@@ -43,6 +67,8 @@ export interface PersonaTrainingInput {
   seedMask: Uint8Array;
   /** Look-alike customers learned as positives with a lower weight (see twinsPerSeed). */
   twinMask?: Uint8Array;
+  /** Customers left out of training (seeds judged mislabelled by a first round); still scored. */
+  excludeMask?: Uint8Array;
   ruleFeatures: string[];
 }
 
@@ -57,6 +83,8 @@ export interface PersonaModel {
   oofScores: Float64Array;
   /** min(1, s / c) for every customer. */
   probabilities: Float64Array;
+  /** Estimated share of the persona in the base: mean s / c, not clipped at 1 (seed share / c). */
+  prevalence: number;
   /** Positives vs unlabelled AUC of the out-of-fold scores on the training sample. */
   validationAuc: number;
   /** Mean out-of-fold score vs observed seed share per score decile of the training sample. */
@@ -90,13 +118,16 @@ export function weightedAuc(scores: ArrayLike<number>, labels: ArrayLike<number>
 /** Trains every persona's fold models and final model, two at a time in worker threads. */
 export async function trainPersonas(design: DesignMatrix, personas: PersonaTrainingInput[], opts: TrainOptions, onProgress?: (done: number, total: number) => void): Promise<PersonaModel[]> {
   const n = design.rows;
+  const sampleRng = new Random(opts.seed * 1000 + 999);
+  const correlationSample = Uint32Array.from({ length: Math.min(n, 20000) }, () => sampleRng.int(n));
   const plans = personas.map((p, k) => {
     const rng = new Random(opts.seed * 1000 + k);
-    const x = opts.ruleFeatures === 'drop' ? withoutFeatures(design, p.ruleFeatures) : design;
+    const related = opts.ruleFeatures === 'drop' && opts.relatedCorrelation > 0 ? relatedFeatures(design, p.ruleFeatures, opts.relatedCorrelation, correlationSample) : [];
+    const x = opts.ruleFeatures === 'drop' ? withoutFeatures(design, [...p.ruleFeatures, ...related]) : design;
     const seeds: number[] = [];
     const twins: number[] = [];
     const unlabeled: number[] = [];
-    for (let i = 0; i < n; i++) (p.seedMask[i] ? seeds : p.twinMask?.[i] ? twins : unlabeled).push(i);
+    for (let i = 0; i < n; i++) if (!p.excludeMask?.[i]) (p.seedMask[i] ? seeds : p.twinMask?.[i] ? twins : unlabeled).push(i);
     const take = Math.min(unlabeled.length, seeds.length * opts.unlabeledPerSeed);
     const sampled = rng.shuffle(unlabeled.slice()).slice(0, take);
     const rows = Uint32Array.from([...seeds, ...twins, ...sampled]);
@@ -124,15 +155,18 @@ export async function trainPersonas(design: DesignMatrix, personas: PersonaTrain
         input: { x: takeRows(sub, idx), y: Uint8Array.from(idx, (k) => plan.y[k]), weights: Float64Array.from(idx, (k) => plan.weights[k]), featureNames: plan.x.names },
       };
     };
-    return [...Array.from({ length: opts.folds }, (_, f) => make((k) => plan.fold[k] !== f)), make(() => true)];
+    const foldModels = Array.from({ length: opts.folds }, (_, f) => make((k) => plan.fold[k] !== f));
+    return opts.foldsOnly ? foldModels : [...foldModels, make(() => true)];
   });
   onProgress?.(0, jobs.length);
   const models = await trainMany(jobs, { workers: opts.workers ?? 2 });
   onProgress?.(jobs.length, jobs.length);
 
   return plans.map((plan, k) => {
-    const own = models.slice(k * (opts.folds + 1), (k + 1) * (opts.folds + 1));
-    const final = own[opts.folds];
+    const per = opts.folds + (opts.foldsOnly ? 0 : 1);
+    const own = models.slice(k * per, (k + 1) * per);
+    // With foldsOnly, the first fold's model stands in for the final one (the caller discards it).
+    const final = own[opts.foldsOnly ? 0 : opts.folds];
     const oof = new Float64Array(n);
     // Training rows: the model of the fold that did not see them; the others: the mean of the folds.
     const perFold = own.slice(0, opts.folds).map((m) => m.predictProba(plan.x));
@@ -154,6 +188,8 @@ export async function trainPersonas(design: DesignMatrix, personas: PersonaTrain
     }
     const c = Math.max(1e-6, seedSum / Math.max(1, seedCount));
     const probabilities = Float64Array.from(oof, (s) => Math.min(1, s / c));
+    let oofSum = 0;
+    for (let i = 0; i < n; i++) oofSum += oof[i];
     const sampleScores = Float64Array.from(plan.rows, (i) => oof[i]);
     return {
       id: plan.p.id,
@@ -162,6 +198,7 @@ export async function trainPersonas(design: DesignMatrix, personas: PersonaTrain
       c,
       oofScores: oof,
       probabilities,
+      prevalence: oofSum / n / c,
       validationAuc: weightedAuc(sampleScores, plan.y, plan.weights),
       calibration: calibrationTable(sampleScores, plan.y, plan.weights),
     };

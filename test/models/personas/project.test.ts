@@ -121,16 +121,20 @@ describe('projection of the demo base', () => {
     expect(() => loadSavedProjection(copy)).toThrow(/manifest\.json: field 'format'/);
   });
 
-  it('grows each seed set with twins that are no persona\'s seeds, when asked', async () => {
+  it('grows each seed set with kNN twins that are no persona\'s seeds, and leaves out mislabelled seeds, when asked', async () => {
     const personaFile = loadPersonaFile(join(out, '..', 'personas-twins.yaml'));
     const withTwins = await projectPersonas({
       table,
       personaFile,
       asOf: '2026-06-30',
-      train: { folds: 2, twinsPerSeed: 1, learner: { kind: 'gbdt', params: { numTrees: 20 } } },
+      train: { folds: 2, twinsPerSeed: 1, cleanSeedsQuantile: 0.1, learner: { kind: 'gbdt', params: { numTrees: 20 } } },
     });
-    for (const m of withTwins.metrics.personas.filter((p) => p.status === 'trained')) expect(m.twins).toBe(m.seeds);
-    expect(withTwins.manifest.learner.params).toMatchObject({ twinsPerSeed: 1, twinWeight: 0.5 });
+    for (const m of withTwins.metrics.personas.filter((p) => p.status === 'trained')) {
+      // At most one twin per seed kept after cleaning (a tenth or more of the seeds left out).
+      expect(m.twins).toBeGreaterThan(0);
+      expect(m.twins).toBeLessThan(m.seeds);
+    }
+    expect(withTwins.manifest.learner.params).toMatchObject({ twinsPerSeed: 1, twinSearch: 'knn', twinWeight: 0.5, cleanSeedsQuantile: 0.1 });
   });
 
   it('leaves previous outputs whole when a write fails', () => {

@@ -1,0 +1,54 @@
+// `personas train`: learns the persona models from a feature table and the seeds `personas seed`
+// wrote (or the persona file's rules when no seeds are given) and writes model/ and metrics.json.
+import { mkdirSync } from 'node:fs';
+import type { Command } from 'commander';
+import { InputError } from '../errors.ts';
+import { loadPersonaFile, projectPersonas, writeProjection, type Projection } from '../models/personas/index.ts';
+import { readSeeds } from '../models/personas/seed-files.ts';
+import type { Progress } from '../progress.ts';
+import { terminalProgress } from './progress-bar.ts';
+import { featureTableOf, type FeatureSource } from './run.ts';
+
+export interface TrainCommandOptions extends FeatureSource {
+  personas: string;
+  out: string;
+  /** Directory holding seeds.csv and seeds.json from `personas seed`. */
+  seeds?: string;
+  seed?: number;
+}
+
+export async function trainProjection(opts: TrainCommandOptions, progress: Progress): Promise<Projection> {
+  if (opts.seed !== undefined && !Number.isInteger(opts.seed)) {
+    throw new InputError('INPUT_INVALID', `--seed must be a whole number (got ${opts.seed})`, { field: 'seed' });
+  }
+  const personaFile = loadPersonaFile(opts.personas);
+  mkdirSync(opts.out, { recursive: true });
+  const { table, asOf } = await featureTableOf(opts, opts.out, progress, personaFile.spec.as_of);
+  const seeds = opts.seeds ? readSeeds(opts.seeds, table) : undefined;
+  const projection = await projectPersonas({ table, personaFile, asOf, seed: opts.seed, seeds, progress });
+  progress.stage('write model');
+  writeProjection(opts.out, table, projection, ['model', 'metrics.json']);
+  for (const p of projection.metrics.personas) {
+    progress.log(`${p.persona.padEnd(22)} ${p.status}${p.status === 'trained' ? `: AUC ${p.validationAuc?.toFixed(3)}, c ${p.estimatedC?.toFixed(3)}, threshold ${p.threshold?.toFixed(3)}` : ` (${p.reason})`}`);
+  }
+  progress.log(`model ${projection.manifest.modelVersion}: ${opts.out}/model/, metrics.json`);
+  return projection;
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('train the persona models from a feature table and seeds; write model/ and metrics.json')
+    .requiredOption('--personas <file>', 'persona file (YAML)')
+    .requiredOption('--out <dir>', 'output directory')
+    .option('--data <dir>', 'directory of contract inputs (features are built into <out>/features)')
+    .option('--features <path>', 'a built feature table: features.parquet or the directory holding it')
+    .option('--seeds <dir>', 'directory with seeds.csv and seeds.json from `personas seed` (default: the rules of the persona file)')
+    .option('--as-of <date>', 'date the features are computed at (with --data)')
+    .option('--columns <file>', 'JSON or YAML column map for client files named differently (with --data)')
+    .option('--seed <n>', 'random seed', '1')
+    .action(async (o: Omit<TrainCommandOptions, 'seed'> & { seed: string }) => {
+      if (!/^-?\d+$/.test(o.seed)) throw new InputError('INPUT_INVALID', `--seed must be a whole number (got "${o.seed}")`, { field: 'seed' });
+      await trainProjection({ ...o, seed: Number(o.seed) }, terminalProgress());
+    });
+}

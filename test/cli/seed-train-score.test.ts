@@ -1,0 +1,97 @@
+// `personas seed | train | score` over real files: seeds written and read back, a model trained
+// from them, and customers scored by the saved model through the command line, with the same
+// probabilities the saved model gives in process; and the errors a user can make, named.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { scoreCustomers } from '../../src/cli/score.ts';
+import { seedPersonas } from '../../src/cli/seed.ts';
+import { trainProjection } from '../../src/cli/train.ts';
+import { writeDemoBase } from '../../src/demo/index.ts';
+import { readFeatureTable } from '../../src/features/index.ts';
+import { ManifestSchema, QuantificationSchema, RunMetricsSchema } from '../../src/models/artefacts.ts';
+import { loadSavedProjection } from '../../src/models/personas/index.ts';
+import { readSeeds } from '../../src/models/personas/seed-files.ts';
+import { silentProgress } from '../../src/progress.ts';
+import { tempDir } from '../helpers/world.ts';
+
+describe('personas seed, train and score', () => {
+  const root = tempDir();
+  const data = join(root, 'data');
+  const seedDir = join(root, 'seeds');
+  const modelDir = join(root, 'trained');
+  const scoreDir = join(root, 'scored');
+  let personas: string;
+
+  beforeAll(async () => {
+    await writeDemoBase(data, { customers: 2500, seed: 4 });
+    personas = join(data, 'personas.yaml');
+    // Keep the test fast: a small learner and two folds.
+    writeFileSync(personas, readFileSync(personas, 'utf8') + '\nmodel:\n  kind: gbdt\n  params:\n    numTrees: 15\n');
+    await seedPersonas({ data, personas, out: seedDir }, silentProgress);
+    await trainProjection({ features: join(seedDir, 'features'), personas, out: modelDir, seeds: seedDir, seed: 3 }, silentProgress);
+  }, 120_000);
+
+  it('seed writes one row per seed and a report with counts and overlaps', () => {
+    const report = JSON.parse(readFileSync(join(seedDir, 'seeds.json'), 'utf8')) as { customers: number; personas: { id: string; seeds: number; ruleMatches: number; overlaps: Record<string, number> }[] };
+    expect(report.customers).toBe(2500);
+    const rows = readFileSync(join(seedDir, 'seeds.csv'), 'utf8').trim().split('\n');
+    expect(rows[0]).toBe('customer_id,persona');
+    expect(rows.length - 1).toBe(report.personas.reduce((s, p) => s + p.seeds, 0));
+    for (const p of report.personas) {
+      expect(p.seeds).toBeLessThanOrEqual(p.ruleMatches);
+      // Exclusive overlap policy: the shared customers are no one's seeds.
+      expect(p.ruleMatches - p.seeds).toBeLessThanOrEqual(Object.values(p.overlaps).reduce((a, b) => a + b, 0));
+    }
+    // No customer is a seed of two personas.
+    const ids = rows.slice(1).map((r) => r.split(',')[0]);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('train writes model/ and metrics.json (and no assignments) from the seeds given', () => {
+    const manifest = ManifestSchema.parse(JSON.parse(readFileSync(join(modelDir, 'model', 'manifest.json'), 'utf8')));
+    const metrics = RunMetricsSchema.parse(JSON.parse(readFileSync(join(modelDir, 'metrics.json'), 'utf8')));
+    expect(manifest.seed).toBe(3);
+    expect(existsSync(join(modelDir, 'assignments.csv'))).toBe(false);
+    const report = JSON.parse(readFileSync(join(seedDir, 'seeds.json'), 'utf8')) as { personas: { id: string; seeds: number }[] };
+    expect(metrics.personas.map((p) => [p.persona, p.seeds])).toEqual(report.personas.map((p) => [p.id, p.seeds]));
+    expect(metrics.personas.some((p) => p.status === 'trained')).toBe(true);
+  });
+
+  it('score (the command) writes assignments and a quantification that match the saved model', async () => {
+    execFileSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'score', '--model', modelDir, '--features', join(seedDir, 'features', 'features.parquet'), '--out', scoreDir], { stdio: 'pipe' });
+    const quantification = QuantificationSchema.parse(JSON.parse(readFileSync(join(scoreDir, 'quantification.json'), 'utf8')));
+    const lines = readFileSync(join(scoreDir, 'assignments.csv'), 'utf8').trim().split('\n');
+    expect(lines.length - 1).toBe(2500);
+    expect(quantification.personas.reduce((s, r) => s + r.customers, 0)).toBe(2500);
+    const saved = loadSavedProjection(modelDir);
+    const table = await readFeatureTable(join(seedDir, 'features', 'features.parquet'));
+    const expected = saved.score(table);
+    const header = lines[0].split(',');
+    for (const [k, id] of expected.personas.entries()) {
+      const col = header.indexOf(`score_${id}`);
+      for (const [r, line] of lines.slice(1, 200).entries()) expect(Number(line.split(',')[col])).toBeCloseTo(expected.probabilities[k][r], 5);
+      const row = quantification.personas.find((p) => p.persona === id)!;
+      expect(row.estimatedPrevalence).toBeCloseTo(expected.prevalence[k], 9);
+      expect(row.customers).toBe(expected.assignment.persona.filter((v) => v === k).length);
+    }
+  }, 60_000);
+
+  it('score builds the features of a data directory itself', async () => {
+    const out = join(root, 'scored-from-data');
+    const scores = await scoreCustomers({ model: join(modelDir, 'model'), data, out }, silentProgress);
+    expect(existsSync(join(out, 'features', 'features.parquet'))).toBe(true);
+    expect(scores.assignment.persona.length).toBe(2500);
+  }, 60_000);
+
+  it('names the file and line of a seed whose customer is unknown, and refuses two customer sources', async () => {
+    const table = await readFeatureTable(join(seedDir, 'features', 'features.parquet'));
+    const bad = tempDir();
+    writeFileSync(join(bad, 'seeds.json'), readFileSync(join(seedDir, 'seeds.json')));
+    writeFileSync(join(bad, 'seeds.csv'), 'customer_id,persona\nNOPE-1,bargain_hunter\n');
+    expect(() => readSeeds(bad, table)).toThrow(/seeds\.csv: line 2: customer 'NOPE-1' is not in the feature table/);
+    await expect(scoreCustomers({ model: modelDir, data, features: join(seedDir, 'features'), out: tempDir() }, silentProgress)).rejects.toThrow(/exactly one of --data/);
+    await expect(seedPersonas({ personas, out: tempDir() }, silentProgress)).rejects.toThrow(/exactly one of --data/);
+  });
+});
