@@ -47,10 +47,10 @@ async function planNext(tx: Sql, job: JobData, params: RunParams): Promise<JobDa
   if (!(await advanceStage(tx, job.runId, job.kind, next))) return [];
   const runId = job.runId;
   let jobs: JobData[] = [];
-  if (next === 'train') {
+  if (next === 'train' || next === 'retrain') {
     const ids = (await tx.query<{ p: string }>(`SELECT jsonb_array_elements_text(params->'personaIds') AS p FROM jobs WHERE id = $1`, [runId])).map((r) => r.p);
-    jobs = ids.map((persona) => ({ id: jobId(runId, 'train', persona), runId, kind: 'train', persona }));
-  } else if (next === 'assemble' || next === 'publish') {
+    jobs = ids.map((persona) => ({ id: jobId(runId, next, persona), runId, kind: next, persona }));
+  } else if (next === 'assemble' || next === 'publish' || next === 'clean') {
     jobs = [{ id: jobId(runId, next), runId, kind: next }];
   } else if (next === 'score') {
     jobs = Array.from({ length: params.partitions }, (_, k) => ({ id: jobId(runId, 'score', k), runId, kind: 'score' as const, partition: k }));
@@ -137,7 +137,8 @@ export interface RunStatus {
 
 export function summarise(run: JobRecord, jobs: JobRecord[]): RunStatus {
   const scoringOnly = !!(run.params as { model?: string }).model;
-  const stages = STAGES.filter((stage) => !(scoringOnly && stage === 'train')).map((stage) => {
+  const secondRound = !!(run.params as { secondRound?: boolean }).secondRound;
+  const stages = STAGES.filter((stage) => !(scoringOnly && ['train', 'clean', 'retrain'].includes(stage)) && !(!secondRound && ['clean', 'retrain'].includes(stage))).map((stage) => {
     const own = jobs.filter((j) => j.kind === stage);
     const percent = own.length ? own.reduce((a, j) => a + (j.status === 'done' ? 100 : j.percent), 0) / own.length : 0;
     return { stage, jobs: own.length, done: own.filter((j) => j.status === 'done').length, running: own.filter((j) => j.status === 'running').length, failed: own.filter((j) => j.status === 'failed').length, percent };

@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { PersonasError } from '../errors.ts';
-import { parsePersonaFile } from '../models/personas/index.ts';
+import { parsePersonaFile, TRAIN_DEFAULTS } from '../models/personas/index.ts';
+import { hasSecondRound } from './steps.ts';
 import { createJob, getRun, setRun, versionDetail, type Db } from '../store/index.ts';
 import { executeJob, failRun, summarise, type ExecuteEnv, type RunStatus } from './execute.ts';
 import { DEFAULT_RETRY, jobId, RunRequestSchema, type JobData, type RetryPolicy, type RunParams, type RunRequest } from './types.ts';
@@ -40,7 +41,12 @@ export async function startRun(db: Db, queue: JobQueue, request: RunRequest): Pr
     personaFile = { path: personas!, content: readFileSync(personas!, 'utf8') };
   }
   const spec = parsePersonaFile(personaFile.content, personaFile.path); // a bad persona file fails now, not in a worker
-  const params: RunParams & { personaIds: string[] } = { ...rest, personaFile, personaIds: rest.model ? [] : spec.personas.map((p) => p.id) };
+  const params: RunParams & { personaIds: string[] } = {
+    ...rest,
+    personaFile,
+    personaIds: rest.model ? [] : spec.personas.map((p) => p.id),
+    secondRound: !rest.model && hasSecondRound(TRAIN_DEFAULTS),
+  };
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   const runId = `run-${stamp}-${randomBytes(3).toString('hex')}`;
   const first: JobData = { id: jobId(runId, 'features'), runId, kind: 'features' };

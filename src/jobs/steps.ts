@@ -10,7 +10,7 @@ import { buildFeatures, readFeatureTable, splitFeatureTable, type FeatureTable }
 import { categoricalColumn, numericColumn } from '../features/table.ts';
 import { MANIFEST_FORMAT, type Manifest, type PersonaMetrics, type Quantification, type RunMetrics } from '../models/artefacts.ts';
 import {
-  autoThreshold, designColumnNames, encodeDesign, fitDesign, OVERLAP_POLICY, parsePersonaFile, reachCurve, selectSeeds, trainPersonas,
+  autoThreshold, designColumnNames, encodeDesign, findTwins, fitDesign, mislabelledSeeds, OVERLAP_POLICY, withoutFeatures, parsePersonaFile, reachCurve, selectSeeds, trainPersonas,
   TRAIN_DEFAULTS, DesignEncodingSchema, type DesignEncoding, type TrainOptions,
 } from '../models/personas/index.ts';
 import type { Progress } from '../progress.ts';
@@ -39,6 +39,10 @@ export async function runStep(ctx: StepContext): Promise<Result> {
       return features(ctx);
     case 'train':
       return train(ctx, ctx.job.persona!);
+    case 'clean':
+      return clean(ctx);
+    case 'retrain':
+      return retrain(ctx, ctx.job.persona!);
     case 'assemble':
       return assemble(ctx);
     case 'score':
@@ -102,7 +106,22 @@ function trainOptions(params: RunParams, model: { kind: 'gbdt' | 'forest'; param
   };
 }
 
-async function train(ctx: StepContext, persona: string): Promise<Result> {
+/** Whether training has a second round (seed cleaning and/or twins), as `personas run` does. */
+export const hasSecondRound = (o: TrainOptions) => o.twinsPerSeed > 0 || o.cleanSeedsQuantile >= 0;
+
+const f64 = (b: Buffer) => new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+const bytes = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+interface PersonaTable {
+  table: FeatureTable;
+  file: ReturnType<typeof spec>;
+  seeds: ReturnType<typeof selectSeeds>;
+  s: ReturnType<typeof selectSeeds>[number];
+  p: ReturnType<typeof spec>['personas'][number];
+  base: Result;
+}
+
+async function personaTable(ctx: StepContext, persona: string): Promise<PersonaTable> {
   const file = spec(ctx.params);
   ctx.progress.stage('read features');
   const table = await storedTable(ctx, 'features.parquet');
@@ -111,14 +130,103 @@ async function train(ctx: StepContext, persona: string): Promise<Result> {
   const s = seeds.find((x) => x.id === persona);
   const p = file.personas.find((x) => x.id === persona);
   if (!s || !p) throw new PersonasError('JOB', `persona '${persona}' is not in the run's persona file`);
-  const base = { persona, seeds: s.seeds, ruleMatches: s.ruleMatches, seedOverlaps: s.overlaps };
-  if (s.status !== 'ok') return { ...base, status: 'skipped', reason: s.reason };
+  return { table, file, seeds, s, p, base: { persona, seeds: s.seeds, ruleMatches: s.ruleMatches, seedOverlaps: s.overlaps } };
+}
+
+/**
+ * First round of a persona (or its only round when training has no second): with a second round
+ * to come, only the fold models' out-of-fold scores are kept (in the store, for `clean`).
+ */
+async function train(ctx: StepContext, persona: string): Promise<Result> {
+  const t = await personaTable(ctx, persona);
+  if (t.s.status !== 'ok') return { ...t.base, status: 'skipped', reason: t.s.reason };
   await ctx.checkCancelled();
-  const encoding = fitDesign(table);
-  const design = encodeDesign(table, encoding);
-  const options = trainOptions(ctx.params, file.model);
+  const options = trainOptions(ctx.params, t.file.model);
+  if (!hasSecondRound(options)) return finalRound(ctx, t, options, {});
+  const design = encodeDesign(t.table, fitDesign(t.table));
+  ctx.progress.stage('train (first round)', options.folds);
+  const [m] = await trainPersonas(design, [{ id: persona, seedMask: t.s.mask, ruleFeatures: t.s.ruleFeatures }], { ...options, foldsOnly: true }, (done) => ctx.progress.tick(done));
+  const both = new Float64Array(2 * m.oofScores.length);
+  both.set(m.oofScores, 0);
+  both.set(m.probabilities, m.oofScores.length);
+  await putRunFile(ctx.db, ctx.job.runId, `round1-${persona}.bin`, bytes(both));
+  await putRunFile(ctx.db, ctx.job.runId, `seeds-${persona}.bin`, bytes(t.s.mask));
+  return { ...t.base, status: 'trained', round: 1, features: m.features };
+}
+
+/** Between the rounds: the seeds each persona's first round judges mislabelled, across personas. */
+async function clean(ctx: StepContext): Promise<Result> {
+  const options = trainOptions(ctx.params, spec(ctx.params).model);
+  const first = (await stageResults(ctx, 'train')).filter((r) => r.status === 'trained');
+  const ids = first.map((r) => String(r.persona));
+  const masks: Uint8Array[] = [];
+  const scores: Float64Array[] = [];
+  const probabilities: Float64Array[] = [];
+  for (const id of ids) {
+    const b = await getRunFile(ctx.db, ctx.job.runId, `seeds-${id}.bin`);
+    masks.push(new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)));
+    const both = f64(await getRunFile(ctx.db, ctx.job.runId, `round1-${id}.bin`));
+    scores.push(both.subarray(0, both.length / 2));
+    probabilities.push(both.subarray(both.length / 2));
+  }
+  const leftOut: Record<string, number> = {};
+  if (options.cleanSeedsQuantile >= 0 && ids.length) {
+    const cleaning = mislabelledSeeds(masks, scores, probabilities, options.cleanSeedsQuantile);
+    for (const [k, id] of ids.entries()) {
+      await putRunFile(ctx.db, ctx.job.runId, `exclude-${id}.bin`, bytes(cleaning.excluded[k]));
+      leftOut[id] = cleaning.counts[k];
+    }
+  }
+  return { leftOut };
+}
+
+/** Second round of a persona: without its mislabelled seeds, with its look-alike twins. */
+async function retrain(ctx: StepContext, persona: string): Promise<Result> {
+  const t = await personaTable(ctx, persona);
+  const firstRound = (await stageResults(ctx, 'train')).find((r) => r.persona === persona);
+  if (t.s.status !== 'ok' || firstRound?.status !== 'trained') return { ...t.base, status: 'skipped', reason: t.s.reason ?? String(firstRound?.reason ?? '') };
+  const options = trainOptions(ctx.params, t.file.model);
+  const [cleaning] = await stageResults(ctx, 'clean');
+  const leftOut = Number((cleaning?.leftOut as Record<string, number> | undefined)?.[persona] ?? 0);
+  const excludeMask = options.cleanSeedsQuantile >= 0 ? new Uint8Array(await getRunFile(ctx.db, ctx.job.runId, `exclude-${persona}.bin`)) : undefined;
+  let twinMask: Uint8Array | undefined;
+  let twins = 0;
+  if (options.twinsPerSeed > 0) {
+    ctx.progress.stage('twins');
+    const anySeed = new Uint8Array(t.table.rows);
+    for (const s of t.seeds) for (let i = 0; i < anySeed.length; i++) anySeed[i] |= s.mask[i];
+    const own = excludeMask ? Uint8Array.from(t.s.mask, (v, i) => v & (excludeMask[i] ^ 1)) : t.s.mask;
+    let ownCount = 0;
+    for (const v of own) ownCount += v;
+    const k = t.seeds.filter((s) => s.status === 'ok').findIndex((s) => s.id === persona);
+    if (options.twinSearch === 'knn') {
+      const design = encodeDesign(t.table, fitDesign(t.table));
+      const features = firstRound.features as string[];
+      const x = withoutFeatures(design, design.sources.filter((_, j) => !features.includes(design.names[j])));
+      const found = await findTwins(x, own, anySeed, { perSeed: options.twinsPerSeed, cutoffQuantile: options.twinCutoffQuantile, workers: 1, seed: options.seed + k });
+      twinMask = found.mask;
+      twins = found.twins;
+    } else {
+      const probabilities = f64(await getRunFile(ctx.db, ctx.job.runId, `round1-${persona}.bin`)).subarray(t.table.rows);
+      const candidates = Array.from(probabilities.keys()).filter((i) => !anySeed[i]).sort((a, b) => probabilities[b] - probabilities[a] || a - b);
+      const want = Math.round(options.twinsPerSeed * ownCount);
+      twinMask = new Uint8Array(t.table.rows);
+      for (const i of candidates.slice(0, want)) twinMask[i] = 1;
+      twins = Math.min(want, candidates.length);
+    }
+  }
+  await ctx.checkCancelled();
+  return finalRound(ctx, t, options, { twinMask, excludeMask, twins, leftOut });
+}
+
+/** The round whose models are kept: fold models for the probabilities, a final model for new customers. */
+async function finalRound(ctx: StepContext, t: PersonaTable, options: TrainOptions, extra: { twinMask?: Uint8Array; excludeMask?: Uint8Array; twins?: number; leftOut?: number }): Promise<Result> {
+  const { file, p, s } = t;
+  const persona = s.id;
+  const encoding = fitDesign(t.table);
+  const design = encodeDesign(t.table, encoding);
   ctx.progress.stage('train', options.folds + 1);
-  const [m] = await trainPersonas(design, [{ id: persona, seedMask: s.mask, ruleFeatures: s.ruleFeatures }], options, (done) => ctx.progress.tick(done));
+  const [m] = await trainPersonas(design, [{ id: persona, seedMask: s.mask, ruleFeatures: s.ruleFeatures, twinMask: extra.twinMask, excludeMask: extra.excludeMask }], options, (done) => ctx.progress.tick(done));
   const threshold = p.threshold === 'auto'
     ? autoThreshold(m.probabilities, file.assignment.target_precision)
     : { threshold: p.threshold, expectedPrecision: meanAbove(m.probabilities, p.threshold) };
@@ -127,13 +235,15 @@ async function train(ctx: StepContext, persona: string): Promise<Result> {
   await putRunFile(ctx.db, ctx.job.runId, `model-${persona}.json`, Buffer.from(JSON.stringify({ persona, c: m.c, features: m.features, model: m.model.toJSON() })));
   await putRunFile(ctx.db, ctx.job.runId, 'design.json', Buffer.from(JSON.stringify(encoding)));
   return {
-    ...base,
+    ...t.base,
     status: 'trained',
+    twins: extra.twins ?? 0,
+    seedsLeftOut: extra.leftOut ?? 0,
     threshold: threshold.threshold,
     expectedPrecision: threshold.expectedPrecision,
     c: m.c,
     validationAuc: m.validationAuc,
-    estimatedPrevalence: m.probabilities.reduce((a, b) => a + b, 0) / Math.max(1, m.probabilities.length),
+    estimatedPrevalence: m.prevalence,
     reachCurve: reachCurve(m.probabilities),
     calibration: m.calibration,
     featureImportance: importance,
@@ -155,6 +265,8 @@ function meanAbove(p: Float64Array, t: number): number | null {
 interface TrainResult {
   persona: string;
   status: 'trained' | 'skipped';
+  twins?: number;
+  seedsLeftOut?: number;
   reason?: string;
   seeds: number;
   seedOverlaps: Record<string, number>;
@@ -168,6 +280,12 @@ interface TrainResult {
   featureImportance?: Record<string, number>;
   learner?: TrainOptions['learner'];
   folds?: number;
+}
+
+/** Results of the round whose models were kept: `retrain` after a second round, else `train`. */
+async function finalTraining(ctx: StepContext): Promise<Result[]> {
+  const second = await stageResults(ctx, 'retrain');
+  return second.length ? second : stageResults(ctx, 'train');
 }
 
 async function stageResults(ctx: StepContext, kind: string): Promise<Result[]> {
@@ -189,7 +307,8 @@ function runMetrics(version: string, customers: number, file: ReturnType<typeof 
         status: t.status,
         reason: t.reason,
         seeds: t.seeds,
-        twins: 0,
+        twins: t.twins ?? 0,
+        seedsLeftOut: t.seedsLeftOut ?? 0,
         validationAuc: ok ? t.validationAuc! : null,
         estimatedC: ok ? t.c! : null,
         threshold: ok ? t.threshold! : null,
@@ -238,7 +357,7 @@ async function assemble(ctx: StepContext): Promise<Result> {
   if (params.model) return assembleFrom(ctx, params.model);
   const file = spec(params);
   const [feat] = await stageResults(ctx, 'features');
-  const trainedAll = (await stageResults(ctx, 'train')) as unknown as TrainResult[];
+  const trainedAll = (await finalTraining(ctx)) as unknown as TrainResult[];
   const trained = trainedAll.filter((t) => t.status === 'trained');
   if (!trained.length) {
     throw new PersonasError('JOB', `no persona could be trained: ${trainedAll.map((t) => `${t.persona}: ${t.reason ?? t.status}`).join('; ')}`);
@@ -363,7 +482,7 @@ async function publish(ctx: StepContext): Promise<Result> {
     for (const [k, v] of Object.entries(p.bySegment)) sum.bySegment[k] = (sum.bySegment[k] ?? 0) + v;
     for (const [k, v] of Object.entries(p.probability ?? {})) sum.probability[k] = (sum.probability[k] ?? 0) + v;
   }
-  const trainedAll = (await stageResults(ctx, 'train')) as unknown as TrainResult[];
+  const trainedAll = (await finalTraining(ctx)) as unknown as TrainResult[];
   // Prevalence: out-of-fold on the training base when the run trained; else the mean probability on this base.
   const prevalence = (persona: string) => {
     const t = trainedAll.find((x) => x.persona === persona);

@@ -30,18 +30,25 @@ export type RunRequest = z.input<typeof RunRequestSchema>;
 /** What is stored with the run: the request, with the persona file's text captured at start. */
 export interface RunParams extends Omit<z.output<typeof RunRequestSchema>, 'personas'> {
   personaFile: { path: string; content: string };
+  /** Training has a second round (fixed when the run starts). */
+  secondRound?: boolean;
 }
 
-export type StepKind = 'features' | 'train' | 'assemble' | 'score' | 'publish';
-export const STAGES: StepKind[] = ['features', 'train', 'assemble', 'score', 'publish'];
+export type StepKind = 'features' | 'train' | 'clean' | 'retrain' | 'assemble' | 'score' | 'publish';
+export const STAGES: StepKind[] = ['features', 'train', 'clean', 'retrain', 'assemble', 'score', 'publish'];
 
-/** The stage after `kind` (a scoring-only run has no training). */
-export function nextStage(kind: StepKind, params: { model?: string }): StepKind | 'done' {
+/**
+ * The stage after `kind`. Training is `train` (one job per persona) then, when the method has a
+ * second round (seed cleaning, twins), `clean` (across personas) and `retrain` (one job per
+ * persona), as `personas run` trains; a scoring-only run has no training at all.
+ */
+export function nextStage(kind: StepKind, params: { model?: string; secondRound?: boolean }): StepKind | 'done' {
   if (kind === 'features' && params.model) return 'assemble';
+  if (kind === 'train' && !params.secondRound) return 'assemble';
   return STAGES[STAGES.indexOf(kind) + 1] ?? 'done';
 }
 /** Share of a run's progress each stage stands for (percent). */
-export const STAGE_WEIGHT: Record<StepKind, number> = { features: 20, train: 40, assemble: 5, score: 30, publish: 5 };
+export const STAGE_WEIGHT: Record<StepKind, number> = { features: 15, train: 20, clean: 2, retrain: 25, assemble: 3, score: 30, publish: 5 };
 
 export interface JobData {
   id: string;

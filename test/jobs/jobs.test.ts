@@ -49,7 +49,7 @@ for (const variant of RUNNER_VARIANTS) {
       expect(end.run.error).toBeNull();
       expect(end.run.status).toBe('done');
       expect(end.percent).toBe(100);
-      expect(end.stages.map((s) => [s.stage, s.jobs, s.done])).toEqual([['features', 1, 1], ['train', 5, 5], ['assemble', 1, 1], ['score', 3, 3], ['publish', 1, 1]]);
+      expect(end.stages.map((s) => [s.stage, s.jobs, s.done])).toEqual([['features', 1, 1], ['train', 5, 5], ['clean', 1, 1], ['retrain', 5, 5], ['assemble', 1, 1], ['score', 3, 3], ['publish', 1, 1]]);
       const version = (end.jobs.find((j) => j.kind === 'publish')!.result as { version: string }).version;
       expect(await activeVersion(db)).toBe(version);
       const trained = (end.jobs.find((j) => j.kind === 'assemble')!.result as { personas: string[] }).personas;

@@ -8,3 +8,6 @@ export { trainPersonas, TRAIN_DEFAULTS, type TrainOptions } from './train.ts';
 export { projectPersonas, type Projection } from './project.ts';
 export { writeProjection, RUN_OUTPUTS } from './outputs.ts';
 export { loadSavedProjection, fromParts, designColumnNames, SavedProjection, type SavedPersona, type SavedScores } from './saved.ts';
+export { withoutFeatures } from './design.ts';
+export { mislabelledSeeds } from './seed-cleaning.ts';
+export { findTwins } from './twins.ts';
