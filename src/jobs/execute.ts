@@ -50,7 +50,7 @@ async function planNext(tx: Sql, job: JobData, params: RunParams): Promise<JobDa
   if (next === 'train' || next === 'retrain') {
     const ids = (await tx.query<{ p: string }>(`SELECT jsonb_array_elements_text(params->'personaIds') AS p FROM jobs WHERE id = $1`, [runId])).map((r) => r.p);
     jobs = ids.map((persona) => ({ id: jobId(runId, next, persona), runId, kind: next, persona }));
-  } else if (next === 'assemble' || next === 'publish' || next === 'clean') {
+  } else if (next === 'assemble' || next === 'publish' || next === 'clean' || next === 'report') {
     jobs = [{ id: jobId(runId, next), runId, kind: next }];
   } else if (next === 'score') {
     jobs = Array.from({ length: params.partitions }, (_, k) => ({ id: jobId(runId, 'score', k), runId, kind: 'score' as const, partition: k }));

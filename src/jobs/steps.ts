@@ -14,6 +14,7 @@ import {
   TRAIN_DEFAULTS, DesignEncodingSchema, type DesignEncoding, type TrainOptions,
 } from '../models/personas/index.ts';
 import type { Progress } from '../progress.ts';
+import { buildReportModel, computePortraitStats, renderReportHtml } from '../report/index.ts';
 import {
   activateVersion, completeScoringVersion, getRunFile, loadVersionModels, putRunFile, registerScoringVersion, upsertLabels, versionDetail, type Db, type JobRecord,
 } from '../store/index.ts';
@@ -49,6 +50,8 @@ export async function runStep(ctx: StepContext): Promise<Result> {
       return score(ctx, ctx.job.partition!);
     case 'publish':
       return publish(ctx);
+    case 'report':
+      return report(ctx);
   }
 }
 
@@ -524,4 +527,25 @@ async function publish(ctx: StepContext): Promise<Result> {
   await completeScoringVersion(ctx.db, version, { metrics, quantification });
   if (ctx.params.activate) await activateVersion(ctx.db, version);
   return { version, customers, scores: counts.s, activated: ctx.params.activate };
+}
+
+/**
+ * The consultant's report of the new version: portrait statistics (members vs base on every
+ * feature) kept with the version, so GET /v1/report draws the portraits, and the page itself kept
+ * with the run.
+ */
+async function report(ctx: StepContext): Promise<Result> {
+  const [assembled] = await stageResults(ctx, 'assemble');
+  const version = String(assembled.version);
+  ctx.progress.stage('read features');
+  const table = await storedTable(ctx, 'features.parquet');
+  const labels = await ctx.db.query<{ customer_id: string; persona: string | null }>('SELECT customer_id, persona FROM assignments WHERE version = $1', [version]);
+  const personaOf = new Map(labels.map((l) => [l.customer_id, l.persona]));
+  ctx.progress.stage('portraits');
+  const d = await versionDetail(ctx.db, version);
+  const portraits = computePortraitStats(table, (id) => personaOf.get(id), d.manifest.personas.map((p) => p.id));
+  await ctx.db.query('UPDATE model_versions SET portraits = $2 WHERE version = $1', [version, JSON.stringify(portraits)]);
+  const html = renderReportHtml(buildReportModel({ manifest: d.manifest, metrics: d.metrics, quantification: d.quantification, portraits }, { lang: 'en' }));
+  await putRunFile(ctx.db, ctx.job.runId, 'report.html', Buffer.from(html));
+  return { version, report: 'report.html', bytes: html.length };
 }

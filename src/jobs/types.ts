@@ -34,8 +34,8 @@ export interface RunParams extends Omit<z.output<typeof RunRequestSchema>, 'pers
   secondRound?: boolean;
 }
 
-export type StepKind = 'features' | 'train' | 'clean' | 'retrain' | 'assemble' | 'score' | 'publish';
-export const STAGES: StepKind[] = ['features', 'train', 'clean', 'retrain', 'assemble', 'score', 'publish'];
+export type StepKind = 'features' | 'train' | 'clean' | 'retrain' | 'assemble' | 'score' | 'publish' | 'report';
+export const STAGES: StepKind[] = ['features', 'train', 'clean', 'retrain', 'assemble', 'score', 'publish', 'report'];
 
 /**
  * The stage after `kind`. Training is `train` (one job per persona) then, when the method has a
@@ -48,7 +48,7 @@ export function nextStage(kind: StepKind, params: { model?: string; secondRound?
   return STAGES[STAGES.indexOf(kind) + 1] ?? 'done';
 }
 /** Share of a run's progress each stage stands for (percent). */
-export const STAGE_WEIGHT: Record<StepKind, number> = { features: 15, train: 20, clean: 2, retrain: 25, assemble: 3, score: 30, publish: 5 };
+export const STAGE_WEIGHT: Record<StepKind, number> = { features: 15, train: 20, clean: 2, retrain: 25, assemble: 3, score: 30, publish: 3, report: 2 };
 
 export interface JobData {
   id: string;

@@ -49,7 +49,7 @@ for (const variant of RUNNER_VARIANTS) {
       expect(end.run.error).toBeNull();
       expect(end.run.status).toBe('done');
       expect(end.percent).toBe(100);
-      expect(end.stages.map((s) => [s.stage, s.jobs, s.done])).toEqual([['features', 1, 1], ['train', 5, 5], ['clean', 1, 1], ['retrain', 5, 5], ['assemble', 1, 1], ['score', 3, 3], ['publish', 1, 1]]);
+      expect(end.stages.map((s) => [s.stage, s.jobs, s.done])).toEqual([['features', 1, 1], ['train', 5, 5], ['clean', 1, 1], ['retrain', 5, 5], ['assemble', 1, 1], ['score', 3, 3], ['publish', 1, 1], ['report', 1, 1]]);
       const version = (end.jobs.find((j) => j.kind === 'publish')!.result as { version: string }).version;
       expect(await activeVersion(db)).toBe(version);
       const trained = (end.jobs.find((j) => j.kind === 'assemble')!.result as { personas: string[] }).personas;
@@ -62,6 +62,11 @@ for (const variant of RUNNER_VARIANTS) {
       const [q] = await db.query<{ quantification: { customers: number; personas: { customers: number }[] } }>('SELECT quantification FROM model_versions WHERE version = $1', [version]);
       expect(q.quantification.customers).toBe(1500);
       expect(q.quantification.personas.reduce((a, p) => a + p.customers, 0)).toBe(1500);
+      // The report job kept the portraits with the version and the page with the run.
+      const [p] = await db.query<{ portraits: unknown }>('SELECT portraits FROM model_versions WHERE version = $1', [version]);
+      expect(p.portraits).not.toBeNull();
+      const [page] = await db.query<{ n: number }>(`SELECT length(content)::int AS n FROM run_files WHERE run_id = $1 AND name = 'report.html'`, [started.run.id]);
+      expect(page.n).toBeGreaterThan(100_000);
       // Same persona file, same data: the batch models score like the run's own saved models.
       const models = loadSavedProjection(runs.a);
       expect(trained.sort()).toEqual(models.personas.map((p) => p.id).sort());
@@ -72,7 +77,7 @@ for (const variant of RUNNER_VARIANTS) {
       const started = await startRun(db, queue, { data: runs.data, model: source, partitions: 2 });
       const end = await until(db, started.run.id, finished);
       expect(end.run.error).toBeNull();
-      expect(end.stages.map((s) => s.stage)).toEqual(['features', 'assemble', 'score', 'publish']);
+      expect(end.stages.map((s) => s.stage)).toEqual(['features', 'assemble', 'score', 'publish', 'report']);
       expect(end.jobs.some((j) => j.kind === 'train')).toBe(false);
       const version = (end.jobs.find((j) => j.kind === 'publish')!.result as { version: string }).version;
       expect(version).not.toBe(source);
