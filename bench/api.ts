@@ -3,75 +3,40 @@
 //   npm run bench:api [-- --customers 1000000 --seconds 30]
 // Uses DATABASE_URL (default postgres://root@127.0.0.1:5432/postgres) to create a scratch
 // database `personas_bench_api`, dropped at the end. Skips, saying so, when PostgreSQL is absent.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { writeDemoBase } from '../src/demo/index.ts';
-import { buildFeatures } from '../src/features/index.ts';
-import { loadPersonaFile, projectPersonas, writeProjection } from '../src/models/personas/index.ts';
+import { referenceInputs } from '../src/features/index.ts';
 import { activateVersion, createKey, openStore, publishRun, runSource } from '../src/store/index.ts';
-import { openPostgres } from '../src/store/postgres.ts';
-import { bigId, makeBigRun } from '../test/helpers/big-run.ts';
+import { bigId } from '../test/helpers/big-run.ts';
+import { arg, bigRuns, scratchDatabase, startServer } from './serve-setup.ts';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-};
 const customers = Number(arg('customers', '1000000'));
 const seconds = Number(arg('seconds', '30'));
-const adminUrl = process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/postgres';
-const dbName = 'personas_bench_api';
-const benchUrl = (() => {
-  const u = new URL(adminUrl);
-  u.pathname = `/${dbName}`;
-  return u.toString();
-})();
-
-let admin;
-try {
-  admin = await openPostgres(adminUrl, { poolSize: 1 });
-} catch (e) {
-  console.log(`bench:api skipped: PostgreSQL is not reachable at ${adminUrl} (${(e as Error).message})`);
-  process.exit(0);
-}
-await admin.exec(`DROP DATABASE IF EXISTS ${dbName}`);
-await admin.exec(`CREATE DATABASE ${dbName}`);
+const scratch = await scratchDatabase('bench:api', 'personas_bench_api');
+if (!scratch) process.exit(0);
 
 // 1. A real model (a small demo run), with an assignment file of `customers` rows under its version.
 const root = join(tmpdir(), `personas-bench-api-${process.pid}`);
-const data = join(root, 'data');
-await writeDemoBase(data, { customers: 3000, seed: 1 });
-const personaFile = loadPersonaFile(join(data, 'personas.yaml'));
-const { table } = await buildFeatures({ dataDir: data });
-const small = join(root, 'small');
-writeProjection(small, table, await projectPersonas({ table, personaFile, asOf: '2026-06-30', train: { folds: 2 } }));
-const run = join(root, 'run');
-const big = await makeBigRun(small, run, customers);
-const manifest = { modelVersion: big.version };
+const [big] = await bigRuns(root, customers);
+const { data } = big;
 const trained = big.personas;
 const idOf = bigId;
 
 // 2. Publish and activate it; a key for the load.
-const db = await openStore({ databaseUrl: benchUrl });
+const db = await openStore({ databaseUrl: scratch.url });
 const t = performance.now();
-await publishRun(db, runSource(run));
+// With the demo's reference files, so raw-row scoring of new customers can be measured too.
+await publishRun(db, { ...runSource(big.dir), references: referenceInputs(data) });
 const publishSeconds = (performance.now() - t) / 1000;
-await activateVersion(db, manifest.modelVersion);
-const { token } = await createKey(db, { name: 'bench', scopes: ['read'], rateLimit: 1_000_000 });
+await activateVersion(db, big.version);
+const { token } = await createKey(db, { name: 'bench', scopes: ['read', 'score'], rateLimit: 1_000_000 });
 await db.close();
 
 // 3. The server, in its own process, as a user starts it.
-const server = spawn(process.execPath, [resolve('bin/personas.js'), 'serve', '--quiet', '--port', '0', '--host', '127.0.0.1'], { env: { ...process.env, DATABASE_URL: benchUrl }, stdio: ['ignore', 'pipe', 'inherit'] });
-const port = await new Promise<number>((ok) => {
-  let out = '';
-  server.stdout!.on('data', (d) => {
-    out += d;
-    const m = /listening (\d+)/.exec(out);
-    if (m) ok(Number(m[1]));
-  });
-});
+const server = await startServer(scratch.url, ['--quiet']);
+const port = server.port;
 const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
 const randomId = () => idOf(Math.floor(Math.random() * customers));
 
@@ -90,12 +55,26 @@ results.push(await load('1,000-id batch at 20 req/s', {
   connections: 4, overallRate: 20, method: 'POST',
   requests: [{ setupRequest: (req) => ({ ...req, method: 'POST', path: '/v1/customers/personas:batch', body: JSON.stringify({ ids: Array.from({ length: 1000 }, randomId) }) }) }],
 }));
-server.kill('SIGTERM');
-await once(server, 'exit');
-await admin.exec(`DROP DATABASE IF EXISTS ${dbName}`);
-await admin.close();
+// A new customer scored from raw rows (features built by the pipeline on the fly).
+const rawCustomers = readFileSync(join(data, 'customers.csv'), 'utf8').trim().split('\n');
+const rawTx = readFileSync(join(data, 'transactions.csv'), 'utf8').trim().split('\n');
+const csvRecords = (lines: string[], id: string) => {
+  const cols = lines[0].split(',');
+  return lines.slice(1).filter((l) => l.startsWith(`${id},`)).map((l) => Object.fromEntries(l.split(',').map((v, k) => [cols[k], v === '' ? null : v])));
+};
+const rawBody = (k: number) => {
+  const id = rawCustomers[1 + (k % (rawCustomers.length - 1))].split(',')[0];
+  return JSON.stringify({ base: { customers: csvRecords(rawCustomers, id), transactions: csvRecords(rawTx, id) } });
+};
+let rawK = 0;
+results.push(await load('raw-row scoring of 1 new customer at 5 req/s', {
+  connections: 2, overallRate: 5, method: 'POST',
+  requests: [{ setupRequest: (req) => ({ ...req, method: 'POST', path: '/v1/score', body: rawBody(rawK++) }) }],
+}));
+await server.stop();
+await scratch.drop();
 
-console.log(`\nbench:api on ${cpus().length} cores (${cpus()[0]?.model}), PostgreSQL at ${new URL(adminUrl).host}, ${customers.toLocaleString('en')} customers x ${trained.length} personas; publish (COPY) ${publishSeconds.toFixed(1)} s; ${seconds} s per load\n`);
+console.log(`\nbench:api on ${cpus().length} cores (${cpus()[0]?.model}), PostgreSQL at ${new URL(scratch.adminUrl).host}, ${customers.toLocaleString('en')} customers x ${trained.length} personas; publish (COPY) ${publishSeconds.toFixed(1)} s; ${seconds} s per load\n`);
 console.log('| load | requests | mean req/s | p50 | p99 | max | errors |');
 console.log('|---|---|---|---|---|---|---|');
 for (const r of results) console.log(`| ${r.title} | ${r.requests} | ${r.rate.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.max} | ${r.errors} |`);

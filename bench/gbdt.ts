@@ -6,11 +6,15 @@
 // With --repeats N each size is measured N times (ours, then the references, in turn) and a last
 // line per size gives the medians: the machine may be shared, so single timings are noisy.
 // Training is timed as wall-clock and as CPU seconds of the process (ours: process.cpuUsage;
-// the references: time.process_time), which other load on the machine disturbs less.
+// the references: time.process_time), which other load on the machine disturbs less. Scoring
+// (rows per second of predictProba on the held-out rows, best of 3 warm calls, wall and CPU) is
+// measured for the WebAssembly scorer (the default, wasm.ts), the JavaScript scorer (compile.ts)
+// and XGBoost's predict_proba, one thread each; the line says whether the two scorers of ours
+// gave bit-identical probabilities.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { GbdtLearner } from '../src/models/gbdt/index.ts';
 import { auc, syntheticData, type SyntheticData } from './synthetic.ts';
 
@@ -67,20 +71,44 @@ for (const rows of sizes) {
     const trainS = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(c0);
     const trainCpuS = (cpu.user + cpu.system) / 1e6;
-    // The first call compiles the trees (compile.ts); the second is the steady state a server sees.
-    const t1 = performance.now();
-    const p = model.predictProba(test);
-    const firstS = (performance.now() - t1) / 1000;
-    const t2 = performance.now();
-    model.predictProba(test);
-    const predictS = (performance.now() - t2) / 1000;
+    // Scoring, both scorers on the same model: the first call compiles (wasm.ts: the WebAssembly
+    // module; compile.ts: the JavaScript functions); then the best of 3 warm calls, the steady
+    // state a server sees, timed as wall-clock and as CPU time of the process.
+    const scoring = (scorer: 'auto' | 'js') => {
+      const t0 = performance.now();
+      const p = model.predictProba(test, { scorer });
+      const first = (performance.now() - t0) / 1000;
+      let wall = Infinity;
+      let cpuS = Infinity;
+      for (let k = 0; k < 3; k++) {
+        const t = performance.now();
+        const c = process.cpuUsage();
+        model.predictProba(test, { scorer });
+        const u = process.cpuUsage(c);
+        wall = Math.min(wall, (performance.now() - t) / 1000);
+        cpuS = Math.min(cpuS, (u.user + u.system) / 1e6);
+      }
+      return { p, first, wall, cpuS };
+    };
+    const wasm = scoring('auto');
+    const js = scoring('js');
+    let identical = wasm.p.length === js.p.length;
+    for (let i = 0; i < wasm.p.length && identical; i++) identical = Object.is(wasm.p[i], js.p[i]);
+    const p = wasm.p;
     const ours = {
       rows,
       train_s: +trainS.toFixed(2),
       train_cpu_s: +trainCpuS.toFixed(2),
       auc: +auc(p, test.y).toFixed(4),
-      score_rows_per_s: Math.round(TEST_ROWS / predictS),
-      score_rows_per_s_first_call: Math.round(TEST_ROWS / firstS),
+      scorer: model.scorer().kind,
+      score_rows_per_s: Math.round(TEST_ROWS / wasm.wall),
+      score_cpu_rows_per_s: Math.round(TEST_ROWS / wasm.cpuS),
+      score_rows_per_s_first_call: Math.round(TEST_ROWS / wasm.first),
+      js_score_rows_per_s: Math.round(TEST_ROWS / js.wall),
+      js_score_cpu_rows_per_s: Math.round(TEST_ROWS / js.cpuS),
+      js_score_rows_per_s_first_call: Math.round(TEST_ROWS / js.first),
+      scorers_bit_identical: identical ? 1 : 0,
+      load_1m: +loadavg()[0].toFixed(1),
     };
     const ref = reference(prefix, join(dir, 'test'), rows);
     const line =
@@ -94,6 +122,7 @@ for (const rows of sizes) {
             cpu_ratio_vs_xgboost: +(trainCpuS / ref.xgboost_train_cpu_s).toFixed(2),
             xgboost_auc: +ref.xgboost_auc.toFixed(4),
             xgboost_score_rows_per_s: Math.round(TEST_ROWS / ref.xgboost_predict_s),
+            xgboost_score_cpu_rows_per_s: Math.round(TEST_ROWS / ref.xgboost_predict_cpu_s),
             sklearn_train_s: +ref.sklearn_train_s.toFixed(2),
             sklearn_train_cpu_s: +ref.sklearn_train_cpu_s.toFixed(2),
             sklearn_auc: +ref.sklearn_auc.toFixed(4),

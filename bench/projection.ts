@@ -5,6 +5,10 @@
 // OUT/<world>/ours; scored with ../shared/bench/evaluate.mjs; the prevalence of
 // quantification.json compared with truth.csv (sum over personas of |estimated - true share|).
 // --train: TrainOptions overrides as JSON, e.g. '{"twinsPerSeed":1,"twinSearch":"model"}'.
+// --diagnose: also print, against truth.csv (bench only, never in the product), each persona's
+// estimated and true label frequency c and prevalence, the prevalence error other estimators of c
+// would give on the same out-of-fold scores, and the best macro-F1 any per-persona threshold
+// could reach on those scores (cut chosen on the truth) at a given per-persona precision.
 // --references: also (--only-references: only) ../shared/bench/reference.py --variant seeds | no-rule-cols | oracle
 // (--trees 100 --folds 3, as our defaults; --reference-threads N, default 2), timed the same way.
 import { execFileSync } from 'node:child_process';
@@ -12,7 +16,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildFeatures } from '../src/features/index.ts';
-import { loadPersonaFile, projectPersonas, writeProjection } from '../src/models/personas/index.ts';
+import { loadPersonaFile, projectPersonas, selectSeeds, writeProjection, type Projection } from '../src/models/personas/index.ts';
+import type { FeatureTable } from '../src/features/table.ts';
 import type { TrainOptions } from '../src/models/personas/train.ts';
 
 const arg = (name: string, fallback: string) => {
@@ -28,6 +33,7 @@ const train = JSON.parse(arg('train', '{}')) as Partial<TrainOptions>;
 const withReferences = process.argv.includes('--references') || process.argv.includes('--only-references');
 const withOurs = !process.argv.includes('--only-references');
 const referenceThreads = arg('reference-threads', '2');
+const diagnoseRun = process.argv.includes('--diagnose');
 
 interface Scored {
   world: string;
@@ -75,6 +81,72 @@ async function runOurs(world: string, name: string): Promise<void> {
   const e = evaluate(world, join(out, 'assignments.csv'));
   results.push({ world: name, method: 'ours', macroF1: e.macro_f1, precision: e.precision, coverage: e.coverage, prevalenceError, seconds, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) });
   console.log(JSON.stringify({ ...results.at(-1), timings: projection.metrics.timings, c: projection.models.map((m) => +m.c.toFixed(3)), twins: projection.metrics.personas.map((p) => p.twins) }));
+  if (diagnoseRun) diagnose(world, table, personaFile.spec, projection);
+}
+
+/** Label frequency and prevalence against the truth; other estimators of c; the threshold ceiling. */
+function diagnose(world: string, table: FeatureTable, spec: Parameters<typeof selectSeeds>[1], projection: Projection): void {
+  const truth = new Map(readFileSync(join(world, 'truth.csv'), 'utf8').trim().split('\n').slice(1).map((l) => [l.slice(0, l.indexOf(',')), l.slice(l.indexOf(',') + 1)]));
+  const n = table.rows;
+  const models = projection.models;
+  const y = Int32Array.from(table.ids, (id) => models.findIndex((m) => m.id === truth.get(id)));
+  const seeds = selectSeeds(table, spec);
+  const rows = models.map((m, k) => {
+    const mask = seeds.find((s) => s.id === m.id)!.mask;
+    const s = m.oofScores;
+    let seedCount = 0;
+    let members = 0;
+    let seedSum = 0;
+    let sum = 0;
+    let sumSq = 0;
+    for (let i = 0; i < n; i++) {
+      seedCount += mask[i];
+      members += y[i] === k ? 1 : 0;
+      if (mask[i]) seedSum += s[i];
+      sum += s[i];
+      sumSq += s[i] * s[i];
+    }
+    const seedScores = Float64Array.from(s.filter((_, i) => mask[i])).sort();
+    const top = Float64Array.from(s).sort().reverse().subarray(0, Math.round(0.01 * n));
+    return {
+      persona: m.id,
+      trueShare: members / n,
+      seedShare: seedCount / n,
+      c: { used: m.c, true: seedCount / Math.max(1, members), meanSeed: seedSum / seedCount, medianSeed: seedScores[Math.floor(seedScores.length / 2)], sWeighted: sumSq / sum, top1pc: top.reduce((a, b) => a + b, 0) / top.length },
+    };
+  });
+  console.log(JSON.stringify({ world, diagnose: rows.map((r) => ({ persona: r.persona, trueShare: +r.trueShare.toFixed(4), c: Object.fromEntries(Object.entries(r.c).map(([k, v]) => [k, +v.toFixed(3)])) })) }));
+  for (const est of ['used', 'true', 'meanSeed', 'medianSeed', 'sWeighted', 'top1pc'] as const) {
+    const error = rows.reduce((a, r) => a + Math.abs(r.seedShare / r.c[est] - r.trueShare), 0);
+    console.log(`  prevalence error of seed share / c with c = ${est}: ${error.toFixed(3)} (the run's own, mean s / prevalenceC, is in the table)`);
+  }
+  // Ceiling: each customer to the persona of highest s / c; per persona the cut (by truth) with the best F1 at a precision floor.
+  const best = new Int32Array(n).fill(-1);
+  const value = new Float64Array(n);
+  for (let i = 0; i < n; i++) for (const [k, m] of models.entries()) if (m.oofScores[i] / m.c > value[i]) {
+    value[i] = m.oofScores[i] / m.c;
+    best[i] = k;
+  }
+  for (const floor of [0.75, 0.8, 0.85, 0.9]) {
+    let assigned = 0;
+    let correct = 0;
+    const f1 = models.map((_, k) => {
+      const order = Array.from(best.keys()).filter((i) => best[i] === k).sort((a, b) => value[b] - value[a]);
+      const members = y.reduce((a, v) => a + (v === k ? 1 : 0), 0);
+      let tp = 0;
+      let top = { f: 0, m: 0, tp: 0 };
+      order.forEach((i, m) => {
+        if (y[i] === k) tp++;
+        const precision = tp / (m + 1);
+        const f = (2 * precision * (tp / members)) / (precision + tp / members);
+        if (precision >= floor && f > top.f) top = { f, m: m + 1, tp };
+      });
+      assigned += top.m;
+      correct += top.tp;
+      return top.f;
+    });
+    console.log(`  ceiling at per-persona precision >= ${floor}: macro-F1 ${(f1.reduce((a, b) => a + b, 0) / f1.length).toFixed(3)}, precision ${(correct / Math.max(1, assigned)).toFixed(3)}, coverage ${(assigned / n).toFixed(3)}`);
+  }
 }
 
 for (const world of worlds) {

@@ -3,7 +3,7 @@
 Reads the binary files bench/gbdt.ts writes (float32 features column-major, uint8 labels), trains
 XGBoost 1.7 `tree_method=hist` on one thread and scikit-learn's HistGradientBoostingClassifier
 with the same number of trees, depth and learning rate, and prints one JSON line of timings and
-held-out AUC. Training times are given as wall-clock and as CPU seconds of the process (less
+held-out AUC, and XGBoost's scoring time on the held-out rows (best of 3). Times are given as wall-clock and as CPU seconds of the process (less
 sensitive to other load on a shared machine). Needs Debian's python3-xgboost and python3-sklearn.
 """
 import json, sys, time
@@ -29,9 +29,16 @@ def main():
     m.fit(xtr, ytr)
     out['xgboost_train_s'] = time.perf_counter() - t
     out['xgboost_train_cpu_s'] = time.process_time() - c
-    t = time.perf_counter()
-    p = m.predict_proba(xte)[:, 1]
-    out['xgboost_predict_s'] = time.perf_counter() - t
+    # Scoring: best of 3 calls (one thread), wall-clock and CPU seconds.
+    walls, cpus = [], []
+    for _ in range(3):
+        t = time.perf_counter()
+        c = time.process_time()
+        p = m.predict_proba(xte)[:, 1]
+        walls.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
+    out['xgboost_predict_s'] = min(walls)
+    out['xgboost_predict_cpu_s'] = min(cpus)
     out['xgboost_auc'] = float(roc_auc_score(yte, p))
     from sklearn.ensemble import HistGradientBoostingClassifier
     import os

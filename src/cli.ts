@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { PersonasError } from './errors.ts';
 import { version } from './version.ts';
 import { registerDemo } from './cli/demo.ts';
+import { registerDoctor } from './cli/doctor.ts';
 import { registerFeatures } from './cli/features.ts';
 import { registerReport } from './cli/report.ts';
 import { registerRun } from './cli/run.ts';
@@ -18,7 +19,7 @@ const program = new Command('personas')
   .description('Projects qualitative marketing personas onto a customer base')
   .version(version);
 
-const groups: Array<(p: Command) => void> = [registerDemo, registerFeatures, registerRun, registerSeed, registerTrain, registerScore, registerReport, registerStore, registerServe, registerJobs];
+const groups: Array<(p: Command) => void> = [registerDemo, registerFeatures, registerRun, registerSeed, registerTrain, registerScore, registerReport, registerStore, registerServe, registerJobs, registerDoctor];
 for (const register of groups) register(program);
 
 try {

@@ -13,6 +13,7 @@ import {
   versionDetail, type CustomerLabel, type Db,
 } from '../store/index.ts';
 import { csvField } from '../store/db.ts';
+import { rawFeatures } from './raw-score.ts';
 import { authenticator, type AuthOptions } from './auth.ts';
 import { openApiDocument } from './openapi.ts';
 import { errorHandler, invalid, problem, sendProblem } from './problem.ts';
@@ -95,24 +96,30 @@ export function createApp(opts: AppOptions) {
     },
     {
       method: 'post', path: '/v1/score', scope: 'score', tag: 'scoring',
-      summary: 'Scores customers that are not in the last batch, from their feature values, with the active models',
-      description: 'Feature names are those of the contract\'s catalogue (GET /v1/openapi.json lists none; GET /v1/models/{version} gives the manifest\'s features). Numbers for numeric features; text for sex, postcode and segment.',
-      body: S.ScoreRequest, response: S.ScoreResponse, problems: [400, 413, 503],
+      summary: 'Scores customers that are not in the last batch with the active models, from their feature values or from their raw rows',
+      description:
+        'Either `customers`: feature records, with the names of the contract\'s catalogue (GET /v1/models/{version} gives the manifest\'s features; numbers for numeric features, text for sex, postcode and segment); ' +
+        'or `base`: raw customer, transaction and interaction rows with the contract\'s input columns, whose features are built as the batch builds them (needs a version published with its reference files; 409 otherwise).',
+      body: S.ScoreRequest, response: S.ScoreResponse, problems: [400, 409, 413, 503],
       async handler({ body }) {
-        const { customers } = body as z.infer<typeof S.ScoreRequest>;
+        const request = body as z.infer<typeof S.ScoreRequest>;
         const version = await activeVersion(db);
         if (!version) throw new PersonasError('NO_ACTIVE_VERSION', 'no model version is active yet: publish one and activate it');
         const model = await modelsOf(version);
-        const scored = model.score(tableOf(customers, model));
+        const raw = request.base ? await rawFeatures(db, version, model, request.base) : null;
+        const table = raw ? raw.table : tableOf(request.customers!, model);
+        const scored = model.score(table);
         return {
           modelVersion: version,
-          results: customers.map((c, i) => ({
-            customerId: c.customer_id ?? null,
+          results: table.ids.map((id, i) => ({
+            customerId: raw ? id : (request.customers![i].customer_id ?? null),
             persona: scored.assignment.persona[i] >= 0 ? scored.personas[scored.assignment.persona[i]] : null,
             confidence: scored.assignment.confidence[i],
             margin: scored.assignment.margin[i],
             scores: Object.fromEntries(scored.personas.map((p, k) => [p, scored.probabilities[k][i]])),
+            ...(raw ? { features: featureRecord(table, i) } : {}),
           })),
+          ...(raw ? { warnings: raw.warnings } : {}),
         };
       },
     },
@@ -372,8 +379,16 @@ function parse(schema: z.ZodType | undefined, value: unknown, where: string, mus
   return r.data;
 }
 
+/** Row `i` of a feature table as a record (missing values as null). */
+function featureRecord(table: FeatureTable, i: number): Record<string, number | string | null> {
+  const out: Record<string, number | string | null> = {};
+  table.numericNames.forEach((name, k) => (out[name] = Number.isNaN(table.numeric[k][i]) ? null : table.numeric[k][i]));
+  table.categoricalNames.forEach((name, k) => (out[name] = table.categorical[k][i]));
+  return out;
+}
+
 /** A feature table from API records, under a version's encoding; unknown names are refused. */
-function tableOf(customers: z.infer<typeof S.ScoreRequest>['customers'], model: SavedProjection): FeatureTable {
+function tableOf(customers: S.FeatureRecordsInput, model: SavedProjection): FeatureTable {
   const e = model.encoding;
   const categoricalNames = [...(e.sex ? ['sex'] : []), ...(e.department ? ['postcode'] : []), ...e.levels.map((l) => l.feature)];
   const known = new Set([...e.numeric, ...categoricalNames]);

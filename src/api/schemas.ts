@@ -25,21 +25,43 @@ export const BatchResult = z.union([
 export const BatchResponse = z.object({ modelVersion: ModelVersion, results: z.array(BatchResult).describe('One result per requested id, in request order') });
 
 const FeatureValue = z.union([z.number(), z.string().max(200), z.null()]);
-export const ScoreRequest = z
+const FeatureRecords = z
+  .array(
+    z
+      .object({
+        customer_id: z.string().max(200).optional(),
+        features: z.record(z.string().max(100), FeatureValue).describe('Feature values by contract name (numbers; text for sex, postcode, segment); a missing feature is a missing value'),
+      })
+      .strict(),
+  )
+  .min(1)
+  .max(1000)
+  .describe('New customers as feature records');
+const RawValue = z.union([z.number(), z.string().max(500), z.boolean(), z.null()]);
+const rawRows = (what: string, required: string[], max: number) =>
+  z
+    .array(
+      z
+        .record(z.string().min(1).max(100), RawValue)
+        .refine((r) => required.every((c) => r[c] !== undefined && r[c] !== null && r[c] !== ''), { message: `each ${what} row needs ${required.join(', ')}` }),
+    )
+    .max(max)
+    .describe(`${what} rows with the columns of the contract's ${what} file (CONTRACT.md section 1)`);
+const RawBase = z
   .object({
-    customers: z
-      .array(
-        z
-          .object({
-            customer_id: z.string().max(200).optional(),
-            features: z.record(z.string().max(100), FeatureValue).describe('Feature values by contract name (numbers; text for sex, postcode, segment); a missing feature is a missing value'),
-          })
-          .strict(),
-      )
-      .min(1)
-      .max(1000),
+    customers: rawRows('customers', ['customer_id'], 100).min(1),
+    transactions: rawRows('transactions', ['customer_id', 'ts', 'amount'], 20_000).default([]),
+    interactions: rawRows('interactions', ['customer_id', 'ts', 'type'], 20_000).default([]),
   })
-  .strict();
+  .strict()
+  .describe('New customers as raw rows: their features are built by the batch pipeline, at the version\'s as-of date, with the reference files (INSEE tiles, first names, postcodes) the version was published with');
+/** Either feature records (`customers`) or raw rows (`base`); one object, so errors keep their paths. */
+export const ScoreRequest = z
+  .object({ customers: FeatureRecords.optional(), base: RawBase.optional() })
+  .strict()
+  .refine((b) => (b.customers === undefined) !== (b.base === undefined), { message: 'give either `customers` (feature records) or `base` (raw customer, transaction and interaction rows), not both' });
+export type FeatureRecordsInput = z.infer<typeof FeatureRecords>;
+export type RawBaseInput = z.infer<typeof RawBase>;
 export const ScoreResponse = z.object({
   modelVersion: ModelVersion,
   results: z.array(
@@ -49,8 +71,10 @@ export const ScoreResponse = z.object({
       confidence: z.number(),
       margin: z.number(),
       scores: Scores,
+      features: z.record(z.string(), z.union([z.number(), z.string(), z.null()])).optional().describe('With raw rows: the features built for the customer (missing values as null)'),
     }),
   ),
+  warnings: z.array(z.object({ path: z.string(), reason: z.string() })).optional().describe('With raw rows: rows kept with a repaired field'),
 });
 
 export const PersonaInfo = z.object({

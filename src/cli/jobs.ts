@@ -131,7 +131,14 @@ export function registerJobs(program: Command): void {
     const db = await openStore({ databaseUrl: f.database, dataDir: f.store });
     const connection = redisConnection(redis);
     const lockMs = process.env.PERSONAS_JOB_LOCK_MS ? Number(process.env.PERSONAS_JOB_LOCK_MS) : undefined;
-    const w = startBullWorker(db, connection, { concurrency: whole('--concurrency', f.concurrency), lockMs });
+    const reconcileMs = process.env.PERSONAS_RECONCILE_MS ? Number(process.env.PERSONAS_RECONCILE_MS) : undefined;
+    const w = startBullWorker(db, connection, {
+      concurrency: whole('--concurrency', f.concurrency),
+      lockMs,
+      reconcileMs,
+      // The store and the queue disagreed (Redis lost its data, or the store was down when a job failed for good).
+      onReconcile: (r) => process.stderr.write(`personas worker ${process.pid}: queued again ${r.requeued.join(', ') || 'nothing'}; runs failed ${r.failed.join(', ') || 'none'}\n`),
+    });
     await w.worker.waitUntilReady();
     process.stderr.write(`personas worker ${process.pid} on ${db.description}, queue ${redis.replace(/\/\/[^@]*@/, '//***@')}\n`);
     process.stdout.write(`worker ready ${process.pid}\n`);

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../errors.ts';
 import { buildFeatures, readFeatureTable, type FeatureTable } from '../features/index.ts';
+import { learnerKind, modelBackend } from '../models/learners.ts';
 import { loadPersonaFile, projectPersonas, writeProjection } from '../models/personas/index.ts';
+import { withLearner } from '../models/personas/file.ts';
 import type { Progress } from '../progress.ts';
 import { readColumnMap } from './features.ts';
 import { terminalProgress } from './progress-bar.ts';
@@ -20,14 +22,14 @@ export interface FeatureSource {
 }
 
 /** The feature table of a command's input (built from --data, or read from --features) and its as-of date. */
-export async function featureTableOf(src: FeatureSource, outDir: string, progress: Progress, personaAsOf?: string): Promise<{ table: FeatureTable; asOf: string }> {
+export async function featureTableOf(src: FeatureSource, outDir: string, progress: Progress, personaAsOf?: string, categories?: string[]): Promise<{ table: FeatureTable; asOf: string }> {
   if (!!src.data === !!src.features) {
     throw new InputError('INPUT_INVALID', 'give exactly one of --data <dir> (features are built) and --features <features.parquet or its directory>', { field: src.data ? 'features' : 'data' });
   }
   if (src.data) {
     const featuresDir = join(outDir, 'features');
     mkdirSync(featuresDir, { recursive: true });
-    const built = await buildFeatures({ dataDir: src.data, outDir: featuresDir, asOf: src.asOf ?? personaAsOf, columnMap: src.columns ? readColumnMap(src.columns) : undefined, progress });
+    const built = await buildFeatures({ dataDir: src.data, outDir: featuresDir, asOf: src.asOf ?? personaAsOf, columnMap: src.columns ? readColumnMap(src.columns) : undefined, categories, progress });
     return { table: built.table, asOf: built.asOf };
   }
   const path = existsSync(src.features!) && statSync(src.features!).isDirectory() ? join(src.features!, 'features.parquet') : src.features!;
@@ -52,6 +54,8 @@ export interface RunOptions {
   asOf?: string;
   columns?: string;
   seed?: number;
+  /** Learner kind for every persona, over the persona file's `model.kind`. */
+  learner?: string;
 }
 
 /** The whole projection of a data directory into `opts.out`, with a summary on `progress`. */
@@ -59,7 +63,8 @@ export async function runProjection(opts: RunOptions, progress: Progress): Promi
   if (opts.seed !== undefined && !Number.isInteger(opts.seed)) {
     throw new InputError('INPUT_INVALID', `--seed must be a whole number (got ${opts.seed})`, { field: 'seed' });
   }
-  const personaFile = loadPersonaFile(opts.personas);
+  const kind = opts.learner === undefined ? undefined : learnerKind(opts.learner, '--learner');
+  const personaFile = withLearner(loadPersonaFile(opts.personas), kind);
   mkdirSync(opts.out, { recursive: true });
   const featuresDir = join(opts.out, 'features');
   mkdirSync(featuresDir, { recursive: true });
@@ -73,6 +78,7 @@ export async function runProjection(opts: RunOptions, progress: Progress): Promi
   const projection = await projectPersonas({ table: features.table, personaFile, asOf: features.asOf, seed: opts.seed, progress });
   progress.stage('write outputs');
   writeProjection(opts.out, features.table, projection);
+  for (const m of projection.models) progress.log(`${m.id}: learner ${m.model.kind} on ${modelBackend(m.model)}`);
   for (const row of projection.quantification.personas) {
     progress.log(
       `${(row.persona ?? 'unassigned').padEnd(22)} ${String(row.customers).padStart(8)} customers  ${(100 * row.share).toFixed(1).padStart(5)}% of base  ${(100 * row.revenueShare).toFixed(1).padStart(5)}% of revenue`,
@@ -91,7 +97,8 @@ export function registerRun(program: Command): void {
     .option('--as-of <date>', 'date the features are computed at (default: the persona file as_of, else the last transaction)')
     .option('--columns <file>', 'JSON or YAML column map for client files named differently')
     .option('--seed <n>', 'random seed', '1')
-    .action(async (o: { data: string; personas: string; out: string; asOf?: string; columns?: string; seed: string }) => {
+    .option('--learner <kind>', 'learner of every persona: gbdt, forest, mlp or ensemble (default: the persona file model.kind, else gbdt)')
+    .action(async (o: { data: string; personas: string; out: string; asOf?: string; columns?: string; seed: string; learner?: string }) => {
       if (!/^-?\d+$/.test(o.seed)) throw new InputError('INPUT_INVALID', `--seed must be a whole number (got "${o.seed}")`, { field: 'seed' });
       await runProjection({ ...o, seed: Number(o.seed) }, terminalProgress());
     });

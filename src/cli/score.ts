@@ -1,12 +1,15 @@
 // `personas score`: scores customers with a saved model (a run's or `personas train`'s model/)
 // and writes assignments.csv and quantification.json; the customers are a feature table or a
 // data directory whose features are built with the model's as-of date unless told otherwise.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { loadSavedProjection, type SavedScores } from '../models/personas/index.ts';
 import { writeScores } from '../models/personas/outputs.ts';
 import { quantify } from '../models/personas/quantify.ts';
 import type { Progress } from '../progress.ts';
+import { recordedInputs } from '../store/registry.ts';
+import { categoriesOfFeatures } from '../features/index.ts';
 import { terminalProgress } from './progress-bar.ts';
 import { featureTableOf, type FeatureSource } from './run.ts';
 
@@ -18,7 +21,10 @@ export interface ScoreOptions extends FeatureSource {
 export async function scoreCustomers(opts: ScoreOptions, progress: Progress): Promise<SavedScores> {
   const saved = loadSavedProjection(opts.model);
   mkdirSync(opts.out, { recursive: true });
-  const { table } = await featureTableOf(opts, opts.out, progress, saved.manifest.asOf);
+  // The model's purchase categories, so the share_cat_* columns are the ones it was trained on.
+  const runDir = existsSync(join(opts.model, 'model')) ? opts.model : dirname(opts.model);
+  const categories = recordedInputs(runDir).categories ?? categoriesOfFeatures(saved.encoding.numeric);
+  const { table } = await featureTableOf(opts, opts.out, progress, saved.manifest.asOf, categories);
   progress.stage('score');
   const scores = saved.score(table);
   const ids = saved.manifest.personas.map((p) => p.id);

@@ -2,12 +2,12 @@
 // PostgreSQL (--database or DATABASE_URL) or on the embedded store (--store DIR, default
 // .personas/store).
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { readPortraitStats, type PortraitStats } from '../report/index.ts';
 import { InputError } from '../errors.ts';
 import {
-  activateVersion, createKey, deleteVersion, defaultStoreDir, listKeys, listVersions, migrate, openStore, publishRun, revokeKey,
+  activateVersion, createKey, deleteVersion, defaultStoreDir, listKeys, listVersions, migrate, openStore, publishRun, recordedInputs, revokeKey,
   rollback, runSource, versionDetail, type Db, type PublishSource,
 } from '../store/index.ts';
 import { terminalProgress } from './progress-bar.ts';
@@ -63,16 +63,27 @@ export function registerStore(program: Command): void {
       .option('--run <dir>', 'a run directory (model/, assignments.csv, quantification.json, metrics.json)')
       .option('--model <dir>', 'the model directory, when not given with --run')
       .option('--assignments <file>', 'the assignment file, when not given with --run')
-      .option('--activate', 'activate the new version once it is loaded'),
-  ).action(async (f: StoreFlags & { run?: string; model?: string; assignments?: string; activate?: boolean }) => {
+      .option('--activate', 'activate the new version once it is loaded')
+      .option('--tiles <file>', 'the INSEE tiles file the features used (default: the one the run\'s features/features.json names)')
+      .option('--first-names <file>', 'the births-by-first-name file the features used (default: as --tiles)')
+      .option('--postcodes <file>', 'La Poste\'s postcode file the features used (default: as --tiles)'),
+  ).action(async (f: StoreFlags & { run?: string; model?: string; assignments?: string; activate?: boolean; tiles?: string; firstNames?: string; postcodes?: string }) => {
     let src: PublishSource;
     if (f.run) src = runSource(f.run);
     else if (f.model && f.assignments) src = { modelDir: f.model, assignments: f.assignments };
     else throw new InputError('INPUT_INVALID', 'give --run DIR, or both --model DIR and --assignments FILE');
+    if (f.tiles || f.firstNames || f.postcodes) {
+      const recorded = recordedInputs(dirname(src.modelDir)).references;
+      src.references = { ...recorded, ...(f.tiles ? { tiles: f.tiles } : {}), ...(f.firstNames ? { first_names: f.firstNames } : {}), ...(f.postcodes ? { postcodes: f.postcodes } : {}) };
+    }
     await withStore(f, async (db) => {
       const portraits = f.run ? await runPortraits(f.run) : undefined;
       const r = await publishRun(db, src, { activate: f.activate, progress: terminalProgress(), portraits });
       out(`published ${r.version}: ${r.customers} customers, personas ${r.personas.join(', ')}${r.activated ? '; now active' : `; activate with: personas activate ${r.version}`}`);
+      const missing = (['tiles', 'first_names', 'postcodes'] as const).filter((k) => !r.references[k]);
+      out(missing.length
+        ? `raw-row scoring (POST /v1/score with base) unavailable for this version: no ${missing.join(', ')} reference file (give --tiles / --first-names / --postcodes)`
+        : 'raw-row scoring (POST /v1/score with base): available, with the run\'s tiles, first names and postcodes');
     });
   });
 

@@ -3,7 +3,9 @@
 import { mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError } from '../errors.ts';
+import { learnerKind, modelBackend } from '../models/learners.ts';
 import { loadPersonaFile, projectPersonas, writeProjection, type Projection } from '../models/personas/index.ts';
+import { withLearner } from '../models/personas/file.ts';
 import { readSeeds } from '../models/personas/seed-files.ts';
 import type { Progress } from '../progress.ts';
 import { terminalProgress } from './progress-bar.ts';
@@ -15,19 +17,23 @@ export interface TrainCommandOptions extends FeatureSource {
   /** Directory holding seeds.csv and seeds.json from `personas seed`. */
   seeds?: string;
   seed?: number;
+  /** Learner kind for every persona, over the persona file's `model.kind`. */
+  learner?: string;
 }
 
 export async function trainProjection(opts: TrainCommandOptions, progress: Progress): Promise<Projection> {
   if (opts.seed !== undefined && !Number.isInteger(opts.seed)) {
     throw new InputError('INPUT_INVALID', `--seed must be a whole number (got ${opts.seed})`, { field: 'seed' });
   }
-  const personaFile = loadPersonaFile(opts.personas);
+  const kind = opts.learner === undefined ? undefined : learnerKind(opts.learner, '--learner');
+  const personaFile = withLearner(loadPersonaFile(opts.personas), kind);
   mkdirSync(opts.out, { recursive: true });
   const { table, asOf } = await featureTableOf(opts, opts.out, progress, personaFile.spec.as_of);
   const seeds = opts.seeds ? readSeeds(opts.seeds, table) : undefined;
   const projection = await projectPersonas({ table, personaFile, asOf, seed: opts.seed, seeds, progress });
   progress.stage('write model');
   writeProjection(opts.out, table, projection, ['model', 'metrics.json']);
+  for (const m of projection.models) progress.log(`${m.id}: learner ${m.model.kind} on ${modelBackend(m.model)}`);
   for (const p of projection.metrics.personas) {
     progress.log(`${p.persona.padEnd(22)} ${p.status}${p.status === 'trained' ? `: AUC ${p.validationAuc?.toFixed(3)}, c ${p.estimatedC?.toFixed(3)}, threshold ${p.threshold?.toFixed(3)}` : ` (${p.reason})`}`);
   }
@@ -47,6 +53,7 @@ export function registerTrain(program: Command): void {
     .option('--as-of <date>', 'date the features are computed at (with --data)')
     .option('--columns <file>', 'JSON or YAML column map for client files named differently (with --data)')
     .option('--seed <n>', 'random seed', '1')
+    .option('--learner <kind>', 'learner of every persona: gbdt, forest, mlp or ensemble (default: the persona file model.kind, else gbdt)')
     .action(async (o: Omit<TrainCommandOptions, 'seed'> & { seed: string }) => {
       if (!/^-?\d+$/.test(o.seed)) throw new InputError('INPUT_INVALID', `--seed must be a whole number (got "${o.seed}")`, { field: 'seed' });
       await trainProjection({ ...o, seed: Number(o.seed) }, terminalProgress());

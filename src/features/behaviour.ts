@@ -18,6 +18,16 @@ export function categoryFeatureName(category: string): string {
   return `share_cat_${slug || 'unnamed'}`;
 }
 
+/**
+ * The categories behind a model's `share_cat_*` features, for building a new table with the same
+ * columns: each feature's slug stands for its category (a slug is already feature-safe, so
+ * `share_cat_<slug>` comes out the same; rows whose category is spelt differently are not counted,
+ * so pass the run's own spelling when it is known).
+ */
+export function categoriesOfFeatures(featureNames: readonly string[]): string[] {
+  return featureNames.filter((n) => n.startsWith('share_cat_')).map((n) => n.slice('share_cat_'.length));
+}
+
 /** The most frequent purchase categories in the window (at most `max`). */
 export async function topCategories(conn: Duck, asOf: string, max = 12): Promise<string[]> {
   const r = await rows(

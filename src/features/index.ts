@@ -1,8 +1,9 @@
 // Public surface of the feature pipeline.
-export { buildFeatures, readFeatureTable, type BuildFeaturesOptions, type FeatureBuild, type FeatureSummary, type FeatureStats } from './pipeline.ts';
+export { buildFeatures, readFeatureTable, referenceInputs, type BuildFeaturesOptions, type FeatureBuild, type FeatureSummary, type FeatureStats } from './pipeline.ts';
 export type { ColumnMap, InputName } from './sources.ts';
 export type { RejectCount } from './clean.ts';
 export { type FeatureTable, numericColumn, categoricalColumn, featureNames } from './table.ts';
 export { cellOf, cellId, parseCellId, project } from './geo.ts';
 export { survival } from './names.ts';
 export { splitFeatureTable } from './partition.ts';
+export { categoriesOfFeatures } from './behaviour.ts';

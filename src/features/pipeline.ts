@@ -26,6 +26,11 @@ export interface BuildFeaturesOptions {
   firstNamesPath?: string;
   /** Override of La Poste's postcode file; default data/reference. */
   postcodesPath?: string;
+  /**
+   * The purchase categories that become `share_cat_*` features; default: the base's most frequent
+   * ones. Scoring new customers with a saved model passes the model's, so the columns match.
+   */
+  categories?: string[];
   progress?: Progress;
 }
 
@@ -45,6 +50,8 @@ export interface FeatureSummary {
   features: FeatureStats[];
   rejects: RejectCount[];
   inputs: Record<string, string>;
+  /** The purchase categories behind the `share_cat_*` features, as the transactions spell them. */
+  categories: string[];
 }
 
 export interface FeatureBuild {
@@ -56,6 +63,15 @@ export interface FeatureBuild {
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 const BASE_CUSTOMER_COLUMNS = ['customer_id', 'first_name', 'sex', 'birth_year', 'postcode', 'lat', 'lon', 'signup_date', 'segment'];
+
+/** The reference files a data directory's features use: its tiles, births file and postcode file (the shipped ones by default). */
+export function referenceInputs(dataDir: string, opts: { firstNamesPath?: string; postcodesPath?: string } = {}): { tiles: string; first_names: string; postcodes: string } {
+  return {
+    tiles: requireInput(dataDir, 'tiles'),
+    first_names: opts.firstNamesPath ?? findInput(dataDir, 'first_names') ?? extractZippedCsv(DEFAULT_FIRST_NAMES_ZIP),
+    postcodes: opts.postcodesPath ?? findInput(dataDir, 'laposte_hexasmal') ?? DEFAULT_POSTCODES,
+  };
+}
 
 export async function buildFeatures(opts: BuildFeaturesOptions): Promise<FeatureBuild> {
   const progress = opts.progress ?? silentProgress;
@@ -74,9 +90,7 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
       customers: requireInput(opts.dataDir, 'customers'),
       transactions: requireInput(opts.dataDir, 'transactions'),
       interactions: requireInput(opts.dataDir, 'interactions'),
-      tiles: requireInput(opts.dataDir, 'tiles'),
-      first_names: opts.firstNamesPath ?? findInput(opts.dataDir, 'first_names') ?? extractZippedCsv(DEFAULT_FIRST_NAMES_ZIP),
-      postcodes: opts.postcodesPath ?? findInput(opts.dataDir, 'laposte_hexasmal') ?? DEFAULT_POSTCODES,
+      ...referenceInputs(opts.dataDir, opts),
     };
 
     progress.stage('load inputs', 5);
@@ -114,7 +128,7 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     await buildTileFeatures(conn, 'raw_tiles', tiles.columns);
     await joinTiles(conn, readPostcodePoints(inputs.postcodes));
     progress.tick(2);
-    const categories = await topCategories(conn, asOf);
+    const categories = opts.categories ?? (await topCategories(conn, asOf));
     const categoryFeatures = await buildBehaviour(conn, asOf, categories);
     progress.tick(3);
     const extras = await extraColumnKinds(conn, customers.columns.filter((c) => !BASE_CUSTOMER_COLUMNS.includes(c)));
@@ -123,7 +137,7 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
 
     progress.stage('read feature table');
     const table = await readTable(conn, 'SELECT * FROM features ORDER BY row_ix');
-    const summary: FeatureSummary = { rows: table.rows, asOf, features: await summarise(conn, table), rejects, inputs };
+    const summary: FeatureSummary = { rows: table.rows, asOf, features: await summarise(conn, table), rejects, inputs, categories };
 
     if (opts.outDir && scratch) {
       progress.stage('write outputs');

@@ -24,7 +24,7 @@ export const TILE_FEATURES = [
   'tile_share_age_65p',
 ] as const;
 
-const TILE_COLUMNS = [
+export const TILE_COLUMNS = [
   'ind', 'men', 'men_pauv', 'men_1ind', 'men_5ind', 'men_prop', 'men_fmp', 'ind_snv', 'men_coll', 'log_soc',
   'ind_0_3', 'ind_4_5', 'ind_6_10', 'ind_11_17', 'ind_18_24', 'ind_25_39', 'ind_40_54', 'ind_55_64', 'ind_65_79', 'ind_80p',
 ];

@@ -2,6 +2,10 @@
 // Redis queue and `personas worker` processes (any number, on any machine) take them, with
 // retries, backoff, and recovery of the jobs of a worker that died (BullMQ's stalled-job check).
 // In-process otherwise: the same jobs, retries and backoff, run by the process that starts the run.
+// The store, not Redis, is the record of a run: each worker reconciles the two (jobs the store has
+// queued or running that Redis no longer holds are queued again; jobs BullMQ gave up on while the
+// store was unreachable fail their run), so a Redis that lost its data or a store that was down
+// while a job failed for good never leaves a run hanging.
 import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
@@ -11,9 +15,11 @@ import { parsePersonaFile, TRAIN_DEFAULTS } from '../models/personas/index.ts';
 import { hasSecondRound } from './steps.ts';
 import { createJob, getRun, setRun, versionDetail, type Db } from '../store/index.ts';
 import { executeJob, failRun, summarise, type ExecuteEnv, type RunStatus } from './execute.ts';
-import { DEFAULT_RETRY, jobId, RunRequestSchema, type JobData, type RetryPolicy, type RunParams, type RunRequest } from './types.ts';
+import { DEFAULT_RETRY, jobId, RunRequestSchema, type JobData, type RetryPolicy, type RunParams, type RunRequest, type StepKind } from './types.ts';
 
 export const QUEUE_NAME = 'personas-jobs';
+/** Longest wait between two attempts of a job in process (a store down for long is retried every minute). */
+const MAX_BACKOFF_MS = 60_000;
 
 export interface JobQueue {
   readonly kind: 'bullmq' | 'in-process';
@@ -100,7 +106,7 @@ export class InProcessQueue implements JobQueue {
           const t = setTimeout(() => {
             this.timers.delete(t);
             this.push([{ job: item.job, attempt: item.attempt + 1 }]);
-          }, this.env.retry.backoffMs * 2 ** (item.attempt - 1));
+          }, Math.min(MAX_BACKOFF_MS, this.env.retry.backoffMs * 2 ** (item.attempt - 1)));
           this.timers.add(t);
         })
         .finally(() => {
@@ -166,6 +172,16 @@ export class BullQueue implements JobQueue {
     })));
   }
 
+  /** BullMQ's state of a job ('unknown' when Redis does not hold it). */
+  state(id: string): Promise<string> {
+    return this.queue.getJobState(id);
+  }
+
+  async failedReason(id: string): Promise<string> {
+    const job = await this.queue.getJob(id);
+    return job ? `${job.failedReason} (after ${job.attemptsMade} attempts)` : 'unknown reason';
+  }
+
   async close(): Promise<void> {
     await this.queue.close();
   }
@@ -177,18 +193,77 @@ export interface WorkerOptions {
   /** How long a job's lock lasts without renewal: a dead worker's job is taken again after about this long. */
   lockMs?: number;
   prefix?: string;
+  /** How often the store and the queue are reconciled (ms; default 30 s; 0: never). Also right after Redis reconnects. */
+  reconcileMs?: number;
+  /** Told what each reconciliation did, when it did something. */
+  onReconcile?: (r: ReconcileResult) => void;
+}
+
+export interface ReconcileResult {
+  /** Jobs queued again: the store has them queued or running, Redis no longer holds them. */
+  requeued: string[];
+  /** Runs failed: BullMQ gave up on one of their jobs while the store could not record it. */
+  failed: string[];
+}
+
+/**
+ * Makes the queue agree with the store, for every unfinished job of every unfinished run:
+ * - Redis does not know the job (it restarted without its data, or the job was recorded in the
+ *   store but never queued): queue it again, unless it is running and its worker's heartbeat is
+ *   fresher than `staleMs` (that worker is alive and will record the result). Steps are idempotent
+ *   and the job id is the BullMQ job id, so a job queued twice runs once, and a job run twice
+ *   writes the same rows.
+ * - BullMQ failed the job for good but the store still has it queued or running (its last attempt
+ *   could not reach the store): fail its run, as the worker would have.
+ * `mine`: jobs this process runs now (never queued again by it).
+ */
+export async function reconcileQueue(db: Db, queue: BullQueue, opts: { staleMs: number; mine?: ReadonlySet<string> }): Promise<ReconcileResult> {
+  const rows = await db.query<{ id: string; run_id: string; kind: StepKind; params: { persona?: string; partition?: number }; status: string; age_ms: number }>(
+    `SELECT j.id, j.run_id, j.kind, j.params, j.status, extract(epoch FROM now() - j.updated_at) * 1000 AS age_ms
+     FROM jobs j JOIN jobs r ON r.id = j.run_id
+     WHERE j.status IN ('queued', 'running') AND r.status IN ('queued', 'running')
+     ORDER BY j.created_at, j.id`,
+  );
+  const result: ReconcileResult = { requeued: [], failed: [] };
+  const requeue: JobData[] = [];
+  for (const row of rows) {
+    if (opts.mine?.has(row.id) || result.failed.includes(row.run_id)) continue;
+    const state = await queue.state(row.id);
+    if (state === 'unknown') {
+      if (row.status === 'running' && Number(row.age_ms) < opts.staleMs) continue;
+      requeue.push({
+        id: row.id, runId: row.run_id, kind: row.kind,
+        ...(row.params?.persona !== undefined ? { persona: row.params.persona } : {}),
+        ...(row.params?.partition !== undefined ? { partition: Number(row.params.partition) } : {}),
+      });
+    } else if (state === 'failed') {
+      const reason = await queue.failedReason(row.id);
+      await failRun(db, row.run_id, `${row.id} failed for good while the store could not record it: ${reason}`);
+      result.failed.push(row.run_id);
+    }
+  }
+  const left = requeue.filter((j) => !result.failed.includes(j.runId));
+  if (left.length) await queue.enqueue(left);
+  result.requeued = left.map((j) => j.id);
+  return result;
 }
 
 /** A BullMQ worker taking jobs from Redis; returns a function that stops it. */
-export function startBullWorker(db: Db, connection: ConnectionOptions, opts: WorkerOptions = {}): { worker: Worker; queue: BullQueue; close(): Promise<void> } {
+export function startBullWorker(db: Db, connection: ConnectionOptions, opts: WorkerOptions = {}): { worker: Worker; queue: BullQueue; reconcile(): Promise<ReconcileResult>; close(): Promise<void> } {
   const retry = opts.retry ?? DEFAULT_RETRY;
   const queue = new BullQueue(connection, retry, opts.prefix);
   const env: ExecuteEnv = { db, retry, enqueue: (jobs) => queue.enqueue(jobs) };
   const lockMs = opts.lockMs ?? 30_000;
+  const mine = new Set<string>();
   const worker = new Worker<JobData>(
     QUEUE_NAME,
     async (job) => {
-      await executeJob(env, job.data, job.attemptsMade + 1);
+      mine.add(job.data.id);
+      try {
+        await executeJob(env, job.data, job.attemptsMade + 1);
+      } finally {
+        mine.delete(job.data.id);
+      }
     },
     { connection, concurrency: opts.concurrency ?? 1, lockDuration: lockMs, stalledInterval: Math.max(1000, Math.floor(lockMs / 2)), maxStalledCount: 3, ...(opts.prefix ? { prefix: opts.prefix } : {}) },
   );
@@ -199,11 +274,54 @@ export function startBullWorker(db: Db, connection: ConnectionOptions, opts: Wor
     }
   });
   worker.on('error', () => undefined);
+
+  // Heartbeat: the jobs this process runs stay fresh in the store, so reconcilers elsewhere know
+  // their worker is alive even when Redis lost their locks.
+  const heartbeatMs = Math.max(1000, Math.floor(lockMs / 2));
+  const heartbeat = setInterval(() => {
+    if (mine.size) void db.query(`UPDATE jobs SET updated_at = now() WHERE id = ANY($1::text[]) AND status = 'running'`, [[...mine]]).catch(() => undefined);
+  }, heartbeatMs);
+  heartbeat.unref();
+
+  let reconciling: Promise<ReconcileResult> | null = null;
+  const reconcile = () => {
+    reconciling ??= reconcileQueue(db, queue, { staleMs: 3 * Math.max(heartbeatMs, lockMs), mine })
+      .then((r) => {
+        if (r.requeued.length || r.failed.length) opts.onReconcile?.(r);
+        return r;
+      })
+      .finally(() => (reconciling = null));
+    return reconciling;
+  };
+  const reconcileMs = opts.reconcileMs ?? 30_000;
+  const timers: NodeJS.Timeout[] = [];
+  let onReady: (() => void) | undefined;
+  if (reconcileMs > 0) {
+    const tick = setInterval(() => void reconcile().catch(() => undefined), reconcileMs);
+    tick.unref();
+    timers.push(tick);
+    // Redis came back (maybe empty): reconcile once BullMQ has reconnected.
+    if (connection instanceof Redis) {
+      let first = true;
+      onReady = () => {
+        if (first) return void (first = false);
+        const t = setTimeout(() => void reconcile().catch(() => undefined), 500);
+        t.unref();
+      };
+      connection.on('ready', onReady);
+      if (connection.status === 'ready') first = false;
+    }
+  }
   return {
     worker,
     queue,
+    reconcile,
     async close() {
+      clearInterval(heartbeat);
+      for (const t of timers) clearInterval(t);
+      if (onReady && connection instanceof Redis) connection.off('ready', onReady);
       await worker.close();
+      await reconciling?.catch(() => undefined);
       await queue.close();
     },
   };

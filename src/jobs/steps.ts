@@ -6,17 +6,17 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PersonasError } from '../errors.ts';
-import { buildFeatures, readFeatureTable, splitFeatureTable, type FeatureTable } from '../features/index.ts';
+import { buildFeatures, readFeatureTable, referenceInputs, splitFeatureTable, type FeatureTable } from '../features/index.ts';
 import { categoricalColumn, numericColumn } from '../features/table.ts';
 import { MANIFEST_FORMAT, type Manifest, type PersonaMetrics, type Quantification, type RunMetrics } from '../models/artefacts.ts';
 import {
-  autoThreshold, designColumnNames, encodeDesign, findTwins, fitDesign, mislabelledSeeds, OVERLAP_POLICY, withoutFeatures, parsePersonaFile, reachCurve, selectSeeds, trainPersonas,
-  TRAIN_DEFAULTS, DesignEncodingSchema, type DesignEncoding, type TrainOptions,
+  anySeedMask, autoThreshold, cleanSeedsBetweenRounds, designColumnNames, encodeDesign, fitDesign, hasSecondRound, OVERLAP_POLICY, parsePersonaFile, reachCurve, secondRoundTwins, selectSeeds,
+  trainPersonas, TRAIN_DEFAULTS, DesignEncodingSchema, type DesignEncoding, type TrainOptions,
 } from '../models/personas/index.ts';
 import type { Progress } from '../progress.ts';
 import { buildReportModel, computePortraitStats, renderReportHtml } from '../report/index.ts';
 import {
-  activateVersion, completeScoringVersion, getRunFile, loadVersionModels, putRunFile, registerScoringVersion, upsertLabels, versionDetail, type Db, type JobRecord,
+  activateVersion, attachInputs, completeScoringVersion, versionCategories, getRunFile, loadVersionModels, putRunFile, registerScoringVersion, upsertLabels, versionDetail, type Db, type JobRecord,
 } from '../store/index.ts';
 import { codeVersion } from '../version.ts';
 import type { JobData, RunParams } from './types.ts';
@@ -79,7 +79,9 @@ const spec = (p: RunParams) => parsePersonaFile(p.personaFile.content, p.persona
 async function features(ctx: StepContext): Promise<Result> {
   const { params } = ctx;
   return withTemp(async (dir) => {
-    const build = await buildFeatures({ dataDir: params.data, outDir: dir, asOf: params.asOf ?? spec(params).as_of, progress: ctx.progress });
+    // Scoring with a published version: its purchase categories, so the share_cat_* columns match its models.
+    const categories = params.model ? await versionCategories(ctx.db, params.model) : undefined;
+    const build = await buildFeatures({ dataDir: params.data, outDir: dir, asOf: params.asOf ?? spec(params).as_of, categories, progress: ctx.progress });
     await ctx.checkCancelled();
     ctx.progress.stage('store feature table', params.partitions + 1);
     await putRunFile(ctx.db, ctx.job.runId, 'features.parquet', readFileSync(join(dir, 'features.parquet')));
@@ -98,7 +100,7 @@ async function features(ctx: StepContext): Promise<Result> {
   });
 }
 
-function trainOptions(params: RunParams, model: { kind: 'gbdt' | 'forest'; params: Record<string, unknown> } | undefined): TrainOptions {
+function trainOptions(params: RunParams, model: { kind: TrainOptions['learner']['kind']; params: Record<string, unknown> } | undefined): TrainOptions {
   const choice = model ?? { kind: 'gbdt' as const, params: {} };
   return {
     ...TRAIN_DEFAULTS,
@@ -109,8 +111,8 @@ function trainOptions(params: RunParams, model: { kind: 'gbdt' | 'forest'; param
   };
 }
 
-/** Whether training has a second round (seed cleaning and/or twins), as `personas run` does. */
-export const hasSecondRound = (o: TrainOptions) => o.twinsPerSeed > 0 || o.cleanSeedsQuantile >= 0;
+/** Whether training has a second round (models/personas/rounds.ts, shared with `personas run`). */
+export { hasSecondRound };
 
 const f64 = (b: Buffer) => new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 const bytes = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
@@ -121,6 +123,8 @@ interface PersonaTable {
   seeds: ReturnType<typeof selectSeeds>;
   s: ReturnType<typeof selectSeeds>[number];
   p: ReturnType<typeof spec>['personas'][number];
+  /** The persona's index among the trainable personas (as `personas run` numbers them). */
+  index: number;
   base: Result;
 }
 
@@ -133,7 +137,8 @@ async function personaTable(ctx: StepContext, persona: string): Promise<PersonaT
   const s = seeds.find((x) => x.id === persona);
   const p = file.personas.find((x) => x.id === persona);
   if (!s || !p) throw new PersonasError('JOB', `persona '${persona}' is not in the run's persona file`);
-  return { table, file, seeds, s, p, base: { persona, seeds: s.seeds, ruleMatches: s.ruleMatches, seedOverlaps: s.overlaps } };
+  const index = seeds.filter((x) => x.status === 'ok').findIndex((x) => x.id === persona);
+  return { table, file, seeds, s, p, index, base: { persona, seeds: s.seeds, ruleMatches: s.ruleMatches, seedOverlaps: s.overlaps } };
 }
 
 /**
@@ -148,7 +153,7 @@ async function train(ctx: StepContext, persona: string): Promise<Result> {
   if (!hasSecondRound(options)) return finalRound(ctx, t, options, {});
   const design = encodeDesign(t.table, fitDesign(t.table));
   ctx.progress.stage('train (first round)', options.folds);
-  const [m] = await trainPersonas(design, [{ id: persona, seedMask: t.s.mask, ruleFeatures: t.s.ruleFeatures }], { ...options, foldsOnly: true }, (done) => ctx.progress.tick(done));
+  const [m] = await trainPersonas(design, [{ id: persona, seedMask: t.s.mask, ruleFeatures: t.s.ruleFeatures, index: t.index }], { ...options, foldsOnly: true }, (done) => ctx.progress.tick(done));
   const both = new Float64Array(2 * m.oofScores.length);
   both.set(m.oofScores, 0);
   both.set(m.probabilities, m.oofScores.length);
@@ -173,8 +178,8 @@ async function clean(ctx: StepContext): Promise<Result> {
     probabilities.push(both.subarray(both.length / 2));
   }
   const leftOut: Record<string, number> = {};
-  if (options.cleanSeedsQuantile >= 0 && ids.length) {
-    const cleaning = mislabelledSeeds(masks, scores, probabilities, options.cleanSeedsQuantile);
+  const cleaning = cleanSeedsBetweenRounds(masks, scores, probabilities, options);
+  if (cleaning) {
     for (const [k, id] of ids.entries()) {
       await putRunFile(ctx.db, ctx.job.runId, `exclude-${id}.bin`, bytes(cleaning.excluded[k]));
       leftOut[id] = cleaning.counts[k];
@@ -196,26 +201,21 @@ async function retrain(ctx: StepContext, persona: string): Promise<Result> {
   let twins = 0;
   if (options.twinsPerSeed > 0) {
     ctx.progress.stage('twins');
-    const anySeed = new Uint8Array(t.table.rows);
-    for (const s of t.seeds) for (let i = 0; i < anySeed.length; i++) anySeed[i] |= s.mask[i];
-    const own = excludeMask ? Uint8Array.from(t.s.mask, (v, i) => v & (excludeMask[i] ^ 1)) : t.s.mask;
-    let ownCount = 0;
-    for (const v of own) ownCount += v;
-    const k = t.seeds.filter((s) => s.status === 'ok').findIndex((s) => s.id === persona);
-    if (options.twinSearch === 'knn') {
-      const design = encodeDesign(t.table, fitDesign(t.table));
-      const features = firstRound.features as string[];
-      const x = withoutFeatures(design, design.sources.filter((_, j) => !features.includes(design.names[j])));
-      const found = await findTwins(x, own, anySeed, { perSeed: options.twinsPerSeed, cutoffQuantile: options.twinCutoffQuantile, workers: 1, seed: options.seed + k });
+    const found = await secondRoundTwins(
+      {
+        design: encodeDesign(t.table, fitDesign(t.table)),
+        modelFeatures: firstRound.features as string[],
+        seedMask: t.s.mask,
+        excludeMask,
+        anySeed: anySeedMask(t.seeds.map((s) => s.mask), t.table.rows),
+        firstRoundProbabilities: options.twinSearch === 'model' ? f64(await getRunFile(ctx.db, ctx.job.runId, `round1-${persona}.bin`)).subarray(t.table.rows) : undefined,
+        index: t.index,
+      },
+      options,
+    );
+    if (found) {
       twinMask = found.mask;
       twins = found.twins;
-    } else {
-      const probabilities = f64(await getRunFile(ctx.db, ctx.job.runId, `round1-${persona}.bin`)).subarray(t.table.rows);
-      const candidates = Array.from(probabilities.keys()).filter((i) => !anySeed[i]).sort((a, b) => probabilities[b] - probabilities[a] || a - b);
-      const want = Math.round(options.twinsPerSeed * ownCount);
-      twinMask = new Uint8Array(t.table.rows);
-      for (const i of candidates.slice(0, want)) twinMask[i] = 1;
-      twins = Math.min(want, candidates.length);
     }
   }
   await ctx.checkCancelled();
@@ -229,7 +229,7 @@ async function finalRound(ctx: StepContext, t: PersonaTable, options: TrainOptio
   const encoding = fitDesign(t.table);
   const design = encodeDesign(t.table, encoding);
   ctx.progress.stage('train', options.folds + 1);
-  const [m] = await trainPersonas(design, [{ id: persona, seedMask: s.mask, ruleFeatures: s.ruleFeatures, twinMask: extra.twinMask, excludeMask: extra.excludeMask }], options, (done) => ctx.progress.tick(done));
+  const [m] = await trainPersonas(design, [{ id: persona, seedMask: s.mask, ruleFeatures: s.ruleFeatures, twinMask: extra.twinMask, excludeMask: extra.excludeMask, index: t.index }], options, (done) => ctx.progress.tick(done));
   const threshold = p.threshold === 'auto'
     ? autoThreshold(m.probabilities, file.assignment.target_precision)
     : { threshold: p.threshold, expectedPrecision: meanAbove(m.probabilities, p.threshold) };
@@ -432,7 +432,7 @@ async function score(ctx: StepContext, partition: number): Promise<Result> {
     persona: s.assignment.persona[i] >= 0 ? s.personas[s.assignment.persona[i]] : null,
     confidence: s.assignment.confidence[i],
     margin: s.assignment.margin[i],
-    scores: s.personas.map((p, k) => [p, s.probabilities[k][i]] as [string, number]),
+    scores: s.probabilities.map((probability) => probability[i]),
   }));
   lap('scoreMs');
   ctx.progress.stage('write labels');
@@ -464,8 +464,8 @@ async function publish(ctx: StepContext): Promise<Result> {
   const trainedIds = assembled.personas as string[];
   const customers = Number(feat.customers);
   const [counts] = await ctx.db.query<{ a: number; s: number; per: number }>(
-    `SELECT (SELECT count(*) FROM assignments WHERE version = $1)::int AS a, (SELECT count(*) FROM scores WHERE version = $1)::int AS s,
-            (SELECT count(*) FROM (SELECT customer_id FROM scores WHERE version = $1 GROUP BY customer_id HAVING count(*) <> $2) x)::int AS per`,
+    `SELECT count(*)::int AS a, coalesce(sum(cardinality(scores)), 0)::int AS s, count(*) FILTER (WHERE cardinality(scores) <> $2)::int AS per
+     FROM assignments WHERE version = $1`,
     [version, trainedIds.length],
   );
   if (counts.a !== customers || counts.s !== customers * trainedIds.length || counts.per !== 0) {
@@ -524,6 +524,9 @@ async function publish(ctx: StepContext): Promise<Result> {
   } else {
     metrics = runMetrics(version, customers, file, trainedAll, coverage);
   }
+  // The reference files and categories the features used, for scoring raw rows of new customers.
+  const summary = JSON.parse((await getRunFile(ctx.db, ctx.job.runId, 'features.json')).toString('utf8')) as { categories?: string[] };
+  await attachInputs(ctx.db, version, referenceInputs(ctx.params.data), summary.categories);
   await completeScoringVersion(ctx.db, version, { metrics, quantification });
   if (ctx.params.activate) await activateVersion(ctx.db, version);
   return { version, customers, scores: counts.s, activated: ctx.params.activate };

@@ -1,7 +1,12 @@
 // The contract every classifier of the product follows (scikit-learn's estimator contract):
 // options are kept as given, `fit` validates and returns a fitted model, learned state is
 // separate from options, a seed makes it repeatable, and a fitted model predicts positive-class
-// probabilities on a column-major matrix.
+// probabilities on a column-major matrix. The kinds of learner the product has are listed here
+// (a dependency-free module: the persona file schema reads it); learners.ts builds and loads them.
+
+/** The learner kinds: boosted trees, random forest, MLP (TensorFlow.js), and gbdt + mlp averaged. */
+export const LEARNER_KINDS = ['gbdt', 'forest', 'mlp', 'ensemble'] as const;
+export type LearnerKind = (typeof LEARNER_KINDS)[number];
 
 /** Column-major matrix: one Float32Array per feature, all of the same length; NaN = missing. */
 export interface ColumnMatrix {
@@ -24,6 +29,8 @@ export interface FitInput {
 export interface FittedClassifier {
   readonly kind: string;
   readonly featureNames: string[];
+  /** What it was trained on, for logs: "javascript" for the trees, "tfjs wasm" or "tfjs tensorflow" for the mlp. */
+  readonly backend?: string;
   /** Probability of the positive class for each row. */
   predictProba(x: ColumnMatrix): Float64Array;
   /** Gain-based importance per feature (same order as featureNames), summing to 1. */
@@ -35,5 +42,7 @@ export interface FittedClassifier {
 export interface Learner<Options> {
   readonly kind: string;
   readonly options: Readonly<Options>;
+  /** Loads what `fit` needs that can only load asynchronously (the mlp's tfjs backend); await it before `fit`. */
+  prepare?(): Promise<void>;
   fit(input: FitInput): FittedClassifier;
 }

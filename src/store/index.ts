@@ -55,3 +55,4 @@ export async function openStore(opts: StoreOptions = {}): Promise<Db> {
   return db;
 }
 export * from './jobs.ts';
+export * from './references.ts';

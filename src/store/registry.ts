@@ -10,7 +10,9 @@ import { PersonasError } from '../errors.ts';
 import { ASSIGNMENT_COLUMNS, QuantificationSchema, RunMetricsSchema, type Manifest, type Quantification, type RunMetrics } from '../models/artefacts.ts';
 import { DesignEncodingSchema, fromParts, loadSavedProjection, type DesignEncoding, type SavedProjection } from '../models/personas/index.ts';
 import { silentProgress, type Progress } from '../progress.ts';
+import { DEFAULT_FIRST_NAMES_ZIP, extractZippedCsv } from '../features/reference.ts';
 import { csvField, type Db, type Sql } from './db.ts';
+import { loadReference, type ReferencePaths, type VersionInputs } from './references.ts';
 
 export type VersionStatus = 'scoring' | 'ready' | 'active' | 'retired';
 
@@ -34,6 +36,33 @@ export interface PublishSource {
   quantification?: string;
   /** Default: metrics.json beside the model directory. */
   metrics?: string;
+  /**
+   * The reference files the run's features were built with, kept with the version for scoring
+   * raw customer rows. Default: those `features/features.json` beside the model directory names.
+   */
+  references?: ReferencePaths;
+  /** The purchase categories of the `share_cat_*` features. Default: from that features.json. */
+  categories?: string[];
+}
+
+/** The reference files and categories a run's features.json records (files that no longer exist are left out). */
+export function recordedInputs(runDir: string): { references: ReferencePaths; categories?: string[] } {
+  const path = join(runDir, 'features', 'features.json');
+  if (!existsSync(path)) return { references: {} };
+  let summary: { inputs?: Record<string, string>; categories?: string[] };
+  try {
+    summary = JSON.parse(readFileSync(path, 'utf8')) as typeof summary;
+  } catch (e) {
+    throw new PersonasError('INPUT_INVALID', `${path}: not valid JSON (${(e as Error).message}); rebuild the features or give the reference files with --tiles / --first-names / --postcodes`, { file: path });
+  }
+  const references: ReferencePaths = {};
+  for (const kind of ['tiles', 'first_names', 'postcodes'] as const) {
+    let file = summary.inputs?.[kind];
+    // The shipped births file is extracted to a cache folder that may have been cleaned since.
+    if (file && !existsSync(file) && kind === 'first_names' && file.includes('personas-reference')) file = extractZippedCsv(DEFAULT_FIRST_NAMES_ZIP);
+    if (file && existsSync(file)) references[kind] = file;
+  }
+  return { references, categories: Array.isArray(summary.categories) ? summary.categories : undefined };
 }
 
 /** Where a run directory's artefacts are. */
@@ -92,13 +121,15 @@ export function splitCsvLine(line: string): string[] | null {
   return out;
 }
 
-interface LabelBatch {
-  assignments: string;
-  scores: string;
-}
+/** The COPY columns of `assignments`: `scores` is a real[] in the order of the version's trained personas. */
+const LABEL_COLUMNS = ['version', 'customer_id', 'persona', 'confidence', 'margin', 'scores'];
 
-/** Reads assignments.csv into COPY batches for `assignments` and `scores`, checking every row. */
-async function* labelBatches(path: string, manifest: Manifest, counter: { rows: number }, progress: Progress): AsyncGenerator<LabelBatch> {
+/** One assignments COPY line; the scores as a PostgreSQL array literal. */
+const labelLine = (version: string, customerId: string, persona: string | null, confidence: number, margin: number, scores: ArrayLike<number>) =>
+  `${version},${csvField(customerId)},${persona ?? ''},${confidence},${margin},"{${Array.prototype.join.call(scores, ',')}}"`;
+
+/** Reads assignments.csv into COPY batches for `assignments`, checking every row. */
+async function* labelBatches(path: string, manifest: Manifest, counter: { rows: number }, progress: Progress): AsyncGenerator<string> {
   const ids = manifest.personas.map((p) => p.id);
   const trained = new Set(manifest.personas.filter((p) => p.status === 'trained').map((p) => p.id));
   const expected = [...ASSIGNMENT_COLUMNS, ...ids.map((id) => `score_${id}`)];
@@ -106,7 +137,6 @@ async function* labelBatches(path: string, manifest: Manifest, counter: { rows: 
   const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
   let lineNo = 0;
   let a: string[] = [];
-  let s: string[] = [];
   const fail = (what: string) => {
     throw new PersonasError('INPUT_INVALID', `${path}, line ${lineNo}: ${what}`, { file: path, line: lineNo });
   };
@@ -131,8 +161,7 @@ async function* labelBatches(path: string, manifest: Manifest, counter: { rows: 
     const marg = Number(margin);
     if (confidence === '' || !Number.isFinite(conf) || conf < 0 || conf > 1) fail(`confidence '${confidence}' is not a number between 0 and 1`);
     if (margin === '' || !Number.isFinite(marg)) fail(`margin '${margin}' is not a number`);
-    const cid = csvField(customer);
-    a.push(`${version},${cid},${persona ? persona : ''},${conf},${marg}`);
+    const scores: number[] = [];
     for (let k = 0; k < ids.length; k++) {
       const v = f[5 + k];
       if (!trained.has(ids[k])) {
@@ -141,18 +170,18 @@ async function* labelBatches(path: string, manifest: Manifest, counter: { rows: 
       }
       const score = Number(v);
       if (v === '' || !Number.isFinite(score) || score < 0 || score > 1) fail(`score_${ids[k]} '${v}' is not a number between 0 and 1`);
-      s.push(`${version},${cid},${ids[k]},${score}`);
+      scores.push(score);
     }
+    a.push(labelLine(version, customer, persona || null, conf, marg, scores));
     counter.rows++;
     if (a.length === 20000) {
       progress.tick(counter.rows);
-      yield { assignments: a.join('\n') + '\n', scores: s.join('\n') + '\n' };
+      yield a.join('\n') + '\n';
       a = [];
-      s = [];
     }
   }
   if (lineNo === 0) fail('the file is empty (expected a header line)');
-  if (a.length) yield { assignments: a.join('\n') + '\n', scores: s.length ? s.join('\n') + '\n' : '' };
+  if (a.length) yield a.join('\n') + '\n';
   progress.tick(counter.rows);
 }
 
@@ -161,6 +190,8 @@ export interface PublishResult {
   customers: number;
   personas: string[];
   activated: boolean;
+  /** The reference files kept with the version (kind -> sha256); raw-row scoring needs all three. */
+  references: VersionInputs['references'];
 }
 
 /** Loads a run's model and labels as a new version (status `ready`); the active version is untouched unless `activate`. */
@@ -180,13 +211,23 @@ export async function publishRun(db: Db, src: PublishSource, opts: { activate?: 
   if (existing) throw new PersonasError('CONFLICT', `model version ${version} is already published`);
   const modelJson = (file: string) => JSON.parse(readFileSync(join(src.modelDir, file), 'utf8')) as { features: string[]; model: unknown };
 
+  const recorded = recordedInputs(around);
+  const referencePaths = src.references ?? recorded.references;
+  progress.stage('store reference files', 3);
+  const references: VersionInputs['references'] = {};
+  for (const [k, kind] of (['tiles', 'first_names', 'postcodes'] as const).entries()) {
+    if (referencePaths[kind]) references[kind] = await loadReference(db, kind, referencePaths[kind]);
+    progress.tick(k + 1);
+  }
+  const inputs: VersionInputs = { references, ...((src.categories ?? recorded.categories) ? { categories: src.categories ?? recorded.categories } : {}) };
+
   progress.stage('publish', quantification.customers);
   const counter = { rows: 0 };
   await db.transaction(async (tx) => {
     await tx.query(
-      `INSERT INTO model_versions (version, status, persona_file_sha, manifest, design, metrics, quantification, personas, customers, created_at, portraits)
-       VALUES ($1, 'ready', $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [version, manifest.personaFile.sha256, JSON.stringify(manifest), JSON.stringify(saved.encoding), JSON.stringify(metrics), JSON.stringify(quantification), saved.personas.map((p) => p.id), quantification.customers, manifest.createdAt, opts.portraits === undefined ? null : JSON.stringify(opts.portraits)],
+      `INSERT INTO model_versions (version, status, persona_file_sha, manifest, design, metrics, quantification, personas, customers, created_at, portraits, inputs)
+       VALUES ($1, 'ready', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [version, manifest.personaFile.sha256, JSON.stringify(manifest), JSON.stringify(saved.encoding), JSON.stringify(metrics), JSON.stringify(quantification), saved.personas.map((p) => p.id), quantification.customers, manifest.createdAt, opts.portraits === undefined ? null : JSON.stringify(opts.portraits), JSON.stringify(inputs)],
     );
     for (const p of saved.personas) {
       const file = modelJson(manifest.personas.find((e) => e.id === p.id)!.modelFile!);
@@ -200,15 +241,12 @@ export async function publishRun(db: Db, src: PublishSource, opts: { activate?: 
     }
   });
   if (opts.activate) await activateVersion(db, version);
-  return { version, customers: counter.rows, personas: saved.personas.map((p) => p.id), activated: !!opts.activate };
+  return { version, customers: counter.rows, personas: saved.personas.map((p) => p.id), activated: !!opts.activate, references };
 }
 
-async function copyLabels(tx: Sql, batches: AsyncGenerator<LabelBatch>, file: string): Promise<void> {
+async function copyLabels(tx: Sql, batches: AsyncGenerator<string>, file: string): Promise<void> {
   try {
-    for await (const b of batches) {
-      await tx.copyCsv('assignments', ['version', 'customer_id', 'persona', 'confidence', 'margin'], [b.assignments]);
-      if (b.scores) await tx.copyCsv('scores', ['version', 'customer_id', 'persona', 'score'], [b.scores]);
-    }
+    for await (const b of batches) await tx.copyCsv('assignments', LABEL_COLUMNS, [b]);
   } catch (e) {
     const err = e as { code?: string; detail?: string };
     if (err.code === '23505') throw new PersonasError('INPUT_INVALID', `${file}: a customer_id appears twice (${err.detail ?? 'duplicate key'})`);
@@ -326,26 +364,37 @@ export interface CustomerLabel {
  * statement so the version and the labels come from the same snapshot.
  */
 export async function lookupLabels(db: Sql, ids: string[], version: string | null): Promise<{ version: string; labels: Map<string, CustomerLabel> }> {
-  const rows = await db.query<{ v: string | null; customer_id: string | null; persona: string | null; confidence: number; margin: number; scores: Record<string, number> | null }>(
-    `WITH v AS (SELECT coalesce($2::text, (SELECT version FROM active_version WHERE singleton)) AS version)
-     SELECT v.version AS v, a.customer_id, a.persona, a.confidence, a.margin,
-       (SELECT json_object_agg(s.persona, s.score) FROM scores s WHERE s.version = v.version AND s.customer_id = a.customer_id) AS scores
-     FROM v LEFT JOIN assignments a ON a.version = v.version AND a.customer_id = ANY($1::text[])`,
+  const rows = await db.query<LabelRow & { v: string; personas: string[] }>(
+    `WITH v AS (SELECT version, personas FROM model_versions
+                WHERE version = coalesce($2::text, (SELECT version FROM active_version WHERE singleton)))
+     SELECT v.version AS v, v.personas, a.customer_id, a.persona, a.confidence, a.margin, a.scores
+     FROM v LEFT JOIN LATERAL (
+       SELECT a.* FROM unnest($1::text[]) AS q(id) JOIN assignments a ON a.version = v.version AND a.customer_id = q.id
+     ) a ON true`,
     [ids, version],
     'personas_lookup_labels',
   );
-  const v = rows[0]?.v ?? null;
-  if (v === null) throw noVersion(version);
-  if (version !== null) {
-    const [known] = await db.query('SELECT 1 FROM model_versions WHERE version = $1', [version]);
-    if (!known) throw noVersion(version);
-  }
+  if (!rows.length) throw noVersion(version);
+  const { v, personas } = rows[0];
   const labels = new Map<string, CustomerLabel>();
-  for (const r of rows) {
-    if (r.customer_id === null) continue;
-    labels.set(r.customer_id, { customerId: r.customer_id, persona: r.persona, confidence: r.confidence, margin: r.margin, scores: r.scores ?? {} });
-  }
+  for (const r of rows) if (r.customer_id !== null) labels.set(r.customer_id, toLabel(r, personas));
   return { version: v, labels };
+}
+
+interface LabelRow {
+  customer_id: string;
+  persona: string | null;
+  confidence: number;
+  margin: number;
+  scores: number[];
+}
+
+function toLabel(r: LabelRow, personas: string[]): CustomerLabel {
+  const scores: Record<string, number> = {};
+  personas.forEach((p, k) => {
+    if (r.scores[k] !== null && r.scores[k] !== undefined) scores[p] = r.scores[k];
+  });
+  return { customerId: r.customer_id, persona: r.persona, confidence: r.confidence, margin: r.margin, scores };
 }
 
 export interface LabelPage {
@@ -386,16 +435,15 @@ export async function pageEnd(db: Sql, version: string, cursor: string | null, l
 export async function labelPage(db: Sql, version: string | null, cursor: string | null, limit: number, upTo: string | null = null): Promise<LabelPage> {
   const detail = await resolveVersion(db, version);
   const v = detail.version;
-  const rows = await db.query<{ customer_id: string; persona: string | null; confidence: number; margin: number; scores: Record<string, number> | null }>(
-    `SELECT a.customer_id, a.persona, a.confidence, a.margin,
-       (SELECT json_object_agg(s.persona, s.score) FROM scores s WHERE s.version = a.version AND s.customer_id = a.customer_id) AS scores
+  const rows = await db.query<LabelRow>(
+    `SELECT a.customer_id, a.persona, a.confidence, a.margin, a.scores
      FROM assignments a WHERE a.version = $1 AND ($2::text IS NULL OR a.customer_id > $2::text)
        AND ($4::text IS NULL OR a.customer_id <= $4::text)
      ORDER BY a.customer_id LIMIT $3`,
     [v, cursor, limit + 1, upTo],
   );
   const more = rows.length > limit;
-  const page = rows.slice(0, limit).map((r) => ({ customerId: r.customer_id, persona: r.persona, confidence: r.confidence, margin: r.margin, scores: r.scores ?? {} }));
+  const page = rows.slice(0, limit).map((r) => toLabel(r, detail.personas));
   return { version: v, personas: detail.personas, rows: page, next: more ? page[page.length - 1].customerId : null };
 }
 
@@ -431,16 +479,16 @@ export async function registerScoringVersion(
 export async function upsertLabels(
   db: Db,
   version: string,
-  rows: { customerId: string; persona: string | null; confidence: number; margin: number; scores: [string, number][] }[],
+  rows: { customerId: string; persona: string | null; confidence: number; margin: number; scores: ArrayLike<number> }[],
 ): Promise<void> {
-  const a = rows.map((r) => `${version},${csvField(r.customerId)},${r.persona ?? ''},${r.confidence},${r.margin}`);
-  const s = rows.flatMap((r) => r.scores.map(([p, v]) => `${version},${csvField(r.customerId)},${p},${v}`));
+  const a = rows.map((r) => labelLine(version, r.customerId, r.persona, r.confidence, r.margin, r.scores));
   await db.transaction(async (tx) => {
-    await tx.exec(`CREATE TEMP TABLE stage_assignments (LIKE assignments) ON COMMIT DROP; CREATE TEMP TABLE stage_scores (LIKE scores) ON COMMIT DROP;`);
-    for (let i = 0; i < a.length; i += 20_000) await tx.copyCsv('stage_assignments', ['version', 'customer_id', 'persona', 'confidence', 'margin'], [a.slice(i, i + 20_000).join('\n') + '\n']);
-    for (let i = 0; i < s.length; i += 50_000) await tx.copyCsv('stage_scores', ['version', 'customer_id', 'persona', 'score'], [s.slice(i, i + 50_000).join('\n') + '\n']);
-    await tx.query(`INSERT INTO assignments SELECT * FROM stage_assignments ON CONFLICT (version, customer_id) DO UPDATE SET persona = EXCLUDED.persona, confidence = EXCLUDED.confidence, margin = EXCLUDED.margin`);
-    await tx.query(`INSERT INTO scores SELECT * FROM stage_scores ON CONFLICT (version, customer_id, persona) DO UPDATE SET score = EXCLUDED.score`);
+    await tx.exec(`CREATE TEMP TABLE stage_assignments (LIKE assignments) ON COMMIT DROP`);
+    for (let i = 0; i < a.length; i += 20_000) await tx.copyCsv('stage_assignments', LABEL_COLUMNS, [a.slice(i, i + 20_000).join('\n') + '\n']);
+    await tx.query(
+      `INSERT INTO assignments SELECT * FROM stage_assignments ON CONFLICT (version, customer_id)
+       DO UPDATE SET persona = EXCLUDED.persona, confidence = EXCLUDED.confidence, margin = EXCLUDED.margin, scores = EXCLUDED.scores`,
+    );
   });
 }
 

@@ -78,6 +78,23 @@ describe('personas seed, train and score', () => {
     }
   }, 60_000);
 
+  it('score --data builds the share_cat_* columns of the model, whatever the new base buys most', async () => {
+    // A later base where nobody buys 'kids' any more and a new category 'toys' is everywhere.
+    const later = join(root, 'later');
+    execFileSync('cp', ['-r', data, later]);
+    const tx = readFileSync(join(data, 'transactions.csv'), 'utf8').trim().split('\n');
+    writeFileSync(join(later, 'transactions.csv'), [tx[0], ...tx.slice(1).filter((l) => !l.includes(',kids,')).map((l, i) => (i % 3 === 0 ? l.replace(/,(\w+),(\d)$/, ',toys,$2') : l))].join('\n') + '\n');
+    const out = join(root, 'scored-later');
+    await scoreCustomers({ model: modelDir, data: later, out }, silentProgress);
+    const names = (JSON.parse(readFileSync(join(out, 'features', 'features.json'), 'utf8')) as { features: { name: string }[] }).features.map((f) => f.name);
+    const modelCats = loadSavedProjection(modelDir).encoding.numeric.filter((n) => n.startsWith('share_cat_'));
+    expect(modelCats).toContain('share_cat_kids');
+    expect(names.filter((n) => n.startsWith('share_cat_')).sort()).toEqual([...modelCats].sort());
+    const table = await readFeatureTable(join(out, 'features', 'features.parquet'));
+    const kids = table.numeric[table.numericNames.indexOf('share_cat_kids')];
+    expect(kids.every((v) => v === 0 || Number.isNaN(v))).toBe(true);
+  }, 60_000);
+
   it('score builds the features of a data directory itself', async () => {
     const out = join(root, 'scored-from-data');
     const scores = await scoreCustomers({ model: join(modelDir, 'model'), data, out }, silentProgress);

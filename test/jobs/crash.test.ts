@@ -107,8 +107,16 @@ describe.skipIf(!!skip)('a worker killed mid-partition', () => {
         const pid = Number(running.worker!.split(':').pop());
         const w = workers.find((x) => x.pid === pid);
         if (w) {
-          w.kill('SIGKILL');
-          killed = { pid, job: running.id };
+          // Freeze the worker, then check it still holds the partition: it may have finished it
+          // between the status read and now, and a kill then would prove nothing. Frozen, it can
+          // write nothing more; a statement already sent lands within the pause.
+          w.kill('SIGSTOP');
+          await new Promise((r) => setTimeout(r, 300));
+          const now = (await runStatus(db, runId)).jobs.find((j) => j.id === running.id);
+          if (now?.status === 'running' && now.worker === running.worker) {
+            w.kill('SIGKILL');
+            killed = { pid, job: running.id };
+          } else w.kill('SIGCONT');
         }
       }
       await new Promise((r) => setTimeout(r, 25));
@@ -137,12 +145,12 @@ describe.skipIf(!!skip)('a worker killed mid-partition', () => {
     expect(end.run.status).toBe('done');
     const version = (end.jobs.find((j) => j.kind === 'publish')!.result as { version: string }).version;
     const trained = (end.jobs.find((j) => j.kind === 'assemble')!.result as { personas: string[] }).personas;
+    // One assignment row per customer (the primary key), each with one score per trained persona.
     const [c] = await db.query<{ a: number; s: number; bad: number; customers: number }>(
-      `SELECT (SELECT count(*) FROM assignments WHERE version = $1)::int AS a,
-              (SELECT count(*) FROM scores WHERE version = $1)::int AS s,
-              (SELECT count(DISTINCT customer_id) FROM scores WHERE version = $1)::int AS customers,
-              (SELECT count(*) FROM (SELECT customer_id, persona FROM scores WHERE version = $1 GROUP BY customer_id, persona HAVING count(*) <> 1) x)::int AS bad`,
-      [version],
+      `SELECT count(*)::int AS a, sum(cardinality(scores))::int AS s, count(DISTINCT customer_id)::int AS customers,
+              count(*) FILTER (WHERE cardinality(scores) <> $2 OR array_position(scores, NULL) IS NOT NULL)::int AS bad
+       FROM assignments WHERE version = $1`,
+      [version, trained.length],
     );
     expect(c).toEqual({ a: 200_000, s: 200_000 * trained.length, customers: 200_000, bad: 0 });
     const retaken = end.jobs.find((j) => j.id === killed!.job)!;

@@ -54,11 +54,15 @@ for (const variant of RUNNER_VARIANTS) {
       expect(await activeVersion(db)).toBe(version);
       const trained = (end.jobs.find((j) => j.kind === 'assemble')!.result as { personas: string[] }).personas;
       const [c] = await db.query<{ a: number; s: number; bad: number }>(
-        `SELECT (SELECT count(*) FROM assignments WHERE version = $1)::int AS a, (SELECT count(*) FROM scores WHERE version = $1)::int AS s,
-                (SELECT count(*) FROM (SELECT 1 FROM scores WHERE version = $1 GROUP BY customer_id HAVING count(*) <> $2) x)::int AS bad`,
+        `SELECT count(*)::int AS a, sum(cardinality(scores))::int AS s, count(*) FILTER (WHERE cardinality(scores) <> $2)::int AS bad
+         FROM assignments WHERE version = $1`,
         [version, trained.length],
       );
       expect(c).toEqual({ a: 1500, s: 1500 * trained.length, bad: 0 });
+      // The reference files the features used are kept with the version, for raw-row scoring.
+      const [kept] = await db.query<{ inputs: { references: Record<string, string>; categories: string[] } }>('SELECT inputs FROM model_versions WHERE version = $1', [version]);
+      expect(Object.keys(kept.inputs.references).sort()).toEqual(['first_names', 'postcodes', 'tiles']);
+      expect(kept.inputs.categories.length).toBeGreaterThan(0);
       const [q] = await db.query<{ quantification: { customers: number; personas: { customers: number }[] } }>('SELECT quantification FROM model_versions WHERE version = $1', [version]);
       expect(q.quantification.customers).toBe(1500);
       expect(q.quantification.personas.reduce((a, p) => a + p.customers, 0)).toBe(1500);

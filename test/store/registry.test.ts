@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   activateVersion, activeVersion, createKey, deleteVersion, labelPage, listKeys, listVersions, loadVersionModels,
-  lookupLabels, migrate, pageEnd, publishRun, readMigrations, revokeKey, rollback, runSource, splitCsvLine, verifyToken, type Db,
+  lookupLabels, migrate, openStore, pageEnd, publishRun, readMigrations, revokeKey, rollback, runSource, splitCsvLine, verifyToken, type Db,
 } from '../../src/store/index.ts';
 import { loadSavedProjection } from '../../src/models/personas/index.ts';
 import { STORE_VARIANTS } from '../helpers/stores.ts';
@@ -34,6 +34,30 @@ describe('CSV line splitting', () => {
     expect(splitCsvLine('"open')).toBeNull();
     expect(splitCsvLine('a"b,c')).toBeNull();
     expect(splitCsvLine('"a"b,c')).toBeNull();
+  });
+});
+
+describe('migration 004 (scores on the assignment row)', () => {
+  it('moves every published score of the long table onto its assignment row, in the order of the version personas', async () => {
+    const db = await openStore({ databaseUrl: null, dataDir: 'memory', migrate: 'none' });
+    try {
+      const all = readMigrations();
+      await migrate(db, all.filter((m) => m.version < 4));
+      await db.exec(`INSERT INTO model_versions (version, status, persona_file_sha, manifest, design, metrics, quantification, personas, customers, created_at)
+        VALUES ('v1', 'ready', 'sha', '{}', '{}', '{}', '{}', ARRAY['b', 'a', 'c'], 2, now())`);
+      await db.exec(`INSERT INTO assignments VALUES ('v1', 'x', 'a', 0.5, 0.1), ('v1', 'y', NULL, 0.2, 0.0)`);
+      await db.exec(`INSERT INTO scores VALUES ('v1', 'x', 'a', 0.5), ('v1', 'x', 'c', 0.25), ('v1', 'x', 'b', 0.125),
+        ('v1', 'y', 'c', 0.75), ('v1', 'y', 'b', 0.0625), ('v1', 'y', 'a', 0.2)`);
+      expect((await migrate(db, all)).applied.map((m) => m.version)).toEqual(all.filter((m) => m.version >= 4).map((m) => m.version));
+      const rows = await db.query<{ customer_id: string; scores: number[] }>(`SELECT customer_id, scores FROM assignments ORDER BY customer_id`);
+      expect(rows).toEqual([{ customer_id: 'x', scores: [0.125, 0.5, 0.25] }, { customer_id: 'y', scores: [0.0625, 0.2, 0.75] }]);
+      await db.exec(`UPDATE active_version SET version = 'v1'`);
+      const { labels } = await lookupLabels(db, ['x', 'y'], null);
+      expect(labels.get('y')).toEqual({ customerId: 'y', persona: null, confidence: expect.closeTo(0.2, 6), margin: 0, scores: { b: 0.0625, a: expect.closeTo(0.2, 6), c: 0.75 } });
+      await expect(db.query('SELECT 1 FROM scores')).rejects.toThrow(/scores/);
+    } finally {
+      await db.close();
+    }
   });
 });
 
@@ -86,7 +110,7 @@ for (const variant of STORE_VARIANTS) {
       const trained = manifest.personas.filter((p) => p.status === 'trained').length;
       const [counts] = await db.query<{ a: number; s: number; m: number }>(
         `SELECT (SELECT count(*) FROM assignments WHERE version = $1)::int AS a,
-                (SELECT count(*) FROM scores WHERE version = $1)::int AS s,
+                (SELECT sum(cardinality(scores)) FROM assignments WHERE version = $1)::int AS s,
                 (SELECT count(*) FROM persona_models WHERE version = $1)::int AS m`,
         [r.version],
       );

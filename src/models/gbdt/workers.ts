@@ -1,12 +1,12 @@
-// Parallel training and scoring in worker_threads: several models trained at once (one per
-// worker, e.g. one persona each), and a large matrix scored in row slices across workers.
+// Parallel training and scoring in worker_threads: several models of any learner kind trained at
+// once (one per worker, e.g. one persona each), and a large matrix scored in row slices across
+// workers.
 // Workers run from the TypeScript sources under tsx, or from the compiled JavaScript.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ModelError } from '../../errors.ts';
-import type { ColumnMatrix, FitInput } from '../learner.ts';
-import { parseEnsemble } from './format.ts';
-import { TreeEnsemble } from './model.ts';
+import type { ColumnMatrix, FitInput, FittedClassifier, LearnerKind } from '../learner.ts';
+import { loadModel } from '../learners.ts';
 import type { WorkerRequest, WorkerResponse, WorkerTask } from './worker.ts';
 
 const here = new URL(import.meta.url);
@@ -57,22 +57,22 @@ async function runPool(requests: WorkerTask[], workers: number): Promise<WorkerR
 }
 
 export interface TrainJob {
-  kind: 'gbdt' | 'forest';
+  kind: LearnerKind;
   options?: Record<string, unknown>;
   input: FitInput;
 }
 
 /** Trains every job, up to `workers` at once (default: the machine's cores). */
-export async function trainMany(jobs: TrainJob[], opts: { workers?: number } = {}): Promise<TreeEnsemble[]> {
+export async function trainMany(jobs: TrainJob[], opts: { workers?: number } = {}): Promise<FittedClassifier[]> {
   const results = await runPool(
     jobs.map((j) => ({ type: 'train', kind: j.kind, options: j.options ?? {}, input: j.input })),
     opts.workers ?? availableParallelism(),
   );
-  return results.map((r) => new TreeEnsemble(parseEnsemble((r as { model: unknown }).model)));
+  return results.map((r) => loadModel((r as { model: unknown }).model));
 }
 
 /** Scores `x` with `model`, split into row slices across `workers` threads. */
-export async function predictParallel(model: TreeEnsemble, x: ColumnMatrix, opts: { workers?: number } = {}): Promise<Float64Array> {
+export async function predictParallel(model: FittedClassifier, x: ColumnMatrix, opts: { workers?: number } = {}): Promise<Float64Array> {
   const workers = Math.max(1, opts.workers ?? availableParallelism());
   const slice = Math.ceil(x.rows / workers);
   const json = model.toJSON();

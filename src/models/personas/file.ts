@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { PersonaFileError } from '../../errors.ts';
+import { LEARNER_KINDS, type LearnerKind } from '../learner.ts';
 
 const PERCENTILE = /^p(\d{1,2}(?:\.\d+)?|100)$/;
 const MULTIPLE = /^(\d+(?:\.\d+)?)\s*x\s*(mean|median)$/;
@@ -53,9 +54,16 @@ export const RuleSchema: z.ZodType<Rule> = z.lazy(() =>
   ]),
 );
 
+/** `model: { kind, params }`: the learner of every persona (learner.ts LEARNER_KINDS; default gbdt). */
 export const LearnerChoiceSchema = z
-  .object({ kind: z.enum(['gbdt', 'forest']).default('gbdt'), params: z.record(z.string(), z.unknown()).default({}) })
+  .object({ kind: z.enum(LEARNER_KINDS).default('gbdt'), params: z.record(z.string(), z.unknown()).default({}) })
   .strict();
+
+/** The persona file with its learner kind replaced (`--learner KIND` on the command line); its params are kept. */
+export function withLearner(file: LoadedPersonaFile, kind: LearnerKind | undefined): LoadedPersonaFile {
+  if (!kind) return file;
+  return { ...file, spec: { ...file.spec, model: { kind, params: file.spec.model?.params ?? {} } } };
+}
 
 export const PersonaSchema = z
   .object({

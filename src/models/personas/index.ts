@@ -11,3 +11,4 @@ export { loadSavedProjection, fromParts, designColumnNames, SavedProjection, typ
 export { withoutFeatures } from './design.ts';
 export { mislabelledSeeds } from './seed-cleaning.ts';
 export { findTwins } from './twins.ts';
+export { anySeedMask, cleanSeedsBetweenRounds, hasSecondRound, keptSeeds, secondRoundTwins } from './rounds.ts';

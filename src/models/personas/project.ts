@@ -7,14 +7,13 @@ import { silentProgress, type Progress } from '../../progress.ts';
 import { codeVersion } from '../../version.ts';
 import { MANIFEST_FORMAT, type Manifest, type PersonaMetrics, type Quantification, type RunMetrics } from '../artefacts.ts';
 import { assignPersonas, autoThreshold, reachCurve, type Assignment } from './assign.ts';
-import { encodeDesign, fitDesign, withoutFeatures, type DesignEncoding } from './design.ts';
+import { encodeDesign, fitDesign, type DesignEncoding } from './design.ts';
 import type { LoadedPersonaFile } from './file.ts';
 import { quantify } from './quantify.ts';
 import { OVERLAP_POLICY, selectSeeds, type PersonaSeeds } from './seeds.ts';
 import { InputError } from '../../errors.ts';
-import { mislabelledSeeds } from './seed-cleaning.ts';
-import { findTwins } from './twins.ts';
-import { TRAIN_DEFAULTS, trainPersonas, type PersonaModel, type TrainOptions } from './train.ts';
+import { anySeedMask, cleanSeedsBetweenRounds, hasSecondRound, secondRoundTwins } from './rounds.ts';
+import { TRAIN_DEFAULTS, trainPersonas, type PersonaModel, type PersonaTrainingInput, type TrainOptions } from './train.ts';
 
 export interface ProjectionInput {
   table: FeatureTable;
@@ -67,21 +66,16 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
     learner: { kind: learnerChoice.kind, params: { ...TRAIN_DEFAULTS.learner.params, ...learnerChoice.params } },
   };
   const trainable = seeds.filter((s) => s.status === 'ok');
-  const secondRound = options.twinsPerSeed > 0 || options.cleanSeedsQuantile >= 0;
+  const secondRound = hasSecondRound(options);
   progress.stage('train', trainable.length * (options.folds + (secondRound ? 0 : 1)));
-  const inputs = trainable.map((s) => ({ id: s.id, seedMask: s.mask, ruleFeatures: s.ruleFeatures, twinMask: undefined as Uint8Array | undefined, excludeMask: undefined as Uint8Array | undefined }));
+  const inputs: PersonaTrainingInput[] = trainable.map((s) => ({ id: s.id, seedMask: s.mask, ruleFeatures: s.ruleFeatures }));
   // A first round followed by a second needs only its out-of-fold scores, not final models.
   let models = trainable.length ? await trainPersonas(design, inputs, { ...options, foldsOnly: secondRound }, (done) => progress.tick(done)) : [];
   const twinCounts = new Map<string, number>();
   const leftOut = new Map<string, number>();
   if (secondRound && models.length) {
-    if (options.cleanSeedsQuantile >= 0) {
-      const cleaning = mislabelledSeeds(
-        inputs.map((x) => x.seedMask),
-        models.map((m) => m.oofScores),
-        models.map((m) => m.probabilities),
-        options.cleanSeedsQuantile,
-      );
+    const cleaning = cleanSeedsBetweenRounds(inputs.map((x) => x.seedMask), models.map((m) => m.oofScores), models.map((m) => m.probabilities), options);
+    if (cleaning) {
       inputs.forEach((x, k) => {
         x.excludeMask = cleaning.excluded[k];
         leftOut.set(x.id, cleaning.counts[k]);
@@ -91,25 +85,15 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
     if (options.twinsPerSeed > 0) {
       progress.stage('twins', models.length);
       // Twins are never a seed of any persona (nor a seed left out as mislabelled).
-      const anySeed = new Uint8Array(input.table.rows);
-      for (const s of seeds) for (let i = 0; i < anySeed.length; i++) anySeed[i] |= s.mask[i];
+      const anySeed = anySeedMask(seeds.map((s) => s.mask), input.table.rows);
       for (const [k, m] of models.entries()) {
-        const own = inputs[k].excludeMask ? Uint8Array.from(inputs[k].seedMask, (v, i) => v & (inputs[k].excludeMask![i] ^ 1)) : inputs[k].seedMask;
-        let ownCount = 0;
-        for (const v of own) ownCount += v;
-        const want = Math.round(options.twinsPerSeed * ownCount);
-        if (options.twinSearch === 'knn') {
-          const x = withoutFeatures(design, design.sources.filter((src, j) => !m.features.includes(design.names[j])));
-          const twins = await findTwins(x, own, anySeed, { perSeed: options.twinsPerSeed, cutoffQuantile: options.twinCutoffQuantile, workers: options.workers ?? 2, seed: seed + k });
+        const twins = await secondRoundTwins(
+          { design, modelFeatures: m.features, seedMask: inputs[k].seedMask, excludeMask: inputs[k].excludeMask, anySeed, firstRoundProbabilities: m.probabilities, index: k },
+          options,
+        );
+        if (twins) {
           inputs[k].twinMask = twins.mask;
           twinCounts.set(m.id, twins.twins);
-        } else {
-          const candidates = Array.from(m.probabilities.keys()).filter((i) => !anySeed[i]);
-          candidates.sort((a, b) => m.probabilities[b] - m.probabilities[a] || a - b);
-          const mask = new Uint8Array(input.table.rows);
-          for (const i of candidates.slice(0, want)) mask[i] = 1;
-          inputs[k].twinMask = mask;
-          twinCounts.set(m.id, Math.min(want, candidates.length));
         }
         progress.tick(k + 1);
       }
@@ -147,8 +131,8 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
     assignment,
     modelVersion,
   );
-  // seedsLeftOut is an extra key the artefact schema does not know yet (readers strip it).
-  const personaMetrics: (PersonaMetrics & { seedsLeftOut: number })[] = spec.personas.map((p, k) => {
+  // seedsLeftOut and prevalenceC are extra keys the artefact schema does not know yet (readers strip them).
+  const personaMetrics: (PersonaMetrics & { seedsLeftOut: number; prevalenceC: number | null })[] = spec.personas.map((p, k) => {
     const s = seeds[k];
     const m = byId.get(p.id);
     const assigned = assignment.persona.reduce((acc, v) => acc + (v === k ? 1 : 0), 0);
@@ -163,6 +147,7 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
       seedsLeftOut: leftOut.get(p.id) ?? 0,
       validationAuc: m ? m.validationAuc : null,
       estimatedC: m ? m.c : null,
+      prevalenceC: m ? m.prevalenceC : null,
       threshold: m ? thresholds[k].threshold : null,
       expectedPrecision: thresholds[k].expectedPrecision,
       coverage: assigned / Math.max(1, input.table.rows),

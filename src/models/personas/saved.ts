@@ -8,8 +8,8 @@ import { z } from 'zod';
 import { ModelError } from '../../errors.ts';
 import type { FeatureTable } from '../../features/table.ts';
 import { ManifestSchema, type Manifest } from '../artefacts.ts';
-import { loadTreeModel, type TreeEnsemble } from '../gbdt/index.ts';
-import type { ColumnMatrix } from '../learner.ts';
+import type { ColumnMatrix, FittedClassifier } from '../learner.ts';
+import { loadModel } from '../learners.ts';
 import { assignPersonas, type Assignment } from './assign.ts';
 import { DesignEncodingSchema, encodeDesign, type DesignEncoding } from './design.ts';
 
@@ -27,7 +27,7 @@ export interface SavedPersona {
   c: number;
   /** Positions of the model's columns in the design matrix. */
   columns: number[];
-  model: TreeEnsemble;
+  model: FittedClassifier;
 }
 
 export interface SavedScores {
@@ -120,9 +120,10 @@ export function fromParts(manifest: Manifest, encoding: DesignEncoding, modelFil
       if (j < 0) throw new ModelError('MODEL_FORMAT', `${path}: feature '${f}' is not a column of the design encoding`);
       return j;
     });
-    let model: TreeEnsemble;
+    let model: FittedClassifier;
     try {
-      model = loadTreeModel(file.model);
+      // Any learner kind: the model file's own `format` says which (learners.ts).
+      model = loadModel(file.model);
     } catch (e) {
       throw new ModelError('MODEL_FORMAT', `${path}: ${(e as Error).message}`);
     }

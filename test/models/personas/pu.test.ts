@@ -40,4 +40,42 @@ describe('positive-unlabeled correction', () => {
     expect(neg / (world.design.rows - world.positive.reduce((a, b) => a + b, 0))).toBeLessThan(0.1);
   }, 60_000);
 
+  it('divides the prevalence by the mean score of every rule seed, the ones left out of training included', async () => {
+    // Rule-biased labelling (not SCAR): a positive is labelled more often when its column a is
+    // high (typical), so the model scores the labelled above the other positives and c on the
+    // labelled is too high; leaving out the lowest-scored labelled (seed cleaning) raises it more.
+    const rows = 8000;
+    const rng = new Random(11);
+    const positive = Uint8Array.from({ length: rows }, () => (rng.next() < 0.2 ? 1 : 0));
+    const columns = [0, 1, 2].map(() => Float32Array.from(positive, (y) => rng.normal(y ? 3.5 : 0, 1)));
+    const labelled = Uint8Array.from(positive, (y, i) => (y && rng.next() < (columns[0][i] > 3.5 ? 0.45 : 0.15) ? 1 : 0));
+    const names = ['a', 'b', 'c'];
+    const design: DesignMatrix = { rows, columns, names, sources: names };
+    const options = { ...TRAIN_DEFAULTS, unlabeledPerSeed: 1000, learner: { kind: 'gbdt' as const, params: { numTrees: 30, numLeaves: 8, maxDepth: 3, learningRate: 0.1, minDataInLeaf: 20 } }, workers: 2 };
+    const [first] = await trainPersonas(design, [{ id: 'p', seedMask: labelled, ruleFeatures: [] }], options);
+    expect(first.prevalenceC).toBeCloseTo(first.c, 12);
+    // Leave out the quarter of the labelled the first model scores lowest, as seed cleaning does.
+    const scores = Array.from(labelled.keys()).filter((i) => labelled[i]).map((i) => first.oofScores[i]).sort((x, y) => x - y);
+    const cut = scores[Math.floor(scores.length / 4)];
+    const excludeMask = Uint8Array.from(labelled, (v, i) => (v && first.oofScores[i] < cut ? 1 : 0));
+    const [second] = await trainPersonas(design, [{ id: 'p', seedMask: labelled, excludeMask, ruleFeatures: [] }], options);
+    let sum = 0;
+    let count = 0;
+    let sumAll = 0;
+    for (let i = 0; i < rows; i++) {
+      sumAll += second.oofScores[i];
+      if (labelled[i]) {
+        sum += second.oofScores[i];
+        count++;
+      }
+    }
+    expect(second.prevalenceC).toBeCloseTo(sum / count, 12);
+    expect(second.prevalence).toBeCloseTo(sumAll / rows / (sum / count), 12);
+    expect(second.c).toBeGreaterThan(second.prevalenceC);
+    const truePrevalence = positive.reduce((a, b) => a + b, 0) / rows;
+    const trueC = labelled.reduce((a, b) => a + b, 0) / positive.reduce((a, b) => a + b, 0);
+    // c is overestimated either way (the labelled are typical), less so on every seed.
+    expect(second.prevalenceC).toBeGreaterThan(trueC);
+    expect(Math.abs(second.prevalence - truePrevalence)).toBeLessThan(Math.abs(sumAll / rows / second.c - truePrevalence));
+  }, 60_000);
 });

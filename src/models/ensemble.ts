@@ -1,0 +1,194 @@
+// The `ensemble` learner: boosted trees and the MLP learned side by side, each calibrated, their
+// probabilities averaged. A stratified share of the rows (`holdout`) is kept out of both members'
+// training; on it each member's probabilities are Platt-scaled (p' = sigmoid(a logit(p) + b),
+// weighted log-loss, Newton steps), so that two differently-scaled outputs (the trees' sharp
+// probabilities, the network's smoother ones) count alike in the mean. Format
+// `personas-ensemble/1`: the members' own model files with their calibration.
+import { ModelError } from '../errors.ts';
+import { Random } from '../random.ts';
+import { GbdtLearner, GBDT_DEFAULTS } from './gbdt/booster.ts';
+import { parseEnsemble } from './gbdt/format.ts';
+import { TreeEnsemble } from './gbdt/model.ts';
+import { checkFitInput, checkMatrix } from './gbdt/validate.ts';
+import type { ColumnMatrix, FitInput, FittedClassifier, Learner } from './learner.ts';
+import { MlpLearner, MLP_DEFAULTS } from './mlp/learner.ts';
+import { MlpModel } from './mlp/model.ts';
+import { parseMlp } from './mlp/format.ts';
+
+export const ENSEMBLE_FORMAT = 'personas-ensemble/1';
+
+export interface EnsembleOptions {
+  /** Share of the rows kept out of the members' training to calibrate them. */
+  holdout: number;
+  /** Options of the boosted trees and of the MLP. */
+  gbdt: Record<string, unknown>;
+  mlp: Record<string, unknown>;
+  seed: number;
+}
+
+export const ENSEMBLE_DEFAULTS: EnsembleOptions = { holdout: 0.2, gbdt: {}, mlp: {}, seed: 0 };
+
+interface Member {
+  model: FittedClassifier;
+  /** Platt scaling of the member's log-odds. */
+  a: number;
+  b: number;
+}
+
+const logit = (p: number) => {
+  const q = Math.min(1 - 1e-7, Math.max(1e-7, p));
+  return Math.log(q / (1 - q));
+};
+
+export class AveragedEnsemble implements FittedClassifier {
+  readonly kind = 'ensemble';
+  readonly featureNames: string[];
+  readonly backend: string;
+
+  constructor(
+    readonly params: Record<string, unknown>,
+    readonly members: Member[],
+  ) {
+    this.featureNames = members[0].model.featureNames;
+    this.backend = members.map((m) => `${m.model.kind}: ${m.model.backend ?? 'javascript'}`).join(' + ');
+  }
+
+  predictProba(x: ColumnMatrix): Float64Array {
+    checkMatrix(x, 'prediction data');
+    if (x.columns.length !== this.featureNames.length) {
+      throw new ModelError('MODEL_MISMATCH', `prediction data has ${x.columns.length} feature columns; this ensemble model was trained on ${this.featureNames.length}`);
+    }
+    const out = new Float64Array(x.rows);
+    for (const m of this.members) {
+      const p = m.model.predictProba(x);
+      for (let i = 0; i < p.length; i++) out[i] += 1 / (1 + Math.exp(-(m.a * logit(p[i]) + m.b)));
+    }
+    for (let i = 0; i < out.length; i++) out[i] /= this.members.length;
+    return out;
+  }
+
+  featureImportance(): Float64Array {
+    const imp = new Float64Array(this.featureNames.length);
+    for (const m of this.members) m.model.featureImportance().forEach((v, j) => (imp[j] += v / this.members.length));
+    return imp;
+  }
+
+  toJSON(): unknown {
+    return {
+      format: ENSEMBLE_FORMAT,
+      kind: 'ensemble',
+      params: this.params,
+      featureNames: this.featureNames,
+      members: this.members.map((m) => ({ kind: m.model.kind, calibration: { a: m.a, b: m.b }, model: m.model.toJSON() })),
+    };
+  }
+}
+
+/** Picks the options a learner knows from `params` (other keys belong to other learners). */
+function known(params: Record<string, unknown>, defaults: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(params).filter(([k]) => k in defaults));
+}
+
+export class EnsembleLearner implements Learner<EnsembleOptions> {
+  readonly kind = 'ensemble';
+  readonly options: Readonly<EnsembleOptions>;
+  private readonly gbdt: GbdtLearner;
+  private readonly mlp: MlpLearner;
+
+  constructor(options: Partial<EnsembleOptions> = {}) {
+    this.options = { ...ENSEMBLE_DEFAULTS, ...options };
+    const o = this.options;
+    if (!(o.holdout > 0 && o.holdout < 0.5)) throw new ModelError('TRAINING_DATA_INVALID', `option holdout = ${o.holdout}: expected a share in (0, 0.5)`, { field: 'holdout' });
+    this.gbdt = new GbdtLearner({ ...known(o.gbdt, GBDT_DEFAULTS), seed: o.seed });
+    this.mlp = new MlpLearner({ ...known(o.mlp, MLP_DEFAULTS), seed: o.seed });
+  }
+
+  prepare(): Promise<void> {
+    return this.mlp.prepare();
+  }
+
+  fit(input: FitInput): AveragedEnsemble {
+    const w = checkFitInput(input);
+    const { x, y } = input;
+    const rng = new Random(this.options.seed * 31 + 7);
+    const calibrate = new Uint8Array(x.rows);
+    // Stratified: the same share of each class, at least one of each on both sides when possible.
+    for (const c of [0, 1]) {
+      const rows = rng.shuffle(Array.from({ length: x.rows }, (_, i) => i).filter((i) => y[i] === c));
+      const take = rows.length >= 2 ? Math.max(1, Math.round(rows.length * this.options.holdout)) : 0;
+      for (const i of rows.slice(0, take)) calibrate[i] = 1;
+    }
+    const fitRows = Uint32Array.from(Array.from({ length: x.rows }, (_, i) => i).filter((i) => !calibrate[i]));
+    const calRows = Uint32Array.from(Array.from({ length: x.rows }, (_, i) => i).filter((i) => calibrate[i]));
+    const pick = (rows: Uint32Array): ColumnMatrix => ({ rows: rows.length, columns: x.columns.map((c) => Float32Array.from(rows, (i) => c[i])) });
+    const fitPart: FitInput = { x: pick(fitRows), y: Uint8Array.from(fitRows, (i) => y[i]), weights: Float64Array.from(fitRows, (i) => w[i]), featureNames: input.featureNames };
+    const calX = pick(calRows);
+    const calY = Uint8Array.from(calRows, (i) => y[i]);
+    const calW = Float64Array.from(calRows, (i) => w[i]);
+    const hasBoth = calY.includes(0) && calY.includes(1);
+    const members = [this.gbdt, this.mlp].map((learner): Member => {
+      const model = learner.fit(hasBoth ? fitPart : input);
+      const { a, b } = hasBoth ? plattScaling(model.predictProba(calX), calY, calW) : { a: 1, b: 0 };
+      return { model, a, b };
+    });
+    return new AveragedEnsemble({ ...this.options }, members);
+  }
+}
+
+/** a, b minimising the weighted log-loss of sigmoid(a logit(p) + b) (Newton, a few steps). */
+export function plattScaling(p: Float64Array, y: ArrayLike<number>, w: ArrayLike<number>): { a: number; b: number } {
+  const z = Float64Array.from(p, logit);
+  let a = 1;
+  let b = 0;
+  for (let iter = 0; iter < 50; iter++) {
+    let ga = 0, gb = 0, haa = 0, hab = 0, hbb = 0;
+    for (let i = 0; i < z.length; i++) {
+      const q = 1 / (1 + Math.exp(-(a * z[i] + b)));
+      const g = w[i] * (q - y[i]);
+      const h = w[i] * q * (1 - q) + 1e-9;
+      ga += g * z[i];
+      gb += g;
+      haa += h * z[i] * z[i];
+      hab += h * z[i];
+      hbb += h;
+    }
+    haa += 1e-6;
+    const det = haa * hbb - hab * hab;
+    if (!(det > 0)) break;
+    const da = (hbb * ga - hab * gb) / det;
+    const db = (haa * gb - hab * ga) / det;
+    a -= da;
+    b -= db;
+    if (Math.abs(da) + Math.abs(db) < 1e-10) break;
+  }
+  return Number.isFinite(a) && Number.isFinite(b) ? { a, b } : { a: 1, b: 0 };
+}
+
+function fail(field: string, expected: string): never {
+  throw new ModelError('MODEL_FORMAT', `model file: field "${field}" is missing or invalid (expected ${expected})`, { field });
+}
+
+export function parseAveragedEnsemble(json: unknown): AveragedEnsemble {
+  if (!json || typeof json !== 'object' || Array.isArray(json)) fail('(root)', 'a JSON object');
+  const o = json as Record<string, unknown>;
+  if (o.format !== ENSEMBLE_FORMAT) {
+    throw new ModelError('MODEL_FORMAT', `model file: format "${String(o.format)}" is not supported (this code reads ${ENSEMBLE_FORMAT})`, { field: 'format' });
+  }
+  if (o.kind !== 'ensemble') fail('kind', '"ensemble"');
+  if (!o.params || typeof o.params !== 'object') fail('params', 'an object');
+  if (!Array.isArray(o.members) || o.members.length === 0) fail('members', 'a non-empty array');
+  const members = (o.members as unknown[]).map((m, k): Member => {
+    if (!m || typeof m !== 'object') fail(`members[${k}]`, 'an object');
+    const mj = m as Record<string, unknown>;
+    const cal = mj.calibration as Record<string, unknown> | undefined;
+    if (!cal || typeof cal.a !== 'number' || typeof cal.b !== 'number' || !Number.isFinite(cal.a) || !Number.isFinite(cal.b)) fail(`members[${k}].calibration`, '{ a, b } finite numbers');
+    const model = mj.kind === 'mlp' ? new MlpModel(parseMlp(mj.model)) : mj.kind === 'gbdt' || mj.kind === 'forest' ? new TreeEnsemble(parseEnsemble(mj.model)) : fail(`members[${k}].kind`, '"gbdt", "forest" or "mlp"');
+    return { model, a: cal.a, b: cal.b };
+  });
+  if (!Array.isArray(o.featureNames) || !o.featureNames.every((n) => typeof n === 'string')) fail('featureNames', 'an array of strings');
+  const names = JSON.stringify(o.featureNames);
+  members.forEach((m, k) => {
+    if (JSON.stringify(m.model.featureNames) !== names) fail(`members[${k}].model.featureNames`, 'the features of the ensemble (featureNames)');
+  });
+  return new AveragedEnsemble(o.params as Record<string, unknown>, members);
+}

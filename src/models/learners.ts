@@ -1,0 +1,105 @@
+// The learner registry: one place that builds a learner of any kind from its options, fits it
+// (loading what it needs first), loads a saved model by the kind its file declares, and says
+// what a kind runs on. Options come as one flat record (a persona file's `model.params`, with the
+// projection's tree defaults merged in): each learner takes the keys it knows; a key several
+// learners know (learningRate) goes to the trees, and `mlp: {...}` / `gbdt: {...}` / `forest:
+// {...}` give one learner's options explicitly (they win over the flat keys).
+import { InputError, ModelError } from '../errors.ts';
+import { GbdtLearner, GBDT_DEFAULTS } from './gbdt/booster.ts';
+import { FOREST_DEFAULTS, RandomForestLearner } from './gbdt/forest.ts';
+import { GBDT_FORMAT, parseEnsemble } from './gbdt/format.ts';
+import { TreeEnsemble } from './gbdt/model.ts';
+import { ENSEMBLE_DEFAULTS, ENSEMBLE_FORMAT, EnsembleLearner, parseAveragedEnsemble } from './ensemble.ts';
+import { LEARNER_KINDS, type FitInput, type FittedClassifier, type Learner, type LearnerKind } from './learner.ts';
+import { initBackend, type BackendInfo } from './mlp/backend.ts';
+import { MLP_FORMAT, parseMlp } from './mlp/format.ts';
+import { MlpLearner, MLP_DEFAULTS } from './mlp/learner.ts';
+import { MlpModel } from './mlp/model.ts';
+
+export { LEARNER_KINDS, type LearnerKind };
+
+export function isLearnerKind(kind: unknown): kind is LearnerKind {
+  return typeof kind === 'string' && (LEARNER_KINDS as readonly string[]).includes(kind);
+}
+
+/** The kind, or an InputError listing the kinds (`where` names the option or field). */
+export function learnerKind(kind: string, where = 'learner'): LearnerKind {
+  if (!isLearnerKind(kind)) throw new InputError('INPUT_INVALID', `${where} "${kind}" is not a learner kind (expected one of ${LEARNER_KINDS.join(', ')})`, { field: 'learner' });
+  return kind;
+}
+
+const TREE_KEYS = new Set([...Object.keys(GBDT_DEFAULTS), ...Object.keys(FOREST_DEFAULTS)]);
+
+function section(params: Record<string, unknown>, name: string): Record<string, unknown> {
+  const v = params[name];
+  if (v === undefined) return {};
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new ModelError('TRAINING_DATA_INVALID', `learner option ${name}: expected an object of ${name} options`, { field: name });
+  return v as Record<string, unknown>;
+}
+
+/** The flat keys `defaults` knows (for the mlp: not the ones the trees know too, except seed), then its section. */
+function optionsFor(params: Record<string, unknown>, defaults: object, name: 'gbdt' | 'forest' | 'mlp'): Record<string, unknown> {
+  const flat = Object.entries(params).filter(([k]) => k in defaults && (name !== 'mlp' || k === 'seed' || !TREE_KEYS.has(k)));
+  return { ...Object.fromEntries(flat), ...section(params, name) };
+}
+
+/** A learner of `kind` with `params` (see the header for how options are shared out). */
+export function makeLearner(kind: LearnerKind, params: Record<string, unknown> = {}): Learner<unknown> {
+  switch (kind) {
+    case 'gbdt':
+      return new GbdtLearner(optionsFor(params, GBDT_DEFAULTS, 'gbdt'));
+    case 'forest':
+      return new RandomForestLearner(optionsFor(params, FOREST_DEFAULTS, 'forest'));
+    case 'mlp':
+      return new MlpLearner(optionsFor(params, MLP_DEFAULTS, 'mlp'));
+    case 'ensemble':
+      return new EnsembleLearner({
+        ...(typeof params.holdout === 'number' ? { holdout: params.holdout } : {}),
+        ...(typeof params.seed === 'number' ? { seed: params.seed } : {}),
+        gbdt: optionsFor(params, GBDT_DEFAULTS, 'gbdt'),
+        mlp: optionsFor(params, MLP_DEFAULTS, 'mlp'),
+      });
+    default:
+      return learnerKind(kind as string) as never;
+  }
+}
+
+/** Builds, prepares and fits a learner of `kind`. */
+export async function fitLearner(kind: LearnerKind, params: Record<string, unknown>, input: FitInput): Promise<FittedClassifier> {
+  const learner = makeLearner(kind, params);
+  await learner.prepare?.();
+  // Fitting is synchronous and may take seconds: let pending I/O run first.
+  await new Promise((resolve) => setImmediate(resolve));
+  return learner.fit(input);
+}
+
+/** Loads a model file of any kind (its `format` says which); strict, see each format module. */
+export function loadModel(json: unknown): FittedClassifier {
+  const format = json && typeof json === 'object' ? (json as { format?: unknown }).format : undefined;
+  switch (format) {
+    case GBDT_FORMAT:
+      return new TreeEnsemble(parseEnsemble(json));
+    case MLP_FORMAT:
+      return new MlpModel(parseMlp(json));
+    case ENSEMBLE_FORMAT:
+      return parseAveragedEnsemble(json);
+    default:
+      throw new ModelError(
+        'MODEL_FORMAT',
+        `model file: format "${String(format)}" is not supported (this code reads ${[GBDT_FORMAT, MLP_FORMAT, ENSEMBLE_FORMAT].join(', ')})`,
+        { field: 'format' },
+      );
+  }
+}
+
+/** What a fitted model runs on, for logs: "javascript" (trees), "tfjs wasm", or both for the ensemble. */
+export function modelBackend(model: FittedClassifier): string {
+  return model.backend ?? 'javascript';
+}
+
+/** The tfjs backend this thread would train an mlp on (loads tfjs). */
+export async function tfjsBackend(): Promise<BackendInfo> {
+  return (await initBackend()).info;
+}
+
+export { ENSEMBLE_DEFAULTS, GBDT_DEFAULTS, FOREST_DEFAULTS, MLP_DEFAULTS };

@@ -1,0 +1,158 @@
+// POST /v1/score with raw rows of new customers: the features the API builds from a customer's
+// own rows and the version's reference files are those the batch built for that customer, and
+// so are the scores; bad rows are refused with their path; a version without its reference
+// files says so. On PGlite and on the real PostgreSQL.
+import { cpSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createApp } from '../../src/api/index.ts';
+import { buildFeatures, type FeatureTable } from '../../src/features/index.ts';
+import { loadSavedProjection } from '../../src/models/personas/index.ts';
+import { activateVersion, createKey, publishRun, runSource, type Db } from '../../src/store/index.ts';
+import { STORE_VARIANTS } from '../helpers/stores.ts';
+import { tempDir } from '../helpers/world.ts';
+
+const runs = inject('runs');
+
+/** A demo CSV as records (the demo files hold no quoted fields). */
+function readCsv(path: string): Record<string, string>[] {
+  const [header, ...lines] = readFileSync(path, 'utf8').trim().split('\n');
+  const cols = header.split(',');
+  return lines.map((l) => Object.fromEntries(l.split(',').map((v, k) => [cols[k], v])));
+}
+
+const customers = readCsv(join(runs.data, 'customers.csv'));
+const transactions = readCsv(join(runs.data, 'transactions.csv'));
+const interactions = readCsv(join(runs.data, 'interactions.csv'));
+
+/** The rows of some customers, as a CRM would send them (numbers as JSON numbers where they are numbers). */
+function baseOf(ids: string[]) {
+  const want = new Set(ids);
+  const typed = (r: Record<string, string>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === '' ? null : ['lat', 'lon', 'amount', 'birth_year'].includes(k) ? Number(v) : v]));
+  return {
+    customers: ids.map((id) => customers.find((c) => c.customer_id === id)!).map(typed),
+    transactions: transactions.filter((t) => want.has(t.customer_id)).map(typed),
+    interactions: interactions.filter((t) => want.has(t.customer_id)).map(typed),
+  };
+}
+
+/** A batch feature table's row as the API returns features (float32 values, missing as null). */
+function batchRow(table: FeatureTable, id: string): Record<string, number | string | null> {
+  const i = table.ids.indexOf(id);
+  const out: Record<string, number | string | null> = {};
+  table.numericNames.forEach((n, k) => (out[n] = Number.isNaN(table.numeric[k][i]) ? null : table.numeric[k][i]));
+  table.categoricalNames.forEach((n, k) => (out[n] = table.categorical[k][i]));
+  return out;
+}
+
+for (const variant of STORE_VARIANTS) {
+  describe.skipIf(!!variant.skip)(`raw-row scoring on ${variant.name}`, () => {
+    let db: Db;
+    let app: ReturnType<typeof createApp>;
+    let auth: { Authorization: string };
+    let table: FeatureTable;
+    const version = loadSavedProjection(runs.a).manifest.modelVersion;
+
+    beforeAll(async () => {
+      db = await variant.open();
+      app = createApp({ db, auth: { cacheSeconds: 0 } });
+      auth = { Authorization: `Bearer ${(await createKey(db, { name: 'crm', scopes: ['score'], rateLimit: 10_000 })).token}` };
+      // Run a as `personas run` leaves it: with features/features.json naming the reference files.
+      const run = tempDir();
+      cpSync(runs.a, run, { recursive: true });
+      table = (await buildFeatures({ dataDir: runs.data, outDir: join(run, 'features') })).table;
+      const published = await publishRun(db, runSource(run), { activate: true });
+      expect(Object.keys(published.references).sort()).toEqual(['first_names', 'postcodes', 'tiles']);
+    }, 120_000);
+    afterAll(async () => {
+      if (db) await variant.dispose(db);
+    });
+
+    it('builds the features the batch built, and scores them as the batch did', async () => {
+      // With coordinates and a birth year, with a first name only (age from the name), with a postcode only.
+      const withPoint = customers.find((c) => c.lat && c.birth_year)!.customer_id;
+      const fromName = customers.find((c) => c.lat && !c.birth_year && c.first_name)!.customer_id;
+      const postcodeOnly = customers.find((c) => !c.lat && c.postcode)!.customer_id;
+      const ids = [withPoint, fromName, postcodeOnly];
+      const res = await request(app).post('/v1/score').set(auth).send({ base: baseOf(ids) });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body.modelVersion).toBe(version);
+      expect(res.body.results.map((r: { customerId: string }) => r.customerId)).toEqual(ids);
+      for (const r of res.body.results as { customerId: string; persona: string | null; scores: Record<string, number>; features: Record<string, unknown> }[]) {
+        const expected = batchRow(table, r.customerId);
+        expect(Object.keys(r.features).length).toBeGreaterThan(30);
+        for (const [name, value] of Object.entries(r.features)) {
+          if (typeof value === 'number') expect(value, `${r.customerId} ${name}`).toBeCloseTo(expected[name] as number, 4);
+          else expect(value, `${r.customerId} ${name}`).toBe(expected[name]);
+        }
+      }
+      // The scores the saved models give the batch's rows of these customers (the assignment file
+      // holds out-of-fold scores for the customers a model trained on, so it is not the reference).
+      const rows = ids.map((id) => table.ids.indexOf(id));
+      const pick: FeatureTable = { ...table, rows: rows.length, ids, numeric: table.numeric.map((c) => Float32Array.from(rows, (i) => c[i])), categorical: table.categorical.map((c) => rows.map((i) => c[i])) };
+      const expected = loadSavedProjection(runs.a).score(pick);
+      res.body.results.forEach((r: { persona: string | null; scores: Record<string, number> }, i: number) => {
+        expect(r.persona).toBe(expected.assignment.persona[i] >= 0 ? expected.personas[expected.assignment.persona[i]] : null);
+        expected.personas.forEach((p, k) => expect(r.scores[p], `${ids[i]} ${p}`).toBeCloseTo(expected.probabilities[k][i], 6));
+      });
+      const ages = res.body.results.map((r: { features: Record<string, unknown> }) => r.features.age_from_name);
+      expect(ages.slice(0, 2)).toEqual([0, 1]);
+      expect(res.body.results[2].features.tile_ind).not.toBeNull();
+    });
+
+    it('refuses rows the batch would reject, naming each one, and reports repaired rows', async () => {
+      const base = baseOf([customers[0].customer_id]);
+      const orphan = { ...base.transactions[0], customer_id: 'nobody' };
+      const badDate = { ...base.transactions[0], ts: 'yesterday' };
+      const res = await request(app).post('/v1/score').set(auth).send({ base: { ...base, transactions: [...base.transactions, orphan, badDate] } });
+      expect(res.status).toBe(400);
+      expect(res.headers['content-type']).toMatch(/problem\+json/);
+      const paths = res.body.errors.map((e: { path: string }) => e.path);
+      expect(paths).toEqual([`body.base.transactions.${base.transactions.length}`, `body.base.transactions.${base.transactions.length + 1}`]);
+      expect(res.body.detail).toMatch(/rejected: /);
+
+      const odd = { ...base.transactions[0], channel: 'carrier pigeon' };
+      const kept = await request(app).post('/v1/score').set(auth).send({ base: { ...base, transactions: [...base.transactions, odd] } });
+      expect(kept.status).toBe(200);
+      expect(kept.body.warnings).toEqual([{ path: `body.base.transactions.${base.transactions.length}`, reason: expect.stringMatching(/channel.*kept/) }]);
+
+      const noId = await request(app).post('/v1/score').set(auth).send({ base: { customers: [{ first_name: 'Anne' }] } });
+      expect(noId.status).toBe(400);
+      expect(noId.body.detail).toMatch(/customer_id/);
+      const both = await request(app).post('/v1/score').set(auth).send({ customers: [{ features: {} }], base });
+      expect(both.status).toBe(400);
+      expect(both.body.detail).toMatch(/either `customers` \(feature records\) or `base`/);
+      const tooMany = await request(app).post('/v1/score').set(auth).send({ base: { customers: Array.from({ length: 101 }, (_, i) => ({ customer_id: `n${i}` })) } });
+      expect(tooMany.status).toBe(400);
+    });
+
+    it('scores a customer with no purchase and no contact, with missing values where the batch has them', async () => {
+      const res = await request(app).post('/v1/score').set(auth).send({ base: { customers: [{ customer_id: 'new-1', first_name: 'Camille', sex: 'F', postcode: '75011', signup_date: '2026-06-01' }] } });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      const f = res.body.results[0].features;
+      expect(f.frequency_12m).toBe(0);
+      expect(f.avg_basket_12m).toBeNull();
+      expect(f.age_from_name).toBe(1);
+      expect(Object.values(res.body.results[0].scores).every((s) => typeof s === 'number' && s >= 0 && s <= 1)).toBe(true);
+    });
+
+    it('answers concurrent requests alike (builds queue two at a time)', async () => {
+      const body = { base: baseOf([customers[3].customer_id]) };
+      const answers = await Promise.all(Array.from({ length: 5 }, () => request(app).post('/v1/score').set(auth).send(body)));
+      expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+      expect(new Set(answers.map((r) => JSON.stringify(r.body.results))).size).toBe(1);
+    });
+
+    it('says which reference files a version lacks instead of guessing the geo or age features', async () => {
+      // Run b published from its bare directory: no features/features.json, so no reference files.
+      const b = await publishRun(db, runSource(runs.b));
+      expect(b.references).toEqual({});
+      await activateVersion(db, b.version);
+      const res = await request(app).post('/v1/score').set(auth).send({ base: baseOf([customers[0].customer_id]) });
+      expect(res.status).toBe(409);
+      expect(res.body.detail).toMatch(/published without its tiles, first_names, postcodes reference file/);
+      await activateVersion(db, version);
+    });
+  });
+}

@@ -1,0 +1,75 @@
+// The learner kind through the persona pipeline: the persona file's `model.kind` (every kind,
+// default gbdt, unknown kinds named), `--learner` overriding it, a projection trained with the
+// mlp whose saved model/ directory loads back by kind and scores as the run's final models do.
+import { join } from 'node:path';
+import { writeFileSync, readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { trainProjection } from '../../../src/cli/train.ts';
+import { writeDemoBase } from '../../../src/demo/index.ts';
+import { readFeatureTable } from '../../../src/features/index.ts';
+import { encodeDesign, loadSavedProjection, parsePersonaFile, type Projection } from '../../../src/models/personas/index.ts';
+import { withLearner, type LoadedPersonaFile } from '../../../src/models/personas/file.ts';
+import { silentProgress } from '../../../src/progress.ts';
+import { tempDir } from '../../helpers/world.ts';
+
+const FILE = `personas:\n  - id: a\n    label: A\n    key_drivers: { age: { gte: 50 } }\n`;
+
+describe('the learner kind in the persona file', () => {
+  it('accepts every kind, defaults to none (gbdt), and names an unknown kind', () => {
+    for (const kind of ['gbdt', 'forest', 'mlp', 'ensemble']) expect(parsePersonaFile(`${FILE}model:\n  kind: ${kind}\n`).model?.kind).toBe(kind);
+    expect(parsePersonaFile(`${FILE}model:\n  params: { numTrees: 5 }\n`).model).toEqual({ kind: 'gbdt', params: { numTrees: 5 } });
+    expect(parsePersonaFile(FILE).model).toBeUndefined();
+    expect(() => parsePersonaFile(`${FILE}model:\n  kind: svm\n`, 'p.yaml')).toThrow(/p\.yaml: model\.kind: .*"gbdt"\|"forest"\|"mlp"\|"ensemble"/);
+  });
+
+  it('--learner replaces the kind and keeps the params', () => {
+    const spec = parsePersonaFile(`${FILE}model:\n  kind: gbdt\n  params: { numTrees: 5 }\n`);
+    const file: LoadedPersonaFile = { path: 'p.yaml', content: '', sha256: '', spec };
+    expect(withLearner(file, 'mlp').spec.model).toEqual({ kind: 'mlp', params: { numTrees: 5 } });
+    expect(withLearner(file, undefined)).toBe(file);
+  });
+});
+
+describe('a projection trained with --learner mlp', () => {
+  const root = tempDir();
+  const data = join(root, 'data');
+  const out = join(root, 'out');
+  let projection: Projection;
+  const logs: string[] = [];
+
+  beforeAll(async () => {
+    await writeDemoBase(data, { customers: 2500, seed: 4 });
+    const personas = join(data, 'personas.yaml');
+    // The file says gbdt; the option says mlp. A small network keeps the test fast.
+    writeFileSync(personas, readFileSync(personas, 'utf8') + '\nmodel:\n  kind: gbdt\n  params:\n    numTrees: 15\n    hidden: [8]\n    maxEpochs: 8\n');
+    projection = await trainProjection({ data, personas, out, seed: 3, learner: 'mlp' }, { ...silentProgress, log: (m: string) => logs.push(m) });
+  }, 600_000);
+
+  it('trains every persona with the mlp and says so in the log, with the tfjs backend', () => {
+    expect(projection.models.length).toBeGreaterThan(0);
+    for (const m of projection.models) {
+      expect(m.model.kind).toBe('mlp');
+      expect(logs).toContain(`${m.id}: learner mlp on tfjs wasm`);
+    }
+    expect(projection.manifest.learner.kind).toBe('mlp');
+  });
+
+  it('writes model files that load back by kind and score as the run final models do', async () => {
+    const saved = loadSavedProjection(out);
+    const table = await readFeatureTable(join(out, 'features', 'features.parquet'));
+    const scores = saved.score(table);
+    const design = encodeDesign(table, projection.encoding);
+    for (const [k, m] of projection.models.entries()) {
+      expect(saved.personas[k].model.kind).toBe('mlp');
+      const x = { rows: design.rows, columns: m.features.map((f) => design.columns[design.names.indexOf(f)]) };
+      const direct = m.model.predictProba(x).map((s) => Math.min(1, s / m.c));
+      expect(scores.probabilities[k]).toEqual(direct);
+    }
+  });
+
+  it('rejects an unknown --learner before doing any work', async () => {
+    await expect(trainProjection({ data, personas: join(data, 'personas.yaml'), out: join(root, 'never'), learner: 'svm' }, silentProgress)).rejects.toThrow(
+      /--learner "svm" is not a learner kind \(expected one of gbdt, forest, mlp, ensemble\)/,
+    );
+  });
+});

@@ -1,0 +1,65 @@
+// The between-rounds functions shared by `personas run` and the batch jobs (rounds.ts): a persona
+// trained alone (a job) gets the same sample, folds and scores as in a run of all personas;
+// seed cleaning is off for a negative quantile; twins follow the options (none, kNN, model).
+import { describe, expect, it } from 'vitest';
+import { Random } from '../../../src/random.ts';
+import { anySeedMask, cleanSeedsBetweenRounds, hasSecondRound, keptSeeds, secondRoundTwins, trainPersonas, TRAIN_DEFAULTS } from '../../../src/models/personas/index.ts';
+import type { DesignMatrix } from '../../../src/models/personas/design.ts';
+
+function world(rows: number, seed: number) {
+  const rng = new Random(seed);
+  const klass = Uint8Array.from({ length: rows }, () => rng.int(3));
+  const names = ['a', 'b', 'c', 'd'];
+  const columns = names.map((_, j) => Float32Array.from(klass, (k) => rng.normal(k === 1 && j < 2 ? 2.5 : k === 2 && j >= 2 ? 2.5 : 0, 1)));
+  const design: DesignMatrix = { rows, columns, names, sources: names };
+  const seedsOf = (k: number) => Uint8Array.from(klass, (v) => (v === k && rng.next() < 0.3 ? 1 : 0));
+  return { design, seeds: [seedsOf(1), seedsOf(2)] };
+}
+
+const options = { ...TRAIN_DEFAULTS, folds: 2, unlabeledPerSeed: 5, relatedCorrelation: 0, learner: { kind: 'gbdt' as const, params: { numTrees: 10, numLeaves: 4, maxDepth: 2, learningRate: 0.2, minDataInLeaf: 10 } }, workers: 1 };
+
+describe('training rounds shared by personas run and the jobs', () => {
+  const w = world(1500, 3);
+
+  it('gives a persona trained alone with its index the scores it gets among all personas', async () => {
+    const both = await trainPersonas(w.design, [
+      { id: 'p1', seedMask: w.seeds[0], ruleFeatures: [] },
+      { id: 'p2', seedMask: w.seeds[1], ruleFeatures: [] },
+    ], { ...options, foldsOnly: true });
+    const [alone] = await trainPersonas(w.design, [{ id: 'p2', seedMask: w.seeds[1], ruleFeatures: [], index: 1 }], { ...options, foldsOnly: true });
+    expect(Array.from(alone.oofScores)).toEqual(Array.from(both[1].oofScores));
+    expect(alone.c).toBe(both[1].c);
+    // Without the index, the lone persona takes stream 0: a different sample.
+    const [unindexed] = await trainPersonas(w.design, [{ id: 'p2', seedMask: w.seeds[1], ruleFeatures: [] }], { ...options, foldsOnly: true });
+    expect(Array.from(unindexed.oofScores)).not.toEqual(Array.from(both[1].oofScores));
+  }, 60_000);
+
+  it('cleans seeds only with a quantile >= 0 and keeps the seeds not left out', () => {
+    const scores = w.seeds.map((m) => Float64Array.from(m, (v, i) => (v ? (i % 10) / 10 : 0)));
+    expect(cleanSeedsBetweenRounds(w.seeds, scores, scores, { cleanSeedsQuantile: -1 })).toBeNull();
+    expect(hasSecondRound({ twinsPerSeed: 0, cleanSeedsQuantile: -1 })).toBe(false);
+    expect(hasSecondRound({ twinsPerSeed: 0, cleanSeedsQuantile: 0 })).toBe(true);
+    const cleaning = cleanSeedsBetweenRounds(w.seeds, scores, scores, { cleanSeedsQuantile: 0.2 })!;
+    expect(cleaning.counts[0]).toBeGreaterThan(0);
+    const kept = keptSeeds(w.seeds[0], cleaning.excluded[0]);
+    expect(kept.reduce((a, b) => a + b, 0)).toBe(w.seeds[0].reduce((a, b) => a + b, 0) - cleaning.counts[0]);
+    for (let i = 0; i < kept.length; i++) expect(kept[i] && cleaning.excluded[0][i]).toBeFalsy();
+  });
+
+  it('takes model-score twins as the best first-round customers who are nobody\'s seed, kNN twins from the model columns', async () => {
+    const anySeed = anySeedMask(w.seeds, w.design.rows);
+    const probabilities = Float64Array.from({ length: w.design.rows }, (_, i) => i / w.design.rows);
+    const request = { design: w.design, modelFeatures: ['a', 'b'], seedMask: w.seeds[0], anySeed, firstRoundProbabilities: probabilities, index: 0 };
+    expect(await secondRoundTwins(request, { ...options, twinsPerSeed: 0 })).toBeNull();
+    const byModel = (await secondRoundTwins(request, { ...options, twinsPerSeed: 1, twinSearch: 'model' }))!;
+    const seeds = w.seeds[0].reduce((a, b) => a + b, 0);
+    expect(byModel.twins).toBe(seeds);
+    const chosen = Array.from(byModel.mask.keys()).filter((i) => byModel.mask[i]);
+    const lowest = Math.min(...chosen);
+    for (let i = lowest; i < w.design.rows; i++) expect(byModel.mask[i]).toBe(anySeed[i] ? 0 : 1);
+    await expect(secondRoundTwins({ ...request, firstRoundProbabilities: undefined }, { ...options, twinsPerSeed: 1, twinSearch: 'model' })).rejects.toThrow(/first round's probabilities/);
+    const byKnn = (await secondRoundTwins(request, { ...options, twinsPerSeed: 1, twinSearch: 'knn' }))!;
+    expect(byKnn.twins).toBeGreaterThan(0);
+    for (let i = 0; i < w.design.rows; i++) if (byKnn.mask[i]) expect(anySeed[i]).toBe(0);
+  }, 60_000);
+});
