@@ -89,9 +89,14 @@ describe.skipIf(!!skip)('Redis restarted under workers', () => {
     const probe = redisConnection(redis.url);
     const keysOf = async () => (await Promise.all(held.map((id) => probe.exists(`bull:personas-jobs:${id}`)))).reduce((a, b) => a + b, 0);
     expect(await keysOf(), 'Redis holds the unfinished score jobs').toBe(held.length);
+    const runIdOf = async () => /run_id:(\w+)/.exec(await probe.info('server'))![1];
+    const first = await runIdOf();
     await redis.stop('SIGKILL');
     await redis.start();
-    expect(await keysOf(), 'the restarted Redis has lost them').toBe(0);
+    // A new server with nothing kept on disk. Whether its queue is empty cannot be read here
+    // without a race: the workers reconnect at once and their reconciler (every second) may
+    // already have queued the lost jobs again. That they did is asserted below.
+    expect(await runIdOf(), 'Redis was restarted').not.toBe(first);
     probe.disconnect();
 
     const end = await waitForRun(db, runId, 180_000);
@@ -99,7 +104,7 @@ describe.skipIf(!!skip)('Redis restarted under workers', () => {
     expect(end.run.status).toBe('done');
     // The reconciler queued again jobs that were waiting when Redis lost them.
     const requeued = w.reconciled.flatMap((r) => r.requeued);
-    expect(requeued.length).toBeGreaterThan(0);
+    expect(requeued.filter((id) => held.includes(id)).length, 'unfinished score jobs lost with Redis were queued again').toBeGreaterThan(0);
     expect(requeued.every((id) => held.includes(id) || !id.includes('.score.'))).toBe(true);
     expect(w.reconciled.flatMap((r) => r.failed)).toEqual([]);
     const version = (end.jobs.find((j) => j.kind === 'publish')!.result as { version: string }).version;

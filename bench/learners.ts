@@ -1,0 +1,84 @@
+// Each learner kind through `personas run` on benchmark worlds, one run at a time:
+//   npx tsx bench/learners.ts --worlds W1,W2,W3 [--kinds gbdt,forest,mlp,ensemble] [--out DIR]
+// For each world (made by ../shared/bench/world.mjs --features) and kind: the CLI run as a user
+// runs it (`personas run --data W --personas W/personas.yaml --out OUT --seed 1 --learner K`)
+// under /usr/bin/time (wall, user + sys CPU of the process and its worker threads, peak RSS),
+// then ../shared/bench/evaluate.mjs on its assignments.csv, and the prevalence error of its
+// quantification.json against truth.csv. One markdown row per run, printed as it finishes, and
+// every result in OUT/learners.json. The load average is printed beside each run: figures taken
+// on a busy machine say so.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+};
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const benchDir = [join(repo, '..', 'shared', 'bench'), '/work/shared/bench'].find((d) => existsSync(join(d, 'evaluate.mjs')));
+if (!benchDir) throw new Error('../shared/bench/evaluate.mjs not found beside the repository');
+if (!existsSync('/usr/bin/time')) throw new Error('/usr/bin/time is needed for CPU and memory figures (apt-get install time)');
+const worlds = arg('worlds', '.tmp/w100k-1').split(',').map((w) => resolve(w));
+const kinds = arg('kinds', 'gbdt,forest,mlp,ensemble').split(',');
+const outRoot = resolve(arg('out', '.tmp/learners'));
+mkdirSync(outRoot, { recursive: true });
+
+interface Result {
+  world: string;
+  kind: string;
+  macroF1: number;
+  precision: number;
+  coverage: number;
+  prevalenceError: number;
+  wallSeconds: number;
+  cpuSeconds: number;
+  peakRssMb: number;
+  loadBefore: number;
+  loadAfter: number;
+  finishedAt: string;
+}
+
+/** Sum over personas of |estimated share - true share|, as the contract's quantification gives it. */
+function prevalenceError(world: string, out: string): number {
+  const lines = readFileSync(join(world, 'truth.csv'), 'utf8').trim().split('\n').slice(1);
+  const counts = new Map<string, number>();
+  for (const line of lines) {
+    const p = line.slice(line.indexOf(',') + 1);
+    if (p) counts.set(p, (counts.get(p) ?? 0) + 1);
+  }
+  const q = JSON.parse(readFileSync(join(out, 'quantification.json'), 'utf8')) as { personas: { persona: string | null; estimatedPrevalence: number | null }[] };
+  return q.personas.filter((p) => p.persona !== null).reduce((s, p) => s + Math.abs((p.estimatedPrevalence ?? 0) - (counts.get(p.persona!) ?? 0) / lines.length), 0);
+}
+
+const results: Result[] = [];
+console.log('| world | learner | macro-F1 | precision | coverage | prevalence error | wall (s) | CPU (s) | peak RSS | load avg before -> after |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
+for (const world of worlds) {
+  for (const kind of kinds) {
+    const out = join(outRoot, basename(world), kind);
+    const loadBefore = loadavg()[0];
+    const r = spawnSync(
+      '/usr/bin/time',
+      ['-f', 'TIME %e %U %S %M', process.execPath, join(repo, 'bin', 'personas.js'), 'run', '--data', world, '--personas', join(world, 'personas.yaml'), '--out', out, '--seed', '1', '--learner', kind],
+      { encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, CI: 'true' } },
+    );
+    const timeLine = r.stderr.split('\n').find((l) => l.startsWith('TIME '));
+    if (r.status !== 0 || !timeLine) throw new Error(`personas run --learner ${kind} on ${world} failed (exit ${r.status}):\n${r.stderr.slice(-4000)}`);
+    const [wall, user, sys, rssKb] = timeLine.slice(5).split(' ').map(Number);
+    const ev = JSON.parse(
+      execFileSync(process.execPath, [join(benchDir, 'evaluate.mjs'), '--truth', join(world, 'truth.csv'), '--assign', join(out, 'assignments.csv'), '--json'], { encoding: 'utf8', maxBuffer: 1 << 28 }),
+    ) as { macro_f1: number; precision: number; coverage: number };
+    const res: Result = {
+      world: basename(world), kind, macroF1: ev.macro_f1, precision: ev.precision, coverage: ev.coverage, prevalenceError: prevalenceError(world, out),
+      wallSeconds: wall, cpuSeconds: user + sys, peakRssMb: rssKb / 1024, loadBefore, loadAfter: loadavg()[0], finishedAt: new Date().toISOString(),
+    };
+    results.push(res);
+    writeFileSync(join(outRoot, 'learners.json'), JSON.stringify(results, null, 2));
+    console.log(
+      `| ${res.world} | ${kind} | ${res.macroF1.toFixed(4)} | ${res.precision.toFixed(4)} | ${res.coverage.toFixed(4)} | ${res.prevalenceError.toFixed(3)} | ${wall.toFixed(1)} | ${res.cpuSeconds.toFixed(0)} | ${(res.peakRssMb / 1024).toFixed(2)} GB | ${loadBefore.toFixed(2)} -> ${res.loadAfter.toFixed(2)} |`,
+    );
+  }
+}
