@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { InputError } from '../errors.ts';
 import { BullQueue, InProcessQueue, redisConnection, runStatus, startBullWorker, startRun, type JobQueue, type RunStatus } from '../jobs/index.ts';
+import { learnerKind } from '../models/learners.ts';
 import { cancelRun, listRuns, openStore, type Db } from '../store/index.ts';
 import { terminalProgress } from './progress-bar.ts';
 import { withStore, withStoreFlags, type StoreFlags } from './store.ts';
@@ -60,10 +61,11 @@ export function registerJobs(program: Command): void {
       .option('--as-of <date>', 'date the features are computed at')
       .option('--seed <n>', 'random seed', '1')
       .option('--no-activate', 'leave the new version ready but not active')
+      .option('--learner <kind>', 'learner of every persona: gbdt, forest, mlp or ensemble (default: the persona file model.kind, else gbdt)')
       .option('--trees <n>', 'trees per model (default: the learner default)')
       .option('--folds <n>', 'validation folds (default 3)')
       .option('--detach', 'with BullMQ: return once the run is queued'),
-  ).action(async (f: QueueFlags & { data: string; personas?: string; model?: string; partitions: string; asOf?: string; seed: string; activate: boolean; trees?: string; folds?: string; detach?: boolean }) => {
+  ).action(async (f: QueueFlags & { data: string; personas?: string; model?: string; partitions: string; asOf?: string; seed: string; activate: boolean; learner?: string; trees?: string; folds?: string; detach?: boolean }) => {
     if (!f.personas === !f.model) throw new InputError('INPUT_INVALID', 'give --personas FILE (train new models) or --model VERSION (score with a published version)');
     const request = {
       data: f.data,
@@ -72,6 +74,7 @@ export function registerJobs(program: Command): void {
       seed: whole('--seed', f.seed, 0),
       activate: f.activate,
       ...(f.asOf ? { asOf: f.asOf } : {}),
+      ...(f.learner ? { learner: learnerKind(f.learner, '--learner') } : {}),
       train: { ...(f.trees ? { numTrees: whole('--trees', f.trees) } : {}), ...(f.folds ? { folds: whole('--folds', f.folds, 2) } : {}) },
     };
     const redis = f.redis ?? process.env.REDIS_URL;

@@ -74,7 +74,11 @@ async function storedTable(ctx: StepContext, name: string): Promise<FeatureTable
   });
 }
 
-const spec = (p: RunParams) => parsePersonaFile(p.personaFile.content, p.personaFile.path);
+/** The run's persona file, with the learner the run asked for (if any) over its `model.kind`. */
+const spec = (p: RunParams) => {
+  const file = parsePersonaFile(p.personaFile.content, p.personaFile.path);
+  return p.learner ? { ...file, model: { kind: p.learner, params: file.model?.params ?? {} } } : file;
+};
 
 async function features(ctx: StepContext): Promise<Result> {
   const { params } = ctx;

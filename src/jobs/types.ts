@@ -5,6 +5,7 @@
 // (REDIS_URL: any number of `personas worker` processes on any machine that reaches Redis and
 // PostgreSQL) or in the process that starts the run.
 import { z } from 'zod';
+import { LEARNER_KINDS } from '../models/learner.ts';
 
 export const RunRequestSchema = z
   .object({
@@ -20,6 +21,8 @@ export const RunRequestSchema = z
     partitions: z.number().int().min(1).max(1000).default(8),
     /** Activate the new version once every partition is scored. */
     activate: z.boolean().default(true),
+    /** Learner of every persona, over the persona file's `model.kind` (as `personas run --learner`). */
+    learner: z.enum(LEARNER_KINDS).optional(),
     /** Smaller models for quick runs and tests. */
     train: z.object({ folds: z.number().int().min(2).max(10).optional(), numTrees: z.number().int().min(1).max(5000).optional() }).strict().default({}),
   })

@@ -6,6 +6,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../src/api/index.ts';
 import { runStatus, startRun, type JobQueue, type RunStatus } from '../../src/jobs/index.ts';
+import { loadModel } from '../../src/models/learners.ts';
 import { loadSavedProjection } from '../../src/models/personas/index.ts';
 import { activeVersion, cancelRun, createKey, listVersions, publishRun, runSource, type Db } from '../../src/store/index.ts';
 import { RUNNER_VARIANTS } from '../helpers/queues.ts';
@@ -74,6 +75,19 @@ for (const variant of RUNNER_VARIANTS) {
       // Same persona file, same data: the batch models score like the run's own saved models.
       const models = loadSavedProjection(runs.a);
       expect(trained.sort()).toEqual(models.personas.map((p) => p.id).sort());
+    });
+
+    it('trains with the learner the run asks for, over the persona file (forest here), and refuses an unknown one', async () => {
+      await expect(startRun(db, queue, { data: runs.data, personas, learner: 'svm' as 'gbdt' })).rejects.toThrow(/learner/);
+      const started = await startRun(db, queue, { data: runs.data, personas, ...quick, learner: 'forest', activate: false });
+      const end = await until(db, started.run.id, finished);
+      expect(end.run.error).toBeNull();
+      const version = (end.jobs.find((j) => j.kind === 'publish')!.result as { version: string }).version;
+      const kept = await db.query<{ persona: string; model: { kind?: string } }>('SELECT persona, model FROM persona_models WHERE version = $1', [version]);
+      expect(kept.length).toBeGreaterThan(0);
+      expect(kept.map((m) => loadModel(m.model).kind)).toEqual(kept.map(() => 'forest'));
+      const [v] = await db.query<{ manifest: { learner: { kind: string } } }>('SELECT manifest FROM model_versions WHERE version = $1', [version]);
+      expect(v.manifest.learner.kind).toBe('forest');
     });
 
     it('scores a base with the models of a published version, without training', async () => {
