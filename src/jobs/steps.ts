@@ -10,7 +10,7 @@ import { buildFeatures, readFeatureTable, referenceInputs, splitFeatureTable, ty
 import { categoricalColumn, numericColumn } from '../features/table.ts';
 import { MANIFEST_FORMAT, type Manifest, type PersonaMetrics, type Quantification, type RunMetrics } from '../models/artefacts.ts';
 import {
-  anySeedMask, autoThreshold, cleanSeedsBetweenRounds, designColumnNames, encodeDesign, fitDesign, hasSecondRound, OVERLAP_POLICY, parsePersonaFile, reachCurve, secondRoundTwins, selectSeeds,
+  anySeedMask, autoThreshold, cleanSeedsBetweenRounds, designColumnNames, encodeDesign, fitDesign, hasSecondRound, OVERLAP_POLICY, parsePersonaFile, specWithLearner, reachCurve, secondRoundTwins, selectSeeds,
   trainPersonas, TRAIN_DEFAULTS, DesignEncodingSchema, type DesignEncoding, type TrainOptions,
 } from '../models/personas/index.ts';
 import type { Progress } from '../progress.ts';
@@ -75,10 +75,7 @@ async function storedTable(ctx: StepContext, name: string): Promise<FeatureTable
 }
 
 /** The run's persona file, with the learner the run asked for (if any) over its `model.kind`. */
-const spec = (p: RunParams) => {
-  const file = parsePersonaFile(p.personaFile.content, p.personaFile.path);
-  return p.learner ? { ...file, model: { kind: p.learner, params: file.model?.params ?? {} } } : file;
-};
+const spec = (p: RunParams) => specWithLearner(parsePersonaFile(p.personaFile.content, p.personaFile.path), p.learner);
 
 async function features(ctx: StepContext): Promise<Result> {
   const { params } = ctx;

@@ -62,7 +62,12 @@ export const LearnerChoiceSchema = z
 /** The persona file with its learner kind replaced (`--learner KIND` on the command line); its params are kept. */
 export function withLearner(file: LoadedPersonaFile, kind: LearnerKind | undefined): LoadedPersonaFile {
   if (!kind) return file;
-  return { ...file, spec: { ...file.spec, model: { kind, params: file.spec.model?.params ?? {} } } };
+  return { ...file, spec: specWithLearner(file.spec, kind) };
+}
+
+/** A persona file's spec with `kind` as its learner (its model params kept). */
+export function specWithLearner(spec: PersonaFile, kind: LearnerKind | undefined): PersonaFile {
+  return kind ? { ...spec, model: { kind, params: spec.model?.params ?? {} } } : spec;
 }
 
 export const PersonaSchema = z

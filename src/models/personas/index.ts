@@ -1,5 +1,5 @@
 // Public surface of the persona projection.
-export { loadPersonaFile, parsePersonaFile, type PersonaFile, type LoadedPersonaFile, type Rule } from './file.ts';
+export { loadPersonaFile, parsePersonaFile, specWithLearner, type PersonaFile, type LoadedPersonaFile, type Rule } from './file.ts';
 export { evaluateRule, percentile, type RuleResult } from './rules.ts';
 export { selectSeeds, OVERLAP_POLICY, type PersonaSeeds } from './seeds.ts';
 export { assignPersonas, autoThreshold, reachCurve } from './assign.ts';
