@@ -68,9 +68,9 @@ export async function bigRuns(root: string, customers: number, count = 1): Promi
 }
 
 /** `personas serve` on a free port of loopback, in its own process; its stderr (the access log) to `logFile` when given. */
-export async function startServer(databaseUrl: string, extra: string[] = [], logFile?: string): Promise<{ port: number; child: ChildProcess; stop(): Promise<void> }> {
+export async function startServer(databaseUrl: string, extra: string[] = [], logFile?: string, nodeArgs: string[] = []): Promise<{ port: number; child: ChildProcess; stop(): Promise<void> }> {
   const stderr = logFile ? openSync(logFile, 'w') : 'inherit';
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', ...extra], { env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: ['ignore', 'pipe', stderr] });
+  const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve', '--port', '0', '--host', '127.0.0.1', ...extra], { env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: ['ignore', 'pipe', stderr] });
   const port = await new Promise<number>((ok, fail) => {
     let out = '';
     child.stdout!.on('data', (d) => {

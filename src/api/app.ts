@@ -14,6 +14,7 @@ import {
 } from '../store/index.ts';
 import { csvField } from '../store/db.ts';
 import { rawFeatures } from './raw-score.ts';
+import { LookupCoalescer } from './coalesce.ts';
 import { authenticator, type AuthOptions } from './auth.ts';
 import { openApiDocument } from './openapi.ts';
 import { errorHandler, invalid, problem, sendProblem } from './problem.ts';
@@ -46,6 +47,7 @@ export function createApp(opts: AppOptions) {
   const { db } = opts;
   const log = opts.log ?? (() => undefined);
   const requireScope = authenticator(db, opts.auth);
+  const lookups = new LookupCoalescer(db);
   const models = new Map<string, Promise<SavedProjection>>();
   const modelsOf = (version: string) => {
     let m = models.get(version);
@@ -78,8 +80,7 @@ export function createApp(opts: AppOptions) {
       summary: "A customer's persona under the active model version",
       params: S.CustomerParams, response: S.PersonaLabel, problems: [400, 404, 503],
       async handler({ params }) {
-        const { version, labels } = await lookupLabels(db, [params.id], null);
-        const l = labels.get(params.id);
+        const { version, label: l } = await lookups.lookup(params.id);
         if (!l) throw problem(404, `customer '${params.id}' has no label in model version ${version}`);
         return label(l, version);
       },
@@ -292,6 +293,9 @@ export function createApp(opts: AppOptions) {
 
   const app = express();
   app.disable('x-powered-by');
+  // No ETag: labels are not cacheable (Cache-Control: no-store) and hashing a 10,000-result
+  // batch for one costs more than it could save.
+  app.set('etag', false);
   app.set('query parser', 'simple');
   app.use((req, res, next) => {
     const start = process.hrtime.bigint();
