@@ -5,6 +5,7 @@
 // probabilities, the network's smoother ones) count alike in the mean. Format
 // `personas-ensemble/1`: the members' own model files with their calibration.
 import { ModelError } from '../errors.ts';
+import { applyPlatt, plattScaling } from './calibration.ts';
 import { Random } from '../random.ts';
 import { GbdtLearner, GBDT_DEFAULTS } from './gbdt/booster.ts';
 import { parseEnsemble } from './gbdt/format.ts';
@@ -35,11 +36,6 @@ interface Member {
   b: number;
 }
 
-const logit = (p: number) => {
-  const q = Math.min(1 - 1e-7, Math.max(1e-7, p));
-  return Math.log(q / (1 - q));
-};
-
 export class AveragedEnsemble implements FittedClassifier {
   readonly kind = 'ensemble';
   readonly featureNames: string[];
@@ -61,7 +57,7 @@ export class AveragedEnsemble implements FittedClassifier {
     const out = new Float64Array(x.rows);
     for (const m of this.members) {
       const p = m.model.predictProba(x);
-      for (let i = 0; i < p.length; i++) out[i] += 1 / (1 + Math.exp(-(m.a * logit(p[i]) + m.b)));
+      for (let i = 0; i < p.length; i++) out[i] += applyPlatt(m, p[i]);
     }
     for (let i = 0; i < out.length; i++) out[i] /= this.members.length;
     return out;
@@ -133,35 +129,6 @@ export class EnsembleLearner implements Learner<EnsembleOptions> {
     });
     return new AveragedEnsemble({ ...this.options }, members);
   }
-}
-
-/** a, b minimising the weighted log-loss of sigmoid(a logit(p) + b) (Newton, a few steps). */
-export function plattScaling(p: Float64Array, y: ArrayLike<number>, w: ArrayLike<number>): { a: number; b: number } {
-  const z = Float64Array.from(p, logit);
-  let a = 1;
-  let b = 0;
-  for (let iter = 0; iter < 50; iter++) {
-    let ga = 0, gb = 0, haa = 0, hab = 0, hbb = 0;
-    for (let i = 0; i < z.length; i++) {
-      const q = 1 / (1 + Math.exp(-(a * z[i] + b)));
-      const g = w[i] * (q - y[i]);
-      const h = w[i] * q * (1 - q) + 1e-9;
-      ga += g * z[i];
-      gb += g;
-      haa += h * z[i] * z[i];
-      hab += h * z[i];
-      hbb += h;
-    }
-    haa += 1e-6;
-    const det = haa * hbb - hab * hab;
-    if (!(det > 0)) break;
-    const da = (hbb * ga - hab * gb) / det;
-    const db = (haa * gb - hab * ga) / det;
-    a -= da;
-    b -= db;
-    if (Math.abs(da) + Math.abs(db) < 1e-10) break;
-  }
-  return Number.isFinite(a) && Number.isFinite(b) ? { a, b } : { a: 1, b: 0 };
 }
 
 function fail(field: string, expected: string): never {

@@ -27,6 +27,7 @@ export function serialiseEnsemble(s: EnsembleState): unknown {
     initScore: s.initScore,
     output: s.output,
     bestIteration: s.bestIteration ?? null,
+    ...(s.calibration ? { calibration: s.calibration } : {}),
     trees: s.trees.map(
       (t): TreeJson => ({
         feature: Array.from(t.feature),
@@ -63,6 +64,10 @@ export function parseEnsemble(json: unknown): EnsembleState {
   if (typeof o.initScore !== 'number' || !Number.isFinite(o.initScore)) fail('initScore', 'a finite number');
   if (!o.params || typeof o.params !== 'object') fail('params', 'an object');
   if (!Array.isArray(o.trees)) fail('trees', 'an array');
+  const cal = o.calibration as Record<string, unknown> | undefined;
+  if (cal !== undefined && (!cal || typeof cal.a !== 'number' || typeof cal.b !== 'number' || !Number.isFinite(cal.a) || !Number.isFinite(cal.b))) {
+    fail('calibration', '{ a, b } finite numbers');
+  }
   const nFeatures = (o.featureNames as string[]).length;
   const trees: Tree[] = (o.trees as unknown[]).map((t, i) => {
     const at = (f: string) => `trees[${i}].${f}`;
@@ -99,5 +104,6 @@ export function parseEnsemble(json: unknown): EnsembleState {
     output: o.output,
     trees,
     bestIteration: typeof o.bestIteration === 'number' ? o.bestIteration : undefined,
+    ...(cal ? { calibration: { a: cal.a as number, b: cal.b as number } } : {}),
   };
 }

@@ -8,6 +8,7 @@ import type { ColumnMatrix, FittedClassifier } from '../learner.ts';
 import { compileTree, type CompiledTree } from './compile.ts';
 import { compileWasmScorer, type WasmScorer } from './wasm.ts';
 import { sigmoid } from './predict.ts';
+import { applyPlatt } from '../calibration.ts';
 import { serialiseEnsemble } from './format.ts';
 import type { EnsembleKind, EnsembleState } from './state.ts';
 import { checkMatrix } from './validate.ts';
@@ -72,7 +73,11 @@ export class TreeEnsemble implements FittedClassifier {
   predictProba(x: ColumnMatrix, options: { scorer?: 'auto' | 'js' } = {}): Float64Array {
     const raw = this.predictRaw(x, options);
     if (this.state.output === 'sigmoid') for (let i = 0; i < raw.length; i++) raw[i] = sigmoid(raw[i]);
-    else for (let i = 0; i < raw.length; i++) raw[i] = Math.min(1, Math.max(0, raw[i]));
+    else {
+      const c = this.state.calibration;
+      for (let i = 0; i < raw.length; i++) raw[i] = Math.min(1, Math.max(0, raw[i]));
+      if (c) for (let i = 0; i < raw.length; i++) raw[i] = applyPlatt(c, raw[i]);
+    }
     return raw;
   }
 

@@ -1,4 +1,5 @@
 // The learned state of a tree ensemble, as held in memory and written by format.ts.
+import type { Platt } from '../calibration.ts';
 import type { Tree } from './tree.ts';
 
 export type EnsembleKind = 'gbdt' | 'forest';
@@ -14,5 +15,7 @@ export interface EnsembleState {
   output: 'sigmoid' | 'mean';
   /** Best iteration found by early stopping (number of trees kept), when used. */
   bestIteration?: number;
+  /** Forest: Platt scaling of the mean, fitted on out-of-bag scores (absent in files written before it). */
+  calibration?: Platt;
 }
 
