@@ -17,11 +17,8 @@ import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { GbdtLearner } from '../src/models/gbdt/index.ts';
 import { auc, syntheticData, type SyntheticData } from './synthetic.ts';
+import { arg } from './worlds.ts';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-};
 const sizes = arg('sizes', '20000,200000,1000000').split(',').map(Number);
 const repeats = Number(arg('repeats', '1'));
 const TREES = 100;

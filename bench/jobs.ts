@@ -14,11 +14,8 @@ import { BullQueue, redisConnection, runStatus, startRun } from '../src/jobs/ind
 import { loadPersonaFile, projectPersonas, writeProjection } from '../src/models/personas/index.ts';
 import { openStore, publishRun, runSource } from '../src/store/index.ts';
 import { openPostgres } from '../src/store/postgres.ts';
+import { arg } from './worlds.ts';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-};
 const customers = Number(arg('customers', '1000000'));
 const partitions = Number(arg('partitions', '24'));
 const workerCounts = arg('workers', '1,2,3').split(',').map(Number);

@@ -7,19 +7,13 @@
 // quantification.json against truth.csv. One markdown row per run, printed as it finishes, and
 // every result in OUT/learners.json. The load average is printed beside each run: figures taken
 // on a busy machine say so.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join, resolve } from 'node:path';
+import { arg, evaluateWorld, prevalenceError, repo, sharedBench } from './worlds.ts';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-};
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const benchDir = [join(repo, '..', 'shared', 'bench'), '/work/shared/bench'].find((d) => existsSync(join(d, 'evaluate.mjs')));
-if (!benchDir) throw new Error('../shared/bench/evaluate.mjs not found beside the repository');
+sharedBench();
 if (!existsSync('/usr/bin/time')) throw new Error('/usr/bin/time is needed for CPU and memory figures (apt-get install time)');
 const worlds = arg('worlds', '.tmp/w100k-1').split(',').map((w) => resolve(w));
 const kinds = arg('kinds', 'gbdt,forest,mlp,ensemble').split(',');
@@ -41,18 +35,6 @@ interface Result {
   finishedAt: string;
 }
 
-/** Sum over personas of |estimated share - true share|, as the contract's quantification gives it. */
-function prevalenceError(world: string, out: string): number {
-  const lines = readFileSync(join(world, 'truth.csv'), 'utf8').trim().split('\n').slice(1);
-  const counts = new Map<string, number>();
-  for (const line of lines) {
-    const p = line.slice(line.indexOf(',') + 1);
-    if (p) counts.set(p, (counts.get(p) ?? 0) + 1);
-  }
-  const q = JSON.parse(readFileSync(join(out, 'quantification.json'), 'utf8')) as { personas: { persona: string | null; estimatedPrevalence: number | null }[] };
-  return q.personas.filter((p) => p.persona !== null).reduce((s, p) => s + Math.abs((p.estimatedPrevalence ?? 0) - (counts.get(p.persona!) ?? 0) / lines.length), 0);
-}
-
 const results: Result[] = [];
 console.log('| world | learner | macro-F1 | precision | coverage | prevalence error | wall (s) | CPU (s) | peak RSS | load avg before -> after |');
 console.log('|---|---|---|---|---|---|---|---|---|---|');
@@ -68,9 +50,7 @@ for (const world of worlds) {
     const timeLine = r.stderr.split('\n').find((l) => l.startsWith('TIME '));
     if (r.status !== 0 || !timeLine) throw new Error(`personas run --learner ${kind} on ${world} failed (exit ${r.status}):\n${r.stderr.slice(-4000)}`);
     const [wall, user, sys, rssKb] = timeLine.slice(5).split(' ').map(Number);
-    const ev = JSON.parse(
-      execFileSync(process.execPath, [join(benchDir, 'evaluate.mjs'), '--truth', join(world, 'truth.csv'), '--assign', join(out, 'assignments.csv'), '--json'], { encoding: 'utf8', maxBuffer: 1 << 28 }),
-    ) as { macro_f1: number; precision: number; coverage: number };
+    const ev = evaluateWorld(world, join(out, 'assignments.csv'));
     const res: Result = {
       world: basename(world), kind, macroF1: ev.macro_f1, precision: ev.precision, coverage: ev.coverage, prevalenceError: prevalenceError(world, out),
       wallSeconds: wall, cpuSeconds: user + sys, peakRssMb: rssKb / 1024, loadBefore, loadAfter: loadavg()[0], finishedAt: new Date().toISOString(),

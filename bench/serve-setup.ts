@@ -13,10 +13,7 @@ import { makeBigRun } from '../test/helpers/big-run.ts';
 
 export const BIN = resolve('bin/personas.js');
 
-export const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-};
+export { arg } from './worlds.ts';
 
 /**
  * A fresh database `name` on the PostgreSQL of DATABASE_URL (default the local one), dropped by

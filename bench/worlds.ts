@@ -1,0 +1,46 @@
+// What the benchmark scripts share: their command-line flags, and the benchmark worlds of
+// ../shared/bench (the evaluator, the true shares of a world's personas).
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The value of `--name`, or `fallback`. */
+export const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+};
+
+export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** ../shared/bench beside the repository (world.mjs, evaluate.mjs, reference.py). */
+export function sharedBench(): string {
+  const dir = [join(repo, '..', 'shared', 'bench'), '/work/shared/bench'].find((d) => existsSync(join(d, 'evaluate.mjs')));
+  if (!dir) throw new Error('../shared/bench/evaluate.mjs not found beside the repository');
+  return dir;
+}
+
+/** The public evaluator's figures for an assignment file against a world's truth.csv. */
+export function evaluateWorld(world: string, assignments: string): { macro_f1: number; precision: number; coverage: number } {
+  return JSON.parse(
+    execFileSync(process.execPath, [join(sharedBench(), 'evaluate.mjs'), '--truth', join(world, 'truth.csv'), '--assign', assignments, '--json'], { encoding: 'utf8', maxBuffer: 1 << 28 }),
+  ) as { macro_f1: number; precision: number; coverage: number };
+}
+
+/** Share of the base of each true persona of a world (truth.csv: customer_id, persona). */
+export function trueShares(world: string): Map<string, number> {
+  const lines = readFileSync(join(world, 'truth.csv'), 'utf8').trim().split('\n').slice(1);
+  const counts = new Map<string, number>();
+  for (const line of lines) {
+    const persona = line.slice(line.indexOf(',') + 1);
+    if (persona) counts.set(persona, (counts.get(persona) ?? 0) + 1);
+  }
+  return new Map([...counts].map(([p, c]) => [p, c / lines.length]));
+}
+
+/** Sum over personas of |estimated prevalence - true share|, from a run's quantification.json. */
+export function prevalenceError(world: string, out: string): number {
+  const shares = trueShares(world);
+  const q = JSON.parse(readFileSync(join(out, 'quantification.json'), 'utf8')) as { personas: { persona: string | null; estimatedPrevalence: number | null }[] };
+  return q.personas.filter((p) => p.persona !== null).reduce((s, p) => s + Math.abs((p.estimatedPrevalence ?? 0) - (shares.get(p.persona!) ?? 0)), 0);
+}
