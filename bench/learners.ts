@@ -1,5 +1,5 @@
 // Each learner kind through `personas run` on benchmark worlds, one run at a time:
-//   npx tsx bench/learners.ts --worlds W1,W2,W3 [--kinds gbdt,forest,mlp,ensemble] [--out DIR]
+//   npx tsx bench/learners.ts --worlds W1,W2,W3 [--kinds gbdt,forest,mlp,ensemble,ensemble:gbdt+forest] [--out DIR]
 // For each world (made by ../shared/bench/world.mjs --features) and kind: the CLI run as a user
 // runs it (`personas run --data W --personas W/personas.yaml --out OUT --seed 1 --learner K`)
 // under /usr/bin/time (wall, user + sys CPU of the process and its worker threads, peak RSS),
@@ -8,9 +8,10 @@
 // every result in OUT/learners.json. The load average is printed beside each run: figures taken
 // on a busy machine say so.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import { parse, stringify } from 'yaml';
 import { arg, evaluateWorld, prevalenceError, repo, sharedBench } from './worlds.ts';
 
 sharedBench();
@@ -40,11 +41,22 @@ console.log('| world | learner | macro-F1 | precision | coverage | prevalence er
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const world of worlds) {
   for (const kind of kinds) {
-    const out = join(outRoot, basename(world), kind);
+    const out = join(outRoot, basename(world), kind.replace(/[^a-z+]/g, '-'));
+    // `ensemble:gbdt+forest`: the ensemble of those members, through a copy of the persona file
+    // with `model: { kind: ensemble, params: { members } }` (the CLI has no flag for learner params).
+    const [base, members] = kind.split(':');
+    let personas = join(world, 'personas.yaml');
+    if (members) {
+      const file = parse(readFileSync(personas, 'utf8')) as Record<string, unknown>;
+      file.model = { kind: base, params: { members: members.split('+') } };
+      mkdirSync(out, { recursive: true });
+      personas = join(out, '..', `personas-${kind.replace(/[^a-z+]/g, '-')}.yaml`);
+      writeFileSync(personas, stringify(file));
+    }
     const loadBefore = loadavg()[0];
     const r = spawnSync(
       '/usr/bin/time',
-      ['-f', 'TIME %e %U %S %M', process.execPath, join(repo, 'bin', 'personas.js'), 'run', '--data', world, '--personas', join(world, 'personas.yaml'), '--out', out, '--seed', '1', '--learner', kind],
+      ['-f', 'TIME %e %U %S %M', process.execPath, join(repo, 'bin', 'personas.js'), 'run', '--data', world, '--personas', personas, '--out', out, '--seed', '1', ...(members ? [] : ['--learner', kind])],
       { encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, CI: 'true' } },
     );
     const timeLine = r.stderr.split('\n').find((l) => l.startsWith('TIME '));

@@ -1,5 +1,5 @@
-// The `ensemble` learner: boosted trees and the MLP learned side by side, each calibrated, their
-// probabilities averaged. A stratified share of the rows (`holdout`) is kept out of both members'
+// The `ensemble` learner: boosted trees and the MLP (or any `members` among gbdt, forest and
+// mlp) learned side by side, each calibrated, their probabilities averaged. A stratified share of the rows (`holdout`) is kept out of both members'
 // training; on it each member's probabilities are Platt-scaled (p' = sigmoid(a logit(p) + b),
 // weighted log-loss, Newton steps), so that two differently-scaled outputs (the trees' sharp
 // probabilities, the network's smoother ones) count alike in the mean. Format
@@ -8,6 +8,7 @@ import { ModelError } from '../errors.ts';
 import { applyPlatt, plattScaling } from './calibration.ts';
 import { Random } from '../random.ts';
 import { GbdtLearner, GBDT_DEFAULTS } from './gbdt/booster.ts';
+import { FOREST_DEFAULTS, RandomForestLearner } from './gbdt/forest.ts';
 import { parseEnsemble } from './gbdt/format.ts';
 import { TreeEnsemble } from './gbdt/model.ts';
 import { checkFitInput, checkMatrix } from './gbdt/validate.ts';
@@ -18,16 +19,22 @@ import { parseMlp } from './mlp/format.ts';
 
 export const ENSEMBLE_FORMAT = 'personas-ensemble/1';
 
+export const ENSEMBLE_MEMBERS = ['gbdt', 'forest', 'mlp'] as const;
+export type MemberKind = (typeof ENSEMBLE_MEMBERS)[number];
+
 export interface EnsembleOptions {
   /** Share of the rows kept out of the members' training to calibrate them. */
   holdout: number;
-  /** Options of the boosted trees and of the MLP. */
+  /** The learners averaged, two or more different ones (default gbdt and mlp). */
+  members: MemberKind[];
+  /** Options of the boosted trees, the forest and the MLP. */
   gbdt: Record<string, unknown>;
+  forest: Record<string, unknown>;
   mlp: Record<string, unknown>;
   seed: number;
 }
 
-export const ENSEMBLE_DEFAULTS: EnsembleOptions = { holdout: 0.2, gbdt: {}, mlp: {}, seed: 0 };
+export const ENSEMBLE_DEFAULTS: EnsembleOptions = { holdout: 0.2, members: ['gbdt', 'mlp'], gbdt: {}, forest: {}, mlp: {}, seed: 0 };
 
 interface Member {
   model: FittedClassifier;
@@ -88,19 +95,27 @@ function known(params: Record<string, unknown>, defaults: object): Record<string
 export class EnsembleLearner implements Learner<EnsembleOptions> {
   readonly kind = 'ensemble';
   readonly options: Readonly<EnsembleOptions>;
-  private readonly gbdt: GbdtLearner;
-  private readonly mlp: MlpLearner;
+  private readonly learners: (GbdtLearner | RandomForestLearner | MlpLearner)[];
 
   constructor(options: Partial<EnsembleOptions> = {}) {
     this.options = { ...ENSEMBLE_DEFAULTS, ...options };
     const o = this.options;
     if (!(o.holdout > 0 && o.holdout < 0.5)) throw new ModelError('TRAINING_DATA_INVALID', `option holdout = ${o.holdout}: expected a share in (0, 0.5)`, { field: 'holdout' });
-    this.gbdt = new GbdtLearner({ ...known(o.gbdt, GBDT_DEFAULTS), seed: o.seed });
-    this.mlp = new MlpLearner({ ...known(o.mlp, MLP_DEFAULTS), seed: o.seed });
+    const members = o.members as unknown;
+    if (!Array.isArray(members) || members.length < 2 || new Set(members).size !== members.length || !members.every((m) => (ENSEMBLE_MEMBERS as readonly unknown[]).includes(m))) {
+      throw new ModelError('TRAINING_DATA_INVALID', `option members = ${JSON.stringify(members)}: expected two or more different kinds among ${ENSEMBLE_MEMBERS.join(', ')}`, { field: 'members' });
+    }
+    this.learners = o.members.map((kind) =>
+      kind === 'gbdt'
+        ? new GbdtLearner({ ...known(o.gbdt, GBDT_DEFAULTS), seed: o.seed })
+        : kind === 'forest'
+          ? new RandomForestLearner({ ...known(o.forest, FOREST_DEFAULTS), seed: o.seed })
+          : new MlpLearner({ ...known(o.mlp, MLP_DEFAULTS), seed: o.seed }),
+    );
   }
 
-  prepare(): Promise<void> {
-    return this.mlp.prepare();
+  async prepare(): Promise<void> {
+    for (const l of this.learners) if (l instanceof MlpLearner) await l.prepare();
   }
 
   fit(input: FitInput): AveragedEnsemble {
@@ -122,7 +137,7 @@ export class EnsembleLearner implements Learner<EnsembleOptions> {
     const calY = Uint8Array.from(calRows, (i) => y[i]);
     const calW = Float64Array.from(calRows, (i) => w[i]);
     const hasBoth = calY.includes(0) && calY.includes(1);
-    const members = [this.gbdt, this.mlp].map((learner): Member => {
+    const members = this.learners.map((learner): Member => {
       const model = learner.fit(hasBoth ? fitPart : input);
       const { a, b } = hasBoth ? plattScaling(model.predictProba(calX), calY, calW) : { a: 1, b: 0 };
       return { model, a, b };

@@ -9,7 +9,7 @@ import { GbdtLearner, GBDT_DEFAULTS } from './gbdt/booster.ts';
 import { FOREST_DEFAULTS, RandomForestLearner } from './gbdt/forest.ts';
 import { GBDT_FORMAT, parseEnsemble } from './gbdt/format.ts';
 import { TreeEnsemble } from './gbdt/model.ts';
-import { ENSEMBLE_DEFAULTS, ENSEMBLE_FORMAT, EnsembleLearner, parseAveragedEnsemble } from './ensemble.ts';
+import { ENSEMBLE_DEFAULTS, ENSEMBLE_FORMAT, EnsembleLearner, parseAveragedEnsemble, type EnsembleOptions } from './ensemble.ts';
 import { LEARNER_KINDS, type FitInput, type FittedClassifier, type Learner, type LearnerKind } from './learner.ts';
 import { initBackend, type BackendInfo } from './mlp/backend.ts';
 import { MLP_FORMAT, parseMlp } from './mlp/format.ts';
@@ -56,7 +56,9 @@ export function makeLearner(kind: LearnerKind, params: Record<string, unknown> =
       return new EnsembleLearner({
         ...(typeof params.holdout === 'number' ? { holdout: params.holdout } : {}),
         ...(typeof params.seed === 'number' ? { seed: params.seed } : {}),
+        ...(params.members !== undefined ? { members: params.members as EnsembleOptions['members'] } : {}),
         gbdt: optionsFor(params, GBDT_DEFAULTS, 'gbdt'),
+        forest: optionsFor(params, FOREST_DEFAULTS, 'forest'),
         mlp: optionsFor(params, MLP_DEFAULTS, 'mlp'),
       });
     default:

@@ -222,6 +222,20 @@ describe('the registry', () => {
     expect(() => makeLearner('svm' as LearnerKind)).toThrow(/"svm" is not a learner kind \(expected one of gbdt, forest, mlp, ensemble\)/);
   });
 
+  it('builds an ensemble of the members asked for (gbdt and forest here), which saves and loads by kind, and names bad members', async () => {
+    const learner = makeLearner('ensemble', { members: ['gbdt', 'forest'], numTrees: 20, seed: 2 });
+    expect(learner.options).toMatchObject({ members: ['gbdt', 'forest'], forest: { numTrees: 20 } });
+    const model = await fitLearner('ensemble', { members: ['gbdt', 'forest'], numTrees: 20, seed: 2 }, input(train));
+    const json = JSON.parse(JSON.stringify(model.toJSON())) as { members: { kind: string }[] };
+    expect(json.members.map((m) => m.kind)).toEqual(['gbdt', 'forest']);
+    expect(modelBackend(model)).toBe('gbdt: javascript + forest: javascript');
+    expect(loadModel(json).predictProba(test)).toEqual(model.predictProba(test));
+    expect(auc(model.predictProba(test), test.y)).toBeGreaterThan(0.7);
+    for (const members of [['gbdt'], ['gbdt', 'gbdt'], ['gbdt', 'svm'], 'gbdt']) {
+      expect(() => makeLearner('ensemble', { members })).toThrow(/option members = .*: expected two or more different kinds among gbdt, forest, mlp/);
+    }
+  });
+
   it('loading an unknown format lists the formats it reads', () => {
     expect(() => loadModel({ format: 'personas-svm/1' })).toThrow(/personas-gbdt\/1, personas-mlp\/1, personas-ensemble\/1/);
   });
