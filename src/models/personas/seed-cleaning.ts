@@ -5,6 +5,9 @@
 // own persona's model does (other personas' seeds and look-alikes are reliable negatives), or
 // when its own out-of-fold score is among the lowest `quantile` of the persona's seeds (the
 // seeds least like the others, the "spies" a PU model cannot explain).
+// A persona of which this would leave out more than half of the seeds keeps them all: that says
+// more about its first-round model (or another persona's) than about its seeds, and a second
+// round on what is left (possibly nothing) would be worse than none.
 
 export interface SeedCleaning {
   /** Per persona: 1 for the seeds left out. */
@@ -34,6 +37,10 @@ export function mislabelledSeeds(seedMasks: Uint8Array[], scores: Float64Array[]
         excluded[k][i] = 1;
         count++;
       }
+    }
+    if (count > own.length / 2) {
+      excluded[k].fill(0);
+      return 0;
     }
     return count;
   });

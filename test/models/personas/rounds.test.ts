@@ -39,6 +39,12 @@ describe('training rounds shared by personas run and the jobs', () => {
     expect(cleanSeedsBetweenRounds(w.seeds, scores, scores, { cleanSeedsQuantile: -1 })).toBeNull();
     expect(hasSecondRound({ twinsPerSeed: 0, cleanSeedsQuantile: -1 })).toBe(false);
     expect(hasSecondRound({ twinsPerSeed: 0, cleanSeedsQuantile: 0 })).toBe(true);
+    // A persona whose seeds another persona's model scores higher, all of them: it keeps its seeds.
+    const dominated = scores.map((s, k) => (k === 1 ? Float64Array.from(s, (v, i) => (w.seeds[0][i] ? 2 : v)) : s));
+    const spared = cleanSeedsBetweenRounds(w.seeds, dominated, dominated, { cleanSeedsQuantile: 0.2 })!;
+    expect(spared.counts[0]).toBe(0);
+    expect(spared.excluded[0].every((v) => v === 0)).toBe(true);
+    expect(spared.counts[1]).toBeGreaterThan(0);
     const cleaning = cleanSeedsBetweenRounds(w.seeds, scores, scores, { cleanSeedsQuantile: 0.2 })!;
     expect(cleaning.counts[0]).toBeGreaterThan(0);
     const kept = keptSeeds(w.seeds[0], cleaning.excluded[0]);
