@@ -1,9 +1,10 @@
 // The `ensemble` learner: boosted trees and the MLP (or any `members` among gbdt, forest and
-// mlp) learned side by side, each calibrated, their probabilities averaged. A stratified share of the rows (`holdout`) is kept out of both members'
-// training; on it each member's probabilities are Platt-scaled (p' = sigmoid(a logit(p) + b),
-// weighted log-loss, Newton steps), so that two differently-scaled outputs (the trees' sharp
-// probabilities, the network's smoother ones) count alike in the mean. Format
-// `personas-ensemble/1`: the members' own model files with their calibration.
+// mlp) learned side by side, each calibrated, their probabilities averaged. A stratified share
+// of the rows (`holdout`) is kept out of every member's training; on it each member's
+// probabilities are Platt-scaled (p' = sigmoid(a logit(p) + b), weighted log-loss, Newton steps,
+// calibration.ts), so that differently-scaled outputs (the trees' sharp probabilities, the
+// network's smoother ones) count alike in the mean. Format `personas-ensemble/1`: the members'
+// own model files with their calibration.
 import { ModelError } from '../errors.ts';
 import { applyPlatt, plattScaling } from './calibration.ts';
 import { Random } from '../random.ts';

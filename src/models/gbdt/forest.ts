@@ -6,6 +6,7 @@
 // pipeline divides probabilities by their mean over the seeds and sums them into prevalences), so
 // it is Platt-scaled on the out-of-bag scores: each training row scored by the trees whose
 // bootstrap sample left it out, with its weight (`calibrate: false` keeps the raw mean).
+import { ModelError } from '../../errors.ts';
 import type { FitInput, Learner } from '../learner.ts';
 import { Random } from '../../random.ts';
 import { plattScaling, type Platt } from '../calibration.ts';
@@ -50,6 +51,9 @@ export class RandomForestLearner implements Learner<ForestOptions> {
   constructor(options: Partial<ForestOptions> = {}) {
     this.options = { ...FOREST_DEFAULTS, ...options };
     checkTreeOptions(this.options);
+    if (typeof this.options.calibrate !== 'boolean') {
+      throw new ModelError('TRAINING_DATA_INVALID', `option calibrate = ${JSON.stringify(this.options.calibrate)}: expected true or false`, { field: 'calibrate' });
+    }
   }
 
   fit(input: FitInput): TreeEnsemble {
@@ -67,7 +71,7 @@ export class RandomForestLearner implements Learner<ForestOptions> {
     const pool: NodeHistogram[] = [];
     const draws = Math.max(1, Math.round(n * o.subsample));
     const oobSum = new Float64Array(n);
-    const oobCount = new Uint16Array(n);
+    const oobCount = new Uint32Array(n);
     for (let t = 0; t < o.numTrees; t++) {
       counts.fill(0);
       for (let k = 0; k < draws; k++) counts[rng.int(n)]++;

@@ -144,6 +144,7 @@ describe('quality', () => {
     delete json.calibration;
     expect(loadTreeModel(json).predictProba(test)).toEqual(q);
     expect(() => loadTreeModel({ ...json, calibration: { a: 'x', b: 0 } })).toThrow(/field "calibration"/);
+    expect(() => new RandomForestLearner({ calibrate: 'no' as unknown as boolean })).toThrow(/option calibrate = "no": expected true or false/);
   });
 });
 
