@@ -34,47 +34,72 @@ await activateVersion(db, big.version);
 const { token } = await createKey(db, { name: 'bench', scopes: ['read', 'score'], rateLimit: 1_000_000 });
 await db.close();
 
-// 3. The server, in its own process, as a user starts it.
-const server = await startServer(scratch.url, ['--quiet']);
-const port = server.port;
+// 3. The server, in its own process, as a user starts it: first as `personas serve` runs by
+// default (the active version's labels held in memory), then with every lookup sent to the store.
 const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
 const randomId = () => idOf(Math.floor(Math.random() * customers));
+const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
-async function load(title: string, opts: Omit<autocannon.Options, 'url'>) {
-  const r = await autocannon({ url: `http://127.0.0.1:${port}`, headers, duration: seconds, ...opts });
-  const ms = (v: number) => `${v.toFixed(2)} ms`;
-  return { title, requests: r.requests.total, rate: r.requests.average, p50: ms(r.latency.p50), p99: ms(r.latency.p99), max: ms(r.latency.max), errors: r.errors + r.timeouts + r.non2xx };
+interface Row { server: string; title: string; requests: number; rate: number; p50: string; p99: string; max: string; errors: number }
+const results: Row[] = [];
+const servers: { server: string; rssMb: number; cacheLoadSeconds: number | null }[] = [];
+
+async function measure(server: string, extra: string[], withRaw: boolean) {
+  const started = performance.now();
+  const srv = await startServer(scratch!.url, ['--quiet', ...extra]);
+  const base = `http://127.0.0.1:${srv.port}`;
+  let cacheLoadSeconds: number | null = null;
+  if (!extra.includes('--label-cache-rows')) {
+    for (;;) {
+      const ready = (await (await fetch(`${base}/readyz`)).json()) as { labelCache?: { state: string } };
+      if (ready.labelCache?.state === 'ready') break;
+      if (ready.labelCache && !['loading', 'no active version'].includes(ready.labelCache.state)) throw new Error(`label cache ${ready.labelCache.state}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    cacheLoadSeconds = (performance.now() - started) / 1000;
+  }
+  const load = async (title: string, opts: Omit<autocannon.Options, 'url'>) => {
+    const r = await autocannon({ url: base, headers, duration: seconds, ...opts });
+    const ms = (v: number) => `${v.toFixed(2)} ms`;
+    results.push({ server, title, requests: r.requests.total, rate: r.requests.average, p50: ms(r.latency.p50), p99: ms(r.latency.p99), max: ms(r.latency.max), errors: r.errors + r.timeouts + r.non2xx });
+  };
+  // warm-up
+  await autocannon({ url: base, headers, duration: 3, connections: 10, requests: [{ setupRequest: (req) => ({ ...req, path: `/v1/customers/${randomId()}/persona` }) }] });
+  servers.push({ server, rssMb: rssMb(srv.child.pid!), cacheLoadSeconds });
+  await load('single lookup at 1,000 req/s', { connections: 20, overallRate: 1000, requests: [{ setupRequest: (req) => ({ ...req, path: `/v1/customers/${randomId()}/persona` }) }] });
+  await load('single lookup, as fast as it goes (20 connections)', { connections: 20, requests: [{ setupRequest: (req) => ({ ...req, path: `/v1/customers/${randomId()}/persona` }) }] });
+  await load('1,000-id batch at 20 req/s', {
+    connections: 4, overallRate: 20, method: 'POST',
+    requests: [{ setupRequest: (req) => ({ ...req, method: 'POST', path: '/v1/customers/personas:batch', body: JSON.stringify({ ids: Array.from({ length: 1000 }, randomId) }) }) }],
+  });
+  if (withRaw) {
+    // A new customer scored from raw rows (features built by the pipeline on the fly).
+    const rawCustomers = readFileSync(join(data, 'customers.csv'), 'utf8').trim().split('\n');
+    const rawTx = readFileSync(join(data, 'transactions.csv'), 'utf8').trim().split('\n');
+    const csvRecords = (lines: string[], id: string) => {
+      const cols = lines[0].split(',');
+      return lines.slice(1).filter((l) => l.startsWith(`${id},`)).map((l) => Object.fromEntries(l.split(',').map((v, k) => [cols[k], v === '' ? null : v])));
+    };
+    const rawBody = (k: number) => {
+      const id = rawCustomers[1 + (k % (rawCustomers.length - 1))].split(',')[0];
+      return JSON.stringify({ base: { customers: csvRecords(rawCustomers, id), transactions: csvRecords(rawTx, id) } });
+    };
+    let rawK = 0;
+    await load('raw-row scoring of 1 new customer at 5 req/s', {
+      connections: 2, overallRate: 5, method: 'POST',
+      requests: [{ setupRequest: (req) => ({ ...req, method: 'POST', path: '/v1/score', body: rawBody(rawK++) }) }],
+    });
+  }
+  await srv.stop();
 }
 
-const results = [];
-// warm-up
-await autocannon({ url: `http://127.0.0.1:${port}`, headers, duration: 3, connections: 10, requests: [{ setupRequest: (req) => ({ ...req, path: `/v1/customers/${randomId()}/persona` }) }] });
-results.push(await load('single lookup at 1,000 req/s', { connections: 20, overallRate: 1000, requests: [{ setupRequest: (req) => ({ ...req, path: `/v1/customers/${randomId()}/persona` }) }] }));
-results.push(await load('single lookup, as fast as it goes (20 connections)', { connections: 20, requests: [{ setupRequest: (req) => ({ ...req, path: `/v1/customers/${randomId()}/persona` }) }] }));
-results.push(await load('1,000-id batch at 20 req/s', {
-  connections: 4, overallRate: 20, method: 'POST',
-  requests: [{ setupRequest: (req) => ({ ...req, method: 'POST', path: '/v1/customers/personas:batch', body: JSON.stringify({ ids: Array.from({ length: 1000 }, randomId) }) }) }],
-}));
-// A new customer scored from raw rows (features built by the pipeline on the fly).
-const rawCustomers = readFileSync(join(data, 'customers.csv'), 'utf8').trim().split('\n');
-const rawTx = readFileSync(join(data, 'transactions.csv'), 'utf8').trim().split('\n');
-const csvRecords = (lines: string[], id: string) => {
-  const cols = lines[0].split(',');
-  return lines.slice(1).filter((l) => l.startsWith(`${id},`)).map((l) => Object.fromEntries(l.split(',').map((v, k) => [cols[k], v === '' ? null : v])));
-};
-const rawBody = (k: number) => {
-  const id = rawCustomers[1 + (k % (rawCustomers.length - 1))].split(',')[0];
-  return JSON.stringify({ base: { customers: csvRecords(rawCustomers, id), transactions: csvRecords(rawTx, id) } });
-};
-let rawK = 0;
-results.push(await load('raw-row scoring of 1 new customer at 5 req/s', {
-  connections: 2, overallRate: 5, method: 'POST',
-  requests: [{ setupRequest: (req) => ({ ...req, method: 'POST', path: '/v1/score', body: rawBody(rawK++) }) }],
-}));
-await server.stop();
+await measure('labels in memory (default)', [], true);
+await measure('every lookup to the store (--label-cache-rows 0)', ['--label-cache-rows', '0'], false);
 await scratch.drop();
 
 console.log(`\nbench:api on ${cpus().length} cores (${cpus()[0]?.model}), PostgreSQL at ${new URL(scratch.adminUrl).host}, ${customers.toLocaleString('en')} customers x ${trained.length} personas; publish (COPY) ${publishSeconds.toFixed(1)} s; ${seconds} s per load\n`);
-console.log('| load | requests | mean req/s | p50 | p99 | max | errors |');
-console.log('|---|---|---|---|---|---|---|');
-for (const r of results) console.log(`| ${r.title} | ${r.requests} | ${r.rate.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.max} | ${r.errors} |`);
+console.log('| server | load | requests | mean req/s | p50 | p99 | max | errors |');
+console.log('|---|---|---|---|---|---|---|---|');
+for (const r of results) console.log(`| ${r.server} | ${r.title} | ${r.requests} | ${r.rate.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.max} | ${r.errors} |`);
+console.log('');
+for (const s of servers) console.log(`${s.server}: server RSS after warm-up ${s.rssMb.toFixed(0)} MB${s.cacheLoadSeconds === null ? '' : `; start-up to labels held in memory ${s.cacheLoadSeconds.toFixed(1)} s`}`);

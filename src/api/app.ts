@@ -15,6 +15,7 @@ import {
 import { csvField } from '../store/db.ts';
 import { rawFeatures } from './raw-score.ts';
 import { LookupCoalescer } from './coalesce.ts';
+import type { LabelCache } from './label-cache.ts';
 import { authenticator, type AuthOptions } from './auth.ts';
 import { openApiDocument } from './openapi.ts';
 import { errorHandler, invalid, problem, sendProblem } from './problem.ts';
@@ -39,6 +40,11 @@ export interface AppOptions {
   bodyLimit?: string;
   /** One JSON line per request and per server error; never bodies, ids or keys. Default: none. */
   log?: (line: Record<string, unknown>) => void;
+  /**
+   * The active version's labels held in memory (started by the caller; `personas serve` does):
+   * lookups are answered from it once loaded, from the store otherwise. Default: none.
+   */
+  labelCache?: LabelCache;
 }
 
 const label = (l: CustomerLabel, modelVersion: string) => ({ customerId: l.customerId, persona: l.persona, confidence: l.confidence, margin: l.margin, scores: l.scores, modelVersion });
@@ -48,6 +54,7 @@ export function createApp(opts: AppOptions) {
   const log = opts.log ?? (() => undefined);
   const requireScope = authenticator(db, opts.auth);
   const lookups = new LookupCoalescer(db);
+  const cache = opts.labelCache;
   const models = new Map<string, Promise<SavedProjection>>();
   const modelsOf = (version: string) => {
     let m = models.get(version);
@@ -80,7 +87,7 @@ export function createApp(opts: AppOptions) {
       summary: "A customer's persona under the active model version",
       params: S.CustomerParams, response: S.PersonaLabel, problems: [400, 404, 503],
       async handler({ params }) {
-        const { version, label: l } = await lookups.lookup(params.id);
+        const { version, label: l } = cache?.lookupOne(params.id) ?? (await lookups.lookup(params.id));
         if (!l) throw problem(404, `customer '${params.id}' has no label in model version ${version}`);
         return label(l, version);
       },
@@ -91,7 +98,7 @@ export function createApp(opts: AppOptions) {
       body: S.BatchRequest, response: S.BatchResponse, problems: [400, 413, 503],
       async handler({ body }) {
         const { ids } = body as z.infer<typeof S.BatchRequest>;
-        const { version, labels } = await lookupLabels(db, [...new Set(ids)], null);
+        const { version, labels } = cache?.lookup(ids) ?? (await lookupLabels(db, [...new Set(ids)], null));
         return { modelVersion: version, results: ids.map((id) => { const l = labels.get(id); return l ? { ...label(l, version), found: true } : { customerId: id, found: false }; }) };
       },
     },
@@ -230,6 +237,7 @@ export function createApp(opts: AppOptions) {
       params: S.VersionParams, response: S.ActivateResponse, problems: [400, 404, 503],
       async handler({ params }) {
         const r = await activateVersion(db, params.version);
+        await cache?.refresh(); // this server answers from the new version from now on
         log({ level: 'info', msg: 'model version activated', version: r.version, previous: r.previous });
         return r;
       },
@@ -282,7 +290,11 @@ export function createApp(opts: AppOptions) {
         try {
           const v = await activeVersion(db);
           if (!v) res.status(503);
-          return { status: v ? 'ready' : 'not ready', activeVersion: v, store: db.kind, ...(v ? {} : { reason: 'no model version is active' }) };
+          return {
+            status: v ? 'ready' : 'not ready', activeVersion: v, store: db.kind,
+            ...(cache ? { labelCache: cache.status() } : {}),
+            ...(v ? {} : { reason: 'no model version is active' }),
+          };
         } catch {
           res.status(503);
           return { status: 'not ready', activeVersion: null, store: db.kind, reason: 'the store does not answer' };

@@ -127,7 +127,20 @@ export const VersionParams = z.object({ version: ModelVersion }).strict();
 export const CustomerParams = z.object({ id: CustomerId }).strict();
 
 export const Health = z.object({ status: z.literal('ok') });
-export const Ready = z.object({ status: z.enum(['ready', 'not ready']), activeVersion: z.string().nullable(), store: z.string(), reason: z.string().optional() });
+export const Ready = z.object({
+  status: z.enum(['ready', 'not ready']),
+  activeVersion: z.string().nullable(),
+  store: z.string(),
+  labelCache: z
+    .object({
+      state: z.enum(['off', 'no active version', 'loading', 'ready', 'too large', 'failed']),
+      version: z.string().nullable().describe('the active version as this server last read it'),
+      rows: z.number().int().describe('labels held in memory'),
+    })
+    .optional()
+    .describe("the server's in-memory copy of the active version's labels (personas serve); lookups go to the store unless it is ready"),
+  reason: z.string().optional(),
+});
 
 export const Problem = z.object({
   type: z.string(),

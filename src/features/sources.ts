@@ -87,7 +87,7 @@ export async function loadInput(
   let source: string;
   let original: string[];
   if (path.endsWith('.parquet')) {
-    const desc = await rows(conn, `DESCRIBE SELECT * FROM read_parquet(${literal(path)})`);
+    const desc = await unreadableParquet(path, () => rows(conn, `DESCRIBE SELECT * FROM read_parquet(${literal(path)})`));
     original = desc.map((r) => String(r.column_name));
     source = `read_parquet(${literal(path)})`;
   } else {
@@ -130,8 +130,22 @@ export async function loadInput(
       return `CAST(${src} AS VARCHAR) AS ${ident(canonical[i])}`;
     })
     .join(', ');
-  await run(conn, `CREATE OR REPLACE TABLE ${ident(table)} AS SELECT ${select} FROM ${source}`);
+  const load = () => run(conn, `CREATE OR REPLACE TABLE ${ident(table)} AS SELECT ${select} FROM ${source}`);
+  await (path.endsWith('.parquet') ? unreadableParquet(path, load) : load());
   return { table, path, columns: canonical };
+}
+
+/**
+ * Runs a read of a Parquet file; a damaged file (truncated, overwritten, not Parquet at all) is
+ * an input error naming it, with DuckDB's reason, rather than an internal failure.
+ */
+async function unreadableParquet<T>(path: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    const reason = (e instanceof Error ? e.message : String(e)).split('\n')[0].replaceAll(path, 'the file');
+    throw new InputError('INPUT_INVALID', `${path}: not a readable Parquet file (${reason}); write it again or give the data as CSV`, { file: path });
+  }
 }
 
 async function gzHeader(conn: Duck, path: string): Promise<string> {

@@ -405,14 +405,41 @@ export interface LabelPage {
   next: string | null;
 }
 
+/** The columns of a version's labels, read a page at a time in customer_id order (the API's label cache). */
+export interface LabelColumnsPage {
+  ids: string[];
+  persona: (string | null)[];
+  confidence: number[];
+  margin: number[];
+  /** Each customer's scores in the order of the version's personas (null where a persona has none). */
+  scores: (number | null)[][];
+}
+
+/** Up to `limit` labels of `version` after `cursor` (exclusive), in customer_id order, as columns. */
+export async function labelColumns(db: Sql, version: string, cursor: string | null, limit: number): Promise<LabelColumnsPage> {
+  const rows = await db.query<LabelRow>(
+    `SELECT customer_id, persona, confidence, margin, scores FROM assignments
+     WHERE version = $1 AND ($2::text IS NULL OR customer_id > $2::text) ORDER BY customer_id LIMIT $3`,
+    [version, cursor, limit],
+    'personas_label_columns',
+  );
+  return {
+    ids: rows.map((r) => r.customer_id),
+    persona: rows.map((r) => r.persona),
+    confidence: rows.map((r) => r.confidence),
+    margin: rows.map((r) => r.margin),
+    scores: rows.map((r) => r.scores),
+  };
+}
+
 /** The version (active when null) and its persona ids; a clear error when there is none. */
-export async function resolveVersion(db: Sql, version: string | null): Promise<{ version: string; personas: string[] }> {
-  const rows = await db.query<{ version: string; personas: string[] }>(
-    `SELECT version, personas FROM model_versions WHERE version = coalesce($1::text, (SELECT version FROM active_version WHERE singleton))`,
+export async function resolveVersion(db: Sql, version: string | null): Promise<{ version: string; personas: string[]; customers: number }> {
+  const rows = await db.query<{ version: string; personas: string[]; customers: number | string }>(
+    `SELECT version, personas, customers FROM model_versions WHERE version = coalesce($1::text, (SELECT version FROM active_version WHERE singleton))`,
     [version],
   );
   if (!rows.length) throw noVersion(version);
-  return rows[0];
+  return { version: rows[0].version, personas: rows[0].personas, customers: Number(rows[0].customers) };
 }
 
 /**

@@ -1,10 +1,12 @@
 // Publish / activate / rollback while a CRM reads: every response is entirely of one version
-// (its labels equal that version's assignment file), never a mix of two.
+// (its labels equal that version's assignment file), never a mix of two; with the server's
+// in-memory label cache (as `personas serve` runs) and without it (every lookup to the store).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../src/api/index.ts';
+import { LabelCache } from '../../src/api/label-cache.ts';
 import { loadSavedProjection } from '../../src/models/personas/index.ts';
 import { activateVersion, createKey, publishRun, rollback, runSource, type Db } from '../../src/store/index.ts';
 import { STORE_VARIANTS } from '../helpers/stores.ts';
@@ -22,8 +24,8 @@ function labelsOf(run: string): Map<string, { persona: string | null; confidence
 const differ = (x?: { persona: string | null; confidence: number }, y?: { persona: string | null; confidence: number }) =>
   !x || !y || x.persona !== y.persona || Math.abs(x.confidence - y.confidence) > 1e-5;
 
-for (const variant of STORE_VARIANTS) {
-  describe.skipIf(!!variant.skip)(`version switches on ${variant.name}`, () => {
+for (const [variant, cached] of STORE_VARIANTS.flatMap((v) => [[v, false], [v, true]] as const)) {
+  describe.skipIf(!!variant.skip)(`version switches on ${variant.name}${cached ? ', labels cached in memory' : ''}`, () => {
     let db: Db;
     beforeAll(async () => {
       db = await variant.open();
@@ -41,7 +43,9 @@ for (const variant of STORE_VARIANTS) {
       expect(ids.filter((id) => differ(expected.get(a)!.get(id), expected.get(b)!.get(id))).length).toBeGreaterThan(100);
       await publishRun(db, runSource(runs.a), { activate: true });
       const { token } = await createKey(db, { name: 'crm', scopes: ['read'], rateLimit: 1_000_000 });
-      const app = createApp({ db });
+      // Polling every 20 ms, with pages of 500 labels: a switch is seen quickly and a copy takes several queries to load.
+      const cache = cached ? new LabelCache(db, { refreshMs: 20, pageSize: 500 }).start() : undefined;
+      const app = createApp({ db, labelCache: cache });
 
       let switching = true;
       let answered = 0;
@@ -73,13 +77,25 @@ for (const variant of STORE_VARIANTS) {
         const start = Date.now();
         while (answered < target && Date.now() - start < 20_000) await new Promise((r) => setTimeout(r, 10));
       };
-      for (const step of [() => activateVersion(db, b), () => rollback(db), () => activateVersion(db, b), () => rollback(db)]) {
+      // With the cache, each switch is also waited for until the cache has seen it (its own polling).
+      const cacheSees = async (version: string) => {
+        const start = Date.now();
+        while (cache && cache.status().version !== version && Date.now() - start < 20_000) await new Promise((r) => setTimeout(r, 5));
+      };
+      for (const [step, now] of [[() => activateVersion(db, b), b], [() => rollback(db), a], [() => activateVersion(db, b), b], [() => rollback(db), a]] as const) {
         await someAnswers();
         await step();
+        await cacheSees(now);
       }
       await someAnswers();
       switching = false;
       const counts = await Promise.all(readers);
+      if (cache) {
+        // Answers came from memory too, not only from the store while copies loaded.
+        expect(cache.stats.hits).toBeGreaterThan(0);
+        expect(cache.stats.loads).toBeGreaterThan(0);
+        cache.close();
+      }
       expect(counts.every((c) => c >= 3)).toBe(true);
       expect([...seen].sort()).toEqual([a, b].sort());
     });

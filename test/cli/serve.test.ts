@@ -46,8 +46,21 @@ describe('personas publish, keys and serve', () => {
     const id = readFileSync(join(runs.a, 'assignments.csv'), 'utf8').split('\n')[1].split(',')[0];
     const res = await fetch(`http://127.0.0.1:${port}/v1/customers/${encodeURIComponent(id)}/persona`, { headers: { Authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ customerId: id, modelVersion: version });
+    const first = await res.json();
+    expect(first).toMatchObject({ customerId: id, modelVersion: version });
     expect((await fetch(`http://127.0.0.1:${port}/v1/models`)).status).toBe(401);
+    // The server holds the active version's labels in memory once loaded (it says so in /readyz
+    // and its log), and answers the same from there.
+    let ready: { labelCache?: { state: string; version: string; rows: number } } = {};
+    for (let i = 0; i < 200 && ready.labelCache?.state !== 'ready'; i++) {
+      ready = (await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()) as typeof ready;
+      if (ready.labelCache?.state !== 'ready') await new Promise((r) => setTimeout(r, 50));
+    }
+    const customers = readFileSync(join(runs.a, 'assignments.csv'), 'utf8').trim().split('\n').length - 1;
+    expect(ready.labelCache).toEqual({ state: 'ready', version, rows: customers });
+    const cached = await fetch(`http://127.0.0.1:${port}/v1/customers/${encodeURIComponent(id)}/persona`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(await cached.json()).toEqual(first);
+    expect(stderr).toMatch(/"msg":"label cache: version loaded"/);
     const exited = new Promise<number | null>((ok) => server.on('exit', ok));
     server.kill('SIGTERM');
     expect(await exited).toBe(0);
