@@ -10,6 +10,7 @@ import autocannon from 'autocannon';
 import { referenceInputs } from '../src/features/index.ts';
 import { activateVersion, createKey, openStore, publishRun, runSource } from '../src/store/index.ts';
 import { bigId } from '../test/helpers/big-run.ts';
+import { bareServer, pacedLoad, type PacedRequest } from './paced.ts';
 import { arg, bigRuns, scratchDatabase, startServer } from './serve-setup.ts';
 
 const customers = Number(arg('customers', '1000000'));
@@ -66,6 +67,13 @@ async function measure(server: string, extra: string[], withRaw: boolean) {
   // warm-up
   await autocannon({ url: base, headers, duration: 3, connections: 10, requests: [{ setupRequest: (req) => ({ ...req, path: `/v1/customers/${randomId()}/persona` }) }] });
   servers.push({ server, rssMb: rssMb(srv.child.pid!), cacheLoadSeconds });
+  const paced = async (title: string, rate: number, next: () => PacedRequest) => {
+    const r = await pacedLoad({ base, rate, seconds, headers, next });
+    const ms = (v: number) => `${v.toFixed(2)} ms`;
+    results.push({ server, title: `${title} (paced, open loop)`, requests: r.requests, rate: r.rate, p50: ms(r.p50), p99: ms(r.p99), max: ms(r.max), errors: r.errors });
+  };
+  await paced('single lookup at 1,000 req/s', 1000, () => ({ path: `/v1/customers/${randomId()}/persona` }));
+  await paced('1,000-id batch at 20 req/s', 20, () => ({ method: 'POST', path: '/v1/customers/personas:batch', body: JSON.stringify({ ids: Array.from({ length: 1000 }, randomId) }) }));
   await load('single lookup at 1,000 req/s', { connections: 20, overallRate: 1000, requests: [{ setupRequest: (req) => ({ ...req, path: `/v1/customers/${randomId()}/persona` }) }] });
   await load('single lookup, as fast as it goes (20 connections)', { connections: 20, requests: [{ setupRequest: (req) => ({ ...req, path: `/v1/customers/${randomId()}/persona` }) }] });
   await load('1,000-id batch at 20 req/s', {
@@ -93,6 +101,15 @@ async function measure(server: string, extra: string[], withRaw: boolean) {
   await srv.stop();
 }
 
+// The floor: the same generator against a bare Node server answering "ok", in its own process.
+{
+  const bare = await bareServer();
+  const r = await pacedLoad({ base: bare.base, rate: 1000, seconds, next: () => ({ path: '/' }) });
+  results.push({ server: 'bare Node http server (the floor)', title: 'GET / at 1,000 req/s (paced, open loop)', requests: r.requests, rate: r.rate, p50: `${r.p50.toFixed(2)} ms`, p99: `${r.p99.toFixed(2)} ms`, max: `${r.max.toFixed(2)} ms`, errors: r.errors });
+  const a = await autocannon({ url: bare.base, duration: seconds, connections: 20, overallRate: 1000 });
+  results.push({ server: 'bare Node http server (the floor)', title: 'GET / at 1,000 req/s', requests: a.requests.total, rate: a.requests.average, p50: `${a.latency.p50.toFixed(2)} ms`, p99: `${a.latency.p99.toFixed(2)} ms`, max: `${a.latency.max.toFixed(2)} ms`, errors: a.errors + a.timeouts + a.non2xx });
+  await bare.close();
+}
 await measure('labels in memory (default)', [], true);
 await measure('every lookup to the store (--label-cache-rows 0)', ['--label-cache-rows', '0'], false);
 await scratch.drop();

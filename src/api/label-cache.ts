@@ -7,8 +7,8 @@
 // before. Either way one answer comes from one version: a copy is of one version only, and the
 // store's lookup reads the version and its labels in one statement.
 //
-// Memory: about 190 bytes per customer with six personas (ids in a Map, labels and scores in
-// typed arrays); measured figures in BENCHMARKS.md. Only the active version's copy is kept.
+// Memory: the ids' characters, and 8 bytes per persona score plus about 36 bytes per customer
+// (labels, offsets, index); measured in BENCHMARKS.md. Only the active version's copy is kept.
 import { activeVersion, labelColumns, resolveVersion, type CustomerLabel, type Sql } from '../store/index.ts';
 
 export interface LabelCacheOptions {
@@ -21,15 +21,32 @@ export interface LabelCacheOptions {
   log?: (line: Record<string, unknown>) => void;
 }
 
-/** One version's labels as columns, indexed by customer id. */
+/** FNV-1a over the UTF-16 code units of a string. */
+function hashId(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * One version's labels as columns, indexed by customer id. Nothing in it is a small object: the
+ * ids are one string (with offsets), the index an open-addressing hash table in an Int32Array,
+ * the labels typed arrays. A million customers are a handful of objects for the garbage collector
+ * instead of millions (a Map of a million strings made every major collection walk them all,
+ * which cost the server a third of its peak request rate, measured).
+ */
 export class LabelSnapshot {
-  private readonly index = new Map<string, number>();
-  private ids: string[] = [];
+  private idParts: string[] = [];
+  private idText = '';
+  private idLength = 0;
+  private offsets: Int32Array;
+  private slots: Int32Array = new Int32Array(0);
   private persona: Int16Array;
   private confidence: Float64Array;
   private margin: Float64Array;
   private scores: Float64Array;
   private size = 0;
+  private sealed = false;
 
   constructor(
     readonly version: string,
@@ -37,6 +54,7 @@ export class LabelSnapshot {
     capacity: number,
   ) {
     const n = Math.max(1, capacity);
+    this.offsets = new Int32Array(n + 1);
     this.persona = new Int16Array(n);
     this.confidence = new Float64Array(n);
     this.margin = new Float64Array(n);
@@ -49,16 +67,21 @@ export class LabelSnapshot {
 
   /** Appends labels read from the store (`scores` in the order of `personas`, null where none). */
   append(page: { ids: string[]; persona: (string | null)[]; confidence: number[]; margin: number[]; scores: (number | null)[][] }): void {
+    if (this.sealed) throw new Error('label snapshot is sealed');
     const k = this.personas.length;
     const personaIndex = new Map(this.personas.map((p, i) => [p, i]));
     if (this.size + page.ids.length > this.persona.length) this.grow(Math.max(this.size + page.ids.length, this.persona.length * 2));
     for (let j = 0; j < page.ids.length; j++) {
       const row = this.size++;
-      this.index.set(page.ids[j], row);
-      this.ids.push(page.ids[j]);
+      const id = page.ids[j];
+      this.idParts.push(id);
+      this.idLength += id.length;
+      if (this.idLength > 0x7fffffff) throw new Error(`version ${this.version}: customer ids too long in total to hold in memory`);
+      this.offsets[row + 1] = this.idLength;
       const p = page.persona[j];
-      this.persona[row] = p === null ? -1 : (personaIndex.get(p) ?? -2);
-      if (this.persona[row] === -2) throw new Error(`label of customer '${page.ids[j]}' names persona '${p}', not one of version ${this.version}`);
+      const at = p === null ? -1 : personaIndex.get(p);
+      if (at === undefined) throw new Error(`label of customer '${id}' names persona '${p}', not one of version ${this.version}`);
+      this.persona[row] = at;
       this.confidence[row] = page.confidence[j];
       this.margin[row] = page.margin[j];
       const s = page.scores[j];
@@ -66,10 +89,43 @@ export class LabelSnapshot {
     }
   }
 
+  /** Builds the index once every label is in; the snapshot is read-only from then on. */
+  seal(): this {
+    this.idText = this.idParts.join('');
+    this.idParts = [];
+    let cap = 8;
+    while (cap < this.size * 2) cap *= 2;
+    const slots = new Int32Array(cap);
+    const mask = cap - 1;
+    for (let row = 0; row < this.size; row++) {
+      const id = this.idText.slice(this.offsets[row], this.offsets[row + 1]);
+      let h = hashId(id) & mask;
+      while (slots[h] !== 0) h = (h + 1) & mask;
+      slots[h] = row + 1;
+    }
+    this.slots = slots;
+    this.sealed = true;
+    return this;
+  }
+
+  private row(id: string): number {
+    const mask = this.slots.length - 1;
+    let h = hashId(id) & mask;
+    for (;;) {
+      const r = this.slots[h];
+      if (r === 0) return -1;
+      const row = r - 1;
+      const start = this.offsets[row];
+      if (this.offsets[row + 1] - start === id.length && this.idText.startsWith(id, start)) return row;
+      h = (h + 1) & mask;
+    }
+  }
+
   /** The label of `id`, exactly as the store's lookup gives it; undefined for an unknown id. */
   get(id: string): CustomerLabel | undefined {
-    const row = this.index.get(id);
-    if (row === undefined) return undefined;
+    if (!this.sealed) throw new Error('label snapshot is not sealed yet');
+    const row = this.row(id);
+    if (row < 0) return undefined;
     const k = this.personas.length;
     const scores: Record<string, number> = {};
     for (let c = 0; c < k; c++) {
@@ -77,12 +133,14 @@ export class LabelSnapshot {
       if (!Number.isNaN(v)) scores[this.personas[c]] = v;
     }
     const p = this.persona[row];
-    return { customerId: this.ids[row], persona: p < 0 ? null : this.personas[p], confidence: this.confidence[row], margin: this.margin[row], scores };
+    return { customerId: id, persona: p < 0 ? null : this.personas[p], confidence: this.confidence[row], margin: this.margin[row], scores };
   }
 
   /** More room (the store counted fewer customers than it holds labels: never expected, handled). */
   private grow(n: number): void {
     const k = this.personas.length;
+    const offsets = new Int32Array(n + 1);
+    offsets.set(this.offsets.subarray(0, this.size + 1));
     const persona = new Int16Array(n);
     persona.set(this.persona.subarray(0, this.size));
     const confidence = new Float64Array(n);
@@ -91,6 +149,7 @@ export class LabelSnapshot {
     margin.set(this.margin.subarray(0, this.size));
     const scores = new Float64Array(n * k);
     scores.set(this.scores.subarray(0, this.size * k));
+    this.offsets = offsets;
     this.persona = persona;
     this.confidence = confidence;
     this.margin = margin;
@@ -230,7 +289,7 @@ export class LabelCache {
         cursor = page.ids[page.ids.length - 1];
       }
       if (this.closed || this.version !== version) return;
-      this.snapshot = snap;
+      this.snapshot = snap.seal();
       this.state = 'ready';
       this.stats.loads++;
       this.stats.lastLoadMs = Date.now() - started;

@@ -5,7 +5,7 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../src/api/index.ts';
-import { LabelCache } from '../../src/api/label-cache.ts';
+import { LabelCache, LabelSnapshot } from '../../src/api/label-cache.ts';
 import { activateVersion, createKey, lookupLabels, publishRun, runSource, type Db } from '../../src/store/index.ts';
 import { STORE_VARIANTS } from '../helpers/stores.ts';
 
@@ -18,6 +18,40 @@ const until = async (what: () => boolean, ms = 20_000) => {
     await new Promise((r) => setTimeout(r, 5));
   }
 };
+
+describe('a label snapshot', () => {
+  it('finds every id among prefixes of each other, unicode and many colliding slots, and nothing else', () => {
+    const ids = ['1', '12', '123', '1234', 'é', 'e\u0301', '😀', '😀x', "x' OR 1=1 --", ...Array.from({ length: 5000 }, (_, i) => `C${i}`)];
+    const snap = new LabelSnapshot('v1', ['p1', 'p2'], 10); // too small: it grows
+    for (let at = 0; at < ids.length; at += 1000) {
+      const part = ids.slice(at, at + 1000);
+      snap.append({
+        ids: part,
+        persona: part.map((_, j) => (j % 3 === 0 ? null : j % 3 === 1 ? 'p1' : 'p2')),
+        confidence: part.map((_, j) => (at + j) / 10_000),
+        margin: part.map((_, j) => j / 1000),
+        scores: part.map((_, j) => [(at + j) / 7, j % 5 === 0 ? null : 0.5]),
+      });
+    }
+    expect(() => snap.get('1')).toThrow(/not sealed/);
+    snap.seal();
+    expect(snap.rows).toBe(ids.length);
+    ids.forEach((id, i) => {
+      const j = i % 1000;
+      expect(snap.get(id)).toEqual({
+        customerId: id,
+        persona: j % 3 === 0 ? null : j % 3 === 1 ? 'p1' : 'p2',
+        confidence: i / 10_000,
+        margin: j / 1000,
+        scores: j % 5 === 0 ? { p1: i / 7 } : { p1: i / 7, p2: 0.5 },
+      });
+    });
+    for (const id of ['', '12345', 'C5000', 'c1', 'e', '😀y', '1 ']) expect(snap.get(id)).toBeUndefined();
+    expect(() => snap.append({ ids: ['z'], persona: [null], confidence: [0], margin: [0], scores: [[0, 0]] })).toThrow(/sealed/);
+    const bad = new LabelSnapshot('v1', ['p1'], 1);
+    expect(() => bad.append({ ids: ['a'], persona: ['p9'], confidence: [0], margin: [0], scores: [[0]] })).toThrow(/persona 'p9', not one of version v1/);
+  });
+});
 
 for (const variant of STORE_VARIANTS) {
   describe.skipIf(!!variant.skip)(`label cache on ${variant.name}`, () => {
