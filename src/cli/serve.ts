@@ -16,7 +16,7 @@ export function registerServe(program: Command): void {
       .option('--port <n>', 'port (default: PORT or 8080)')
       .option('--host <host>', 'interface to listen on', '0.0.0.0')
       .option('--quiet', 'no access log')
-      .option('--label-cache-rows <n>', "hold the active version's labels in memory when it has at most n customers (about 190 bytes each; 0: always ask the store)", '2000000')
+      .option('--label-cache-rows <n>', "hold the active version's labels in memory when it has at most n customers (about 80 MB per million with five personas; 0: always ask the store)", '2000000')
       .option('--label-cache-refresh <ms>', 'how often to ask the store which version is active (activations made elsewhere are seen within this time)', '1000')
       .option('--redis <url>', 'Redis URL: runs started by POST /v1/jobs go to BullMQ workers (default: REDIS_URL; without either, they run in this process)'),
   ).action(async (f: StoreFlags & { port?: string; host: string; quiet?: boolean; redis?: string; labelCacheRows: string; labelCacheRefresh: string }) => {
