@@ -179,14 +179,17 @@ async function clean(ctx: StepContext): Promise<Result> {
     probabilities.push(both.subarray(both.length / 2));
   }
   const leftOut: Record<string, number> = {};
+  const skipped: Record<string, string> = {};
   const cleaning = cleanSeedsBetweenRounds(masks, scores, probabilities, options);
   if (cleaning) {
     for (const [k, id] of ids.entries()) {
       await putRunFile(ctx.db, ctx.job.runId, `exclude-${id}.bin`, bytes(cleaning.excluded[k]));
       leftOut[id] = cleaning.counts[k];
+      const why = cleaning.skipped[k];
+      if (why) skipped[id] = why;
     }
   }
-  return { leftOut };
+  return { leftOut, skipped };
 }
 
 /** Second round of a persona: without its mislabelled seeds, with its look-alike twins. */
@@ -197,6 +200,7 @@ async function retrain(ctx: StepContext, persona: string): Promise<Result> {
   const options = trainOptions(ctx.params, t.file.model);
   const [cleaning] = await stageResults(ctx, 'clean');
   const leftOut = Number((cleaning?.leftOut as Record<string, number> | undefined)?.[persona] ?? 0);
+  const cleaningSkipped = (cleaning?.skipped as Record<string, string> | undefined)?.[persona] ?? null;
   const excludeMask = options.cleanSeedsQuantile >= 0 ? new Uint8Array(await getRunFile(ctx.db, ctx.job.runId, `exclude-${persona}.bin`)) : undefined;
   let twinMask: Uint8Array | undefined;
   let twins = 0;
@@ -220,11 +224,11 @@ async function retrain(ctx: StepContext, persona: string): Promise<Result> {
     }
   }
   await ctx.checkCancelled();
-  return finalRound(ctx, t, options, { twinMask, excludeMask, twins, leftOut });
+  return finalRound(ctx, t, options, { twinMask, excludeMask, twins, leftOut, cleaningSkipped });
 }
 
 /** The round whose models are kept: fold models for the probabilities, a final model for new customers. */
-async function finalRound(ctx: StepContext, t: PersonaTable, options: TrainOptions, extra: { twinMask?: Uint8Array; excludeMask?: Uint8Array; twins?: number; leftOut?: number }): Promise<Result> {
+async function finalRound(ctx: StepContext, t: PersonaTable, options: TrainOptions, extra: { twinMask?: Uint8Array; excludeMask?: Uint8Array; twins?: number; leftOut?: number; cleaningSkipped?: string | null }): Promise<Result> {
   const { file, p, s } = t;
   const persona = s.id;
   const encoding = fitDesign(t.table);
@@ -243,6 +247,7 @@ async function finalRound(ctx: StepContext, t: PersonaTable, options: TrainOptio
     status: 'trained',
     twins: extra.twins ?? 0,
     seedsLeftOut: extra.leftOut ?? 0,
+    seedCleaningSkipped: extra.cleaningSkipped ?? null,
     threshold: threshold.threshold,
     expectedPrecision: threshold.expectedPrecision,
     c: m.c,
@@ -271,6 +276,7 @@ interface TrainResult {
   status: 'trained' | 'skipped';
   twins?: number;
   seedsLeftOut?: number;
+  seedCleaningSkipped?: string | null;
   reason?: string;
   seeds: number;
   seedOverlaps: Record<string, number>;
@@ -313,6 +319,7 @@ function runMetrics(version: string, customers: number, file: ReturnType<typeof 
         seeds: t.seeds,
         twins: t.twins ?? 0,
         seedsLeftOut: t.seedsLeftOut ?? 0,
+        seedCleaningSkipped: t.seedCleaningSkipped ?? null,
         validationAuc: ok ? t.validationAuc! : null,
         estimatedC: ok ? t.c! : null,
         threshold: ok ? t.threshold! : null,

@@ -49,6 +49,10 @@ export const PersonaMetricsSchema = z.object({
   reason: z.string().optional(),
   seeds: z.number().int(),
   twins: z.number().int(),
+  /** Seeds the first round judged mislabelled, left out of the second. */
+  seedsLeftOut: z.number().int().default(0),
+  /** Why seed cleaning left this persona's seeds whole although it judged some mislabelled; null otherwise. */
+  seedCleaningSkipped: z.string().nullable().default(null),
   /** Mean validation AUC over the folds (positives vs unlabeled). */
   validationAuc: z.number().nullable(),
   /** Elkan-Noto label frequency c = P(labeled | positive), estimated on held-out seeds. */

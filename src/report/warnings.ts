@@ -16,7 +16,7 @@ export const WARNING_LIMITS = {
   overlapShare: 0.1,
 } as const;
 
-export type WarningKind = 'skipped' | 'few_seeds' | 'not_distinctive' | 'low_auc' | 'overlap' | 'nobody_assigned';
+export type WarningKind = 'skipped' | 'few_seeds' | 'not_distinctive' | 'low_auc' | 'overlap' | 'seeds_disputed' | 'nobody_assigned';
 
 export interface ReportWarning {
   persona: string;
@@ -74,6 +74,13 @@ export function personaWarnings(
       'overlap',
       `${fmt.pct(share, 0)} of the customers its key drivers pick also match those of ${labelOf(other)}: the two personas overlap and should be told apart more clearly.`,
       `${fmt.pct(share, 0)} des clients retenus par ses critères clés correspondent aussi à ceux de ${labelOf(other)} : les deux personas se recouvrent et gagneraient à être mieux distingués.`,
+    );
+  }
+  if (m.seedCleaningSkipped) {
+    add(
+      'seeds_disputed',
+      "the first round found more than half of its seed customers closer to another persona or untypical of the rest, so all were kept for training: its key drivers may pick other personas' customers as much as its own.",
+      'le premier tour a jugé plus de la moitié de ses clients graines plus proches d’un autre persona ou atypiques, et tous ont été gardés pour l’entraînement : ses critères clés retiennent peut-être autant de clients d’autres personas que des siens.',
     );
   }
   if (assigned === 0) {

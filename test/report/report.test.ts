@@ -303,6 +303,8 @@ describe('warnings on weak personas', () => {
     status: 'trained',
     seeds: 500,
     twins: 0,
+    seedsLeftOut: 0,
+    seedCleaningSkipped: null,
     validationAuc: 0.92,
     estimatedC: 0.5,
     threshold: 0.4,
@@ -322,6 +324,11 @@ describe('warnings on weak personas', () => {
   });
 
   it('names each weakness in plain words', () => {
+    const disputed = kinds({ seedsLeftOut: 0, seedCleaningSkipped: 'seed cleaning would have left out 300 of 500 seeds (more than half): all kept' });
+    expect(disputed.map((w) => w.kind)).toEqual(['seeds_disputed']);
+    expect(disputed[0].message).toBe(
+      "Léa: the first round found more than half of its seed customers closer to another persona or untypical of the rest, so all were kept for training: its key drivers may pick other personas' customers as much as its own.",
+    );
     expect(kinds({ seeds: 40 }).map((w) => w.kind)).toEqual(['few_seeds']);
     expect(kinds({ seeds: 40 })[0].message).toBe(
       'Léa: only 40 seed customers: the model learns from few examples and its scores are fragile. Widen its key drivers or add data.',

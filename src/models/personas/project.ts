@@ -73,13 +73,16 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
   let models = trainable.length ? await trainPersonas(design, inputs, { ...options, foldsOnly: secondRound }, (done) => progress.tick(done)) : [];
   const twinCounts = new Map<string, number>();
   const leftOut = new Map<string, number>();
+  const cleaningSkipped = new Map<string, string>();
   if (secondRound && models.length) {
     const cleaning = cleanSeedsBetweenRounds(inputs.map((x) => x.seedMask), models.map((m) => m.oofScores), models.map((m) => m.probabilities), options);
     if (cleaning) {
       inputs.forEach((x, k) => {
         x.excludeMask = cleaning.excluded[k];
         leftOut.set(x.id, cleaning.counts[k]);
-        progress.log(`${x.id}: ${cleaning.counts[k]} seeds judged mislabelled, left out of the second round`);
+        const skipped = cleaning.skipped[k];
+        if (skipped) cleaningSkipped.set(x.id, skipped);
+        progress.log(skipped ? `${x.id}: ${skipped}` : `${x.id}: ${cleaning.counts[k]} seeds judged mislabelled, left out of the second round`);
       });
     }
     if (options.twinsPerSeed > 0) {
@@ -131,8 +134,8 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
     assignment,
     modelVersion,
   );
-  // seedsLeftOut and prevalenceC are extra keys the artefact schema does not know yet (readers strip them).
-  const personaMetrics: (PersonaMetrics & { seedsLeftOut: number; prevalenceC: number | null })[] = spec.personas.map((p, k) => {
+  // prevalenceC is an extra key the artefact schema does not know yet (readers strip it).
+  const personaMetrics: (PersonaMetrics & { prevalenceC: number | null })[] = spec.personas.map((p, k) => {
     const s = seeds[k];
     const m = byId.get(p.id);
     const assigned = assignment.persona.reduce((acc, v) => acc + (v === k ? 1 : 0), 0);
@@ -145,6 +148,7 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
       seeds: s.seeds,
       twins: twinCounts.get(p.id) ?? 0,
       seedsLeftOut: leftOut.get(p.id) ?? 0,
+      seedCleaningSkipped: cleaningSkipped.get(p.id) ?? null,
       validationAuc: m ? m.validationAuc : null,
       estimatedC: m ? m.c : null,
       prevalenceC: m ? m.prevalenceC : null,

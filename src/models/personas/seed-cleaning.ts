@@ -14,6 +14,8 @@ export interface SeedCleaning {
   excluded: Uint8Array[];
   /** Per persona: how many seeds were left out. */
   counts: number[];
+  /** Per persona: why no seed was left out although some were judged mislabelled (null otherwise). */
+  skipped: (string | null)[];
 }
 
 /**
@@ -23,6 +25,7 @@ export interface SeedCleaning {
 export function mislabelledSeeds(seedMasks: Uint8Array[], scores: Float64Array[], probabilities: Float64Array[], quantile: number): SeedCleaning {
   const n = seedMasks[0]?.length ?? 0;
   const excluded = seedMasks.map(() => new Uint8Array(n));
+  const skipped: (string | null)[] = seedMasks.map(() => null);
   const counts = seedMasks.map((mask, k) => {
     const own: number[] = [];
     for (let i = 0; i < n; i++) if (mask[i]) own.push(scores[k][i]);
@@ -40,9 +43,10 @@ export function mislabelledSeeds(seedMasks: Uint8Array[], scores: Float64Array[]
     }
     if (count > own.length / 2) {
       excluded[k].fill(0);
+      skipped[k] = `seed cleaning would have left out ${count} of ${own.length} seeds (more than half): all kept`;
       return 0;
     }
     return count;
   });
-  return { excluded, counts };
+  return { excluded, counts, skipped };
 }

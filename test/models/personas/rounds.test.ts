@@ -44,7 +44,10 @@ describe('training rounds shared by personas run and the jobs', () => {
     const spared = cleanSeedsBetweenRounds(w.seeds, dominated, dominated, { cleanSeedsQuantile: 0.2 })!;
     expect(spared.counts[0]).toBe(0);
     expect(spared.excluded[0].every((v) => v === 0)).toBe(true);
+    const seeds0 = w.seeds[0].reduce((a, b) => a + b, 0);
+    expect(spared.skipped[0]).toBe(`seed cleaning would have left out ${seeds0} of ${seeds0} seeds (more than half): all kept`);
     expect(spared.counts[1]).toBeGreaterThan(0);
+    expect(spared.skipped[1]).toBeNull();
     const cleaning = cleanSeedsBetweenRounds(w.seeds, scores, scores, { cleanSeedsQuantile: 0.2 })!;
     expect(cleaning.counts[0]).toBeGreaterThan(0);
     const kept = keptSeeds(w.seeds[0], cleaning.excluded[0]);
