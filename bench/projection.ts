@@ -96,6 +96,20 @@ function diagnose(world: string, table: FeatureTable, spec: Parameters<typeof se
     const error = rows.reduce((a, r) => a + Math.abs(r.seedShare / r.c[est] - r.trueShare), 0);
     console.log(`  prevalence error of seed share / c with c = ${est}: ${error.toFixed(3)} (the run's own, mean s / prevalenceC, is in the table)`);
   }
+  // Calibration where it matters: per persona, the mean probability of the customers assigned to it against their true share.
+  const assigned = projection.assignment.persona;
+  console.log(`  assigned: ${models.map((m, k) => {
+    const j = projection.manifest.personas.findIndex((p) => p.id === m.id);
+    let count = 0;
+    let sum = 0;
+    let right = 0;
+    for (let i = 0; i < n; i++) if (assigned[i] === j) {
+      count++;
+      sum += m.probabilities[i];
+      right += y[i] === k ? 1 : 0;
+    }
+    return `${m.id} ${count} expected ${(sum / Math.max(1, count)).toFixed(3)} true ${(right / Math.max(1, count)).toFixed(3)}`;
+  }).join('; ')}`);
   // Ceiling: each customer to the persona of highest s / c; per persona the cut (by truth) with the best F1 at a precision floor.
   const best = new Int32Array(n).fill(-1);
   const value = new Float64Array(n);

@@ -11,7 +11,7 @@ import { categoricalColumn, numericColumn } from '../features/table.ts';
 import { MANIFEST_FORMAT, type Manifest, type PersonaMetrics, type Quantification, type RunMetrics } from '../models/artefacts.ts';
 import {
   anySeedMask, autoThreshold, cleanSeedsBetweenRounds, designColumnNames, encodeDesign, fitDesign, hasSecondRound, OVERLAP_POLICY, parsePersonaFile, specWithLearner, reachCurve, secondRoundTwins, selectSeeds,
-  trainPersonas, TRAIN_DEFAULTS, DesignEncodingSchema, type DesignEncoding, type TrainOptions,
+  personaLearner, trainPersonas, TRAIN_DEFAULTS, DesignEncodingSchema, type DesignEncoding, type TrainOptions,
 } from '../models/personas/index.ts';
 import type { Progress } from '../progress.ts';
 import { buildReportModel, computePortraitStats, renderReportHtml } from '../report/index.ts';
@@ -102,13 +102,12 @@ async function features(ctx: StepContext): Promise<Result> {
 }
 
 function trainOptions(params: RunParams, model: { kind: TrainOptions['learner']['kind']; params: Record<string, unknown> } | undefined): TrainOptions {
-  const choice = model ?? { kind: 'gbdt' as const, params: {} };
   return {
     ...TRAIN_DEFAULTS,
     seed: params.seed,
     folds: params.train.folds ?? TRAIN_DEFAULTS.folds,
     workers: 1,
-    learner: { kind: choice.kind, params: { ...TRAIN_DEFAULTS.learner.params, ...choice.params, ...(params.train.numTrees ? { numTrees: params.train.numTrees } : {}) } },
+    learner: personaLearner(model && { kind: model.kind, params: { ...model.params, ...(params.train.numTrees ? { numTrees: params.train.numTrees } : {}) } }),
   };
 }
 

@@ -1,7 +1,7 @@
 // The learner registry: one place that builds a learner of any kind from its options, fits it
 // (loading what it needs first), loads a saved model by the kind its file declares, and says
-// what a kind runs on. Options come as one flat record (a persona file's `model.params`, with the
-// projection's tree defaults merged in): each learner takes the keys it knows; a key several
+// what a kind runs on. Options come as one flat record (a persona file's `model.params`, over the
+// projection's defaults for each kind: withLearnerDefaults): each learner takes the keys it knows; a key several
 // learners know (learningRate) goes to the trees, and `mlp: {...}` / `gbdt: {...}` / `forest:
 // {...}` give one learner's options explicitly (they win over the flat keys).
 import { InputError, ModelError } from '../errors.ts';
@@ -41,6 +41,21 @@ function section(params: Record<string, unknown>, name: string): Record<string, 
 function optionsFor(params: Record<string, unknown>, defaults: object, name: 'gbdt' | 'forest' | 'mlp'): Record<string, unknown> {
   const flat = Object.entries(params).filter(([k]) => k in defaults && (name !== 'mlp' || k === 'seed' || !TREE_KEYS.has(k)));
   return { ...Object.fromEntries(flat), ...section(params, name) };
+}
+
+const DEFAULTS_OF = { gbdt: GBDT_DEFAULTS, forest: FOREST_DEFAULTS, mlp: MLP_DEFAULTS } as const;
+type MemberKind = keyof typeof DEFAULTS_OF;
+
+/**
+ * `params` over per-learner starting points: each learner of `kind` (each member of an ensemble)
+ * starts from `defaults[its kind]`, then takes the flat keys it knows, then its own section. So
+ * the defaults of one kind never reach another (a boosted tree's depth is not a forest's), and a
+ * user's flat `numTrees: 50` still reaches every tree learner of an ensemble.
+ */
+export function withLearnerDefaults(kind: LearnerKind, params: Record<string, unknown>, defaults: Partial<Record<MemberKind, Record<string, unknown>>>): Record<string, unknown> {
+  const under = (name: MemberKind) => ({ ...defaults[name], ...optionsFor(params, DEFAULTS_OF[name], name) });
+  if (kind === 'ensemble') return { ...params, gbdt: under('gbdt'), forest: under('forest'), mlp: under('mlp') };
+  return { ...defaults[kind], ...params };
 }
 
 /** A learner of `kind` with `params` (see the header for how options are shared out). */

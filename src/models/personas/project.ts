@@ -13,7 +13,7 @@ import { quantify } from './quantify.ts';
 import { OVERLAP_POLICY, selectSeeds, type PersonaSeeds } from './seeds.ts';
 import { InputError } from '../../errors.ts';
 import { anySeedMask, cleanSeedsBetweenRounds, hasSecondRound, secondRoundTwins } from './rounds.ts';
-import { TRAIN_DEFAULTS, trainPersonas, type PersonaModel, type PersonaTrainingInput, type TrainOptions } from './train.ts';
+import { personaLearner, TRAIN_DEFAULTS, trainPersonas, type PersonaModel, type PersonaTrainingInput, type TrainOptions } from './train.ts';
 
 export interface ProjectionInput {
   table: FeatureTable;
@@ -58,12 +58,11 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
 
   const encoding = fitDesign(input.table);
   const design = encodeDesign(input.table, encoding);
-  const learnerChoice = spec.model ?? { kind: 'gbdt' as const, params: {} };
   const options: TrainOptions = {
     ...TRAIN_DEFAULTS,
     ...input.train,
     seed,
-    learner: { kind: learnerChoice.kind, params: { ...TRAIN_DEFAULTS.learner.params, ...learnerChoice.params } },
+    learner: personaLearner(spec.model),
   };
   const trainable = seeds.filter((s) => s.status === 'ok');
   const secondRound = hasSecondRound(options);

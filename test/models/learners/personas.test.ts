@@ -7,7 +7,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { trainProjection } from '../../../src/cli/train.ts';
 import { writeDemoBase } from '../../../src/demo/index.ts';
 import { readFeatureTable } from '../../../src/features/index.ts';
-import { encodeDesign, loadSavedProjection, parsePersonaFile, type Projection } from '../../../src/models/personas/index.ts';
+import { encodeDesign, loadSavedProjection, parsePersonaFile, personaLearner, PERSONA_LEARNER_DEFAULTS, type Projection } from '../../../src/models/personas/index.ts';
+import { makeLearner } from '../../../src/models/learners.ts';
+import { FOREST_DEFAULTS } from '../../../src/models/gbdt/forest.ts';
 import { withLearner, type LoadedPersonaFile } from '../../../src/models/personas/file.ts';
 import { silentProgress } from '../../../src/progress.ts';
 import { tempDir } from '../../helpers/world.ts';
@@ -27,6 +29,29 @@ describe('the learner kind in the persona file', () => {
     const file: LoadedPersonaFile = { path: 'p.yaml', content: '', sha256: '', spec };
     expect(withLearner(file, 'mlp').spec.model).toEqual({ kind: 'mlp', params: { numTrees: 5 } });
     expect(withLearner(file, undefined)).toBe(file);
+  });
+});
+
+describe('the learner options persona training starts from', () => {
+  const defaults = PERSONA_LEARNER_DEFAULTS;
+
+  it('gives boosted trees their defaults under the file params, and the forest its own', () => {
+    expect(personaLearner(undefined)).toEqual({ kind: 'gbdt', params: defaults.gbdt });
+    expect(personaLearner({ kind: 'gbdt', params: { numTrees: 50 } }).params).toEqual({ ...defaults.gbdt, numTrees: 50 });
+    const forest = personaLearner({ kind: 'forest', params: { numTrees: 50, learningRate: 0.2 } });
+    expect(forest.params).toEqual({ ...defaults.forest, numTrees: 50, learningRate: 0.2 });
+    const built = makeLearner('forest', forest.params).options as Record<string, unknown>;
+    // The boosted trees' depth and subsampling never reach the forest.
+    expect(built).toMatchObject({ numTrees: 50, maxDepth: defaults.forest.maxDepth, subsample: FOREST_DEFAULTS.subsample, colsample: FOREST_DEFAULTS.colsample });
+    expect(makeLearner('mlp', personaLearner({ kind: 'mlp' }).params).options).toEqual(makeLearner('mlp', {}).options);
+  });
+
+  it('gives each ensemble member its own defaults, the file flat keys over them and its section over all', () => {
+    const { params } = personaLearner({ kind: 'ensemble', params: { members: ['gbdt', 'forest'], numTrees: 40, forest: { maxDepth: 9 } } });
+    const built = makeLearner('ensemble', params).options as { gbdt: Record<string, unknown>; forest: Record<string, unknown>; members: string[] };
+    expect(built.members).toEqual(['gbdt', 'forest']);
+    expect(built.gbdt).toEqual({ ...defaults.gbdt, numTrees: 40 });
+    expect(built.forest).toEqual({ ...defaults.forest, numTrees: 40, maxDepth: 9 });
   });
 });
 
