@@ -62,11 +62,12 @@ export interface TrainOptions {
  * the dirty one (BENCHMARKS.md, persona projection, session 8), these settings against 100 trees
  * of depth 6 at rate 0.1 raise macro-F1 by 0.007 to 0.012 and precision by 0.02 to 0.03 (to 0.87
  * to 0.88 for a target of 0.9), and the best macro-F1 any threshold reaches at precision 0.85
- * from 0.55 to 0.60, for a worse size estimate (sum of share errors 0.12 to 0.16 against 0.08
+ * from 0.55 to 0.60 (with 200 rows a leaf: leafRows), for a worse size estimate (sum of share errors 0.12 to 0.16 against 0.08
  * to 0.11) and 1.4 times the training time. The forest keeps the tree sizes it was measured with.
  */
 export const PERSONA_LEARNER_DEFAULTS = {
-  gbdt: { numTrees: 300, numLeaves: 7, maxDepth: 3, learningRate: 0.03, minDataInLeaf: 200, subsample: 0.7, colsample: 0.7, earlyStoppingRounds: 0 },
+  // minDataInLeaf, unless given: leafRows() of each model's training rows.
+  gbdt: { numTrees: 300, numLeaves: 7, maxDepth: 3, learningRate: 0.03, subsample: 0.7, colsample: 0.7, earlyStoppingRounds: 0 },
   forest: { numTrees: 100, numLeaves: 31, maxDepth: 6, minDataInLeaf: 20 },
 };
 
@@ -83,6 +84,24 @@ export const TRAIN_DEFAULTS: TrainOptions = {
   learner: { kind: 'gbdt', params: PERSONA_LEARNER_DEFAULTS.gbdt },
   seed: 1,
 };
+
+/**
+ * Rows a boosted tree's leaf must hold when the options do not say: 1 % of the model's training
+ * rows, between 20 and 200. 200 is what was measured on the 100k worlds (training sets of 20,000
+ * rows and more, so the share never binds there); on a small base, such as the 5,000-customer
+ * demo, 200 rows would be a tenth of the data and its models too coarse to reach any threshold.
+ */
+export const leafRows = (trainingRows: number): number => Math.min(200, Math.max(20, Math.round(trainingRows / 100)));
+
+/** The learner options of one model: leafRows() for the boosted trees that were given no minDataInLeaf. */
+function withLeafRows(learner: TrainOptions['learner'], trainingRows: number): Record<string, unknown> {
+  const params = learner.params;
+  const fill = (o: Record<string, unknown>) => (o.minDataInLeaf === undefined ? { ...o, minDataInLeaf: leafRows(trainingRows) } : o);
+  if (learner.kind === 'gbdt') return fill(params);
+  const gbdt = params.gbdt;
+  if (learner.kind === 'ensemble' && gbdt && typeof gbdt === 'object' && !Array.isArray(gbdt)) return { ...params, gbdt: fill(gbdt as Record<string, unknown>) };
+  return params;
+}
 
 /** A persona file's learner choice (default: gbdt) over the persona training's defaults for its kind. */
 export function personaLearner(choice: { kind: LearnerKind; params?: Record<string, unknown> } | undefined): TrainOptions['learner'] {
@@ -193,7 +212,7 @@ export async function trainPersonas(design: DesignMatrix, personas: PersonaTrain
       const idx = Uint32Array.from(Array.from(plan.rows.keys()).filter(keep));
       return {
         kind: opts.learner.kind,
-        options: { ...opts.learner.params, seed: opts.seed },
+        options: { ...withLeafRows(opts.learner, idx.length), seed: opts.seed },
         input: { x: takeRows(sub, idx), y: Uint8Array.from(idx, (k) => plan.y[k]), weights: Float64Array.from(idx, (k) => plan.weights[k]), featureNames: plan.x.names },
       };
     };

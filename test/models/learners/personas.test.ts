@@ -7,7 +7,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { trainProjection } from '../../../src/cli/train.ts';
 import { writeDemoBase } from '../../../src/demo/index.ts';
 import { readFeatureTable } from '../../../src/features/index.ts';
-import { encodeDesign, loadSavedProjection, parsePersonaFile, personaLearner, PERSONA_LEARNER_DEFAULTS, type Projection } from '../../../src/models/personas/index.ts';
+import { encodeDesign, loadSavedProjection, parsePersonaFile, personaLearner, PERSONA_LEARNER_DEFAULTS, trainPersonas, TRAIN_DEFAULTS, type Projection } from '../../../src/models/personas/index.ts';
+import { leafRows } from '../../../src/models/personas/train.ts';
+import type { DesignMatrix } from '../../../src/models/personas/design.ts';
+import { Random } from '../../../src/random.ts';
 import { makeLearner } from '../../../src/models/learners.ts';
 import { FOREST_DEFAULTS } from '../../../src/models/gbdt/forest.ts';
 import { withLearner, type LoadedPersonaFile } from '../../../src/models/personas/file.ts';
@@ -52,6 +55,27 @@ describe('the learner options persona training starts from', () => {
     expect(built.members).toEqual(['gbdt', 'forest']);
     expect(built.gbdt).toEqual({ ...defaults.gbdt, numTrees: 40 });
     expect(built.forest).toEqual({ ...defaults.forest, numTrees: 40, maxDepth: 9 });
+  });
+});
+
+describe('rows a boosted tree leaf holds in persona training', () => {
+  it('is 1 % of the training rows between 20 and 200, unless the options say', async () => {
+    expect([leafRows(500), leafRows(5000), leafRows(12345), leafRows(20000), leafRows(1e6)]).toEqual([20, 50, 123, 200, 200]);
+    const rng = new Random(3);
+    const rows = 3000;
+    const names = ['a', 'b'];
+    const columns = names.map(() => Float32Array.from({ length: rows }, () => rng.normal(0, 1)));
+    const design: DesignMatrix = { rows, columns, names, sources: names };
+    const seedMask = Uint8Array.from(columns[0], (v) => (v > 1 ? 1 : 0));
+    const seeds = seedMask.reduce((a, b) => a + b, 0);
+    const options = { ...TRAIN_DEFAULTS, folds: 2, unlabeledPerSeed: 3, relatedCorrelation: 0, workers: 1 };
+    const leaf = async (learner: typeof options.learner) => {
+      const [m] = await trainPersonas(design, [{ id: 'p', seedMask, ruleFeatures: [] }], { ...options, learner });
+      return (m.model.toJSON() as { params: { minDataInLeaf: number } }).params.minDataInLeaf;
+    };
+    // The final model learns every sampled row: the seeds and three unlabelled customers per seed.
+    expect(await leaf(personaLearner(undefined))).toBe(leafRows(seeds * 4));
+    expect(await leaf(personaLearner({ kind: 'gbdt', params: { minDataInLeaf: 7 } }))).toBe(7);
   });
 });
 
