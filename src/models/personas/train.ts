@@ -62,8 +62,9 @@ export interface TrainOptions {
  * the dirty one (BENCHMARKS.md, persona projection, session 8), these settings against 100 trees
  * of depth 6 at rate 0.1 raise macro-F1 by 0.007 to 0.012 and precision by 0.02 to 0.03 (to 0.87
  * to 0.88 for a target of 0.9), and the best macro-F1 any threshold reaches at precision 0.85
- * from 0.55 to 0.60 (with 200 rows a leaf: leafRows), for a worse size estimate (sum of share errors 0.12 to 0.16 against 0.08
- * to 0.11) and 1.4 times the training time. The forest keeps the tree sizes it was measured with.
+ * from 0.55 to 0.60 (with 200 rows a leaf: leafRows), for a worse size estimate (sum of share
+ * errors 0.12 to 0.16 against 0.08 to 0.11) and 1.4 times the training time. The forest keeps
+ * the tree sizes it was measured with.
  */
 export const PERSONA_LEARNER_DEFAULTS = {
   // minDataInLeaf, unless given: leafRows() of each model's training rows.
