@@ -172,7 +172,7 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
     features: design.names,
     learner: {
       kind: options.learner.kind,
-      params: { ...options.learner.params, folds: options.folds, unlabeledPerSeed: options.unlabeledPerSeed, ruleFeatures: options.ruleFeatures, relatedCorrelation: options.relatedCorrelation, cleanSeedsQuantile: options.cleanSeedsQuantile, twinsPerSeed: options.twinsPerSeed, twinSearch: options.twinSearch, twinCutoffQuantile: options.twinCutoffQuantile, twinWeight: options.twinWeight },
+      params: { ...options.learner.params, folds: options.folds, unlabeledPerSeed: options.unlabeledPerSeed, ruleFeatures: options.ruleFeatures, relatedCorrelation: options.relatedCorrelation, cleanSeedsQuantile: options.cleanSeedsQuantile, bags: options.learner.kind === 'gbdt' ? (options.bags ?? 1) : 1, twinsPerSeed: options.twinsPerSeed, twinSearch: options.twinSearch, twinCutoffQuantile: options.twinCutoffQuantile, twinWeight: options.twinWeight },
     },
     assignment: { targetPrecision: spec.assignment.target_precision, minMargin: spec.assignment.min_margin },
     personas: spec.personas.map((p, k) => ({

@@ -11,7 +11,7 @@ import { encodeDesign, loadSavedProjection, parsePersonaFile, personaLearner, PE
 import { leafRows } from '../../../src/models/personas/train.ts';
 import type { DesignMatrix } from '../../../src/models/personas/design.ts';
 import { Random } from '../../../src/random.ts';
-import { makeLearner } from '../../../src/models/learners.ts';
+import { loadModel, makeLearner } from '../../../src/models/learners.ts';
 import { FOREST_DEFAULTS } from '../../../src/models/gbdt/forest.ts';
 import { withLearner, type LoadedPersonaFile } from '../../../src/models/personas/file.ts';
 import { silentProgress } from '../../../src/progress.ts';
@@ -68,7 +68,7 @@ describe('rows a boosted tree leaf holds in persona training', () => {
     const design: DesignMatrix = { rows, columns, names, sources: names };
     const seedMask = Uint8Array.from(columns[0], (v) => (v > 1 ? 1 : 0));
     const seeds = seedMask.reduce((a, b) => a + b, 0);
-    const options = { ...TRAIN_DEFAULTS, folds: 2, unlabeledPerSeed: 3, relatedCorrelation: 0, workers: 1 };
+    const options = { ...TRAIN_DEFAULTS, folds: 2, unlabeledPerSeed: 3, relatedCorrelation: 0, workers: 1, bags: 1 };
     const leaf = async (learner: typeof options.learner) => {
       const [m] = await trainPersonas(design, [{ id: 'p', seedMask, ruleFeatures: [] }], { ...options, learner });
       return (m.model.toJSON() as { params: { minDataInLeaf: number } }).params.minDataInLeaf;
@@ -76,6 +76,43 @@ describe('rows a boosted tree leaf holds in persona training', () => {
     // The final model learns every sampled row: the seeds and three unlabelled customers per seed.
     expect(await leaf(personaLearner(undefined))).toBe(leafRows(seeds * 4));
     expect(await leaf(personaLearner({ kind: 'gbdt', params: { minDataInLeaf: 7 } }))).toBe(7);
+  });
+});
+
+describe('positive-unlabeled bagging', () => {
+  const rng = new Random(5);
+  const rows = 3000;
+  const names = ['a', 'b'];
+  const columns = names.map(() => Float32Array.from({ length: rows }, () => rng.normal(0, 1)));
+  const design: DesignMatrix = { rows, columns, names, sources: names };
+  const seedMask = Uint8Array.from(columns[0], (v) => (v > 1 && rng.next() < 0.5 ? 1 : 0));
+  const options = { ...TRAIN_DEFAULTS, folds: 2, unlabeledPerSeed: 6, relatedCorrelation: 0, twinsPerSeed: 0, workers: 1, learner: personaLearner({ kind: 'gbdt', params: { numTrees: 20 } }) };
+
+  it('averages one model per bag, saved as an ensemble of them that loads back and scores the same', async () => {
+    const [bagged] = await trainPersonas(design, [{ id: 'p', seedMask, ruleFeatures: [] }], { ...options, bags: 3 });
+    const [single] = await trainPersonas(design, [{ id: 'p', seedMask, ruleFeatures: [] }], { ...options, bags: 1 });
+    expect(single.model.kind).toBe('gbdt');
+    expect(bagged.model.kind).toBe('ensemble');
+    const json = bagged.model.toJSON() as { members: { kind: string; calibration: { a: number; b: number } }[] };
+    expect(json.members.map((m) => m.kind)).toEqual(['gbdt', 'gbdt', 'gbdt']);
+    expect(json.members.every((m) => m.calibration.a === 1 && m.calibration.b === 0)).toBe(true);
+    expect(Array.from(loadModel(JSON.parse(JSON.stringify(json))).predictProba(design))).toEqual(Array.from(bagged.model.predictProba(design)));
+    // Both learn the seeds' side of feature a: the customers above 1 score higher than the rest.
+    for (const m of [single, bagged]) {
+      let hi = 0;
+      let lo = 0;
+      let nh = 0;
+      columns[0].forEach((v, i) => (v > 1 ? ((hi += m.probabilities[i]), nh++) : (lo += m.probabilities[i])));
+      expect(hi / nh).toBeGreaterThan(2 * (lo / (rows - nh)));
+    }
+    // The bags' models differ (each its own unlabelled share): the mean is not one of them.
+    expect(Array.from(bagged.oofScores)).not.toEqual(Array.from(single.oofScores));
+  });
+
+  it('refuses a bag count that is not a whole number of 1 or more', async () => {
+    for (const bags of [0, 1.5, -2]) {
+      await expect(trainPersonas(design, [{ id: 'p', seedMask, ruleFeatures: [] }], { ...options, bags })).rejects.toThrow(/option bags = .*: expected a whole number of 1 or more/);
+    }
   });
 });
 
