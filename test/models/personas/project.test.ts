@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoBase } from '../../../src/demo/index.ts';
 import { buildFeatures, type FeatureTable } from '../../../src/features/index.ts';
 import { ManifestSchema, QuantificationSchema, RunMetricsSchema } from '../../../src/models/artefacts.ts';
-import { loadTreeModel } from '../../../src/models/gbdt/index.ts';
+import { loadModel } from '../../../src/models/learners.ts';
 import { loadPersonaFile, loadSavedProjection, projectPersonas, writeProjection, type Projection } from '../../../src/models/personas/index.ts';
 import { encodeDesign } from '../../../src/models/personas/design.ts';
 import { tempDir } from '../../helpers/world.ts';
@@ -44,7 +44,7 @@ describe('projection of the demo base', () => {
     QuantificationSchema.parse(JSON.parse(readFileSync(join(out, 'quantification.json'), 'utf8')));
     for (const p of manifest.personas.filter((x) => x.status === 'trained')) {
       const file = JSON.parse(readFileSync(join(out, 'model', p.modelFile!), 'utf8'));
-      expect(loadTreeModel(file.model).featureNames).toEqual(file.features);
+      expect(loadModel(file.model).featureNames).toEqual(file.features);
       expect(file.c).toBeGreaterThan(0);
     }
   });
