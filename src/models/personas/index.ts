@@ -4,7 +4,7 @@ export { evaluateRule, percentile, type RuleResult } from './rules.ts';
 export { selectSeeds, OVERLAP_POLICY, type PersonaSeeds } from './seeds.ts';
 export { assignPersonas, autoThreshold, reachCurve } from './assign.ts';
 export { fitDesign, encodeDesign, departmentOf, DesignEncodingSchema, type DesignEncoding } from './design.ts';
-export { personaLearner, PERSONA_LEARNER_DEFAULTS, trainPersonas, TRAIN_DEFAULTS, type TrainOptions } from './train.ts';
+export { bagsOf, personaLearner, PERSONA_LEARNER_DEFAULTS, trainPersonas, TRAIN_DEFAULTS, type TrainOptions } from './train.ts';
 export { projectPersonas, type Projection } from './project.ts';
 export { writeProjection, RUN_OUTPUTS } from './outputs.ts';
 export { loadSavedProjection, fromParts, designColumnNames, SavedProjection, type SavedPersona, type SavedScores } from './saved.ts';

@@ -52,9 +52,10 @@ export interface TrainOptions {
   /**
    * Positive-unlabeled bagging (Mordelet and Vert, 2014): each fold's model (and the final one) is
    * the mean of this many models, each learning every positive against its own share of the
-   * sampled unlabelled. 1: one model. Boosted trees (gbdt) only; other kinds learn one model. Measured on the four 100k benchmark worlds (BENCHMARKS.md,
-   * session 8): 5 bags against 1 raise macro-F1 by 0.008 to 0.012 at the same precision, for
-   * 1.15 to 1.35 times the run time; a saved model is then an `ensemble` file of its bags.
+   * sampled unlabelled. 1: one model. Boosted trees (gbdt) only: other kinds learn one model
+   * (bagsOf). Measured on the four 100k benchmark worlds (BENCHMARKS.md, session 8): 5 bags
+   * against 1 raise macro-F1 by 0.008 to 0.012 at the same precision, for 1.15 to 1.35 times
+   * the run time; a saved model is then an `ensemble` file of its bags.
    */
   bags?: number;
   learner: { kind: LearnerKind; params: Record<string, unknown> };
@@ -188,12 +189,20 @@ export function weightedAuc(scores: ArrayLike<number>, labels: ArrayLike<number>
   return pos > 0 && neg > 0 ? area / (pos * neg) : NaN;
 }
 
+/**
+ * Models averaged per fold and final model: the `bags` option for boosted trees, 1 for the other
+ * kinds (bagging is measured for the trees only; the forest and the ensemble average already).
+ */
+export function bagsOf(opts: Pick<TrainOptions, 'bags' | 'learner'>): number {
+  const bags = opts.learner.kind === 'gbdt' ? (opts.bags ?? 1) : 1;
+  if (!Number.isInteger(bags) || bags < 1) throw new ModelError('TRAINING_DATA_INVALID', `option bags = ${bags}: expected a whole number of 1 or more`, { field: 'bags' });
+  return bags;
+}
+
 /** Trains every persona's fold models and final model, two at a time in worker threads. */
 export async function trainPersonas(design: DesignMatrix, personas: PersonaTrainingInput[], opts: TrainOptions, onProgress?: (done: number, total: number) => void): Promise<PersonaModel[]> {
   const n = design.rows;
-  // Bagging is measured for the boosted trees only; the other kinds learn one model (the forest and the ensemble average already).
-  const bags = opts.learner.kind === 'gbdt' ? (opts.bags ?? 1) : 1;
-  if (!Number.isInteger(bags) || bags < 1) throw new ModelError('TRAINING_DATA_INVALID', `option bags = ${bags}: expected a whole number of 1 or more`, { field: 'bags' });
+  const bags = bagsOf(opts);
   const sampleRng = new Random(opts.seed * 1000 + 999);
   const correlationSample = Uint32Array.from({ length: Math.min(n, 20000) }, () => sampleRng.int(n));
   const plans = personas.map((p, k) => {
@@ -238,9 +247,10 @@ export async function trainPersonas(design: DesignMatrix, personas: PersonaTrain
     const foldModels = Array.from({ length: opts.folds }, (_, f) => make((k) => plan.fold[k] !== f)).flat();
     return opts.foldsOnly ? foldModels : [...foldModels, ...make(() => true)];
   });
-  onProgress?.(0, jobs.length);
+  // Progress counts the persona's models (folds and final), as the callers' stages do, not their bags.
+  onProgress?.(0, jobs.length / bags);
   const trained = await trainMany(jobs, { workers: opts.workers ?? 2 });
-  onProgress?.(jobs.length, jobs.length);
+  onProgress?.(jobs.length / bags, jobs.length / bags);
   // A model per fold (and the final one): its bags' mean.
   const models: FittedClassifier[] = [];
   for (let j = 0; j < trained.length; j += bags) {

@@ -134,7 +134,9 @@ describe('projection of the demo base', () => {
       expect(m.twins).toBeGreaterThan(0);
       expect(m.twins).toBeLessThan(m.seeds);
     }
-    expect(withTwins.manifest.learner.params).toMatchObject({ twinsPerSeed: 1, twinSearch: 'knn', twinWeight: 0.5, cleanSeedsQuantile: 0.1 });
+    expect(withTwins.manifest.learner.params).toMatchObject({ twinsPerSeed: 1, twinSearch: 'knn', twinWeight: 0.5, cleanSeedsQuantile: 0.1, bags: 5 });
+    // Each persona's model is the mean of its bags, and the manifest says how many.
+    expect(withTwins.models.every((m) => m.model.kind === 'ensemble')).toBe(true);
   });
 
   it('leaves previous outputs whole when a write fails', () => {
