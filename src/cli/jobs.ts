@@ -7,6 +7,7 @@ import { BullQueue, InProcessQueue, redisConnection, runStatus, startBullWorker,
 import { learnerKind } from '../models/learners.ts';
 import { cancelRun, listRuns, openStore, type Db } from '../store/index.ts';
 import { terminalProgress } from './progress-bar.ts';
+import { addTrainingFlags, trainingSize, whole, type TrainingFlags } from './training-flags.ts';
 import { withStore, withStoreFlags, type StoreFlags } from './store.ts';
 
 interface QueueFlags extends StoreFlags {
@@ -14,11 +15,6 @@ interface QueueFlags extends StoreFlags {
 }
 
 const out = (line: string) => process.stdout.write(line + '\n');
-const whole = (name: string, text: string, min = 1) => {
-  if (!/^\d+$/.test(text) || Number(text) < min) throw new InputError('INPUT_INVALID', `${name} must be a whole number of at least ${min} (got "${text}")`, { field: name });
-  return Number(text);
-};
-
 function describe(s: RunStatus): string[] {
   const lines = [`${s.run.id}  ${s.run.status}  stage ${s.run.stage ?? '-'}  ${s.percent.toFixed(1)}%${s.run.error ? `  error: ${s.run.error}` : ''}`];
   for (const st of s.stages.filter((x) => x.jobs)) lines.push(`  ${st.stage.padEnd(9)} ${st.done}/${st.jobs} done${st.running ? `, ${st.running} running` : ''}${st.failed ? `, ${st.failed} failed` : ''}`);
@@ -51,8 +47,7 @@ function withQueueFlags(cmd: Command): Command {
 export function registerJobs(program: Command): void {
   const jobs = program.command('jobs').description('batch runs: retrain on a data directory and label every customer, as jobs');
   withQueueFlags(
-    jobs
-      .command('start')
+    addTrainingFlags(jobs.command('start'))
       .description('start a run: features -> one training job per persona -> scoring partitions -> publish')
       .requiredOption('--data <dir>', 'directory of contract inputs (readable by every worker)')
       .option('--personas <file>', 'persona file (train new models)')
@@ -62,10 +57,8 @@ export function registerJobs(program: Command): void {
       .option('--seed <n>', 'random seed', '1')
       .option('--no-activate', 'leave the new version ready but not active')
       .option('--learner <kind>', 'learner of every persona: gbdt, forest, mlp or ensemble (default: the persona file model.kind, else gbdt)')
-      .option('--trees <n>', 'trees per model (default: the learner default)')
-      .option('--folds <n>', 'validation folds (default 3)')
       .option('--detach', 'with BullMQ: return once the run is queued'),
-  ).action(async (f: QueueFlags & { data: string; personas?: string; model?: string; partitions: string; asOf?: string; seed: string; activate: boolean; learner?: string; trees?: string; folds?: string; detach?: boolean }) => {
+  ).action(async (f: QueueFlags & { data: string; personas?: string; model?: string; partitions: string; asOf?: string; seed: string; activate: boolean; learner?: string; detach?: boolean } & TrainingFlags) => {
     if (!f.personas === !f.model) throw new InputError('INPUT_INVALID', 'give --personas FILE (train new models) or --model VERSION (score with a published version)');
     const request = {
       data: f.data,
@@ -75,7 +68,7 @@ export function registerJobs(program: Command): void {
       activate: f.activate,
       ...(f.asOf ? { asOf: f.asOf } : {}),
       ...(f.learner ? { learner: learnerKind(f.learner, '--learner') } : {}),
-      train: { ...(f.trees ? { numTrees: whole('--trees', f.trees) } : {}), ...(f.folds ? { folds: whole('--folds', f.folds, 2) } : {}) },
+      train: trainingSize(f),
     };
     const redis = f.redis ?? process.env.REDIS_URL;
     await withStore(f, async (db) => {

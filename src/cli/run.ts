@@ -10,6 +10,7 @@ import { withLearner } from '../models/personas/file.ts';
 import type { Progress } from '../progress.ts';
 import { readColumnMap } from './features.ts';
 import { terminalProgress } from './progress-bar.ts';
+import { addTrainingFlags, specWithTrees, trainingSize, trainOptionsOf, type TrainingFlags, type TrainingSize } from './training-flags.ts';
 
 /** Where a command's customers come from: a data directory (features built) or a built feature table. */
 export interface FeatureSource {
@@ -56,6 +57,8 @@ export interface RunOptions {
   seed?: number;
   /** Learner kind for every persona, over the persona file's `model.kind`. */
   learner?: string;
+  /** Trees, folds and bags (`--trees`, `--folds`, `--bags`), over the training defaults. */
+  size?: TrainingSize;
 }
 
 /** The whole projection of a data directory into `opts.out`, with a summary on `progress`. */
@@ -64,7 +67,8 @@ export async function runProjection(opts: RunOptions, progress: Progress): Promi
     throw new InputError('INPUT_INVALID', `--seed must be a whole number (got ${opts.seed})`, { field: 'seed' });
   }
   const kind = opts.learner === undefined ? undefined : learnerKind(opts.learner, '--learner');
-  const personaFile = withLearner(loadPersonaFile(opts.personas), kind);
+  const loaded = withLearner(loadPersonaFile(opts.personas), kind);
+  const personaFile = { ...loaded, spec: specWithTrees(loaded.spec, opts.size?.numTrees) };
   mkdirSync(opts.out, { recursive: true });
   const featuresDir = join(opts.out, 'features');
   mkdirSync(featuresDir, { recursive: true });
@@ -75,7 +79,7 @@ export async function runProjection(opts: RunOptions, progress: Progress): Promi
     columnMap: opts.columns ? readColumnMap(opts.columns) : undefined,
     progress,
   });
-  const projection = await projectPersonas({ table: features.table, personaFile, asOf: features.asOf, seed: opts.seed, progress });
+  const projection = await projectPersonas({ table: features.table, personaFile, asOf: features.asOf, seed: opts.seed, train: trainOptionsOf(opts.size), progress });
   progress.stage('write outputs');
   writeProjection(opts.out, features.table, projection);
   for (const m of projection.models) progress.log(`${m.id}: learner ${m.model.kind} on ${modelBackend(m.model)}`);
@@ -88,8 +92,7 @@ export async function runProjection(opts: RunOptions, progress: Progress): Promi
 }
 
 export function registerRun(program: Command): void {
-  program
-    .command('run')
+  addTrainingFlags(program.command('run'))
     .description('project the personas of a persona file onto a data directory (features, seeds, models, assignment)')
     .requiredOption('--data <dir>', 'directory of contract inputs')
     .requiredOption('--personas <file>', 'persona file (YAML)')
@@ -98,8 +101,8 @@ export function registerRun(program: Command): void {
     .option('--columns <file>', 'JSON or YAML column map for client files named differently')
     .option('--seed <n>', 'random seed', '1')
     .option('--learner <kind>', 'learner of every persona: gbdt, forest, mlp or ensemble (default: the persona file model.kind, else gbdt)')
-    .action(async (o: { data: string; personas: string; out: string; asOf?: string; columns?: string; seed: string; learner?: string }) => {
+    .action(async (o: { data: string; personas: string; out: string; asOf?: string; columns?: string; seed: string; learner?: string } & TrainingFlags) => {
       if (!/^-?\d+$/.test(o.seed)) throw new InputError('INPUT_INVALID', `--seed must be a whole number (got "${o.seed}")`, { field: 'seed' });
-      await runProjection({ ...o, seed: Number(o.seed) }, terminalProgress());
+      await runProjection({ ...o, seed: Number(o.seed), size: trainingSize(o) }, terminalProgress());
     });
 }

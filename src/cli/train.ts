@@ -9,6 +9,7 @@ import { withLearner } from '../models/personas/file.ts';
 import { readSeeds } from '../models/personas/seed-files.ts';
 import type { Progress } from '../progress.ts';
 import { terminalProgress } from './progress-bar.ts';
+import { addTrainingFlags, specWithTrees, trainingSize, trainOptionsOf, type TrainingFlags, type TrainingSize } from './training-flags.ts';
 import { featureTableOf, type FeatureSource } from './run.ts';
 
 export interface TrainCommandOptions extends FeatureSource {
@@ -19,6 +20,8 @@ export interface TrainCommandOptions extends FeatureSource {
   seed?: number;
   /** Learner kind for every persona, over the persona file's `model.kind`. */
   learner?: string;
+  /** Trees, folds and bags (`--trees`, `--folds`, `--bags`), over the training defaults. */
+  size?: TrainingSize;
 }
 
 export async function trainProjection(opts: TrainCommandOptions, progress: Progress): Promise<Projection> {
@@ -26,11 +29,12 @@ export async function trainProjection(opts: TrainCommandOptions, progress: Progr
     throw new InputError('INPUT_INVALID', `--seed must be a whole number (got ${opts.seed})`, { field: 'seed' });
   }
   const kind = opts.learner === undefined ? undefined : learnerKind(opts.learner, '--learner');
-  const personaFile = withLearner(loadPersonaFile(opts.personas), kind);
+  const loaded = withLearner(loadPersonaFile(opts.personas), kind);
+  const personaFile = { ...loaded, spec: specWithTrees(loaded.spec, opts.size?.numTrees) };
   mkdirSync(opts.out, { recursive: true });
   const { table, asOf } = await featureTableOf(opts, opts.out, progress, personaFile.spec.as_of);
   const seeds = opts.seeds ? readSeeds(opts.seeds, table) : undefined;
-  const projection = await projectPersonas({ table, personaFile, asOf, seed: opts.seed, seeds, progress });
+  const projection = await projectPersonas({ table, personaFile, asOf, seed: opts.seed, seeds, train: trainOptionsOf(opts.size), progress });
   progress.stage('write model');
   writeProjection(opts.out, table, projection, ['model', 'metrics.json']);
   for (const m of projection.models) progress.log(`${m.id}: learner ${m.model.kind} on ${modelBackend(m.model)}`);
@@ -42,8 +46,7 @@ export async function trainProjection(opts: TrainCommandOptions, progress: Progr
 }
 
 export function registerTrain(program: Command): void {
-  program
-    .command('train')
+  addTrainingFlags(program.command('train'))
     .description('train the persona models from a feature table and seeds; write model/ and metrics.json')
     .requiredOption('--personas <file>', 'persona file (YAML)')
     .requiredOption('--out <dir>', 'output directory')
@@ -54,8 +57,8 @@ export function registerTrain(program: Command): void {
     .option('--columns <file>', 'JSON or YAML column map for client files named differently (with --data)')
     .option('--seed <n>', 'random seed', '1')
     .option('--learner <kind>', 'learner of every persona: gbdt, forest, mlp or ensemble (default: the persona file model.kind, else gbdt)')
-    .action(async (o: Omit<TrainCommandOptions, 'seed'> & { seed: string }) => {
+    .action(async (o: Omit<TrainCommandOptions, 'seed' | 'size'> & { seed: string } & TrainingFlags) => {
       if (!/^-?\d+$/.test(o.seed)) throw new InputError('INPUT_INVALID', `--seed must be a whole number (got "${o.seed}")`, { field: 'seed' });
-      await trainProjection({ ...o, seed: Number(o.seed) }, terminalProgress());
+      await trainProjection({ ...o, seed: Number(o.seed), size: trainingSize(o) }, terminalProgress());
     });
 }

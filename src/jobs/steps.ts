@@ -106,8 +106,10 @@ function trainOptions(params: RunParams, model: { kind: TrainOptions['learner'][
     ...TRAIN_DEFAULTS,
     seed: params.seed,
     folds: params.train.folds ?? TRAIN_DEFAULTS.folds,
+    bags: params.train.bags ?? TRAIN_DEFAULTS.bags,
     workers: 1,
-    learner: personaLearner(model && { kind: model.kind, params: { ...model.params, ...(params.train.numTrees ? { numTrees: params.train.numTrees } : {}) } }),
+    // The run's tree count applies whether or not the persona file names a learner (default gbdt).
+    learner: personaLearner({ kind: model?.kind ?? 'gbdt', params: { ...model?.params, ...(params.train.numTrees ? { numTrees: params.train.numTrees } : {}) } }),
   };
 }
 
@@ -386,7 +388,7 @@ async function assemble(ctx: StepContext): Promise<Result> {
     asOf: String(feat.asOf),
     seed: params.seed,
     features: designColumnNames(design),
-    learner: { kind: first.learner!.kind, params: { ...first.learner!.params, folds: first.folds, unlabeledPerSeed: TRAIN_DEFAULTS.unlabeledPerSeed, ruleFeatures: TRAIN_DEFAULTS.ruleFeatures, bags: bagsOf({ ...TRAIN_DEFAULTS, learner: first.learner! }), run: ctx.job.runId } },
+    learner: { kind: first.learner!.kind, params: { ...first.learner!.params, folds: first.folds, unlabeledPerSeed: TRAIN_DEFAULTS.unlabeledPerSeed, ruleFeatures: TRAIN_DEFAULTS.ruleFeatures, bags: bagsOf({ bags: ctx.params.train.bags ?? TRAIN_DEFAULTS.bags, learner: first.learner! }), run: ctx.job.runId } },
     assignment: { targetPrecision: file.assignment.target_precision, minMargin: file.assignment.min_margin },
     personas: file.personas.map((p) => {
       const t = trainedAll.find((x) => x.persona === p.id)!;

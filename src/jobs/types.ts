@@ -24,7 +24,15 @@ export const RunRequestSchema = z
     /** Learner of every persona, over the persona file's `model.kind` (as `personas run --learner`). */
     learner: z.enum(LEARNER_KINDS).optional(),
     /** Smaller models for quick runs and tests. */
-    train: z.object({ folds: z.number().int().min(2).max(10).optional(), numTrees: z.number().int().min(1).max(5000).optional() }).strict().default({}),
+    train: z
+      .object({
+        folds: z.number().int().min(2).max(10).optional(),
+        numTrees: z.number().int().min(1).max(5000).optional(),
+        /** Positive-unlabeled bags per boosted-trees model (models/personas/train.ts TrainOptions.bags; default 5). */
+        bags: z.number().int().min(1).max(50).optional(),
+      })
+      .strict()
+      .default({}),
   })
   .strict()
   .refine((r) => (r.personas === undefined) !== (r.model === undefined), { message: 'give either `personas` (train new models) or `model` (score with a published version)', path: ['personas'] });

@@ -102,6 +102,27 @@ describe('personas seed, train and score', () => {
     expect(scores.assignment.persona.length).toBe(2500);
   }, 60_000);
 
+  it('train --trees --folds --bags: single models of that many trees on a persona file that names no learner, recorded in the manifest', () => {
+    const plain = join(root, 'plain.yaml');
+    writeFileSync(plain, readFileSync(personas, 'utf8').replace(/\nmodel:[\s\S]*$/, '\n'));
+    const out = join(root, 'trained-small');
+    const cli = (...args: string[]) => execFileSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'train', '--features', join(seedDir, 'features'), '--personas', plain, ...args], { stdio: 'pipe' });
+    cli('--out', out, '--trees', '12', '--folds', '2', '--bags', '1');
+    const manifest = ManifestSchema.parse(JSON.parse(readFileSync(join(out, 'model', 'manifest.json'), 'utf8')));
+    expect(manifest.learner.kind).toBe('gbdt');
+    expect(manifest.learner.params).toMatchObject({ numTrees: 12, folds: 2, bags: 1 });
+    const trained = manifest.personas.filter((p) => p.modelFile);
+    expect(trained.length).toBeGreaterThan(0);
+    for (const p of trained) {
+      const { model } = JSON.parse(readFileSync(join(out, 'model', p.modelFile!), 'utf8')) as { model: { kind: string; trees: unknown[] } };
+      expect([model.kind, model.trees.length]).toEqual(['gbdt', 12]);
+    }
+    // The defaults: five bags, an ensemble file of them.
+    const bagged = loadSavedProjection(modelDir);
+    expect(bagged.manifest.learner.params).toMatchObject({ numTrees: 15, bags: 5 });
+    expect(() => cli('--out', join(root, 'bad'), '--bags', '0')).toThrow(/--bags must be a whole number of at least 1 \(got "0"\)/);
+  }, 120_000);
+
   it('names the file and line of a seed whose customer is unknown, and refuses two customer sources', async () => {
     const table = await readFeatureTable(join(seedDir, 'features', 'features.parquet'));
     const bad = tempDir();

@@ -90,6 +90,22 @@ for (const variant of RUNNER_VARIANTS) {
       expect(v.manifest.learner.kind).toBe('forest');
     });
 
+    it('trains the trees and bags the run asks for when the persona file names no learner, and records them', async () => {
+      await expect(startRun(db, queue, { data: runs.data, personas, train: { bags: 0 } })).rejects.toThrow(/bags/);
+      const started = await startRun(db, queue, { data: runs.data, personas, partitions: 2, train: { folds: 2, numTrees: 7, bags: 2 }, activate: false });
+      const end = await until(db, started.run.id, finished);
+      expect(end.run.error).toBeNull();
+      const version = (end.jobs.find((j) => j.kind === 'publish')!.result as { version: string }).version;
+      const kept = await db.query<{ model: { kind: string; members?: { model: { trees: unknown[] } }[] } }>('SELECT model FROM persona_models WHERE version = $1', [version]);
+      expect(kept.length).toBeGreaterThan(0);
+      for (const { model } of kept) {
+        expect(model.kind).toBe('ensemble');
+        expect(model.members!.map((m) => m.model.trees.length)).toEqual([7, 7]);
+      }
+      const [v] = await db.query<{ manifest: { learner: { kind: string; params: Record<string, unknown> } } }>('SELECT manifest FROM model_versions WHERE version = $1', [version]);
+      expect(v.manifest.learner.params).toMatchObject({ numTrees: 7, folds: 2, bags: 2 });
+    });
+
     it('scores a base with the models of a published version, without training', async () => {
       const source = (await activeVersion(db))!;
       const started = await startRun(db, queue, { data: runs.data, model: source, partitions: 2 });

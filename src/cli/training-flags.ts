@@ -1,0 +1,52 @@
+// The training-size options shared by `personas run`, `personas train` and `personas jobs start`:
+// trees per model, validation folds and positive-unlabeled bags, so a data scientist can train
+// smaller models (a quick look, a test) or single-model files without editing the persona file.
+import type { Command } from 'commander';
+import { InputError } from '../errors.ts';
+import type { PersonaFile } from '../models/personas/file.ts';
+
+/** A command-line value that must be a whole number of at least `min`. */
+export function whole(name: string, text: string, min = 1): number {
+  if (!/^\d+$/.test(text) || Number(text) < min) throw new InputError('INPUT_INVALID', `${name} must be a whole number of at least ${min} (got "${text}")`, { field: name });
+  return Number(text);
+}
+
+export interface TrainingFlags {
+  trees?: string;
+  folds?: string;
+  bags?: string;
+}
+
+export interface TrainingSize {
+  numTrees?: number;
+  folds?: number;
+  bags?: number;
+}
+
+export function addTrainingFlags(command: Command): Command {
+  return command
+    .option('--trees <n>', 'trees per model (default: the learner default; persona training: 300 for gbdt)')
+    .option('--folds <n>', 'validation folds (default 3)')
+    .option('--bags <n>', 'positive-unlabeled bags averaged per boosted-trees model (default 5; 1: one model per file)');
+}
+
+/** The flags given, as numbers (absent ones stay absent). */
+export function trainingSize(f: TrainingFlags): TrainingSize {
+  return {
+    ...(f.trees !== undefined ? { numTrees: whole('--trees', f.trees) } : {}),
+    ...(f.folds !== undefined ? { folds: whole('--folds', f.folds, 2) } : {}),
+    ...(f.bags !== undefined ? { bags: whole('--bags', f.bags) } : {}),
+  };
+}
+
+/** The persona file's learner with `numTrees` set (default learner gbdt), as the batch jobs apply `--trees`. */
+export function specWithTrees(spec: PersonaFile, numTrees: number | undefined): PersonaFile {
+  if (numTrees === undefined) return spec;
+  return { ...spec, model: { kind: spec.model?.kind ?? 'gbdt', params: { ...spec.model?.params, numTrees } } };
+}
+
+/** The folds and bags of a training size as projection options (trees go through the persona file's learner). */
+export function trainOptionsOf(size: TrainingSize | undefined): { folds?: number; bags?: number } | undefined {
+  if (!size) return undefined;
+  return { ...(size.folds !== undefined ? { folds: size.folds } : {}), ...(size.bags !== undefined ? { bags: size.bags } : {}) };
+}
