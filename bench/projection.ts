@@ -110,32 +110,38 @@ function diagnose(world: string, table: FeatureTable, spec: Parameters<typeof se
     }
     return `${m.id} ${count} expected ${(sum / Math.max(1, count)).toFixed(3)} true ${(right / Math.max(1, count)).toFixed(3)}`;
   }).join('; ')}`);
-  // Ceiling: each customer to the persona of highest s / c; per persona the cut (by truth) with the best F1 at a precision floor.
-  const best = new Int32Array(n).fill(-1);
-  const value = new Float64Array(n);
-  for (let i = 0; i < n; i++) for (const [k, m] of models.entries()) if (m.oofScores[i] / m.c > value[i]) {
-    value[i] = m.oofScores[i] / m.c;
-    best[i] = k;
-  }
-  for (const floor of [0.75, 0.8, 0.85, 0.9]) {
-    let assigned = 0;
-    let correct = 0;
-    const f1 = models.map((_, k) => {
-      const order = Array.from(best.keys()).filter((i) => best[i] === k).sort((a, b) => value[b] - value[a]);
-      const members = y.reduce((a, v) => a + (v === k ? 1 : 0), 0);
-      let tp = 0;
-      let top = { f: 0, m: 0, tp: 0 };
-      order.forEach((i, m) => {
-        if (y[i] === k) tp++;
-        const precision = tp / (m + 1);
-        const f = (2 * precision * (tp / members)) / (precision + tp / members);
-        if (precision >= floor && f > top.f) top = { f, m: m + 1, tp };
+  // Ceiling: each customer to the persona of highest s / c (the persona models alone), then of
+  // highest probability (condition views included, when the run has them); per persona the cut
+  // (by truth) with the best F1 at a precision floor.
+  ceilings('persona models, s / c', models.map((m) => Float64Array.from(m.oofScores, (s) => s / m.c)));
+  if (models.some((m) => m.views?.length)) ceilings('probabilities, condition views included', models.map((m) => m.probabilities));
+  function ceilings(what: string, values: Float64Array[]) {
+    const best = new Int32Array(n).fill(-1);
+    const value = new Float64Array(n);
+    for (let i = 0; i < n; i++) for (const [k, v] of values.entries()) if (v[i] > value[i]) {
+      value[i] = v[i];
+      best[i] = k;
+    }
+    for (const floor of [0.75, 0.8, 0.85, 0.9]) {
+      let assigned = 0;
+      let correct = 0;
+      const f1 = models.map((_, k) => {
+        const order = Array.from(best.keys()).filter((i) => best[i] === k).sort((a, b) => value[b] - value[a]);
+        const members = y.reduce((a, v) => a + (v === k ? 1 : 0), 0);
+        let tp = 0;
+        let top = { f: 0, m: 0, tp: 0 };
+        order.forEach((i, m) => {
+          if (y[i] === k) tp++;
+          const precision = tp / (m + 1);
+          const f = (2 * precision * (tp / members)) / (precision + tp / members);
+          if (precision >= floor && f > top.f) top = { f, m: m + 1, tp };
+        });
+        assigned += top.m;
+        correct += top.tp;
+        return top.f;
       });
-      assigned += top.m;
-      correct += top.tp;
-      return top.f;
-    });
-    console.log(`  ceiling at per-persona precision >= ${floor}: macro-F1 ${(f1.reduce((a, b) => a + b, 0) / f1.length).toFixed(3)}, precision ${(correct / Math.max(1, assigned)).toFixed(3)}, coverage ${(assigned / n).toFixed(3)}`);
+      console.log(`  ceiling (${what}) at per-persona precision >= ${floor}: macro-F1 ${(f1.reduce((a, b) => a + b, 0) / f1.length).toFixed(3)}, precision ${(correct / Math.max(1, assigned)).toFixed(3)}, coverage ${(assigned / n).toFixed(3)}`);
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 // The training-size options shared by `personas run`, `personas train` and `personas jobs start`:
-// trees per model, validation folds and positive-unlabeled bags, so a data scientist can train
-// smaller models (a quick look, a test) or single-model files without editing the persona file.
+// trees per model, validation folds, positive-unlabeled bags and the condition views, so a data
+// scientist can train smaller models (a quick look, a test) or single-model files without editing
+// the persona file.
 import type { Command } from 'commander';
 import { InputError } from '../errors.ts';
 import type { PersonaFile } from '../models/personas/file.ts';
@@ -15,19 +16,24 @@ export interface TrainingFlags {
   trees?: string;
   folds?: string;
   bags?: string;
+  /** Commander's `--no-views`: false when given. */
+  views?: boolean;
 }
 
 export interface TrainingSize {
   numTrees?: number;
   folds?: number;
   bags?: number;
+  /** false: no condition views (models/personas/views.ts). */
+  views?: boolean;
 }
 
 export function addTrainingFlags(command: Command): Command {
   return command
     .option('--trees <n>', 'trees per model (default: the learner default; persona training: 300 for gbdt)')
     .option('--folds <n>', 'validation folds (default 3)')
-    .option('--bags <n>', 'positive-unlabeled bags averaged per boosted-trees model (default 5; 1: one model per file)');
+    .option('--bags <n>', 'positive-unlabeled bags averaged per boosted-trees model (default 5; 1: one model per file)')
+    .option('--no-views', 'no condition views (one more model per condition of each rule, averaged in: on by default for boosted trees)');
 }
 
 /** The flags given, as numbers (absent ones stay absent). */
@@ -36,6 +42,7 @@ export function trainingSize(f: TrainingFlags): TrainingSize {
     ...(f.trees !== undefined ? { numTrees: whole('--trees', f.trees) } : {}),
     ...(f.folds !== undefined ? { folds: whole('--folds', f.folds, 2) } : {}),
     ...(f.bags !== undefined ? { bags: whole('--bags', f.bags) } : {}),
+    ...(f.views === false ? { views: false } : {}),
   };
 }
 
@@ -45,8 +52,8 @@ export function specWithTrees(spec: PersonaFile, numTrees: number | undefined): 
   return { ...spec, model: { kind: spec.model?.kind ?? 'gbdt', params: { ...spec.model?.params, numTrees } } };
 }
 
-/** The folds and bags of a training size as projection options (trees go through the persona file's learner). */
-export function trainOptionsOf(size: TrainingSize | undefined): { folds?: number; bags?: number } | undefined {
+/** The folds, bags and views of a training size as projection options (trees go through the persona file's learner). */
+export function trainOptionsOf(size: TrainingSize | undefined): { folds?: number; bags?: number; views?: null } | undefined {
   if (!size) return undefined;
-  return { ...(size.folds !== undefined ? { folds: size.folds } : {}), ...(size.bags !== undefined ? { bags: size.bags } : {}) };
+  return { ...(size.folds !== undefined ? { folds: size.folds } : {}), ...(size.bags !== undefined ? { bags: size.bags } : {}), ...(size.views === false ? { views: null } : {}) };
 }

@@ -12,6 +12,7 @@ import { MANIFEST_FORMAT, type Manifest, type PersonaMetrics, type Quantificatio
 import {
   anySeedMask, autoThreshold, cleanSeedsBetweenRounds, designColumnNames, encodeDesign, fitDesign, hasSecondRound, OVERLAP_POLICY, parsePersonaFile, specWithLearner, reachCurve, secondRoundTwins, selectSeeds,
   bagsOf, personaLearner, trainPersonas, TRAIN_DEFAULTS, DesignEncodingSchema, type DesignEncoding, type TrainOptions,
+  conditionViews, trainConditionViews, viewsOf, withViews,
 } from '../models/personas/index.ts';
 import type { Progress } from '../progress.ts';
 import { buildReportModel, computePortraitStats, renderReportHtml } from '../report/index.ts';
@@ -107,6 +108,7 @@ function trainOptions(params: RunParams, model: { kind: TrainOptions['learner'][
     seed: params.seed,
     folds: params.train.folds ?? TRAIN_DEFAULTS.folds,
     bags: params.train.bags ?? TRAIN_DEFAULTS.bags,
+    views: params.train.views === false ? null : TRAIN_DEFAULTS.views,
     workers: 1,
     // The run's tree count applies whether or not the persona file names a learner (default gbdt).
     learner: personaLearner({ kind: model?.kind ?? 'gbdt', params: { ...model?.params, ...(params.train.numTrees ? { numTrees: params.train.numTrees } : {}) } }),
@@ -235,7 +237,16 @@ async function finalRound(ctx: StepContext, t: PersonaTable, options: TrainOptio
   const encoding = fitDesign(t.table);
   const design = encodeDesign(t.table, encoding);
   ctx.progress.stage('train', options.folds + 1);
-  const [m] = await trainPersonas(design, [{ id: persona, seedMask: s.mask, ruleFeatures: s.ruleFeatures, twinMask: extra.twinMask, excludeMask: extra.excludeMask, index: t.index }], options, (done) => ctx.progress.tick(done));
+  let [m] = await trainPersonas(design, [{ id: persona, seedMask: s.mask, ruleFeatures: s.ruleFeatures, twinMask: extra.twinMask, excludeMask: extra.excludeMask, index: t.index }], options, (done) => ctx.progress.tick(done));
+  const viewOptions = viewsOf(options);
+  if (viewOptions) {
+    const i = file.personas.indexOf(p);
+    const views = conditionViews(p.key_drivers, t.table, `personas[${i}].key_drivers`);
+    await ctx.checkCancelled();
+    ctx.progress.stage('condition views', views.length * (viewOptions.folds + 1));
+    const [trained] = await trainConditionViews(design, [{ id: persona, index: t.index, views }], options, (done) => ctx.progress.tick(done));
+    m = withViews(m, trained, viewOptions.weight, design.names);
+  }
   const threshold = p.threshold === 'auto'
     ? autoThreshold(m.probabilities, file.assignment.target_precision)
     : { threshold: p.threshold, expectedPrecision: meanAbove(m.probabilities, p.threshold) };
@@ -253,6 +264,7 @@ async function finalRound(ctx: StepContext, t: PersonaTable, options: TrainOptio
     expectedPrecision: threshold.expectedPrecision,
     c: m.c,
     validationAuc: m.validationAuc,
+    views: m.views ?? [],
     estimatedPrevalence: m.prevalence,
     reachCurve: reachCurve(m.probabilities),
     calibration: m.calibration,
@@ -285,6 +297,7 @@ interface TrainResult {
   expectedPrecision?: number | null;
   c?: number;
   validationAuc?: number;
+  views?: PersonaMetrics['views'];
   estimatedPrevalence?: number;
   reachCurve?: PersonaMetrics['reachCurve'];
   calibration?: PersonaMetrics['calibration'];
@@ -322,6 +335,7 @@ function runMetrics(version: string, customers: number, file: ReturnType<typeof 
         seedsLeftOut: t.seedsLeftOut ?? 0,
         seedCleaningSkipped: t.seedCleaningSkipped ?? null,
         validationAuc: ok ? t.validationAuc! : null,
+        views: t.views ?? [],
         estimatedC: ok ? t.c! : null,
         threshold: ok ? t.threshold! : null,
         expectedPrecision: ok ? (t.expectedPrecision ?? null) : null,
@@ -388,7 +402,7 @@ async function assemble(ctx: StepContext): Promise<Result> {
     asOf: String(feat.asOf),
     seed: params.seed,
     features: designColumnNames(design),
-    learner: { kind: first.learner!.kind, params: { ...first.learner!.params, folds: first.folds, unlabeledPerSeed: TRAIN_DEFAULTS.unlabeledPerSeed, ruleFeatures: TRAIN_DEFAULTS.ruleFeatures, bags: bagsOf({ bags: ctx.params.train.bags ?? TRAIN_DEFAULTS.bags, learner: first.learner! }), run: ctx.job.runId } },
+    learner: { kind: first.learner!.kind, params: { ...first.learner!.params, folds: first.folds, unlabeledPerSeed: TRAIN_DEFAULTS.unlabeledPerSeed, ruleFeatures: TRAIN_DEFAULTS.ruleFeatures, bags: bagsOf({ bags: ctx.params.train.bags ?? TRAIN_DEFAULTS.bags, learner: first.learner! }), views: viewsOf({ views: ctx.params.train.views === false ? null : TRAIN_DEFAULTS.views, learner: first.learner! }), run: ctx.job.runId } },
     assignment: { targetPrecision: file.assignment.target_precision, minMargin: file.assignment.min_margin },
     personas: file.personas.map((p) => {
       const t = trainedAll.find((x) => x.persona === p.id)!;

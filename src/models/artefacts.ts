@@ -55,6 +55,11 @@ export const PersonaMetricsSchema = z.object({
   seedCleaningSkipped: z.string().nullable().default(null),
   /** Mean validation AUC over the folds (positives vs unlabeled). */
   validationAuc: z.number().nullable(),
+  /**
+   * Condition views averaged into the persona's probabilities (views.ts): the condition each leaves
+   * out, its positives (customers passing the other conditions), its c and validation AUC.
+   */
+  views: z.array(z.object({ condition: z.string(), seeds: z.number().int(), c: z.number(), validationAuc: z.number() })).default([]),
   /** Elkan-Noto label frequency c = P(labeled | positive), estimated on held-out seeds. */
   estimatedC: z.number().nullable(),
   threshold: z.number().nullable(),

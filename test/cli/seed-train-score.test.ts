@@ -11,7 +11,7 @@ import { trainProjection } from '../../src/cli/train.ts';
 import { writeDemoBase } from '../../src/demo/index.ts';
 import { readFeatureTable } from '../../src/features/index.ts';
 import { ManifestSchema, QuantificationSchema, RunMetricsSchema } from '../../src/models/artefacts.ts';
-import { loadSavedProjection } from '../../src/models/personas/index.ts';
+import { loadSavedProjection, type ConditionViewsModel } from '../../src/models/personas/index.ts';
 import { readSeeds } from '../../src/models/personas/seed-files.ts';
 import { silentProgress } from '../../src/progress.ts';
 import { tempDir } from '../helpers/world.ts';
@@ -102,24 +102,30 @@ describe('personas seed, train and score', () => {
     expect(scores.assignment.persona.length).toBe(2500);
   }, 60_000);
 
-  it('train --trees --folds --bags: single models of that many trees on a persona file that names no learner, recorded in the manifest', () => {
+  it('train --trees --folds --bags --no-views: single models of that many trees on a persona file that names no learner, recorded in the manifest', () => {
     const plain = join(root, 'plain.yaml');
     writeFileSync(plain, readFileSync(personas, 'utf8').replace(/\nmodel:[\s\S]*$/, '\n'));
     const out = join(root, 'trained-small');
     const cli = (...args: string[]) => execFileSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'train', '--features', join(seedDir, 'features'), '--personas', plain, ...args], { stdio: 'pipe' });
-    cli('--out', out, '--trees', '12', '--folds', '2', '--bags', '1');
+    cli('--out', out, '--trees', '12', '--folds', '2', '--bags', '1', '--no-views');
     const manifest = ManifestSchema.parse(JSON.parse(readFileSync(join(out, 'model', 'manifest.json'), 'utf8')));
     expect(manifest.learner.kind).toBe('gbdt');
-    expect(manifest.learner.params).toMatchObject({ numTrees: 12, folds: 2, bags: 1 });
+    expect(manifest.learner.params).toMatchObject({ numTrees: 12, folds: 2, bags: 1, views: null });
     const trained = manifest.personas.filter((p) => p.modelFile);
     expect(trained.length).toBeGreaterThan(0);
     for (const p of trained) {
       const { model } = JSON.parse(readFileSync(join(out, 'model', p.modelFile!), 'utf8')) as { model: { kind: string; trees: unknown[] } };
       expect([model.kind, model.trees.length]).toEqual(['gbdt', 12]);
     }
-    // The defaults: five bags, an ensemble file of them.
+    // The defaults: five bags, an ensemble file of them, with a view per condition of the rule.
     const bagged = loadSavedProjection(modelDir);
-    expect(bagged.manifest.learner.params).toMatchObject({ numTrees: 15, bags: 5 });
+    expect(bagged.manifest.learner.params).toMatchObject({ numTrees: 15, bags: 5, views: { trees: 100, folds: 2, weight: 0.5 } });
+    for (const p of bagged.personas) {
+      const model = p.model as ConditionViewsModel;
+      expect(model.kind).toBe('views');
+      expect(model.base.model.kind).toBe('ensemble');
+      expect(model.views.length).toBeGreaterThanOrEqual(2);
+    }
     expect(() => cli('--out', join(root, 'bad'), '--bags', '0')).toThrow(/--bags must be a whole number of at least 1 \(got "0"\)/);
   }, 120_000);
 

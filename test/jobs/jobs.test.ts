@@ -90,20 +90,43 @@ for (const variant of RUNNER_VARIANTS) {
       expect(v.manifest.learner.kind).toBe('forest');
     });
 
-    it('trains the trees and bags the run asks for when the persona file names no learner, and records them', async () => {
+    it('trains the trees, bags and condition views the run asks for when the persona file names no learner, and records them', async () => {
       await expect(startRun(db, queue, { data: runs.data, personas, train: { bags: 0 } })).rejects.toThrow(/bags/);
-      const started = await startRun(db, queue, { data: runs.data, personas, partitions: 2, train: { folds: 2, numTrees: 7, bags: 2 }, activate: false });
-      const end = await until(db, started.run.id, finished);
-      expect(end.run.error).toBeNull();
-      const version = (end.jobs.find((j) => j.kind === 'publish')!.result as { version: string }).version;
-      const kept = await db.query<{ model: { kind: string; members?: { model: { trees: unknown[] } }[] } }>('SELECT model FROM persona_models WHERE version = $1', [version]);
-      expect(kept.length).toBeGreaterThan(0);
-      for (const { model } of kept) {
+      await expect(startRun(db, queue, { data: runs.data, personas, train: { views: 'no' as unknown as boolean } })).rejects.toThrow(/views/);
+      type Part = { kind: string; members?: { model: { trees: unknown[] } }[]; trees?: unknown[] };
+      type Kept = { model: Part & { base?: { c: number; model: Part }; views?: { condition: string; c: number; model: Part }[] } };
+      const run = async (train: { folds: number; numTrees: number; bags: number; views?: boolean }) => {
+        const started = await startRun(db, queue, { data: runs.data, personas, partitions: 2, train, activate: false });
+        const end = await until(db, started.run.id, finished);
+        expect(end.run.error).toBeNull();
+        const version = (end.jobs.find((j) => j.kind === 'publish')!.result as { version: string }).version;
+        const kept = await db.query<Kept>('SELECT model FROM persona_models WHERE version = $1', [version]);
+        expect(kept.length).toBeGreaterThan(0);
+        const [v] = await db.query<{ manifest: { learner: { kind: string; params: Record<string, unknown> } }; metrics: { personas: { status: string; views: { condition: string; seeds: number }[] }[] } }>('SELECT manifest, metrics FROM model_versions WHERE version = $1', [version]);
+        return { kept, manifest: v.manifest, metrics: v.metrics };
+      };
+      // Default: each persona model is its bagged model (two members of 7 trees) with a view per condition of its rule (7 trees too: never more than the persona's).
+      const withViews = await run({ folds: 2, numTrees: 7, bags: 2 });
+      for (const { model } of withViews.kept) {
+        expect(model.kind).toBe('views');
+        expect(model.base!.model.kind).toBe('ensemble');
+        expect(model.base!.model.members!.map((m) => m.model.trees.length)).toEqual([7, 7]);
+        expect(model.views!.length).toBeGreaterThanOrEqual(2);
+        for (const view of model.views!) {
+          expect(view.condition).toMatch(/^personas\[\d+\]\.key_drivers\.all\[\d+\]$/);
+          expect(view.model.trees!.length).toBe(7);
+        }
+      }
+      expect(withViews.manifest.learner.params).toMatchObject({ numTrees: 7, folds: 2, bags: 2, views: { trees: 100, folds: 2, weight: 0.5 } });
+      for (const p of withViews.metrics.personas.filter((x) => x.status === 'trained')) expect(p.views.length).toBeGreaterThanOrEqual(2);
+      // views: false: the bagged model alone.
+      const without = await run({ folds: 2, numTrees: 7, bags: 2, views: false });
+      for (const { model } of without.kept) {
         expect(model.kind).toBe('ensemble');
         expect(model.members!.map((m) => m.model.trees.length)).toEqual([7, 7]);
       }
-      const [v] = await db.query<{ manifest: { learner: { kind: string; params: Record<string, unknown> } } }>('SELECT manifest FROM model_versions WHERE version = $1', [version]);
-      expect(v.manifest.learner.params).toMatchObject({ numTrees: 7, folds: 2, bags: 2 });
+      expect(without.manifest.learner.params).toMatchObject({ numTrees: 7, folds: 2, bags: 2, views: null });
+      for (const p of without.metrics.personas.filter((x) => x.status === 'trained')) expect(p.views).toEqual([]);
     });
 
     it('scores a base with the models of a published version, without training', async () => {

@@ -303,6 +303,7 @@ describe('warnings on weak personas', () => {
     status: 'trained',
     seeds: 500,
     twins: 0,
+    views: [],
     seedsLeftOut: 0,
     seedCleaningSkipped: null,
     validationAuc: 0.92,

@@ -13,6 +13,7 @@ import { quantify } from './quantify.ts';
 import { OVERLAP_POLICY, selectSeeds, type PersonaSeeds } from './seeds.ts';
 import { InputError } from '../../errors.ts';
 import { anySeedMask, cleanSeedsBetweenRounds, hasSecondRound, secondRoundTwins } from './rounds.ts';
+import { conditionViews, trainConditionViews, viewsOf, withViews } from './views.ts';
 import { bagsOf, personaLearner, TRAIN_DEFAULTS, trainPersonas, type PersonaModel, type PersonaTrainingInput, type TrainOptions } from './train.ts';
 
 export interface ProjectionInput {
@@ -103,6 +104,16 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
     progress.stage('train (second round)', trainable.length * (options.folds + 1));
     models = await trainPersonas(design, inputs, options, (done) => progress.tick(done));
   }
+  const viewOptions = viewsOf(options);
+  if (viewOptions && models.length) {
+    const views = trainable.map((s, k) => {
+      const i = spec.personas.findIndex((p) => p.id === s.id);
+      return { id: s.id, index: k, views: conditionViews(spec.personas[i].key_drivers, input.table, `personas[${i}].key_drivers`) };
+    });
+    progress.stage('condition views', views.reduce((a, v) => a + v.views.length, 0) * (viewOptions.folds + 1));
+    const trained = await trainConditionViews(design, views, options, (done) => progress.tick(done));
+    models = models.map((m, k) => withViews(m, trained[k], viewOptions.weight, design.names));
+  }
   lap('train');
 
   progress.stage('assign');
@@ -149,6 +160,7 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
       seedsLeftOut: leftOut.get(p.id) ?? 0,
       seedCleaningSkipped: cleaningSkipped.get(p.id) ?? null,
       validationAuc: m ? m.validationAuc : null,
+      views: m?.views ?? [],
       estimatedC: m ? m.c : null,
       prevalenceC: m ? m.prevalenceC : null,
       threshold: m ? thresholds[k].threshold : null,
@@ -172,7 +184,7 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
     features: design.names,
     learner: {
       kind: options.learner.kind,
-      params: { ...options.learner.params, folds: options.folds, unlabeledPerSeed: options.unlabeledPerSeed, ruleFeatures: options.ruleFeatures, relatedCorrelation: options.relatedCorrelation, cleanSeedsQuantile: options.cleanSeedsQuantile, bags: bagsOf(options), twinsPerSeed: options.twinsPerSeed, twinSearch: options.twinSearch, twinCutoffQuantile: options.twinCutoffQuantile, twinWeight: options.twinWeight },
+      params: { ...options.learner.params, folds: options.folds, unlabeledPerSeed: options.unlabeledPerSeed, ruleFeatures: options.ruleFeatures, relatedCorrelation: options.relatedCorrelation, cleanSeedsQuantile: options.cleanSeedsQuantile, bags: bagsOf(options), twinsPerSeed: options.twinsPerSeed, twinSearch: options.twinSearch, twinCutoffQuantile: options.twinCutoffQuantile, twinWeight: options.twinWeight, views: viewsOf(options) },
     },
     assignment: { targetPrecision: spec.assignment.target_precision, minMargin: spec.assignment.min_margin },
     personas: spec.personas.map((p, k) => ({

@@ -58,12 +58,27 @@ export interface TrainOptions {
    * the run time; a saved model is then an `ensemble` file of its bags.
    */
   bags?: number;
+  /**
+   * Condition views (views.ts): one more model per top-level condition of the persona's rule,
+   * averaged with the persona's model; null: none. Boosted trees only (viewsOf).
+   */
+  views?: ViewOptions | null;
   learner: { kind: LearnerKind; params: Record<string, unknown> };
   seed: number;
   workers?: number;
   /** Skip the model on all rows (a first round whose models only give out-of-fold scores). */
   foldsOnly?: boolean;
 }
+
+export interface ViewOptions {
+  /** Boosted trees of each view's models (the persona's other learner options apply). */
+  trees: number;
+  folds: number;
+  /** The views' share of the persona's probability, in (0, 1). */
+  weight: number;
+}
+
+export const VIEW_DEFAULTS: ViewOptions = { trees: 100, folds: 2, weight: 0.5 };
 
 /**
  * Where each learner kind starts when it learns seeds against the unlabelled. Boosted trees: many
@@ -94,6 +109,7 @@ export const TRAIN_DEFAULTS: TrainOptions = {
   twinCutoffQuantile: 0.9,
   cleanSeedsQuantile: 0.15,
   bags: 5,
+  views: VIEW_DEFAULTS,
   learner: { kind: 'gbdt', params: PERSONA_LEARNER_DEFAULTS.gbdt },
   seed: 1,
 };
@@ -161,6 +177,8 @@ export interface PersonaModel {
   prevalence: number;
   /** Positives vs unlabelled AUC of the out-of-fold scores on the training sample. */
   validationAuc: number;
+  /** The condition views averaged into the probabilities and the model (views.ts), if any. */
+  views?: { condition: string; seeds: number; c: number; validationAuc: number }[];
   /** Mean out-of-fold score vs observed seed share per score decile of the training sample. */
   calibration: { predicted: number; observed: number; count: number }[];
 }

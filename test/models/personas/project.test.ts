@@ -10,6 +10,7 @@ import { ManifestSchema, QuantificationSchema, RunMetricsSchema } from '../../..
 import { loadModel } from '../../../src/models/learners.ts';
 import { loadPersonaFile, loadSavedProjection, projectPersonas, writeProjection, type Projection } from '../../../src/models/personas/index.ts';
 import { encodeDesign } from '../../../src/models/personas/design.ts';
+import { ConditionViewsModel } from '../../../src/models/personas/views-model.ts';
 import { tempDir } from '../../helpers/world.ts';
 
 describe('projection of the demo base', () => {
@@ -135,8 +136,45 @@ describe('projection of the demo base', () => {
       expect(m.twins).toBeLessThan(m.seeds);
     }
     expect(withTwins.manifest.learner.params).toMatchObject({ twinsPerSeed: 1, twinSearch: 'knn', twinWeight: 0.5, cleanSeedsQuantile: 0.1, bags: 5 });
-    // Each persona's model is the mean of its bags, and the manifest says how many.
-    expect(withTwins.models.every((m) => m.model.kind === 'ensemble')).toBe(true);
+    // Each persona's model is the mean of its bags (with its condition views), and the manifest says how many.
+    expect(withTwins.models.every((m) => m.model instanceof ConditionViewsModel && m.model.base.model.kind === 'ensemble')).toBe(true);
+  });
+
+  it('averages a view per condition of each rule into the persona models, which stay the same models as without views', async () => {
+    const trained = projection.metrics.personas.filter((p) => p.status === 'trained');
+    for (const p of trained) {
+      expect(p.views.length).toBeGreaterThanOrEqual(2);
+      for (const v of p.views) {
+        expect(v.condition).toMatch(/^personas\[\d\]\.key_drivers\.all\[\d\]$/);
+        // A view's positives pass all but one of the rule's conditions: at least the rule's own seeds.
+        expect(v.seeds).toBeGreaterThanOrEqual(p.seeds);
+        expect(v.c).toBeGreaterThan(0);
+        expect(v.validationAuc).toBeGreaterThan(0.5);
+      }
+      const file = JSON.parse(readFileSync(join(out, 'model', `${p.persona}.json`), 'utf8'));
+      expect(file.model.format).toBe('personas-views/1');
+      expect(file.model.views.map((v: { condition: string }) => v.condition)).toEqual(p.views.map((v) => v.condition));
+    }
+    expect(projection.manifest.learner.params.views).toEqual({ trees: 100, folds: 2, weight: 0.5 });
+    const personaFile = loadPersonaFile(join(out, '..', 'personas-twins.yaml'));
+    const plain = await projectPersonas({ table, personaFile, asOf: '2026-06-30', train: { folds: 2, views: null, learner: { kind: 'gbdt', params: { numTrees: 20 } } } });
+    expect(plain.manifest.learner.params.views).toBeNull();
+    expect(plain.metrics.personas.every((p) => p.views.length === 0)).toBe(true);
+    const design = encodeDesign(table, projection.encoding);
+    plain.models.forEach((m, k) => {
+      const views = projection.models[k].model as ConditionViewsModel;
+      expect(views.kind).toBe('views');
+      // The same persona model inside, on the same columns: views add to it, they do not change it.
+      expect(views.base.c).toBe(m.c);
+      expect(views.base.model.featureNames).toEqual(m.features);
+      const x = { rows: table.rows, columns: m.features.map((f) => design.columns[design.names.indexOf(f)]) };
+      expect(Array.from(views.base.model.predictProba(x))).toEqual(Array.from(m.model.predictProba(x)));
+      expect(projection.models[k].features.length).toBeGreaterThan(m.features.length);
+      // The views move the probabilities.
+      let moved = 0;
+      for (let i = 0; i < table.rows; i++) if (Math.abs(projection.models[k].probabilities[i] - m.probabilities[i]) > 1e-9) moved++;
+      expect(moved).toBeGreaterThan(table.rows / 2);
+    });
   });
 
   it('leaves previous outputs whole when a write fails', () => {

@@ -1,0 +1,125 @@
+// Condition views: the views a rule gives, the model that carries them (its output, its file, its
+// errors), the options, and the projection's use of them.
+import { describe, expect, it } from 'vitest';
+import type { FeatureTable } from '../../../src/features/table.ts';
+import type { ColumnMatrix } from '../../../src/models/learner.ts';
+import { fitLearner, loadModel } from '../../../src/models/learners.ts';
+import type { Rule } from '../../../src/models/personas/file.ts';
+import { conditionViews, viewsOf, viewTrees } from '../../../src/models/personas/views.ts';
+import { combineViewProbabilities, ConditionViewsModel } from '../../../src/models/personas/views-model.ts';
+import { Random } from '../../../src/random.ts';
+
+// 40 customers: a = i, b = i mod 10, c = (i * 7) mod 40, d = 40 - i.
+const n = 40;
+const table: FeatureTable = {
+  rows: n,
+  ids: Array.from({ length: n }, (_, i) => `c${i}`),
+  numericNames: ['a', 'b', 'c', 'd'],
+  numeric: [
+    Float32Array.from({ length: n }, (_, i) => i),
+    Float32Array.from({ length: n }, (_, i) => i % 10),
+    Float32Array.from({ length: n }, (_, i) => (i * 7) % 40),
+    Float32Array.from({ length: n }, (_, i) => 40 - i),
+  ],
+  categoricalNames: [],
+  categorical: [],
+};
+const rows = (mask: Uint8Array) => Array.from(mask).flatMap((v, i) => (v ? [i] : []));
+const where = (test: (i: number) => boolean) => Array.from({ length: n }, (_, i) => i).filter(test);
+
+describe('the views of a rule', () => {
+  it('gives one view per top-level condition of an `all`: the customers passing the others, and the others\' features to hide', () => {
+    const rule: Rule = { all: [{ a: { gte: 20 } }, { any: [{ b: { gte: 7 } }, { c: { lte: 8 } }] }, { d: { gt: 10 } }] };
+    const views = conditionViews(rule, table, 'personas[2].key_drivers');
+    expect(views.map((v) => v.condition)).toEqual(['personas[2].key_drivers.all[0]', 'personas[2].key_drivers.all[1]', 'personas[2].key_drivers.all[2]']);
+    const any = (i: number) => i % 10 >= 7 || (i * 7) % 40 <= 8;
+    expect(rows(views[0].seedMask)).toEqual(where((i) => any(i) && 40 - i > 10));
+    expect(rows(views[1].seedMask)).toEqual(where((i) => i >= 20 && 40 - i > 10));
+    expect(rows(views[2].seedMask)).toEqual(where((i) => i >= 20 && any(i)));
+    expect(views.map((v) => v.seeds)).toEqual(views.map((v) => rows(v.seedMask).length));
+    expect(views.map((v) => v.ruleFeatures.sort())).toEqual([['b', 'c', 'd'], ['a', 'd'], ['a', 'b', 'c']]);
+  });
+
+  it('gives none for a rule that is not an `all` of two or more, and leaves out a view whose positives are more than half the base', () => {
+    expect(conditionViews({ any: [{ a: { gte: 10 } }, { d: { gt: 5 } }] }, table)).toEqual([]);
+    expect(conditionViews({ all: [{ a: { gte: 10 } }] }, table)).toEqual([]);
+    expect(conditionViews({ a: { gte: 10 } }, table)).toEqual([]);
+    // Leaving out a >= 35 keeps d > 2 (37 of 40 customers): too broad to learn from. Leaving out d > 2 keeps a >= 35.
+    const views = conditionViews({ all: [{ a: { gte: 35 } }, { d: { gt: 2 } }] }, table);
+    expect(views.map((v) => [v.condition, v.seeds])).toEqual([['key_drivers.all[1]', 5]]);
+  });
+
+  it('names the condition of a rule that cannot be evaluated', () => {
+    expect(() => conditionViews({ all: [{ a: { gte: 1 } }, { nope: { gte: 1 } }] }, table, 'personas[0].key_drivers')).toThrow(/personas\[0\]\.key_drivers\.all\[1\]/);
+  });
+});
+
+describe('the views model', () => {
+  const rng = new Random(7);
+  const m = 600;
+  const x: ColumnMatrix = { rows: m, columns: Array.from({ length: 3 }, () => Float32Array.from({ length: m }, () => rng.next())) };
+  const y = Uint8Array.from({ length: m }, (_, i) => (x.columns[0][i] + x.columns[1][i] + x.columns[2][i] + 0.5 * rng.next() > 1.8 ? 1 : 0));
+  const names = ['x1', 'x2', 'x3'];
+  const sub = (cols: number[]): ColumnMatrix => ({ rows: m, columns: cols.map((j) => x.columns[j]) });
+  const fit = (cols: number[]) => fitLearner('gbdt', { numTrees: 15, maxDepth: 3, minDataInLeaf: 10 }, { x: sub(cols), y, featureNames: cols.map((j) => names[j]) });
+
+  it('gives c times the weighted geometric mean of its parts\' probabilities, each on its own columns, and reads back from its file', async () => {
+    const base = await fit([0, 1]);
+    const v1 = await fit([1, 2]);
+    const v2 = await fit([0, 2]);
+    const model = new ConditionViewsModel(names, { condition: 'key_drivers', model: base, c: 0.5 }, [{ condition: 'key_drivers.all[0]', model: v1, c: 0.4 }, { condition: 'key_drivers.all[1]', model: v2, c: 0.8 }], 0.5);
+    const out = model.predictProba(x);
+    const p0 = base.predictProba(sub([0, 1]));
+    const p1 = v1.predictProba(sub([1, 2]));
+    const p2 = v2.predictProba(sub([0, 2]));
+    for (const i of [0, 17, 250, 599]) {
+      const expected = Math.min(1, p0[i] / 0.5) ** 0.5 * Math.min(1, p1[i] / 0.4) ** 0.25 * Math.min(1, p2[i] / 0.8) ** 0.25;
+      expect(out[i] / 0.5).toBeCloseTo(expected, 12);
+    }
+    const imp = model.featureImportance();
+    expect(imp.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+    const loaded = loadModel(JSON.parse(JSON.stringify(model.toJSON())));
+    expect(loaded.kind).toBe('views');
+    expect(loaded.featureNames).toEqual(names);
+    expect(Array.from(loaded.predictProba(x))).toEqual(Array.from(out));
+    expect(() => model.predictProba(sub([0, 1]))).toThrow(/2 feature columns; this views model reads 3/);
+  });
+
+  it('refuses a file or parts that do not fit, naming the field', async () => {
+    const base = await fit([0, 1]);
+    const view = await fit([1, 2]);
+    const good = JSON.parse(JSON.stringify(new ConditionViewsModel(names, { condition: 'key_drivers', model: base, c: 0.5 }, [{ condition: 'key_drivers.all[0]', model: view, c: 0.4 }], 0.5).toJSON()));
+    expect(() => loadModel({ ...good, views: [{ ...good.views[0], c: undefined }] })).toThrow(/views\[0\]\.c: expected a number/);
+    expect(() => loadModel({ ...good, views: [] })).toThrow(/views: expected a non-empty array/);
+    expect(() => loadModel({ ...good, featureNames: ['x1', 'x2'] })).toThrow(/views\[0\] \(key_drivers\.all\[0\]\) reads column "x3"/);
+    expect(() => loadModel({ ...good, weight: 2 })).toThrow(/weight 2 is not in \[0, 1\]/);
+    expect(() => loadModel({ ...good, base: { ...good.base, c: 0 } })).toThrow(/base c = 0/);
+  });
+
+  it('combines probabilities by the weighted geometric mean, the base alone without views', () => {
+    const out = combineViewProbabilities(Float64Array.from([0.8, 0, 1]), [Float64Array.from([0.2, 0.5, 1]), Float64Array.from([0.8, 0.5, 1])], 0.5, 2);
+    expect(out[0]).toBeCloseTo(2 * 0.8 ** 0.5 * 0.2 ** 0.25 * 0.8 ** 0.25, 12);
+    expect(out[1]).toBeLessThan(1e-5);
+    expect(out[2]).toBeCloseTo(2, 12);
+    expect(Array.from(combineViewProbabilities(Float64Array.from([0.3, 0.6]), [], 0.5))).toEqual([0.3, 0.6]);
+  });
+});
+
+describe('view options', () => {
+  const gbdt = { kind: 'gbdt' as const, params: {} };
+  it('apply to boosted trees only, and are checked', () => {
+    const v = { trees: 100, folds: 2, weight: 0.5 };
+    expect(viewsOf({ views: v, learner: gbdt })).toEqual(v);
+    expect(viewsOf({ views: v, learner: { kind: 'forest', params: {} } })).toBeNull();
+    expect(viewsOf({ views: null, learner: gbdt })).toBeNull();
+    expect(() => viewsOf({ views: { ...v, weight: 1 }, learner: gbdt })).toThrow(/views\.weight = 1: expected a share between 0 and 1/);
+    expect(() => viewsOf({ views: { ...v, trees: 0 }, learner: gbdt })).toThrow(/views\.trees = 0/);
+    expect(() => viewsOf({ views: { ...v, folds: 1 }, learner: gbdt })).toThrow(/views\.folds = 1/);
+  });
+
+  it('never give a view more trees than the persona model has', () => {
+    expect(viewTrees({ trees: 100, folds: 2, weight: 0.5 }, { numTrees: 12 })).toBe(12);
+    expect(viewTrees({ trees: 100, folds: 2, weight: 0.5 }, { numTrees: 300 })).toBe(100);
+    expect(viewTrees({ trees: 100, folds: 2, weight: 0.5 }, {})).toBe(100);
+  });
+});
