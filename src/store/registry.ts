@@ -330,7 +330,7 @@ export async function versionDetail(db: Sql, version: string | null): Promise<Ve
   );
   if (!rows.length) throw noVersion(version);
   const r = rows[0];
-  return { version: r.version as string, portraits: r.portraits ?? null, manifest: r.manifest as Manifest, design: DesignEncodingSchema.parse(r.design), metrics: r.metrics as RunMetrics, quantification: r.quantification as Quantification };
+  return { version: r.version as string, portraits: r.portraits ?? null, manifest: r.manifest as Manifest, design: DesignEncodingSchema.parse(r.design), metrics: RunMetricsSchema.parse(r.metrics), quantification: r.quantification as Quantification };
 }
 
 function noVersion(version: string | null): PersonasError {

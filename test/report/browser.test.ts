@@ -101,6 +101,7 @@ describe.skipIf(!hasChromium)('the report in headless Chromium', () => {
       );
       metrics.personas.forEach((p, k) => {
         expect(Number(qualityCells[k].seeds)).toBe(p.seeds);
+        expect(Number(qualityCells[k].views)).toBe(p.views.length);
         expect(qualityCells[k].validationAuc === '' ? null : Number(qualityCells[k].validationAuc)).toBe(p.validationAuc);
         expect(qualityCells[k].threshold === '' ? null : Number(qualityCells[k].threshold)).toBe(p.threshold);
       });

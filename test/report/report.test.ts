@@ -89,6 +89,7 @@ describe('report of a demo run', () => {
       const cells = rowCells(html, 'table-quality', p.persona);
       expect(asNumber(cells.seeds)).toBe(p.seeds);
       expect(asNumber(cells.twins)).toBe(p.twins);
+      expect(asNumber(cells.views)).toBe(p.views.length);
       expect(asNumber(cells.validationAuc)).toBe(p.validationAuc);
       expect(asNumber(cells.estimatedC)).toBe(p.estimatedC);
       expect(asNumber(cells.threshold)).toBe(p.threshold);
