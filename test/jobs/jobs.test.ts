@@ -105,8 +105,8 @@ for (const variant of RUNNER_VARIANTS) {
         const [v] = await db.query<{ manifest: { learner: { kind: string; params: Record<string, unknown> } }; metrics: { personas: { status: string; views: { condition: string; seeds: number }[] }[] } }>('SELECT manifest, metrics FROM model_versions WHERE version = $1', [version]);
         return { kept, manifest: v.manifest, metrics: v.metrics };
       };
-      // Default: each persona model is its bagged model (two members of 7 trees) with a view per condition of its rule (7 trees too: never more than the persona's).
-      const withViews = await run({ folds: 2, numTrees: 7, bags: 2 });
+      // views: true: each persona model is its bagged model (two members of 7 trees) with a view per condition of its rule (7 trees too: never more than the persona's).
+      const withViews = await run({ folds: 2, numTrees: 7, bags: 2, views: true });
       for (const { model } of withViews.kept) {
         expect(model.kind).toBe('views');
         expect(model.base!.model.kind).toBe('ensemble');
@@ -117,10 +117,10 @@ for (const variant of RUNNER_VARIANTS) {
           expect(view.model.trees!.length).toBe(7);
         }
       }
-      expect(withViews.manifest.learner.params).toMatchObject({ numTrees: 7, folds: 2, bags: 2, views: { trees: 100, folds: 2, weight: 0.5 } });
+      expect(withViews.manifest.learner.params).toMatchObject({ numTrees: 7, folds: 2, bags: 2, views: { trees: 100, folds: 2, weight: 0.5, unlabeledPerSeed: 20 } });
       for (const p of withViews.metrics.personas.filter((x) => x.status === 'trained')) expect(p.views.length).toBeGreaterThanOrEqual(2);
-      // views: false: the bagged model alone.
-      const without = await run({ folds: 2, numTrees: 7, bags: 2, views: false });
+      // Default: the bagged model alone.
+      const without = await run({ folds: 2, numTrees: 7, bags: 2 });
       for (const { model } of without.kept) {
         expect(model.kind).toBe('ensemble');
         expect(model.members!.map((m) => m.model.trees.length)).toEqual([7, 7]);

@@ -76,9 +76,12 @@ export interface ViewOptions {
   folds: number;
   /** The views' share of the persona's probability, in (0, 1). */
   weight: number;
+  /** Unlabelled rows sampled per positive of a view (at most; a view has 2 to 3 times the rule's seeds). */
+  unlabeledPerSeed: number;
 }
 
-export const VIEW_DEFAULTS: ViewOptions = { trees: 100, folds: 2, weight: 0.5 };
+/** The views' options when they are asked for (`--views`, `train.views: true`). */
+export const VIEW_DEFAULTS: ViewOptions = { trees: 100, folds: 2, weight: 0.5, unlabeledPerSeed: 20 };
 
 /**
  * Where each learner kind starts when it learns seeds against the unlabelled. Boosted trees: many
@@ -109,7 +112,8 @@ export const TRAIN_DEFAULTS: TrainOptions = {
   twinCutoffQuantile: 0.9,
   cleanSeedsQuantile: 0.15,
   bags: 5,
-  views: VIEW_DEFAULTS,
+  // Off by default: +0.013 to +0.015 macro-F1 for 1.5 to 2 times the run (BENCHMARKS.md, session 10).
+  views: null,
   learner: { kind: 'gbdt', params: PERSONA_LEARNER_DEFAULTS.gbdt },
   seed: 1,
 };

@@ -72,6 +72,7 @@ export function viewsOf(opts: Pick<TrainOptions, 'views' | 'learner'>): ViewOpti
   if (!Number.isInteger(v.trees) || v.trees < 1) bad('trees', 'a whole number of 1 or more', v.trees);
   if (!Number.isInteger(v.folds) || v.folds < 2) bad('folds', 'a whole number of 2 or more', v.folds);
   if (!(v.weight > 0 && v.weight < 1)) bad('weight', 'a share between 0 and 1 (both excluded)', v.weight);
+  if (!(v.unlabeledPerSeed > 0)) bad('unlabeledPerSeed', 'a number above 0', v.unlabeledPerSeed);
   return v;
 }
 
@@ -98,7 +99,7 @@ export async function trainConditionViews(
   const models = await trainPersonas(
     design,
     flat.map((f) => f.input),
-    { ...opts, folds: v.folds, bags: 1, foldsOnly: false, views: null, learner: { ...opts.learner, params: { ...opts.learner.params, numTrees: viewTrees(v, opts.learner.params) } } },
+    { ...opts, folds: v.folds, unlabeledPerSeed: v.unlabeledPerSeed, bags: 1, foldsOnly: false, views: null, learner: { ...opts.learner, params: { ...opts.learner.params, numTrees: viewTrees(v, opts.learner.params) } } },
     onProgress,
   );
   return personas.map((p) => flat.flatMap((f, k) => (f.p === p ? [{ condition: f.view.condition, seeds: f.view.seeds, model: models[k] }] : [])));

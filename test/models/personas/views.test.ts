@@ -108,7 +108,7 @@ describe('the views model', () => {
 describe('view options', () => {
   const gbdt = { kind: 'gbdt' as const, params: {} };
   it('apply to boosted trees only, and are checked', () => {
-    const v = { trees: 100, folds: 2, weight: 0.5 };
+    const v = { trees: 100, folds: 2, weight: 0.5, unlabeledPerSeed: 20 };
     expect(viewsOf({ views: v, learner: gbdt })).toEqual(v);
     expect(viewsOf({ views: v, learner: { kind: 'forest', params: {} } })).toBeNull();
     expect(viewsOf({ views: null, learner: gbdt })).toBeNull();
@@ -118,8 +118,8 @@ describe('view options', () => {
   });
 
   it('never give a view more trees than the persona model has', () => {
-    expect(viewTrees({ trees: 100, folds: 2, weight: 0.5 }, { numTrees: 12 })).toBe(12);
-    expect(viewTrees({ trees: 100, folds: 2, weight: 0.5 }, { numTrees: 300 })).toBe(100);
-    expect(viewTrees({ trees: 100, folds: 2, weight: 0.5 }, {})).toBe(100);
+    expect(viewTrees({ trees: 100, folds: 2, weight: 0.5, unlabeledPerSeed: 20 }, { numTrees: 12 })).toBe(12);
+    expect(viewTrees({ trees: 100, folds: 2, weight: 0.5, unlabeledPerSeed: 20 }, { numTrees: 300 })).toBe(100);
+    expect(viewTrees({ trees: 100, folds: 2, weight: 0.5, unlabeledPerSeed: 20 }, {})).toBe(100);
   });
 });
