@@ -6,10 +6,12 @@
 // its positives were not chosen by them. Among a persona's members, the rule's conditions are
 // close to independent of one another (measured on the benchmark worlds, pairwise lift 0.94 to
 // 1.15), so each view's positives are an unbiased sample with respect to the condition it sees.
-// The persona's probability is then (1 - weight) * its own model's + weight * the views' mean.
-// Measured on the four 100k benchmark worlds (BENCHMARKS.md, persona projection, session 10):
-// macro-F1 +0.02 and coverage +0.03 to +0.04 at precision 0.86 to 0.87 (target 0.9), the best
-// macro-F1 any threshold reaches at precision 0.85 +0.015, for about a minute more of training.
+// The persona's probability is then the weighted geometric mean of its own model's (1 - weight)
+// and its views' (weight, shared). Measured on the four 100k benchmark worlds (BENCHMARKS.md,
+// persona projection, session 10): macro-F1 +0.013 to +0.015 and coverage +0.02 to +0.024 at
+// precision 0.858 to 0.868 (0.872 to 0.881 without; target 0.9), the best macro-F1 any threshold
+// reaches at precision 0.85 +0.018 to +0.022, for 95 s more in-process on world 1 (275.8 s
+// against 181.1 s; 347.6 s through the CLI): off by default (TRAIN_DEFAULTS), `--views` to ask.
 // The views' own probabilities are overconfident (their positives hold more non-members than the
 // rule's), so they are only ever averaged with the persona's model, never used alone; the size
 // estimate (prevalence) stays the persona model's.
