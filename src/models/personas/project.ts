@@ -105,11 +105,13 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
     models = await trainPersonas(design, inputs, options, (done) => progress.tick(done));
   }
   const viewOptions = viewsOf(options);
+  if (options.views && !viewOptions) progress.log(`condition views: asked for, but they are trained for the gbdt learner only; the ${options.learner.kind} models have none`);
   if (viewOptions && models.length) {
     const views = trainable.map((s, k) => {
       const i = spec.personas.findIndex((p) => p.id === s.id);
       return { id: s.id, index: k, views: conditionViews(spec.personas[i].key_drivers, input.table, `personas[${i}].key_drivers`) };
     });
+    for (const v of views) progress.log(`${v.id}: ${v.views.length} condition views (a view is left out when its positives would be more than half the customers)`);
     progress.stage('condition views', views.reduce((a, v) => a + v.views.length, 0) * (viewOptions.folds + 1));
     const trained = await trainConditionViews(design, views, options, (done) => progress.tick(done));
     models = models.map((m, k) => withViews(m, trained[k], viewOptions.weight, design.names));
