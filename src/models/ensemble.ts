@@ -13,7 +13,7 @@ import { FOREST_DEFAULTS, RandomForestLearner } from './gbdt/forest.ts';
 import { parseEnsemble } from './gbdt/format.ts';
 import { TreeEnsemble } from './gbdt/model.ts';
 import { checkFitInput, checkMatrix } from './gbdt/validate.ts';
-import type { ColumnMatrix, FitInput, FittedClassifier, Learner } from './learner.ts';
+import { takeRows, type ColumnMatrix, type FitInput, type FittedClassifier, type Learner } from './learner.ts';
 import { MlpLearner, MLP_DEFAULTS } from './mlp/learner.ts';
 import { MlpModel } from './mlp/model.ts';
 import { parseMlp } from './mlp/format.ts';
@@ -44,6 +44,21 @@ interface Member {
   b: number;
 }
 
+/**
+ * The ensemble's probability from its members' own (`probabilities[m]` for member m): the mean
+ * of their Platt-scaled values. Exported so that members scored elsewhere (each in its training
+ * worker) combine to exactly what predictProba gives.
+ */
+export function averageMembers(members: { a: number; b: number }[], probabilities: Float64Array[]): Float64Array {
+  const out = new Float64Array(probabilities[0]?.length ?? 0);
+  members.forEach((m, k) => {
+    const p = probabilities[k];
+    for (let i = 0; i < p.length; i++) out[i] += applyPlatt(m, p[i]);
+  });
+  for (let i = 0; i < out.length; i++) out[i] /= members.length;
+  return out;
+}
+
 export class AveragedEnsemble implements FittedClassifier {
   readonly kind = 'ensemble';
   readonly featureNames: string[];
@@ -62,13 +77,7 @@ export class AveragedEnsemble implements FittedClassifier {
     if (x.columns.length !== this.featureNames.length) {
       throw new ModelError('MODEL_MISMATCH', `prediction data has ${x.columns.length} feature columns; this ensemble model was trained on ${this.featureNames.length}`);
     }
-    const out = new Float64Array(x.rows);
-    for (const m of this.members) {
-      const p = m.model.predictProba(x);
-      for (let i = 0; i < p.length; i++) out[i] += applyPlatt(m, p[i]);
-    }
-    for (let i = 0; i < out.length; i++) out[i] /= this.members.length;
-    return out;
+    return averageMembers(this.members, this.members.map((m) => m.model.predictProba(x)));
   }
 
   featureImportance(): Float64Array {
@@ -132,7 +141,7 @@ export class EnsembleLearner implements Learner<EnsembleOptions> {
     }
     const fitRows = Uint32Array.from(Array.from({ length: x.rows }, (_, i) => i).filter((i) => !calibrate[i]));
     const calRows = Uint32Array.from(Array.from({ length: x.rows }, (_, i) => i).filter((i) => calibrate[i]));
-    const pick = (rows: Uint32Array): ColumnMatrix => ({ rows: rows.length, columns: x.columns.map((c) => Float32Array.from(rows, (i) => c[i])) });
+    const pick = (rows: Uint32Array): ColumnMatrix => takeRows(x, rows);
     const fitPart: FitInput = { x: pick(fitRows), y: Uint8Array.from(fitRows, (i) => y[i]), weights: Float64Array.from(fitRows, (i) => w[i]), featureNames: input.featureNames };
     const calX = pick(calRows);
     const calY = Uint8Array.from(calRows, (i) => y[i]);

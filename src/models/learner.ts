@@ -14,6 +14,22 @@ export interface ColumnMatrix {
   readonly columns: Float32Array[];
 }
 
+/**
+ * Rows `idx` of a matrix, copied. A plain loop: `Float32Array.from(idx, (i) => c[i])` goes
+ * through the iterator and a callback per value and was measured 13 times slower (1.48 s against
+ * 0.11 s for 70 columns of 90,000 rows), most of a persona training's set-up time.
+ */
+export function takeRows(m: ColumnMatrix, idx: ArrayLike<number>): ColumnMatrix {
+  return {
+    rows: idx.length,
+    columns: m.columns.map((c) => {
+      const out = new Float32Array(idx.length);
+      for (let k = 0; k < idx.length; k++) out[k] = c[idx[k]];
+      return out;
+    }),
+  };
+}
+
 export interface FitInput {
   readonly x: ColumnMatrix;
   /** Binary labels, 0 or 1, one per row. */

@@ -60,15 +60,43 @@ export interface TrainJob {
   kind: LearnerKind;
   options?: Record<string, unknown>;
   input: FitInput;
+  /**
+   * Learn rows `rows` of input.x only (y and weights given for those rows). With input.x in
+   * shared memory (shareMatrix), the workers read it where it is instead of a copy per job.
+   */
+  rows?: Uint32Array;
+  /** Also score every row of input.x with the trained model (scores of trainManyScored). */
+  score?: boolean;
+}
+
+/**
+ * The matrix with its columns in shared memory: posted to workers without a copy. Many jobs over
+ * rows of one large matrix (the persona models) then cost one copy, not one per job.
+ */
+export function shareMatrix<M extends ColumnMatrix>(m: M): M {
+  return {
+    ...m,
+    columns: m.columns.map((c) => {
+      if (c.buffer instanceof SharedArrayBuffer) return c;
+      const shared = new Float32Array(new SharedArrayBuffer(c.length * Float32Array.BYTES_PER_ELEMENT));
+      shared.set(c);
+      return shared;
+    }),
+  };
 }
 
 /** Trains every job, up to `workers` at once (default: the machine's cores). */
 export async function trainMany(jobs: TrainJob[], opts: { workers?: number } = {}): Promise<FittedClassifier[]> {
+  return (await trainManyScored(jobs, opts)).map((r) => r.model);
+}
+
+/** trainMany, with each `score` job's probabilities on every row of its input.x. */
+export async function trainManyScored(jobs: TrainJob[], opts: { workers?: number } = {}): Promise<{ model: FittedClassifier; scores?: Float64Array }[]> {
   const results = await runPool(
-    jobs.map((j) => ({ type: 'train', kind: j.kind, options: j.options ?? {}, input: j.input })),
+    jobs.map((j) => ({ type: 'train', kind: j.kind, options: j.options ?? {}, input: j.input, rows: j.rows, score: j.score })),
     opts.workers ?? availableParallelism(),
   );
-  return results.map((r) => loadModel((r as { model: unknown }).model));
+  return results.map((r) => ({ model: loadModel((r as { model: unknown }).model), scores: (r as { proba?: Float64Array }).proba }));
 }
 
 /** Scores `x` with `model`, split into row slices across `workers` threads. */

@@ -7,7 +7,7 @@
 // have resolved before `fit`, which is synchronous like every learner's.
 import { ModelError } from '../../errors.ts';
 import { Random } from '../../random.ts';
-import type { ColumnMatrix, FitInput, Learner } from '../learner.ts';
+import { takeRows, type FitInput, type Learner } from '../learner.ts';
 import { checkValid } from '../gbdt/booster.ts';
 import { checkFitInput } from '../gbdt/validate.ts';
 import type { Optimizer, Tensor, Tensor2D, Variable } from '@tensorflow/tfjs-core';
@@ -84,9 +84,9 @@ export class MlpLearner implements Learner<MlpOptions> {
     const trainRows = split?.train ?? Uint32Array.from({ length: x.rows }, (_, i) => i);
     const valid = input.valid
       ? { x: input.valid.x, y: input.valid.y, w: checkValid(input.valid, x.columns.length) }
-      : split && { x: subset(x, split.valid), y: Array.from(split.valid, (i) => y[i]), w: Float64Array.from(split.valid, (i) => w[i]) };
+      : split && { x: takeRows(x, split.valid), y: Array.from(split.valid, (i) => y[i]), w: Float64Array.from(split.valid, (i) => w[i]) };
 
-    const preprocessing = fitPreprocessing(subset(x, trainRows));
+    const preprocessing = fitPreprocessing(takeRows(x, trainRows));
     const width = inputWidth(preprocessing);
     const prepared = new Float32Array(x.rows * width);
     prepareRows(preprocessing, x, 0, x.rows, prepared);
@@ -226,10 +226,6 @@ function validationSplit(y: ArrayLike<number>, share: number, rng: Random): { tr
     train.push(...shuffled.slice(held[c]));
   });
   return { train: Uint32Array.from(train.sort((a, b) => a - b)), valid: Uint32Array.from(valid.sort((a, b) => a - b)) };
-}
-
-function subset(x: ColumnMatrix, rows: Uint32Array): ColumnMatrix {
-  return { rows: rows.length, columns: x.columns.map((c) => Float32Array.from(rows, (i) => c[i])) };
 }
 
 /** Weighted mean log-loss of log-odds `raw`. */

@@ -100,11 +100,6 @@ export function withoutFeatures(m: DesignMatrix, exclude: string[]): DesignMatri
   return { rows: m.rows, columns: keep.map((k) => m.columns[k]), names: keep.map((k) => m.names[k]), sources: keep.map((k) => m.sources[k]) };
 }
 
-/** Rows `idx` of a matrix (copies). */
-export function takeRows(m: ColumnMatrix, idx: Uint32Array): ColumnMatrix {
-  return { rows: idx.length, columns: m.columns.map((c) => Float32Array.from(idx, (i) => c[i])) };
-}
-
 /** Ranks of a column's non-missing values (NaN stays NaN), ties given their mean rank. */
 function ranks(values: Float32Array, rows: Uint32Array): Float64Array {
   const idx = Array.from(rows.keys()).filter((k) => !Number.isNaN(values[rows[k]]));

@@ -11,12 +11,12 @@
 // more). A final model on all rows serves new customers. Seeds left out (excludeMask) and
 // look-alike twins (twinMask) come from a first round (project.ts, rounds.ts).
 import { Random } from '../../random.ts';
-import { trainMany } from '../gbdt/index.ts';
+import { shareMatrix, trainManyScored } from '../gbdt/index.ts';
 import type { FittedClassifier, LearnerKind } from '../learner.ts';
 import { withLearnerDefaults } from '../learners.ts';
-import { AveragedEnsemble } from '../ensemble.ts';
+import { AveragedEnsemble, averageMembers } from '../ensemble.ts';
 import { ModelError } from '../../errors.ts';
-import { relatedFeatures, takeRows, withoutFeatures, type DesignMatrix } from './design.ts';
+import { relatedFeatures, withoutFeatures, type DesignMatrix } from './design.ts';
 
 export interface TrainOptions {
   folds: number;
@@ -221,8 +221,13 @@ export function bagsOf(opts: Pick<TrainOptions, 'bags' | 'learner'>): number {
   return bags;
 }
 
-/** Trains every persona's fold models and final model, two at a time in worker threads. */
-export async function trainPersonas(design: DesignMatrix, personas: PersonaTrainingInput[], opts: TrainOptions, onProgress?: (done: number, total: number) => void): Promise<PersonaModel[]> {
+/**
+ * Trains every persona's fold models and final model, two at a time in worker threads. The
+ * workers read the design matrix in shared memory (each job names its rows), and score every
+ * customer with the fold models they have just trained.
+ */
+export async function trainPersonas(sourceDesign: DesignMatrix, personas: PersonaTrainingInput[], opts: TrainOptions, onProgress?: (done: number, total: number) => void): Promise<PersonaModel[]> {
+  const design = shareMatrix(sourceDesign);
   const n = design.rows;
   const bags = bagsOf(opts);
   const sampleRng = new Random(opts.seed * 1000 + 999);
@@ -255,39 +260,46 @@ export async function trainPersonas(design: DesignMatrix, personas: PersonaTrain
   });
 
   const jobs = plans.flatMap((plan) => {
-    const sub = takeRows(plan.x, plan.rows);
     // One model per bag: every positive, and the bag's share of the unlabelled weighted up by the bag count.
-    const make = (keep: (k: number) => boolean) =>
+    // A fold's models also score every customer (the out-of-fold scores below).
+    const make = (keep: (k: number) => boolean, score: boolean) =>
       Array.from({ length: bags }, (_, b) => {
-        const idx = Uint32Array.from(Array.from(plan.rows.keys()).filter((k) => keep(k) && (plan.y[k] === 1 || plan.bag[k] === b)));
+        const idx = Array.from(plan.rows.keys()).filter((k) => keep(k) && (plan.y[k] === 1 || plan.bag[k] === b));
         return {
           kind: opts.learner.kind,
           options: { ...withLeafRows(opts.learner, idx.length), seed: opts.seed + b },
-          input: { x: takeRows(sub, idx), y: Uint8Array.from(idx, (k) => plan.y[k]), weights: Float64Array.from(idx, (k) => plan.weights[k] * (plan.y[k] ? 1 : bags)), featureNames: plan.x.names },
+          input: { x: plan.x, y: Uint8Array.from(idx, (k) => plan.y[k]), weights: Float64Array.from(idx, (k) => plan.weights[k] * (plan.y[k] ? 1 : bags)), featureNames: plan.x.names },
+          rows: Uint32Array.from(idx, (k) => plan.rows[k]),
+          score,
         };
       });
-    const foldModels = Array.from({ length: opts.folds }, (_, f) => make((k) => plan.fold[k] !== f)).flat();
-    return opts.foldsOnly ? foldModels : [...foldModels, ...make(() => true)];
+    const foldModels = Array.from({ length: opts.folds }, (_, f) => make((k) => plan.fold[k] !== f, true)).flat();
+    return opts.foldsOnly ? foldModels : [...foldModels, ...make(() => true, false)];
   });
   // Progress counts the persona's models (folds and final), as the callers' stages do, not their bags.
   onProgress?.(0, jobs.length / bags);
-  const trained = await trainMany(jobs, { workers: opts.workers ?? 2 });
+  const trained = await trainManyScored(jobs, { workers: opts.workers ?? 2 });
   onProgress?.(jobs.length / bags, jobs.length / bags);
-  // A model per fold (and the final one): its bags' mean.
-  const models: FittedClassifier[] = [];
+  // A model per fold (and the final one): its bags' mean, and for a fold, its scores of every customer.
+  const models: { model: FittedClassifier; scores?: Float64Array }[] = [];
   for (let j = 0; j < trained.length; j += bags) {
     const members = trained.slice(j, j + bags);
-    models.push(bags === 1 ? members[0] : new AveragedEnsemble({ bags }, members.map((model) => ({ model, a: 1, b: 0 }))));
+    if (bags === 1) models.push(members[0]);
+    else {
+      const parts = members.map(({ model }) => ({ model, a: 1, b: 0 }));
+      const scores = members.every((m) => m.scores) ? averageMembers(parts, members.map((m) => m.scores!)) : undefined;
+      models.push({ model: new AveragedEnsemble({ bags }, parts), scores });
+    }
   }
 
   return plans.map((plan, k) => {
     const per = opts.folds + (opts.foldsOnly ? 0 : 1);
     const own = models.slice(k * per, (k + 1) * per);
     // With foldsOnly, the first fold's model stands in for the final one (the caller discards it).
-    const final = own[opts.foldsOnly ? 0 : opts.folds];
+    const final = own[opts.foldsOnly ? 0 : opts.folds].model;
     const oof = new Float64Array(n);
     // Training rows: the model of the fold that did not see them; the others: the mean of the folds.
-    const perFold = own.slice(0, opts.folds).map((m) => m.predictProba(plan.x));
+    const perFold = own.slice(0, opts.folds).map((m) => m.scores!);
     for (let i = 0; i < n; i++) {
       if (!plan.sampledSet[i]) {
         let s = 0;

@@ -1,6 +1,7 @@
 // Training and scoring in worker threads give the same models and scores as in-process.
 import { describe, expect, it } from 'vitest';
-import { GbdtLearner, predictParallel, trainMany } from '../../../src/models/gbdt/index.ts';
+import { GbdtLearner, predictParallel, shareMatrix, trainMany, trainManyScored } from '../../../src/models/gbdt/index.ts';
+import { takeRows } from '../../../src/models/learner.ts';
 import { ModelError } from '../../../src/errors.ts';
 import { syntheticData } from '../../../bench/synthetic.ts';
 
@@ -24,6 +25,28 @@ describe('worker threads', () => {
     const data = syntheticData(5001, 33);
     const model = new GbdtLearner({ numTrees: 10 }).fit({ x: data, y: data.y });
     expect(await predictParallel(model, data, { workers: 2 })).toEqual(model.predictProba(data));
+  });
+
+  it('train on rows of a shared matrix and score all of it: the model of those rows, its scores of every row', async () => {
+    const data = syntheticData(3000, 35);
+    const shared = shareMatrix(data);
+    expect(shared.columns.every((c) => c.buffer instanceof SharedArrayBuffer)).toBe(true);
+    expect(shared.columns[0]).toEqual(data.columns[0]);
+    const rows = Uint32Array.from({ length: 1000 }, (_, k) => 3 * k + 1);
+    const y = Uint8Array.from(rows, (i) => data.y[i]);
+    const options = { numTrees: 8, seed: 3 };
+    const [scored, plain] = await trainManyScored(
+      [
+        { kind: 'gbdt', options, input: { x: shared, y }, rows, score: true },
+        { kind: 'gbdt', options, input: { x: shared, y }, rows },
+      ],
+      { workers: 2 },
+    );
+    const alone = new GbdtLearner(options).fit({ x: takeRows(data, rows), y });
+    expect(JSON.stringify(scored.model.toJSON())).toBe(JSON.stringify(alone.toJSON()));
+    expect(scored.scores).toEqual(alone.predictProba(data));
+    expect(plain.scores).toBeUndefined();
+    await expect(trainManyScored([{ kind: 'gbdt', input: { x: shared, y: new Uint8Array(2).fill(1) }, rows: Uint32Array.of(0, 3000) }], { workers: 1 })).rejects.toThrow(/rows outside the matrix: it has 3000 rows/);
   });
 
   it('report a training error from a worker as a ModelError', async () => {
