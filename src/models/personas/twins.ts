@@ -71,7 +71,7 @@ export async function nearestSeedDistancesParallel(task: NearestSeedTask, worker
             const w = pool[k];
             w.on('message', (r: { ok: true; distances: Float64Array } | { ok: false; error: string }) => (r.ok ? resolve(r.distances) : reject(new ModelError('TRAINING_DATA_INVALID', `look-alike search: ${r.error}`))));
             w.on('error', reject);
-            w.postMessage({ id: k, points: shared, dims: task.dims, seeds: task.seeds, candidates: Uint32Array.from(candidates) });
+            w.postMessage({ id: k, points: shared, dims: task.dims, seeds: task.seeds, candidates: Uint32Array.from(candidates), maxDistance: task.maxDistance });
           }),
       ),
     );
@@ -121,7 +121,8 @@ export async function findTwins(x: ColumnMatrix, seedMask: Uint8Array, blocked: 
   const rest = order.slice(probe.length);
   const own = nearestSeedDistances({ points: space.points, dims: space.dims, seeds: Uint32Array.from(rest), candidates: Uint32Array.from(probe) }).sort();
   const cutoff = own[Math.min(own.length - 1, Math.floor(opts.cutoffQuantile * own.length))];
-  const distances = await nearestSeedDistancesParallel({ points: space.points, dims: space.dims, seeds: Uint32Array.from(seeds), candidates: Uint32Array.from(candidates) }, opts.workers);
+  // Only the candidates within the cut-off can be twins: the search stops at it.
+  const distances = await nearestSeedDistancesParallel({ points: space.points, dims: space.dims, seeds: Uint32Array.from(seeds), candidates: Uint32Array.from(candidates), maxDistance: cutoff }, opts.workers);
   const ranked = Array.from(candidates.keys())
     .filter((k) => distances[k] <= cutoff)
     .sort((a, b) => distances[a] - distances[b] || candidates[a] - candidates[b]);
