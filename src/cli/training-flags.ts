@@ -34,7 +34,7 @@ export function addTrainingFlags(command: Command): Command {
     .option('--trees <n>', 'trees per model (default: the learner default; persona training: 300 for gbdt)')
     .option('--folds <n>', 'validation folds (default 3)')
     .option('--bags <n>', 'positive-unlabeled bags averaged per boosted-trees model (default 5; 1: one model per file)')
-    .option('--views', 'condition views: one more model per condition of each rule, pooled in (boosted trees; more accurate, about 1.5 to 2 times the training time)');
+    .option('--views', 'condition views: one more model per condition of each rule, pooled in (boosted trees; more accurate, about 1.4 times the run time)');
 }
 
 /** The flags given, as numbers (absent ones stay absent). */

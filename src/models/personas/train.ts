@@ -112,7 +112,7 @@ export const TRAIN_DEFAULTS: TrainOptions = {
   twinCutoffQuantile: 0.9,
   cleanSeedsQuantile: 0.15,
   bags: 5,
-  // Off by default: +0.013 to +0.015 macro-F1 for 1.5 to 2 times the run (BENCHMARKS.md, session 10).
+  // Off by default: +0.013 to +0.015 macro-F1 for 1.4 times the run (BENCHMARKS.md, sessions 10 and 11).
   views: null,
   learner: { kind: 'gbdt', params: PERSONA_LEARNER_DEFAULTS.gbdt },
   seed: 1,
