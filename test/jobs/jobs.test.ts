@@ -127,7 +127,8 @@ for (const variant of RUNNER_VARIANTS) {
       }
       expect(without.manifest.learner.params).toMatchObject({ numTrees: 7, folds: 2, bags: 2, views: null });
       for (const p of without.metrics.personas.filter((x) => x.status === 'trained')) expect(p.views).toEqual([]);
-    });
+      // Two whole batch runs: 22 s alone, 61 s once beside the crash test's three workers in the full suite.
+    }, 180_000);
 
     it('scores a base with the models of a published version, without training', async () => {
       const source = (await activeVersion(db))!;
