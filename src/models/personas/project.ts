@@ -63,7 +63,9 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
     ...TRAIN_DEFAULTS,
     ...input.train,
     seed,
-    learner: personaLearner(spec.model),
+    // A learner given by the caller wins over the persona file's (as a flag over a file), its
+    // unset parameters filled from the persona training's defaults for its kind.
+    learner: personaLearner(input.train?.learner ?? spec.model),
   };
   const trainable = seeds.filter((s) => s.status === 'ok');
   const secondRound = hasSecondRound(options);

@@ -39,6 +39,23 @@ describe('projection of the demo base', () => {
     expect(Object.values(status).filter((s) => s === 'trained').length).toBeGreaterThanOrEqual(3);
   });
 
+  it('trains with the learner the caller gives over the persona file\'s', () => {
+    expect(projection.manifest.learner.params.numTrees).toBe(20);
+    // Every boosted model saved (bag members, condition views) has the 20 trees asked for.
+    const treeCounts: number[] = [];
+    const walk = (v: unknown): void => {
+      if (Array.isArray(v)) v.forEach(walk);
+      else if (v && typeof v === 'object') {
+        const o = v as Record<string, unknown>;
+        if (o.format && Array.isArray(o.trees)) treeCounts.push(o.trees.length);
+        else Object.values(o).forEach(walk);
+      }
+    };
+    for (const p of projection.manifest.personas.filter((x) => x.status === 'trained')) walk(JSON.parse(readFileSync(join(out, 'model', p.modelFile!), 'utf8')).model);
+    expect(treeCounts.length).toBeGreaterThan(0);
+    expect(treeCounts.filter((n) => n > 20)).toEqual([]);
+  });
+
   it('writes artefacts that follow their schemas', () => {
     const manifest = ManifestSchema.parse(JSON.parse(readFileSync(join(out, 'model', 'manifest.json'), 'utf8')));
     RunMetricsSchema.parse(JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')));
