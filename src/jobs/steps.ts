@@ -108,7 +108,7 @@ function trainOptions(params: RunParams, model: { kind: TrainOptions['learner'][
     seed: params.seed,
     folds: params.train.folds ?? TRAIN_DEFAULTS.folds,
     bags: params.train.bags ?? TRAIN_DEFAULTS.bags,
-    views: params.train.views ? VIEW_DEFAULTS : null,
+    views: params.train.views === false ? null : VIEW_DEFAULTS,
     workers: 1,
     // The run's tree count applies whether or not the persona file names a learner (default gbdt).
     learner: personaLearner({ kind: model?.kind ?? 'gbdt', params: { ...model?.params, ...(params.train.numTrees ? { numTrees: params.train.numTrees } : {}) } }),
@@ -403,7 +403,7 @@ async function assemble(ctx: StepContext): Promise<Result> {
     asOf: String(feat.asOf),
     seed: params.seed,
     features: designColumnNames(design),
-    learner: { kind: first.learner!.kind, params: { ...first.learner!.params, folds: first.folds, unlabeledPerSeed: TRAIN_DEFAULTS.unlabeledPerSeed, ruleFeatures: TRAIN_DEFAULTS.ruleFeatures, bags: bagsOf({ bags: ctx.params.train.bags ?? TRAIN_DEFAULTS.bags, learner: first.learner! }), views: viewsOf({ views: ctx.params.train.views ? VIEW_DEFAULTS : null, learner: first.learner! }), run: ctx.job.runId } },
+    learner: { kind: first.learner!.kind, params: { ...first.learner!.params, folds: first.folds, unlabeledPerSeed: TRAIN_DEFAULTS.unlabeledPerSeed, ruleFeatures: TRAIN_DEFAULTS.ruleFeatures, bags: bagsOf({ bags: ctx.params.train.bags ?? TRAIN_DEFAULTS.bags, learner: first.learner! }), views: viewsOf({ views: ctx.params.train.views === false ? null : VIEW_DEFAULTS, learner: first.learner! }), run: ctx.job.runId } },
     assignment: { targetPrecision: file.assignment.target_precision, minMargin: file.assignment.min_margin },
     personas: file.personas.map((p) => {
       const t = trainedAll.find((x) => x.persona === p.id)!;

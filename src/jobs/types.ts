@@ -30,7 +30,7 @@ export const RunRequestSchema = z
         numTrees: z.number().int().min(1).max(5000).optional(),
         /** Positive-unlabeled bags per boosted-trees model (models/personas/train.ts TrainOptions.bags; default 5). */
         bags: z.number().int().min(1).max(50).optional(),
-        /** true: condition views (models/personas/views.ts; boosted trees; default off). */
+        /** Condition views (models/personas/views.ts; boosted trees): on unless false. */
         views: z.boolean().optional(),
       })
       .strict()

@@ -102,12 +102,13 @@ describe('personas seed, train and score', () => {
     expect(scores.assignment.persona.length).toBe(2500);
   }, 60_000);
 
-  it('train --trees --folds --bags [--views]: single models of that many trees on a persona file that names no learner, with views when asked, recorded in the manifest', () => {
+  it('train --trees --folds --bags [--no-views]: models of that many trees on a persona file that names no learner, with condition views unless --no-views, recorded in the manifest', () => {
     const plain = join(root, 'plain.yaml');
     writeFileSync(plain, readFileSync(personas, 'utf8').replace(/\nmodel:[\s\S]*$/, '\n'));
-    const out = join(root, 'trained-small');
     const cli = (...args: string[]) => execFileSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'train', '--features', join(seedDir, 'features'), '--personas', plain, ...args], { stdio: 'pipe' });
-    cli('--out', out, '--trees', '12', '--folds', '2', '--bags', '1');
+    // --no-views: single models of 12 trees.
+    const out = join(root, 'trained-small');
+    cli('--out', out, '--trees', '12', '--folds', '2', '--bags', '1', '--no-views');
     const manifest = ManifestSchema.parse(JSON.parse(readFileSync(join(out, 'model', 'manifest.json'), 'utf8')));
     expect(manifest.learner.kind).toBe('gbdt');
     expect(manifest.learner.params).toMatchObject({ numTrees: 12, folds: 2, bags: 1, views: null });
@@ -117,13 +118,13 @@ describe('personas seed, train and score', () => {
       const { model } = JSON.parse(readFileSync(join(out, 'model', p.modelFile!), 'utf8')) as { model: { kind: string; trees: unknown[] } };
       expect([model.kind, model.trees.length]).toEqual(['gbdt', 12]);
     }
-    // The defaults: five bags, an ensemble file of them, no views.
+    // The defaults: five bags (an ensemble file of them) with the condition views.
     const bagged = loadSavedProjection(modelDir);
-    expect(bagged.manifest.learner.params).toMatchObject({ numTrees: 15, bags: 5, views: null });
-    expect(bagged.personas.map((p) => p.model.kind)).toEqual(bagged.personas.map(() => 'ensemble'));
-    // --views: the same single models, each with a view per condition of its rule (of 12 trees: never more than the persona model's).
+    expect(bagged.manifest.learner.params).toMatchObject({ numTrees: 15, bags: 5, views: { trees: 100, folds: 2, weight: 0.5, unlabeledPerSeed: 20 } });
+    expect(bagged.personas.map((p) => [p.model.kind, (p.model as ConditionViewsModel).base.model.kind])).toEqual(bagged.personas.map(() => ['views', 'ensemble']));
+    // The same single models with the default views, each a view per condition of its rule (of 12 trees: never more than the persona model's).
     const viewed = join(root, 'trained-views');
-    cli('--out', viewed, '--trees', '12', '--folds', '2', '--bags', '1', '--views');
+    cli('--out', viewed, '--trees', '12', '--folds', '2', '--bags', '1');
     const withViews = loadSavedProjection(join(viewed, 'model'));
     expect(withViews.manifest.learner.params).toMatchObject({ numTrees: 12, bags: 1, views: { trees: 100, folds: 2, weight: 0.5, unlabeledPerSeed: 20 } });
     for (const p of withViews.personas) {

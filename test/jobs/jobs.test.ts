@@ -90,7 +90,7 @@ for (const variant of RUNNER_VARIANTS) {
       expect(v.manifest.learner.kind).toBe('forest');
     });
 
-    it('trains the trees, bags and condition views the run asks for when the persona file names no learner, and records them', async () => {
+    it('trains the trees, bags and condition views (or none) the run asks for when the persona file names no learner, and records them', async () => {
       await expect(startRun(db, queue, { data: runs.data, personas, train: { bags: 0 } })).rejects.toThrow(/bags/);
       await expect(startRun(db, queue, { data: runs.data, personas, train: { views: 'no' as unknown as boolean } })).rejects.toThrow(/views/);
       type Part = { kind: string; members?: { model: { trees: unknown[] } }[]; trees?: unknown[] };
@@ -105,8 +105,8 @@ for (const variant of RUNNER_VARIANTS) {
         const [v] = await db.query<{ manifest: { learner: { kind: string; params: Record<string, unknown> } }; metrics: { personas: { status: string; views: { condition: string; seeds: number }[] }[] } }>('SELECT manifest, metrics FROM model_versions WHERE version = $1', [version]);
         return { kept, manifest: v.manifest, metrics: v.metrics };
       };
-      // views: true: each persona model is its bagged model (two members of 7 trees) with a view per condition of its rule (7 trees too: never more than the persona's).
-      const withViews = await run({ folds: 2, numTrees: 7, bags: 2, views: true });
+      // The default (views on): each persona model is its bagged model (two members of 7 trees) with a view per condition of its rule (7 trees too: never more than the persona's).
+      const withViews = await run({ folds: 2, numTrees: 7, bags: 2 });
       for (const { model } of withViews.kept) {
         expect(model.kind).toBe('views');
         expect(model.base!.model.kind).toBe('ensemble');
@@ -119,8 +119,8 @@ for (const variant of RUNNER_VARIANTS) {
       }
       expect(withViews.manifest.learner.params).toMatchObject({ numTrees: 7, folds: 2, bags: 2, views: { trees: 100, folds: 2, weight: 0.5, unlabeledPerSeed: 20 } });
       for (const p of withViews.metrics.personas.filter((x) => x.status === 'trained')) expect(p.views.length).toBeGreaterThanOrEqual(2);
-      // Default: the bagged model alone.
-      const without = await run({ folds: 2, numTrees: 7, bags: 2 });
+      // views: false: the bagged model alone.
+      const without = await run({ folds: 2, numTrees: 7, bags: 2, views: false });
       for (const { model } of without.kept) {
         expect(model.kind).toBe('ensemble');
         expect(model.members!.map((m) => m.model.trees.length)).toEqual([7, 7]);

@@ -8,7 +8,7 @@ import { writeDemoBase } from '../../../src/demo/index.ts';
 import { buildFeatures, type FeatureTable } from '../../../src/features/index.ts';
 import { ManifestSchema, QuantificationSchema, RunMetricsSchema } from '../../../src/models/artefacts.ts';
 import { loadModel } from '../../../src/models/learners.ts';
-import { loadPersonaFile, loadSavedProjection, projectPersonas, VIEW_DEFAULTS, writeProjection, type Projection } from '../../../src/models/personas/index.ts';
+import { loadPersonaFile, loadSavedProjection, projectPersonas, writeProjection, type Projection } from '../../../src/models/personas/index.ts';
 import { encodeDesign } from '../../../src/models/personas/design.ts';
 import { ConditionViewsModel } from '../../../src/models/personas/views-model.ts';
 import { tempDir } from '../../helpers/world.ts';
@@ -28,7 +28,7 @@ describe('projection of the demo base', () => {
     const personaFile = loadPersonaFile(personasPath);
     writeFileSync(join(tempDirParent(), 'personas-twins.yaml'), personaFile.content);
     table = (await buildFeatures({ dataDir: data })).table;
-    projection = await projectPersonas({ table, personaFile, asOf: '2026-06-30', train: { folds: 2, views: VIEW_DEFAULTS, learner: { kind: 'gbdt', params: { numTrees: 20 } } } });
+    projection = await projectPersonas({ table, personaFile, asOf: '2026-06-30', train: { folds: 2, learner: { kind: 'gbdt', params: { numTrees: 20 } } } });
     writeProjection(out, table, projection);
   }, 120_000);
 
@@ -145,7 +145,7 @@ describe('projection of the demo base', () => {
       table,
       personaFile,
       asOf: '2026-06-30',
-      train: { folds: 2, twinsPerSeed: 1, cleanSeedsQuantile: 0.1, learner: { kind: 'gbdt', params: { numTrees: 20 } } },
+      train: { folds: 2, twinsPerSeed: 1, cleanSeedsQuantile: 0.1, views: null, learner: { kind: 'gbdt', params: { numTrees: 20 } } },
     });
     for (const m of withTwins.metrics.personas.filter((p) => p.status === 'trained')) {
       // At most one twin per seed kept after cleaning (a tenth or more of the seeds left out).
@@ -153,12 +153,12 @@ describe('projection of the demo base', () => {
       expect(m.twins).toBeLessThan(m.seeds);
     }
     expect(withTwins.manifest.learner.params).toMatchObject({ twinsPerSeed: 1, twinSearch: 'knn', twinWeight: 0.5, cleanSeedsQuantile: 0.1, bags: 5 });
-    // Each persona's model is the mean of its bags (no condition views unless asked for), and the manifest says how many.
+    // Each persona's model is the mean of its bags (views: null, so no condition views), and the manifest says how many.
     expect(withTwins.models.every((m) => m.model.kind === 'ensemble')).toBe(true);
     expect(withTwins.manifest.learner.params.views).toBeNull();
   });
 
-  it('averages a view per condition of each rule into the persona models when asked, which stay the same models as without views', async () => {
+  it('averages a view per condition of each rule into the persona models by default, which stay the same models as without views', async () => {
     const trained = projection.metrics.personas.filter((p) => p.status === 'trained');
     for (const p of trained) {
       expect(p.views.length).toBeGreaterThanOrEqual(2);
@@ -175,7 +175,7 @@ describe('projection of the demo base', () => {
     }
     expect(projection.manifest.learner.params.views).toEqual({ trees: 100, folds: 2, weight: 0.5, unlabeledPerSeed: 20 });
     const personaFile = loadPersonaFile(join(out, '..', 'personas-twins.yaml'));
-    const plain = await projectPersonas({ table, personaFile, asOf: '2026-06-30', train: { folds: 2, learner: { kind: 'gbdt', params: { numTrees: 20 } } } });
+    const plain = await projectPersonas({ table, personaFile, asOf: '2026-06-30', train: { folds: 2, views: null, learner: { kind: 'gbdt', params: { numTrees: 20 } } } });
     expect(plain.manifest.learner.params.views).toBeNull();
     expect(plain.metrics.personas.every((p) => p.views.length === 0)).toBe(true);
     const design = encodeDesign(table, projection.encoding);
