@@ -10,8 +10,8 @@
 // and its views' (weight, shared). Measured on the four 100k benchmark worlds (BENCHMARKS.md,
 // persona projection, session 10): macro-F1 +0.013 to +0.015 and coverage +0.02 to +0.024 at
 // precision 0.858 to 0.868 (0.872 to 0.881 without; target 0.9), the best macro-F1 any threshold
-// reaches at precision 0.85 +0.018 to +0.022, for 1.4 times the run (265.8 s against 189.3 s
-// through the CLI on world 1, session 11): on by default (TRAIN_DEFAULTS), `--no-views` goes without.
+// reaches at precision 0.85 +0.018 to +0.022, for 1.4 times the run (254.7 s against 187.2 s
+// through the CLI on world 1, session 12): on by default (TRAIN_DEFAULTS), `--no-views` goes without.
 // The views' own probabilities are overconfident (their positives hold more non-members than the
 // rule's), so they are only ever averaged with the persona's model, never used alone; the size
 // estimate (prevalence) stays the persona model's.
