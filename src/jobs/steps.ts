@@ -12,7 +12,7 @@ import { MANIFEST_FORMAT, type Manifest, type PersonaMetrics, type Quantificatio
 import {
   anySeedMask, autoThreshold, cleanSeedsBetweenRounds, designColumnNames, encodeDesign, fitDesign, hasSecondRound, OVERLAP_POLICY, parsePersonaFile, specWithLearner, reachCurve, secondRoundTwins, selectSeeds,
   bagsOf, personaLearner, trainPersonas, TRAIN_DEFAULTS, DesignEncodingSchema, type DesignEncoding, type TrainOptions,
-  conditionViews, trainConditionViews, viewsOf, withViews, VIEW_DEFAULTS,
+  conditionViews, trainConditionViews, viewsOf, viewsTrained, withViews, VIEW_DEFAULTS,
 } from '../models/personas/index.ts';
 import type { Progress } from '../progress.ts';
 import { buildReportModel, computePortraitStats, renderReportHtml } from '../report/index.ts';
@@ -403,7 +403,7 @@ async function assemble(ctx: StepContext): Promise<Result> {
     asOf: String(feat.asOf),
     seed: params.seed,
     features: designColumnNames(design),
-    learner: { kind: first.learner!.kind, params: { ...first.learner!.params, folds: first.folds, unlabeledPerSeed: TRAIN_DEFAULTS.unlabeledPerSeed, ruleFeatures: TRAIN_DEFAULTS.ruleFeatures, bags: bagsOf({ bags: ctx.params.train.bags ?? TRAIN_DEFAULTS.bags, learner: first.learner! }), views: viewsOf({ views: ctx.params.train.views === false ? null : VIEW_DEFAULTS, learner: first.learner! }), run: ctx.job.runId } },
+    learner: { kind: first.learner!.kind, params: { ...first.learner!.params, folds: first.folds, unlabeledPerSeed: TRAIN_DEFAULTS.unlabeledPerSeed, ruleFeatures: TRAIN_DEFAULTS.ruleFeatures, bags: bagsOf({ bags: ctx.params.train.bags ?? TRAIN_DEFAULTS.bags, learner: first.learner! }), views: viewsTrained({ views: ctx.params.train.views === false ? null : VIEW_DEFAULTS, learner: first.learner! }), run: ctx.job.runId } },
     assignment: { targetPrecision: file.assignment.target_precision, minMargin: file.assignment.min_margin },
     personas: file.personas.map((p) => {
       const t = trainedAll.find((x) => x.persona === p.id)!;

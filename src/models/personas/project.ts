@@ -13,7 +13,7 @@ import { quantify } from './quantify.ts';
 import { OVERLAP_POLICY, selectSeeds, type PersonaSeeds } from './seeds.ts';
 import { InputError } from '../../errors.ts';
 import { anySeedMask, cleanSeedsBetweenRounds, hasSecondRound, secondRoundTwins } from './rounds.ts';
-import { conditionViews, trainConditionViews, viewsOf, withViews } from './views.ts';
+import { conditionViews, trainConditionViews, viewsOf, viewsTrained, withViews } from './views.ts';
 import { bagsOf, personaLearner, TRAIN_DEFAULTS, trainPersonas, type PersonaModel, type PersonaTrainingInput, type TrainOptions } from './train.ts';
 
 export interface ProjectionInput {
@@ -188,7 +188,7 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
     features: design.names,
     learner: {
       kind: options.learner.kind,
-      params: { ...options.learner.params, folds: options.folds, unlabeledPerSeed: options.unlabeledPerSeed, ruleFeatures: options.ruleFeatures, relatedCorrelation: options.relatedCorrelation, cleanSeedsQuantile: options.cleanSeedsQuantile, bags: bagsOf(options), twinsPerSeed: options.twinsPerSeed, twinSearch: options.twinSearch, twinCutoffQuantile: options.twinCutoffQuantile, twinWeight: options.twinWeight, views: viewsOf(options) },
+      params: { ...options.learner.params, folds: options.folds, unlabeledPerSeed: options.unlabeledPerSeed, ruleFeatures: options.ruleFeatures, relatedCorrelation: options.relatedCorrelation, cleanSeedsQuantile: options.cleanSeedsQuantile, bags: bagsOf(options), twinsPerSeed: options.twinsPerSeed, twinSearch: options.twinSearch, twinCutoffQuantile: options.twinCutoffQuantile, twinWeight: options.twinWeight, views: viewsTrained(options) },
     },
     assignment: { targetPrecision: spec.assignment.target_precision, minMargin: spec.assignment.min_margin },
     personas: spec.personas.map((p, k) => ({

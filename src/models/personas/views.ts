@@ -83,6 +83,12 @@ export function viewTrees(v: ViewOptions, params: Record<string, unknown>): numb
   return typeof params.numTrees === 'number' ? Math.min(v.trees, params.numTrees) : v.trees;
 }
 
+/** The view options as the manifest records them: with the trees each view was trained with (viewTrees), or null without views. */
+export function viewsTrained(opts: Pick<TrainOptions, 'views' | 'learner'>): ViewOptions | null {
+  const v = viewsOf(opts);
+  return v && { ...v, trees: viewTrees(v, opts.learner.params) };
+}
+
 /**
  * Trains every view of every persona (one call, so the workers share them out): fold models for
  * out-of-fold probabilities and a final model each, no twins, no bags. `index` is the persona's

@@ -173,7 +173,7 @@ describe('projection of the demo base', () => {
       expect(file.model.format).toBe('personas-views/1');
       expect(file.model.views.map((v: { condition: string }) => v.condition)).toEqual(p.views.map((v) => v.condition));
     }
-    expect(projection.manifest.learner.params.views).toEqual({ trees: 100, folds: 2, weight: 0.5, unlabeledPerSeed: 20 });
+    expect(projection.manifest.learner.params.views).toEqual({ trees: 20, folds: 2, weight: 0.5, unlabeledPerSeed: 20 });
     const personaFile = loadPersonaFile(join(out, '..', 'personas-twins.yaml'));
     const plain = await projectPersonas({ table, personaFile, asOf: '2026-06-30', train: { folds: 2, views: null, learner: { kind: 'gbdt', params: { numTrees: 20 } } } });
     expect(plain.manifest.learner.params.views).toBeNull();

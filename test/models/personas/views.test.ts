@@ -5,7 +5,7 @@ import type { FeatureTable } from '../../../src/features/table.ts';
 import type { ColumnMatrix } from '../../../src/models/learner.ts';
 import { fitLearner, loadModel } from '../../../src/models/learners.ts';
 import type { Rule } from '../../../src/models/personas/file.ts';
-import { conditionViews, viewsOf, viewTrees } from '../../../src/models/personas/views.ts';
+import { conditionViews, viewsOf, viewsTrained, viewTrees } from '../../../src/models/personas/views.ts';
 import { combineViewProbabilities, ConditionViewsModel } from '../../../src/models/personas/views-model.ts';
 import { Random } from '../../../src/random.ts';
 
@@ -121,5 +121,12 @@ describe('view options', () => {
     expect(viewTrees({ trees: 100, folds: 2, weight: 0.5, unlabeledPerSeed: 20 }, { numTrees: 12 })).toBe(12);
     expect(viewTrees({ trees: 100, folds: 2, weight: 0.5, unlabeledPerSeed: 20 }, { numTrees: 300 })).toBe(100);
     expect(viewTrees({ trees: 100, folds: 2, weight: 0.5, unlabeledPerSeed: 20 }, {})).toBe(100);
+  });
+
+  it('are recorded with the trees the views were trained with', () => {
+    const v = { trees: 100, folds: 2, weight: 0.5, unlabeledPerSeed: 20 };
+    expect(viewsTrained({ views: v, learner: { kind: 'gbdt', params: { numTrees: 15 } } })).toEqual({ ...v, trees: 15 });
+    expect(viewsTrained({ views: v, learner: { kind: 'gbdt', params: { numTrees: 300 } } })).toEqual(v);
+    expect(viewsTrained({ views: v, learner: { kind: 'mlp', params: {} } })).toBeNull();
   });
 });
