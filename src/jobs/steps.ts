@@ -239,7 +239,7 @@ async function finalRound(ctx: StepContext, t: PersonaTable, options: TrainOptio
   ctx.progress.stage('train', options.folds + 1);
   let [m] = await trainPersonas(design, [{ id: persona, seedMask: s.mask, ruleFeatures: s.ruleFeatures, twinMask: extra.twinMask, excludeMask: extra.excludeMask, index: t.index }], options, (done) => ctx.progress.tick(done));
   const viewOptions = viewsOf(options);
-  if (options.views && !viewOptions) ctx.progress.log(`condition views: asked for, but they are trained for the gbdt learner only; the ${options.learner.kind} model has none`);
+  if (options.views && !viewOptions) ctx.progress.log(`condition views: none, since they are trained for the gbdt learner only and this model is ${options.learner.kind}`);
   if (viewOptions) {
     const i = file.personas.indexOf(p);
     const views = conditionViews(p.key_drivers, t.table, `personas[${i}].key_drivers`);

@@ -107,7 +107,7 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
     models = await trainPersonas(design, inputs, options, (done) => progress.tick(done));
   }
   const viewOptions = viewsOf(options);
-  if (options.views && !viewOptions) progress.log(`condition views: asked for, but they are trained for the gbdt learner only; the ${options.learner.kind} models have none`);
+  if (options.views && !viewOptions) progress.log(`condition views: none, since they are trained for the gbdt learner only and these models are ${options.learner.kind}`);
   if (viewOptions && models.length) {
     const views = trainable.map((s, k) => {
       const i = spec.personas.findIndex((p) => p.id === s.id);

@@ -138,6 +138,9 @@ describe('a projection trained with --learner mlp', () => {
       expect(logs).toContain(`${m.id}: learner mlp on tfjs wasm`);
     }
     expect(projection.manifest.learner.kind).toBe('mlp');
+    // Condition views are on by default, for boosted trees only: the log says why these have none.
+    expect(logs).toContain('condition views: none, since they are trained for the gbdt learner only and these models are mlp');
+    expect(projection.manifest.learner.params.views).toBeNull();
   });
 
   it('writes model files that load back by kind and score as the run final models do', async () => {
