@@ -11,7 +11,7 @@ import { trainProjection } from '../../src/cli/train.ts';
 import { writeDemoBase } from '../../src/demo/index.ts';
 import { readFeatureTable } from '../../src/features/index.ts';
 import { ManifestSchema, QuantificationSchema, RunMetricsSchema } from '../../src/models/artefacts.ts';
-import { loadSavedProjection, type ConditionViewsModel } from '../../src/models/personas/index.ts';
+import { loadSavedProjection, VIEW_DEFAULTS, type ConditionViewsModel } from '../../src/models/personas/index.ts';
 import { readSeeds } from '../../src/models/personas/seed-files.ts';
 import { silentProgress } from '../../src/progress.ts';
 import { tempDir } from '../helpers/world.ts';
@@ -120,13 +120,13 @@ describe('personas seed, train and score', () => {
     }
     // The defaults: five bags (an ensemble file of them) with the condition views.
     const bagged = loadSavedProjection(modelDir);
-    expect(bagged.manifest.learner.params).toMatchObject({ numTrees: 15, bags: 5, views: { trees: 15, folds: 2, weight: 0.5, unlabeledPerSeed: 20 } });
+    expect(bagged.manifest.learner.params).toMatchObject({ numTrees: 15, bags: 5, views: { trees: 15, folds: 2, weight: VIEW_DEFAULTS.weight, unlabeledPerSeed: 20 } });
     expect(bagged.personas.map((p) => [p.model.kind, (p.model as ConditionViewsModel).base.model.kind])).toEqual(bagged.personas.map(() => ['views', 'ensemble']));
     // The same single models with the default views, each a view per condition of its rule (of 12 trees: never more than the persona model's).
     const viewed = join(root, 'trained-views');
     cli('--out', viewed, '--trees', '12', '--folds', '2', '--bags', '1');
     const withViews = loadSavedProjection(join(viewed, 'model'));
-    expect(withViews.manifest.learner.params).toMatchObject({ numTrees: 12, bags: 1, views: { trees: 12, folds: 2, weight: 0.5, unlabeledPerSeed: 20 } });
+    expect(withViews.manifest.learner.params).toMatchObject({ numTrees: 12, bags: 1, views: { trees: 12, folds: 2, weight: VIEW_DEFAULTS.weight, unlabeledPerSeed: 20 } });
     for (const p of withViews.personas) {
       const model = p.model as ConditionViewsModel;
       expect(model.kind).toBe('views');

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../src/api/index.ts';
 import { runStatus, startRun, type JobQueue, type RunStatus } from '../../src/jobs/index.ts';
 import { loadModel } from '../../src/models/learners.ts';
-import { loadSavedProjection } from '../../src/models/personas/index.ts';
+import { loadSavedProjection, VIEW_DEFAULTS } from '../../src/models/personas/index.ts';
 import { activeVersion, cancelRun, createKey, listVersions, publishRun, runSource, type Db } from '../../src/store/index.ts';
 import { RUNNER_VARIANTS } from '../helpers/queues.ts';
 import { tempDir } from '../helpers/world.ts';
@@ -117,7 +117,7 @@ for (const variant of RUNNER_VARIANTS) {
           expect(view.model.trees!.length).toBe(7);
         }
       }
-      expect(withViews.manifest.learner.params).toMatchObject({ numTrees: 7, folds: 2, bags: 2, views: { trees: 7, folds: 2, weight: 0.5, unlabeledPerSeed: 20 } });
+      expect(withViews.manifest.learner.params).toMatchObject({ numTrees: 7, folds: 2, bags: 2, views: { trees: 7, folds: 2, weight: VIEW_DEFAULTS.weight, unlabeledPerSeed: 20 } });
       for (const p of withViews.metrics.personas.filter((x) => x.status === 'trained')) expect(p.views.length).toBeGreaterThanOrEqual(2);
       // views: false: the bagged model alone.
       const without = await run({ folds: 2, numTrees: 7, bags: 2, views: false });

@@ -74,14 +74,14 @@ export interface ViewOptions {
   /** Boosted trees of each view's models (the persona's other learner options apply). */
   trees: number;
   folds: number;
-  /** The views' share of the persona's probability, in (0, 1). */
+  /** How much of each view's evidence the persona's probability takes, in (0, 1] (views-model.ts). */
   weight: number;
   /** Unlabelled rows sampled per positive of a view (at most; a view has 2 to 3 times the rule's seeds). */
   unlabeledPerSeed: number;
 }
 
 /** The views' options (the default; `--no-views` or `train.views: false` go without). */
-export const VIEW_DEFAULTS: ViewOptions = { trees: 100, folds: 2, weight: 0.5, unlabeledPerSeed: 20 };
+export const VIEW_DEFAULTS: ViewOptions = { trees: 100, folds: 2, weight: 0.4, unlabeledPerSeed: 20 };
 
 /**
  * Where each learner kind starts when it learns seeds against the unlabelled. Boosted trees: many
@@ -153,6 +153,11 @@ export interface PersonaTrainingInput {
   excludeMask?: Uint8Array;
   ruleFeatures: string[];
   /**
+   * The model sees only these features and those rank-correlated with them (relatedCorrelation),
+   * never ruleFeatures (a condition view, views.ts); default: every feature but the rule's.
+   */
+  keepOnly?: string[];
+  /**
    * The persona's index among the personas trained (default: its place in the list given):
    * seeds its sample and folds, so a persona trained alone (a batch job) gets the same ones
    * as in `personas run`.
@@ -179,7 +184,7 @@ export interface PersonaModel {
    * where the thresholds it gives hold the precision target.
    */
   prevalenceC: number;
-  /** Estimated share of the persona in the base: mean s / prevalenceC, not clipped at 1. */
+  /** Estimated share of the persona in the base: mean s / prevalenceC, not clipped at 1 (with condition views: their mean combined probability). */
   prevalence: number;
   /** Positives vs unlabelled AUC of the out-of-fold scores on the training sample. */
   validationAuc: number;
@@ -236,8 +241,15 @@ export async function trainPersonas(sourceDesign: DesignMatrix, personas: Person
   const correlationSample = Uint32Array.from({ length: Math.min(n, 20000) }, () => sampleRng.int(n));
   const plans = personas.map((p, k) => {
     const rng = new Random(opts.seed * 1000 + (p.index ?? k));
-    const related = opts.ruleFeatures === 'drop' && opts.relatedCorrelation > 0 ? relatedFeatures(design, p.ruleFeatures, opts.relatedCorrelation, correlationSample) : [];
-    const x = opts.ruleFeatures === 'drop' ? withoutFeatures(design, [...p.ruleFeatures, ...related]) : design;
+    let x: DesignMatrix;
+    if (p.keepOnly) {
+      const related = opts.relatedCorrelation > 0 ? relatedFeatures(design, p.keepOnly, opts.relatedCorrelation, correlationSample) : [];
+      const kept = new Set([...p.keepOnly, ...related].filter((f) => !p.ruleFeatures.includes(f)));
+      x = withoutFeatures(design, design.sources.filter((f) => !kept.has(f)));
+    } else {
+      const related = opts.ruleFeatures === 'drop' && opts.relatedCorrelation > 0 ? relatedFeatures(design, p.ruleFeatures, opts.relatedCorrelation, correlationSample) : [];
+      x = opts.ruleFeatures === 'drop' ? withoutFeatures(design, [...p.ruleFeatures, ...related]) : design;
+    }
     const seeds: number[] = [];
     const twins: number[] = [];
     const unlabeled: number[] = [];

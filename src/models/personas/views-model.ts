@@ -1,16 +1,25 @@
 // A persona model with its condition views (views.ts): the persona's own model and one model per
-// top-level condition of its rule, each on its own columns and with its own label frequency c.
-// Its output is on the persona model's scale: c * p, where p is the weighted geometric mean of
-// the parts' probabilities: min(1, s / c)^(1 - weight) * prod over the k views of
-// min(1, s_a / c_a)^(weight / k). So whoever divides it by the persona's c (the
-// saved projection, the batch jobs, the API) gets the combined probability p without knowing that
-// views exist. Format `personas-views/1`: the persona model's file and each view's, with their c
-// and columns.
+// top-level condition of its rule, each on its own columns. Its output is on the persona model's
+// scale: c * p, so whoever divides it by the persona's c (the saved projection, the batch jobs,
+// the API) gets the combined probability p without knowing that views exist.
+//
+// Format `personas-views/2` (written now): each view reads only its condition's features, and p
+// adds the views' evidence to the persona model's, as naive Bayes does, tempered (weight):
+//   logit p = logit p0 + weight * sum over views of (logit p_a - logit prevalence)
+// where p0 = s / c is the persona model's probability and p_a = prevalence * (s_a - floor_a) /
+// (mean_a - floor_a) the view's estimate of P(member | the condition's features): its score s_a
+// learns the customers who pass the other conditions, a mix of members and of non-members whose
+// share does not depend on the condition's features, so s_a is linear in P(member | them); floor_a
+// (its lowest score, where that probability is about 0) and mean_a (its mean over the base, where
+// it is the prevalence) fix the line. Both p0 and p_a are held in [0.005, 0.995].
+// Format `personas-views/1` (sessions 10 to 12, still read): views on every feature but the other
+// conditions', p = min(1, s / c)^(1 - weight) * prod over the k views of min(1, s_a / c_a)^(weight / k).
 import { ModelError } from '../../errors.ts';
 import { checkMatrix } from '../gbdt/validate.ts';
 import type { ColumnMatrix, FittedClassifier } from '../learner.ts';
 
-export const VIEWS_FORMAT = 'personas-views/1';
+export const VIEWS_FORMAT = 'personas-views/2';
+export const VIEWS_FORMAT_V1 = 'personas-views/1';
 
 export interface ViewPart {
   /** The rule condition the view leaves out, as a path in the persona file (`key_drivers.all[1]`). */
@@ -20,6 +29,21 @@ export interface ViewPart {
   c: number;
 }
 
+/** What a view's scores are read with in format 2 (see the header). */
+export interface ViewScale {
+  /** The view's lowest score over the base. */
+  floor: number;
+  /** The view's mean score over the base. */
+  mean: number;
+}
+
+/** How the parts' scores make the persona's probability: format 2's evidence, or format 1's geometric mean. */
+export type ViewCombination = { rule: 'evidence'; prevalence: number; scales: ViewScale[] } | { rule: 'geometric' };
+
+const EDGE = 0.005;
+const held = (p: number) => Math.min(1 - EDGE, Math.max(EDGE, p));
+const logit = (p: number) => Math.log(p / (1 - p));
+
 export class ConditionViewsModel implements FittedClassifier {
   readonly kind = 'views';
   readonly backend: string;
@@ -28,13 +52,15 @@ export class ConditionViewsModel implements FittedClassifier {
 
   /**
    * @param featureNames every column any part reads (the persona model's columns are `base.model.featureNames`)
-   * @param weight the views' share of the combined probability, in [0, 1]
+   * @param weight format 2: the views' evidence temper, in (0, 1]; format 1: their share of the geometric mean, in [0, 1]
+   * @param combination format 2 (prevalence and each view's scale) or format 1
    */
   constructor(
     readonly featureNames: string[],
     readonly base: ViewPart,
     readonly views: ViewPart[],
     readonly weight: number,
+    readonly combination: ViewCombination = { rule: 'geometric' },
   ) {
     if (!(weight >= 0 && weight <= 1)) throw new ModelError('MODEL_FORMAT', `views model: weight ${weight} is not in [0, 1]`, { field: 'weight' });
     if (!views.length) throw new ModelError('MODEL_FORMAT', 'views model: no view', { field: 'views' });
@@ -49,50 +75,85 @@ export class ConditionViewsModel implements FittedClassifier {
     for (const [k, part] of [base, ...views].entries()) {
       if (!(part.c > 0 && part.c <= 1)) throw new ModelError('MODEL_FORMAT', `views model: ${k ? `views[${k - 1}]` : 'base'} c = ${part.c}: expected a share in (0, 1]`, { field: 'c' });
     }
+    if (combination.rule === 'evidence') {
+      if (!(combination.prevalence > 0 && combination.prevalence < 1)) throw new ModelError('MODEL_FORMAT', `views model: prevalence ${combination.prevalence} is not in (0, 1)`, { field: 'prevalence' });
+      if (combination.scales.length !== views.length) throw new ModelError('MODEL_FORMAT', `views model: ${combination.scales.length} view scales for ${views.length} views`, { field: 'views' });
+      combination.scales.forEach((s, k) => {
+        if (!(Number.isFinite(s.floor) && Number.isFinite(s.mean) && s.mean >= s.floor)) {
+          throw new ModelError('MODEL_FORMAT', `views model: views[${k}] floor ${s.floor} and mean ${s.mean}: expected numbers with mean >= floor`, { field: `views[${k}]` });
+        }
+      });
+    }
     this.backend = base.model.backend ?? 'javascript';
   }
 
-  /** The probability each part gives (min(1, s / c)), base first. */
-  partProbabilities(x: ColumnMatrix): Float64Array[] {
+  /** Each part's scores (its model's output), base first. */
+  partScores(x: ColumnMatrix): Float64Array[] {
     checkMatrix(x, 'prediction data');
     if (x.columns.length !== this.featureNames.length) {
       throw new ModelError('MODEL_MISMATCH', `prediction data has ${x.columns.length} feature columns; this views model reads ${this.featureNames.length}`);
     }
-    return [this.base, ...this.views].map((part, k) => {
-      const s = part.model.predictProba({ rows: x.rows, columns: this.columns[k].map((j) => x.columns[j]) });
-      for (let i = 0; i < s.length; i++) s[i] = Math.min(1, s[i] / part.c);
-      return s;
-    });
+    return [this.base, ...this.views].map((part, k) => part.model.predictProba({ rows: x.rows, columns: this.columns[k].map((j) => x.columns[j]) }));
   }
 
   /** c * the combined probability (see the header): the persona model's scale. */
   predictProba(x: ColumnMatrix): Float64Array {
-    const [base, ...views] = this.partProbabilities(x);
-    return combineViewProbabilities(base, views, this.weight, this.base.c);
+    const [base, ...views] = this.partScores(x);
+    const p0 = Float64Array.from(base, (s) => s / this.base.c);
+    const c = this.combination;
+    if (c.rule === 'evidence') return combineViewEvidence(p0, views.map((scores, k) => ({ scores, ...c.scales[k] })), c.prevalence, this.weight, this.base.c);
+    const clipped = (s: Float64Array, cv: number) => Float64Array.from(s, (v) => Math.min(1, v / cv));
+    return combineViewProbabilities(Float64Array.from(p0, (v) => Math.min(1, v)), views.map((s, k) => clipped(s, this.views[k].c)), this.weight, this.base.c);
   }
 
   /** Each part's importance on its columns, weighted as the parts are in the output. */
   featureImportance(): Float64Array {
     const imp = new Float64Array(this.featureNames.length);
+    const evidence = this.combination.rule === 'evidence';
+    // Format 2: the persona model counts once, each view's evidence by the weight.
+    const total = evidence ? 1 + this.weight * this.views.length : 1;
     [this.base, ...this.views].forEach((part, k) => {
-      const share = k === 0 ? 1 - this.weight : this.weight / this.views.length;
+      const share = evidence ? (k === 0 ? 1 : this.weight) / total : k === 0 ? 1 - this.weight : this.weight / this.views.length;
       part.model.featureImportance().forEach((v, j) => (imp[this.columns[k][j]] += share * v));
     });
     return imp;
   }
 
   toJSON(): unknown {
-    const part = (p: ViewPart) => ({ condition: p.condition, c: p.c, model: p.model.toJSON() });
-    return { format: VIEWS_FORMAT, kind: 'views', featureNames: this.featureNames, weight: this.weight, base: part(this.base), views: this.views.map(part) };
+    const c = this.combination;
+    const part = (p: ViewPart, k: number) => ({ condition: p.condition, c: p.c, ...(c.rule === 'evidence' && k >= 0 ? c.scales[k] : {}), model: p.model.toJSON() });
+    return {
+      format: c.rule === 'evidence' ? VIEWS_FORMAT : VIEWS_FORMAT_V1,
+      kind: 'views',
+      featureNames: this.featureNames,
+      weight: this.weight,
+      ...(c.rule === 'evidence' ? { prevalence: c.prevalence } : {}),
+      base: part(this.base, -1),
+      views: this.views.map(part),
+    };
   }
 }
 
 /**
- * The weighted geometric mean base^(1 - weight) * prod(view^(weight / views)), times `scale` (the
- * persona's c, so that the result divided by c is the combined probability). The geometric mean
- * pools the parts as independent evidence and lets a part that rules a customer out pull harder
- * than the arithmetic mean: measured on worlds 1 and 2 (BENCHMARKS.md, session 10), it keeps the
- * precision of the assigned 0.008 higher for 0.003 to 0.004 less macro-F1. Writes into a new array.
+ * Format 2's combination (see the header): the persona model's probabilities p0 (s / c, not
+ * clipped), each view's scores with their floor and mean, the persona's prevalence; times `scale`.
+ * A view whose mean is not above its floor (a constant model) adds nothing. Writes into a new array.
+ */
+export function combineViewEvidence(p0: Float64Array, views: (ViewScale & { scores: ArrayLike<number> })[], prevalence: number, weight: number, scale = 1): Float64Array {
+  const prior = logit(held(prevalence));
+  const parts = views.filter((v) => v.mean > v.floor).map((v) => ({ scores: v.scores, floor: v.floor, span: v.mean - v.floor }));
+  const out = new Float64Array(p0.length);
+  for (let i = 0; i < out.length; i++) {
+    let z = logit(held(p0[i]));
+    for (const v of parts) z += weight * (logit(held((prevalence * (v.scores[i] - v.floor)) / v.span)) - prior);
+    out[i] = scale / (1 + Math.exp(-z));
+  }
+  return out;
+}
+
+/**
+ * Format 1's combination: the weighted geometric mean base^(1 - weight) * prod(view^(weight /
+ * views)), times `scale`. Writes into a new array.
  */
 export function combineViewProbabilities(base: Float64Array, views: Float64Array[], weight: number, scale = 1): Float64Array {
   if (!views.length) return Float64Array.from(base, (v) => scale * v);
@@ -108,15 +169,17 @@ export function combineViewProbabilities(base: Float64Array, views: Float64Array
   return out;
 }
 
-/** Loads a `personas-views/1` file; `loadPart` loads each part's own model file. */
+/** Loads a `personas-views/2` or `/1` file; `loadPart` loads each part's own model file. */
 export function parseViewsModel(json: unknown, loadPart: (json: unknown) => FittedClassifier): ConditionViewsModel {
   const fail = (field: string, expected: string): never => {
     throw new ModelError('MODEL_FORMAT', `views model file: ${field}: expected ${expected}`, { field });
   };
   const o = json as Record<string, unknown>;
-  if (!o || typeof o !== 'object' || o.format !== VIEWS_FORMAT) fail('format', `"${VIEWS_FORMAT}"`);
+  if (!o || typeof o !== 'object' || (o.format !== VIEWS_FORMAT && o.format !== VIEWS_FORMAT_V1)) fail('format', `"${VIEWS_FORMAT}" or "${VIEWS_FORMAT_V1}"`);
+  const evidence = o.format === VIEWS_FORMAT;
   if (!Array.isArray(o.featureNames) || !o.featureNames.every((f) => typeof f === 'string')) fail('featureNames', 'an array of column names');
   if (typeof o.weight !== 'number') fail('weight', 'a number in [0, 1]');
+  if (evidence && typeof o.prevalence !== 'number') fail('prevalence', 'a number in (0, 1)');
   const part = (v: unknown, field: string): ViewPart => {
     const p = v as Record<string, unknown>;
     if (!p || typeof p !== 'object') fail(field, 'an object { condition, c, model }');
@@ -125,5 +188,19 @@ export function parseViewsModel(json: unknown, loadPart: (json: unknown) => Fitt
     return { condition: p.condition as string, c: p.c as number, model: loadPart(p.model) };
   };
   if (!Array.isArray(o.views) || !o.views.length) fail('views', 'a non-empty array');
-  return new ConditionViewsModel(o.featureNames as string[], part(o.base, 'base'), (o.views as unknown[]).map((v, k) => part(v, `views[${k}]`)), o.weight as number);
+  const views = o.views as Record<string, unknown>[];
+  const scales = evidence
+    ? views.map((v, k) => {
+        if (typeof v?.floor !== 'number') fail(`views[${k}].floor`, 'a number');
+        if (typeof v?.mean !== 'number') fail(`views[${k}].mean`, 'a number');
+        return { floor: v.floor as number, mean: v.mean as number };
+      })
+    : [];
+  return new ConditionViewsModel(
+    o.featureNames as string[],
+    part(o.base, 'base'),
+    views.map((v, k) => part(v, `views[${k}]`)),
+    o.weight as number,
+    evidence ? { rule: 'evidence', prevalence: o.prevalence as number, scales } : { rule: 'geometric' },
+  );
 }

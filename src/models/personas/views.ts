@@ -21,7 +21,7 @@ import type { Rule } from './file.ts';
 import type { DesignMatrix } from './design.ts';
 import { evaluateRule } from './rules.ts';
 import { trainPersonas, type PersonaModel, type TrainOptions, type ViewOptions } from './train.ts';
-import { combineViewProbabilities, ConditionViewsModel } from './views-model.ts';
+import { combineViewEvidence, ConditionViewsModel, type ViewScale } from './views-model.ts';
 
 export interface ConditionView {
   /** The condition left out, as a path in the persona file. */
@@ -29,6 +29,8 @@ export interface ConditionView {
   /** Customers passing every other top-level condition. */
   seedMask: Uint8Array;
   seeds: number;
+  /** Features of the condition left out: the view's model sees them and their correlates. */
+  features: string[];
   /** Features of the other conditions: the ones the view's model does not see. */
   ruleFeatures: string[];
 }
@@ -59,7 +61,9 @@ export function conditionViews(rule: Rule, table: FeatureTable, path = 'key_driv
         seeds++;
       }
     }
-    if (seeds > 0 && 2 * seeds <= table.rows) views.push({ condition: `${path}.all[${a}]`, seedMask, seeds, ruleFeatures: [...new Set(others.flatMap((o) => o.features))] });
+    if (seeds > 0 && 2 * seeds <= table.rows) {
+      views.push({ condition: `${path}.all[${a}]`, seedMask, seeds, features: conditions[a].features, ruleFeatures: [...new Set(others.flatMap((o) => o.features))] });
+    }
   });
   return views;
 }
@@ -73,7 +77,7 @@ export function viewsOf(opts: Pick<TrainOptions, 'views' | 'learner'>): ViewOpti
   };
   if (!Number.isInteger(v.trees) || v.trees < 1) bad('trees', 'a whole number of 1 or more', v.trees);
   if (!Number.isInteger(v.folds) || v.folds < 2) bad('folds', 'a whole number of 2 or more', v.folds);
-  if (!(v.weight > 0 && v.weight < 1)) bad('weight', 'a share between 0 and 1 (both excluded)', v.weight);
+  if (!(v.weight > 0 && v.weight <= 1)) bad('weight', 'a number above 0, at most 1', v.weight);
   if (!(v.unlabeledPerSeed > 0)) bad('unlabeledPerSeed', 'a number above 0', v.unlabeledPerSeed);
   return v;
 }
@@ -102,7 +106,9 @@ export async function trainConditionViews(
   onProgress?: (done: number, total: number) => void,
 ): Promise<TrainedView[][]> {
   const v = viewsOf(opts);
-  const flat = personas.flatMap((p) => p.views.map((view, a) => ({ p, view, input: { id: `${p.id} without ${view.condition}`, seedMask: view.seedMask, ruleFeatures: view.ruleFeatures, index: 1000 + 32 * p.index + a } })));
+  const flat = personas.flatMap((p) =>
+    p.views.map((view, a) => ({ p, view, input: { id: `${p.id} without ${view.condition}`, seedMask: view.seedMask, keepOnly: view.features, ruleFeatures: view.ruleFeatures, index: 1000 + 32 * p.index + a } })),
+  );
   if (!v || !flat.length) return personas.map(() => []);
   const models = await trainPersonas(
     design,
@@ -115,24 +121,46 @@ export async function trainConditionViews(
 
 /**
  * The persona's model with its views: a `views` model over the union of the parts' columns (in
- * design order), the combined out-of-fold probabilities; c, the out-of-fold scores, the size
- * estimate and the validation figures stay the persona model's own.
+ * design order) and the combined out-of-fold probabilities (views-model.ts: the persona model's
+ * probability plus each view's evidence, tempered by `weight`). Each view's scores are read
+ * against its floor (lowest out-of-fold score) and mean over the base, and the persona's size
+ * estimate. The size estimate becomes the mean combined probability; c, the out-of-fold scores,
+ * prevalenceC and the validation figures stay the persona model's own.
  */
 export function withViews(m: PersonaModel, views: TrainedView[], weight: number, designNames: string[]): PersonaModel {
   if (!views.length) return m;
   const used = new Set([...m.features, ...views.flatMap((v) => v.model.features)]);
   const features = designNames.filter((f) => used.has(f));
+  const prevalence = Math.min(0.99, Math.max(0.001, m.prevalence));
+  const scales = views.map((v) => scaleOf(v.model.oofScores));
   const model = new ConditionViewsModel(
     features,
     { condition: 'key_drivers', model: m.model, c: m.c },
     views.map((v) => ({ condition: v.condition, model: v.model.model, c: v.model.c })),
     weight,
+    { rule: 'evidence', prevalence, scales },
   );
+  const probabilities = combineViewEvidence(Float64Array.from(m.oofScores, (s) => s / m.c), views.map((v, k) => ({ scores: v.model.oofScores, ...scales[k] })), prevalence, weight);
+  let sum = 0;
+  for (const p of probabilities) sum += p;
   return {
     ...m,
     model,
     features,
-    probabilities: combineViewProbabilities(m.probabilities, views.map((v) => v.model.probabilities), weight),
+    probabilities,
+    // The size: the sum of the combined probabilities (measured closer to the truth than the persona model's own: BENCHMARKS.md, session 13).
+    prevalence: sum / Math.max(1, probabilities.length),
     views: views.map((v) => ({ condition: v.condition, seeds: v.seeds, c: v.model.c, validationAuc: v.model.validationAuc })),
   };
+}
+
+/** A view's lowest and mean out-of-fold score over the base. */
+function scaleOf(scores: Float64Array): ViewScale {
+  let floor = Infinity;
+  let sum = 0;
+  for (const s of scores) {
+    if (s < floor) floor = s;
+    sum += s;
+  }
+  return { floor, mean: sum / Math.max(1, scores.length) };
 }

@@ -8,9 +8,9 @@ import { writeDemoBase } from '../../../src/demo/index.ts';
 import { buildFeatures, type FeatureTable } from '../../../src/features/index.ts';
 import { ManifestSchema, QuantificationSchema, RunMetricsSchema } from '../../../src/models/artefacts.ts';
 import { loadModel } from '../../../src/models/learners.ts';
-import { loadPersonaFile, loadSavedProjection, projectPersonas, writeProjection, type Projection } from '../../../src/models/personas/index.ts';
+import { conditionViews, loadPersonaFile, loadSavedProjection, projectPersonas, VIEW_DEFAULTS, writeProjection, type Projection } from '../../../src/models/personas/index.ts';
 import { encodeDesign } from '../../../src/models/personas/design.ts';
-import { ConditionViewsModel } from '../../../src/models/personas/views-model.ts';
+import { ConditionViewsModel, VIEWS_FORMAT } from '../../../src/models/personas/views-model.ts';
 import { tempDir } from '../../helpers/world.ts';
 
 describe('projection of the demo base', () => {
@@ -158,8 +158,10 @@ describe('projection of the demo base', () => {
     expect(withTwins.manifest.learner.params.views).toBeNull();
   });
 
-  it('averages a view per condition of each rule into the persona models by default, which stay the same models as without views', async () => {
+  it('adds a view per condition of each rule to the persona models by default, which stay the same models as without views', async () => {
     const trained = projection.metrics.personas.filter((p) => p.status === 'trained');
+    const spec = loadPersonaFile(join(root, 'personas-twins.yaml')).spec;
+    const design = encodeDesign(table, projection.encoding);
     for (const p of trained) {
       expect(p.views.length).toBeGreaterThanOrEqual(2);
       for (const v of p.views) {
@@ -170,20 +172,33 @@ describe('projection of the demo base', () => {
         expect(v.validationAuc).toBeGreaterThan(0.5);
       }
       const file = JSON.parse(readFileSync(join(out, 'model', `${p.persona}.json`), 'utf8'));
-      expect(file.model.format).toBe('personas-views/1');
+      expect(file.model.format).toBe(VIEWS_FORMAT);
       expect(file.model.views.map((v: { condition: string }) => v.condition)).toEqual(p.views.map((v) => v.condition));
+      // Each view reads its condition's features (and correlates), never another condition's.
+      const i = Number(/^personas\[(\d)\]/.exec(p.views[0].condition)![1]);
+      const views = conditionViews(spec.personas[i].key_drivers, table, `personas[${i}].key_drivers`);
+      file.model.views.forEach((v: { model: { featureNames: string[] }; floor: number; mean: number }, a: number) => {
+        const sources = v.model.featureNames.map((name) => design.sources[design.names.indexOf(name)]);
+        expect(views[a].features.every((f) => sources.includes(f))).toBe(true);
+        expect(sources.filter((f) => views[a].ruleFeatures.includes(f))).toEqual([]);
+        expect(v.mean).toBeGreaterThan(v.floor);
+      });
     }
-    expect(projection.manifest.learner.params.views).toEqual({ trees: 20, folds: 2, weight: 0.5, unlabeledPerSeed: 20 });
+    expect(projection.manifest.learner.params.views).toEqual({ trees: 20, folds: 2, weight: VIEW_DEFAULTS.weight, unlabeledPerSeed: 20 });
     const personaFile = loadPersonaFile(join(out, '..', 'personas-twins.yaml'));
     const plain = await projectPersonas({ table, personaFile, asOf: '2026-06-30', train: { folds: 2, views: null, learner: { kind: 'gbdt', params: { numTrees: 20 } } } });
     expect(plain.manifest.learner.params.views).toBeNull();
     expect(plain.metrics.personas.every((p) => p.views.length === 0)).toBe(true);
-    const design = encodeDesign(table, projection.encoding);
     plain.models.forEach((m, k) => {
       const views = projection.models[k].model as ConditionViewsModel;
       expect(views.kind).toBe('views');
       // The same persona model inside, on the same columns: views add to it, they do not change it.
       expect(views.base.c).toBe(m.c);
+      // The views read their evidence against the persona model's size estimate; the size becomes the mean combined probability.
+      const combination = views.combination;
+      expect(combination.rule === 'evidence' && combination.prevalence).toBeCloseTo(Math.min(0.99, Math.max(0.001, m.prevalence)), 12);
+      const probs = projection.models[k].probabilities;
+      expect(projection.models[k].prevalence).toBeCloseTo(probs.reduce((a, b) => a + b, 0) / probs.length, 12);
       expect(views.base.model.featureNames).toEqual(m.features);
       const x = { rows: table.rows, columns: m.features.map((f) => design.columns[design.names.indexOf(f)]) };
       expect(Array.from(views.base.model.predictProba(x))).toEqual(Array.from(m.model.predictProba(x)));

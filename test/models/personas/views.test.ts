@@ -6,7 +6,7 @@ import type { ColumnMatrix } from '../../../src/models/learner.ts';
 import { fitLearner, loadModel } from '../../../src/models/learners.ts';
 import type { Rule } from '../../../src/models/personas/file.ts';
 import { conditionViews, viewsOf, viewsTrained, viewTrees } from '../../../src/models/personas/views.ts';
-import { combineViewProbabilities, ConditionViewsModel } from '../../../src/models/personas/views-model.ts';
+import { combineViewEvidence, combineViewProbabilities, ConditionViewsModel, VIEWS_FORMAT, VIEWS_FORMAT_V1 } from '../../../src/models/personas/views-model.ts';
 import { Random } from '../../../src/random.ts';
 
 // 40 customers: a = i, b = i mod 10, c = (i * 7) mod 40, d = 40 - i.
@@ -38,6 +38,7 @@ describe('the views of a rule', () => {
     expect(rows(views[2].seedMask)).toEqual(where((i) => i >= 20 && any(i)));
     expect(views.map((v) => v.seeds)).toEqual(views.map((v) => rows(v.seedMask).length));
     expect(views.map((v) => v.ruleFeatures.sort())).toEqual([['b', 'c', 'd'], ['a', 'd'], ['a', 'b', 'c']]);
+    expect(views.map((v) => v.features.sort())).toEqual([['a'], ['b', 'c'], ['d']]);
   });
 
   it('gives none for a rule that is not an `all` of two or more, and leaves out a view whose positives are more than half the base', () => {
@@ -63,12 +64,44 @@ describe('the views model', () => {
   const sub = (cols: number[]): ColumnMatrix => ({ rows: m, columns: cols.map((j) => x.columns[j]) });
   const fit = (cols: number[]) => fitLearner('gbdt', { numTrees: 15, maxDepth: 3, minDataInLeaf: 10 }, { x: sub(cols), y, featureNames: cols.map((j) => names[j]) });
 
-  it('gives c times the weighted geometric mean of its parts\' probabilities, each on its own columns, and reads back from its file', async () => {
+  const logit = (p: number) => Math.log(p / (1 - p));
+  const held = (p: number) => Math.min(0.995, Math.max(0.005, p));
+
+  it('gives c times the persona model\'s probability plus its views\' tempered evidence, each part on its own columns, and reads back from its file', async () => {
+    const base = await fit([0, 1]);
+    const v1 = await fit([2]);
+    const v2 = await fit([0]);
+    const scales = [{ floor: 0.01, mean: 0.3 }, { floor: 0.05, mean: 0.4 }];
+    const model = new ConditionViewsModel(names, { condition: 'key_drivers', model: base, c: 0.5 }, [{ condition: 'key_drivers.all[0]', model: v1, c: 0.4 }, { condition: 'key_drivers.all[1]', model: v2, c: 0.8 }], 0.4, { rule: 'evidence', prevalence: 0.2, scales });
+    const out = model.predictProba(x);
+    const p0 = base.predictProba(sub([0, 1]));
+    const parts = [v1.predictProba(sub([2])), v2.predictProba(sub([0]))];
+    for (const i of [0, 17, 250, 599]) {
+      let z = logit(held(p0[i] / 0.5));
+      parts.forEach((s, k) => (z += 0.4 * (logit(held((0.2 * (s[i] - scales[k].floor)) / (scales[k].mean - scales[k].floor))) - logit(0.2))));
+      expect(out[i] / 0.5).toBeCloseTo(1 / (1 + Math.exp(-z)), 12);
+    }
+    const imp = model.featureImportance();
+    expect(imp.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+    const file = JSON.parse(JSON.stringify(model.toJSON()));
+    expect(file).toMatchObject({ format: VIEWS_FORMAT, weight: 0.4, prevalence: 0.2, views: [{ floor: 0.01, mean: 0.3 }, { floor: 0.05, mean: 0.4 }] });
+    const loaded = loadModel(file);
+    expect(loaded.kind).toBe('views');
+    expect(loaded.featureNames).toEqual(names);
+    expect(Array.from(loaded.predictProba(x))).toEqual(Array.from(out));
+    expect(() => model.predictProba(sub([0, 1]))).toThrow(/2 feature columns; this views model reads 3/);
+  });
+
+  it('still reads and scores a format 1 file (sessions 10 to 12): c times the weighted geometric mean of its parts\' probabilities', async () => {
     const base = await fit([0, 1]);
     const v1 = await fit([1, 2]);
     const v2 = await fit([0, 2]);
     const model = new ConditionViewsModel(names, { condition: 'key_drivers', model: base, c: 0.5 }, [{ condition: 'key_drivers.all[0]', model: v1, c: 0.4 }, { condition: 'key_drivers.all[1]', model: v2, c: 0.8 }], 0.5);
-    const out = model.predictProba(x);
+    const file = JSON.parse(JSON.stringify(model.toJSON()));
+    expect(file.format).toBe(VIEWS_FORMAT_V1);
+    expect(file.prevalence).toBeUndefined();
+    const loaded = loadModel(file);
+    const out = loaded.predictProba(x);
     const p0 = base.predictProba(sub([0, 1]));
     const p1 = v1.predictProba(sub([1, 2]));
     const p2 = v2.predictProba(sub([0, 2]));
@@ -76,27 +109,37 @@ describe('the views model', () => {
       const expected = Math.min(1, p0[i] / 0.5) ** 0.5 * Math.min(1, p1[i] / 0.4) ** 0.25 * Math.min(1, p2[i] / 0.8) ** 0.25;
       expect(out[i] / 0.5).toBeCloseTo(expected, 12);
     }
-    const imp = model.featureImportance();
-    expect(imp.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
-    const loaded = loadModel(JSON.parse(JSON.stringify(model.toJSON())));
-    expect(loaded.kind).toBe('views');
-    expect(loaded.featureNames).toEqual(names);
-    expect(Array.from(loaded.predictProba(x))).toEqual(Array.from(out));
-    expect(() => model.predictProba(sub([0, 1]))).toThrow(/2 feature columns; this views model reads 3/);
   });
 
   it('refuses a file or parts that do not fit, naming the field', async () => {
     const base = await fit([0, 1]);
     const view = await fit([1, 2]);
-    const good = JSON.parse(JSON.stringify(new ConditionViewsModel(names, { condition: 'key_drivers', model: base, c: 0.5 }, [{ condition: 'key_drivers.all[0]', model: view, c: 0.4 }], 0.5).toJSON()));
+    const good = JSON.parse(JSON.stringify(new ConditionViewsModel(names, { condition: 'key_drivers', model: base, c: 0.5 }, [{ condition: 'key_drivers.all[0]', model: view, c: 0.4 }], 0.5, { rule: 'evidence', prevalence: 0.1, scales: [{ floor: 0, mean: 0.2 }] }).toJSON()));
     expect(() => loadModel({ ...good, views: [{ ...good.views[0], c: undefined }] })).toThrow(/views\[0\]\.c: expected a number/);
     expect(() => loadModel({ ...good, views: [] })).toThrow(/views: expected a non-empty array/);
     expect(() => loadModel({ ...good, featureNames: ['x1', 'x2'] })).toThrow(/views\[0\] \(key_drivers\.all\[0\]\) reads column "x3"/);
     expect(() => loadModel({ ...good, weight: 2 })).toThrow(/weight 2 is not in \[0, 1\]/);
     expect(() => loadModel({ ...good, base: { ...good.base, c: 0 } })).toThrow(/base c = 0/);
+    expect(() => loadModel({ ...good, prevalence: undefined })).toThrow(/prevalence: expected a number in \(0, 1\)/);
+    expect(() => loadModel({ ...good, prevalence: 1 })).toThrow(/prevalence 1 is not in \(0, 1\)/);
+    expect(() => loadModel({ ...good, views: [{ ...good.views[0], floor: undefined }] })).toThrow(/views\[0\]\.floor: expected a number/);
+    expect(() => loadModel({ ...good, views: [{ ...good.views[0], floor: 0.5 }] })).toThrow(/views\[0\] floor 0\.5 and mean 0\.2: expected numbers with mean >= floor/);
+    expect(() => loadModel({ ...good, format: 'personas-views/9' })).toThrow(/not supported/);
   });
 
-  it('combines probabilities by the weighted geometric mean, the base alone without views', () => {
+  it('adds no evidence for a view at its mean, strong evidence against at its floor, and none from a constant view', () => {
+    const p0 = Float64Array.from([0.3, 0.3, 0.3, 2]);
+    const scores = Float64Array.from([0.25, 0.05, 0.6, 0.25]);
+    const out = combineViewEvidence(p0, [{ scores, floor: 0.05, mean: 0.25 }], 0.1, 1, 2);
+    expect(out[0]).toBeCloseTo(0.6, 12); // at the mean: p0 itself (times the scale 2)
+    expect(out[1] / 2).toBeCloseTo(1 / (1 + Math.exp(-(logit(0.3) + logit(0.005) - logit(0.1)))), 12); // at the floor
+    expect(out[2] / 2).toBeGreaterThan(0.3); // above the mean: for
+    expect(out[3] / 2).toBeCloseTo(0.995, 12); // s / c above 1 is held at 0.995
+    const constant = combineViewEvidence(p0, [{ scores, floor: 0.2, mean: 0.2 }], 0.1, 0.4);
+    expect(Array.from(constant, (v) => +v.toFixed(12))).toEqual([0.3, 0.3, 0.3, 0.995]);
+  });
+
+  it('format 1: combines probabilities by the weighted geometric mean, the base alone without views', () => {
     const out = combineViewProbabilities(Float64Array.from([0.8, 0, 1]), [Float64Array.from([0.2, 0.5, 1]), Float64Array.from([0.8, 0.5, 1])], 0.5, 2);
     expect(out[0]).toBeCloseTo(2 * 0.8 ** 0.5 * 0.2 ** 0.25 * 0.8 ** 0.25, 12);
     expect(out[1]).toBeLessThan(1e-5);
@@ -112,7 +155,9 @@ describe('view options', () => {
     expect(viewsOf({ views: v, learner: gbdt })).toEqual(v);
     expect(viewsOf({ views: v, learner: { kind: 'forest', params: {} } })).toBeNull();
     expect(viewsOf({ views: null, learner: gbdt })).toBeNull();
-    expect(() => viewsOf({ views: { ...v, weight: 1 }, learner: gbdt })).toThrow(/views\.weight = 1: expected a share between 0 and 1/);
+    expect(viewsOf({ views: { ...v, weight: 1 }, learner: gbdt })).toEqual({ ...v, weight: 1 });
+    expect(() => viewsOf({ views: { ...v, weight: 0 }, learner: gbdt })).toThrow(/views\.weight = 0: expected a number above 0, at most 1/);
+    expect(() => viewsOf({ views: { ...v, weight: 1.5 }, learner: gbdt })).toThrow(/views\.weight = 1\.5/);
     expect(() => viewsOf({ views: { ...v, trees: 0 }, learner: gbdt })).toThrow(/views\.trees = 0/);
     expect(() => viewsOf({ views: { ...v, folds: 1 }, learner: gbdt })).toThrow(/views\.folds = 1/);
   });
