@@ -12,7 +12,7 @@ import { MANIFEST_FORMAT, type Manifest, type PersonaMetrics, type Quantificatio
 import {
   anySeedMask, autoThreshold, cleanSeedsBetweenRounds, designColumnNames, encodeDesign, fitDesign, hasSecondRound, OVERLAP_POLICY, parsePersonaFile, specWithLearner, reachCurve, secondRoundTwins, selectSeeds,
   bagsOf, personaLearner, trainPersonas, TRAIN_DEFAULTS, DesignEncodingSchema, type DesignEncoding, type TrainOptions,
-  conditionViews, trainConditionViews, viewsOf, viewsTrained, withViews, VIEW_DEFAULTS,
+  conditionViews, trainConditionViews, viewsOf, viewsTrained, viewsWithColumns, withViews, VIEW_DEFAULTS,
 } from '../models/personas/index.ts';
 import type { Progress } from '../progress.ts';
 import { buildReportModel, computePortraitStats, renderReportHtml } from '../report/index.ts';
@@ -242,7 +242,7 @@ async function finalRound(ctx: StepContext, t: PersonaTable, options: TrainOptio
   if (options.views && !viewOptions) ctx.progress.log(`condition views: none, since they are trained for the gbdt learner only and this model is ${options.learner.kind}`);
   if (viewOptions) {
     const i = file.personas.indexOf(p);
-    const views = conditionViews(p.key_drivers, t.table, `personas[${i}].key_drivers`);
+    const views = viewsWithColumns(conditionViews(p.key_drivers, t.table, `personas[${i}].key_drivers`), design);
     await ctx.checkCancelled();
     ctx.progress.stage('condition views', views.length * (viewOptions.folds + 1));
     const [trained] = await trainConditionViews(design, [{ id: persona, index: t.index, views }], options, (done) => ctx.progress.tick(done));

@@ -13,7 +13,7 @@ import { quantify } from './quantify.ts';
 import { OVERLAP_POLICY, selectSeeds, type PersonaSeeds } from './seeds.ts';
 import { InputError } from '../../errors.ts';
 import { anySeedMask, cleanSeedsBetweenRounds, hasSecondRound, secondRoundTwins } from './rounds.ts';
-import { conditionViews, trainConditionViews, viewsOf, viewsTrained, withViews } from './views.ts';
+import { conditionViews, trainConditionViews, viewsOf, viewsTrained, viewsWithColumns, withViews } from './views.ts';
 import { bagsOf, personaLearner, TRAIN_DEFAULTS, trainPersonas, type PersonaModel, type PersonaTrainingInput, type TrainOptions } from './train.ts';
 
 export interface ProjectionInput {
@@ -111,9 +111,9 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
   if (viewOptions && models.length) {
     const views = trainable.map((s, k) => {
       const i = spec.personas.findIndex((p) => p.id === s.id);
-      return { id: s.id, index: k, views: conditionViews(spec.personas[i].key_drivers, input.table, `personas[${i}].key_drivers`) };
+      return { id: s.id, index: k, views: viewsWithColumns(conditionViews(spec.personas[i].key_drivers, input.table, `personas[${i}].key_drivers`), design) };
     });
-    for (const v of views) progress.log(`${v.id}: ${v.views.length} condition views (a view is left out when its positives would be more than half the customers)`);
+    for (const v of views) progress.log(`${v.id}: ${v.views.length} condition views (a view is left out when its positives would be more than half the customers, or its condition has no model column)`);
     progress.stage('condition views', views.reduce((a, v) => a + v.views.length, 0) * (viewOptions.folds + 1));
     const trained = await trainConditionViews(design, views, options, (done) => progress.tick(done));
     models = models.map((m, k) => withViews(m, trained[k], viewOptions.weight, design.names));

@@ -59,8 +59,9 @@ export interface TrainOptions {
    */
   bags?: number;
   /**
-   * Condition views (views.ts): one more model per top-level condition of the persona's rule,
-   * averaged with the persona's model; null: none. Boosted trees only (viewsOf).
+   * Condition views (views.ts): one more model per top-level condition of the persona's rule, on
+   * that condition's features, whose evidence is added to the persona model's; null: none.
+   * Boosted trees only (viewsOf).
    */
   views?: ViewOptions | null;
   learner: { kind: LearnerKind; params: Record<string, unknown> };
@@ -188,7 +189,7 @@ export interface PersonaModel {
   prevalence: number;
   /** Positives vs unlabelled AUC of the out-of-fold scores on the training sample. */
   validationAuc: number;
-  /** The condition views averaged into the probabilities and the model (views.ts), if any. */
+  /** The condition views combined into the probabilities and the model (views.ts), if any. */
   views?: { condition: string; seeds: number; c: number; validationAuc: number }[];
   /** Mean out-of-fold score vs observed seed share per score decile of the training sample. */
   calibration: { predicted: number; observed: number; count: number }[];

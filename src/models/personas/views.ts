@@ -1,20 +1,19 @@
 // Condition views: one more model per top-level condition of a persona's `all` rule. The seeds
-// pick customers by the rule's own features, so the persona's model, which cannot see them, learns
-// from positives that are a biased sample of the persona (not "selected completely at random").
-// The view that leaves condition a out learns from the customers who pass every other condition,
-// with only those conditions' features (and their correlates) hidden: it sees a's features, and
-// its positives were not chosen by them. Among a persona's members, the rule's conditions are
-// close to independent of one another (measured on the benchmark worlds, pairwise lift 0.94 to
-// 1.15), so each view's positives are an unbiased sample with respect to the condition it sees.
-// The persona's probability is then the weighted geometric mean of its own model's (1 - weight)
-// and its views' (weight, shared). Measured on the four 100k benchmark worlds (BENCHMARKS.md,
-// persona projection, session 10): macro-F1 +0.013 to +0.015 and coverage +0.02 to +0.024 at
-// precision 0.858 to 0.868 (0.872 to 0.881 without; target 0.9), the best macro-F1 any threshold
-// reaches at precision 0.85 +0.018 to +0.022, for 1.4 times the run (254.7 s against 187.2 s
-// through the CLI on world 1, session 12): on by default (TRAIN_DEFAULTS), `--no-views` goes without.
-// The views' own probabilities are overconfident (their positives hold more non-members than the
-// rule's), so they are only ever averaged with the persona's model, never used alone; the size
-// estimate (prevalence) stays the persona model's.
+// pick customers by the rule's own features, so the persona's model may not see them (it would
+// re-learn the rule), and what they say about membership is lost to it. The view of condition a
+// gets it back: it learns the customers who pass every *other* condition against the rest, seeing
+// only a's features (and their correlates, never another condition's). Among a persona's members
+// the rule's conditions are close to independent of one another (measured on the benchmark
+// worlds, pairwise lift 0.94 to 1.15), so those positives were not chosen by a's features: the
+// view's score is a line in P(member | a's features), whose floor (its lowest score) and mean (the
+// prevalence) fix it (views-model.ts). The persona's probability is then its own model's plus each
+// view's evidence, as naive Bayes adds the evidence of independent blocks, tempered by `weight`
+// (0.4: the views' blocks are not wholly independent of the persona model's columns, and full
+// weight counts their evidence twice). Measured on the 100k benchmark worlds (BENCHMARKS.md,
+// persona projection, session 13): macro-F1 0.66 to 0.67 at precision 0.85 to 0.86, coverage 0.41
+// to 0.42, where the views of sessions 10 to 12 (every feature but the other conditions', pooled by
+// a geometric mean) gave 0.586 to 0.594, 0.858 to 0.868 and 0.344 to 0.355. On by default
+// (TRAIN_DEFAULTS), `--no-views` goes without. The size estimate is the mean combined probability.
 import { ModelError } from '../../errors.ts';
 import type { FeatureTable } from '../../features/table.ts';
 import type { Rule } from './file.ts';
@@ -66,6 +65,14 @@ export function conditionViews(rule: Rule, table: FeatureTable, path = 'key_driv
     }
   });
   return views;
+}
+
+/**
+ * The views whose condition has a column in the design: a condition on a categorical feature none
+ * of whose levels is common enough to be encoded (design.ts) leaves its view nothing to learn from.
+ */
+export function viewsWithColumns(views: ConditionView[], design: Pick<DesignMatrix, 'sources'>): ConditionView[] {
+  return views.filter((v) => v.features.some((f) => design.sources.includes(f)));
 }
 
 /** The view options of a training, or null without views: boosted trees only (the kind they were measured with). */

@@ -5,7 +5,8 @@ import type { FeatureTable } from '../../../src/features/table.ts';
 import type { ColumnMatrix } from '../../../src/models/learner.ts';
 import { fitLearner, loadModel } from '../../../src/models/learners.ts';
 import type { Rule } from '../../../src/models/personas/file.ts';
-import { conditionViews, viewsOf, viewsTrained, viewTrees } from '../../../src/models/personas/views.ts';
+import { encodeDesign, fitDesign } from '../../../src/models/personas/design.ts';
+import { conditionViews, viewsOf, viewsTrained, viewsWithColumns, viewTrees } from '../../../src/models/personas/views.ts';
 import { combineViewEvidence, combineViewProbabilities, ConditionViewsModel, VIEWS_FORMAT, VIEWS_FORMAT_V1 } from '../../../src/models/personas/views-model.ts';
 import { Random } from '../../../src/random.ts';
 
@@ -48,6 +49,24 @@ describe('the views of a rule', () => {
     // Leaving out a >= 35 keeps d > 2 (37 of 40 customers): too broad to learn from. Leaving out d > 2 keeps a >= 35.
     const views = conditionViews({ all: [{ a: { gte: 35 } }, { d: { gt: 2 } }] }, table);
     expect(views.map((v) => [v.condition, v.seeds])).toEqual([['key_drivers.all[1]', 5]]);
+  });
+
+  it('leaves out the view of a condition that has no model column (a categorical feature whose levels are all too rare to encode)', () => {
+    // 200 customers: `shop` has 200 distinct values, none common enough to become a design column.
+    const m = 200;
+    const wide: FeatureTable = {
+      rows: m,
+      ids: Array.from({ length: m }, (_, i) => `c${i}`),
+      numericNames: ['a', 'd'],
+      numeric: [Float32Array.from({ length: m }, (_, i) => i % 40), Float32Array.from({ length: m }, (_, i) => 40 - (i % 40))],
+      categoricalNames: ['shop'],
+      categorical: [Array.from({ length: m }, (_, i) => `s${i}`)],
+    };
+    const design = encodeDesign(wide, fitDesign(wide));
+    expect(design.sources).not.toContain('shop');
+    const views = conditionViews({ all: [{ a: { gte: 20 } }, { shop: { in: ['s21', 's22', 's23', 's61', 's62'] } }, { d: { gt: 10 } }] }, wide);
+    expect(views.map((v) => v.condition)).toEqual(['key_drivers.all[0]', 'key_drivers.all[1]', 'key_drivers.all[2]']);
+    expect(viewsWithColumns(views, design).map((v) => v.condition)).toEqual(['key_drivers.all[0]', 'key_drivers.all[2]']);
   });
 
   it('names the condition of a rule that cannot be evaluated', () => {
