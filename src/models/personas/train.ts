@@ -113,9 +113,10 @@ export const TRAIN_DEFAULTS: TrainOptions = {
   twinCutoffQuantile: 0.9,
   cleanSeedsQuantile: 0.15,
   bags: 5,
-  // On by default since session 12: +0.013 to +0.015 macro-F1 and +0.02 coverage, precision still
-  // at least 0.858 (target 0.85), for 1.4 times the run, which fits the 5-minute target on the
-  // 100k worlds (BENCHMARKS.md, persona projection, sessions 10 to 12).
+  // On by default since session 12. Since session 13 (views on their condition's features, added
+  // as evidence): macro-F1 0.658 to 0.673, precision 0.857 to 0.865, coverage 0.408 to 0.422 on the
+  // four 100k worlds, against 0.571 to 0.581, 0.872 to 0.881 and 0.32 to 0.33 without views, for
+  // the same run time (187 s through the CLI on world 1; BENCHMARKS.md, persona projection).
   views: VIEW_DEFAULTS,
   learner: { kind: 'gbdt', params: PERSONA_LEARNER_DEFAULTS.gbdt },
   seed: 1,
