@@ -1,6 +1,7 @@
 // Plain-word warnings where a persona is weak: not trained, few seeds, seeds not distinctive,
-// a low validation AUC, a large overlap with another persona, nobody assigned.
-import type { PersonaMetrics } from '../models/artefacts.ts';
+// a low validation AUC, a large overlap with another persona, disputed seeds, key-driver
+// conditions that go together outside the persona, nobody assigned.
+import { VIEW_DEPENDENCE_LIMIT, type PersonaMetrics } from '../models/artefacts.ts';
 import { formatters } from './format.ts';
 import type { Lang } from './labels.ts';
 import type { Portrait } from './portraits.ts';
@@ -16,7 +17,7 @@ export const WARNING_LIMITS = {
   overlapShare: 0.1,
 } as const;
 
-export type WarningKind = 'skipped' | 'few_seeds' | 'not_distinctive' | 'low_auc' | 'overlap' | 'seeds_disputed' | 'nobody_assigned';
+export type WarningKind = 'skipped' | 'few_seeds' | 'not_distinctive' | 'low_auc' | 'overlap' | 'seeds_disputed' | 'conditions_dependent' | 'nobody_assigned';
 
 export interface ReportWarning {
   persona: string;
@@ -81,6 +82,15 @@ export function personaWarnings(
       'seeds_disputed',
       "the first round found more than half of its seed customers closer to another persona or untypical of the rest, so all were kept for training: its key drivers may pick other personas' customers as much as its own.",
       'le premier tour a jugé plus de la moitié de ses clients graines plus proches d’un autre persona ou atypiques, et tous ont été gardés pour l’entraînement : ses critères clés retiennent peut-être autant de clients d’autres personas que des siens.',
+    );
+  }
+  const dependent = m.views.filter((v) => typeof v.dependence === 'number' && v.dependence > VIEW_DEPENDENCE_LIMIT);
+  if (dependent.length) {
+    const which = dependent.map((v) => v.condition.replace(/^personas\[\d+\]\./, '')).join(', ');
+    add(
+      'conditions_dependent',
+      `some of its key-driver conditions (${which}) go together even among customers unlike the persona, so the model counts part of their evidence twice: fewer of its assigned customers may truly be it than the expected precision says.`,
+      `certains de ses critères clés (${which}) vont ensemble même chez les clients qui ne lui ressemblent pas, et le modèle compte deux fois une part de ce qu’ils indiquent : ses clients affectés sont peut-être moins souvent les bons que ne le dit la précision attendue.`,
     );
   }
   if (assigned === 0) {

@@ -19,7 +19,8 @@ import type { FeatureTable } from '../../features/table.ts';
 import type { Rule } from './file.ts';
 import type { DesignMatrix } from './design.ts';
 import { evaluateRule } from './rules.ts';
-import { trainPersonas, type PersonaModel, type TrainOptions, type ViewOptions } from './train.ts';
+import { VIEW_DEPENDENCE_LIMIT } from '../artefacts.ts';
+import { trainPersonas, weightedAuc, type PersonaModel, type TrainOptions, type ViewOptions } from './train.ts';
 import { combineViewEvidence, ConditionViewsModel, type ViewScale } from './views-model.ts';
 
 export interface ConditionView {
@@ -38,7 +39,29 @@ export interface ConditionView {
 export interface TrainedView {
   condition: string;
   seeds: number;
+  /** The view's positives (customers passing the other conditions). */
+  seedMask: Uint8Array;
   model: PersonaModel;
+}
+
+/** A log line per view of the persona above VIEW_DEPENDENCE_LIMIT, saying what it means. */
+export function viewDependenceWarnings(m: Pick<PersonaModel, 'id' | 'views'>): string[] {
+  return (m.views ?? [])
+    .filter((v) => v.dependence !== null && v.dependence > VIEW_DEPENDENCE_LIMIT)
+    .map((v) => `${m.id}: condition ${v.condition} goes with the others even among the customers least like the persona (dependence ${v.dependence!.toFixed(2)}, above ${VIEW_DEPENDENCE_LIMIT}): its evidence is partly counted twice, so fewer of this persona's assigned customers may be right than its expected precision says`);
+}
+
+/**
+ * How much a view's score tells its positives from the rest among the half of the customers the
+ * persona's model scores lowest (where there are almost no members): its AUC there. About 0.5
+ * when the view's condition goes with the others only through membership, as the combination
+ * assumes; higher when it goes with them anyway. null when that half holds no positive or nothing else.
+ */
+export function viewDependence(personaScores: Float64Array, viewScores: Float64Array, positives: Uint8Array): number | null {
+  const order = Array.from(personaScores.keys()).sort((a, b) => personaScores[a] - personaScores[b] || a - b);
+  const low = order.slice(0, Math.floor(order.length / 2));
+  const auc = weightedAuc(Float64Array.from(low, (i) => viewScores[i]), Uint8Array.from(low, (i) => positives[i]));
+  return Number.isNaN(auc) ? null : auc;
 }
 
 /**
@@ -123,7 +146,7 @@ export async function trainConditionViews(
     { ...opts, folds: v.folds, unlabeledPerSeed: v.unlabeledPerSeed, bags: 1, foldsOnly: false, views: null, learner: { ...opts.learner, params: { ...opts.learner.params, numTrees: viewTrees(v, opts.learner.params) } } },
     onProgress,
   );
-  return personas.map((p) => flat.flatMap((f, k) => (f.p === p ? [{ condition: f.view.condition, seeds: f.view.seeds, model: models[k] }] : [])));
+  return personas.map((p) => flat.flatMap((f, k) => (f.p === p ? [{ condition: f.view.condition, seeds: f.view.seeds, seedMask: f.view.seedMask, model: models[k] }] : [])));
 }
 
 /**
@@ -157,7 +180,7 @@ export function withViews(m: PersonaModel, views: TrainedView[], weight: number,
     probabilities,
     // The size: the sum of the combined probabilities (measured closer to the truth than the persona model's own: BENCHMARKS.md, session 13).
     prevalence: sum / Math.max(1, probabilities.length),
-    views: views.map((v) => ({ condition: v.condition, seeds: v.seeds, c: v.model.c, validationAuc: v.model.validationAuc })),
+    views: views.map((v) => ({ condition: v.condition, seeds: v.seeds, c: v.model.c, validationAuc: v.model.validationAuc, dependence: viewDependence(m.oofScores, v.model.oofScores, v.seedMask) })),
   };
 }
 

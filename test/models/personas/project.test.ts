@@ -170,6 +170,8 @@ describe('projection of the demo base', () => {
         expect(v.seeds).toBeGreaterThanOrEqual(p.seeds);
         expect(v.c).toBeGreaterThan(0);
         expect(v.validationAuc).toBeGreaterThan(0.5);
+        expect(v.dependence).toBeGreaterThanOrEqual(0);
+        expect(v.dependence).toBeLessThanOrEqual(1);
       }
       const file = JSON.parse(readFileSync(join(out, 'model', `${p.persona}.json`), 'utf8'));
       expect(file.model.format).toBe(VIEWS_FORMAT);

@@ -6,7 +6,7 @@ import type { ColumnMatrix } from '../../../src/models/learner.ts';
 import { fitLearner, loadModel } from '../../../src/models/learners.ts';
 import type { Rule } from '../../../src/models/personas/file.ts';
 import { encodeDesign, fitDesign } from '../../../src/models/personas/design.ts';
-import { conditionViews, viewsOf, viewsTrained, viewsWithColumns, viewTrees } from '../../../src/models/personas/views.ts';
+import { conditionViews, viewDependence, viewDependenceWarnings, viewsOf, viewsTrained, viewsWithColumns, viewTrees } from '../../../src/models/personas/views.ts';
 import { combineViewEvidence, combineViewProbabilities, ConditionViewsModel, VIEWS_FORMAT, VIEWS_FORMAT_V1 } from '../../../src/models/personas/views-model.ts';
 import { Random } from '../../../src/random.ts';
 
@@ -164,6 +164,39 @@ describe('the views model', () => {
     expect(out[1]).toBeLessThan(1e-5);
     expect(out[2]).toBeCloseTo(2, 12);
     expect(Array.from(combineViewProbabilities(Float64Array.from([0.3, 0.6]), [], 0.5))).toEqual([0.3, 0.6]);
+  });
+});
+
+describe('a view\'s dependence', () => {
+  // 1,000 customers; the persona model scores customer i as i (the low half: i < 500).
+  const m = 1000;
+  const persona = Float64Array.from({ length: m }, (_, i) => i);
+  const rng = new Random(11);
+  const positives = Uint8Array.from({ length: m }, () => (rng.next() < 0.3 ? 1 : 0));
+
+  it('is the view\'s AUC for its positives among the half of the base the persona model scores lowest', () => {
+    // A view that ranks its positives first in the low half, and every one last in the high half.
+    const tied = Float64Array.from({ length: m }, (_, i) => (i < 500 ? positives[i] : -positives[i]));
+    expect(viewDependence(persona, tied, positives)).toBe(1);
+    // A view that knows nothing of its positives there (its scores a function of the persona model's): 0.5 and about.
+    const blind = Float64Array.from({ length: m }, (_, i) => (i < 500 ? 0.1 : positives[i]));
+    expect(viewDependence(persona, blind, positives)).toBe(0.5);
+    const noise = Float64Array.from({ length: m }, () => rng.next());
+    expect(Math.abs(viewDependence(persona, noise, positives)! - 0.5)).toBeLessThan(0.07);
+    // No positive in the low half: not measurable.
+    expect(viewDependence(persona, noise, Uint8Array.from({ length: m }, (_, i) => (i >= 500 ? 1 : 0)))).toBeNull();
+  });
+
+  it('is logged, with what it means, above the limit only', () => {
+    const views = [
+      { condition: 'personas[5].key_drivers.all[0]', seeds: 900, c: 0.2, validationAuc: 0.8, dependence: 0.82 },
+      { condition: 'personas[5].key_drivers.all[1]', seeds: 900, c: 0.2, validationAuc: 0.8, dependence: 0.6 },
+      { condition: 'personas[5].key_drivers.all[2]', seeds: 900, c: 0.2, validationAuc: 0.8, dependence: null },
+    ];
+    expect(viewDependenceWarnings({ id: 'seasonal_gifter', views })).toEqual([
+      'seasonal_gifter: condition personas[5].key_drivers.all[0] goes with the others even among the customers least like the persona (dependence 0.82, above 0.75): its evidence is partly counted twice, so fewer of this persona\'s assigned customers may be right than its expected precision says',
+    ]);
+    expect(viewDependenceWarnings({ id: 'x', views: undefined })).toEqual([]);
   });
 });
 
