@@ -67,9 +67,12 @@ export const PersonaMetricsSchema = z.object({
   /**
    * Condition views combined into the persona's probabilities (views.ts): the condition each leaves
    * out, its positives (customers passing the other conditions), its c and validation AUC, and its
-   * dependence (viewDependence; absent from runs before session 13).
+   * dependence (viewDependence) and the features the condition reads (both absent from runs before
+   * session 13).
    */
-  views: z.array(z.object({ condition: z.string(), seeds: z.number().int(), c: z.number(), validationAuc: z.number(), dependence: z.number().nullable().optional() })).default([]),
+  views: z
+    .array(z.object({ condition: z.string(), seeds: z.number().int(), c: z.number(), validationAuc: z.number(), dependence: z.number().nullable().optional(), features: z.array(z.string()).optional() }))
+    .default([]),
   /** Elkan-Noto label frequency c = P(labeled | positive), estimated on held-out seeds. */
   estimatedC: z.number().nullable(),
   threshold: z.number().nullable(),

@@ -86,7 +86,8 @@ export function personaWarnings(
   }
   const dependent = m.views.filter((v) => typeof v.dependence === 'number' && v.dependence > VIEW_DEPENDENCE_LIMIT);
   if (dependent.length) {
-    const which = dependent.map((v) => v.condition.replace(/^personas\[\d+\]\./, '')).join(', ');
+    // The condition by the features it reads (a run before session 13 has only its place in the rule).
+    const which = dependent.map((v) => (v.features?.length ? v.features.join(' + ') : v.condition.replace(/^personas\[\d+\]\./, ''))).join(', ');
     add(
       'conditions_dependent',
       `some of its key-driver conditions (${which}) go together even among customers unlike the persona, so the model counts part of their evidence twice: fewer of its assigned customers may truly be it than the expected precision says.`,

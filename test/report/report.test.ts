@@ -343,11 +343,13 @@ describe('warnings on weak personas', () => {
     expect(kinds({ seedOverlaps: { karim: 10 } })).toEqual([]);
     expect(kinds({}, 0).map((w) => w.kind)).toEqual(['nobody_assigned']);
     const view = (condition: string, dependence: number | null | undefined) => ({ condition, seeds: 900, c: 0.2, validationAuc: 0.8, dependence });
-    const dependent = kinds({ views: [view('personas[5].key_drivers.all[0]', 0.82), view('personas[5].key_drivers.all[1]', 0.6), view('personas[5].key_drivers.all[2]', 0.77)] });
+    const dependent = kinds({ views: [{ ...view('personas[5].key_drivers.all[0]', 0.82), features: ['december_share'] }, view('personas[5].key_drivers.all[1]', 0.6), { ...view('personas[5].key_drivers.all[2]', 0.77), features: ['frequency_12m', 'monetary_12m'] }] });
     expect(dependent.map((w) => w.kind)).toEqual(['conditions_dependent']);
     expect(dependent[0].message).toBe(
-      'Léa: some of its key-driver conditions (key_drivers.all[0], key_drivers.all[2]) go together even among customers unlike the persona, so the model counts part of their evidence twice: fewer of its assigned customers may truly be it than the expected precision says.',
+      'Léa: some of its key-driver conditions (december_share, frequency_12m + monetary_12m) go together even among customers unlike the persona, so the model counts part of their evidence twice: fewer of its assigned customers may truly be it than the expected precision says.',
     );
+    // A run before session 13 names no features: the condition's place in the rule.
+    expect(kinds({ views: [view('personas[5].key_drivers.all[0]', 0.82)] })[0].message).toMatch(/conditions \(key_drivers\.all\[0\]\) go together/);
     // At the limit, unknown (a run before session 13) or not measurable: no warning.
     expect(kinds({ views: [view('personas[5].key_drivers.all[0]', 0.75), view('personas[5].key_drivers.all[1]', null), view('personas[5].key_drivers.all[2]', undefined)] })).toEqual([]);
     expect(kinds({ status: 'skipped', reason: '12 seeds, below min_seeds 50', validationAuc: null, threshold: null }).map((w) => w.message)).toEqual([

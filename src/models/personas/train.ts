@@ -191,7 +191,7 @@ export interface PersonaModel {
   /** Positives vs unlabelled AUC of the out-of-fold scores on the training sample. */
   validationAuc: number;
   /** The condition views combined into the probabilities and the model (views.ts), if any. */
-  views?: { condition: string; seeds: number; c: number; validationAuc: number; dependence: number | null }[];
+  views?: { condition: string; features: string[]; seeds: number; c: number; validationAuc: number; dependence: number | null }[];
   /** Mean out-of-fold score vs observed seed share per score decile of the training sample. */
   calibration: { predicted: number; observed: number; count: number }[];
 }

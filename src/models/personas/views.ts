@@ -41,6 +41,8 @@ export interface TrainedView {
   seeds: number;
   /** The view's positives (customers passing the other conditions). */
   seedMask: Uint8Array;
+  /** The features the condition reads. */
+  features: string[];
   model: PersonaModel;
 }
 
@@ -146,7 +148,7 @@ export async function trainConditionViews(
     { ...opts, folds: v.folds, unlabeledPerSeed: v.unlabeledPerSeed, bags: 1, foldsOnly: false, views: null, learner: { ...opts.learner, params: { ...opts.learner.params, numTrees: viewTrees(v, opts.learner.params) } } },
     onProgress,
   );
-  return personas.map((p) => flat.flatMap((f, k) => (f.p === p ? [{ condition: f.view.condition, seeds: f.view.seeds, seedMask: f.view.seedMask, model: models[k] }] : [])));
+  return personas.map((p) => flat.flatMap((f, k) => (f.p === p ? [{ condition: f.view.condition, seeds: f.view.seeds, seedMask: f.view.seedMask, features: f.view.features, model: models[k] }] : [])));
 }
 
 /**
@@ -180,7 +182,7 @@ export function withViews(m: PersonaModel, views: TrainedView[], weight: number,
     probabilities,
     // The size: the sum of the combined probabilities (measured closer to the truth than the persona model's own: BENCHMARKS.md, session 13).
     prevalence: sum / Math.max(1, probabilities.length),
-    views: views.map((v) => ({ condition: v.condition, seeds: v.seeds, c: v.model.c, validationAuc: v.model.validationAuc, dependence: viewDependence(m.oofScores, v.model.oofScores, v.seedMask) })),
+    views: views.map((v) => ({ condition: v.condition, features: v.features, seeds: v.seeds, c: v.model.c, validationAuc: v.model.validationAuc, dependence: viewDependence(m.oofScores, v.model.oofScores, v.seedMask) })),
   };
 }
 

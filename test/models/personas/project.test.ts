@@ -172,6 +172,7 @@ describe('projection of the demo base', () => {
         expect(v.validationAuc).toBeGreaterThan(0.5);
         expect(v.dependence).toBeGreaterThanOrEqual(0);
         expect(v.dependence).toBeLessThanOrEqual(1);
+        expect(v.features!.length).toBeGreaterThan(0);
       }
       const file = JSON.parse(readFileSync(join(out, 'model', `${p.persona}.json`), 'utf8'));
       expect(file.model.format).toBe(VIEWS_FORMAT);

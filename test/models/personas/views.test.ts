@@ -189,9 +189,9 @@ describe('a view\'s dependence', () => {
 
   it('is logged, with what it means, above the limit only', () => {
     const views = [
-      { condition: 'personas[5].key_drivers.all[0]', seeds: 900, c: 0.2, validationAuc: 0.8, dependence: 0.82 },
-      { condition: 'personas[5].key_drivers.all[1]', seeds: 900, c: 0.2, validationAuc: 0.8, dependence: 0.6 },
-      { condition: 'personas[5].key_drivers.all[2]', seeds: 900, c: 0.2, validationAuc: 0.8, dependence: null },
+      { condition: 'personas[5].key_drivers.all[0]', features: ['december_share'], seeds: 900, c: 0.2, validationAuc: 0.8, dependence: 0.82 },
+      { condition: 'personas[5].key_drivers.all[1]', features: ['share_cat_gifts'], seeds: 900, c: 0.2, validationAuc: 0.8, dependence: 0.6 },
+      { condition: 'personas[5].key_drivers.all[2]', features: ['frequency_12m'], seeds: 900, c: 0.2, validationAuc: 0.8, dependence: null },
     ];
     expect(viewDependenceWarnings({ id: 'seasonal_gifter', views })).toEqual([
       'seasonal_gifter: condition personas[5].key_drivers.all[0] goes with the others even among the customers least like the persona (dependence 0.82, above 0.75): its evidence is partly counted twice, so fewer of this persona\'s assigned customers may be right than its expected precision says',
