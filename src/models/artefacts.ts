@@ -52,6 +52,11 @@ export type Manifest = z.infer<typeof ManifestSchema>;
  */
 export const VIEW_DEPENDENCE_LIMIT = 0.75;
 
+/** The views above VIEW_DEPENDENCE_LIMIT (the run's log and the report both warn of them). */
+export function dependentViews<V extends { dependence?: number | null }>(views: readonly V[] | undefined): V[] {
+  return (views ?? []).filter((v) => typeof v.dependence === 'number' && v.dependence > VIEW_DEPENDENCE_LIMIT);
+}
+
 export const PersonaMetricsSchema = z.object({
   persona: z.string(),
   status: z.enum(['trained', 'skipped']),

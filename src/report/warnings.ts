@@ -1,7 +1,7 @@
 // Plain-word warnings where a persona is weak: not trained, few seeds, seeds not distinctive,
 // a low validation AUC, a large overlap with another persona, disputed seeds, key-driver
 // conditions that go together outside the persona, nobody assigned.
-import { VIEW_DEPENDENCE_LIMIT, type PersonaMetrics } from '../models/artefacts.ts';
+import { dependentViews, type PersonaMetrics } from '../models/artefacts.ts';
 import { formatters } from './format.ts';
 import type { Lang } from './labels.ts';
 import type { Portrait } from './portraits.ts';
@@ -84,7 +84,7 @@ export function personaWarnings(
       'le premier tour a jugé plus de la moitié de ses clients graines plus proches d’un autre persona ou atypiques, et tous ont été gardés pour l’entraînement : ses critères clés retiennent peut-être autant de clients d’autres personas que des siens.',
     );
   }
-  const dependent = m.views.filter((v) => typeof v.dependence === 'number' && v.dependence > VIEW_DEPENDENCE_LIMIT);
+  const dependent = dependentViews(m.views);
   if (dependent.length) {
     // The condition by the features it reads (a run before session 13 has only its place in the rule).
     const which = dependent.map((v) => (v.features?.length ? v.features.join(' + ') : v.condition.replace(/^personas\[\d+\]\./, ''))).join(', ');

@@ -19,7 +19,7 @@ import type { FeatureTable } from '../../features/table.ts';
 import type { Rule } from './file.ts';
 import type { DesignMatrix } from './design.ts';
 import { evaluateRule } from './rules.ts';
-import { VIEW_DEPENDENCE_LIMIT } from '../artefacts.ts';
+import { dependentViews, VIEW_DEPENDENCE_LIMIT } from '../artefacts.ts';
 import { trainPersonas, weightedAuc, type PersonaModel, type TrainOptions, type ViewOptions } from './train.ts';
 import { combineViewEvidence, ConditionViewsModel, type ViewScale } from './views-model.ts';
 
@@ -48,9 +48,7 @@ export interface TrainedView {
 
 /** A log line per view of the persona above VIEW_DEPENDENCE_LIMIT, saying what it means. */
 export function viewDependenceWarnings(m: Pick<PersonaModel, 'id' | 'views'>): string[] {
-  return (m.views ?? [])
-    .filter((v) => v.dependence !== null && v.dependence > VIEW_DEPENDENCE_LIMIT)
-    .map((v) => `${m.id}: condition ${v.condition} goes with the others even among the customers least like the persona (dependence ${v.dependence!.toFixed(2)}, above ${VIEW_DEPENDENCE_LIMIT}): its evidence is partly counted twice, so fewer of this persona's assigned customers may be right than its expected precision says`);
+  return dependentViews(m.views).map((v) => `${m.id}: condition ${v.condition} goes with the others even among the customers least like the persona (dependence ${v.dependence!.toFixed(2)}, above ${VIEW_DEPENDENCE_LIMIT}): its evidence is partly counted twice, so fewer of this persona's assigned customers may be right than its expected precision says`);
 }
 
 /**
