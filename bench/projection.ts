@@ -17,7 +17,8 @@ import { basename, dirname, join } from 'node:path';
 import { buildFeatures } from '../src/features/index.ts';
 import { loadPersonaFile, projectPersonas, selectSeeds, writeProjection, type Projection } from '../src/models/personas/index.ts';
 import type { FeatureTable } from '../src/features/table.ts';
-import type { TrainOptions } from '../src/models/personas/train.ts';
+import { weightedAuc, type TrainOptions } from '../src/models/personas/train.ts';
+import { assignPersonas, autoThreshold } from '../src/models/personas/assign.ts';
 import { arg, evaluateWorld, sharedBench, trueShares } from './worlds.ts';
 
 const benchDir = sharedBench();
@@ -115,6 +116,18 @@ function diagnose(world: string, table: FeatureTable, spec: Parameters<typeof se
   // (by truth) with the best F1 at a precision floor.
   ceilings('persona models, s / c', models.map((m) => Float64Array.from(m.oofScores, (s) => s / m.c)));
   if (models.some((m) => m.views?.length)) ceilings('probabilities, condition views included', models.map((m) => m.probabilities));
+  // Ranking against the truth: each persona model's AUC and the final probabilities'.
+  const member = (k: number) => Uint8Array.from(y, (v) => (v === k ? 1 : 0));
+  console.log(`  AUC against the truth (persona model / final probability): ${models.map((m, k) => `${m.id} ${weightedAuc(m.oofScores, member(k)).toFixed(3)} / ${weightedAuc(m.probabilities, member(k)).toFixed(3)}`).join('; ')}`);
+  // What perfect calibration of the same ranking would give: each persona's probabilities mapped
+  // by isotonic regression onto the truth, then the product's own assignment (auto thresholds at
+  // the file's target precision, its margin). Calibration cannot raise coverage beyond this.
+  const rule = projection.manifest.assignment;
+  for (const target of [rule.targetPrecision, 0.85]) {
+    const calibrated = models.map((m, k) => isotonicOnTruth(m.probabilities, member(k)));
+    const a = assignPersonas(calibrated, calibrated.map((p) => autoThreshold(p, target).threshold), rule.minMargin);
+    console.log(`  probabilities calibrated on the truth, target precision ${target}: ${scoreAssignment(a.persona, y, models.length)}`);
+  }
   function ceilings(what: string, values: Float64Array[]) {
     const best = new Int32Array(n).fill(-1);
     const value = new Float64Array(n);
@@ -143,6 +156,47 @@ function diagnose(world: string, table: FeatureTable, spec: Parameters<typeof se
       console.log(`  ceiling (${what}) at per-persona precision >= ${floor}: macro-F1 ${(f1.reduce((a, b) => a + b, 0) / f1.length).toFixed(3)}, precision ${(correct / Math.max(1, assigned)).toFixed(3)}, coverage ${(assigned / n).toFixed(3)}`);
     }
   }
+}
+
+/** Isotonic regression (pool adjacent violators) of the labels on the scores, read back per customer. */
+function isotonicOnTruth(scores: Float64Array, labels: Uint8Array): Float64Array {
+  const order = Array.from(scores.keys()).sort((a, b) => scores[a] - scores[b]);
+  const blocks: { sum: number; count: number; end: number }[] = [];
+  for (const [r, i] of order.entries()) {
+    blocks.push({ sum: labels[i], count: 1, end: r });
+    while (blocks.length > 1 && blocks.at(-2)!.sum / blocks.at(-2)!.count >= blocks.at(-1)!.sum / blocks.at(-1)!.count) {
+      const last = blocks.pop()!;
+      const prev = blocks.at(-1)!;
+      prev.sum += last.sum;
+      prev.count += last.count;
+      prev.end = last.end;
+    }
+  }
+  const out = new Float64Array(scores.length);
+  let r = 0;
+  for (const b of blocks) for (; r <= b.end; r++) out[order[r]] = b.sum / b.count;
+  return out;
+}
+
+/** Macro-F1, precision and coverage of an assignment (persona index per customer, -1 unassigned) against the truth. */
+function scoreAssignment(assigned: Int32Array, y: Int32Array, personas: number): string {
+  let assignedCount = 0;
+  let correct = 0;
+  let f1 = 0;
+  for (let k = 0; k < personas; k++) {
+    let a = 0;
+    let t = 0;
+    let tp = 0;
+    for (let i = 0; i < y.length; i++) {
+      a += assigned[i] === k ? 1 : 0;
+      t += y[i] === k ? 1 : 0;
+      tp += assigned[i] === k && y[i] === k ? 1 : 0;
+    }
+    assignedCount += a;
+    correct += tp;
+    f1 += tp ? (2 * tp) / (a + t) : 0;
+  }
+  return `macro-F1 ${(f1 / personas).toFixed(3)}, precision ${(correct / Math.max(1, assignedCount)).toFixed(3)}, coverage ${(assignedCount / y.length).toFixed(3)}`;
 }
 
 for (const world of worlds) {
