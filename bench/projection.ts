@@ -8,7 +8,9 @@
 // --diagnose: also print, against truth.csv (bench only, never in the product), each persona's
 // estimated and true label frequency c and prevalence, the prevalence error other estimators of c
 // would give on the same out-of-fold scores, and the best macro-F1 any per-persona threshold
-// could reach on those scores (cut chosen on the truth) at a given per-persona precision.
+// could reach on those scores (cut chosen on the truth) at a given per-persona precision, each
+// persona's AUC against the truth, and the product's assignment on its probabilities calibrated
+// on the truth (isotonic) at the file's target and at 0.85: what calibration alone could reach.
 // --references: also (--only-references: only) ../shared/bench/reference.py --variant seeds | no-rule-cols | oracle
 // (--trees 100 --folds 3, as our defaults; --reference-threads N, default 2), timed the same way.
 import { execFileSync } from 'node:child_process';
