@@ -1,27 +1,16 @@
 // Benchmark of the feature pipeline on a generated world: wall time and peak RSS of
 // `buildFeatures` (world generation not counted). Usage:
 //   npx tsx bench/features.ts [--customers 1000000] [--seed 1] [--world DIR]
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildFeatures } from '../src/features/index.ts';
 import type { Progress } from '../src/progress.ts';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
+import { arg, ensureWorld } from './worlds.ts';
 
 const customers = Number(arg('customers', '1000000'));
 const seed = arg('seed', '1');
 const world = arg('world', join('.tmp', `world-${customers}-${seed}`));
-const generator = [join('..', 'shared', 'bench', 'world.mjs'), '/work/shared/bench/world.mjs'].find(existsSync);
-if (!existsSync(join(world, 'customers.csv'))) {
-  if (!generator) throw new Error('shared/bench/world.mjs not found: pass --world DIR');
-  mkdirSync(world, { recursive: true });
-  console.log(`generating ${customers} customers into ${world} (not timed)`);
-  execFileSync(process.execPath, [generator, '--out', world, '--customers', String(customers), '--seed', seed, '--quiet'], { stdio: 'inherit' });
-}
+ensureWorld(world, customers, Number(seed), false);
 
 let peak = process.memoryUsage().rss;
 const sampler = setInterval(() => {

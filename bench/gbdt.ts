@@ -12,12 +12,12 @@
 // and XGBoost's predict_proba, one thread each; the line says whether the two scorers of ours
 // gave bit-identical probabilities.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { GbdtLearner } from '../src/models/gbdt/index.ts';
 import { auc, syntheticData, type SyntheticData } from './synthetic.ts';
-import { arg } from './worlds.ts';
+import { arg, pythonReferencesMissing } from './worlds.ts';
 
 const sizes = arg('sizes', '20000,200000,1000000').split(',').map(Number);
 const repeats = Number(arg('repeats', '1'));
@@ -36,12 +36,8 @@ function save(prefix: string, d: SyntheticData): void {
 }
 
 function reference(train: string, test: string, rows: number): Record<string, number> | string {
-  if (!existsSync('/usr/bin/python3')) return 'skipped: /usr/bin/python3 not found';
-  try {
-    execFileSync('/usr/bin/python3', ['-c', 'import xgboost, sklearn'], { stdio: 'pipe' });
-  } catch {
-    return 'skipped: python3-xgboost / python3-sklearn not installed (apt-get install -y python3-sklearn python3-xgboost)';
-  }
+  const missing = pythonReferencesMissing(['xgboost', 'sklearn']);
+  if (missing) return `skipped: ${missing}`;
   const out = execFileSync('/usr/bin/python3', [join('bench', 'reference_gbdt.py'), train, test, String(rows), String(TEST_ROWS), '30', String(TREES), String(DEPTH), String(LR)], {
     env: { ...process.env, OMP_NUM_THREADS: '1' },
   });

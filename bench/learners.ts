@@ -12,11 +12,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { arg, evaluateWorld, prevalenceError, repo, sharedBench } from './worlds.ts';
+import { arg, ensureWorlds, evaluateWorld, prevalenceError, repo, sharedBench } from './worlds.ts';
 
 sharedBench();
 if (!existsSync('/usr/bin/time')) throw new Error('/usr/bin/time is needed for CPU and memory figures (apt-get install time)');
 const worlds = arg('worlds', '.tmp/w100k-1').split(',').map((w) => resolve(w));
+// A world directory that holds no world yet is generated (--customers, default 100000; seed from its name).
+ensureWorlds(worlds, Number(arg('customers', '100000')));
 const kinds = arg('kinds', 'gbdt,forest,mlp,ensemble').split(',');
 const outRoot = resolve(arg('out', '.tmp/learners'));
 mkdirSync(outRoot, { recursive: true });

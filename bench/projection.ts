@@ -12,7 +12,10 @@
 // persona's AUC against the truth, and the product's assignment on its probabilities calibrated
 // on the truth (isotonic) at the file's target and at 0.85: what calibration alone could reach.
 // --references: also (--only-references: only) ../shared/bench/reference.py --variant seeds | no-rule-cols | oracle
-// (--trees 100 --folds 3, as our defaults; --reference-threads N, default 2), timed the same way.
+// (--trees 100 --folds 3, as our defaults; --reference-threads N, default 2), timed the same way;
+// skipped with a message when /usr/bin/python3 lacks scikit-learn, XGBoost, pandas or PyYAML.
+// A world directory that holds no world yet is generated first (--customers N, default 100000;
+// the seed is the number ending the directory's name, else 1).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -21,7 +24,7 @@ import { loadPersonaFile, projectPersonas, selectSeeds, writeProjection, type Pr
 import type { FeatureTable } from '../src/features/table.ts';
 import { weightedAuc, type TrainOptions } from '../src/models/personas/train.ts';
 import { assignPersonas, autoThreshold } from '../src/models/personas/assign.ts';
-import { arg, evaluateWorld, sharedBench, trueShares } from './worlds.ts';
+import { arg, ensureWorlds, evaluateWorld, pythonReferencesMissing, sharedBench, trueShares } from './worlds.ts';
 
 const benchDir = sharedBench();
 const worlds = arg('worlds', arg('world', '.tmp/w100k-1')).split(',');
@@ -31,6 +34,10 @@ const withReferences = process.argv.includes('--references') || process.argv.inc
 const withOurs = !process.argv.includes('--only-references');
 const referenceThreads = arg('reference-threads', '2');
 const diagnoseRun = process.argv.includes('--diagnose');
+// A world path that does not exist yet is generated (100,000 customers unless --customers; the seed
+// is the number ending its name, as in .tmp/w100k-2, else 1).
+ensureWorlds(worlds, Number(arg('customers', '100000')));
+const referencesMissing = withReferences ? pythonReferencesMissing(['sklearn', 'xgboost', 'pandas', 'yaml']) : null;
 
 interface Scored {
   world: string;
@@ -204,7 +211,8 @@ function scoreAssignment(assigned: Int32Array, y: Int32Array, personas: number):
 for (const world of worlds) {
   const name = basename(world);
   if (withOurs) await runOurs(world, name);
-  if (withReferences) {
+  if (withReferences && referencesMissing) console.log(`references skipped: ${referencesMissing}`);
+  else if (withReferences) {
     for (const variant of ['seeds', 'no-rule-cols', 'oracle']) {
       const assignments = join(outRoot, name, `reference-${variant}.csv`);
       mkdirSync(dirname(assignments), { recursive: true });

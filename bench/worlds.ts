@@ -44,3 +44,32 @@ export function prevalenceError(world: string, out: string): number {
   const q = JSON.parse(readFileSync(join(out, 'quantification.json'), 'utf8')) as { personas: { persona: string | null; estimatedPrevalence: number | null }[] };
   return q.personas.filter((p) => p.persona !== null).reduce((s, p) => s + Math.abs((p.estimatedPrevalence ?? 0) - (shares.get(p.persona!) ?? 0)), 0);
 }
+
+/**
+ * Why the Python references cannot run here (null when they can): /usr/bin/python3 with these
+ * modules imported, as ../shared/bench/reference.py and bench/reference_gbdt.py need them.
+ */
+export function pythonReferencesMissing(modules: string[]): string | null {
+  if (!existsSync('/usr/bin/python3')) return '/usr/bin/python3 not found';
+  try {
+    execFileSync('/usr/bin/python3', ['-c', `import ${modules.join(', ')}`], { stdio: 'pipe' });
+    return null;
+  } catch {
+    return `a module of ${modules.join(', ')} is missing under /usr/bin/python3 (apt-get install -y python3-sklearn python3-xgboost python3-pandas python3-yaml)`;
+  }
+}
+
+/** A benchmark world in `dir` (../shared/bench/world.mjs), generated when `dir` holds none yet. */
+export function ensureWorld(dir: string, customers: number, seed: number, features = true): void {
+  if (existsSync(join(dir, 'customers.csv')) && (!features || existsSync(join(dir, 'features.csv')))) return;
+  console.log(`generating ${customers} customers (seed ${seed}) into ${dir} (not timed)`);
+  execFileSync(process.execPath, [join(sharedBench(), 'world.mjs'), '--out', dir, '--customers', String(customers), '--seed', String(seed), ...(features ? ['--features'] : []), '--quiet'], { stdio: 'inherit' });
+}
+
+/**
+ * ensureWorld for each directory of a --worlds list: `customers` customers, the seed the number
+ * ending the directory's name (.tmp/w100k-2: seed 2), else 1.
+ */
+export function ensureWorlds(dirs: string[], customers: number): void {
+  for (const dir of dirs) ensureWorld(dir, customers, Number(/(\d+)$/.exec(dir)?.[1] ?? '1'));
+}
