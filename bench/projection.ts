@@ -15,7 +15,7 @@
 // (--trees 100 --folds 3, as our defaults; --reference-threads N, default 2), timed the same way;
 // skipped with a message when /usr/bin/python3 lacks scikit-learn, XGBoost, pandas or PyYAML.
 // A world directory that holds no world yet is generated first (--customers N, default 100000;
-// the seed is the number ending the directory's name, else 1).
+// the seed is the number ending the directory's name; a name ending otherwise is an error).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -35,7 +35,7 @@ const withOurs = !process.argv.includes('--only-references');
 const referenceThreads = arg('reference-threads', '2');
 const diagnoseRun = process.argv.includes('--diagnose');
 // A world path that does not exist yet is generated (100,000 customers unless --customers; the seed
-// is the number ending its name, as in .tmp/w100k-2, else 1).
+// is the number ending its name, as in .tmp/w100k-2).
 ensureWorlds(worlds, Number(arg('customers', '100000')));
 const referencesMissing = withReferences ? pythonReferencesMissing(['sklearn', 'xgboost', 'pandas', 'yaml']) : null;
 

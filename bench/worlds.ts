@@ -68,8 +68,15 @@ export function ensureWorld(dir: string, customers: number, seed: number, featur
 
 /**
  * ensureWorld for each directory of a --worlds list: `customers` customers, the seed the number
- * ending the directory's name (.tmp/w100k-2: seed 2), else 1.
+ * ending the directory's name (.tmp/w100k-2: seed 2); a missing directory whose name ends with no
+ * number (.tmp/w100k-dirty) is an error, not a plain world under that name.
  */
 export function ensureWorlds(dirs: string[], customers: number): void {
-  for (const dir of dirs) ensureWorld(dir, customers, Number(/(\d+)$/.exec(dir)?.[1] ?? '1'));
+  for (const dir of dirs) {
+    const seed = /(\d+)$/.exec(dir)?.[1];
+    const missing = !existsSync(join(dir, 'customers.csv'));
+    // A world of another shape (dirty rows, other parameters) cannot be told from its name: make it by hand.
+    if (missing && !seed) throw new Error(`${dir}: no world there, and its name does not end with a seed number to generate one with; make it with node ../shared/bench/world.mjs --out ${dir} --features (and its --dirty / --params)`);
+    ensureWorld(dir, customers, Number(seed ?? '1'));
+  }
 }
