@@ -17,7 +17,8 @@ import { arg, ensureWorlds, evaluateWorld, prevalenceError, repo, sharedBench } 
 sharedBench();
 if (!existsSync('/usr/bin/time')) throw new Error('/usr/bin/time is needed for CPU and memory figures (apt-get install time)');
 const worlds = arg('worlds', '.tmp/w100k-1').split(',').map((w) => resolve(w));
-// A world directory that holds no world yet is generated (--customers, default 100000; seed from its name).
+// A world directory that holds no world yet is generated (--customers, default 100000; the seed is
+// the number ending its name; a name ending otherwise is an error: bench/worlds.ts ensureWorlds).
 ensureWorlds(worlds, Number(arg('customers', '100000')));
 const kinds = arg('kinds', 'gbdt,forest,mlp,ensemble').split(',');
 const outRoot = resolve(arg('out', '.tmp/learners'));
