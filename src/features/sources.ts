@@ -85,6 +85,8 @@ export async function loadInput(
 ): Promise<LoadedInput> {
   const rename = new Map(Object.entries(columnMap[name] ?? {}).map(([from, to]) => [from.toLowerCase(), to.toLowerCase()]));
   let source: string;
+  /** A CSV's read without quoting, for a file where a stray quote swallowed lines. */
+  let unquoted: string | null = null;
   let original: string[];
   if (path.endsWith('.parquet')) {
     const desc = await unreadableParquet(path, () => rows(conn, `DESCRIBE SELECT * FROM read_parquet(${literal(path)})`));
@@ -99,12 +101,7 @@ export async function loadInput(
       `read_csv(${literal(path)}, header = true, delim = ${literal(delim)}, quote = ${literal(quote)}, escape = ${literal(quote)}, ` +
       `strict_mode = false, auto_detect = false, null_padding = true, columns = {${spec}})`;
     source = csv('"');
-    // A stray quote opens a quoted field that swallows the lines after it. When the quoted read
-    // gives fewer records than the file has lines, read without quoting: every line is then a
-    // record, and the checks reject the ones holding a quote (stray_quote) with their line.
-    const [quoted] = await rows(conn, `SELECT count(*) AS n FROM ${source}`);
-    const [lines] = await rows(conn, `SELECT count(*) AS n FROM read_csv(${literal(path)}, header = true, delim = '\x01', quote = '', escape = '', strict_mode = false, auto_detect = false, columns = {'line': 'VARCHAR'})`);
-    if (Number(quoted.n) !== Number(lines.n)) source = csv('');
+    unquoted = csv('');
   }
   const canonical = original.map((c) => {
     const lower = c.toLowerCase();
@@ -130,8 +127,20 @@ export async function loadInput(
       return `CAST(${src} AS VARCHAR) AS ${ident(canonical[i])}`;
     })
     .join(', ');
-  const load = () => run(conn, `CREATE OR REPLACE TABLE ${ident(table)} AS SELECT ${select} FROM ${source}`);
-  await (path.endsWith('.parquet') ? unreadableParquet(path, load) : load());
+  const load = (from: string) => run(conn, `CREATE OR REPLACE TABLE ${ident(table)} AS SELECT ${select} FROM ${from}`);
+  if (unquoted === null) {
+    await unreadableParquet(path, () => load(source));
+    return { table, path, columns: canonical };
+  }
+  await load(source);
+  // A stray quote opens a quoted field that swallows the lines after it. When the quoted read
+  // gave fewer records than the file has lines, read again without quoting: every line is then a
+  // record, and the checks reject the ones holding a quote (stray_quote) with their line. The
+  // records are counted on the loaded table and the lines by a read that splits on nothing: one
+  // extra pass over the file, the cheapest there is (BENCHMARKS.md, feature pipeline).
+  const [loaded] = await rows(conn, `SELECT count(*) AS n FROM ${ident(table)}`);
+  const [lines] = await rows(conn, `SELECT count(*) AS n FROM read_csv(${literal(path)}, header = true, delim = '\x01', quote = '', escape = '', strict_mode = false, auto_detect = false, columns = {'line': 'VARCHAR'})`);
+  if (Number(loaded.n) !== Number(lines.n)) await load(unquoted);
   return { table, path, columns: canonical };
 }
 

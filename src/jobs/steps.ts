@@ -265,6 +265,7 @@ async function finalRound(ctx: StepContext, t: PersonaTable, options: TrainOptio
     threshold: threshold.threshold,
     expectedPrecision: threshold.expectedPrecision,
     c: m.c,
+    prevalenceC: m.prevalenceC,
     validationAuc: m.validationAuc,
     views: m.views ?? [],
     estimatedPrevalence: m.prevalence,
@@ -298,6 +299,7 @@ interface TrainResult {
   threshold?: number;
   expectedPrecision?: number | null;
   c?: number;
+  prevalenceC?: number;
   validationAuc?: number;
   views?: PersonaMetrics['views'];
   estimatedPrevalence?: number;
@@ -339,6 +341,7 @@ function runMetrics(version: string, customers: number, file: ReturnType<typeof 
         validationAuc: ok ? t.validationAuc! : null,
         views: t.views ?? [],
         estimatedC: ok ? t.c! : null,
+        prevalenceC: ok && t.prevalenceC !== undefined ? t.prevalenceC : null,
         threshold: ok ? t.threshold! : null,
         expectedPrecision: ok ? (t.expectedPrecision ?? null) : null,
         coverage: coverage.get(p.id) ?? 0,

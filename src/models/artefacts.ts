@@ -80,6 +80,13 @@ export const PersonaMetricsSchema = z.object({
     .default([]),
   /** Elkan-Noto label frequency c = P(labeled | positive), estimated on held-out seeds. */
   estimatedC: z.number().nullable(),
+  /**
+   * The persona model's label frequency for sizing: the mean score of every seed the rule picked,
+   * those left out of the second round as mislabelled included (estimatedC is the kept seeds' own).
+   * Without condition views the estimated prevalence is the mean score over it; with them, their
+   * mean combined probability. Absent from runs before session 17.
+   */
+  prevalenceC: z.number().nullable().optional(),
   threshold: z.number().nullable(),
   expectedPrecision: z.number().nullable(),
   /** Share of the base assigned to this persona. */

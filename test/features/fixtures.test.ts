@@ -231,6 +231,31 @@ describe('bad input', () => {
     expect(numericColumn(mapped.table, 'monetary_12m')![0]).toBe(160);
   });
 
+  it('drops a line whose stray quote would swallow the lines after it, naming its line, and keeps the rest', async () => {
+    const data = tempDir();
+    writeBase(data);
+    const path = join(data, 'transactions.csv');
+    // Line 4 (the -20 refund) gets an opening quote that nothing closes on its line.
+    writeFileSync(path, readFileSync(path, 'utf8').replace('A,2026-03-01,-20,store,food,0', 'A,2026-03-01,-20,store,"food,0'));
+    const out = tempDir();
+    const build = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
+    expect(build.rejects.filter((r) => r.file === 'transactions')).toEqual([{ file: 'transactions', reason: 'stray_quote', action: 'dropped', rows: 1 }]);
+    const rejected = readFileSync(join(out, 'rejects', 'transactions.csv'), 'utf8').trim().split('\n');
+    expect(rejected.slice(1).map((l) => l.split(',').slice(0, 3))).toEqual([['4', '3', 'stray_quote']]);
+    // The lines after it are read as their own records: A keeps 100 + 50 + 30 in the window.
+    expect(numericColumn(build.table, 'monetary_12m')![build.table.ids.indexOf('A')]).toBe(180);
+  });
+
+  it('reads quoted fields of a well-formed file as values, not as stray quotes', async () => {
+    const data = tempDir();
+    writeBase(data);
+    const path = join(data, 'transactions.csv');
+    writeFileSync(path, readFileSync(path, 'utf8').replace('A,2026-03-01,-20,store,food,0', 'A,2026-03-01,-20,"store","food",0'));
+    const build = await buildFeatures({ dataDir: data, asOf: '2026-06-30' });
+    expect(build.rejects.filter((r) => r.file === 'transactions')).toEqual([]);
+    expect(numericColumn(build.table, 'monetary_12m')![build.table.ids.indexOf('A')]).toBe(160);
+  });
+
   it('rejects a malformed as_of', async () => {
     const data = tempDir();
     writeBase(data);

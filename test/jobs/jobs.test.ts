@@ -102,7 +102,7 @@ for (const variant of RUNNER_VARIANTS) {
         const version = (end.jobs.find((j) => j.kind === 'publish')!.result as { version: string }).version;
         const kept = await db.query<Kept>('SELECT model FROM persona_models WHERE version = $1', [version]);
         expect(kept.length).toBeGreaterThan(0);
-        const [v] = await db.query<{ manifest: { learner: { kind: string; params: Record<string, unknown> } }; metrics: { personas: { status: string; views: { condition: string; seeds: number }[] }[] } }>('SELECT manifest, metrics FROM model_versions WHERE version = $1', [version]);
+        const [v] = await db.query<{ manifest: { learner: { kind: string; params: Record<string, unknown> } }; metrics: { personas: { status: string; views: { condition: string; seeds: number }[]; prevalenceC: number | null }[] } }>('SELECT manifest, metrics FROM model_versions WHERE version = $1', [version]);
         return { kept, manifest: v.manifest, metrics: v.metrics };
       };
       // The default (views on): each persona model is its bagged model (two members of 7 trees) with a view per condition of its rule (7 trees too: never more than the persona's).
@@ -118,7 +118,10 @@ for (const variant of RUNNER_VARIANTS) {
         }
       }
       expect(withViews.manifest.learner.params).toMatchObject({ numTrees: 7, folds: 2, bags: 2, views: { trees: 7, folds: 2, weight: VIEW_DEFAULTS.weight, unlabeledPerSeed: 20 } });
-      for (const p of withViews.metrics.personas.filter((x) => x.status === 'trained')) expect(p.views.length).toBeGreaterThanOrEqual(2);
+      for (const p of withViews.metrics.personas.filter((x) => x.status === 'trained')) {
+        expect(p.views.length).toBeGreaterThanOrEqual(2);
+        expect(p.prevalenceC).toBeGreaterThan(0);
+      }
       // views: false: the bagged model alone.
       const without = await run({ folds: 2, numTrees: 7, bags: 2, views: false });
       for (const { model } of without.kept) {

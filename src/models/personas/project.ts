@@ -149,8 +149,7 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
     assignment,
     modelVersion,
   );
-  // prevalenceC is an extra key the artefact schema does not know yet (readers strip it).
-  const personaMetrics: (PersonaMetrics & { prevalenceC: number | null })[] = spec.personas.map((p, k) => {
+  const personaMetrics: PersonaMetrics[] = spec.personas.map((p, k) => {
     const s = seeds[k];
     const m = byId.get(p.id);
     const assigned = assignment.persona.reduce((acc, v) => acc + (v === k ? 1 : 0), 0);

@@ -58,7 +58,16 @@ describe('projection of the demo base', () => {
 
   it('writes artefacts that follow their schemas', () => {
     const manifest = ManifestSchema.parse(JSON.parse(readFileSync(join(out, 'model', 'manifest.json'), 'utf8')));
-    RunMetricsSchema.parse(JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')));
+    const metrics = RunMetricsSchema.parse(JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')));
+    // The schema keeps the sizing c (readers once stripped it): at most the kept seeds' c, since
+    // the seeds cleaning leaves out are those the model scores lowest.
+    for (const p of metrics.personas) {
+      if (p.status === 'skipped') expect(p.prevalenceC).toBeNull();
+      else {
+        expect(p.prevalenceC).toBeGreaterThan(0);
+        expect(p.prevalenceC).toBeLessThanOrEqual(p.estimatedC! + 1e-12);
+      }
+    }
     QuantificationSchema.parse(JSON.parse(readFileSync(join(out, 'quantification.json'), 'utf8')));
     for (const p of manifest.personas.filter((x) => x.status === 'trained')) {
       const file = JSON.parse(readFileSync(join(out, 'model', p.modelFile!), 'utf8'));
