@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../errors.ts';
 import { buildFeatures, readFeatureTable, type FeatureTable } from '../features/index.ts';
-import { learnerKind, modelBackend } from '../models/learners.ts';
+import { describeModel, learnerKind } from '../models/learners.ts';
 import { loadPersonaFile, projectPersonas, writeProjection } from '../models/personas/index.ts';
 import { withLearner } from '../models/personas/file.ts';
 import type { Progress } from '../progress.ts';
@@ -82,7 +82,7 @@ export async function runProjection(opts: RunOptions, progress: Progress): Promi
   const projection = await projectPersonas({ table: features.table, personaFile, asOf: features.asOf, seed: opts.seed, train: trainOptionsOf(opts.size), progress });
   progress.stage('write outputs');
   writeProjection(opts.out, features.table, projection);
-  for (const m of projection.models) progress.log(`${m.id}: learner ${m.model.kind} on ${modelBackend(m.model)}`);
+  for (const m of projection.models) progress.log(`${m.id}: learner ${describeModel(m.model)}`);
   for (const row of projection.quantification.personas) {
     progress.log(
       `${(row.persona ?? 'unassigned').padEnd(22)} ${String(row.customers).padStart(8)} customers  ${(100 * row.share).toFixed(1).padStart(5)}% of base  ${(100 * row.revenueShare).toFixed(1).padStart(5)}% of revenue`,

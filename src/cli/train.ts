@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError } from '../errors.ts';
-import { learnerKind, modelBackend } from '../models/learners.ts';
+import { describeModel, learnerKind } from '../models/learners.ts';
 import { loadPersonaFile, projectPersonas, writeProjection, type Projection } from '../models/personas/index.ts';
 import { withLearner } from '../models/personas/file.ts';
 import { readSeeds } from '../models/personas/seed-files.ts';
@@ -37,7 +37,7 @@ export async function trainProjection(opts: TrainCommandOptions, progress: Progr
   const projection = await projectPersonas({ table, personaFile, asOf, seed: opts.seed, seeds, train: trainOptionsOf(opts.size), progress });
   progress.stage('write model');
   writeProjection(opts.out, table, projection, ['model', 'metrics.json']);
-  for (const m of projection.models) progress.log(`${m.id}: learner ${m.model.kind} on ${modelBackend(m.model)}`);
+  for (const m of projection.models) progress.log(`${m.id}: learner ${describeModel(m.model)}`);
   for (const p of projection.metrics.personas) {
     progress.log(`${p.persona.padEnd(22)} ${p.status}${p.status === 'trained' ? `: AUC ${p.validationAuc?.toFixed(3)}, c ${p.estimatedC?.toFixed(3)}, threshold ${p.threshold?.toFixed(3)}` : ` (${p.reason})`}`);
   }

@@ -9,13 +9,13 @@ import { GbdtLearner, GBDT_DEFAULTS } from './gbdt/booster.ts';
 import { FOREST_DEFAULTS, RandomForestLearner } from './gbdt/forest.ts';
 import { GBDT_FORMAT, parseEnsemble } from './gbdt/format.ts';
 import { TreeEnsemble } from './gbdt/model.ts';
-import { ENSEMBLE_DEFAULTS, ENSEMBLE_FORMAT, EnsembleLearner, parseAveragedEnsemble, type EnsembleOptions } from './ensemble.ts';
+import { AveragedEnsemble, ENSEMBLE_DEFAULTS, ENSEMBLE_FORMAT, EnsembleLearner, parseAveragedEnsemble, type EnsembleOptions } from './ensemble.ts';
 import { LEARNER_KINDS, type FitInput, type FittedClassifier, type Learner, type LearnerKind } from './learner.ts';
 import { initBackend, type BackendInfo } from './mlp/backend.ts';
 import { MLP_FORMAT, parseMlp } from './mlp/format.ts';
 import { MlpLearner, MLP_DEFAULTS } from './mlp/learner.ts';
 import { MlpModel } from './mlp/model.ts';
-import { parseViewsModel, VIEWS_FORMAT, VIEWS_FORMAT_V1 } from './personas/views-model.ts';
+import { ConditionViewsModel, parseViewsModel, VIEWS_FORMAT, VIEWS_FORMAT_V1 } from './personas/views-model.ts';
 
 export { LEARNER_KINDS, type LearnerKind };
 
@@ -116,6 +116,25 @@ export function loadModel(json: unknown): FittedClassifier {
 /** What a fitted model runs on, for logs: "javascript" (trees), "tfjs wasm", or both for the ensemble. */
 export function modelBackend(model: FittedClassifier): string {
   return model.backend ?? 'javascript';
+}
+
+/**
+ * A fitted model in a few words, for logs: its kind and what it runs on; an average of models of
+ * one kind (the bagged persona models) as their count, not each member; condition views counted.
+ * E.g. "gbdt (5 averaged) on javascript, with 3 condition views".
+ */
+export function describeModel(model: FittedClassifier): string {
+  if (model instanceof ConditionViewsModel) {
+    const n = model.views.length;
+    return `${describeModel(model.base.model)}, with ${n} condition view${n === 1 ? '' : 's'}`;
+  }
+  if (model instanceof AveragedEnsemble) {
+    const kinds = new Set(model.members.map((m) => `${m.model.kind}|${modelBackend(m.model)}`));
+    const first = model.members[0].model;
+    if (kinds.size === 1) return `${first.kind} (${model.members.length} averaged) on ${modelBackend(first)}`;
+    return `ensemble of ${model.members.map((m) => describeModel(m.model)).join(' + ')}`;
+  }
+  return `${model.kind} on ${modelBackend(model)}`;
 }
 
 /** The tfjs backend this thread would train an mlp on (loads tfjs). */

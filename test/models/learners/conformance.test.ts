@@ -8,7 +8,7 @@ import { auc, syntheticData, type SyntheticData } from '../../../bench/synthetic
 import { ModelError } from '../../../src/errors.ts';
 import { trainMany } from '../../../src/models/gbdt/workers.ts';
 import { LEARNER_KINDS, type ColumnMatrix, type FitInput, type FittedClassifier, type LearnerKind } from '../../../src/models/learner.ts';
-import { fitLearner, loadModel, makeLearner, modelBackend } from '../../../src/models/learners.ts';
+import { describeModel, fitLearner, loadModel, makeLearner, modelBackend } from '../../../src/models/learners.ts';
 
 /** Small, fast options per kind (flat keys, shared out by the registry as in a persona file). */
 const SMALL: Record<LearnerKind, Record<string, unknown>> = {
@@ -229,6 +229,7 @@ describe('the registry', () => {
     const json = JSON.parse(JSON.stringify(model.toJSON())) as { members: { kind: string }[] };
     expect(json.members.map((m) => m.kind)).toEqual(['gbdt', 'forest']);
     expect(modelBackend(model)).toBe('gbdt: javascript + forest: javascript');
+    expect(describeModel(model)).toBe('ensemble of gbdt on javascript + forest on javascript');
     expect(loadModel(json).predictProba(test)).toEqual(model.predictProba(test));
     expect(auc(model.predictProba(test), test.y)).toBeGreaterThan(0.7);
     for (const members of [['gbdt'], ['gbdt', 'gbdt'], ['gbdt', 'svm'], 'gbdt']) {

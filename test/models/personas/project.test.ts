@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoBase } from '../../../src/demo/index.ts';
 import { buildFeatures, type FeatureTable } from '../../../src/features/index.ts';
 import { ManifestSchema, QuantificationSchema, RunMetricsSchema } from '../../../src/models/artefacts.ts';
-import { loadModel } from '../../../src/models/learners.ts';
+import { describeModel, loadModel } from '../../../src/models/learners.ts';
 import { conditionViews, loadPersonaFile, loadSavedProjection, projectPersonas, VIEW_DEFAULTS, writeProjection, type Projection } from '../../../src/models/personas/index.ts';
 import { encodeDesign } from '../../../src/models/personas/design.ts';
 import { ConditionViewsModel, VIEWS_FORMAT } from '../../../src/models/personas/views-model.ts';
@@ -54,6 +54,12 @@ describe('projection of the demo base', () => {
     for (const p of projection.manifest.personas.filter((x) => x.status === 'trained')) walk(JSON.parse(readFileSync(join(out, 'model', p.modelFile!), 'utf8')).model);
     expect(treeCounts.length).toBeGreaterThan(0);
     expect(treeCounts.filter((n) => n > 20)).toEqual([]);
+    // The run's log names each model in a few words: its five bagged members counted, not listed.
+    for (const m of projection.models) {
+      const views = m.views?.length ?? 0;
+      expect(views).toBeGreaterThan(0);
+      expect(describeModel(m.model)).toBe(`gbdt (5 averaged) on javascript, with ${views} condition view${views === 1 ? '' : 's'}`);
+    }
   });
 
   it('writes artefacts that follow their schemas', () => {
