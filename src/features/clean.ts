@@ -191,7 +191,8 @@ export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: 
     customer_id: 'trim(customer_id)',
     day: 'try_cast(trim(ts) AS TIMESTAMP)::DATE',
     amount: 'try_cast(trim(amount) AS DOUBLE)',
-    channel: has('channel') ? `CASE WHEN lower(trim(channel)) IN (${known}) THEN lower(trim(channel)) WHEN ${present('channel')} THEN 'other' END` : 'NULL',
+    // The first branch takes the values already written as known (most rows) without trimming and lowering them.
+    channel: has('channel') ? `CASE WHEN channel IN (${known}) THEN channel WHEN lower(trim(channel)) IN (${known}) THEN lower(trim(channel)) WHEN ${present('channel')} THEN 'other' END` : 'NULL',
     category: has('category') ? `nullif(trim(category), '')` : 'NULL',
     promo: has('promo') ? `CASE WHEN trim(promo) = '1' THEN 1 ELSE 0 END` : '0',
   };
@@ -215,10 +216,12 @@ export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: 
 
 /** Validates interactions into the view `interactions_clean` (customers_clean must exist). */
 export async function cleanInteractions(conn: Duck, input: LoadedInput, outDir: string): Promise<RejectCount[]> {
+  // As for channels: a type already written as known skips the trim and lower.
+  const types = INTERACTION_TYPES.map(literal).join(', ');
   const parsed: Record<string, string> = {
     customer_id: 'trim(customer_id)',
     day: 'try_cast(trim(ts) AS TIMESTAMP)::DATE',
-    type: `CASE WHEN lower(trim(type)) IN (${INTERACTION_TYPES.map(literal).join(', ')}) THEN lower(trim(type)) ELSE 'other' END`,
+    type: `CASE WHEN type IN (${types}) THEN type WHEN lower(trim(type)) IN (${types}) THEN lower(trim(type)) ELSE 'other' END`,
   };
   const checks: Check[] = [
     { reason: 'bad_date', action: 'dropped', when: 'p__day IS NULL' },

@@ -256,6 +256,31 @@ describe('bad input', () => {
     expect(numericColumn(build.table, 'monetary_12m')![build.table.ids.indexOf('A')]).toBe(160);
   });
 
+  it('reads channels and contact types whatever their case and surrounding spaces, and flags unknown ones', async () => {
+    const clean = tempDir();
+    writeBase(clean);
+    const messy = tempDir();
+    writeBase(messy);
+    const edit = (file: string, from: string, to: string) => {
+      const path = join(messy, file);
+      const text = readFileSync(path, 'utf8');
+      expect(text).toContain(from);
+      writeFileSync(path, text.replace(from, to));
+    };
+    edit('transactions.csv', 'A,2025-12-10,50,web,gifts,1', 'A,2025-12-10,50, WEB ,gifts,1');
+    edit('interactions.csv', 'A,2026-01-02T10:00:00,email_open', 'A,2026-01-02T10:00:00, Email_Open ');
+    const same = await buildFeatures({ dataDir: messy, asOf: '2026-06-30' });
+    expect(same.rejects).toEqual([]);
+    expect(same.table).toEqual((await buildFeatures({ dataDir: clean, asOf: '2026-06-30' })).table);
+    edit('transactions.csv', 'A,2026-06-27,100,store,food,0', 'A,2026-06-27,100,fax,food,0');
+    edit('interactions.csv', 'A,2026-05-07T12:00:00,complaint', 'A,2026-05-07T12:00:00,Fax');
+    const flagged = await buildFeatures({ dataDir: messy, asOf: '2026-06-30' });
+    expect(flagged.rejects).toEqual([
+      { file: 'transactions', reason: 'unknown_channel', action: 'kept: channel other', rows: 1 },
+      { file: 'interactions', reason: 'unknown_type', action: 'kept: type other', rows: 1 },
+    ]);
+  });
+
   it('rejects a malformed as_of', async () => {
     const data = tempDir();
     writeBase(data);
