@@ -137,7 +137,7 @@ export async function loadInput(
   // gave fewer records than the file has lines, read again without quoting: every line is then a
   // record, and the checks reject the ones holding a quote (stray_quote) with their line. The
   // records are counted on the loaded table and the lines by a read that splits on nothing: one
-  // extra pass over the file, the cheapest there is (BENCHMARKS.md, feature pipeline).
+  // extra pass over the file, the cheapest there is (BENCHMARKS.md, session 17 repeats).
   const [loaded] = await rows(conn, `SELECT count(*) AS n FROM ${ident(table)}`);
   const [lines] = await rows(conn, `SELECT count(*) AS n FROM read_csv(${literal(path)}, header = true, delim = '\x01', quote = '', escape = '', strict_mode = false, auto_detect = false, columns = {'line': 'VARCHAR'})`);
   if (Number(loaded.n) !== Number(lines.n)) await load(unquoted);
