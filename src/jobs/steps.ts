@@ -12,7 +12,7 @@ import { MANIFEST_FORMAT, type Manifest, type PersonaMetrics, type Quantificatio
 import {
   anySeedMask, autoThreshold, cleanSeedsBetweenRounds, designColumnNames, encodeDesign, fitDesign, hasSecondRound, OVERLAP_POLICY, parsePersonaFile, specWithLearner, reachCurve, secondRoundTwins, selectSeeds,
   bagsOf, personaLearner, trainPersonas, TRAIN_DEFAULTS, DesignEncodingSchema, type DesignEncoding, type TrainOptions,
-  conditionViews, trainConditionViews, viewDependenceWarnings, viewsOf, viewsTrained, viewsWithColumns, withViews, VIEW_DEFAULTS,
+  conditionViews, trainConditionViews, viewLogLines, viewsOf, viewsTrained, viewsWithColumns, withViews, VIEW_DEFAULTS,
 } from '../models/personas/index.ts';
 import type { Progress } from '../progress.ts';
 import { buildReportModel, computePortraitStats, renderReportHtml } from '../report/index.ts';
@@ -246,8 +246,8 @@ async function finalRound(ctx: StepContext, t: PersonaTable, options: TrainOptio
     await ctx.checkCancelled();
     ctx.progress.stage('condition views', views.length * (viewOptions.folds + 1));
     const [trained] = await trainConditionViews(design, [{ id: persona, index: t.index, views }], options, (done) => ctx.progress.tick(done));
-    m = withViews(m, trained, viewOptions.weight, design.names);
-    for (const line of viewDependenceWarnings(m)) ctx.progress.log(line);
+    m = withViews(m, trained, viewOptions, design.names);
+    for (const line of viewLogLines(m)) ctx.progress.log(line);
   }
   const threshold = p.threshold === 'auto'
     ? autoThreshold(m.probabilities, file.assignment.target_precision)

@@ -117,7 +117,7 @@ for (const variant of RUNNER_VARIANTS) {
           expect(view.model.trees!.length).toBe(7);
         }
       }
-      expect(withViews.manifest.learner.params).toMatchObject({ numTrees: 7, folds: 2, bags: 2, views: { trees: 7, folds: 2, weight: VIEW_DEFAULTS.weight, unlabeledPerSeed: 20 } });
+      expect(withViews.manifest.learner.params).toMatchObject({ numTrees: 7, folds: 2, bags: 2, views: { trees: 7, folds: 2, weight: VIEW_DEFAULTS.weight, scaleByDependence: true, unlabeledPerSeed: 20 } });
       for (const p of withViews.metrics.personas.filter((x) => x.status === 'trained')) {
         expect(p.views.length).toBeGreaterThanOrEqual(2);
         expect(p.prevalenceC).toBeGreaterThan(0);

@@ -6,7 +6,7 @@ export { assignPersonas, autoThreshold, reachCurve } from './assign.ts';
 export { fitDesign, encodeDesign, departmentOf, DesignEncodingSchema, type DesignEncoding } from './design.ts';
 export { bagsOf, personaLearner, PERSONA_LEARNER_DEFAULTS, trainPersonas, TRAIN_DEFAULTS, VIEW_DEFAULTS, type TrainOptions, type ViewOptions } from './train.ts';
 export { projectPersonas, type Projection } from './project.ts';
-export { conditionViews, trainConditionViews, viewDependence, viewDependenceWarnings, viewsOf, viewsTrained, viewsWithColumns, withViews, type ConditionView } from './views.ts';
+export { conditionViews, trainConditionViews, viewDependence, viewDependenceWarnings, viewLogLines, viewsOf, viewsTrained, viewsWithColumns, withViews, type ConditionView } from './views.ts';
 export { ConditionViewsModel, VIEWS_FORMAT } from './views-model.ts';
 export { writeProjection, RUN_OUTPUTS } from './outputs.ts';
 export { loadSavedProjection, fromParts, designColumnNames, SavedProjection, type SavedPersona, type SavedScores } from './saved.ts';

@@ -13,7 +13,7 @@ import { quantify } from './quantify.ts';
 import { OVERLAP_POLICY, selectSeeds, type PersonaSeeds } from './seeds.ts';
 import { InputError } from '../../errors.ts';
 import { anySeedMask, cleanSeedsBetweenRounds, hasSecondRound, secondRoundTwins } from './rounds.ts';
-import { conditionViews, trainConditionViews, viewDependenceWarnings, viewsOf, viewsTrained, viewsWithColumns, withViews } from './views.ts';
+import { conditionViews, trainConditionViews, viewLogLines, viewsOf, viewsTrained, viewsWithColumns, withViews } from './views.ts';
 import { bagsOf, personaLearner, TRAIN_DEFAULTS, trainPersonas, type PersonaModel, type PersonaTrainingInput, type TrainOptions } from './train.ts';
 
 export interface ProjectionInput {
@@ -116,8 +116,8 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
     for (const v of views) progress.log(`${v.id}: ${v.views.length} condition views (a view is left out when its positives would be more than half the customers, or its condition has no model column)`);
     progress.stage('condition views', views.reduce((a, v) => a + v.views.length, 0) * (viewOptions.folds + 1));
     const trained = await trainConditionViews(design, views, options, (done) => progress.tick(done));
-    models = models.map((m, k) => withViews(m, trained[k], viewOptions.weight, design.names));
-    for (const line of models.flatMap(viewDependenceWarnings)) progress.log(line);
+    models = models.map((m, k) => withViews(m, trained[k], viewOptions, design.names));
+    for (const line of models.flatMap(viewLogLines)) progress.log(line);
   }
   lap('train');
 

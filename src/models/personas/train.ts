@@ -75,14 +75,22 @@ export interface ViewOptions {
   /** Boosted trees of each view's models (the persona's other learner options apply). */
   trees: number;
   folds: number;
-  /** How much of each view's evidence the persona's probability takes, in (0, 1] (views-model.ts). */
+  /** How much of each view's evidence the persona's probability takes at most, in (0, 1] (views-model.ts). */
   weight: number;
+  /** Lower the weight of a view whose evidence the persona model or the other conditions already carry (views.ts, viewWeight). */
+  scaleByDependence: boolean;
   /** Unlabelled rows sampled per positive of a view (at most; a view has 2 to 3 times the rule's seeds). */
   unlabeledPerSeed: number;
 }
 
-/** The views' options (the default; `--no-views` or `train.views: false` go without). */
-export const VIEW_DEFAULTS: ViewOptions = { trees: 100, folds: 2, weight: 0.4, unlabeledPerSeed: 20 };
+/**
+ * The views' options (the default; `--no-views` or `train.views: false` go without). Weight 0.6,
+ * lowered per view by its dependence and relearning (views.ts, viewWeight), since session 18: on
+ * the four 100k worlds macro-F1 0.679 to 0.686, precision 0.850 to 0.861, coverage 0.435 to 0.446,
+ * against 0.675 to 0.682, 0.851 to 0.860 and 0.431 to 0.437 with 0.4 for every view; 0.7 puts
+ * world 2 under precision 0.85, 0.5 gives less coverage than before (BENCHMARKS.md, session 18).
+ */
+export const VIEW_DEFAULTS: ViewOptions = { trees: 100, folds: 2, weight: 0.6, scaleByDependence: true, unlabeledPerSeed: 20 };
 
 /**
  * Where each learner kind starts when it learns seeds against the unlabelled. Boosted trees: many
@@ -122,7 +130,8 @@ export const TRAIN_DEFAULTS: TrainOptions = {
   // On by default since session 12. Since session 13 (views on their condition's features, added
   // as evidence): macro-F1 0.658 to 0.673, precision 0.857 to 0.865, coverage 0.408 to 0.422 on the
   // four 100k worlds, against 0.571 to 0.581, 0.872 to 0.881 and 0.32 to 0.33 without views, for
-  // the same run time (187 s through the CLI on world 1; BENCHMARKS.md, persona projection).
+  // the same run time (187 s through the CLI on world 1; BENCHMARKS.md, persona projection); each
+  // view's own weight since session 18 (VIEW_DEFAULTS).
   views: VIEW_DEFAULTS,
   learner: { kind: 'gbdt', params: PERSONA_LEARNER_DEFAULTS.gbdt },
   seed: 1,
@@ -197,7 +206,7 @@ export interface PersonaModel {
   /** Positives vs unlabelled AUC of the out-of-fold scores on the training sample. */
   validationAuc: number;
   /** The condition views combined into the probabilities and the model (views.ts), if any. */
-  views?: { condition: string; features: string[]; seeds: number; c: number; validationAuc: number; dependence: number | null }[];
+  views?: { condition: string; features: string[]; seeds: number; c: number; validationAuc: number; dependence: number | null; relearning: number | null; weight: number }[];
   /** Mean out-of-fold score vs observed seed share per score decile of the training sample. */
   calibration: { predicted: number; observed: number; count: number }[];
 }

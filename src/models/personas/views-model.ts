@@ -3,22 +3,27 @@
 // scale: c * p, so whoever divides it by the persona's c (the saved projection, the batch jobs,
 // the API) gets the combined probability p without knowing that views exist.
 //
-// Format `personas-views/2` (written now): each view reads only its condition's features, and p
-// adds the views' evidence to the persona model's, as naive Bayes does, tempered (weight):
-//   logit p = logit p0 + weight * sum over views of (logit p_a - logit prevalence)
+// Format `personas-views/3` (written now): each view reads only its condition's features, and p
+// adds the views' evidence to the persona model's, as naive Bayes does, each view's tempered by its
+// own weight w_a:
+//   logit p = logit p0 + sum over views of w_a * (logit p_a - logit prevalence)
 // where p0 = s / c is the persona model's probability and p_a = prevalence * (s_a - floor_a) /
 // (mean_a - floor_a) the view's estimate of P(member | the condition's features): its score s_a
 // learns the customers who pass the other conditions, a mix of members and of non-members whose
 // share does not depend on the condition's features, so s_a is linear in P(member | them); floor_a
 // (its lowest score, where that probability is about 0) and mean_a (its mean over the base, where
-// it is the prevalence) fix the line. Both p0 and p_a are held in [0.005, 0.995].
+// it is the prevalence) fix the line. Both p0 and p_a are held in [0.005, 0.995]. The weights are
+// lower for a view whose evidence the persona model or the other conditions already carry
+// (views.ts, viewWeight).
+// Format `personas-views/2` (sessions 13 to 17, still read): the same with one weight for every view.
 // Format `personas-views/1` (sessions 10 to 12, still read): views on every feature but the other
 // conditions', p = min(1, s / c)^(1 - weight) * prod over the k views of min(1, s_a / c_a)^(weight / k).
 import { ModelError } from '../../errors.ts';
 import { checkMatrix } from '../gbdt/validate.ts';
 import type { ColumnMatrix, FittedClassifier } from '../learner.ts';
 
-export const VIEWS_FORMAT = 'personas-views/2';
+export const VIEWS_FORMAT = 'personas-views/3';
+export const VIEWS_FORMAT_V2 = 'personas-views/2';
 export const VIEWS_FORMAT_V1 = 'personas-views/1';
 
 export interface ViewPart {
@@ -29,15 +34,17 @@ export interface ViewPart {
   c: number;
 }
 
-/** What a view's scores are read with in format 2 (see the header). */
+/** What a view's scores are read with in formats 2 and 3 (see the header). */
 export interface ViewScale {
   /** The view's lowest score over the base. */
   floor: number;
   /** The view's mean score over the base. */
   mean: number;
+  /** How much of the view's evidence the probability takes, in [0, 1] (format 2: the model's one weight). */
+  weight: number;
 }
 
-/** How the parts' scores make the persona's probability: format 2's evidence, or format 1's geometric mean. */
+/** How the parts' scores make the persona's probability: formats 2 and 3's evidence, or format 1's geometric mean. */
 export type ViewCombination = { rule: 'evidence'; prevalence: number; scales: ViewScale[] } | { rule: 'geometric' };
 
 const EDGE = 0.005;
@@ -52,8 +59,8 @@ export class ConditionViewsModel implements FittedClassifier {
 
   /**
    * @param featureNames every column any part reads (the persona model's columns are `base.model.featureNames`)
-   * @param weight format 2: the views' evidence temper, in (0, 1]; format 1: their share of the geometric mean, in [0, 1]
-   * @param combination format 2 (prevalence and each view's scale) or format 1
+   * @param weight evidence: the views' largest temper, in (0, 1] (each view's own is in its scale); format 1: their share of the geometric mean, in [0, 1]
+   * @param combination evidence (prevalence and each view's scale and weight) or format 1
    */
   constructor(
     readonly featureNames: string[],
@@ -82,6 +89,7 @@ export class ConditionViewsModel implements FittedClassifier {
         if (!(Number.isFinite(s.floor) && Number.isFinite(s.mean) && s.mean >= s.floor)) {
           throw new ModelError('MODEL_FORMAT', `views model: views[${k}] floor ${s.floor} and mean ${s.mean}: expected numbers with mean >= floor`, { field: `views[${k}]` });
         }
+        if (!(s.weight >= 0 && s.weight <= 1)) throw new ModelError('MODEL_FORMAT', `views model: views[${k}] weight ${s.weight} is not in [0, 1]`, { field: `views[${k}].weight` });
       });
     }
     this.backend = base.model.backend ?? 'javascript';
@@ -101,7 +109,7 @@ export class ConditionViewsModel implements FittedClassifier {
     const [base, ...views] = this.partScores(x);
     const p0 = Float64Array.from(base, (s) => s / this.base.c);
     const c = this.combination;
-    if (c.rule === 'evidence') return combineViewEvidence(p0, views.map((scores, k) => ({ scores, ...c.scales[k] })), c.prevalence, this.weight, this.base.c);
+    if (c.rule === 'evidence') return combineViewEvidence(p0, views.map((scores, k) => ({ scores, ...c.scales[k] })), c.prevalence, this.base.c);
     const clipped = (s: Float64Array, cv: number) => Float64Array.from(s, (v) => Math.min(1, v / cv));
     return combineViewProbabilities(Float64Array.from(p0, (v) => Math.min(1, v)), views.map((s, k) => clipped(s, this.views[k].c)), this.weight, this.base.c);
   }
@@ -109,11 +117,12 @@ export class ConditionViewsModel implements FittedClassifier {
   /** Each part's importance on its columns, weighted as the parts are in the output. */
   featureImportance(): Float64Array {
     const imp = new Float64Array(this.featureNames.length);
-    const evidence = this.combination.rule === 'evidence';
-    // Format 2: the persona model counts once, each view's evidence by the weight.
-    const total = evidence ? 1 + this.weight * this.views.length : 1;
+    const c = this.combination;
+    // Evidence: the persona model counts once, each view's evidence by its weight.
+    const weights = c.rule === 'evidence' ? [1, ...c.scales.map((s) => s.weight)] : [1 - this.weight, ...this.views.map(() => this.weight / this.views.length)];
+    const total = weights.reduce((a, b) => a + b, 0);
     [this.base, ...this.views].forEach((part, k) => {
-      const share = evidence ? (k === 0 ? 1 : this.weight) / total : k === 0 ? 1 - this.weight : this.weight / this.views.length;
+      const share = weights[k] / total;
       part.model.featureImportance().forEach((v, j) => (imp[this.columns[k][j]] += share * v));
     });
     return imp;
@@ -135,17 +144,18 @@ export class ConditionViewsModel implements FittedClassifier {
 }
 
 /**
- * Format 2's combination (see the header): the persona model's probabilities p0 (s / c, not
- * clipped), each view's scores with their floor and mean, the persona's prevalence; times `scale`.
- * A view whose mean is not above its floor (a constant model) adds nothing. Writes into a new array.
+ * The evidence combination (formats 2 and 3, see the header): the persona model's probabilities p0
+ * (s / c, not clipped), each view's scores with their floor, mean and weight, the persona's
+ * prevalence; times `scale`. A view whose mean is not above its floor (a constant model) or whose
+ * weight is 0 adds nothing. Writes into a new array.
  */
-export function combineViewEvidence(p0: Float64Array, views: (ViewScale & { scores: ArrayLike<number> })[], prevalence: number, weight: number, scale = 1): Float64Array {
+export function combineViewEvidence(p0: Float64Array, views: (ViewScale & { scores: ArrayLike<number> })[], prevalence: number, scale = 1): Float64Array {
   const prior = logit(held(prevalence));
-  const parts = views.filter((v) => v.mean > v.floor).map((v) => ({ scores: v.scores, floor: v.floor, span: v.mean - v.floor }));
+  const parts = views.filter((v) => v.mean > v.floor && v.weight > 0).map((v) => ({ scores: v.scores, floor: v.floor, span: v.mean - v.floor, weight: v.weight }));
   const out = new Float64Array(p0.length);
   for (let i = 0; i < out.length; i++) {
     let z = logit(held(p0[i]));
-    for (const v of parts) z += weight * (logit(held((prevalence * (v.scores[i] - v.floor)) / v.span)) - prior);
+    for (const v of parts) z += v.weight * (logit(held((prevalence * (v.scores[i] - v.floor)) / v.span)) - prior);
     out[i] = scale / (1 + Math.exp(-z));
   }
   return out;
@@ -169,14 +179,15 @@ export function combineViewProbabilities(base: Float64Array, views: Float64Array
   return out;
 }
 
-/** Loads a `personas-views/2` or `/1` file; `loadPart` loads each part's own model file. */
+/** Loads a `personas-views/3`, `/2` or `/1` file; `loadPart` loads each part's own model file. */
 export function parseViewsModel(json: unknown, loadPart: (json: unknown) => FittedClassifier): ConditionViewsModel {
   const fail = (field: string, expected: string): never => {
     throw new ModelError('MODEL_FORMAT', `views model file: ${field}: expected ${expected}`, { field });
   };
   const o = json as Record<string, unknown>;
-  if (!o || typeof o !== 'object' || (o.format !== VIEWS_FORMAT && o.format !== VIEWS_FORMAT_V1)) fail('format', `"${VIEWS_FORMAT}" or "${VIEWS_FORMAT_V1}"`);
-  const evidence = o.format === VIEWS_FORMAT;
+  if (!o || typeof o !== 'object' || ![VIEWS_FORMAT, VIEWS_FORMAT_V2, VIEWS_FORMAT_V1].includes(o.format as string)) fail('format', `"${VIEWS_FORMAT}", "${VIEWS_FORMAT_V2}" or "${VIEWS_FORMAT_V1}"`);
+  const evidence = o.format !== VIEWS_FORMAT_V1;
+  const ownWeights = o.format === VIEWS_FORMAT;
   if (!Array.isArray(o.featureNames) || !o.featureNames.every((f) => typeof f === 'string')) fail('featureNames', 'an array of column names');
   if (typeof o.weight !== 'number') fail('weight', 'a number in [0, 1]');
   if (evidence && typeof o.prevalence !== 'number') fail('prevalence', 'a number in (0, 1)');
@@ -193,7 +204,8 @@ export function parseViewsModel(json: unknown, loadPart: (json: unknown) => Fitt
     ? views.map((v, k) => {
         if (typeof v?.floor !== 'number') fail(`views[${k}].floor`, 'a number');
         if (typeof v?.mean !== 'number') fail(`views[${k}].mean`, 'a number');
-        return { floor: v.floor as number, mean: v.mean as number };
+        if (ownWeights && typeof v?.weight !== 'number') fail(`views[${k}].weight`, 'a number in [0, 1]');
+        return { floor: v.floor as number, mean: v.mean as number, weight: (ownWeights ? v.weight : o.weight) as number };
       })
     : [];
   return new ConditionViewsModel(

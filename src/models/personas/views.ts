@@ -7,9 +7,11 @@
 // worlds, pairwise lift 0.94 to 1.15), so those positives were not chosen by a's features: the
 // view's score is a line in P(member | a's features), whose floor (its lowest score) and mean (the
 // prevalence) fix it (views-model.ts). The persona's probability is then its own model's plus each
-// view's evidence, as naive Bayes adds the evidence of independent blocks, tempered by `weight`
-// (0.4: the views' blocks are not wholly independent of the persona model's columns, and full
-// weight counts their evidence twice). Measured on the 100k benchmark worlds (BENCHMARKS.md,
+// view's evidence, as naive Bayes adds the evidence of independent blocks, tempered by a weight
+// (the views' blocks are not wholly independent of the persona model's columns, and full weight
+// counts their evidence twice): `weight` for a view whose condition goes with the rest only through
+// membership, less for one whose condition goes with the other conditions, or with the persona
+// model's score, even among the customers least like the persona (viewWeight). Measured on the 100k benchmark worlds (BENCHMARKS.md,
 // persona projection, session 13): macro-F1 0.66 to 0.67 at precision 0.85 to 0.86, coverage 0.41
 // to 0.42, where the views of sessions 10 to 12 (every feature but the other conditions', pooled by
 // a geometric mean) gave 0.586 to 0.594, 0.858 to 0.868 and 0.344 to 0.355. On by default
@@ -33,6 +35,8 @@ export interface ConditionView {
   features: string[];
   /** Features of the other conditions: the ones the view's model does not see. */
   ruleFeatures: string[];
+  /** Customers passing the condition itself. */
+  conditionMask: Uint8Array;
 }
 
 /** A view's trained part and what the metrics report of it. */
@@ -43,12 +47,34 @@ export interface TrainedView {
   seedMask: Uint8Array;
   /** The features the condition reads. */
   features: string[];
+  /** Customers passing the condition itself. */
+  conditionMask: Uint8Array;
   model: PersonaModel;
 }
 
 /** A log line per view of the persona above VIEW_DEPENDENCE_LIMIT, saying what it means. */
 export function viewDependenceWarnings(m: Pick<PersonaModel, 'id' | 'views'>): string[] {
-  return dependentViews(m.views).map((v) => `${m.id}: condition ${v.condition} goes with the others even among the customers least like the persona (dependence ${v.dependence!.toFixed(2)}, above ${VIEW_DEPENDENCE_LIMIT}): its evidence is partly counted twice, so fewer of this persona's assigned customers may be right than its expected precision says`);
+  return dependentViews(m.views).map(
+    (v) =>
+      `${m.id}: condition ${v.condition} goes with the others even among the customers least like the persona (dependence ${v.dependence!.toFixed(2)}, above ${VIEW_DEPENDENCE_LIMIT}): its evidence is partly counted twice${typeof v.weight === 'number' ? ` (its weight is lowered to ${v.weight.toFixed(2)} for that)` : ''}, so fewer of this persona's assigned customers may be right than its expected precision says`,
+  );
+}
+
+/**
+ * What the run's log says of a persona's views once they are combined: each view's weight, with its
+ * dependence and relearning, then viewDependenceWarnings. Nothing for a persona without views.
+ */
+export function viewLogLines(m: Pick<PersonaModel, 'id' | 'views'>): string[] {
+  if (!m.views?.length) return [];
+  const auc = (v: number | null) => (v === null ? '-' : v.toFixed(2));
+  const each = m.views.map((v) => `${v.condition.replace(/^personas\[\d+\]\./, '')} ${v.weight.toFixed(2)} (dependence ${auc(v.dependence)}, relearning ${auc(v.relearning)})`);
+  return [`${m.id}: condition views' weights ${each.join(', ')}`, ...viewDependenceWarnings(m)];
+}
+
+/** The half of the customers the persona model scores lowest (almost no members there), by index. */
+function leastLike(personaScores: Float64Array): number[] {
+  const order = Array.from(personaScores.keys()).sort((a, b) => personaScores[a] - personaScores[b] || a - b);
+  return order.slice(0, Math.floor(order.length / 2));
 }
 
 /**
@@ -57,11 +83,31 @@ export function viewDependenceWarnings(m: Pick<PersonaModel, 'id' | 'views'>): s
  * when the view's condition goes with the others only through membership, as the combination
  * assumes; higher when it goes with them anyway. null when that half holds no positive or nothing else.
  */
-export function viewDependence(personaScores: Float64Array, viewScores: Float64Array, positives: Uint8Array): number | null {
-  const order = Array.from(personaScores.keys()).sort((a, b) => personaScores[a] - personaScores[b] || a - b);
-  const low = order.slice(0, Math.floor(order.length / 2));
+export function viewDependence(personaScores: Float64Array, viewScores: Float64Array, positives: Uint8Array, low = leastLike(personaScores)): number | null {
   const auc = weightedAuc(Float64Array.from(low, (i) => viewScores[i]), Uint8Array.from(low, (i) => positives[i]));
   return Number.isNaN(auc) ? null : auc;
+}
+
+/**
+ * How much the persona model re-learned a condition although it does not see its features: the
+ * AUC of the persona model's score for the customers passing the condition, among the half of the
+ * customers it scores lowest. About 0.5 when its columns tell the condition only through membership;
+ * higher when they rebuild it (several of them together can: BENCHMARKS.md, session 15), and the
+ * view's evidence is then partly the persona model's own. null when that half is all one way.
+ */
+export function viewRelearning(personaScores: Float64Array, conditionMask: Uint8Array, low = leastLike(personaScores)): number | null {
+  const auc = weightedAuc(Float64Array.from(low, (i) => personaScores[i]), Uint8Array.from(low, (i) => conditionMask[i]));
+  return Number.isNaN(auc) ? null : auc;
+}
+
+/**
+ * A view's weight: `weight` times min(1, 2 (1 - a)), a the larger of its dependence and its
+ * relearning (each 0.5 for a view whose evidence is its own; null counts as 0.5). A view at 0.75
+ * counts half, one at 1 not at all. Measured on the benchmark worlds (BENCHMARKS.md, session 18).
+ */
+export function viewWeight(weight: number, dependence: number | null, relearning: number | null): number {
+  const a = Math.max(dependence ?? 0.5, relearning ?? 0.5);
+  return weight * Math.max(0, Math.min(1, 2 * (1 - a)));
 }
 
 /**
@@ -84,7 +130,7 @@ export function conditionViews(rule: Rule, table: FeatureTable, path = 'key_driv
       }
     }
     if (seeds > 0 && 2 * seeds <= table.rows) {
-      views.push({ condition: `${path}.all[${a}]`, seedMask, seeds, features: conditions[a].features, ruleFeatures: [...new Set(others.flatMap((o) => o.features))] });
+      views.push({ condition: `${path}.all[${a}]`, seedMask, seeds, features: conditions[a].features, ruleFeatures: [...new Set(others.flatMap((o) => o.features))], conditionMask: conditions[a].mask });
     }
   });
   return views;
@@ -109,6 +155,7 @@ export function viewsOf(opts: Pick<TrainOptions, 'views' | 'learner'>): ViewOpti
   if (!Number.isInteger(v.folds) || v.folds < 2) bad('folds', 'a whole number of 2 or more', v.folds);
   if (!(v.weight > 0 && v.weight <= 1)) bad('weight', 'a number above 0, at most 1', v.weight);
   if (!(v.unlabeledPerSeed > 0)) bad('unlabeledPerSeed', 'a number above 0', v.unlabeledPerSeed);
+  if (typeof v.scaleByDependence !== 'boolean') bad('scaleByDependence', 'true or false', v.scaleByDependence);
   return v;
 }
 
@@ -146,31 +193,38 @@ export async function trainConditionViews(
     { ...opts, folds: v.folds, unlabeledPerSeed: v.unlabeledPerSeed, bags: 1, foldsOnly: false, views: null, learner: { ...opts.learner, params: { ...opts.learner.params, numTrees: viewTrees(v, opts.learner.params) } } },
     onProgress,
   );
-  return personas.map((p) => flat.flatMap((f, k) => (f.p === p ? [{ condition: f.view.condition, seeds: f.view.seeds, seedMask: f.view.seedMask, features: f.view.features, model: models[k] }] : [])));
+  return personas.map((p) => flat.flatMap((f, k) => (f.p === p ? [{ condition: f.view.condition, seeds: f.view.seeds, seedMask: f.view.seedMask, features: f.view.features, conditionMask: f.view.conditionMask, model: models[k] }] : [])));
 }
 
 /**
  * The persona's model with its views: a `views` model over the union of the parts' columns (in
  * design order) and the combined out-of-fold probabilities (views-model.ts: the persona model's
- * probability plus each view's evidence, tempered by `weight`). Each view's scores are read
- * against its floor (lowest out-of-fold score) and mean over the base, and the persona's size
- * estimate. The size estimate becomes the mean combined probability; c, the out-of-fold scores,
- * prevalenceC and the validation figures stay the persona model's own.
+ * probability plus each view's evidence, tempered by its weight: `options.weight`, lowered by
+ * viewWeight unless `options.scaleByDependence` is false). Each view's scores are read against its
+ * floor (lowest out-of-fold score) and mean over the base, and the persona's size estimate. The size
+ * estimate becomes the mean combined probability; c, the out-of-fold scores, prevalenceC and the
+ * validation figures stay the persona model's own.
  */
-export function withViews(m: PersonaModel, views: TrainedView[], weight: number, designNames: string[]): PersonaModel {
+export function withViews(m: PersonaModel, views: TrainedView[], options: Pick<ViewOptions, 'weight' | 'scaleByDependence'>, designNames: string[]): PersonaModel {
   if (!views.length) return m;
   const used = new Set([...m.features, ...views.flatMap((v) => v.model.features)]);
   const features = designNames.filter((f) => used.has(f));
   const prevalence = Math.min(0.99, Math.max(0.001, m.prevalence));
-  const scales = views.map((v) => scaleOf(v.model.oofScores));
+  const low = leastLike(m.oofScores);
+  const measured = views.map((v) => {
+    const dependence = viewDependence(m.oofScores, v.model.oofScores, v.seedMask, low);
+    const relearning = viewRelearning(m.oofScores, v.conditionMask, low);
+    return { dependence, relearning, weight: options.scaleByDependence ? viewWeight(options.weight, dependence, relearning) : options.weight };
+  });
+  const scales = views.map((v, k) => ({ ...scaleOf(v.model.oofScores), weight: measured[k].weight }));
   const model = new ConditionViewsModel(
     features,
     { condition: 'key_drivers', model: m.model, c: m.c },
     views.map((v) => ({ condition: v.condition, model: v.model.model, c: v.model.c })),
-    weight,
+    options.weight,
     { rule: 'evidence', prevalence, scales },
   );
-  const probabilities = combineViewEvidence(Float64Array.from(m.oofScores, (s) => s / m.c), views.map((v, k) => ({ scores: v.model.oofScores, ...scales[k] })), prevalence, weight);
+  const probabilities = combineViewEvidence(Float64Array.from(m.oofScores, (s) => s / m.c), views.map((v, k) => ({ scores: v.model.oofScores, ...scales[k] })), prevalence);
   let sum = 0;
   for (const p of probabilities) sum += p;
   return {
@@ -180,12 +234,12 @@ export function withViews(m: PersonaModel, views: TrainedView[], weight: number,
     probabilities,
     // The size: the sum of the combined probabilities (measured closer to the truth than the persona model's own: BENCHMARKS.md, session 13).
     prevalence: sum / Math.max(1, probabilities.length),
-    views: views.map((v) => ({ condition: v.condition, features: v.features, seeds: v.seeds, c: v.model.c, validationAuc: v.model.validationAuc, dependence: viewDependence(m.oofScores, v.model.oofScores, v.seedMask) })),
+    views: views.map((v, k) => ({ condition: v.condition, features: v.features, seeds: v.seeds, c: v.model.c, validationAuc: v.model.validationAuc, ...measured[k] })),
   };
 }
 
 /** A view's lowest and mean out-of-fold score over the base. */
-function scaleOf(scores: Float64Array): ViewScale {
+function scaleOf(scores: Float64Array): Omit<ViewScale, 'weight'> {
   let floor = Infinity;
   let sum = 0;
   for (const s of scores) {

@@ -9,6 +9,7 @@ import { buildFeatures, type FeatureTable } from '../../../src/features/index.ts
 import { ManifestSchema, QuantificationSchema, RunMetricsSchema } from '../../../src/models/artefacts.ts';
 import { describeModel, loadModel } from '../../../src/models/learners.ts';
 import { conditionViews, loadPersonaFile, loadSavedProjection, projectPersonas, VIEW_DEFAULTS, writeProjection, type Projection } from '../../../src/models/personas/index.ts';
+import { viewWeight } from '../../../src/models/personas/views.ts';
 import { encodeDesign } from '../../../src/models/personas/design.ts';
 import { ConditionViewsModel, VIEWS_FORMAT } from '../../../src/models/personas/views-model.ts';
 import { tempDir } from '../../helpers/world.ts';
@@ -188,9 +189,12 @@ describe('projection of the demo base', () => {
         expect(v.dependence).toBeGreaterThanOrEqual(0);
         expect(v.dependence).toBeLessThanOrEqual(1);
         expect(v.features!.length).toBeGreaterThan(0);
+        // Each view's weight follows from its dependence and the persona model's relearning of its condition.
+        expect(v.weight).toBe(viewWeight(VIEW_DEFAULTS.weight, v.dependence ?? null, v.relearning ?? null));
       }
       const file = JSON.parse(readFileSync(join(out, 'model', `${p.persona}.json`), 'utf8'));
       expect(file.model.format).toBe(VIEWS_FORMAT);
+      expect(file.model.views.map((v: { weight: number }) => v.weight)).toEqual(p.views.map((v) => v.weight));
       expect(file.model.views.map((v: { condition: string }) => v.condition)).toEqual(p.views.map((v) => v.condition));
       // Each view reads its condition's features (and correlates), never another condition's.
       const i = Number(/^personas\[(\d)\]/.exec(p.views[0].condition)![1]);
@@ -202,7 +206,7 @@ describe('projection of the demo base', () => {
         expect(v.mean).toBeGreaterThan(v.floor);
       });
     }
-    expect(projection.manifest.learner.params.views).toEqual({ trees: 20, folds: 2, weight: VIEW_DEFAULTS.weight, unlabeledPerSeed: 20 });
+    expect(projection.manifest.learner.params.views).toEqual({ trees: 20, folds: 2, weight: VIEW_DEFAULTS.weight, scaleByDependence: true, unlabeledPerSeed: 20 });
     const personaFile = loadPersonaFile(join(out, '..', 'personas-twins.yaml'));
     const plain = await projectPersonas({ table, personaFile, asOf: '2026-06-30', train: { folds: 2, views: null, learner: { kind: 'gbdt', params: { numTrees: 20 } } } });
     expect(plain.manifest.learner.params.views).toBeNull();

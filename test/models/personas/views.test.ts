@@ -6,8 +6,9 @@ import type { ColumnMatrix } from '../../../src/models/learner.ts';
 import { fitLearner, loadModel } from '../../../src/models/learners.ts';
 import type { Rule } from '../../../src/models/personas/file.ts';
 import { encodeDesign, fitDesign } from '../../../src/models/personas/design.ts';
-import { conditionViews, viewDependence, viewDependenceWarnings, viewsOf, viewsTrained, viewsWithColumns, viewTrees } from '../../../src/models/personas/views.ts';
-import { combineViewEvidence, combineViewProbabilities, ConditionViewsModel, VIEWS_FORMAT, VIEWS_FORMAT_V1 } from '../../../src/models/personas/views-model.ts';
+import { conditionViews, viewDependence, viewDependenceWarnings, viewLogLines, viewRelearning, viewsOf, viewsTrained, viewsWithColumns, viewTrees, viewWeight, withViews, type TrainedView } from '../../../src/models/personas/views.ts';
+import { combineViewEvidence, combineViewProbabilities, ConditionViewsModel, VIEWS_FORMAT, VIEWS_FORMAT_V1, VIEWS_FORMAT_V2 } from '../../../src/models/personas/views-model.ts';
+import type { PersonaModel } from '../../../src/models/personas/train.ts';
 import { Random } from '../../../src/random.ts';
 
 // 40 customers: a = i, b = i mod 10, c = (i * 7) mod 40, d = 40 - i.
@@ -40,6 +41,9 @@ describe('the views of a rule', () => {
     expect(views.map((v) => v.seeds)).toEqual(views.map((v) => rows(v.seedMask).length));
     expect(views.map((v) => v.ruleFeatures.sort())).toEqual([['b', 'c', 'd'], ['a', 'd'], ['a', 'b', 'c']]);
     expect(views.map((v) => v.features.sort())).toEqual([['a'], ['b', 'c'], ['d']]);
+    expect(rows(views[0].conditionMask)).toEqual(where((i) => i >= 20));
+    expect(rows(views[1].conditionMask)).toEqual(where(any));
+    expect(rows(views[2].conditionMask)).toEqual(where((i) => 40 - i > 10));
   });
 
   it('gives none for a rule that is not an `all` of two or more, and leaves out a view whose positives are more than half the base', () => {
@@ -86,29 +90,46 @@ describe('the views model', () => {
   const logit = (p: number) => Math.log(p / (1 - p));
   const held = (p: number) => Math.min(0.995, Math.max(0.005, p));
 
-  it('gives c times the persona model\'s probability plus its views\' tempered evidence, each part on its own columns, and reads back from its file', async () => {
+  it('gives c times the persona model\'s probability plus its views\' evidence, each tempered by its own weight and on its own columns, and reads back from its file', async () => {
     const base = await fit([0, 1]);
     const v1 = await fit([2]);
     const v2 = await fit([0]);
-    const scales = [{ floor: 0.01, mean: 0.3 }, { floor: 0.05, mean: 0.4 }];
-    const model = new ConditionViewsModel(names, { condition: 'key_drivers', model: base, c: 0.5 }, [{ condition: 'key_drivers.all[0]', model: v1, c: 0.4 }, { condition: 'key_drivers.all[1]', model: v2, c: 0.8 }], 0.4, { rule: 'evidence', prevalence: 0.2, scales });
+    const scales = [{ floor: 0.01, mean: 0.3, weight: 0.6 }, { floor: 0.05, mean: 0.4, weight: 0.15 }];
+    const model = new ConditionViewsModel(names, { condition: 'key_drivers', model: base, c: 0.5 }, [{ condition: 'key_drivers.all[0]', model: v1, c: 0.4 }, { condition: 'key_drivers.all[1]', model: v2, c: 0.8 }], 0.6, { rule: 'evidence', prevalence: 0.2, scales });
     const out = model.predictProba(x);
     const p0 = base.predictProba(sub([0, 1]));
     const parts = [v1.predictProba(sub([2])), v2.predictProba(sub([0]))];
     for (const i of [0, 17, 250, 599]) {
       let z = logit(held(p0[i] / 0.5));
-      parts.forEach((s, k) => (z += 0.4 * (logit(held((0.2 * (s[i] - scales[k].floor)) / (scales[k].mean - scales[k].floor))) - logit(0.2))));
+      parts.forEach((s, k) => (z += scales[k].weight * (logit(held((0.2 * (s[i] - scales[k].floor)) / (scales[k].mean - scales[k].floor))) - logit(0.2))));
       expect(out[i] / 0.5).toBeCloseTo(1 / (1 + Math.exp(-z)), 12);
     }
+    // Importance: the persona model's once, each view's by its weight.
     const imp = model.featureImportance();
     expect(imp.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+    expect(imp[2]).toBeCloseTo(0.6 / 1.75, 9); // x3 is view 1's only column, and no other part's
     const file = JSON.parse(JSON.stringify(model.toJSON()));
-    expect(file).toMatchObject({ format: VIEWS_FORMAT, weight: 0.4, prevalence: 0.2, views: [{ floor: 0.01, mean: 0.3 }, { floor: 0.05, mean: 0.4 }] });
+    expect(file).toMatchObject({ format: VIEWS_FORMAT, weight: 0.6, prevalence: 0.2, views: [{ floor: 0.01, mean: 0.3, weight: 0.6 }, { floor: 0.05, mean: 0.4, weight: 0.15 }] });
     const loaded = loadModel(file);
     expect(loaded.kind).toBe('views');
     expect(loaded.featureNames).toEqual(names);
     expect(Array.from(loaded.predictProba(x))).toEqual(Array.from(out));
     expect(() => model.predictProba(sub([0, 1]))).toThrow(/2 feature columns; this views model reads 3/);
+  });
+
+  it('still reads and scores a format 2 file (sessions 13 to 17): every view at the model\'s one weight', async () => {
+    const base = await fit([0, 1]);
+    const v1 = await fit([2]);
+    const v2 = await fit([0]);
+    const same = [{ floor: 0.01, mean: 0.3, weight: 0.4 }, { floor: 0.05, mean: 0.4, weight: 0.4 }];
+    const model = new ConditionViewsModel(names, { condition: 'key_drivers', model: base, c: 0.5 }, [{ condition: 'key_drivers.all[0]', model: v1, c: 0.4 }, { condition: 'key_drivers.all[1]', model: v2, c: 0.8 }], 0.4, { rule: 'evidence', prevalence: 0.2, scales: same });
+    // A format 2 file: its views hold no weight of their own.
+    const file = JSON.parse(JSON.stringify(model.toJSON()));
+    const v2File = { ...file, format: VIEWS_FORMAT_V2, views: file.views.map(({ weight: _, ...v }: Record<string, unknown>) => v) };
+    expect(v2File.views[0].weight).toBeUndefined();
+    expect(Array.from(loadModel(v2File).predictProba(x))).toEqual(Array.from(model.predictProba(x)));
+    // A format 3 file must say each view's weight.
+    expect(() => loadModel({ ...v2File, format: VIEWS_FORMAT })).toThrow(/views\[0\]\.weight: expected a number in \[0, 1\]/);
   });
 
   it('still reads and scores a format 1 file (sessions 10 to 12): c times the weighted geometric mean of its parts\' probabilities', async () => {
@@ -133,7 +154,7 @@ describe('the views model', () => {
   it('refuses a file or parts that do not fit, naming the field', async () => {
     const base = await fit([0, 1]);
     const view = await fit([1, 2]);
-    const good = JSON.parse(JSON.stringify(new ConditionViewsModel(names, { condition: 'key_drivers', model: base, c: 0.5 }, [{ condition: 'key_drivers.all[0]', model: view, c: 0.4 }], 0.5, { rule: 'evidence', prevalence: 0.1, scales: [{ floor: 0, mean: 0.2 }] }).toJSON()));
+    const good = JSON.parse(JSON.stringify(new ConditionViewsModel(names, { condition: 'key_drivers', model: base, c: 0.5 }, [{ condition: 'key_drivers.all[0]', model: view, c: 0.4 }], 0.5, { rule: 'evidence', prevalence: 0.1, scales: [{ floor: 0, mean: 0.2, weight: 0.5 }] }).toJSON()));
     expect(() => loadModel({ ...good, views: [{ ...good.views[0], c: undefined }] })).toThrow(/views\[0\]\.c: expected a number/);
     expect(() => loadModel({ ...good, views: [] })).toThrow(/views: expected a non-empty array/);
     expect(() => loadModel({ ...good, featureNames: ['x1', 'x2'] })).toThrow(/views\[0\] \(key_drivers\.all\[0\]\) reads column "x3"/);
@@ -143,19 +164,24 @@ describe('the views model', () => {
     expect(() => loadModel({ ...good, prevalence: 1 })).toThrow(/prevalence 1 is not in \(0, 1\)/);
     expect(() => loadModel({ ...good, views: [{ ...good.views[0], floor: undefined }] })).toThrow(/views\[0\]\.floor: expected a number/);
     expect(() => loadModel({ ...good, views: [{ ...good.views[0], floor: 0.5 }] })).toThrow(/views\[0\] floor 0\.5 and mean 0\.2: expected numbers with mean >= floor/);
+    expect(() => loadModel({ ...good, views: [{ ...good.views[0], weight: -0.1 }] })).toThrow(/views\[0\] weight -0\.1 is not in \[0, 1\]/);
     expect(() => loadModel({ ...good, format: 'personas-views/9' })).toThrow(/not supported/);
   });
 
   it('adds no evidence for a view at its mean, strong evidence against at its floor, and none from a constant view', () => {
     const p0 = Float64Array.from([0.3, 0.3, 0.3, 2]);
     const scores = Float64Array.from([0.25, 0.05, 0.6, 0.25]);
-    const out = combineViewEvidence(p0, [{ scores, floor: 0.05, mean: 0.25 }], 0.1, 1, 2);
+    const out = combineViewEvidence(p0, [{ scores, floor: 0.05, mean: 0.25, weight: 1 }], 0.1, 2);
     expect(out[0]).toBeCloseTo(0.6, 12); // at the mean: p0 itself (times the scale 2)
     expect(out[1] / 2).toBeCloseTo(1 / (1 + Math.exp(-(logit(0.3) + logit(0.005) - logit(0.1)))), 12); // at the floor
     expect(out[2] / 2).toBeGreaterThan(0.3); // above the mean: for
     expect(out[3] / 2).toBeCloseTo(0.995, 12); // s / c above 1 is held at 0.995
-    const constant = combineViewEvidence(p0, [{ scores, floor: 0.2, mean: 0.2 }], 0.1, 0.4);
+    const constant = combineViewEvidence(p0, [{ scores, floor: 0.2, mean: 0.2, weight: 0.4 }], 0.1);
     expect(Array.from(constant, (v) => +v.toFixed(12))).toEqual([0.3, 0.3, 0.3, 0.995]);
+    // A view of weight 0 adds nothing; half the weight, half the evidence in logit.
+    expect(Array.from(combineViewEvidence(p0, [{ scores, floor: 0.05, mean: 0.25, weight: 0 }], 0.1), (v) => +v.toFixed(12))).toEqual([0.3, 0.3, 0.3, 0.995]);
+    const half = combineViewEvidence(p0, [{ scores, floor: 0.05, mean: 0.25, weight: 0.5 }], 0.1);
+    expect(logit(half[2]) - logit(0.3)).toBeCloseTo((logit(out[2] / 2) - logit(0.3)) / 2, 12);
   });
 
   it('format 1: combines probabilities by the weighted geometric mean, the base alone without views', () => {
@@ -189,21 +215,86 @@ describe('a view\'s dependence', () => {
 
   it('is logged, with what it means, above the limit only', () => {
     const views = [
-      { condition: 'personas[5].key_drivers.all[0]', features: ['december_share'], seeds: 900, c: 0.2, validationAuc: 0.8, dependence: 0.82 },
-      { condition: 'personas[5].key_drivers.all[1]', features: ['share_cat_gifts'], seeds: 900, c: 0.2, validationAuc: 0.8, dependence: 0.6 },
-      { condition: 'personas[5].key_drivers.all[2]', features: ['frequency_12m'], seeds: 900, c: 0.2, validationAuc: 0.8, dependence: null },
+      { condition: 'personas[5].key_drivers.all[0]', features: ['december_share'], seeds: 900, c: 0.2, validationAuc: 0.8, dependence: 0.82, relearning: 0.57, weight: 0.216 },
+      { condition: 'personas[5].key_drivers.all[1]', features: ['share_cat_gifts'], seeds: 900, c: 0.2, validationAuc: 0.8, dependence: 0.6, relearning: 0.65, weight: 0.42 },
+      { condition: 'personas[5].key_drivers.all[2]', features: ['frequency_12m'], seeds: 900, c: 0.2, validationAuc: 0.8, dependence: null, relearning: null, weight: 0.6 },
     ];
     expect(viewDependenceWarnings({ id: 'seasonal_gifter', views })).toEqual([
-      'seasonal_gifter: condition personas[5].key_drivers.all[0] goes with the others even among the customers least like the persona (dependence 0.82, above 0.75): its evidence is partly counted twice, so fewer of this persona\'s assigned customers may be right than its expected precision says',
+      'seasonal_gifter: condition personas[5].key_drivers.all[0] goes with the others even among the customers least like the persona (dependence 0.82, above 0.75): its evidence is partly counted twice (its weight is lowered to 0.22 for that), so fewer of this persona\'s assigned customers may be right than its expected precision says',
     ]);
     expect(viewDependenceWarnings({ id: 'x', views: undefined })).toEqual([]);
+    // The run's log: every view's weight first, then the warnings.
+    expect(viewLogLines({ id: 'seasonal_gifter', views })).toEqual([
+      "seasonal_gifter: condition views' weights key_drivers.all[0] 0.22 (dependence 0.82, relearning 0.57), key_drivers.all[1] 0.42 (dependence 0.60, relearning 0.65), key_drivers.all[2] 0.60 (dependence -, relearning -)",
+      ...viewDependenceWarnings({ id: 'seasonal_gifter', views }),
+    ]);
+    expect(viewLogLines({ id: 'x', views: [] })).toEqual([]);
+  });
+
+  it('and the persona model\'s relearning of the condition: its own AUC for the condition\'s passes in that half', () => {
+    // The condition passed by every third customer: the persona model (i) tells nothing of it, in the low half or anywhere.
+    const thirds = Uint8Array.from({ length: m }, (_, i) => (i % 3 === 0 ? 1 : 0));
+    expect(Math.abs(viewRelearning(persona, thirds)! - 0.5)).toBeLessThan(0.01);
+    // Passed by the customers 250 to 499 and 900 up: in the low half, the persona model ranks them all first.
+    const rebuilt = Uint8Array.from({ length: m }, (_, i) => ((i >= 250 && i < 500) || i >= 900 ? 1 : 0));
+    expect(viewRelearning(persona, rebuilt)).toBe(1);
+    // Passed only in the high half: not measurable.
+    expect(viewRelearning(persona, Uint8Array.from({ length: m }, (_, i) => (i >= 500 ? 1 : 0)))).toBeNull();
+  });
+
+  it('lower a view\'s weight: full at 0.5 or under, half at 0.75, none at 1, by the larger of the two', () => {
+    expect(viewWeight(0.6, 0.5, 0.5)).toBe(0.6);
+    expect(viewWeight(0.6, 0.42, 0.3)).toBe(0.6);
+    expect(viewWeight(0.6, null, null)).toBe(0.6);
+    expect(viewWeight(0.6, 0.75, 0.5)).toBeCloseTo(0.3, 12);
+    expect(viewWeight(0.6, 0.55, 0.75)).toBeCloseTo(0.3, 12);
+    expect(viewWeight(0.6, null, 0.9)).toBeCloseTo(0.12, 12);
+    expect(viewWeight(0.6, 1, 0.5)).toBe(0);
+  });
+});
+
+describe('a persona model with its views', () => {
+  // 2,000 customers; the persona model scores customer i as i / 2000 (c 0.5), two views on columns x1 and x2.
+  const m = 2000;
+  const rng = new Random(5);
+  const oof = Float64Array.from({ length: m }, (_, i) => i / m);
+  const scorer = (name: string) => ({ kind: 'gbdt', featureNames: [name], backend: 'javascript', predictProba: () => new Float64Array(0), featureImportance: () => Float64Array.from([1]), toJSON: () => ({}) });
+  const persona = { id: 'p', features: ['x0'], c: 0.5, oofScores: oof, probabilities: Float64Array.from(oof, (s) => s / 0.5), prevalence: 0.25, model: scorer('x0') } as unknown as PersonaModel;
+  const view = (name: string, scores: Float64Array, seedMask: Uint8Array, conditionMask: Uint8Array): TrainedView =>
+    ({ condition: `all[${name}]`, seeds: 1, seedMask, features: [name], conditionMask, model: { id: name, features: [name], c: 0.3, oofScores: scores, validationAuc: 0.7, model: scorer(name) } }) as unknown as TrainedView;
+  // View x1: its own evidence (scores noise, its positives and condition independent of the persona model).
+  const free = view('x1', Float64Array.from({ length: m }, () => rng.next()), Uint8Array.from({ length: m }, () => (rng.next() < 0.3 ? 1 : 0)), Uint8Array.from({ length: m }, () => (rng.next() < 0.4 ? 1 : 0)));
+  // View x2: its condition is passed by the customers the persona model ranks highest in its low half (rebuilt).
+  const rebuilt = view('x2', Float64Array.from({ length: m }, () => rng.next()), Uint8Array.from({ length: m }, () => (rng.next() < 0.3 ? 1 : 0)), Uint8Array.from({ length: m }, (_, i) => (i >= 700 && i < 1000) || i >= 1800 ? 1 : 0));
+
+  it('weighs each view by what its evidence adds, and reports it', () => {
+    const out = withViews(persona, [free, rebuilt], { weight: 0.6, scaleByDependence: true }, ['x0', 'x1', 'x2']);
+    const [a, b] = out.views!;
+    expect(Math.abs(a.dependence! - 0.5)).toBeLessThan(0.05);
+    expect(Math.abs(a.relearning! - 0.5)).toBeLessThan(0.05);
+    expect(a.weight).toBe(viewWeight(0.6, a.dependence, a.relearning));
+    expect(a.weight).toBeGreaterThan(0.5);
+    expect(b.relearning).toBe(1);
+    expect(b.weight).toBe(0);
+    const file = JSON.parse(JSON.stringify(out.model.toJSON()));
+    expect(file.views.map((v: { weight: number }) => v.weight)).toEqual([a.weight, 0]);
+    // The combined probabilities are the ones the model's combination gives on the out-of-fold scores.
+    const expected = combineViewEvidence(persona.probabilities, [{ scores: free.model.oofScores, floor: Math.min(...free.model.oofScores), mean: free.model.oofScores.reduce((s, v) => s + v, 0) / m, weight: a.weight }], 0.25);
+    expect(Array.from(out.probabilities).every((p, i) => Math.abs(p - expected[i]) < 1e-12)).toBe(true);
+    expect(out.prevalence).toBeCloseTo(expected.reduce((s, v) => s + v, 0) / m, 12);
+  });
+
+  it('gives every view the one weight when told not to scale', () => {
+    const out = withViews(persona, [free, rebuilt], { weight: 0.4, scaleByDependence: false }, ['x0', 'x1', 'x2']);
+    expect(out.views!.map((v) => v.weight)).toEqual([0.4, 0.4]);
+    expect(out.views![1].relearning).toBe(1);
   });
 });
 
 describe('view options', () => {
   const gbdt = { kind: 'gbdt' as const, params: {} };
   it('apply to boosted trees only, and are checked', () => {
-    const v = { trees: 100, folds: 2, weight: 0.5, unlabeledPerSeed: 20 };
+    const v = { trees: 100, folds: 2, weight: 0.5, scaleByDependence: true, unlabeledPerSeed: 20 };
     expect(viewsOf({ views: v, learner: gbdt })).toEqual(v);
     expect(viewsOf({ views: v, learner: { kind: 'forest', params: {} } })).toBeNull();
     expect(viewsOf({ views: null, learner: gbdt })).toBeNull();
@@ -212,16 +303,17 @@ describe('view options', () => {
     expect(() => viewsOf({ views: { ...v, weight: 1.5 }, learner: gbdt })).toThrow(/views\.weight = 1\.5/);
     expect(() => viewsOf({ views: { ...v, trees: 0 }, learner: gbdt })).toThrow(/views\.trees = 0/);
     expect(() => viewsOf({ views: { ...v, folds: 1 }, learner: gbdt })).toThrow(/views\.folds = 1/);
+    expect(() => viewsOf({ views: { ...v, scaleByDependence: 'yes' as unknown as boolean }, learner: gbdt })).toThrow(/views\.scaleByDependence = yes: expected true or false/);
   });
 
   it('never give a view more trees than the persona model has', () => {
-    expect(viewTrees({ trees: 100, folds: 2, weight: 0.5, unlabeledPerSeed: 20 }, { numTrees: 12 })).toBe(12);
-    expect(viewTrees({ trees: 100, folds: 2, weight: 0.5, unlabeledPerSeed: 20 }, { numTrees: 300 })).toBe(100);
-    expect(viewTrees({ trees: 100, folds: 2, weight: 0.5, unlabeledPerSeed: 20 }, {})).toBe(100);
+    expect(viewTrees({ trees: 100, folds: 2, weight: 0.5, scaleByDependence: true, unlabeledPerSeed: 20 }, { numTrees: 12 })).toBe(12);
+    expect(viewTrees({ trees: 100, folds: 2, weight: 0.5, scaleByDependence: true, unlabeledPerSeed: 20 }, { numTrees: 300 })).toBe(100);
+    expect(viewTrees({ trees: 100, folds: 2, weight: 0.5, scaleByDependence: true, unlabeledPerSeed: 20 }, {})).toBe(100);
   });
 
   it('are recorded with the trees the views were trained with', () => {
-    const v = { trees: 100, folds: 2, weight: 0.5, unlabeledPerSeed: 20 };
+    const v = { trees: 100, folds: 2, weight: 0.5, scaleByDependence: true, unlabeledPerSeed: 20 };
     expect(viewsTrained({ views: v, learner: { kind: 'gbdt', params: { numTrees: 15 } } })).toEqual({ ...v, trees: 15 });
     expect(viewsTrained({ views: v, learner: { kind: 'gbdt', params: { numTrees: 300 } } })).toEqual(v);
     expect(viewsTrained({ views: v, learner: { kind: 'mlp', params: {} } })).toBeNull();
