@@ -57,6 +57,22 @@ export function dependentViews<V extends { dependence?: number | null }>(views: 
   return (views ?? []).filter((v) => typeof v.dependence === 'number' && v.dependence > VIEW_DEPENDENCE_LIMIT);
 }
 
+/**
+ * Above this relearning (the sum over a persona's views of how far each view's relearning, the
+ * persona model's AUC for its condition among the customers it scores lowest, is above 0.5), the
+ * persona model rebuilds its key drivers from other columns, and its probabilities are optimistic:
+ * on the six benchmark worlds of session 18 the personas above 0.26 (0.27 to 0.46) have 0.63 to
+ * 0.85 of their assigned customers right for an expected 0.90, those under it (0.12 to 0.25) 0.83
+ * to 0.91 (BENCHMARKS.md, persona projection, session 18).
+ */
+export const RELEARNING_LIMIT = 0.26;
+
+/** A persona's relearning (RELEARNING_LIMIT), or null when no view measured it (no views, or a run before session 18). */
+export function personaRelearning(views: readonly { relearning?: number | null }[] | undefined): number | null {
+  const measured = (views ?? []).filter((v) => typeof v.relearning === 'number');
+  return measured.length ? measured.reduce((s, v) => s + Math.max(0, v.relearning! - 0.5), 0) : null;
+}
+
 export const PersonaMetricsSchema = z.object({
   persona: z.string(),
   status: z.enum(['trained', 'skipped']),

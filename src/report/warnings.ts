@@ -1,7 +1,8 @@
 // Plain-word warnings where a persona is weak: not trained, few seeds, seeds not distinctive,
 // a low validation AUC, a large overlap with another persona, disputed seeds, key-driver
-// conditions that go together outside the persona, nobody assigned.
-import { dependentViews, type PersonaMetrics } from '../models/artefacts.ts';
+// conditions that go together outside the persona, a model that rebuilds its key drivers, nobody
+// assigned.
+import { dependentViews, personaRelearning, RELEARNING_LIMIT, type PersonaMetrics } from '../models/artefacts.ts';
 import { formatters } from './format.ts';
 import type { Lang } from './labels.ts';
 import type { Portrait } from './portraits.ts';
@@ -17,7 +18,7 @@ export const WARNING_LIMITS = {
   overlapShare: 0.1,
 } as const;
 
-export type WarningKind = 'skipped' | 'few_seeds' | 'not_distinctive' | 'low_auc' | 'overlap' | 'seeds_disputed' | 'conditions_dependent' | 'nobody_assigned';
+export type WarningKind = 'skipped' | 'few_seeds' | 'not_distinctive' | 'low_auc' | 'overlap' | 'seeds_disputed' | 'conditions_dependent' | 'drivers_rebuilt' | 'nobody_assigned';
 
 export interface ReportWarning {
   persona: string;
@@ -92,6 +93,14 @@ export function personaWarnings(
       'conditions_dependent',
       `some of its key-driver conditions (${which}) go together even among customers unlike the persona, so the model counts part of their evidence twice: fewer of its assigned customers may truly be it than the expected precision says.`,
       `certains de ses critères clés (${which}) vont ensemble même chez les clients qui ne lui ressemblent pas, et le modèle compte deux fois une part de ce qu’ils indiquent : ses clients affectés sont peut-être moins souvent les bons que ne le dit la précision attendue.`,
+    );
+  }
+  const relearning = personaRelearning(m.views);
+  if (relearning !== null && relearning > RELEARNING_LIMIT) {
+    add(
+      'drivers_rebuilt',
+      `its model partly rebuilds its key-driver conditions from other data (relearning ${fmt.decimal(relearning)}), so it favours the customers who meet them: fewer of its assigned customers may truly be it than the expected precision says, and some of its customers who miss a key driver are missed.`,
+      `son modèle reconstitue en partie ses critères clés à partir d’autres données (réapprentissage ${fmt.decimal(relearning)}) et favorise donc les clients qui les remplissent : ses clients affectés sont peut-être moins souvent les bons que ne le dit la précision attendue, et certains de ses clients qui manquent un critère clé lui échappent.`,
     );
   }
   if (assigned === 0) {

@@ -352,6 +352,18 @@ describe('warnings on weak personas', () => {
     expect(kinds({ views: [view('personas[5].key_drivers.all[0]', 0.82)] })[0].message).toMatch(/conditions \(key_drivers\.all\[0\]\) go together/);
     // At the limit, unknown (a run before session 13) or not measurable: no warning.
     expect(kinds({ views: [view('personas[5].key_drivers.all[0]', 0.75), view('personas[5].key_drivers.all[1]', null), view('personas[5].key_drivers.all[2]', undefined)] })).toEqual([]);
+    // A model that rebuilds its key drivers (relearning summed over the views above 0.26).
+    const relearnt = (relearning: (number | null)[]) => kinds({ views: relearning.map((r, a) => ({ ...view(`personas[5].key_drivers.all[${a}]`, 0.5), relearning: r })) });
+    expect(relearnt([0.52, 0.61, 0.69]).map((w) => w.kind)).toEqual(['drivers_rebuilt']);
+    expect(relearnt([0.52, 0.61, 0.69])[0].message).toBe(
+      'Léa: its model partly rebuilds its key-driver conditions from other data (relearning 0.32), so it favours the customers who meet them: fewer of its assigned customers may truly be it than the expected precision says, and some of its customers who miss a key driver are missed.',
+    );
+    expect(kinds({ views: [{ ...view('personas[5].key_drivers.all[0]', 0.5), relearning: 0.8 }] }, 100, 'fr')[0].message).toMatch(/^Léa : son modèle reconstitue en partie ses critères clés à partir d’autres données \(réapprentissage 0,30\)/);
+    // At or under the limit, below 0.5 (counts 0), or not measured (a run before session 18): none.
+    expect(relearnt([0.48, 0.7, 0.56])).toEqual([]);
+    expect(relearnt([0.3, 0.3, 0.75])).toEqual([]);
+    expect(relearnt([null, null, null])).toEqual([]);
+    expect(kinds({ views: [view('personas[5].key_drivers.all[0]', 0.5)] })).toEqual([]);
     expect(kinds({ status: 'skipped', reason: '12 seeds, below min_seeds 50', validationAuc: null, threshold: null }).map((w) => w.message)).toEqual([
       'Léa: not trained (12 seeds, below min_seeds 50). No customer can be assigned to it.',
     ]);

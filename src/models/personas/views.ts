@@ -21,7 +21,7 @@ import type { FeatureTable } from '../../features/table.ts';
 import type { Rule } from './file.ts';
 import type { DesignMatrix } from './design.ts';
 import { evaluateRule } from './rules.ts';
-import { dependentViews, VIEW_DEPENDENCE_LIMIT } from '../artefacts.ts';
+import { dependentViews, personaRelearning, RELEARNING_LIMIT, VIEW_DEPENDENCE_LIMIT } from '../artefacts.ts';
 import { trainPersonas, weightedAuc, type PersonaModel, type TrainOptions, type ViewOptions } from './train.ts';
 import { combineViewEvidence, ConditionViewsModel, type ViewScale } from './views-model.ts';
 
@@ -68,7 +68,12 @@ export function viewLogLines(m: Pick<PersonaModel, 'id' | 'views'>): string[] {
   if (!m.views?.length) return [];
   const auc = (v: number | null) => (v === null ? '-' : v.toFixed(2));
   const each = m.views.map((v) => `${v.condition.replace(/^personas\[\d+\]\./, '')} ${v.weight.toFixed(2)} (dependence ${auc(v.dependence)}, relearning ${auc(v.relearning)})`);
-  return [`${m.id}: condition views' weights ${each.join(', ')}`, ...viewDependenceWarnings(m)];
+  const relearning = personaRelearning(m.views);
+  const rebuilt =
+    relearning !== null && relearning > RELEARNING_LIMIT
+      ? [`${m.id}: its model partly rebuilds the rule's conditions from other columns (relearning ${relearning.toFixed(2)}, above ${RELEARNING_LIMIT}): fewer of its assigned customers may be right than its expected precision says`]
+      : [];
+  return [`${m.id}: condition views' weights ${each.join(', ')}`, ...viewDependenceWarnings(m), ...rebuilt];
 }
 
 /** The half of the customers the persona model scores lowest (almost no members there), by index. */

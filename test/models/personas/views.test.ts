@@ -229,6 +229,12 @@ describe('a view\'s dependence', () => {
       ...viewDependenceWarnings({ id: 'seasonal_gifter', views }),
     ]);
     expect(viewLogLines({ id: 'x', views: [] })).toEqual([]);
+    // A persona model that rebuilds its rule's conditions (relearning 0.02 + 0.11 + 0.19 = 0.32, above 0.26) is said so last.
+    const rebuilt = [0.52, 0.61, 0.69].map((relearning, a) => ({ ...views[a], dependence: 0.5, relearning, weight: viewWeight(0.6, 0.5, relearning) }));
+    expect(viewLogLines({ id: 'rural', views: rebuilt }).at(-1)).toBe(
+      "rural: its model partly rebuilds the rule's conditions from other columns (relearning 0.32, above 0.26): fewer of its assigned customers may be right than its expected precision says",
+    );
+    expect(viewLogLines({ id: 'rural', views: rebuilt })).toHaveLength(2);
   });
 
   it('and the persona model\'s relearning of the condition: its own AUC for the condition\'s passes in that half', () => {
