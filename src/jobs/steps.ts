@@ -12,7 +12,7 @@ import { MANIFEST_FORMAT, type Manifest, type PersonaMetrics, type Quantificatio
 import {
   anySeedMask, autoThreshold, cleanSeedsBetweenRounds, designColumnNames, encodeDesign, fitDesign, hasSecondRound, OVERLAP_POLICY, parsePersonaFile, specWithLearner, reachCurve, secondRoundTwins, selectSeeds,
   bagsOf, personaLearner, trainPersonas, TRAIN_DEFAULTS, DesignEncodingSchema, type DesignEncoding, type TrainOptions,
-  conditionViews, trainConditionViews, viewLogLines, viewsOf, viewsTrained, viewsWithColumns, withViews, VIEW_DEFAULTS,
+  conditionViews, trainConditionViews, viewLogLines, viewsOf, viewsTrained, viewsWithColumns, withViews, viewOptionsFor,
 } from '../models/personas/index.ts';
 import type { Progress } from '../progress.ts';
 import { buildReportModel, computePortraitStats, renderReportHtml } from '../report/index.ts';
@@ -108,7 +108,7 @@ function trainOptions(params: RunParams, model: { kind: TrainOptions['learner'][
     seed: params.seed,
     folds: params.train.folds ?? TRAIN_DEFAULTS.folds,
     bags: params.train.bags ?? TRAIN_DEFAULTS.bags,
-    views: params.train.views === false ? null : VIEW_DEFAULTS,
+    views: viewOptionsFor(params.train),
     workers: 1,
     // The run's tree count applies whether or not the persona file names a learner (default gbdt).
     learner: personaLearner({ kind: model?.kind ?? 'gbdt', params: { ...model?.params, ...(params.train.numTrees ? { numTrees: params.train.numTrees } : {}) } }),
@@ -407,7 +407,7 @@ async function assemble(ctx: StepContext): Promise<Result> {
     asOf: String(feat.asOf),
     seed: params.seed,
     features: designColumnNames(design),
-    learner: { kind: first.learner!.kind, params: { ...first.learner!.params, folds: first.folds, unlabeledPerSeed: TRAIN_DEFAULTS.unlabeledPerSeed, ruleFeatures: TRAIN_DEFAULTS.ruleFeatures, bags: bagsOf({ bags: ctx.params.train.bags ?? TRAIN_DEFAULTS.bags, learner: first.learner! }), views: viewsTrained({ views: ctx.params.train.views === false ? null : VIEW_DEFAULTS, learner: first.learner! }), run: ctx.job.runId } },
+    learner: { kind: first.learner!.kind, params: { ...first.learner!.params, folds: first.folds, unlabeledPerSeed: TRAIN_DEFAULTS.unlabeledPerSeed, ruleFeatures: TRAIN_DEFAULTS.ruleFeatures, bags: bagsOf({ bags: ctx.params.train.bags ?? TRAIN_DEFAULTS.bags, learner: first.learner! }), views: viewsTrained({ views: viewOptionsFor(ctx.params.train), learner: first.learner! }), run: ctx.job.runId } },
     assignment: { targetPrecision: file.assignment.target_precision, minMargin: file.assignment.min_margin },
     personas: file.personas.map((p) => {
       const t = trainedAll.find((x) => x.persona === p.id)!;

@@ -32,6 +32,8 @@ export const RunRequestSchema = z
         bags: z.number().int().min(1).max(50).optional(),
         /** Condition views (models/personas/views.ts; boosted trees): on unless false. */
         views: z.boolean().optional(),
+        /** Strict precision (ViewOptions.strictPrecision; with views): each persona model tempered by its relearning. */
+        strictPrecision: z.boolean().optional(),
       })
       .strict()
       .default({}),

@@ -15,6 +15,7 @@ import { loadSavedProjection, VIEW_DEFAULTS, type ConditionViewsModel } from '..
 import { readSeeds } from '../../src/models/personas/seed-files.ts';
 import { silentProgress } from '../../src/progress.ts';
 import { tempDir } from '../helpers/world.ts';
+import { strictBaseWeight } from '../../src/models/personas/views.ts';
 
 describe('personas seed, train and score', () => {
   const root = tempDir();
@@ -134,6 +135,18 @@ describe('personas seed, train and score', () => {
       expect(model.views.length).toBeGreaterThanOrEqual(2);
       expect(model.views.every((v) => (v.model.toJSON() as { trees: unknown[] }).trees.length === 12)).toBe(true);
     }
+    // --strict-precision: the same models, each persona model's own evidence tempered by its relearning (recorded and saved).
+    const strict = join(root, 'trained-strict');
+    cli('--out', strict, '--trees', '12', '--folds', '2', '--bags', '1', '--strict-precision');
+    const tempered = loadSavedProjection(join(strict, 'model'));
+    expect(tempered.manifest.learner.params).toMatchObject({ views: { strictPrecision: true } });
+    const metrics = RunMetricsSchema.parse(JSON.parse(readFileSync(join(strict, 'metrics.json'), 'utf8')));
+    for (const p of tempered.personas) {
+      const file = (p.model as ConditionViewsModel).toJSON() as { baseWeight?: number };
+      const views = metrics.personas.find((m) => m.persona === p.id)!.views;
+      expect(file.baseWeight ?? 1).toBeCloseTo(strictBaseWeight(views), 12);
+    }
+    expect(tempered.personas.some((p) => ((p.model as ConditionViewsModel).toJSON() as { baseWeight?: number }).baseWeight! < 1)).toBe(true);
     expect(() => cli('--out', join(root, 'bad'), '--bags', '0')).toThrow(/--bags must be a whole number of at least 1 \(got "0"\)/);
   }, 120_000);
 

@@ -8,6 +8,7 @@ import { createApp } from '../../src/api/index.ts';
 import { runStatus, startRun, type JobQueue, type RunStatus } from '../../src/jobs/index.ts';
 import { loadModel } from '../../src/models/learners.ts';
 import { loadSavedProjection, VIEW_DEFAULTS } from '../../src/models/personas/index.ts';
+import { strictBaseWeight } from '../../src/models/personas/views.ts';
 import { activeVersion, cancelRun, createKey, listVersions, publishRun, runSource, type Db } from '../../src/store/index.ts';
 import { RUNNER_VARIANTS } from '../helpers/queues.ts';
 import { tempDir } from '../helpers/world.ts';
@@ -94,15 +95,15 @@ for (const variant of RUNNER_VARIANTS) {
       await expect(startRun(db, queue, { data: runs.data, personas, train: { bags: 0 } })).rejects.toThrow(/bags/);
       await expect(startRun(db, queue, { data: runs.data, personas, train: { views: 'no' as unknown as boolean } })).rejects.toThrow(/views/);
       type Part = { kind: string; members?: { model: { trees: unknown[] } }[]; trees?: unknown[] };
-      type Kept = { model: Part & { base?: { c: number; model: Part }; views?: { condition: string; c: number; model: Part }[] } };
-      const run = async (train: { folds: number; numTrees: number; bags: number; views?: boolean }) => {
+      type Kept = { model: Part & { base?: { c: number; model: Part }; views?: { condition: string; c: number; model: Part }[]; baseWeight?: number } };
+      const run = async (train: { folds: number; numTrees: number; bags: number; views?: boolean; strictPrecision?: boolean }) => {
         const started = await startRun(db, queue, { data: runs.data, personas, partitions: 2, train, activate: false });
         const end = await until(db, started.run.id, finished);
         expect(end.run.error).toBeNull();
         const version = (end.jobs.find((j) => j.kind === 'publish')!.result as { version: string }).version;
         const kept = await db.query<Kept>('SELECT model FROM persona_models WHERE version = $1', [version]);
         expect(kept.length).toBeGreaterThan(0);
-        const [v] = await db.query<{ manifest: { learner: { kind: string; params: Record<string, unknown> } }; metrics: { personas: { status: string; views: { condition: string; seeds: number }[]; prevalenceC: number | null }[] } }>('SELECT manifest, metrics FROM model_versions WHERE version = $1', [version]);
+        const [v] = await db.query<{ manifest: { learner: { kind: string; params: Record<string, unknown> } }; metrics: { personas: { status: string; views: { condition: string; seeds: number; relearning?: number | null }[]; prevalenceC: number | null }[] } }>('SELECT manifest, metrics FROM model_versions WHERE version = $1', [version]);
         return { kept, manifest: v.manifest, metrics: v.metrics };
       };
       // The default (views on): each persona model is its bagged model (two members of 7 trees) with a view per condition of its rule (7 trees too: never more than the persona's).
@@ -130,8 +131,15 @@ for (const variant of RUNNER_VARIANTS) {
       }
       expect(without.manifest.learner.params).toMatchObject({ numTrees: 7, folds: 2, bags: 2, views: null });
       for (const p of without.metrics.personas.filter((x) => x.status === 'trained')) expect(p.views).toEqual([]);
-      // Two whole batch runs: 22 s alone, 61 s once beside the crash test's three workers in the full suite.
-    }, 180_000);
+      // strictPrecision: each persona model tempered by its relearning, as `personas run --strict-precision` does.
+      await expect(startRun(db, queue, { data: runs.data, personas, train: { strictPrecision: 'yes' as unknown as boolean } })).rejects.toThrow(/strictPrecision/);
+      const strict = await run({ folds: 2, numTrees: 7, bags: 1, strictPrecision: true });
+      expect(strict.manifest.learner.params).toMatchObject({ views: { strictPrecision: true } });
+      const trainedViews = strict.metrics.personas.filter((x) => x.status === 'trained').map((p) => p.views);
+      expect(strict.kept.map(({ model }) => model.baseWeight ?? 1).sort()).toEqual(trainedViews.map((views) => strictBaseWeight(views)).sort());
+      expect(strict.kept.some(({ model }) => model.baseWeight! < 1)).toBe(true);
+      // Three whole batch runs: about 30 s alone, 80 s once beside the crash test's three workers in the full suite.
+    }, 240_000);
 
     it('scores a base with the models of a published version, without training', async () => {
       const source = (await activeVersion(db))!;

@@ -79,6 +79,12 @@ export interface ViewOptions {
   weight: number;
   /** Lower the weight of a view whose evidence the persona model or the other conditions already carry (views.ts, viewWeight). */
   scaleByDependence: boolean;
+  /**
+   * Strict precision: temper the persona model's own evidence by how much it rebuilds its rule
+   * (views.ts, strictBaseWeight), so that the expected precision holds, at the cost of coverage.
+   * Off by default (BENCHMARKS.md, session 18).
+   */
+  strictPrecision?: boolean;
   /** Unlabelled rows sampled per positive of a view (at most; a view has 2 to 3 times the rule's seeds). */
   unlabeledPerSeed: number;
 }
@@ -91,6 +97,12 @@ export interface ViewOptions {
  * world 2 under precision 0.85, 0.5 gives less coverage than before (BENCHMARKS.md, session 18).
  */
 export const VIEW_DEFAULTS: ViewOptions = { trees: 100, folds: 2, weight: 0.6, scaleByDependence: true, unlabeledPerSeed: 20 };
+
+/** The views' options a run asks for: none when `views` is false, else the defaults, with strict precision if asked. */
+export function viewOptionsFor(o: { views?: boolean; strictPrecision?: boolean }): ViewOptions | null {
+  if (o.views === false) return null;
+  return o.strictPrecision ? { ...VIEW_DEFAULTS, strictPrecision: true } : VIEW_DEFAULTS;
+}
 
 /**
  * Where each learner kind starts when it learns seeds against the unlabelled. Boosted trees: many
@@ -207,6 +219,8 @@ export interface PersonaModel {
   validationAuc: number;
   /** The condition views combined into the probabilities and the model (views.ts), if any. */
   views?: { condition: string; features: string[]; seeds: number; c: number; validationAuc: number; dependence: number | null; relearning: number | null; weight: number }[];
+  /** Strict precision only: the temper of the persona model's own evidence in the probabilities (views.ts, strictBaseWeight). */
+  baseWeight?: number;
   /** Mean out-of-fold score vs observed seed share per score decile of the training sample. */
   calibration: { predicted: number; observed: number; count: number }[];
 }

@@ -14,7 +14,9 @@
 // (its lowest score, where that probability is about 0) and mean_a (its mean over the base, where
 // it is the prevalence) fix the line. Both p0 and p_a are held in [0.005, 0.995]. The weights are
 // lower for a view whose evidence the persona model or the other conditions already carry
-// (views.ts, viewWeight).
+// (views.ts, viewWeight). With `baseWeight` t below 1 (strict precision, views.ts), the persona
+// model's own evidence is tempered too: logit p0 becomes logit prevalence + t (logit p0 - logit
+// prevalence).
 // Format `personas-views/2` (sessions 13 to 17, still read): the same with one weight for every view.
 // Format `personas-views/1` (sessions 10 to 12, still read): views on every feature but the other
 // conditions', p = min(1, s / c)^(1 - weight) * prod over the k views of min(1, s_a / c_a)^(weight / k).
@@ -45,7 +47,7 @@ export interface ViewScale {
 }
 
 /** How the parts' scores make the persona's probability: formats 2 and 3's evidence, or format 1's geometric mean. */
-export type ViewCombination = { rule: 'evidence'; prevalence: number; scales: ViewScale[] } | { rule: 'geometric' };
+export type ViewCombination = { rule: 'evidence'; prevalence: number; scales: ViewScale[]; baseWeight?: number } | { rule: 'geometric' };
 
 const EDGE = 0.005;
 const held = (p: number) => Math.min(1 - EDGE, Math.max(EDGE, p));
@@ -91,6 +93,8 @@ export class ConditionViewsModel implements FittedClassifier {
         }
         if (!(s.weight >= 0 && s.weight <= 1)) throw new ModelError('MODEL_FORMAT', `views model: views[${k}] weight ${s.weight} is not in [0, 1]`, { field: `views[${k}].weight` });
       });
+      const t = combination.baseWeight;
+      if (t !== undefined && !(t > 0 && t <= 1)) throw new ModelError('MODEL_FORMAT', `views model: baseWeight ${t} is not in (0, 1]`, { field: 'baseWeight' });
     }
     this.backend = base.model.backend ?? 'javascript';
   }
@@ -109,7 +113,7 @@ export class ConditionViewsModel implements FittedClassifier {
     const [base, ...views] = this.partScores(x);
     const p0 = Float64Array.from(base, (s) => s / this.base.c);
     const c = this.combination;
-    if (c.rule === 'evidence') return combineViewEvidence(p0, views.map((scores, k) => ({ scores, ...c.scales[k] })), c.prevalence, this.base.c);
+    if (c.rule === 'evidence') return combineViewEvidence(p0, views.map((scores, k) => ({ scores, ...c.scales[k] })), c.prevalence, this.base.c, c.baseWeight);
     const clipped = (s: Float64Array, cv: number) => Float64Array.from(s, (v) => Math.min(1, v / cv));
     return combineViewProbabilities(Float64Array.from(p0, (v) => Math.min(1, v)), views.map((s, k) => clipped(s, this.views[k].c)), this.weight, this.base.c);
   }
@@ -119,7 +123,7 @@ export class ConditionViewsModel implements FittedClassifier {
     const imp = new Float64Array(this.featureNames.length);
     const c = this.combination;
     // Evidence: the persona model counts once, each view's evidence by its weight.
-    const weights = c.rule === 'evidence' ? [1, ...c.scales.map((s) => s.weight)] : [1 - this.weight, ...this.views.map(() => this.weight / this.views.length)];
+    const weights = c.rule === 'evidence' ? [c.baseWeight ?? 1, ...c.scales.map((s) => s.weight)] : [1 - this.weight, ...this.views.map(() => this.weight / this.views.length)];
     const total = weights.reduce((a, b) => a + b, 0);
     [this.base, ...this.views].forEach((part, k) => {
       const share = weights[k] / total;
@@ -137,6 +141,7 @@ export class ConditionViewsModel implements FittedClassifier {
       featureNames: this.featureNames,
       weight: this.weight,
       ...(c.rule === 'evidence' ? { prevalence: c.prevalence } : {}),
+      ...(c.rule === 'evidence' && c.baseWeight !== undefined && c.baseWeight !== 1 ? { baseWeight: c.baseWeight } : {}),
       base: part(this.base, -1),
       views: this.views.map(part),
     };
@@ -146,15 +151,16 @@ export class ConditionViewsModel implements FittedClassifier {
 /**
  * The evidence combination (formats 2 and 3, see the header): the persona model's probabilities p0
  * (s / c, not clipped), each view's scores with their floor, mean and weight, the persona's
- * prevalence; times `scale`. A view whose mean is not above its floor (a constant model) or whose
- * weight is 0 adds nothing. Writes into a new array.
+ * prevalence; times `scale`; the persona model's own evidence tempered by `baseWeight` (1: as it is).
+ * A view whose mean is not above its floor (a constant model) or whose weight is 0 adds nothing.
+ * Writes into a new array.
  */
-export function combineViewEvidence(p0: Float64Array, views: (ViewScale & { scores: ArrayLike<number> })[], prevalence: number, scale = 1): Float64Array {
+export function combineViewEvidence(p0: Float64Array, views: (ViewScale & { scores: ArrayLike<number> })[], prevalence: number, scale = 1, baseWeight = 1): Float64Array {
   const prior = logit(held(prevalence));
   const parts = views.filter((v) => v.mean > v.floor && v.weight > 0).map((v) => ({ scores: v.scores, floor: v.floor, span: v.mean - v.floor, weight: v.weight }));
   const out = new Float64Array(p0.length);
   for (let i = 0; i < out.length; i++) {
-    let z = logit(held(p0[i]));
+    let z = baseWeight === 1 ? logit(held(p0[i])) : prior + baseWeight * (logit(held(p0[i])) - prior);
     for (const v of parts) z += v.weight * (logit(held((prevalence * (v.scores[i] - v.floor)) / v.span)) - prior);
     out[i] = scale / (1 + Math.exp(-z));
   }
@@ -191,6 +197,7 @@ export function parseViewsModel(json: unknown, loadPart: (json: unknown) => Fitt
   if (!Array.isArray(o.featureNames) || !o.featureNames.every((f) => typeof f === 'string')) fail('featureNames', 'an array of column names');
   if (typeof o.weight !== 'number') fail('weight', 'a number in [0, 1]');
   if (evidence && typeof o.prevalence !== 'number') fail('prevalence', 'a number in (0, 1)');
+  if (o.baseWeight !== undefined && (!ownWeights || typeof o.baseWeight !== 'number')) fail('baseWeight', `a number in (0, 1], in a "${VIEWS_FORMAT}" file only`);
   const part = (v: unknown, field: string): ViewPart => {
     const p = v as Record<string, unknown>;
     if (!p || typeof p !== 'object') fail(field, 'an object { condition, c, model }');
@@ -213,6 +220,6 @@ export function parseViewsModel(json: unknown, loadPart: (json: unknown) => Fitt
     part(o.base, 'base'),
     views.map((v, k) => part(v, `views[${k}]`)),
     o.weight as number,
-    evidence ? { rule: 'evidence', prevalence: o.prevalence as number, scales } : { rule: 'geometric' },
+    evidence ? { rule: 'evidence', prevalence: o.prevalence as number, scales, ...(o.baseWeight !== undefined ? { baseWeight: o.baseWeight as number } : {}) } : { rule: 'geometric' },
   );
 }

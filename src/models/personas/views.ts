@@ -64,7 +64,7 @@ export function viewDependenceWarnings(m: Pick<PersonaModel, 'id' | 'views'>): s
  * What the run's log says of a persona's views once they are combined: each view's weight, with its
  * dependence and relearning, then viewDependenceWarnings. Nothing for a persona without views.
  */
-export function viewLogLines(m: Pick<PersonaModel, 'id' | 'views'>): string[] {
+export function viewLogLines(m: Pick<PersonaModel, 'id' | 'views'> & { baseWeight?: number }): string[] {
   if (!m.views?.length) return [];
   const auc = (v: number | null) => (v === null ? '-' : v.toFixed(2));
   const each = m.views.map((v) => `${v.condition.replace(/^personas\[\d+\]\./, '')} ${v.weight.toFixed(2)} (dependence ${auc(v.dependence)}, relearning ${auc(v.relearning)})`);
@@ -73,7 +73,20 @@ export function viewLogLines(m: Pick<PersonaModel, 'id' | 'views'>): string[] {
     relearning !== null && relearning > RELEARNING_LIMIT
       ? [`${m.id}: its model partly rebuilds the rule's conditions from other columns (relearning ${relearning.toFixed(2)}, above ${RELEARNING_LIMIT}): fewer of its assigned customers may be right than its expected precision says`]
       : [];
-  return [`${m.id}: condition views' weights ${each.join(', ')}`, ...viewDependenceWarnings(m), ...rebuilt];
+  const strict = m.baseWeight !== undefined ? [`${m.id}: strict precision: its model's own evidence counts ${m.baseWeight.toFixed(2)} (1 - its relearning)`] : [];
+  return [`${m.id}: condition views' weights ${each.join(', ')}`, ...viewDependenceWarnings(m), ...rebuilt, ...strict];
+}
+
+/**
+ * Strict precision's temper of the persona model's own evidence: 1 - its relearning (personaRelearning
+ * of its views), at least 0.2; 1 when not measured. The relearning tells which personas'
+ * probabilities are optimistic (RELEARNING_LIMIT); on the four benchmark worlds this temper makes
+ * the assigned 0.888 to 0.900 right for an expected 0.90 (0.850 to 0.861 without), for coverage
+ * 0.376 to 0.384 instead of 0.435 to 0.446 (BENCHMARKS.md, session 18).
+ */
+export function strictBaseWeight(views: readonly { relearning?: number | null }[]): number {
+  const relearning = personaRelearning(views);
+  return relearning === null ? 1 : Math.max(0.2, 1 - relearning);
 }
 
 /** The half of the customers the persona model scores lowest (almost no members there), by index. */
@@ -161,6 +174,7 @@ export function viewsOf(opts: Pick<TrainOptions, 'views' | 'learner'>): ViewOpti
   if (!(v.weight > 0 && v.weight <= 1)) bad('weight', 'a number above 0, at most 1', v.weight);
   if (!(v.unlabeledPerSeed > 0)) bad('unlabeledPerSeed', 'a number above 0', v.unlabeledPerSeed);
   if (typeof v.scaleByDependence !== 'boolean') bad('scaleByDependence', 'true or false', v.scaleByDependence);
+  if (v.strictPrecision !== undefined && typeof v.strictPrecision !== 'boolean') bad('strictPrecision', 'true or false', v.strictPrecision);
   return v;
 }
 
@@ -210,7 +224,7 @@ export async function trainConditionViews(
  * estimate becomes the mean combined probability; c, the out-of-fold scores, prevalenceC and the
  * validation figures stay the persona model's own.
  */
-export function withViews(m: PersonaModel, views: TrainedView[], options: Pick<ViewOptions, 'weight' | 'scaleByDependence'>, designNames: string[]): PersonaModel {
+export function withViews(m: PersonaModel, views: TrainedView[], options: Pick<ViewOptions, 'weight' | 'scaleByDependence' | 'strictPrecision'>, designNames: string[]): PersonaModel {
   if (!views.length) return m;
   const used = new Set([...m.features, ...views.flatMap((v) => v.model.features)]);
   const features = designNames.filter((f) => used.has(f));
@@ -222,14 +236,15 @@ export function withViews(m: PersonaModel, views: TrainedView[], options: Pick<V
     return { dependence, relearning, weight: options.scaleByDependence ? viewWeight(options.weight, dependence, relearning) : options.weight };
   });
   const scales = views.map((v, k) => ({ ...scaleOf(v.model.oofScores), weight: measured[k].weight }));
+  const baseWeight = options.strictPrecision ? strictBaseWeight(measured) : 1;
   const model = new ConditionViewsModel(
     features,
     { condition: 'key_drivers', model: m.model, c: m.c },
     views.map((v) => ({ condition: v.condition, model: v.model.model, c: v.model.c })),
     options.weight,
-    { rule: 'evidence', prevalence, scales },
+    { rule: 'evidence', prevalence, scales, ...(baseWeight !== 1 ? { baseWeight } : {}) },
   );
-  const probabilities = combineViewEvidence(Float64Array.from(m.oofScores, (s) => s / m.c), views.map((v, k) => ({ scores: v.model.oofScores, ...scales[k] })), prevalence);
+  const probabilities = combineViewEvidence(Float64Array.from(m.oofScores, (s) => s / m.c), views.map((v, k) => ({ scores: v.model.oofScores, ...scales[k] })), prevalence, 1, baseWeight);
   let sum = 0;
   for (const p of probabilities) sum += p;
   return {
@@ -240,6 +255,7 @@ export function withViews(m: PersonaModel, views: TrainedView[], options: Pick<V
     // The size: the sum of the combined probabilities (measured closer to the truth than the persona model's own: BENCHMARKS.md, session 13).
     prevalence: sum / Math.max(1, probabilities.length),
     views: views.map((v, k) => ({ condition: v.condition, features: v.features, seeds: v.seeds, c: v.model.c, validationAuc: v.model.validationAuc, ...measured[k] })),
+    ...(baseWeight !== 1 ? { baseWeight } : {}),
   };
 }
 

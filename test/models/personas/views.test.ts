@@ -6,9 +6,9 @@ import type { ColumnMatrix } from '../../../src/models/learner.ts';
 import { fitLearner, loadModel } from '../../../src/models/learners.ts';
 import type { Rule } from '../../../src/models/personas/file.ts';
 import { encodeDesign, fitDesign } from '../../../src/models/personas/design.ts';
-import { conditionViews, viewDependence, viewDependenceWarnings, viewLogLines, viewRelearning, viewsOf, viewsTrained, viewsWithColumns, viewTrees, viewWeight, withViews, type TrainedView } from '../../../src/models/personas/views.ts';
+import { conditionViews, viewDependence, viewDependenceWarnings, viewLogLines, strictBaseWeight, viewRelearning, viewsOf, viewsTrained, viewsWithColumns, viewTrees, viewWeight, withViews, type TrainedView } from '../../../src/models/personas/views.ts';
 import { combineViewEvidence, combineViewProbabilities, ConditionViewsModel, VIEWS_FORMAT, VIEWS_FORMAT_V1, VIEWS_FORMAT_V2 } from '../../../src/models/personas/views-model.ts';
-import type { PersonaModel } from '../../../src/models/personas/train.ts';
+import { viewOptionsFor, VIEW_DEFAULTS, type PersonaModel } from '../../../src/models/personas/train.ts';
 import { Random } from '../../../src/random.ts';
 
 // 40 customers: a = i, b = i mod 10, c = (i * 7) mod 40, d = 40 - i.
@@ -130,6 +130,15 @@ describe('the views model', () => {
     expect(Array.from(loadModel(v2File).predictProba(x))).toEqual(Array.from(model.predictProba(x)));
     // A format 3 file must say each view's weight.
     expect(() => loadModel({ ...v2File, format: VIEWS_FORMAT })).toThrow(/views\[0\]\.weight: expected a number in \[0, 1\]/);
+    // Strict precision's temper of the persona model is saved, read back, and known to format 3 only.
+    const strict = new ConditionViewsModel(names, { condition: 'key_drivers', model: base, c: 0.5 }, [{ condition: 'key_drivers.all[0]', model: v1, c: 0.4 }, { condition: 'key_drivers.all[1]', model: v2, c: 0.8 }], 0.4, { rule: 'evidence', prevalence: 0.2, scales: same, baseWeight: 0.7 });
+    const strictFile = JSON.parse(JSON.stringify(strict.toJSON()));
+    expect(strictFile.baseWeight).toBe(0.7);
+    expect(file.baseWeight).toBeUndefined();
+    expect(Array.from(loadModel(strictFile).predictProba(x))).toEqual(Array.from(strict.predictProba(x)));
+    expect(Array.from(strict.predictProba(x))).not.toEqual(Array.from(model.predictProba(x)));
+    expect(() => loadModel({ ...v2File, baseWeight: 0.7 })).toThrow(/baseWeight: expected a number in \(0, 1\], in a "personas-views\/3" file only/);
+    expect(() => loadModel({ ...strictFile, baseWeight: 0 })).toThrow(/baseWeight 0 is not in \(0, 1\]/);
   });
 
   it('still reads and scores a format 1 file (sessions 10 to 12): c times the weighted geometric mean of its parts\' probabilities', async () => {
@@ -182,6 +191,10 @@ describe('the views model', () => {
     expect(Array.from(combineViewEvidence(p0, [{ scores, floor: 0.05, mean: 0.25, weight: 0 }], 0.1), (v) => +v.toFixed(12))).toEqual([0.3, 0.3, 0.3, 0.995]);
     const half = combineViewEvidence(p0, [{ scores, floor: 0.05, mean: 0.25, weight: 0.5 }], 0.1);
     expect(logit(half[2]) - logit(0.3)).toBeCloseTo((logit(out[2] / 2) - logit(0.3)) / 2, 12);
+    // Strict precision: the persona model's own evidence tempered towards the prevalence (baseWeight 0.5).
+    const tempered = combineViewEvidence(p0, [{ scores, floor: 0.05, mean: 0.25, weight: 1 }], 0.1, 1, 0.5);
+    expect(tempered[0]).toBeCloseTo(1 / (1 + Math.exp(-(logit(0.1) + 0.5 * (logit(0.3) - logit(0.1))))), 12);
+    expect(logit(tempered[2]) - logit(tempered[0])).toBeCloseTo(logit(out[2] / 2) - logit(out[0] / 2), 12);
   });
 
   it('format 1: combines probabilities by the weighted geometric mean, the base alone without views', () => {
@@ -290,6 +303,25 @@ describe('a persona model with its views', () => {
     expect(out.prevalence).toBeCloseTo(expected.reduce((s, v) => s + v, 0) / m, 12);
   });
 
+  it('tempers the persona model\'s own evidence by its relearning for strict precision, and saves the temper', () => {
+    const plain = withViews(persona, [free, rebuilt], { weight: 0.6, scaleByDependence: true }, ['x0', 'x1', 'x2']);
+    const strict = withViews(persona, [free, rebuilt], { weight: 0.6, scaleByDependence: true, strictPrecision: true }, ['x0', 'x1', 'x2']);
+    // Relearning: about 0 for the free view, 0.5 for the rebuilt one: the persona model's evidence counts about half.
+    const t = strictBaseWeight(strict.views!);
+    expect(t).toBeCloseTo(1 - (Math.max(0, strict.views![0].relearning! - 0.5) + 0.5), 12);
+    expect(strict.baseWeight).toBe(t);
+    expect(plain.baseWeight).toBeUndefined();
+    expect((strict.model.toJSON() as { baseWeight?: number }).baseWeight).toBe(t);
+    const expected = combineViewEvidence(persona.probabilities, [{ scores: free.model.oofScores, floor: Math.min(...free.model.oofScores), mean: free.model.oofScores.reduce((s, v) => s + v, 0) / m, weight: strict.views![0].weight }], 0.25, 1, t);
+    expect(Array.from(strict.probabilities).every((p, i) => Math.abs(p - expected[i]) < 1e-12)).toBe(true);
+    // Tempered towards the prevalence: the most confident customer is less so.
+    expect(strict.probabilities[m - 1]).toBeLessThan(plain.probabilities[m - 1]);
+    expect(viewLogLines(strict).at(-1)).toBe(`p: strict precision: its model's own evidence counts ${t.toFixed(2)} (1 - its relearning)`);
+    // Floored at 0.2; 1 when nothing was measured.
+    expect(strictBaseWeight([{ relearning: 1 }, { relearning: 0.9 }])).toBe(0.2);
+    expect(strictBaseWeight([{ relearning: null }])).toBe(1);
+  });
+
   it('gives every view the one weight when told not to scale', () => {
     const out = withViews(persona, [free, rebuilt], { weight: 0.4, scaleByDependence: false }, ['x0', 'x1', 'x2']);
     expect(out.views!.map((v) => v.weight)).toEqual([0.4, 0.4]);
@@ -310,6 +342,11 @@ describe('view options', () => {
     expect(() => viewsOf({ views: { ...v, trees: 0 }, learner: gbdt })).toThrow(/views\.trees = 0/);
     expect(() => viewsOf({ views: { ...v, folds: 1 }, learner: gbdt })).toThrow(/views\.folds = 1/);
     expect(() => viewsOf({ views: { ...v, scaleByDependence: 'yes' as unknown as boolean }, learner: gbdt })).toThrow(/views\.scaleByDependence = yes: expected true or false/);
+    expect(() => viewsOf({ views: { ...v, strictPrecision: 1 as unknown as boolean }, learner: gbdt })).toThrow(/views\.strictPrecision = 1: expected true or false/);
+    // What a run asks for: none, the defaults, or the defaults with strict precision.
+    expect(viewOptionsFor({ views: false, strictPrecision: true })).toBeNull();
+    expect(viewOptionsFor({})).toBe(VIEW_DEFAULTS);
+    expect(viewOptionsFor({ strictPrecision: true })).toEqual({ ...VIEW_DEFAULTS, strictPrecision: true });
   });
 
   it('never give a view more trees than the persona model has', () => {
