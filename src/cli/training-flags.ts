@@ -44,6 +44,9 @@ export function addTrainingFlags(command: Command): Command {
 
 /** The flags given, as numbers (absent ones stay absent). */
 export function trainingSize(f: TrainingFlags): TrainingSize {
+  if (f.strictPrecision && f.views === false) {
+    throw new InputError('INPUT_INVALID', '--strict-precision tempers each persona model by what its condition views measure: it cannot go with --no-views', { field: '--strict-precision' });
+  }
   return {
     ...(f.trees !== undefined ? { numTrees: whole('--trees', f.trees) } : {}),
     ...(f.folds !== undefined ? { folds: whole('--folds', f.folds, 2) } : {}),

@@ -239,7 +239,7 @@ async function finalRound(ctx: StepContext, t: PersonaTable, options: TrainOptio
   ctx.progress.stage('train', options.folds + 1);
   let [m] = await trainPersonas(design, [{ id: persona, seedMask: s.mask, ruleFeatures: s.ruleFeatures, twinMask: extra.twinMask, excludeMask: extra.excludeMask, index: t.index }], options, (done) => ctx.progress.tick(done));
   const viewOptions = viewsOf(options);
-  if (options.views && !viewOptions) ctx.progress.log(`condition views: none, since they are trained for the gbdt learner only and this model is ${options.learner.kind}`);
+  if (options.views && !viewOptions) ctx.progress.log(`condition views: none, since they are trained for the gbdt learner only and this model is ${options.learner.kind}${options.views.strictPrecision ? ' (so strict precision, which tempers by what the views measure, does not apply)' : ''}`);
   if (viewOptions) {
     const i = file.personas.indexOf(p);
     const views = viewsWithColumns(conditionViews(p.key_drivers, t.table, `personas[${i}].key_drivers`), design);
@@ -266,6 +266,7 @@ async function finalRound(ctx: StepContext, t: PersonaTable, options: TrainOptio
     expectedPrecision: threshold.expectedPrecision,
     c: m.c,
     prevalenceC: m.prevalenceC,
+    baseWeight: m.baseWeight,
     validationAuc: m.validationAuc,
     views: m.views ?? [],
     estimatedPrevalence: m.prevalence,
@@ -300,6 +301,7 @@ interface TrainResult {
   expectedPrecision?: number | null;
   c?: number;
   prevalenceC?: number;
+  baseWeight?: number;
   validationAuc?: number;
   views?: PersonaMetrics['views'];
   estimatedPrevalence?: number;
@@ -342,6 +344,7 @@ function runMetrics(version: string, customers: number, file: ReturnType<typeof 
         views: t.views ?? [],
         estimatedC: ok ? t.c! : null,
         prevalenceC: ok && t.prevalenceC !== undefined ? t.prevalenceC : null,
+        ...(ok && t.baseWeight !== undefined ? { baseWeight: t.baseWeight } : {}),
         threshold: ok ? t.threshold! : null,
         expectedPrecision: ok ? (t.expectedPrecision ?? null) : null,
         coverage: coverage.get(p.id) ?? 0,

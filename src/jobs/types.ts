@@ -36,6 +36,7 @@ export const RunRequestSchema = z
         strictPrecision: z.boolean().optional(),
       })
       .strict()
+      .refine((t) => !(t.strictPrecision && t.views === false), { message: 'strictPrecision tempers each persona model by what its condition views measure: it cannot go with views: false', path: ['strictPrecision'] })
       .default({}),
   })
   .strict()

@@ -104,6 +104,11 @@ export const PersonaMetricsSchema = z.object({
    * mean combined probability. Absent from runs before session 17.
    */
   prevalenceC: z.number().nullable().optional(),
+  /**
+   * Strict precision only (views.ts, strictBaseWeight): how much the persona model's own evidence
+   * counts in its probabilities, 1 - its relearning. Absent: 1 (as it is).
+   */
+  baseWeight: z.number().optional(),
   threshold: z.number().nullable(),
   expectedPrecision: z.number().nullable(),
   /** Share of the base assigned to this persona. */

@@ -96,7 +96,8 @@ export function personaWarnings(
     );
   }
   const relearning = personaRelearning(m.views);
-  if (relearning !== null && relearning > RELEARNING_LIMIT) {
+  // Not under strict precision (baseWeight set): the persona model was tempered for it.
+  if (relearning !== null && relearning > RELEARNING_LIMIT && m.baseWeight === undefined) {
     add(
       'drivers_rebuilt',
       `its model partly rebuilds its key-driver conditions from other data (relearning ${fmt.decimal(relearning)}), so it favours the customers who meet them: fewer of its assigned customers may truly be it than the expected precision says, and some of its customers who miss a key driver are missed.`,

@@ -145,8 +145,10 @@ describe('personas seed, train and score', () => {
       const file = (p.model as ConditionViewsModel).toJSON() as { baseWeight?: number };
       const views = metrics.personas.find((m) => m.persona === p.id)!.views;
       expect(file.baseWeight ?? 1).toBeCloseTo(strictBaseWeight(views), 12);
+      expect(metrics.personas.find((m) => m.persona === p.id)!.baseWeight).toBe(file.baseWeight);
     }
     expect(tempered.personas.some((p) => ((p.model as ConditionViewsModel).toJSON() as { baseWeight?: number }).baseWeight! < 1)).toBe(true);
+    expect(() => cli('--out', join(root, 'bad'), '--no-views', '--strict-precision')).toThrow(/--strict-precision tempers each persona model by what its condition views measure: it cannot go with --no-views/);
     expect(() => cli('--out', join(root, 'bad'), '--bags', '0')).toThrow(/--bags must be a whole number of at least 1 \(got "0"\)/);
   }, 120_000);
 

@@ -103,7 +103,7 @@ for (const variant of RUNNER_VARIANTS) {
         const version = (end.jobs.find((j) => j.kind === 'publish')!.result as { version: string }).version;
         const kept = await db.query<Kept>('SELECT model FROM persona_models WHERE version = $1', [version]);
         expect(kept.length).toBeGreaterThan(0);
-        const [v] = await db.query<{ manifest: { learner: { kind: string; params: Record<string, unknown> } }; metrics: { personas: { status: string; views: { condition: string; seeds: number; relearning?: number | null }[]; prevalenceC: number | null }[] } }>('SELECT manifest, metrics FROM model_versions WHERE version = $1', [version]);
+        const [v] = await db.query<{ manifest: { learner: { kind: string; params: Record<string, unknown> } }; metrics: { personas: { status: string; views: { condition: string; seeds: number; relearning?: number | null }[]; prevalenceC: number | null; baseWeight?: number }[] } }>('SELECT manifest, metrics FROM model_versions WHERE version = $1', [version]);
         return { kept, manifest: v.manifest, metrics: v.metrics };
       };
       // The default (views on): each persona model is its bagged model (two members of 7 trees) with a view per condition of its rule (7 trees too: never more than the persona's).
@@ -133,11 +133,13 @@ for (const variant of RUNNER_VARIANTS) {
       for (const p of without.metrics.personas.filter((x) => x.status === 'trained')) expect(p.views).toEqual([]);
       // strictPrecision: each persona model tempered by its relearning, as `personas run --strict-precision` does.
       await expect(startRun(db, queue, { data: runs.data, personas, train: { strictPrecision: 'yes' as unknown as boolean } })).rejects.toThrow(/strictPrecision/);
+      await expect(startRun(db, queue, { data: runs.data, personas, train: { views: false, strictPrecision: true } })).rejects.toThrow(/cannot go with views: false/);
       const strict = await run({ folds: 2, numTrees: 7, bags: 1, strictPrecision: true });
       expect(strict.manifest.learner.params).toMatchObject({ views: { strictPrecision: true } });
       const trainedViews = strict.metrics.personas.filter((x) => x.status === 'trained').map((p) => p.views);
       expect(strict.kept.map(({ model }) => model.baseWeight ?? 1).sort()).toEqual(trainedViews.map((views) => strictBaseWeight(views)).sort());
       expect(strict.kept.some(({ model }) => model.baseWeight! < 1)).toBe(true);
+      expect(strict.metrics.personas.filter((x) => x.status === 'trained').map((p) => p.baseWeight ?? 1).sort()).toEqual(strict.kept.map(({ model }) => model.baseWeight ?? 1).sort());
       // Three whole batch runs: about 30 s alone, 80 s once beside the crash test's three workers in the full suite.
     }, 240_000);
 

@@ -355,6 +355,8 @@ describe('warnings on weak personas', () => {
     // A model that rebuilds its key drivers (relearning summed over the views above 0.26).
     const relearnt = (relearning: (number | null)[]) => kinds({ views: relearning.map((r, a) => ({ ...view(`personas[5].key_drivers.all[${a}]`, 0.5), relearning: r })) });
     expect(relearnt([0.52, 0.61, 0.69]).map((w) => w.kind)).toEqual(['drivers_rebuilt']);
+    // Under strict precision (baseWeight in the metrics) the model was tempered for it: no warning.
+    expect(kinds({ baseWeight: 0.68, views: [0.52, 0.61, 0.69].map((r, a) => ({ ...view(`personas[5].key_drivers.all[${a}]`, 0.5), relearning: r })) })).toEqual([]);
     expect(relearnt([0.52, 0.61, 0.69])[0].message).toBe(
       'Léa: its model partly rebuilds its key-driver conditions from other data (relearning 0.32), so it favours the customers who meet them: fewer of its assigned customers may truly be it than the expected precision says, and some of its customers who miss a key driver are missed.',
     );

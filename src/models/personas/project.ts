@@ -107,7 +107,7 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
     models = await trainPersonas(design, inputs, options, (done) => progress.tick(done));
   }
   const viewOptions = viewsOf(options);
-  if (options.views && !viewOptions) progress.log(`condition views: none, since they are trained for the gbdt learner only and these models are ${options.learner.kind}`);
+  if (options.views && !viewOptions) progress.log(`condition views: none, since they are trained for the gbdt learner only and these models are ${options.learner.kind}${options.views.strictPrecision ? ' (so strict precision, which tempers by what the views measure, does not apply)' : ''}`);
   if (viewOptions && models.length) {
     const views = trainable.map((s, k) => {
       const i = spec.personas.findIndex((p) => p.id === s.id);
@@ -167,6 +167,7 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
       views: m?.views ?? [],
       estimatedC: m ? m.c : null,
       prevalenceC: m ? m.prevalenceC : null,
+      ...(m?.baseWeight !== undefined ? { baseWeight: m.baseWeight } : {}),
       threshold: m ? thresholds[k].threshold : null,
       expectedPrecision: thresholds[k].expectedPrecision,
       coverage: assigned / Math.max(1, input.table.rows),

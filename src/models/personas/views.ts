@@ -69,8 +69,9 @@ export function viewLogLines(m: Pick<PersonaModel, 'id' | 'views'> & { baseWeigh
   const auc = (v: number | null) => (v === null ? '-' : v.toFixed(2));
   const each = m.views.map((v) => `${v.condition.replace(/^personas\[\d+\]\./, '')} ${v.weight.toFixed(2)} (dependence ${auc(v.dependence)}, relearning ${auc(v.relearning)})`);
   const relearning = personaRelearning(m.views);
+  // Under strict precision the temper answers the warning: the line says what it did instead.
   const rebuilt =
-    relearning !== null && relearning > RELEARNING_LIMIT
+    relearning !== null && relearning > RELEARNING_LIMIT && m.baseWeight === undefined
       ? [`${m.id}: its model partly rebuilds the rule's conditions from other columns (relearning ${relearning.toFixed(2)}, above ${RELEARNING_LIMIT}): fewer of its assigned customers may be right than its expected precision says`]
       : [];
   const strict = m.baseWeight !== undefined ? [`${m.id}: strict precision: its model's own evidence counts ${m.baseWeight.toFixed(2)} (1 - its relearning)`] : [];

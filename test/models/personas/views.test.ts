@@ -317,6 +317,9 @@ describe('a persona model with its views', () => {
     // Tempered towards the prevalence: the most confident customer is less so.
     expect(strict.probabilities[m - 1]).toBeLessThan(plain.probabilities[m - 1]);
     expect(viewLogLines(strict).at(-1)).toBe(`p: strict precision: its model's own evidence counts ${t.toFixed(2)} (1 - its relearning)`);
+    // Its relearning (about 0.5) is over the limit: without the temper the log warns, with it the temper line says what was done.
+    expect(viewLogLines(plain).some((l) => l.includes('partly rebuilds'))).toBe(true);
+    expect(viewLogLines(strict).some((l) => l.includes('partly rebuilds'))).toBe(false);
     // Floored at 0.2; 1 when nothing was measured.
     expect(strictBaseWeight([{ relearning: 1 }, { relearning: 0.9 }])).toBe(0.2);
     expect(strictBaseWeight([{ relearning: null }])).toBe(1);
