@@ -8,7 +8,9 @@
 // api         bench/api.ts: REST latency on PostgreSQL (skipped without PostgreSQL)
 // jobs        bench/jobs.ts: batch scoring with 1, 2, 3 workers (skipped without PostgreSQL and Redis)
 // Not in the default suite, run by name with --only: soak (10 minutes of API load), learners
-// (every learner kind through the CLI on the three 100 k worlds).
+// (every learner kind through the CLI on the three 100 k worlds), scale (the projection and its
+// references on a 1 M-customer world, seed 7: the models learn from the 200,000-customer training
+// sample, every customer is scored).
 // --quick: small sizes (a check that every benchmark still runs, not figures to record).
 // --dry-run: print the commands and what would be skipped, run nothing.
 // Each benchmark's output goes to the terminal and to .tmp/bench/<name>.log; a table at the end
@@ -50,6 +52,14 @@ const BENCHMARKS: Benchmark[] = [
     script: 'bench/learners.ts',
     args: ['--worlds', '.tmp/w100k-1,.tmp/w100k-2,.tmp/w100k-3'],
     quick: ['--worlds', '.tmp/w20k-1', '--customers', '20000', '--kinds', 'gbdt'],
+    needs: [],
+    suite: false,
+  },
+  {
+    name: 'scale',
+    script: 'bench/projection.ts',
+    args: ['--worlds', '.tmp/w1m-7', '--customers', '1000000', '--references', '--out', '.tmp/bench/projection-1m'],
+    quick: ['--worlds', '.tmp/w30k-7', '--customers', '30000', '--train', '{"trainingCustomers":10000}', '--out', '.tmp/bench/projection-scale-quick'],
     needs: [],
     suite: false,
   },

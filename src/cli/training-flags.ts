@@ -1,5 +1,6 @@
 // The training-size options shared by `personas run`, `personas train` and `personas jobs start`:
-// trees per model, validation folds, positive-unlabeled bags and the condition views, so a data
+// trees per model, validation folds, positive-unlabeled bags, the condition views and the training
+// sample's size, so a data
 // scientist can train smaller models (a quick look, a test) or single-model files without editing
 // the persona file.
 import type { Command } from 'commander';
@@ -20,6 +21,7 @@ export interface TrainingFlags {
   /** `--views`: true, `--no-views`: false, neither: undefined. */
   views?: boolean;
   strictPrecision?: boolean;
+  trainingCustomers?: string;
 }
 
 export interface TrainingSize {
@@ -30,6 +32,8 @@ export interface TrainingSize {
   views?: boolean;
   /** Strict precision (ViewOptions.strictPrecision): true tempers each persona model by its relearning. */
   strictPrecision?: boolean;
+  /** Customers that train the models at most (TrainOptions.trainingCustomers; 0: all). */
+  trainingCustomers?: number;
 }
 
 export function addTrainingFlags(command: Command): Command {
@@ -39,7 +43,8 @@ export function addTrainingFlags(command: Command): Command {
     .option('--bags <n>', 'positive-unlabeled bags averaged per boosted-trees model (default 5; 1: one model per file)')
     .option('--views', 'condition views: one more model per condition of each rule, pooled in (boosted trees; the default)')
     .option('--no-views', 'without the condition views: about 0.7 times the run time, macro-F1 0.013 to 0.015 lower on the benchmark worlds')
-    .option('--strict-precision', "temper each persona's model by how much it rebuilds its key drivers (with condition views), so that the assigned are as often right as the expected precision says: on the benchmark worlds 0.89 to 0.90 for 0.90, against 0.85 to 0.86, for coverage 0.38 instead of 0.44");
+    .option('--strict-precision', "temper each persona's model by how much it rebuilds its key drivers (with condition views), so that the assigned are as often right as the expected precision says: on the benchmark worlds 0.89 to 0.90 for 0.90, against 0.85 to 0.86, for coverage 0.38 instead of 0.44")
+    .option('--training-customers <n>', 'customers that train the models at most: a larger base trains on a uniform sample of this many, and every customer is scored (default 200000; 0: all)');
 }
 
 /** The flags given, as numbers (absent ones stay absent). */
@@ -53,6 +58,7 @@ export function trainingSize(f: TrainingFlags): TrainingSize {
     ...(f.bags !== undefined ? { bags: whole('--bags', f.bags) } : {}),
     ...(typeof f.views === 'boolean' ? { views: f.views } : {}),
     ...(f.strictPrecision ? { strictPrecision: true } : {}),
+    ...(f.trainingCustomers !== undefined ? { trainingCustomers: whole('--training-customers', f.trainingCustomers, 0) } : {}),
   };
 }
 
@@ -62,12 +68,13 @@ export function specWithTrees(spec: PersonaFile, numTrees: number | undefined): 
   return { ...spec, model: { kind: spec.model?.kind ?? 'gbdt', params: { ...spec.model?.params, numTrees } } };
 }
 
-/** The folds, bags and views of a training size as projection options (trees go through the persona file's learner). */
-export function trainOptionsOf(size: TrainingSize | undefined): { folds?: number; bags?: number; views?: ViewOptions | null } | undefined {
+/** The folds, bags, views and training sample of a training size as projection options (trees go through the persona file's learner). */
+export function trainOptionsOf(size: TrainingSize | undefined): { folds?: number; bags?: number; views?: ViewOptions | null; trainingCustomers?: number } | undefined {
   if (!size) return undefined;
   return {
     ...(size.folds !== undefined ? { folds: size.folds } : {}),
     ...(size.bags !== undefined ? { bags: size.bags } : {}),
     ...(size.views !== undefined || size.strictPrecision ? { views: viewOptionsFor(size) } : {}),
+    ...(size.trainingCustomers !== undefined ? { trainingCustomers: size.trainingCustomers } : {}),
   };
 }

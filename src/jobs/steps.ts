@@ -11,7 +11,7 @@ import { categoricalColumn, numericColumn } from '../features/table.ts';
 import { MANIFEST_FORMAT, type Manifest, type PersonaMetrics, type Quantification, type RunMetrics } from '../models/artefacts.ts';
 import {
   anySeedMask, autoThreshold, cleanSeedsBetweenRounds, designColumnNames, encodeDesign, fitDesign, hasSecondRound, OVERLAP_POLICY, parsePersonaFile, specWithLearner, reachCurve, secondRoundTwins, selectSeeds,
-  bagsOf, personaLearner, trainPersonas, TRAIN_DEFAULTS, DesignEncodingSchema, type DesignEncoding, type TrainOptions,
+  bagsOf, personaLearner, trainPersonas, TRAIN_DEFAULTS, trainingCustomersOf, trainingSampleNote, DesignEncodingSchema, type DesignEncoding, type TrainOptions,
   conditionViews, trainConditionViews, viewLogLines, viewsOf, viewsTrained, viewsWithColumns, withViews, viewOptionsFor,
 } from '../models/personas/index.ts';
 import type { Progress } from '../progress.ts';
@@ -109,6 +109,7 @@ function trainOptions(params: RunParams, model: { kind: TrainOptions['learner'][
     folds: params.train.folds ?? TRAIN_DEFAULTS.folds,
     bags: params.train.bags ?? TRAIN_DEFAULTS.bags,
     views: viewOptionsFor(params.train),
+    trainingCustomers: params.train.trainingCustomers ?? TRAIN_DEFAULTS.trainingCustomers,
     workers: 1,
     // The run's tree count applies whether or not the persona file names a learner (default gbdt).
     learner: personaLearner({ kind: model?.kind ?? 'gbdt', params: { ...model?.params, ...(params.train.numTrees ? { numTrees: params.train.numTrees } : {}) } }),
@@ -154,6 +155,8 @@ async function train(ctx: StepContext, persona: string): Promise<Result> {
   if (t.s.status !== 'ok') return { ...t.base, status: 'skipped', reason: t.s.reason };
   await ctx.checkCancelled();
   const options = trainOptions(ctx.params, t.file.model);
+  const sampleNote = trainingSampleNote(t.table.rows, options);
+  if (sampleNote) ctx.progress.log(`${persona}: ${sampleNote}`);
   if (!hasSecondRound(options)) return finalRound(ctx, t, options, {});
   const design = encodeDesign(t.table, fitDesign(t.table));
   ctx.progress.stage('train (first round)', options.folds);
@@ -323,11 +326,12 @@ async function stageResults(ctx: StepContext, kind: string): Promise<Result[]> {
   return rows.map((r) => r.result ?? {});
 }
 
-function runMetrics(version: string, customers: number, file: ReturnType<typeof spec>, trained: TrainResult[], coverage: Map<string, number>): RunMetrics {
+function runMetrics(version: string, customers: number, trainingCustomers: number, file: ReturnType<typeof spec>, trained: TrainResult[], coverage: Map<string, number>): RunMetrics {
   return {
     modelVersion: version,
     customers,
     overlapPolicy: OVERLAP_POLICY,
+    trainingCustomers,
     timings: {},
     personas: file.personas.map((p) => {
       const t = trained.find((x) => x.persona === p.id)!;
@@ -410,7 +414,7 @@ async function assemble(ctx: StepContext): Promise<Result> {
     asOf: String(feat.asOf),
     seed: params.seed,
     features: designColumnNames(design),
-    learner: { kind: first.learner!.kind, params: { ...first.learner!.params, folds: first.folds, unlabeledPerSeed: TRAIN_DEFAULTS.unlabeledPerSeed, ruleFeatures: TRAIN_DEFAULTS.ruleFeatures, bags: bagsOf({ bags: ctx.params.train.bags ?? TRAIN_DEFAULTS.bags, learner: first.learner! }), views: viewsTrained({ views: viewOptionsFor(ctx.params.train), learner: first.learner! }), run: ctx.job.runId } },
+    learner: { kind: first.learner!.kind, params: { ...first.learner!.params, folds: first.folds, unlabeledPerSeed: TRAIN_DEFAULTS.unlabeledPerSeed, ruleFeatures: TRAIN_DEFAULTS.ruleFeatures, bags: bagsOf({ bags: ctx.params.train.bags ?? TRAIN_DEFAULTS.bags, learner: first.learner! }), views: viewsTrained({ views: viewOptionsFor(ctx.params.train), learner: first.learner! }), trainingCustomers: ctx.params.train.trainingCustomers ?? TRAIN_DEFAULTS.trainingCustomers, run: ctx.job.runId } },
     assignment: { targetPrecision: file.assignment.target_precision, minMargin: file.assignment.min_margin },
     personas: file.personas.map((p) => {
       const t = trainedAll.find((x) => x.persona === p.id)!;
@@ -424,7 +428,7 @@ async function assemble(ctx: StepContext): Promise<Result> {
     models.push({ persona: t.persona, label: file.personas.find((p) => p.id === t.persona)!.label, threshold: t.threshold!, c: m.c, features: m.features, model: m.model });
   }
   const quantification: Quantification = { modelVersion: version, customers, personas: [], bySegment: [] };
-  await registerScoringVersion(ctx.db, { manifest, design, metrics: runMetrics(version, customers, file, trainedAll, new Map()), quantification, models });
+  await registerScoringVersion(ctx.db, { manifest, design, metrics: runMetrics(version, customers, trainingCustomersOf(customers, { trainingCustomers: ctx.params.train.trainingCustomers ?? TRAIN_DEFAULTS.trainingCustomers }), file, trainedAll, new Map()), quantification, models });
   return { version, personas: trained.map((t) => t.persona) };
 }
 
@@ -553,7 +557,7 @@ async function publish(ctx: StepContext): Promise<Result> {
     const registered = (await versionDetail(ctx.db, version)).metrics;
     metrics = { ...registered, personas: registered.personas.map((m) => ({ ...m, coverage: coverage.get(m.persona) ?? 0, estimatedPrevalence: prevalence(m.persona) })) };
   } else {
-    metrics = runMetrics(version, customers, file, trainedAll, coverage);
+    metrics = runMetrics(version, customers, trainingCustomersOf(customers, { trainingCustomers: ctx.params.train.trainingCustomers ?? TRAIN_DEFAULTS.trainingCustomers }), file, trainedAll, coverage);
   }
   // The reference files and categories the features used, for scoring raw rows of new customers.
   const summary = JSON.parse((await getRunFile(ctx.db, ctx.job.runId, 'features.json')).toString('utf8')) as { categories?: string[] };

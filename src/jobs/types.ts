@@ -34,6 +34,8 @@ export const RunRequestSchema = z
         views: z.boolean().optional(),
         /** Strict precision (ViewOptions.strictPrecision; with views): each persona model tempered by its relearning. */
         strictPrecision: z.boolean().optional(),
+        /** Customers that train the models at most (TrainOptions.trainingCustomers; default 200,000; 0: all): a larger base trains on a uniform sample, every customer is scored. */
+        trainingCustomers: z.number().int().min(0).optional(),
       })
       .strict()
       .refine((t) => !(t.strictPrecision && t.views === false), { message: 'strictPrecision tempers each persona model by what its condition views measure: it cannot go with views: false', path: ['strictPrecision'] })

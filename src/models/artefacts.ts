@@ -133,6 +133,8 @@ export const RunMetricsSchema = z.object({
   customers: z.number().int(),
   overlapPolicy: z.string(),
   personas: z.array(PersonaMetricsSchema),
+  /** Customers that trained the models: all of them, or the training sample on a larger base (absent in files before session 19). */
+  trainingCustomers: z.number().int().optional(),
   timings: z.record(z.string(), z.number()).default({}),
 });
 export type RunMetrics = z.infer<typeof RunMetricsSchema>;

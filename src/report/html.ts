@@ -244,7 +244,7 @@ ${section('quantification', `<p class="intro">${e(t.quantificationIntro)}</p>${q
 ${section('portraits', portraits)}
 ${section('reach', `<p class="intro">${e(t.reachIntro)}</p><div class="charts">${chart('chart-reach')}${chart('chart-precision')}</div>${reachTable}${curveTable}`)}
 ${section('segments', `<p class="intro">${e(t.segmentsIntro)}</p><div class="charts">${chart('chart-segments')}</div>${segTable}`)}
-${section('quality', `<p class="intro">${e(t.qualityIntro)}</p><h3>${e(t.warnings)}</h3>${warnings}${qualityTable}<div class="charts">${chart('chart-calibration')}${chart('chart-importance')}</div>`)}
+${section('quality', `<p class="intro">${e(t.qualityIntro)}</p>${model.trainingSample !== null ? `<p class="intro" id="training-sample">${e(t.trainingSample(fmt.count(model.trainingSample), fmt.count(model.customers)))}</p>` : ''}<h3>${e(t.warnings)}</h3>${warnings}${qualityTable}<div class="charts">${chart('chart-calibration')}${chart('chart-importance')}</div>`)}
 </main>
 <footer>${e(t.footer(model.codeVersion))}</footer>
 <script type="application/json" id="report-data">${inlineJson(data)}</script>

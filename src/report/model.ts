@@ -74,6 +74,8 @@ export interface ReportModel {
   codeVersion: string;
   asOf: string;
   customers: number;
+  /** Customers the models learned from when a sample of the base (metrics.trainingCustomers), else null. */
+  trainingSample: number | null;
   personas: { id: string; label: string; description: string; status: 'trained' | 'skipped'; reason?: string }[];
   quantification: QuantRow[];
   totalRevenue: number;
@@ -156,6 +158,7 @@ export function buildReportModel(input: ReportInput, options: ReportOptions = {}
     codeVersion: manifest.codeVersion,
     asOf: manifest.asOf,
     customers: quantification.customers,
+    trainingSample: metrics.trainingCustomers !== undefined && metrics.trainingCustomers < metrics.customers ? metrics.trainingCustomers : null,
     personas: manifest.personas.map((p) => ({ id: p.id, label: p.label, description: p.description, status: p.status, reason: p.reason })),
     quantification: quant,
     totalRevenue: quant.reduce((s, r) => s + r.revenue, 0),

@@ -1,7 +1,7 @@
 // `personas seed | train | score` over real files: seeds written and read back, a model trained
 // from them, and customers scored by the saved model through the command line, with the same
 // probabilities the saved model gives in process; and the errors a user can make, named.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -150,6 +150,28 @@ describe('personas seed, train and score', () => {
     expect(tempered.personas.some((p) => ((p.model as ConditionViewsModel).toJSON() as { baseWeight?: number }).baseWeight! < 1)).toBe(true);
     expect(() => cli('--out', join(root, 'bad'), '--no-views', '--strict-precision')).toThrow(/--strict-precision tempers each persona model by what its condition views measure: it cannot go with --no-views/);
     expect(() => cli('--out', join(root, 'bad'), '--bags', '0')).toThrow(/--bags must be a whole number of at least 1 \(got "0"\)/);
+  }, 120_000);
+
+  it('train --training-customers N: the models learn from a sample of N customers, every customer is scored, and the run says so', () => {
+    const args = ['--import', 'tsx', 'src/cli.ts', 'train', '--features', join(seedDir, 'features'), '--personas', personas, '--folds', '2', '--bags', '1'];
+    const out = join(root, 'trained-sample');
+    const run = spawnSync(process.execPath, [...args, '--out', out, '--training-customers', '1500'], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout + run.stderr).toContain('training sample: 1,500 of the 2,500 customers train the models');
+    const metrics = RunMetricsSchema.parse(JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')));
+    expect([metrics.customers, metrics.trainingCustomers]).toEqual([2500, 1500]);
+    const saved = loadSavedProjection(join(out, 'model'));
+    expect(saved.manifest.learner.params).toMatchObject({ trainingCustomers: 1500 });
+    // Every customer is still scored: the coverage counts assigned customers over the whole base.
+    const trained = metrics.personas.filter((p) => p.status === 'trained');
+    expect(trained.length).toBeGreaterThan(0);
+    expect(trained.some((p) => p.coverage > 0)).toBe(true);
+    // The default run trained on all 2,500 (a base under the default's 200,000), and said nothing of a sample.
+    const all = RunMetricsSchema.parse(JSON.parse(readFileSync(join(modelDir, 'metrics.json'), 'utf8')));
+    expect(all.trainingCustomers).toBe(2500);
+    const bad = spawnSync(process.execPath, [...args, '--out', join(root, 'bad-sample'), '--training-customers', '1.5k'], { encoding: 'utf8' });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain('--training-customers must be a whole number of at least 0 (got "1.5k")');
   }, 120_000);
 
   it('names the file and line of a seed whose customer is unknown, and refuses two customer sources', async () => {

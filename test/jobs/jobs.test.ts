@@ -96,14 +96,14 @@ for (const variant of RUNNER_VARIANTS) {
       await expect(startRun(db, queue, { data: runs.data, personas, train: { views: 'no' as unknown as boolean } })).rejects.toThrow(/views/);
       type Part = { kind: string; members?: { model: { trees: unknown[] } }[]; trees?: unknown[] };
       type Kept = { model: Part & { base?: { c: number; model: Part }; views?: { condition: string; c: number; model: Part }[]; baseWeight?: number } };
-      const run = async (train: { folds: number; numTrees: number; bags: number; views?: boolean; strictPrecision?: boolean }) => {
+      const run = async (train: { folds: number; numTrees: number; bags: number; views?: boolean; strictPrecision?: boolean; trainingCustomers?: number }) => {
         const started = await startRun(db, queue, { data: runs.data, personas, partitions: 2, train, activate: false });
         const end = await until(db, started.run.id, finished);
         expect(end.run.error).toBeNull();
         const version = (end.jobs.find((j) => j.kind === 'publish')!.result as { version: string }).version;
         const kept = await db.query<Kept>('SELECT model FROM persona_models WHERE version = $1', [version]);
         expect(kept.length).toBeGreaterThan(0);
-        const [v] = await db.query<{ manifest: { learner: { kind: string; params: Record<string, unknown> } }; metrics: { personas: { status: string; views: { condition: string; seeds: number; relearning?: number | null }[]; prevalenceC: number | null; baseWeight?: number }[] } }>('SELECT manifest, metrics FROM model_versions WHERE version = $1', [version]);
+        const [v] = await db.query<{ manifest: { learner: { kind: string; params: Record<string, unknown> } }; metrics: { customers: number; trainingCustomers?: number; personas: { status: string; views: { condition: string; seeds: number; relearning?: number | null }[]; prevalenceC: number | null; baseWeight?: number }[] } }>('SELECT manifest, metrics FROM model_versions WHERE version = $1', [version]);
         return { kept, manifest: v.manifest, metrics: v.metrics };
       };
       // The default (views on): each persona model is its bagged model (two members of 7 trees) with a view per condition of its rule (7 trees too: never more than the persona's).
@@ -134,8 +134,12 @@ for (const variant of RUNNER_VARIANTS) {
       // strictPrecision: each persona model tempered by its relearning, as `personas run --strict-precision` does.
       await expect(startRun(db, queue, { data: runs.data, personas, train: { strictPrecision: 'yes' as unknown as boolean } })).rejects.toThrow(/strictPrecision/);
       await expect(startRun(db, queue, { data: runs.data, personas, train: { views: false, strictPrecision: true } })).rejects.toThrow(/cannot go with views: false/);
-      const strict = await run({ folds: 2, numTrees: 7, bags: 1, strictPrecision: true });
-      expect(strict.manifest.learner.params).toMatchObject({ views: { strictPrecision: true } });
+      // Also on a training sample of 1,000 of the 1,500 customers (as `--training-customers`): recorded, every customer scored.
+      await expect(startRun(db, queue, { data: runs.data, personas, train: { trainingCustomers: -1 } })).rejects.toThrow(/trainingCustomers/);
+      expect([withViews.metrics.customers, withViews.metrics.trainingCustomers]).toEqual([1500, 1500]);
+      const strict = await run({ folds: 2, numTrees: 7, bags: 1, strictPrecision: true, trainingCustomers: 1000 });
+      expect(strict.manifest.learner.params).toMatchObject({ views: { strictPrecision: true }, trainingCustomers: 1000 });
+      expect([strict.metrics.customers, strict.metrics.trainingCustomers]).toEqual([1500, 1000]);
       const trainedViews = strict.metrics.personas.filter((x) => x.status === 'trained').map((p) => p.views);
       expect(strict.kept.map(({ model }) => model.baseWeight ?? 1).sort()).toEqual(trainedViews.map((views) => strictBaseWeight(views)).sort());
       expect(strict.kept.some(({ model }) => model.baseWeight! < 1)).toBe(true);

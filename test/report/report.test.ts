@@ -194,6 +194,17 @@ describe('report of a demo run', () => {
     expect(renderReportHtml(fr)).toContain('Portraits indisponibles');
   });
 
+  it('says when the models learned from a sample of the base, in both languages, and not otherwise', () => {
+    const a = readRunArtefacts(runs.a);
+    const whole = buildReportModel(a);
+    expect(whole.trainingSample).toBeNull();
+    expect(renderReportHtml(whole)).not.toContain('id="training-sample"');
+    const sampled = { ...a, metrics: { ...a.metrics, trainingCustomers: Math.floor(a.metrics.customers / 2) } };
+    const n = Math.floor(a.metrics.customers / 2).toLocaleString('en');
+    expect(renderReportHtml(buildReportModel(sampled))).toMatch(new RegExp(`<p class="intro" id="training-sample">The models learned from a random sample of ${n} of the [\\d,]+ customers`));
+    expect(renderReportHtml(buildReportModel(sampled, { lang: 'fr' }))).toContain('Les modèles ont appris sur un échantillon aléatoire de');
+  });
+
   it('refuses artefacts from two different runs', () => {
     const a = readRunArtefacts(runs.a);
     const b = readRunArtefacts(runs.b);

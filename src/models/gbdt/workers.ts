@@ -19,11 +19,12 @@ function startWorker(): Worker {
   return new Worker(new URL('./worker-boot.mjs', here), { workerData: { personasWorkerUrl: url.href } });
 }
 
-/** Runs `requests` on a pool of `workers` threads; results in request order. */
-async function runPool(requests: WorkerTask[], workers: number): Promise<WorkerResponse[]> {
+/** Runs `requests` on a pool of `workers` threads; results in request order; `onDone` after each one that ends. */
+async function runPool(requests: WorkerTask[], workers: number, onDone?: (completed: number) => void): Promise<WorkerResponse[]> {
   const size = Math.max(1, Math.min(workers, requests.length));
   const results: WorkerResponse[] = new Array(requests.length);
   let nextIndex = 0;
+  let completed = 0;
   const pool = Array.from({ length: size }, () => startWorker());
   try {
     await Promise.all(
@@ -37,6 +38,7 @@ async function runPool(requests: WorkerTask[], workers: number): Promise<WorkerR
             };
             w.on('message', (res: WorkerResponse) => {
               results[res.id] = res;
+              onDone?.(++completed);
               send();
             });
             w.on('error', reject);
@@ -90,11 +92,12 @@ export async function trainMany(jobs: TrainJob[], opts: { workers?: number } = {
   return (await trainManyScored(jobs, opts)).map((r) => r.model);
 }
 
-/** trainMany, with each `score` job's probabilities on every row of its input.x. */
-export async function trainManyScored(jobs: TrainJob[], opts: { workers?: number } = {}): Promise<{ model: FittedClassifier; scores?: Float64Array }[]> {
+/** trainMany, with each `score` job's probabilities on every row of its input.x; `onDone` gets the count of jobs ended so far. */
+export async function trainManyScored(jobs: TrainJob[], opts: { workers?: number; onDone?: (completed: number) => void } = {}): Promise<{ model: FittedClassifier; scores?: Float64Array }[]> {
   const results = await runPool(
     jobs.map((j) => ({ type: 'train', kind: j.kind, options: j.options ?? {}, input: j.input, rows: j.rows, score: j.score })),
     opts.workers ?? availableParallelism(),
+    opts.onDone,
   );
   return results.map((r) => ({ model: loadModel((r as { model: unknown }).model), scores: (r as { proba?: Float64Array }).proba }));
 }

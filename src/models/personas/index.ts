@@ -4,7 +4,7 @@ export { evaluateRule, percentile, type RuleResult } from './rules.ts';
 export { selectSeeds, OVERLAP_POLICY, type PersonaSeeds } from './seeds.ts';
 export { assignPersonas, autoThreshold, reachCurve } from './assign.ts';
 export { fitDesign, encodeDesign, departmentOf, DesignEncodingSchema, type DesignEncoding } from './design.ts';
-export { bagsOf, personaLearner, PERSONA_LEARNER_DEFAULTS, trainPersonas, TRAIN_DEFAULTS, VIEW_DEFAULTS, viewOptionsFor, type TrainOptions, type ViewOptions } from './train.ts';
+export { bagsOf, personaLearner, PERSONA_LEARNER_DEFAULTS, trainPersonas, TRAIN_DEFAULTS, trainingCustomersOf, trainingSample, trainingSampleNote, VIEW_DEFAULTS, viewOptionsFor, type TrainOptions, type ViewOptions } from './train.ts';
 export { projectPersonas, type Projection } from './project.ts';
 export { conditionViews, trainConditionViews, viewDependence, viewDependenceWarnings, viewLogLines, viewsOf, viewsTrained, viewsWithColumns, withViews, type ConditionView } from './views.ts';
 export { ConditionViewsModel, VIEWS_FORMAT } from './views-model.ts';

@@ -14,7 +14,7 @@ import { OVERLAP_POLICY, selectSeeds, type PersonaSeeds } from './seeds.ts';
 import { InputError } from '../../errors.ts';
 import { anySeedMask, cleanSeedsBetweenRounds, hasSecondRound, secondRoundTwins } from './rounds.ts';
 import { conditionViews, trainConditionViews, viewLogLines, viewsOf, viewsTrained, viewsWithColumns, withViews } from './views.ts';
-import { bagsOf, personaLearner, TRAIN_DEFAULTS, trainPersonas, type PersonaModel, type PersonaTrainingInput, type TrainOptions } from './train.ts';
+import { bagsOf, personaLearner, TRAIN_DEFAULTS, trainingCustomersOf, trainingSampleNote, trainPersonas, type PersonaModel, type PersonaTrainingInput, type TrainOptions } from './train.ts';
 
 export interface ProjectionInput {
   table: FeatureTable;
@@ -68,6 +68,8 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
     learner: personaLearner(input.train?.learner ?? spec.model),
   };
   const trainable = seeds.filter((s) => s.status === 'ok');
+  const sampleNote = trainingSampleNote(input.table.rows, options);
+  if (sampleNote) progress.log(sampleNote);
   const secondRound = hasSecondRound(options);
   progress.stage('train', trainable.length * (options.folds + (secondRound ? 0 : 1)));
   const inputs: PersonaTrainingInput[] = trainable.map((s) => ({ id: s.id, seedMask: s.mask, ruleFeatures: s.ruleFeatures }));
@@ -189,7 +191,7 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
     features: design.names,
     learner: {
       kind: options.learner.kind,
-      params: { ...options.learner.params, folds: options.folds, unlabeledPerSeed: options.unlabeledPerSeed, ruleFeatures: options.ruleFeatures, relatedCorrelation: options.relatedCorrelation, cleanSeedsQuantile: options.cleanSeedsQuantile, bags: bagsOf(options), twinsPerSeed: options.twinsPerSeed, twinSearch: options.twinSearch, twinCutoffQuantile: options.twinCutoffQuantile, twinWeight: options.twinWeight, views: viewsTrained(options) },
+      params: { ...options.learner.params, folds: options.folds, unlabeledPerSeed: options.unlabeledPerSeed, ruleFeatures: options.ruleFeatures, relatedCorrelation: options.relatedCorrelation, cleanSeedsQuantile: options.cleanSeedsQuantile, bags: bagsOf(options), twinsPerSeed: options.twinsPerSeed, twinSearch: options.twinSearch, twinCutoffQuantile: options.twinCutoffQuantile, twinWeight: options.twinWeight, views: viewsTrained(options), trainingCustomers: options.trainingCustomers ?? 0 },
     },
     assignment: { targetPrecision: spec.assignment.target_precision, minMargin: spec.assignment.min_margin },
     personas: spec.personas.map((p, k) => ({
@@ -204,7 +206,7 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
   };
   return {
     manifest,
-    metrics: { modelVersion, customers: input.table.rows, overlapPolicy: OVERLAP_POLICY, personas: personaMetrics, timings },
+    metrics: { modelVersion, customers: input.table.rows, overlapPolicy: OVERLAP_POLICY, personas: personaMetrics, trainingCustomers: trainingCustomersOf(input.table.rows, options), timings },
     quantification,
     assignment,
     probabilities,

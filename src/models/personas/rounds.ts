@@ -6,7 +6,7 @@ import { ModelError } from '../../errors.ts';
 import { withoutFeatures, type DesignMatrix } from './design.ts';
 import { mislabelledSeeds, type SeedCleaning } from './seed-cleaning.ts';
 import { findTwins } from './twins.ts';
-import type { TrainOptions } from './train.ts';
+import { trainingSample, type TrainOptions } from './train.ts';
 
 /** Whether training has a second round (seed cleaning and/or twins). */
 export const hasSecondRound = (o: Pick<TrainOptions, 'twinsPerSeed' | 'cleanSeedsQuantile'>): boolean => o.twinsPerSeed > 0 || o.cleanSeedsQuantile >= 0;
@@ -49,11 +49,14 @@ export interface TwinRequest {
 /** A persona's twins for the second round, or null when the options ask for none. */
 export async function secondRoundTwins(req: TwinRequest, options: TrainOptions): Promise<{ mask: Uint8Array; twins: number } | null> {
   if (options.twinsPerSeed <= 0) return null;
-  const own = keptSeeds(req.seedMask, req.excludeMask);
   const rows = req.seedMask.length;
+  // On a base larger than the training sample, seeds and twins both come from the sample.
+  const sample = trainingSample(rows, options);
+  const own = sample ? Uint8Array.from(keptSeeds(req.seedMask, req.excludeMask), (v, i) => v & sample[i]) : keptSeeds(req.seedMask, req.excludeMask);
+  const blocked = sample ? Uint8Array.from(req.anySeed, (v, i) => v | (sample[i] ^ 1)) : req.anySeed;
   if (options.twinSearch === 'knn') {
     const x = withoutFeatures(req.design, req.design.sources.filter((_, j) => !req.modelFeatures.includes(req.design.names[j])));
-    const found = await findTwins(x, own, req.anySeed, { perSeed: options.twinsPerSeed, cutoffQuantile: options.twinCutoffQuantile, workers: options.workers ?? 2, seed: options.seed + req.index });
+    const found = await findTwins(x, own, blocked, { perSeed: options.twinsPerSeed, cutoffQuantile: options.twinCutoffQuantile, workers: options.workers ?? 2, seed: options.seed + req.index });
     return { mask: found.mask, twins: found.twins };
   }
   const p = req.firstRoundProbabilities;
@@ -61,7 +64,7 @@ export async function secondRoundTwins(req: TwinRequest, options: TrainOptions):
   let ownCount = 0;
   for (const v of own) ownCount += v;
   const want = Math.round(options.twinsPerSeed * ownCount);
-  const candidates = Array.from(p.keys()).filter((i) => !req.anySeed[i]);
+  const candidates = Array.from(p.keys()).filter((i) => !blocked[i]);
   candidates.sort((a, b) => p[b] - p[a] || a - b);
   const mask = new Uint8Array(rows);
   for (const i of candidates.slice(0, want)) mask[i] = 1;

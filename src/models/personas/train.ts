@@ -69,6 +69,13 @@ export interface TrainOptions {
   workers?: number;
   /** Skip the model on all rows (a first round whose models only give out-of-fold scores). */
   foldsOnly?: boolean;
+  /**
+   * At most this many customers train the models: on a larger base, a uniform sample of them
+   * (trainingSample, the same for every persona, round and view) gives the seeds, twins and
+   * unlabelled rows, and every customer is still scored. Training then does not grow with the
+   * base (DESIGN.md, scale path); 0 or undefined: every customer.
+   */
+  trainingCustomers?: number;
 }
 
 export interface ViewOptions {
@@ -139,6 +146,9 @@ export const TRAIN_DEFAULTS: TrainOptions = {
   twinCutoffQuantile: 0.9,
   cleanSeedsQuantile: 0.15,
   bags: 5,
+  // A base of up to 200,000 customers trains on all of them, so the 100k benchmark worlds are
+  // unchanged; a larger one on a sample of 200,000 (BENCHMARKS.md, persona projection, session 19).
+  trainingCustomers: 200_000,
   // On by default since session 12. Since session 13 (views on their condition's features, added
   // as evidence): macro-F1 0.658 to 0.673, precision 0.857 to 0.865, coverage 0.408 to 0.422 on the
   // four 100k worlds, against 0.571 to 0.581, 0.872 to 0.881 and 0.32 to 0.33 without views, for
@@ -148,6 +158,39 @@ export const TRAIN_DEFAULTS: TrainOptions = {
   learner: { kind: 'gbdt', params: PERSONA_LEARNER_DEFAULTS.gbdt },
   seed: 1,
 };
+
+/**
+ * The customers that train the models when the base has more than `trainingCustomers` (1 in the
+ * mask), else null (all of them): a uniform sample of exactly that many, drawn from the run's seed
+ * alone, so every persona, both rounds, the views and a batch job's steps draw the same one.
+ */
+export function trainingSample(rows: number, opts: Pick<TrainOptions, 'trainingCustomers' | 'seed'>): Uint8Array | null {
+  const cap = opts.trainingCustomers ?? 0;
+  if (!(cap > 0) || rows <= cap) return null;
+  if (!Number.isInteger(cap)) throw new ModelError('TRAINING_DATA_INVALID', `option trainingCustomers = ${cap}: expected a whole number of customers (0: all of them)`, { field: 'trainingCustomers' });
+  const rng = new Random(opts.seed * 1000 + 555);
+  const order = Uint32Array.from({ length: rows }, (_, i) => i);
+  // A partial Fisher-Yates shuffle: the first `cap` places are the sample.
+  for (let i = 0; i < cap; i++) {
+    const j = i + rng.int(rows - i);
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  const mask = new Uint8Array(rows);
+  for (let i = 0; i < cap; i++) mask[order[i]] = 1;
+  return mask;
+}
+
+/** How many customers train the models of a base of `rows`. */
+export const trainingCustomersOf = (rows: number, opts: Pick<TrainOptions, 'trainingCustomers'>): number => (opts.trainingCustomers && opts.trainingCustomers > 0 ? Math.min(rows, opts.trainingCustomers) : rows);
+
+/** The log line of a run that trains on a sample, or null when every customer trains the models. */
+export function trainingSampleNote(rows: number, opts: Pick<TrainOptions, 'trainingCustomers'>): string | null {
+  const used = trainingCustomersOf(rows, opts);
+  if (used === rows) return null;
+  return `training sample: ${used.toLocaleString('en')} of the ${rows.toLocaleString('en')} customers train the models (a uniform sample, the same for every persona; --training-customers sets its size); every customer is scored`;
+}
 
 /**
  * Rows a boosted tree's leaf must hold when the options do not say: 1 % of the model's training
@@ -270,6 +313,8 @@ export async function trainPersonas(sourceDesign: DesignMatrix, personas: Person
   const bags = bagsOf(opts);
   const sampleRng = new Random(opts.seed * 1000 + 999);
   const correlationSample = Uint32Array.from({ length: Math.min(n, 20000) }, () => sampleRng.int(n));
+  // Customers outside the training sample are scored, never trained on (as the seeds left out).
+  const sample = trainingSample(n, opts);
   const plans = personas.map((p, k) => {
     const rng = new Random(opts.seed * 1000 + (p.index ?? k));
     let x: DesignMatrix;
@@ -284,7 +329,7 @@ export async function trainPersonas(sourceDesign: DesignMatrix, personas: Person
     const seeds: number[] = [];
     const twins: number[] = [];
     const unlabeled: number[] = [];
-    for (let i = 0; i < n; i++) if (!p.excludeMask?.[i]) (p.seedMask[i] ? seeds : p.twinMask?.[i] ? twins : unlabeled).push(i);
+    for (let i = 0; i < n; i++) if (!p.excludeMask?.[i] && (!sample || sample[i])) (p.seedMask[i] ? seeds : p.twinMask?.[i] ? twins : unlabeled).push(i);
     const take = Math.min(unlabeled.length, seeds.length * opts.unlabeledPerSeed);
     const sampled = rng.shuffle(unlabeled.slice()).slice(0, take);
     const rows = Uint32Array.from([...seeds, ...twins, ...sampled]);
@@ -323,7 +368,8 @@ export async function trainPersonas(sourceDesign: DesignMatrix, personas: Person
   });
   // Progress counts the persona's models (folds and final), as the callers' stages do, not their bags.
   onProgress?.(0, jobs.length / bags);
-  const trained = await trainManyScored(jobs, { workers: opts.workers ?? 2 });
+  // A model counts once all its bags have ended (jobs end about in order, a few at a time).
+  const trained = await trainManyScored(jobs, { workers: opts.workers ?? 2, onDone: (completed) => onProgress?.(Math.floor(completed / bags), jobs.length / bags) });
   onProgress?.(jobs.length / bags, jobs.length / bags);
   // A model per fold (and the final one): its bags' mean, and for a fold, its scores of every customer.
   const models: { model: FittedClassifier; scores?: Float64Array }[] = [];

@@ -3,7 +3,7 @@
 // seed cleaning is off for a negative quantile; twins follow the options (none, kNN, model).
 import { describe, expect, it } from 'vitest';
 import { Random } from '../../../src/random.ts';
-import { anySeedMask, cleanSeedsBetweenRounds, hasSecondRound, keptSeeds, secondRoundTwins, trainPersonas, TRAIN_DEFAULTS } from '../../../src/models/personas/index.ts';
+import { anySeedMask, cleanSeedsBetweenRounds, hasSecondRound, keptSeeds, secondRoundTwins, trainingCustomersOf, trainingSample, trainingSampleNote, trainPersonas, TRAIN_DEFAULTS } from '../../../src/models/personas/index.ts';
 import type { DesignMatrix } from '../../../src/models/personas/design.ts';
 
 function world(rows: number, seed: number) {
@@ -70,5 +70,52 @@ describe('training rounds shared by personas run and the jobs', () => {
     const byKnn = (await secondRoundTwins(request, { ...options, twinsPerSeed: 1, twinSearch: 'knn' }))!;
     expect(byKnn.twins).toBeGreaterThan(0);
     for (let i = 0; i < w.design.rows; i++) if (byKnn.mask[i]) expect(anySeed[i]).toBe(0);
+  }, 60_000);
+
+  it('draws the training sample from the run seed alone: exactly that many customers, none when the base is not larger', () => {
+    expect(trainingSample(1500, { trainingCustomers: 1500, seed: 1 })).toBeNull();
+    expect(trainingSample(1500, { trainingCustomers: 0, seed: 1 })).toBeNull();
+    expect(trainingSample(1500, { seed: 1 })).toBeNull();
+    const a = trainingSample(1500, { trainingCustomers: 600, seed: 1 })!;
+    expect(a.reduce((s, v) => s + v, 0)).toBe(600);
+    expect(Array.from(trainingSample(1500, { trainingCustomers: 600, seed: 1 })!)).toEqual(Array.from(a));
+    const other = trainingSample(1500, { trainingCustomers: 600, seed: 2 })!;
+    expect(Array.from(other)).not.toEqual(Array.from(a));
+    // Spread over the base, not its first rows.
+    expect(a.subarray(750).reduce((s, v) => s + v, 0)).toBeGreaterThan(200);
+    expect(() => trainingSample(1500, { trainingCustomers: 600.5, seed: 1 })).toThrow(/trainingCustomers = 600.5: expected a whole number/);
+    expect([trainingCustomersOf(1500, { trainingCustomers: 600 }), trainingCustomersOf(500, { trainingCustomers: 600 }), trainingCustomersOf(1500, { trainingCustomers: 0 })]).toEqual([600, 500, 1500]);
+    expect(trainingSampleNote(1500, { trainingCustomers: 600 })).toMatch(/^training sample: 600 of the 1,500 customers train the models/);
+    expect(trainingSampleNote(1500, { trainingCustomers: 2000 })).toBeNull();
+  });
+
+  it('on a base larger than the training sample, trains on the sample only, scores everyone, and takes seeds and twins from the sample', async () => {
+    const capped = { ...options, trainingCustomers: 600, unlabeledPerSeed: 1000, foldsOnly: true };
+    const sample = trainingSample(w.design.rows, capped)!;
+    const [m] = await trainPersonas(w.design, [{ id: 'p1', seedMask: w.seeds[0], ruleFeatures: [] }], capped);
+    // Every unlabelled customer of the sample is taken (1000 per seed): the training rows are the sample.
+    expect(m.calibration.reduce((s, b) => s + b.count, 0)).toBe(600);
+    const [full] = await trainPersonas(w.design, [{ id: 'p1', seedMask: w.seeds[0], ruleFeatures: [] }], { ...capped, trainingCustomers: 0 });
+    expect(full.calibration.reduce((s, b) => s + b.count, 0)).toBe(w.design.rows);
+    expect(m.oofScores.length).toBe(w.design.rows);
+    expect(m.oofScores.every((v) => Number.isFinite(v) && v >= 0 && v <= 1)).toBe(true);
+    // The size divides by the mean score of every seed of the rule, those outside the sample too.
+    let sum = 0;
+    let count = 0;
+    for (let i = 0; i < w.design.rows; i++) if (w.seeds[0][i]) {
+      sum += m.oofScores[i];
+      count++;
+    }
+    expect(m.prevalenceC).toBeCloseTo(sum / count, 12);
+    const anySeed = anySeedMask(w.seeds, w.design.rows);
+    const request = { design: w.design, modelFeatures: ['a', 'b'], seedMask: w.seeds[0], anySeed, firstRoundProbabilities: Float64Array.from({ length: w.design.rows }, (_, i) => i / w.design.rows), index: 0 };
+    let sampleSeeds = 0;
+    for (let i = 0; i < w.design.rows; i++) sampleSeeds += w.seeds[0][i] & sample[i];
+    for (const twinSearch of ['knn', 'model'] as const) {
+      const twins = (await secondRoundTwins(request, { ...capped, twinsPerSeed: 1, twinSearch }))!;
+      expect(twins.twins).toBeGreaterThan(0);
+      expect(twins.twins).toBeLessThanOrEqual(sampleSeeds);
+      for (let i = 0; i < w.design.rows; i++) if (twins.mask[i]) expect([sample[i], anySeed[i]]).toEqual([1, 0]);
+    }
   }, 60_000);
 });
