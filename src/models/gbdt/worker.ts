@@ -15,6 +15,8 @@ export type WorkerTask =
       rows?: Uint32Array;
       /** Also score every row of input.x with the trained model (as loaded from its file). */
       score?: boolean;
+      /** With score: only these rows of input.x (proba then follows them). */
+      scoreRows?: Uint32Array;
     }
   | { type: 'predict'; model: unknown; rows: number; columns: Float32Array[] };
 
@@ -29,7 +31,8 @@ async function handle(req: WorkerRequest): Promise<void> {
       const input = req.rows ? { ...req.input, x: takeRows(req.input.x, req.rows) } : req.input;
       const json = (await fitLearner(req.kind, req.options, input)).toJSON();
       // Scored from the model file, as the caller will load it: the same numbers either side.
-      const proba = req.score ? loadModel(json).predictProba(req.input.x) : undefined;
+      if (req.scoreRows?.some((i) => i >= req.input.x.rows)) throw new Error(`rows to score outside the matrix: it has ${req.input.x.rows} rows`);
+      const proba = req.score ? loadModel(json).predictProba(req.scoreRows ? takeRows(req.input.x, req.scoreRows) : req.input.x) : undefined;
       parentPort!.postMessage({ id: req.id, ok: true, model: json, proba } satisfies WorkerResponse, proba ? [proba.buffer as ArrayBuffer] : []);
     } else {
       const proba = loadModel(req.model).predictProba({ rows: req.rows, columns: req.columns });

@@ -69,6 +69,8 @@ export interface TrainJob {
   rows?: Uint32Array;
   /** Also score every row of input.x with the trained model (scores of trainManyScored). */
   score?: boolean;
+  /** With score: only these rows; the scores then have the matrix's length, NaN for the rows not scored. */
+  scoreRows?: Uint32Array;
 }
 
 /**
@@ -95,11 +97,20 @@ export async function trainMany(jobs: TrainJob[], opts: { workers?: number } = {
 /** trainMany, with each `score` job's probabilities on every row of its input.x; `onDone` gets the count of jobs ended so far. */
 export async function trainManyScored(jobs: TrainJob[], opts: { workers?: number; onDone?: (completed: number) => void } = {}): Promise<{ model: FittedClassifier; scores?: Float64Array }[]> {
   const results = await runPool(
-    jobs.map((j) => ({ type: 'train', kind: j.kind, options: j.options ?? {}, input: j.input, rows: j.rows, score: j.score })),
+    jobs.map((j) => ({ type: 'train', kind: j.kind, options: j.options ?? {}, input: j.input, rows: j.rows, score: j.score, scoreRows: j.scoreRows })),
     opts.workers ?? availableParallelism(),
     opts.onDone,
   );
-  return results.map((r) => ({ model: loadModel((r as { model: unknown }).model), scores: (r as { proba?: Float64Array }).proba }));
+  return results.map((r, k) => {
+    const proba = (r as { proba?: Float64Array }).proba;
+    const only = jobs[k].scoreRows;
+    let scores = proba;
+    if (proba && only) {
+      scores = new Float64Array(jobs[k].input.x.rows).fill(NaN);
+      only.forEach((i, j) => (scores![i] = proba[j]));
+    }
+    return { model: loadModel((r as { model: unknown }).model), scores };
+  });
 }
 
 /** Scores `x` with `model`, split into row slices across `workers` threads. */

@@ -47,6 +47,19 @@ describe('worker threads', () => {
     expect(scored.scores).toEqual(alone.predictProba(data));
     expect(plain.scores).toBeUndefined();
     await expect(trainManyScored([{ kind: 'gbdt', input: { x: shared, y: new Uint8Array(2).fill(1) }, rows: Uint32Array.of(0, 3000) }], { workers: 1 })).rejects.toThrow(/rows outside the matrix: it has 3000 rows/);
+    // scoreRows: the same model, scores of those rows only (NaN for the others), and progress after each job.
+    const only = Uint32Array.from({ length: 700 }, (_, k) => 4 * k + 2);
+    const done: number[] = [];
+    const [partial] = await trainManyScored([{ kind: 'gbdt', options, input: { x: shared, y }, rows, score: true, scoreRows: only }, { kind: 'gbdt', options, input: { x: shared, y }, rows }], { workers: 1, onDone: (n) => done.push(n) });
+    expect(done).toEqual([1, 2]);
+    expect(partial.scores!.length).toBe(3000);
+    const all = alone.predictProba(data);
+    const wanted = new Set(only);
+    for (let i = 0; i < 3000; i++) {
+      if (wanted.has(i)) expect(partial.scores![i]).toBe(all[i]);
+      else expect(partial.scores![i]).toBeNaN();
+    }
+    await expect(trainManyScored([{ kind: 'gbdt', options, input: { x: shared, y }, rows, score: true, scoreRows: Uint32Array.of(5, 3000) }], { workers: 1 })).rejects.toThrow(/rows to score outside the matrix: it has 3000 rows/);
   });
 
   it('report a training error from a worker as a ModelError', async () => {

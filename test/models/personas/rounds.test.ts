@@ -98,7 +98,14 @@ describe('training rounds shared by personas run and the jobs', () => {
     const [full] = await trainPersonas(w.design, [{ id: 'p1', seedMask: w.seeds[0], ruleFeatures: [] }], { ...capped, trainingCustomers: 0 });
     expect(full.calibration.reduce((s, b) => s + b.count, 0)).toBe(w.design.rows);
     expect(m.oofScores.length).toBe(w.design.rows);
+    // Each customer outside the sample is scored by one fold's model (a different one from customer to customer), never left unscored.
     expect(m.oofScores.every((v) => Number.isFinite(v) && v >= 0 && v <= 1)).toBe(true);
+    // Outside the sample, scored by one fold each, the persona's seeds still rank above the other customers.
+    let auc = 0;
+    const seedScores = Array.from(m.oofScores).filter((_, i) => w.seeds[0][i] && !sample[i]);
+    const otherScores = Array.from(m.oofScores).filter((_, i) => !w.seeds[0][i] && !sample[i]);
+    for (const a of seedScores) for (const b of otherScores) auc += a > b ? 1 : a === b ? 0.5 : 0;
+    expect(auc / (seedScores.length * otherScores.length)).toBeGreaterThan(0.8);
     // The size divides by the mean score of every seed of the rule, those outside the sample too.
     let sum = 0;
     let count = 0;
