@@ -32,6 +32,15 @@ describe('training rounds shared by personas run and the jobs', () => {
     // Without the index, the lone persona takes stream 0: a different sample.
     const [unindexed] = await trainPersonas(w.design, [{ id: 'p2', seedMask: w.seeds[1], ruleFeatures: [] }], { ...options, foldsOnly: true });
     expect(Array.from(unindexed.oofScores)).not.toEqual(Array.from(both[1].oofScores));
+    // With a training sample too: it is drawn from the run's seed alone, the same for a persona trained alone.
+    const sampled = { ...options, foldsOnly: true, trainingCustomers: 900 };
+    const bothSampled = await trainPersonas(w.design, [
+      { id: 'p1', seedMask: w.seeds[0], ruleFeatures: [] },
+      { id: 'p2', seedMask: w.seeds[1], ruleFeatures: [] },
+    ], sampled);
+    const [aloneSampled] = await trainPersonas(w.design, [{ id: 'p2', seedMask: w.seeds[1], ruleFeatures: [], index: 1 }], sampled);
+    expect(Array.from(aloneSampled.oofScores)).toEqual(Array.from(bothSampled[1].oofScores));
+    expect(Array.from(aloneSampled.oofScores)).not.toEqual(Array.from(both[1].oofScores));
   }, 60_000);
 
   it('cleans seeds only with a quantile >= 0 and keeps the seeds not left out', () => {
