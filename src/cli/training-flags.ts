@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { InputError } from '../errors.ts';
 import type { PersonaFile } from '../models/personas/file.ts';
-import { viewOptionsFor, type ViewOptions } from '../models/personas/train.ts';
+import { MIN_TRAINING_CUSTOMERS, viewOptionsFor, type ViewOptions } from '../models/personas/train.ts';
 
 /** A command-line value that must be a whole number of at least `min`. */
 export function whole(name: string, text: string, min = 1): number {
@@ -47,6 +47,13 @@ export function addTrainingFlags(command: Command): Command {
     .option('--training-customers <n>', 'customers that train the models at most: a larger base trains on a uniform sample of this many, and every customer is scored (default 200000; 0: all)');
 }
 
+/** `--training-customers`: 0 (every customer) or at least MIN_TRAINING_CUSTOMERS. */
+function sampleSize(text: string): number {
+  const n = whole('--training-customers', text, 0);
+  if (n > 0 && n < MIN_TRAINING_CUSTOMERS) throw new InputError('INPUT_INVALID', `--training-customers must be 0 (every customer) or at least ${MIN_TRAINING_CUSTOMERS} (got "${text}")`, { field: '--training-customers' });
+  return n;
+}
+
 /** The flags given, as numbers (absent ones stay absent). */
 export function trainingSize(f: TrainingFlags): TrainingSize {
   if (f.strictPrecision && f.views === false) {
@@ -58,7 +65,7 @@ export function trainingSize(f: TrainingFlags): TrainingSize {
     ...(f.bags !== undefined ? { bags: whole('--bags', f.bags) } : {}),
     ...(typeof f.views === 'boolean' ? { views: f.views } : {}),
     ...(f.strictPrecision ? { strictPrecision: true } : {}),
-    ...(f.trainingCustomers !== undefined ? { trainingCustomers: whole('--training-customers', f.trainingCustomers, 0) } : {}),
+    ...(f.trainingCustomers !== undefined ? { trainingCustomers: sampleSize(f.trainingCustomers) } : {}),
   };
 }
 

@@ -102,6 +102,9 @@ async function features(ctx: StepContext): Promise<Result> {
   });
 }
 
+/** The training sample's size a run asks for (TrainOptions.trainingCustomers), the default unless given. */
+const runTrainingCustomers = (params: RunParams): number => params.train.trainingCustomers ?? TRAIN_DEFAULTS.trainingCustomers ?? 0;
+
 function trainOptions(params: RunParams, model: { kind: TrainOptions['learner']['kind']; params: Record<string, unknown> } | undefined): TrainOptions {
   return {
     ...TRAIN_DEFAULTS,
@@ -109,7 +112,7 @@ function trainOptions(params: RunParams, model: { kind: TrainOptions['learner'][
     folds: params.train.folds ?? TRAIN_DEFAULTS.folds,
     bags: params.train.bags ?? TRAIN_DEFAULTS.bags,
     views: viewOptionsFor(params.train),
-    trainingCustomers: params.train.trainingCustomers ?? TRAIN_DEFAULTS.trainingCustomers,
+    trainingCustomers: runTrainingCustomers(params),
     workers: 1,
     // The run's tree count applies whether or not the persona file names a learner (default gbdt).
     learner: personaLearner({ kind: model?.kind ?? 'gbdt', params: { ...model?.params, ...(params.train.numTrees ? { numTrees: params.train.numTrees } : {}) } }),
@@ -414,7 +417,7 @@ async function assemble(ctx: StepContext): Promise<Result> {
     asOf: String(feat.asOf),
     seed: params.seed,
     features: designColumnNames(design),
-    learner: { kind: first.learner!.kind, params: { ...first.learner!.params, folds: first.folds, unlabeledPerSeed: TRAIN_DEFAULTS.unlabeledPerSeed, ruleFeatures: TRAIN_DEFAULTS.ruleFeatures, bags: bagsOf({ bags: ctx.params.train.bags ?? TRAIN_DEFAULTS.bags, learner: first.learner! }), views: viewsTrained({ views: viewOptionsFor(ctx.params.train), learner: first.learner! }), trainingCustomers: ctx.params.train.trainingCustomers ?? TRAIN_DEFAULTS.trainingCustomers, run: ctx.job.runId } },
+    learner: { kind: first.learner!.kind, params: { ...first.learner!.params, folds: first.folds, unlabeledPerSeed: TRAIN_DEFAULTS.unlabeledPerSeed, ruleFeatures: TRAIN_DEFAULTS.ruleFeatures, bags: bagsOf({ bags: ctx.params.train.bags ?? TRAIN_DEFAULTS.bags, learner: first.learner! }), views: viewsTrained({ views: viewOptionsFor(ctx.params.train), learner: first.learner! }), trainingCustomers: runTrainingCustomers(ctx.params), run: ctx.job.runId } },
     assignment: { targetPrecision: file.assignment.target_precision, minMargin: file.assignment.min_margin },
     personas: file.personas.map((p) => {
       const t = trainedAll.find((x) => x.persona === p.id)!;
@@ -428,7 +431,7 @@ async function assemble(ctx: StepContext): Promise<Result> {
     models.push({ persona: t.persona, label: file.personas.find((p) => p.id === t.persona)!.label, threshold: t.threshold!, c: m.c, features: m.features, model: m.model });
   }
   const quantification: Quantification = { modelVersion: version, customers, personas: [], bySegment: [] };
-  await registerScoringVersion(ctx.db, { manifest, design, metrics: runMetrics(version, customers, trainingCustomersOf(customers, { trainingCustomers: ctx.params.train.trainingCustomers ?? TRAIN_DEFAULTS.trainingCustomers }), file, trainedAll, new Map()), quantification, models });
+  await registerScoringVersion(ctx.db, { manifest, design, metrics: runMetrics(version, customers, trainingCustomersOf(customers, { trainingCustomers: runTrainingCustomers(ctx.params) }), file, trainedAll, new Map()), quantification, models });
   return { version, personas: trained.map((t) => t.persona) };
 }
 
@@ -557,7 +560,7 @@ async function publish(ctx: StepContext): Promise<Result> {
     const registered = (await versionDetail(ctx.db, version)).metrics;
     metrics = { ...registered, personas: registered.personas.map((m) => ({ ...m, coverage: coverage.get(m.persona) ?? 0, estimatedPrevalence: prevalence(m.persona) })) };
   } else {
-    metrics = runMetrics(version, customers, trainingCustomersOf(customers, { trainingCustomers: ctx.params.train.trainingCustomers ?? TRAIN_DEFAULTS.trainingCustomers }), file, trainedAll, coverage);
+    metrics = runMetrics(version, customers, trainingCustomersOf(customers, { trainingCustomers: runTrainingCustomers(ctx.params) }), file, trainedAll, coverage);
   }
   // The reference files and categories the features used, for scoring raw rows of new customers.
   const summary = JSON.parse((await getRunFile(ctx.db, ctx.job.runId, 'features.json')).toString('utf8')) as { categories?: string[] };

@@ -6,6 +6,7 @@
 // PostgreSQL) or in the process that starts the run.
 import { z } from 'zod';
 import { LEARNER_KINDS } from '../models/learner.ts';
+import { MIN_TRAINING_CUSTOMERS } from '../models/personas/train.ts';
 
 export const RunRequestSchema = z
   .object({
@@ -35,7 +36,7 @@ export const RunRequestSchema = z
         /** Strict precision (ViewOptions.strictPrecision; with views): each persona model tempered by its relearning. */
         strictPrecision: z.boolean().optional(),
         /** Customers that train the models at most (TrainOptions.trainingCustomers; default 200,000; 0: all): a larger base trains on a uniform sample, every customer is scored. */
-        trainingCustomers: z.number().int().min(0).optional(),
+        trainingCustomers: z.number().int().min(0).refine((n) => n === 0 || n >= MIN_TRAINING_CUSTOMERS, { message: `0 (every customer) or at least ${MIN_TRAINING_CUSTOMERS} customers` }).optional(),
       })
       .strict()
       .refine((t) => !(t.strictPrecision && t.views === false), { message: 'strictPrecision tempers each persona model by what its condition views measure: it cannot go with views: false', path: ['strictPrecision'] })

@@ -172,6 +172,9 @@ describe('personas seed, train and score', () => {
     const bad = spawnSync(process.execPath, [...args, '--out', join(root, 'bad-sample'), '--training-customers', '1.5k'], { encoding: 'utf8' });
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toContain('--training-customers must be a whole number of at least 0 (got "1.5k")');
+    const tiny = spawnSync(process.execPath, [...args, '--out', join(root, 'bad-sample'), '--training-customers', '100'], { encoding: 'utf8' });
+    expect(tiny.status).not.toBe(0);
+    expect(tiny.stderr).toContain('--training-customers must be 0 (every customer) or at least 500 (got "100")');
   }, 120_000);
 
   it('names the file and line of a seed whose customer is unknown, and refuses two customer sources', async () => {

@@ -136,6 +136,7 @@ for (const variant of RUNNER_VARIANTS) {
       await expect(startRun(db, queue, { data: runs.data, personas, train: { views: false, strictPrecision: true } })).rejects.toThrow(/cannot go with views: false/);
       // Also on a training sample of 1,000 of the 1,500 customers (as `--training-customers`): recorded, every customer scored.
       await expect(startRun(db, queue, { data: runs.data, personas, train: { trainingCustomers: -1 } })).rejects.toThrow(/trainingCustomers/);
+      await expect(startRun(db, queue, { data: runs.data, personas, train: { trainingCustomers: 100 } })).rejects.toThrow(/0 \(every customer\) or at least 500 customers/);
       expect([withViews.metrics.customers, withViews.metrics.trainingCustomers]).toEqual([1500, 1500]);
       const strict = await run({ folds: 2, numTrees: 7, bags: 1, strictPrecision: true, trainingCustomers: 1000 });
       expect(strict.manifest.learner.params).toMatchObject({ views: { strictPrecision: true }, trainingCustomers: 1000 });

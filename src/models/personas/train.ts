@@ -159,6 +159,9 @@ export const TRAIN_DEFAULTS: TrainOptions = {
   seed: 1,
 };
 
+/** The smallest training sample (trainingCustomers) taken: fewer customers hold too few seeds a persona to learn from. */
+export const MIN_TRAINING_CUSTOMERS = 500;
+
 /**
  * The customers that train the models when the base has more than `trainingCustomers` (1 in the
  * mask), else null (all of them): a uniform sample of exactly that many, drawn from the run's seed
@@ -168,6 +171,7 @@ export function trainingSample(rows: number, opts: Pick<TrainOptions, 'trainingC
   const cap = opts.trainingCustomers ?? 0;
   if (!(cap > 0) || rows <= cap) return null;
   if (!Number.isInteger(cap)) throw new ModelError('TRAINING_DATA_INVALID', `option trainingCustomers = ${cap}: expected a whole number of customers (0: all of them)`, { field: 'trainingCustomers' });
+  if (cap < MIN_TRAINING_CUSTOMERS) throw new ModelError('TRAINING_DATA_INVALID', `option trainingCustomers = ${cap}: expected 0 (every customer) or at least ${MIN_TRAINING_CUSTOMERS} customers`, { field: 'trainingCustomers' });
   const rng = new Random(opts.seed * 1000 + 555);
   const order = Uint32Array.from({ length: rows }, (_, i) => i);
   // A partial Fisher-Yates shuffle: the first `cap` places are the sample.
