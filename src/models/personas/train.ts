@@ -169,9 +169,10 @@ export const MIN_TRAINING_CUSTOMERS = 500;
  */
 export function trainingSample(rows: number, opts: Pick<TrainOptions, 'trainingCustomers' | 'seed'>): Uint8Array | null {
   const cap = opts.trainingCustomers ?? 0;
-  if (!(cap > 0) || rows <= cap) return null;
-  if (!Number.isInteger(cap)) throw new ModelError('TRAINING_DATA_INVALID', `option trainingCustomers = ${cap}: expected a whole number of customers (0: all of them)`, { field: 'trainingCustomers' });
-  if (cap < MIN_TRAINING_CUSTOMERS) throw new ModelError('TRAINING_DATA_INVALID', `option trainingCustomers = ${cap}: expected 0 (every customer) or at least ${MIN_TRAINING_CUSTOMERS} customers`, { field: 'trainingCustomers' });
+  // Checked whatever the base's size, so a bad option fails on a small base too.
+  if (!Number.isInteger(cap) || cap < 0) throw new ModelError('TRAINING_DATA_INVALID', `option trainingCustomers = ${cap}: expected a whole number of customers (0: all of them)`, { field: 'trainingCustomers' });
+  if (cap > 0 && cap < MIN_TRAINING_CUSTOMERS) throw new ModelError('TRAINING_DATA_INVALID', `option trainingCustomers = ${cap}: expected 0 (every customer) or at least ${MIN_TRAINING_CUSTOMERS} customers`, { field: 'trainingCustomers' });
+  if (cap === 0 || rows <= cap) return null;
   const rng = new Random(opts.seed * 1000 + 555);
   const order = Uint32Array.from({ length: rows }, (_, i) => i);
   // A partial Fisher-Yates shuffle: the first `cap` places are the sample.

@@ -93,6 +93,8 @@ describe('training rounds shared by personas run and the jobs', () => {
     // Spread over the base, not its first rows.
     expect(a.subarray(750).reduce((s, v) => s + v, 0)).toBeGreaterThan(200);
     expect(() => trainingSample(1500, { trainingCustomers: 600.5, seed: 1 })).toThrow(/trainingCustomers = 600.5: expected a whole number/);
+    expect(() => trainingSample(50, { trainingCustomers: 100, seed: 1 })).toThrow(/at least 500 customers/);
+    expect(() => trainingSample(50, { trainingCustomers: -3, seed: 1 })).toThrow(/trainingCustomers = -3: expected a whole number/);
     expect(() => trainingSample(1500, { trainingCustomers: 100, seed: 1 })).toThrow(/trainingCustomers = 100: expected 0 \(every customer\) or at least 500 customers/);
     expect([trainingCustomersOf(1500, { trainingCustomers: 600 }), trainingCustomersOf(500, { trainingCustomers: 600 }), trainingCustomersOf(1500, { trainingCustomers: 0 })]).toEqual([600, 500, 1500]);
     expect(trainingSampleNote(1500, { trainingCustomers: 600 })).toMatch(/^training sample: 600 of the 1,500 customers train the models/);
