@@ -3,7 +3,7 @@
 // `jobs start` runs every job in its own process.
 import type { Command } from 'commander';
 import { InputError } from '../errors.ts';
-import { BullQueue, InProcessQueue, redisConnection, runStatus, startBullWorker, startRun, type JobQueue, type RunStatus } from '../jobs/index.ts';
+import { BullQueue, defaultConcurrency, InProcessQueue, redisConnection, runStatus, startBullWorker, startRun, type JobQueue, type RunStatus } from '../jobs/index.ts';
 import { learnerKind } from '../models/learners.ts';
 import { cancelRun, listRuns, openStore, type Db } from '../store/index.ts';
 import { terminalProgress } from './progress-bar.ts';
@@ -44,9 +44,26 @@ function withQueueFlags(cmd: Command): Command {
   return withStoreFlags(cmd).option('--redis <url>', 'Redis URL for BullMQ (default: REDIS_URL; without either, jobs run in this process)');
 }
 
+/** Adds --concurrency for the jobs a command runs in its own process when there is no Redis. */
+export function withInProcessConcurrency(cmd: Command): Command {
+  return cmd.option('--concurrency <n>', `without Redis: jobs run at a time in this process (default: one per core, ${defaultConcurrency()} here)`);
+}
+
+/**
+ * The in-process queue's concurrency from --concurrency (default: one per core). With Redis the
+ * `personas worker` processes run the jobs, so the flag is refused rather than silently ignored.
+ */
+export function inProcessConcurrency(flag: string | undefined, redis: string | undefined): number {
+  if (flag === undefined) return defaultConcurrency();
+  if (redis) {
+    throw new InputError('INPUT_INVALID', '--concurrency sets how many jobs run at a time in this process, without Redis; with Redis the workers run them: give it to `personas worker --concurrency`', { field: '--concurrency' });
+  }
+  return whole('--concurrency', flag);
+}
+
 export function registerJobs(program: Command): void {
   const jobs = program.command('jobs').description('batch runs: retrain on a data directory and label every customer, as jobs');
-  withQueueFlags(
+  withQueueFlags(withInProcessConcurrency(
     addTrainingFlags(jobs.command('start'))
       .description('start a run: features -> one training job per persona -> scoring partitions -> publish')
       .requiredOption('--data <dir>', 'directory of contract inputs (readable by every worker)')
@@ -58,7 +75,7 @@ export function registerJobs(program: Command): void {
       .option('--no-activate', 'leave the new version ready but not active')
       .option('--learner <kind>', 'learner of every persona: gbdt, forest, mlp or ensemble (default: the persona file model.kind, else gbdt)')
       .option('--detach', 'with BullMQ: return once the run is queued'),
-  ).action(async (f: QueueFlags & { data: string; personas?: string; model?: string; partitions: string; asOf?: string; seed: string; activate: boolean; learner?: string; detach?: boolean } & TrainingFlags) => {
+  )).action(async (f: QueueFlags & { data: string; personas?: string; model?: string; partitions: string; asOf?: string; seed: string; activate: boolean; learner?: string; detach?: boolean; concurrency?: string } & TrainingFlags) => {
     if (!f.personas === !f.model) throw new InputError('INPUT_INVALID', 'give --personas FILE (train new models) or --model VERSION (score with a published version)');
     const request = {
       data: f.data,
@@ -71,6 +88,7 @@ export function registerJobs(program: Command): void {
       train: trainingSize(f),
     };
     const redis = f.redis ?? process.env.REDIS_URL;
+    const concurrency = inProcessConcurrency(f.concurrency, redis);
     await withStore(f, async (db) => {
       let queue: JobQueue;
       let connection;
@@ -78,11 +96,11 @@ export function registerJobs(program: Command): void {
         connection = redisConnection(redis);
         queue = new BullQueue(connection);
       } else {
-        queue = new InProcessQueue(db, { concurrency: 1 });
+        queue = new InProcessQueue(db, { concurrency });
       }
       try {
         const started = await startRun(db, queue, request);
-        process.stderr.write(`run ${started.run.id} started (${queue.kind === 'bullmq' ? 'BullMQ: `personas worker` processes take its jobs' : 'in this process'})\n`);
+        process.stderr.write(`run ${started.run.id} started (${queue.kind === 'bullmq' ? 'BullMQ: `personas worker` processes take its jobs' : `in this process, ${concurrency} job${concurrency > 1 ? 's' : ''} at a time`})\n`);
         if (redis && f.detach) return out(started.run.id);
         const end = await follow(db, started.run.id);
         for (const line of describe(end)) out(line);

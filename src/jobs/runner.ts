@@ -7,6 +7,7 @@
 // store was unreachable fail their run), so a Redis that lost its data or a store that was down
 // while a job failed for good never leaves a run hanging.
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -69,7 +70,14 @@ export async function runStatus(db: Db, runId: string): Promise<RunStatus> {
   return summarise(run, jobs);
 }
 
-/** Jobs run in this process, `concurrency` at a time, with the same retries and backoff as BullMQ. */
+/**
+ * Jobs at a time in process unless told: one per core. A training job learns its persona's models
+ * on one worker thread, so one job per core keeps every core busy without two jobs sharing one
+ * (a batch run on 100,000 customers one job at a time took twice `personas run`'s time).
+ */
+export const defaultConcurrency = (): number => Math.max(1, availableParallelism());
+
+/** Jobs run in this process, `concurrency` at a time (default: one per core), with the same retries and backoff as BullMQ. */
 export class InProcessQueue implements JobQueue {
   readonly kind = 'in-process' as const;
   private waiting: { job: JobData; attempt: number }[] = [];
@@ -80,7 +88,7 @@ export class InProcessQueue implements JobQueue {
   private env: ExecuteEnv;
 
   constructor(db: Db, opts: { concurrency?: number; retry?: RetryPolicy } = {}) {
-    this.concurrency = opts.concurrency ?? 1;
+    this.concurrency = opts.concurrency ?? defaultConcurrency();
     this.env = { db, retry: opts.retry ?? DEFAULT_RETRY, enqueue: async (jobs) => this.push(jobs.map((job) => ({ job, attempt: 1 }))) };
   }
 

@@ -1,0 +1,86 @@
+// `personas jobs start` without Redis, through the command line: its jobs run in its own process,
+// as many at a time as --concurrency says (one per core unless told), read back from the store's
+// job rows (a job's start and end times); and the flag's mistakes, named.
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { writeDemoBase } from '../../src/demo/index.ts';
+import { listRuns, openStore, getRun } from '../../src/store/index.ts';
+import { tempDir } from '../helpers/world.ts';
+
+const root = tempDir();
+const data = join(root, 'data');
+const personas = join(data, 'personas.yaml');
+
+/** `personas jobs start` on the demo base into an embedded store of its own; Redis kept out. */
+function start(store: string, ...args: string[]) {
+  const env = { ...process.env };
+  delete env.REDIS_URL;
+  delete env.DATABASE_URL;
+  return spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli.ts', 'jobs', 'start', '--data', data, '--personas', personas, '--store', store, '--partitions', '2', '--folds', '2', '--bags', '1', ...args],
+    { encoding: 'utf8', env, timeout: 240_000 },
+  );
+}
+
+interface Span { id: string; kind: string; start: number; end: number }
+
+/** The jobs of the store's one run, each with the times it ran. */
+async function spans(store: string): Promise<Span[]> {
+  const db = await openStore({ dataDir: store });
+  try {
+    const [run] = await listRuns(db, 1);
+    expect(run.status).toBe('done');
+    const { jobs } = await getRun(db, run.id);
+    return jobs.map((j) => ({ id: j.id, kind: j.kind, start: Date.parse(j.startedAt!), end: Date.parse(j.finishedAt!) }));
+  } finally {
+    await db.close();
+  }
+}
+
+/** The most jobs that ran at one time. */
+function mostAtOnce(jobs: Span[]): number {
+  return Math.max(...jobs.map((a) => jobs.filter((b) => b.start <= a.start && a.start < b.end).length));
+}
+
+describe('personas jobs start, jobs in process', () => {
+  beforeAll(async () => {
+    await writeDemoBase(data, { customers: 2000, seed: 6 });
+    // Keep the runs short: a small learner.
+    writeFileSync(personas, readFileSync(personas, 'utf8') + '\nmodel:\n  kind: gbdt\n  params:\n    numTrees: 15\n');
+  }, 60_000);
+
+  it('runs two jobs at a time with --concurrency 2: the personas train side by side', async () => {
+    const store = join(root, 'store-2');
+    const r = start(store, '--concurrency', '2');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain('in this process, 2 jobs at a time');
+    expect(r.stdout).toMatch(/run-\S+ {2}done/);
+    const jobs = await spans(store);
+    expect(jobs.filter((j) => j.kind === 'train').length).toBeGreaterThanOrEqual(2);
+    expect(mostAtOnce(jobs)).toBe(2);
+    // The training jobs, one per persona, are the ones that overlap.
+    expect(mostAtOnce(jobs.filter((j) => j.kind === 'train'))).toBe(2);
+  }, 240_000);
+
+  it('runs one job at a time with --concurrency 1', async () => {
+    const store = join(root, 'store-1');
+    const r = start(store, '--concurrency', '1');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain('in this process, 1 job at a time');
+    expect(mostAtOnce(await spans(store))).toBe(1);
+  }, 240_000);
+
+  it('refuses a concurrency that is not a whole number of at least 1, and one given with Redis', () => {
+    for (const bad of ['0', 'two']) {
+      const r = start(join(root, 'never'), '--concurrency', bad);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain(`--concurrency must be a whole number of at least 1 (got "${bad}")`);
+    }
+    const r = start(join(root, 'never'), '--concurrency', '2', '--redis', 'redis://127.0.0.1:1');
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('give it to `personas worker --concurrency`');
+  });
+});
