@@ -54,10 +54,18 @@ function startWorker(): Worker {
   return new Worker(boot, { eval: true });
 }
 
-/** nearestSeedDistances with the candidates split across `workers` threads (1: in this thread). */
+/** Candidates up to which the search runs in the calling thread: a worker's start costs more than the search. */
+const IN_THREAD_CANDIDATES = 2000;
+
+/**
+ * nearestSeedDistances with the candidates split across `workers` threads. Even with one worker a
+ * large search runs off the calling thread: a batch job searches with one worker, and on the main
+ * thread the search held up everything else the process does (the other jobs it runs at the same
+ * time, the API it serves).
+ */
 export async function nearestSeedDistancesParallel(task: NearestSeedTask, workers: number): Promise<Float64Array> {
-  const parts = Math.max(1, Math.min(workers, Math.ceil(task.candidates.length / 2000)));
-  if (parts === 1) return nearestSeedDistances(task);
+  if (task.candidates.length <= IN_THREAD_CANDIDATES) return nearestSeedDistances(task);
+  const parts = Math.max(1, Math.min(workers, Math.ceil(task.candidates.length / IN_THREAD_CANDIDATES)));
   const shared = task.points.buffer instanceof SharedArrayBuffer ? task.points : new Float32Array(new SharedArrayBuffer(task.points.byteLength));
   if (shared !== task.points) shared.set(task.points);
   const size = Math.ceil(task.candidates.length / parts);

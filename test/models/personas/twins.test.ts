@@ -47,6 +47,29 @@ describe('look-alike twins', () => {
     }
   }, 60_000);
 
+  it('searches off the calling thread with one worker too, so the process goes on meanwhile (a small search stays in it)', async () => {
+    const task = { points: space.points, dims: space.dims, seeds: Uint32Array.from(seeds), candidates: Uint32Array.from(candidates) };
+    // Timer ticks while the search runs: none when it holds the calling thread.
+    const during = async (search: () => Promise<Float64Array>) => {
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 1);
+      try {
+        const distances = await search();
+        return { distances, ticks };
+      } finally {
+        clearInterval(timer);
+      }
+    };
+    const oneWorker = await during(() => nearestSeedDistancesParallel(task, 1));
+    expect(task.candidates.length).toBeGreaterThan(2000);
+    expect(oneWorker.ticks).toBeGreaterThan(0);
+    expect(Array.from(oneWorker.distances)).toEqual(Array.from(nearestSeedDistances(task)));
+    const small = { ...task, candidates: task.candidates.subarray(0, 2000) };
+    const inThread = await during(() => nearestSeedDistancesParallel(small, 1));
+    expect(inThread.ticks).toBe(0);
+    expect(Array.from(inThread.distances)).toEqual(Array.from(nearestSeedDistances(small)));
+  }, 60_000);
+
   it('gives the exact distance within maxDistance and Infinity beyond, on clustered data in more dimensions', () => {
     const r = new Random(12);
     const rows = 3000;
