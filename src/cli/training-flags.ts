@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { InputError } from '../errors.ts';
 import type { PersonaFile } from '../models/personas/file.ts';
-import { MIN_TRAINING_CUSTOMERS, PERSONA_LEARNER_DEFAULTS, TRAIN_DEFAULTS, viewOptionsFor, type ViewOptions } from '../models/personas/train.ts';
+import { MIN_TRAINING_CUSTOMERS, viewOptionsFor, type ViewOptions } from '../models/personas/train.ts';
 
 /** A command-line value that must be a whole number of at least `min`. */
 export function whole(name: string, text: string, min = 1): number {
@@ -38,9 +38,9 @@ export interface TrainingSize {
 
 export function addTrainingFlags(command: Command): Command {
   return command
-    .option('--trees <n>', `trees per model (default: the learner default; persona training: ${PERSONA_LEARNER_DEFAULTS.gbdt.numTrees} for gbdt)`)
+    .option('--trees <n>', 'trees per model (default: the learner default; persona training: 300 for gbdt)')
     .option('--folds <n>', 'validation folds (default 3)')
-    .option('--bags <n>', `positive-unlabeled bags averaged per boosted-trees model (default ${TRAIN_DEFAULTS.bags}; 1: one model per file)`)
+    .option('--bags <n>', 'positive-unlabeled bags averaged per boosted-trees model (default 5; 1: one model per file)')
     .option('--views', 'condition views: one more model per condition of each rule, pooled in (boosted trees; the default)')
     .option('--no-views', 'without the condition views: about 0.7 times the run time, macro-F1 0.013 to 0.015 lower on the benchmark worlds')
     .option('--strict-precision', "temper each persona's model by how much it rebuilds its key drivers (with condition views), so that the assigned are as often right as the expected precision says: on the benchmark worlds 0.89 to 0.90 for 0.90, against 0.85 to 0.86, for coverage 0.38 instead of 0.44")

@@ -29,7 +29,7 @@ export const RunRequestSchema = z
       .object({
         folds: z.number().int().min(2).max(10).optional(),
         numTrees: z.number().int().min(1).max(5000).optional(),
-        /** Positive-unlabeled bags per boosted-trees model (models/personas/train.ts TrainOptions.bags; default 10). */
+        /** Positive-unlabeled bags per boosted-trees model (models/personas/train.ts TrainOptions.bags; default 5). */
         bags: z.number().int().min(1).max(50).optional(),
         /** Condition views (models/personas/views.ts; boosted trees): on unless false. */
         views: z.boolean().optional(),

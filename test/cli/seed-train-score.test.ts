@@ -11,7 +11,7 @@ import { trainProjection } from '../../src/cli/train.ts';
 import { writeDemoBase } from '../../src/demo/index.ts';
 import { readFeatureTable } from '../../src/features/index.ts';
 import { ManifestSchema, QuantificationSchema, RunMetricsSchema } from '../../src/models/artefacts.ts';
-import { loadSavedProjection, TRAIN_DEFAULTS, VIEW_DEFAULTS, type ConditionViewsModel } from '../../src/models/personas/index.ts';
+import { loadSavedProjection, VIEW_DEFAULTS, type ConditionViewsModel } from '../../src/models/personas/index.ts';
 import { readSeeds } from '../../src/models/personas/seed-files.ts';
 import { silentProgress } from '../../src/progress.ts';
 import { tempDir } from '../helpers/world.ts';
@@ -119,9 +119,9 @@ describe('personas seed, train and score', () => {
       const { model } = JSON.parse(readFileSync(join(out, 'model', p.modelFile!), 'utf8')) as { model: { kind: string; trees: unknown[] } };
       expect([model.kind, model.trees.length]).toEqual(['gbdt', 12]);
     }
-    // The defaults: TRAIN_DEFAULTS.bags bags (an ensemble file of them) with the condition views.
+    // The defaults: five bags (an ensemble file of them) with the condition views.
     const bagged = loadSavedProjection(modelDir);
-    expect(bagged.manifest.learner.params).toMatchObject({ numTrees: 15, bags: TRAIN_DEFAULTS.bags, views: { trees: 15, folds: 2, weight: VIEW_DEFAULTS.weight, unlabeledPerSeed: 20 } });
+    expect(bagged.manifest.learner.params).toMatchObject({ numTrees: 15, bags: 5, views: { trees: 15, folds: 2, weight: VIEW_DEFAULTS.weight, unlabeledPerSeed: 20 } });
     expect(bagged.personas.map((p) => [p.model.kind, (p.model as ConditionViewsModel).base.model.kind])).toEqual(bagged.personas.map(() => ['views', 'ensemble']));
     // The same single models with the default views, each a view per condition of its rule (of 12 trees: never more than the persona model's).
     const viewed = join(root, 'trained-views');

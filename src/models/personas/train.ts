@@ -55,9 +55,7 @@ export interface TrainOptions {
    * sampled unlabelled. 1: one model. Boosted trees (gbdt) only: other kinds learn one model
    * (bagsOf). Measured on the four 100k benchmark worlds (BENCHMARKS.md, session 8): 5 bags
    * against 1 raise macro-F1 by 0.008 to 0.012 at the same precision, for 1.15 to 1.35 times
-   * the run time; a saved model is then an `ensemble` file of its bags. 10 bags of 150 trees
-   * (session 20) against 5 of 300: coverage +0.004 to +0.008, macro-F1 +0.005 to +0.007, size
-   * error -0.004 to -0.007, precision within 0.003, for the same trees to score.
+   * the run time; a saved model is then an `ensemble` file of its bags.
    */
   bags?: number;
   /**
@@ -122,14 +120,12 @@ export function viewOptionsFor(o: { views?: boolean; strictPrecision?: boolean }
  * of depth 6 at rate 0.1 raise macro-F1 by 0.007 to 0.012 and precision by 0.02 to 0.03 (to 0.87
  * to 0.88 for a target of 0.9), and the best macro-F1 any threshold reaches at precision 0.85
  * from 0.55 to 0.60 (with 200 rows a leaf: leafRows), for a worse size estimate (sum of share
- * errors 0.12 to 0.16 against 0.08 to 0.11) and 1.4 times the training time. Since session 20
- * half as many trees at twice the rate (150 at 0.06, the same amount learned), in twice as many
- * bags (TRAIN_DEFAULTS.bags): the same 1,500 trees a persona model, so scoring costs the same. The forest keeps
+ * errors 0.12 to 0.16 against 0.08 to 0.11) and 1.4 times the training time. The forest keeps
  * the tree sizes it was measured with.
  */
 export const PERSONA_LEARNER_DEFAULTS = {
   // minDataInLeaf, unless given: leafRows() of each model's training rows.
-  gbdt: { numTrees: 150, numLeaves: 7, maxDepth: 3, learningRate: 0.06, subsample: 0.7, colsample: 0.7, earlyStoppingRounds: 0 },
+  gbdt: { numTrees: 300, numLeaves: 7, maxDepth: 3, learningRate: 0.03, subsample: 0.7, colsample: 0.7, earlyStoppingRounds: 0 },
   forest: { numTrees: 100, numLeaves: 31, maxDepth: 6, minDataInLeaf: 20 },
 };
 
@@ -149,7 +145,7 @@ export const TRAIN_DEFAULTS: TrainOptions = {
   twinSearch: 'knn',
   twinCutoffQuantile: 0.9,
   cleanSeedsQuantile: 0.15,
-  bags: 10,
+  bags: 5,
   // A base of up to 200,000 customers trains on all of them, so the 100k benchmark worlds are
   // unchanged; a larger one on a sample of 200,000 (BENCHMARKS.md, persona projection, session 19).
   trainingCustomers: 200_000,

@@ -8,7 +8,7 @@ import { writeDemoBase } from '../../../src/demo/index.ts';
 import { buildFeatures, type FeatureTable } from '../../../src/features/index.ts';
 import { ManifestSchema, QuantificationSchema, RunMetricsSchema } from '../../../src/models/artefacts.ts';
 import { describeModel, loadModel } from '../../../src/models/learners.ts';
-import { conditionViews, loadPersonaFile, loadSavedProjection, projectPersonas, TRAIN_DEFAULTS, VIEW_DEFAULTS, writeProjection, type Projection } from '../../../src/models/personas/index.ts';
+import { conditionViews, loadPersonaFile, loadSavedProjection, projectPersonas, VIEW_DEFAULTS, writeProjection, type Projection } from '../../../src/models/personas/index.ts';
 import { viewWeight } from '../../../src/models/personas/views.ts';
 import { encodeDesign } from '../../../src/models/personas/design.ts';
 import { ConditionViewsModel, VIEWS_FORMAT } from '../../../src/models/personas/views-model.ts';
@@ -59,7 +59,7 @@ describe('projection of the demo base', () => {
     for (const m of projection.models) {
       const views = m.views?.length ?? 0;
       expect(views).toBeGreaterThan(0);
-      expect(describeModel(m.model)).toBe(`gbdt (${TRAIN_DEFAULTS.bags} averaged) on javascript, with ${views} condition view${views === 1 ? '' : 's'}`);
+      expect(describeModel(m.model)).toBe(`gbdt (5 averaged) on javascript, with ${views} condition view${views === 1 ? '' : 's'}`);
     }
   });
 
@@ -168,7 +168,7 @@ describe('projection of the demo base', () => {
       expect(m.twins).toBeGreaterThan(0);
       expect(m.twins).toBeLessThan(m.seeds);
     }
-    expect(withTwins.manifest.learner.params).toMatchObject({ twinsPerSeed: 1, twinSearch: 'knn', twinWeight: 0.5, cleanSeedsQuantile: 0.1, bags: TRAIN_DEFAULTS.bags });
+    expect(withTwins.manifest.learner.params).toMatchObject({ twinsPerSeed: 1, twinSearch: 'knn', twinWeight: 0.5, cleanSeedsQuantile: 0.1, bags: 5 });
     // Each persona's model is the mean of its bags (views: null, so no condition views), and the manifest says how many.
     expect(withTwins.models.every((m) => m.model.kind === 'ensemble')).toBe(true);
     expect(withTwins.manifest.learner.params.views).toBeNull();
