@@ -54,18 +54,21 @@ function startWorker(): Worker {
   return new Worker(boot, { eval: true });
 }
 
-/** Candidates up to which the search runs in the calling thread: a worker's start costs more than the search. */
-const IN_THREAD_CANDIDATES = 2000;
+/**
+ * Seed-candidate pairs up to which a one-worker search runs in the calling thread: a fraction of a
+ * second of search, less than a worker's start (the bases of the tests and the demo stay there).
+ */
+export const IN_THREAD_PAIRS = 50_000_000;
 
 /**
  * nearestSeedDistances with the candidates split across `workers` threads. Even with one worker a
- * large search runs off the calling thread: a batch job searches with one worker, and on the main
+ * large search (over IN_THREAD_PAIRS) runs off the calling thread: a batch job searches with one worker, and on the main
  * thread the search held up everything else the process does (the other jobs it runs at the same
  * time, the API it serves).
  */
 export async function nearestSeedDistancesParallel(task: NearestSeedTask, workers: number): Promise<Float64Array> {
-  if (task.candidates.length <= IN_THREAD_CANDIDATES) return nearestSeedDistances(task);
-  const parts = Math.max(1, Math.min(workers, Math.ceil(task.candidates.length / IN_THREAD_CANDIDATES)));
+  const parts = Math.max(1, Math.min(workers, Math.ceil(task.candidates.length / 2000)));
+  if (parts === 1 && task.seeds.length * task.candidates.length <= IN_THREAD_PAIRS) return nearestSeedDistances(task);
   const shared = task.points.buffer instanceof SharedArrayBuffer ? task.points : new Float32Array(new SharedArrayBuffer(task.points.byteLength));
   if (shared !== task.points) shared.set(task.points);
   const size = Math.ceil(task.candidates.length / parts);

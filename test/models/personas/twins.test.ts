@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { Random } from '../../../src/random.ts';
 import { nearestSeedDistances } from '../../../src/models/personas/knn.ts';
-import { findTwins, nearestSeedDistancesParallel, standardisedPoints } from '../../../src/models/personas/twins.ts';
+import { findTwins, IN_THREAD_PAIRS, nearestSeedDistancesParallel, standardisedPoints } from '../../../src/models/personas/twins.ts';
 
 function randomMatrix(rows: number, cols: number, seed: number) {
   const rng = new Random(seed);
@@ -47,8 +47,12 @@ describe('look-alike twins', () => {
     }
   }, 60_000);
 
-  it('searches off the calling thread with one worker too, so the process goes on meanwhile (a small search stays in it)', async () => {
-    const task = { points: space.points, dims: space.dims, seeds: Uint32Array.from(seeds), candidates: Uint32Array.from(candidates) };
+  it('searches off the calling thread with one worker too when the search is large, so the process goes on meanwhile (a small search stays in it)', async () => {
+    // Just over IN_THREAD_PAIRS seed-candidate pairs.
+    const big = standardisedPoints(randomMatrix(20_000, 6, 5));
+    const bigSeeds = Uint32Array.from({ length: 3000 }, (_, i) => i);
+    const task = { points: big.points, dims: big.dims, seeds: bigSeeds, candidates: Uint32Array.from({ length: 17_000 }, (_, i) => 3000 + i) };
+    expect(task.seeds.length * task.candidates.length).toBeGreaterThan(IN_THREAD_PAIRS);
     // Timer ticks while the search runs: none when it holds the calling thread.
     const during = async (search: () => Promise<Float64Array>) => {
       let ticks = 0;
@@ -61,10 +65,10 @@ describe('look-alike twins', () => {
       }
     };
     const oneWorker = await during(() => nearestSeedDistancesParallel(task, 1));
-    expect(task.candidates.length).toBeGreaterThan(2000);
     expect(oneWorker.ticks).toBeGreaterThan(0);
     expect(Array.from(oneWorker.distances)).toEqual(Array.from(nearestSeedDistances(task)));
     const small = { ...task, candidates: task.candidates.subarray(0, 2000) };
+    expect(small.seeds.length * small.candidates.length).toBeLessThanOrEqual(IN_THREAD_PAIRS);
     const inThread = await during(() => nearestSeedDistancesParallel(small, 1));
     expect(inThread.ticks).toBe(0);
     expect(Array.from(inThread.distances)).toEqual(Array.from(nearestSeedDistances(small)));
