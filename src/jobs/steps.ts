@@ -251,7 +251,7 @@ async function finalRound(ctx: StepContext, t: PersonaTable, options: TrainOptio
     const views = viewsWithColumns(conditionViews(p.key_drivers, t.table, `personas[${i}].key_drivers`), design);
     await ctx.checkCancelled();
     ctx.progress.stage('condition views', views.length * (viewOptions.folds + 1));
-    const [trained] = await trainConditionViews(design, [{ id: persona, index: t.index, views }], options, (done) => ctx.progress.tick(done));
+    const [trained] = await trainConditionViews(design, [{ id: persona, index: t.index, bags: m.bags, views }], options, (done) => ctx.progress.tick(done));
     m = withViews(m, trained, viewOptions, design.names);
     for (const line of viewLogLines(m)) ctx.progress.log(line);
   }
@@ -274,6 +274,7 @@ async function finalRound(ctx: StepContext, t: PersonaTable, options: TrainOptio
     prevalenceC: m.prevalenceC,
     baseWeight: m.baseWeight,
     validationAuc: m.validationAuc,
+    bags: m.bags,
     views: m.views ?? [],
     estimatedPrevalence: m.prevalence,
     reachCurve: reachCurve(m.probabilities),
@@ -309,6 +310,7 @@ interface TrainResult {
   prevalenceC?: number;
   baseWeight?: number;
   validationAuc?: number;
+  bags?: number;
   views?: PersonaMetrics['views'];
   estimatedPrevalence?: number;
   reachCurve?: PersonaMetrics['reachCurve'];
@@ -348,6 +350,7 @@ function runMetrics(version: string, customers: number, trainingCustomers: numbe
         seedsLeftOut: t.seedsLeftOut ?? 0,
         seedCleaningSkipped: t.seedCleaningSkipped ?? null,
         validationAuc: ok ? t.validationAuc! : null,
+        bags: ok && t.bags !== undefined ? t.bags : null,
         views: t.views ?? [],
         estimatedC: ok ? t.c! : null,
         prevalenceC: ok && t.prevalenceC !== undefined ? t.prevalenceC : null,

@@ -29,8 +29,8 @@ export const RunRequestSchema = z
       .object({
         folds: z.number().int().min(2).max(10).optional(),
         numTrees: z.number().int().min(1).max(5000).optional(),
-        /** Positive-unlabeled bags per boosted-trees model (models/personas/train.ts TrainOptions.bags; default 5). */
-        bags: z.number().int().min(1).max(50).optional(),
+        /** Positive-unlabeled bags per boosted-trees model (models/personas/train.ts TrainOptions.bags; default 'auto'). */
+        bags: z.union([z.number().int().min(1).max(50), z.literal('auto')]).optional(),
         /** Condition views (models/personas/views.ts; boosted trees): on unless false. */
         views: z.boolean().optional(),
         /** Strict precision (ViewOptions.strictPrecision; with views): each persona model tempered by its relearning. */

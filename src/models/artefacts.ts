@@ -85,6 +85,8 @@ export const PersonaMetricsSchema = z.object({
   seedCleaningSkipped: z.string().nullable().default(null),
   /** Mean validation AUC over the folds (positives vs unlabeled). */
   validationAuc: z.number().nullable(),
+  /** Positive-unlabeled bags averaged in each of the persona's models (train.ts, bagsFor); absent from runs before session 21. */
+  bags: z.number().int().nullable().optional(),
   /**
    * Condition views combined into the persona's probabilities (views.ts): the condition each leaves
    * out, its positives (customers passing the other conditions), its c and validation AUC, and its

@@ -119,10 +119,11 @@ describe('personas seed, train and score', () => {
       const { model } = JSON.parse(readFileSync(join(out, 'model', p.modelFile!), 'utf8')) as { model: { kind: string; trees: unknown[] } };
       expect([model.kind, model.trees.length]).toEqual(['gbdt', 12]);
     }
-    // The defaults: five bags (an ensemble file of them) with the condition views.
+    // The defaults: five bags (an ensemble file of them; 'auto' gives more only on a larger base) with the condition views.
     const bagged = loadSavedProjection(modelDir);
-    expect(bagged.manifest.learner.params).toMatchObject({ numTrees: 15, bags: 5, views: { trees: 15, folds: 2, weight: VIEW_DEFAULTS.weight, unlabeledPerSeed: 20 } });
+    expect(bagged.manifest.learner.params).toMatchObject({ numTrees: 15, bags: 'auto', views: { trees: 15, folds: 2, weight: VIEW_DEFAULTS.weight, unlabeledPerSeed: 20 } });
     expect(bagged.personas.map((p) => [p.model.kind, (p.model as ConditionViewsModel).base.model.kind])).toEqual(bagged.personas.map(() => ['views', 'ensemble']));
+    expect(bagged.personas.map((p) => ((p.model as ConditionViewsModel).base.model.toJSON() as { members: unknown[] }).members.length)).toEqual(bagged.personas.map(() => 5));
     // The same single models with the default views, each a view per condition of its rule (of 12 trees: never more than the persona model's).
     const viewed = join(root, 'trained-views');
     cli('--out', viewed, '--trees', '12', '--folds', '2', '--bags', '1');
@@ -137,9 +138,9 @@ describe('personas seed, train and score', () => {
     }
     // --strict-precision: the same models, each persona model's own evidence tempered by its relearning (recorded and saved).
     const strict = join(root, 'trained-strict');
-    cli('--out', strict, '--trees', '12', '--folds', '2', '--bags', '1', '--strict-precision');
+    cli('--out', strict, '--trees', '12', '--folds', '2', '--bags', 'auto', '--strict-precision');
     const tempered = loadSavedProjection(join(strict, 'model'));
-    expect(tempered.manifest.learner.params).toMatchObject({ views: { strictPrecision: true } });
+    expect(tempered.manifest.learner.params).toMatchObject({ bags: 'auto', views: { strictPrecision: true } });
     const metrics = RunMetricsSchema.parse(JSON.parse(readFileSync(join(strict, 'metrics.json'), 'utf8')));
     for (const p of tempered.personas) {
       const file = (p.model as ConditionViewsModel).toJSON() as { baseWeight?: number };
@@ -149,7 +150,8 @@ describe('personas seed, train and score', () => {
     }
     expect(tempered.personas.some((p) => ((p.model as ConditionViewsModel).toJSON() as { baseWeight?: number }).baseWeight! < 1)).toBe(true);
     expect(() => cli('--out', join(root, 'bad'), '--no-views', '--strict-precision')).toThrow(/--strict-precision tempers each persona model by what its condition views measure: it cannot go with --no-views/);
-    expect(() => cli('--out', join(root, 'bad'), '--bags', '0')).toThrow(/--bags must be a whole number of at least 1 \(got "0"\)/);
+    expect(() => cli('--out', join(root, 'bad'), '--bags', '0')).toThrow(/--bags must be a whole number of at least 1 or 'auto' \(got "0"\)/);
+    expect(() => cli('--out', join(root, 'bad'), '--bags', 'many')).toThrow(/--bags must be a whole number of at least 1 or 'auto' \(got "many"\)/);
   }, 120_000);
 
   it('train --training-customers N: the models learn from a sample of N customers, every customer is scored, and the run says so', () => {

@@ -113,7 +113,7 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
   if (viewOptions && models.length) {
     const views = trainable.map((s, k) => {
       const i = spec.personas.findIndex((p) => p.id === s.id);
-      return { id: s.id, index: k, views: viewsWithColumns(conditionViews(spec.personas[i].key_drivers, input.table, `personas[${i}].key_drivers`), design) };
+      return { id: s.id, index: k, bags: models[k].bags, views: viewsWithColumns(conditionViews(spec.personas[i].key_drivers, input.table, `personas[${i}].key_drivers`), design) };
     });
     for (const v of views) progress.log(`${v.id}: ${v.views.length} condition views (a view is left out when its positives would be more than half the customers, or its condition has no model column)`);
     progress.stage('condition views', views.reduce((a, v) => a + v.views.length, 0) * (viewOptions.folds + 1));
@@ -166,6 +166,7 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
       seedsLeftOut: leftOut.get(p.id) ?? 0,
       seedCleaningSkipped: cleaningSkipped.get(p.id) ?? null,
       validationAuc: m ? m.validationAuc : null,
+      bags: m ? m.bags : null,
       views: m?.views ?? [],
       estimatedC: m ? m.c : null,
       prevalenceC: m ? m.prevalenceC : null,

@@ -53,11 +53,12 @@ export interface TrainOptions {
    * Positive-unlabeled bagging (Mordelet and Vert, 2014): each fold's model (and the final one) is
    * the mean of this many models, each learning every positive against its own share of the
    * sampled unlabelled. 1: one model. Boosted trees (gbdt) only: other kinds learn one model
-   * (bagsOf). Measured on the four 100k benchmark worlds (BENCHMARKS.md, session 8): 5 bags
-   * against 1 raise macro-F1 by 0.008 to 0.012 at the same precision, for 1.15 to 1.35 times
-   * the run time; a saved model is then an `ensemble` file of its bags.
+   * (bagsOf). 'auto' (the default since session 21): AUTO_MIN_BAGS bags, more (to MAX_BAGS) where
+   * the persona's sampled unlabelled rows give each at least UNLABELED_PER_BAG, each bag then
+   * learning AUTO_MIN_BAGS / bags of the trees at bags / AUTO_MIN_BAGS times the rate (bagsFor,
+   * bagLearner). A saved model is then an `ensemble` file of its bags.
    */
-  bags?: number;
+  bags?: number | 'auto';
   /**
    * Condition views (views.ts): one more model per top-level condition of the persona's rule, on
    * that condition's features, whose evidence is added to the persona model's; null: none.
@@ -120,7 +121,9 @@ export function viewOptionsFor(o: { views?: boolean; strictPrecision?: boolean }
  * of depth 6 at rate 0.1 raise macro-F1 by 0.007 to 0.012 and precision by 0.02 to 0.03 (to 0.87
  * to 0.88 for a target of 0.9), and the best macro-F1 any threshold reaches at precision 0.85
  * from 0.55 to 0.60 (with 200 rows a leaf: leafRows), for a worse size estimate (sum of share
- * errors 0.12 to 0.16 against 0.08 to 0.11) and 1.4 times the training time. The forest keeps
+ * errors 0.12 to 0.16 against 0.08 to 0.11) and 1.4 times the training time. The trees and rate
+ * are those of five bags: with bags 'auto' and more unlabelled rows, more bags of fewer trees
+ * (bagLearner). The forest keeps
  * the tree sizes it was measured with.
  */
 export const PERSONA_LEARNER_DEFAULTS = {
@@ -145,7 +148,7 @@ export const TRAIN_DEFAULTS: TrainOptions = {
   twinSearch: 'knn',
   twinCutoffQuantile: 0.9,
   cleanSeedsQuantile: 0.15,
-  bags: 5,
+  bags: 'auto',
   // A base of up to 200,000 customers trains on all of them, so the 100k benchmark worlds are
   // unchanged; a larger one on a sample of 200,000 (BENCHMARKS.md, persona projection, session 19).
   trainingCustomers: 200_000,
@@ -234,6 +237,8 @@ export interface PersonaTrainingInput {
    * never ruleFeatures (a condition view, views.ts); default: every feature but the rule's.
    */
   keepOnly?: string[];
+  /** This input's learner instead of the options' (a condition view's, views.ts). */
+  learner?: TrainOptions['learner'];
   /**
    * The persona's index among the personas trained (default: its place in the list given):
    * seeds its sample and folds, so a persona trained alone (a batch job) gets the same ones
@@ -263,6 +268,8 @@ export interface PersonaModel {
   prevalenceC: number;
   /** Estimated share of the persona in the base: mean s / prevalenceC, not clipped at 1 (with condition views: their mean combined probability). */
   prevalence: number;
+  /** Models averaged per fold and in the final model (bagsFor). */
+  bags: number;
   /** Positives vs unlabelled AUC of the out-of-fold scores on the training sample. */
   validationAuc: number;
   /** The condition views combined into the probabilities and the model (views.ts), if any. */
@@ -298,13 +305,64 @@ export function weightedAuc(scores: ArrayLike<number>, labels: ArrayLike<number>
 }
 
 /**
- * Models averaged per fold and final model: the `bags` option for boosted trees, 1 for the other
- * kinds (bagging is measured for the trees only; the forest and the ensemble average already).
+ * Bags 'auto' gives every persona: five, as measured against one on the four 100k worlds
+ * (session 8: macro-F1 +0.008 to +0.012 at the same precision) and on 20,000-customer worlds
+ * (session 21: five bags of 300 trees at rate 0.03 rank better there than fewer bags, or five of
+ * 150 at 0.06: coverage at precision 0.85 0.440 / 0.451 against 0.430 / 0.437 and 0.437 / 0.439).
  */
-export function bagsOf(opts: Pick<TrainOptions, 'bags' | 'learner'>): number {
-  const bags = opts.learner.kind === 'gbdt' ? (opts.bags ?? 1) : 1;
-  if (!Number.isInteger(bags) || bags < 1) throw new ModelError('TRAINING_DATA_INVALID', `option bags = ${bags}: expected a whole number of 1 or more`, { field: 'bags' });
+export const AUTO_MIN_BAGS = 5;
+/**
+ * Sampled unlabelled rows each bag keeps at least when 'auto' gives more than AUTO_MIN_BAGS. A bag
+ * learns every positive against its share of the unlabelled; with too small a share its held-out
+ * seeds score above the label frequency and c is overestimated (session 21, an 8,000-row SCAR
+ * world with c = 0.25 and 6,000 unlabelled rows sampled: 0.23 and 0.26 with 1 and 2 bags of 150
+ * trees at 0.06, 0.28 with 3, 0.44 with 10; 0.33 with the five of 300 at 0.03 the defaults give
+ * there; on 40,000 rows ten bags give 0.25 to 0.27). On the 100k benchmark worlds nearly every persona has 30,000
+ * sampled unlabelled rows or more, so ten bags of 150 trees at 0.06, which raise coverage by
+ * 0.004 to 0.008 and macro-F1 by 0.005 to 0.007 at the same precision against five of 300 at 0.03
+ * (sessions 20 and 21).
+ */
+export const UNLABELED_PER_BAG = 3000;
+/** The most bags 'auto' gives a model. */
+export const MAX_BAGS = 10;
+
+/**
+ * The `bags` option checked: a whole number of 1 or more, or 'auto'; 1 for the learner kinds
+ * other than boosted trees (bagging is measured for the trees only; the forest and the ensemble
+ * average already). What a manifest records.
+ */
+export function bagsOf(opts: Pick<TrainOptions, 'bags' | 'learner'>): number | 'auto' {
+  if (opts.learner.kind !== 'gbdt') return 1;
+  const bags = opts.bags ?? 1;
+  if (bags === 'auto') return bags;
+  if (!Number.isInteger(bags) || bags < 1) throw new ModelError('TRAINING_DATA_INVALID', `option bags = ${bags}: expected a whole number of 1 or more, or 'auto'`, { field: 'bags' });
   return bags;
+}
+
+/** The bags of a persona's models that learn from `unlabeled` sampled unlabelled rows. */
+export function bagsFor(opts: Pick<TrainOptions, 'bags' | 'learner'>, unlabeled: number): number {
+  const bags = bagsOf(opts);
+  return bags === 'auto' ? Math.max(AUTO_MIN_BAGS, Math.min(MAX_BAGS, Math.floor(unlabeled / UNLABELED_PER_BAG))) : bags;
+}
+
+/**
+ * The learner of each of `bags` bags. With bags 'auto' the learner's trees and rate are those of
+ * AUTO_MIN_BAGS bags: more bags each learn proportionally fewer trees at a proportionally higher
+ * rate, so a persona model holds the same trees to score and learns as much (the defaults' 300 at
+ * 0.03 become 150 at 0.06 in ten bags). A number of bags takes the learner as given.
+ */
+export function bagLearner(opts: Pick<TrainOptions, 'bags' | 'learner'>, bags: number): TrainOptions['learner'] {
+  const { kind, params } = opts.learner;
+  if (bagsOf(opts) !== 'auto' || kind !== 'gbdt' || bags === AUTO_MIN_BAGS) return opts.learner;
+  const share = AUTO_MIN_BAGS / bags;
+  return {
+    kind,
+    params: {
+      ...params,
+      ...(typeof params.numTrees === 'number' ? { numTrees: Math.max(1, Math.round(params.numTrees * share)) } : {}),
+      ...(typeof params.learningRate === 'number' ? { learningRate: params.learningRate / share } : {}),
+    },
+  };
 }
 
 /**
@@ -315,7 +373,7 @@ export function bagsOf(opts: Pick<TrainOptions, 'bags' | 'learner'>): number {
 export async function trainPersonas(sourceDesign: DesignMatrix, personas: PersonaTrainingInput[], opts: TrainOptions, onProgress?: (done: number, total: number) => void): Promise<PersonaModel[]> {
   const design = shareMatrix(sourceDesign);
   const n = design.rows;
-  const bags = bagsOf(opts);
+  bagsOf(opts); // the option checked before any work
   const sampleRng = new Random(opts.seed * 1000 + 999);
   const correlationSample = Uint32Array.from({ length: Math.min(n, 20000) }, () => sampleRng.int(n));
   // Customers outside the training sample are scored, never trained on (as the seeds left out),
@@ -353,9 +411,10 @@ export async function trainPersonas(sourceDesign: DesignMatrix, personas: Person
     const fold = Uint8Array.from(rows, () => rng.int(opts.folds));
     const sampledSet = new Uint8Array(n);
     for (const i of rows) sampledSet[i] = 1;
+    const bags = bagsFor(opts, take);
     const bagRng = new Random(opts.seed * 1000 + 700 + (p.index ?? k));
     const bag = Uint8Array.from(rows, () => (bags > 1 ? bagRng.int(bags) : 0));
-    return { p, x, rows, y, isSeed, weights, fold, bag, sampledSet };
+    return { p, x, rows, y, isSeed, weights, fold, bags, bag, sampledSet };
   });
 
   const jobs = plans.flatMap((plan) => {
@@ -373,12 +432,14 @@ export async function trainPersonas(sourceDesign: DesignMatrix, personas: Person
       for (let i = 0; i < n; i++) if (sample[i] ? rowFold[i] === -1 || rowFold[i] === f : outFold[i] === f) out.push(i);
       return Uint32Array.from(out);
     };
+    const bags = plan.bags;
+    const learner = bagLearner({ ...opts, learner: plan.p.learner ?? opts.learner }, bags);
     const make = (keep: (k: number) => boolean, score: boolean, scoreRows?: Uint32Array) =>
       Array.from({ length: bags }, (_, b) => {
         const idx = Array.from(plan.rows.keys()).filter((k) => keep(k) && (plan.y[k] === 1 || plan.bag[k] === b));
         return {
-          kind: opts.learner.kind,
-          options: { ...withLeafRows(opts.learner, idx.length), seed: opts.seed + b },
+          kind: learner.kind,
+          options: { ...withLeafRows(learner, idx.length), seed: opts.seed + b },
           input: { x: plan.x, y: Uint8Array.from(idx, (k) => plan.y[k]), weights: Float64Array.from(idx, (k) => plan.weights[k] * (plan.y[k] ? 1 : bags)), featureNames: plan.x.names },
           rows: Uint32Array.from(idx, (k) => plan.rows[k]),
           score,
@@ -388,26 +449,29 @@ export async function trainPersonas(sourceDesign: DesignMatrix, personas: Person
     const foldModels = Array.from({ length: opts.folds }, (_, f) => make((k) => plan.fold[k] !== f, true, toScore(f))).flat();
     return opts.foldsOnly ? foldModels : [...foldModels, ...make(() => true, false)];
   });
-  // Progress counts the persona's models (folds and final), as the callers' stages do, not their bags.
-  onProgress?.(0, jobs.length / bags);
-  // A model counts once all its bags have ended (jobs end about in order, a few at a time).
-  const trained = await trainManyScored(jobs, { workers: opts.workers ?? 2, onDone: (completed) => onProgress?.(Math.floor(completed / bags), jobs.length / bags) });
-  onProgress?.(jobs.length / bags, jobs.length / bags);
+  // Progress counts the personas' models (folds and final), as the callers' stages do, not their
+  // bags: a model counts once all its bags have ended (jobs end about in order, a few at a time).
+  const perPersona = opts.folds + (opts.foldsOnly ? 0 : 1);
+  const modelEnds: number[] = [];
+  for (const plan of plans) for (let m = 0; m < perPersona; m++) modelEnds.push((modelEnds.at(-1) ?? 0) + plan.bags);
+  const modelsDone = (jobsDone: number) => modelEnds.filter((end) => end <= jobsDone).length;
+  onProgress?.(0, modelEnds.length);
+  const trained = await trainManyScored(jobs, { workers: opts.workers ?? 2, onDone: (completed) => onProgress?.(modelsDone(completed), modelEnds.length) });
+  onProgress?.(modelEnds.length, modelEnds.length);
   // A model per fold (and the final one): its bags' mean, and for a fold, its scores of every customer.
   const models: { model: FittedClassifier; scores?: Float64Array }[] = [];
-  for (let j = 0; j < trained.length; j += bags) {
-    const members = trained.slice(j, j + bags);
-    if (bags === 1) models.push(members[0]);
+  modelEnds.forEach((end, m) => {
+    const members = trained.slice(m ? modelEnds[m - 1] : 0, end);
+    if (members.length === 1) models.push(members[0]);
     else {
       const parts = members.map(({ model }) => ({ model, a: 1, b: 0 }));
-      const scores = members.every((m) => m.scores) ? averageMembers(parts, members.map((m) => m.scores!)) : undefined;
-      models.push({ model: new AveragedEnsemble({ bags }, parts), scores });
+      const scores = members.every((s) => s.scores) ? averageMembers(parts, members.map((s) => s.scores!)) : undefined;
+      models.push({ model: new AveragedEnsemble({ bags: members.length }, parts), scores });
     }
-  }
+  });
 
   return plans.map((plan, k) => {
-    const per = opts.folds + (opts.foldsOnly ? 0 : 1);
-    const own = models.slice(k * per, (k + 1) * per);
+    const own = models.slice(k * perPersona, (k + 1) * perPersona);
     // With foldsOnly, the first fold's model stands in for the final one (the caller discards it).
     const final = own[opts.foldsOnly ? 0 : opts.folds].model;
     const oof = new Float64Array(n);
@@ -454,6 +518,7 @@ export async function trainPersonas(sourceDesign: DesignMatrix, personas: Person
       probabilities,
       prevalenceC,
       prevalence: oofSum / n / prevalenceC,
+      bags: plan.bags,
       validationAuc: weightedAuc(sampleScores, plan.y, plan.weights),
       calibration: calibrationTable(sampleScores, plan.y, plan.weights),
     };

@@ -22,7 +22,7 @@ import type { Rule } from './file.ts';
 import type { DesignMatrix } from './design.ts';
 import { evaluateRule } from './rules.ts';
 import { dependentViews, personaRelearning, RELEARNING_LIMIT, VIEW_DEPENDENCE_LIMIT } from '../artefacts.ts';
-import { trainPersonas, weightedAuc, type PersonaModel, type TrainOptions, type ViewOptions } from './train.ts';
+import { bagLearner, trainPersonas, weightedAuc, type PersonaModel, type TrainOptions, type ViewOptions } from './train.ts';
 import { combineViewEvidence, ConditionViewsModel, type ViewScale } from './views-model.ts';
 
 export interface ConditionView {
@@ -194,26 +194,36 @@ export function viewsTrained(opts: Pick<TrainOptions, 'views' | 'learner'>): Vie
  * Trains every view of every persona (one call, so the workers share them out): fold models for
  * out-of-fold probabilities and a final model each, no twins, no bags. `index` is the persona's
  * index among those trained, as trainPersonas takes it, so a persona trained alone (a batch job)
- * gets the same views as in `personas run`.
+ * gets the same views as in `personas run`. A view learns at the rate of one of its persona
+ * model's `bags` (bagLearner: 0.06 in ten bags with 'auto', where five learn at 0.03), with
+ * viewTrees trees: measured so (BENCHMARKS.md, sessions 20 and 21); at 0.03 beside ten bags
+ * coverage is 0.002 to 0.005 higher and precision 0.001 to 0.003 lower (world 2: 0.849).
  */
 export async function trainConditionViews(
   design: DesignMatrix,
-  personas: { id: string; index: number; views: ConditionView[] }[],
+  personas: { id: string; index: number; bags?: number; views: ConditionView[] }[],
   opts: TrainOptions,
   onProgress?: (done: number, total: number) => void,
 ): Promise<TrainedView[][]> {
   const v = viewsOf(opts);
+  if (!v) return personas.map(() => []);
   const flat = personas.flatMap((p) =>
-    p.views.map((view, a) => ({ p, view, input: { id: `${p.id} without ${view.condition}`, seedMask: view.seedMask, keepOnly: view.features, ruleFeatures: view.ruleFeatures, index: 1000 + 32 * p.index + a } })),
+    p.views.map((view, a) => ({ p, view, input: { id: `${p.id} without ${view.condition}`, seedMask: view.seedMask, keepOnly: view.features, ruleFeatures: view.ruleFeatures, index: 1000 + 32 * p.index + a, learner: viewLearner(opts, v, p.bags) } })),
   );
-  if (!v || !flat.length) return personas.map(() => []);
+  if (!flat.length) return personas.map(() => []);
   const models = await trainPersonas(
     design,
     flat.map((f) => f.input),
-    { ...opts, folds: v.folds, unlabeledPerSeed: v.unlabeledPerSeed, bags: 1, foldsOnly: false, views: null, learner: { ...opts.learner, params: { ...opts.learner.params, numTrees: viewTrees(v, opts.learner.params) } } },
+    { ...opts, folds: v.folds, unlabeledPerSeed: v.unlabeledPerSeed, bags: 1, foldsOnly: false, views: null, learner: viewLearner(opts, v, undefined) },
     onProgress,
   );
   return personas.map((p) => flat.flatMap((f, k) => (f.p === p ? [{ condition: f.view.condition, seeds: f.view.seeds, seedMask: f.view.seedMask, features: f.view.features, conditionMask: f.view.conditionMask, model: models[k] }] : [])));
+}
+
+/** A view's learner: the persona's, with viewTrees trees, at the rate of one of the persona model's `bags` (if given). */
+function viewLearner(opts: TrainOptions, v: ViewOptions, bags: number | undefined): TrainOptions['learner'] {
+  const rate = bags === undefined ? undefined : bagLearner(opts, bags).params.learningRate;
+  return { ...opts.learner, params: { ...opts.learner.params, numTrees: viewTrees(v, opts.learner.params), ...(rate !== undefined ? { learningRate: rate } : {}) } };
 }
 
 /**

@@ -8,7 +8,7 @@ import { trainProjection } from '../../../src/cli/train.ts';
 import { writeDemoBase } from '../../../src/demo/index.ts';
 import { readFeatureTable } from '../../../src/features/index.ts';
 import { encodeDesign, loadSavedProjection, parsePersonaFile, personaLearner, PERSONA_LEARNER_DEFAULTS, trainPersonas, TRAIN_DEFAULTS, type Projection } from '../../../src/models/personas/index.ts';
-import { leafRows } from '../../../src/models/personas/train.ts';
+import { AUTO_MIN_BAGS, bagLearner, bagsFor, leafRows, MAX_BAGS, UNLABELED_PER_BAG } from '../../../src/models/personas/train.ts';
 import type { DesignMatrix } from '../../../src/models/personas/design.ts';
 import { Random } from '../../../src/random.ts';
 import { loadModel, makeLearner } from '../../../src/models/learners.ts';
@@ -109,10 +109,44 @@ describe('positive-unlabeled bagging', () => {
     expect(Array.from(bagged.oofScores)).not.toEqual(Array.from(single.oofScores));
   });
 
-  it('refuses a bag count that is not a whole number of 1 or more', async () => {
-    for (const bags of [0, 1.5, -2]) {
-      await expect(trainPersonas(design, [{ id: 'p', seedMask, ruleFeatures: [] }], { ...options, bags })).rejects.toThrow(/option bags = .*: expected a whole number of 1 or more/);
+  it('refuses a bag count that is not a whole number of 1 or more, or auto', async () => {
+    for (const bags of [0, 1.5, -2, 'some' as 'auto']) {
+      await expect(trainPersonas(design, [{ id: 'p', seedMask, ruleFeatures: [] }], { ...options, bags })).rejects.toThrow(/option bags = .*: expected a whole number of 1 or more, or 'auto'/);
     }
+  });
+
+  it("with bags 'auto', gives a persona five bags, more (to MAX_BAGS) where its unlabelled rows give each UNLABELED_PER_BAG, of proportionally fewer trees at a higher rate", async () => {
+    const gbdt = options.learner;
+    expect([0, 2999, 17_999, 18_000, 29_999, 30_000, 1e6].map((u) => bagsFor({ bags: 'auto', learner: gbdt }, u))).toEqual([5, 5, 5, 6, 9, 10, 10]);
+    expect([AUTO_MIN_BAGS, UNLABELED_PER_BAG, MAX_BAGS]).toEqual([5, 3000, 10]);
+    // A number is taken as given, learner and all; other learners are not bagged.
+    expect(bagsFor({ bags: 4, learner: gbdt }, 1e6)).toBe(4);
+    expect(bagLearner({ bags: 10, learner: gbdt }, 10)).toBe(gbdt);
+    expect(bagsFor({ bags: 'auto', learner: personaLearner({ kind: 'forest' }) }, 1e6)).toBe(1);
+    // The persona defaults in ten bags: 150 trees at 0.06 each, the trees of five bags of 300 at 0.03.
+    const ten = bagLearner({ bags: 'auto', learner: personaLearner(undefined) }, 10).params;
+    expect([ten.numTrees, ten.learningRate]).toEqual([PERSONA_LEARNER_DEFAULTS.gbdt.numTrees / 2, PERSONA_LEARNER_DEFAULTS.gbdt.learningRate * 2]);
+    // Through training: two personas of one base, one with few seeds (so few unlabelled sampled), one with many.
+    const big = 40_000;
+    const bigColumns = names.map(() => Float32Array.from({ length: big }, () => rng.normal(0, 1)));
+    const bigDesign: DesignMatrix = { rows: big, columns: bigColumns, names, sources: names };
+    const few = Uint8Array.from(bigColumns[0], (v) => (v > 2.5 ? 1 : 0));
+    const many = Uint8Array.from(bigColumns[1], (v) => (v > 0.5 ? 1 : 0));
+    const count = (mask: Uint8Array) => mask.reduce((a, b) => a + b, 0);
+    const unlabelled = (mask: Uint8Array) => Math.min(big - count(mask), count(mask) * options.unlabeledPerSeed);
+    const learner = personaLearner({ kind: 'gbdt', params: { numTrees: 20 } });
+    const [small, large] = await trainPersonas(bigDesign, [{ id: 'few', seedMask: few, ruleFeatures: [] }, { id: 'many', seedMask: many, ruleFeatures: [] }], { ...options, bags: 'auto', learner });
+    type Bagged = { members: { model: { params: { numTrees: number; learningRate: number } } }[] };
+    expect(unlabelled(few)).toBeLessThan(6 * UNLABELED_PER_BAG);
+    expect(small.bags).toBe(5);
+    expect((small.model.toJSON() as Bagged).members.map((m) => [m.model.params.numTrees, m.model.params.learningRate])).toEqual(Array(5).fill([20, learner.params.learningRate]));
+    const bags = Math.floor(unlabelled(many) / UNLABELED_PER_BAG);
+    expect(bags).toBeGreaterThan(5);
+    expect(large.bags).toBe(bags);
+    const members = (large.model.toJSON() as Bagged).members;
+    expect(members).toHaveLength(bags);
+    expect(members[0].model.params.numTrees).toBe(Math.round((20 * 5) / bags));
+    expect(members[0].model.params.learningRate).toBeCloseTo(((learner.params.learningRate as number) * bags) / 5, 12);
   });
 });
 

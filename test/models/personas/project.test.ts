@@ -168,9 +168,10 @@ describe('projection of the demo base', () => {
       expect(m.twins).toBeGreaterThan(0);
       expect(m.twins).toBeLessThan(m.seeds);
     }
-    expect(withTwins.manifest.learner.params).toMatchObject({ twinsPerSeed: 1, twinSearch: 'knn', twinWeight: 0.5, cleanSeedsQuantile: 0.1, bags: 5 });
-    // Each persona's model is the mean of its bags (views: null, so no condition views), and the manifest says how many.
+    expect(withTwins.manifest.learner.params).toMatchObject({ twinsPerSeed: 1, twinSearch: 'knn', twinWeight: 0.5, cleanSeedsQuantile: 0.1, bags: 'auto' });
+    // Each persona's model is the mean of its bags (views: null, so no condition views), and the manifest and metrics say how many.
     expect(withTwins.models.every((m) => m.model.kind === 'ensemble')).toBe(true);
+    expect(withTwins.metrics.personas.filter((p) => p.status === 'trained').every((p) => p.bags === 5)).toBe(true);
     expect(withTwins.manifest.learner.params.views).toBeNull();
   });
 

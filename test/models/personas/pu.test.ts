@@ -30,6 +30,8 @@ describe('positive-unlabeled correction', () => {
       workers: 2,
     });
     const truePrevalence = world.positive.reduce((a, b) => a + b, 0) / world.design.rows;
+    // The default bags ('auto'): about 7,000 sampled unlabelled rows, so five bags.
+    expect(model.bags).toBe(5);
     expect(Math.abs(model.c - c)).toBeLessThan(0.05);
     expect(Math.abs(model.prevalence - truePrevalence)).toBeLessThan(0.05);
     // The corrected probabilities rank positives above negatives.
@@ -38,6 +40,23 @@ describe('positive-unlabeled correction', () => {
     world.positive.forEach((y, i) => (y ? (pos += model.probabilities[i]) : (neg += model.probabilities[i])));
     expect(pos / world.positive.reduce((a, b) => a + b, 0)).toBeGreaterThan(0.8);
     expect(neg / (world.design.rows - world.positive.reduce((a, b) => a + b, 0))).toBeLessThan(0.1);
+  }, 60_000);
+
+  it('overestimates c when each bag has too few unlabelled rows, which bags auto does not go down to', async () => {
+    // Ten bags of 770 unlabelled rows each: the held-out seeds score above the label frequency.
+    const world = scarWorld(8000, 0.15, 0.25, 15);
+    const train = (bags: number | 'auto') =>
+      trainPersonas(world.design, [{ id: 'p', seedMask: world.labelled, ruleFeatures: [] }], {
+        ...TRAIN_DEFAULTS,
+        bags,
+        unlabeledPerSeed: 1000,
+        learner: { kind: 'gbdt', params: { numTrees: 40, numLeaves: 8, maxDepth: 3, learningRate: 0.1, minDataInLeaf: 20 } },
+        workers: 2,
+      });
+    const [[ten], [auto]] = [await train(10), await train('auto')];
+    expect(ten.c - 0.25).toBeGreaterThan(0.05);
+    expect(auto.bags).toBe(5);
+    expect(Math.abs(auto.c - 0.25)).toBeLessThan(0.05);
   }, 60_000);
 
   it('divides the prevalence by the mean score of every rule seed, the ones left out of training included', async () => {

@@ -6,9 +6,9 @@ import type { ColumnMatrix } from '../../../src/models/learner.ts';
 import { fitLearner, loadModel } from '../../../src/models/learners.ts';
 import type { Rule } from '../../../src/models/personas/file.ts';
 import { encodeDesign, fitDesign } from '../../../src/models/personas/design.ts';
-import { conditionViews, viewDependence, viewDependenceWarnings, viewLogLines, strictBaseWeight, viewRelearning, viewsOf, viewsTrained, viewsWithColumns, viewTrees, viewWeight, withViews, type TrainedView } from '../../../src/models/personas/views.ts';
+import { conditionViews, trainConditionViews, viewDependence, viewDependenceWarnings, viewLogLines, strictBaseWeight, viewRelearning, viewsOf, viewsTrained, viewsWithColumns, viewTrees, viewWeight, withViews, type TrainedView } from '../../../src/models/personas/views.ts';
 import { combineViewEvidence, combineViewProbabilities, ConditionViewsModel, VIEWS_FORMAT, VIEWS_FORMAT_V1, VIEWS_FORMAT_V2 } from '../../../src/models/personas/views-model.ts';
-import { viewOptionsFor, VIEW_DEFAULTS, type PersonaModel } from '../../../src/models/personas/train.ts';
+import { personaLearner, TRAIN_DEFAULTS, viewOptionsFor, VIEW_DEFAULTS, type PersonaModel } from '../../../src/models/personas/train.ts';
 import { Random } from '../../../src/random.ts';
 
 // 40 customers: a = i, b = i mod 10, c = (i * 7) mod 40, d = 40 - i.
@@ -356,6 +356,22 @@ describe('view options', () => {
     expect(viewTrees({ trees: 100, folds: 2, weight: 0.5, scaleByDependence: true, unlabeledPerSeed: 20 }, { numTrees: 12 })).toBe(12);
     expect(viewTrees({ trees: 100, folds: 2, weight: 0.5, scaleByDependence: true, unlabeledPerSeed: 20 }, { numTrees: 300 })).toBe(100);
     expect(viewTrees({ trees: 100, folds: 2, weight: 0.5, scaleByDependence: true, unlabeledPerSeed: 20 }, {})).toBe(100);
+  });
+
+  it('train each view at the rate of one of its persona model\'s bags, with the view trees', async () => {
+    const rule: Rule = { all: [{ a: { gte: 20 } }, { d: { gt: 10 } }] };
+    const design = encodeDesign(table, fitDesign(table));
+    const views = viewsWithColumns(conditionViews(rule, table, 'personas[0].key_drivers'), design);
+    const learner = personaLearner({ kind: 'gbdt', params: { numTrees: 4 } });
+    const rate = learner.params.learningRate as number;
+    const opts = { ...TRAIN_DEFAULTS, views: { ...VIEW_DEFAULTS, trees: 3 }, learner, workers: 1 };
+    const trained = await trainConditionViews(design, [{ id: 'ten', index: 0, bags: 10, views }, { id: 'five', index: 1, bags: 5, views }, { id: 'unsaid', index: 2, views }], opts);
+    const params = trained.map((p) => p.map((v) => (v.model.model.toJSON() as { params: { numTrees: number; learningRate: number } }).params));
+    // 'auto' bags: ten bags learn at twice the rate of five; a persona's bags unsaid, the learner's own.
+    expect(params.map((p) => p.map((x) => [x.numTrees, x.learningRate]))).toEqual([views.map(() => [3, rate * 2]), views.map(() => [3, rate]), views.map(() => [3, rate])]);
+    // A number of bags takes the learner as given.
+    const fixed = await trainConditionViews(design, [{ id: 'ten', index: 0, bags: 10, views }], { ...opts, bags: 10 });
+    expect(fixed[0].map((v) => (v.model.model.toJSON() as { params: { learningRate: number } }).params.learningRate)).toEqual(views.map(() => rate));
   });
 
   it('are recorded with the trees the views were trained with', () => {
