@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { LEARNER_KINDS } from '../models/learner.ts';
 import { MIN_TRAINING_CUSTOMERS } from '../models/personas/train.ts';
 
+const BAGS = "expected a whole number from 1 to 50, or 'auto'";
+
 export const RunRequestSchema = z
   .object({
     /** Directory of contract inputs, readable by every worker (a shared volume with several machines). */
@@ -30,7 +32,7 @@ export const RunRequestSchema = z
         folds: z.number().int().min(2).max(10).optional(),
         numTrees: z.number().int().min(1).max(5000).optional(),
         /** Positive-unlabeled bags per boosted-trees model (models/personas/train.ts TrainOptions.bags; default 'auto'). */
-        bags: z.union([z.number().int().min(1).max(50), z.literal('auto')]).optional(),
+        bags: z.union([z.number().int({ error: BAGS }).min(1, { error: BAGS }).max(50, { error: BAGS }), z.literal('auto')], { error: BAGS }).optional(),
         /** Condition views (models/personas/views.ts; boosted trees): on unless false. */
         views: z.boolean().optional(),
         /** Strict precision (ViewOptions.strictPrecision; with views): each persona model tempered by its relearning. */

@@ -92,7 +92,9 @@ for (const variant of RUNNER_VARIANTS) {
     });
 
     it('trains the trees, bags and condition views (or none) the run asks for when the persona file names no learner, and records them', async () => {
-      await expect(startRun(db, queue, { data: runs.data, personas, train: { bags: 0 } })).rejects.toThrow(/bags/);
+      for (const bags of [0, 2.5, 'many']) {
+        await expect(startRun(db, queue, { data: runs.data, personas, train: { bags: bags as number } })).rejects.toThrow("run request: field 'train.bags': expected a whole number from 1 to 50, or 'auto'");
+      }
       await expect(startRun(db, queue, { data: runs.data, personas, train: { views: 'no' as unknown as boolean } })).rejects.toThrow(/views/);
       type Part = { kind: string; members?: { model: { trees: unknown[] } }[]; trees?: unknown[] };
       type Kept = { model: Part & { base?: { c: number; model: Part }; views?: { condition: string; c: number; model: Part }[]; baseWeight?: number } };
