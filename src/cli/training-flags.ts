@@ -43,7 +43,7 @@ export interface TrainingSize {
 
 export function addTrainingFlags(command: Command): Command {
   return command
-    .option('--trees <n>', `trees per model (default: the learner default; persona training: ${PERSONA_LEARNER_DEFAULTS.gbdt.numTrees} for gbdt)`)
+    .option('--trees <n>', `trees per model (default: the learner default; persona training: ${PERSONA_LEARNER_DEFAULTS.gbdt.numTrees} for gbdt, per bag of ${AUTO_MIN_BAGS}; shared out among more bags with --bags auto)`)
     .option('--folds <n>', 'validation folds (default 3)')
     .option('--bags <n|auto>', `positive-unlabeled bags averaged per boosted-trees model (default auto: ${AUTO_MIN_BAGS}, up to ${MAX_BAGS} where each keeps ${UNLABELED_PER_BAG.toLocaleString('en')} sampled unlabelled customers of the persona, the trees shared out among them; 1: one model per file)`)
     .option('--views', 'condition views: one more model per condition of each rule, pooled in (boosted trees; the default)')
