@@ -50,13 +50,49 @@ interface Member {
  * worker) combine to exactly what predictProba gives.
  */
 export function averageMembers(members: { a: number; b: number }[], probabilities: Float64Array[]): Float64Array {
-  const out = new Float64Array(probabilities[0]?.length ?? 0);
-  members.forEach((m, k) => {
-    const p = probabilities[k];
-    for (let i = 0; i < p.length; i++) out[i] += applyPlatt(m, p[i]);
-  });
-  for (let i = 0; i < out.length; i++) out[i] /= members.length;
-  return out;
+  const mean = new MemberMean(members, probabilities[0]?.length ?? 0);
+  probabilities.forEach((p, k) => mean.add(k, p));
+  return mean.mean();
+}
+
+/**
+ * averageMembers for members whose probabilities arrive one at a time and in any order (bags
+ * trained in worker threads): each is added as soon as the members before it are in, so the sum
+ * is made in member order (the same figures whatever the order of arrival) and only the members
+ * that came early are held, not all of them.
+ */
+export class MemberMean {
+  private readonly sum: Float64Array;
+  private readonly early = new Map<number, Float64Array>();
+  private added = 0;
+  private done = false;
+
+  constructor(
+    private readonly members: { a: number; b: number }[],
+    length: number,
+  ) {
+    this.sum = new Float64Array(length);
+  }
+
+  /** Member k's probabilities (the mean's length). */
+  add(k: number, probabilities: Float64Array): void {
+    if (!Number.isInteger(k) || k < this.added || k >= this.members.length || this.early.has(k)) throw new RangeError(`member ${k}: expected one not added yet, of ${this.members.length}`);
+    if (probabilities.length !== this.sum.length) throw new RangeError(`member ${k}: ${probabilities.length} probabilities, expected ${this.sum.length}`);
+    this.early.set(k, probabilities);
+    for (let p = this.early.get(this.added); p; p = this.early.get(this.added)) {
+      this.early.delete(this.added);
+      const m = this.members[this.added++];
+      for (let i = 0; i < p.length; i++) this.sum[i] += applyPlatt(m, p[i]);
+    }
+  }
+
+  /** The mean, once every member is in. */
+  mean(): Float64Array {
+    if (this.added !== this.members.length) throw new RangeError(`mean of ${this.members.length} members asked with ${this.added} in`);
+    if (!this.done) for (let i = 0; i < this.sum.length; i++) this.sum[i] /= this.members.length;
+    this.done = true;
+    return this.sum;
+  }
 }
 
 export class AveragedEnsemble implements FittedClassifier {

@@ -19,8 +19,12 @@ function startWorker(): Worker {
   return new Worker(new URL('./worker-boot.mjs', here), { workerData: { personasWorkerUrl: url.href } });
 }
 
-/** Runs `requests` on a pool of `workers` threads; results in request order; `onDone` after each one that ends. */
-async function runPool(requests: WorkerTask[], workers: number, onDone?: (completed: number) => void): Promise<WorkerResponse[]> {
+/**
+ * Runs `requests` on a pool of `workers` threads; results in request order; `onDone` after each one
+ * that ends. `keep` takes each result that succeeds as it comes and returns what the pool holds of
+ * it to the end (by default all of it).
+ */
+async function runPool(requests: WorkerTask[], workers: number, onDone?: (completed: number) => void, keep?: (result: WorkerResponse & { ok: true }) => WorkerResponse): Promise<WorkerResponse[]> {
   const size = Math.max(1, Math.min(workers, requests.length));
   const results: WorkerResponse[] = new Array(requests.length);
   let nextIndex = 0;
@@ -37,7 +41,11 @@ async function runPool(requests: WorkerTask[], workers: number, onDone?: (comple
               w.postMessage({ ...requests[id], id } as WorkerRequest);
             };
             w.on('message', (res: WorkerResponse) => {
-              results[res.id] = res;
+              try {
+                results[res.id] = res.ok && keep ? keep(res) : res;
+              } catch (e) {
+                return reject(e as Error);
+              }
               onDone?.(++completed);
               send();
             });
@@ -94,22 +102,38 @@ export async function trainMany(jobs: TrainJob[], opts: { workers?: number } = {
   return (await trainManyScored(jobs, opts)).map((r) => r.model);
 }
 
-/** trainMany, with each `score` job's probabilities on every row of its input.x; `onDone` gets the count of jobs ended so far. */
-export async function trainManyScored(jobs: TrainJob[], opts: { workers?: number; onDone?: (completed: number) => void } = {}): Promise<{ model: FittedClassifier; scores?: Float64Array }[]> {
+/**
+ * trainMany, with each `score` job's probabilities on every row of its input.x; `onDone` gets the
+ * count of jobs ended so far. With `onScores`, each job's scores go to it as the job ends (in the
+ * order the jobs end), not into the result: a caller that reduces them (a model's bags to their
+ * mean) then holds only what it keeps, not every job's scores to the end.
+ */
+export async function trainManyScored(
+  jobs: TrainJob[],
+  opts: { workers?: number; onDone?: (completed: number) => void; onScores?: (job: number, scores: Float64Array) => void } = {},
+): Promise<{ model: FittedClassifier; scores?: Float64Array }[]> {
+  const scoresOf = (k: number, proba: Float64Array): Float64Array => {
+    const only = jobs[k].scoreRows;
+    if (!only) return proba;
+    const scores = new Float64Array(jobs[k].input.x.rows).fill(NaN);
+    only.forEach((i, j) => (scores[i] = proba[j]));
+    return scores;
+  };
+  const onScores = opts.onScores;
   const results = await runPool(
     jobs.map((j) => ({ type: 'train', kind: j.kind, options: j.options ?? {}, input: j.input, rows: j.rows, score: j.score, scoreRows: j.scoreRows })),
     opts.workers ?? availableParallelism(),
     opts.onDone,
+    onScores &&
+      ((res) => {
+        if (!res.proba) return res;
+        onScores(res.id, scoresOf(res.id, res.proba));
+        return { ...res, proba: undefined };
+      }),
   );
   return results.map((r, k) => {
     const proba = (r as { proba?: Float64Array }).proba;
-    const only = jobs[k].scoreRows;
-    let scores = proba;
-    if (proba && only) {
-      scores = new Float64Array(jobs[k].input.x.rows).fill(NaN);
-      only.forEach((i, j) => (scores![i] = proba[j]));
-    }
-    return { model: loadModel((r as { model: unknown }).model), scores };
+    return { model: loadModel((r as { model: unknown }).model), scores: proba && scoresOf(k, proba) };
   });
 }
 

@@ -14,7 +14,7 @@ import { Random } from '../../random.ts';
 import { shareMatrix, trainManyScored } from '../gbdt/index.ts';
 import type { FittedClassifier, LearnerKind } from '../learner.ts';
 import { withLearnerDefaults } from '../learners.ts';
-import { AveragedEnsemble, averageMembers } from '../ensemble.ts';
+import { AveragedEnsemble, MemberMean } from '../ensemble.ts';
 import { ModelError } from '../../errors.ts';
 import { relatedFeatures, withoutFeatures, type DesignMatrix } from './design.ts';
 
@@ -456,18 +456,33 @@ export async function trainPersonas(sourceDesign: DesignMatrix, personas: Person
   for (const plan of plans) for (let m = 0; m < perPersona; m++) modelEnds.push((modelEnds.at(-1) ?? 0) + plan.bags);
   const modelsDone = (jobsDone: number) => modelEnds.filter((end) => end <= jobsDone).length;
   onProgress?.(0, modelEnds.length);
-  const trained = await trainManyScored(jobs, { workers: opts.workers ?? 2, onDone: (completed) => onProgress?.(modelsDone(completed), modelEnds.length) });
+  // A fold model's scores of every customer: its bags' mean, each bag's added as it ends and then
+  // let go (on 1,000,000 customers, ten bags of eighteen fold models held 1.4 GB of scores when kept
+  // to the end). A model of one bag keeps that bag's scores as they are.
+  const modelOf = new Uint32Array(jobs.length);
+  modelEnds.forEach((end, m) => modelOf.fill(m, m ? modelEnds[m - 1] : 0, end));
+  const identity = { a: 1, b: 0 };
+  const means = new Map<number, MemberMean>();
+  const scores: Float64Array[] = [];
+  const trained = await trainManyScored(jobs, {
+    workers: opts.workers ?? 2,
+    onDone: (completed) => onProgress?.(modelsDone(completed), modelEnds.length),
+    onScores: (job, jobScores) => {
+      const m = modelOf[job];
+      const first = m ? modelEnds[m - 1] : 0;
+      const bags = modelEnds[m] - first;
+      if (bags === 1) return void (scores[m] = jobScores);
+      let mean = means.get(m);
+      if (!mean) means.set(m, (mean = new MemberMean(Array.from({ length: bags }, () => identity), n)));
+      mean.add(job - first, jobScores);
+    },
+  });
   onProgress?.(modelEnds.length, modelEnds.length);
+  for (const [m, mean] of means) scores[m] = mean.mean();
   // A model per fold (and the final one): its bags' mean, and for a fold, its scores of every customer.
-  const models: { model: FittedClassifier; scores?: Float64Array }[] = [];
-  modelEnds.forEach((end, m) => {
-    const members = trained.slice(m ? modelEnds[m - 1] : 0, end);
-    if (members.length === 1) models.push(members[0]);
-    else {
-      const parts = members.map(({ model }) => ({ model, a: 1, b: 0 }));
-      const scores = members.every((s) => s.scores) ? averageMembers(parts, members.map((s) => s.scores!)) : undefined;
-      models.push({ model: new AveragedEnsemble({ bags: members.length }, parts), scores });
-    }
+  const models = modelEnds.map((end, m) => {
+    const members = trained.slice(m ? modelEnds[m - 1] : 0, end).map(({ model }) => model);
+    return { model: members.length === 1 ? members[0] : new AveragedEnsemble({ bags: members.length }, members.map((model) => ({ model, ...identity }))), scores: scores[m] };
   });
 
   return plans.map((plan, k) => {

@@ -62,6 +62,40 @@ describe('worker threads', () => {
     await expect(trainManyScored([{ kind: 'gbdt', options, input: { x: shared, y }, rows, score: true, scoreRows: Uint32Array.of(5, 3000) }], { workers: 1 })).rejects.toThrow(/rows to score outside the matrix: it has 3000 rows/);
   });
 
+  it('hand each job its scores as it ends with onScores, and keep none of them in the result', async () => {
+    const data = syntheticData(3000, 36);
+    const shared = shareMatrix(data);
+    const rows = Uint32Array.from({ length: 1200 }, (_, k) => 2 * k);
+    const y = Uint8Array.from(rows, (i) => data.y[i]);
+    const only = Uint32Array.from({ length: 500 }, (_, k) => 5 * k + 1);
+    const jobs = [1, 2, 3].map((seed) => ({ kind: 'gbdt' as const, options: { numTrees: 6, seed }, input: { x: shared, y }, rows, score: true, scoreRows: seed === 2 ? only : undefined }));
+    const kept = await trainManyScored([...jobs, { ...jobs[0], score: false }], { workers: 2 });
+    const given = new Map<number, Float64Array>();
+    const streamed = await trainManyScored([...jobs, { ...jobs[0], score: false }], {
+      workers: 2,
+      onScores: (job, scores) => {
+        expect(given.has(job)).toBe(false);
+        given.set(job, scores);
+      },
+    });
+    expect([...given.keys()].sort()).toEqual([0, 1, 2]);
+    for (let k = 0; k < 3; k++) {
+      expect(given.get(k)).toEqual(kept[k].scores);
+      expect(streamed[k].scores).toBeUndefined();
+      expect(JSON.stringify(streamed[k].model.toJSON())).toBe(JSON.stringify(kept[k].model.toJSON()));
+    }
+    expect(given.get(1)!.filter((v) => !Number.isNaN(v)).length).toBe(500);
+    // A failing reduction stops the training with its own error.
+    await expect(
+      trainManyScored(jobs, {
+        workers: 1,
+        onScores: () => {
+          throw new RangeError('no room for these scores');
+        },
+      }),
+    ).rejects.toThrow(/no room for these scores/);
+  });
+
   it('report a training error from a worker as a ModelError', async () => {
     const data = syntheticData(100, 34);
     await expect(trainMany([{ kind: 'gbdt', input: { x: data, y: new Uint8Array(100) } }], { workers: 1 })).rejects.toThrow(ModelError);

@@ -12,6 +12,8 @@ import { AUTO_MIN_BAGS, bagLearner, bagsFor, leafRows, MAX_BAGS, UNLABELED_PER_B
 import type { DesignMatrix } from '../../../src/models/personas/design.ts';
 import { Random } from '../../../src/random.ts';
 import { loadModel, makeLearner } from '../../../src/models/learners.ts';
+import { averageMembers, MemberMean } from '../../../src/models/ensemble.ts';
+import { applyPlatt } from '../../../src/models/calibration.ts';
 import { FOREST_DEFAULTS } from '../../../src/models/gbdt/forest.ts';
 import { withLearner, type LoadedPersonaFile } from '../../../src/models/personas/file.ts';
 import { silentProgress } from '../../../src/progress.ts';
@@ -107,6 +109,42 @@ describe('positive-unlabeled bagging', () => {
     }
     // The bags' models differ (each its own unlabelled share): the mean is not one of them.
     expect(Array.from(bagged.oofScores)).not.toEqual(Array.from(single.oofScores));
+  });
+
+  it('gives the same scores whatever the order the bags end in (one worker or two)', async () => {
+    const input = [{ id: 'p', seedMask, ruleFeatures: [] }];
+    const [one] = await trainPersonas(design, input, { ...options, bags: 4, workers: 1 });
+    const [two] = await trainPersonas(design, input, { ...options, bags: 4, workers: 2 });
+    expect(two.oofScores).toEqual(one.oofScores);
+    expect(two.c).toBe(one.c);
+    expect(JSON.stringify(two.model.toJSON())).toBe(JSON.stringify(one.model.toJSON()));
+  });
+
+  it('averages bags that arrive in any order to the figures of the ensemble, and names a misuse', () => {
+    const members = [
+      { a: 1, b: 0 },
+      { a: 0.8, b: 0.1 },
+      { a: 1.2, b: -0.3 },
+    ];
+    const probabilities = members.map(() => Float64Array.from({ length: 50 }, () => rng.next()));
+    const inOrder = averageMembers(members, probabilities);
+    for (const order of [
+      [2, 0, 1],
+      [1, 2, 0],
+      [0, 2, 1],
+    ]) {
+      const mean = new MemberMean(members, 50);
+      for (const k of order) mean.add(k, probabilities[k]);
+      expect(mean.mean()).toEqual(inOrder);
+      expect(mean.mean()).toEqual(inOrder); // asked twice: the same mean
+    }
+    expect(inOrder[7]).toBeCloseTo((probabilities[0][7] + applyPlatt(members[1], probabilities[1][7]) + applyPlatt(members[2], probabilities[2][7])) / 3, 12);
+    const mean = new MemberMean(members, 50);
+    mean.add(1, probabilities[1]);
+    expect(() => mean.add(1, probabilities[1])).toThrow(/member 1: expected one not added yet, of 3/);
+    expect(() => mean.add(3, probabilities[0])).toThrow(/member 3: expected one not added yet, of 3/);
+    expect(() => mean.add(0, new Float64Array(49))).toThrow(/member 0: 49 probabilities, expected 50/);
+    expect(() => mean.mean()).toThrow(/mean of 3 members asked with 0 in/);
   });
 
   it('refuses a bag count that is not a whole number of 1 or more, or auto', async () => {
