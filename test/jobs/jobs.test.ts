@@ -108,7 +108,7 @@ for (const variant of RUNNER_VARIANTS) {
         const [v] = await db.query<{ manifest: { learner: { kind: string; params: Record<string, unknown> } }; metrics: { customers: number; trainingCustomers?: number; personas: { status: string; views: { condition: string; seeds: number; relearning?: number | null }[]; prevalenceC: number | null; baseWeight?: number }[] } }>('SELECT manifest, metrics FROM model_versions WHERE version = $1', [version]);
         return { kept, manifest: v.manifest, metrics: v.metrics };
       };
-      // The default (views on): each persona model is its bagged model (two members of 7 trees) with a view per condition of its rule (7 trees too: never more than the persona's).
+      // The default (views on): each persona model is its bagged model (two members of 7 trees) with a view per condition of its rule (7 trees too, never more than the persona's, in the views' own bags).
       const withViews = await run({ folds: 2, numTrees: 7, bags: 2 });
       for (const { model } of withViews.kept) {
         expect(model.kind).toBe('views');
@@ -117,10 +117,12 @@ for (const variant of RUNNER_VARIANTS) {
         expect(model.views!.length).toBeGreaterThanOrEqual(2);
         for (const view of model.views!) {
           expect(view.condition).toMatch(/^personas\[\d+\]\.key_drivers\.all\[\d+\]$/);
-          expect(view.model.trees!.length).toBe(7);
+          // The view's 7 trees shared among its three bags (VIEW_DEFAULTS.bags): 2 each.
+          expect(view.model.kind).toBe('ensemble');
+          expect(view.model.members!.map((m) => m.model.trees.length)).toEqual([2, 2, 2]);
         }
       }
-      expect(withViews.manifest.learner.params).toMatchObject({ numTrees: 7, folds: 2, bags: 2, views: { trees: 7, folds: 2, weight: VIEW_DEFAULTS.weight, scaleByDependence: true, unlabeledPerSeed: 20 } });
+      expect(withViews.manifest.learner.params).toMatchObject({ numTrees: 7, folds: 2, bags: 2, views: { trees: 7, folds: 2, weight: VIEW_DEFAULTS.weight, scaleByDependence: true, unlabeledPerSeed: 20, bags: 3 } });
       for (const p of withViews.metrics.personas.filter((x) => x.status === 'trained')) {
         expect(p.views.length).toBeGreaterThanOrEqual(2);
         expect(p.prevalenceC).toBeGreaterThan(0);

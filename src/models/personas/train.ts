@@ -95,6 +95,12 @@ export interface ViewOptions {
   strictPrecision?: boolean;
   /** Unlabelled rows sampled per positive of a view (at most; a view has 2 to 3 times the rule's seeds). */
   unlabeledPerSeed: number;
+  /**
+   * Bags of each view's models (1 when unsaid, as saved options before session 23 were): the
+   * sampled unlabelled rows shared out among them, each bag learning `trees / bags` of the trees at
+   * `bags` times the rate, so a view holds as many trees as one bag would (views.ts, viewLearner).
+   */
+  bags?: number;
 }
 
 /**
@@ -104,7 +110,7 @@ export interface ViewOptions {
  * against 0.675 to 0.682, 0.851 to 0.860 and 0.431 to 0.437 with 0.4 for every view; 0.7 puts
  * world 2 under precision 0.85, 0.5 gives less coverage than before (BENCHMARKS.md, session 18).
  */
-export const VIEW_DEFAULTS: ViewOptions = { trees: 100, folds: 2, weight: 0.6, scaleByDependence: true, unlabeledPerSeed: 20 };
+export const VIEW_DEFAULTS: ViewOptions = { trees: 100, folds: 2, weight: 0.6, scaleByDependence: true, unlabeledPerSeed: 20, bags: 3 };
 
 /** The views' options a run asks for: none when `views` is false, else the defaults, with strict precision if asked. */
 export function viewOptionsFor(o: { views?: boolean; strictPrecision?: boolean }): ViewOptions | null {

@@ -176,6 +176,7 @@ export function viewsOf(opts: Pick<TrainOptions, 'views' | 'learner'>): ViewOpti
   if (!(v.unlabeledPerSeed > 0)) bad('unlabeledPerSeed', 'a number above 0', v.unlabeledPerSeed);
   if (typeof v.scaleByDependence !== 'boolean') bad('scaleByDependence', 'true or false', v.scaleByDependence);
   if (v.strictPrecision !== undefined && typeof v.strictPrecision !== 'boolean') bad('strictPrecision', 'true or false', v.strictPrecision);
+  if (v.bags !== undefined && (!Number.isInteger(v.bags) || v.bags < 1)) bad('bags', 'a whole number of 1 or more', v.bags);
   return v;
 }
 
@@ -192,12 +193,14 @@ export function viewsTrained(opts: Pick<TrainOptions, 'views' | 'learner'>): Vie
 
 /**
  * Trains every view of every persona (one call, so the workers share them out): fold models for
- * out-of-fold probabilities and a final model each, no twins, no bags. `index` is the persona's
+ * out-of-fold probabilities and a final model each, no twins, in `v.bags` bags. `index` is the persona's
  * index among those trained, as trainPersonas takes it, so a persona trained alone (a batch job)
  * gets the same views as in `personas run`. A view learns at the rate of one of its persona
  * model's `bags` (bagLearner: 0.06 in ten bags with 'auto', where five learn at 0.03), with
  * viewTrees trees: measured so (BENCHMARKS.md, sessions 20 and 21); at 0.03 beside ten bags
- * coverage is 0.002 to 0.005 higher and precision 0.001 to 0.003 lower (world 2: 0.849).
+ * coverage is 0.002 to 0.005 higher and precision 0.001 to 0.003 lower (world 2: 0.849). In three
+ * bags of a third of the trees each (VIEW_DEFAULTS, session 23): coverage 0.001 to 0.005 higher at
+ * the same precision (within 0.002) on the six 100k worlds, the same or better on the 20k ones.
  */
 export async function trainConditionViews(
   design: DesignMatrix,
@@ -214,16 +217,22 @@ export async function trainConditionViews(
   const models = await trainPersonas(
     design,
     flat.map((f) => f.input),
-    { ...opts, folds: v.folds, unlabeledPerSeed: v.unlabeledPerSeed, bags: 1, foldsOnly: false, views: null, learner: viewLearner(opts, v, undefined) },
+    { ...opts, folds: v.folds, unlabeledPerSeed: v.unlabeledPerSeed, bags: v.bags ?? 1, foldsOnly: false, views: null, learner: viewLearner(opts, v, undefined) },
     onProgress,
   );
   return personas.map((p) => flat.flatMap((f, k) => (f.p === p ? [{ condition: f.view.condition, seeds: f.view.seeds, seedMask: f.view.seedMask, features: f.view.features, conditionMask: f.view.conditionMask, model: models[k] }] : [])));
 }
 
-/** A view's learner: the persona's, with viewTrees trees, at the rate of one of the persona model's `bags` (if given). */
-function viewLearner(opts: TrainOptions, v: ViewOptions, bags: number | undefined): TrainOptions['learner'] {
-  const rate = bags === undefined ? undefined : bagLearner(opts, bags).params.learningRate;
-  return { ...opts.learner, params: { ...opts.learner.params, numTrees: viewTrees(v, opts.learner.params), ...(rate !== undefined ? { learningRate: rate } : {}) } };
+/**
+ * A view's learner: the persona's, with viewTrees trees, at the rate of one of the persona model's
+ * `bags` (if given); in the view's own bags (`v.bags`), each learns 1 / bags of those trees at bags
+ * times that rate.
+ */
+function viewLearner(opts: TrainOptions, v: ViewOptions, personaBags: number | undefined): TrainOptions['learner'] {
+  const base = personaBags === undefined ? opts.learner.params.learningRate : bagLearner(opts, personaBags).params.learningRate;
+  const bags = v.bags ?? 1;
+  const rate = typeof base === 'number' ? { learningRate: base * bags } : {};
+  return { ...opts.learner, params: { ...opts.learner.params, numTrees: Math.max(1, Math.round(viewTrees(v, opts.learner.params) / bags)), ...rate } };
 }
 
 /**

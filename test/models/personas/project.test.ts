@@ -207,7 +207,7 @@ describe('projection of the demo base', () => {
         expect(v.mean).toBeGreaterThan(v.floor);
       });
     }
-    expect(projection.manifest.learner.params.views).toEqual({ trees: 20, folds: 2, weight: VIEW_DEFAULTS.weight, scaleByDependence: true, unlabeledPerSeed: 20 });
+    expect(projection.manifest.learner.params.views).toEqual({ trees: 20, folds: 2, weight: VIEW_DEFAULTS.weight, scaleByDependence: true, unlabeledPerSeed: 20, bags: VIEW_DEFAULTS.bags });
     const personaFile = loadPersonaFile(join(out, '..', 'personas-twins.yaml'));
     const plain = await projectPersonas({ table, personaFile, asOf: '2026-06-30', train: { folds: 2, views: null, learner: { kind: 'gbdt', params: { numTrees: 20 } } } });
     expect(plain.manifest.learner.params.views).toBeNull();

@@ -364,7 +364,7 @@ describe('view options', () => {
     const views = viewsWithColumns(conditionViews(rule, table, 'personas[0].key_drivers'), design);
     const learner = personaLearner({ kind: 'gbdt', params: { numTrees: 4 } });
     const rate = learner.params.learningRate as number;
-    const opts = { ...TRAIN_DEFAULTS, views: { ...VIEW_DEFAULTS, trees: 3 }, learner, workers: 1 };
+    const opts = { ...TRAIN_DEFAULTS, views: { ...VIEW_DEFAULTS, trees: 3, bags: 1 }, learner, workers: 1 };
     const trained = await trainConditionViews(design, [{ id: 'ten', index: 0, bags: 10, views }, { id: 'five', index: 1, bags: 5, views }, { id: 'unsaid', index: 2, views }], opts);
     const params = trained.map((p) => p.map((v) => (v.model.model.toJSON() as { params: { numTrees: number; learningRate: number } }).params));
     // 'auto' bags: ten bags learn at twice the rate of five; a persona's bags unsaid, the learner's own.
@@ -372,6 +372,28 @@ describe('view options', () => {
     // A number of bags takes the learner as given.
     const fixed = await trainConditionViews(design, [{ id: 'ten', index: 0, bags: 10, views }], { ...opts, bags: 10 });
     expect(fixed[0].map((v) => (v.model.model.toJSON() as { params: { learningRate: number } }).params.learningRate)).toEqual(views.map(() => rate));
+  });
+
+  it('share a view\'s trees among its own bags, each learning at bags times the rate', async () => {
+    const rule: Rule = { all: [{ a: { gte: 20 } }, { d: { gt: 10 } }] };
+    const design = encodeDesign(table, fitDesign(table));
+    const views = viewsWithColumns(conditionViews(rule, table, 'personas[0].key_drivers'), design);
+    const learner = personaLearner({ kind: 'gbdt', params: { numTrees: 12 } });
+    const rate = learner.params.learningRate as number;
+    const opts = { ...TRAIN_DEFAULTS, views: { ...VIEW_DEFAULTS, trees: 6, bags: 3 }, learner, workers: 1 };
+    const [trained] = await trainConditionViews(design, [{ id: 'ten', index: 0, bags: 10, views }], opts);
+    type Ensemble = { members: { model: { params: { numTrees: number; learningRate: number } } }[] };
+    for (const v of trained) {
+      const members = (v.model.model.toJSON() as Ensemble).members.map((m) => m.model.params);
+      // Three bags of 6 / 3 trees, at three times the rate of one of the persona model's ten bags.
+      expect(members.map((m) => [m.numTrees, m.learningRate])).toEqual([0, 1, 2].map(() => [2, rate * 2 * 3]));
+      expect(v.model.bags).toBe(3);
+    }
+    // The same views in one bag: one model of the six trees, at the persona bag's rate.
+    const [single] = await trainConditionViews(design, [{ id: 'ten', index: 0, bags: 10, views }], { ...opts, views: { ...opts.views, bags: 1 } });
+    expect(single.map((v) => (v.model.model.toJSON() as { params: { numTrees: number; learningRate: number } }).params)).toEqual(views.map(() => expect.objectContaining({ numTrees: 6, learningRate: rate * 2 })));
+    expect(() => viewsOf({ views: { ...VIEW_DEFAULTS, bags: 0 }, learner })).toThrow(/views\.bags = 0: expected a whole number of 1 or more/);
+    expect(() => viewsOf({ views: { ...VIEW_DEFAULTS, bags: 1.5 }, learner })).toThrow(/views\.bags = 1\.5/);
   });
 
   it('are recorded with the trees the views were trained with', () => {
