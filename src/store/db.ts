@@ -34,6 +34,23 @@ export function copyStatement(table: string, columns: readonly string[], source:
   return `COPY ${table} (${columns.join(', ')}) FROM ${source} WITH (FORMAT csv)`;
 }
 
+/**
+ * Where CSV text can be cut between rows: the length of `text` up to and including its last row
+ * end (a newline outside quotes), given whether the text starts inside a quoted field; 0 when it
+ * holds no row end. Also says whether the text ends inside a quoted field. A doubled quote inside
+ * a quoted field toggles twice, so counting quotes is enough.
+ */
+export function csvRowsEnd(text: string, startsQuoted = false): { end: number; endsQuoted: boolean } {
+  let quoted = startsQuoted;
+  let end = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) quoted = !quoted;
+    else if (c === 10 && !quoted) end = i + 1;
+  }
+  return { end, endsQuoted: quoted };
+}
+
 /** A URL with its password hidden. */
 export function redactUrl(url: string): string {
   try {
