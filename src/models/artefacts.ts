@@ -92,10 +92,11 @@ export const PersonaMetricsSchema = z.object({
    * out, its positives (customers passing the other conditions), its c and validation AUC, and its
    * dependence (viewDependence) and the features the condition reads (both absent from runs before
    * session 13), the persona model's relearning of the condition (viewRelearning) and the weight its
-   * evidence had (both absent from runs before session 18).
+   * evidence had (both absent from runs before session 18), and the customers it said nothing of
+   * (`gated`: views.ts, viewGate; absent before session 23).
    */
   views: z
-    .array(z.object({ condition: z.string(), seeds: z.number().int(), c: z.number(), validationAuc: z.number(), dependence: z.number().nullable().optional(), relearning: z.number().nullable().optional(), weight: z.number().optional(), features: z.array(z.string()).optional() }))
+    .array(z.object({ condition: z.string(), seeds: z.number().int(), c: z.number(), validationAuc: z.number(), dependence: z.number().nullable().optional(), relearning: z.number().nullable().optional(), weight: z.number().optional(), features: z.array(z.string()).optional(), gated: z.number().int().optional() }))
     .default([]),
   /** Elkan-Noto label frequency c = P(labeled | positive), estimated on held-out seeds. */
   estimatedC: z.number().nullable(),

@@ -15,7 +15,7 @@ import { initBackend, type BackendInfo } from './mlp/backend.ts';
 import { MLP_FORMAT, parseMlp } from './mlp/format.ts';
 import { MlpLearner, MLP_DEFAULTS } from './mlp/learner.ts';
 import { MlpModel } from './mlp/model.ts';
-import { ConditionViewsModel, parseViewsModel, VIEWS_FORMAT, VIEWS_FORMAT_V1, VIEWS_FORMAT_V2 } from './personas/views-model.ts';
+import { ConditionViewsModel, parseViewsModel, VIEWS_FORMAT, VIEWS_FORMAT_V1, VIEWS_FORMAT_V2, VIEWS_FORMAT_V3 } from './personas/views-model.ts';
 
 export { LEARNER_KINDS, type LearnerKind };
 
@@ -102,13 +102,14 @@ export function loadModel(json: unknown): FittedClassifier {
     case ENSEMBLE_FORMAT:
       return parseAveragedEnsemble(json);
     case VIEWS_FORMAT:
+    case VIEWS_FORMAT_V3:
     case VIEWS_FORMAT_V2:
     case VIEWS_FORMAT_V1:
       return parseViewsModel(json, loadModel);
     default:
       throw new ModelError(
         'MODEL_FORMAT',
-        `model file: format "${String(format)}" is not supported (this code reads ${[GBDT_FORMAT, MLP_FORMAT, ENSEMBLE_FORMAT, VIEWS_FORMAT, VIEWS_FORMAT_V2, VIEWS_FORMAT_V1].join(', ')})`,
+        `model file: format "${String(format)}" is not supported (this code reads ${[GBDT_FORMAT, MLP_FORMAT, ENSEMBLE_FORMAT, VIEWS_FORMAT, VIEWS_FORMAT_V3, VIEWS_FORMAT_V2, VIEWS_FORMAT_V1].join(', ')})`,
         { field: 'format' },
       );
   }

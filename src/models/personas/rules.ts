@@ -14,6 +14,14 @@ export interface ResolvedThreshold {
 
 export interface RuleResult {
   mask: Uint8Array;
+  /**
+   * Customers for whom the rule is undecided because of missing values (three-valued logic): a
+   * comparison on a missing value (not `is_missing`) is unknown, an `all` none of whose parts is
+   * false and one unknown is unknown, an `any` none of whose parts is true and one unknown is
+   * unknown. They fail the rule (`mask` is 0) but not for what their values say: a customer
+   * without purchases in the year has no category shares, whatever persona they are.
+   */
+  unknown: Uint8Array;
   /** Thresholds given as pNN or Kx mean/median, resolved to numbers (for the report). */
   thresholds: ResolvedThreshold[];
   /** Features the rule reads. */
@@ -131,27 +139,53 @@ function conditionMask(table: FeatureTable, feature: string, cond: Condition, th
   return mask;
 }
 
-function evaluate(rule: Rule, table: FeatureTable, out: RuleResult, path: string): Uint8Array {
-  if ('all' in rule && Array.isArray(rule.all)) {
-    const masks = (rule.all as Rule[]).map((r, k) => evaluate(r, table, out, `${path}.all[${k}]`));
-    const m = masks[0].slice();
-    for (const other of masks.slice(1)) for (let i = 0; i < m.length; i++) m[i] &= other[i];
-    return m;
-  }
-  if ('any' in rule && Array.isArray(rule.any)) {
-    const masks = (rule.any as Rule[]).map((r, k) => evaluate(r, table, out, `${path}.any[${k}]`));
-    const m = masks[0].slice();
-    for (const other of masks.slice(1)) for (let i = 0; i < m.length; i++) m[i] |= other[i];
-    return m;
+/** A rule's value per customer in three-valued logic: true (`mask`), unknown, else false. */
+interface Verdict {
+  mask: Uint8Array;
+  unknown: Uint8Array;
+}
+
+function evaluate(rule: Rule, table: FeatureTable, out: RuleResult, path: string): Verdict {
+  const all = 'all' in rule && Array.isArray(rule.all);
+  if (all || ('any' in rule && Array.isArray(rule.any))) {
+    const parts = ((all ? rule.all : (rule as { any: Rule[] }).any) as Rule[]).map((r, k) => evaluate(r, table, out, `${path}.${all ? 'all' : 'any'}[${k}]`));
+    const n = parts[0].mask.length;
+    const mask = new Uint8Array(n);
+    const unknown = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      let trues = 0;
+      let unknowns = 0;
+      for (const p of parts) {
+        trues += p.mask[i];
+        unknowns += p.unknown[i];
+      }
+      if (all) {
+        mask[i] = trues === parts.length ? 1 : 0;
+        unknown[i] = unknowns > 0 && trues + unknowns === parts.length ? 1 : 0;
+      } else {
+        mask[i] = trues > 0 ? 1 : 0;
+        unknown[i] = trues === 0 && unknowns > 0 ? 1 : 0;
+      }
+    }
+    return { mask, unknown };
   }
   const [feature, cond] = Object.entries(rule as Record<string, Condition>)[0];
   if (!out.features.includes(feature)) out.features.push(feature);
-  return conditionMask(table, feature, cond, out.thresholds, `${path}.${feature}`);
+  const mask = conditionMask(table, feature, cond, out.thresholds, `${path}.${feature}`);
+  const unknown = new Uint8Array(table.rows);
+  if (cond.is_missing === undefined) {
+    const num = numericColumn(table, feature);
+    const cat = num ? undefined : categoricalColumn(table, feature)!;
+    for (let i = 0; i < table.rows; i++) unknown[i] = (num ? Number.isNaN(num[i]) : cat![i] === null) ? 1 : 0;
+  }
+  return { mask, unknown };
 }
 
 /** Evaluates a persona's key-driver rule; `path` prefixes error locations. */
 export function evaluateRule(rule: Rule, table: FeatureTable, path = 'key_drivers'): RuleResult {
-  const out: RuleResult = { mask: new Uint8Array(0), thresholds: [], features: [] };
-  out.mask = evaluate(rule, table, out, path);
+  const out: RuleResult = { mask: new Uint8Array(0), unknown: new Uint8Array(0), thresholds: [], features: [] };
+  const verdict = evaluate(rule, table, out, path);
+  out.mask = verdict.mask;
+  out.unknown = verdict.unknown;
   return out;
 }

@@ -279,7 +279,18 @@ export interface PersonaModel {
   /** Positives vs unlabelled AUC of the out-of-fold scores on the training sample. */
   validationAuc: number;
   /** The condition views combined into the probabilities and the model (views.ts), if any. */
-  views?: { condition: string; features: string[]; seeds: number; c: number; validationAuc: number; dependence: number | null; relearning: number | null; weight: number }[];
+  views?: {
+    condition: string;
+    features: string[];
+    seeds: number;
+    c: number;
+    validationAuc: number;
+    dependence: number | null;
+    relearning: number | null;
+    weight: number;
+    /** Customers the view adds no evidence for (at or below its gate: views.ts, viewGate); 0 without a gate. */
+    gated?: number;
+  }[];
   /** Strict precision only: the temper of the persona model's own evidence in the probabilities (views.ts, strictBaseWeight). */
   baseWeight?: number;
   /** Mean out-of-fold score vs observed seed share per score decile of the training sample. */

@@ -3,7 +3,10 @@
 // scale: c * p, so whoever divides it by the persona's c (the saved projection, the batch jobs,
 // the API) gets the combined probability p without knowing that views exist.
 //
-// Format `personas-views/3` (written now): each view reads only its condition's features, and p
+// Format `personas-views/4` (written since session 23): format 3 with, per view, an optional
+// `gate`: at or below that score the view adds no evidence (views.ts, viewGate: the customers for
+// whom the other conditions cannot be decided), and its floor and mean are those above it.
+// Format `personas-views/3` (sessions 18 to 22, still read): each view reads only its condition's features, and p
 // adds the views' evidence to the persona model's, as naive Bayes does, each view's tempered by its
 // own weight w_a:
 //   logit p = logit p0 + sum over views of w_a * (logit p_a - logit prevalence)
@@ -24,7 +27,8 @@ import { ModelError } from '../../errors.ts';
 import { checkMatrix } from '../gbdt/validate.ts';
 import type { ColumnMatrix, FittedClassifier } from '../learner.ts';
 
-export const VIEWS_FORMAT = 'personas-views/3';
+export const VIEWS_FORMAT = 'personas-views/4';
+export const VIEWS_FORMAT_V3 = 'personas-views/3';
 export const VIEWS_FORMAT_V2 = 'personas-views/2';
 export const VIEWS_FORMAT_V1 = 'personas-views/1';
 
@@ -44,6 +48,12 @@ export interface ViewScale {
   mean: number;
   /** How much of the view's evidence the probability takes, in [0, 1] (format 2: the model's one weight). */
   weight: number;
+  /**
+   * Format 4: the view says nothing of a customer it scores at or below this (views.ts, viewGate:
+   * where the other conditions cannot be decided, as for a customer without purchases); floor
+   * and mean are then those of the scores above it. Absent: the view speaks for every customer.
+   */
+  gate?: number;
 }
 
 /** How the parts' scores make the persona's probability: formats 2 and 3's evidence, or format 1's geometric mean. */
@@ -92,6 +102,7 @@ export class ConditionViewsModel implements FittedClassifier {
           throw new ModelError('MODEL_FORMAT', `views model: views[${k}] floor ${s.floor} and mean ${s.mean}: expected numbers with mean >= floor`, { field: `views[${k}]` });
         }
         if (!(s.weight >= 0 && s.weight <= 1)) throw new ModelError('MODEL_FORMAT', `views model: views[${k}] weight ${s.weight} is not in [0, 1]`, { field: `views[${k}].weight` });
+        if (s.gate !== undefined && !(Number.isFinite(s.gate) && s.gate < s.floor)) throw new ModelError('MODEL_FORMAT', `views model: views[${k}] gate ${s.gate}: expected a number below its floor ${s.floor}`, { field: `views[${k}].gate` });
       });
       const t = combination.baseWeight;
       if (t !== undefined && !(t > 0 && t <= 1)) throw new ModelError('MODEL_FORMAT', `views model: baseWeight ${t} is not in (0, 1]`, { field: 'baseWeight' });
@@ -157,11 +168,11 @@ export class ConditionViewsModel implements FittedClassifier {
  */
 export function combineViewEvidence(p0: Float64Array, views: (ViewScale & { scores: ArrayLike<number> })[], prevalence: number, scale = 1, baseWeight = 1): Float64Array {
   const prior = logit(held(prevalence));
-  const parts = views.filter((v) => v.mean > v.floor && v.weight > 0).map((v) => ({ scores: v.scores, floor: v.floor, span: v.mean - v.floor, weight: v.weight }));
+  const parts = views.filter((v) => v.mean > v.floor && v.weight > 0).map((v) => ({ scores: v.scores, floor: v.floor, span: v.mean - v.floor, weight: v.weight, gate: v.gate ?? -Infinity }));
   const out = new Float64Array(p0.length);
   for (let i = 0; i < out.length; i++) {
     let z = baseWeight === 1 ? logit(held(p0[i])) : prior + baseWeight * (logit(held(p0[i])) - prior);
-    for (const v of parts) z += v.weight * (logit(held((prevalence * (v.scores[i] - v.floor)) / v.span)) - prior);
+    for (const v of parts) if (v.scores[i] > v.gate) z += v.weight * (logit(held((prevalence * (v.scores[i] - v.floor)) / v.span)) - prior);
     out[i] = scale / (1 + Math.exp(-z));
   }
   return out;
@@ -191,13 +202,14 @@ export function parseViewsModel(json: unknown, loadPart: (json: unknown) => Fitt
     throw new ModelError('MODEL_FORMAT', `views model file: ${field}: expected ${expected}`, { field });
   };
   const o = json as Record<string, unknown>;
-  if (!o || typeof o !== 'object' || ![VIEWS_FORMAT, VIEWS_FORMAT_V2, VIEWS_FORMAT_V1].includes(o.format as string)) fail('format', `"${VIEWS_FORMAT}", "${VIEWS_FORMAT_V2}" or "${VIEWS_FORMAT_V1}"`);
+  if (!o || typeof o !== 'object' || ![VIEWS_FORMAT, VIEWS_FORMAT_V3, VIEWS_FORMAT_V2, VIEWS_FORMAT_V1].includes(o.format as string)) fail('format', `"${VIEWS_FORMAT}", "${VIEWS_FORMAT_V3}", "${VIEWS_FORMAT_V2}" or "${VIEWS_FORMAT_V1}"`);
   const evidence = o.format !== VIEWS_FORMAT_V1;
-  const ownWeights = o.format === VIEWS_FORMAT;
+  const ownWeights = o.format === VIEWS_FORMAT || o.format === VIEWS_FORMAT_V3;
+  const gates = o.format === VIEWS_FORMAT;
   if (!Array.isArray(o.featureNames) || !o.featureNames.every((f) => typeof f === 'string')) fail('featureNames', 'an array of column names');
   if (typeof o.weight !== 'number') fail('weight', 'a number in [0, 1]');
   if (evidence && typeof o.prevalence !== 'number') fail('prevalence', 'a number in (0, 1)');
-  if (o.baseWeight !== undefined && (!ownWeights || typeof o.baseWeight !== 'number')) fail('baseWeight', `a number in (0, 1], in a "${VIEWS_FORMAT}" file only`);
+  if (o.baseWeight !== undefined && (!ownWeights || typeof o.baseWeight !== 'number')) fail('baseWeight', `a number in (0, 1], in a "${VIEWS_FORMAT}" or "${VIEWS_FORMAT_V3}" file only`);
   const part = (v: unknown, field: string): ViewPart => {
     const p = v as Record<string, unknown>;
     if (!p || typeof p !== 'object') fail(field, 'an object { condition, c, model }');
@@ -212,7 +224,8 @@ export function parseViewsModel(json: unknown, loadPart: (json: unknown) => Fitt
         if (typeof v?.floor !== 'number') fail(`views[${k}].floor`, 'a number');
         if (typeof v?.mean !== 'number') fail(`views[${k}].mean`, 'a number');
         if (ownWeights && typeof v?.weight !== 'number') fail(`views[${k}].weight`, 'a number in [0, 1]');
-        return { floor: v.floor as number, mean: v.mean as number, weight: (ownWeights ? v.weight : o.weight) as number };
+        if (v.gate !== undefined && (!gates || typeof v.gate !== 'number')) fail(`views[${k}].gate`, `a number below its floor, in a "${VIEWS_FORMAT}" file only`);
+        return { floor: v.floor as number, mean: v.mean as number, weight: (ownWeights ? v.weight : o.weight) as number, ...(v.gate !== undefined ? { gate: v.gate as number } : {}) };
       })
     : [];
   return new ConditionViewsModel(

@@ -37,6 +37,11 @@ export interface ConditionView {
   ruleFeatures: string[];
   /** Customers passing the condition itself. */
   conditionMask: Uint8Array;
+  /**
+   * Customers for whom the other conditions are undecided (missing values: evaluateRule's
+   * `unknown`): never the view's positives, whatever persona they are (viewGate).
+   */
+  blocked: Uint8Array;
 }
 
 /** A view's trained part and what the metrics report of it. */
@@ -49,6 +54,8 @@ export interface TrainedView {
   features: string[];
   /** Customers passing the condition itself. */
   conditionMask: Uint8Array;
+  /** Customers for whom the other conditions are undecided (ConditionView). */
+  blocked: Uint8Array;
   model: PersonaModel;
 }
 
@@ -67,7 +74,7 @@ export function viewDependenceWarnings(m: Pick<PersonaModel, 'id' | 'views'>): s
 export function viewLogLines(m: Pick<PersonaModel, 'id' | 'views'> & { baseWeight?: number }): string[] {
   if (!m.views?.length) return [];
   const auc = (v: number | null) => (v === null ? '-' : v.toFixed(2));
-  const each = m.views.map((v) => `${v.condition.replace(/^personas\[\d+\]\./, '')} ${v.weight.toFixed(2)} (dependence ${auc(v.dependence)}, relearning ${auc(v.relearning)})`);
+  const each = m.views.map((v) => `${v.condition.replace(/^personas\[\d+\]\./, '')} ${v.weight.toFixed(2)} (dependence ${auc(v.dependence)}, relearning ${auc(v.relearning)}${v.gated ? `; silent on ${v.gated} customers for whom the other conditions are undecided` : ''})`);
   const relearning = personaRelearning(m.views);
   // Under strict precision the temper answers the warning: the line says what it did instead.
   const rebuilt =
@@ -141,15 +148,22 @@ export function conditionViews(rule: Rule, table: FeatureTable, path = 'key_driv
   conditions.forEach((_, a) => {
     const others = conditions.filter((__, b) => b !== a);
     const seedMask = new Uint8Array(table.rows);
+    const blocked = new Uint8Array(table.rows);
     let seeds = 0;
     for (let i = 0; i < table.rows; i++) {
-      if (others.every((o) => o.mask[i])) {
+      let trues = 0;
+      let unknowns = 0;
+      for (const o of others) {
+        trues += o.mask[i];
+        unknowns += o.unknown[i];
+      }
+      if (trues === others.length) {
         seedMask[i] = 1;
         seeds++;
-      }
+      } else if (unknowns > 0 && trues + unknowns === others.length) blocked[i] = 1;
     }
     if (seeds > 0 && 2 * seeds <= table.rows) {
-      views.push({ condition: `${path}.all[${a}]`, seedMask, seeds, features: conditions[a].features, ruleFeatures: [...new Set(others.flatMap((o) => o.features))], conditionMask: conditions[a].mask });
+      views.push({ condition: `${path}.all[${a}]`, seedMask, seeds, features: conditions[a].features, ruleFeatures: [...new Set(others.flatMap((o) => o.features))], conditionMask: conditions[a].mask, blocked });
     }
   });
   return views;
@@ -220,7 +234,7 @@ export async function trainConditionViews(
     { ...opts, folds: v.folds, unlabeledPerSeed: v.unlabeledPerSeed, bags: v.bags ?? 1, foldsOnly: false, views: null, learner: viewLearner(opts, v, undefined) },
     onProgress,
   );
-  return personas.map((p) => flat.flatMap((f, k) => (f.p === p ? [{ condition: f.view.condition, seeds: f.view.seeds, seedMask: f.view.seedMask, features: f.view.features, conditionMask: f.view.conditionMask, model: models[k] }] : [])));
+  return personas.map((p) => flat.flatMap((f, k) => (f.p === p ? [{ condition: f.view.condition, seeds: f.view.seeds, seedMask: f.view.seedMask, features: f.view.features, conditionMask: f.view.conditionMask, blocked: f.view.blocked, model: models[k] }] : [])));
 }
 
 /**
@@ -250,12 +264,17 @@ export function withViews(m: PersonaModel, views: TrainedView[], options: Pick<V
   const features = designNames.filter((f) => used.has(f));
   const prevalence = Math.min(0.99, Math.max(0.001, m.prevalence));
   const low = leastLike(m.oofScores);
-  const measured = views.map((v) => {
-    const dependence = viewDependence(m.oofScores, v.model.oofScores, v.seedMask, low);
+  const gates = views.map((v) => viewGate(v.model.oofScores, v.blocked));
+  const measured = views.map((v, k) => {
+    const gate = gates[k];
+    // Dependence among the customers the view speaks of.
+    const dependence = viewDependence(m.oofScores, v.model.oofScores, v.seedMask, gate === null ? low : low.filter((i) => v.model.oofScores[i] > gate));
     const relearning = viewRelearning(m.oofScores, v.conditionMask, low);
-    return { dependence, relearning, weight: options.scaleByDependence ? viewWeight(options.weight, dependence, relearning) : options.weight };
+    let gated = 0;
+    if (gate !== null) for (const s of v.model.oofScores) if (s <= gate) gated++;
+    return { dependence, relearning, weight: options.scaleByDependence ? viewWeight(options.weight, dependence, relearning) : options.weight, gated };
   });
-  const scales = views.map((v, k) => ({ ...scaleOf(v.model.oofScores), weight: measured[k].weight }));
+  const scales = views.map((v, k) => ({ ...scaleOf(v.model.oofScores, gates[k]), weight: measured[k].weight }));
   const baseWeight = options.strictPrecision ? strictBaseWeight(measured) : 1;
   const model = new ConditionViewsModel(
     features,
@@ -279,13 +298,45 @@ export function withViews(m: PersonaModel, views: TrainedView[], options: Pick<V
   };
 }
 
-/** A view's lowest and mean out-of-fold score over the base. */
-function scaleOf(scores: Float64Array): Omit<ViewScale, 'weight'> {
+/** A view's lowest and mean out-of-fold score over the base, above its gate (if any). */
+function scaleOf(scores: Float64Array, gate: number | null): Omit<ViewScale, 'weight'> {
   let floor = Infinity;
   let sum = 0;
+  let count = 0;
   for (const s of scores) {
+    if (gate !== null && s <= gate) continue;
     if (s < floor) floor = s;
     sum += s;
+    count++;
   }
-  return { floor, mean: sum / Math.max(1, scores.length) };
+  return { floor, mean: sum / Math.max(1, count), ...(gate !== null ? { gate } : {}) };
+}
+
+/** How well a view's scores must set its blocked customers apart (lowest) for it to be gated (viewGate). */
+export const GATE_SEPARATION = 0.95;
+/** The share of a gated view's blocked customers at or below its gate. */
+export const GATE_QUANTILE = 0.99;
+
+/**
+ * Where a view says nothing. Its positives pass the other conditions, so a customer for whom they
+ * cannot be decided (`blocked`: missing values, as the category shares of a customer without
+ * purchases in the year) is never one, member or not; where the view's own features tell those
+ * customers (they are missing too, or the purchase count is 0), it learns that they are never
+ * positive, and its line reads that as "never a member". Measured on world 1 (BENCHMARKS.md,
+ * session 23): 12 % of seasonal_gifter's members have no purchase in the year, and its three
+ * views took its AUC from 0.947 to 0.922. So when the view's out-of-fold scores set the blocked
+ * customers apart (AUC of their being lowest at least GATE_SEPARATION), its gate is the score
+ * GATE_QUANTILE of them are at or below: at or below it the view adds no evidence, and its floor
+ * and mean are taken above it. Null (no gate) when they are not set apart, as when they are
+ * blocked by a missing value the view's features know nothing of, or when there are none.
+ */
+export function viewGate(scores: Float64Array, blocked: Uint8Array): number | null {
+  let count = 0;
+  for (const b of blocked) count += b;
+  if (count === 0 || count === blocked.length) return null;
+  const separation = weightedAuc(Float64Array.from(scores, (s) => -s), blocked);
+  if (!(separation >= GATE_SEPARATION)) return null;
+  const theirs = Float64Array.from(scores.filter((_, i) => blocked[i])).sort();
+  const gate = theirs[Math.min(theirs.length - 1, Math.floor(GATE_QUANTILE * theirs.length))];
+  return scores.some((s) => s > gate) ? gate : null;
 }

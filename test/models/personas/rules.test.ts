@@ -33,6 +33,28 @@ describe('rule operators', () => {
     expect(picked({ age: { not_in: [10, 20] } })).toEqual([2, 4, 5, 6, 7, 8, 9]);
   });
 
+  it('says where missing values leave a rule undecided (three-valued logic)', () => {
+    const undecided = (rule: Rule) => Array.from(evaluateRule(rule, table).unknown).flatMap((v, i) => (v ? [i] : []));
+    // A comparison on a missing value: unknown, not false; is_missing always decides.
+    expect(undecided({ age: { gt: 80 } })).toEqual([3]);
+    expect(undecided({ sex: { eq: 'F' } })).toEqual([8]);
+    expect(undecided({ age: { is_missing: false } })).toEqual([]);
+    // all: unknown where no part is false and one is unknown (3: age unknown, monetary 300 >= 200 true).
+    expect(undecided({ all: [{ age: { gt: 5 } }, { monetary_12m: { gte: 200 } }] })).toEqual([3]);
+    expect(undecided({ all: [{ age: { gt: 5 } }, { monetary_12m: { gte: 400 } }] })).toEqual([]);
+    // Both unknown parts: 8 (sex missing, age 90 passes), and 3 only where sex decides nothing.
+    expect(undecided({ all: [{ age: { gt: 5 } }, { sex: { eq: 'M' } }] })).toEqual([3, 8]);
+    // any: unknown where no part is true and one is unknown.
+    expect(undecided({ any: [{ age: { gt: 95 } }, { sex: { eq: 'M' } }] })).toEqual([8]);
+    expect(undecided({ any: [{ age: { gt: 5 } }, { monetary_12m: { gte: 300 } }] })).toEqual([]);
+    expect(undecided({ any: [{ age: { gt: 50 } }, { monetary_12m: { gte: 900 } }] })).toEqual([3]);
+    // Nested: an unknown `any` inside an `all` whose other part holds.
+    expect(undecided({ all: [{ monetary_12m: { gte: 100 } }, { any: [{ age: { gt: 95 } }, { sex: { eq: 'X' } }] }] })).toEqual([3, 8]);
+    // A customer picked is never undecided.
+    const r = evaluateRule({ all: [{ age: { gt: 5 } }, { sex: { eq: 'M' } }] }, table);
+    r.mask.forEach((m, i) => expect(m && r.unknown[i]).toBeFalsy());
+  });
+
   it('tests missing values with is_missing', () => {
     expect(picked({ age: { is_missing: true } })).toEqual([3]);
     expect(picked({ sex: { is_missing: true } })).toEqual([8]);

@@ -6,8 +6,8 @@ import type { ColumnMatrix } from '../../../src/models/learner.ts';
 import { fitLearner, loadModel } from '../../../src/models/learners.ts';
 import type { Rule } from '../../../src/models/personas/file.ts';
 import { encodeDesign, fitDesign } from '../../../src/models/personas/design.ts';
-import { conditionViews, trainConditionViews, viewDependence, viewDependenceWarnings, viewLogLines, strictBaseWeight, viewRelearning, viewsOf, viewsTrained, viewsWithColumns, viewTrees, viewWeight, withViews, type TrainedView } from '../../../src/models/personas/views.ts';
-import { combineViewEvidence, combineViewProbabilities, ConditionViewsModel, VIEWS_FORMAT, VIEWS_FORMAT_V1, VIEWS_FORMAT_V2 } from '../../../src/models/personas/views-model.ts';
+import { conditionViews, GATE_QUANTILE, trainConditionViews, viewDependence, viewDependenceWarnings, viewGate, viewLogLines, strictBaseWeight, viewRelearning, viewsOf, viewsTrained, viewsWithColumns, viewTrees, viewWeight, withViews, type TrainedView } from '../../../src/models/personas/views.ts';
+import { combineViewEvidence, combineViewProbabilities, ConditionViewsModel, VIEWS_FORMAT, VIEWS_FORMAT_V1, VIEWS_FORMAT_V2, VIEWS_FORMAT_V3 } from '../../../src/models/personas/views-model.ts';
 import { personaLearner, TRAIN_DEFAULTS, viewOptionsFor, VIEW_DEFAULTS, type PersonaModel } from '../../../src/models/personas/train.ts';
 import { Random } from '../../../src/random.ts';
 
@@ -73,6 +73,19 @@ describe('the views of a rule', () => {
     expect(viewsWithColumns(views, design).map((v) => v.condition)).toEqual(['key_drivers.all[0]', 'key_drivers.all[2]']);
   });
 
+  it('marks the customers for whom the other conditions are undecided (missing values): never a view\'s positives', () => {
+    // e is missing for every fifth customer, i otherwise.
+    const gappy: FeatureTable = { ...table, numericNames: [...table.numericNames, 'e'], numeric: [...table.numeric, Float32Array.from({ length: n }, (_, i) => (i % 5 === 0 ? NaN : i))] };
+    const views = conditionViews({ all: [{ a: { gte: 20 } }, { e: { gte: 10 } }, { d: { gt: 10 } }] }, gappy);
+    // Without a: e undecided where missing, d > 10 holds below 30 (where d fails, the others are false, not undecided).
+    expect(rows(views[0].blocked)).toEqual([0, 5, 10, 15, 20, 25]);
+    // Without e: a and d are never missing.
+    expect(rows(views[1].blocked)).toEqual([]);
+    // Without d: e undecided where missing and a >= 20 holds.
+    expect(rows(views[2].blocked)).toEqual([20, 25, 30, 35]);
+    for (const v of views) expect(rows(v.blocked).filter((i) => v.seedMask[i])).toEqual([]);
+  });
+
   it('names the condition of a rule that cannot be evaluated', () => {
     expect(() => conditionViews({ all: [{ a: { gte: 1 } }, { nope: { gte: 1 } }] }, table, 'personas[0].key_drivers')).toThrow(/personas\[0\]\.key_drivers\.all\[1\]/);
   });
@@ -117,6 +130,36 @@ describe('the views model', () => {
     expect(() => model.predictProba(sub([0, 1]))).toThrow(/2 feature columns; this views model reads 3/);
   });
 
+  it('leaves out a view\'s evidence at or below its gate (format 4), and still reads a format 3 file (sessions 18 to 22)', async () => {
+    const base = await fit([0, 1]);
+    const v1 = await fit([2]);
+    const s1 = v1.predictProba(sub([2]));
+    const gate = Float64Array.from(s1).sort()[Math.floor(m / 4)];
+    const above = s1.filter((v) => v > gate);
+    const scales = [{ floor: Math.min(...above), mean: above.reduce((a, b) => a + b, 0) / above.length, weight: 0.6, gate }];
+    const model = new ConditionViewsModel(names, { condition: 'key_drivers', model: base, c: 0.5 }, [{ condition: 'key_drivers.all[0]', model: v1, c: 0.4 }], 0.6, { rule: 'evidence', prevalence: 0.2, scales });
+    const out = model.predictProba(x);
+    const p0 = base.predictProba(sub([0, 1]));
+    let silent = 0;
+    for (let i = 0; i < m; i++) {
+      const speaks = s1[i] > gate;
+      if (!speaks) silent++;
+      const z = logit(held(p0[i] / 0.5)) + (speaks ? 0.6 * (logit(held((0.2 * (s1[i] - scales[0].floor)) / (scales[0].mean - scales[0].floor))) - logit(0.2)) : 0);
+      expect(out[i] / 0.5).toBeCloseTo(1 / (1 + Math.exp(-z)), 12);
+    }
+    expect(silent).toBeGreaterThan(m / 5);
+    const file = JSON.parse(JSON.stringify(model.toJSON()));
+    expect(file).toMatchObject({ format: VIEWS_FORMAT, views: [{ gate }] });
+    expect(Array.from(loadModel(file).predictProba(x))).toEqual(Array.from(out));
+    // A format 3 file: no gate, read as it was written.
+    const { gate: _, ...ungated } = file.views[0];
+    const v3 = { ...file, format: VIEWS_FORMAT_V3, views: [ungated] };
+    const v3Model = new ConditionViewsModel(names, { condition: 'key_drivers', model: base, c: 0.5 }, [{ condition: 'key_drivers.all[0]', model: v1, c: 0.4 }], 0.6, { rule: 'evidence', prevalence: 0.2, scales: [{ ...scales[0], gate: undefined }] });
+    expect(Array.from(loadModel(v3).predictProba(x))).toEqual(Array.from(v3Model.predictProba(x)));
+    expect(() => loadModel({ ...v3, views: [file.views[0]] })).toThrow(/views\[0\]\.gate: expected a number below its floor, in a "personas-views\/4" file only/);
+    expect(() => loadModel({ ...file, views: [{ ...file.views[0], gate: file.views[0].floor }] })).toThrow(/views\[0\] gate .*: expected a number below its floor/);
+  });
+
   it('still reads and scores a format 2 file (sessions 13 to 17): every view at the model\'s one weight', async () => {
     const base = await fit([0, 1]);
     const v1 = await fit([2]);
@@ -128,7 +171,7 @@ describe('the views model', () => {
     const v2File = { ...file, format: VIEWS_FORMAT_V2, views: file.views.map(({ weight: _, ...v }: Record<string, unknown>) => v) };
     expect(v2File.views[0].weight).toBeUndefined();
     expect(Array.from(loadModel(v2File).predictProba(x))).toEqual(Array.from(model.predictProba(x)));
-    // A format 3 file must say each view's weight.
+    // A format 3 or 4 file must say each view's weight.
     expect(() => loadModel({ ...v2File, format: VIEWS_FORMAT })).toThrow(/views\[0\]\.weight: expected a number in \[0, 1\]/);
     // Strict precision's temper of the persona model is saved, read back, and known to format 3 only.
     const strict = new ConditionViewsModel(names, { condition: 'key_drivers', model: base, c: 0.5 }, [{ condition: 'key_drivers.all[0]', model: v1, c: 0.4 }, { condition: 'key_drivers.all[1]', model: v2, c: 0.8 }], 0.4, { rule: 'evidence', prevalence: 0.2, scales: same, baseWeight: 0.7 });
@@ -137,7 +180,7 @@ describe('the views model', () => {
     expect(file.baseWeight).toBeUndefined();
     expect(Array.from(loadModel(strictFile).predictProba(x))).toEqual(Array.from(strict.predictProba(x)));
     expect(Array.from(strict.predictProba(x))).not.toEqual(Array.from(model.predictProba(x)));
-    expect(() => loadModel({ ...v2File, baseWeight: 0.7 })).toThrow(/baseWeight: expected a number in \(0, 1\], in a "personas-views\/3" file only/);
+    expect(() => loadModel({ ...v2File, baseWeight: 0.7 })).toThrow(/baseWeight: expected a number in \(0, 1\], in a "personas-views\/4" or "personas-views\/3" file only/);
     expect(() => loadModel({ ...strictFile, baseWeight: 0 })).toThrow(/baseWeight 0 is not in \(0, 1\]/);
   });
 
@@ -280,7 +323,7 @@ describe('a persona model with its views', () => {
   const scorer = (name: string) => ({ kind: 'gbdt', featureNames: [name], backend: 'javascript', predictProba: () => new Float64Array(0), featureImportance: () => Float64Array.from([1]), toJSON: () => ({}) });
   const persona = { id: 'p', features: ['x0'], c: 0.5, oofScores: oof, probabilities: Float64Array.from(oof, (s) => s / 0.5), prevalence: 0.25, model: scorer('x0') } as unknown as PersonaModel;
   const view = (name: string, scores: Float64Array, seedMask: Uint8Array, conditionMask: Uint8Array): TrainedView =>
-    ({ condition: `all[${name}]`, seeds: 1, seedMask, features: [name], conditionMask, model: { id: name, features: [name], c: 0.3, oofScores: scores, validationAuc: 0.7, model: scorer(name) } }) as unknown as TrainedView;
+    ({ condition: `all[${name}]`, seeds: 1, seedMask, features: [name], conditionMask, blocked: new Uint8Array(m), model: { id: name, features: [name], c: 0.3, oofScores: scores, validationAuc: 0.7, model: scorer(name) } }) as unknown as TrainedView;
   // View x1: its own evidence (scores noise, its positives and condition independent of the persona model).
   const free = view('x1', Float64Array.from({ length: m }, () => rng.next()), Uint8Array.from({ length: m }, () => (rng.next() < 0.3 ? 1 : 0)), Uint8Array.from({ length: m }, () => (rng.next() < 0.4 ? 1 : 0)));
   // View x2: its condition is passed by the customers the persona model ranks highest in its low half (rebuilt).
@@ -323,6 +366,48 @@ describe('a persona model with its views', () => {
     // Floored at 0.2; 1 when nothing was measured.
     expect(strictBaseWeight([{ relearning: 1 }, { relearning: 0.9 }])).toBe(0.2);
     expect(strictBaseWeight([{ relearning: null }])).toBe(1);
+  });
+
+  it('lets a view say nothing of the customers it sets apart as undecided (its gate), and reports how many', () => {
+    // Every seventh customer has the other conditions undecided; the view scores them lowest (it learnt they are never positive).
+    const blocked = Uint8Array.from({ length: m }, (_, i) => (i % 7 === 0 ? 1 : 0));
+    const scores = Float64Array.from({ length: m }, (_, i) => (blocked[i] ? 0.001 + 0.0001 * (i % 3) : 0.1 + 0.9 * rng.next()));
+    const gatedView = { ...free, condition: 'all[x3]', blocked, model: { ...free.model, oofScores: scores } } as TrainedView;
+    const gate = viewGate(scores, blocked)!;
+    expect(gate).toBeCloseTo(0.0012, 12);
+    const out = withViews(persona, [gatedView], { weight: 0.6, scaleByDependence: true }, ['x0', 'x1']);
+    const count = rows(blocked).length;
+    expect(out.views![0].gated).toBe(count);
+    const above = scores.filter((v) => v > gate);
+    const scale = { floor: Math.min(...above), mean: above.reduce((a, b) => a + b, 0) / above.length, weight: out.views![0].weight, gate };
+    const file = JSON.parse(JSON.stringify(out.model.toJSON()));
+    expect(file.format).toBe(VIEWS_FORMAT);
+    expect(file.views[0]).toMatchObject(scale);
+    // The undecided keep the persona model's own probability; the others get the view's evidence.
+    for (let i = 0; i < m; i++) if (blocked[i]) expect(out.probabilities[i]).toBeCloseTo(Math.min(0.995, Math.max(0.005, persona.probabilities[i])), 12);
+    const expected = combineViewEvidence(persona.probabilities, [{ scores, ...scale }], 0.25);
+    expect(Array.from(out.probabilities).every((p, i) => Math.abs(p - expected[i]) < 1e-12)).toBe(true);
+    expect(out.probabilities[1]).not.toBeCloseTo(Math.min(0.995, persona.probabilities[1]), 3);
+    expect(viewLogLines(out)[0]).toContain(`silent on ${count} customers for whom the other conditions are undecided`);
+    // Without a gate (the free view): none gated, no gate in the file, no word of it in the log.
+    const plain = withViews(persona, [free], { weight: 0.6, scaleByDependence: true }, ['x0', 'x1']);
+    expect(plain.views![0].gated).toBe(0);
+    expect(JSON.parse(JSON.stringify(plain.model.toJSON())).views[0].gate).toBeUndefined();
+    expect(viewLogLines(plain)[0]).not.toContain('silent');
+  });
+
+  it('gates a view only where its scores set the undecided apart', () => {
+    const k = 1000;
+    const blocked = Uint8Array.from({ length: k }, (_, i) => (i < 100 ? 1 : 0));
+    // Set apart: the undecided scored 0 to 0.099, the rest 0.2 and up: the gate is the score GATE_QUANTILE of them are at or below.
+    const apart = Float64Array.from({ length: k }, (_, i) => (i < 100 ? i / 1000 : 0.2 + i / 10000));
+    expect(viewGate(apart, blocked)).toBe(apart[Math.floor(GATE_QUANTILE * 100)]);
+    // Mixed in with the rest (the view's features know nothing of what leaves them undecided): no gate.
+    const mixed = Float64Array.from({ length: k }, (_, i) => ((i * 37) % 1000) / 1000);
+    expect(viewGate(mixed, blocked)).toBeNull();
+    // None undecided, or all of them: no gate.
+    expect(viewGate(apart, new Uint8Array(k))).toBeNull();
+    expect(viewGate(apart, new Uint8Array(k).fill(1))).toBeNull();
   });
 
   it('gives every view the one weight when told not to scale', () => {
