@@ -443,12 +443,16 @@ describe('view options', () => {
     expect(viewTrees({ trees: 100, folds: 2, weight: 0.5, scaleByDependence: true, unlabeledPerSeed: 20 }, {})).toBe(100);
   });
 
-  it('train each view at the rate of one of its persona model\'s bags, with the view trees', async () => {
-    const rule: Rule = { all: [{ a: { gte: 20 } }, { d: { gt: 10 } }] };
+  /** The two views of a two-condition rule on the test table, and a persona learner of `numTrees` trees. */
+  const twoViews = (numTrees: number) => {
     const design = encodeDesign(table, fitDesign(table));
-    const views = viewsWithColumns(conditionViews(rule, table, 'personas[0].key_drivers'), design);
-    const learner = personaLearner({ kind: 'gbdt', params: { numTrees: 4 } });
-    const rate = learner.params.learningRate as number;
+    const views = viewsWithColumns(conditionViews({ all: [{ a: { gte: 20 } }, { d: { gt: 10 } }] }, table, 'personas[0].key_drivers'), design);
+    const learner = personaLearner({ kind: 'gbdt', params: { numTrees } });
+    return { design, views, learner, rate: learner.params.learningRate as number };
+  };
+
+  it('train each view at the rate of one of its persona model\'s bags, with the view trees', async () => {
+    const { design, views, learner, rate } = twoViews(4);
     const opts = { ...TRAIN_DEFAULTS, views: { ...VIEW_DEFAULTS, trees: 3, bags: 1 }, learner, workers: 1 };
     const trained = await trainConditionViews(design, [{ id: 'ten', index: 0, bags: 10, views }, { id: 'five', index: 1, bags: 5, views }, { id: 'unsaid', index: 2, views }], opts);
     const params = trained.map((p) => p.map((v) => (v.model.model.toJSON() as { params: { numTrees: number; learningRate: number } }).params));
@@ -460,11 +464,7 @@ describe('view options', () => {
   });
 
   it('share a view\'s trees among its own bags, each learning at bags times the rate', async () => {
-    const rule: Rule = { all: [{ a: { gte: 20 } }, { d: { gt: 10 } }] };
-    const design = encodeDesign(table, fitDesign(table));
-    const views = viewsWithColumns(conditionViews(rule, table, 'personas[0].key_drivers'), design);
-    const learner = personaLearner({ kind: 'gbdt', params: { numTrees: 12 } });
-    const rate = learner.params.learningRate as number;
+    const { design, views, learner, rate } = twoViews(12);
     const opts = { ...TRAIN_DEFAULTS, views: { ...VIEW_DEFAULTS, trees: 6, bags: 3 }, learner, workers: 1 };
     const [trained] = await trainConditionViews(design, [{ id: 'ten', index: 0, bags: 10, views }], opts);
     type Ensemble = { members: { model: { params: { numTrees: number; learningRate: number } } }[] };
