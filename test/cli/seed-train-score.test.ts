@@ -124,7 +124,7 @@ describe('personas seed, train and score', () => {
     expect(bagged.manifest.learner.params).toMatchObject({ numTrees: 15, bags: 'auto', views: { trees: 15, folds: 2, weight: VIEW_DEFAULTS.weight, unlabeledPerSeed: 20 } });
     expect(bagged.personas.map((p) => [p.model.kind, (p.model as ConditionViewsModel).base.model.kind])).toEqual(bagged.personas.map(() => ['views', 'ensemble']));
     expect(bagged.personas.map((p) => ((p.model as ConditionViewsModel).base.model.toJSON() as { members: unknown[] }).members.length)).toEqual(bagged.personas.map(() => 5));
-    // The same single models with the default views, each a view per condition of its rule (of 12 trees: never more than the persona model's).
+    // The same single models with the default views, each a view per condition of its rule (of 12 trees, never more than the persona model's, in the views' three bags of 4).
     const viewed = join(root, 'trained-views');
     cli('--out', viewed, '--trees', '12', '--folds', '2', '--bags', '1');
     const withViews = loadSavedProjection(join(viewed, 'model'));
@@ -134,7 +134,7 @@ describe('personas seed, train and score', () => {
       expect(model.kind).toBe('views');
       expect(model.base.model.kind).toBe('gbdt');
       expect(model.views.length).toBeGreaterThanOrEqual(2);
-      expect(model.views.every((v) => (v.model.toJSON() as { trees: unknown[] }).trees.length === 12)).toBe(true);
+      expect(model.views.map((v) => (v.model.toJSON() as { members: { model: { trees: unknown[] } }[] }).members.map((m) => m.model.trees.length))).toEqual(model.views.map(() => [4, 4, 4]));
     }
     // --strict-precision: the same models, each persona model's own evidence tempered by its relearning (recorded and saved).
     const strict = join(root, 'trained-strict');
