@@ -1,12 +1,12 @@
 // `personas jobs start` without Redis, through the command line: its jobs run in its own process,
 // as many at a time as --concurrency says (one per core unless told), read back from the store's
 // job rows (a job's start and end times); and the flag's mistakes, named.
-import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoBase } from '../../src/demo/index.ts';
 import { listRuns, openStore, getRun } from '../../src/store/index.ts';
+import { runToEnd } from '../helpers/spawn.ts';
 import { tempDir } from '../helpers/world.ts';
 
 const root = tempDir();
@@ -18,10 +18,10 @@ function start(store: string, ...args: string[]) {
   const env = { ...process.env };
   delete env.REDIS_URL;
   delete env.DATABASE_URL;
-  return spawnSync(
+  return runToEnd(
     process.execPath,
     ['--import', 'tsx', 'src/cli.ts', 'jobs', 'start', '--data', data, '--personas', personas, '--store', store, '--partitions', '2', '--folds', '2', '--bags', '1', ...args],
-    { encoding: 'utf8', env, timeout: 240_000 },
+    { env, timeout: 240_000 },
   );
 }
 
@@ -54,7 +54,7 @@ describe('personas jobs start, jobs in process', () => {
 
   it('runs two jobs at a time with --concurrency 2: the personas train side by side', async () => {
     const store = join(root, 'store-2');
-    const r = start(store, '--concurrency', '2');
+    const r = await start(store, '--concurrency', '2');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toContain('in this process, 2 jobs at a time');
     expect(r.stdout).toMatch(/run-\S+ {2}done/);
@@ -67,19 +67,19 @@ describe('personas jobs start, jobs in process', () => {
 
   it('runs one job at a time with --concurrency 1', async () => {
     const store = join(root, 'store-1');
-    const r = start(store, '--concurrency', '1');
+    const r = await start(store, '--concurrency', '1');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toContain('in this process, 1 job at a time');
     expect(mostAtOnce(await spans(store))).toBe(1);
   }, 240_000);
 
-  it('refuses a concurrency that is not a whole number of at least 1, and one given with Redis', () => {
+  it('refuses a concurrency that is not a whole number of at least 1, and one given with Redis', async () => {
     for (const bad of ['0', 'two']) {
-      const r = start(join(root, 'never'), '--concurrency', bad);
+      const r = await start(join(root, 'never'), '--concurrency', bad);
       expect(r.status).not.toBe(0);
       expect(r.stderr).toContain(`--concurrency must be a whole number of at least 1 (got "${bad}")`);
     }
-    const r = start(join(root, 'never'), '--concurrency', '2', '--redis', 'redis://127.0.0.1:1');
+    const r = await start(join(root, 'never'), '--concurrency', '2', '--redis', 'redis://127.0.0.1:1');
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('give it to `personas worker --concurrency`');
   });

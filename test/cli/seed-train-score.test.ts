@@ -1,7 +1,7 @@
 // `personas seed | train | score` over real files: seeds written and read back, a model trained
 // from them, and customers scored by the saved model through the command line, with the same
 // probabilities the saved model gives in process; and the errors a user can make, named.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { ManifestSchema, QuantificationSchema, RunMetricsSchema } from '../../sr
 import { loadSavedProjection, VIEW_DEFAULTS, type ConditionViewsModel } from '../../src/models/personas/index.ts';
 import { readSeeds } from '../../src/models/personas/seed-files.ts';
 import { silentProgress } from '../../src/progress.ts';
+import { runToEnd } from '../helpers/spawn.ts';
 import { tempDir } from '../helpers/world.ts';
 import { strictBaseWeight } from '../../src/models/personas/views.ts';
 
@@ -103,13 +104,17 @@ describe('personas seed, train and score', () => {
     expect(scores.assignment.persona.length).toBe(2500);
   }, 60_000);
 
-  it('train --trees --folds --bags [--no-views]: models of that many trees on a persona file that names no learner, with condition views unless --no-views, recorded in the manifest', () => {
+  it('train --trees --folds --bags [--no-views]: models of that many trees on a persona file that names no learner, with condition views unless --no-views, recorded in the manifest', async () => {
     const plain = join(root, 'plain.yaml');
     writeFileSync(plain, readFileSync(personas, 'utf8').replace(/\nmodel:[\s\S]*$/, '\n'));
-    const cli = (...args: string[]) => execFileSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'train', '--features', join(seedDir, 'features'), '--personas', plain, ...args], { stdio: 'pipe' });
+    // Asynchronous, so the test worker's event loop runs while the trainings do (helpers/spawn.ts); a failure throws with its stderr.
+    const cli = async (...args: string[]) => {
+      const r = await runToEnd(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'train', '--features', join(seedDir, 'features'), '--personas', plain, ...args]);
+      if (r.status !== 0) throw new Error(`train ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+    };
     // --no-views: single models of 12 trees.
     const out = join(root, 'trained-small');
-    cli('--out', out, '--trees', '12', '--folds', '2', '--bags', '1', '--no-views');
+    await cli('--out', out, '--trees', '12', '--folds', '2', '--bags', '1', '--no-views');
     const manifest = ManifestSchema.parse(JSON.parse(readFileSync(join(out, 'model', 'manifest.json'), 'utf8')));
     expect(manifest.learner.kind).toBe('gbdt');
     expect(manifest.learner.params).toMatchObject({ numTrees: 12, folds: 2, bags: 1, views: null });
@@ -126,7 +131,7 @@ describe('personas seed, train and score', () => {
     expect(bagged.personas.map((p) => ((p.model as ConditionViewsModel).base.model.toJSON() as { members: unknown[] }).members.length)).toEqual(bagged.personas.map(() => 5));
     // The same single models with the default views, each a view per condition of its rule (of 12 trees, never more than the persona model's, in the views' three bags of 4).
     const viewed = join(root, 'trained-views');
-    cli('--out', viewed, '--trees', '12', '--folds', '2', '--bags', '1');
+    await cli('--out', viewed, '--trees', '12', '--folds', '2', '--bags', '1');
     const withViews = loadSavedProjection(join(viewed, 'model'));
     expect(withViews.manifest.learner.params).toMatchObject({ numTrees: 12, bags: 1, views: { trees: 12, folds: 2, weight: VIEW_DEFAULTS.weight, unlabeledPerSeed: 20 } });
     for (const p of withViews.personas) {
@@ -138,7 +143,7 @@ describe('personas seed, train and score', () => {
     }
     // --strict-precision: the same models, each persona model's own evidence tempered by its relearning (recorded and saved).
     const strict = join(root, 'trained-strict');
-    cli('--out', strict, '--trees', '12', '--folds', '2', '--bags', 'auto', '--strict-precision');
+    await cli('--out', strict, '--trees', '12', '--folds', '2', '--bags', 'auto', '--strict-precision');
     const tempered = loadSavedProjection(join(strict, 'model'));
     expect(tempered.manifest.learner.params).toMatchObject({ bags: 'auto', views: { strictPrecision: true } });
     const metrics = RunMetricsSchema.parse(JSON.parse(readFileSync(join(strict, 'metrics.json'), 'utf8')));
@@ -149,15 +154,15 @@ describe('personas seed, train and score', () => {
       expect(metrics.personas.find((m) => m.persona === p.id)!.baseWeight).toBe(file.baseWeight);
     }
     expect(tempered.personas.some((p) => ((p.model as ConditionViewsModel).toJSON() as { baseWeight?: number }).baseWeight! < 1)).toBe(true);
-    expect(() => cli('--out', join(root, 'bad'), '--no-views', '--strict-precision')).toThrow(/--strict-precision tempers each persona model by what its condition views measure: it cannot go with --no-views/);
-    expect(() => cli('--out', join(root, 'bad'), '--bags', '0')).toThrow(/--bags must be a whole number of at least 1 or 'auto' \(got "0"\)/);
-    expect(() => cli('--out', join(root, 'bad'), '--bags', 'many')).toThrow(/--bags must be a whole number of at least 1 or 'auto' \(got "many"\)/);
+    await expect(cli('--out', join(root, 'bad'), '--no-views', '--strict-precision')).rejects.toThrow(/--strict-precision tempers each persona model by what its condition views measure: it cannot go with --no-views/);
+    await expect(cli('--out', join(root, 'bad'), '--bags', '0')).rejects.toThrow(/--bags must be a whole number of at least 1 or 'auto' \(got "0"\)/);
+    await expect(cli('--out', join(root, 'bad'), '--bags', 'many')).rejects.toThrow(/--bags must be a whole number of at least 1 or 'auto' \(got "many"\)/);
   }, 120_000);
 
-  it('train --training-customers N: the models learn from a sample of N customers, every customer is scored, and the run says so', () => {
+  it('train --training-customers N: the models learn from a sample of N customers, every customer is scored, and the run says so', async () => {
     const args = ['--import', 'tsx', 'src/cli.ts', 'train', '--features', join(seedDir, 'features'), '--personas', personas, '--folds', '2', '--bags', '1'];
     const out = join(root, 'trained-sample');
-    const run = spawnSync(process.execPath, [...args, '--out', out, '--training-customers', '1500'], { encoding: 'utf8' });
+    const run = await runToEnd(process.execPath, [...args, '--out', out, '--training-customers', '1500']);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout + run.stderr).toContain('training sample: 1,500 of the 2,500 customers train the models');
     const metrics = RunMetricsSchema.parse(JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')));
@@ -171,10 +176,10 @@ describe('personas seed, train and score', () => {
     // The default run trained on all 2,500 (a base under the default's 200,000), and said nothing of a sample.
     const all = RunMetricsSchema.parse(JSON.parse(readFileSync(join(modelDir, 'metrics.json'), 'utf8')));
     expect(all.trainingCustomers).toBe(2500);
-    const bad = spawnSync(process.execPath, [...args, '--out', join(root, 'bad-sample'), '--training-customers', '1.5k'], { encoding: 'utf8' });
+    const bad = await runToEnd(process.execPath, [...args, '--out', join(root, 'bad-sample'), '--training-customers', '1.5k']);
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toContain('--training-customers must be a whole number of at least 0 (got "1.5k")');
-    const tiny = spawnSync(process.execPath, [...args, '--out', join(root, 'bad-sample'), '--training-customers', '100'], { encoding: 'utf8' });
+    const tiny = await runToEnd(process.execPath, [...args, '--out', join(root, 'bad-sample'), '--training-customers', '100']);
     expect(tiny.status).not.toBe(0);
     expect(tiny.stderr).toContain('--training-customers must be 0 (every customer) or at least 500 (got "100")');
   }, 120_000);
