@@ -132,7 +132,20 @@ export async function loadInput(
     await unreadableParquet(path, () => load(source));
     return { table, path, columns: canonical };
   }
-  await load(source);
+  try {
+    await load(source);
+  } catch (e) {
+    // Stray quotes can also leave a quoted field open at the end of the file, which the quoted
+    // read refuses outright: read without quoting, as below (the checks reject the lines holding a quote).
+    if (!/CSV Error/.test(e instanceof Error ? e.message : String(e))) throw e;
+    try {
+      await load(unquoted);
+    } catch (again) {
+      const reason = (again instanceof Error ? again.message : String(again)).split('\n')[0];
+      throw new InputError('INPUT_INVALID', `${path}: not a readable CSV file (${reason})`, { file: path });
+    }
+    return { table, path, columns: canonical };
+  }
   // A stray quote opens a quoted field that swallows the lines after it. When the quoted read
   // gave fewer records than the file has lines, read again without quoting: every line is then a
   // record, and the checks reject the ones holding a quote (stray_quote) with their line. The

@@ -99,7 +99,8 @@ describe('loaders under random corruption', () => {
           for (const r of rows) expect(r).toMatch(/^\d+,/);
         }
       }),
-      { numRuns: 12 },
+      // Always also the case a run found (session 23): two stray quotes leaving a quoted field open at the end of the file.
+      { numRuns: 12, examples: [[[[296, (l: string) => l.replace(',', ',"')], [1, (l: string) => l.replace(',', ',"')]]]] },
     );
   }, 240_000);
 
