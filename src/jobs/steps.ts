@@ -10,9 +10,10 @@ import { buildFeatures, readFeatureTable, referenceInputs, splitFeatureTable, ty
 import { categoricalColumn, numericColumn } from '../features/table.ts';
 import { MANIFEST_FORMAT, type Manifest, type PersonaMetrics, type Quantification, type RunMetrics } from '../models/artefacts.ts';
 import {
-  anySeedMask, autoThreshold, cleanSeedsBetweenRounds, designColumnNames, encodeDesign, fitDesign, hasSecondRound, OVERLAP_POLICY, parsePersonaFile, specWithLearner, reachCurve, secondRoundTwins, selectSeeds,
+  anySeedMask, assignPersonas, autoThreshold, cleanSeedsBetweenRounds, designColumnNames, encodeDesign, fitDesign, hasSecondRound, OVERLAP_POLICY, parsePersonaFile, specWithLearner, reachCurve, secondRoundTwins, selectSeeds,
   bagsOf, personaLearner, trainPersonas, TRAIN_DEFAULTS, trainingCustomersOf, trainingSampleNote, DesignEncodingSchema, type DesignEncoding, type TrainOptions,
   conditionViews, trainConditionViews, viewLogLines, viewsOf, viewsTrained, viewsWithColumns, withViews, viewOptionsFor,
+  type SavedProjection, type SavedScores,
 } from '../models/personas/index.ts';
 import type { Progress } from '../progress.ts';
 import { buildReportModel, computePortraitStats, renderReportHtml } from '../report/index.ts';
@@ -262,6 +263,7 @@ async function finalRound(ctx: StepContext, t: PersonaTable, options: TrainOptio
   m.model.featureImportance().forEach((v, j) => v > 0 && (importance[m.features[j]] = v));
   await putRunFile(ctx.db, ctx.job.runId, `model-${persona}.json`, Buffer.from(JSON.stringify({ persona, c: m.c, features: m.features, model: m.model.toJSON() })));
   await putRunFile(ctx.db, ctx.job.runId, 'design.json', Buffer.from(JSON.stringify(encoding)));
+  const partitionDigests = await keepOutOfFold(ctx, persona, t.table, m.probabilities);
   return {
     ...t.base,
     status: 'trained',
@@ -282,7 +284,36 @@ async function finalRound(ctx: StepContext, t: PersonaTable, options: TrainOptio
     featureImportance: importance,
     learner: options.learner,
     folds: options.folds,
+    partitionDigests,
   };
+}
+
+/** The digest of a partition's customer ids, in order: a score job checks it labels the rows it was given. */
+const idsDigest = (ids: readonly string[]): string => createHash('sha256').update(ids.join('\n')).digest('hex');
+
+/** The partitions' sizes the features job made, in order (partition k starts after the ones before it). */
+async function partitionSizes(ctx: StepContext): Promise<number[]> {
+  const [feat] = await stageResults(ctx, 'features');
+  return feat.partitions as number[];
+}
+
+/**
+ * Keeps a persona's out-of-fold probabilities, one file per scoring partition, so the `score`
+ * jobs label the training base with them as `personas run` does: the thresholds were chosen on
+ * these probabilities, and the final model's scores of the customers it learnt from would be
+ * in-sample. Returns each partition's ids digest.
+ */
+async function keepOutOfFold(ctx: StepContext, persona: string, table: FeatureTable, probabilities: Float64Array): Promise<string[]> {
+  const sizes = await partitionSizes(ctx);
+  if (sizes.reduce((a, b) => a + b, 0) !== table.rows) throw new PersonasError('JOB', `the feature table has ${table.rows} customers, its partitions ${sizes.join(' + ')}`);
+  const digests: string[] = [];
+  let first = 0;
+  for (const [k, rows] of sizes.entries()) {
+    await putRunFile(ctx.db, ctx.job.runId, `probabilities-${persona}-${k}.bin`, bytes(probabilities.subarray(first, first + rows)));
+    digests.push(idsDigest(table.ids.slice(first, first + rows)));
+    first += rows;
+  }
+  return digests;
 }
 
 function meanAbove(p: Float64Array, t: number): number | null {
@@ -318,6 +349,8 @@ interface TrainResult {
   featureImportance?: Record<string, number>;
   learner?: TrainOptions['learner'];
   folds?: number;
+  /** Per scoring partition, the digest of its customer ids (absent from jobs of versions before it). */
+  partitionDigests?: string[];
 }
 
 /** Results of the round whose models were kept: `retrain` after a second round, else `train`. */
@@ -466,7 +499,7 @@ async function score(ctx: StepContext, partition: number): Promise<Result> {
   lap('readMs');
   await ctx.checkCancelled();
   ctx.progress.stage('score', 2);
-  const s = saved.score(table);
+  const s = (await outOfFoldScores(ctx, saved, table, partition)) ?? saved.score(table);
   ctx.progress.tick(1);
   const rows = table.ids.map((customerId, i) => ({
     customerId,
@@ -495,6 +528,30 @@ async function score(ctx: StepContext, partition: number): Promise<Result> {
     partial.bySegment[cross] = (partial.bySegment[cross] ?? 0) + 1;
   });
   return { version, rows: table.rows, scores: table.rows * s.personas.length, partial, timings };
+}
+
+/**
+ * A training run's labels of a partition: the out-of-fold probabilities its training jobs kept
+ * (the labels `personas run` gives the same base), assigned with the version's thresholds and
+ * margin. Null for a scoring-only run, or when a training job of an earlier version kept none:
+ * the version's models then score the partition.
+ */
+async function outOfFoldScores(ctx: StepContext, saved: SavedProjection, table: FeatureTable, partition: number): Promise<SavedScores | null> {
+  if (ctx.params.model) return null;
+  const trained = (await finalTraining(ctx)) as unknown as TrainResult[];
+  const kept = saved.personas.map((p) => trained.find((t) => t.persona === p.id)?.partitionDigests);
+  if (kept.some((d) => !d)) return null;
+  const digest = idsDigest(table.ids);
+  const probabilities: Float64Array[] = [];
+  for (const [k, p] of saved.personas.entries()) {
+    if (kept[k]![partition] !== digest) throw new PersonasError('JOB', `partition ${partition}'s customers are not the rows persona '${p.id}' was trained with (ids digest ${digest.slice(0, 12)}, expected ${String(kept[k]![partition]).slice(0, 12)})`);
+    const probability = f64(await getRunFile(ctx.db, ctx.job.runId, `probabilities-${p.id}-${partition}.bin`));
+    if (probability.length !== table.rows) throw new PersonasError('JOB', `persona '${p.id}': ${probability.length} probabilities kept for partition ${partition}'s ${table.rows} customers`);
+    probabilities.push(probability);
+  }
+  const assignment = assignPersonas(probabilities, saved.personas.map((p) => p.threshold), saved.manifest.assignment.minMargin);
+  const prevalence = probabilities.map((q) => (q.length ? q.reduce((a, b) => a + b, 0) / q.length : 0));
+  return { personas: saved.personas.map((p) => p.id), probabilities, prevalence, assignment };
 }
 
 async function publish(ctx: StepContext): Promise<Result> {

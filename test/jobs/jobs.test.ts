@@ -44,8 +44,9 @@ for (const variant of RUNNER_VARIANTS) {
       if (db) await variant.store.dispose(db);
     });
 
-    it('goes through every stage and publishes a version with one label and one score per persona for every customer', async () => {
-      const started = await startRun(db, queue, { data: runs.data, personas, ...quick });
+    it('goes through every stage and publishes a version with one label and one score per persona for every customer: the labels `personas run` gives', async () => {
+      // The training options of the shared run `runs.a` (seed 1, 2 folds, 15 trees).
+      const started = await startRun(db, queue, { data: runs.data, personas, partitions: 3, train: { folds: 2, numTrees: 15 } });
       expect(started.run.status).toBe('queued');
       const end = await until(db, started.run.id, finished);
       expect(end.run.error).toBeNull();
@@ -73,9 +74,19 @@ for (const variant of RUNNER_VARIANTS) {
       expect(p.portraits).not.toBeNull();
       const [page] = await db.query<{ n: number }>(`SELECT length(content)::int AS n FROM run_files WHERE run_id = $1 AND name = 'report.html'`, [started.run.id]);
       expect(page.n).toBeGreaterThan(100_000);
-      // Same persona file, same data: the batch models score like the run's own saved models.
+      // Same persona file, data and options: the models of `personas run` (runs.a, published as
+      // `previous`), and its labels: each customer's out-of-fold probabilities (to the CSV's six
+      // decimals), not the final models' in-sample scores of the customers they learnt from.
       const models = loadSavedProjection(runs.a);
       expect(trained.sort()).toEqual(models.personas.map((p) => p.id).sort());
+      const [same] = await db.query<{ n: number; persona: number; scores: number; assigned: number }>(
+        `SELECT count(*)::int AS n, count(*) FILTER (WHERE a.persona IS NOT DISTINCT FROM b.persona)::int AS persona,
+                count(*) FILTER (WHERE abs(a.confidence - b.confidence) < 1e-5 AND (SELECT bool_and(abs(x - y) < 1e-5) FROM unnest(a.scores, b.scores) AS u (x, y)))::int AS scores, count(a.persona)::int AS assigned
+         FROM assignments a JOIN assignments b ON a.customer_id = b.customer_id WHERE a.version = $1 AND b.version = $2`,
+        [version, previous],
+      );
+      expect(same).toMatchObject({ n: 1500, persona: 1500, scores: 1500 });
+      expect(same.assigned).toBeGreaterThan(100);
     });
 
     it('trains with the learner the run asks for, over the persona file (forest here), and refuses an unknown one', async () => {
