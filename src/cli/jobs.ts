@@ -24,6 +24,19 @@ function describe(s: RunStatus): string[] {
   return lines;
 }
 
+/** One line per job of a run: what ran where, how long, and the time in each of its stages (longest first). */
+export function jobLines(s: RunStatus): string[] {
+  const named = (j: RunStatus['jobs'][number]) => j.id.slice(s.run.id.length + 1);
+  const width = Math.max(0, ...s.jobs.map((j) => named(j).length));
+  return s.jobs.map((j) => {
+    const wall = j.startedAt && j.finishedAt ? `${((Date.parse(j.finishedAt) - Date.parse(j.startedAt)) / 1000).toFixed(1)} s` : '-';
+    const stages = Object.entries((j.result?.stageSeconds ?? {}) as Record<string, number>)
+      .sort((a, b) => b[1] - a[1])
+      .map(([stage, seconds]) => `${stage} ${seconds.toFixed(1)} s`);
+    return `  ${named(j).padEnd(width)}  ${j.status.padEnd(9)}  attempts ${j.attempts}  ${wall.padStart(8)}${j.worker ? `  on ${j.worker}` : ''}${stages.length ? `  (${stages.join(', ')})` : ''}`;
+  });
+}
+
 /** Follows a run with a progress bar until it ends. */
 async function follow(db: Db, runId: string): Promise<RunStatus> {
   const progress = terminalProgress();
@@ -120,10 +133,15 @@ export function registerJobs(program: Command): void {
     });
   });
 
-  withStoreFlags(jobs.command('show').argument('<run>').description('a run, its stages and jobs').option('--watch', 'follow it with a progress bar until it ends')).action(async (id: string, f: StoreFlags & { watch?: boolean }) => {
+  withStoreFlags(
+    jobs.command('show').argument('<run>').description('a run, its stages and jobs')
+      .option('--watch', 'follow it with a progress bar until it ends')
+      .option('--jobs', 'also one line per job: status, attempts, worker, wall time and the time in each of its stages'),
+  ).action(async (id: string, f: StoreFlags & { watch?: boolean; jobs?: boolean }) => {
     await withStore(f, async (db) => {
       const s = f.watch ? await follow(db, id) : await runStatus(db, id);
       for (const line of describe(s)) out(line);
+      if (f.jobs) for (const line of jobLines(s)) out(line);
     });
   });
 

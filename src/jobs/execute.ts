@@ -16,17 +16,34 @@ export class RunCancelled extends Error {}
 
 export const workerName = () => `${hostname()}:${process.pid}`;
 
-/** Persists a job's progress at most every 500 ms (and every stage change). */
-function persistedProgress(db: Db, id: string): Progress {
+/**
+ * Persists a job's progress at most every 500 ms (and every stage change), and times its stages:
+ * `stageSeconds()` gives the wall time spent in each (summed when a stage comes back; `start`
+ * before the first), kept with the job's result.
+ */
+function persistedProgress(db: Db, id: string): Progress & { stageSeconds(): Record<string, number> } {
   let stage = '';
   let total = 0;
   let last = 0;
+  let since = performance.now();
+  const seconds: Record<string, number> = {};
+  const lap = () => {
+    const now = performance.now();
+    const name = stage || 'start';
+    seconds[name] = (seconds[name] ?? 0) + (now - since) / 1000;
+    since = now;
+  };
   let pending: Promise<void> = Promise.resolve();
   const write = (p: { stage?: string; percent?: number }) => {
     pending = pending.then(() => jobProgress(db, id, p)).catch(() => undefined);
   };
   return {
+    stageSeconds() {
+      lap();
+      return Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, Math.round(v * 100) / 100]));
+    },
     stage(name, t) {
+      lap();
       stage = name;
       total = t ?? 0;
       write({ stage: name, percent: 0 });
@@ -103,7 +120,9 @@ export async function executeJob(env: ExecuteEnv, job: JobData, attempt: number)
   };
   let result: Record<string, unknown>;
   try {
-    result = await runStep({ db, job, run, params, progress: persistedProgress(db, job.id), checkCancelled });
+    const progress = persistedProgress(db, job.id);
+    result = await runStep({ db, job, run, params, progress, checkCancelled });
+    result = { ...result, stageSeconds: progress.stageSeconds() };
   } catch (e) {
     if (e instanceof RunCancelled) {
       await dropStartedVersion(db, job.runId);

@@ -67,13 +67,41 @@ async function withTemp<T>(fn: (dir: string) => Promise<T>): Promise<T> {
 }
 
 /** A feature table the run keeps in the store. */
-async function storedTable(ctx: StepContext, name: string): Promise<FeatureTable> {
+async function readStoredTable(ctx: StepContext, name: string): Promise<FeatureTable> {
   const bytes = await getRunFile(ctx.db, ctx.job.runId, name);
   return withTemp(async (dir) => {
     const path = join(dir, name);
     writeFileSync(path, bytes);
     return readFeatureTable(path);
   });
+}
+
+/** How long this process keeps a run's feature table after a job last asked for it. */
+export const TABLE_KEEP_MS = 60_000;
+const keptTables = new WeakMap<Db, Map<string, { table: Promise<FeatureTable>; timer?: NodeJS.Timeout }>>();
+
+/**
+ * A run's whole feature table, read once per process while its jobs need it: each persona's
+ * `train` and `retrain` job and the `report` read the same table (written once by `features`,
+ * never changed after), which took 2 to 3 s a job from the store on a 100,000-customer base.
+ * Kept for TABLE_KEEP_MS after its last use; a failed read is not kept. Callers only read it.
+ */
+function runTable(ctx: StepContext): Promise<FeatureTable> {
+  let byRun = keptTables.get(ctx.db);
+  if (!byRun) keptTables.set(ctx.db, (byRun = new Map()));
+  const runs = byRun;
+  const key = ctx.job.runId;
+  let entry = runs.get(key);
+  if (!entry) {
+    const table = readStoredTable(ctx, 'features.parquet');
+    entry = { table };
+    runs.set(key, entry);
+    table.catch(() => runs.get(key)?.table === table && runs.delete(key));
+  }
+  const kept = entry;
+  clearTimeout(kept.timer);
+  kept.timer = setTimeout(() => runs.get(key) === kept && runs.delete(key), TABLE_KEEP_MS).unref();
+  return kept.table;
 }
 
 /** The run's persona file, with the learner the run asked for (if any) over its `model.kind`. */
@@ -140,7 +168,7 @@ interface PersonaTable {
 async function personaTable(ctx: StepContext, persona: string): Promise<PersonaTable> {
   const file = spec(ctx.params);
   ctx.progress.stage('read features');
-  const table = await storedTable(ctx, 'features.parquet');
+  const table = await runTable(ctx);
   ctx.progress.stage('seeds');
   const seeds = selectSeeds(table, file);
   const s = seeds.find((x) => x.id === persona);
@@ -162,9 +190,11 @@ async function train(ctx: StepContext, persona: string): Promise<Result> {
   const sampleNote = trainingSampleNote(t.table.rows, options);
   if (sampleNote) ctx.progress.log(`${persona}: ${sampleNote}`);
   if (!hasSecondRound(options)) return finalRound(ctx, t, options, {});
+  ctx.progress.stage('design');
   const design = encodeDesign(t.table, fitDesign(t.table));
   ctx.progress.stage('train (first round)', options.folds);
   const [m] = await trainPersonas(design, [{ id: persona, seedMask: t.s.mask, ruleFeatures: t.s.ruleFeatures, index: t.index }], { ...options, foldsOnly: true }, (done) => ctx.progress.tick(done));
+  ctx.progress.stage('keep scores');
   const both = new Float64Array(2 * m.oofScores.length);
   both.set(m.oofScores, 0);
   both.set(m.probabilities, m.oofScores.length);
@@ -241,6 +271,7 @@ async function retrain(ctx: StepContext, persona: string): Promise<Result> {
 async function finalRound(ctx: StepContext, t: PersonaTable, options: TrainOptions, extra: { twinMask?: Uint8Array; excludeMask?: Uint8Array; twins?: number; leftOut?: number; cleaningSkipped?: string | null }): Promise<Result> {
   const { file, p, s } = t;
   const persona = s.id;
+  ctx.progress.stage('design');
   const encoding = fitDesign(t.table);
   const design = encodeDesign(t.table, encoding);
   ctx.progress.stage('train', options.folds + 1);
@@ -261,6 +292,7 @@ async function finalRound(ctx: StepContext, t: PersonaTable, options: TrainOptio
     : { threshold: p.threshold, expectedPrecision: meanAbove(m.probabilities, p.threshold) };
   const importance: Record<string, number> = {};
   m.model.featureImportance().forEach((v, j) => v > 0 && (importance[m.features[j]] = v));
+  ctx.progress.stage('keep model and probabilities');
   await putRunFile(ctx.db, ctx.job.runId, `model-${persona}.json`, Buffer.from(JSON.stringify({ persona, c: m.c, features: m.features, model: m.model.toJSON() })));
   await putRunFile(ctx.db, ctx.job.runId, 'design.json', Buffer.from(JSON.stringify(encoding)));
   const partitionDigests = await keepOutOfFold(ctx, persona, t.table, m.probabilities);
@@ -495,7 +527,7 @@ async function score(ctx: StepContext, partition: number): Promise<Result> {
   const saved = await loadVersionModels(ctx.db, version);
   ctx.progress.stage('read partition');
   lap('loadModelsMs');
-  const table = await storedTable(ctx, `features-${partition}.parquet`);
+  const table = await readStoredTable(ctx, `features-${partition}.parquet`);
   lap('readMs');
   await ctx.checkCancelled();
   ctx.progress.stage('score', 2);
@@ -561,6 +593,7 @@ async function publish(ctx: StepContext): Promise<Result> {
   const version = String(assembled.version);
   const trainedIds = assembled.personas as string[];
   const customers = Number(feat.customers);
+  ctx.progress.stage('check labels');
   const [counts] = await ctx.db.query<{ a: number; s: number; per: number }>(
     `SELECT count(*)::int AS a, coalesce(sum(cardinality(scores)), 0)::int AS s, count(*) FILTER (WHERE cardinality(scores) <> $2)::int AS per
      FROM assignments WHERE version = $1`,
@@ -569,6 +602,7 @@ async function publish(ctx: StepContext): Promise<Result> {
   if (counts.a !== customers || counts.s !== customers * trainedIds.length || counts.per !== 0) {
     throw new PersonasError('JOB', `version ${version} has ${counts.a} labels and ${counts.s} scores for ${customers} customers x ${trainedIds.length} personas: a partition is missing`);
   }
+  ctx.progress.stage('quantify');
   const partials = (await stageResults(ctx, 'score')).map((r) => r.partial as PartialQuantification);
   const sum: PartialQuantification = { customers: 0, assigned: {}, totalRevenue: 0, bySegment: {}, probability: {} };
   for (const p of partials) {
@@ -623,8 +657,10 @@ async function publish(ctx: StepContext): Promise<Result> {
     metrics = runMetrics(version, customers, trainingCustomersOf(customers, { trainingCustomers: runTrainingCustomers(ctx.params) }), file, trainedAll, coverage);
   }
   // The reference files and categories the features used, for scoring raw rows of new customers.
+  ctx.progress.stage('keep reference inputs');
   const summary = JSON.parse((await getRunFile(ctx.db, ctx.job.runId, 'features.json')).toString('utf8')) as { categories?: string[] };
   await attachInputs(ctx.db, version, referenceInputs(ctx.params.data), summary.categories);
+  ctx.progress.stage('complete version');
   await completeScoringVersion(ctx.db, version, { metrics, quantification });
   if (ctx.params.activate) await activateVersion(ctx.db, version);
   return { version, customers, scores: counts.s, activated: ctx.params.activate };
@@ -639,7 +675,7 @@ async function report(ctx: StepContext): Promise<Result> {
   const [assembled] = await stageResults(ctx, 'assemble');
   const version = String(assembled.version);
   ctx.progress.stage('read features');
-  const table = await storedTable(ctx, 'features.parquet');
+  const table = await runTable(ctx);
   const labels = await ctx.db.query<{ customer_id: string; persona: string | null }>('SELECT customer_id, persona FROM assignments WHERE version = $1', [version]);
   const personaOf = new Map(labels.map((l) => [l.customer_id, l.persona]));
   ctx.progress.stage('portraits');

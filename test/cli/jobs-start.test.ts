@@ -65,12 +65,40 @@ describe('personas jobs start, jobs in process', () => {
     expect(mostAtOnce(jobs.filter((j) => j.kind === 'train'))).toBe(2);
   }, 240_000);
 
-  it('runs one job at a time with --concurrency 1', async () => {
+  it('runs one job at a time with --concurrency 1; each job keeps the time of its stages, which `jobs show --jobs` prints', async () => {
     const store = join(root, 'store-1');
     const r = await start(store, '--concurrency', '1');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toContain('in this process, 1 job at a time');
     expect(mostAtOnce(await spans(store))).toBe(1);
+    const db = await openStore({ databaseUrl: null, dataDir: store });
+    let runId: string;
+    try {
+      const [run] = await listRuns(db, 1);
+      runId = run.id;
+      const { jobs } = await getRun(db, run.id);
+      for (const j of jobs.filter((x) => x.kind !== 'run')) {
+        const seconds = j.result!.stageSeconds as Record<string, number>;
+        const wall = (Date.parse(j.finishedAt!) - Date.parse(j.startedAt!)) / 1000;
+        const sum = Object.values(seconds).reduce((a, b) => a + b, 0);
+        // The stages cover the step: between its start and end, less the job's own bookkeeping.
+        expect(sum, j.id).toBeLessThanOrEqual(wall + 0.05);
+        if (wall > 1) expect(sum, j.id).toBeGreaterThan(0.5 * wall);
+      }
+      const retrain = jobs.find((j) => j.kind === 'retrain' && (j.result as { status: string }).status === 'trained')!;
+      expect(Object.keys(retrain.result!.stageSeconds as object)).toEqual(expect.arrayContaining(['read features', 'seeds', 'twins', 'design', 'train', 'condition views', 'keep model and probabilities']));
+      expect(Object.keys(jobs.find((j) => j.kind === 'score')!.result!.stageSeconds as object)).toEqual(['start', 'load models', 'read partition', 'score', 'write labels']);
+    } finally {
+      await db.close();
+    }
+    const env = { ...process.env };
+    delete env.REDIS_URL;
+    delete env.DATABASE_URL;
+    const show = await runToEnd(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'jobs', 'show', runId, '--jobs', '--store', store], { env, timeout: 60_000 });
+    expect(show.status, show.stderr).toBe(0);
+    expect(show.stdout).toMatch(/^ {2}features {2}\s+done {5}attempts 1 +\d+\.\d s {2}on \S+:\d+ {2}\(/m);
+    expect(show.stdout).toMatch(/^ {2}retrain\.\w+ +done {5}attempts 1 +\d+\.\d s .*\(.*condition views \d+\.\d s/m);
+    expect(show.stdout).toMatch(/^ {2}score\.1 +done /m);
   }, 240_000);
 
   it('refuses a concurrency that is not a whole number of at least 1, and one given with Redis', async () => {

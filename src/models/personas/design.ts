@@ -101,16 +101,37 @@ export function withoutFeatures(m: DesignMatrix, exclude: string[]): DesignMatri
 }
 
 /** Ranks of a column's non-missing values (NaN stays NaN), ties given their mean rank. */
-function ranks(values: Float32Array, rows: Uint32Array): Float64Array {
-  const idx = Array.from(rows.keys()).filter((k) => !Number.isNaN(values[rows[k]]));
-  idx.sort((a, b) => values[rows[a]] - values[rows[b]]);
+/**
+ * Mid-ranks (ties share the mean of their places) of a column's values on the rows `rows`, NaN
+ * where missing. The present values are sorted natively, each value's place found by binary
+ * search: a comparator sort was most of a batch training job's main-thread time.
+ */
+export function ranks(values: Float32Array, rows: Uint32Array): Float64Array {
+  const present = new Float64Array(rows.length);
+  let n = 0;
+  for (const i of rows) if (!Number.isNaN(values[i])) present[n++] = values[i];
+  const sorted = present.subarray(0, n).sort();
   const out = new Float64Array(rows.length).fill(NaN);
-  for (let s = 0; s < idx.length; ) {
-    let e = s;
-    while (e < idx.length && values[rows[idx[e]]] === values[rows[idx[s]]]) e++;
-    for (let t = s; t < e; t++) out[idx[t]] = (s + e - 1) / 2;
-    s = e;
-  }
+  rows.forEach((i, k) => {
+    const v = values[i];
+    if (Number.isNaN(v)) return;
+    // First place with a value not below v, and first above it: the tie spans [lo, hi).
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid] < v) lo = mid + 1;
+      else hi = mid;
+    }
+    let end = n;
+    hi = lo;
+    while (hi < end) {
+      const mid = (hi + end) >>> 1;
+      if (sorted[mid] <= v) hi = mid + 1;
+      else end = mid;
+    }
+    out[k] = (lo + hi - 1) / 2;
+  });
   return out;
 }
 
@@ -142,10 +163,10 @@ function rankCorrelation(a: Float64Array, b: Float64Array): number {
  * The table features whose columns are rank-correlated (|Spearman| >= `minCorrelation`, on the
  * rows `sample`) with a column of one of `features`: a model that does not see a rule's features
  * but sees these can still re-learn the rule (share_store from the other channel shares,
- * frequency from monetary and basket).
+ * frequency from monetary and basket). `ranked` keeps each column's ranks on `sample` for the next
+ * call on the same matrix and sample (every persona of a training).
  */
-export function relatedFeatures(m: DesignMatrix, features: string[], minCorrelation: number, sample: Uint32Array): string[] {
-  const ranked = new Map<number, Float64Array>();
+export function relatedFeatures(m: DesignMatrix, features: string[], minCorrelation: number, sample: Uint32Array, ranked = new Map<number, Float64Array>()): string[] {
   const rankOf = (k: number) => {
     let r = ranked.get(k);
     if (!r) ranked.set(k, (r = ranks(m.columns[k], sample)));

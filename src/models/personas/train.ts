@@ -399,15 +399,16 @@ export async function trainPersonas(sourceDesign: DesignMatrix, personas: Person
   const sample = trainingSample(n, opts);
   const outFoldRng = new Random(opts.seed * 1000 + 556);
   const outFold = sample ? Uint8Array.from(sample, (v) => (v ? 0 : outFoldRng.int(opts.folds))) : null;
+  const ranked = new Map<number, Float64Array>();
   const plans = personas.map((p, k) => {
     const rng = new Random(opts.seed * 1000 + (p.index ?? k));
     let x: DesignMatrix;
     if (p.keepOnly) {
-      const related = opts.relatedCorrelation > 0 ? relatedFeatures(design, p.keepOnly, opts.relatedCorrelation, correlationSample) : [];
+      const related = opts.relatedCorrelation > 0 ? relatedFeatures(design, p.keepOnly, opts.relatedCorrelation, correlationSample, ranked) : [];
       const kept = new Set([...p.keepOnly, ...related].filter((f) => !p.ruleFeatures.includes(f)));
       x = withoutFeatures(design, design.sources.filter((f) => !kept.has(f)));
     } else {
-      const related = opts.ruleFeatures === 'drop' && opts.relatedCorrelation > 0 ? relatedFeatures(design, p.ruleFeatures, opts.relatedCorrelation, correlationSample) : [];
+      const related = opts.ruleFeatures === 'drop' && opts.relatedCorrelation > 0 ? relatedFeatures(design, p.ruleFeatures, opts.relatedCorrelation, correlationSample, ranked) : [];
       x = opts.ruleFeatures === 'drop' ? withoutFeatures(design, [...p.ruleFeatures, ...related]) : design;
     }
     const seeds: number[] = [];

@@ -1,7 +1,8 @@
 // The features a persona's model leaves out besides its rule's own: those rank-correlated with
 // them (design.ts relatedFeatures), at the default threshold of the training options.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { relatedFeatures, type DesignMatrix } from '../../../src/models/personas/design.ts';
+import { ranks, relatedFeatures, type DesignMatrix } from '../../../src/models/personas/design.ts';
 import { personaLearner, TRAIN_DEFAULTS, trainPersonas } from '../../../src/models/personas/train.ts';
 import { Random } from '../../../src/random.ts';
 
@@ -21,6 +22,40 @@ function design(n: number): DesignMatrix {
 }
 
 const sampleOf = (n: number) => Uint32Array.from({ length: n }, (_, i) => i);
+
+/** Mid-ranks by their definition: a present value's rank is the count of values below it plus half of its ties, less a half. */
+function midRanks(values: Float32Array, rows: Uint32Array): number[] {
+  const present = [...rows].map((i) => values[i]).filter((v) => !Number.isNaN(v));
+  return [...rows].map((i) => {
+    const v = values[i];
+    if (Number.isNaN(v)) return NaN;
+    const below = present.filter((w) => w < v).length;
+    const ties = present.filter((w) => w === v).length;
+    return below + (ties - 1) / 2;
+  });
+}
+
+describe('ranks', () => {
+  it('gives the mid-ranks of the rows named (ties share their mean place, missing values NaN, -0 equal to 0)', () => {
+    const values = Float32Array.from([3, NaN, 1, 3, -0, 0, 3, 2.5, NaN, 1]);
+    expect([...ranks(values, Uint32Array.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]))]).toEqual([6, NaN, 2.5, 6, 0.5, 0.5, 6, 4, NaN, 2.5]);
+    // A sample of rows, one of them twice: ranks among the sample, in its order.
+    expect([...ranks(values, Uint32Array.from([7, 0, 2, 0, 1]))]).toEqual([1, 2.5, 0, 2.5, NaN]);
+    expect([...ranks(values, new Uint32Array(0))]).toEqual([]);
+  });
+
+  it('matches the definition on any column and sample', () => {
+    const value = fc.oneof(fc.constant(NaN), fc.constant(0), fc.constant(-0), fc.integer({ min: -3, max: 3 }), fc.float({ noNaN: true }));
+    fc.assert(
+      fc.property(fc.array(value, { minLength: 1, maxLength: 60 }), fc.array(fc.nat(), { maxLength: 80 }), (raw, picks) => {
+        const values = Float32Array.from(raw);
+        const rows = Uint32Array.from(picks, (p) => p % values.length);
+        expect([...ranks(values, rows)]).toEqual(midRanks(values, rows));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
 
 describe('features related to a rule', () => {
   it('finds the columns rank-correlated with the rule at the threshold, missing values aside', () => {
