@@ -24,13 +24,14 @@ function describe(s: RunStatus): string[] {
   return lines;
 }
 
-/** One line per job of a run: what ran where, how long, and the time in each of its stages (longest first). */
+/** One line per job of a run: what ran where, how long, and the time in each of its stages (longest first; under 0.05 s left out). */
 export function jobLines(s: RunStatus): string[] {
   const named = (j: RunStatus['jobs'][number]) => j.id.slice(s.run.id.length + 1);
   const width = Math.max(0, ...s.jobs.map((j) => named(j).length));
   return s.jobs.map((j) => {
     const wall = j.startedAt && j.finishedAt ? `${((Date.parse(j.finishedAt) - Date.parse(j.startedAt)) / 1000).toFixed(1)} s` : '-';
     const stages = Object.entries((j.result?.stageSeconds ?? {}) as Record<string, number>)
+      .filter(([, seconds]) => seconds >= 0.05)
       .sort((a, b) => b[1] - a[1])
       .map(([stage, seconds]) => `${stage} ${seconds.toFixed(1)} s`);
     return `  ${named(j).padEnd(width)}  ${j.status.padEnd(9)}  attempts ${j.attempts}  ${wall.padStart(8)}${j.worker ? `  on ${j.worker}` : ''}${stages.length ? `  (${stages.join(', ')})` : ''}`;

@@ -87,7 +87,8 @@ describe('personas jobs start, jobs in process', () => {
       }
       const retrain = jobs.find((j) => j.kind === 'retrain' && (j.result as { status: string }).status === 'trained')!;
       expect(Object.keys(retrain.result!.stageSeconds as object)).toEqual(expect.arrayContaining(['read features', 'seeds', 'twins', 'design', 'train', 'condition views', 'keep model and probabilities']));
-      expect(Object.keys(jobs.find((j) => j.kind === 'score')!.result!.stageSeconds as object)).toEqual(['start', 'load models', 'read partition', 'score', 'write labels']);
+      // (jsonb keeps an object's keys in an order of its own.)
+      expect(Object.keys(jobs.find((j) => j.kind === 'score')!.result!.stageSeconds as object).sort()).toEqual(['load models', 'read partition', 'score', 'start', 'write labels']);
     } finally {
       await db.close();
     }
@@ -96,8 +97,8 @@ describe('personas jobs start, jobs in process', () => {
     delete env.DATABASE_URL;
     const show = await runToEnd(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'jobs', 'show', runId, '--jobs', '--store', store], { env, timeout: 60_000 });
     expect(show.status, show.stderr).toBe(0);
-    expect(show.stdout).toMatch(/^ {2}features {2}\s+done {5}attempts 1 +\d+\.\d s {2}on \S+:\d+ {2}\(/m);
-    expect(show.stdout).toMatch(/^ {2}retrain\.\w+ +done {5}attempts 1 +\d+\.\d s .*\(.*condition views \d+\.\d s/m);
+    expect(show.stdout).toMatch(/^ {2}features +done +attempts 1 +\d+\.\d s {2}on \S+:\d+ {2}\(/m);
+    expect(show.stdout).toMatch(/^ {2}retrain\.\w+ +done +attempts 1 +\d+\.\d s .*\(.*condition views \d+\.\d s/m);
     expect(show.stdout).toMatch(/^ {2}score\.1 +done /m);
   }, 240_000);
 
