@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { PersonasError } from '../errors.ts';
 import type { Progress } from '../progress.ts';
 import {
-  advanceStage, createJob, discardScoringVersion, getJob, getRun, jobFailed, jobProgress, jobStarted, setRun, type Db, type JobRecord, type Sql,
+  advanceStage, createJob, discardScoringVersion, getJob, getRun, jobFailed, jobProgress, jobStarted, pruneRunFiles, setRun, type Db, type JobRecord, type Sql,
 } from '../store/index.ts';
 import { runStep } from './steps.ts';
 import { jobId, nextStage, STAGE_WEIGHT, STAGES, type JobData, type RetryPolicy, type RunParams, type StepKind } from './types.ts';
@@ -73,6 +73,7 @@ async function planNext(tx: Sql, job: JobData, params: RunParams): Promise<JobDa
     jobs = Array.from({ length: params.partitions }, (_, k) => ({ id: jobId(runId, 'score', k), runId, kind: 'score' as const, partition: k }));
   } else {
     await setRun(tx, runId, { status: 'done', percent: 100 });
+    await pruneRunFiles(tx, runId);
     return [];
   }
   for (const j of jobs) await createJob(tx, { id: j.id, runId, kind: j.kind, params: { ...(j.persona ? { persona: j.persona } : {}), ...(j.partition !== undefined ? { partition: j.partition } : {}) } });
@@ -96,6 +97,7 @@ export async function failRun(db: Db, runId: string, error: string): Promise<voi
     [runId],
   );
   await dropStartedVersion(db, runId);
+  await pruneRunFiles(db, runId);
 }
 
 export async function dropStartedVersion(db: Db, runId: string): Promise<void> {
@@ -126,6 +128,7 @@ export async function executeJob(env: ExecuteEnv, job: JobData, attempt: number)
   } catch (e) {
     if (e instanceof RunCancelled) {
       await dropStartedVersion(db, job.runId);
+      await pruneRunFiles(db, job.runId);
       return;
     }
     const message = e instanceof PersonasError ? e.message : e instanceof Error ? `${e.name}: ${e.message}` : String(e);
@@ -143,6 +146,8 @@ export async function executeJob(env: ExecuteEnv, job: JobData, attempt: number)
   });
   if (next.length) await env.enqueue(next);
   const { run: r, jobs } = await getRun(db, job.runId);
+  // A job that ended after its run was cancelled or failed: what it wrote goes too.
+  if (r.status === 'cancelled' || r.status === 'failed') return void (await pruneRunFiles(db, job.runId));
   await setRun(db, job.runId, { percent: summarise(r, jobs).percent });
 }
 

@@ -150,7 +150,25 @@ export async function cancelRun(db: Sql, runId: string): Promise<JobRecord> {
      WHERE (id = $1 OR run_id = $1) AND status IN ('queued', 'running')`,
     [runId],
   );
+  await pruneRunFiles(db, runId);
   return (await getJob(db, runId))!;
+}
+
+/**
+ * The files a run keeps once it has ended: its report page and its feature summary. The others
+ * (the feature table and its partitions, first-round scores, seed masks, models, out-of-fold
+ * probabilities) only carried one stage's output to the next; a 1,000,000-customer run left
+ * about 300 MB of them in the store.
+ */
+export const KEPT_RUN_FILES = ['report.html', 'features.json'];
+
+/** Deletes an ended run's working files (all but KEPT_RUN_FILES); returns how many went. */
+export async function pruneRunFiles(db: Sql, runId: string): Promise<number> {
+  const [r] = await db.query<{ n: number }>(
+    'WITH gone AS (DELETE FROM run_files WHERE run_id = $1 AND name <> ALL($2::text[]) RETURNING 1) SELECT count(*)::int AS n FROM gone',
+    [runId, KEPT_RUN_FILES],
+  );
+  return r.n;
 }
 
 export async function putRunFile(db: Sql, runId: string, name: string, content: Uint8Array): Promise<void> {

@@ -76,6 +76,8 @@ for (const variant of RUNNER_VARIANTS) {
       expect(p.portraits).not.toBeNull();
       const [page] = await db.query<{ n: number }>(`SELECT length(content)::int AS n FROM run_files WHERE run_id = $1 AND name = 'report.html'`, [started.run.id]);
       expect(page.n).toBeGreaterThan(100_000);
+      // The run's working files (feature table and partitions, scores, models, probabilities) are gone.
+      expect((await db.query<{ name: string }>('SELECT name FROM run_files WHERE run_id = $1 ORDER BY name', [started.run.id])).map((f) => f.name)).toEqual(['features.json', 'report.html']);
       // Same persona file, data and options: the models of `personas run` (runs.a, published as
       // `previous`), and its labels: each customer's out-of-fold probabilities (to the CSV's six
       // decimals), not the final models' in-sample scores of the customers they learnt from.
@@ -231,6 +233,11 @@ for (const variant of RUNNER_VARIANTS) {
       const end = await runStatus(db, started.run.id);
       expect(end.run.status).toBe('cancelled');
       expect(end.jobs.filter((j) => j.kind === 'publish' || j.kind === 'score')).toEqual([]);
+      // Its working files go too (the feature table and its partitions were written before it was
+      // cancelled; a training job in flight writes its own as it ends, and they go then).
+      const files = async () => (await db.query<{ name: string }>('SELECT name FROM run_files WHERE run_id = $1 ORDER BY name', [started.run.id])).map((f) => f.name);
+      for (let t0 = Date.now(); (await files()).length > 1 && Date.now() - t0 < 30_000;) await new Promise((r) => setTimeout(r, 200));
+      expect(await files()).toEqual(['features.json']);
       expect((await listVersions(db)).length).toBe(before);
       expect(await activeVersion(db)).toBe(active);
     });
