@@ -17,11 +17,20 @@ interface QueueFlags extends StoreFlags {
 const out = (line: string) => process.stdout.write(line + '\n');
 function describe(s: RunStatus): string[] {
   const lines = [`${s.run.id}  ${s.run.status}  stage ${s.run.stage ?? '-'}  ${s.percent.toFixed(1)}%${s.run.error ? `  error: ${s.run.error}` : ''}`];
-  for (const st of s.stages.filter((x) => x.jobs)) lines.push(`  ${st.stage.padEnd(9)} ${st.done}/${st.jobs} done${st.running ? `, ${st.running} running` : ''}${st.failed ? `, ${st.failed} failed` : ''}`);
+  for (const st of s.stages.filter((x) => x.jobs)) {
+    const span = stageSpan(s.jobs.filter((j) => j.kind === st.stage));
+    lines.push(`  ${st.stage.padEnd(9)} ${st.done}/${st.jobs} done${st.running ? `, ${st.running} running` : ''}${st.failed ? `, ${st.failed} failed` : ''}${span === null ? '' : ` in ${span.toFixed(1)} s`}`);
+  }
   for (const j of s.jobs.filter((x) => x.status === 'failed' || (x.error && x.status !== 'done'))) lines.push(`  ${j.id}: ${j.status}, ${j.error}`);
   const version = (s.jobs.find((j) => j.kind === 'publish')?.result as { version?: string } | null)?.version;
   if (version) lines.push(`  version ${version}`);
   return lines;
+}
+
+/** Seconds from a stage's first job start to its last job end, once every one of its jobs has ended; else null. */
+function stageSpan(jobs: RunStatus['jobs']): number | null {
+  if (!jobs.length || jobs.some((j) => !j.startedAt || !j.finishedAt)) return null;
+  return (Math.max(...jobs.map((j) => Date.parse(j.finishedAt!))) - Math.min(...jobs.map((j) => Date.parse(j.startedAt!)))) / 1000;
 }
 
 /** One line per job of a run: what ran where, how long, and the time in each of its stages (longest first; under 0.05 s left out). */

@@ -100,6 +100,9 @@ describe('personas jobs start, jobs in process', () => {
     expect(show.stdout).toMatch(/^ {2}features +done +attempts 1 +\d+\.\d s {2}on \S+:\d+ {2}\(/m);
     expect(show.stdout).toMatch(/^ {2}retrain\.\w+ +done +attempts 1 +\d+\.\d s .*\(.*condition views \d+\.\d s/m);
     expect(show.stdout).toMatch(/^ {2}score\.1 +done /m);
+    // Each stage's span, first job start to last job end.
+    expect(show.stdout).toMatch(/^ {2}retrain +\d+\/\d+ done in \d+\.\d s$/m);
+    expect(show.stdout).toMatch(/^ {2}publish +1\/1 done in \d+\.\d s$/m);
   }, 240_000);
 
   it('refuses a concurrency that is not a whole number of at least 1, and one given with Redis', async () => {
