@@ -126,7 +126,8 @@ export async function executeJob(env: ExecuteEnv, job: JobData, attempt: number)
     result = await runStep({ db, job, run, params, progress, checkCancelled });
     result = { ...result, stageSeconds: progress.stageSeconds() };
   } catch (e) {
-    if (e instanceof RunCancelled) {
+    // Cancelled meanwhile: whatever the job met (its run's files go at the cancel), the run stays cancelled, not failed.
+    if (e instanceof RunCancelled || (await getJob(db, job.runId))?.status === 'cancelled') {
       await dropStartedVersion(db, job.runId);
       await pruneRunFiles(db, job.runId);
       return;
