@@ -4,13 +4,12 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../errors.ts';
 import { buildFeatures, readFeatureTable, type FeatureTable } from '../features/index.ts';
-import { describeModel, learnerKind } from '../models/learners.ts';
-import { loadPersonaFile, projectPersonas, writeProjection } from '../models/personas/index.ts';
-import { withLearner } from '../models/personas/file.ts';
+import { describeModel } from '../models/learners.ts';
+import { projectPersonas, writeProjection } from '../models/personas/index.ts';
 import type { Progress } from '../progress.ts';
 import { readColumnMap } from './features.ts';
 import { terminalProgress } from './progress-bar.ts';
-import { addTrainingFlags, specWithTrees, trainingSize, trainOptionsOf, type TrainingFlags, type TrainingSize } from './training-flags.ts';
+import { addTrainingFlags, trainingPersonaFile, trainingSize, trainOptionsOf, type TrainingFlags, type TrainingSize } from './training-flags.ts';
 
 /** Where a command's customers come from: a data directory (features built) or a built feature table. */
 export interface FeatureSource {
@@ -63,12 +62,7 @@ export interface RunOptions {
 
 /** The whole projection of a data directory into `opts.out`, with a summary on `progress`. */
 export async function runProjection(opts: RunOptions, progress: Progress): Promise<void> {
-  if (opts.seed !== undefined && !Number.isInteger(opts.seed)) {
-    throw new InputError('INPUT_INVALID', `--seed must be a whole number (got ${opts.seed})`, { field: 'seed' });
-  }
-  const kind = opts.learner === undefined ? undefined : learnerKind(opts.learner, '--learner');
-  const loaded = withLearner(loadPersonaFile(opts.personas), kind);
-  const personaFile = { ...loaded, spec: specWithTrees(loaded.spec, opts.size?.numTrees) };
+  const personaFile = trainingPersonaFile(opts);
   mkdirSync(opts.out, { recursive: true });
   const featuresDir = join(opts.out, 'features');
   mkdirSync(featuresDir, { recursive: true });

@@ -3,13 +3,12 @@
 import { mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError } from '../errors.ts';
-import { describeModel, learnerKind } from '../models/learners.ts';
-import { loadPersonaFile, projectPersonas, writeProjection, type Projection } from '../models/personas/index.ts';
-import { withLearner } from '../models/personas/file.ts';
+import { describeModel } from '../models/learners.ts';
+import { projectPersonas, writeProjection, type Projection } from '../models/personas/index.ts';
 import { readSeeds } from '../models/personas/seed-files.ts';
 import type { Progress } from '../progress.ts';
 import { terminalProgress } from './progress-bar.ts';
-import { addTrainingFlags, specWithTrees, trainingSize, trainOptionsOf, type TrainingFlags, type TrainingSize } from './training-flags.ts';
+import { addTrainingFlags, trainingPersonaFile, trainingSize, trainOptionsOf, type TrainingFlags, type TrainingSize } from './training-flags.ts';
 import { featureTableOf, type FeatureSource } from './run.ts';
 
 export interface TrainCommandOptions extends FeatureSource {
@@ -25,12 +24,7 @@ export interface TrainCommandOptions extends FeatureSource {
 }
 
 export async function trainProjection(opts: TrainCommandOptions, progress: Progress): Promise<Projection> {
-  if (opts.seed !== undefined && !Number.isInteger(opts.seed)) {
-    throw new InputError('INPUT_INVALID', `--seed must be a whole number (got ${opts.seed})`, { field: 'seed' });
-  }
-  const kind = opts.learner === undefined ? undefined : learnerKind(opts.learner, '--learner');
-  const loaded = withLearner(loadPersonaFile(opts.personas), kind);
-  const personaFile = { ...loaded, spec: specWithTrees(loaded.spec, opts.size?.numTrees) };
+  const personaFile = trainingPersonaFile(opts);
   mkdirSync(opts.out, { recursive: true });
   const { table, asOf } = await featureTableOf(opts, opts.out, progress, personaFile.spec.as_of);
   const seeds = opts.seeds ? readSeeds(opts.seeds, table) : undefined;

@@ -5,7 +5,8 @@
 // the persona file.
 import type { Command } from 'commander';
 import { InputError } from '../errors.ts';
-import type { PersonaFile } from '../models/personas/file.ts';
+import { learnerKind } from '../models/learners.ts';
+import { loadPersonaFile, withLearner, type LoadedPersonaFile, type PersonaFile } from '../models/personas/file.ts';
 import { AUTO_MIN_BAGS, MAX_BAGS, MIN_TRAINING_CUSTOMERS, PERSONA_LEARNER_DEFAULTS, UNLABELED_PER_BAG, viewOptionsFor, type ViewOptions } from '../models/personas/train.ts';
 
 /** A command-line value that must be a whole number of at least `min`. */
@@ -78,6 +79,19 @@ export function trainingSize(f: TrainingFlags): TrainingSize {
 export function specWithTrees(spec: PersonaFile, numTrees: number | undefined): PersonaFile {
   if (numTrees === undefined) return spec;
   return { ...spec, model: { kind: spec.model?.kind ?? 'gbdt', params: { ...spec.model?.params, numTrees } } };
+}
+
+/**
+ * The persona file a training command (`personas run`, `personas train`) works with: `--learner`
+ * over its model kinds and `--trees` over its tree counts, `--seed` checked first.
+ */
+export function trainingPersonaFile(opts: { personas: string; seed?: number; learner?: string; size?: TrainingSize }): LoadedPersonaFile {
+  if (opts.seed !== undefined && !Number.isInteger(opts.seed)) {
+    throw new InputError('INPUT_INVALID', `--seed must be a whole number (got ${opts.seed})`, { field: 'seed' });
+  }
+  const kind = opts.learner === undefined ? undefined : learnerKind(opts.learner, '--learner');
+  const loaded = withLearner(loadPersonaFile(opts.personas), kind);
+  return { ...loaded, spec: specWithTrees(loaded.spec, opts.size?.numTrees) };
 }
 
 /** The folds, bags, views and training sample of a training size as projection options (trees go through the persona file's learner). */
