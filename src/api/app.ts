@@ -9,7 +9,7 @@ import { PersonasError } from '../errors.ts';
 import type { FeatureTable } from '../features/table.ts';
 import type { SavedProjection } from '../models/personas/index.ts';
 import {
-  activateVersion, activeVersion, labelPage, listVersions, loadVersionModels, lookupLabels, pageEnd, resolveVersion,
+  activateVersion, activeVersion, labelChanges, labelPage, listVersions, loadVersionModels, lookupLabels, pageEnd, resolveVersion,
   versionDetail, type CustomerLabel, type Db,
 } from '../store/index.ts';
 import { csvField } from '../store/db.ts';
@@ -229,6 +229,14 @@ export function createApp(opts: AppOptions) {
       async handler({ params }) {
         const d = await versionDetail(db, params.version);
         return { version: d.version, manifest: d.manifest, metrics: d.metrics };
+      },
+    },
+    {
+      method: 'get', path: '/v1/models/{version}/changes', scope: 'read', tag: 'models',
+      summary: "How the labels move from another version (default: the active one) to this one: customers per (old label, new label), and per persona kept, joined and left",
+      params: S.VersionParams, query: S.ChangesQuery, response: S.ChangesResponse, problems: [400, 404, 503],
+      async handler({ params, query }) {
+        return labelChanges(db, (query.from as string | undefined) ?? null, params.version);
       },
     },
     {

@@ -122,6 +122,28 @@ export const ModelDetailResponse = z.object({
   manifest: z.record(z.string(), z.unknown()).describe('The run manifest (model/manifest.json)'),
   metrics: z.record(z.string(), z.unknown()).describe('metrics.json of the run'),
 });
+export const ChangesQuery = z.object({ from: ModelVersion.optional().describe('The version the labels change from (default: the active one)') }).strict();
+const Label = z.string().nullable().describe('A persona, null for unassigned');
+export const ChangesResponse = z.object({
+  from: ModelVersion,
+  to: ModelVersion,
+  customers: z.object({
+    both: z.number().int().describe('Customers labelled by both versions: the changes are counted over them'),
+    onlyFrom: z.number().int(),
+    onlyTo: z.number().int(),
+  }),
+  unchanged: z.number().int().describe('Customers of both versions with the same label (both unassigned included)'),
+  unchangedShare: z.number(),
+  transitions: z.array(z.object({ from: Label, to: Label, customers: z.number().int() })).describe('Customers per (label in `from`, label in `to`), most first'),
+  personas: z.array(z.object({
+    persona: z.string(),
+    from: z.number().int(),
+    to: z.number().int(),
+    kept: z.number().int(),
+    joined: z.number().int().describe('Labelled with it by `to` only'),
+    left: z.number().int().describe('Labelled with it by `from` only'),
+  })),
+});
 export const ActivateResponse = z.object({ version: ModelVersion, previous: ModelVersion.nullable() });
 export const VersionParams = z.object({ version: ModelVersion }).strict();
 export const CustomerParams = z.object({ id: CustomerId }).strict();

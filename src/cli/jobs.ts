@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { InputError } from '../errors.ts';
 import { BullQueue, defaultConcurrency, InProcessQueue, redisConnection, runStatus, startBullWorker, startRun, type JobQueue, type RunStatus } from '../jobs/index.ts';
 import { learnerKind } from '../models/learners.ts';
-import { cancelRun, listRuns, openStore, type Db } from '../store/index.ts';
+import { activeVersion, cancelRun, labelChanges, listRuns, openStore, type Db } from '../store/index.ts';
 import { terminalProgress } from './progress-bar.ts';
 import { addTrainingFlags, trainingSize, whole, type TrainingFlags } from './training-flags.ts';
 import { withStore, withStoreFlags, type StoreFlags } from './store.ts';
@@ -24,6 +24,23 @@ function describe(s: RunStatus): string[] {
   for (const j of s.jobs.filter((x) => x.status === 'failed' || (x.error && x.status !== 'done'))) lines.push(`  ${j.id}: ${j.status}, ${j.error}`);
   const version = (s.jobs.find((j) => j.kind === 'publish')?.result as { version?: string } | null)?.version;
   if (version) lines.push(`  version ${version}`);
+  return lines;
+}
+
+/**
+ * For a run that published without activating: how its labels move from the active version's
+ * (the detail: `personas models changes`), and how to activate it.
+ */
+async function notActivated(db: Db, s: RunStatus): Promise<string[]> {
+  const version = (s.jobs.find((j) => j.kind === 'publish')?.result as { version?: string } | null)?.version;
+  if (!version) return [];
+  const active = await activeVersion(db);
+  const lines: string[] = [];
+  if (active && active !== version) {
+    const c = await labelChanges(db, active, version);
+    lines.push(`  against the active version ${active}: ${c.unchanged.toLocaleString('en-US')} of ${c.customers.both.toLocaleString('en-US')} customers (${(100 * c.unchangedShare).toFixed(1)} %) keep their label; the detail: personas models changes ${version}`);
+  }
+  lines.push(`  not active; activate with: personas activate ${version}`);
   return lines;
 }
 
@@ -127,6 +144,7 @@ export function registerJobs(program: Command): void {
         if (redis && f.detach) return out(started.run.id);
         const end = await follow(db, started.run.id);
         for (const line of describe(end)) out(line);
+        if (end.run.status === 'done' && !f.activate) for (const line of await notActivated(db, end)) out(line);
         if (end.run.status !== 'done') process.exitCode = 1;
       } finally {
         await queue.close();

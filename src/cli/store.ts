@@ -7,8 +7,8 @@ import type { Command } from 'commander';
 import { readPortraitStats, type PortraitStats } from '../report/index.ts';
 import { InputError } from '../errors.ts';
 import {
-  activateVersion, createKey, deleteVersion, defaultStoreDir, listKeys, listVersions, migrate, openStore, publishRun, recordedInputs, revokeKey,
-  rollback, runSource, versionDetail, type Db, type PublishSource,
+  activateVersion, createKey, deleteVersion, defaultStoreDir, labelChanges, listKeys, listVersions, migrate, openStore, publishRun, recordedInputs, revokeKey,
+  rollback, runSource, versionDetail, type Db, type LabelChanges, type PublishSource,
 } from '../store/index.ts';
 import { terminalProgress } from './progress-bar.ts';
 
@@ -42,6 +42,29 @@ export async function runPortraits(runDir: string): Promise<PortraitStats | unde
   if (!existsSync(features) || !existsSync(manifestPath)) return undefined;
   const ids = (JSON.parse(readFileSync(manifestPath, 'utf8')) as { personas: { id: string }[] }).personas.map((p) => p.id);
   return readPortraitStats(features, join(runDir, 'assignments.csv'), ids);
+}
+
+const thousands = (n: number) => n.toLocaleString('en-US');
+
+/** The lines `personas models changes` prints: counts, a table per persona, the largest moves. */
+export function describeChanges(c: LabelChanges): string[] {
+  const name = (p: string | null) => p ?? '(unassigned)';
+  const lines = [
+    `from ${c.from} to ${c.to}: ${thousands(c.customers.both)} customers labelled by both (${thousands(c.customers.onlyFrom)} only by ${c.from}, ${thousands(c.customers.onlyTo)} only by ${c.to})`,
+    `same label: ${thousands(c.unchanged)} (${(100 * c.unchangedShare).toFixed(1)} %)`,
+    '',
+  ];
+  const rows = [['persona', 'from', 'to', 'kept', 'joined', 'left'], ...c.personas.map((p) => [p.persona, ...[p.from, p.to, p.kept, p.joined, p.left].map(thousands)])];
+  const unassigned = c.transitions.reduce((s, t) => [s[0] + (t.from === null ? t.customers : 0), s[1] + (t.to === null ? t.customers : 0), s[2] + (t.from === null && t.to === null ? t.customers : 0)], [0, 0, 0]);
+  rows.push(['(unassigned)', ...[unassigned[0], unassigned[1], unassigned[2], unassigned[1] - unassigned[2], unassigned[0] - unassigned[2]].map(thousands)]);
+  const widths = rows[0].map((_, k) => Math.max(...rows.map((r) => r[k].length)));
+  for (const r of rows) lines.push(r.map((v, k) => (k ? v.padStart(widths[k]) : v.padEnd(widths[k]))).join('  '));
+  const moves = c.transitions.filter((t) => t.from !== t.to).slice(0, 10);
+  if (moves.length) {
+    lines.push('', 'largest moves:');
+    for (const t of moves) lines.push(`  ${name(t.from)} -> ${name(t.to)}: ${thousands(t.customers)}`);
+  }
+  return lines;
 }
 
 export function registerStore(program: Command): void {
@@ -113,6 +136,20 @@ export function registerStore(program: Command): void {
     await withStore(f, async (db) => {
       const d = await versionDetail(db, version);
       out(JSON.stringify({ version: d.version, manifest: d.manifest, metrics: d.metrics }, null, 2));
+    });
+  });
+  withStoreFlags(
+    models
+      .command('changes')
+      .argument('<version>')
+      .description('how the labels move from another version (default: the active one) to this one, before activating it')
+      .option('--from <version>', 'the version the labels change from (default: the active one)')
+      .option('--json', 'the changes as JSON'),
+  ).action(async (version: string, f: StoreFlags & { from?: string; json?: boolean }) => {
+    await withStore(f, async (db) => {
+      const changes = await labelChanges(db, f.from ?? null, version);
+      if (f.json) return out(JSON.stringify(changes, null, 2));
+      for (const line of describeChanges(changes)) out(line);
     });
   });
   withStoreFlags(models.command('delete').argument('<version>').description('delete a version that is not active, with its labels')).action(async (version: string, f: StoreFlags) => {

@@ -10,6 +10,7 @@ export type { Db, Sql } from './db.ts';
 export { migrate, checkMigrated, readMigrations, type MigrationReport } from './migrate.ts';
 export * from './registry.ts';
 export * from './keys.ts';
+export * from './changes.ts';
 
 export interface StoreOptions {
   /** postgres://... ; default: DATABASE_URL; when neither is set, or when null, PGlite in `dataDir`. */

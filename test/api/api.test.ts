@@ -71,6 +71,7 @@ for (const variant of STORE_VARIANTS) {
       const routes: [string, string][] = [
         ['get', '/v1/customers/x/persona'], ['post', '/v1/customers/personas:batch'], ['post', '/v1/score'], ['get', '/v1/personas'],
         ['get', '/v1/quantification'], ['get', '/v1/assignments'], ['get', '/v1/models'], ['get', `/v1/models/${versionA}`], ['post', `/v1/models/${versionA}/activate`],
+        ['get', `/v1/models/${versionB}/changes`],
       ];
       for (const [method, path] of routes) {
         const call = () => (method === 'get' ? request(app).get(path) : request(app).post(path).send({}));
@@ -236,6 +237,43 @@ for (const variant of STORE_VARIANTS) {
       await activateVersion(db, versionA);
     });
 
+    it("says how the labels move from the active version (or the one asked for) to another, counted from the two assignment files", async () => {
+      const res = await request(app).get(`/v1/models/${versionB}/changes`).set(auth('read'));
+      expect(res.status).toBe(200);
+      // Counted here from the files the two versions were published from.
+      const pairs = new Map<string, number>();
+      for (const [id, a] of rowsA) {
+        const key = JSON.stringify([a.persona || null, rowsB.get(id)!.persona || null]);
+        pairs.set(key, (pairs.get(key) ?? 0) + 1);
+      }
+      const body = res.body as { from: string; to: string; customers: object; unchanged: number; unchangedShare: number; transitions: { from: string | null; to: string | null; customers: number }[]; personas: { persona: string; from: number; to: number; kept: number; joined: number; left: number }[] };
+      expect(body).toMatchObject({ from: versionA, to: versionB, customers: { both: rowsA.size, onlyFrom: 0, onlyTo: 0 } });
+      expect(new Map(body.transitions.map((t) => [JSON.stringify([t.from, t.to]), t.customers]))).toEqual(pairs);
+      expect(body.transitions.map((t) => t.customers)).toEqual([...pairs.values()].sort((x, y) => y - x));
+      const same = [...rowsA].filter(([id, a]) => a.persona === rowsB.get(id)!.persona).length;
+      expect(body.unchanged).toBe(same);
+      expect(same).toBeLessThan(rowsA.size); // two seeds: some labels move
+      expect(body.unchangedShare).toBeCloseTo(same / rowsA.size, 12);
+      for (const p of body.personas) {
+        const inA = [...rowsA.values()].filter((r) => r.persona === p.persona).length;
+        const inB = [...rowsB.values()].filter((r) => r.persona === p.persona).length;
+        const kept = [...rowsA].filter(([id, a]) => a.persona === p.persona && rowsB.get(id)!.persona === p.persona).length;
+        expect(p).toEqual({ persona: p.persona, from: inA, to: inB, kept, joined: inB - kept, left: inA - kept });
+      }
+      expect(body.personas.map((p) => p.persona).sort()).toEqual(loadSavedProjection(runs.b).personas.map((p) => p.id).sort());
+      // From a version named: the other way round, and a version to itself.
+      const back = (await request(app).get(`/v1/models/${versionA}/changes?from=${versionB}`).set(auth('read'))).body as typeof body;
+      expect(back).toMatchObject({ from: versionB, to: versionA, unchanged: same });
+      expect(back.transitions.map((t) => [t.to, t.from, t.customers]).sort()).toEqual(body.transitions.map((t) => [t.from, t.to, t.customers]).sort());
+      const itself = (await request(app).get(`/v1/models/${versionA}/changes?from=${versionA}`).set(auth('read'))).body as typeof body;
+      expect(itself).toMatchObject({ unchanged: rowsA.size, unchangedShare: 1 });
+      expect(itself.personas.every((p) => p.joined === 0 && p.left === 0)).toBe(true);
+      expectProblem(await request(app).get(`/v1/models/${versionB}/changes?from=19990101T000000Z-deadbeef`).set(auth('read')), 404, /'19990101T000000Z-deadbeef' is not published/);
+      expectProblem(await request(app).get('/v1/models/19990101T000000Z-deadbeef/changes').set(auth('read')), 404, /is not published/);
+      expectProblem(await request(app).get(`/v1/models/${versionB}/changes?from=a%20b`).set(auth('read')), 400, /query\.from/);
+      expectProblem(await request(app).get(`/v1/models/${versionB}/changes?since=${versionA}`).set(auth('read')), 400, /since/);
+    });
+
     it('limits each key to its rate with 429 and Retry-After', async () => {
       const statuses: number[] = [];
       let retry: string | undefined;
@@ -257,7 +295,7 @@ for (const variant of STORE_VARIANTS) {
     it('publishes its OpenAPI document and docs page, and answers unknown routes and methods with problems', async () => {
       const spec = (await request(app).get('/v1/openapi.json')).body;
       expect(spec.openapi).toBe('3.1.0');
-      expect(Object.keys(spec.paths).sort()).toEqual(['/healthz', '/readyz', '/v1/assignments', '/v1/customers/personas:batch', '/v1/customers/{id}/persona', '/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/cancel', '/v1/models', '/v1/models/{version}', '/v1/models/{version}/activate', '/v1/personas', '/v1/quantification', '/v1/report', '/v1/score']);
+      expect(Object.keys(spec.paths).sort()).toEqual(['/healthz', '/readyz', '/v1/assignments', '/v1/customers/personas:batch', '/v1/customers/{id}/persona', '/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/cancel', '/v1/models', '/v1/models/{version}', '/v1/models/{version}/activate', '/v1/models/{version}/changes', '/v1/personas', '/v1/quantification', '/v1/report', '/v1/score']);
       expect(spec.paths['/v1/customers/personas:batch'].post.requestBody.content['application/json'].schema.properties.ids.maxItems).toBe(10_000);
       expect(spec.paths['/v1/models/{version}/activate'].post['x-required-scope']).toBe('admin');
       expect(spec.paths['/v1/score'].post.responses['403'].content['application/problem+json']).toBeDefined();

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoBase } from '../../src/demo/index.ts';
-import { listRuns, openStore, getRun } from '../../src/store/index.ts';
+import { activeVersion, getRun, listRuns, openStore } from '../../src/store/index.ts';
 import { runToEnd } from '../helpers/spawn.ts';
 import { tempDir } from '../helpers/world.ts';
 
@@ -52,19 +52,6 @@ describe('personas jobs start, jobs in process', () => {
     writeFileSync(personas, readFileSync(personas, 'utf8') + '\nmodel:\n  kind: gbdt\n  params:\n    numTrees: 15\n');
   }, 60_000);
 
-  it('runs two jobs at a time with --concurrency 2: the personas train side by side', async () => {
-    const store = join(root, 'store-2');
-    const r = await start(store, '--concurrency', '2');
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toContain('in this process, 2 jobs at a time');
-    expect(r.stdout).toMatch(/run-\S+ {2}done/);
-    const jobs = await spans(store);
-    expect(jobs.filter((j) => j.kind === 'train').length).toBeGreaterThanOrEqual(2);
-    expect(mostAtOnce(jobs)).toBe(2);
-    // The training jobs, one per persona, are the ones that overlap.
-    expect(mostAtOnce(jobs.filter((j) => j.kind === 'train'))).toBe(2);
-  }, 240_000);
-
   it('runs one job at a time with --concurrency 1; each job keeps the time of its stages, which `jobs show --jobs` prints', async () => {
     const store = join(root, 'store-1');
     const r = await start(store, '--concurrency', '1');
@@ -103,6 +90,40 @@ describe('personas jobs start, jobs in process', () => {
     // Each stage's span, first job start to last job end.
     expect(show.stdout).toMatch(/^ {2}retrain +\d+\/\d+ done in \d+\.\d s$/m);
     expect(show.stdout).toMatch(/^ {2}publish +1\/1 done in \d+\.\d s$/m);
+  }, 240_000);
+
+  it('runs two jobs at a time with --concurrency 2: the personas train side by side; with --no-activate, says how its labels move from the active version', async () => {
+    // The store of the run above, whose version is active.
+    const store = join(root, 'store-1');
+    const r = await start(store, '--concurrency', '2', '--seed', '2', '--no-activate');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain('in this process, 2 jobs at a time');
+    expect(r.stdout).toMatch(/run-\S+ {2}done/);
+    const jobs = await spans(store);
+    expect(jobs.filter((j) => j.kind === 'train').length).toBeGreaterThanOrEqual(2);
+    expect(mostAtOnce(jobs)).toBe(2);
+    // The training jobs, one per persona, are the ones that overlap.
+    expect(mostAtOnce(jobs.filter((j) => j.kind === 'train'))).toBe(2);
+    // Published, not activated; its labels against the active version's, counted here in SQL.
+    const db = await openStore({ databaseUrl: null, dataDir: store });
+    try {
+      const [run, before] = await listRuns(db, 2);
+      const published = async (id: string) => (await getRun(db, id)).jobs.find((j) => j.kind === 'publish')!.result!.version as string;
+      const version = await published(run.id);
+      const active = (await activeVersion(db))!;
+      expect(active).toBe(await published(before.id));
+      const [same] = await db.query<{ n: number; both: number }>(
+        `SELECT count(*) FILTER (WHERE a.persona IS NOT DISTINCT FROM b.persona)::int AS n, count(*)::int AS both
+         FROM assignments a JOIN assignments b ON a.customer_id = b.customer_id WHERE a.version = $1 AND b.version = $2`,
+        [active, version],
+      );
+      expect(same.both).toBe(2000);
+      expect(same.n).toBeLessThan(2000);
+      expect(r.stdout).toContain(`  against the active version ${active}: ${same.n.toLocaleString('en-US')} of 2,000 customers (${((100 * same.n) / 2000).toFixed(1)} %) keep their label; the detail: personas models changes ${version}\n`);
+      expect(r.stdout).toContain(`  not active; activate with: personas activate ${version}\n`);
+    } finally {
+      await db.close();
+    }
   }, 240_000);
 
   it('refuses a concurrency that is not a whole number of at least 1, and one given with Redis', async () => {

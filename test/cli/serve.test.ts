@@ -28,6 +28,22 @@ describe('personas publish, keys and serve', () => {
     expect(created.stderr).toMatch(/not shown again/);
     expect((await personas('keys', 'list', '--store', store)).stdout).not.toContain(token.slice(21));
     expect((await personas('models', 'list', '--store', store)).stdout).toMatch(new RegExp(`^\\* ${version}  active`));
+    // A second version, and how its labels move from the active one's, before activating it.
+    const second = /^published (\S+):/.exec((await personas('publish', '--store', store, '--run', runs.b)).stdout)![1];
+    const labels = (dir: string) => new Map(readFileSync(join(dir, 'assignments.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')).map((f) => [f[0], f[1]]));
+    const [la, lb] = [labels(runs.a), labels(runs.b)];
+    const same = [...la].filter(([id, p]) => lb.get(id) === p).length;
+    const changes = (await personas('models', 'changes', second, '--store', store)).stdout.split('\n');
+    expect(changes[0]).toBe(`from ${version} to ${second}: 1,500 customers labelled by both (0 only by ${version}, 0 only by ${second})`);
+    expect(changes[1]).toBe(`same label: ${same.toLocaleString('en-US')} (${((100 * same) / 1500).toFixed(1)} %)`);
+    expect(changes[3]).toMatch(/^persona\s+from\s+to\s+kept\s+joined\s+left$/);
+    const unassigned = changes.find((l) => l.startsWith('(unassigned)'))!.trim().split(/\s+/).slice(1).map((v) => Number(v.replace(/,/g, '')));
+    const none = (m: Map<string, string>) => [...m.values()].filter((p) => !p).length;
+    expect(unassigned.slice(0, 3)).toEqual([none(la), none(lb), [...la].filter(([id, p]) => !p && !lb.get(id)).length]);
+    expect(changes).toContain('largest moves:');
+    const json = JSON.parse((await personas('models', 'changes', version, '--from', second, '--json', '--store', store)).stdout) as { from: string; to: string; unchanged: number };
+    expect(json).toMatchObject({ from: second, to: version, unchanged: same });
+    await expect(personas('models', 'changes', 'nope', '--store', store)).rejects.toMatchObject({ stderr: expect.stringMatching(/model version 'nope' is not published/) });
     await expect(personas('keys', 'create', '--store', store, '--name', 'x', '--scopes', 'root')).rejects.toMatchObject({ stderr: expect.stringMatching(/scopes must be one or more of read, score, admin/) });
     await expect(personas('publish', '--store', store)).rejects.toMatchObject({ stderr: expect.stringMatching(/give --run DIR, or both --model DIR and --assignments FILE/) });
 

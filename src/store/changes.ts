@@ -1,0 +1,73 @@
+// How the labels move from one published version to another: what a data scientist checks, and a
+// CRM owner asks, before activating a retrained version (customers whose persona flips from one
+// month to the next get other campaigns). Counted in the store, over the two versions' labels.
+import type { Sql } from './db.ts';
+import { resolveVersion } from './registry.ts';
+
+export interface PersonaChange {
+  persona: string;
+  /** Customers of both versions labelled with this persona by the first, by the second, by both. */
+  from: number;
+  to: number;
+  kept: number;
+  /** Labelled with it by the second version only (from another persona or from unassigned). */
+  joined: number;
+  /** Labelled with it by the first version only. */
+  left: number;
+}
+
+export interface LabelChanges {
+  from: string;
+  to: string;
+  customers: {
+    /** Customers labelled by both versions: the changes below are counted over them. */
+    both: number;
+    onlyFrom: number;
+    onlyTo: number;
+  };
+  /** Customers of both versions with the same label (both unassigned included), and their share. */
+  unchanged: number;
+  unchangedShare: number;
+  /** Customers of both versions per (first label, second label), null for unassigned; most first. */
+  transitions: { from: string | null; to: string | null; customers: number }[];
+  /** Per persona of either version (the second's order, then the first's others). */
+  personas: PersonaChange[];
+}
+
+/**
+ * The label changes from version `from` to version `to` (either null: the active version).
+ * Throws NOT_FOUND for a version that is not published, NO_ACTIVE_VERSION when null is given
+ * and none is active.
+ */
+export async function labelChanges(db: Sql, from: string | null, to: string | null): Promise<LabelChanges> {
+  const a = await resolveVersion(db, from);
+  const b = await resolveVersion(db, to);
+  const rows = await db.query<{ f: string | null; t: string | null; n: number }>(
+    `SELECT a.persona AS f, b.persona AS t, count(*)::int AS n
+     FROM assignments a JOIN assignments b ON b.version = $2 AND b.customer_id = a.customer_id
+     WHERE a.version = $1
+     GROUP BY a.persona, b.persona`,
+    [a.version, b.version],
+  );
+  const transitions = rows.map((r) => ({ from: r.f, to: r.t, customers: r.n }));
+  transitions.sort((x, y) => y.customers - x.customers || String(x.from).localeCompare(String(y.from)) || String(x.to).localeCompare(String(y.to)));
+  const both = transitions.reduce((s, t) => s + t.customers, 0);
+  const unchanged = transitions.filter((t) => t.from === t.to).reduce((s, t) => s + t.customers, 0);
+  const ids = [...new Set([...b.personas, ...a.personas, ...transitions.flatMap((t) => [t.from, t.to]).filter((p): p is string => p !== null)])];
+  const count = (pick: (t: LabelChanges['transitions'][number]) => boolean) => transitions.filter(pick).reduce((s, t) => s + t.customers, 0);
+  const personas = ids.map((persona) => {
+    const kept = count((t) => t.from === persona && t.to === persona);
+    const was = count((t) => t.from === persona);
+    const is = count((t) => t.to === persona);
+    return { persona, from: was, to: is, kept, joined: is - kept, left: was - kept };
+  });
+  return {
+    from: a.version,
+    to: b.version,
+    customers: { both, onlyFrom: a.customers - both, onlyTo: b.customers - both },
+    unchanged,
+    unchangedShare: both ? unchanged / both : 0,
+    transitions,
+    personas,
+  };
+}
