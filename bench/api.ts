@@ -8,7 +8,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { referenceInputs } from '../src/features/index.ts';
-import { activateVersion, createKey, openStore, publishRun, runSource } from '../src/store/index.ts';
+import { activateVersion, createKey, labelChanges, openStore, publishRun, runSource } from '../src/store/index.ts';
 import { bigId } from '../test/helpers/big-run.ts';
 import { bareServer, pacedLoad, type PacedRequest } from './paced.ts';
 import { arg, bigRuns, scratchDatabase, startServer } from './serve-setup.ts';
@@ -20,7 +20,8 @@ if (!scratch) process.exit(0);
 
 // 1. A real model (a small demo run), with an assignment file of `customers` rows under its version.
 const root = join(tmpdir(), `personas-bench-api-${process.pid}`);
-const [big] = await bigRuns(root, customers);
+// A second version of the same customers: the label changes between the two (`personas models changes`).
+const [big, second] = await bigRuns(root, customers, 2);
 const { data } = big;
 const trained = big.personas;
 const idOf = bigId;
@@ -112,6 +113,23 @@ async function measure(server: string, extra: string[], withRaw: boolean) {
 }
 await measure('labels in memory (default)', [], true);
 await measure('every lookup to the store (--label-cache-rows 0)', ['--label-cache-rows', '0'], false);
+
+// The label changes from the active version to a second one of as many customers (three times; the SQL join in the store).
+let changesLine = '';
+{
+  const store = await openStore({ databaseUrl: scratch.url });
+  await publishRun(store, runSource(second.dir));
+  const times: number[] = [];
+  let moved = 0;
+  for (let k = 0; k < 3; k++) {
+    const t0 = performance.now();
+    const c = await labelChanges(store, null, second.version);
+    times.push((performance.now() - t0) / 1000);
+    moved = c.customers.both - c.unchanged;
+  }
+  await store.close();
+  changesLine = `label changes (personas models changes, GET /v1/models/{version}/changes) between two versions of ${customers.toLocaleString('en')} customers: ${times.map((x) => x.toFixed(2)).join(' s, ')} s (${moved.toLocaleString('en')} labels differ)`;
+}
 await scratch.drop();
 
 console.log(`\nbench:api on ${cpus().length} cores (${cpus()[0]?.model}), PostgreSQL at ${new URL(scratch.adminUrl).host}, ${customers.toLocaleString('en')} customers x ${trained.length} personas; publish (COPY) ${publishSeconds.toFixed(1)} s; ${seconds} s per load\n`);
@@ -120,3 +138,4 @@ console.log('|---|---|---|---|---|---|---|---|');
 for (const r of results) console.log(`| ${r.server} | ${r.title} | ${r.requests} | ${r.rate.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.max} | ${r.errors} |`);
 console.log('');
 for (const s of servers) console.log(`${s.server}: server RSS after warm-up ${s.rssMb.toFixed(0)} MB${s.cacheLoadSeconds === null ? '' : `; start-up to labels held in memory ${s.cacheLoadSeconds.toFixed(1)} s`}`);
+console.log(changesLine);
