@@ -9,10 +9,9 @@ import { PersonasError } from '../errors.ts';
 import type { FeatureTable } from '../features/table.ts';
 import type { SavedProjection } from '../models/personas/index.ts';
 import {
-  activateVersion, activeVersion, labelChanges, labelPage, listVersions, loadVersionModels, lookupLabels, pageEnd, resolveVersion,
+  activateVersion, activeVersion, assignmentHeader, assignmentLine, labelChanges, labelPage, listVersions, loadVersionModels, lookupLabels, pageEnd, resolveVersion,
   versionDetail, type CustomerLabel, type Db,
 } from '../store/index.ts';
-import { csvField } from '../store/db.ts';
 import { rawFeatures } from './raw-score.ts';
 import { LookupCoalescer } from './coalesce.ts';
 import type { LabelCache } from './label-cache.ts';
@@ -163,7 +162,7 @@ export function createApp(opts: AppOptions) {
     },
     {
       method: 'get', path: '/v1/assignments', scope: 'read', tag: 'labels',
-      summary: 'Every label of a version, streamed, a page at a time (cursor in X-Next-Cursor and Link)',
+      summary: 'Every label of a version (with ?since=VERSION, only those that changed from it), streamed, a page at a time (cursor in X-Next-Cursor and Link)',
       query: S.AssignmentsQuery, problems: [400, 404, 503],
       response: { contentTypes: { 'application/x-ndjson': 'one JSON label per line', 'text/csv': 'the contract\'s assignment file columns' } },
       async handler({ query }, req, res) {
@@ -174,23 +173,22 @@ export function createApp(opts: AppOptions) {
           if (!cursor || cursor.includes('\u0000') || Buffer.from(cursor, 'utf8').toString('base64url') !== q.cursor) throw problem(400, 'invalid query.cursor: use the X-Next-Cursor of a previous page');
         }
         const v = await resolveVersion(db, q.version ?? null);
-        const end = await pageEnd(db, v.version, cursor, q.limit);
+        const since = q.since === undefined ? null : (await resolveVersion(db, q.since)).version;
+        const end = await pageEnd(db, v.version, cursor, q.limit, since);
         res.setHeader('X-Model-Version', v.version);
         res.setHeader('Cache-Control', 'no-store');
         if (end.more && end.last !== null) {
           const next = Buffer.from(end.last, 'utf8').toString('base64url');
           res.setHeader('X-Next-Cursor', next);
-          const params = new URLSearchParams({ format: q.format, limit: String(q.limit), cursor: next, ...(q.version ? { version: q.version } : {}) });
+          const params = new URLSearchParams({ format: q.format, limit: String(q.limit), cursor: next, ...(q.version ? { version: q.version } : {}), ...(since ? { since } : {}) });
           res.setHeader('Link', `</v1/assignments?${params}>; rel="next"`);
         }
         res.type(q.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson');
-        if (q.format === 'csv') res.write(['customer_id', 'persona', 'confidence', 'margin', 'model_version', ...v.personas.map((p) => `score_${p}`)].join(',') + '\n');
+        if (q.format === 'csv') res.write(assignmentHeader(v.personas) + '\n');
         let after = cursor;
         while (end.last !== null && !req.destroyed) {
-          const page = await labelPage(db, v.version, after, 5000, end.last);
-          const text = page.rows.map((r) => (q.format === 'csv'
-            ? [csvField(r.customerId), r.persona ?? '', r.confidence, r.margin, v.version, ...v.personas.map((p) => r.scores[p] ?? '')].join(',')
-            : JSON.stringify(label(r, v.version)))).join('\n');
+          const page = await labelPage(db, v.version, after, 5000, end.last, since);
+          const text = page.rows.map((r) => (q.format === 'csv' ? assignmentLine(r, v.version, v.personas) : JSON.stringify(label(r, v.version)))).join('\n');
           if (text && !res.write(text + '\n')) await once(res, 'drain');
           if (!page.next) break;
           after = page.next;

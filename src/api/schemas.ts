@@ -99,6 +99,7 @@ export const AssignmentsQuery = VersionQuery.extend({
   format: z.enum(['ndjson', 'csv']).default('ndjson'),
   cursor: z.string().max(400).optional().describe('The X-Next-Cursor of the previous page'),
   limit: z.coerce.number().int().min(1).max(100_000).default(10_000),
+  since: ModelVersion.optional().describe('Only the customers whose persona differs from their label in this version, or who have none there (a CRM\'s update since it last imported)'),
 }).strict();
 
 export const QuantificationResponse = QuantificationSchema.extend({

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { readPortraitStats, type PortraitStats } from '../report/index.ts';
 import { InputError } from '../errors.ts';
 import {
-  activateVersion, createKey, deleteVersion, defaultStoreDir, labelChanges, listKeys, listVersions, migrate, openStore, publishRun, recordedInputs, revokeKey,
+  activateVersion, createKey, deleteVersion, defaultStoreDir, exportLabels, labelChanges, listKeys, listVersions, migrate, openStore, publishRun, recordedInputs, revokeKey,
   rollback, runSource, versionDetail, type Db, type LabelChanges, type PublishSource,
 } from '../store/index.ts';
 import { terminalProgress } from './progress-bar.ts';
@@ -150,6 +150,19 @@ export function registerStore(program: Command): void {
       const changes = await labelChanges(db, f.from ?? null, version);
       if (f.json) return out(JSON.stringify(changes, null, 2));
       for (const line of describeChanges(changes)) out(line);
+    });
+  });
+  withStoreFlags(
+    models
+      .command('export')
+      .argument('[version]', 'a published version (default: the active one)')
+      .description("a version's labels as the contract's assignment file, for the CRM; with --since, only the customers whose label changed")
+      .requiredOption('--out <file>', 'the CSV file to write (replaced only once complete)')
+      .option('--since <version>', 'only the customers whose persona differs from their label in this version, or who have none there'),
+  ).action(async (version: string | undefined, f: StoreFlags & { out: string; since?: string }) => {
+    await withStore(f, async (db) => {
+      const r = await exportLabels(db, version ?? null, f.out, { since: f.since ?? null, progress: terminalProgress() });
+      out(`wrote ${r.rows.toLocaleString('en-US')} labels of ${r.version} to ${f.out}${r.since ? ` (those that changed since ${r.since})` : ''}`);
     });
   });
   withStoreFlags(models.command('delete').argument('<version>').description('delete a version that is not active, with its labels')).action(async (version: string, f: StoreFlags) => {

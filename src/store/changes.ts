@@ -1,8 +1,14 @@
+// How the labels move from one published version to another, and a version's labels (or those
+// that changed since another) written as the contract's assignment file.
+//
 // How the labels move from one published version to another: what a data scientist checks, and a
 // CRM owner asks, before activating a retrained version (customers whose persona flips from one
 // month to the next get other campaigns). Counted in the store, over the two versions' labels.
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Progress } from '../progress.ts';
 import type { Sql } from './db.ts';
-import { resolveVersion } from './registry.ts';
+import { assignmentHeader, assignmentLine, labelPage, resolveVersion } from './registry.ts';
 
 export interface PersonaChange {
   persona: string;
@@ -70,4 +76,47 @@ export async function labelChanges(db: Sql, from: string | null, to: string | nu
     transitions,
     personas,
   };
+}
+
+/**
+ * Writes the labels of `version` (null: the active one) to `file` as the contract's assignment
+ * file, in customer_id order, a page at a time; with `since`, only the labels that differ from
+ * that version's (CHANGED_SINCE). The file is written beside its place and renamed over it once
+ * complete, so a failed export leaves what was there.
+ */
+export async function exportLabels(
+  db: Sql,
+  version: string | null,
+  file: string,
+  opts: { since?: string | null; pageRows?: number; progress?: Progress } = {},
+): Promise<{ version: string; since: string | null; rows: number }> {
+  const v = await resolveVersion(db, version);
+  const since = opts.since ? (await resolveVersion(db, opts.since)).version : null;
+  mkdirSync(dirname(file), { recursive: true });
+  const partial = `${file}.partial-${process.pid}`;
+  const fd = openSync(partial, 'w');
+  let rows = 0;
+  try {
+    writeSync(fd, assignmentHeader(v.personas) + '\n');
+    opts.progress?.stage(since ? `labels changed since ${since}` : 'labels', since ? undefined : v.customers);
+    let cursor: string | null = null;
+    do {
+      const page = await labelPage(db, v.version, cursor, opts.pageRows ?? 10_000, null, since);
+      if (page.rows.length) writeSync(fd, page.rows.map((r) => assignmentLine(r, v.version, v.personas)).join('\n') + '\n');
+      rows += page.rows.length;
+      opts.progress?.tick(rows);
+      cursor = page.next;
+    } while (cursor !== null);
+    closeSync(fd);
+    renameSync(partial, file);
+  } catch (e) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+    rmSync(partial, { force: true });
+    throw e;
+  }
+  return { version: v.version, since, rows };
 }

@@ -397,6 +397,14 @@ function toLabel(r: LabelRow, personas: string[]): CustomerLabel {
   return { customerId: r.customer_id, persona: r.persona, confidence: r.confidence, margin: r.margin, scores };
 }
 
+/** The header of the contract's assignment file (section 3) for a version's personas. */
+export const assignmentHeader = (personas: readonly string[]): string =>
+  ['customer_id', 'persona', 'confidence', 'margin', 'model_version', ...personas.map((p) => `score_${p}`)].join(',');
+
+/** One label as a line of the contract's assignment file. */
+export const assignmentLine = (r: CustomerLabel, version: string, personas: readonly string[]): string =>
+  [csvField(r.customerId), r.persona ?? '', r.confidence, r.margin, version, ...personas.map((p) => r.scores[p] ?? '')].join(',');
+
 export interface LabelPage {
   version: string;
   personas: string[];
@@ -443,31 +451,43 @@ export async function resolveVersion(db: Sql, version: string | null): Promise<{
 }
 
 /**
+ * The condition (on assignments row `a`) that a label differs from the customer's label in the
+ * version given as `param` (null: no condition): another persona, or no row there.
+ */
+const CHANGED_SINCE = (param: string) =>
+  `(${param}::text IS NULL OR NOT EXISTS (SELECT 1 FROM assignments s WHERE s.version = ${param}::text AND s.customer_id = a.customer_id AND s.persona IS NOT DISTINCT FROM a.persona))`;
+
+/**
  * The last customer_id of the page of `limit` labels after `cursor`, and whether more follow:
  * an index-only walk, so a page can be streamed in chunks with its next cursor known up front.
+ * With `since` (a version), over the labels that differ from their label there (CHANGED_SINCE).
  */
-export async function pageEnd(db: Sql, version: string, cursor: string | null, limit: number): Promise<{ last: string | null; more: boolean }> {
+export async function pageEnd(db: Sql, version: string, cursor: string | null, limit: number, since: string | null = null): Promise<{ last: string | null; more: boolean }> {
   const [row] = await db.query<{ last: string | null; more: boolean }>(
     `WITH page AS (
-       SELECT customer_id FROM assignments WHERE version = $1 AND ($2::text IS NULL OR customer_id > $2::text)
-       ORDER BY customer_id LIMIT $3)
+       SELECT a.customer_id FROM assignments a WHERE a.version = $1 AND ($2::text IS NULL OR a.customer_id > $2::text) AND ${CHANGED_SINCE('$4')}
+       ORDER BY a.customer_id LIMIT $3)
      SELECT (SELECT max(customer_id) FROM page) AS last,
-       EXISTS (SELECT 1 FROM assignments WHERE version = $1 AND customer_id > (SELECT max(customer_id) FROM page)) AS more`,
-    [version, cursor, limit],
+       EXISTS (SELECT 1 FROM assignments a WHERE a.version = $1 AND a.customer_id > (SELECT max(customer_id) FROM page) AND ${CHANGED_SINCE('$4')}) AS more`,
+    [version, cursor, limit, since],
   );
   return { last: row?.last ?? null, more: !!row?.more };
 }
 
-/** Labels of one version in customer_id order, after `cursor` (exclusive), up to `upTo` (inclusive). */
-export async function labelPage(db: Sql, version: string | null, cursor: string | null, limit: number, upTo: string | null = null): Promise<LabelPage> {
+/**
+ * Labels of one version in customer_id order, after `cursor` (exclusive), up to `upTo`
+ * (inclusive); with `since` (a version), only those whose persona differs from their label there
+ * or who have none there.
+ */
+export async function labelPage(db: Sql, version: string | null, cursor: string | null, limit: number, upTo: string | null = null, since: string | null = null): Promise<LabelPage> {
   const detail = await resolveVersion(db, version);
   const v = detail.version;
   const rows = await db.query<LabelRow>(
     `SELECT a.customer_id, a.persona, a.confidence, a.margin, a.scores
      FROM assignments a WHERE a.version = $1 AND ($2::text IS NULL OR a.customer_id > $2::text)
-       AND ($4::text IS NULL OR a.customer_id <= $4::text)
+       AND ($4::text IS NULL OR a.customer_id <= $4::text) AND ${CHANGED_SINCE('$5')}
      ORDER BY a.customer_id LIMIT $3`,
-    [v, cursor, limit + 1, upTo],
+    [v, cursor, limit + 1, upTo, since],
   );
   const more = rows.length > limit;
   const page = rows.slice(0, limit).map((r) => toLabel(r, detail.personas));

@@ -205,6 +205,38 @@ for (const variant of STORE_VARIANTS) {
       expectProblem(await request(app).get('/v1/assignments?format=xml').set(auth('read')), 400, /query\.format/);
     });
 
+    it('streams only the labels that changed since another version (a CRM update), following the cursor with it', async () => {
+      const changed = [...rowsB].filter(([id, b]) => b.persona !== rowsA.get(id)!.persona).map(([id]) => id).sort();
+      expect(changed.length).toBeGreaterThan(20);
+      expect(changed.length).toBeLessThan(1500);
+      const seen: string[] = [];
+      let url: string | null = `/v1/assignments?format=csv&limit=10&version=${versionB}&since=${versionA}`;
+      let pages = 0;
+      while (url) {
+        const res: request.Response = await request(app).get(url).set(auth('read'));
+        expect(res.status).toBe(200);
+        const [header, ...lines] = res.text.trim().split('\n');
+        expect(header).toMatch(/^customer_id,persona,confidence,margin,model_version,score_/);
+        for (const line of lines) {
+          const [id, persona, , , version] = line.split(',');
+          expect(version).toBe(versionB);
+          expect(persona).toBe(rowsB.get(id)!.persona);
+          seen.push(id);
+        }
+        pages++;
+        url = res.headers.link ? /<([^>]+)>; rel="next"/.exec(res.headers.link)![1] : null;
+        if (url) expect(url).toContain(`since=${versionA}`);
+      }
+      expect(seen).toEqual(changed);
+      expect(pages).toBe(Math.ceil(changed.length / 10));
+      // Since itself: nothing changed.
+      const none = await request(app).get(`/v1/assignments?version=${versionA}&since=${versionA}`).set(auth('read'));
+      expect(none.status).toBe(200);
+      expect(none.text).toBe('');
+      expectProblem(await request(app).get('/v1/assignments?since=19990101T000000Z-deadbeef').set(auth('read')), 404, /'19990101T000000Z-deadbeef' is not published/);
+      expectProblem(await request(app).get('/v1/assignments?since=a%20b').set(auth('read')), 400, /query\.since/);
+    });
+
     it("serves the consultant's report of a version as one offline page, in English or French", async () => {
       const en = await request(app).get('/v1/report').set(auth('read'));
       expect(en.status).toBe(200);

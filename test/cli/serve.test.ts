@@ -1,7 +1,7 @@
 // The registry and API commands as a user runs them: publish a run into the embedded store,
 // create a key, serve, ask for a label over HTTP, stop with SIGTERM.
 import { execFile, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, inject, it } from 'vitest';
@@ -44,6 +44,23 @@ describe('personas publish, keys and serve', () => {
     const json = JSON.parse((await personas('models', 'changes', version, '--from', second, '--json', '--store', store)).stdout) as { from: string; to: string; unchanged: number };
     expect(json).toMatchObject({ from: second, to: version, unchanged: same });
     await expect(personas('models', 'changes', 'nope', '--store', store)).rejects.toMatchObject({ stderr: expect.stringMatching(/model version 'nope' is not published/) });
+    // The active version's labels as an assignment file, and then only those the second version changes.
+    const dir = tempDir();
+    const all = join(dir, 'crm', 'all.csv');
+    expect((await personas('models', 'export', '--out', all, '--store', store)).stdout).toBe(`wrote 1,500 labels of ${version} to ${all}\n`);
+    const written = readFileSync(all, 'utf8').trim().split('\n');
+    expect(written[0]).toBe(readFileSync(join(runs.a, 'assignments.csv'), 'utf8').split('\n')[0]);
+    expect(new Map(written.slice(1).map((l) => l.split(',')).map((f) => [f[0], f[1]]))).toEqual(la);
+    const delta = join(dir, 'crm', 'delta.csv');
+    const changed = [...lb].filter(([id, p]) => la.get(id) !== p).map(([id]) => id).sort();
+    expect((await personas('models', 'export', second, '--since', version, '--out', delta, '--store', store)).stdout).toBe(`wrote ${changed.length.toLocaleString('en-US')} labels of ${second} to ${delta} (those that changed since ${version})\n`);
+    const rows = readFileSync(delta, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    expect(rows.map((f) => f[0])).toEqual(changed);
+    expect(rows.every((f) => f[1] === lb.get(f[0]) && f[4] === second)).toBe(true);
+    // A failed export leaves the file that was there, and nothing beside it.
+    await expect(personas('models', 'export', '--since', 'nope', '--out', all, '--store', store)).rejects.toMatchObject({ stderr: expect.stringMatching(/model version 'nope' is not published/) });
+    expect(readFileSync(all, 'utf8').trim().split('\n')).toEqual(written);
+    expect(readdirSync(join(dir, 'crm')).sort()).toEqual(['all.csv', 'delta.csv']);
     await expect(personas('keys', 'create', '--store', store, '--name', 'x', '--scopes', 'root')).rejects.toMatchObject({ stderr: expect.stringMatching(/scopes must be one or more of read, score, admin/) });
     await expect(personas('publish', '--store', store)).rejects.toMatchObject({ stderr: expect.stringMatching(/give --run DIR, or both --model DIR and --assignments FILE/) });
 

@@ -1,11 +1,11 @@
 // The store on both databases: migrations, publishing a run, activation and rollback, label
 // lookups and pages, API keys; every bad artefact refused with the file and line, nothing half
 // published.
-import { copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
-  activateVersion, activeVersion, createKey, deleteVersion, labelPage, listKeys, listVersions, loadVersionModels,
+  activateVersion, activeVersion, createKey, deleteVersion, exportLabels, labelPage, listKeys, listVersions, loadVersionModels,
   lookupLabels, migrate, openStore, pageEnd, publishRun, readMigrations, revokeKey, rollback, runSource, splitCsvLine, verifyToken, type Db,
 } from '../../src/store/index.ts';
 import { loadSavedProjection } from '../../src/models/personas/index.ts';
@@ -164,6 +164,47 @@ for (const variant of STORE_VARIANTS) {
       const models = await loadVersionModels(db, b);
       const fromFiles = loadSavedProjection(runs.b);
       expect(models.personas.map((p) => [p.id, p.c, p.threshold])).toEqual(fromFiles.personas.map((p) => [p.id, p.c, p.threshold]));
+    });
+
+    it('writes a version\'s labels as the assignment file, all or those changed since another, and keeps the old file when the store fails midway', async () => {
+      const a = loadSavedProjection(runs.a).manifest.modelVersion;
+      const b = loadSavedProjection(runs.b).manifest.modelVersion;
+      const dir = tempDir();
+      const file = join(dir, 'labels.csv');
+      const all = await exportLabels(db, b, file, { pageRows: 128 });
+      expect(all).toEqual({ version: b, since: null, rows: 1500 });
+      const source = readAssignments(runs.b);
+      const written = readFileSync(file, 'utf8').trim().split('\n');
+      expect(written[0]).toBe(readFileSync(join(runs.b, 'assignments.csv'), 'utf8').split('\n')[0]);
+      const byId = new Map(written.slice(1).map((l) => [l.split(',')[0], l.split(',')]));
+      expect([...byId.keys()]).toEqual(source.map((r) => r.customer_id).sort());
+      for (const r of source) {
+        const f = byId.get(r.customer_id)!;
+        expect(f[1]).toBe(r.persona);
+        expect(Number(f[2])).toBeCloseTo(Number(r.confidence), 5);
+        expect(f[4]).toBe(b);
+      }
+      const before = readAssignments(runs.a);
+      const changed = source.filter((r, i) => r.customer_id === before[i].customer_id && r.persona !== before[i].persona).map((r) => r.customer_id).sort();
+      expect(before.map((r) => r.customer_id)).toEqual(source.map((r) => r.customer_id));
+      const delta = await exportLabels(db, b, join(dir, 'delta.csv'), { since: a, pageRows: 50 });
+      expect(delta).toEqual({ version: b, since: a, rows: changed.length });
+      expect(readFileSync(join(dir, 'delta.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[0])).toEqual(changed);
+      // The store goes away after the third page (a fault not caused for real here): the file
+      // written before stays as it was, and no partial file is left beside it.
+      let pages = 0;
+      const failing = new Proxy(db, {
+        get(target, key) {
+          if (key !== 'query') return Reflect.get(target, key) as unknown;
+          return async (text: string, params?: unknown[]) => {
+            if (/FROM assignments a WHERE/.test(text) && ++pages > 3) throw new Error('connection terminated unexpectedly');
+            return target.query(text, params);
+          };
+        },
+      });
+      await expect(exportLabels(failing, a, file, { pageRows: 100 })).rejects.toThrow(/connection terminated/);
+      expect(readFileSync(file, 'utf8').trim().split('\n')).toEqual(written);
+      expect(readdirSync(dir).sort()).toEqual(['delta.csv', 'labels.csv']);
     });
 
     it('keeps only a hash of API keys, and verifies, lists and revokes them', async () => {
