@@ -8,7 +8,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { referenceInputs } from '../src/features/index.ts';
-import { activateVersion, createKey, labelChanges, openStore, publishRun, runSource } from '../src/store/index.ts';
+import { activateVersion, createKey, exportLabels, labelChanges, openStore, publishRun, runSource } from '../src/store/index.ts';
 import { bigId } from '../test/helpers/big-run.ts';
 import { bareServer, pacedLoad, type PacedRequest } from './paced.ts';
 import { arg, bigRuns, scratchDatabase, startServer } from './serve-setup.ts';
@@ -116,6 +116,7 @@ await measure('every lookup to the store (--label-cache-rows 0)', ['--label-cach
 
 // The label changes from the active version to a second one of as many customers (three times; the SQL join in the store).
 let changesLine = '';
+let exportLine = '';
 {
   const store = await openStore({ databaseUrl: scratch.url });
   await publishRun(store, runSource(second.dir));
@@ -127,6 +128,13 @@ let changesLine = '';
     times.push((performance.now() - t0) / 1000);
     moved = c.customers.both - c.unchanged;
   }
+  // The second version's labels as the assignment file: all, then those changed since the first.
+  const timed = async (since: string | null) => {
+    const t0 = performance.now();
+    const r = await exportLabels(store, second.version, join(root, since ? 'delta.csv' : 'all.csv'), { since });
+    return `${r.rows.toLocaleString('en')} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s`;
+  };
+  exportLine = `assignment file from the store (personas models export): every label ${await timed(null)}; those changed since the active version (--since) ${await timed(big.version)}`;
   await store.close();
   changesLine = `label changes (personas models changes, GET /v1/models/{version}/changes) between two versions of ${customers.toLocaleString('en')} customers: ${times.map((x) => x.toFixed(2)).join(' s, ')} s (${moved.toLocaleString('en')} labels differ)`;
 }
@@ -139,3 +147,4 @@ for (const r of results) console.log(`| ${r.server} | ${r.title} | ${r.requests}
 console.log('');
 for (const s of servers) console.log(`${s.server}: server RSS after warm-up ${s.rssMb.toFixed(0)} MB${s.cacheLoadSeconds === null ? '' : `; start-up to labels held in memory ${s.cacheLoadSeconds.toFixed(1)} s`}`);
 console.log(changesLine);
+console.log(exportLine);
