@@ -1,11 +1,10 @@
-// How the labels move from one published version to another, and a version's labels (or those
-// that changed since another) written as the contract's assignment file.
-//
 // How the labels move from one published version to another: what a data scientist checks, and a
 // CRM owner asks, before activating a retrained version (customers whose persona flips from one
-// month to the next get other campaigns). Counted in the store, over the two versions' labels.
-import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+// month to the next get other campaigns), counted in the store over the two versions' labels. And
+// a version's labels (or those that changed since another) written as the contract's assignment file.
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { InputError } from '../errors.ts';
 import type { Progress } from '../progress.ts';
 import type { Sql } from './db.ts';
 import { assignmentHeader, assignmentLine, labelPage, resolveVersion } from './registry.ts';
@@ -90,6 +89,7 @@ export async function exportLabels(
   file: string,
   opts: { since?: string | null; pageRows?: number; progress?: Progress } = {},
 ): Promise<{ version: string; since: string | null; rows: number }> {
+  if (existsSync(file) && statSync(file).isDirectory()) throw new InputError('INPUT_INVALID', `${file}: is a directory; give the CSV file to write (--out)`, { field: 'out' });
   const v = await resolveVersion(db, version);
   const since = opts.since ? (await resolveVersion(db, opts.since)).version : null;
   mkdirSync(dirname(file), { recursive: true });

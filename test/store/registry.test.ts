@@ -205,6 +205,7 @@ for (const variant of STORE_VARIANTS) {
       await expect(exportLabels(failing, a, file, { pageRows: 100 })).rejects.toThrow(/connection terminated/);
       expect(readFileSync(file, 'utf8').trim().split('\n')).toEqual(written);
       expect(readdirSync(dir).sort()).toEqual(['delta.csv', 'labels.csv']);
+      await expect(exportLabels(db, b, dir)).rejects.toThrow(/is a directory; give the CSV file to write \(--out\)/);
     });
 
     it('keeps only a hash of API keys, and verifies, lists and revokes them', async () => {
