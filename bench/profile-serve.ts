@@ -39,8 +39,10 @@ console.log(`1,000-id batches: ${batch.requests.total} requests, p50 ${batch.lat
 await server.stop();
 await scratch.drop();
 
-// Self time per function, from the newest profile.
-const file = readdirSync(outDir).filter((f) => f.endsWith('.cpuprofile')).sort().at(-1)!;
+// Self time per function, from the newest profile of the main thread (Node names them
+// CPU.<date>.<time>.<pid>.<thread>.<sequence>.cpuprofile; thread 0 is the main one, and under tsx a
+// second profile, of the module loader's worker thread, is written beside it).
+const file = readdirSync(outDir).filter((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f)).sort().at(-1)!;
 const profile = JSON.parse(readFileSync(join(outDir, file), 'utf8')) as { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[]; samples: number[]; timeDeltas: number[] };
 const byNode = new Map(profile.nodes.map((n) => [n.id, n]));
 const self = new Map<string, number>();

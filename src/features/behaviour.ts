@@ -40,8 +40,12 @@ export async function topCategories(conn: Duck, asOf: string, max = 12): Promise
   return r.map((x) => String(x.category));
 }
 
-/** Creates `behaviour(customer_id, ...)` and `contacts(customer_id, ...)`. */
-export async function buildBehaviour(conn: Duck, asOf: string, categories: string[]): Promise<string[]> {
+/**
+ * Creates `behaviour(customer_id, ...)` and `contacts(customer_id, ...)`. A transactions file
+ * without a `channel` or `promo` column (both optional) leaves the channel shares or the promotion
+ * share missing: unknown, not 0.
+ */
+export async function buildBehaviour(conn: Duck, asOf: string, categories: string[], has: { channel: boolean; promo: boolean } = { channel: true, promo: true }): Promise<string[]> {
   const d = `DATE ${literal(asOf)}`;
   const inWindow = `day >= ${d} - INTERVAL 12 MONTH + INTERVAL 1 DAY AND day <= ${d}`;
   const catNames = categories.map(categoryFeatureName);
@@ -69,8 +73,8 @@ export async function buildBehaviour(conn: Duck, asOf: string, categories: strin
        coalesce(w.money, 0) AS monetary_12m,
        CASE WHEN w.n > 0 THEN w.pos / w.n END AS avg_basket_12m,
        date_diff('day', l.last_day, ${d}) AS recency_days,
-       ${CHANNELS.map((ch) => `CASE WHEN w.n > 0 THEN w.ch_${ch} / w.n END AS share_${ch}`).join(', ')},
-       CASE WHEN w.n > 0 THEN w.promo_n / w.n END AS promo_share,
+       ${CHANNELS.map((ch) => `CASE WHEN w.n > 0 AND ${has.channel} THEN w.ch_${ch} / w.n END AS share_${ch}`).join(', ')},
+       CASE WHEN w.n > 0 AND ${has.promo} THEN w.promo_n / w.n END AS promo_share,
        CASE WHEN w.n > 0 THEN w.weekend_n / w.n END AS weekend_share,
        CASE WHEN w.n > 0 THEN w.dec_n / w.n END AS december_share
        ${catNames.map((name, k) => `, CASE WHEN w.n > 0 THEN w.cat_${k} / w.n END AS ${ident(name)}`).join('')}

@@ -5,7 +5,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ident, literal, rows, run, type Duck } from './duck.ts';
-import { blankLines, lineOfRecord, type LoadedInput } from './sources.ts';
+import { numberSql, timestampSql } from './formats.ts';
+import { lineOfRecord, type LoadedInput } from './sources.ts';
 
 export const CHANNELS = ['store', 'web', 'app', 'phone'] as const;
 export const INTERACTION_TYPES = [
@@ -32,7 +33,6 @@ export interface RejectCount {
 /** SQL text test that is true for a non-empty value. */
 const present = (c: string) => `(${c} IS NOT NULL AND trim(${c}) <> '')`;
 const quoteIn = (c: string) => `contains(coalesce(${c}, ''), '"')`;
-const badDate = (c: string) => `(${present(c)} AND try_cast(trim(${c}) AS TIMESTAMP) IS NULL)`;
 
 interface Check {
   reason: string;
@@ -83,7 +83,7 @@ async function writeRejects(
   checked: string,
   outDir: string,
 ): Promise<RejectCount[]> {
-  const blanks = blankLines(input.path);
+  const blanks = input.blankLines;
   const counts = (await rows(
     conn,
     `SELECT _reason AS reason, _action AS action, count(*) AS n FROM ${ident(checked)} WHERE _reason IS NOT NULL GROUP BY ALL ORDER BY 1`,
@@ -124,11 +124,12 @@ async function writeRejects(
 /** Validates customers into table `customers_clean`; returns the reject counts. */
 export async function cleanCustomers(conn: Duck, input: LoadedInput, outDir: string): Promise<RejectCount[]> {
   const has = (c: string) => input.columns.includes(c);
+  const num = (c: string) => numberSql(c, input.format);
   const textCols = ['first_name', 'segment', 'sex', 'postcode'].filter(has);
   const checks: Check[] = [
     { reason: 'missing_customer_id', action: 'dropped', when: `NOT ${present('customer_id')}` },
     ...(textCols.length ? [{ reason: 'stray_quote', action: 'dropped' as const, when: textCols.map((c) => quoteIn(ident(c))).join(' OR ') }] : []),
-    ...(has('signup_date') ? [{ reason: 'bad_date', action: 'dropped' as const, when: badDate('signup_date') }] : []),
+    ...(has('signup_date') ? [{ reason: 'bad_date', action: 'dropped' as const, when: `${present('signup_date')} AND ${timestampSql('signup_date', input.format)} IS NULL` }] : []),
     {
       reason: 'duplicate_id',
       action: 'dropped',
@@ -142,7 +143,7 @@ export async function cleanCustomers(conn: Duck, input: LoadedInput, outDir: str
       ? [{
           reason: 'bad_coordinates',
           action: 'kept: set missing' as const,
-          when: `(${present('lat')} AND try_cast(trim(lat) AS DOUBLE) IS NULL) OR (${present('lon')} AND try_cast(trim(lon) AS DOUBLE) IS NULL)`,
+          when: `(${present('lat')} AND ${num('lat')} IS NULL) OR (${present('lon')} AND ${num('lon')} IS NULL)`,
         }]
       : []),
   ];
@@ -153,7 +154,8 @@ export async function cleanCustomers(conn: Duck, input: LoadedInput, outDir: str
     `CREATE OR REPLACE TABLE ${ident(numbered)} AS SELECT *, row_number() OVER (PARTITION BY trim(customer_id) ORDER BY rowid) AS _dup FROM ${ident(input.table)} ORDER BY rowid`,
   );
   const checksN = checks.map((c) => (c.reason === 'duplicate_id' ? { ...c, when: '_dup > 1' } : c));
-  const col = (c: string, expr: string) => (has(c) ? expr : 'NULL');
+  // An absent optional column is a typed NULL, so later comparisons with text stay text.
+  const col = (c: string, expr: string, type = 'VARCHAR') => (has(c) ? expr : `NULL::${type}`);
   const extra = input.columns.filter(
     (c) => !['customer_id', 'first_name', 'sex', 'birth_year', 'postcode', 'lat', 'lon', 'signup_date', 'segment'].includes(c),
   );
@@ -161,13 +163,22 @@ export async function cleanCustomers(conn: Duck, input: LoadedInput, outDir: str
     p_customer_id: 'trim(customer_id)',
     p_first_name: col('first_name', `nullif(upper(trim(first_name)), '')`),
     p_sex: col('sex', `CASE upper(trim(sex)) WHEN 'F' THEN 'F' WHEN 'M' THEN 'M' END`),
-    p_birth_year: col('birth_year', 'try_cast(trim(birth_year) AS INTEGER)'),
+    p_birth_year: col('birth_year', 'try_cast(trim(birth_year) AS INTEGER)', 'INTEGER'),
     p_postcode: col('postcode', `nullif(trim(postcode), '')`),
-    p_lat: col('lat', 'try_cast(trim(lat) AS DOUBLE)'),
-    p_lon: col('lon', 'try_cast(trim(lon) AS DOUBLE)'),
-    p_signup_date: col('signup_date', 'try_cast(trim(signup_date) AS TIMESTAMP)::DATE'),
+    p_lat: col('lat', num('lat'), 'DOUBLE'),
+    p_lon: col('lon', num('lon'), 'DOUBLE'),
+    p_signup_date: col('signup_date', `${timestampSql('signup_date', input.format)}::DATE`, 'DATE'),
     p_segment: col('segment', `nullif(trim(segment), '')`),
-    ...Object.fromEntries(extra.map((c) => [`x_${c}`, `nullif(trim(${ident(c)}), '')`])),
+    // A client column's numbers written with a decimal comma are carried with a point, so the column
+    // can read as numeric (every other value as written).
+    ...Object.fromEntries(
+      extra.map((c) => [
+        `x_${c}`,
+        input.format?.decimalComma
+          ? `CASE WHEN contains(${ident(c)}, ',') AND ${num(ident(c))} IS NOT NULL THEN CAST(${num(ident(c))} AS VARCHAR) ELSE nullif(trim(${ident(c)}), '') END`
+          : `nullif(trim(${ident(c)}), '')`,
+      ]),
+    ),
   };
   const checked = await applyChecks(conn, { ...input, table: numbered }, checksN, parsed);
   const counts = await writeRejects(conn, 'customers', { ...input, table: numbered }, checked, outDir);
@@ -189,11 +200,11 @@ export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: 
   const known = CHANNELS.map(literal).join(', ');
   const parsed: Record<string, string> = {
     customer_id: 'trim(customer_id)',
-    day: 'try_cast(trim(ts) AS TIMESTAMP)::DATE',
-    amount: 'try_cast(trim(amount) AS DOUBLE)',
+    day: `${timestampSql('ts', input.format)}::DATE`,
+    amount: numberSql('amount', input.format),
     // The first branch takes the values already written as known (most rows) without trimming and lowering them.
-    channel: has('channel') ? `CASE WHEN channel IN (${known}) THEN channel WHEN lower(trim(channel)) IN (${known}) THEN lower(trim(channel)) WHEN ${present('channel')} THEN 'other' END` : 'NULL',
-    category: has('category') ? `nullif(trim(category), '')` : 'NULL',
+    channel: has('channel') ? `CASE WHEN channel IN (${known}) THEN channel WHEN lower(trim(channel)) IN (${known}) THEN lower(trim(channel)) WHEN ${present('channel')} THEN 'other' END` : 'NULL::VARCHAR',
+    category: has('category') ? `nullif(trim(category), '')` : 'NULL::VARCHAR',
     promo: has('promo') ? `CASE WHEN trim(promo) = '1' THEN 1 ELSE 0 END` : '0',
   };
   const checks: Check[] = [
@@ -220,7 +231,7 @@ export async function cleanInteractions(conn: Duck, input: LoadedInput, outDir: 
   const types = INTERACTION_TYPES.map(literal).join(', ');
   const parsed: Record<string, string> = {
     customer_id: 'trim(customer_id)',
-    day: 'try_cast(trim(ts) AS TIMESTAMP)::DATE',
+    day: `${timestampSql('ts', input.format)}::DATE`,
     type: `CASE WHEN type IN (${types}) THEN type WHEN lower(trim(type)) IN (${types}) THEN lower(trim(type)) ELSE 'other' END`,
   };
   const checks: Check[] = [

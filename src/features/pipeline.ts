@@ -11,7 +11,8 @@ import { cleanCustomers, cleanInteractions, cleanTransactions, CHANNELS, type Re
 import { ident, literal, openDuck, rows, run, toNumber, type Duck } from './duck.ts';
 import { buildBirths, buildNameAges } from './names.ts';
 import { DEFAULT_FIRST_NAMES_ZIP, DEFAULT_POSTCODES, extractZippedCsv } from './reference.ts';
-import { findInput, loadInput, requireInput, type ColumnMap } from './sources.ts';
+import { describeFormat, type InputFormat } from './formats.ts';
+import { findInput, loadInput, requireInput, type ColumnMap, type LoadedInput } from './sources.ts';
 import type { FeatureTable } from './table.ts';
 import { buildTileFeatures, joinTiles, readPostcodePoints, TILE_FEATURES } from './tiles.ts';
 
@@ -50,6 +51,11 @@ export interface FeatureSummary {
   features: FeatureStats[];
   rejects: RejectCount[];
   inputs: Record<string, string>;
+  /**
+   * How each CSV input was read, when it departs from the contract's UTF-8, comma-separated, ISO
+   * dates (another encoding, delimiter, decimal comma, slashed dates); absent for files that do not.
+   */
+  formats?: Record<string, InputFormat>;
   /** The purchase categories behind the `share_cat_*` features, as the transactions spell them. */
   categories: string[];
 }
@@ -104,6 +110,13 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     progress.tick(4);
     await loadInput(conn, 'first_names', inputs.first_names, 'raw_first_names', opts.columnMap);
     progress.tick(5);
+    const formats: Record<string, InputFormat> = {};
+    for (const [name, input] of Object.entries({ customers, transactions, interactions }) as [string, LoadedInput][]) {
+      const words = input.format ? describeFormat(input.format) : [];
+      if (!words.length || !input.format) continue;
+      formats[name] = input.format;
+      progress.log(`${input.path}: ${words.join(', ')}`);
+    }
 
     progress.stage('validate rows', 3);
     const rejects: RejectCount[] = [];
@@ -118,7 +131,7 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     for (const t of ['raw_customers', 'raw_customers_n', 'raw_customers_n_checked', 'raw_transactions', 'raw_interactions']) {
       await run(conn, `DROP TABLE IF EXISTS ${t}`);
     }
-    const asOf = opts.asOf ?? (await lastTransactionDate(conn));
+    const asOf = opts.asOf ?? (await lastTransactionDate(conn, inputs.transactions, rejects));
     const asOfYear = Number(asOf.slice(0, 4));
 
     progress.stage('features', 4);
@@ -129,7 +142,7 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     await joinTiles(conn, readPostcodePoints(inputs.postcodes));
     progress.tick(2);
     const categories = opts.categories ?? (await topCategories(conn, asOf));
-    const categoryFeatures = await buildBehaviour(conn, asOf, categories);
+    const categoryFeatures = await buildBehaviour(conn, asOf, categories, { channel: transactions.columns.includes('channel'), promo: transactions.columns.includes('promo') });
     progress.tick(3);
     const extras = await extraColumnKinds(conn, customers.columns.filter((c) => !BASE_CUSTOMER_COLUMNS.includes(c)));
     await assembleFeatures(conn, asOf, categoryFeatures, extras);
@@ -137,7 +150,7 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
 
     progress.stage('read feature table');
     const table = await readTable(conn, 'SELECT * FROM features ORDER BY row_ix');
-    const summary: FeatureSummary = { rows: table.rows, asOf, features: await summarise(conn, table), rejects, inputs, categories };
+    const summary: FeatureSummary = { rows: table.rows, asOf, features: await summarise(conn, table), rejects, inputs, ...(Object.keys(formats).length ? { formats } : {}), categories };
 
     if (opts.outDir && scratch) {
       progress.stage('write outputs');
@@ -175,11 +188,15 @@ function publishOutputs(scratch: string, outDir: string, names: string[]): void 
   }
 }
 
-async function lastTransactionDate(conn: Duck): Promise<string> {
+async function lastTransactionDate(conn: Duck, path: string, rejects: RejectCount[]): Promise<string> {
   const r = await rows(conn, `SELECT strftime(max(day), '%Y-%m-%d') AS d FROM transactions_clean`);
   const d = r[0]?.d;
   if (typeof d !== 'string') {
-    throw new InputError('INPUT_INVALID', 'transactions: no valid transaction to take as_of from; give --as-of YYYY-MM-DD', { file: 'transactions' });
+    const dropped = rejects.filter((x) => x.file === 'transactions' && x.action === 'dropped');
+    const why = dropped.length
+      ? `every row was rejected: ${dropped.map((x) => `${x.reason} ${x.rows}`).join(', ')}; dates are read as ISO (2026-04-25) or with slashes (25/04/2026), amounts as numbers (12.50, or 12,50 in a semicolon-separated file)`
+      : 'the file holds no rows';
+    throw new InputError('INPUT_INVALID', `${path}: no valid transaction to take as_of from (${why}); give --as-of YYYY-MM-DD`, { file: path });
   }
   return d;
 }

@@ -2,10 +2,14 @@
 // tables of text columns with canonical lower-case names. Column names are matched
 // case-insensitively and may be renamed by a user column map; a missing file or required
 // column stops the run with an InputError naming both.
-import { existsSync, openSync, readSync, closeSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readSync, closeSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { ident, literal, rows, run, type Duck } from './duck.ts';
+import { detectDateOrder, detectEncoding, sniffDelimiter, transcodeToUtf8, type InputFormat } from './formats.ts';
+
+export { sniffDelimiter };
 
 export type InputName = 'customers' | 'transactions' | 'interactions' | 'tiles' | 'first_names';
 
@@ -57,24 +61,25 @@ function readFirstLine(path: string): string {
   }
 }
 
-/** Delimiter of a CSV: `;` when the header has more semicolons than commas (INSEE, La Poste). */
-export function sniffDelimiter(header: string): string {
-  const semis = header.split(';').length;
-  const commas = header.split(',').length;
-  return semis > commas ? ';' : ',';
-}
-
 export interface LoadedInput {
   table: string;
   path: string;
   /** Canonical (lower-case, mapped) column names, in file order. */
   columns: string[];
+  /** How a CSV is written (encoding, delimiter, numbers, dates); none for Parquet. */
+  format?: InputFormat;
+  /** 1-based line numbers of the file's empty lines (CSV only). */
+  blankLines: number[];
 }
+
+/** The columns of each input holding dates, read by the format's date order. */
+const DATE_COLUMNS: Partial<Record<InputName, string[]>> = { customers: ['signup_date'], transactions: ['ts'], interactions: ['ts'] };
 
 /**
  * Loads an input into DuckDB table `table` with every column as text, renamed to canonical
  * names, in file order (so `rowid + 1` is the record number). CSV empty lines are skipped by the
- * reader; count them with `blankLines`.
+ * reader and given in `blankLines`. A CSV that is not UTF-8 is read through a UTF-8 copy in a
+ * temporary folder, removed once loaded; its format says how it was read.
  */
 export async function loadInput(
   conn: Duck,
@@ -83,22 +88,48 @@ export async function loadInput(
   table: string,
   columnMap: ColumnMap = {},
 ): Promise<LoadedInput> {
+  if (path.endsWith('.parquet')) return loadReadable(conn, name, path, path, 'utf-8', table, columnMap);
+  const encoding = await detectEncoding(path);
+  if (encoding === 'utf-8') return loadReadable(conn, name, path, path, encoding, table, columnMap);
+  const scratch = mkdtempSync(join(tmpdir(), 'personas-utf8-'));
+  try {
+    const copy = join(scratch, `${name}.csv`);
+    await transcodeToUtf8(path, encoding, copy);
+    return await loadReadable(conn, name, path, copy, encoding, table, columnMap);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** loadInput of `readPath`, a UTF-8 CSV or Parquet file holding `path`'s rows (messages name `path`). */
+async function loadReadable(
+  conn: Duck,
+  name: InputName,
+  path: string,
+  readPath: string,
+  encoding: InputFormat['encoding'],
+  table: string,
+  columnMap: ColumnMap,
+): Promise<LoadedInput> {
   const rename = new Map(Object.entries(columnMap[name] ?? {}).map(([from, to]) => [from.toLowerCase(), to.toLowerCase()]));
   let source: string;
   /** A CSV's read without quoting, for a file where a stray quote swallowed lines. */
   let unquoted: string | null = null;
   let original: string[];
-  if (path.endsWith('.parquet')) {
-    const desc = await unreadableParquet(path, () => rows(conn, `DESCRIBE SELECT * FROM read_parquet(${literal(path)})`));
+  let format: InputFormat | undefined;
+  if (readPath.endsWith('.parquet')) {
+    const desc = await unreadableParquet(path, () => rows(conn, `DESCRIBE SELECT * FROM read_parquet(${literal(readPath)})`));
     original = desc.map((r) => String(r.column_name));
-    source = `read_parquet(${literal(path)})`;
+    source = `read_parquet(${literal(readPath)})`;
   } else {
-    const header = path.endsWith('.gz') ? await gzHeader(conn, path) : readFirstLine(path);
+    const header = readPath.endsWith('.gz') ? await gzHeader(conn, readPath) : readFirstLine(readPath);
     const delim = sniffDelimiter(header);
+    // Spreadsheets that separate fields with semicolons or tabs write numbers with a decimal comma.
+    format = { encoding, delimiter: delim, decimalComma: delim !== ',' };
     original = header.split(delim).map((h) => h.trim().replace(/^"(.*)"$/, '$1'));
     const spec = original.map((c, i) => `${literal(`c${i}`)}: 'VARCHAR'`).join(', ');
     const csv = (quote: string) =>
-      `read_csv(${literal(path)}, header = true, delim = ${literal(delim)}, quote = ${literal(quote)}, escape = ${literal(quote)}, ` +
+      `read_csv(${literal(readPath)}, header = true, delim = ${literal(delim)}, quote = ${literal(quote)}, escape = ${literal(quote)}, ` +
       `strict_mode = false, auto_detect = false, null_padding = true, columns = {${spec}})`;
     source = csv('"');
     unquoted = csv('');
@@ -128,10 +159,18 @@ export async function loadInput(
     })
     .join(', ');
   const load = (from: string) => run(conn, `CREATE OR REPLACE TABLE ${ident(table)} AS SELECT ${select} FROM ${from}`);
-  if (unquoted === null) {
+  if (unquoted === null || !format) {
     await unreadableParquet(path, () => load(source));
-    return { table, path, columns: canonical };
+    return { table, path, columns: canonical, blankLines: [] };
   }
+  await loadCsv(conn, path, readPath, table, load, source, unquoted);
+  const dateOrder = await detectDateOrder(conn, table, (DATE_COLUMNS[name] ?? []).filter((c) => canonical.includes(c)));
+  if (dateOrder) format.dateOrder = dateOrder;
+  return { table, path, columns: canonical, format, blankLines: blankLines(readPath) };
+}
+
+/** Loads a CSV read with quotes, or without when a stray quote swallowed lines (see loadReadable). */
+async function loadCsv(conn: Duck, path: string, readPath: string, table: string, load: (from: string) => Promise<void>, source: string, unquoted: string): Promise<void> {
   try {
     await load(source);
   } catch (e) {
@@ -144,7 +183,7 @@ export async function loadInput(
       const reason = (again instanceof Error ? again.message : String(again)).split('\n')[0];
       throw new InputError('INPUT_INVALID', `${path}: not a readable CSV file (${reason})`, { file: path });
     }
-    return { table, path, columns: canonical };
+    return;
   }
   // A stray quote opens a quoted field that swallows the lines after it. When the quoted read
   // gave fewer records than the file has lines, read again without quoting: every line is then a
@@ -152,9 +191,8 @@ export async function loadInput(
   // records are counted on the loaded table and the lines by a read that splits on nothing: one
   // extra pass over the file, the cheapest there is (BENCHMARKS.md, session 17 repeats).
   const [loaded] = await rows(conn, `SELECT count(*) AS n FROM ${ident(table)}`);
-  const [lines] = await rows(conn, `SELECT count(*) AS n FROM read_csv(${literal(path)}, header = true, delim = '\x01', quote = '', escape = '', strict_mode = false, auto_detect = false, columns = {'line': 'VARCHAR'})`);
+  const [lines] = await rows(conn, `SELECT count(*) AS n FROM read_csv(${literal(readPath)}, header = true, delim = '\x01', quote = '', escape = '', strict_mode = false, auto_detect = false, columns = {'line': 'VARCHAR'})`);
   if (Number(loaded.n) !== Number(lines.n)) await load(unquoted);
-  return { table, path, columns: canonical };
 }
 
 /**

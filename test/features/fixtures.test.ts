@@ -209,6 +209,26 @@ describe('Parquet inputs', () => {
   });
 });
 
+describe('a base of the required columns alone', () => {
+  it('builds, with what the absent columns would say missing, not 0', async () => {
+    const data = tempDir();
+    writeBase(data);
+    writeFileSync(join(data, 'customers.csv'), 'customer_id\nA\nB\n');
+    writeFileSync(join(data, 'transactions.csv'), 'customer_id,ts,amount\nA,2026-06-27,100\nA,2025-12-10,50\nB,2024-01-01,10\n');
+    writeFileSync(join(data, 'interactions.csv'), 'customer_id,ts,type\nA,2026-01-01,email_sent\n');
+    const built = await buildFeatures({ dataDir: data, asOf: '2026-06-30' });
+    expect(built.rejects).toEqual([]);
+    expect(Array.from(numericColumn(built.table, 'frequency_12m')!)).toEqual([2, 0]);
+    expect(Array.from(numericColumn(built.table, 'monetary_12m')!)).toEqual([150, 0]);
+    // A's purchases have no channel nor promotion flag in the file: their shares are unknown.
+    for (const name of ['share_store', 'share_web', 'share_app', 'share_phone', 'promo_share', 'age', 'tenure_days', 'tile_ind']) {
+      expect([name, Array.from(numericColumn(built.table, name)!).map(Number.isNaN)]).toEqual([name, [true, true]]);
+    }
+    expect(numericColumn(built.table, 'december_share')![0]).toBe(0.5);
+    expect(categoricalColumn(built.table, 'sex')).toEqual([null, null]);
+  });
+});
+
 describe('bad input', () => {
   it('names the missing file', async () => {
     const data = tempDir();

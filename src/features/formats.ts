@@ -1,0 +1,147 @@
+// How a client's CSV export is written, found from the file itself: its character encoding, and
+// for the typed columns the French spreadsheet conventions (a decimal comma in semicolon-separated
+// files, dates written day first). Spreadsheets in France save "CSV" as Windows-1252 with
+// semicolons, "12,50" and "25/04/2026", and "Unicode text" as UTF-16 with tabs; each is read as
+// such, and what was read is reported (features.json `formats`, and a line on the terminal), never
+// guessed silently.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { ident, rows, type Duck } from './duck.ts';
+
+export type Encoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252';
+
+/** Which of two readings a date written with slashes gets: 25/04/2026 (day first) or 04/25/2026. */
+export type DateOrder = 'day-first' | 'month-first';
+
+export interface InputFormat {
+  encoding: Encoding;
+  delimiter: ',' | ';' | '\t';
+  /** Numbers may be written with a decimal comma ("12,50"), and spaces between thousands. */
+  decimalComma: boolean;
+  /** Set when the file's dates are written with slashes; ISO dates are read in either case. */
+  dateOrder?: DateOrder;
+}
+
+function bytes(path: string): Readable {
+  const file = createReadStream(path, { highWaterMark: 1 << 20 });
+  return path.endsWith('.gz') ? file.pipe(createGunzip()) : file;
+}
+
+/**
+ * The length of `buf` without a UTF-8 sequence cut at its end (the rest comes with the next
+ * chunk): the last lead byte among the last three, if its sequence runs past the end.
+ */
+function completeLength(buf: Buffer): number {
+  for (let i = buf.length - 1; i >= Math.max(0, buf.length - 3); i--) {
+    const b = buf[i];
+    if ((b & 0xc0) === 0x80) continue; // a continuation byte: look further back
+    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return i + need > buf.length ? i : buf.length;
+  }
+  return buf.length;
+}
+
+/**
+ * The encoding of a text file (gzip-compressed when its name ends in .gz), reading it once: UTF-16
+ * when it starts with a UTF-16 byte order mark; UTF-8 when every byte sequence is valid UTF-8
+ * (ASCII included); else Windows-1252, the encoding of French spreadsheets' CSV exports (a
+ * superset of Latin-1's letters), which decodes any byte.
+ */
+export async function detectEncoding(path: string): Promise<Encoding> {
+  let carry: Buffer = Buffer.alloc(0);
+  let first = true;
+  const stream = bytes(path);
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (first) {
+        first = false;
+        if (chunk[0] === 0xff && chunk[1] === 0xfe) return 'utf-16le';
+        if (chunk[0] === 0xfe && chunk[1] === 0xff) return 'utf-16be';
+      }
+      const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+      const end = completeLength(buf);
+      if (!isUtf8(buf.subarray(0, end))) return 'windows-1252';
+      carry = Buffer.from(buf.subarray(end));
+    }
+    return carry.length && !isUtf8(carry) ? 'windows-1252' : 'utf-8';
+  } finally {
+    stream.destroy();
+  }
+}
+
+/** Writes `path`, read in `encoding`, as UTF-8 (uncompressed) to `dest`; a byte order mark is dropped. */
+export async function transcodeToUtf8(path: string, encoding: Encoding, dest: string): Promise<void> {
+  const decoder = new TextDecoder(encoding);
+  const decode = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      done(null, decoder.decode(chunk, { stream: true }));
+    },
+    flush(done) {
+      done(null, decoder.decode());
+    },
+  });
+  await pipeline(bytes(path), decode, createWriteStream(dest));
+}
+
+/** Delimiter of a CSV header: the most frequent of tab, semicolon and comma (comma on a tie or none). */
+export function sniffDelimiter(header: string): InputFormat['delimiter'] {
+  const count = (d: string) => header.split(d).length - 1;
+  const [tabs, semis, commas] = [count('\t'), count(';'), count(',')];
+  if (tabs > semis && tabs > commas) return '\t';
+  return semis > commas ? ';' : ',';
+}
+
+const SLASHED = String.raw`^\s*(\d{1,2})/(\d{1,2})/\d{4}(\D|$)`;
+
+/**
+ * How the file's slashed dates read, from the text columns `columns` of the loaded `table`:
+ * month first only when some date's second part is over 12 and none's first part is (04/25/2026);
+ * otherwise day first, the French way (a date then read as neither is rejected as bad_date).
+ * Undefined unless slashed dates are the file's way of writing dates (most of its dates): in a file
+ * of ISO dates, a stray "31/12/2025" is a corrupted row, rejected as bad_date.
+ */
+export async function detectDateOrder(conn: Duck, table: string, columns: string[]): Promise<DateOrder | undefined> {
+  if (!columns.length) return undefined;
+  const sum = (r: Record<string, unknown>, prefix: string) => columns.reduce((s, c) => s + Number(r[`${prefix}_${c}`]), 0);
+  // One cheap pass first: most files have no slashed date at all.
+  const slashed = (c: string) => `contains(${ident(c)}, '/')`;
+  const [seen] = await rows(conn, `SELECT ${columns.map((c) => `count(${ident(c)}) AS ${ident(`n_${c}`)}, count(*) FILTER (WHERE ${slashed(c)}) AS ${ident(`s_${c}`)}`).join(', ')} FROM ${ident(table)}`);
+  if (sum(seen, 's') === 0 || sum(seen, 's') * 2 <= sum(seen, 'n')) return undefined;
+  const part = (c: string, k: number) => `try_cast(regexp_extract(${ident(c)}, '${SLASHED}', ${k}) AS INTEGER)`;
+  const [parts] = await rows(
+    conn,
+    `SELECT ${columns.map((c) => `count(*) FILTER (WHERE ${slashed(c)} AND ${part(c, 1)} > 12) AS ${ident(`d_${c}`)}, count(*) FILTER (WHERE ${slashed(c)} AND ${part(c, 2)} > 12) AS ${ident(`m_${c}`)}`).join(', ')} FROM ${ident(table)}`,
+  );
+  return sum(parts, 'm') > 0 && sum(parts, 'd') === 0 ? 'month-first' : 'day-first';
+}
+
+/** SQL: the text column `c` as a DOUBLE, NULL when it is not a number in the file's format. */
+export function numberSql(c: string, format: Pick<InputFormat, 'decimalComma'> | undefined): string {
+  if (!format?.decimalComma) return `try_cast(trim(${c}) AS DOUBLE)`;
+  // "1 234,50": spaces (plain, no-break, narrow no-break) between thousands, then the comma.
+  return `try_cast(replace(regexp_replace(trim(${c}), '[ \u00a0\u202f]', '', 'g'), ',', '.') AS DOUBLE)`;
+}
+
+/** SQL: the text column `c` as a TIMESTAMP (ISO first, then slashed dates in the file's order), else NULL. */
+export function timestampSql(c: string, format: Pick<InputFormat, 'dateOrder'> | undefined): string {
+  const iso = `try_cast(trim(${c}) AS TIMESTAMP)`;
+  if (!format?.dateOrder) return iso;
+  const [a, b] = format.dateOrder === 'day-first' ? ['%d', '%m'] : ['%m', '%d'];
+  const layouts = [`${a}/${b}/%Y %H:%M:%S`, `${a}/${b}/%Y %H:%M`, `${a}/${b}/%Y`].map((f) => `'${f}'`).join(', ');
+  return `coalesce(${iso}, try_strptime(trim(${c}), [${layouts}]))`;
+}
+
+/** What a format adds to the contract's UTF-8, comma-separated, ISO default, as words (none when nothing). */
+export function describeFormat(format: InputFormat): string[] {
+  const out: string[] = [];
+  if (format.encoding !== 'utf-8') {
+    out.push(format.encoding === 'windows-1252' ? 'read as Windows-1252 (the file is not valid UTF-8)' : `read as ${format.encoding.toUpperCase()} (byte order mark)`);
+  }
+  if (format.delimiter !== ',') out.push(format.delimiter === ';' ? 'semicolon-separated' : 'tab-separated');
+  if (format.decimalComma) out.push('decimal comma accepted (12,50)');
+  if (format.dateOrder) out.push(format.dateOrder === 'day-first' ? 'slashed dates read day first (25/04/2026)' : 'slashed dates read month first (04/25/2026)');
+  return out;
+}

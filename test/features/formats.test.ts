@@ -1,0 +1,203 @@
+// Client exports as French spreadsheets write them: Windows-1252 or UTF-16 text, semicolons or
+// tabs, decimal commas, dates day first. The same base written both ways gives the same features.
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { writeDemoBase } from '../../src/demo/index.ts';
+import { InputError } from '../../src/errors.ts';
+import { detectEncoding, sniffDelimiter, transcodeToUtf8 } from '../../src/features/formats.ts';
+import { buildFeatures, type FeatureBuild } from '../../src/features/index.ts';
+import { tempDir } from '../helpers/world.ts';
+
+/** The rows of a demo CSV (no quoted fields there), header first. */
+const readRows = (path: string) =>
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l)
+    .map((l) => l.split(','));
+
+/** ISO date or datetime -> 25/04/2026 [14:32:05]. */
+const dayFirst = (iso: string) => {
+  const [y, m, d] = iso.slice(0, 10).split('-');
+  return `${d}/${m}/${y}${iso.length > 10 ? ' ' + iso.slice(11, 19) : ''}`;
+};
+
+/** 1234.5 -> "1 234,50" with a no-break space between thousands, as a French spreadsheet writes it. */
+const frenchNumber = (text: string) => {
+  const [int, frac] = text.split('.');
+  const grouped = int.replace(/\B(?=(\d{3})+(?!\d))/g, '\u00a0');
+  return frac === undefined ? grouped : `${grouped},${frac}`;
+};
+
+describe('encodings', () => {
+  const dir = tempDir('personas-enc-');
+
+  it('reads UTF-8 whose multi-byte characters straddle the 1 MB read chunks as UTF-8', async () => {
+    // A chunk is 1 MiB: put a 2-, 3- and 4-byte character across each of three chunk ends.
+    const mib = 1 << 20;
+    const parts = [Buffer.alloc(mib - 1, 'a'), Buffer.from('é'), Buffer.alloc(mib - 2, 'b'), Buffer.from('€'), Buffer.alloc(mib - 3, 'c'), Buffer.from('😀'), Buffer.from('\n')];
+    const path = join(dir, 'straddle.csv');
+    writeFileSync(path, Buffer.concat(parts));
+    expect(await detectEncoding(path)).toBe('utf-8');
+  });
+
+  it('tells Windows-1252 by a byte far into the file, and decodes its French letters', async () => {
+    const path = join(dir, 'latin.csv');
+    const body = 'customer_id;first_name\n' + Array.from({ length: 100_000 }, (_, i) => `C${i};Marie`).join('\n') + '\nC100000;Hélène Cœur\n';
+    writeFileSync(path, encode1252(body));
+    expect(await detectEncoding(path)).toBe('windows-1252');
+    const out = join(dir, 'latin.utf8.csv');
+    await transcodeToUtf8(path, 'windows-1252', out);
+    expect(readFileSync(out, 'utf8').endsWith('C100000;Hélène Cœur\n')).toBe(true);
+    // Compressed, the same.
+    const gz = join(dir, 'latin.csv.gz');
+    writeFileSync(gz, gzipSync(readFileSync(path)));
+    expect(await detectEncoding(gz)).toBe('windows-1252');
+  });
+
+  it('reads UTF-16 by its byte order mark, little- or big-endian', async () => {
+    const le = join(dir, 'le.txt');
+    writeFileSync(le, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('a\tb\nZoé\t1\n', 'utf16le')]));
+    expect(await detectEncoding(le)).toBe('utf-16le');
+    const out = join(dir, 'le.utf8.csv');
+    await transcodeToUtf8(le, 'utf-16le', out);
+    expect(readFileSync(out, 'utf8')).toBe('a\tb\nZoé\t1\n');
+    const be = join(dir, 'be.txt');
+    writeFileSync(be, Buffer.from(Buffer.from('\ufeffa\n', 'utf16le')).swap16());
+    expect(await detectEncoding(be)).toBe('utf-16be');
+  });
+
+  it('finds the delimiter from the header: tab, semicolon or comma', () => {
+    expect(sniffDelimiter('customer_id\tts\tamount')).toBe('\t');
+    expect(sniffDelimiter('customer_id;ts;amount')).toBe(';');
+    expect(sniffDelimiter('customer_id,ts,amount')).toBe(',');
+    expect(sniffDelimiter('customer_id')).toBe(',');
+  });
+});
+
+/** Windows-1252 bytes of a text made of Latin-1 letters, the euro sign and the French ligatures. */
+function encode1252(text: string): Buffer {
+  const special: Record<string, number> = { '€': 0x80, 'œ': 0x9c, 'Œ': 0x8c, '’': 0x92 };
+  return Buffer.from([...text].map((ch) => special[ch] ?? (ch.charCodeAt(0) < 256 ? ch.charCodeAt(0) : 0x3f)));
+}
+
+describe('a base exported from a French spreadsheet', () => {
+  let plain: FeatureBuild;
+  let french: FeatureBuild;
+  let frenchDir: string;
+
+  beforeAll(async () => {
+    const demo = await writeDemoBase(join(tempDir('personas-fr-'), 'demo'), { customers: 600, seed: 3 });
+    const plainDir = demo.dir;
+    frenchDir = tempDir('personas-fr-export-');
+    for (const f of ['tiles.csv', 'first_names.csv']) copyFileSync(join(plainDir, f), join(frenchDir, f));
+
+    // A client column with decimals, in both bases: carried as a numeric feature either way.
+    const customers = readRows(join(plainDir, 'customers.csv'));
+    customers.forEach((r, i) => r.push(i === 0 ? 'basket_target' : i % 7 === 0 ? '' : `${(i % 50) * 10}.${i % 10}5`));
+    writeFileSync(join(plainDir, 'customers.csv'), customers.map((r) => r.join(',')).join('\n') + '\n');
+    const col = (name: string) => customers[0].indexOf(name);
+    const [lat, lon, signup, target] = ['lat', 'lon', 'signup_date', 'basket_target'].map(col);
+    // customers: Windows-1252, semicolons, CRLF, decimal commas, signup dates day first.
+    const customersFr = customers.map((r, i) =>
+      i === 0 ? r : r.map((v, j) => (j === lat || j === lon || j === target ? frenchNumber(v) : j === signup && v ? dayFirst(v) : v)),
+    );
+    writeFileSync(join(frenchDir, 'customers.csv'), encode1252(customersFr.map((r) => r.join(';')).join('\r\n') + '\r\n'));
+
+    // transactions: UTF-8 with a byte order mark, semicolons, "1 234,50", dates day first (some with a time).
+    const tx = readRows(join(plainDir, 'transactions.csv'));
+    const [ts, amount] = ['ts', 'amount'].map((n) => tx[0].indexOf(n));
+    const txFr = tx.map((r, i) => (i === 0 ? r : r.map((v, j) => (j === amount ? frenchNumber(v) : j === ts ? dayFirst(i % 3 ? v : `${v.slice(0, 10)}T12:30:00`) : v))));
+    writeFileSync(join(frenchDir, 'transactions.csv'), '\ufeff' + txFr.map((r) => r.join(';')).join('\r\n') + '\r\n');
+
+    // interactions: "Unicode text": UTF-16 little-endian with its mark, tab-separated, as .txt.
+    const ix = readRows(join(plainDir, 'interactions.csv'));
+    const ixFr = ix.map((r, i) => (i === 0 ? r : r.map((v, j) => (j === 1 ? dayFirst(v) : v))));
+    writeFileSync(join(frenchDir, 'interactions.txt'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(ixFr.map((r) => r.join('\t')).join('\r\n') + '\r\n', 'utf16le')]));
+
+    plain = await buildFeatures({ dataDir: plainDir });
+    french = await buildFeatures({ dataDir: frenchDir, outDir: join(frenchDir, 'out') });
+  }, 120_000);
+
+  it('gives every feature of the UTF-8, comma-separated base, to the value', () => {
+    expect(french.rejects).toEqual([]);
+    expect(plain.rejects).toEqual([]);
+    expect(french.asOf).toBe(plain.asOf);
+    expect(french.table.ids).toEqual(plain.table.ids);
+    expect(french.table.numericNames).toEqual(plain.table.numericNames);
+    expect(french.table.categoricalNames).toEqual(plain.table.categoricalNames);
+    plain.table.numericNames.forEach((name, i) => {
+      expect([name, Array.from(french.table.numeric[i])]).toEqual([name, Array.from(plain.table.numeric[i])]);
+    });
+    plain.table.categoricalNames.forEach((name, i) => expect([name, french.table.categorical[i]]).toEqual([name, plain.table.categorical[i]]));
+    // The features the conventions touch are really there: ages from accented first names,
+    // amounts, coordinates (tiles found), the client's decimal column.
+    for (const name of ['age', 'monetary_12m', 'tile_found', 'basket_target', 'email_open_rate']) {
+      const i = plain.table.numericNames.indexOf(name);
+      expect([name, Array.from(plain.table.numeric[i]).filter((v) => Number.isFinite(v) && v !== 0).length > 50]).toEqual([name, true]);
+    }
+  });
+
+  it('says how each file was read, in features.json', () => {
+    expect(plain.summary.formats).toBeUndefined();
+    const summary = JSON.parse(readFileSync(join(frenchDir, 'out', 'features.json'), 'utf8')) as FeatureBuild['summary'];
+    expect(summary.formats).toEqual({
+      customers: { encoding: 'windows-1252', delimiter: ';', decimalComma: true, dateOrder: 'day-first' },
+      transactions: { encoding: 'utf-8', delimiter: ';', decimalComma: true, dateOrder: 'day-first' },
+      interactions: { encoding: 'utf-16le', delimiter: '\t', decimalComma: true, dateOrder: 'day-first' },
+    });
+  });
+});
+
+describe('slashed dates and numbers that do not read', () => {
+  const write = (rows: string[]) => {
+    const dir = tempDir('personas-fr-dates-');
+    writeFileSync(join(dir, 'customers.csv'), 'customer_id;signup_date\nA;01/02/2025\nB;\n');
+    writeFileSync(join(dir, 'transactions.csv'), ['customer_id;ts;amount', ...rows].join('\n') + '\n');
+    writeFileSync(join(dir, 'interactions.csv'), 'customer_id,ts,type\n');
+    writeFileSync(
+      join(dir, 'tiles.csv'),
+      'idcar_200m,ind,men,men_pauv,men_1ind,men_5ind,men_prop,men_fmp,ind_snv,men_surf,men_coll,men_mais,log_av45,log_45_70,log_70_90,log_ap90,log_inc,log_soc,' +
+        'ind_0_3,ind_4_5,ind_6_10,ind_11_17,ind_18_24,ind_25_39,ind_40_54,ind_55_64,ind_65_79,ind_80p,ind_inc\n',
+    );
+    writeFileSync(join(dir, 'first_names.csv'), 'sexe;preusuel;annais;nombre\n');
+    return dir;
+  };
+
+  it('reads month first when a date says so and none says day first; day first otherwise', async () => {
+    const us = await buildFeatures({ dataDir: write(['A;04/25/2026;10,5', 'A;05/01/2026;1']) });
+    expect(us.asOf).toBe('2026-05-01');
+    expect(us.summary.formats?.transactions.dateOrder).toBe('month-first');
+    // Every date could be either: the French reading, 5 January.
+    const ambiguous = await buildFeatures({ dataDir: write(['A;04/01/2026;10,5', 'A;05/01/2026;1']) });
+    expect(ambiguous.asOf).toBe('2026-01-05');
+    expect(ambiguous.summary.formats?.transactions.dateOrder).toBe('day-first');
+    // The customer's signup date is read day first in its own file.
+    expect(ambiguous.summary.formats?.customers.dateOrder).toBe('day-first');
+  });
+
+  it('rejects a date that reads neither way, with its line, and keeps the others', async () => {
+    const dir = write(['A;25/04/2026;10,5', 'A;04/25/2026;3', 'A;2026-04-20;2,25', 'A;21/04/2026;1']);
+    const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out') });
+    expect(built.rejects).toEqual([{ file: 'transactions', reason: 'bad_date', action: 'dropped', rows: 1 }]);
+    expect(readFileSync(join(dir, 'out', 'rejects', 'transactions.csv'), 'utf8')).toContain('3,2,bad_date,dropped,A,04/25/2026,3');
+    expect(built.asOf).toBe('2026-04-25');
+  });
+
+  it('rejects slashed dates in a file whose dates are ISO: a corrupted row, not a convention', async () => {
+    const dir = write(['A;2026-04-25;10,5', 'A;2026-04-24;3', 'A;31/12/2025;1']);
+    const built = await buildFeatures({ dataDir: dir });
+    expect(built.rejects).toEqual([{ file: 'transactions', reason: 'bad_date', action: 'dropped', rows: 1 }]);
+    expect(built.summary.formats?.transactions.dateOrder).toBeUndefined();
+  });
+
+  it('names the file and why when no transaction reads', async () => {
+    const dir = write(['A;2026-04-25;12.50 EUR', 'A;2026-04-26;douze']);
+    const err = await buildFeatures({ dataDir: dir }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toBe(
+      `${join(dir, 'transactions.csv')}: no valid transaction to take as_of from (every row was rejected: bad_amount 2; dates are read as ISO (2026-04-25) or with slashes (25/04/2026), amounts as numbers (12.50, or 12,50 in a semicolon-separated file)); give --as-of YYYY-MM-DD`,
+    );
+  });
+});
