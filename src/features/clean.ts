@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ident, literal, rows, run, type Duck } from './duck.ts';
 import { numberSql, timestampSql } from './formats.ts';
-import { lineOfRecord, type LoadedInput } from './sources.ts';
+import { EXTRA_FIELDS, lineOfRecord, type LoadedInput } from './sources.ts';
 
 export const CHANNELS = ['store', 'web', 'app', 'phone'] as const;
 export const INTERACTION_TYPES = [
@@ -29,6 +29,10 @@ export interface RejectCount {
   action: RejectAction;
   rows: number;
 }
+
+/** How client files write the sex: F or M, the French words and titles, INSEE's codes (1 male, 2 female). */
+const SEX_F = ['F', 'FEMME', 'FEMALE', 'W', 'MME', 'MME.', 'MADAME', 'MLLE', 'MLLE.', 'MADEMOISELLE', '2'].map(literal).join(', ');
+const SEX_M = ['M', 'H', 'HOMME', 'MALE', 'M.', 'MR', 'MR.', 'MONSIEUR', '1'].map(literal).join(', ');
 
 /** SQL text test that is true for a non-empty value. */
 const present = (c: string) => `(${c} IS NOT NULL AND trim(${c}) <> '')`;
@@ -56,7 +60,9 @@ async function applyChecks(
 ): Promise<string> {
   // A quote left in any field is a line the CSV reader could not split (see loadInput).
   const anyQuote = input.columns.map((c) => quoteIn(ident(c))).join(' OR ');
-  checks = [{ reason: 'stray_quote', action: 'dropped', when: anyQuote }, ...checks.filter((c) => c.reason !== 'stray_quote')];
+  // A line with more fields than the header: a delimiter inside a value has shifted the fields after it.
+  const extra: Check[] = input.extraFields ? [{ reason: 'extra_fields', action: 'dropped', when: `trim(coalesce(${EXTRA_FIELDS}, '')) <> ''` }] : [];
+  checks = [{ reason: 'stray_quote', action: 'dropped', when: anyQuote }, ...extra, ...checks.filter((c) => c.reason !== 'stray_quote')];
   const reason = `CASE ${checks.map((c) => `WHEN ${c.when} THEN ${literal(c.reason)}`).join(' ')} END`;
   const action = checks.length ? `CASE _reason ${checks.map((c) => `WHEN ${literal(c.reason)} THEN ${literal(c.action)}`).join(' ')} END` : 'NULL';
   const checked = `${input.table}_checked`;
@@ -136,9 +142,13 @@ export async function cleanCustomers(conn: Duck, input: LoadedInput, outDir: str
       when: `row_number() OVER (PARTITION BY trim(customer_id) ORDER BY rowid) > 1`,
     },
     ...(has('birth_year')
-      ? [{ reason: 'bad_birth_year', action: 'kept: set missing' as const, when: `${present('birth_year')} AND try_cast(trim(birth_year) AS INTEGER) IS NULL` }]
+      ? [{ reason: 'bad_birth_year', action: 'kept: set missing' as const, when: `${present('birth_year')} AND p__p_birth_year IS NULL` }]
       : []),
-    ...(has('sex') ? [{ reason: 'bad_sex', action: 'kept: set missing' as const, when: `${present('sex')} AND upper(trim(sex)) NOT IN ('F', 'M')` }] : []),
+    ...(has('sex') ? [{ reason: 'bad_sex', action: 'kept: set missing' as const, when: `${present('sex')} AND p__p_sex IS NULL` }] : []),
+    // Spreadsheets drop a number's leading zero: 1000 is Bourg-en-Bresse's 01000.
+    ...(has('postcode')
+      ? [{ reason: 'short_postcode', action: 'kept: leading 0 restored' as const, when: `regexp_full_match(trim(postcode), '[1-9][0-9]{3}')` }]
+      : []),
     ...(has('lat') && has('lon')
       ? [{
           reason: 'bad_coordinates',
@@ -162,9 +172,14 @@ export async function cleanCustomers(conn: Duck, input: LoadedInput, outDir: str
   const parsed: Record<string, string> = {
     p_customer_id: 'trim(customer_id)',
     p_first_name: col('first_name', `nullif(upper(trim(first_name)), '')`),
-    p_sex: col('sex', `CASE upper(trim(sex)) WHEN 'F' THEN 'F' WHEN 'M' THEN 'M' END`),
-    p_birth_year: col('birth_year', 'try_cast(trim(birth_year) AS INTEGER)', 'INTEGER'),
-    p_postcode: col('postcode', `nullif(trim(postcode), '')`),
+    p_sex: col('sex', `CASE WHEN upper(trim(sex)) IN (${SEX_F}) THEN 'F' WHEN upper(trim(sex)) IN (${SEX_M}) THEN 'M' END`),
+    // A year, or the year of a date of birth (1972-03-15, 15/03/1972).
+    p_birth_year: col(
+      'birth_year',
+      `coalesce(try_cast(trim(birth_year) AS INTEGER), CAST(year(try_cast(trim(birth_year) AS DATE)) AS INTEGER), try_cast(regexp_extract(trim(birth_year), '^\\d{1,2}/\\d{1,2}/(\\d{4})( |$)', 1) AS INTEGER))`,
+      'INTEGER',
+    ),
+    p_postcode: col('postcode', `CASE WHEN regexp_full_match(trim(postcode), '[1-9][0-9]{3}') THEN '0' || trim(postcode) ELSE nullif(trim(postcode), '') END`),
     p_lat: col('lat', num('lat'), 'DOUBLE'),
     p_lon: col('lon', num('lon'), 'DOUBLE'),
     p_signup_date: col('signup_date', `${timestampSql('signup_date', input.format)}::DATE`, 'DATE'),

@@ -23,6 +23,8 @@ export interface InputFormat {
   decimalComma: boolean;
   /** Set when the file's dates are written with slashes; ISO dates are read in either case. */
   dateOrder?: DateOrder;
+  /** Columns without a name in the header and without a value, left out (a delimiter ending every line). */
+  ignoredColumns?: number;
 }
 
 function bytes(path: string): Readable {
@@ -121,8 +123,8 @@ export async function detectDateOrder(conn: Duck, table: string, columns: string
 /** SQL: the text column `c` as a DOUBLE, NULL when it is not a number in the file's format. */
 export function numberSql(c: string, format: Pick<InputFormat, 'decimalComma'> | undefined): string {
   if (!format?.decimalComma) return `try_cast(trim(${c}) AS DOUBLE)`;
-  // "1 234,50": spaces (plain, no-break, narrow no-break) between thousands, then the comma.
-  return `try_cast(replace(regexp_replace(trim(${c}), '[ \u00a0\u202f]', '', 'g'), ',', '.') AS DOUBLE)`;
+  // "1 234,50 €": spaces (plain, no-break, narrow no-break) between thousands, the comma, a euro sign.
+  return `try_cast(replace(regexp_replace(trim(${c}), '[ \u00a0\u202f€]', '', 'g'), ',', '.') AS DOUBLE)`;
 }
 
 /** SQL: the text column `c` as a TIMESTAMP (ISO first, then slashed dates in the file's order), else NULL. */
@@ -143,5 +145,6 @@ export function describeFormat(format: InputFormat): string[] {
   if (format.delimiter !== ',') out.push(format.delimiter === ';' ? 'semicolon-separated' : 'tab-separated');
   if (format.decimalComma) out.push('decimal comma accepted (12,50)');
   if (format.dateOrder) out.push(format.dateOrder === 'day-first' ? 'slashed dates read day first (25/04/2026)' : 'slashed dates read month first (04/25/2026)');
+  if (format.ignoredColumns) out.push(`${format.ignoredColumns} empty column(s) without a name left out`);
   return out;
 }

@@ -70,7 +70,13 @@ export interface LoadedInput {
   format?: InputFormat;
   /** 1-based line numbers of the file's empty lines (CSV only). */
   blankLines: number[];
+  /** The table has column `_extra_fields`: what a line holds beyond the header's columns. */
+  extraFields?: boolean;
 }
+
+/** The inputs whose rows are validated (clean.ts), which flag lines with more fields than their header. */
+const VALIDATED = new Set<InputName>(['customers', 'transactions', 'interactions']);
+export const EXTRA_FIELDS = '_extra_fields';
 
 /** The columns of each input holding dates, read by the format's date order. */
 const DATE_COLUMNS: Partial<Record<InputName, string[]>> = { customers: ['signup_date'], transactions: ['ts'], interactions: ['ts'] };
@@ -117,6 +123,7 @@ async function loadReadable(
   let unquoted: string | null = null;
   let original: string[];
   let format: InputFormat | undefined;
+  const spare = VALIDATED.has(name) && !readPath.endsWith('.parquet');
   if (readPath.endsWith('.parquet')) {
     const desc = await unreadableParquet(path, () => rows(conn, `DESCRIBE SELECT * FROM read_parquet(${literal(readPath)})`));
     original = desc.map((r) => String(r.column_name));
@@ -127,14 +134,20 @@ async function loadReadable(
     // Spreadsheets that separate fields with semicolons or tabs write numbers with a decimal comma.
     format = { encoding, delimiter: delim, decimalComma: delim !== ',' };
     original = header.split(delim).map((h) => h.trim().replace(/^"(.*)"$/, '$1'));
-    const spec = original.map((c, i) => `${literal(`c${i}`)}: 'VARCHAR'`).join(', ');
+    // The validated inputs get one more column than their header: a line with more fields than the
+    // header fills it, and is rejected (extra_fields) rather than cut short silently.
+    const spec = [...original.map((c, i) => `${literal(`c${i}`)}: 'VARCHAR'`), ...(spare ? [`'c_extra': 'VARCHAR'`] : [])].join(', ');
     const csv = (quote: string) =>
       `read_csv(${literal(readPath)}, header = true, delim = ${literal(delim)}, quote = ${literal(quote)}, escape = ${literal(quote)}, ` +
       `strict_mode = false, auto_detect = false, null_padding = true, columns = {${spec}})`;
     source = csv('"');
     unquoted = csv('');
   }
-  const canonical = original.map((c) => {
+  // A column without a name (a delimiter ending every line, as spreadsheets may write) is loaded
+  // under a placeholder name, then dropped if empty; one that holds values stops the run.
+  const unnamed = (i: number) => `_unnamed_${i + 1}`;
+  const canonical = original.map((c, i) => {
+    if (!c.trim()) return unnamed(i);
     const lower = c.toLowerCase();
     return rename.get(lower) ?? lower;
   });
@@ -158,15 +171,35 @@ async function loadReadable(
       return `CAST(${src} AS VARCHAR) AS ${ident(canonical[i])}`;
     })
     .join(', ');
-  const load = (from: string) => run(conn, `CREATE OR REPLACE TABLE ${ident(table)} AS SELECT ${select} FROM ${from}`);
+  const load = (from: string) => run(conn, `CREATE OR REPLACE TABLE ${ident(table)} AS SELECT ${select}${spare ? `, c_extra AS ${EXTRA_FIELDS}` : ''} FROM ${from}`);
   if (unquoted === null || !format) {
     await unreadableParquet(path, () => load(source));
     return { table, path, columns: canonical, blankLines: [] };
   }
   await loadCsv(conn, path, readPath, table, load, source, unquoted);
-  const dateOrder = await detectDateOrder(conn, table, (DATE_COLUMNS[name] ?? []).filter((c) => canonical.includes(c)));
+  const blanks = blankLines(readPath);
+  const columns = await dropUnnamed(conn, path, table, canonical, original.flatMap((c, i) => (c.trim() ? [] : [i])).map(unnamed), blanks);
+  if (columns.length < canonical.length) format.ignoredColumns = canonical.length - columns.length;
+  const dateOrder = await detectDateOrder(conn, table, (DATE_COLUMNS[name] ?? []).filter((c) => columns.includes(c)));
   if (dateOrder) format.dateOrder = dateOrder;
-  return { table, path, columns: canonical, format, blankLines: blankLines(readPath) };
+  return { table, path, columns, format, blankLines: blanks, extraFields: spare };
+}
+
+/** Drops the `unnamed` columns of `table`, which must be empty; returns the columns left. */
+async function dropUnnamed(conn: Duck, path: string, table: string, columns: string[], unnamed: string[], blanks: number[]): Promise<string[]> {
+  for (const c of unnamed) {
+    const [first] = await rows(conn, `SELECT min(rowid) + 1 AS record FROM ${ident(table)} WHERE trim(${ident(c)}) <> ''`);
+    if (first.record !== null) {
+      const position = columns.indexOf(c) + 1;
+      throw new InputError(
+        'INPUT_INVALID',
+        `${path}: column ${position} has no name in the header but holds values (first on line ${lineOfRecord(Number(first.record), blanks)}); name it in the header, or remove it`,
+        { file: path, column: String(position) },
+      );
+    }
+    await run(conn, `ALTER TABLE ${ident(table)} DROP COLUMN ${ident(c)}`);
+  }
+  return columns.filter((c) => !unnamed.includes(c));
 }
 
 /** Loads a CSV read with quotes, or without when a stray quote swallowed lines (see loadReadable). */

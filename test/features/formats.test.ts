@@ -86,6 +86,7 @@ describe('a base exported from a French spreadsheet', () => {
   let plain: FeatureBuild;
   let french: FeatureBuild;
   let frenchDir: string;
+  let shortPostcodes = 0;
 
   beforeAll(async () => {
     const demo = await writeDemoBase(join(tempDir('personas-fr-'), 'demo'), { customers: 600, seed: 3 });
@@ -98,18 +99,30 @@ describe('a base exported from a French spreadsheet', () => {
     customers.forEach((r, i) => r.push(i === 0 ? 'basket_target' : i % 7 === 0 ? '' : `${(i % 50) * 10}.${i % 10}5`));
     writeFileSync(join(plainDir, 'customers.csv'), customers.map((r) => r.join(',')).join('\n') + '\n');
     const col = (name: string) => customers[0].indexOf(name);
-    const [lat, lon, signup, target] = ['lat', 'lon', 'signup_date', 'basket_target'].map(col);
-    // customers: Windows-1252, semicolons, CRLF, decimal commas, signup dates day first.
-    const customersFr = customers.map((r, i) =>
-      i === 0 ? r : r.map((v, j) => (j === lat || j === lon || j === target ? frenchNumber(v) : j === signup && v ? dayFirst(v) : v)),
-    );
+    const [lat, lon, signup, target, sex, birthYear, postcode] = ['lat', 'lon', 'signup_date', 'basket_target', 'sex', 'birth_year', 'postcode'].map(col);
+    // customers: Windows-1252, semicolons, CRLF, decimal commas, signup dates day first, the sex as
+    // a title or INSEE's code, dates of birth for years, postcodes without their leading 0.
+    const titles: Record<string, string[]> = { F: ['Mme', '2', 'Femme', 'F'], M: ['M.', '1', 'Homme', 'H'] };
+    shortPostcodes = 0;
+    const customersFr = customers.map((r, i) => {
+      if (i === 0) return r;
+      return r.map((v, j) => {
+        if (j === lat || j === lon || j === target) return frenchNumber(v);
+        if (j === signup && v) return dayFirst(v);
+        if (j === sex && v) return titles[v][i % 4];
+        if (j === birthYear && v && i % 2) return i % 4 === 1 ? `15/03/${v}` : `${v}-03-15`;
+        if (j === postcode && v.startsWith('0')) return shortPostcodes++, v.slice(1);
+        return v;
+      });
+    });
     writeFileSync(join(frenchDir, 'customers.csv'), encode1252(customersFr.map((r) => r.join(';')).join('\r\n') + '\r\n'));
 
     // transactions: UTF-8 with a byte order mark, semicolons, "1 234,50", dates day first (some with a time).
     const tx = readRows(join(plainDir, 'transactions.csv'));
     const [ts, amount] = ['ts', 'amount'].map((n) => tx[0].indexOf(n));
-    const txFr = tx.map((r, i) => (i === 0 ? r : r.map((v, j) => (j === amount ? frenchNumber(v) : j === ts ? dayFirst(i % 3 ? v : `${v.slice(0, 10)}T12:30:00`) : v))));
-    writeFileSync(join(frenchDir, 'transactions.csv'), '\ufeff' + txFr.map((r) => r.join(';')).join('\r\n') + '\r\n');
+    // Some amounts carry the euro sign; every line ends with a semicolon (an empty column without a name).
+    const txFr = tx.map((r, i) => (i === 0 ? r : r.map((v, j) => (j === amount ? frenchNumber(v) + (i % 5 ? '' : '\u00a0€') : j === ts ? dayFirst(i % 3 ? v : `${v.slice(0, 10)}T12:30:00`) : v))));
+    writeFileSync(join(frenchDir, 'transactions.csv'), '\ufeff' + txFr.map((r) => r.join(';') + ';').join('\r\n') + '\r\n');
 
     // interactions: "Unicode text": UTF-16 little-endian with its mark, tab-separated, as .txt.
     const ix = readRows(join(plainDir, 'interactions.csv'));
@@ -121,7 +134,8 @@ describe('a base exported from a French spreadsheet', () => {
   }, 120_000);
 
   it('gives every feature of the UTF-8, comma-separated base, to the value', () => {
-    expect(french.rejects).toEqual([]);
+    expect(shortPostcodes).toBeGreaterThan(10);
+    expect(french.rejects).toEqual([{ file: 'customers', reason: 'short_postcode', action: 'kept: leading 0 restored', rows: shortPostcodes }]);
     expect(plain.rejects).toEqual([]);
     expect(french.asOf).toBe(plain.asOf);
     expect(french.table.ids).toEqual(plain.table.ids);
@@ -144,13 +158,13 @@ describe('a base exported from a French spreadsheet', () => {
     const summary = JSON.parse(readFileSync(join(frenchDir, 'out', 'features.json'), 'utf8')) as FeatureBuild['summary'];
     expect(summary.formats).toEqual({
       customers: { encoding: 'windows-1252', delimiter: ';', decimalComma: true, dateOrder: 'day-first' },
-      transactions: { encoding: 'utf-8', delimiter: ';', decimalComma: true, dateOrder: 'day-first' },
+      transactions: { encoding: 'utf-8', delimiter: ';', decimalComma: true, dateOrder: 'day-first', ignoredColumns: 1 },
       interactions: { encoding: 'utf-16le', delimiter: '\t', decimalComma: true, dateOrder: 'day-first' },
     });
   });
 });
 
-describe('slashed dates and numbers that do not read', () => {
+describe('dates, numbers and fields that do not read', () => {
   const write = (rows: string[]) => {
     const dir = tempDir('personas-fr-dates-');
     writeFileSync(join(dir, 'customers.csv'), 'customer_id;signup_date\nA;01/02/2025\nB;\n');
@@ -190,6 +204,23 @@ describe('slashed dates and numbers that do not read', () => {
     const built = await buildFeatures({ dataDir: dir });
     expect(built.rejects).toEqual([{ file: 'transactions', reason: 'bad_date', action: 'dropped', rows: 1 }]);
     expect(built.summary.formats?.transactions.dateOrder).toBeUndefined();
+  });
+
+  it('stops at a column without a name that holds values, naming its position and first line', async () => {
+    const dir = write([]);
+    writeFileSync(join(dir, 'transactions.csv'), 'customer_id;ts;amount;\nA;2026-04-25;10,5;\nA;2026-04-24;3;oops\n');
+    const err = await buildFeatures({ dataDir: dir }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toBe(`${join(dir, 'transactions.csv')}: column 4 has no name in the header but holds values (first on line 3); name it in the header, or remove it`);
+  });
+
+  it('rejects a line with more fields than the header, whose fields a delimiter has shifted', async () => {
+    const dir = write(['A;2026-04-25;10,5', 'A;2026-04-24;3;web', 'A;2026-04-23;2;;', 'A;2026-04-22;1']);
+    const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out') });
+    // The empty fields at the end of line 4 hold nothing: kept.
+    expect(built.rejects).toEqual([{ file: 'transactions', reason: 'extra_fields', action: 'dropped', rows: 1 }]);
+    expect(readFileSync(join(dir, 'out', 'rejects', 'transactions.csv'), 'utf8')).toContain('3,2,extra_fields,dropped,A,2026-04-24,3');
+    expect(Array.from(built.table.numeric[built.table.numericNames.indexOf('frequency_12m')])).toEqual([3, 0]);
   });
 
   it('names the file and why when no transaction reads', async () => {
