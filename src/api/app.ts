@@ -206,7 +206,7 @@ export function createApp(opts: AppOptions) {
         const q = query as z.infer<typeof S.ReportQuery>;
         const d = await versionDetail(db, q.version ?? null);
         const portraits = d.portraits ? PortraitStatsSchema.safeParse(d.portraits) : null;
-        const html = renderReportHtml(buildReportModel({ manifest: d.manifest, metrics: d.metrics, quantification: d.quantification, portraits: portraits?.success ? portraits.data : null }, { lang: q.lang }));
+        const html = renderReportHtml(buildReportModel({ manifest: d.manifest, metrics: d.metrics, quantification: d.quantification, portraits: portraits?.success ? portraits.data : null, data: d.dataSummary }, { lang: q.lang }));
         res.setHeader('Cache-Control', 'no-store');
         res.type('html').send(html);
         return undefined;

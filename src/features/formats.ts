@@ -136,15 +136,37 @@ export function timestampSql(c: string, format: Pick<InputFormat, 'dateOrder'> |
   return `coalesce(${iso}, try_strptime(trim(${c}), [${layouts}]))`;
 }
 
+const FORMAT_WORDS = {
+  en: {
+    windows1252: 'read as Windows-1252 (the file is not valid UTF-8)',
+    utf16: (enc: string) => `read as ${enc} (byte order mark)`,
+    semicolon: 'semicolon-separated',
+    tab: 'tab-separated',
+    decimalComma: 'decimal comma accepted (12,50)',
+    dayFirst: 'slashed dates read day first (25/04/2026)',
+    monthFirst: 'slashed dates read month first (04/25/2026)',
+    ignored: (n: number) => `${n} empty column(s) without a name left out`,
+  },
+  fr: {
+    windows1252: 'lu en Windows-1252 (le fichier n’est pas en UTF-8 valide)',
+    utf16: (enc: string) => `lu en ${enc} (marque d’ordre des octets)`,
+    semicolon: 'séparateur point-virgule',
+    tab: 'séparateur tabulation',
+    decimalComma: 'virgule décimale acceptée (12,50)',
+    dayFirst: 'dates à barres lues jour en premier (25/04/2026)',
+    monthFirst: 'dates à barres lues mois en premier (04/25/2026)',
+    ignored: (n: number) => `${n} colonne(s) vide(s) sans nom écartée(s)`,
+  },
+};
+
 /** What a format adds to the contract's UTF-8, comma-separated, ISO default, as words (none when nothing). */
-export function describeFormat(format: InputFormat): string[] {
+export function describeFormat(format: InputFormat, lang: 'en' | 'fr' = 'en'): string[] {
+  const w = FORMAT_WORDS[lang];
   const out: string[] = [];
-  if (format.encoding !== 'utf-8') {
-    out.push(format.encoding === 'windows-1252' ? 'read as Windows-1252 (the file is not valid UTF-8)' : `read as ${format.encoding.toUpperCase()} (byte order mark)`);
-  }
-  if (format.delimiter !== ',') out.push(format.delimiter === ';' ? 'semicolon-separated' : 'tab-separated');
-  if (format.decimalComma) out.push('decimal comma accepted (12,50)');
-  if (format.dateOrder) out.push(format.dateOrder === 'day-first' ? 'slashed dates read day first (25/04/2026)' : 'slashed dates read month first (04/25/2026)');
-  if (format.ignoredColumns) out.push(`${format.ignoredColumns} empty column(s) without a name left out`);
+  if (format.encoding !== 'utf-8') out.push(format.encoding === 'windows-1252' ? w.windows1252 : w.utf16(format.encoding.toUpperCase()));
+  if (format.delimiter !== ',') out.push(format.delimiter === ';' ? w.semicolon : w.tab);
+  if (format.decimalComma) out.push(w.decimalComma);
+  if (format.dateOrder) out.push(format.dateOrder === 'day-first' ? w.dayFirst : w.monthFirst);
+  if (format.ignoredColumns) out.push(w.ignored(format.ignoredColumns));
   return out;
 }

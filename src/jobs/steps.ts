@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { PersonasError } from '../errors.ts';
 import { buildFeatures, readFeatureTable, referenceInputs, splitFeatureTable, type FeatureTable } from '../features/index.ts';
 import { categoricalColumn, numericColumn } from '../features/table.ts';
+import { parseDataSummary } from '../features/summary.ts';
 import { MANIFEST_FORMAT, type Manifest, type PersonaMetrics, type Quantification, type RunMetrics } from '../models/artefacts.ts';
 import {
   anySeedMask, assignPersonas, autoThreshold, cleanSeedsBetweenRounds, designColumnNames, encodeDesign, fitDesign, hasSecondRound, OVERLAP_POLICY, parsePersonaFile, specWithLearner, reachCurve, secondRoundTwins, selectSeeds,
@@ -681,8 +682,9 @@ async function report(ctx: StepContext): Promise<Result> {
   ctx.progress.stage('portraits');
   const d = await versionDetail(ctx.db, version);
   const portraits = computePortraitStats(table, (id) => personaOf.get(id), d.manifest.personas.map((p) => p.id));
-  await ctx.db.query('UPDATE model_versions SET portraits = $2 WHERE version = $1', [version, JSON.stringify(portraits)]);
-  const html = renderReportHtml(buildReportModel({ manifest: d.manifest, metrics: d.metrics, quantification: d.quantification, portraits }, { lang: 'en' }));
+  const data = parseDataSummary(JSON.parse((await getRunFile(ctx.db, ctx.job.runId, 'features.json')).toString('utf8')), `run ${ctx.job.runId}'s features.json`);
+  await ctx.db.query('UPDATE model_versions SET portraits = $2, data_summary = $3 WHERE version = $1', [version, JSON.stringify(portraits), JSON.stringify(data)]);
+  const html = renderReportHtml(buildReportModel({ manifest: d.manifest, metrics: d.metrics, quantification: d.quantification, portraits, data }, { lang: 'en' }));
   await putRunFile(ctx.db, ctx.job.runId, 'report.html', Buffer.from(html));
   return { version, report: 'report.html', bytes: html.length };
 }

@@ -130,7 +130,7 @@ const I18N: Record<Lang, Record<string, string>> = {
   fr: { SVG_ACTION: 'Enregistrer en SVG', PNG_ACTION: 'Enregistrer en PNG', CLICK_TO_VIEW_ACTIONS: 'Voir les actions' },
 };
 
-export const SECTION_IDS = ['quantification', 'portraits', 'reach', 'segments', 'quality'] as const;
+export const SECTION_IDS = ['quantification', 'portraits', 'reach', 'segments', 'quality', 'data'] as const;
 
 /** The whole report as one HTML document. */
 export function renderReportHtml(model: ReportModel): string {
@@ -148,6 +148,7 @@ export function renderReportHtml(model: ReportModel): string {
     reach: t.reach,
     segments: t.segments,
     quality: t.quality,
+    data: t.data,
   };
   const section = (id: (typeof SECTION_IDS)[number], body: string) =>
     `<section id="${id}" aria-labelledby="h-${id}"><h2 id="h-${id}">${e(titles[id])}</h2>${body}</section>`;
@@ -219,6 +220,18 @@ export function renderReportHtml(model: ReportModel): string {
     )
     .join('')}</tbody></table>`;
 
+  const dataBody =
+    model.data === null
+      ? `<p id="data-unavailable">${e(t.dataUnavailable)}</p>`
+      : `<p class="intro">${e(t.dataIntro(fmt.count(model.data.customers), model.data.asOf))}</p><table id="table-data"><caption>${e(t.data)}</caption><thead><tr><th scope="col" class="text">${e(t.file)}</th><th scope="col">${e(t.rejected)}</th><th scope="col">${e(t.repaired)}</th><th scope="col" class="text">${e(t.reasons)}</th><th scope="col" class="text">${e(t.readAs)}</th></tr></thead><tbody>${model.data.files
+          .map(
+            (r) =>
+              `<tr data-file="${e(r.file)}"><th scope="row">${e(r.label)}</th>${num('rejected', r.rejected, fmt.count(r.rejected))}${num('repaired', r.repaired, fmt.count(r.repaired))}<td class="text">${
+                r.reasons.length ? r.reasons.map((x) => `<span data-reason="${e(x.reason)}" data-value="${x.rows}">${e(x.label)}: ${e(fmt.count(x.rows))}</span>`).join('<br>') : e(t.none)
+              }</td><td class="text">${e(r.readAs.length ? r.readAs.join('; ') : t.asWritten)}</td></tr>`,
+          )
+          .join('')}</tbody></table>`;
+
   const data = {
     lang: model.lang,
     modelVersion: model.modelVersion,
@@ -245,6 +258,7 @@ ${section('portraits', portraits)}
 ${section('reach', `<p class="intro">${e(t.reachIntro)}</p><div class="charts">${chart('chart-reach')}${chart('chart-precision')}</div>${reachTable}${curveTable}`)}
 ${section('segments', `<p class="intro">${e(t.segmentsIntro)}</p><div class="charts">${chart('chart-segments')}</div>${segTable}`)}
 ${section('quality', `<p class="intro">${e(t.qualityIntro)}</p>${model.trainingSample !== null ? `<p class="intro" id="training-sample">${e(t.trainingSample(fmt.count(model.trainingSample), fmt.count(model.customers)))}</p>` : ''}<h3>${e(t.warnings)}</h3>${warnings}${qualityTable}<div class="charts">${chart('chart-calibration')}${chart('chart-importance')}</div>`)}
+${section('data', dataBody)}
 </main>
 <footer>${e(t.footer(model.codeVersion))}</footer>
 <script type="application/json" id="report-data">${inlineJson(data)}</script>

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { z } from 'zod';
 import { InputError } from '../errors.ts';
 import { readFeatureTable } from '../features/index.ts';
+import { readDataSummary } from '../features/summary.ts';
 import { ManifestSchema, QuantificationSchema, RunMetricsSchema } from '../models/artefacts.ts';
 import { buildReportModel, type ReportInput, type ReportModel, type ReportOptions } from './model.ts';
 import { computePortraitStats, readAssignedPersonas, type PortraitStats } from './portraits.ts';
@@ -31,12 +32,13 @@ function readArtefact<T>(path: string, schema: z.ZodType<T>, what: string): T {
   return r.data;
 }
 
-/** The parsed artefacts of a run directory. */
+/** The parsed artefacts of a run directory (the data summary when the run kept its features.json). */
 export function readRunArtefacts(runDir: string): Omit<ReportInput, 'portraits'> {
   return {
     manifest: readArtefact(join(runDir, 'model', 'manifest.json'), ManifestSchema, 'model manifest'),
     metrics: readArtefact(join(runDir, 'metrics.json'), RunMetricsSchema, 'metrics'),
     quantification: readArtefact(join(runDir, 'quantification.json'), QuantificationSchema, 'quantification'),
+    data: readDataSummary(join(runDir, 'features', 'features.json')),
   };
 }
 

@@ -3,7 +3,9 @@
 // no clock, so the same artefacts always give the same report, from a run directory or a store.
 import { ModelError } from '../errors.ts';
 import type { Manifest, PersonaMetrics, Quantification, RunMetrics } from '../models/artefacts.ts';
-import { designColumnLabel, type Lang } from './labels.ts';
+import { describeFormat } from '../features/formats.ts';
+import type { DataSummary } from '../features/summary.ts';
+import { designColumnLabel, INPUT_FILES, reasonLabel, type Lang } from './labels.ts';
 import { describePersona, type Portrait, type PortraitStats } from './portraits.ts';
 import { personaWarnings, type ReportWarning } from './warnings.ts';
 
@@ -18,6 +20,19 @@ export interface ReportInput {
   quantification: Quantification;
   /** Portrait statistics; absent or null: the portraits say they are unavailable. */
   portraits?: PortraitStats | null;
+  /** What the run's features.json says of the base; absent or null: the data section says it is unavailable. */
+  data?: DataSummary | null;
+}
+
+
+export interface DataFileRow {
+  file: string;
+  label: string;
+  rejected: number;
+  repaired: number;
+  reasons: { reason: string; label: string; rows: number; dropped: boolean }[];
+  /** How the file was read, in words; empty: as the contract writes it. */
+  readAs: string[];
 }
 
 export interface ReportOptions {
@@ -86,6 +101,29 @@ export interface ReportModel {
   segments: { segments: (string | null)[]; merged: string[]; rows: SegmentRow[] };
   quality: QualityView[];
   warnings: ReportWarning[];
+  /** null: built without the run's features.json. */
+  data: { customers: number; asOf: string; files: DataFileRow[] } | null;
+}
+
+function dataView(data: DataSummary, lang: Lang): NonNullable<ReportModel['data']> {
+  const files = [...new Set([...Object.keys(INPUT_FILES), ...data.rejects.map((r) => r.file)])];
+  return {
+    customers: data.rows,
+    asOf: data.asOf,
+    files: files.map((file) => {
+      const mine = data.rejects.filter((r) => r.file === file).sort((a, b) => b.rows - a.rows || a.reason.localeCompare(b.reason));
+      const sum = (dropped: boolean) => mine.filter((r) => (r.action === 'dropped') === dropped).reduce((s, r) => s + r.rows, 0);
+      const format = data.formats?.[file];
+      return {
+        file,
+        label: INPUT_FILES[file]?.[lang] ?? file,
+        rejected: sum(true),
+        repaired: sum(false),
+        reasons: mine.map((r) => ({ reason: r.reason, label: reasonLabel(r.reason, lang), rows: r.rows, dropped: r.action === 'dropped' })),
+        readAs: format ? describeFormat(format, lang) : [],
+      };
+    }),
+  };
 }
 
 export function buildReportModel(input: ReportInput, options: ReportOptions = {}): ReportModel {
@@ -167,5 +205,6 @@ export function buildReportModel(input: ReportInput, options: ReportOptions = {}
     segments: { segments, merged, rows: segmentRows },
     quality,
     warnings,
+    data: input.data ? dataView(input.data, lang) : null,
   };
 }

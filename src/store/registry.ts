@@ -11,6 +11,7 @@ import { ASSIGNMENT_COLUMNS, QuantificationSchema, RunMetricsSchema, type Manife
 import { DesignEncodingSchema, fromParts, loadSavedProjection, type DesignEncoding, type SavedProjection } from '../models/personas/index.ts';
 import { silentProgress, type Progress } from '../progress.ts';
 import { DEFAULT_FIRST_NAMES_ZIP, extractZippedCsv } from '../features/reference.ts';
+import { DataSummarySchema, readDataSummary, type DataSummary } from '../features/summary.ts';
 import { csvField, type Db, type Sql } from './db.ts';
 import { loadReference, type ReferencePaths, type VersionInputs } from './references.ts';
 
@@ -212,6 +213,8 @@ export async function publishRun(db: Db, src: PublishSource, opts: { activate?: 
   const modelJson = (file: string) => JSON.parse(readFileSync(join(src.modelDir, file), 'utf8')) as { features: string[]; model: unknown };
 
   const recorded = recordedInputs(around);
+  // What the base held and how it was read, for the report's data section (none for a run from a feature table).
+  const dataSummary = readDataSummary(join(around, 'features', 'features.json'));
   const referencePaths = src.references ?? recorded.references;
   progress.stage('store reference files', 3);
   const references: VersionInputs['references'] = {};
@@ -225,9 +228,9 @@ export async function publishRun(db: Db, src: PublishSource, opts: { activate?: 
   const counter = { rows: 0 };
   await db.transaction(async (tx) => {
     await tx.query(
-      `INSERT INTO model_versions (version, status, persona_file_sha, manifest, design, metrics, quantification, personas, customers, created_at, portraits, inputs)
-       VALUES ($1, 'ready', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [version, manifest.personaFile.sha256, JSON.stringify(manifest), JSON.stringify(saved.encoding), JSON.stringify(metrics), JSON.stringify(quantification), saved.personas.map((p) => p.id), quantification.customers, manifest.createdAt, opts.portraits === undefined ? null : JSON.stringify(opts.portraits), JSON.stringify(inputs)],
+      `INSERT INTO model_versions (version, status, persona_file_sha, manifest, design, metrics, quantification, personas, customers, created_at, portraits, inputs, data_summary)
+       VALUES ($1, 'ready', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      [version, manifest.personaFile.sha256, JSON.stringify(manifest), JSON.stringify(saved.encoding), JSON.stringify(metrics), JSON.stringify(quantification), saved.personas.map((p) => p.id), quantification.customers, manifest.createdAt, opts.portraits === undefined ? null : JSON.stringify(opts.portraits), JSON.stringify(inputs), dataSummary === null ? null : JSON.stringify(dataSummary)],
     );
     for (const p of saved.personas) {
       const file = modelJson(manifest.personas.find((e) => e.id === p.id)!.modelFile!);
@@ -315,6 +318,8 @@ export interface VersionDetail {
   version: string;
   /** Portrait statistics stored at publish time (the report's format), or null. */
   portraits: unknown;
+  /** What the version's base held and how it was read (its features.json), or null. */
+  dataSummary: DataSummary | null;
   manifest: Manifest;
   design: DesignEncoding;
   metrics: RunMetrics;
@@ -324,13 +329,14 @@ export interface VersionDetail {
 /** The artefacts of a version (the active one when `version` is null). */
 export async function versionDetail(db: Sql, version: string | null): Promise<VersionDetail> {
   const rows = await db.query<Record<string, unknown>>(
-    `SELECT version, manifest, design, metrics, quantification, portraits FROM model_versions
+    `SELECT version, manifest, design, metrics, quantification, portraits, data_summary FROM model_versions
      WHERE version = coalesce($1::text, (SELECT version FROM active_version WHERE singleton))`,
     [version],
   );
   if (!rows.length) throw noVersion(version);
   const r = rows[0];
-  return { version: r.version as string, portraits: r.portraits ?? null, manifest: r.manifest as Manifest, design: DesignEncodingSchema.parse(r.design), metrics: RunMetricsSchema.parse(r.metrics), quantification: r.quantification as Quantification };
+  const data = DataSummarySchema.safeParse(r.data_summary);
+  return { version: r.version as string, portraits: r.portraits ?? null, dataSummary: data.success ? data.data : null, manifest: r.manifest as Manifest, design: DesignEncodingSchema.parse(r.design), metrics: RunMetricsSchema.parse(r.metrics), quantification: r.quantification as Quantification };
 }
 
 function noVersion(version: string | null): PersonasError {

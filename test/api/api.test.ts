@@ -241,7 +241,10 @@ for (const variant of STORE_VARIANTS) {
       const en = await request(app).get('/v1/report').set(auth('read'));
       expect(en.status).toBe(200);
       expect(en.headers['content-type']).toMatch(/^text\/html/);
-      for (const id of ['quantification', 'portraits', 'reach', 'segments', 'quality']) expect(en.text).toContain(`id="${id}"`);
+      for (const id of ['quantification', 'portraits', 'reach', 'segments', 'quality', 'data']) expect(en.text).toContain(`id="${id}"`);
+      // What the version's base held, kept at publish from the run's features.json.
+      expect(en.text).toContain('<tr data-file="transactions">');
+      expect(en.text).not.toContain('id="data-unavailable"');
       expect(en.text).toContain(versionA);
       expect(en.text).not.toMatch(/<script[^>]+src=["']https?:/);
       const fr = await request(app).get(`/v1/report?lang=fr&version=${versionB}`).set(auth('read'));

@@ -8,6 +8,7 @@ import { writeDemoBase } from '../../src/demo/index.ts';
 import { InputError } from '../../src/errors.ts';
 import { detectEncoding, sniffDelimiter, transcodeToUtf8 } from '../../src/features/formats.ts';
 import { buildFeatures, type FeatureBuild } from '../../src/features/index.ts';
+import { readDataSummary } from '../../src/features/summary.ts';
 import { tempDir } from '../helpers/world.ts';
 
 /** The rows of a demo CSV (no quoted fields there), header first. */
@@ -156,11 +157,24 @@ describe('a base exported from a French spreadsheet', () => {
   it('says how each file was read, in features.json', () => {
     expect(plain.summary.formats).toBeUndefined();
     const summary = JSON.parse(readFileSync(join(frenchDir, 'out', 'features.json'), 'utf8')) as FeatureBuild['summary'];
+    // What the report and a published version keep of it.
+    expect(readDataSummary(join(frenchDir, 'out', 'features.json'))).toEqual({ rows: 600, asOf: french.asOf, rejects: french.rejects, formats: summary.formats });
     expect(summary.formats).toEqual({
       customers: { encoding: 'windows-1252', delimiter: ';', decimalComma: true, dateOrder: 'day-first' },
       transactions: { encoding: 'utf-8', delimiter: ';', decimalComma: true, dateOrder: 'day-first', ignoredColumns: 1 },
       interactions: { encoding: 'utf-16le', delimiter: '\t', decimalComma: true, dateOrder: 'day-first' },
     });
+  });
+});
+
+describe('the data summary of a features.json', () => {
+  it('is null without the file, and names the file and field of one that is not a summary', () => {
+    const dir = tempDir('personas-summary-');
+    expect(readDataSummary(join(dir, 'features.json'))).toBeNull();
+    writeFileSync(join(dir, 'features.json'), JSON.stringify({ rows: 10, asOf: '2026-06-30', rejects: [{ file: 'transactions', reason: 'bad_date', action: 'dropped', rows: -1 }] }));
+    expect(() => readDataSummary(join(dir, 'features.json'))).toThrow(new RegExp(`^${join(dir, 'features.json')}: field 'rejects.0.rows': `));
+    writeFileSync(join(dir, 'features.json'), '{"rows": ');
+    expect(() => readDataSummary(join(dir, 'features.json'))).toThrow(/features\.json: not valid JSON/);
   });
 });
 

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../src/api/index.ts';
 import { DEMO_AS_OF } from '../../src/demo/index.ts';
 import { buildFeatures } from '../../src/features/index.ts';
+import { readDataSummary } from '../../src/features/summary.ts';
 import { runStatus, startRun, type JobQueue, type RunStatus } from '../../src/jobs/index.ts';
 import { loadModel } from '../../src/models/learners.ts';
 import { loadSavedProjection, VIEW_DEFAULTS } from '../../src/models/personas/index.ts';
@@ -72,8 +73,10 @@ for (const variant of RUNNER_VARIANTS) {
       expect(q.quantification.customers).toBe(1500);
       expect(q.quantification.personas.reduce((a, p) => a + p.customers, 0)).toBe(1500);
       // The report job kept the portraits with the version and the page with the run.
-      const [p] = await db.query<{ portraits: unknown }>('SELECT portraits FROM model_versions WHERE version = $1', [version]);
+      const [p] = await db.query<{ portraits: unknown; data_summary: unknown }>('SELECT portraits, data_summary FROM model_versions WHERE version = $1', [version]);
       expect(p.portraits).not.toBeNull();
+      // And what the base held (the run's features.json: the same base as the shared runs').
+      expect(p.data_summary).toEqual(readDataSummary(join(runs.a, 'features', 'features.json')));
       const [page] = await db.query<{ n: number }>(`SELECT length(content)::int AS n FROM run_files WHERE run_id = $1 AND name = 'report.html'`, [started.run.id]);
       expect(page.n).toBeGreaterThan(100_000);
       // The run's working files (feature table and partitions, scores, models, probabilities) are gone.

@@ -31,10 +31,13 @@ const bin = resolve('bin/personas.js');
 const execFileP = promisify(execFile);
 
 /** Attribute values of the cells of one table row of the HTML, by data-field. */
-function rowCells(html: string, tableId: string, persona: string): Record<string, string> {
+const rowCells = (html: string, tableId: string, persona: string) => rowCellsBy(html, tableId, 'persona', persona);
+
+/** The cells of the row of table `tableId` whose `data-<key>` is `value`, by data-field. */
+function rowCellsBy(html: string, tableId: string, key: string, value: string): Record<string, string> {
   const table = html.slice(html.indexOf(`<table id="${tableId}"`), html.indexOf('</table>', html.indexOf(`<table id="${tableId}"`)));
-  const start = table.indexOf(`<tr data-persona="${persona}"`);
-  expect(start, `row ${persona} of ${tableId}`).toBeGreaterThanOrEqual(0);
+  const start = table.indexOf(`<tr data-${key}="${value}"`);
+  expect(start, `row ${value} of ${tableId}`).toBeGreaterThanOrEqual(0);
   const row = table.slice(start, table.indexOf('</tr>', start));
   return Object.fromEntries([...row.matchAll(/data-field="(\w+)" data-value="([^"]*)"/g)].map((m) => [m[1], m[2]]));
 }
@@ -187,11 +190,56 @@ describe('report of a demo run', () => {
 
   it('says portraits are unavailable without the feature table, in both languages', async () => {
     const en = await buildReport(runs.a, { lang: 'en' });
-    expect(existsSync(join(runs.a, 'features'))).toBe(false);
+    expect(existsSync(join(runs.a, 'features', 'features.parquet'))).toBe(false);
     expect(en.portraits).toBeNull();
     expect(renderReportHtml(en)).toContain('Portraits are unavailable');
     const fr = buildReportModel(readRunArtefacts(runs.a), { lang: 'fr' });
     expect(renderReportHtml(fr)).toContain('Portraits indisponibles');
+  });
+
+  it("shows what the base held and how it was read, from the run's features.json", () => {
+    const summary = JSON.parse(readFileSync(join(runs.a, 'features', 'features.json'), 'utf8')) as { rows: number; asOf: string; rejects: unknown[] };
+    expect(model.data).toEqual({
+      customers: summary.rows,
+      asOf: summary.asOf,
+      files: ['customers', 'transactions', 'interactions'].map((file) => ({ file, label: { customers: 'Customers', transactions: 'Purchases', interactions: 'Contacts' }[file], rejected: 0, repaired: 0, reasons: [], readAs: [] })),
+    });
+    expect(summary.rejects).toEqual([]);
+    expect(html).toContain(`The base held ${summary.rows.toLocaleString('en')} customers, described at ${summary.asOf}.`);
+    expect(rowCellsBy(html, 'table-data', 'file', 'transactions')).toEqual({ rejected: '0', repaired: '0' });
+    expect(html).toContain('as the contract writes it (UTF-8, commas, ISO dates)');
+  });
+
+  it('counts rejected and repaired rows by file and reason, and says how each file was read, in both languages', () => {
+    const a = readRunArtefacts(runs.a);
+    const data = {
+      rows: 1500,
+      asOf: '2026-06-30',
+      rejects: [
+        { file: 'transactions', reason: 'bad_amount', action: 'dropped', rows: 12 },
+        { file: 'transactions', reason: 'unknown_channel', action: 'kept: channel other', rows: 30 },
+        { file: 'transactions', reason: 'bad_date', action: 'dropped', rows: 40 },
+        { file: 'customers', reason: 'short_postcode', action: 'kept: leading 0 restored', rows: 77 },
+      ],
+      formats: { customers: { encoding: 'windows-1252' as const, delimiter: ';' as const, decimalComma: true, dateOrder: 'day-first' as const } },
+    };
+    const en = buildReportModel({ ...a, data });
+    const page = renderReportHtml(en);
+    expect(rowCellsBy(page, 'table-data', 'file', 'transactions')).toEqual({ rejected: '52', repaired: '30' });
+    expect(rowCellsBy(page, 'table-data', 'file', 'customers')).toEqual({ rejected: '0', repaired: '77' });
+    expect(rowCellsBy(page, 'table-data', 'file', 'interactions')).toEqual({ rejected: '0', repaired: '0' });
+    // The largest reason first.
+    expect(en.data!.files[1].reasons.map((r) => [r.reason, r.rows])).toEqual([['bad_date', 40], ['unknown_channel', 30], ['bad_amount', 12]]);
+    expect(page).toContain('<span data-reason="bad_amount" data-value="12">amount not a number: 12</span>');
+    expect(page).toContain('read as Windows-1252 (the file is not valid UTF-8); semicolon-separated; decimal comma accepted (12,50); slashed dates read day first (25/04/2026)');
+    const fr = renderReportHtml(buildReportModel({ ...a, data }, { lang: 'fr' }));
+    expect(fr).toContain('Les données reçues');
+    expect(fr).toContain('<span data-reason="short_postcode" data-value="77">code postal sans son 0 initial (rétabli): 77</span>');
+    expect(fr).toContain('lu en Windows-1252 (le fichier n’est pas en UTF-8 valide); séparateur point-virgule');
+    // Without the run's features.json, the section says so.
+    const none = renderReportHtml(buildReportModel({ ...a, data: null }, { lang: 'fr' }));
+    expect(none).toContain('<p id="data-unavailable">Résumé des données indisponible');
+    expect(none).not.toContain('id="table-data"');
   });
 
   it('says when the models learned from a sample of the base, in both languages, and not otherwise', () => {

@@ -1,0 +1,46 @@
+// The part of a run's features.json that says what the base held and how it was read (customers,
+// as-of date, rejected and repaired rows, file formats): shown in the report's data section and
+// kept with a published version, so a report drawn from the store shows it too.
+import { existsSync, readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { InputError } from '../errors.ts';
+
+const FormatSchema = z.object({
+  encoding: z.enum(['utf-8', 'utf-16le', 'utf-16be', 'windows-1252']),
+  delimiter: z.enum([',', ';', '\t']),
+  decimalComma: z.boolean(),
+  dateOrder: z.enum(['day-first', 'month-first']).optional(),
+  ignoredColumns: z.number().int().nonnegative().optional(),
+});
+
+export const DataSummarySchema = z.object({
+  rows: z.number().int().nonnegative(),
+  asOf: z.string(),
+  rejects: z.array(z.object({ file: z.string(), reason: z.string(), action: z.string(), rows: z.number().int().nonnegative() })),
+  formats: z.record(z.string(), FormatSchema).optional(),
+});
+
+export type DataSummary = z.infer<typeof DataSummarySchema>;
+
+/** The data summary of a features.json, or null when the file is absent; an unreadable file is an input error naming the field. */
+export function readDataSummary(path: string): DataSummary | null {
+  if (!existsSync(path)) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new InputError('INPUT_INVALID', `${path}: not valid JSON (${(e as Error).message})`, { file: path });
+  }
+  return parseDataSummary(value, path);
+}
+
+/** `value` (a parsed features.json) as a data summary; an input error naming `source` and the field when it is not one. */
+export function parseDataSummary(value: unknown, source: string): DataSummary {
+  const r = DataSummarySchema.safeParse(value);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new InputError('INPUT_INVALID', `${source}: field '${issue.path.join('.') || '(root)'}': ${issue.message}`, { file: source, field: issue.path.join('.') });
+  }
+  // The schema keeps the summary's own fields only (features.json also holds every feature's statistics).
+  return r.data;
+}
