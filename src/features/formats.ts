@@ -123,8 +123,11 @@ export async function detectDateOrder(conn: Duck, table: string, columns: string
 /** SQL: the text column `c` as a DOUBLE, NULL when it is not a number in the file's format. */
 export function numberSql(c: string, format: Pick<InputFormat, 'decimalComma'> | undefined): string {
   if (!format?.decimalComma) return `try_cast(trim(${c}) AS DOUBLE)`;
-  // "1 234,50 €": spaces (plain, no-break, narrow no-break) between thousands, the comma, a euro sign.
-  return `try_cast(replace(regexp_replace(trim(${c}), '[ \u00a0\u202f€]', '', 'g'), ',', '.') AS DOUBLE)`;
+  // "1 234,50 €": spaces (plain, no-break, narrow no-break) between thousands, the comma, a euro
+  // sign. Plain replaces: a regular expression over every amount costs twice as much (measured).
+  let text = `trim(${c})`;
+  for (const drop of [' ', '\u00a0', '\u202f', '€']) text = `replace(${text}, '${drop}', '')`;
+  return `try_cast(replace(${text}, ',', '.') AS DOUBLE)`;
 }
 
 /** SQL: the text column `c` as a TIMESTAMP (ISO first, then slashed dates in the file's order), else NULL. */
@@ -132,8 +135,11 @@ export function timestampSql(c: string, format: Pick<InputFormat, 'dateOrder'> |
   const iso = `try_cast(trim(${c}) AS TIMESTAMP)`;
   if (!format?.dateOrder) return iso;
   const [a, b] = format.dateOrder === 'day-first' ? ['%d', '%m'] : ['%m', '%d'];
-  const layouts = [`${a}/${b}/%Y %H:%M:%S`, `${a}/${b}/%Y %H:%M`, `${a}/${b}/%Y`].map((f) => `'${f}'`).join(', ');
-  return `coalesce(${iso}, try_strptime(trim(${c}), [${layouts}]))`;
+  // The file's own way first, and by length one layout at a time: a date alone is at most 10
+  // characters, a date and time more (each failed layout is a parse of every value).
+  const day = `${a}/${b}/%Y`;
+  const slashed = `CASE WHEN length(trim(${c})) <= 10 THEN try_strptime(trim(${c}), '${day}') ELSE try_strptime(trim(${c}), ['${day} %H:%M:%S', '${day} %H:%M']) END`;
+  return `coalesce(${slashed}, ${iso})`;
 }
 
 const FORMAT_WORDS = {
