@@ -4,7 +4,7 @@
 // semicolons, "12,50" and "25/04/2026", and "Unicode text" as UTF-16 with tabs; each is read as
 // such, and what was read is reported (features.json `formats`, and a line on the terminal), never
 // guessed silently.
-import { createReadStream, createWriteStream } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, openSync, readSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -71,6 +71,47 @@ export async function detectEncoding(path: string): Promise<Encoding> {
     return carry.length && !isUtf8(carry) ? 'windows-1252' : 'utf-8';
   } finally {
     stream.destroy();
+  }
+}
+
+export interface TextScan {
+  encoding: Encoding;
+  /** Whether the file holds an empty line; undefined when the scan stopped before the end (not UTF-8). */
+  blankLine?: boolean;
+}
+
+/**
+ * detectEncoding of an uncompressed file, in the same native pass telling whether it holds an empty
+ * line (two line ends in a row), which the row numbering needs: one read of a large file, not two.
+ */
+export function scanText(path: string): TextScan {
+  const fd = openSync(path, 'r');
+  const size = 16 * 1024 * 1024;
+  const buf = Buffer.alloc(size + 8); // room for the carried bytes (at most 5)
+  let carry = 0;
+  let first = true;
+  let blankLine = false;
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, carry, size, null);
+      const view = buf.subarray(0, carry + n);
+      if (first) {
+        first = false;
+        if (view[0] === 0xff && view[1] === 0xfe) return { encoding: 'utf-16le' };
+        if (view[0] === 0xfe && view[1] === 0xff) return { encoding: 'utf-16be' };
+      }
+      if (n === 0) return isUtf8(view) ? { encoding: 'utf-8', blankLine } : { encoding: 'windows-1252' };
+      if (!blankLine && (view.indexOf('\n\n') >= 0 || view.indexOf('\n\r\n') >= 0)) blankLine = true;
+      const end = completeLength(view);
+      if (!isUtf8(view.subarray(0, end))) return { encoding: 'windows-1252' };
+      // Keep a cut sequence, and the last two bytes for a blank line across the reads, from a character's start.
+      let start = Math.min(end, view.length - 2);
+      while (start > 0 && (view[start] & 0xc0) === 0x80) start--;
+      carry = view.length - start;
+      view.copyWithin(0, start);
+    }
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { ident, literal, rows, run, type Duck } from './duck.ts';
-import { detectDateOrder, detectEncoding, sniffDelimiter, transcodeToUtf8, type InputFormat } from './formats.ts';
+import { detectDateOrder, detectEncoding, scanText, sniffDelimiter, transcodeToUtf8, type InputFormat } from './formats.ts';
 
 export { sniffDelimiter };
 
@@ -95,13 +95,13 @@ export async function loadInput(
   columnMap: ColumnMap = {},
 ): Promise<LoadedInput> {
   if (path.endsWith('.parquet')) return loadReadable(conn, name, path, path, 'utf-8', table, columnMap);
-  const encoding = await detectEncoding(path);
-  if (encoding === 'utf-8') return loadReadable(conn, name, path, path, encoding, table, columnMap);
+  const scan = path.endsWith('.gz') ? { encoding: await detectEncoding(path) } : scanText(path);
+  if (scan.encoding === 'utf-8') return loadReadable(conn, name, path, path, scan.encoding, table, columnMap, scan.blankLine);
   const scratch = mkdtempSync(join(tmpdir(), 'personas-utf8-'));
   try {
     const copy = join(scratch, `${name}.csv`);
-    await transcodeToUtf8(path, encoding, copy);
-    return await loadReadable(conn, name, path, copy, encoding, table, columnMap);
+    await transcodeToUtf8(path, scan.encoding, copy);
+    return await loadReadable(conn, name, path, copy, scan.encoding, table, columnMap);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -116,6 +116,8 @@ async function loadReadable(
   encoding: InputFormat['encoding'],
   table: string,
   columnMap: ColumnMap,
+  /** Whether `readPath` holds an empty line, when already known. */
+  blankLine?: boolean,
 ): Promise<LoadedInput> {
   const rename = new Map(Object.entries(columnMap[name] ?? {}).map(([from, to]) => [from.toLowerCase(), to.toLowerCase()]));
   let source: string;
@@ -177,12 +179,15 @@ async function loadReadable(
     return { table, path, columns: canonical, blankLines: [] };
   }
   await loadCsv(conn, path, readPath, table, load, source, unquoted);
-  const blanks = blankLines(readPath);
+  const blanks = blankLine === false ? [] : blankLines(readPath);
   const columns = await dropUnnamed(conn, path, table, canonical, original.flatMap((c, i) => (c.trim() ? [] : [i])).map(unnamed), blanks);
   if (columns.length < canonical.length) format.ignoredColumns = canonical.length - columns.length;
+  // Most files have no line with extra fields: then the column goes, and so does its check.
+  const extraFields = spare && (await rows(conn, `SELECT 1 AS x FROM ${ident(table)} WHERE trim(${EXTRA_FIELDS}) <> '' LIMIT 1`)).length > 0;
+  if (spare && !extraFields) await run(conn, `ALTER TABLE ${ident(table)} DROP COLUMN ${EXTRA_FIELDS}`);
   const dateOrder = await detectDateOrder(conn, table, (DATE_COLUMNS[name] ?? []).filter((c) => columns.includes(c)));
   if (dateOrder) format.dateOrder = dateOrder;
-  return { table, path, columns, format, blankLines: blanks, extraFields: spare };
+  return { table, path, columns, format, blankLines: blanks, extraFields };
 }
 
 /** Drops the `unnamed` columns of `table`, which must be empty; returns the columns left. */

@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoBase } from '../../src/demo/index.ts';
 import { InputError } from '../../src/errors.ts';
-import { detectEncoding, sniffDelimiter, transcodeToUtf8 } from '../../src/features/formats.ts';
+import { detectEncoding, scanText, sniffDelimiter, transcodeToUtf8 } from '../../src/features/formats.ts';
 import { buildFeatures, type FeatureBuild } from '../../src/features/index.ts';
 import { readDataSummary } from '../../src/features/summary.ts';
 import { tempDir } from '../helpers/world.ts';
@@ -41,6 +41,19 @@ describe('encodings', () => {
     const path = join(dir, 'straddle.csv');
     writeFileSync(path, Buffer.concat(parts));
     expect(await detectEncoding(path)).toBe('utf-8');
+    // The native scan reads 16 MiB at a time: the same across its read ends, and a blank line
+    // split by one (the first line end the last byte of a read).
+    const big = 16 * mib;
+    const scanned = join(dir, 'straddle-16.csv');
+    writeFileSync(scanned, Buffer.concat([Buffer.alloc(big - 1, 'a'), Buffer.from('é'), Buffer.alloc(big - 3, 'b'), Buffer.from('😀'), Buffer.alloc(big - 2, 'c'), Buffer.from('€\n')]));
+    expect(scanText(scanned)).toEqual({ encoding: 'utf-8', blankLine: false });
+    writeFileSync(scanned, Buffer.concat([Buffer.alloc(big - 1, 'a'), Buffer.from('\n\nb\n')]));
+    expect(scanText(scanned)).toEqual({ encoding: 'utf-8', blankLine: true });
+    writeFileSync(scanned, Buffer.concat([Buffer.alloc(big - 2, 'a'), Buffer.from('\n\r\nb\n')]));
+    expect(scanText(scanned)).toEqual({ encoding: 'utf-8', blankLine: true });
+    // A cut sequence at the very end is not UTF-8.
+    writeFileSync(scanned, Buffer.concat([Buffer.alloc(big, 'a'), Buffer.from([0xe2, 0x82])]));
+    expect(scanText(scanned).encoding).toBe('windows-1252');
   });
 
   it('tells Windows-1252 by a byte far into the file, and decodes its French letters', async () => {
@@ -48,6 +61,7 @@ describe('encodings', () => {
     const body = 'customer_id;first_name\n' + Array.from({ length: 100_000 }, (_, i) => `C${i};Marie`).join('\n') + '\nC100000;Hélène Cœur\n';
     writeFileSync(path, encode1252(body));
     expect(await detectEncoding(path)).toBe('windows-1252');
+    expect(scanText(path)).toEqual({ encoding: 'windows-1252' });
     const out = join(dir, 'latin.utf8.csv');
     await transcodeToUtf8(path, 'windows-1252', out);
     expect(readFileSync(out, 'utf8').endsWith('C100000;Hélène Cœur\n')).toBe(true);
@@ -61,6 +75,7 @@ describe('encodings', () => {
     const le = join(dir, 'le.txt');
     writeFileSync(le, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('a\tb\nZoé\t1\n', 'utf16le')]));
     expect(await detectEncoding(le)).toBe('utf-16le');
+    expect(scanText(le)).toEqual({ encoding: 'utf-16le' });
     const out = join(dir, 'le.utf8.csv');
     await transcodeToUtf8(le, 'utf-16le', out);
     expect(readFileSync(out, 'utf8')).toBe('a\tb\nZoé\t1\n');
