@@ -56,6 +56,8 @@ export interface FeatureSummary {
    * dates (another encoding, delimiter, decimal comma, slashed dates); absent for files that do not.
    */
   formats?: Record<string, InputFormat>;
+  /** Optional contract columns the files seem to hold under another name (see `--columns`). */
+  suggestions?: string[];
   /** The purchase categories behind the `share_cat_*` features, as the transactions spell them. */
   categories: string[];
 }
@@ -111,7 +113,9 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     await loadInput(conn, 'first_names', inputs.first_names, 'raw_first_names', opts.columnMap);
     progress.tick(5);
     const formats: Record<string, InputFormat> = {};
+    const suggestions = [customers, transactions, interactions].flatMap((i) => i.suggestions);
     for (const [name, input] of Object.entries({ customers, transactions, interactions }) as [string, LoadedInput][]) {
+      for (const s of input.suggestions) progress.log(s);
       const words = input.format ? describeFormat(input.format) : [];
       if (!words.length || !input.format) continue;
       formats[name] = input.format;
@@ -150,7 +154,7 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
 
     progress.stage('read feature table');
     const table = await readTable(conn, 'SELECT * FROM features ORDER BY row_ix');
-    const summary: FeatureSummary = { rows: table.rows, asOf, features: await summarise(conn, table), rejects, inputs, ...(Object.keys(formats).length ? { formats } : {}), categories };
+    const summary: FeatureSummary = { rows: table.rows, asOf, features: await summarise(conn, table), rejects, inputs, ...(Object.keys(formats).length ? { formats } : {}), ...(suggestions.length ? { suggestions } : {}), categories };
 
     if (opts.outDir && scratch) {
       progress.stage('write outputs');

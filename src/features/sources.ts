@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { ident, literal, rows, run, type Duck } from './duck.ts';
+import { lookalike, OPTIONAL_COLUMNS } from './columns.ts';
 import { detectDateOrder, detectEncoding, scanText, sniffDelimiter, transcodeToUtf8, type InputFormat } from './formats.ts';
 
 export { sniffDelimiter };
@@ -72,6 +73,8 @@ export interface LoadedInput {
   blankLines: number[];
   /** The table has column `_extra_fields`: what a line holds beyond the header's columns. */
   extraFields?: boolean;
+  /** Optional contract columns the file seems to hold under another name, as sentences for the user. */
+  suggestions: string[];
 }
 
 /** The inputs whose rows are validated (clean.ts), which flag lines with more fields than their header. */
@@ -158,15 +161,25 @@ async function loadReadable(
     if (seen.has(c)) throw new InputError('INPUT_INVALID', `${path}: column "${c}" appears twice (after case folding and column mapping)`, { file: path, column: c });
     seen.add(c);
   }
+  // The file's columns that are none of the contract's: where a missing one may hide under another name.
+  const contract = new Set([...REQUIRED_COLUMNS[name], ...(OPTIONAL_COLUMNS[name] ?? [])]);
+  const others = original.filter((_, i) => !contract.has(canonical[i]) && !canonical[i].startsWith('_unnamed_'));
+  const mapping = (from: string, to: string) => `--columns, e.g. ${JSON.stringify({ [name]: { [from]: to } })}`;
   for (const required of REQUIRED_COLUMNS[name]) {
     if (!seen.has(required)) {
+      const like = lookalike(required, others);
       throw new InputError(
         'INPUT_MISSING_COLUMN',
-        `${path}: required column "${required}" is missing (found: ${original.join(', ')}; map a differently named column with --columns)`,
+        `${path}: required column "${required}" is missing (found: ${original.join(', ')}; ` +
+          (like ? `"${like}" looks like it: map it with ${mapping(like, required)})` : 'map a differently named column with --columns)'),
         { file: path, column: required },
       );
     }
   }
+  const suggestions = (OPTIONAL_COLUMNS[name] ?? []).flatMap((optional) => {
+    const like = seen.has(optional) ? undefined : lookalike(optional, others);
+    return like ? [`${path}: no "${optional}" column, and "${like}" looks like one: it is read as a client column of its own unless mapped with ${mapping(like, optional)}`] : [];
+  });
   const select = original
     .map((c, i) => {
       const src = path.endsWith('.parquet') ? ident(c) : ident(`c${i}`);
@@ -176,7 +189,7 @@ async function loadReadable(
   const load = (from: string) => run(conn, `CREATE OR REPLACE TABLE ${ident(table)} AS SELECT ${select}${spare ? `, c_extra AS ${EXTRA_FIELDS}` : ''} FROM ${from}`);
   if (unquoted === null || !format) {
     await unreadableParquet(path, () => load(source));
-    return { table, path, columns: canonical, blankLines: [] };
+    return { table, path, columns: canonical, blankLines: [], suggestions };
   }
   await loadCsv(conn, path, readPath, table, load, source, unquoted);
   const blanks = blankLine === false ? [] : blankLines(readPath);
@@ -187,7 +200,7 @@ async function loadReadable(
   if (spare && !extraFields) await run(conn, `ALTER TABLE ${ident(table)} DROP COLUMN ${EXTRA_FIELDS}`);
   const dateOrder = await detectDateOrder(conn, table, (DATE_COLUMNS[name] ?? []).filter((c) => columns.includes(c)));
   if (dateOrder) format.dateOrder = dateOrder;
-  return { table, path, columns, format, blankLines: blanks, extraFields };
+  return { table, path, columns, format, blankLines: blanks, extraFields, suggestions };
 }
 
 /** Drops the `unnamed` columns of `table`, which must be empty; returns the columns left. */

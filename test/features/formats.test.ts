@@ -92,6 +92,10 @@ describe('encodings', () => {
   });
 });
 
+const TILES_HEADER =
+  'idcar_200m,ind,men,men_pauv,men_1ind,men_5ind,men_prop,men_fmp,ind_snv,men_surf,men_coll,men_mais,log_av45,log_45_70,log_70_90,log_ap90,log_inc,log_soc,' +
+  'ind_0_3,ind_4_5,ind_6_10,ind_11_17,ind_18_24,ind_25_39,ind_40_54,ind_55_64,ind_65_79,ind_80p,ind_inc\n';
+
 /** Windows-1252 bytes of a text made of Latin-1 letters, the euro sign and the French ligatures. */
 function encode1252(text: string): Buffer {
   const special: Record<string, number> = { '€': 0x80, 'œ': 0x9c, 'Œ': 0x8c, '’': 0x92 };
@@ -182,6 +186,45 @@ describe('a base exported from a French spreadsheet', () => {
   });
 });
 
+describe('columns under another name', () => {
+  it('names the column that looks like a missing required one, with the mapping to give', async () => {
+    const dir = tempDir('personas-cols-');
+    writeFileSync(join(dir, 'customers.csv'), 'customer_id\nA\n');
+    writeFileSync(join(dir, 'transactions.csv'), 'Id Client;Date d’achat;Montant TTC\nA;2026-04-25;10,5\n');
+    writeFileSync(join(dir, 'interactions.csv'), 'customer_id,ts,type\n');
+    writeFileSync(join(dir, 'tiles.csv'), TILES_HEADER);
+    const err = await buildFeatures({ dataDir: dir }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toBe(
+      `${join(dir, 'transactions.csv')}: required column "customer_id" is missing (found: Id Client, Date d’achat, Montant TTC; "Id Client" looks like it: map it with --columns, e.g. {"transactions":{"Id Client":"customer_id"}})`,
+    );
+  });
+
+  it('says which client columns look like optional contract ones, and reads them as client columns until mapped', async () => {
+    const dir = tempDir('personas-cols-');
+    writeFileSync(join(dir, 'customers.csv'), 'customer_id,Prénom,Code Postal,segment\nA,Zoé,01000,gold\n');
+    writeFileSync(join(dir, 'transactions.csv'), 'customer_id,ts,amount,canal\nA,2026-04-25,10.5,web\n');
+    writeFileSync(join(dir, 'interactions.csv'), 'customer_id,ts,type\n');
+    for (const f of ['tiles.csv', 'first_names.csv']) writeFileSync(join(dir, f), f === 'tiles.csv' ? TILES_HEADER : 'sexe;preusuel;annais;nombre\n');
+    const logged: string[] = [];
+    const progress = { stage() {}, tick() {}, done() {}, log: (m: string) => logged.push(m) };
+    const built = await buildFeatures({ dataDir: dir, progress: progress as never });
+    const expected = [
+      `${join(dir, 'customers.csv')}: no "first_name" column, and "Prénom" looks like one: it is read as a client column of its own unless mapped with --columns, e.g. {"customers":{"Prénom":"first_name"}}`,
+      `${join(dir, 'customers.csv')}: no "postcode" column, and "Code Postal" looks like one: it is read as a client column of its own unless mapped with --columns, e.g. {"customers":{"Code Postal":"postcode"}}`,
+      `${join(dir, 'transactions.csv')}: no "channel" column, and "canal" looks like one: it is read as a client column of its own unless mapped with --columns, e.g. {"transactions":{"canal":"channel"}}`,
+    ];
+    expect(logged.filter((l) => l.includes('looks like one'))).toEqual(expected);
+    expect(built.summary.suggestions).toEqual(expected);
+    expect([...built.table.numericNames, ...built.table.categoricalNames]).toContain('code postal');
+    // Mapped as suggested, they are the contract's columns.
+    const mapped = await buildFeatures({ dataDir: dir, columnMap: { customers: { Prénom: 'first_name', 'Code Postal': 'postcode' }, transactions: { canal: 'channel' } } });
+    expect(mapped.summary.suggestions).toBeUndefined();
+    expect([...mapped.table.numericNames, ...mapped.table.categoricalNames]).not.toContain('code postal');
+    expect(Array.from(mapped.table.numeric[mapped.table.numericNames.indexOf('share_web')])).toEqual([1]);
+  });
+});
+
 describe('the data summary of a features.json', () => {
   it('is null without the file, and names the file and field of one that is not a summary', () => {
     const dir = tempDir('personas-summary-');
@@ -199,11 +242,7 @@ describe('dates, numbers and fields that do not read', () => {
     writeFileSync(join(dir, 'customers.csv'), 'customer_id;signup_date\nA;01/02/2025\nB;\n');
     writeFileSync(join(dir, 'transactions.csv'), ['customer_id;ts;amount', ...rows].join('\n') + '\n');
     writeFileSync(join(dir, 'interactions.csv'), 'customer_id,ts,type\n');
-    writeFileSync(
-      join(dir, 'tiles.csv'),
-      'idcar_200m,ind,men,men_pauv,men_1ind,men_5ind,men_prop,men_fmp,ind_snv,men_surf,men_coll,men_mais,log_av45,log_45_70,log_70_90,log_ap90,log_inc,log_soc,' +
-        'ind_0_3,ind_4_5,ind_6_10,ind_11_17,ind_18_24,ind_25_39,ind_40_54,ind_55_64,ind_65_79,ind_80p,ind_inc\n',
-    );
+    writeFileSync(join(dir, 'tiles.csv'), TILES_HEADER);
     writeFileSync(join(dir, 'first_names.csv'), 'sexe;preusuel;annais;nombre\n');
     return dir;
   };

@@ -1,0 +1,50 @@
+// The names clients give the contract's columns, mostly French ("montant_ttc", "code_postal"):
+// used to say which of a file's columns looks like a missing one, never to map it silently.
+// A user maps it with --columns once the suggestion is checked.
+
+/** Per contract column, names of the same thing, as `normalise` writes them. */
+const SYNONYMS: Record<string, string[]> = {
+  customer_id: ['id_client', 'client_id', 'code_client', 'num_client', 'numero_client', 'no_client', 'n_client', 'idclient', 'ref_client', 'customer', 'customerid', 'client', 'id'],
+  ts: ['date', 'date_achat', 'date_commande', 'date_transaction', 'date_vente', 'date_contact', 'date_interaction', 'date_evenement', 'datetime', 'timestamp', 'horodatage'],
+  amount: ['montant', 'montant_ttc', 'montant_ht', 'ca', 'ca_ttc', 'chiffre_affaires', 'prix', 'total', 'valeur', 'montant_eur'],
+  type: ['type_contact', 'type_interaction', 'type_evenement', 'evenement', 'event', 'event_type'],
+  first_name: ['prenom', 'firstname', 'first', 'given_name'],
+  sex: ['sexe', 'genre', 'civilite', 'civ', 'gender', 'title'],
+  birth_year: ['annee_naissance', 'date_naissance', 'naissance', 'birth_date', 'birthdate', 'date_of_birth', 'dob', 'yob'],
+  postcode: ['code_postal', 'cp', 'codepostal', 'zip', 'zipcode', 'zip_code', 'postal_code'],
+  lat: ['latitude'],
+  lon: ['longitude', 'lng'],
+  signup_date: ['date_inscription', 'date_creation', 'date_entree', 'date_adhesion', 'date_premier_achat', 'created_at', 'signup', 'inscription'],
+  segment: ['segmentation', 'seg', 'segment_client'],
+  channel: ['canal', 'canal_vente', 'canal_achat', 'channel_type'],
+  category: ['categorie', 'famille', 'rayon', 'univers', 'category_name'],
+  promo: ['promotion', 'en_promo', 'remise', 'is_promo'],
+};
+
+/** Lower case, accents off, every run of other characters as one underscore: "Date d'achat" -> date_d_achat. */
+export function normalise(name: string): string {
+  return name
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_|_$/g, '');
+}
+
+/** The column of `found` that looks like contract column `wanted` (first by the synonyms' order), if any. */
+export function lookalike(wanted: string, found: string[]): string | undefined {
+  const names = SYNONYMS[wanted] ?? [];
+  const byName = new Map(found.map((f) => [normalise(f), f]));
+  for (const n of names) {
+    const hit = byName.get(n);
+    if (hit !== undefined) return hit;
+  }
+  return undefined;
+}
+
+/** The contract's optional columns of each validated input. */
+export const OPTIONAL_COLUMNS: Record<string, string[]> = {
+  customers: ['first_name', 'sex', 'birth_year', 'postcode', 'lat', 'lon', 'signup_date', 'segment'],
+  transactions: ['channel', 'category', 'promo'],
+  interactions: [],
+};
