@@ -150,7 +150,8 @@ export async function detectDateOrder(conn: Duck, table: string, columns: string
   if (!columns.length) return undefined;
   const sum = (r: Record<string, unknown>, prefix: string) => columns.reduce((s, c) => s + Number(r[`${prefix}_${c}`]), 0);
   // One cheap pass first: most files have no slashed date at all.
-  const slashed = (c: string) => `contains(${ident(c)}, '/')`;
+  // Day and month first (25/04/2026, 04/25/2026); 2026/04/25 reads as ISO.
+  const slashed = (c: string) => `(contains(${ident(c)}, '/') AND regexp_matches(${ident(c)}, '${SLASHED}'))`;
   const [seen] = await rows(conn, `SELECT ${columns.map((c) => `count(${ident(c)}) AS ${ident(`n_${c}`)}, count(*) FILTER (WHERE ${slashed(c)}) AS ${ident(`s_${c}`)}`).join(', ')} FROM ${ident(table)}`);
   if (sum(seen, 's') === 0 || sum(seen, 's') * 2 <= sum(seen, 'n')) return undefined;
   const part = (c: string, k: number) => `try_cast(regexp_extract(${ident(c)}, '${SLASHED}', ${k}) AS INTEGER)`;

@@ -38,6 +38,14 @@ export function findInput(dir: string, name: string): string | undefined {
 
 export function requireInput(dir: string, name: InputName): string {
   const p = findInput(dir, name);
+  const workbook = ['.xlsx', '.xls', '.ods'].map((ext) => join(dir, name + ext)).find((w) => existsSync(w));
+  if (!p && workbook) {
+    throw new InputError(
+      'INPUT_MISSING_FILE',
+      `${workbook}: spreadsheet workbooks are not read; save the sheet as "CSV UTF-8" (or "CSV (semicolon)", which is read as well) as ${name}.csv in ${dir}`,
+      { file: workbook },
+    );
+  }
   if (!p) {
     throw new InputError(
       'INPUT_MISSING_FILE',

@@ -1,6 +1,6 @@
 // Client exports as French spreadsheets write them: Windows-1252 or UTF-16 text, semicolons or
 // tabs, decimal commas, dates day first. The same base written both ways gives the same features.
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -265,6 +265,22 @@ describe('dates, numbers and fields that do not read', () => {
     expect(built.rejects).toEqual([{ file: 'transactions', reason: 'bad_date', action: 'dropped', rows: 1 }]);
     expect(readFileSync(join(dir, 'out', 'rejects', 'transactions.csv'), 'utf8')).toContain('3,2,bad_date,dropped,A,04/25/2026,3');
     expect(built.asOf).toBe('2026-04-25');
+  });
+
+  it('reads 2026/04/25 as the ISO date it is, not as a slashed date of either order', async () => {
+    const built = await buildFeatures({ dataDir: write(['A;2026/04/25;10,5', 'A;2026/04/24;3']) });
+    expect(built.asOf).toBe('2026-04-25');
+    expect(built.summary.formats?.transactions.dateOrder).toBeUndefined();
+    expect(built.rejects).toEqual([]);
+  });
+
+  it('says to save a workbook as CSV when the data directory holds one instead of the CSV', async () => {
+    const dir = write([]);
+    rmSync(join(dir, 'transactions.csv'));
+    writeFileSync(join(dir, 'transactions.xlsx'), 'PK');
+    await expect(buildFeatures({ dataDir: dir })).rejects.toThrow(
+      `${join(dir, 'transactions.xlsx')}: spreadsheet workbooks are not read; save the sheet as "CSV UTF-8" (or "CSV (semicolon)", which is read as well) as transactions.csv in ${dir}`,
+    );
   });
 
   it('rejects slashed dates in a file whose dates are ISO: a corrupted row, not a convention', async () => {
