@@ -48,3 +48,18 @@ export const OPTIONAL_COLUMNS: Record<string, string[]> = {
   transactions: ['channel', 'category', 'promo'],
   interactions: [],
 };
+
+/** A client column that looks like optional contract column `contract` of input `file`, left unmapped. */
+export interface ColumnSuggestion {
+  file: string;
+  column: string;
+  contract: string;
+}
+
+/** The suggestion as a sentence, with the mapping to give, about `where` (default: the input's name). */
+export function describeSuggestion(s: ColumnSuggestion, lang: 'en' | 'fr' = 'en', where = s.file): string {
+  const mapping = JSON.stringify({ [s.file]: { [s.column]: s.contract } });
+  return lang === 'fr'
+    ? `${where} : pas de colonne « ${s.contract} », et « ${s.column} » y ressemble ; elle est lue comme une colonne du client à part tant qu’elle n’est pas associée par --columns, par exemple ${mapping}`
+    : `${where}: no "${s.contract}" column, and "${s.column}" looks like one: it is read as a client column of its own unless mapped with --columns, e.g. ${mapping}`;
+}

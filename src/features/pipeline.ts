@@ -11,6 +11,7 @@ import { cleanCustomers, cleanInteractions, cleanTransactions, CHANNELS, type Re
 import { ident, literal, openDuck, rows, run, toNumber, type Duck } from './duck.ts';
 import { buildBirths, buildNameAges } from './names.ts';
 import { DEFAULT_FIRST_NAMES_ZIP, DEFAULT_POSTCODES, extractZippedCsv } from './reference.ts';
+import { describeSuggestion, type ColumnSuggestion } from './columns.ts';
 import { describeFormat, type InputFormat } from './formats.ts';
 import { findInput, loadInput, requireInput, type ColumnMap, type LoadedInput } from './sources.ts';
 import type { FeatureTable } from './table.ts';
@@ -57,7 +58,7 @@ export interface FeatureSummary {
    */
   formats?: Record<string, InputFormat>;
   /** Optional contract columns the files seem to hold under another name (see `--columns`). */
-  suggestions?: string[];
+  suggestions?: ColumnSuggestion[];
   /** The purchase categories behind the `share_cat_*` features, as the transactions spell them. */
   categories: string[];
 }
@@ -115,7 +116,7 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     const formats: Record<string, InputFormat> = {};
     const suggestions = [customers, transactions, interactions].flatMap((i) => i.suggestions);
     for (const [name, input] of Object.entries({ customers, transactions, interactions }) as [string, LoadedInput][]) {
-      for (const s of input.suggestions) progress.log(s);
+      for (const s of input.suggestions) progress.log(describeSuggestion(s, 'en', input.path));
       const words = input.format ? describeFormat(input.format) : [];
       if (!words.length || !input.format) continue;
       formats[name] = input.format;

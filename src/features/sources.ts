@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { ident, literal, rows, run, type Duck } from './duck.ts';
-import { lookalike, OPTIONAL_COLUMNS } from './columns.ts';
+import { lookalike, OPTIONAL_COLUMNS, type ColumnSuggestion } from './columns.ts';
 import { detectDateOrder, detectEncoding, scanText, sniffDelimiter, transcodeToUtf8, type InputFormat } from './formats.ts';
 
 export { sniffDelimiter };
@@ -81,8 +81,8 @@ export interface LoadedInput {
   blankLines: number[];
   /** The table has column `_extra_fields`: what a line holds beyond the header's columns. */
   extraFields?: boolean;
-  /** Optional contract columns the file seems to hold under another name, as sentences for the user. */
-  suggestions: string[];
+  /** Optional contract columns the file seems to hold under another name. */
+  suggestions: ColumnSuggestion[];
 }
 
 /** The inputs whose rows are validated (clean.ts), which flag lines with more fields than their header. */
@@ -184,9 +184,9 @@ async function loadReadable(
       );
     }
   }
-  const suggestions = (OPTIONAL_COLUMNS[name] ?? []).flatMap((optional) => {
+  const suggestions = (OPTIONAL_COLUMNS[name] ?? []).flatMap((optional): ColumnSuggestion[] => {
     const like = seen.has(optional) ? undefined : lookalike(optional, others);
-    return like ? [`${path}: no "${optional}" column, and "${like}" looks like one: it is read as a client column of its own unless mapped with ${mapping(like, optional)}`] : [];
+    return like ? [{ file: name, column: like, contract: optional }] : [];
   });
   const select = original
     .map((c, i) => {

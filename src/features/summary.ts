@@ -18,6 +18,7 @@ export const DataSummarySchema = z.object({
   asOf: z.string(),
   rejects: z.array(z.object({ file: z.string(), reason: z.string(), action: z.string(), rows: z.number().int().nonnegative() })),
   formats: z.record(z.string(), FormatSchema).optional(),
+  suggestions: z.array(z.object({ file: z.string(), column: z.string(), contract: z.string() })).optional(),
 });
 
 export type DataSummary = z.infer<typeof DataSummarySchema>;

@@ -230,7 +230,9 @@ export function renderReportHtml(model: ReportModel): string {
                 r.reasons.length ? r.reasons.map((x) => `<span data-reason="${e(x.reason)}" data-value="${x.rows}">${e(x.label)}: ${e(fmt.count(x.rows))}</span>`).join('<br>') : e(t.none)
               }</td><td class="text">${e(r.readAs.length ? r.readAs.join('; ') : t.asWritten)}</td></tr>`,
           )
-          .join('')}</tbody></table>`;
+          .join('')}</tbody></table>${
+          model.data.suggestions.length ? `<h3>${e(t.unmappedColumns)}</h3><ul id="data-suggestions">${model.data.suggestions.map((x) => `<li>${e(x)}</li>`).join('')}</ul>` : ''
+        }`;
 
   const data = {
     lang: model.lang,

@@ -3,6 +3,7 @@
 // no clock, so the same artefacts always give the same report, from a run directory or a store.
 import { ModelError } from '../errors.ts';
 import type { Manifest, PersonaMetrics, Quantification, RunMetrics } from '../models/artefacts.ts';
+import { describeSuggestion } from '../features/columns.ts';
 import { describeFormat } from '../features/formats.ts';
 import type { DataSummary } from '../features/summary.ts';
 import { designColumnLabel, INPUT_FILES, reasonLabel, type Lang } from './labels.ts';
@@ -102,7 +103,7 @@ export interface ReportModel {
   quality: QualityView[];
   warnings: ReportWarning[];
   /** null: built without the run's features.json. */
-  data: { customers: number; asOf: string; files: DataFileRow[] } | null;
+  data: { customers: number; asOf: string; files: DataFileRow[]; suggestions: string[] } | null;
 }
 
 function dataView(data: DataSummary, lang: Lang): NonNullable<ReportModel['data']> {
@@ -123,6 +124,7 @@ function dataView(data: DataSummary, lang: Lang): NonNullable<ReportModel['data'
         readAs: format ? describeFormat(format, lang) : [],
       };
     }),
+    suggestions: (data.suggestions ?? []).map((x) => describeSuggestion(x, lang, INPUT_FILES[x.file]?.[lang] ?? x.file)),
   };
 }
 

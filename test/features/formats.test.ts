@@ -215,7 +215,11 @@ describe('columns under another name', () => {
       `${join(dir, 'transactions.csv')}: no "channel" column, and "canal" looks like one: it is read as a client column of its own unless mapped with --columns, e.g. {"transactions":{"canal":"channel"}}`,
     ];
     expect(logged.filter((l) => l.includes('looks like one'))).toEqual(expected);
-    expect(built.summary.suggestions).toEqual(expected);
+    expect(built.summary.suggestions).toEqual([
+      { file: 'customers', column: 'Prénom', contract: 'first_name' },
+      { file: 'customers', column: 'Code Postal', contract: 'postcode' },
+      { file: 'transactions', column: 'canal', contract: 'channel' },
+    ]);
     expect([...built.table.numericNames, ...built.table.categoricalNames]).toContain('code postal');
     // Mapped as suggested, they are the contract's columns.
     const mapped = await buildFeatures({ dataDir: dir, columnMap: { customers: { Prénom: 'first_name', 'Code Postal': 'postcode' }, transactions: { canal: 'channel' } } });

@@ -203,11 +203,13 @@ describe('report of a demo run', () => {
       customers: summary.rows,
       asOf: summary.asOf,
       files: ['customers', 'transactions', 'interactions'].map((file) => ({ file, label: { customers: 'Customers', transactions: 'Purchases', interactions: 'Contacts' }[file], rejected: 0, repaired: 0, reasons: [], readAs: [] })),
+      suggestions: [],
     });
     expect(summary.rejects).toEqual([]);
     expect(html).toContain(`The base held ${summary.rows.toLocaleString('en')} customers, described at ${summary.asOf}.`);
     expect(rowCellsBy(html, 'table-data', 'file', 'transactions')).toEqual({ rejected: '0', repaired: '0' });
     expect(html).toContain('as the contract writes it (UTF-8, commas, ISO dates)');
+    expect(html).not.toContain('id="data-suggestions"');
   });
 
   it('counts rejected and repaired rows by file and reason, and says how each file was read, in both languages', () => {
@@ -222,6 +224,7 @@ describe('report of a demo run', () => {
         { file: 'customers', reason: 'short_postcode', action: 'kept: leading 0 restored', rows: 77 },
       ],
       formats: { customers: { encoding: 'windows-1252' as const, delimiter: ';' as const, decimalComma: true, dateOrder: 'day-first' as const } },
+      suggestions: [{ file: 'customers', column: 'Code Postal', contract: 'postcode' }],
     };
     const en = buildReportModel({ ...a, data });
     const page = renderReportHtml(en);
@@ -232,7 +235,9 @@ describe('report of a demo run', () => {
     expect(en.data!.files[1].reasons.map((r) => [r.reason, r.rows])).toEqual([['bad_date', 40], ['unknown_channel', 30], ['bad_amount', 12]]);
     expect(page).toContain('<span data-reason="bad_amount" data-value="12">amount not a number: 12</span>');
     expect(page).toContain('read as Windows-1252 (the file is not valid UTF-8); semicolon-separated; decimal comma accepted (12,50); slashed dates read day first (25/04/2026)');
+    expect(page).toContain('<ul id="data-suggestions"><li>Customers: no &quot;postcode&quot; column, and &quot;Code Postal&quot; looks like one: it is read as a client column of its own unless mapped with --columns, e.g. {&quot;customers&quot;:{&quot;Code Postal&quot;:&quot;postcode&quot;}}</li></ul>');
     const fr = renderReportHtml(buildReportModel({ ...a, data }, { lang: 'fr' }));
+    expect(fr).toContain('<li>Clients : pas de colonne « postcode », et « Code Postal » y ressemble');
     expect(fr).toContain('Les données reçues');
     expect(fr).toContain('<span data-reason="short_postcode" data-value="77">code postal sans son 0 initial (rétabli): 77</span>');
     expect(fr).toContain('lu en Windows-1252 (le fichier n’est pas en UTF-8 valide); séparateur point-virgule');
