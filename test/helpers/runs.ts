@@ -9,7 +9,7 @@ import { loadPersonaFile, projectPersonas, writeProjection } from '../../src/mod
 export interface TestRuns {
   /** Demo data directory (contract inputs). */
   data: string;
-  /** Two run directories (assignments.csv, quantification.json, metrics.json, model/). */
+  /** Two run directories (assignments.csv, quantification.json, metrics.json, model/; a also features/features.json). */
   a: string;
   b: string;
 }
@@ -31,10 +31,13 @@ export async function makeTestRuns(root: string): Promise<TestRuns> {
     const out = join(root, `run-${seed}`);
     const p = await projectPersonas({ table, personaFile, asOf: '2026-06-30', seed, train: { folds: 2, learner: { kind: 'gbdt', params: { numTrees: 15 } } } });
     writeProjection(out, table, p);
-    // The feature summary beside the run, as `personas run` keeps it (not the table: portraits
-    // are drawn only where a test gives it).
-    mkdirSync(join(out, 'features'), { recursive: true });
-    copyFileSync(join(features, 'features.json'), join(out, 'features', 'features.json'));
+    // Run a keeps the feature summary beside it, as `personas run` does (not the table: portraits
+    // are drawn only where a test gives it); run b stays a bare run directory, as `personas train`
+    // and `score` over saved artefacts leave one.
+    if (seed === 1) {
+      mkdirSync(join(out, 'features'), { recursive: true });
+      copyFileSync(join(features, 'features.json'), join(out, 'features', 'features.json'));
+    }
     dirs.push(out);
     // Model versions are stamped to the second: keep the two apart.
     await new Promise((r) => setTimeout(r, 1100));
