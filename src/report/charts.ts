@@ -108,7 +108,7 @@ export function buildCharts(model: ReportModel): ChartSpec[] {
     charts.push({
       id: chartId.portrait(p.persona),
       section: 'portraits',
-      title: `${model.personas.find((x) => x.id === p.persona)?.label ?? p.persona}: ${t.index}`,
+      title: fmt.labelled(model.personas.find((x) => x.id === p.persona)?.label ?? p.persona, t.index),
       spec: base({
         width: 300,
         data: { values: items.map((x) => ({ feature: x.label, index: Math.round(x.index!), side: x.index! >= 100 ? 'up' : 'down' })) },

@@ -10,6 +10,8 @@ export interface Formatters {
   decimal(v: number | null, digits?: number): string;
   /** A feature value in its unit (shares as percentages, euros, years...). */
   value(v: number, unit: Unit): string;
+  /** "label: value", with the space French puts before the colon ("motif : 12"). */
+  labelled(label: string, value: string): string;
 }
 
 const LOCALE: Record<Lang, string> = { fr: 'fr-FR', en: 'en-GB' };
@@ -51,6 +53,7 @@ export function formatters(lang: Lang): Formatters {
           return dec(2).format(v);
       }
     },
+    labelled: (label, value) => (lang === 'fr' ? `${label} : ${value}` : `${label}: ${value}`),
   };
   cache.set(lang, fmt);
   return fmt;

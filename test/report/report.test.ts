@@ -212,7 +212,7 @@ describe('report of a demo run', () => {
     expect(html).not.toContain('id="data-suggestions"');
   });
 
-  it('counts rejected and repaired rows by file and reason, and says how each file was read, in both languages', () => {
+  it('counts rejected and repaired rows by file and reason, and says how each file was read, in both languages', async () => {
     const a = readRunArtefacts(runs.a);
     const data = {
       rows: 1500,
@@ -236,11 +236,16 @@ describe('report of a demo run', () => {
     expect(page).toContain('<span data-reason="bad_amount" data-value="12">amount not a number: 12</span>');
     expect(page).toContain('read as Windows-1252 (the file is not valid UTF-8); semicolon-separated; decimal comma accepted (12,50); slashed dates read day first (25/04/2026)');
     expect(page).toContain('<ul id="data-suggestions"><li>Customers: no &quot;postcode&quot; column, and &quot;Code Postal&quot; looks like one: it is read as a client column of its own unless mapped with --columns, e.g. {&quot;customers&quot;:{&quot;Code Postal&quot;:&quot;postcode&quot;}}</li></ul>');
-    const fr = renderReportHtml(buildReportModel({ ...a, data }, { lang: 'fr' }));
+    const frModel = buildReportModel({ ...a, data }, { lang: 'fr' });
+    const fr = renderReportHtml(frModel);
+    // French puts a space before the colon, in the tables and in the chart titles alike.
+    const portraitTitles = buildCharts(await buildReport(runs.a, { lang: 'fr', features: featuresPath })).filter((c) => c.section === 'portraits').map((c) => c.title);
+    expect(portraitTitles.length).toBeGreaterThan(0);
+    for (const title of portraitTitles) expect(title).toMatch(/\S : \S/);
     expect(fr).toContain('<li>Clients : pas de colonne « postcode », et « Code Postal » y ressemble');
     expect(fr).toContain('Les données reçues');
-    expect(fr).toContain('<span data-reason="short_postcode" data-value="77">code postal sans son 0 initial (rétabli): 77</span>');
-    expect(fr).toContain('lu en Windows-1252 (le fichier n’est pas en UTF-8 valide); séparateur point-virgule');
+    expect(fr).toContain('<span data-reason="short_postcode" data-value="77">code postal sans son 0 initial (rétabli) : 77</span>');
+    expect(fr).toContain('lu en Windows-1252 (le fichier n’est pas en UTF-8 valide) ; séparateur point-virgule');
     // Without the run's features.json, the section says so.
     const none = renderReportHtml(buildReportModel({ ...a, data: null }, { lang: 'fr' }));
     expect(none).toContain('<p id="data-unavailable">Résumé des données indisponible');
