@@ -127,8 +127,14 @@ async function writeRejects(
   return result;
 }
 
-/** Validates customers into table `customers_clean`; returns the reject counts. */
-export async function cleanCustomers(conn: Duck, input: LoadedInput, outDir: string): Promise<RejectCount[]> {
+/** How far back a birth year may go from the year of the base: older is a placeholder (1900) or a typo. */
+export const MAX_AGE = 120;
+
+/**
+ * Validates customers into table `customers_clean`; returns the reject counts. A birth year is
+ * kept from `year` - MAX_AGE to `year` (the year of the base's as_of when given, else this year).
+ */
+export async function cleanCustomers(conn: Duck, input: LoadedInput, outDir: string, year: number): Promise<RejectCount[]> {
   const has = (c: string) => input.columns.includes(c);
   const num = (c: string) => numberSql(c, input.format);
   const textCols = ['first_name', 'segment', 'sex', 'postcode'].filter(has);
@@ -169,16 +175,16 @@ export async function cleanCustomers(conn: Duck, input: LoadedInput, outDir: str
   const extra = input.columns.filter(
     (c) => !['customer_id', 'first_name', 'sex', 'birth_year', 'postcode', 'lat', 'lon', 'signup_date', 'segment'].includes(c),
   );
+  const birthYear =
+    `CASE WHEN regexp_full_match(trim(birth_year), '\\d{8}') THEN CAST(year(try_strptime(trim(birth_year), '%Y%m%d')) AS INTEGER) ` +
+    `ELSE coalesce(try_cast(trim(birth_year) AS INTEGER), CAST(year(try_cast(trim(birth_year) AS DATE)) AS INTEGER), try_cast(regexp_extract(trim(birth_year), '^\\d{1,2}/\\d{1,2}/(\\d{4})( |$)', 1) AS INTEGER)) END`;
   const parsed: Record<string, string> = {
     p_customer_id: 'trim(customer_id)',
     p_first_name: col('first_name', `nullif(upper(trim(first_name)), '')`),
     p_sex: col('sex', `CASE WHEN upper(trim(sex)) IN (${SEX_F}) THEN 'F' WHEN upper(trim(sex)) IN (${SEX_M}) THEN 'M' END`),
-    // A year, or the year of a date of birth (1972-03-15, 15/03/1972).
-    p_birth_year: col(
-      'birth_year',
-      `coalesce(try_cast(trim(birth_year) AS INTEGER), CAST(year(try_cast(trim(birth_year) AS DATE)) AS INTEGER), try_cast(regexp_extract(trim(birth_year), '^\\d{1,2}/\\d{1,2}/(\\d{4})( |$)', 1) AS INTEGER))`,
-      'INTEGER',
-    ),
+    // A year, or the year of a date of birth (1972-03-15, 15/03/1972, 19720315), in the plausible years
+    // (a two-digit year, 1900 as a placeholder, 2072 for 1972 are not).
+    p_birth_year: col('birth_year', `CASE WHEN ${birthYear} BETWEEN ${year - MAX_AGE} AND ${year} THEN ${birthYear} END`, 'INTEGER'),
     p_postcode: col('postcode', `CASE WHEN regexp_full_match(trim(postcode), '[1-9][0-9]{3}') THEN '0' || trim(postcode) ELSE nullif(trim(postcode), '') END`),
     p_lat: col('lat', num('lat'), 'DOUBLE'),
     p_lon: col('lon', num('lon'), 'DOUBLE'),

@@ -13,15 +13,18 @@ import { ident, rows, type Duck } from './duck.ts';
 
 export type Encoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252';
 
-/** Which of two readings a date written with slashes gets: 25/04/2026 (day first) or 04/25/2026. */
-export type DateOrder = 'day-first' | 'month-first';
+/**
+ * How a file writes its dates when not ISO: with slashes, day first (25/04/2026) or month first
+ * (04/25/2026), or compact, year, month and day without separators (20260425), as ERP exports do.
+ */
+export type DateOrder = 'day-first' | 'month-first' | 'compact';
 
 export interface InputFormat {
   encoding: Encoding;
   delimiter: ',' | ';' | '\t';
   /** Numbers may be written with a decimal comma ("12,50"), and spaces between thousands. */
   decimalComma: boolean;
-  /** Set when the file's dates are written with slashes; ISO dates are read in either case. */
+  /** Set when the file's dates are written with slashes or compact; ISO dates are read in either case. */
   dateOrder?: DateOrder;
   /** Columns without a name in the header and without a value, left out (a delimiter ending every line). */
   ignoredColumns?: number;
@@ -138,22 +141,35 @@ export function sniffDelimiter(header: string): InputFormat['delimiter'] {
 }
 
 const SLASHED = String.raw`^\s*(\d{1,2})/(\d{1,2})/\d{4}(\D|$)`;
+/** 20260425, or 20260425 14:32[:05]: eight digits (one that makes no date is then a bad_date). */
+const COMPACT = String.raw`^\s*\d{8}(\s+\d{1,2}:\d{2}(:\d{2})?)?\s*$`;
+/** The rows a file's way of writing dates is judged on: its first ones (the whole file for the order of slashed dates). */
+export const DATE_SAMPLE_ROWS = 200_000;
 
 /**
- * How the file's slashed dates read, from the text columns `columns` of the loaded `table`:
- * month first only when some date's second part is over 12 and none's first part is (04/25/2026);
- * otherwise day first, the French way (a date then read as neither is rejected as bad_date).
- * Undefined unless slashed dates are the file's way of writing dates (most of its dates): in a file
- * of ISO dates, a stray "31/12/2025" is a corrupted row, rejected as bad_date.
+ * How the file's dates read, from the text columns `columns` of the loaded `table`, when most of
+ * its first DATE_SAMPLE_ROWS dates are not ISO:
+ * - compact (20260425) when most are eight digits making a date;
+ * - slashed: month first only when some date's second part is over 12 and none's first part is
+ *   (04/25/2026), otherwise day first, the French way (a date then read as neither is bad_date).
+ * Undefined when ISO dates are the file's way: in such a file, a stray "31/12/2025" is a corrupted
+ * row, rejected as bad_date.
  */
 export async function detectDateOrder(conn: Duck, table: string, columns: string[]): Promise<DateOrder | undefined> {
   if (!columns.length) return undefined;
   const sum = (r: Record<string, unknown>, prefix: string) => columns.reduce((s, c) => s + Number(r[`${prefix}_${c}`]), 0);
-  // One cheap pass first: most files have no slashed date at all.
   // Day and month first (25/04/2026, 04/25/2026); 2026/04/25 reads as ISO.
   const slashed = (c: string) => `(contains(${ident(c)}, '/') AND regexp_matches(${ident(c)}, '${SLASHED}'))`;
-  const [seen] = await rows(conn, `SELECT ${columns.map((c) => `count(${ident(c)}) AS ${ident(`n_${c}`)}, count(*) FILTER (WHERE ${slashed(c)}) AS ${ident(`s_${c}`)}`).join(', ')} FROM ${ident(table)}`);
-  if (sum(seen, 's') === 0 || sum(seen, 's') * 2 <= sum(seen, 'n')) return undefined;
+  // An ISO date holds a dash; only the others are matched against the compact layout.
+  const compact = (c: string) => `(NOT contains(${ident(c)}, '-') AND regexp_matches(${ident(c)}, '${COMPACT}'))`;
+  const [seen] = await rows(
+    conn,
+    `SELECT ${columns.map((c) => `count(${ident(c)}) AS ${ident(`n_${c}`)}, count(*) FILTER (WHERE ${slashed(c)}) AS ${ident(`s_${c}`)}, count(*) FILTER (WHERE ${compact(c)}) AS ${ident(`k_${c}`)}`).join(', ')}
+     FROM (SELECT ${columns.map(ident).join(', ')} FROM ${ident(table)} LIMIT ${DATE_SAMPLE_ROWS})`,
+  );
+  const dated = sum(seen, 'n');
+  if (sum(seen, 'k') * 2 > dated) return 'compact';
+  if (sum(seen, 's') === 0 || sum(seen, 's') * 2 <= dated) return undefined;
   const part = (c: string, k: number) => `try_cast(regexp_extract(${ident(c)}, '${SLASHED}', ${k}) AS INTEGER)`;
   const [parts] = await rows(
     conn,
@@ -179,9 +195,9 @@ export function timestampSql(c: string, format: Pick<InputFormat, 'dateOrder'> |
   const [a, b] = format.dateOrder === 'day-first' ? ['%d', '%m'] : ['%m', '%d'];
   // The file's own way first, and by length one layout at a time: a date alone is at most 10
   // characters, a date and time more (each failed layout is a parse of every value).
-  const day = `${a}/${b}/%Y`;
-  const slashed = `CASE WHEN length(trim(${c})) <= 10 THEN try_strptime(trim(${c}), '${day}') ELSE try_strptime(trim(${c}), ['${day} %H:%M:%S', '${day} %H:%M']) END`;
-  return `coalesce(${slashed}, ${iso})`;
+  const day = format.dateOrder === 'compact' ? '%Y%m%d' : `${a}/${b}/%Y`;
+  const own = `CASE WHEN length(trim(${c})) <= 10 THEN try_strptime(trim(${c}), '${day}') ELSE try_strptime(trim(${c}), ['${day} %H:%M:%S', '${day} %H:%M']) END`;
+  return `coalesce(${own}, ${iso})`;
 }
 
 const FORMAT_WORDS = {
@@ -193,6 +209,7 @@ const FORMAT_WORDS = {
     decimalComma: 'decimal comma accepted (12,50)',
     dayFirst: 'slashed dates read day first (25/04/2026)',
     monthFirst: 'slashed dates read month first (04/25/2026)',
+    compact: 'dates without separators read year, month, day (20260425)',
     ignored: (n: number) => `${n} empty column(s) without a name left out`,
   },
   fr: {
@@ -203,6 +220,7 @@ const FORMAT_WORDS = {
     decimalComma: 'virgule décimale acceptée (12,50)',
     dayFirst: 'dates à barres lues jour en premier (25/04/2026)',
     monthFirst: 'dates à barres lues mois en premier (04/25/2026)',
+    compact: 'dates sans séparateur lues année, mois, jour (20260425)',
     ignored: (n: number) => `${n} colonne(s) vide(s) sans nom écartée(s)`,
   },
 };
@@ -214,7 +232,7 @@ export function describeFormat(format: InputFormat, lang: 'en' | 'fr' = 'en'): s
   if (format.encoding !== 'utf-8') out.push(format.encoding === 'windows-1252' ? w.windows1252 : w.utf16(format.encoding.toUpperCase()));
   if (format.delimiter !== ',') out.push(format.delimiter === ';' ? w.semicolon : w.tab);
   if (format.decimalComma) out.push(w.decimalComma);
-  if (format.dateOrder) out.push(format.dateOrder === 'day-first' ? w.dayFirst : w.monthFirst);
+  if (format.dateOrder) out.push({ 'day-first': w.dayFirst, 'month-first': w.monthFirst, compact: w.compact }[format.dateOrder]);
   if (format.ignoredColumns) out.push(w.ignored(format.ignoredColumns));
   return out;
 }

@@ -125,7 +125,8 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
 
     progress.stage('validate rows', 3);
     const rejects: RejectCount[] = [];
-    rejects.push(...(await cleanCustomers(conn, customers, rejectDir)));
+    // Birth years are checked against the year of the base: as_of's when given, else this year's.
+    rejects.push(...(await cleanCustomers(conn, customers, rejectDir, Number((opts.asOf ?? new Date().toISOString()).slice(0, 4)))));
     progress.tick(1);
     rejects.push(...(await cleanTransactions(conn, transactions, rejectDir)));
     progress.tick(2);
@@ -199,7 +200,7 @@ async function lastTransactionDate(conn: Duck, path: string, rejects: RejectCoun
   if (typeof d !== 'string') {
     const dropped = rejects.filter((x) => x.file === 'transactions' && x.action === 'dropped');
     const why = dropped.length
-      ? `every row was rejected: ${dropped.map((x) => `${x.reason} ${x.rows}`).join(', ')}; dates are read as ISO (2026-04-25) or with slashes (25/04/2026), amounts as numbers (12.50, or 12,50 in a semicolon-separated file)`
+      ? `every row was rejected: ${dropped.map((x) => `${x.reason} ${x.rows}`).join(', ')}; dates are read as ISO (2026-04-25), with slashes (25/04/2026) or compact (20260425), amounts as numbers (12.50, or 12,50 in a semicolon-separated file)`
       : 'the file holds no rows';
     throw new InputError('INPUT_INVALID', `${path}: no valid transaction to take as_of from (${why}); give --as-of YYYY-MM-DD`, { file: path });
   }
@@ -229,8 +230,9 @@ async function assembleFeatures(
     conn,
     `CREATE OR REPLACE TABLE features AS
      SELECT c.row_ix, c.customer_id,
-       CAST(CASE WHEN c.birth_year IS NOT NULL THEN ${year} - c.birth_year ELSE na.age END AS DOUBLE) AS age,
-       CAST(CASE WHEN c.birth_year IS NULL AND na.age IS NOT NULL THEN 1 ELSE 0 END AS DOUBLE) AS age_from_name,
+       -- A birth year after as_of's (kept by validation against this year's) is no age: the name's is taken.
+       CAST(CASE WHEN c.birth_year <= ${year} THEN ${year} - c.birth_year ELSE na.age END AS DOUBLE) AS age,
+       CAST(CASE WHEN (c.birth_year IS NULL OR c.birth_year > ${year}) AND na.age IS NOT NULL THEN 1 ELSE 0 END AS DOUBLE) AS age_from_name,
        c.sex,
        CAST(date_diff('day', c.signup_date, ${d}) AS DOUBLE) AS tenure_days,
        c.segment, c.postcode,

@@ -262,7 +262,7 @@ const REASONS: Record<string, Record<Lang, string>> = {
   empty_line: { en: 'empty line', fr: 'ligne vide' },
   bad_amount: { en: 'amount not a number', fr: 'montant non numérique' },
   orphan_id: { en: 'customer not in the customer file', fr: 'client absent du fichier clients' },
-  bad_birth_year: { en: 'birth year not readable (set missing)', fr: 'année de naissance illisible (laissée vide)' },
+  bad_birth_year: { en: 'birth year not readable or not plausible (set missing)', fr: 'année de naissance illisible ou invraisemblable (laissée vide)' },
   bad_sex: { en: 'sex not readable (set missing)', fr: 'sexe illisible (laissé vide)' },
   bad_coordinates: { en: 'coordinates not readable (set missing)', fr: 'coordonnées illisibles (laissées vides)' },
   short_postcode: { en: 'postcode missing its leading 0 (restored)', fr: 'code postal sans son 0 initial (rétabli)' },

@@ -278,6 +278,34 @@ describe('dates, numbers and fields that do not read', () => {
     expect(built.rejects).toEqual([]);
   });
 
+  it("reads compact dates (20260425) when they are the file's way, and rejects one that is no date", async () => {
+    const dir = write(['A;20260425;10,5', 'A;20260424 14:32;3', 'A;20261345;2', 'A;2026-04-20;1']);
+    const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out') });
+    expect(built.summary.formats?.transactions.dateOrder).toBe('compact');
+    expect(built.asOf).toBe('2026-04-25');
+    // 13th month: no date; the ISO date still reads.
+    expect(built.rejects).toEqual([{ file: 'transactions', reason: 'bad_date', action: 'dropped', rows: 1 }]);
+    expect(readFileSync(join(dir, 'out', 'rejects', 'transactions.csv'), 'utf8')).toContain('4,3,bad_date,dropped,A,20261345,2');
+    expect(Array.from(built.table.numeric[built.table.numericNames.indexOf('frequency_12m')])).toEqual([3, 0]);
+    // In a file of ISO dates, a compact one is a corrupted row.
+    const iso = await buildFeatures({ dataDir: write(['A;2026-04-25;10,5', 'A;2026-04-24;3', 'A;20260423;1']) });
+    expect(iso.summary.formats?.transactions.dateOrder).toBeUndefined();
+    expect(iso.rejects).toEqual([{ file: 'transactions', reason: 'bad_date', action: 'dropped', rows: 1 }]);
+  });
+
+  it('takes the year of a date of birth in any layout, and sets implausible birth years missing', async () => {
+    const dir = write(['A;2026-04-25;10,5']);
+    const years = ['1972', '19720315', '15/03/1972', '1972-03-15', '1900', '72', '2072', '1850', '2026'];
+    writeFileSync(join(dir, 'customers.csv'), ['customer_id;birth_year', ...years.map((y, i) => `C${i};${y}`), 'A;'].join('\n') + '\n');
+    const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out'), asOf: '2026-06-30' });
+    const age = Array.from(built.table.numeric[built.table.numericNames.indexOf('age')]);
+    // No first name: an age comes from the birth year alone.
+    expect(age.map((a) => (Number.isFinite(a) ? a : null))).toEqual([54, 54, 54, 54, null, null, null, null, 0, null]);
+    expect(built.rejects).toEqual([{ file: 'customers', reason: 'bad_birth_year', action: 'kept: set missing', rows: 4 }]);
+    const rejected = readFileSync(join(dir, 'out', 'rejects', 'customers.csv'), 'utf8');
+    for (const [line, y] of [[6, '1900'], [7, '72'], [8, '2072'], [9, '1850']]) expect(rejected).toContain(`${line},${Number(line) - 1},bad_birth_year,kept: set missing,C${Number(line) - 2},${y}`);
+  });
+
   it('says to save a workbook as CSV when the data directory holds one instead of the CSV', async () => {
     const dir = write([]);
     rmSync(join(dir, 'transactions.csv'));
@@ -316,7 +344,7 @@ describe('dates, numbers and fields that do not read', () => {
     const err = await buildFeatures({ dataDir: dir }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect((err as Error).message).toBe(
-      `${join(dir, 'transactions.csv')}: no valid transaction to take as_of from (every row was rejected: bad_amount 2; dates are read as ISO (2026-04-25) or with slashes (25/04/2026), amounts as numbers (12.50, or 12,50 in a semicolon-separated file)); give --as-of YYYY-MM-DD`,
+      `${join(dir, 'transactions.csv')}: no valid transaction to take as_of from (every row was rejected: bad_amount 2; dates are read as ISO (2026-04-25), with slashes (25/04/2026) or compact (20260425), amounts as numbers (12.50, or 12,50 in a semicolon-separated file)); give --as-of YYYY-MM-DD`,
     );
   });
 });
