@@ -90,6 +90,7 @@ async function writeRejects(
   outDir: string,
 ): Promise<RejectCount[]> {
   const blanks = input.blankLines;
+  const offset = input.lineOffset ?? 0;
   const counts = (await rows(
     conn,
     `SELECT _reason AS reason, _action AS action, count(*) AS n FROM ${ident(checked)} WHERE _reason IS NOT NULL GROUP BY ALL ORDER BY 1`,
@@ -115,13 +116,13 @@ async function writeRejects(
   const entries: { line: number; text: string }[] = [];
   for (const r of bad) {
     const record = Number(r._record);
-    const line = lineOfRecord(record, blanks);
+    const line = lineOfRecord(record, blanks) + offset;
     entries.push({
       line,
       text: [line, record, r._reason, r._action, ...input.columns.map((c) => esc(r[c]))].join(','),
     });
   }
-  for (const b of blanks) entries.push({ line: b, text: [b, '', 'empty_line', 'dropped', ...input.columns.map(() => '')].join(',') });
+  for (const b of blanks.map((x) => x + offset)) entries.push({ line: b, text: [b, '', 'empty_line', 'dropped', ...input.columns.map(() => '')].join(',') });
   entries.sort((a, b) => a.line - b.line);
   writeFileSync(join(dir, `${file}.csv`), lines.concat(entries.map((e) => e.text)).join('\n') + '\n');
   return result;

@@ -28,6 +28,8 @@ export interface InputFormat {
   dateOrder?: DateOrder;
   /** Columns without a name in the header and without a value, left out (a delimiter ending every line). */
   ignoredColumns?: number;
+  /** Set for an Excel workbook: the sheet read, and the other sheets holding rows, left out. */
+  workbook?: { sheet: string; otherSheets: string[] };
 }
 
 function bytes(path: string): Readable {
@@ -211,6 +213,8 @@ const FORMAT_WORDS = {
     monthFirst: 'slashed dates read month first (04/25/2026)',
     compact: 'dates without separators read year, month, day (20260425)',
     ignored: (n: number) => `${n} empty column(s) without a name left out`,
+    sheet: (name: string) => `sheet "${name}" of the workbook`,
+    otherSheets: (names: string[]) => `other sheets left out: ${names.map((n) => `"${n}"`).join(', ')}`,
   },
   fr: {
     windows1252: 'lu en Windows-1252 (le fichier n’est pas en UTF-8 valide)',
@@ -222,6 +226,8 @@ const FORMAT_WORDS = {
     monthFirst: 'dates à barres lues mois en premier (04/25/2026)',
     compact: 'dates sans séparateur lues année, mois, jour (20260425)',
     ignored: (n: number) => `${n} colonne(s) vide(s) sans nom écartée(s)`,
+    sheet: (name: string) => `feuille « ${name} » du classeur`,
+    otherSheets: (names: string[]) => `autres feuilles écartées : ${names.map((n) => `« ${n} »`).join(', ')}`,
   },
 };
 
@@ -229,8 +235,14 @@ const FORMAT_WORDS = {
 export function describeFormat(format: InputFormat, lang: 'en' | 'fr' = 'en'): string[] {
   const w = FORMAT_WORDS[lang];
   const out: string[] = [];
-  if (format.encoding !== 'utf-8') out.push(format.encoding === 'windows-1252' ? w.windows1252 : w.utf16(format.encoding.toUpperCase()));
-  if (format.delimiter !== ',') out.push(format.delimiter === ';' ? w.semicolon : w.tab);
+  if (format.workbook) {
+    // A workbook's cells are read as cells: no encoding or delimiter of the user's to speak of.
+    out.push(w.sheet(format.workbook.sheet));
+    if (format.workbook.otherSheets.length) out.push(w.otherSheets(format.workbook.otherSheets));
+  } else {
+    if (format.encoding !== 'utf-8') out.push(format.encoding === 'windows-1252' ? w.windows1252 : w.utf16(format.encoding.toUpperCase()));
+    if (format.delimiter !== ',') out.push(format.delimiter === ';' ? w.semicolon : w.tab);
+  }
   if (format.decimalComma) out.push(w.decimalComma);
   if (format.dateOrder) out.push({ 'day-first': w.dayFirst, 'month-first': w.monthFirst, compact: w.compact }[format.dateOrder]);
   if (format.ignoredColumns) out.push(w.ignored(format.ignoredColumns));

@@ -9,6 +9,7 @@ import { InputError } from '../errors.ts';
 import { ident, literal, rows, run, type Duck } from './duck.ts';
 import { lookalike, OPTIONAL_COLUMNS, type ColumnSuggestion } from './columns.ts';
 import { detectDateOrder, detectEncoding, scanText, sniffDelimiter, transcodeToUtf8, type InputFormat } from './formats.ts';
+import { WORKBOOK_DELIMITER, workbookToText, type WorkbookSheet } from './workbook.ts';
 
 export { sniffDelimiter };
 
@@ -26,10 +27,12 @@ export const REQUIRED_COLUMNS: Record<InputName, string[]> = {
 };
 
 const EXTENSIONS = ['.csv', '.csv.gz', '.parquet', '.txt'];
+/** The inputs loadInput reads may also be Excel workbooks (after the text files, when both are there). */
+const WITH_WORKBOOK = [...EXTENSIONS, '.xlsx'];
 
-/** Finds `<dir>/<name>.<ext>`; returns undefined when absent. */
-export function findInput(dir: string, name: string): string | undefined {
-  for (const ext of EXTENSIONS) {
+/** Finds `<dir>/<name>.<ext>`; returns undefined when absent. With `workbook`, an .xlsx file as well. */
+export function findInput(dir: string, name: string, workbook = false): string | undefined {
+  for (const ext of workbook ? WITH_WORKBOOK : EXTENSIONS) {
     const p = join(dir, name + ext);
     if (existsSync(p)) return p;
   }
@@ -37,19 +40,19 @@ export function findInput(dir: string, name: string): string | undefined {
 }
 
 export function requireInput(dir: string, name: InputName): string {
-  const p = findInput(dir, name);
-  const workbook = ['.xlsx', '.xls', '.ods'].map((ext) => join(dir, name + ext)).find((w) => existsSync(w));
+  const p = findInput(dir, name, true);
+  const workbook = ['.xls', '.ods'].map((ext) => join(dir, name + ext)).find((w) => existsSync(w));
   if (!p && workbook) {
     throw new InputError(
       'INPUT_MISSING_FILE',
-      `${workbook}: spreadsheet workbooks are not read; save the sheet as "CSV UTF-8" (or "CSV (semicolon)", which is read as well) as ${name}.csv in ${dir}`,
+      `${workbook}: Excel 97-2003 (.xls) and OpenDocument (.ods) workbooks are not read; save it as an Excel workbook (.xlsx), or the sheet as "CSV UTF-8" (or "CSV (semicolon)", which is read as well), as ${name}.xlsx or ${name}.csv in ${dir}`,
       { file: workbook },
     );
   }
   if (!p) {
     throw new InputError(
       'INPUT_MISSING_FILE',
-      `${join(dir, name)}.csv: required input file is missing (expected ${name}.csv, ${name}.csv.gz or ${name}.parquet in ${dir})`,
+      `${join(dir, name)}.csv: required input file is missing (expected ${name}.csv, ${name}.csv.gz, ${name}.parquet or ${name}.xlsx in ${dir})`,
       { file: name },
     );
   }
@@ -79,6 +82,8 @@ export interface LoadedInput {
   format?: InputFormat;
   /** 1-based line numbers of the file's empty lines (CSV only). */
   blankLines: number[];
+  /** What to add to a line number to give the row a user sees (a workbook sheet whose first rows are empty). */
+  lineOffset?: number;
   /** The table has column `_extra_fields`: what a line holds beyond the header's columns. */
   extraFields?: boolean;
   /** Optional contract columns the file seems to hold under another name. */
@@ -106,6 +111,17 @@ export async function loadInput(
   columnMap: ColumnMap = {},
 ): Promise<LoadedInput> {
   if (path.endsWith('.parquet')) return loadReadable(conn, name, path, path, 'utf-8', table, columnMap);
+  if (path.endsWith('.xlsx')) {
+    const scratch = mkdtempSync(join(tmpdir(), 'personas-xlsx-'));
+    try {
+      const { path: text, firstRow, ...sheet } = await workbookToText(path, scratch);
+      const loaded = await loadReadable(conn, name, path, text, 'utf-8', table, columnMap, undefined, sheet);
+      // Rejects name the sheet's rows: the text file starts at the sheet's first filled row.
+      return firstRow > 1 ? { ...loaded, lineOffset: firstRow - 1 } : loaded;
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }
   const scan = path.endsWith('.gz') ? { encoding: await detectEncoding(path) } : scanText(path);
   if (scan.encoding === 'utf-8') return loadReadable(conn, name, path, path, scan.encoding, table, columnMap, scan.blankLine);
   const scratch = mkdtempSync(join(tmpdir(), 'personas-utf8-'));
@@ -129,6 +145,8 @@ async function loadReadable(
   columnMap: ColumnMap,
   /** Whether `readPath` holds an empty line, when already known. */
   blankLine?: boolean,
+  /** Set when `readPath` is a workbook's sheet, written by workbookToText. */
+  workbook?: WorkbookSheet,
 ): Promise<LoadedInput> {
   const rename = new Map(Object.entries(columnMap[name] ?? {}).map(([from, to]) => [from.toLowerCase(), to.toLowerCase()]));
   let source: string;
@@ -143,9 +161,10 @@ async function loadReadable(
     source = `read_parquet(${literal(readPath)})`;
   } else {
     const header = readPath.endsWith('.gz') ? await gzHeader(conn, readPath) : readFirstLine(readPath);
-    const delim = sniffDelimiter(header);
-    // Spreadsheets that separate fields with semicolons or tabs write numbers with a decimal comma.
-    format = { encoding, delimiter: delim, decimalComma: delim !== ',' };
+    const delim = workbook ? WORKBOOK_DELIMITER : sniffDelimiter(header);
+    // Spreadsheets that separate fields with semicolons or tabs write numbers with a decimal comma
+    // (and so may a workbook's numbers stored as text).
+    format = { encoding, delimiter: delim, decimalComma: delim !== ',', ...(workbook ? { workbook } : {}) };
     original = header.split(delim).map((h) => h.trim().replace(/^"(.*)"$/, '$1'));
     // The validated inputs get one more column than their header: a line with more fields than the
     // header fills it, and is rejected (extra_fields) rather than cut short silently.
@@ -248,9 +267,10 @@ async function loadCsv(conn: Duck, path: string, readPath: string, table: string
   // gave fewer records than the file has lines, read again without quoting: every line is then a
   // record, and the checks reject the ones holding a quote (stray_quote) with their line. The
   // records are counted on the loaded table and the lines by a read that splits on nothing: one
-  // extra pass over the file, the cheapest there is (BENCHMARKS.md, session 17 repeats).
+  // extra pass over the file, the cheapest there is (BENCHMARKS.md, session 17 repeats). Empty
+  // lines, which the quoted read skips and the second gives as NULL, are not counted.
   const [loaded] = await rows(conn, `SELECT count(*) AS n FROM ${ident(table)}`);
-  const [lines] = await rows(conn, `SELECT count(*) AS n FROM read_csv(${literal(readPath)}, header = true, delim = '\x01', quote = '', escape = '', strict_mode = false, auto_detect = false, columns = {'line': 'VARCHAR'})`);
+  const [lines] = await rows(conn, `SELECT count(line) AS n FROM read_csv(${literal(readPath)}, header = true, delim = '\x01', quote = '', escape = '', strict_mode = false, auto_detect = false, columns = {'line': 'VARCHAR'})`);
   if (Number(loaded.n) !== Number(lines.n)) await load(unquoted);
 }
 

@@ -11,6 +11,7 @@ const FormatSchema = z.object({
   decimalComma: z.boolean(),
   dateOrder: z.enum(['day-first', 'month-first', 'compact']).optional(),
   ignoredColumns: z.number().int().nonnegative().optional(),
+  workbook: z.object({ sheet: z.string(), otherSheets: z.array(z.string()) }).optional(),
 });
 
 export const DataSummarySchema = z.object({

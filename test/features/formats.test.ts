@@ -306,13 +306,20 @@ describe('dates, numbers and fields that do not read', () => {
     for (const [line, y] of [[6, '1900'], [7, '72'], [8, '2072'], [9, '1850']]) expect(rejected).toContain(`${line},${Number(line) - 1},bad_birth_year,kept: set missing,C${Number(line) - 2},${y}`);
   });
 
-  it('says to save a workbook as CSV when the data directory holds one instead of the CSV', async () => {
+  it('says to save an OpenDocument workbook as .xlsx or CSV when the data directory holds one instead of the CSV', async () => {
     const dir = write([]);
     rmSync(join(dir, 'transactions.csv'));
-    writeFileSync(join(dir, 'transactions.xlsx'), 'PK');
+    writeFileSync(join(dir, 'transactions.ods'), 'PK');
     await expect(buildFeatures({ dataDir: dir })).rejects.toThrow(
-      `${join(dir, 'transactions.xlsx')}: spreadsheet workbooks are not read; save the sheet as "CSV UTF-8" (or "CSV (semicolon)", which is read as well) as transactions.csv in ${dir}`,
+      `${join(dir, 'transactions.ods')}: Excel 97-2003 (.xls) and OpenDocument (.ods) workbooks are not read; save it as an Excel workbook (.xlsx), or the sheet as "CSV UTF-8" (or "CSV (semicolon)", which is read as well), as transactions.xlsx or transactions.csv in ${dir}`,
     );
+  });
+
+  it('keeps quoted fields in a file with an empty line (the line count leaves empty lines out)', async () => {
+    const dir = write(['"A";2026-04-25;"10,5"', '', 'A;2026-04-24;3']);
+    const built = await buildFeatures({ dataDir: dir });
+    expect(built.rejects).toEqual([{ file: 'transactions', reason: 'empty_line', action: 'dropped', rows: 1 }]);
+    expect(Array.from(built.table.numeric[built.table.numericNames.indexOf('monetary_12m')])).toEqual([13.5, 0]);
   });
 
   it('rejects slashed dates in a file whose dates are ISO: a corrupted row, not a convention', async () => {
