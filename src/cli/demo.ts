@@ -47,7 +47,9 @@ export function registerDemo(program: Command): void {
       }
       const report = join(opts.out, 'report.html');
       await writeReport(opts.out, report, { lang: 'en' });
-      progress.log(`report: ${report} (personas report --run ${opts.out} --out FILE --lang fr for French)`);
+      const workbook = join(opts.out, 'report.xlsx');
+      await writeReport(opts.out, workbook, { lang: 'en' });
+      progress.log(`report: ${report}, its tables and every customer's persona in ${workbook} (personas report --run ${opts.out} --out FILE --lang fr for French)`);
       progress.log(`serve it: personas keys create --store ${storeDir} --name me --scopes read && personas serve --store ${storeDir}`);
     });
 }

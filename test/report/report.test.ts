@@ -304,6 +304,10 @@ describe('personas demo --run', () => {
     expect(page).toContain(q.modelVersion);
     expect(page).toContain('class="portraits"');
     expect(rowCells(page, 'table-quantification', '').customers).toBe(String(q.personas.at(-1)!.customers));
+    // Its tables and every customer's persona as a workbook too: a zip holding the sheets.
+    const workbook = readFileSync(join(out, 'report.xlsx'));
+    expect(workbook.subarray(0, 2).toString()).toBe('PK');
+    expect(workbook.includes(Buffer.from('xl/worksheets/sheet'))).toBe(true);
   }, 60_000);
 });
 

@@ -1,0 +1,251 @@
+// The report's tables as an Excel workbook, for a consultant who builds the client's slides or
+// hands the labels to a marketing team that works in Excel: quantification, persona x segment,
+// model quality, the data received, and every customer's assignment (the run's assignments.csv
+// with each persona's label beside its id). Written beside its place and renamed once complete.
+import { createReadStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { createInterface } from 'node:readline';
+import ExcelJS from 'exceljs';
+import { InputError } from '../errors.ts';
+import { splitCsvLine } from '../store/registry.ts';
+import { formatters } from './format.ts';
+import { TEXT, type Lang } from './labels.ts';
+import type { ReportModel } from './model.ts';
+
+/** Data rows a sheet holds at most (Excel's 1,048,576 rows, less the header); more go on to a next sheet. */
+export const SHEET_ROWS = 1_048_575;
+
+interface SheetWords {
+  quantification: string;
+  segments: string;
+  quality: string;
+  data: string;
+  assignments: string;
+  id: string;
+  margin: string;
+  confidence: string;
+  score: (label: string) => string;
+  file: string;
+  reasons: string;
+  feature: string;
+  effect: string;
+  highlight: string;
+  sentence: string;
+  yes: string;
+}
+
+const SHEETS: Record<Lang, SheetWords> = {
+  en: {
+    quantification: 'Quantification',
+    segments: 'Segments',
+    quality: 'Model quality',
+    data: 'Data',
+    assignments: 'Assignments',
+    id: 'persona_id',
+    margin: 'Margin',
+    confidence: 'Confidence',
+    score: (label) => `Score ${label}`,
+    file: 'File',
+    reasons: 'Reasons',
+    feature: 'Feature',
+    effect: 'Effect (SD)',
+    highlight: 'In the report',
+    sentence: 'In words',
+    yes: 'yes',
+  },
+  fr: {
+    quantification: 'Quantification',
+    segments: 'Segments',
+    quality: 'Qualité des modèles',
+    data: 'Données',
+    assignments: 'Affectations',
+    id: 'persona_id',
+    margin: 'Marge',
+    confidence: 'Confiance',
+    score: (label) => `Score ${label}`,
+    file: 'Fichier',
+    reasons: 'Motifs',
+    feature: 'Caractéristique',
+    effect: 'Effet (écarts-types)',
+    highlight: 'Dans le rapport',
+    sentence: 'En clair',
+    yes: 'oui',
+  },
+};
+
+const PCT = '0.0%';
+const EUR = '#,##0 "€"';
+const DEC = '0.000';
+
+interface Column {
+  header: string;
+  width: number;
+  numFmt?: string;
+}
+
+/** A sheet with a bold, frozen, filterable header row. */
+function addSheet(book: ExcelJS.stream.xlsx.WorkbookWriter, name: string, columns: Column[]): ExcelJS.Worksheet {
+  const sheet = book.addWorksheet(name.slice(0, 31), { views: [{ state: 'frozen', ySplit: 1 }] });
+  sheet.columns = columns.map((c, i) => ({ header: c.header, key: `c${i}`, width: c.width, style: c.numFmt ? { numFmt: c.numFmt } : {} }));
+  sheet.getRow(1).font = { bold: true };
+  sheet.autoFilter = { from: { row: 1, column: 1 }, to: { row: 1, column: columns.length } };
+  return sheet;
+}
+
+const add = (sheet: ExcelJS.Worksheet, values: (string | number | null)[]) => sheet.addRow(values).commit();
+
+/**
+ * Writes the workbook of `model` to `file`; with `assignments` (a run's assignments.csv), one more
+ * sheet of every customer's label, continued on further sheets past Excel's row limit.
+ */
+export async function writeReportWorkbook(
+  model: ReportModel,
+  file: string,
+  assignments: string | null,
+  opts: { sheetRows?: number } = {},
+): Promise<{ sheets: string[]; assignmentRows: number }> {
+  if (assignments !== null && !existsSync(assignments)) throw new InputError('INPUT_MISSING_FILE', `${assignments}: assignment file not found`, { file: assignments });
+  const t = TEXT[model.lang];
+  const w = SHEETS[model.lang];
+  const fmt = formatters(model.lang);
+  mkdirSync(dirname(file), { recursive: true });
+  const partial = `${file}.partial-${process.pid}.xlsx`;
+  const book = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: partial, useStyles: true, useSharedStrings: false });
+  book.creator = `personas ${model.codeVersion}`;
+  const sheets: string[] = [];
+  let assignmentRows = 0;
+  try {
+    const quant = addSheet(book, w.quantification, [
+      { header: t.persona, width: 28 },
+      { header: t.customers, width: 12, numFmt: '#,##0' },
+      { header: t.share, width: 14, numFmt: PCT },
+      { header: t.revenue, width: 22, numFmt: EUR },
+      { header: t.revenueShare, width: 16, numFmt: PCT },
+      { header: t.meanConfidence, width: 18, numFmt: DEC },
+      { header: t.estimatedPrevalence, width: 20, numFmt: PCT },
+    ]);
+    for (const r of model.quantification) add(quant, [r.label, r.customers, r.share, r.revenue, r.revenueShare, r.meanConfidence, r.estimatedPrevalence]);
+    quant.commit();
+    sheets.push(w.quantification);
+
+    if (model.segments.rows.length && model.segments.segments.length) {
+      const segLabel = (s: string | null) => (s === null ? t.noSegment : s);
+      const seg = addSheet(book, w.segments, [
+        { header: t.persona, width: 28 },
+        ...model.segments.segments.map((s) => ({ header: segLabel(s), width: Math.max(10, segLabel(s).length + 2), numFmt: '#,##0' })),
+        { header: 'Total', width: 12, numFmt: '#,##0' },
+      ]);
+      for (const r of model.segments.rows) add(seg, [r.label, ...model.segments.segments.map((s) => r.cells.find((c) => c.segment === s)?.customers ?? 0), r.total]);
+      seg.commit();
+      sheets.push(w.segments);
+    }
+
+    if (model.portraits?.some((p) => p.all.length)) {
+      // Every usable feature of each persona, strongest first: the highlights of the HTML and the rest.
+      const portraits = addSheet(book, t.portraits, [
+        { header: t.persona, width: 24 },
+        { header: w.feature, width: 34 },
+        { header: t.personaMean, width: 18, numFmt: '#,##0.00' },
+        { header: t.baseMean, width: 18, numFmt: '#,##0.00' },
+        { header: t.index, width: 18, numFmt: '0' },
+        { header: w.effect, width: 14, numFmt: '0.00' },
+        { header: w.highlight, width: 12 },
+        { header: w.sentence, width: 90 },
+      ]);
+      const labelOf = new Map(model.personas.map((p) => [p.id, p.label]));
+      for (const p of model.portraits) {
+        const shown = new Set(p.highlights.map((h) => h.feature));
+        for (const x of p.all) add(portraits, [labelOf.get(p.persona) ?? p.persona, x.label, x.personaMean, x.baseMean, x.index, x.effect, shown.has(x.feature) ? w.yes : '', x.sentence]);
+      }
+      portraits.commit();
+      sheets.push(t.portraits);
+    }
+
+    const quality = addSheet(book, w.quality, [
+      { header: t.persona, width: 28 },
+      { header: t.seeds, width: 10, numFmt: '#,##0' },
+      { header: t.twins, width: 10, numFmt: '#,##0' },
+      { header: t.auc, width: 16, numFmt: DEC },
+      { header: t.threshold, width: 12, numFmt: DEC },
+      { header: t.expectedPrecision, width: 20, numFmt: PCT },
+      { header: t.coverage, width: 12, numFmt: PCT },
+    ]);
+    for (const q of model.quality) add(quality, [q.label, q.seeds, q.twins, q.validationAuc, q.threshold, q.expectedPrecision, q.coverage]);
+    quality.commit();
+    sheets.push(w.quality);
+
+    if (model.data) {
+      const data = addSheet(book, w.data, [
+        { header: w.file, width: 16 },
+        { header: t.rejected, width: 12, numFmt: '#,##0' },
+        { header: t.repaired, width: 12, numFmt: '#,##0' },
+        { header: w.reasons, width: 60 },
+        { header: t.readAs, width: 60 },
+      ]);
+      for (const f of model.data.files) {
+        add(data, [f.label, f.rejected, f.repaired, f.reasons.map((x) => fmt.labelled(x.label, fmt.count(x.rows))).join(model.lang === 'fr' ? ' ; ' : '; '), f.readAs.join(model.lang === 'fr' ? ' ; ' : '; ')]);
+      }
+      data.commit();
+      sheets.push(w.data);
+    }
+
+    if (assignments !== null) assignmentRows = await addAssignments(book, model, assignments, sheets, opts.sheetRows ?? SHEET_ROWS);
+    await book.commit();
+    renameSync(partial, file);
+  } catch (e) {
+    rmSync(partial, { force: true });
+    throw e;
+  }
+  return { sheets, assignmentRows };
+}
+
+/** The assignment sheets: the CSV's columns with the persona's label after its id, numbers as numbers. */
+async function addAssignments(book: ExcelJS.stream.xlsx.WorkbookWriter, model: ReportModel, path: string, sheets: string[], sheetRows: number): Promise<number> {
+  const t = TEXT[model.lang];
+  const w = SHEETS[model.lang];
+  const labels = new Map(model.personas.map((p) => [p.id, p.label]));
+  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+  let header: string[] | null = null;
+  let columns: Column[] = [];
+  let sheet: ExcelJS.Worksheet | null = null;
+  let inSheet = 0;
+  let rows = 0;
+  let lineNo = 0;
+  for await (const line of lines) {
+    lineNo++;
+    if (header === null) {
+      header = splitCsvLine(line) ?? [];
+      if (header[0] !== 'customer_id' || header[1] !== 'persona') throw new InputError('INPUT_INVALID', `${path}: line 1: not an assignment file (expected customer_id,persona,... got ${line.slice(0, 80)})`, { file: path });
+      columns = [
+        { header: 'customer_id', width: 16 },
+        { header: t.persona, width: 24 },
+        { header: w.id, width: 20 },
+        ...header.slice(2).map((h): Column => {
+          if (h === 'confidence') return { header: w.confidence, width: 12, numFmt: DEC };
+          if (h === 'margin') return { header: w.margin, width: 10, numFmt: DEC };
+          if (h.startsWith('score_')) return { header: w.score(labels.get(h.slice(6)) ?? h.slice(6)), width: 16, numFmt: DEC };
+          return { header: h, width: 18 };
+        }),
+      ];
+      continue;
+    }
+    if (!line) continue;
+    const f = splitCsvLine(line);
+    if (f === null) throw new InputError('INPUT_INVALID', `${path}: line ${lineNo}: a quote that does not close`, { file: path });
+    if (f.length !== header.length) throw new InputError('INPUT_INVALID', `${path}: line ${lineNo}: ${f.length} fields where the header has ${header.length}`, { file: path });
+    if (sheet === null || inSheet === sheetRows) {
+      sheet?.commit();
+      const name = sheets.filter((s) => s.startsWith(w.assignments)).length ? `${w.assignments} (${sheets.filter((s) => s.startsWith(w.assignments)).length + 1})` : w.assignments;
+      sheet = addSheet(book, name, columns);
+      sheets.push(name);
+      inSheet = 0;
+    }
+    const persona = f[1] || null;
+    const rest = f.slice(2).map((v, i) => (header![i + 2] === 'confidence' || header![i + 2] === 'margin' || header![i + 2].startsWith('score_') ? (v === '' ? null : Number(v)) : v));
+    add(sheet, [f[0], persona === null ? t.unassigned : (labels.get(persona) ?? persona), persona, ...rest]);
+    inSheet++;
+    rows++;
+  }
+  sheet?.commit();
+  return rows;
+}
