@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { readPortraitStats, type PortraitStats } from '../report/index.ts';
+import { LANGS, readPortraitStats, type Lang, type PortraitStats } from '../report/index.ts';
 import { InputError } from '../errors.ts';
 import {
   activateVersion, createKey, deleteVersion, defaultStoreDir, exportLabels, labelChanges, listKeys, listVersions, migrate, openStore, publishRun, recordedInputs, revokeKey,
@@ -157,11 +157,13 @@ export function registerStore(program: Command): void {
       .command('export')
       .argument('[version]', 'a published version (default: the active one)')
       .description("a version's labels as the contract's assignment file, for the CRM; with --since, only the customers whose label changed")
-      .requiredOption('--out <file>', 'the CSV file to write (replaced only once complete)')
-      .option('--since <version>', 'only the customers whose persona differs from their label in this version, or who have none there'),
-  ).action(async (version: string | undefined, f: StoreFlags & { out: string; since?: string }) => {
+      .requiredOption('--out <file>', 'the CSV file to write (replaced only once complete); a file ending in .xlsx gets an Excel workbook: the version\'s report tables, then its labels')
+      .option('--since <version>', 'only the customers whose persona differs from their label in this version, or who have none there')
+      .option('--lang <lang>', 'language of an .xlsx workbook: fr or en', 'en'),
+  ).action(async (version: string | undefined, f: StoreFlags & { out: string; since?: string; lang: string }) => {
+    if (!(LANGS as readonly string[]).includes(f.lang)) throw new InputError('INPUT_INVALID', `--lang must be fr or en (got "${f.lang}")`, { field: 'lang' });
     await withStore(f, async (db) => {
-      const r = await exportLabels(db, version ?? null, f.out, { since: f.since ?? null, progress: terminalProgress() });
+      const r = await exportLabels(db, version ?? null, f.out, { since: f.since ?? null, progress: terminalProgress(), lang: f.lang as Lang });
       out(`wrote ${r.rows.toLocaleString('en-US')} labels of ${r.version} to ${f.out}${r.since ? ` (those that changed since ${r.since})` : ''}`);
     });
   });

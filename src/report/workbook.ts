@@ -94,17 +94,24 @@ function addSheet(book: ExcelJS.stream.xlsx.WorkbookWriter, name: string, column
 
 const add = (sheet: ExcelJS.Worksheet, values: (string | number | null)[]) => sheet.addRow(values).commit();
 
+/** The lines of an assignment file (header first), and what to name in an error: a file, or a version's labels. */
+export interface AssignmentLines {
+  lines: AsyncIterable<string>;
+  source: string;
+}
+
 /**
- * Writes the workbook of `model` to `file`; with `assignments` (a run's assignments.csv), one more
- * sheet of every customer's label, continued on further sheets past Excel's row limit.
+ * Writes the workbook of `model` to `file`; with `assignments` (a run's assignments.csv, or the
+ * lines of a published version's labels), one more sheet of every customer's label, continued on
+ * further sheets past Excel's row limit.
  */
 export async function writeReportWorkbook(
   model: ReportModel,
   file: string,
-  assignments: string | null,
+  assignments: string | AssignmentLines | null,
   opts: { sheetRows?: number } = {},
 ): Promise<{ sheets: string[]; assignmentRows: number }> {
-  if (assignments !== null && !existsSync(assignments)) throw new InputError('INPUT_MISSING_FILE', `${assignments}: assignment file not found`, { file: assignments });
+  if (typeof assignments === 'string' && !existsSync(assignments)) throw new InputError('INPUT_MISSING_FILE', `${assignments}: assignment file not found`, { file: assignments });
   const t = TEXT[model.lang];
   const w = SHEETS[model.lang];
   const fmt = formatters(model.lang);
@@ -189,7 +196,10 @@ export async function writeReportWorkbook(
       sheets.push(w.data);
     }
 
-    if (assignments !== null) assignmentRows = await addAssignments(book, model, assignments, sheets, opts.sheetRows ?? SHEET_ROWS);
+    if (assignments !== null) {
+      const source = typeof assignments === 'string' ? { lines: createInterface({ input: createReadStream(assignments, 'utf8'), crlfDelay: Infinity }), source: assignments } : assignments;
+      assignmentRows = await addAssignments(book, model, source, sheets, opts.sheetRows ?? SHEET_ROWS);
+    }
     await book.commit();
     renameSync(partial, file);
   } catch (e) {
@@ -200,11 +210,10 @@ export async function writeReportWorkbook(
 }
 
 /** The assignment sheets: the CSV's columns with the persona's label after its id, numbers as numbers. */
-async function addAssignments(book: ExcelJS.stream.xlsx.WorkbookWriter, model: ReportModel, path: string, sheets: string[], sheetRows: number): Promise<number> {
+async function addAssignments(book: ExcelJS.stream.xlsx.WorkbookWriter, model: ReportModel, { lines, source: path }: AssignmentLines, sheets: string[], sheetRows: number): Promise<number> {
   const t = TEXT[model.lang];
   const w = SHEETS[model.lang];
   const labels = new Map(model.personas.map((p) => [p.id, p.label]));
-  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
   let header: string[] | null = null;
   let columns: Column[] = [];
   let sheet: ExcelJS.Worksheet | null = null;

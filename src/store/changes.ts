@@ -7,7 +7,11 @@ import { dirname } from 'node:path';
 import { InputError } from '../errors.ts';
 import type { Progress } from '../progress.ts';
 import type { Sql } from './db.ts';
-import { assignmentHeader, assignmentLine, labelPage, resolveVersion } from './registry.ts';
+import { buildReportModel } from '../report/model.ts';
+import { PortraitStatsSchema } from '../report/portraits.ts';
+import type { Lang } from '../report/labels.ts';
+import { writeReportWorkbook } from '../report/workbook.ts';
+import { assignmentHeader, assignmentLine, labelPage, resolveVersion, versionDetail } from './registry.ts';
 
 export interface PersonaChange {
   persona: string;
@@ -87,11 +91,12 @@ export async function exportLabels(
   db: Sql,
   version: string | null,
   file: string,
-  opts: { since?: string | null; pageRows?: number; progress?: Progress } = {},
+  opts: { since?: string | null; pageRows?: number; progress?: Progress; lang?: Lang } = {},
 ): Promise<{ version: string; since: string | null; rows: number }> {
   if (existsSync(file) && statSync(file).isDirectory()) throw new InputError('INPUT_INVALID', `${file}: is a directory; give the CSV file to write (--out)`, { field: 'out' });
   const v = await resolveVersion(db, version);
   const since = opts.since ? (await resolveVersion(db, opts.since)).version : null;
+  if (file.toLowerCase().endsWith('.xlsx')) return exportWorkbook(db, v, since, file, opts);
   mkdirSync(dirname(file), { recursive: true });
   const partial = `${file}.partial-${process.pid}`;
   const fd = openSync(partial, 'w');
@@ -119,4 +124,42 @@ export async function exportLabels(
     throw e;
   }
   return { version: v.version, since, rows };
+}
+
+/** The lines of the assignment file of `version`'s labels (header first), a page at a time. */
+async function* labelLines(db: Sql, version: string, since: string | null, pageRows: number, progress?: Progress): AsyncGenerator<string> {
+  let cursor: string | null = null;
+  let rows = 0;
+  let personas: readonly string[] | null = null;
+  do {
+    const page = await labelPage(db, version, cursor, pageRows, null, since);
+    if (personas === null) {
+      personas = page.personas;
+      yield assignmentHeader(personas);
+    }
+    for (const r of page.rows) yield assignmentLine(r, version, personas);
+    rows += page.rows.length;
+    progress?.tick(rows);
+    cursor = page.next;
+  } while (cursor !== null);
+}
+
+/** exportLabels to an Excel workbook: the version's report tables, then its labels (report/workbook.ts). */
+async function exportWorkbook(
+  db: Sql,
+  { version, customers }: { version: string; customers: number },
+  since: string | null,
+  file: string,
+  opts: { pageRows?: number; progress?: Progress; lang?: Lang },
+): Promise<{ version: string; since: string | null; rows: number }> {
+  const d = await versionDetail(db, version);
+  const portraits = d.portraits ? PortraitStatsSchema.safeParse(d.portraits) : null;
+  const model = buildReportModel(
+    { manifest: d.manifest, metrics: d.metrics, quantification: d.quantification, portraits: portraits?.success ? portraits.data : null, data: d.dataSummary },
+    { lang: opts.lang ?? 'en' },
+  );
+  opts.progress?.stage(since ? `labels changed since ${since}` : 'labels', since ? undefined : customers);
+  const source = since ? `the labels of ${version} changed since ${since}` : `the labels of ${version}`;
+  const r = await writeReportWorkbook(model, file, { lines: labelLines(db, version, since, opts.pageRows ?? 10_000, opts.progress), source });
+  return { version, since, rows: r.assignmentRows };
 }

@@ -61,6 +61,11 @@ describe('personas publish, keys and serve', () => {
     await expect(personas('models', 'export', '--since', 'nope', '--out', all, '--store', store)).rejects.toMatchObject({ stderr: expect.stringMatching(/model version 'nope' is not published/) });
     expect(readFileSync(all, 'utf8').trim().split('\n')).toEqual(written);
     expect(readdirSync(join(dir, 'crm')).sort()).toEqual(['all.csv', 'delta.csv']);
+    // The same labels as a French workbook (its sheets: registry.test.ts), and a language it does not speak.
+    const book = join(dir, 'crm', 'all.xlsx');
+    expect((await personas('models', 'export', '--out', book, '--lang', 'fr', '--store', store)).stdout).toBe(`wrote 1,500 labels of ${version} to ${book}\n`);
+    expect(readFileSync(book).includes(Buffer.from('xl/worksheets/sheet'))).toBe(true);
+    await expect(personas('models', 'export', '--out', book, '--lang', 'de', '--store', store)).rejects.toMatchObject({ stderr: expect.stringMatching(/--lang must be fr or en/) });
     await expect(personas('keys', 'create', '--store', store, '--name', 'x', '--scopes', 'root')).rejects.toMatchObject({ stderr: expect.stringMatching(/scopes must be one or more of read, score, admin/) });
     await expect(personas('publish', '--store', store)).rejects.toMatchObject({ stderr: expect.stringMatching(/give --run DIR, or both --model DIR and --assignments FILE/) });
 

@@ -3,6 +3,7 @@
 // published.
 import { copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   activateVersion, activeVersion, createKey, deleteVersion, exportLabels, labelPage, listKeys, listVersions, loadVersionModels,
@@ -206,6 +207,45 @@ for (const variant of STORE_VARIANTS) {
       expect(readFileSync(file, 'utf8').trim().split('\n')).toEqual(written);
       expect(readdirSync(dir).sort()).toEqual(['delta.csv', 'labels.csv']);
       await expect(exportLabels(db, b, dir)).rejects.toThrow(/is a directory; give the CSV file to write \(--out\)/);
+    });
+
+    it("writes a version's report tables and labels as an Excel workbook, all or those changed since another", async () => {
+      const a = loadSavedProjection(runs.a).manifest.modelVersion;
+      const b = loadSavedProjection(runs.b).manifest.modelVersion;
+      const dir = tempDir();
+      const file = join(dir, 'labels.xlsx');
+      expect(await exportLabels(db, b, file, { pageRows: 128, lang: 'fr' })).toEqual({ version: b, since: null, rows: 1500 });
+      const book = new ExcelJS.Workbook();
+      await book.xlsx.readFile(file);
+      expect(book.worksheets.map((w) => w.name)).toEqual(['Quantification', 'Segments', 'Qualité des modèles', 'Affectations']);
+      const labels = new Map(loadSavedProjection(runs.b).personas.map((p) => [p.id, p.label]));
+      const byId = new Map<string, ExcelJS.CellValue[]>();
+      book.getWorksheet('Affectations')!.eachRow((row, n) => n > 1 && byId.set(String(row.getCell(1).value), (row.values as ExcelJS.CellValue[]).slice(1)));
+      const source = readAssignments(runs.b);
+      expect(byId.size).toBe(1500);
+      for (const r of source) {
+        const cells = byId.get(r.customer_id)!;
+        expect([cells[1], cells[2] ?? '']).toEqual([r.persona ? labels.get(r.persona) : 'Non affectés', r.persona]);
+        expect(cells[3]).toBeCloseTo(Number(r.confidence), 5);
+      }
+      const before = readAssignments(runs.a);
+      const changed = source.filter((r, i) => r.persona !== before[i].persona).length;
+      expect(await exportLabels(db, b, join(dir, 'delta.xlsx'), { since: a, pageRows: 50 })).toEqual({ version: b, since: a, rows: changed });
+      // The store goes away midway: the workbook written before stays, no partial file beside it.
+      const written = readFileSync(file);
+      let pages = 0;
+      const failing = new Proxy(db, {
+        get(target, key) {
+          if (key !== 'query') return Reflect.get(target, key) as unknown;
+          return async (text: string, params?: unknown[]) => {
+            if (/FROM assignments a WHERE/.test(text) && ++pages > 3) throw new Error('connection terminated unexpectedly');
+            return target.query(text, params);
+          };
+        },
+      });
+      await expect(exportLabels(failing, a, file, { pageRows: 100 })).rejects.toThrow(/connection terminated/);
+      expect(readFileSync(file).equals(written)).toBe(true);
+      expect(readdirSync(dir).sort()).toEqual(['delta.xlsx', 'labels.xlsx']);
     });
 
     it('keeps only a hash of API keys, and verifies, lists and revokes them', async () => {
