@@ -73,6 +73,9 @@ const SHEETS: Record<Lang, SheetWords> = {
   },
 };
 
+type Cells = (string | number | null)[];
+
+const INT = '#,##0';
 const PCT = '0.0%';
 const EUR = '#,##0 "€"';
 const DEC = '0.000';
@@ -92,7 +95,7 @@ function addSheet(book: ExcelJS.stream.xlsx.WorkbookWriter, name: string, column
   return sheet;
 }
 
-const add = (sheet: ExcelJS.Worksheet, values: (string | number | null)[]) => sheet.addRow(values).commit();
+const add = (sheet: ExcelJS.Worksheet, values: Cells) => sheet.addRow(values).commit();
 
 /** The lines of an assignment file (header first), and what to name in an error: a file, or a version's labels. */
 export interface AssignmentLines {
@@ -121,79 +124,52 @@ export async function writeReportWorkbook(
   book.creator = `personas ${model.codeVersion}`;
   const sheets: string[] = [];
   let assignmentRows = 0;
+  /** One table sheet: a column per [header, width, number format], then its rows. */
+  const table = (name: string, columns: [string, number, string?][], rows: Cells[]) => {
+    const sheet = addSheet(book, name, columns.map(([header, width, numFmt]) => ({ header, width, numFmt })));
+    for (const r of rows) add(sheet, r);
+    sheet.commit();
+    sheets.push(name);
+  };
+  const list = (items: string[]) => items.join(model.lang === 'fr' ? ' ; ' : '; ');
   try {
-    const quant = addSheet(book, w.quantification, [
-      { header: t.persona, width: 28 },
-      { header: t.customers, width: 12, numFmt: '#,##0' },
-      { header: t.share, width: 14, numFmt: PCT },
-      { header: t.revenue, width: 22, numFmt: EUR },
-      { header: t.revenueShare, width: 16, numFmt: PCT },
-      { header: t.meanConfidence, width: 18, numFmt: DEC },
-      { header: t.estimatedPrevalence, width: 20, numFmt: PCT },
-    ]);
-    for (const r of model.quantification) add(quant, [r.label, r.customers, r.share, r.revenue, r.revenueShare, r.meanConfidence, r.estimatedPrevalence]);
-    quant.commit();
-    sheets.push(w.quantification);
-
-    if (model.segments.rows.length && model.segments.segments.length) {
+    table(
+      w.quantification,
+      [[t.persona, 28], [t.customers, 12, INT], [t.share, 14, PCT], [t.revenue, 22, EUR], [t.revenueShare, 16, PCT], [t.meanConfidence, 18, DEC], [t.estimatedPrevalence, 20, PCT]],
+      model.quantification.map((r) => [r.label, r.customers, r.share, r.revenue, r.revenueShare, r.meanConfidence, r.estimatedPrevalence]),
+    );
+    const { segments, rows: segmentRows } = model.segments;
+    if (segmentRows.length && segments.length) {
       const segLabel = (s: string | null) => (s === null ? t.noSegment : s);
-      const seg = addSheet(book, w.segments, [
-        { header: t.persona, width: 28 },
-        ...model.segments.segments.map((s) => ({ header: segLabel(s), width: Math.max(10, segLabel(s).length + 2), numFmt: '#,##0' })),
-        { header: 'Total', width: 12, numFmt: '#,##0' },
-      ]);
-      for (const r of model.segments.rows) add(seg, [r.label, ...model.segments.segments.map((s) => r.cells.find((c) => c.segment === s)?.customers ?? 0), r.total]);
-      seg.commit();
-      sheets.push(w.segments);
+      table(
+        w.segments,
+        [[t.persona, 28], ...segments.map((s): [string, number, string] => [segLabel(s), Math.max(10, segLabel(s).length + 2), INT]), ['Total', 12, INT]],
+        segmentRows.map((r) => [r.label, ...segments.map((s) => r.cells.find((c) => c.segment === s)?.customers ?? 0), r.total]),
+      );
     }
-
     if (model.portraits?.some((p) => p.all.length)) {
       // Every usable feature of each persona, strongest first: the highlights of the HTML and the rest.
-      const portraits = addSheet(book, t.portraits, [
-        { header: t.persona, width: 24 },
-        { header: w.feature, width: 34 },
-        { header: t.personaMean, width: 18, numFmt: '#,##0.00' },
-        { header: t.baseMean, width: 18, numFmt: '#,##0.00' },
-        { header: t.index, width: 18, numFmt: '0' },
-        { header: w.effect, width: 14, numFmt: '0.00' },
-        { header: w.highlight, width: 12 },
-        { header: w.sentence, width: 90 },
-      ]);
       const labelOf = new Map(model.personas.map((p) => [p.id, p.label]));
-      for (const p of model.portraits) {
-        const shown = new Set(p.highlights.map((h) => h.feature));
-        for (const x of p.all) add(portraits, [labelOf.get(p.persona) ?? p.persona, x.label, x.personaMean, x.baseMean, x.index, x.effect, shown.has(x.feature) ? w.yes : '', x.sentence]);
-      }
-      portraits.commit();
-      sheets.push(t.portraits);
+      table(
+        t.portraits,
+        [[t.persona, 24], [w.feature, 34], [t.personaMean, 18, '#,##0.00'], [t.baseMean, 18, '#,##0.00'], [t.index, 18, '0'], [w.effect, 14, '0.00'], [w.highlight, 12], [w.sentence, 90]],
+        model.portraits.flatMap((p) => {
+          const shown = new Set(p.highlights.map((h) => h.feature));
+          return p.all.map((x) => [labelOf.get(p.persona) ?? p.persona, x.label, x.personaMean, x.baseMean, x.index, x.effect, shown.has(x.feature) ? w.yes : '', x.sentence]);
+        }),
+      );
     }
-
-    const quality = addSheet(book, w.quality, [
-      { header: t.persona, width: 28 },
-      { header: t.seeds, width: 10, numFmt: '#,##0' },
-      { header: t.twins, width: 10, numFmt: '#,##0' },
-      { header: t.auc, width: 16, numFmt: DEC },
-      { header: t.threshold, width: 12, numFmt: DEC },
-      { header: t.expectedPrecision, width: 20, numFmt: PCT },
-      { header: t.coverage, width: 12, numFmt: PCT },
-    ]);
-    for (const q of model.quality) add(quality, [q.label, q.seeds, q.twins, q.validationAuc, q.threshold, q.expectedPrecision, q.coverage]);
-    quality.commit();
-    sheets.push(w.quality);
-
+    table(
+      w.quality,
+      [[t.persona, 28], [t.seeds, 10, INT], [t.twins, 10, INT], [t.auc, 16, DEC], [t.threshold, 12, DEC], [t.expectedPrecision, 20, PCT], [t.coverage, 12, PCT]],
+      model.quality.map((q) => [q.label, q.seeds, q.twins, q.validationAuc, q.threshold, q.expectedPrecision, q.coverage]),
+    );
     if (model.data) {
-      const data = addSheet(book, w.data, [
-        { header: w.file, width: 16 },
-        { header: t.rejected, width: 12, numFmt: '#,##0' },
-        { header: t.repaired, width: 12, numFmt: '#,##0' },
-        { header: w.reasons, width: 60 },
-        { header: t.readAs, width: 60 },
-      ]);
-      for (const f of model.data.files) {
-        add(data, [f.label, f.rejected, f.repaired, f.reasons.map((x) => fmt.labelled(x.label, fmt.count(x.rows))).join(model.lang === 'fr' ? ' ; ' : '; '), f.readAs.join(model.lang === 'fr' ? ' ; ' : '; ')]);
-      }
-      data.commit();
-      sheets.push(w.data);
+      table(
+        w.data,
+        [[w.file, 16], [t.rejected, 12, INT], [t.repaired, 12, INT], [w.reasons, 60], [t.readAs, 60]],
+        model.data.files.map((f) => [f.label, f.rejected, f.repaired, list(f.reasons.map((x) => fmt.labelled(x.label, fmt.count(x.rows)))), list(f.readAs)]),
+      );
     }
 
     if (assignments !== null) {

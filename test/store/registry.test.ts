@@ -29,6 +29,20 @@ function brokenRun(edit: (csv: string) => string): string {
   return dir;
 }
 
+/** `db`, whose label pages fail after the first `pages` (the store going away: a fault not caused for real). */
+function failingAfterPages<T extends { query: (text: string, params?: unknown[]) => Promise<unknown> }>(db: T, pages: number): T {
+  let seen = 0;
+  return new Proxy(db, {
+    get(target, key) {
+      if (key !== 'query') return Reflect.get(target, key) as unknown;
+      return async (text: string, params?: unknown[]) => {
+        if (/FROM assignments a WHERE/.test(text) && ++seen > pages) throw new Error('connection terminated unexpectedly');
+        return target.query(text, params);
+      };
+    },
+  });
+}
+
 describe('CSV line splitting', () => {
   it('reads quoted fields with commas and doubled quotes, and refuses malformed quoting', () => {
     expect(splitCsvLine('a,"b,c","d""e",')).toEqual(['a', 'b,c', 'd"e', '']);
@@ -193,16 +207,7 @@ for (const variant of STORE_VARIANTS) {
       expect(readFileSync(join(dir, 'delta.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[0])).toEqual(changed);
       // The store goes away after the third page (a fault not caused for real here): the file
       // written before stays as it was, and no partial file is left beside it.
-      let pages = 0;
-      const failing = new Proxy(db, {
-        get(target, key) {
-          if (key !== 'query') return Reflect.get(target, key) as unknown;
-          return async (text: string, params?: unknown[]) => {
-            if (/FROM assignments a WHERE/.test(text) && ++pages > 3) throw new Error('connection terminated unexpectedly');
-            return target.query(text, params);
-          };
-        },
-      });
+      const failing = failingAfterPages(db, 3);
       await expect(exportLabels(failing, a, file, { pageRows: 100 })).rejects.toThrow(/connection terminated/);
       expect(readFileSync(file, 'utf8').trim().split('\n')).toEqual(written);
       expect(readdirSync(dir).sort()).toEqual(['delta.csv', 'labels.csv']);
@@ -233,16 +238,7 @@ for (const variant of STORE_VARIANTS) {
       expect(await exportLabels(db, b, join(dir, 'delta.xlsx'), { since: a, pageRows: 50 })).toEqual({ version: b, since: a, rows: changed });
       // The store goes away midway: the workbook written before stays, no partial file beside it.
       const written = readFileSync(file);
-      let pages = 0;
-      const failing = new Proxy(db, {
-        get(target, key) {
-          if (key !== 'query') return Reflect.get(target, key) as unknown;
-          return async (text: string, params?: unknown[]) => {
-            if (/FROM assignments a WHERE/.test(text) && ++pages > 3) throw new Error('connection terminated unexpectedly');
-            return target.query(text, params);
-          };
-        },
-      });
+      const failing = failingAfterPages(db, 3);
       await expect(exportLabels(failing, a, file, { pageRows: 100 })).rejects.toThrow(/connection terminated/);
       expect(readFileSync(file).equals(written)).toBe(true);
       expect(readdirSync(dir).sort()).toEqual(['delta.xlsx', 'labels.xlsx']);
