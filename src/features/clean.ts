@@ -58,11 +58,13 @@ async function applyChecks(
   parsed: Record<string, string>,
   orphans = false,
 ): Promise<string> {
-  // A quote left in any field is a line the CSV reader could not split (see loadInput).
+  // A quote left in any field is a line the CSV reader could not split (see loadInput). A workbook's
+  // text is written by workbookToText, its quotes escaped: a quote there is the cell's own.
+  const fromWorkbook = !!input.format?.workbook;
   const anyQuote = input.columns.map((c) => quoteIn(ident(c))).join(' OR ');
   // A line with more fields than the header: a delimiter inside a value has shifted the fields after it.
   const extra: Check[] = input.extraFields ? [{ reason: 'extra_fields', action: 'dropped', when: `trim(coalesce(${EXTRA_FIELDS}, '')) <> ''` }] : [];
-  checks = [{ reason: 'stray_quote', action: 'dropped', when: anyQuote }, ...extra, ...checks.filter((c) => c.reason !== 'stray_quote')];
+  checks = [...(fromWorkbook ? [] : [{ reason: 'stray_quote', action: 'dropped' as const, when: anyQuote }]), ...extra, ...checks.filter((c) => c.reason !== 'stray_quote')];
   const reason = `CASE ${checks.map((c) => `WHEN ${c.when} THEN ${literal(c.reason)}`).join(' ')} END`;
   const action = checks.length ? `CASE _reason ${checks.map((c) => `WHEN ${literal(c.reason)} THEN ${literal(c.action)}`).join(' ')} END` : 'NULL';
   const checked = `${input.table}_checked`;

@@ -113,6 +113,9 @@ describe('workbook rows that do not read', () => {
     sheet.getRow(7).values = ['A', new Date('2026-04-23T00:00:00Z'), { error: '#N/A' }];
     sheet.getRow(8).values = ['A', new Date('2026-04-22T00:00:00Z'), 'douze; ou treize'];
     sheet.getRow(9).values = ['A', new Date('2026-04-21T00:00:00Z'), { formula: 'B2*2', result: 3 }];
+    // A cell's own quotes are kept: no stray quote in a workbook.
+    sheet.getRow(3).values = ['customer_id', 'ts', 'amount', 'category'];
+    sheet.getRow(4).getCell(4).value = 'Pack "Été"';
     await book.xlsx.writeFile(join(dir, 'transactions.xlsx'));
     const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out') });
     expect(built.asOf).toBe('2026-04-25');
@@ -121,7 +124,7 @@ describe('workbook rows that do not read', () => {
       { file: 'transactions', reason: 'empty_line', action: 'dropped', rows: 1 },
     ]);
     const rejected = readFileSync(join(dir, 'out', 'rejects', 'transactions.csv'), 'utf8').trim().split('\n');
-    expect(rejected.slice(1)).toEqual(['6,,empty_line,dropped,,,', '7,3,bad_amount,dropped,A,2026-04-23,#N/A', '8,4,bad_amount,dropped,A,2026-04-22,douze; ou treize']);
+    expect(rejected.slice(1)).toEqual(['6,,empty_line,dropped,,,,', '7,3,bad_amount,dropped,A,2026-04-23,#N/A,', '8,4,bad_amount,dropped,A,2026-04-22,douze; ou treize,']);
     // 12.5 + 7.25 + the formula's 3.
     expect(Array.from(built.table.numeric[built.table.numericNames.indexOf('monetary_12m')])).toEqual([22.75]);
   });
