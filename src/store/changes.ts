@@ -96,22 +96,18 @@ export async function exportLabels(
   if (existsSync(file) && statSync(file).isDirectory()) throw new InputError('INPUT_INVALID', `${file}: is a directory; give the CSV file to write (--out)`, { field: 'out' });
   const v = await resolveVersion(db, version);
   const since = opts.since ? (await resolveVersion(db, opts.since)).version : null;
-  if (file.toLowerCase().endsWith('.xlsx')) return exportWorkbook(db, v, since, file, opts);
+  opts.progress?.stage(since ? `labels changed since ${since}` : 'labels', since ? undefined : v.customers);
+  const pages = labelPages(db, v.version, since, opts.pageRows ?? 10_000, opts.progress);
+  if (file.toLowerCase().endsWith('.xlsx')) return exportWorkbook(db, v.version, since, file, pages, opts.lang);
   mkdirSync(dirname(file), { recursive: true });
   const partial = `${file}.partial-${process.pid}`;
   const fd = openSync(partial, 'w');
-  let rows = 0;
+  let rows = -1; // the header's line is not a label
   try {
-    writeSync(fd, assignmentHeader(v.personas) + '\n');
-    opts.progress?.stage(since ? `labels changed since ${since}` : 'labels', since ? undefined : v.customers);
-    let cursor: string | null = null;
-    do {
-      const page = await labelPage(db, v.version, cursor, opts.pageRows ?? 10_000, null, since);
-      if (page.rows.length) writeSync(fd, page.rows.map((r) => assignmentLine(r, v.version, v.personas)).join('\n') + '\n');
-      rows += page.rows.length;
-      opts.progress?.tick(rows);
-      cursor = page.next;
-    } while (cursor !== null);
+    for await (const lines of pages) {
+      if (lines.length) writeSync(fd, lines.join('\n') + '\n');
+      rows += lines.length;
+    }
     closeSync(fd);
     renameSync(partial, file);
   } catch (e) {
@@ -126,8 +122,8 @@ export async function exportLabels(
   return { version: v.version, since, rows };
 }
 
-/** The lines of the assignment file of `version`'s labels (header first), a page at a time. */
-async function* labelLines(db: Sql, version: string, since: string | null, pageRows: number, progress?: Progress): AsyncGenerator<string> {
+/** The lines of the assignment file of `version`'s labels, a page at a time: the header first, alone. */
+async function* labelPages(db: Sql, version: string, since: string | null, pageRows: number, progress?: Progress): AsyncGenerator<string[]> {
   let cursor: string | null = null;
   let rows = 0;
   let personas: readonly string[] | null = null;
@@ -135,9 +131,9 @@ async function* labelLines(db: Sql, version: string, since: string | null, pageR
     const page = await labelPage(db, version, cursor, pageRows, null, since);
     if (personas === null) {
       personas = page.personas;
-      yield assignmentHeader(personas);
+      yield [assignmentHeader(personas)];
     }
-    for (const r of page.rows) yield assignmentLine(r, version, personas);
+    yield page.rows.map((r) => assignmentLine(r, version, personas!));
     rows += page.rows.length;
     progress?.tick(rows);
     cursor = page.next;
@@ -147,19 +143,22 @@ async function* labelLines(db: Sql, version: string, since: string | null, pageR
 /** exportLabels to an Excel workbook: the version's report tables, then its labels (report/workbook.ts). */
 async function exportWorkbook(
   db: Sql,
-  { version, customers }: { version: string; customers: number },
+  version: string,
   since: string | null,
   file: string,
-  opts: { pageRows?: number; progress?: Progress; lang?: Lang },
+  pages: AsyncIterable<string[]>,
+  lang: Lang = 'en',
 ): Promise<{ version: string; since: string | null; rows: number }> {
   const d = await versionDetail(db, version);
   const portraits = d.portraits ? PortraitStatsSchema.safeParse(d.portraits) : null;
   const model = buildReportModel(
     { manifest: d.manifest, metrics: d.metrics, quantification: d.quantification, portraits: portraits?.success ? portraits.data : null, data: d.dataSummary },
-    { lang: opts.lang ?? 'en' },
+    { lang },
   );
-  opts.progress?.stage(since ? `labels changed since ${since}` : 'labels', since ? undefined : customers);
+  async function* lines(): AsyncGenerator<string> {
+    for await (const page of pages) yield* page;
+  }
   const source = since ? `the labels of ${version} changed since ${since}` : `the labels of ${version}`;
-  const r = await writeReportWorkbook(model, file, { lines: labelLines(db, version, since, opts.pageRows ?? 10_000, opts.progress), source });
+  const r = await writeReportWorkbook(model, file, { lines: lines(), source });
   return { version, since, rows: r.assignmentRows };
 }
