@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ident, literal, rows, run, type Duck } from './duck.ts';
 import { numberSql, timestampSql } from './formats.ts';
-import { EXTRA_FIELDS, lineOfRecord, type LoadedInput } from './sources.ts';
+import { EXTRA_FIELDS, lineOfRecord, STRAY_QUOTE, type LoadedInput } from './sources.ts';
 
 export const CHANNELS = ['store', 'web', 'app', 'phone'] as const;
 export const INTERACTION_TYPES = [
@@ -36,7 +36,6 @@ const SEX_M = ['M', 'H', 'HOMME', 'MALE', 'M.', 'MR', 'MR.', 'MONSIEUR', '1'].ma
 
 /** SQL text test that is true for a non-empty value. */
 const present = (c: string) => `(${c} IS NOT NULL AND trim(${c}) <> '')`;
-const quoteIn = (c: string) => `contains(coalesce(${c}, ''), '"')`;
 
 interface Check {
   reason: string;
@@ -58,13 +57,12 @@ async function applyChecks(
   parsed: Record<string, string>,
   orphans = false,
 ): Promise<string> {
-  // A quote left in any field is a line the CSV reader could not split (see loadInput). A workbook's
-  // text is written by workbookToText, its quotes escaped: a quote there is the cell's own.
-  const fromWorkbook = !!input.format?.workbook;
-  const anyQuote = input.columns.map((c) => quoteIn(ident(c))).join(' OR ');
+  // A line a stray quote broke, in a file read without quoting (see loadInput); in a file the quoted
+  // read split, a quote in a value is the value's own (`"Dupont ""Jr"""`, `O"Neil`).
+  const stray: Check[] = input.strayQuotes ? [{ reason: 'stray_quote', action: 'dropped', when: STRAY_QUOTE }] : [];
   // A line with more fields than the header: a delimiter inside a value has shifted the fields after it.
   const extra: Check[] = input.extraFields ? [{ reason: 'extra_fields', action: 'dropped', when: `trim(coalesce(${EXTRA_FIELDS}, '')) <> ''` }] : [];
-  checks = [...(fromWorkbook ? [] : [{ reason: 'stray_quote', action: 'dropped' as const, when: anyQuote }]), ...extra, ...checks.filter((c) => c.reason !== 'stray_quote')];
+  checks = [...stray, ...extra, ...checks];
   const reason = `CASE ${checks.map((c) => `WHEN ${c.when} THEN ${literal(c.reason)}`).join(' ')} END`;
   const action = checks.length ? `CASE _reason ${checks.map((c) => `WHEN ${literal(c.reason)} THEN ${literal(c.action)}`).join(' ')} END` : 'NULL';
   const checked = `${input.table}_checked`;
@@ -140,10 +138,8 @@ export const MAX_AGE = 120;
 export async function cleanCustomers(conn: Duck, input: LoadedInput, outDir: string, year: number): Promise<RejectCount[]> {
   const has = (c: string) => input.columns.includes(c);
   const num = (c: string) => numberSql(c, input.format);
-  const textCols = ['first_name', 'segment', 'sex', 'postcode'].filter(has);
   const checks: Check[] = [
     { reason: 'missing_customer_id', action: 'dropped', when: `NOT ${present('customer_id')}` },
-    ...(textCols.length ? [{ reason: 'stray_quote', action: 'dropped' as const, when: textCols.map((c) => quoteIn(ident(c))).join(' OR ') }] : []),
     ...(has('signup_date') ? [{ reason: 'bad_date', action: 'dropped' as const, when: `${present('signup_date')} AND ${timestampSql('signup_date', input.format)} IS NULL` }] : []),
     {
       reason: 'duplicate_id',
@@ -232,7 +228,6 @@ export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: 
     promo: has('promo') ? `CASE WHEN trim(promo) = '1' THEN 1 ELSE 0 END` : '0',
   };
   const checks: Check[] = [
-    ...(has('category') ? [{ reason: 'stray_quote', action: 'dropped' as const, when: quoteIn('category') }] : []),
     { reason: 'bad_date', action: 'dropped', when: 'p__day IS NULL' },
     { reason: 'bad_amount', action: 'dropped', when: 'p__amount IS NULL OR NOT isfinite(p__amount)' },
     { reason: 'orphan_id', action: 'dropped', when: '_orphan' },

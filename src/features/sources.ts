@@ -86,6 +86,11 @@ export interface LoadedInput {
   lineOffset?: number;
   /** The table has column `_extra_fields`: what a line holds beyond the header's columns. */
   extraFields?: boolean;
+  /**
+   * Some lines hold a quote that breaks the CSV rules (a quote in an unquoted field, a quoted field
+   * left open): the table has column `_stray_quote`, true on those lines (see markStrayQuotes).
+   */
+  strayQuotes?: boolean;
   /** Optional contract columns the file seems to hold under another name. */
   suggestions: ColumnSuggestion[];
 }
@@ -218,7 +223,7 @@ async function loadReadable(
     await unreadableParquet(path, () => load(source));
     return { table, path, columns: canonical, blankLines: [], suggestions };
   }
-  await loadCsv(conn, path, readPath, table, load, source, unquoted);
+  const strayQuotes = await loadCsv(conn, path, readPath, table, load, source, unquoted, format.delimiter, canonical);
   const blanks = blankLine === false ? [] : blankLines(readPath);
   const columns = await dropUnnamed(conn, path, table, canonical, original.flatMap((c, i) => (c.trim() ? [] : [i])).map(unnamed), blanks);
   if (columns.length < canonical.length) format.ignoredColumns = canonical.length - columns.length;
@@ -227,7 +232,7 @@ async function loadReadable(
   if (spare && !extraFields) await run(conn, `ALTER TABLE ${ident(table)} DROP COLUMN ${EXTRA_FIELDS}`);
   const dateOrder = await detectDateOrder(conn, table, (DATE_COLUMNS[name] ?? []).filter((c) => columns.includes(c)));
   if (dateOrder) format.dateOrder = dateOrder;
-  return { table, path, columns, format, blankLines: blanks, extraFields, suggestions };
+  return { table, path, columns, format, blankLines: blanks, extraFields, suggestions, ...(strayQuotes ? { strayQuotes } : {}) };
 }
 
 /** Drops the `unnamed` columns of `table`, which must be empty; returns the columns left. */
@@ -247,13 +252,43 @@ async function dropUnnamed(conn: Duck, path: string, table: string, columns: str
   return columns.filter((c) => !unnamed.includes(c));
 }
 
-/** Loads a CSV read with quotes, or without when a stray quote swallowed lines (see loadReadable). */
-async function loadCsv(conn: Duck, path: string, readPath: string, table: string, load: (from: string) => Promise<void>, source: string, unquoted: string): Promise<void> {
+/** Column of a loaded table with stray quotes: true on the lines they broke. */
+export const STRAY_QUOTE = '_stray_quote';
+
+/** A quoted field, spaces around it allowed, its quotes doubled inside (RFC 4180). */
+const QUOTED_FIELD = ' *"(?:[^"]|"")*" *';
+
+/**
+ * RE2 pattern of a well-formed CSV line: fields separated by `delimiter`, each either quoted or
+ * holding no quote at all. A quote inside an unquoted field (`Je"an`) is a stray quote, as RFC 4180
+ * has it; a line with a quoted field left open, or cut by a line end, does not match either.
+ */
+function wellFormedLine(delimiter: string): string {
+  const d = `\\x{${delimiter.charCodeAt(0).toString(16)}}`;
+  const field = `${QUOTED_FIELD}|[^"${d}]*`;
+  return `(?:${field})(?:${d}(?:${field}))*\\r?`;
+}
+
+/**
+ * Loads a CSV read with quotes, or without when a stray quote swallowed lines; returns whether any
+ * line holds a stray quote, then marked in column `_stray_quote` of `table`.
+ */
+async function loadCsv(
+  conn: Duck,
+  path: string,
+  readPath: string,
+  table: string,
+  load: (from: string) => Promise<void>,
+  source: string,
+  unquoted: string,
+  delimiter: string,
+  columns: string[],
+): Promise<boolean> {
   try {
     await load(source);
   } catch (e) {
     // Stray quotes can also leave a quoted field open at the end of the file, which the quoted
-    // read refuses outright: read without quoting, as below (the checks reject the lines holding a quote).
+    // read refuses outright: read without quoting, as below.
     if (!/CSV Error/.test(e instanceof Error ? e.message : String(e))) throw e;
     try {
       await load(unquoted);
@@ -261,17 +296,53 @@ async function loadCsv(conn: Duck, path: string, readPath: string, table: string
       const reason = (again instanceof Error ? again.message : String(again)).split('\n')[0];
       throw new InputError('INPUT_INVALID', `${path}: not a readable CSV file (${reason})`, { file: path });
     }
-    return;
+    await markStrayFields(conn, table, columns);
+    return true;
   }
   // A stray quote opens a quoted field that swallows the lines after it. When the quoted read
   // gave fewer records than the file has lines, read again without quoting: every line is then a
-  // record, and the checks reject the ones holding a quote (stray_quote) with their line. The
+  // record, and the checks reject the ones a quote broke (stray_quote, markStrayFields). The
   // records are counted on the loaded table and the lines by a read that splits on nothing: one
-  // extra pass over the file, the cheapest there is (BENCHMARKS.md, session 17 repeats). Empty
-  // lines, which the quoted read skips and the second gives as NULL, are not counted.
+  // extra pass over the file, the cheapest there is (BENCHMARKS.md, session 17 repeats), which also
+  // counts the lines that break the quoting rules. Empty lines, which the quoted read skips and the
+  // second gives as NULL, are not counted.
   const [loaded] = await rows(conn, `SELECT count(*) AS n FROM ${ident(table)}`);
-  const [lines] = await rows(conn, `SELECT count(line) AS n FROM read_csv(${literal(readPath)}, header = true, delim = '\x01', quote = '', escape = '', strict_mode = false, auto_detect = false, columns = {'line': 'VARCHAR'})`);
-  if (Number(loaded.n) !== Number(lines.n)) await load(unquoted);
+  const lines = `read_csv(${literal(readPath)}, header = true, delim = '\x01', quote = '', escape = '', strict_mode = false, auto_detect = false, columns = {'line': 'VARCHAR'})`;
+  const broken = `contains(line, '"') AND NOT regexp_full_match(line, ${literal(wellFormedLine(delimiter))})`;
+  const [read] = await rows(conn, `SELECT count(line) AS n, count(*) FILTER (WHERE ${broken}) AS stray FROM ${lines}`);
+  if (Number(loaded.n) !== Number(read.n)) {
+    await load(unquoted);
+    await markStrayFields(conn, table, columns);
+    return true;
+  }
+  if (Number(read.stray) === 0) return false;
+  // Rare (a dirty file): the records of the broken lines, by the rank of each among the lines.
+  await run(conn, `CREATE OR REPLACE TEMP TABLE _raw_lines AS SELECT line FROM ${lines}`);
+  await run(conn, `ALTER TABLE ${ident(table)} ADD COLUMN ${STRAY_QUOTE} BOOLEAN DEFAULT false`);
+  await run(
+    conn,
+    `UPDATE ${ident(table)} SET ${STRAY_QUOTE} = true WHERE rowid + 1 IN (
+       SELECT record FROM (SELECT line, count(line) OVER (ORDER BY rowid) AS record FROM _raw_lines) WHERE ${broken})`,
+  );
+  await run(conn, 'DROP TABLE _raw_lines');
+  return true;
+}
+
+/**
+ * For a table read without quoting, where every line is a record split at every delimiter: a
+ * field written as a well-formed quoted field (`"Dupont ""Jr"""`) is given its value
+ * (`Dupont "Jr"`), as the quoted read would; a line with any other field holding a quote (a stray
+ * quote, or the pieces of a quoted field cut at a delimiter or a line end) is marked in `_stray_quote`.
+ */
+async function markStrayFields(conn: Duck, table: string, columns: string[]): Promise<void> {
+  const wellFormed = (c: string) => `regexp_full_match(${c}, ${literal(QUOTED_FIELD)})`;
+  const stray = (c: string) => `coalesce(contains(${c}, '"') AND NOT ${wellFormed(c)}, false)`;
+  await run(conn, `ALTER TABLE ${ident(table)} ADD COLUMN ${STRAY_QUOTE} BOOLEAN`);
+  await run(conn, `UPDATE ${ident(table)} SET ${STRAY_QUOTE} = ${columns.map((c) => stray(ident(c))).join(' OR ')}`);
+  for (const c of columns) {
+    const col = ident(c);
+    await run(conn, `UPDATE ${ident(table)} SET ${col} = replace(trim(${col})[2:-2], '""', '"') WHERE NOT ${STRAY_QUOTE} AND ${wellFormed(col)}`);
+  }
 }
 
 /**

@@ -49,7 +49,14 @@ export function cellText(value: ExcelJS.CellValue): string {
   return String(value);
 }
 
-const field = (text: string) => (/[;"\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text);
+/**
+ * A cell's text as a CSV field. A line break inside a cell (Alt+Enter) becomes a space: a CSV line
+ * is then a sheet row, so a swallowed line always means a stray quote (see loadInput).
+ */
+const field = (cell: string) => {
+  const text = cell.replace(/\r\n|[\r\n]/g, ' ');
+  return /[;"]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+};
 
 /** One sheet's rows being written to its own text file. */
 interface SheetOut {

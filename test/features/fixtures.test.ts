@@ -276,6 +276,50 @@ describe('bad input', () => {
     expect(numericColumn(build.table, 'monetary_12m')![build.table.ids.indexOf('A')]).toBe(160);
   });
 
+  it('keeps a quote escaped in a quoted field, and rejects one inside an unquoted field (RFC 4180)', async () => {
+    const data = tempDir();
+    writeBase(data);
+    const path = join(data, 'customers.csv');
+    // An empty line before it: the broken line is found by its rank among the lines that hold something.
+    const text = readFileSync(path, 'utf8').replace(',gold,platinum,', ',"Club ""Or""",platinum,').replace(',bronze,silver,', ',O"Neil,silver,');
+    writeFileSync(path, text.replace('\nB,Jade', '\n\nB,Jade'));
+    const out = tempDir();
+    const build = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
+    expect(build.rejects.filter((r) => r.file === 'customers')).toEqual([
+      { file: 'customers', reason: 'stray_quote', action: 'dropped', rows: 1 },
+      { file: 'customers', reason: 'empty_line', action: 'dropped', rows: 1 },
+    ]);
+    const rejected = readFileSync(join(out, 'rejects', 'customers.csv'), 'utf8').trim().split('\n');
+    expect(rejected.slice(1).map((l) => l.split(',').slice(0, 4))).toEqual([
+      ['3', '', 'empty_line', 'dropped'],
+      ['6', '4', 'stray_quote', 'dropped'],
+    ]);
+    expect(build.table.ids).toEqual(['A', 'B', 'C']);
+    expect(categoricalColumn(build.table, 'segment')![0]).toBe('Club "Or"');
+  });
+
+  it('in a file a stray quote broke, still reads the well-formed quoted fields of the other lines', async () => {
+    const data = tempDir();
+    writeBase(data);
+    const path = join(data, 'transactions.csv');
+    const text = readFileSync(path, 'utf8')
+      .replace('A,2026-03-01,-20,store,food,0', 'A,2026-03-01,-20,store,"food,0')
+      .replace('A,2026-06-27,100,store,food,0', 'A,2026-06-27,100,"store","fo""od",0')
+      .replace('A,2025-12-10,50,web,gifts,1', 'A,2025-12-10,50,web,"gifts",1');
+    writeFileSync(path, text);
+    const out = tempDir();
+    const build = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
+    expect(build.rejects.filter((r) => r.file === 'transactions')).toEqual([{ file: 'transactions', reason: 'stray_quote', action: 'dropped', rows: 1 }]);
+    const rejected = readFileSync(join(out, 'rejects', 'transactions.csv'), 'utf8').trim().split('\n');
+    expect(rejected.slice(1).map((l) => l.split(',').slice(0, 3))).toEqual([['4', '3', 'stray_quote']]);
+    // The quoted lines are read as the quoted read would: 100 (store) + 50 (web) + 30 in the window.
+    const a = build.table.ids.indexOf('A');
+    expect(numericColumn(build.table, 'monetary_12m')![a]).toBe(180);
+    expect(numericColumn(build.table, 'share_store')![a]).toBeCloseTo(1 / 3, 5);
+    expect(numericColumn(build.table, 'share_cat_gifts')![a]).toBeCloseTo(1 / 3, 5);
+    expect(build.table.numericNames.filter((n) => n.startsWith('share_cat_')).sort()).toEqual(['share_cat_fo_od', 'share_cat_food', 'share_cat_gifts']);
+  });
+
   it('reads channels and contact types whatever their case and surrounding spaces, and flags unknown ones', async () => {
     const clean = tempDir();
     writeBase(clean);

@@ -116,6 +116,8 @@ describe('workbook rows that do not read', () => {
     // A cell's own quotes are kept: no stray quote in a workbook.
     sheet.getRow(3).values = ['customer_id', 'ts', 'amount', 'category'];
     sheet.getRow(4).getCell(4).value = 'Pack "Été"';
+    // A line break inside a cell is a space: the row stays one line, not a quote left open.
+    sheet.getRow(5).getCell(4).value = 'Cadeaux\nNoël';
     await book.xlsx.writeFile(join(dir, 'transactions.xlsx'));
     const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out') });
     expect(built.asOf).toBe('2026-04-25');
@@ -127,6 +129,7 @@ describe('workbook rows that do not read', () => {
     expect(rejected.slice(1)).toEqual(['6,,empty_line,dropped,,,,', '7,3,bad_amount,dropped,A,2026-04-23,#N/A,', '8,4,bad_amount,dropped,A,2026-04-22,douze; ou treize,']);
     // 12.5 + 7.25 + the formula's 3.
     expect(Array.from(built.table.numeric[built.table.numericNames.indexOf('monetary_12m')])).toEqual([22.75]);
+    expect(built.table.numericNames.filter((n) => n.startsWith('share_cat_')).sort()).toEqual(['share_cat_cadeaux_noel', 'share_cat_pack_ete']);
   });
 
   it('says when no visible sheet holds rows, and that .xls and .ods are not read', async () => {
