@@ -30,6 +30,8 @@ export interface InputFormat {
   ignoredColumns?: number;
   /** Set for an Excel workbook: the sheet read, and the other sheets holding rows, left out. */
   workbook?: { sheet: string; otherSheets: string[] };
+  /** Set when lines stand above the header (a title block): the header's line (a workbook's row), the lines above not read. */
+  headerLine?: number;
 }
 
 function bytes(path: string): Readable {
@@ -215,6 +217,8 @@ const FORMAT_WORDS = {
     ignored: (n: number) => `${n} empty column(s) without a name left out`,
     sheet: (name: string) => `sheet "${name}" of the workbook`,
     otherSheets: (names: string[]) => `other sheets left out: ${names.map((n) => `"${n}"`).join(', ')}`,
+    headerLine: (n: number) => `header on line ${n}, the ${n - 1} line(s) above it (a title) not read`,
+    headerRow: (n: number) => `header on row ${n}, the ${n - 1} row(s) above it (a title) not read`,
   },
   fr: {
     windows1252: 'lu en Windows-1252 (le fichier n’est pas en UTF-8 valide)',
@@ -228,6 +232,8 @@ const FORMAT_WORDS = {
     ignored: (n: number) => `${n} colonne(s) vide(s) sans nom écartée(s)`,
     sheet: (name: string) => `feuille « ${name} » du classeur`,
     otherSheets: (names: string[]) => `autres feuilles écartées : ${names.map((n) => `« ${n} »`).join(', ')}`,
+    headerLine: (n: number) => `en-tête en ligne ${n}, les ${n - 1} ligne(s) au-dessus (un titre) non lue(s)`,
+    headerRow: (n: number) => `en-tête en ligne ${n} de la feuille, les ${n - 1} ligne(s) au-dessus (un titre) non lue(s)`,
   },
 };
 
@@ -245,6 +251,7 @@ export function describeFormat(format: InputFormat, lang: 'en' | 'fr' = 'en'): s
   }
   if (format.decimalComma) out.push(w.decimalComma);
   if (format.dateOrder) out.push({ 'day-first': w.dayFirst, 'month-first': w.monthFirst, compact: w.compact }[format.dateOrder]);
+  if (format.headerLine) out.push((format.workbook ? w.headerRow : w.headerLine)(format.headerLine));
   if (format.ignoredColumns) out.push(w.ignored(format.ignoredColumns));
   return out;
 }

@@ -2,9 +2,10 @@
 // tables of text columns with canonical lower-case names. Column names are matched
 // case-insensitively and may be renamed by a user column map; a missing file or required
 // column stops the run with an InputError naming both.
-import { existsSync, mkdtempSync, openSync, readSync, closeSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, openSync, readSync, closeSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createGunzip } from 'node:zlib';
 import { InputError } from '../errors.ts';
 import { ident, literal, rows, run, type Duck } from './duck.ts';
 import { lookalike, OPTIONAL_COLUMNS, type ColumnSuggestion } from './columns.ts';
@@ -59,18 +60,53 @@ export function requireInput(dir: string, name: InputName): string {
   return p;
 }
 
-function readFirstLine(path: string): string {
-  const fd = openSync(path, 'r');
+/** How far down a file its header is looked for, below a title block. */
+export const HEADER_SEARCH_LINES = 20;
+
+/** The first `max` lines of a text file (gzip-compressed when its name ends in .gz), without a byte order mark. */
+async function readHeadLines(path: string, max: number): Promise<string[]> {
+  const limit = 256 * 1024;
+  const file = createReadStream(path, path.endsWith('.gz') ? {} : { end: limit - 1 });
+  const stream = path.endsWith('.gz') ? file.pipe(createGunzip()) : file;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let whole = true;
   try {
-    const buf = Buffer.alloc(64 * 1024);
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    let text = buf.subarray(0, n).toString('utf8');
-    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    const end = text.search(/\r?\n/);
-    return end < 0 ? text : text.slice(0, end);
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= limit) {
+        whole = false;
+        break;
+      }
+    }
   } finally {
-    closeSync(fd);
+    stream.destroy();
+    file.destroy();
   }
+  let text = Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const lines = text.split(/\r?\n/);
+  // A line cut by the read's end is not whole: left out, unless it is the first.
+  if (!whole && lines.length > 1) lines.pop();
+  return lines.slice(0, max);
+}
+
+/** A header line's column names as given (trimmed, without quotes around them). */
+const headerNames = (line: string, delimiter: string) => line.split(delimiter).map((h) => h.trim().replace(/^"(.*)"$/, '$1'));
+
+/**
+ * How many lines stand above the header: a title block some exports write ("Export clients du
+ * 25/04/2026", an empty line). The header is the first of `lines` naming every required column of
+ * `name` (after case folding and the column map); when none does, it is the first line, and the
+ * missing column is said from it.
+ */
+function linesAboveHeader(lines: string[], name: InputName, rename: Map<string, string>, delimiter?: string): number {
+  const at = lines.findIndex((line) => {
+    const names = new Set(headerNames(line, delimiter ?? sniffDelimiter(line)).map((c) => rename.get(c.toLowerCase()) ?? c.toLowerCase()));
+    return REQUIRED_COLUMNS[name].every((c) => names.has(c));
+  });
+  return Math.max(0, at);
 }
 
 export interface LoadedInput {
@@ -120,9 +156,8 @@ export async function loadInput(
     const scratch = mkdtempSync(join(tmpdir(), 'personas-xlsx-'));
     try {
       const { path: text, firstRow, ...sheet } = await workbookToText(path, scratch);
-      const loaded = await loadReadable(conn, name, path, text, 'utf-8', table, columnMap, undefined, sheet);
       // Rejects name the sheet's rows: the text file starts at the sheet's first filled row.
-      return firstRow > 1 ? { ...loaded, lineOffset: firstRow - 1 } : loaded;
+      return await loadReadable(conn, name, path, text, 'utf-8', table, columnMap, undefined, { sheet, rowsAbove: firstRow - 1 });
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }
@@ -150,8 +185,8 @@ async function loadReadable(
   columnMap: ColumnMap,
   /** Whether `readPath` holds an empty line, when already known. */
   blankLine?: boolean,
-  /** Set when `readPath` is a workbook's sheet, written by workbookToText. */
-  workbook?: WorkbookSheet,
+  /** Set when `readPath` is a workbook's sheet, written by workbookToText from the sheet's row `rowsAbove` + 1. */
+  workbook?: { sheet: WorkbookSheet; rowsAbove: number },
 ): Promise<LoadedInput> {
   const rename = new Map(Object.entries(columnMap[name] ?? {}).map(([from, to]) => [from.toLowerCase(), to.toLowerCase()]));
   let source: string;
@@ -160,22 +195,29 @@ async function loadReadable(
   let original: string[];
   let format: InputFormat | undefined;
   const spare = VALIDATED.has(name) && !readPath.endsWith('.parquet');
+  /** Lines of `readPath` above the header, not read; and what to add to a line of `readPath` to give the user's. */
+  let skip = 0;
+  let lineOffset = workbook?.rowsAbove ?? 0;
   if (readPath.endsWith('.parquet')) {
     const desc = await unreadableParquet(path, () => rows(conn, `DESCRIBE SELECT * FROM read_parquet(${literal(readPath)})`));
     original = desc.map((r) => String(r.column_name));
     source = `read_parquet(${literal(readPath)})`;
   } else {
-    const header = readPath.endsWith('.gz') ? await gzHeader(conn, readPath) : readFirstLine(readPath);
+    const head = await readHeadLines(readPath, HEADER_SEARCH_LINES);
+    skip = linesAboveHeader(head, name, rename, workbook ? WORKBOOK_DELIMITER : undefined);
+    const header = head[skip] ?? '';
     const delim = workbook ? WORKBOOK_DELIMITER : sniffDelimiter(header);
     // Spreadsheets that separate fields with semicolons or tabs write numbers with a decimal comma
     // (and so may a workbook's numbers stored as text).
-    format = { encoding, delimiter: delim, decimalComma: delim !== ',', ...(workbook ? { workbook } : {}) };
-    original = header.split(delim).map((h) => h.trim().replace(/^"(.*)"$/, '$1'));
+    format = { encoding, delimiter: delim, decimalComma: delim !== ',', ...(workbook ? { workbook: workbook.sheet } : {}) };
+    if (skip) format.headerLine = lineOffset + skip + 1;
+    lineOffset += skip;
+    original = headerNames(header, delim);
     // The validated inputs get one more column than their header: a line with more fields than the
     // header fills it, and is rejected (extra_fields) rather than cut short silently.
     const spec = [...original.map((c, i) => `${literal(`c${i}`)}: 'VARCHAR'`), ...(spare ? [`'c_extra': 'VARCHAR'`] : [])].join(', ');
     const csv = (quote: string) =>
-      `read_csv(${literal(readPath)}, header = true, delim = ${literal(delim)}, quote = ${literal(quote)}, escape = ${literal(quote)}, ` +
+      `read_csv(${literal(readPath)}, skip = ${skip}, header = true, delim = ${literal(delim)}, quote = ${literal(quote)}, escape = ${literal(quote)}, ` +
       `strict_mode = false, auto_detect = false, null_padding = true, columns = {${spec}})`;
     source = csv('"');
     unquoted = csv('');
@@ -223,27 +265,29 @@ async function loadReadable(
     await unreadableParquet(path, () => load(source));
     return { table, path, columns: canonical, blankLines: [], suggestions };
   }
-  const strayQuotes = await loadCsv(conn, path, readPath, table, load, source, unquoted, format.delimiter, canonical);
-  const blanks = blankLine === false ? [] : blankLines(readPath);
-  const columns = await dropUnnamed(conn, path, table, canonical, original.flatMap((c, i) => (c.trim() ? [] : [i])).map(unnamed), blanks);
+  const strayQuotes = await loadCsv(conn, path, { path: readPath, skip }, table, load, source, unquoted, format.delimiter, canonical);
+  // The empty lines below the header, numbered from it as the records are.
+  const blanks = blankLine === false ? [] : (await blankLines(readPath)).flatMap((b) => (b > skip ? [b - skip] : []));
+  const unnamedColumns = original.flatMap((c, i) => (c.trim() ? [] : [i])).map(unnamed);
+  const columns = await dropUnnamed(conn, path, table, canonical, unnamedColumns, (record) => lineOfRecord(record, blanks) + lineOffset);
   if (columns.length < canonical.length) format.ignoredColumns = canonical.length - columns.length;
   // Most files have no line with extra fields: then the column goes, and so does its check.
   const extraFields = spare && (await rows(conn, `SELECT 1 AS x FROM ${ident(table)} WHERE trim(${EXTRA_FIELDS}) <> '' LIMIT 1`)).length > 0;
   if (spare && !extraFields) await run(conn, `ALTER TABLE ${ident(table)} DROP COLUMN ${EXTRA_FIELDS}`);
   const dateOrder = await detectDateOrder(conn, table, (DATE_COLUMNS[name] ?? []).filter((c) => columns.includes(c)));
   if (dateOrder) format.dateOrder = dateOrder;
-  return { table, path, columns, format, blankLines: blanks, extraFields, suggestions, ...(strayQuotes ? { strayQuotes } : {}) };
+  return { table, path, columns, format, blankLines: blanks, extraFields, suggestions, ...(lineOffset ? { lineOffset } : {}), ...(strayQuotes ? { strayQuotes } : {}) };
 }
 
 /** Drops the `unnamed` columns of `table`, which must be empty; returns the columns left. */
-async function dropUnnamed(conn: Duck, path: string, table: string, columns: string[], unnamed: string[], blanks: number[]): Promise<string[]> {
+async function dropUnnamed(conn: Duck, path: string, table: string, columns: string[], unnamed: string[], lineOf: (record: number) => number): Promise<string[]> {
   for (const c of unnamed) {
     const [first] = await rows(conn, `SELECT min(rowid) + 1 AS record FROM ${ident(table)} WHERE trim(${ident(c)}) <> ''`);
     if (first.record !== null) {
       const position = columns.indexOf(c) + 1;
       throw new InputError(
         'INPUT_INVALID',
-        `${path}: column ${position} has no name in the header but holds values (first on line ${lineOfRecord(Number(first.record), blanks)}); name it in the header, or remove it`,
+        `${path}: column ${position} has no name in the header but holds values (first on line ${lineOf(Number(first.record))}); name it in the header, or remove it`,
         { file: path, column: String(position) },
       );
     }
@@ -276,7 +320,8 @@ function wellFormedLine(delimiter: string): string {
 async function loadCsv(
   conn: Duck,
   path: string,
-  readPath: string,
+  /** The file read, and the lines above its header. */
+  file: { path: string; skip: number },
   table: string,
   load: (from: string) => Promise<void>,
   source: string,
@@ -307,7 +352,7 @@ async function loadCsv(
   // counts the lines that break the quoting rules. Empty lines, which the quoted read skips and the
   // second gives as NULL, are not counted.
   const [loaded] = await rows(conn, `SELECT count(*) AS n FROM ${ident(table)}`);
-  const lines = `read_csv(${literal(readPath)}, header = true, delim = '\x01', quote = '', escape = '', strict_mode = false, auto_detect = false, columns = {'line': 'VARCHAR'})`;
+  const lines = `read_csv(${literal(file.path)}, skip = ${file.skip}, header = true, delim = '\x01', quote = '', escape = '', strict_mode = false, auto_detect = false, columns = {'line': 'VARCHAR'})`;
   const broken = `contains(line, '"') AND NOT regexp_full_match(line, ${literal(wellFormedLine(delimiter))})`;
   const [read] = await rows(conn, `SELECT count(line) AS n, count(*) FILTER (WHERE ${broken}) AS stray FROM ${lines}`);
   if (Number(loaded.n) !== Number(read.n)) {
@@ -358,12 +403,6 @@ async function unreadableParquet<T>(path: string, read: () => Promise<T>): Promi
   }
 }
 
-async function gzHeader(conn: Duck, path: string): Promise<string> {
-  const r = await rows(conn, `SELECT * FROM read_csv(${literal(path)}, header = false, delim = '\x01', quote = '', columns = {'line': 'VARCHAR'}) LIMIT 1`);
-  const line = String(r[0]?.line ?? '');
-  return line.charCodeAt(0) === 0xfeff ? line.slice(1) : line;
-}
-
 /** True when the file holds an empty line (two line ends in a row), found with native search. */
 function hasBlankLine(path: string): boolean {
   const fd = openSync(path, 'r');
@@ -385,35 +424,54 @@ function hasBlankLine(path: string): boolean {
   }
 }
 
-/** 1-based line numbers of the empty lines of a CSV file (none for Parquet or gzip). */
-export function blankLines(path: string): number[] {
-  if (!path.endsWith('.csv') && !path.endsWith('.txt')) return [];
-  if (!hasBlankLine(path)) return [];
-  const out: number[] = [];
-  const fd = openSync(path, 'r');
-  const buf = Buffer.alloc(8 * 1024 * 1024);
+/** Counts lines across chunks of a file, noting those with no character other than a carriage return. */
+function blankLineCounter(): { feed: (buf: Buffer, n: number) => void; blanks: number[] } {
+  const blanks: number[] = [];
   let line = 1;
   let lineLength = 0;
+  const feed = (buf: Buffer, n: number) => {
+    for (let i = 0; i < n; i++) {
+      const b = buf[i];
+      if (b === 10) {
+        if (lineLength === 0) blanks.push(line);
+        line++;
+        lineLength = 0;
+      } else if (b !== 13) {
+        lineLength++;
+      }
+    }
+  };
+  return { feed, blanks };
+}
+
+/** 1-based line numbers of the empty lines of a CSV file, gzip-compressed or not (none for Parquet). */
+export async function blankLines(path: string): Promise<number[]> {
+  const counter = blankLineCounter();
+  if (path.endsWith('.gz')) {
+    const file = createReadStream(path);
+    const stream = file.pipe(createGunzip());
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) counter.feed(chunk, chunk.length);
+    } finally {
+      stream.destroy();
+      file.destroy();
+    }
+    return counter.blanks;
+  }
+  if (!path.endsWith('.csv') && !path.endsWith('.txt')) return [];
+  if (!hasBlankLine(path)) return [];
+  const fd = openSync(path, 'r');
+  const buf = Buffer.alloc(8 * 1024 * 1024);
   try {
     for (;;) {
       const n = readSync(fd, buf, 0, buf.length, null);
       if (n === 0) break;
-      // Count lines and note those with no character other than a carriage return.
-      for (let i = 0; i < n; i++) {
-        const b = buf[i];
-        if (b === 10) {
-          if (lineLength === 0) out.push(line);
-          line++;
-          lineLength = 0;
-        } else if (b !== 13) {
-          lineLength++;
-        }
-      }
+      counter.feed(buf, n);
     }
   } finally {
     closeSync(fd);
   }
-  return out;
+  return counter.blanks;
 }
 
 /** The file line of record `record` (1-based data row), given the sorted blank lines. */

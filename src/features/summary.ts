@@ -12,6 +12,7 @@ const FormatSchema = z.object({
   dateOrder: z.enum(['day-first', 'month-first', 'compact']).optional(),
   ignoredColumns: z.number().int().nonnegative().optional(),
   workbook: z.object({ sheet: z.string(), otherSheets: z.array(z.string()) }).optional(),
+  headerLine: z.number().int().positive().optional(),
 });
 
 export const DataSummarySchema = z.object({

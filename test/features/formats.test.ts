@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoBase } from '../../src/demo/index.ts';
 import { InputError } from '../../src/errors.ts';
-import { detectEncoding, scanText, sniffDelimiter, transcodeToUtf8 } from '../../src/features/formats.ts';
+import { describeFormat, detectEncoding, scanText, sniffDelimiter, transcodeToUtf8 } from '../../src/features/formats.ts';
 import { buildFeatures, type FeatureBuild } from '../../src/features/index.ts';
 import { readDataSummary } from '../../src/features/summary.ts';
 import { tempDir } from '../helpers/world.ts';
@@ -335,6 +335,42 @@ describe('dates, numbers and fields that do not read', () => {
     const err = await buildFeatures({ dataDir: dir }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect((err as Error).message).toBe(`${join(dir, 'transactions.csv')}: column 4 has no name in the header but holds values (first on line 3); name it in the header, or remove it`);
+    // Below a title block, the line is the file's.
+    writeFileSync(join(dir, 'transactions.csv'), 'Ventes\n\ncustomer_id;ts;amount;\nA;2026-04-25;10,5;\nA;2026-04-24;3;oops\n');
+    await expect(buildFeatures({ dataDir: dir })).rejects.toThrow(/column 4 has no name in the header but holds values \(first on line 5\)/);
+  });
+
+  it('reads below a title block above the header, numbering rejects by the file\'s lines, gzip-compressed too', async () => {
+    const rows = ['A;2026-04-25;10,5', '', 'A;2026-04-24;douze', 'A;2026-04-23;2'];
+    const plain = write(rows);
+    const titled = write([]);
+    const text = ['Export des ventes du 25/04/2026;;', 'Magasin : tous', '', 'customer_id;ts;amount', ...rows].join('\n') + '\n';
+    writeFileSync(join(titled, 'transactions.csv'), text);
+    const zipped = write([]);
+    rmSync(join(zipped, 'transactions.csv'));
+    writeFileSync(join(zipped, 'transactions.csv.gz'), gzipSync(text));
+    const reference = await buildFeatures({ dataDir: plain, outDir: join(plain, 'out') });
+    for (const dir of [titled, zipped]) {
+      const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out') });
+      expect(built.table).toEqual(reference.table);
+      expect(built.summary.formats?.transactions.headerLine).toBe(4);
+      expect(describeFormat(built.summary.formats!.transactions)).toContain('header on line 4, the 3 line(s) above it (a title) not read');
+      expect(built.rejects).toEqual(reference.rejects);
+    }
+    // The rejects name the file's lines: the header is line 4, so the empty line is 6 and "douze" 7.
+    const rejected = readFileSync(join(titled, 'out', 'rejects', 'transactions.csv'), 'utf8').trim().split('\n').slice(1);
+    expect(rejected).toEqual(['6,,empty_line,dropped,,,', '7,2,bad_amount,dropped,A,2026-04-24,douze']);
+    expect(readFileSync(join(plain, 'out', 'rejects', 'transactions.csv'), 'utf8')).toContain('4,2,bad_amount,dropped,A,2026-04-24,douze');
+  });
+
+  it('says a missing column from the first line when no line near the top names every required column', async () => {
+    const dir = write([]);
+    writeFileSync(join(dir, 'transactions.csv'), 'Export des ventes\ncustomer_id;date;amount\nA;2026-04-25;10,5\n');
+    await expect(buildFeatures({ dataDir: dir })).rejects.toThrow(`${join(dir, 'transactions.csv')}: required column "customer_id" is missing (found: Export des ventes;`);
+    // The column map names the header's column: the header is then found below the title.
+    const built = await buildFeatures({ dataDir: dir, columnMap: { transactions: { date: 'ts' } } });
+    expect(built.summary.formats?.transactions.headerLine).toBe(2);
+    expect(built.asOf).toBe('2026-04-25');
   });
 
   it('rejects a line with more fields than the header, whose fields a delimiter has shifted', async () => {

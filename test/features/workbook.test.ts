@@ -132,6 +132,31 @@ describe('workbook rows that do not read', () => {
     expect(built.table.numericNames.filter((n) => n.startsWith('share_cat_')).sort()).toEqual(['share_cat_cadeaux_noel', 'share_cat_pack_ete']);
   });
 
+  it('reads below a title block, naming the header row and the sheet rows of rejects and of a stray column', async () => {
+    const dir = base();
+    const book = new ExcelJS.Workbook();
+    const sheet = book.addWorksheet('Ventes');
+    // A title on row 2 (row 1 empty), a subtitle on row 3, row 4 empty, the header on row 5.
+    sheet.getRow(2).values = ['Export des ventes du 25/04/2026'];
+    sheet.getRow(3).values = ['Magasin', 'tous'];
+    sheet.getRow(5).values = ['customer_id', 'ts', 'amount'];
+    sheet.getRow(6).values = ['A', new Date('2026-04-25T00:00:00Z'), 12.5];
+    sheet.getRow(7).values = ['A', new Date('2026-04-24T00:00:00Z'), 'douze'];
+    await book.xlsx.writeFile(join(dir, 'transactions.xlsx'));
+    const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out') });
+    expect(built.summary.formats?.transactions.headerLine).toBe(5);
+    expect(describeFormat(built.summary.formats!.transactions, 'fr')).toContain('en-tête en ligne 5 de la feuille, les 4 ligne(s) au-dessus (un titre) non lue(s)');
+    const rejected = readFileSync(join(dir, 'out', 'rejects', 'transactions.csv'), 'utf8').trim().split('\n');
+    expect(rejected.slice(1)).toEqual(['7,2,bad_amount,dropped,A,2026-04-24,douze']);
+    expect(Array.from(built.table.numeric[built.table.numericNames.indexOf('monetary_12m')])).toEqual([12.5]);
+
+    // A value in a column the header does not name (column 4, between amount and note): the message gives its sheet row.
+    sheet.getRow(5).getCell(5).value = 'note';
+    sheet.getRow(7).getCell(4).value = 'oops';
+    await book.xlsx.writeFile(join(dir, 'transactions.xlsx'));
+    await expect(buildFeatures({ dataDir: dir })).rejects.toThrow(/column 4 has no name in the header but holds values \(first on line 7\)/);
+  });
+
   it('says when no visible sheet holds rows, and that .xls and .ods are not read', async () => {
     const dir = base();
     const book = new ExcelJS.Workbook();
