@@ -85,11 +85,14 @@ export interface TextScan {
   encoding: Encoding;
   /** Whether the file holds an empty line; undefined when the scan stopped before the end (not UTF-8). */
   blankLine?: boolean;
+  /** Whether the file holds a double quote anywhere; undefined as blankLine. */
+  quote?: boolean;
 }
 
 /**
  * detectEncoding of an uncompressed file, in the same native pass telling whether it holds an empty
- * line (two line ends in a row), which the row numbering needs: one read of a large file, not two.
+ * line (two line ends in a row), which the row numbering needs, and a quote, which the stray quote
+ * check needs: one read of a large file, not two.
  */
 export function scanText(path: string): TextScan {
   const fd = openSync(path, 'r');
@@ -98,6 +101,7 @@ export function scanText(path: string): TextScan {
   let carry = 0;
   let first = true;
   let blankLine = false;
+  let quote = false;
   try {
     for (;;) {
       const n = readSync(fd, buf, carry, size, null);
@@ -107,8 +111,9 @@ export function scanText(path: string): TextScan {
         if (view[0] === 0xff && view[1] === 0xfe) return { encoding: 'utf-16le' };
         if (view[0] === 0xfe && view[1] === 0xff) return { encoding: 'utf-16be' };
       }
-      if (n === 0) return isUtf8(view) ? { encoding: 'utf-8', blankLine } : { encoding: 'windows-1252' };
+      if (n === 0) return isUtf8(view) ? { encoding: 'utf-8', blankLine, quote } : { encoding: 'windows-1252' };
       if (!blankLine && (view.indexOf('\n\n') >= 0 || view.indexOf('\n\r\n') >= 0)) blankLine = true;
+      if (!quote && view.indexOf(0x22) >= 0) quote = true;
       const end = completeLength(view);
       if (!isUtf8(view.subarray(0, end))) return { encoding: 'windows-1252' };
       // Keep a cut sequence, and the last two bytes for a blank line across the reads, from a character's start.

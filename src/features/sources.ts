@@ -9,7 +9,7 @@ import { createGunzip } from 'node:zlib';
 import { InputError } from '../errors.ts';
 import { ident, literal, rows, run, type Duck } from './duck.ts';
 import { lookalike, OPTIONAL_COLUMNS, type ColumnSuggestion } from './columns.ts';
-import { detectDateOrder, detectEncoding, scanText, sniffDelimiter, transcodeToUtf8, type InputFormat } from './formats.ts';
+import { detectDateOrder, detectEncoding, scanText, sniffDelimiter, transcodeToUtf8, type InputFormat, type TextScan } from './formats.ts';
 import { WORKBOOK_DELIMITER, workbookToText, type WorkbookSheet } from './workbook.ts';
 
 export { sniffDelimiter };
@@ -163,7 +163,7 @@ export async function loadInput(
     }
   }
   const scan = path.endsWith('.gz') ? { encoding: await detectEncoding(path) } : scanText(path);
-  if (scan.encoding === 'utf-8') return loadReadable(conn, name, path, path, scan.encoding, table, columnMap, scan.blankLine);
+  if (scan.encoding === 'utf-8') return loadReadable(conn, name, path, path, scan.encoding, table, columnMap, scan);
   const scratch = mkdtempSync(join(tmpdir(), 'personas-utf8-'));
   try {
     const copy = join(scratch, `${name}.csv`);
@@ -183,8 +183,8 @@ async function loadReadable(
   encoding: InputFormat['encoding'],
   table: string,
   columnMap: ColumnMap,
-  /** Whether `readPath` holds an empty line, when already known. */
-  blankLine?: boolean,
+  /** Whether `readPath` holds an empty line, and a quote, when already known. */
+  scan?: Pick<TextScan, 'blankLine' | 'quote'>,
   /** Set when `readPath` is a workbook's sheet, written by workbookToText from the sheet's row `rowsAbove` + 1. */
   workbook?: { sheet: WorkbookSheet; rowsAbove: number },
 ): Promise<LoadedInput> {
@@ -265,9 +265,9 @@ async function loadReadable(
     await unreadableParquet(path, () => load(source));
     return { table, path, columns: canonical, blankLines: [], suggestions };
   }
-  const strayQuotes = await loadCsv(conn, path, { path: readPath, skip }, table, load, source, unquoted, format.delimiter, canonical);
+  const strayQuotes = await loadCsv(conn, path, { path: readPath, skip, quote: scan?.quote !== false }, table, load, source, unquoted, format.delimiter, canonical);
   // The empty lines below the header, numbered from it as the records are.
-  const blanks = blankLine === false ? [] : (await blankLines(readPath)).flatMap((b) => (b > skip ? [b - skip] : []));
+  const blanks = scan?.blankLine === false ? [] : (await blankLines(readPath)).flatMap((b) => (b > skip ? [b - skip] : []));
   const unnamedColumns = original.flatMap((c, i) => (c.trim() ? [] : [i])).map(unnamed);
   const columns = await dropUnnamed(conn, path, table, canonical, unnamedColumns, (record) => lineOfRecord(record, blanks) + lineOffset);
   if (columns.length < canonical.length) format.ignoredColumns = canonical.length - columns.length;
@@ -320,8 +320,8 @@ function wellFormedLine(delimiter: string): string {
 async function loadCsv(
   conn: Duck,
   path: string,
-  /** The file read, and the lines above its header. */
-  file: { path: string; skip: number },
+  /** The file read, the lines above its header, and whether it may hold a quote. */
+  file: { path: string; skip: number; quote: boolean },
   table: string,
   load: (from: string) => Promise<void>,
   source: string,
@@ -354,7 +354,9 @@ async function loadCsv(
   const [loaded] = await rows(conn, `SELECT count(*) AS n FROM ${ident(table)}`);
   const lines = `read_csv(${literal(file.path)}, skip = ${file.skip}, header = true, delim = '\x01', quote = '', escape = '', strict_mode = false, auto_detect = false, columns = {'line': 'VARCHAR'})`;
   const broken = `contains(line, '"') AND NOT regexp_full_match(line, ${literal(wellFormedLine(delimiter))})`;
-  const [read] = await rows(conn, `SELECT count(line) AS n, count(*) FILTER (WHERE ${broken}) AS stray FROM ${lines}`);
+  // Looking at each line's text costs four times the count alone (BENCHMARKS.md, session 28): only
+  // in a file holding a quote.
+  const [read] = await rows(conn, `SELECT count(line) AS n, ${file.quote ? `count(*) FILTER (WHERE ${broken})` : '0'} AS stray FROM ${lines}`);
   if (Number(loaded.n) !== Number(read.n)) {
     await load(unquoted);
     await markStrayFields(conn, table, columns);

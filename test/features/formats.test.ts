@@ -46,11 +46,14 @@ describe('encodings', () => {
     const big = 16 * mib;
     const scanned = join(dir, 'straddle-16.csv');
     writeFileSync(scanned, Buffer.concat([Buffer.alloc(big - 1, 'a'), Buffer.from('é'), Buffer.alloc(big - 3, 'b'), Buffer.from('😀'), Buffer.alloc(big - 2, 'c'), Buffer.from('€\n')]));
-    expect(scanText(scanned)).toEqual({ encoding: 'utf-8', blankLine: false });
+    expect(scanText(scanned)).toEqual({ encoding: 'utf-8', blankLine: false, quote: false });
     writeFileSync(scanned, Buffer.concat([Buffer.alloc(big - 1, 'a'), Buffer.from('\n\nb\n')]));
-    expect(scanText(scanned)).toEqual({ encoding: 'utf-8', blankLine: true });
+    expect(scanText(scanned)).toEqual({ encoding: 'utf-8', blankLine: true, quote: false });
+    // A quote in the second read, found as well.
+    writeFileSync(scanned, Buffer.concat([Buffer.alloc(big + 10, 'a'), Buffer.from('\n"b"\n')]));
+    expect(scanText(scanned)).toEqual({ encoding: 'utf-8', blankLine: false, quote: true });
     writeFileSync(scanned, Buffer.concat([Buffer.alloc(big - 2, 'a'), Buffer.from('\n\r\nb\n')]));
-    expect(scanText(scanned)).toEqual({ encoding: 'utf-8', blankLine: true });
+    expect(scanText(scanned)).toEqual({ encoding: 'utf-8', blankLine: true, quote: false });
     // A cut sequence at the very end is not UTF-8.
     writeFileSync(scanned, Buffer.concat([Buffer.alloc(big, 'a'), Buffer.from([0xe2, 0x82])]));
     expect(scanText(scanned).encoding).toBe('windows-1252');
