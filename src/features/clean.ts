@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ident, literal, rows, run, type Duck } from './duck.ts';
 import { numberSql, timestampSql } from './formats.ts';
-import { EXTRA_FIELDS, lineOfRecord, STRAY_QUOTE, type LoadedInput } from './sources.ts';
+import { EXTRA_FIELDS, recordLines, STRAY_QUOTE, type LoadedInput } from './sources.ts';
 
 export const CHANNELS = ['store', 'web', 'app', 'phone'] as const;
 export const INTERACTION_TYPES = [
@@ -91,6 +91,7 @@ async function writeRejects(
 ): Promise<RejectCount[]> {
   const blanks = input.blankLines;
   const offset = input.lineOffset ?? 0;
+  const lineOf = recordLines(input);
   const counts = (await rows(
     conn,
     `SELECT _reason AS reason, _action AS action, count(*) AS n FROM ${ident(checked)} WHERE _reason IS NOT NULL GROUP BY ALL ORDER BY 1`,
@@ -116,7 +117,7 @@ async function writeRejects(
   const entries: { line: number; text: string }[] = [];
   for (const r of bad) {
     const record = Number(r._record);
-    const line = lineOfRecord(record, blanks) + offset;
+    const line = lineOf(record);
     entries.push({
       line,
       text: [line, record, r._reason, r._action, ...input.columns.map((c) => esc(r[c]))].join(','),

@@ -118,8 +118,10 @@ export interface LoadedInput {
   format?: InputFormat;
   /** 1-based line numbers of the file's empty lines (CSV only). */
   blankLines: number[];
-  /** What to add to a line number to give the row a user sees (a workbook sheet whose first rows are empty). */
+  /** What to add to a line number to give the row a user sees (a title block, a workbook sheet whose first rows are empty). */
   lineOffset?: number;
+  /** 1-based line numbers of the lines continuing a record, inside a quoted field holding a line break. */
+  continuationLines?: number[];
   /** The table has column `_extra_fields`: what a line holds beyond the header's columns. */
   extraFields?: boolean;
   /**
@@ -190,8 +192,8 @@ async function loadReadable(
 ): Promise<LoadedInput> {
   const rename = new Map(Object.entries(columnMap[name] ?? {}).map(([from, to]) => [from.toLowerCase(), to.toLowerCase()]));
   let source: string;
-  /** A CSV's read without quoting, for a file where a stray quote swallowed lines. */
-  let unquoted: string | null = null;
+  /** A CSV's reads: see loadCsv. */
+  let reads: CsvReads | null = null;
   let original: string[];
   let format: InputFormat | undefined;
   const spare = VALIDATED.has(name) && !readPath.endsWith('.parquet');
@@ -216,11 +218,11 @@ async function loadReadable(
     // The validated inputs get one more column than their header: a line with more fields than the
     // header fills it, and is rejected (extra_fields) rather than cut short silently.
     const spec = [...original.map((c, i) => `${literal(`c${i}`)}: 'VARCHAR'`), ...(spare ? [`'c_extra': 'VARCHAR'`] : [])].join(', ');
-    const csv = (quote: string) =>
+    const csv = (quote: string, parallel = true) =>
       `read_csv(${literal(readPath)}, skip = ${skip}, header = true, delim = ${literal(delim)}, quote = ${literal(quote)}, escape = ${literal(quote)}, ` +
-      `strict_mode = false, auto_detect = false, null_padding = true, columns = {${spec}})`;
+      `strict_mode = false, auto_detect = false, null_padding = true, ${parallel ? '' : 'parallel = false, '}columns = {${spec}})`;
     source = csv('"');
-    unquoted = csv('');
+    reads = { quoted: source, sequential: csv('"', false), unquoted: csv('') };
   }
   // A column without a name (a delimiter ending every line, as spreadsheets may write) is loaded
   // under a placeholder name, then dropped if empty; one that holds values stops the run.
@@ -261,22 +263,37 @@ async function loadReadable(
     })
     .join(', ');
   const load = (from: string) => run(conn, `CREATE OR REPLACE TABLE ${ident(table)} AS SELECT ${select}${spare ? `, c_extra AS ${EXTRA_FIELDS}` : ''} FROM ${from}`);
-  if (unquoted === null || !format) {
+  if (reads === null || !format) {
     await unreadableParquet(path, () => load(source));
     return { table, path, columns: canonical, blankLines: [], suggestions };
   }
-  const strayQuotes = await loadCsv(conn, path, { path: readPath, skip, quote: scan?.quote !== false }, table, load, source, unquoted, format.delimiter, canonical);
-  // The empty lines below the header, numbered from it as the records are.
-  const blanks = scan?.blankLine === false ? [] : (await blankLines(readPath)).flatMap((b) => (b > skip ? [b - skip] : []));
+  const csvRead = await loadCsv(conn, path, { path: readPath, skip, quote: scan?.quote !== false }, table, load, reads, format.delimiter, canonical);
+  const strayQuotes = csvRead.stray;
+  // The empty lines below the header, numbered from it as the records are (an empty line inside a
+  // quoted field is the field's).
+  const continuation = new Set(csvRead.continuation);
+  const blanks = scan?.blankLine === false ? [] : (await blankLines(readPath)).flatMap((b) => (b > skip && !continuation.has(b - skip) ? [b - skip] : []));
   const unnamedColumns = original.flatMap((c, i) => (c.trim() ? [] : [i])).map(unnamed);
-  const columns = await dropUnnamed(conn, path, table, canonical, unnamedColumns, (record) => lineOfRecord(record, blanks) + lineOffset);
+  const located = { blankLines: blanks, lineOffset, continuationLines: csvRead.continuation };
+  const columns = await dropUnnamed(conn, path, table, canonical, unnamedColumns, recordLines(located));
   if (columns.length < canonical.length) format.ignoredColumns = canonical.length - columns.length;
   // Most files have no line with extra fields: then the column goes, and so does its check.
   const extraFields = spare && (await rows(conn, `SELECT 1 AS x FROM ${ident(table)} WHERE trim(${EXTRA_FIELDS}) <> '' LIMIT 1`)).length > 0;
   if (spare && !extraFields) await run(conn, `ALTER TABLE ${ident(table)} DROP COLUMN ${EXTRA_FIELDS}`);
   const dateOrder = await detectDateOrder(conn, table, (DATE_COLUMNS[name] ?? []).filter((c) => columns.includes(c)));
   if (dateOrder) format.dateOrder = dateOrder;
-  return { table, path, columns, format, blankLines: blanks, extraFields, suggestions, ...(lineOffset ? { lineOffset } : {}), ...(strayQuotes ? { strayQuotes } : {}) };
+  return {
+    table,
+    path,
+    columns,
+    format,
+    blankLines: blanks,
+    extraFields,
+    suggestions,
+    ...(lineOffset ? { lineOffset } : {}),
+    ...(continuation.size ? { continuationLines: csvRead.continuation } : {}),
+    ...(strayQuotes ? { strayQuotes } : {}),
+  };
 }
 
 /** Drops the `unnamed` columns of `table`, which must be empty; returns the columns left. */
@@ -307,15 +324,33 @@ const QUOTED_FIELD = ' *"(?:[^"]|"")*" *';
  * holding no quote at all. A quote inside an unquoted field (`Je"an`) is a stray quote, as RFC 4180
  * has it; a line with a quoted field left open, or cut by a line end, does not match either.
  */
-function wellFormedLine(delimiter: string): string {
+function wellFormedLine(delimiter: string, maxFields?: number): string {
   const d = `\\x{${delimiter.charCodeAt(0).toString(16)}}`;
   const field = `${QUOTED_FIELD}|[^"${d}]*`;
-  return `(?:${field})(?:${d}(?:${field}))*\\r?`;
+  return `(?:${field})(?:${d}(?:${field}))${maxFields === undefined ? '*' : `{0,${maxFields - 1}}`}\\r?`;
+}
+
+/** A CSV's reads: with quotes (DuckDB's parallel reader, or its one-thread one), and without. */
+interface CsvReads {
+  quoted: string;
+  sequential: string;
+  unquoted: string;
+}
+
+/** How a CSV was read: whether lines hold stray quotes, and the lines continuing a record. */
+interface CsvRead {
+  /** Some lines hold a stray quote, marked in column `_stray_quote` of the table. */
+  stray: boolean;
+  /**
+   * Lines (numbered from the header, as `blankLines`) inside a record's quoted field that holds a
+   * line break: they start no record, as an empty line does not.
+   */
+  continuation: number[];
 }
 
 /**
- * Loads a CSV read with quotes, or without when a stray quote swallowed lines; returns whether any
- * line holds a stray quote, then marked in column `_stray_quote` of `table`.
+ * Loads a CSV read with quotes, or without when a stray quote swallowed lines (then each line is a
+ * record), and finds the lines holding a stray quote.
  */
 async function loadCsv(
   conn: Duck,
@@ -324,55 +359,140 @@ async function loadCsv(
   file: { path: string; skip: number; quote: boolean },
   table: string,
   load: (from: string) => Promise<void>,
-  source: string,
-  unquoted: string,
+  reads: CsvReads,
   delimiter: string,
   columns: string[],
-): Promise<boolean> {
-  try {
-    await load(source);
-  } catch (e) {
-    // Stray quotes can also leave a quoted field open at the end of the file, which the quoted
-    // read refuses outright: read without quoting, as below.
-    if (!/CSV Error/.test(e instanceof Error ? e.message : String(e))) throw e;
+): Promise<CsvRead> {
+  const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+  const lineByLine = async (): Promise<CsvRead> => {
     try {
-      await load(unquoted);
-    } catch (again) {
-      const reason = (again instanceof Error ? again.message : String(again)).split('\n')[0];
-      throw new InputError('INPUT_INVALID', `${path}: not a readable CSV file (${reason})`, { file: path });
+      await load(reads.unquoted);
+    } catch (e) {
+      throw new InputError('INPUT_INVALID', `${path}: not a readable CSV file (${message(e).split('\n')[0]})`, { file: path });
     }
     await markStrayFields(conn, table, columns);
-    return true;
-  }
-  // A stray quote opens a quoted field that swallows the lines after it. When the quoted read
-  // gave fewer records than the file has lines, read again without quoting: every line is then a
-  // record, and the checks reject the ones a quote broke (stray_quote, markStrayFields). The
-  // records are counted on the loaded table and the lines by a read that splits on nothing: one
-  // extra pass over the file, the cheapest there is (BENCHMARKS.md, session 17 repeats), which also
-  // counts the lines that break the quoting rules. Empty lines, which the quoted read skips and the
-  // second gives as NULL, are not counted.
-  const [loaded] = await rows(conn, `SELECT count(*) AS n FROM ${ident(table)}`);
+    return { stray: true, continuation: [] };
+  };
   const lines = `read_csv(${literal(file.path)}, skip = ${file.skip}, header = true, delim = '\x01', quote = '', escape = '', strict_mode = false, auto_detect = false, columns = {'line': 'VARCHAR'})`;
+  /**
+   * The quoted read (`read`, or the one loaded when null) of a file whose lines make well-formed
+   * records, some spanning lines; else the read line by line.
+   */
+  const multiLine = async (read: string | null): Promise<CsvRead> => {
+    const records = await multiLineRecords(conn, lines, delimiter, columns.length);
+    if (!records) return lineByLine();
+    try {
+      if (read) await load(read);
+    } catch (e) {
+      if (!/CSV Error/.test(message(e))) throw e;
+      return lineByLine();
+    }
+    const [loaded] = await rows(conn, `SELECT count(*) AS n FROM ${ident(table)}`);
+    if (Number(loaded.n) !== records.records) return lineByLine();
+    if (records.strays.length) await markStrayRecords(conn, table, records.strays.join(', '));
+    return { stray: records.strays.length > 0, continuation: records.continuation };
+  };
+  try {
+    await load(reads.quoted);
+  } catch (e) {
+    // DuckDB's parallel reader cannot pad short lines once a quoted field holds a line break, or a
+    // stray quote makes one seem to: the lines tell which (the one-thread reader then reads the first).
+    if (/null_padding in conjunction with quoted new lines/.test(message(e))) return multiLine(reads.sequential);
+    // Stray quotes can also leave a quoted field open at the end of the file, which the quoted
+    // read refuses outright: read without quoting, as below.
+    if (!/CSV Error/.test(message(e))) throw e;
+    return lineByLine();
+  }
+  // A stray quote opens a quoted field that swallows the lines after it. The records are counted
+  // on the loaded table and the lines by a read that splits on nothing: one extra pass over the
+  // file, the cheapest there is (BENCHMARKS.md, session 17 repeats), which also counts the lines
+  // that break the quoting rules. Empty lines, which the quoted read skips and the second gives as
+  // NULL, are not counted. When the quoted read gave fewer records than the file has lines, each
+  // record is rebuilt from its lines (multiLineRecords): either every record spanning lines is a
+  // well-formed one whose quoted field holds line breaks (an address, a comment), and the quoted
+  // read stands; or a stray quote swallowed lines, and the file is read again without quoting:
+  // every line is then a record, and the checks reject the ones a quote broke (markStrayFields).
+  const [loaded] = await rows(conn, `SELECT count(*) AS n FROM ${ident(table)}`);
   const broken = `contains(line, '"') AND NOT regexp_full_match(line, ${literal(wellFormedLine(delimiter))})`;
   // Looking at each line's text costs four times the count alone (BENCHMARKS.md, session 28): only
   // in a file holding a quote.
   const [read] = await rows(conn, `SELECT count(line) AS n, ${file.quote ? `count(*) FILTER (WHERE ${broken})` : '0'} AS stray FROM ${lines}`);
-  if (Number(loaded.n) !== Number(read.n)) {
-    await load(unquoted);
-    await markStrayFields(conn, table, columns);
-    return true;
-  }
-  if (Number(read.stray) === 0) return false;
-  // Rare (a dirty file): the records of the broken lines, by the rank of each among the lines.
+  if (Number(loaded.n) !== Number(read.n)) return multiLine(null);
+  if (Number(read.stray) === 0) return { stray: false, continuation: [] };
+  // Rare (a dirty file): the records of the broken lines, by the rank of each among the lines that
+  // hold something (the empty ones are NULL in this read, and few).
   await run(conn, `CREATE OR REPLACE TEMP TABLE _raw_lines AS SELECT line FROM ${lines}`);
+  try {
+    const at = async (where: string) => (await rows(conn, `SELECT rowid AS i FROM _raw_lines WHERE ${where} ORDER BY rowid`)).map((r) => Number(r.i));
+    const empty = await at('line IS NULL');
+    let before = 0;
+    const records = (await at(broken)).map((i) => {
+      while (before < empty.length && empty[before] < i) before++;
+      return i + 1 - before;
+    });
+    await markStrayRecords(conn, table, records.join(', '));
+  } finally {
+    await run(conn, 'DROP TABLE _raw_lines');
+  }
+  return { stray: true, continuation: [] };
+}
+
+/** Marks in `_stray_quote` the records of `table` (1-based) that `records` lists or selects. */
+async function markStrayRecords(conn: Duck, table: string, records: string): Promise<void> {
   await run(conn, `ALTER TABLE ${ident(table)} ADD COLUMN ${STRAY_QUOTE} BOOLEAN DEFAULT false`);
-  await run(
-    conn,
-    `UPDATE ${ident(table)} SET ${STRAY_QUOTE} = true WHERE rowid + 1 IN (
-       SELECT record FROM (SELECT line, count(line) OVER (ORDER BY rowid) AS record FROM _raw_lines) WHERE ${broken})`,
-  );
-  await run(conn, 'DROP TABLE _raw_lines');
-  return true;
+  await run(conn, `UPDATE ${ident(table)} SET ${STRAY_QUOTE} = true WHERE rowid + 1 IN (${records})`);
+}
+
+/**
+ * The file's records rebuilt from its `lines` (a read of one text column), as RFC 4180 has them: a
+ * line with an odd number of quotes opens a quoted field that the next such line closes. When every
+ * record spanning lines is well formed (its quoted fields closed, each followed by a delimiter or
+ * the line's end, no more fields than the header's `fields`, and fewer delimiters in all than two
+ * whole lines hold, which is what a line swallowed by the one before looks like): how many records
+ * there are, the lines continuing a record, and the one-line records holding a stray quote.
+ * Otherwise undefined: a stray quote swallowed lines.
+ */
+async function multiLineRecords(
+  conn: Duck,
+  lines: string,
+  delimiter: string,
+  fields: number,
+): Promise<{ records: number; continuation: number[]; strays: number[] } | undefined> {
+  const quotes = (c: string) => `(length(coalesce(${c}, '')) - length(replace(coalesce(${c}, ''), '"', '')))`;
+  const delimiters = (c: string) => `(length(coalesce(${c}, '')) - length(replace(coalesce(${c}, ''), ${literal(delimiter)}, '')))`;
+  await run(conn, `CREATE OR REPLACE TEMP TABLE _raw_lines AS SELECT line FROM ${lines}`);
+  try {
+    // open: the line starts inside a quoted field; record: the rank of the record the line belongs to.
+    await run(
+      conn,
+      `CREATE OR REPLACE TEMP TABLE _raw_records AS
+       SELECT i, line, open, sum(CASE WHEN open = 0 AND line IS NOT NULL THEN 1 ELSE 0 END) OVER (ORDER BY i ROWS UNBOUNDED PRECEDING) AS record
+       FROM (SELECT i, line, (sum(q) OVER (ORDER BY i ROWS UNBOUNDED PRECEDING) - q) % 2 AS open
+             FROM (SELECT rowid AS i, line, ${quotes('line')} % 2 AS q FROM _raw_lines))`,
+    );
+    // An empty line outside a quoted field belongs to no record.
+    const recordLines = '(SELECT * FROM _raw_records WHERE line IS NOT NULL OR open = 1)';
+    const [shape] = await rows(conn, `SELECT max(record) AS records, sum(${quotes('line')}) % 2 AS left_open FROM _raw_records`);
+    if (Number(shape.left_open) !== 0) return undefined;
+    // The records spanning lines, each checked as a whole.
+    const [spanning] = await rows(
+      conn,
+      `SELECT count(*) FILTER (WHERE NOT regexp_full_match(text, ${literal(wellFormedLine(delimiter, fields))}) OR ${delimiters('text')} >= ${2 * (fields - 1)}) AS bad
+       FROM (SELECT record, string_agg(coalesce(line, ''), '\n' ORDER BY i) AS text FROM ${recordLines} GROUP BY record HAVING count(*) > 1)`,
+    );
+    if (Number(spanning.bad) > 0) return undefined;
+    const continuation = (await rows(conn, `SELECT i + 2 AS line FROM _raw_records WHERE open = 1 ORDER BY i`)).map((r) => Number(r.line));
+    // The one-line records breaking the quoting rules (`Je"an,O"Neil`, an even number of quotes).
+    const strays = await rows(
+      conn,
+      `SELECT record FROM ${recordLines} WHERE contains(line, '"') AND NOT regexp_full_match(line, ${literal(wellFormedLine(delimiter))})
+         AND record IN (SELECT record FROM ${recordLines} GROUP BY record HAVING count(*) = 1) ORDER BY record`,
+    );
+    return { records: Number(shape.records ?? 0), continuation, strays: strays.map((r) => Number(r.record)) };
+  } finally {
+    await run(conn, 'DROP TABLE IF EXISTS _raw_records');
+    await run(conn, 'DROP TABLE IF EXISTS _raw_lines');
+  }
 }
 
 /**
@@ -484,4 +604,14 @@ export function lineOfRecord(record: number, blanks: number[]): number {
     else break;
   }
   return line;
+}
+
+/**
+ * The line (a workbook's sheet row) a user sees of each record of a loaded input: past its empty
+ * lines, the lines continuing a record, and the lines above its header.
+ */
+export function recordLines(input: Pick<LoadedInput, 'blankLines' | 'continuationLines' | 'lineOffset'>): (record: number) => number {
+  const skipped = input.continuationLines?.length ? [...input.blankLines, ...input.continuationLines].sort((a, b) => a - b) : input.blankLines;
+  const offset = input.lineOffset ?? 0;
+  return (record) => lineOfRecord(record, skipped) + offset;
 }

@@ -320,6 +320,52 @@ describe('bad input', () => {
     expect(build.table.numericNames.filter((n) => n.startsWith('share_cat_')).sort()).toEqual(['share_cat_fo_od', 'share_cat_food', 'share_cat_gifts']);
   });
 
+  it('reads a quoted field holding line breaks as one value, and numbers the lines after it', async () => {
+    const data = tempDir();
+    writeBase(data);
+    const path = join(data, 'customers.csv');
+    const lines = readFileSync(path, 'utf8').trimEnd().split('\n');
+    // An address column: A's on two lines, B's on three with an empty line inside, D's with quotes of its own.
+    const rows = [
+      `${lines[0]},address`,
+      `${lines[1]},"12 rue Oberkampf\n75011 Paris"`,
+      `${lines[2]},"Bât. B\n\n3, place Bellecour"`,
+      `${lines[3]},`,
+      `${lines[4]},"ZA ""Les Prés""\nBP 12"`,
+      `${lines[3]},`, // C again: a duplicate, on line 10 of the file
+    ];
+    writeFileSync(path, rows.join('\n') + '\n');
+    const out = tempDir();
+    const build = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
+    expect(build.rejects.filter((r) => r.file === 'customers')).toEqual([{ file: 'customers', reason: 'duplicate_id', action: 'dropped', rows: 1 }]);
+    const rejected = readFileSync(join(out, 'rejects', 'customers.csv'), 'utf8').trim().split('\n');
+    expect(rejected.slice(1).map((l) => l.split(',').slice(0, 3))).toEqual([['10', '5', 'duplicate_id']]);
+    expect(build.table.ids).toEqual(['A', 'B', 'C', 'D']);
+    expect(categoricalColumn(build.table, 'address')).toEqual(['12 rue Oberkampf\n75011 Paris', 'Bât. B\n\n3, place Bellecour', null, 'ZA "Les Prés"\nBP 12']);
+    const plain = tempDir();
+    writeBase(plain);
+    const reference = await buildFeatures({ dataDir: plain, asOf: '2026-06-30' });
+    expect(build.table.numeric).toEqual(reference.table.numeric);
+  });
+
+  it('tells a stray quote that swallowed the next line from a field holding a line break', async () => {
+    const data = tempDir();
+    writeBase(data);
+    const path = join(data, 'transactions.csv');
+    // The quote opened on line 4 is closed by a stray quote on line 5, just before a delimiter:
+    // one well-formed record of six fields, but holding two lines' worth of delimiters.
+    const text = readFileSync(path, 'utf8')
+      .replace('A,2026-03-01,-20,store,food,0', 'A,2026-03-01,-20,store,"food,0')
+      .replace('A,2025-06-30,999,store,food,0', 'A,2025-06-30,999,store,food",0');
+    writeFileSync(path, text);
+    const out = tempDir();
+    const build = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
+    expect(build.rejects.filter((r) => r.file === 'transactions')).toEqual([{ file: 'transactions', reason: 'stray_quote', action: 'dropped', rows: 2 }]);
+    const rejected = readFileSync(join(out, 'rejects', 'transactions.csv'), 'utf8').trim().split('\n');
+    expect(rejected.slice(1).map((l) => l.split(',').slice(0, 3))).toEqual([['4', '3', 'stray_quote'], ['5', '4', 'stray_quote']]);
+    expect(numericColumn(build.table, 'monetary_12m')![build.table.ids.indexOf('A')]).toBe(180);
+  });
+
   it('reads channels and contact types whatever their case and surrounding spaces, and flags unknown ones', async () => {
     const clean = tempDir();
     writeBase(clean);
