@@ -55,8 +55,10 @@ export async function buildBehaviour(conn: Duck, asOf: string, categories: strin
      WITH w AS (
        SELECT customer_id,
          count(*) FILTER (WHERE amount > 0) AS n,
-         sum(amount) AS money,
-         sum(amount) FILTER (WHERE amount > 0) AS pos,
+         -- Summed as decimals: exact, so the same whatever order the threads add them in (a sum of
+         -- doubles moves in its last digits from one run to the next).
+         sum(amount::DECIMAL(38, 6))::DOUBLE AS money,
+         sum(amount::DECIMAL(38, 6)) FILTER (WHERE amount > 0)::DOUBLE AS pos,
          ${CHANNELS.map((c) => `count(*) FILTER (WHERE amount > 0 AND channel = ${literal(c)}) AS ch_${c}`).join(', ')},
          count(*) FILTER (WHERE amount > 0 AND promo = 1) AS promo_n,
          count(*) FILTER (WHERE amount > 0 AND dayofweek(day) IN (0, 6)) AS weekend_n,

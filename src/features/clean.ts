@@ -230,7 +230,8 @@ export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: 
   };
   const checks: Check[] = [
     { reason: 'bad_date', action: 'dropped', when: 'p__day IS NULL' },
-    { reason: 'bad_amount', action: 'dropped', when: 'p__amount IS NULL OR NOT isfinite(p__amount)' },
+    // Beyond 10^15 (a thousand billion) an amount is a reading error, and past what the sums hold.
+    { reason: 'bad_amount', action: 'dropped', when: 'p__amount IS NULL OR NOT isfinite(p__amount) OR abs(p__amount) >= 1e15' },
     { reason: 'orphan_id', action: 'dropped', when: '_orphan' },
     ...(has('channel') ? [{ reason: 'unknown_channel', action: 'kept: channel other' as const, when: `p__channel = 'other'` }] : []),
     ...(has('promo') ? [{ reason: 'bad_promo', action: 'kept: promo 0' as const, when: `${present('promo')} AND trim(promo) NOT IN ('0', '1')` }] : []),

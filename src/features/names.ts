@@ -28,6 +28,8 @@ export function survival(age: number, sex: 1 | 2): number {
  * (name, sex) and one per name with sex NULL (both sexes pooled).
  */
 export async function buildNameAges(conn: Duck, asOfYear: number): Promise<void> {
+  // The sums run in a set order (ORDER BY): a sum of doubles otherwise moves in its last digits
+  // with the order the threads add them in, and the same base would give other ages.
   const values: string[] = [];
   for (let age = 0; age <= 110; age++) values.push(`(${age}, ${survival(age, 1)}, ${survival(age, 2)})`);
   await run(conn, `CREATE OR REPLACE TABLE survival(age INTEGER, male DOUBLE, female DOUBLE)`);
@@ -40,10 +42,10 @@ export async function buildNameAges(conn: Duck, asOfYear: number): Promise<void>
               b.nombre * CASE WHEN b.sexe = 1 THEN s.male ELSE s.female END AS alive
        FROM births b JOIN survival s ON s.age = ${asOfYear} - b.annais
      )
-     SELECT first_name, CASE sexe WHEN 1 THEN 'M' ELSE 'F' END AS sex, sum(alive * age) / sum(alive) AS age
+     SELECT first_name, CASE sexe WHEN 1 THEN 'M' ELSE 'F' END AS sex, sum(alive * age ORDER BY age) / sum(alive ORDER BY age) AS age
        FROM w GROUP BY first_name, sexe HAVING sum(alive) > 0
      UNION ALL
-     SELECT first_name, NULL AS sex, sum(alive * age) / sum(alive) AS age
+     SELECT first_name, NULL AS sex, sum(alive * age ORDER BY age, sexe) / sum(alive ORDER BY age, sexe) AS age
        FROM w GROUP BY first_name HAVING sum(alive) > 0`,
   );
 }

@@ -158,7 +158,14 @@ export async function joinTiles(conn: Duck, postcodeFile: Map<string, CommunePoi
   }
   appender.closeSync();
 
-  const weighted = TILE_FEATURES.map((f) => `sum(t.tile_ind * t.${f}) / nullif(sum(CASE WHEN t.${f} IS NOT NULL THEN t.tile_ind END), 0) AS ${f}`).join(', ');
+  // Summed as decimals: exact, so the same whatever order the threads add them in (a sum of doubles
+  // moves in its last digits from one run to the next, and the same base would give other features).
+  // The sums are of decimals (a value past 10^30, no census figure, counts as missing).
+  const dec = (x: string) => `try_cast(${x} AS DECIMAL(38, 8))`;
+  const weighted = TILE_FEATURES.map((f) => {
+    const part = dec(`t.tile_ind * t.${f}`);
+    return `sum(${part}) / nullif(sum(CASE WHEN ${part} IS NOT NULL THEN ${dec('t.tile_ind')} END), 0) AS ${f}`;
+  }).join(', ');
   await run(
     conn,
     `CREATE OR REPLACE TABLE customer_tiles AS

@@ -2,6 +2,7 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { openDuck } from '../../src/features/duck.ts';
 import { buildFeatures, cellId, cellOf, numericColumn, categoricalColumn, type FeatureBuild } from '../../src/features/index.ts';
 import { InputError } from '../../src/errors.ts';
 import { tempDir } from '../helpers/world.ts';
@@ -364,6 +365,27 @@ describe('bad input', () => {
     const rejected = readFileSync(join(out, 'rejects', 'transactions.csv'), 'utf8').trim().split('\n');
     expect(rejected.slice(1).map((l) => l.split(',').slice(0, 3))).toEqual([['4', '3', 'stray_quote'], ['5', '4', 'stray_quote']]);
     expect(numericColumn(build.table, 'monetary_12m')![build.table.ids.indexOf('A')]).toBe(180);
+  });
+
+  it('sums amounts exactly, the same whatever order they are added in, and rejects an amount past 10^15', async () => {
+    const data = tempDir();
+    writeBase(data);
+    const path = join(data, 'transactions.csv');
+    // Ten purchases of 0.10: 1 exactly (doubles added one by one give 0.9999999999999999).
+    const tens = Array.from({ length: 10 }, (_, i) => `B,2026-05-${String(i + 10)},0.1,web,food,0`);
+    writeFileSync(path, readFileSync(path, 'utf8') + [...tens, 'B,2026-05-30,1e15,web,food,0'].join('\n') + '\n');
+    const out = tempDir();
+    const build = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
+    expect(build.rejects.filter((r) => r.file === 'transactions')).toEqual([{ file: 'transactions', reason: 'bad_amount', action: 'dropped', rows: 1 }]);
+    // The feature file keeps doubles (the in-memory table is single precision, where both round to 1).
+    const { db, conn } = await openDuck();
+    try {
+      const [row] = (await conn.runAndReadAll(`SELECT monetary_12m, avg_basket_12m FROM '${join(out, 'features.parquet')}' WHERE customer_id = 'B'`)).getRowObjects();
+      expect(row).toEqual({ monetary_12m: 1, avg_basket_12m: 0.1 });
+    } finally {
+      conn.closeSync();
+      db.closeSync();
+    }
   });
 
   it('reads channels and contact types whatever their case and surrounding spaces, and flags unknown ones', async () => {
