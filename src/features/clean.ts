@@ -215,6 +215,29 @@ export async function cleanCustomers(conn: Duck, input: LoadedInput, outDir: str
   return counts;
 }
 
+/** A numeric id as a key without its leading zeros or a trailing ".0" (SQL over text column `c`). */
+const idKey = (c: string) => `ltrim(regexp_replace(${c}, '\\.0+$', ''), '0')`;
+const numericId = (c: string) => `regexp_full_match(${c}, '[0-9]+(\\.0+)?')`;
+
+/**
+ * Keeps the orphan rows of `checked` whose numeric id names exactly one customer once leading zeros
+ * and a trailing ".0" are set aside on both sides (`123` or `123.0` for customer `00123`, or the
+ * other way round): what a spreadsheet that read the ids as numbers writes. They get the
+ * customer's id, and are counted as `reformatted_id`. Only orphans are looked at: a file whose ids
+ * all match pays one count.
+ */
+async function matchReformattedIds(conn: Duck, checked: string): Promise<void> {
+  const [orphans] = await rows(conn, `SELECT count(*) AS n FROM ${ident(checked)} WHERE _reason = 'orphan_id'`);
+  if (Number(orphans.n) === 0) return;
+  await run(
+    conn,
+    `UPDATE ${ident(checked)} SET customer_id = k.customer_id, _reason = 'reformatted_id', _action = 'kept: matched to its customer'
+     FROM (SELECT ${idKey('customer_id')} AS key, min(customer_id) AS customer_id FROM customers_clean
+           WHERE ${numericId('customer_id')} GROUP BY key HAVING count(*) = 1) k
+     WHERE ${ident(checked)}._reason = 'orphan_id' AND ${numericId(`${ident(checked)}.customer_id`)} AND ${idKey(`${ident(checked)}.customer_id`)} = k.key`,
+  );
+}
+
 /** Validates transactions into the view `transactions_clean` (customers_clean must exist). */
 export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: string): Promise<RejectCount[]> {
   const has = (c: string) => input.columns.includes(c);
@@ -237,6 +260,7 @@ export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: 
     ...(has('promo') ? [{ reason: 'bad_promo', action: 'kept: promo 0' as const, when: `${present('promo')} AND trim(promo) NOT IN ('0', '1')` }] : []),
   ];
   const checked = await applyChecks(conn, input, checks, parsed, true);
+  await matchReformattedIds(conn, checked);
   const counts = await writeRejects(conn, 'transactions', input, checked, outDir);
   await run(
     conn,
@@ -261,6 +285,7 @@ export async function cleanInteractions(conn: Duck, input: LoadedInput, outDir: 
     { reason: 'unknown_type', action: 'kept: type other', when: `p__type = 'other'` },
   ];
   const checked = await applyChecks(conn, input, checks, parsed, true);
+  await matchReformattedIds(conn, checked);
   const counts = await writeRejects(conn, 'interactions', input, checked, outDir);
   await run(
     conn,

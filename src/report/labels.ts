@@ -255,13 +255,17 @@ export const INPUT_FILES: Record<string, Record<Lang, string>> = {
 /** Why a row was rejected or repaired (the reasons of the rejects files), in words. */
 const REASONS: Record<string, Record<Lang, string>> = {
   missing_customer_id: { en: 'no customer id', fr: 'identifiant client absent' },
-  stray_quote: { en: 'a quote left open', fr: 'guillemet non refermé' },
+  stray_quote: { en: 'a quote out of place (a quoted field left open, a quote inside an unquoted one)', fr: 'guillemet mal placé (champ entre guillemets non refermé, guillemet dans un champ sans guillemets)' },
   extra_fields: { en: 'more fields than the header', fr: 'plus de champs que l’en-tête' },
   bad_date: { en: 'date not readable', fr: 'date illisible' },
   duplicate_id: { en: 'customer id seen before', fr: 'identifiant client en double' },
   empty_line: { en: 'empty line', fr: 'ligne vide' },
   bad_amount: { en: 'amount not a number', fr: 'montant non numérique' },
   orphan_id: { en: 'customer not in the customer file', fr: 'client absent du fichier clients' },
+  reformatted_id: {
+    en: 'customer id written without its leading zeros, or as 123.0 (matched to its customer)',
+    fr: 'identifiant client écrit sans ses zéros initiaux, ou en 123.0 (rapproché de son client)',
+  },
   bad_birth_year: { en: 'birth year not readable or not plausible (set missing)', fr: 'année de naissance illisible ou invraisemblable (laissée vide)' },
   bad_sex: { en: 'sex not readable (set missing)', fr: 'sexe illisible (laissé vide)' },
   bad_coordinates: { en: 'coordinates not readable (set missing)', fr: 'coordonnées illisibles (laissées vides)' },

@@ -388,6 +388,50 @@ describe('bad input', () => {
     }
   });
 
+  it('matches ids a spreadsheet wrote without their leading zeros, or as 123.0, to their one customer', async () => {
+    const plain = tempDir();
+    writeBase(plain);
+    const data = tempDir();
+    writeBase(data);
+    const rewrite = (file: string, edit: (line: string, i: number) => string) => {
+      const path = join(data, file);
+      writeFileSync(path, readFileSync(path, 'utf8').split('\n').map(edit).join('\n'));
+    };
+    // Customer A is 00042 in the customer file; its purchases say 42 or 42.0, its contacts 0042.
+    rewrite('customers.csv', (l) => l.replace(/^A,/, '00042,'));
+    rewrite('transactions.csv', (l, i) => l.replace(/^A,/, i % 2 ? '42,' : '42.0,'));
+    rewrite('interactions.csv', (l) => l.replace(/^A,/, '0042,'));
+    // A customer 99 nowhere in the customer file stays an orphan.
+    writeFileSync(join(data, 'transactions.csv'), readFileSync(join(data, 'transactions.csv'), 'utf8') + '99,2026-05-01,10,web,food,0\n');
+    const out = tempDir();
+    const build = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
+    expect(build.rejects).toEqual([
+      { file: 'transactions', reason: 'orphan_id', action: 'dropped', rows: 1 },
+      { file: 'transactions', reason: 'reformatted_id', action: 'kept: matched to its customer', rows: 5 },
+      { file: 'interactions', reason: 'reformatted_id', action: 'kept: matched to its customer', rows: 11 },
+    ]);
+    expect(build.table.ids).toEqual(['00042', 'B', 'C', 'D']);
+    const reference = await buildFeatures({ dataDir: plain, asOf: '2026-06-30' });
+    expect(build.table.numeric).toEqual(reference.table.numeric);
+    const rejected = readFileSync(join(out, 'rejects', 'transactions.csv'), 'utf8').trim().split('\n');
+    expect(rejected.slice(1, 3)).toEqual([
+      '2,1,reformatted_id,kept: matched to its customer,42,2026-06-27,100,store,food,0',
+      '3,2,reformatted_id,kept: matched to its customer,42.0,2025-12-10,50,web,gifts,1',
+    ]);
+  });
+
+  it('leaves an id orphan when, without leading zeros, it would name two customers', async () => {
+    const data = tempDir();
+    writeBase(data);
+    const path = join(data, 'customers.csv');
+    const text = readFileSync(path, 'utf8');
+    writeFileSync(path, text.replace(/\nA,/, '\n0042,').replace(/\nB,/, '\n042,'));
+    writeFileSync(join(data, 'transactions.csv'), readFileSync(join(data, 'transactions.csv'), 'utf8').replace(/^A,/gm, '42,'));
+    const build = await buildFeatures({ dataDir: data, asOf: '2026-06-30' });
+    // A's five purchases (42), and B's one (B is now 042, its purchase still says B).
+    expect(build.rejects.filter((r) => r.file === 'transactions')).toEqual([{ file: 'transactions', reason: 'orphan_id', action: 'dropped', rows: 6 }]);
+  });
+
   it('reads channels and contact types whatever their case and surrounding spaces, and flags unknown ones', async () => {
     const clean = tempDir();
     writeBase(clean);
