@@ -2,11 +2,11 @@
 // repaired field (reported, action "kept"), or is rejected (action "dropped") with one reason.
 // The rejected and repaired rows are written to `rejects/<file>.csv` with their record and line
 // numbers; nothing is dropped silently.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ident, literal, rows, run, type Duck } from './duck.ts';
 import { numberSql, timestampSql } from './formats.ts';
-import { EXTRA_FIELDS, recordLines, STRAY_QUOTE, type LoadedInput } from './sources.ts';
+import { EXTRA_FIELDS, STRAY_QUOTE, type LoadedInput } from './sources.ts';
 
 export const CHANNELS = ['store', 'web', 'app', 'phone'] as const;
 export const INTERACTION_TYPES = [
@@ -81,7 +81,11 @@ async function applyChecks(
   return checked;
 }
 
-/** Writes rejected/repaired rows of `checked` plus the file's empty lines to rejects/<file>.csv. */
+/**
+ * Writes rejected/repaired rows of `checked` plus the file's empty lines to rejects/<file>.csv, in
+ * line order, by DuckDB's CSV writer (a repair may concern every row of a large file: millions of
+ * lines, which building in JavaScript took most of a run).
+ */
 async function writeRejects(
   conn: Duck,
   file: string,
@@ -91,7 +95,6 @@ async function writeRejects(
 ): Promise<RejectCount[]> {
   const blanks = input.blankLines;
   const offset = input.lineOffset ?? 0;
-  const lineOf = recordLines(input);
   const counts = (await rows(
     conn,
     `SELECT _reason AS reason, _action AS action, count(*) AS n FROM ${ident(checked)} WHERE _reason IS NOT NULL GROUP BY ALL ORDER BY 1`,
@@ -102,30 +105,42 @@ async function writeRejects(
 
   const dir = join(outDir, 'rejects');
   mkdirSync(dir, { recursive: true });
-  const bad = (await rows(
-    conn,
-    `SELECT c._record, c._reason, c._action, ${input.columns.map((col) => `r.${ident(col)}`).join(', ')}
-     FROM ${ident(checked)} c JOIN (SELECT rowid + 1 AS _rec, * FROM ${ident(input.table)}) r ON r._rec = c._record
-     WHERE c._reason IS NOT NULL ORDER BY c._record`,
-  )) as Record<string, unknown>[];
-  const esc = (v: unknown) => {
-    if (v === null || v === undefined) return '';
-    const s = String(v);
-    return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-  };
-  const lines = [['line', 'record', 'reason', 'action', ...input.columns].join(',')];
-  const entries: { line: number; text: string }[] = [];
-  for (const r of bad) {
-    const record = Number(r._record);
-    const line = lineOf(record);
-    entries.push({
-      line,
-      text: [line, record, r._reason, r._action, ...input.columns.map((c) => esc(r[c]))].join(','),
-    });
+  // The lines that start no record (empty, or continuing a quoted field), numbered from the header.
+  // Record r is on line r + 1 + offset, plus one for each such line s_i (the i-th, from 1) with
+  // s_i - i <= r: the record lines are the lines that are not skipped, in order.
+  const skipped = [...blanks, ...(input.continuationLines ?? [])].sort((x, y) => x - y);
+  await run(conn, 'CREATE OR REPLACE TEMP TABLE _skipped (s BIGINT, empty BOOLEAN)');
+  const emptySet = new Set(blanks);
+  const appender = await conn.createAppender('_skipped');
+  for (const line of skipped) {
+    appender.appendBigInt(BigInt(line));
+    appender.appendBoolean(emptySet.has(line));
+    appender.endRow();
   }
-  for (const b of blanks.map((x) => x + offset)) entries.push({ line: b, text: [b, '', 'empty_line', 'dropped', ...input.columns.map(() => '')].join(',') });
-  entries.sort((a, b) => a.line - b.line);
-  writeFileSync(join(dir, `${file}.csv`), lines.concat(entries.map((e) => e.text)).join('\n') + '\n');
+  appender.closeSync();
+  const columns = input.columns.map((c) => `r.${ident(c)}`).join(', ');
+  const none = input.columns.map((c) => `NULL::VARCHAR AS ${ident(c)}`).join(', ');
+  try {
+    await run(
+      conn,
+      `COPY (
+         WITH shift AS (
+           SELECT k, max(n) AS n FROM (SELECT s - row_number() OVER (ORDER BY s) AS k, row_number() OVER (ORDER BY s) AS n FROM _skipped) GROUP BY k
+         )
+         SELECT * FROM (
+           SELECT c._record + 1 + ${offset} + coalesce(h.n, 0) AS line, c._record AS record, c._reason AS reason, c._action AS action, ${columns}
+           FROM ${ident(checked)} c
+           JOIN (SELECT rowid + 1 AS _rec, * FROM ${ident(input.table)}) r ON r._rec = c._record
+           ASOF LEFT JOIN shift h ON c._record >= h.k
+           WHERE c._reason IS NOT NULL
+           UNION ALL
+           SELECT s + ${offset} AS line, NULL AS record, 'empty_line' AS reason, 'dropped' AS action, ${none} FROM _skipped WHERE empty
+         ) ORDER BY line
+       ) TO ${literal(join(dir, `${file}.csv`))} (FORMAT CSV, HEADER)`,
+    );
+  } finally {
+    await run(conn, 'DROP TABLE IF EXISTS _skipped');
+  }
   return result;
 }
 
@@ -224,18 +239,38 @@ const numericId = (c: string) => `regexp_full_match(${c}, '[0-9]+(\\.0+)?')`;
  * and a trailing ".0" are set aside on both sides (`123` or `123.0` for customer `00123`, or the
  * other way round): what a spreadsheet that read the ids as numbers writes. They get the
  * customer's id, and are counted as `reformatted_id`. Only orphans are looked at: a file whose ids
- * all match pays one count.
+ * all match pays one count. The table is rebuilt rather than updated (an update of millions of
+ * rows, every purchase of a file whose ids all lost their zeros, is slow and takes gigabytes).
  */
 async function matchReformattedIds(conn: Duck, checked: string): Promise<void> {
   const [orphans] = await rows(conn, `SELECT count(*) AS n FROM ${ident(checked)} WHERE _reason = 'orphan_id'`);
   if (Number(orphans.n) === 0) return;
   await run(
     conn,
-    `UPDATE ${ident(checked)} SET customer_id = k.customer_id, _reason = 'reformatted_id', _action = 'kept: matched to its customer'
-     FROM (SELECT ${idKey('customer_id')} AS key, min(customer_id) AS customer_id FROM customers_clean
-           WHERE ${numericId('customer_id')} GROUP BY key HAVING count(*) = 1) k
-     WHERE ${ident(checked)}._reason = 'orphan_id' AND ${numericId(`${ident(checked)}.customer_id`)} AND ${idKey(`${ident(checked)}.customer_id`)} = k.key`,
+    `CREATE OR REPLACE TEMP TABLE _matched AS
+     SELECT o._record, k.customer_id
+     FROM (SELECT _record, customer_id FROM ${ident(checked)} WHERE _reason = 'orphan_id' AND ${numericId('customer_id')}) o
+     JOIN (SELECT ${idKey('customer_id')} AS key, min(customer_id) AS customer_id FROM customers_clean
+           WHERE ${numericId('customer_id')} GROUP BY key HAVING count(*) = 1) k ON ${idKey('o.customer_id')} = k.key`,
   );
+  try {
+    const [matched] = await rows(conn, 'SELECT count(*) AS n FROM _matched');
+    if (Number(matched.n) === 0) return;
+    const rebuilt = `${checked}_ids`;
+    await run(
+      conn,
+      `CREATE OR REPLACE TABLE ${ident(rebuilt)} AS
+       SELECT c.* REPLACE (
+         coalesce(m.customer_id, c.customer_id) AS customer_id,
+         CASE WHEN m._record IS NULL THEN c._reason ELSE 'reformatted_id' END AS _reason,
+         CASE WHEN m._record IS NULL THEN c._action ELSE 'kept: matched to its customer' END AS _action)
+       FROM ${ident(checked)} c LEFT JOIN _matched m ON m._record = c._record`,
+    );
+    await run(conn, `DROP TABLE ${ident(checked)}`);
+    await run(conn, `ALTER TABLE ${ident(rebuilt)} RENAME TO ${ident(checked)}`);
+  } finally {
+    await run(conn, 'DROP TABLE IF EXISTS _matched');
+  }
 }
 
 /** Validates transactions into the view `transactions_clean` (customers_clean must exist). */

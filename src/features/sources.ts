@@ -608,10 +608,22 @@ export function lineOfRecord(record: number, blanks: number[]): number {
 
 /**
  * The line (a workbook's sheet row) a user sees of each record of a loaded input: past its empty
- * lines, the lines continuing a record, and the lines above its header.
+ * lines, the lines continuing a record, and the lines above its header. Asked in increasing record
+ * order (the rejects), each answer goes on from the last, rather than through every skipped line.
  */
 export function recordLines(input: Pick<LoadedInput, 'blankLines' | 'continuationLines' | 'lineOffset'>): (record: number) => number {
   const skipped = input.continuationLines?.length ? [...input.blankLines, ...input.continuationLines].sort((a, b) => a - b) : input.blankLines;
   const offset = input.lineOffset ?? 0;
-  return (record) => lineOfRecord(record, skipped) + offset;
+  let passed = 0;
+  let last = 0;
+  return (record) => {
+    if (record < last) passed = 0;
+    last = record;
+    let line = record + 1 + passed;
+    while (passed < skipped.length && skipped[passed] <= line) {
+      passed++;
+      line++;
+    }
+    return line + offset;
+  };
 }

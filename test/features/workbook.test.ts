@@ -126,7 +126,7 @@ describe('workbook rows that do not read', () => {
       { file: 'transactions', reason: 'empty_line', action: 'dropped', rows: 1 },
     ]);
     const rejected = readFileSync(join(dir, 'out', 'rejects', 'transactions.csv'), 'utf8').trim().split('\n');
-    expect(rejected.slice(1)).toEqual(['6,,empty_line,dropped,,,,', '7,3,bad_amount,dropped,A,2026-04-23,#N/A,', '8,4,bad_amount,dropped,A,2026-04-22,douze; ou treize,']);
+    expect(rejected.slice(1)).toEqual(['6,,empty_line,dropped,,,,', '7,3,bad_amount,dropped,A,2026-04-23,"#N/A",', '8,4,bad_amount,dropped,A,2026-04-22,douze; ou treize,']);
     // 12.5 + 7.25 + the formula's 3.
     expect(Array.from(built.table.numeric[built.table.numericNames.indexOf('monetary_12m')])).toEqual([22.75]);
     expect(built.table.numericNames.filter((n) => n.startsWith('share_cat_')).sort()).toEqual(['share_cat_cadeaux_noel', 'share_cat_pack_ete']);
