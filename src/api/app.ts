@@ -10,7 +10,7 @@ import type { FeatureTable } from '../features/table.ts';
 import type { SavedProjection } from '../models/personas/index.ts';
 import {
   activateVersion, activeVersion, assignmentHeader, assignmentLine, labelChanges, labelPage, listVersions, loadVersionModels, lookupLabels, pageEnd, resolveVersion,
-  versionDetail, type CustomerLabel, type Db,
+  versionDetail, versionReport, type CustomerLabel, type Db,
 } from '../store/index.ts';
 import { rawFeatures } from './raw-score.ts';
 import { LookupCoalescer } from './coalesce.ts';
@@ -20,7 +20,7 @@ import { openApiDocument } from './openapi.ts';
 import { errorHandler, invalid, problem, sendProblem } from './problem.ts';
 import { expressPath, type RouteSpec } from './routes.ts';
 import * as S from './schemas.ts';
-import { buildReportModel, PortraitStatsSchema, renderReportHtml } from '../report/index.ts';
+import { renderReportHtml } from '../report/index.ts';
 import { RunParams as RunParamsSchema, RunStatusResponse, RunsQuery, RunsResponse } from './schemas.ts';
 import { InProcessQueue, RunRequestSchema, runStatus, startRun, type JobQueue, type RunStatus } from '../jobs/index.ts';
 import { cancelRun, listRuns, type JobRecord } from '../store/index.ts';
@@ -204,9 +204,7 @@ export function createApp(opts: AppOptions) {
       response: { contentTypes: { 'text/html': 'a self-contained page: quantification, portraits, reach vs precision, persona x segment, model quality' } },
       async handler({ query }, _req, res) {
         const q = query as z.infer<typeof S.ReportQuery>;
-        const d = await versionDetail(db, q.version ?? null);
-        const portraits = d.portraits ? PortraitStatsSchema.safeParse(d.portraits) : null;
-        const html = renderReportHtml(buildReportModel({ manifest: d.manifest, metrics: d.metrics, quantification: d.quantification, portraits: portraits?.success ? portraits.data : null, data: d.dataSummary }, { lang: q.lang }));
+        const html = renderReportHtml(await versionReport(db, q.version ?? null, q.lang));
         res.setHeader('Cache-Control', 'no-store');
         res.type('html').send(html);
         return undefined;

@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import { InputError } from '../errors.ts';
 import type { Progress } from '../progress.ts';
 import type { Sql } from './db.ts';
-import { buildReportModel } from '../report/model.ts';
+import { buildReportModel, type ReportModel } from '../report/model.ts';
 import { PortraitStatsSchema } from '../report/portraits.ts';
 import type { Lang } from '../report/labels.ts';
 import { writeReportWorkbook } from '../report/workbook.ts';
@@ -140,6 +140,16 @@ async function* labelPages(db: Sql, version: string, since: string | null, pageR
   } while (cursor !== null);
 }
 
+/** The report of a published version (the active one when `version` is null), from its stored artefacts. */
+export async function versionReport(db: Sql, version: string | null, lang: Lang = 'en'): Promise<ReportModel> {
+  const d = await versionDetail(db, version);
+  const portraits = d.portraits ? PortraitStatsSchema.safeParse(d.portraits) : null;
+  return buildReportModel(
+    { manifest: d.manifest, metrics: d.metrics, quantification: d.quantification, portraits: portraits?.success ? portraits.data : null, data: d.dataSummary },
+    { lang },
+  );
+}
+
 /** exportLabels to an Excel workbook: the version's report tables, then its labels (report/workbook.ts). */
 async function exportWorkbook(
   db: Sql,
@@ -149,12 +159,7 @@ async function exportWorkbook(
   pages: AsyncIterable<string[]>,
   lang: Lang = 'en',
 ): Promise<{ version: string; since: string | null; rows: number }> {
-  const d = await versionDetail(db, version);
-  const portraits = d.portraits ? PortraitStatsSchema.safeParse(d.portraits) : null;
-  const model = buildReportModel(
-    { manifest: d.manifest, metrics: d.metrics, quantification: d.quantification, portraits: portraits?.success ? portraits.data : null, data: d.dataSummary },
-    { lang },
-  );
+  const model = await versionReport(db, version, lang);
   async function* lines(): AsyncGenerator<string> {
     for await (const page of pages) yield* page;
   }
