@@ -32,6 +32,8 @@ export interface InputFormat {
   workbook?: { sheet: string; otherSheets: string[] };
   /** Set when lines stand above the header (a title block): the header's line (a workbook's row), the lines above not read. */
   headerLine?: number;
+  /** Set when records span several lines: how many (a quoted field holding a line break, read as one value). */
+  multilineRecords?: number;
 }
 
 function bytes(path: string): Readable {
@@ -224,6 +226,7 @@ const FORMAT_WORDS = {
     otherSheets: (names: string[]) => `other sheets left out: ${names.map((n) => `"${n}"`).join(', ')}`,
     headerLine: (n: number) => `header on line ${n}, the ${n - 1} line(s) above it (a title) not read`,
     headerRow: (n: number) => `header on row ${n}, the ${n - 1} row(s) above it (a title) not read`,
+    multiline: (n: number) => `${n} row(s) with a line break inside a quoted field, each read as one row`,
   },
   fr: {
     windows1252: 'lu en Windows-1252 (le fichier n’est pas en UTF-8 valide)',
@@ -239,6 +242,7 @@ const FORMAT_WORDS = {
     otherSheets: (names: string[]) => `autres feuilles écartées : ${names.map((n) => `« ${n} »`).join(', ')}`,
     headerLine: (n: number) => `en-tête en ligne ${n}, les ${n - 1} ligne(s) au-dessus (un titre) non lue(s)`,
     headerRow: (n: number) => `en-tête en ligne ${n} de la feuille, les ${n - 1} ligne(s) au-dessus (un titre) non lue(s)`,
+    multiline: (n: number) => `${n} ligne(s) avec un retour à la ligne dans un champ entre guillemets, lue(s) chacune comme une seule`,
   },
 };
 
@@ -257,6 +261,7 @@ export function describeFormat(format: InputFormat, lang: 'en' | 'fr' = 'en'): s
   if (format.decimalComma) out.push(w.decimalComma);
   if (format.dateOrder) out.push({ 'day-first': w.dayFirst, 'month-first': w.monthFirst, compact: w.compact }[format.dateOrder]);
   if (format.headerLine) out.push((format.workbook ? w.headerRow : w.headerLine)(format.headerLine));
+  if (format.multilineRecords) out.push(w.multiline(format.multilineRecords));
   if (format.ignoredColumns) out.push(w.ignored(format.ignoredColumns));
   return out;
 }

@@ -269,6 +269,7 @@ async function loadReadable(
   }
   const csvRead = await loadCsv(conn, path, { path: readPath, skip, quote: scan?.quote !== false }, table, load, reads, format.delimiter, canonical);
   const strayQuotes = csvRead.stray;
+  if (csvRead.spanning) format.multilineRecords = csvRead.spanning;
   // The empty lines below the header, numbered from it as the records are (an empty line inside a
   // quoted field is the field's).
   const continuation = new Set(csvRead.continuation);
@@ -346,6 +347,8 @@ interface CsvRead {
    * line break: they start no record, as an empty line does not.
    */
   continuation: number[];
+  /** How many records span several lines (a quoted field holding a line break). */
+  spanning?: number;
 }
 
 /**
@@ -390,7 +393,7 @@ async function loadCsv(
     const [loaded] = await rows(conn, `SELECT count(*) AS n FROM ${ident(table)}`);
     if (Number(loaded.n) !== records.records) return lineByLine();
     if (records.strays.length) await markStrayRecords(conn, table, records.strays.join(', '));
-    return { stray: records.strays.length > 0, continuation: records.continuation };
+    return { stray: records.strays.length > 0, continuation: records.continuation, spanning: records.spanning };
   };
   try {
     await load(reads.quoted);
@@ -457,7 +460,7 @@ async function multiLineRecords(
   lines: string,
   delimiter: string,
   fields: number,
-): Promise<{ records: number; continuation: number[]; strays: number[] } | undefined> {
+): Promise<{ records: number; spanning: number; continuation: number[]; strays: number[] } | undefined> {
   const quotes = (c: string) => `(length(coalesce(${c}, '')) - length(replace(coalesce(${c}, ''), '"', '')))`;
   const delimiters = (c: string) => `(length(coalesce(${c}, '')) - length(replace(coalesce(${c}, ''), ${literal(delimiter)}, '')))`;
   await run(conn, `CREATE OR REPLACE TEMP TABLE _raw_lines AS SELECT line FROM ${lines}`);
@@ -477,7 +480,7 @@ async function multiLineRecords(
     // The records spanning lines, each checked as a whole.
     const [spanning] = await rows(
       conn,
-      `SELECT count(*) FILTER (WHERE NOT regexp_full_match(text, ${literal(wellFormedLine(delimiter, fields))}) OR ${delimiters('text')} >= ${2 * (fields - 1)}) AS bad
+      `SELECT count(*) AS n, count(*) FILTER (WHERE NOT regexp_full_match(text, ${literal(wellFormedLine(delimiter, fields))}) OR ${delimiters('text')} >= ${2 * (fields - 1)}) AS bad
        FROM (SELECT record, string_agg(coalesce(line, ''), '\n' ORDER BY i) AS text FROM ${recordLines} GROUP BY record HAVING count(*) > 1)`,
     );
     if (Number(spanning.bad) > 0) return undefined;
@@ -488,7 +491,7 @@ async function multiLineRecords(
       `SELECT record FROM ${recordLines} WHERE contains(line, '"') AND NOT regexp_full_match(line, ${literal(wellFormedLine(delimiter))})
          AND record IN (SELECT record FROM ${recordLines} GROUP BY record HAVING count(*) = 1) ORDER BY record`,
     );
-    return { records: Number(shape.records ?? 0), continuation, strays: strays.map((r) => Number(r.record)) };
+    return { records: Number(shape.records ?? 0), spanning: Number(spanning.n), continuation, strays: strays.map((r) => Number(r.record)) };
   } finally {
     await run(conn, 'DROP TABLE IF EXISTS _raw_records');
     await run(conn, 'DROP TABLE IF EXISTS _raw_lines');

@@ -13,6 +13,7 @@ const FormatSchema = z.object({
   ignoredColumns: z.number().int().nonnegative().optional(),
   workbook: z.object({ sheet: z.string(), otherSheets: z.array(z.string()) }).optional(),
   headerLine: z.number().int().positive().optional(),
+  multilineRecords: z.number().int().positive().optional(),
 });
 
 export const DataSummarySchema = z.object({

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openDuck } from '../../src/features/duck.ts';
+import { describeFormat } from '../../src/features/formats.ts';
 import { buildFeatures, cellId, cellOf, numericColumn, categoricalColumn, type FeatureBuild } from '../../src/features/index.ts';
 import { InputError } from '../../src/errors.ts';
 import { tempDir } from '../helpers/world.ts';
@@ -342,6 +343,8 @@ describe('bad input', () => {
     const rejected = readFileSync(join(out, 'rejects', 'customers.csv'), 'utf8').trim().split('\n');
     expect(rejected.slice(1).map((l) => l.split(',').slice(0, 3))).toEqual([['10', '5', 'duplicate_id']]);
     expect(build.table.ids).toEqual(['A', 'B', 'C', 'D']);
+    expect(build.summary.formats?.customers.multilineRecords).toBe(3);
+    expect(describeFormat(build.summary.formats!.customers)).toEqual(['3 row(s) with a line break inside a quoted field, each read as one row']);
     expect(categoricalColumn(build.table, 'address')).toEqual(['12 rue Oberkampf\n75011 Paris', 'Bât. B\n\n3, place Bellecour', null, 'ZA "Les Prés"\nBP 12']);
     const plain = tempDir();
     writeBase(plain);
