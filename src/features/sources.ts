@@ -126,7 +126,7 @@ export interface LoadedInput {
   extraFields?: boolean;
   /**
    * Some lines hold a quote that breaks the CSV rules (a quote in an unquoted field, a quoted field
-   * left open): the table has column `_stray_quote`, true on those lines (see markStrayQuotes).
+   * left open): the table has column `_stray_quote`, true on those lines (see loadCsv).
    */
   strayQuotes?: boolean;
   /** Optional contract columns the file seems to hold under another name. */
@@ -474,22 +474,22 @@ async function multiLineRecords(
              FROM (SELECT rowid AS i, line, ${quotes('line')} % 2 AS q FROM _raw_lines))`,
     );
     // An empty line outside a quoted field belongs to no record.
-    const recordLines = '(SELECT * FROM _raw_records WHERE line IS NOT NULL OR open = 1)';
+    const recordRows = '(SELECT * FROM _raw_records WHERE line IS NOT NULL OR open = 1)';
     const [shape] = await rows(conn, `SELECT max(record) AS records, sum(${quotes('line')}) % 2 AS left_open FROM _raw_records`);
     if (Number(shape.left_open) !== 0) return undefined;
     // The records spanning lines, each checked as a whole.
     const [spanning] = await rows(
       conn,
       `SELECT count(*) AS n, count(*) FILTER (WHERE NOT regexp_full_match(text, ${literal(wellFormedLine(delimiter, fields))}) OR ${delimiters('text')} >= ${2 * (fields - 1)}) AS bad
-       FROM (SELECT record, string_agg(coalesce(line, ''), '\n' ORDER BY i) AS text FROM ${recordLines} GROUP BY record HAVING count(*) > 1)`,
+       FROM (SELECT record, string_agg(coalesce(line, ''), '\n' ORDER BY i) AS text FROM ${recordRows} GROUP BY record HAVING count(*) > 1)`,
     );
     if (Number(spanning.bad) > 0) return undefined;
     const continuation = (await rows(conn, `SELECT i + 2 AS line FROM _raw_records WHERE open = 1 ORDER BY i`)).map((r) => Number(r.line));
     // The one-line records breaking the quoting rules (`Je"an,O"Neil`, an even number of quotes).
     const strays = await rows(
       conn,
-      `SELECT record FROM ${recordLines} WHERE contains(line, '"') AND NOT regexp_full_match(line, ${literal(wellFormedLine(delimiter))})
-         AND record IN (SELECT record FROM ${recordLines} GROUP BY record HAVING count(*) = 1) ORDER BY record`,
+      `SELECT record FROM ${recordRows} WHERE contains(line, '"') AND NOT regexp_full_match(line, ${literal(wellFormedLine(delimiter))})
+         AND record IN (SELECT record FROM ${recordRows} GROUP BY record HAVING count(*) = 1) ORDER BY record`,
     );
     return { records: Number(shape.records ?? 0), spanning: Number(spanning.n), continuation, strays: strays.map((r) => Number(r.record)) };
   } finally {
@@ -611,22 +611,10 @@ export function lineOfRecord(record: number, blanks: number[]): number {
 
 /**
  * The line (a workbook's sheet row) a user sees of each record of a loaded input: past its empty
- * lines, the lines continuing a record, and the lines above its header. Asked in increasing record
- * order (the rejects), each answer goes on from the last, rather than through every skipped line.
+ * lines, the lines continuing a record, and the lines above its header.
  */
 export function recordLines(input: Pick<LoadedInput, 'blankLines' | 'continuationLines' | 'lineOffset'>): (record: number) => number {
-  const skipped = input.continuationLines?.length ? [...input.blankLines, ...input.continuationLines].sort((a, b) => a - b) : input.blankLines;
+  const skipped = input.continuationLines?.length ? [...input.blankLines, ...input.continuationLines].sort((x, y) => x - y) : input.blankLines;
   const offset = input.lineOffset ?? 0;
-  let passed = 0;
-  let last = 0;
-  return (record) => {
-    if (record < last) passed = 0;
-    last = record;
-    let line = record + 1 + passed;
-    while (passed < skipped.length && skipped[passed] <= line) {
-      passed++;
-      line++;
-    }
-    return line + offset;
-  };
+  return (record) => lineOfRecord(record, skipped) + offset;
 }
