@@ -57,8 +57,8 @@ async function applyChecks(
   parsed: Record<string, string>,
   orphans = false,
 ): Promise<string> {
-  // A line a stray quote broke, in a file read without quoting (see loadInput); in a file the quoted
-  // read split, a quote in a value is the value's own (`"Dupont ""Jr"""`, `O"Neil`).
+  // A line holding a quote out of place (`Je"an`, a quoted field left open), marked by the loader
+  // (see loadCsv); a quote escaped in a quoted field (`"Dupont ""Jr"""`) is the value's own.
   const stray: Check[] = input.strayQuotes ? [{ reason: 'stray_quote', action: 'dropped', when: STRAY_QUOTE }] : [];
   // A line with more fields than the header: a delimiter inside a value has shifted the fields after it.
   const extra: Check[] = input.extraFields ? [{ reason: 'extra_fields', action: 'dropped', when: `trim(coalesce(${EXTRA_FIELDS}, '')) <> ''` }] : [];
