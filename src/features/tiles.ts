@@ -160,7 +160,7 @@ export async function joinTiles(conn: Duck, postcodeFile: Map<string, CommunePoi
 
   // Summed as decimals: exact, so the same whatever order the threads add them in (a sum of doubles
   // moves in its last digits from one run to the next, and the same base would give other features).
-  // The sums are of decimals (a value past 10^30, no census figure, counts as missing).
+  // A product past 10^30, which no census figure reaches, does not fit and counts as missing.
   const dec = (x: string) => `try_cast(${x} AS DECIMAL(38, 8))`;
   const weighted = TILE_FEATURES.map((f) => {
     const part = dec(`t.tile_ind * t.${f}`);

@@ -50,8 +50,9 @@ export function cellText(value: ExcelJS.CellValue): string {
 }
 
 /**
- * A cell's text as a CSV field. A line break inside a cell (Alt+Enter) becomes a space: a CSV line
- * is then a sheet row, so a swallowed line always means a stray quote (see loadInput).
+ * A cell's text as a CSV field. A line break inside a cell (Alt+Enter) becomes a space: each line of
+ * the text is then one sheet row, read by DuckDB's parallel reader (a quoted line break needs its
+ * one-thread reader, see loadInput) and numbered as the sheet's row.
  */
 const field = (cell: string) => {
   const text = cell.replace(/\r\n|[\r\n]/g, ' ');
