@@ -33,7 +33,7 @@ export async function run(conn: Duck, sql: string): Promise<void> {
   const t0 = performance.now();
   await conn.run(sql);
   const ms = performance.now() - t0;
-  if (process.env.PERSONAS_PROFILE_SQL && ms > 500) {
+  if (process.env.PERSONAS_PROFILE_SQL && ms > Number(process.env.PERSONAS_PROFILE_MS ?? 500)) {
     process.stderr.write(`[sql ${(ms / 1000).toFixed(1)} s] ${sql.replace(/\s+/g, ' ').slice(0, 140)}\n`);
   }
 }

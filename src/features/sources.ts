@@ -2,7 +2,7 @@
 // tables of text columns with canonical lower-case names. Column names are matched
 // case-insensitively and may be renamed by a user column map; a missing file or required
 // column stops the run with an InputError naming both.
-import { createReadStream, existsSync, mkdtempSync, openSync, readSync, closeSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, openSync, readSync, closeSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
@@ -218,11 +218,11 @@ async function loadReadable(
     // The validated inputs get one more column than their header: a line with more fields than the
     // header fills it, and is rejected (extra_fields) rather than cut short silently.
     const spec = [...original.map((c, i) => `${literal(`c${i}`)}: 'VARCHAR'`), ...(spare ? [`'c_extra': 'VARCHAR'`] : [])].join(', ');
-    const csv = (quote: string, parallel = true) =>
-      `read_csv(${literal(readPath)}, skip = ${skip}, header = true, delim = ${literal(delim)}, quote = ${literal(quote)}, escape = ${literal(quote)}, ` +
+    const csv = (quote: string, parallel = true, at = readPath) =>
+      `read_csv(${literal(at)}, skip = ${skip}, header = true, delim = ${literal(delim)}, quote = ${literal(quote)}, escape = ${literal(quote)}, ` +
       `strict_mode = false, auto_detect = false, null_padding = true, ${parallel ? '' : 'parallel = false, '}columns = {${spec}})`;
     source = csv('"');
-    reads = { quoted: source, sequential: csv('"', false), unquoted: csv('') };
+    reads = { quoted: source, sequential: (at = readPath) => csv('"', false, at), unquoted: csv('') };
   }
   // A column without a name (a delimiter ending every line, as spreadsheets may write) is loaded
   // under a placeholder name, then dropped if empty; one that holds values stops the run.
@@ -334,7 +334,8 @@ function wellFormedLine(delimiter: string, maxFields?: number): string {
 /** A CSV's reads: with quotes (DuckDB's parallel reader, or its one-thread one), and without. */
 interface CsvReads {
   quoted: string;
-  sequential: string;
+  /** The one-thread quoted read, of the file or of a copy of it at `path`. */
+  sequential: (path?: string) => string;
   unquoted: string;
 }
 
@@ -378,17 +379,26 @@ async function loadCsv(
   };
   const lines = `read_csv(${literal(file.path)}, skip = ${file.skip}, header = true, delim = '\x01', quote = '', escape = '', strict_mode = false, auto_detect = false, columns = {'line': 'VARCHAR'})`;
   /**
-   * The quoted read (`read`, or the one loaded when null) of a file whose lines make well-formed
-   * records, some spanning lines; else the read line by line.
+   * The quoted read (`read`, or the one loaded when null) of a file whose lines make records, some
+   * spanning lines; where a stray quote leaves a field open on some line, the one-thread read of a
+   * copy where that line's fields are quoted. Else the read line by line.
    */
   const multiLine = async (read: string | null): Promise<CsvRead> => {
     const records = await multiLineRecords(conn, lines, delimiter, columns.length);
     if (!records) return lineByLine();
+    const scratch = records.strayLines.length ? mkdtempSync(join(tmpdir(), 'personas-csv-')) : undefined;
     try {
+      if (scratch) {
+        const copy = join(scratch, 'records.csv');
+        await quoteFieldsOfLines(file.path, file.skip, records.strayLines, delimiter, copy);
+        read = reads.sequential(copy);
+      }
       if (read) await load(read);
     } catch (e) {
       if (!/CSV Error/.test(message(e))) throw e;
       return lineByLine();
+    } finally {
+      if (scratch) rmSync(scratch, { recursive: true, force: true });
     }
     const [loaded] = await rows(conn, `SELECT count(*) AS n FROM ${ident(table)}`);
     if (Number(loaded.n) !== records.records) return lineByLine();
@@ -400,7 +410,7 @@ async function loadCsv(
   } catch (e) {
     // DuckDB's parallel reader cannot pad short lines once a quoted field holds a line break, or a
     // stray quote makes one seem to: the lines tell which (the one-thread reader then reads the first).
-    if (/null_padding in conjunction with quoted new lines/.test(message(e))) return multiLine(reads.sequential);
+    if (/null_padding in conjunction with quoted new lines/.test(message(e))) return multiLine(reads.sequential());
     // Stray quotes can also leave a quoted field open at the end of the file, which the quoted
     // read refuses outright: read without quoting, as below.
     if (!/CSV Error/.test(message(e))) throw e;
@@ -446,55 +456,164 @@ async function markStrayRecords(conn: Duck, table: string, records: string): Pro
   await run(conn, `UPDATE ${ident(table)} SET ${STRAY_QUOTE} = true WHERE rowid + 1 IN (${records})`);
 }
 
+/** The most lines a record spanning lines may hold: more is taken for a stray quote's swallowing. */
+const MAX_RECORD_LINES = 1000;
+
+/** How a CSV's lines make records (see multiLineRecords). */
+interface RecordLayout {
+  records: number;
+  /** How many records span several lines. */
+  spanning: number;
+  /** Lines (numbered from the header) continuing a record. */
+  continuation: number[];
+  /** The records (1-based) holding a stray quote, each on one line. */
+  strays: number[];
+  /**
+   * The lines of those records (0-based below the header). A quoted read may join the lines after
+   * one to it (a quote left open, or one opening a field after the stray one), so when there are
+   * any, the file is read from a copy where their fields are quoted (quoteFieldsOfLines).
+   */
+  strayLines: number[];
+}
+
 /**
  * The file's records rebuilt from its `lines` (a read of one text column), as RFC 4180 has them: a
- * line with an odd number of quotes opens a quoted field that the next such line closes. When every
- * record spanning lines is well formed (its quoted fields closed, each followed by a delimiter or
- * the line's end, no more fields than the header's `fields`, and fewer delimiters in all than two
- * whole lines hold, which is what a line swallowed by the one before looks like): how many records
- * there are, the lines continuing a record, and the one-line records holding a stray quote.
- * Otherwise undefined: a stray quote swallowed lines.
+ * line with an odd number of quotes opens a quoted field that the next such line closes. The record
+ * they make together is taken when it is well formed (its quoted fields closed, each followed by a
+ * delimiter or the line's end, no more fields than the header's `fields`, fewer delimiters in all
+ * than two whole lines hold, which is what a line swallowed by the one before looks like, and at
+ * most MAX_RECORD_LINES lines); else the opening line holds a stray quote, is a record of its own,
+ * and the next line with an odd number of quotes is tried as an opening one. So a stray quote costs
+ * its own line only, and a file holding both addresses on two lines and a stray quote keeps the
+ * addresses. Undefined when no record spans lines and some line leaves a quoted field open: the
+ * file is then read line by line. A line breaking the quoting rules otherwise (`Je"an,O"Neil`) is a
+ * record of its own too.
  */
-async function multiLineRecords(
-  conn: Duck,
-  lines: string,
-  delimiter: string,
-  fields: number,
-): Promise<{ records: number; spanning: number; continuation: number[]; strays: number[] } | undefined> {
-  const quotes = (c: string) => `(length(coalesce(${c}, '')) - length(replace(coalesce(${c}, ''), '"', '')))`;
-  const delimiters = (c: string) => `(length(coalesce(${c}, '')) - length(replace(coalesce(${c}, ''), ${literal(delimiter)}, '')))`;
-  await run(conn, `CREATE OR REPLACE TEMP TABLE _raw_lines AS SELECT line FROM ${lines}`);
+async function multiLineRecords(conn: Duck, lines: string, delimiter: string, fields: number): Promise<RecordLayout | undefined> {
+  const count = (c: string, what: string) => `(length(coalesce(${c}, '')) - length(replace(coalesce(${c}, ''), ${literal(what)}, '')))`;
+  // In file order: a table's rowid numbers its rows in the order they were read.
+  await run(conn, `CREATE OR REPLACE TEMP TABLE _raw_text AS SELECT line FROM ${lines}`);
+  await run(conn, `CREATE OR REPLACE TEMP TABLE _raw_lines AS SELECT rowid AS i, line, ${count('line', '"')} % 2 = 1 AS odd FROM _raw_text`);
+  await run(conn, 'DROP TABLE _raw_text');
   try {
-    // open: the line starts inside a quoted field; record: the rank of the record the line belongs to.
+    // Each line with an odd number of quotes, the next such line, and the delimiters from one to the other.
+    await run(
+      conn,
+      `CREATE OR REPLACE TEMP TABLE _raw_pairs AS
+       WITH cum AS (SELECT i, odd, sum(${count('line', delimiter)}) OVER (ORDER BY i ROWS UNBOUNDED PRECEDING) AS d FROM _raw_lines),
+            o AS (SELECT i, d, lead(i) OVER (ORDER BY i) AS next, lead(d) OVER (ORDER BY i) AS next_d FROM cum WHERE odd)
+       SELECT o.i AS start, o.next AS stop, o.next_d - o.d + ${count('l.line', delimiter)} AS delimiters
+       FROM o JOIN _raw_lines l ON l.i = o.i`,
+    );
+    const candidates = `(SELECT * FROM _raw_pairs WHERE stop IS NOT NULL AND stop - start < ${MAX_RECORD_LINES} AND delimiters < ${2 * (fields - 1)})`;
+    const pairs = await rows(
+      conn,
+      `SELECT p.start, p.stop, coalesce(w.good, false) AS good FROM _raw_pairs p
+       LEFT JOIN (SELECT c.start, regexp_full_match(string_agg(coalesce(l.line, ''), '\n' ORDER BY l.i), ${literal(wellFormedLine(delimiter, fields))}) AS good
+                  FROM ${candidates} c JOIN _raw_lines l ON l.i BETWEEN c.start AND c.stop GROUP BY c.start) w ON w.start = p.start
+       ORDER BY p.start`,
+    );
+    // Greedily, in line order: a line opening a well-formed record spanning lines takes the lines to
+    // the one closing it; else it is a stray quote's line and the next odd line is tried.
+    const spans: [number, number][] = [];
+    let leftOpen = 0;
+    for (let k = 0; k < pairs.length; ) {
+      const { start, stop, good } = pairs[k];
+      if (good) {
+        spans.push([Number(start), Number(stop)]);
+        k += 2;
+      } else {
+        leftOpen++;
+        k += 1;
+      }
+    }
+    if (leftOpen && !spans.length) return undefined;
+    // The lines of the records spanning lines: the first, and those continuing it.
+    await run(conn, 'CREATE OR REPLACE TEMP TABLE _raw_spanned (i BIGINT, first BOOLEAN)');
+    const appender = await conn.createAppender('_raw_spanned');
+    const continuation: number[] = [];
+    for (const [start, stop] of spans) {
+      for (let i = start; i <= stop; i++) {
+        appender.appendBigInt(BigInt(i));
+        appender.appendBoolean(i === start);
+        appender.endRow();
+        if (i > start) continuation.push(i + 2);
+      }
+    }
+    appender.closeSync();
+    // Each line's record: the lines starting one are those holding something, past the continuation lines.
     await run(
       conn,
       `CREATE OR REPLACE TEMP TABLE _raw_records AS
-       SELECT i, line, open, sum(CASE WHEN open = 0 AND line IS NOT NULL THEN 1 ELSE 0 END) OVER (ORDER BY i ROWS UNBOUNDED PRECEDING) AS record
-       FROM (SELECT i, line, (sum(q) OVER (ORDER BY i ROWS UNBOUNDED PRECEDING) - q) % 2 AS open
-             FROM (SELECT rowid AS i, line, ${quotes('line')} % 2 AS q FROM _raw_lines))`,
+       SELECT l.i, l.line, s.i IS NOT NULL AS spanned,
+              sum(CASE WHEN l.line IS NOT NULL AND (s.i IS NULL OR s.first) THEN 1 ELSE 0 END) OVER (ORDER BY l.i ROWS UNBOUNDED PRECEDING) AS record
+       FROM _raw_lines l LEFT JOIN _raw_spanned s ON s.i = l.i`,
     );
-    // An empty line outside a quoted field belongs to no record.
-    const recordRows = '(SELECT * FROM _raw_records WHERE line IS NOT NULL OR open = 1)';
-    const [shape] = await rows(conn, `SELECT max(record) AS records, sum(${quotes('line')}) % 2 AS left_open FROM _raw_records`);
-    if (Number(shape.left_open) !== 0) return undefined;
-    // The records spanning lines, each checked as a whole.
-    const [spanning] = await rows(
-      conn,
-      `SELECT count(*) AS n, count(*) FILTER (WHERE NOT regexp_full_match(text, ${literal(wellFormedLine(delimiter, fields))}) OR ${delimiters('text')} >= ${2 * (fields - 1)}) AS bad
-       FROM (SELECT record, string_agg(coalesce(line, ''), '\n' ORDER BY i) AS text FROM ${recordRows} GROUP BY record HAVING count(*) > 1)`,
-    );
-    if (Number(spanning.bad) > 0) return undefined;
-    const continuation = (await rows(conn, `SELECT i + 2 AS line FROM _raw_records WHERE open = 1 ORDER BY i`)).map((r) => Number(r.line));
-    // The one-line records breaking the quoting rules (`Je"an,O"Neil`, an even number of quotes).
+    const [shape] = await rows(conn, 'SELECT max(record) AS records FROM _raw_records');
+    // The one-line records breaking the quoting rules: a quote left open, or `Je"an,O"Neil`.
     const strays = await rows(
       conn,
-      `SELECT record FROM ${recordRows} WHERE contains(line, '"') AND NOT regexp_full_match(line, ${literal(wellFormedLine(delimiter))})
-         AND record IN (SELECT record FROM ${recordRows} GROUP BY record HAVING count(*) = 1) ORDER BY record`,
+      `SELECT i, record FROM _raw_records WHERE NOT spanned AND contains(line, '"') AND NOT regexp_full_match(line, ${literal(wellFormedLine(delimiter))}) ORDER BY i`,
     );
-    return { records: Number(shape.records ?? 0), spanning: Number(spanning.n), continuation, strays: strays.map((r) => Number(r.record)) };
+    return {
+      records: Number(shape.records ?? 0),
+      spanning: spans.length,
+      continuation,
+      strays: strays.map((r) => Number(r.record)),
+      strayLines: strays.map((r) => Number(r.i)),
+    };
   } finally {
-    await run(conn, 'DROP TABLE IF EXISTS _raw_records');
-    await run(conn, 'DROP TABLE IF EXISTS _raw_lines');
+    for (const t of ['_raw_records', '_raw_spanned', '_raw_pairs', '_raw_lines']) await run(conn, `DROP TABLE IF EXISTS ${t}`);
+  }
+}
+
+/**
+ * Copies the CSV at `path` (gzip-compressed or not) to `out`, uncompressed, line for line, except
+ * the `lines` given (0-based below the header, which is line `skip` of the file, sorted): each of
+ * their fields, split at every delimiter, is written quoted, its quotes doubled. A quoted read of
+ * the copy then reads those lines as one record each, of the values a read without quoting gives,
+ * and the other lines as the file has them.
+ */
+async function quoteFieldsOfLines(path: string, skip: number, lines: number[], delimiter: string, out: string): Promise<void> {
+  const file = createReadStream(path);
+  const stream = path.endsWith('.gz') ? file.pipe(createGunzip()) : file;
+  const fd = openSync(out, 'w');
+  const quote = (line: string) => {
+    const cr = line.endsWith('\r') ? '\r' : '';
+    const fields = (cr ? line.slice(0, -1) : line).split(delimiter);
+    // An empty field stays empty: read as missing, as elsewhere.
+    return fields.map((f) => (f ? `"${f.replaceAll('"', '""')}"` : '')).join(delimiter) + cr;
+  };
+  let line = -skip - 1;
+  let next = 0;
+  let carry: Buffer = Buffer.alloc(0);
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+      // The bytes from `copied` on are not written yet; lines are copied in runs, the given ones quoted.
+      let copied = 0;
+      let from = 0;
+      for (let end = buf.indexOf(10, from); end >= 0; end = buf.indexOf(10, from)) {
+        if (next < lines.length && lines[next] === line) {
+          writeSync(fd, buf, copied, from - copied);
+          writeSync(fd, quote(buf.toString('utf8', from, end)) + '\n');
+          copied = end + 1;
+          next++;
+        }
+        line++;
+        from = end + 1;
+      }
+      writeSync(fd, buf, copied, from - copied);
+      carry = Buffer.from(buf.subarray(from));
+    }
+    if (carry.length) {
+      if (next < lines.length && lines[next] === line) writeSync(fd, quote(carry.toString('utf8')));
+      else writeSync(fd, carry);
+    }
+  } finally {
+    closeSync(fd);
+    stream.destroy();
+    file.destroy();
   }
 }
 

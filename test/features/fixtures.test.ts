@@ -1,5 +1,6 @@
 // Each feature family on a tiny hand-written base whose values were computed by hand.
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openDuck } from '../../src/features/duck.ts';
@@ -351,6 +352,44 @@ describe('bad input', () => {
     const reference = await buildFeatures({ dataDir: plain, asOf: '2026-06-30' });
     expect(build.table.numeric).toEqual(reference.table.numeric);
   });
+
+  for (const gzip of [false, true]) {
+    it(`keeps the rows holding a line break in a file where a stray quote leaves a field open${gzip ? ' (gzip)' : ''}`, async () => {
+      const data = tempDir();
+      writeBase(data);
+      const path = join(data, 'customers.csv');
+      const lines = readFileSync(path, 'utf8').trimEnd().split('\n');
+      // B's first name holds a stray quote, on the line just before D's address on two lines; so
+      // does C's segment, on the line opening its own address, whose second line is then read alone.
+      const rows = [
+        `${lines[0]},address`,
+        `${lines[1]},"12 rue Oberkampf\n75011 Paris"`,
+        `${lines[3].replace('new', 'ne"w')},"1 place Bellecour\nLyon"`,
+        `${lines[2].replace('Jade', 'Ja"de')},`,
+        `${lines[4]},"ZA ""Les Prés""\nBP 12"`,
+      ];
+      const text = rows.join('\n') + '\n';
+      if (gzip) {
+        rmSync(path);
+        writeFileSync(`${path}.gz`, gzipSync(text));
+      } else {
+        writeFileSync(path, text);
+      }
+      const out = tempDir();
+      const build = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
+      expect(build.rejects.filter((r) => r.file === 'customers')).toEqual([{ file: 'customers', reason: 'stray_quote', action: 'dropped', rows: 3 }]);
+      const rejected = readFileSync(join(out, 'rejects', 'customers.csv'), 'utf8').trim().split('\n');
+      // Each line as a read without quoting gives it: the stray quotes are the values', doubled in the rejects file.
+      expect(rejected.slice(1)).toEqual([
+        '4,2,stray_quote,dropped,C,,M,,,,,2025-06-30,"ne""w",,2,"""1 place Bellecour"',
+        '5,3,stray_quote,dropped,"Lyon""",,,,,,,,,,,',
+        '6,4,stray_quote,dropped,B,"Ja""de",F,,69001,,,2026-01-01,,silver,,',
+      ]);
+      expect(build.table.ids).toEqual(['A', 'D']);
+      expect(build.summary.formats?.customers.multilineRecords).toBe(2);
+      expect(categoricalColumn(build.table, 'address')).toEqual(['12 rue Oberkampf\n75011 Paris', 'ZA "Les Prés"\nBP 12']);
+    });
+  }
 
   it('tells a stray quote that swallowed the next line from a field holding a line break', async () => {
     const data = tempDir();
