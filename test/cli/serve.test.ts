@@ -14,23 +14,29 @@ const run = promisify(execFile);
 const env = { ...process.env, DATABASE_URL: '' };
 const personas = (...args: string[]) => run(process.execPath, [bin, ...args], { env });
 
+// One store through the three steps, each with its own time limit: every command is a process
+// of its own that opens the embedded store (2 to 4 s each, more beside the rest of the suite).
 describe('personas publish, keys and serve', () => {
-  it('publishes a run, serves its labels to a keyed client, and stops cleanly', async () => {
-    const store = join(tempDir(), 'store');
+  const store = join(tempDir(), 'store');
+  let version = '';
+  let second = '';
+  let token = '';
+  const labels = (dir: string) => new Map(readFileSync(join(dir, 'assignments.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')).map((f) => [f[0], f[1]]));
+
+  it('publishes two runs, keeps a key, and says how the labels move from one version to the other', async () => {
     const migrated = await personas('migrate', '--store', store);
     expect(migrated.stdout).toMatch(/^applied 1 registry, .*; pglite .* is at migration \d+/);
     const published = await personas('publish', '--store', store, '--run', runs.a, '--activate');
     expect(published.stdout).toMatch(/^published \S+: 1500 customers, personas .*; now active/);
-    const version = /^published (\S+):/.exec(published.stdout)![1];
+    version = /^published (\S+):/.exec(published.stdout)![1];
     const created = await personas('keys', 'create', '--store', store, '--name', 'crm', '--scopes', 'read');
-    const token = created.stdout.trim();
+    token = created.stdout.trim();
     expect(token).toMatch(/^psk_/);
     expect(created.stderr).toMatch(/not shown again/);
     expect((await personas('keys', 'list', '--store', store)).stdout).not.toContain(token.slice(21));
     expect((await personas('models', 'list', '--store', store)).stdout).toMatch(new RegExp(`^\\* ${version}  active`));
     // A second version, and how its labels move from the active one's, before activating it.
-    const second = /^published (\S+):/.exec((await personas('publish', '--store', store, '--run', runs.b)).stdout)![1];
-    const labels = (dir: string) => new Map(readFileSync(join(dir, 'assignments.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')).map((f) => [f[0], f[1]]));
+    second = /^published (\S+):/.exec((await personas('publish', '--store', store, '--run', runs.b)).stdout)![1];
     const [la, lb] = [labels(runs.a), labels(runs.b)];
     const same = [...la].filter(([id, p]) => lb.get(id) === p).length;
     const changes = (await personas('models', 'changes', second, '--store', store)).stdout.split('\n');
@@ -44,6 +50,13 @@ describe('personas publish, keys and serve', () => {
     const json = JSON.parse((await personas('models', 'changes', version, '--from', second, '--json', '--store', store)).stdout) as { from: string; to: string; unchanged: number };
     expect(json).toMatchObject({ from: second, to: version, unchanged: same });
     await expect(personas('models', 'changes', 'nope', '--store', store)).rejects.toMatchObject({ stderr: expect.stringMatching(/model version 'nope' is not published/) });
+    await expect(personas('keys', 'create', '--store', store, '--name', 'x', '--scopes', 'root')).rejects.toMatchObject({ stderr: expect.stringMatching(/scopes must be one or more of read, score, admin/) });
+    await expect(personas('publish', '--store', store)).rejects.toMatchObject({ stderr: expect.stringMatching(/give --run DIR, or both --model DIR and --assignments FILE/) });
+  }, 180_000);
+
+  it('exports the active labels, then those a version changes, as a file for the CRM', async () => {
+    expect(version && second).toBeTruthy();
+    const [la, lb] = [labels(runs.a), labels(runs.b)];
     // The active version's labels as an assignment file, and then only those the second version changes.
     const dir = tempDir();
     const all = join(dir, 'crm', 'all.csv');
@@ -66,9 +79,10 @@ describe('personas publish, keys and serve', () => {
     expect((await personas('models', 'export', '--out', book, '--lang', 'fr', '--store', store)).stdout).toBe(`wrote 1,500 labels of ${version} to ${book}\n`);
     expect(readFileSync(book).includes(Buffer.from('xl/worksheets/sheet'))).toBe(true);
     await expect(personas('models', 'export', '--out', book, '--lang', 'de', '--store', store)).rejects.toMatchObject({ stderr: expect.stringMatching(/--lang must be fr or en/) });
-    await expect(personas('keys', 'create', '--store', store, '--name', 'x', '--scopes', 'root')).rejects.toMatchObject({ stderr: expect.stringMatching(/scopes must be one or more of read, score, admin/) });
-    await expect(personas('publish', '--store', store)).rejects.toMatchObject({ stderr: expect.stringMatching(/give --run DIR, or both --model DIR and --assignments FILE/) });
+  }, 180_000);
 
+  it('serves the active labels to a keyed client, and stops cleanly', async () => {
+    expect(version && token).toBeTruthy();
     const server = spawn(process.execPath, [bin, 'serve', '--store', store, '--port', '0', '--host', '127.0.0.1'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     server.stderr.on('data', (d) => (stderr += d));
