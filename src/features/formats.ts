@@ -59,28 +59,41 @@ function completeLength(buf: Buffer): number {
  * The encoding of a text file (gzip-compressed when its name ends in .gz), reading it once: UTF-16
  * when it starts with a UTF-16 byte order mark; UTF-8 when every byte sequence is valid UTF-8
  * (ASCII included); else Windows-1252, the encoding of French spreadsheets' CSV exports (a
- * superset of Latin-1's letters), which decodes any byte.
+ * superset of Latin-1's letters), which decodes any byte. In the same pass, for a UTF-8 file:
+ * whether it holds an empty line and a quote (see scanText, the same for an uncompressed file).
  */
-export async function detectEncoding(path: string): Promise<Encoding> {
+export async function scanStream(path: string): Promise<TextScan> {
   let carry: Buffer = Buffer.alloc(0);
   let first = true;
+  let blankLine = false;
+  let quote = false;
   const stream = bytes(path);
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       if (first) {
         first = false;
-        if (chunk[0] === 0xff && chunk[1] === 0xfe) return 'utf-16le';
-        if (chunk[0] === 0xfe && chunk[1] === 0xff) return 'utf-16be';
+        if (chunk[0] === 0xff && chunk[1] === 0xfe) return { encoding: 'utf-16le' };
+        if (chunk[0] === 0xfe && chunk[1] === 0xff) return { encoding: 'utf-16be' };
       }
       const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+      if (!blankLine && (buf.indexOf('\n\n') >= 0 || buf.indexOf('\n\r\n') >= 0)) blankLine = true;
+      if (!quote && buf.indexOf(0x22) >= 0) quote = true;
       const end = completeLength(buf);
-      if (!isUtf8(buf.subarray(0, end))) return 'windows-1252';
-      carry = Buffer.from(buf.subarray(end));
+      if (!isUtf8(buf.subarray(0, end))) return { encoding: 'windows-1252' };
+      // Keep a cut sequence, and the last two bytes for a blank line across the chunks, from a character's start.
+      let start = Math.min(end, buf.length - 2);
+      while (start > 0 && (buf[start] & 0xc0) === 0x80) start--;
+      carry = Buffer.from(buf.subarray(start));
     }
-    return carry.length && !isUtf8(carry) ? 'windows-1252' : 'utf-8';
+    return isUtf8(carry) ? { encoding: 'utf-8', blankLine, quote } : { encoding: 'windows-1252' };
   } finally {
     stream.destroy();
   }
+}
+
+/** The encoding of a text file, gzip-compressed or not (scanStream). */
+export async function detectEncoding(path: string): Promise<Encoding> {
+  return (await scanStream(path)).encoding;
 }
 
 export interface TextScan {

@@ -9,7 +9,7 @@ import { createGunzip } from 'node:zlib';
 import { InputError } from '../errors.ts';
 import { ident, literal, rows, run, type Duck } from './duck.ts';
 import { lookalike, OPTIONAL_COLUMNS, type ColumnSuggestion } from './columns.ts';
-import { detectDateOrder, detectEncoding, scanText, sniffDelimiter, transcodeToUtf8, type InputFormat, type TextScan } from './formats.ts';
+import { detectDateOrder, scanStream, scanText, sniffDelimiter, transcodeToUtf8, type InputFormat, type TextScan } from './formats.ts';
 import { WORKBOOK_DELIMITER, workbookToText, type WorkbookSheet } from './workbook.ts';
 
 export { sniffDelimiter };
@@ -164,7 +164,8 @@ export async function loadInput(
       rmSync(scratch, { recursive: true, force: true });
     }
   }
-  const scan = path.endsWith('.gz') ? { encoding: await detectEncoding(path) } : scanText(path);
+  // One pass over the file before DuckDB reads it: its encoding, and whether it holds an empty line and a quote.
+  const scan = path.endsWith('.gz') ? await scanStream(path) : scanText(path);
   if (scan.encoding === 'utf-8') return loadReadable(conn, name, path, path, scan.encoding, table, columnMap, scan);
   const scratch = mkdtempSync(join(tmpdir(), 'personas-utf8-'));
   try {

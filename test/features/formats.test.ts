@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoBase } from '../../src/demo/index.ts';
 import { InputError } from '../../src/errors.ts';
-import { describeFormat, detectEncoding, scanText, sniffDelimiter, transcodeToUtf8 } from '../../src/features/formats.ts';
+import { describeFormat, detectEncoding, scanStream, scanText, sniffDelimiter, transcodeToUtf8 } from '../../src/features/formats.ts';
 import { buildFeatures, type FeatureBuild } from '../../src/features/index.ts';
 import { readDataSummary } from '../../src/features/summary.ts';
 import { tempDir } from '../helpers/world.ts';
@@ -57,6 +57,18 @@ describe('encodings', () => {
     // A cut sequence at the very end is not UTF-8.
     writeFileSync(scanned, Buffer.concat([Buffer.alloc(big, 'a'), Buffer.from([0xe2, 0x82])]));
     expect(scanText(scanned).encoding).toBe('windows-1252');
+    // A gzip file in one pass of its decompressed chunks (16 KiB each): the same answers, a blank
+    // line and a 3-byte character cut by a chunk end found, a quote far in.
+    const gz = join(dir, 'straddle.csv.gz');
+    const chunk = 16 * 1024;
+    writeFileSync(gz, gzipSync(Buffer.concat([Buffer.alloc(chunk - 1, 'a'), Buffer.from('\n\nb'), Buffer.alloc(chunk - 4, 'c'), Buffer.from('€\n')])));
+    expect(await scanStream(gz)).toEqual({ encoding: 'utf-8', blankLine: true, quote: false });
+    writeFileSync(gz, gzipSync(Buffer.concat([Buffer.alloc(5 * chunk, 'a'), Buffer.from('\n"b"\r\n')])));
+    expect(await scanStream(gz)).toEqual({ encoding: 'utf-8', blankLine: false, quote: true });
+    writeFileSync(gz, gzipSync(Buffer.concat([Buffer.alloc(chunk - 2, 'a'), Buffer.from('\n\r\nb\n')])));
+    expect(await scanStream(gz)).toEqual({ encoding: 'utf-8', blankLine: true, quote: false });
+    writeFileSync(gz, gzipSync(Buffer.concat([Buffer.alloc(chunk, 'a'), Buffer.from([0xe2, 0x82])])));
+    expect(await scanStream(gz)).toEqual({ encoding: 'windows-1252' });
   });
 
   it('tells Windows-1252 by a byte far into the file, and decodes its French letters', async () => {
