@@ -323,21 +323,26 @@ describe('bad input', () => {
     expect(build.table.numericNames.filter((n) => n.startsWith('share_cat_')).sort()).toEqual(['share_cat_fo_od', 'share_cat_food', 'share_cat_gifts']);
   });
 
-  it('reads a quoted field holding line breaks as one value, and numbers the lines after it', async () => {
+  /** The base with an address column on its customer file, whose rows `rows` writes from the base's lines. */
+  const withAddresses = (rows: (lines: string[]) => string[]) => {
     const data = tempDir();
     writeBase(data);
     const path = join(data, 'customers.csv');
     const lines = readFileSync(path, 'utf8').trimEnd().split('\n');
-    // An address column: A's on two lines, B's on three with an empty line inside, D's with quotes of its own.
-    const rows = [
-      `${lines[0]},address`,
+    const text = [`${lines[0]},address`, ...rows(lines)].join('\n') + '\n';
+    writeFileSync(path, text);
+    return { data, path, text };
+  };
+
+  it('reads a quoted field holding line breaks as one value, and numbers the lines after it', async () => {
+    // A's address on two lines, B's on three with an empty line inside, D's with quotes of its own.
+    const { data } = withAddresses((lines) => [
       `${lines[1]},"12 rue Oberkampf\n75011 Paris"`,
       `${lines[2]},"Bât. B\n\n3, place Bellecour"`,
       `${lines[3]},`,
       `${lines[4]},"ZA ""Les Prés""\nBP 12"`,
       `${lines[3]},`, // C again: a duplicate, on line 10 of the file
-    ];
-    writeFileSync(path, rows.join('\n') + '\n');
+    ]);
     const out = tempDir();
     const build = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
     expect(build.rejects.filter((r) => r.file === 'customers')).toEqual([{ file: 'customers', reason: 'duplicate_id', action: 'dropped', rows: 1 }]);
@@ -355,25 +360,17 @@ describe('bad input', () => {
 
   for (const gzip of [false, true]) {
     it(`keeps the rows holding a line break in a file where a stray quote leaves a field open${gzip ? ' (gzip)' : ''}`, async () => {
-      const data = tempDir();
-      writeBase(data);
-      const path = join(data, 'customers.csv');
-      const lines = readFileSync(path, 'utf8').trimEnd().split('\n');
       // B's first name holds a stray quote, on the line just before D's address on two lines; so
       // does C's segment, on the line opening its own address, whose second line is then read alone.
-      const rows = [
-        `${lines[0]},address`,
+      const { data, path, text } = withAddresses((lines) => [
         `${lines[1]},"12 rue Oberkampf\n75011 Paris"`,
         `${lines[3].replace('new', 'ne"w')},"1 place Bellecour\nLyon"`,
         `${lines[2].replace('Jade', 'Ja"de')},`,
         `${lines[4]},"ZA ""Les Prés""\nBP 12"`,
-      ];
-      const text = rows.join('\n') + '\n';
+      ]);
       if (gzip) {
         rmSync(path);
         writeFileSync(`${path}.gz`, gzipSync(text));
-      } else {
-        writeFileSync(path, text);
       }
       const out = tempDir();
       const build = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
