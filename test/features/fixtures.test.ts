@@ -358,8 +358,8 @@ describe('bad input', () => {
     expect(build.table.numeric).toEqual(reference.table.numeric);
   });
 
-  for (const gzip of [false, true]) {
-    it(`keeps the rows holding a line break in a file where a stray quote leaves a field open${gzip ? ' (gzip)' : ''}`, async () => {
+  for (const [gzip, crlf] of [[false, false], [true, false], [false, true]]) {
+    it(`keeps the rows holding a line break in a file where a stray quote leaves a field open${gzip ? ' (gzip)' : ''}${crlf ? ' (CRLF line ends)' : ''}`, async () => {
       // B's first name holds a stray quote, on the line just before D's address on two lines; so
       // does C's segment, on the line opening its own address, whose second line is then read alone.
       const { data, path, text } = withAddresses((lines) => [
@@ -372,6 +372,7 @@ describe('bad input', () => {
         rmSync(path);
         writeFileSync(`${path}.gz`, gzipSync(text));
       }
+      if (crlf) writeFileSync(path, text.replaceAll('\n', '\r\n'));
       const out = tempDir();
       const build = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
       expect(build.rejects.filter((r) => r.file === 'customers')).toEqual([{ file: 'customers', reason: 'stray_quote', action: 'dropped', rows: 3 }]);
@@ -384,7 +385,9 @@ describe('bad input', () => {
       ]);
       expect(build.table.ids).toEqual(['A', 'D']);
       expect(build.summary.formats?.customers.multilineRecords).toBe(2);
-      expect(categoricalColumn(build.table, 'address')).toEqual(['12 rue Oberkampf\n75011 Paris', 'ZA "Les Prés"\nBP 12']);
+      // A line break inside a value is the file's own (CR LF in a file of CR LF line ends).
+      const nl = crlf ? '\r\n' : '\n';
+      expect(categoricalColumn(build.table, 'address')).toEqual([`12 rue Oberkampf${nl}75011 Paris`, `ZA "Les Prés"${nl}BP 12`]);
     });
   }
 
