@@ -4,7 +4,7 @@
 // numbers; nothing is dropped silently.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ident, literal, rows, run, type Duck } from './duck.ts';
+import { ident, literal, oneOf, rows, run, trimmed, type Duck } from './duck.ts';
 import { numberSql, timestampSql } from './formats.ts';
 import { EXTRA_FIELDS, STRAY_QUOTE, type LoadedInput } from './sources.ts';
 
@@ -35,7 +35,7 @@ const SEX_F = ['F', 'FEMME', 'FEMALE', 'W', 'MME', 'MME.', 'MADAME', 'MLLE', 'ML
 const SEX_M = ['M', 'H', 'HOMME', 'MALE', 'M.', 'MR', 'MR.', 'MONSIEUR', '1'].map(literal).join(', ');
 
 /** SQL text test that is true for a non-empty value. */
-const present = (c: string) => `(${c} IS NOT NULL AND trim(${c}) <> '')`;
+const present = (c: string) => `(${c} IS NOT NULL AND ${trimmed(c)} <> '')`;
 
 interface Check {
   reason: string;
@@ -70,7 +70,7 @@ async function applyChecks(
   const parsedSelect = Object.entries(parsed).map(([name, expr]) => `${expr} AS ${ident('p__' + name)}`).join(', ');
   const source = orphans
     ? `SELECT t.rowid + 1 AS _record, t.*, k.customer_id IS NULL AS _orphan
-       FROM ${ident(input.table)} t LEFT JOIN (SELECT DISTINCT customer_id FROM customers_clean) k ON k.customer_id = trim(t.customer_id)`
+       FROM ${ident(input.table)} t LEFT JOIN (SELECT DISTINCT customer_id FROM customers_clean) k ON k.customer_id = ${trimmed('t.customer_id')}`
     : `SELECT rowid + 1 AS _record, * FROM ${ident(input.table)}`;
   await run(
     conn,
@@ -160,7 +160,7 @@ export async function cleanCustomers(conn: Duck, input: LoadedInput, outDir: str
     {
       reason: 'duplicate_id',
       action: 'dropped',
-      when: `row_number() OVER (PARTITION BY trim(customer_id) ORDER BY rowid) > 1`,
+      when: `row_number() OVER (PARTITION BY ${trimmed('customer_id')} ORDER BY rowid) > 1`,
     },
     ...(has('birth_year')
       ? [{ reason: 'bad_birth_year', action: 'kept: set missing' as const, when: `${present('birth_year')} AND p__p_birth_year IS NULL` }]
@@ -182,7 +182,7 @@ export async function cleanCustomers(conn: Duck, input: LoadedInput, outDir: str
   const numbered = `${input.table}_n`;
   await run(
     conn,
-    `CREATE OR REPLACE TABLE ${ident(numbered)} AS SELECT *, row_number() OVER (PARTITION BY trim(customer_id) ORDER BY rowid) AS _dup FROM ${ident(input.table)} ORDER BY rowid`,
+    `CREATE OR REPLACE TABLE ${ident(numbered)} AS SELECT *, row_number() OVER (PARTITION BY ${trimmed('customer_id')} ORDER BY rowid) AS _dup FROM ${ident(input.table)} ORDER BY rowid`,
   );
   const checksN = checks.map((c) => (c.reason === 'duplicate_id' ? { ...c, when: '_dup > 1' } : c));
   // An absent optional column is a typed NULL, so later comparisons with text stay text.
@@ -194,7 +194,7 @@ export async function cleanCustomers(conn: Duck, input: LoadedInput, outDir: str
     `CASE WHEN regexp_full_match(trim(birth_year), '\\d{8}') THEN CAST(year(try_strptime(trim(birth_year), '%Y%m%d')) AS INTEGER) ` +
     `ELSE coalesce(try_cast(trim(birth_year) AS INTEGER), CAST(year(try_cast(trim(birth_year) AS DATE)) AS INTEGER), try_cast(regexp_extract(trim(birth_year), '^\\d{1,2}/\\d{1,2}/(\\d{4})( |$)', 1) AS INTEGER)) END`;
   const parsed: Record<string, string> = {
-    p_customer_id: 'trim(customer_id)',
+    p_customer_id: trimmed('customer_id'),
     p_first_name: col('first_name', `nullif(upper(trim(first_name)), '')`),
     p_sex: col('sex', `CASE WHEN upper(trim(sex)) IN (${SEX_F}) THEN 'F' WHEN upper(trim(sex)) IN (${SEX_M}) THEN 'M' END`),
     // A year, or the year of a date of birth (1972-03-15, 15/03/1972, 19720315), in the plausible years
@@ -276,15 +276,13 @@ async function matchReformattedIds(conn: Duck, checked: string): Promise<void> {
 /** Validates transactions into the view `transactions_clean` (customers_clean must exist). */
 export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: string): Promise<RejectCount[]> {
   const has = (c: string) => input.columns.includes(c);
-  const known = CHANNELS.map(literal).join(', ');
   const parsed: Record<string, string> = {
-    customer_id: 'trim(customer_id)',
+    customer_id: trimmed('customer_id'),
     day: `${timestampSql('ts', input.format)}::DATE`,
     amount: numberSql('amount', input.format),
-    // The first branch takes the values already written as known (most rows) without trimming and lowering them.
-    channel: has('channel') ? `CASE WHEN channel IN (${known}) THEN channel WHEN lower(trim(channel)) IN (${known}) THEN lower(trim(channel)) WHEN ${present('channel')} THEN 'other' END` : 'NULL::VARCHAR',
-    category: has('category') ? `nullif(trim(category), '')` : 'NULL::VARCHAR',
-    promo: has('promo') ? `CASE WHEN trim(promo) = '1' THEN 1 ELSE 0 END` : '0',
+    channel: has('channel') ? `coalesce(${oneOf('channel', CHANNELS)}, CASE WHEN ${present('channel')} THEN 'other' END)` : 'NULL::VARCHAR',
+    category: has('category') ? `nullif(${trimmed('category')}, '')` : 'NULL::VARCHAR',
+    promo: has('promo') ? `CASE WHEN ${trimmed('promo')} = '1' THEN 1 ELSE 0 END` : '0',
   };
   const checks: Check[] = [
     { reason: 'bad_date', action: 'dropped', when: 'p__day IS NULL' },
@@ -292,7 +290,7 @@ export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: 
     { reason: 'bad_amount', action: 'dropped', when: 'p__amount IS NULL OR NOT isfinite(p__amount) OR abs(p__amount) >= 1e15' },
     { reason: 'orphan_id', action: 'dropped', when: '_orphan' },
     ...(has('channel') ? [{ reason: 'unknown_channel', action: 'kept: channel other' as const, when: `p__channel = 'other'` }] : []),
-    ...(has('promo') ? [{ reason: 'bad_promo', action: 'kept: promo 0' as const, when: `${present('promo')} AND trim(promo) NOT IN ('0', '1')` }] : []),
+    ...(has('promo') ? [{ reason: 'bad_promo', action: 'kept: promo 0' as const, when: `${present('promo')} AND ${trimmed('promo')} NOT IN ('0', '1')` }] : []),
   ];
   const checked = await applyChecks(conn, input, checks, parsed, true);
   await matchReformattedIds(conn, checked);
@@ -307,12 +305,10 @@ export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: 
 
 /** Validates interactions into the view `interactions_clean` (customers_clean must exist). */
 export async function cleanInteractions(conn: Duck, input: LoadedInput, outDir: string): Promise<RejectCount[]> {
-  // As for channels: a type already written as known skips the trim and lower.
-  const types = INTERACTION_TYPES.map(literal).join(', ');
   const parsed: Record<string, string> = {
-    customer_id: 'trim(customer_id)',
+    customer_id: trimmed('customer_id'),
     day: `${timestampSql('ts', input.format)}::DATE`,
-    type: `CASE WHEN type IN (${types}) THEN type WHEN lower(trim(type)) IN (${types}) THEN lower(trim(type)) ELSE 'other' END`,
+    type: `coalesce(${oneOf('type', INTERACTION_TYPES)}, 'other')`,
   };
   const checks: Check[] = [
     { reason: 'bad_date', action: 'dropped', when: 'p__day IS NULL' },

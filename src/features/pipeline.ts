@@ -102,17 +102,34 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
       ...referenceInputs(opts.dataDir, opts),
     };
 
-    progress.stage('load inputs', 5);
+    // Each event file is loaded, checked, and its raw text table freed before the next is loaded
+    // (the clean views read the checked tables): DuckDB then never holds the purchases' text and
+    // the contacts' at once, which on a million customers it had to spill (BENCHMARKS.md, session 29).
+    progress.stage('load and validate inputs', 8);
+    const free = async (...tables: string[]) => {
+      for (const t of tables) await run(conn, `DROP TABLE IF EXISTS ${t}`);
+    };
+    const rejects: RejectCount[] = [];
     const customers = await loadInput(conn, 'customers', inputs.customers, 'raw_customers', opts.columnMap);
     progress.tick(1);
-    const transactions = await loadInput(conn, 'transactions', inputs.transactions, 'raw_transactions', opts.columnMap);
+    // Birth years are checked against the year of the base: as_of's when given, else this year's.
+    rejects.push(...(await cleanCustomers(conn, customers, rejectDir, Number((opts.asOf ?? new Date().toISOString()).slice(0, 4)))));
+    await free('raw_customers', 'raw_customers_n', 'raw_customers_n_checked');
     progress.tick(2);
-    const interactions = await loadInput(conn, 'interactions', inputs.interactions, 'raw_interactions', opts.columnMap);
+    const transactions = await loadInput(conn, 'transactions', inputs.transactions, 'raw_transactions', opts.columnMap);
     progress.tick(3);
-    const tiles = await loadInput(conn, 'tiles', inputs.tiles, 'raw_tiles', opts.columnMap);
+    rejects.push(...(await cleanTransactions(conn, transactions, rejectDir)));
+    await free('raw_transactions');
     progress.tick(4);
-    await loadInput(conn, 'first_names', inputs.first_names, 'raw_first_names', opts.columnMap);
+    const interactions = await loadInput(conn, 'interactions', inputs.interactions, 'raw_interactions', opts.columnMap);
     progress.tick(5);
+    rejects.push(...(await cleanInteractions(conn, interactions, rejectDir)));
+    await free('raw_interactions');
+    progress.tick(6);
+    const tiles = await loadInput(conn, 'tiles', inputs.tiles, 'raw_tiles', opts.columnMap);
+    progress.tick(7);
+    await loadInput(conn, 'first_names', inputs.first_names, 'raw_first_names', opts.columnMap);
+    progress.tick(8);
     const formats: Record<string, InputFormat> = {};
     const suggestions = [customers, transactions, interactions].flatMap((i) => i.suggestions);
     for (const [name, input] of Object.entries({ customers, transactions, interactions }) as [string, LoadedInput][]) {
@@ -123,20 +140,6 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
       progress.log(`${input.path}: ${words.join(', ')}`);
     }
 
-    progress.stage('validate rows', 3);
-    const rejects: RejectCount[] = [];
-    // Birth years are checked against the year of the base: as_of's when given, else this year's.
-    rejects.push(...(await cleanCustomers(conn, customers, rejectDir, Number((opts.asOf ?? new Date().toISOString()).slice(0, 4)))));
-    progress.tick(1);
-    rejects.push(...(await cleanTransactions(conn, transactions, rejectDir)));
-    progress.tick(2);
-    rejects.push(...(await cleanInteractions(conn, interactions, rejectDir)));
-    progress.tick(3);
-
-    // The raw text tables are no longer needed (the clean views read the checked tables): free them.
-    for (const t of ['raw_customers', 'raw_customers_n', 'raw_customers_n_checked', 'raw_transactions', 'raw_interactions']) {
-      await run(conn, `DROP TABLE IF EXISTS ${t}`);
-    }
     const asOf = opts.asOf ?? (await lastTransactionDate(conn, inputs.transactions, rejects));
     const asOfYear = Number(asOf.slice(0, 4));
 

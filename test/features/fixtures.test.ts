@@ -474,7 +474,7 @@ describe('bad input', () => {
     expect(build.rejects.filter((r) => r.file === 'transactions')).toEqual([{ file: 'transactions', reason: 'orphan_id', action: 'dropped', rows: 6 }]);
   });
 
-  it('reads channels and contact types whatever their case and surrounding spaces, and flags unknown ones', async () => {
+  it('reads ids, dates, amounts, channels, categories, promos and contact types whatever their surrounding spaces (and case), and flags unknown ones', async () => {
     const clean = tempDir();
     writeBase(clean);
     const messy = tempDir();
@@ -487,6 +487,8 @@ describe('bad input', () => {
     };
     edit('transactions.csv', 'A,2025-12-10,50,web,gifts,1', 'A,2025-12-10,50, WEB ,gifts,1');
     edit('interactions.csv', 'A,2026-01-02T10:00:00,email_open', 'A,2026-01-02T10:00:00, Email_Open ');
+    edit('transactions.csv', 'A,2026-03-01,-20,store,food,0', ' A , 2026-03-01 , -20 ,store , food , 0 ');
+    edit('interactions.csv', 'A,2026-01-01T10:00:00,email_sent', '  A, 2026-01-01T10:00:00 ,email_sent ');
     const same = await buildFeatures({ dataDir: messy, asOf: '2026-06-30' });
     expect(same.rejects).toEqual([]);
     expect(same.table).toEqual((await buildFeatures({ dataDir: clean, asOf: '2026-06-30' })).table);
