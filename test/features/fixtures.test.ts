@@ -501,6 +501,19 @@ describe('bad input', () => {
     ]);
   });
 
+  it("writes the rejects' own columns first, a file's column of the same name after them with _1 added", async () => {
+    const data = tempDir();
+    writeBase(data);
+    const path = join(data, 'interactions.csv');
+    const [header, ...rest] = readFileSync(path, 'utf8').trimEnd().split('\n');
+    writeFileSync(path, [`${header},reason`, ...rest.map((l) => `${l},promo`), 'Z,2026-05-01T10:00:00,call,claim'].join('\n') + '\n');
+    const out = tempDir();
+    const build = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
+    expect(build.rejects).toEqual([{ file: 'interactions', reason: 'orphan_id', action: 'dropped', rows: 1 }]);
+    const rejected = readFileSync(join(out, 'rejects', 'interactions.csv'), 'utf8').trim().split('\n');
+    expect(rejected).toEqual(['line,record,reason,action,customer_id,ts,type,reason_1', `${rest.length + 2},${rest.length + 1},orphan_id,dropped,Z,2026-05-01T10:00:00,call,claim`]);
+  });
+
   it('rejects a malformed as_of', async () => {
     const data = tempDir();
     writeBase(data);
