@@ -46,7 +46,10 @@ export function oneOf(c: string, values: readonly string[]): string {
   return `coalesce(try_cast(${c} AS ${known}), try_cast(lower(trim(${c})) AS ${known}))::VARCHAR`;
 }
 
-/** Runs a statement. With PERSONAS_PROFILE_SQL=1, statements over 0.5 s are timed on stderr. */
+/**
+ * Runs a statement. With PERSONAS_PROFILE_SQL=1, statements over 0.5 s (PERSONAS_PROFILE_MS
+ * milliseconds) are timed on stderr, their first 140 characters (all with PERSONAS_PROFILE_FULL=1).
+ */
 export async function run(conn: Duck, sql: string): Promise<void> {
   const t0 = performance.now();
   await conn.run(sql);
