@@ -13,7 +13,7 @@ import { buildBirths, buildNameAges } from './names.ts';
 import { DEFAULT_FIRST_NAMES_ZIP, DEFAULT_POSTCODES, extractZippedCsv } from './reference.ts';
 import { describeSuggestion, type ColumnSuggestion } from './columns.ts';
 import { describeFormat, type InputFormat } from './formats.ts';
-import { findInput, loadInput, requireInput, type ColumnMap, type LoadedInput } from './sources.ts';
+import { checkHeader, findInput, loadInput, requireInput, type ColumnMap, type LoadedInput } from './sources.ts';
 import type { FeatureTable } from './table.ts';
 import { buildTileFeatures, joinTiles, readPostcodePoints, TILE_FEATURES } from './tiles.ts';
 
@@ -105,6 +105,8 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     // Each event file is loaded, checked, and its raw text table freed before the next is loaded
     // (the clean views read the checked tables): DuckDB then never holds the purchases' text and
     // the contacts' at once, which on a million customers it had to spill (BENCHMARKS.md, session 29).
+    // Every file's header first: a missing column is told before minutes of reading the others.
+    for (const name of ['customers', 'transactions', 'interactions'] as const) await checkHeader(name, inputs[name], opts.columnMap);
     progress.stage('load and validate inputs', 8);
     const free = async (...tables: string[]) => {
       for (const t of tables) await run(conn, `DROP TABLE IF EXISTS ${t}`);

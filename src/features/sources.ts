@@ -177,6 +177,68 @@ export async function loadInput(
   }
 }
 
+/**
+ * The canonical names of a header's columns (`original`, as written), checked: a column named
+ * twice, or a required one missing, stops the run with an error naming the file; an optional
+ * column found under another name is suggested.
+ */
+function headerColumns(name: InputName, path: string, original: string[], rename: Map<string, string>): { canonical: string[]; suggestions: ColumnSuggestion[] } {
+  const canonical = original.map((c, i) => {
+    if (!c.trim()) return unnamed(i);
+    const lower = c.toLowerCase();
+    return rename.get(lower) ?? lower;
+  });
+  const seen = new Set<string>();
+  for (const c of canonical) {
+    if (seen.has(c)) throw new InputError('INPUT_INVALID', `${path}: column "${c}" appears twice (after case folding and column mapping)`, { file: path, column: c });
+    seen.add(c);
+  }
+  // The file's columns that are none of the contract's: where a missing one may hide under another name.
+  const contract = new Set([...REQUIRED_COLUMNS[name], ...(OPTIONAL_COLUMNS[name] ?? [])]);
+  const others = original.filter((_, i) => !contract.has(canonical[i]) && !canonical[i].startsWith('_unnamed_'));
+  const mapping = (from: string, to: string) => `--columns, e.g. ${JSON.stringify({ [name]: { [from]: to } })}`;
+  for (const required of REQUIRED_COLUMNS[name]) {
+    if (!seen.has(required)) {
+      const like = lookalike(required, others);
+      throw new InputError(
+        'INPUT_MISSING_COLUMN',
+        `${path}: required column "${required}" is missing (found: ${original.join(', ')}; ` +
+          (like ? `"${like}" looks like it: map it with ${mapping(like, required)})` : 'map a differently named column with --columns)'),
+        { file: path, column: required },
+      );
+    }
+  }
+  const suggestions = (OPTIONAL_COLUMNS[name] ?? []).flatMap((optional): ColumnSuggestion[] => {
+    const like = seen.has(optional) ? undefined : lookalike(optional, others);
+    return like ? [{ file: name, column: like, contract: optional }] : [];
+  });
+  return { canonical, suggestions };
+}
+
+/**
+ * A column without a name (a delimiter ending every line, as spreadsheets may write) is loaded
+ * under a placeholder name, then dropped if empty; one that holds values stops the run.
+ */
+const unnamed = (i: number) => `_unnamed_${i + 1}`;
+
+/** The user's column map for `name`, lower-cased both ways. */
+const renames = (name: InputName, columnMap: ColumnMap) => new Map(Object.entries(columnMap[name] ?? {}).map(([from, to]) => [from.toLowerCase(), to.toLowerCase()]));
+
+/**
+ * Stops the run before any file is loaded when a CSV (plain or gzip) names a column twice or lacks
+ * a required one: loadInput's own check, from the file's first lines alone, so that a mistake in
+ * the last file loaded is not told only after the others are read and checked. A file whose first
+ * lines are not UTF-8 (or a workbook, or Parquet) is left to loadInput.
+ */
+export async function checkHeader(name: InputName, path: string, columnMap: ColumnMap = {}): Promise<void> {
+  if (!EXTENSIONS.some((e) => path.endsWith(e)) || path.endsWith('.parquet')) return;
+  const head = await readHeadLines(path, HEADER_SEARCH_LINES);
+  if (head.some((line) => line.includes('\ufffd'))) return;
+  const rename = renames(name, columnMap);
+  const header = head[linesAboveHeader(head, name, rename)] ?? '';
+  headerColumns(name, path, headerNames(header, sniffDelimiter(header)), rename);
+}
+
 /** loadInput of `readPath`, a UTF-8 CSV or Parquet file holding `path`'s rows (messages name `path`). */
 async function loadReadable(
   conn: Duck,
@@ -191,7 +253,7 @@ async function loadReadable(
   /** Set when `readPath` is a workbook's sheet, written by workbookToText from the sheet's row `rowsAbove` + 1. */
   workbook?: { sheet: WorkbookSheet; rowsAbove: number },
 ): Promise<LoadedInput> {
-  const rename = new Map(Object.entries(columnMap[name] ?? {}).map(([from, to]) => [from.toLowerCase(), to.toLowerCase()]));
+  const rename = renames(name, columnMap);
   let source: string;
   /** A CSV's reads: see loadCsv. */
   let reads: CsvReads | null = null;
@@ -225,38 +287,7 @@ async function loadReadable(
     source = csv('"');
     reads = { quoted: source, sequential: (at = readPath) => csv('"', false, at), unquoted: csv('') };
   }
-  // A column without a name (a delimiter ending every line, as spreadsheets may write) is loaded
-  // under a placeholder name, then dropped if empty; one that holds values stops the run.
-  const unnamed = (i: number) => `_unnamed_${i + 1}`;
-  const canonical = original.map((c, i) => {
-    if (!c.trim()) return unnamed(i);
-    const lower = c.toLowerCase();
-    return rename.get(lower) ?? lower;
-  });
-  const seen = new Set<string>();
-  for (const c of canonical) {
-    if (seen.has(c)) throw new InputError('INPUT_INVALID', `${path}: column "${c}" appears twice (after case folding and column mapping)`, { file: path, column: c });
-    seen.add(c);
-  }
-  // The file's columns that are none of the contract's: where a missing one may hide under another name.
-  const contract = new Set([...REQUIRED_COLUMNS[name], ...(OPTIONAL_COLUMNS[name] ?? [])]);
-  const others = original.filter((_, i) => !contract.has(canonical[i]) && !canonical[i].startsWith('_unnamed_'));
-  const mapping = (from: string, to: string) => `--columns, e.g. ${JSON.stringify({ [name]: { [from]: to } })}`;
-  for (const required of REQUIRED_COLUMNS[name]) {
-    if (!seen.has(required)) {
-      const like = lookalike(required, others);
-      throw new InputError(
-        'INPUT_MISSING_COLUMN',
-        `${path}: required column "${required}" is missing (found: ${original.join(', ')}; ` +
-          (like ? `"${like}" looks like it: map it with ${mapping(like, required)})` : 'map a differently named column with --columns)'),
-        { file: path, column: required },
-      );
-    }
-  }
-  const suggestions = (OPTIONAL_COLUMNS[name] ?? []).flatMap((optional): ColumnSuggestion[] => {
-    const like = seen.has(optional) ? undefined : lookalike(optional, others);
-    return like ? [{ file: name, column: like, contract: optional }] : [];
-  });
+  const { canonical, suggestions } = headerColumns(name, path, original, rename);
   const select = original
     .map((c, i) => {
       const src = path.endsWith('.parquet') ? ident(c) : ident(`c${i}`);

@@ -241,6 +241,19 @@ describe('bad input', () => {
     await expect(buildFeatures({ dataDir: data })).rejects.toThrow(/interactions.*required input file is missing/);
   });
 
+  it("tells a contact file's missing column before reading the other files (here a damaged customer file it never reaches)", async () => {
+    const data = tempDir();
+    writeBase(data);
+    rmSync(join(data, 'customers.csv'));
+    writeFileSync(join(data, 'customers.parquet'), 'not parquet at all');
+    const path = join(data, 'interactions.csv');
+    writeFileSync(`${path}.gz`, gzipSync(readFileSync(path, 'utf8').replace('type', 'kind')));
+    rmSync(path);
+    await expect(buildFeatures({ dataDir: data })).rejects.toThrow(/interactions\.csv\.gz: required column "type" is missing \(found: customer_id, ts, kind;/);
+    // With the column mapped, the damaged customer file is what stops the run.
+    await expect(buildFeatures({ dataDir: data, columnMap: { interactions: { kind: 'type' } } })).rejects.toThrow(/customers\.parquet: not a readable Parquet file/);
+  });
+
   it('names the file and the missing column, and accepts a column map for it', async () => {
     const data = tempDir();
     writeBase(data);
