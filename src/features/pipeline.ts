@@ -102,11 +102,11 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
       ...referenceInputs(opts.dataDir, opts),
     };
 
+    // Every file's header first: a missing column is told before minutes of reading the others.
+    for (const name of ['customers', 'transactions', 'interactions'] as const) await checkHeader(name, inputs[name], opts.columnMap);
     // Each event file is loaded, checked, and its raw text table freed before the next is loaded
     // (the clean views read the checked tables): DuckDB then never holds the purchases' text and
     // the contacts' at once, which on a million customers it had to spill (BENCHMARKS.md, session 29).
-    // Every file's header first: a missing column is told before minutes of reading the others.
-    for (const name of ['customers', 'transactions', 'interactions'] as const) await checkHeader(name, inputs[name], opts.columnMap);
     progress.stage('load and validate inputs', 8);
     const free = async (...tables: string[]) => {
       for (const t of tables) await run(conn, `DROP TABLE IF EXISTS ${t}`);

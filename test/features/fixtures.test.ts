@@ -233,6 +233,18 @@ describe('a base of the required columns alone', () => {
 });
 
 describe('bad input', () => {
+  /** The base with the purchase file's text edited, built to a fresh folder: the build and the rejects' [line, record, reason]. */
+  const buildEdited = async (edit: (text: string) => string) => {
+    const data = tempDir();
+    writeBase(data);
+    const path = join(data, 'transactions.csv');
+    writeFileSync(path, edit(readFileSync(path, 'utf8')));
+    const out = tempDir();
+    const build = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
+    const rejected = readFileSync(join(out, 'rejects', 'transactions.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 3));
+    return { build, rejected };
+  };
+
   it('names the missing file', async () => {
     const data = tempDir();
     writeBase(data);
@@ -268,16 +280,10 @@ describe('bad input', () => {
   });
 
   it('drops a line whose stray quote would swallow the lines after it, naming its line, and keeps the rest', async () => {
-    const data = tempDir();
-    writeBase(data);
-    const path = join(data, 'transactions.csv');
     // Line 4 (the -20 refund) gets an opening quote that nothing closes on its line.
-    writeFileSync(path, readFileSync(path, 'utf8').replace('A,2026-03-01,-20,store,food,0', 'A,2026-03-01,-20,store,"food,0'));
-    const out = tempDir();
-    const build = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
+    const { build, rejected } = await buildEdited((text) => text.replace('A,2026-03-01,-20,store,food,0', 'A,2026-03-01,-20,store,"food,0'));
     expect(build.rejects.filter((r) => r.file === 'transactions')).toEqual([{ file: 'transactions', reason: 'stray_quote', action: 'dropped', rows: 1 }]);
-    const rejected = readFileSync(join(out, 'rejects', 'transactions.csv'), 'utf8').trim().split('\n');
-    expect(rejected.slice(1).map((l) => l.split(',').slice(0, 3))).toEqual([['4', '3', 'stray_quote']]);
+    expect(rejected).toEqual([['4', '3', 'stray_quote']]);
     // The lines after it are read as their own records: A keeps 100 + 50 + 30 in the window.
     expect(numericColumn(build.table, 'monetary_12m')![build.table.ids.indexOf('A')]).toBe(180);
   });
@@ -315,19 +321,14 @@ describe('bad input', () => {
   });
 
   it('in a file a stray quote broke, still reads the well-formed quoted fields of the other lines', async () => {
-    const data = tempDir();
-    writeBase(data);
-    const path = join(data, 'transactions.csv');
-    const text = readFileSync(path, 'utf8')
-      .replace('A,2026-03-01,-20,store,food,0', 'A,2026-03-01,-20,store,"food,0')
-      .replace('A,2026-06-27,100,store,food,0', 'A,2026-06-27,100,"store","fo""od",0')
-      .replace('A,2025-12-10,50,web,gifts,1', 'A,2025-12-10,50,web,"gifts",1');
-    writeFileSync(path, text);
-    const out = tempDir();
-    const build = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
+    const { build, rejected } = await buildEdited((text) =>
+      text
+        .replace('A,2026-03-01,-20,store,food,0', 'A,2026-03-01,-20,store,"food,0')
+        .replace('A,2026-06-27,100,store,food,0', 'A,2026-06-27,100,"store","fo""od",0')
+        .replace('A,2025-12-10,50,web,gifts,1', 'A,2025-12-10,50,web,"gifts",1'),
+    );
     expect(build.rejects.filter((r) => r.file === 'transactions')).toEqual([{ file: 'transactions', reason: 'stray_quote', action: 'dropped', rows: 1 }]);
-    const rejected = readFileSync(join(out, 'rejects', 'transactions.csv'), 'utf8').trim().split('\n');
-    expect(rejected.slice(1).map((l) => l.split(',').slice(0, 3))).toEqual([['4', '3', 'stray_quote']]);
+    expect(rejected).toEqual([['4', '3', 'stray_quote']]);
     // The quoted lines are read as the quoted read would: 100 (store) + 50 (web) + 30 in the window.
     const a = build.table.ids.indexOf('A');
     expect(numericColumn(build.table, 'monetary_12m')![a]).toBe(180);
@@ -405,20 +406,13 @@ describe('bad input', () => {
   }
 
   it('tells a stray quote that swallowed the next line from a field holding a line break', async () => {
-    const data = tempDir();
-    writeBase(data);
-    const path = join(data, 'transactions.csv');
     // The quote opened on line 4 is closed by a stray quote on line 5, just before a delimiter:
     // one well-formed record of six fields, but holding two lines' worth of delimiters.
-    const text = readFileSync(path, 'utf8')
-      .replace('A,2026-03-01,-20,store,food,0', 'A,2026-03-01,-20,store,"food,0')
-      .replace('A,2025-06-30,999,store,food,0', 'A,2025-06-30,999,store,food",0');
-    writeFileSync(path, text);
-    const out = tempDir();
-    const build = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
+    const { build, rejected } = await buildEdited((text) =>
+      text.replace('A,2026-03-01,-20,store,food,0', 'A,2026-03-01,-20,store,"food,0').replace('A,2025-06-30,999,store,food,0', 'A,2025-06-30,999,store,food",0'),
+    );
     expect(build.rejects.filter((r) => r.file === 'transactions')).toEqual([{ file: 'transactions', reason: 'stray_quote', action: 'dropped', rows: 2 }]);
-    const rejected = readFileSync(join(out, 'rejects', 'transactions.csv'), 'utf8').trim().split('\n');
-    expect(rejected.slice(1).map((l) => l.split(',').slice(0, 3))).toEqual([['4', '3', 'stray_quote'], ['5', '4', 'stray_quote']]);
+    expect(rejected).toEqual([['4', '3', 'stray_quote'], ['5', '4', 'stray_quote']]);
     expect(numericColumn(build.table, 'monetary_12m')![build.table.ids.indexOf('A')]).toBe(180);
   });
 
