@@ -31,11 +31,15 @@ function writeCsv(path: string, records: RawRecord[], contract: readonly string[
   writeFileSync(path, [columns.join(','), ...records.map((r) => columns.map((c) => cell(r[c])).join(','))].join('\n') + '\n');
 }
 
-/** Reads the rows the pipeline rejected (rejects/<file>.csv) as request errors. */
+/**
+ * Reads the rows of the request's files the pipeline rejected (rejects/<file>.csv) as request
+ * errors. The reference slices hold only rows the version's validation kept, so they have none.
+ */
 function rejectedRows(outDir: string): { file: string; record: number; reason: string; action: string }[] {
   const dir = join(outDir, 'rejects');
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).flatMap((name) => {
+  const requestFiles = new Set(['customers.csv', 'transactions.csv', 'interactions.csv']);
+  return readdirSync(dir).filter((name) => requestFiles.has(name)).flatMap((name) => {
     const [, ...lines] = readFileSync(join(dir, name), 'utf8').trim().split('\n');
     return lines.map((l) => {
       const [, record, reason, action] = l.split(',');

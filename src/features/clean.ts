@@ -1,12 +1,13 @@
-// Row validation of the three event-level inputs. Each raw row either passes, passes with a
-// repaired field (reported, action "kept"), or is rejected (action "dropped") with one reason.
-// The rejected and repaired rows are written to `rejects/<file>.csv` with their record and line
-// numbers; nothing is dropped silently.
+// Row validation of the inputs: the three event-level files, and the INSEE tiles and births by
+// first name. Each raw row either passes, passes with a repaired field (reported, action "kept"),
+// or is rejected (action "dropped") with one reason. The rejected and repaired rows are written to
+// `rejects/<file>.csv` with their record and line numbers; nothing is dropped silently.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { InputError } from '../errors.ts';
 import { ident, literal, oneOf, rows, run, trimmed, type Duck } from './duck.ts';
 import { numberSql, timestampSql } from './formats.ts';
-import { EXTRA_FIELDS, STRAY_QUOTE, type LoadedInput } from './sources.ts';
+import { EXTRA_FIELDS, REQUIRED_COLUMNS, STRAY_QUOTE, type LoadedInput } from './sources.ts';
 
 export const CHANNELS = ['store', 'web', 'app', 'phone'] as const;
 export const INTERACTION_TYPES = [
@@ -144,6 +145,20 @@ async function writeRejects(
   return result;
 }
 
+/**
+ * A copy of `table` with column `_dup`: 1 for the first row of each value of `key` (SQL over the
+ * raw columns), 2 for its first repeat, and so on. A window function, computed once before the
+ * CASE of the checks (inside it, it would be computed per check).
+ */
+async function numberRepeats(conn: Duck, table: string, key: string): Promise<string> {
+  const numbered = `${table}_n`;
+  await run(
+    conn,
+    `CREATE OR REPLACE TABLE ${ident(numbered)} AS SELECT *, row_number() OVER (PARTITION BY ${key} ORDER BY rowid) AS _dup FROM ${ident(table)} ORDER BY rowid`,
+  );
+  return numbered;
+}
+
 /** How far back a birth year may go from the year of the base: older is a placeholder (1900) or a typo. */
 export const MAX_AGE = 120;
 
@@ -157,11 +172,7 @@ export async function cleanCustomers(conn: Duck, input: LoadedInput, outDir: str
   const checks: Check[] = [
     { reason: 'missing_customer_id', action: 'dropped', when: `NOT ${present('customer_id')}` },
     ...(has('signup_date') ? [{ reason: 'bad_date', action: 'dropped' as const, when: `${present('signup_date')} AND ${timestampSql('signup_date', input.format)} IS NULL` }] : []),
-    {
-      reason: 'duplicate_id',
-      action: 'dropped',
-      when: `row_number() OVER (PARTITION BY ${trimmed('customer_id')} ORDER BY rowid) > 1`,
-    },
+    { reason: 'duplicate_id', action: 'dropped', when: '_dup > 1' },
     ...(has('birth_year')
       ? [{ reason: 'bad_birth_year', action: 'kept: set missing' as const, when: `${present('birth_year')} AND p__p_birth_year IS NULL` }]
       : []),
@@ -174,17 +185,11 @@ export async function cleanCustomers(conn: Duck, input: LoadedInput, outDir: str
       ? [{
           reason: 'bad_coordinates',
           action: 'kept: set missing' as const,
-          when: `(${present('lat')} AND ${num('lat')} IS NULL) OR (${present('lon')} AND ${num('lon')} IS NULL)`,
+          when: `(${present('lat')} AND p__p_lat IS NULL) OR (${present('lon')} AND p__p_lon IS NULL)`,
         }]
       : []),
   ];
-  // Duplicates are found with a window function, computed once before the CASE of the checks.
-  const numbered = `${input.table}_n`;
-  await run(
-    conn,
-    `CREATE OR REPLACE TABLE ${ident(numbered)} AS SELECT *, row_number() OVER (PARTITION BY ${trimmed('customer_id')} ORDER BY rowid) AS _dup FROM ${ident(input.table)} ORDER BY rowid`,
-  );
-  const checksN = checks.map((c) => (c.reason === 'duplicate_id' ? { ...c, when: '_dup > 1' } : c));
+  const numbered = await numberRepeats(conn, input.table, trimmed('customer_id'));
   // An absent optional column is a typed NULL, so later comparisons with text stay text.
   const col = (c: string, expr: string, type = 'VARCHAR') => (has(c) ? expr : `NULL::${type}`);
   const extra = input.columns.filter(
@@ -201,8 +206,9 @@ export async function cleanCustomers(conn: Duck, input: LoadedInput, outDir: str
     // (a two-digit year, 1900 as a placeholder, 2072 for 1972 are not).
     p_birth_year: col('birth_year', `CASE WHEN ${birthYear} BETWEEN ${year - MAX_AGE} AND ${year} THEN ${birthYear} END`, 'INTEGER'),
     p_postcode: col('postcode', `CASE WHEN regexp_full_match(trim(postcode), '[1-9][0-9]{3}') THEN '0' || trim(postcode) ELSE nullif(trim(postcode), '') END`),
-    p_lat: col('lat', num('lat'), 'DOUBLE'),
-    p_lon: col('lon', num('lon'), 'DOUBLE'),
+    // Degrees past ±90 / ±180 are no place (a typo, a projected coordinate): set missing, the postcode then places the customer.
+    p_lat: col('lat', `CASE WHEN abs(${num('lat')}) <= 90 THEN ${num('lat')} END`, 'DOUBLE'),
+    p_lon: col('lon', `CASE WHEN abs(${num('lon')}) <= 180 THEN ${num('lon')} END`, 'DOUBLE'),
     p_signup_date: col('signup_date', `${timestampSql('signup_date', input.format)}::DATE`, 'DATE'),
     p_segment: col('segment', `nullif(trim(segment), '')`),
     // A client column's numbers written with a decimal comma are carried with a point, so the column
@@ -216,7 +222,7 @@ export async function cleanCustomers(conn: Duck, input: LoadedInput, outDir: str
       ]),
     ),
   };
-  const checked = await applyChecks(conn, { ...input, table: numbered }, checksN, parsed);
+  const checked = await applyChecks(conn, { ...input, table: numbered }, checks, parsed);
   const counts = await writeRejects(conn, 'customers', { ...input, table: numbered }, checked, outDir);
   await run(
     conn,
@@ -322,6 +328,91 @@ export async function cleanInteractions(conn: Duck, input: LoadedInput, outDir: 
     conn,
     `CREATE OR REPLACE VIEW interactions_clean AS SELECT customer_id, day, type
      FROM ${ident(checked)} WHERE _reason IS NULL OR _action <> 'dropped'`,
+  );
+  return counts;
+}
+
+/** The census columns the tile features are computed from (every one required). */
+export const TILE_COLUMNS = REQUIRED_COLUMNS.tiles.filter((c) => c !== 'idcar_200m');
+
+/**
+ * A 200 m cell of the grid's three CRSs, `CRS3035RES200mN2029800E4252400` (south-west corner,
+ * northing then easting, metres): groups 1 to 3 are the CRS, the northing and the easting.
+ */
+const CELL_ID = `'(?i)^CRS(3035|5490|2975)RES200mN(-?[0-9]{1,9})E(-?[0-9]{1,9})$'`;
+
+/** SQL: true when the number `p` is not a count or amount of the census (from 0 to under 10^15). */
+const notCensusFigure = (p: string) => `NOT coalesce(${p} >= 0 AND ${p} < 1e15, false)`;
+
+/**
+ * Validates the INSEE grid into the view `tiles_clean(crs, x, y, <TILE_COLUMNS>)`, numbers parsed
+ * (a decimal comma in a semicolon-separated file). A cell listed twice keeps its first row: a
+ * customer in it would otherwise be joined to both and counted twice. An empty value stays missing.
+ */
+export async function cleanTiles(conn: Duck, input: LoadedInput, outDir: string): Promise<RejectCount[]> {
+  const cell = (group: number, type: string) => `try_cast(regexp_extract(${trimmed('idcar_200m')}, ${CELL_ID}, ${group}) AS ${type})`;
+  const parsed: Record<string, string> = {
+    crs: cell(1, 'INTEGER'),
+    y: cell(2, 'BIGINT'),
+    x: cell(3, 'BIGINT'),
+    ...Object.fromEntries(TILE_COLUMNS.map((c) => [c, numberSql(ident(c), input.format)])),
+  };
+  const numbered = await numberRepeats(conn, input.table, `${parsed.crs}, ${parsed.y}, ${parsed.x}`);
+  const checks: Check[] = [
+    { reason: 'bad_cell_id', action: 'dropped', when: 'p__crs IS NULL OR p__y IS NULL OR p__x IS NULL' },
+    { reason: 'duplicate_cell', action: 'dropped', when: '_dup > 1' },
+    { reason: 'bad_number', action: 'dropped', when: TILE_COLUMNS.map((c) => `(${present(ident(c))} AND ${notCensusFigure(ident('p__' + c))})`).join(' OR ') },
+  ];
+  const checked = await applyChecks(conn, { ...input, table: numbered }, checks, parsed);
+  const counts = await writeRejects(conn, 'tiles', { ...input, table: numbered }, checked, outDir);
+  await run(conn, `DROP TABLE ${ident(numbered)}`);
+  // A file of which no row is usable is not the grid (the 1 km grid, another country's): every
+  // customer's tile features would be missing.
+  const [usable] = (await rows(conn, `SELECT count(*) FILTER (WHERE _reason IS NULL) AS kept, min(_record) FILTER (WHERE _reason IS NOT NULL) AS first FROM ${ident(checked)}`)) as { kept: bigint; first: bigint | null }[];
+  if (Number(usable.kept) === 0 && usable.first !== null) {
+    const [row] = (await rows(conn, `SELECT idcar_200m FROM ${ident(input.table)} WHERE rowid = ${usable.first} - 1`)) as { idcar_200m: string | null }[];
+    throw new InputError(
+      'INPUT_INVALID',
+      `${input.path}: no row is a usable 200 m cell (${counts.map((c) => `${c.rows} ${c.reason}`).join(', ')}); expected idcar_200m like ` +
+        `CRS3035RES200mN2029800E4252400 (CRS 3035, 5490 or 2975) and counts from 0; the first row's idcar_200m reads ${JSON.stringify(row?.idcar_200m ?? '')}`,
+      { file: input.path, column: 'idcar_200m' },
+    );
+  }
+  await run(
+    conn,
+    `CREATE OR REPLACE VIEW tiles_clean AS SELECT crs, x, y, ${TILE_COLUMNS.map(ident).join(', ')} FROM ${ident(checked)} WHERE _reason IS NULL`,
+  );
+  return counts;
+}
+
+/**
+ * Validates INSEE's births by first name into the view `births(sexe, preusuel, annais, nombre)`.
+ * The rows the contract says to ignore (year `XXXX`, name `_PRENOMS_RARES`) are not rejects: they
+ * are left out of `births` with the years of no count. A (sex, name, year) listed twice keeps its
+ * first row.
+ */
+export async function cleanFirstNames(conn: Duck, input: LoadedInput, outDir: string): Promise<RejectCount[]> {
+  const parsed: Record<string, string> = {
+    sexe: `try_cast(${trimmed('sexe')} AS INTEGER)`,
+    preusuel: 'upper(trim(preusuel))',
+    annais: `try_cast(${trimmed('annais')} AS INTEGER)`,
+    nombre: numberSql('nombre', input.format),
+  };
+  const numbered = await numberRepeats(conn, input.table, `${parsed.sexe}, ${parsed.preusuel}, upper(trim(annais))`);
+  const checks: Check[] = [
+    { reason: 'missing_first_name', action: 'dropped', when: `NOT ${present('preusuel')}` },
+    { reason: 'bad_sex_code', action: 'dropped', when: 'p__sexe IS NULL OR p__sexe NOT IN (1, 2)' },
+    { reason: 'bad_year', action: 'dropped', when: `p__annais IS NULL AND coalesce(upper(trim(annais)), '') <> 'XXXX'` },
+    { reason: 'bad_count', action: 'dropped', when: notCensusFigure('p__nombre') },
+    { reason: 'duplicate_name_year', action: 'dropped', when: '_dup > 1' },
+  ];
+  const checked = await applyChecks(conn, { ...input, table: numbered }, checks, parsed);
+  const counts = await writeRejects(conn, 'first_names', { ...input, table: numbered }, checked, outDir);
+  await run(conn, `DROP TABLE ${ident(numbered)}`);
+  await run(
+    conn,
+    `CREATE OR REPLACE VIEW births AS SELECT sexe, preusuel, annais, nombre FROM ${ident(checked)}
+     WHERE _reason IS NULL AND annais IS NOT NULL AND preusuel <> '_PRENOMS_RARES' AND nombre > 0`,
   );
   return counts;
 }

@@ -212,6 +212,11 @@ export function numberSql(c: string, format: Pick<InputFormat, 'decimalComma'> |
   return `try_cast(replace(${text}, ',', '.') AS DOUBLE)`;
 }
 
+/** Quotes a CSV field when it needs it. */
+export function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
 /** SQL: the text column `c` as a TIMESTAMP (ISO first, then slashed dates in the file's order), else NULL. */
 export function timestampSql(c: string, format: Pick<InputFormat, 'dateOrder'> | undefined): string {
   const iso = `try_cast(${trimmed(c)} AS TIMESTAMP)`;

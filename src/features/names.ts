@@ -49,18 +49,3 @@ export async function buildNameAges(conn: Duck, asOfYear: number): Promise<void>
        FROM w GROUP BY first_name HAVING sum(alive) > 0`,
   );
 }
-
-/** Loads the INSEE births file (already in table `raw_first_names`) into `births`. */
-export async function buildBirths(conn: Duck, rawTable: string): Promise<void> {
-  await run(
-    conn,
-    `CREATE OR REPLACE TABLE births AS
-     SELECT try_cast(trim(sexe) AS INTEGER) AS sexe, upper(trim(preusuel)) AS preusuel,
-            try_cast(trim(annais) AS INTEGER) AS annais, try_cast(trim(nombre) AS DOUBLE) AS nombre
-     FROM "${rawTable}"
-     WHERE try_cast(trim(annais) AS INTEGER) IS NOT NULL
-       AND upper(trim(preusuel)) <> '_PRENOMS_RARES'
-       AND try_cast(trim(sexe) AS INTEGER) IN (1, 2)
-       AND try_cast(trim(nombre) AS DOUBLE) > 0`,
-  );
-}

@@ -7,15 +7,15 @@ import { join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { silentProgress, type Progress } from '../progress.ts';
 import { buildBehaviour, topCategories } from './behaviour.ts';
-import { cleanCustomers, cleanInteractions, cleanTransactions, CHANNELS, type RejectCount } from './clean.ts';
+import { cleanCustomers, cleanFirstNames, cleanInteractions, cleanTiles, cleanTransactions, CHANNELS, type RejectCount } from './clean.ts';
 import { ident, literal, openDuck, rows, run, toNumber, type Duck } from './duck.ts';
-import { buildBirths, buildNameAges } from './names.ts';
+import { buildNameAges } from './names.ts';
 import { DEFAULT_FIRST_NAMES_ZIP, DEFAULT_POSTCODES, extractZippedCsv } from './reference.ts';
 import { describeSuggestion, type ColumnSuggestion } from './columns.ts';
 import { describeFormat, type InputFormat } from './formats.ts';
 import { checkHeader, findInput, loadInput, requireInput, type ColumnMap, type LoadedInput } from './sources.ts';
 import type { FeatureTable } from './table.ts';
-import { buildTileFeatures, joinTiles, readPostcodePoints, TILE_FEATURES } from './tiles.ts';
+import { buildTileFeatures, joinTiles, readPostcodePoints, TILE_FEATURES, writePostcodeRejects } from './tiles.ts';
 
 export interface BuildFeaturesOptions {
   dataDir: string;
@@ -103,11 +103,11 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     };
 
     // Every file's header first: a missing column is told before minutes of reading the others.
-    for (const name of ['customers', 'transactions', 'interactions'] as const) await checkHeader(name, inputs[name], opts.columnMap);
+    for (const name of ['customers', 'transactions', 'interactions', 'tiles', 'first_names'] as const) await checkHeader(name, inputs[name], opts.columnMap);
     // Each event file is loaded, checked, and its raw text table freed before the next is loaded
     // (the clean views read the checked tables): DuckDB then never holds the purchases' text and
     // the contacts' at once, which on a million customers it had to spill (BENCHMARKS.md, session 29).
-    progress.stage('load and validate inputs', 8);
+    progress.stage('load and validate inputs', 10);
     const free = async (...tables: string[]) => {
       for (const t of tables) await run(conn, `DROP TABLE IF EXISTS ${t}`);
     };
@@ -130,8 +130,14 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     progress.tick(6);
     const tiles = await loadInput(conn, 'tiles', inputs.tiles, 'raw_tiles', opts.columnMap);
     progress.tick(7);
-    await loadInput(conn, 'first_names', inputs.first_names, 'raw_first_names', opts.columnMap);
+    rejects.push(...(await cleanTiles(conn, tiles, rejectDir)));
     progress.tick(8);
+    const firstNames = await loadInput(conn, 'first_names', inputs.first_names, 'raw_first_names', opts.columnMap);
+    progress.tick(9);
+    rejects.push(...(await cleanFirstNames(conn, firstNames, rejectDir)));
+    const postcodes = readPostcodePoints(inputs.postcodes);
+    rejects.push(...writePostcodeRejects(postcodes, rejectDir));
+    progress.tick(10);
     const formats: Record<string, InputFormat> = {};
     const suggestions = [customers, transactions, interactions].flatMap((i) => i.suggestions);
     for (const [name, input] of Object.entries({ customers, transactions, interactions }) as [string, LoadedInput][]) {
@@ -146,11 +152,10 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     const asOfYear = Number(asOf.slice(0, 4));
 
     progress.stage('features', 4);
-    await buildBirths(conn, 'raw_first_names');
     await buildNameAges(conn, asOfYear);
     progress.tick(1);
-    await buildTileFeatures(conn, 'raw_tiles', tiles.columns);
-    await joinTiles(conn, readPostcodePoints(inputs.postcodes));
+    await buildTileFeatures(conn);
+    await joinTiles(conn, postcodes.points);
     progress.tick(2);
     const categories = opts.categories ?? (await topCategories(conn, asOf));
     const categoryFeatures = await buildBehaviour(conn, asOf, categories, { channel: transactions.columns.includes('channel'), promo: transactions.columns.includes('promo') });

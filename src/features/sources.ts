@@ -23,7 +23,10 @@ export const REQUIRED_COLUMNS: Record<InputName, string[]> = {
   customers: ['customer_id'],
   transactions: ['customer_id', 'ts', 'amount'],
   interactions: ['customer_id', 'ts', 'type'],
-  tiles: ['idcar_200m', 'ind', 'men'],
+  tiles: [
+    'idcar_200m', 'ind', 'men', 'men_pauv', 'men_1ind', 'men_5ind', 'men_prop', 'men_fmp', 'ind_snv', 'men_coll', 'log_soc',
+    'ind_0_3', 'ind_4_5', 'ind_6_10', 'ind_11_17', 'ind_18_24', 'ind_25_39', 'ind_40_54', 'ind_55_64', 'ind_65_79', 'ind_80p',
+  ],
   first_names: ['sexe', 'preusuel', 'annais', 'nombre'],
 };
 
@@ -134,7 +137,7 @@ export interface LoadedInput {
 }
 
 /** The inputs whose rows are validated (clean.ts), which flag lines with more fields than their header. */
-const VALIDATED = new Set<InputName>(['customers', 'transactions', 'interactions']);
+const VALIDATED = new Set<InputName>(['customers', 'transactions', 'interactions', 'tiles', 'first_names']);
 export const EXTRA_FIELDS = '_extra_fields';
 
 /** The columns of each input holding dates, read by the format's date order. */

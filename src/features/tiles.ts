@@ -3,10 +3,15 @@
 // cell is not in the tiles file the `ind`-weighted mean over the cells whose south-west corners
 // lie within 1 km, else missing. `tile_found` is 1 only for the customer's own cell.
 import { cellOf } from './geo.ts';
-import { columns, ident, run, toNumber, type Duck } from './duck.ts';
+import { columns, run, toNumber, type Duck } from './duck.ts';
 import { sniffDelimiter } from './sources.ts';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { InputError } from '../errors.ts';
+import type { RejectCount } from './clean.ts';
+import { csvField } from './formats.ts';
+
+export { TILE_COLUMNS } from './clean.ts';
 
 export const TILE_FEATURES = [
   'tile_ind',
@@ -24,30 +29,12 @@ export const TILE_FEATURES = [
   'tile_share_age_65p',
 ] as const;
 
-export const TILE_COLUMNS = [
-  'ind', 'men', 'men_pauv', 'men_1ind', 'men_5ind', 'men_prop', 'men_fmp', 'ind_snv', 'men_coll', 'log_soc',
-  'ind_0_3', 'ind_4_5', 'ind_6_10', 'ind_11_17', 'ind_18_24', 'ind_25_39', 'ind_40_54', 'ind_55_64', 'ind_65_79', 'ind_80p',
-];
-
-/** Builds `tile_features(crs, x, y, tile_*)` from the raw tiles table (text columns). */
-export async function buildTileFeatures(conn: Duck, rawTable: string, rawColumns: string[]): Promise<void> {
-  const missing = TILE_COLUMNS.filter((c) => !rawColumns.includes(c));
-  if (missing.length) {
-    throw new InputError('INPUT_MISSING_COLUMN', `tiles: required column(s) ${missing.join(', ')} missing`, { file: 'tiles', column: missing[0] });
-  }
-  const num = (c: string) => `try_cast(trim(${ident(c)}) AS DOUBLE)`;
+/** Builds `tile_features(crs, x, y, tile_*)` from the validated tiles (`tiles_clean`, see cleanTiles). */
+export async function buildTileFeatures(conn: Duck): Promise<void> {
   const div = (a: string, b: string) => `CASE WHEN ${b} > 0 THEN (${a}) / ${b} END`;
   await run(
     conn,
     `CREATE OR REPLACE TABLE tile_features AS
-     WITH t AS (
-       SELECT
-         try_cast(regexp_extract(idcar_200m, '(?i)^CRS(\\d+)', 1) AS INTEGER) AS crs,
-         try_cast(regexp_extract(idcar_200m, '(?i)E(-?\\d+)$', 1) AS BIGINT) AS x,
-         try_cast(regexp_extract(idcar_200m, '(?i)N(-?\\d+)E', 1) AS BIGINT) AS y,
-         ${TILE_COLUMNS.map((c) => `${num(c)} AS ${c}`).join(', ')}
-       FROM ${ident(rawTable)}
-     )
      SELECT crs, x, y,
        ind AS tile_ind,
        ${div('ind_snv', 'ind')} AS tile_income,
@@ -62,7 +49,7 @@ export async function buildTileFeatures(conn: Duck, rawTable: string, rawColumns
        ${div('ind_18_24 + ind_25_39', 'ind')} AS tile_share_age_18_39,
        ${div('ind_40_54 + ind_55_64', 'ind')} AS tile_share_age_40_64,
        ${div('ind_65_79 + ind_80p', 'ind')} AS tile_share_age_65p
-     FROM t WHERE crs IS NOT NULL AND x IS NOT NULL AND y IS NOT NULL`,
+     FROM tiles_clean`,
   );
 }
 
@@ -71,31 +58,83 @@ export interface CommunePoint {
   lon: number;
 }
 
-/** Postcode -> commune points listed for it in La Poste's `laposte_hexasmal.csv` (semicolon separated). */
-export function readPostcodePoints(path: string): Map<string, CommunePoint[]> {
+/** La Poste's postcode file as read: the points, and the lines that could not be used. */
+export interface PostcodePoints {
+  /** Postcode -> the commune points listed for it. */
+  points: Map<string, CommunePoint[]>;
+  /** The file's header, as written. */
+  header: string[];
+  /** Lines that could not be used (1-based `line`; `record`: rank among the file's rows), with their fields. */
+  rejected: { line: number; record: number; reason: 'empty_line' | 'missing_fields' | 'missing_postcode' | 'bad_gps'; fields: string[] }[];
+}
+
+/**
+ * Postcode -> commune points listed for it in La Poste's `laposte_hexasmal.csv` (semicolon
+ * separated). A commune without coordinates (an empty `coordonnees_gps`: 270 in the copy the project ships)
+ * has no point to give and is not a reject; a line too short to hold both columns, one without a
+ * postcode, or coordinates that are not "lat,lon" in degrees, are.
+ */
+export function readPostcodePoints(path: string): PostcodePoints {
   const text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
   const lines = text.split(/\r?\n/);
+  if (lines.at(-1) === '') lines.pop();
   const delim = sniffDelimiter(lines[0]);
-  const header = lines[0].split(delim).map((h) => h.trim().toLowerCase());
+  const written = lines[0].split(delim);
+  const header = written.map((h) => h.trim().toLowerCase());
   const iCode = header.indexOf('code_postal');
   const iGps = header.indexOf('coordonnees_gps');
   if (iCode < 0 || iGps < 0) {
     throw new InputError('INPUT_MISSING_COLUMN', `${path}: columns Code_postal and coordonnees_gps are required`, { file: path, column: iCode < 0 ? 'Code_postal' : 'coordonnees_gps' });
   }
   const out = new Map<string, CommunePoint[]>();
+  const rejected: PostcodePoints['rejected'] = [];
+  let record = 0;
   for (let i = 1; i < lines.length; i++) {
+    const reject = (reason: PostcodePoints['rejected'][number]['reason'], fields: string[]) => rejected.push({ line: i + 1, record, reason, fields });
+    if (!lines[i].trim()) {
+      reject('empty_line', []);
+      continue;
+    }
+    record++;
     const f = lines[i].split(delim);
-    if (f.length <= Math.max(iCode, iGps)) continue;
-    const [latText, lonText] = (f[iGps] ?? '').split(',');
-    const lat = Number(latText);
-    const lon = Number(lonText);
-    if (!latText || !Number.isFinite(lat) || !Number.isFinite(lon)) continue;
+    if (f.length <= Math.max(iCode, iGps)) {
+      reject('missing_fields', f);
+      continue;
+    }
+    const gps = f[iGps].trim();
+    if (!gps) continue;
     const code = f[iCode].trim();
+    if (!code) {
+      reject('missing_postcode', f);
+      continue;
+    }
+    const parts = gps.split(',');
+    const [lat, lon] = parts.map((p) => (p.trim() ? Number(p) : NaN));
+    if (parts.length !== 2 || !(Math.abs(lat) <= 90) || !(Math.abs(lon) <= 180)) {
+      reject('bad_gps', f);
+      continue;
+    }
     const list = out.get(code) ?? [];
     if (!list.some((p) => p.lat === lat && p.lon === lon)) list.push({ lat, lon });
     out.set(code, list);
   }
-  return out;
+  return { points: out, header: written, rejected };
+}
+
+/** Writes `rejects/postcodes.csv` (as the other rejects files: line, record, reason, action, the fields) when lines were rejected. */
+export function writePostcodeRejects(file: PostcodePoints, outDir: string): RejectCount[] {
+  if (!file.rejected.length) return [];
+  const dir = join(outDir, 'rejects');
+  mkdirSync(dir, { recursive: true });
+  const own = new Set(['line', 'record', 'reason', 'action']);
+  const columns = [...own, ...file.header.map((h) => (own.has(h.trim().toLowerCase()) ? `${h}_1` : h))];
+  const body = file.rejected.map((r) =>
+    [String(r.line), r.reason === 'empty_line' ? '' : String(r.record), r.reason, 'dropped', ...file.header.map((_, k) => r.fields[k] ?? '')].map(csvField).join(','),
+  );
+  writeFileSync(join(dir, 'postcodes.csv'), [columns.map(csvField).join(','), ...body].join('\n') + '\n');
+  const counts = new Map<string, number>();
+  for (const r of file.rejected) counts.set(r.reason, (counts.get(r.reason) ?? 0) + 1);
+  return [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([reason, rows]) => ({ file: 'postcodes', reason, action: 'dropped', rows }));
 }
 
 /**

@@ -252,6 +252,13 @@ export const INPUT_FILES: Record<string, Record<Lang, string>> = {
   interactions: { en: 'Contacts', fr: 'Contacts' },
 };
 
+/** The reference files, named in the report's data section when some of their rows were rejected. */
+export const REFERENCE_FILES: Record<string, Record<Lang, string>> = {
+  tiles: { en: 'INSEE 200 m grid (tiles)', fr: 'Carreaux INSEE de 200 m' },
+  first_names: { en: 'INSEE births by first name', fr: 'Naissances par prénom (INSEE)' },
+  postcodes: { en: 'La Poste postcodes', fr: 'Codes postaux de La Poste' },
+};
+
 /** Why a row was rejected or repaired (the reasons of the rejects files), in words. */
 const REASONS: Record<string, Record<Lang, string>> = {
   missing_customer_id: { en: 'no customer id', fr: 'identifiant client absent' },
@@ -268,11 +275,28 @@ const REASONS: Record<string, Record<Lang, string>> = {
   },
   bad_birth_year: { en: 'birth year not readable or not plausible (set missing)', fr: 'année de naissance illisible ou invraisemblable (laissée vide)' },
   bad_sex: { en: 'sex not readable (set missing)', fr: 'sexe illisible (laissé vide)' },
-  bad_coordinates: { en: 'coordinates not readable (set missing)', fr: 'coordonnées illisibles (laissées vides)' },
+  bad_coordinates: {
+    en: 'coordinates not readable, or past ±90 / ±180 degrees (set missing: the postcode places the customer)',
+    fr: 'coordonnées illisibles, ou au-delà de ±90 / ±180 degrés (laissées vides : le code postal situe le client)',
+  },
   short_postcode: { en: 'postcode missing its leading 0 (restored)', fr: 'code postal sans son 0 initial (rétabli)' },
   unknown_channel: { en: 'unknown channel (counted as other)', fr: 'canal inconnu (compté en « autre »)' },
   bad_promo: { en: 'promotion flag not 0 or 1 (set to 0)', fr: 'indicateur de promotion ni 0 ni 1 (mis à 0)' },
   unknown_type: { en: 'unknown contact type (counted as other)', fr: 'type de contact inconnu (compté en « autre »)' },
+  bad_cell_id: {
+    en: 'not a 200 m cell id of the grid (CRS3035RES200mN…E…, CRS 3035, 5490 or 2975)',
+    fr: 'pas un identifiant de carreau de 200 m de la grille (CRS3035RES200mN…E…, CRS 3035, 5490 ou 2975)',
+  },
+  duplicate_cell: { en: 'cell listed before (the first row is kept)', fr: 'carreau déjà listé (la première ligne est gardée)' },
+  bad_number: { en: 'a count or amount that is not a number from 0', fr: 'un effectif ou un montant qui n’est pas un nombre positif ou nul' },
+  missing_first_name: { en: 'no first name', fr: 'prénom absent' },
+  bad_sex_code: { en: 'sex code not 1 or 2', fr: 'code de sexe ni 1 ni 2' },
+  bad_year: { en: 'birth year not a year (nor XXXX)', fr: 'année de naissance illisible (ni XXXX)' },
+  bad_count: { en: 'number of births not a number from 0', fr: 'nombre de naissances non numérique ou négatif' },
+  duplicate_name_year: { en: 'first name, sex and year listed before (the first row is kept)', fr: 'prénom, sexe et année déjà listés (la première ligne est gardée)' },
+  missing_fields: { en: 'line too short to hold the postcode and the coordinates', fr: 'ligne trop courte pour contenir le code postal et les coordonnées' },
+  missing_postcode: { en: 'coordinates without a postcode', fr: 'coordonnées sans code postal' },
+  bad_gps: { en: 'coordinates not "lat,lon" in degrees', fr: 'coordonnées qui ne sont pas « lat,lon » en degrés' },
 };
 
 export function reasonLabel(reason: string, lang: Lang): string {

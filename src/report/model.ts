@@ -6,7 +6,7 @@ import type { Manifest, PersonaMetrics, Quantification, RunMetrics } from '../mo
 import { describeSuggestion } from '../features/columns.ts';
 import { describeFormat } from '../features/formats.ts';
 import type { DataSummary } from '../features/summary.ts';
-import { designColumnLabel, INPUT_FILES, reasonLabel, type Lang } from './labels.ts';
+import { designColumnLabel, INPUT_FILES, reasonLabel, REFERENCE_FILES, type Lang } from './labels.ts';
 import { describePersona, type Portrait, type PortraitStats } from './portraits.ts';
 import { personaWarnings, type ReportWarning } from './warnings.ts';
 
@@ -117,7 +117,7 @@ function dataView(data: DataSummary, lang: Lang): NonNullable<ReportModel['data'
       const format = data.formats?.[file];
       return {
         file,
-        label: INPUT_FILES[file]?.[lang] ?? file,
+        label: (INPUT_FILES[file] ?? REFERENCE_FILES[file])?.[lang] ?? file,
         rejected: sum(true),
         repaired: sum(false),
         reasons: mine.map((r) => ({ reason: r.reason, label: reasonLabel(r.reason, lang), rows: r.rows, dropped: r.action === 'dropped' })),

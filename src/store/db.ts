@@ -62,7 +62,4 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** Quotes a CSV field when it needs it. */
-export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
-}
+export { csvField } from '../features/formats.ts';

@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { PersonasError } from '../errors.ts';
 import { categoriesOfFeatures, type ColumnMap } from '../features/index.ts';
 import { cellId, cellOf } from '../features/geo.ts';
+import { cleanFirstNames, cleanTiles } from '../features/clean.ts';
 import { ident, literal, openDuck, run } from '../features/duck.ts';
-import { buildBirths } from '../features/names.ts';
-import { loadInput, sniffDelimiter } from '../features/sources.ts';
-import { TILE_COLUMNS } from '../features/tiles.ts';
+import { loadInput } from '../features/sources.ts';
+import { readPostcodePoints, TILE_COLUMNS, type PostcodePoints } from '../features/tiles.ts';
 import { csvField, type Db, type Sql } from './db.ts';
 
 export type ReferenceKind = 'tiles' | 'first_names' | 'postcodes';
@@ -55,27 +55,14 @@ export async function loadReference(db: Db, kind: ReferenceKind, path: string, c
   const { db: duck, conn } = await openDuck();
   try {
     const csv = join(scratch, `${kind}.csv`);
+    // The rows the run's validation keeps (the same checks, so the same rejects as the run's), their
+    // numbers as parsed: a slice written back as a comma-separated file reads them the same.
     if (kind === 'tiles') {
-      const input = await loadInput(conn, 'tiles', path, 'raw_tiles', columnMap);
-      const missing = TILE_COLUMNS.filter((c) => !input.columns.includes(c));
-      if (missing.length) throw new PersonasError('INPUT_MISSING_COLUMN', `${path}: required tile column(s) ${missing.join(', ')} missing`, { file: path, column: missing[0] });
-      // The counts as a PostgreSQL array literal of text: the values exactly as the file has them.
-      const counts = `'{' || concat_ws(',', ${TILE_COLUMNS.map((c) => `'"' || replace(replace(coalesce(trim(${ident(c)}), ''), '\\', '\\\\'), '"', '\\"') || '"'`).join(', ')}) || '}'`;
-      await run(
-        conn,
-        `COPY (
-           SELECT DISTINCT ON (crs, x, y) ${literal(sha)}, crs, x, y, counts FROM (
-             SELECT try_cast(regexp_extract(idcar_200m, '(?i)^CRS(\\d+)', 1) AS INTEGER) AS crs,
-                    try_cast(regexp_extract(idcar_200m, '(?i)E(-?\\d+)$', 1) AS BIGINT) AS x,
-                    try_cast(regexp_extract(idcar_200m, '(?i)N(-?\\d+)E', 1) AS BIGINT) AS y,
-                    ${counts} AS counts
-             FROM raw_tiles) t
-           WHERE crs IS NOT NULL AND x IS NOT NULL AND y IS NOT NULL
-         ) TO ${literal(csv)} (FORMAT CSV, HEADER false)`,
-      );
+      await cleanTiles(conn, await loadInput(conn, 'tiles', path, 'raw_tiles', columnMap), scratch);
+      const counts = `'{' || concat_ws(',', ${TILE_COLUMNS.map((c) => `coalesce(CAST(${ident(c)} AS VARCHAR), '""')`).join(', ')}) || '}'`;
+      await run(conn, `COPY (SELECT ${literal(sha)}, crs, x, y, ${counts} FROM tiles_clean) TO ${literal(csv)} (FORMAT CSV, HEADER false)`);
     } else {
-      await loadInput(conn, 'first_names', path, 'raw_first_names', columnMap);
-      await buildBirths(conn, 'raw_first_names');
+      await cleanFirstNames(conn, await loadInput(conn, 'first_names', path, 'raw_first_names', columnMap), scratch);
       await run(conn, `COPY (SELECT ${literal(sha)}, preusuel, sexe, annais, nombre FROM births) TO ${literal(csv)} (FORMAT CSV, HEADER false)`);
     }
     await db.transaction(async (tx) => {
@@ -198,22 +185,18 @@ export async function postcodeFile(db: Sql, sha: string): Promise<string> {
   return path;
 }
 
+/** The postcode files read in this process, by path (each is a cached file of one sha). */
+const postcodePoints = new Map<string, PostcodePoints['points']>();
+
 /** Postcode -> candidate commune points, from the postcode file (for customers without coordinates). */
 export function postcodeCandidates(path: string, codes: string[]): Map<string, GeoPoint[]> {
-  const wanted = new Set(codes.map((c) => c.trim()));
   const out = new Map<string, GeoPoint[]>();
-  if (!wanted.size) return out;
-  const lines = readFileSync(path, 'utf8').replace(/^\uFEFF/, '').split(/\r?\n/);
-  const delim = sniffDelimiter(lines[0]);
-  const header = lines[0].split(delim).map((h) => h.trim().toLowerCase());
-  const iCode = header.indexOf('code_postal');
-  const iGps = header.indexOf('coordonnees_gps');
-  for (let i = 1; i < lines.length; i++) {
-    const f = lines[i].split(delim);
-    const code = f[iCode]?.trim();
-    if (!code || !wanted.has(code)) continue;
-    const [lat, lon] = (f[iGps] ?? '').split(',').map(Number);
-    if (Number.isFinite(lat) && Number.isFinite(lon)) out.set(code, [...(out.get(code) ?? []), { lat, lon }]);
+  if (!codes.length) return out;
+  let points = postcodePoints.get(path);
+  if (!points) postcodePoints.set(path, (points = readPostcodePoints(path).points));
+  for (const code of codes.map((c) => c.trim())) {
+    const list = points.get(code);
+    if (list) out.set(code, list);
   }
   return out;
 }

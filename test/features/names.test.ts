@@ -1,7 +1,8 @@
 // Age from a first name: survival weighting by hand, and the real INSEE 2023 national file.
 import { describe, expect, it } from 'vitest';
 import { openDuck, rows, literal } from '../../src/features/duck.ts';
-import { buildBirths, buildNameAges, survival } from '../../src/features/names.ts';
+import { cleanFirstNames } from '../../src/features/clean.ts';
+import { buildNameAges, survival } from '../../src/features/names.ts';
 import { loadInput } from '../../src/features/sources.ts';
 import { DEFAULT_FIRST_NAMES_ZIP, extractZippedCsv } from '../../src/features/reference.ts';
 import { writeFileSync } from 'node:fs';
@@ -11,8 +12,7 @@ import { tempDir } from '../helpers/world.ts';
 async function nameAges(birthsCsv: string, asOfYear: number, names: [string, string | null][]): Promise<number[]> {
   const { db, conn } = await openDuck();
   try {
-    await loadInput(conn, 'first_names', birthsCsv, 'raw_first_names');
-    await buildBirths(conn, 'raw_first_names');
+    await cleanFirstNames(conn, await loadInput(conn, 'first_names', birthsCsv, 'raw_first_names'), tempDir('names-rejects'));
     await buildNameAges(conn, asOfYear);
     const out: number[] = [];
     for (const [name, sex] of names) {

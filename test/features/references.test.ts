@@ -1,0 +1,160 @@
+// The reference files (INSEE tiles, births by first name, La Poste's postcodes) are validated as
+// the client's files are: a row that cannot be used is rejected, named by its line in
+// rejects/<file>.csv, and changes nothing else; a cell listed twice no longer doubles its customers.
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { InputError } from '../../src/errors.ts';
+import { buildFeatures, cellId, cellOf, numericColumn, type FeatureBuild } from '../../src/features/index.ts';
+import { reasonLabel } from '../../src/report/labels.ts';
+import { A, D, tile, TILE_HEADER, writeBase } from '../helpers/hand-base.ts';
+import { tempDir } from '../helpers/world.ts';
+
+const POSTCODE_HEADER = 'Code_commune_INSEE;Nom_commune;Code_postal;Ligne_5;Libellé_d_acheminement;coordonnees_gps';
+const LYON = '69381;LYON 1ER;69001;;LYON;45.7675,4.8345';
+const NO_POINT = '01001;SANS POINT;01400;;SANS POINT;';
+
+/** The hand-written base with a postcode file of its own (the valid lines only). */
+function cleanBase(dir: string): void {
+  writeBase(dir);
+  writeFileSync(join(dir, 'laposte_hexasmal.csv'), [POSTCODE_HEADER, LYON, NO_POINT].join('\n') + '\n');
+}
+
+/** Rows of rejects/<file>.csv as [line, record, reason, action]. */
+function rejected(out: string, file: string): string[][] {
+  return readFileSync(join(out, 'rejects', `${file}.csv`), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 4));
+}
+
+describe('reference files with bad rows', () => {
+  let clean: FeatureBuild;
+  let dirty: FeatureBuild;
+  let out: string;
+  beforeAll(async () => {
+    const a = cellOf(A.lat, A.lon);
+    const d = cellOf(D.lat, D.lon);
+    const cleanDir = tempDir();
+    cleanBase(cleanDir);
+    clean = await buildFeatures({ dataDir: cleanDir, outDir: tempDir(), asOf: '2026-06-30' });
+
+    const data = tempDir();
+    cleanBase(data);
+    // Lines 6 to 11 of the tiles file (the base's four tiles are on lines 2 to 5).
+    const withInd = (row: string, ind: string) => row.split(',').map((v, k) => (k === 1 ? ind : v)).join(',');
+    const withoutPoorShare = (row: string) => row.split(',').map((v, k) => (k === 3 ? '' : v)).join(',');
+    appendFileSync(
+      join(data, 'tiles.csv'),
+      [
+        tile(cellId(a), 999), // A's cell again: the first row stays A's
+        withInd(tile(cellId(d), 100), 'abc'), // D's own cell, unreadable: D keeps its neighbours' mean
+        tile(`CRS3035RES1000mN${a.y}E${a.x}`, 500), // a 1 km cell
+        withoutPoorShare(tile(cellId({ ...d, x: d.x + 1400 }), 100)), // an empty value: kept, missing
+        withInd(tile(cellId({ ...d, x: d.x + 1600 }), 100), '-5'),
+        tile(`CRS4326RES200mN${a.y}E${a.x}`, 500), // a CRS the grid does not use
+      ].join('\n') + '\n',
+    );
+    // Lines 8 to 15 of the births file (CRLF, as INSEE writes it).
+    appendFileSync(
+      join(data, 'first_names.csv'),
+      ['2;ZOÉ;2010;400', '3;ZOÉ;1950;1000', '2;ZOÉ;19x5;1000', '2;ZOÉ;1960;-5', '2;;1960;5', '2;ZOÉ;1961;', '2;ZOÉ;1962;5;9', '1;ZOÉ;XXXX;30'].join('\r\n') + '\r\n',
+    );
+    writeFileSync(
+      join(data, 'laposte_hexasmal.csv'),
+      [POSTCODE_HEADER, '69999;NULLE;69001;;NULLE;45.9,200', LYON, '', NO_POINT, 'tronquee', '01002;SANS CODE;;;SANS CODE;46.1,5.2', '01003;DEUX;01500;;DEUX;46.1'].join('\n') + '\n',
+    );
+    out = tempDir();
+    dirty = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
+  }, 60_000);
+
+  it('gives the features the files without those rows give, one row per customer', () => {
+    expect(dirty.table.ids).toEqual(['A', 'B', 'C', 'D']);
+    expect(dirty.table.numericNames).toEqual(clean.table.numericNames);
+    dirty.table.numericNames.forEach((name, k) => expect([...dirty.table.numeric[k]], name).toEqual([...clean.table.numeric[k]]));
+    expect(dirty.table.categorical).toEqual(clean.table.categorical);
+    expect(clean.rejects).toEqual([]);
+  });
+
+  it('names each rejected tile by its line, and keeps a value left empty as missing', () => {
+    expect(rejected(out, 'tiles')).toEqual([
+      ['6', '5', 'duplicate_cell', 'dropped'],
+      ['7', '6', 'bad_number', 'dropped'],
+      ['8', '7', 'bad_cell_id', 'dropped'],
+      ['10', '9', 'bad_number', 'dropped'],
+      ['11', '10', 'bad_cell_id', 'dropped'],
+    ]);
+    // The row's own fields follow, as read.
+    const lines = readFileSync(join(out, 'rejects', 'tiles.csv'), 'utf8').trim().split('\n');
+    expect(lines[0].split(',').slice(0, 6)).toEqual(['line', 'record', 'reason', 'action', 'idcar_200m', 'ind']);
+    expect(lines[2].split(',')[5]).toBe('abc');
+  });
+
+  it('names each rejected births row, and leaves out the rows the contract ignores without rejecting them', () => {
+    expect(rejected(out, 'first_names')).toEqual([
+      ['8', '7', 'duplicate_name_year', 'dropped'],
+      ['9', '8', 'bad_sex_code', 'dropped'],
+      ['10', '9', 'bad_year', 'dropped'],
+      ['11', '10', 'bad_count', 'dropped'],
+      ['12', '11', 'missing_first_name', 'dropped'],
+      ['13', '12', 'bad_count', 'dropped'],
+      ['14', '13', 'extra_fields', 'dropped'],
+    ]);
+  });
+
+  it("names each unusable postcode line; a commune without coordinates is not a reject", () => {
+    expect(rejected(out, 'postcodes')).toEqual([
+      ['2', '1', 'bad_gps', 'dropped'],
+      ['4', '', 'empty_line', 'dropped'],
+      ['6', '4', 'missing_fields', 'dropped'],
+      ['7', '5', 'missing_postcode', 'dropped'],
+      ['8', '6', 'bad_gps', 'dropped'],
+    ]);
+  });
+
+  it('counts them in the summary, by file and reason', () => {
+    const count = (file: string, reason: string) => dirty.summary.rejects.find((r) => r.file === file && r.reason === reason)?.rows;
+    expect(count('tiles', 'bad_number')).toBe(2);
+    expect(count('tiles', 'duplicate_cell')).toBe(1);
+    expect(count('first_names', 'bad_count')).toBe(2);
+    expect(count('postcodes', 'bad_gps')).toBe(2);
+    expect(dirty.summary.rejects.filter((r) => r.file === 'tiles').reduce((s, r) => s + r.rows, 0)).toBe(5);
+  });
+
+  it('has every reason worded for the report, in both languages', () => {
+    for (const r of dirty.summary.rejects) for (const lang of ['en', 'fr'] as const) expect(reasonLabel(r.reason, lang), `${r.reason} ${lang}`).not.toBe(r.reason);
+  });
+});
+
+describe('coordinates past ±90 / ±180 degrees', () => {
+  it('are set missing, and the customer is placed at its postcode', async () => {
+    // A's postcode placed exactly at A's point: A then has the features of its own coordinates.
+    const paris = `75111;PARIS 11;75011;;PARIS;${A.lat},${A.lon}`;
+    const build = async (lon: string) => {
+      const data = tempDir();
+      cleanBase(data);
+      appendFileSync(join(data, 'laposte_hexasmal.csv'), paris + '\n');
+      const path = join(data, 'customers.csv');
+      writeFileSync(path, readFileSync(path, 'utf8').replace(`,${A.lat},${A.lon},`, `,${A.lat},${lon},`));
+      const out = tempDir();
+      return { out, build: await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' }) };
+    };
+    const right = await build(String(A.lon));
+    const typo = await build(String(A.lon * 1000)); // 2352.2: the decimal point lost
+    expect(right.build.rejects).toEqual([]);
+    expect(rejected(typo.out, 'customers')).toEqual([['2', '1', 'bad_coordinates', 'kept: set missing']]);
+    for (const name of ['tile_found', 'tile_ind', 'tile_income', 'tile_share_owner']) {
+      expect(numericColumn(typo.build.table, name)![0], name).toBe(numericColumn(right.build.table, name)![0]);
+    }
+    expect(numericColumn(typo.build.table, 'tile_ind')![0]).toBe(100);
+  });
+});
+
+describe('a tiles file of which no row is a 200 m cell', () => {
+  it('stops the run, naming the file, the reasons and the first id', async () => {
+    const data = tempDir();
+    writeBase(data);
+    const a = cellOf(A.lat, A.lon);
+    writeFileSync(join(data, 'tiles.csv'), [TILE_HEADER, tile(`CRS3035RES1000mN${a.y}E${a.x}`, 100), tile(`CRS3035RES1000mN${a.y + 1000}E${a.x}`, 100)].join('\n') + '\n');
+    const run = buildFeatures({ dataDir: data, outDir: tempDir(), asOf: '2026-06-30' });
+    await expect(run).rejects.toBeInstanceOf(InputError);
+    await expect(run).rejects.toThrow(new RegExp(`tiles\\.csv: no row is a usable 200 m cell \\(2 bad_cell_id\\).*first row's idcar_200m reads "CRS3035RES1000mN${a.y}E${a.x}"`));
+  });
+});
