@@ -159,6 +159,23 @@ async function numberRepeats(conn: Duck, table: string, key: string): Promise<st
   return numbered;
 }
 
+/**
+ * Rejects, in `checked`, the rows that passed every check but repeat the `key` (SQL over the
+ * parsed columns) of an earlier such row: the first usable row of each key is kept. An update of
+ * the few repeats, after the checks: numbering the raw rows instead (as for the customers' ids)
+ * copies the whole text table, 5.6 s for a 1.4 M-cell grid.
+ */
+async function rejectRepeats(conn: Duck, checked: string, key: string, reason: string): Promise<void> {
+  await run(
+    conn,
+    `UPDATE ${ident(checked)} SET _reason = ${literal(reason)}, _action = 'dropped'
+     WHERE _record IN (
+       SELECT _record FROM (SELECT _record, row_number() OVER (PARTITION BY ${key} ORDER BY _record) AS n FROM ${ident(checked)} WHERE _reason IS NULL)
+       WHERE n > 1
+     )`,
+  );
+}
+
 /** How far back a birth year may go from the year of the base: older is a placeholder (1900) or a typo. */
 export const MAX_AGE = 120;
 
@@ -346,8 +363,8 @@ const notCensusFigure = (p: string) => `NOT coalesce(${p} >= 0 AND ${p} < 1e15, 
 
 /**
  * Validates the INSEE grid into the view `tiles_clean(crs, x, y, <TILE_COLUMNS>)`, numbers parsed
- * (a decimal comma in a semicolon-separated file). A cell listed twice keeps its first row: a
- * customer in it would otherwise be joined to both and counted twice. An empty value stays missing.
+ * (a decimal comma in a semicolon-separated file). A cell listed twice keeps its first usable row:
+ * a customer in it would otherwise be joined to both and counted twice. An empty value stays missing.
  */
 export async function cleanTiles(conn: Duck, input: LoadedInput, outDir: string): Promise<RejectCount[]> {
   const cell = (group: number, type: string) => `try_cast(regexp_extract(${trimmed('idcar_200m')}, ${CELL_ID}, ${group}) AS ${type})`;
@@ -357,15 +374,13 @@ export async function cleanTiles(conn: Duck, input: LoadedInput, outDir: string)
     x: cell(3, 'BIGINT'),
     ...Object.fromEntries(TILE_COLUMNS.map((c) => [c, numberSql(ident(c), input.format)])),
   };
-  const numbered = await numberRepeats(conn, input.table, `${parsed.crs}, ${parsed.y}, ${parsed.x}`);
   const checks: Check[] = [
     { reason: 'bad_cell_id', action: 'dropped', when: 'p__crs IS NULL OR p__y IS NULL OR p__x IS NULL' },
-    { reason: 'duplicate_cell', action: 'dropped', when: '_dup > 1' },
     { reason: 'bad_number', action: 'dropped', when: TILE_COLUMNS.map((c) => `(${present(ident(c))} AND ${notCensusFigure(ident('p__' + c))})`).join(' OR ') },
   ];
-  const checked = await applyChecks(conn, { ...input, table: numbered }, checks, parsed);
-  const counts = await writeRejects(conn, 'tiles', { ...input, table: numbered }, checked, outDir);
-  await run(conn, `DROP TABLE ${ident(numbered)}`);
+  const checked = await applyChecks(conn, input, checks, parsed);
+  await rejectRepeats(conn, checked, 'crs, y, x', 'duplicate_cell');
+  const counts = await writeRejects(conn, 'tiles', input, checked, outDir);
   // A file of which no row is usable is not the grid (the 1 km grid, another country's): every
   // customer's tile features would be missing.
   const [usable] = (await rows(conn, `SELECT count(*) FILTER (WHERE _reason IS NULL) AS kept, min(_record) FILTER (WHERE _reason IS NOT NULL) AS first FROM ${ident(checked)}`)) as { kept: bigint; first: bigint | null }[];
@@ -389,7 +404,7 @@ export async function cleanTiles(conn: Duck, input: LoadedInput, outDir: string)
  * Validates INSEE's births by first name into the view `births(sexe, preusuel, annais, nombre)`.
  * The rows the contract says to ignore (year `XXXX`, name `_PRENOMS_RARES`) are not rejects: they
  * are left out of `births` with the years of no count. A (sex, name, year) listed twice keeps its
- * first row.
+ * first usable row.
  */
 export async function cleanFirstNames(conn: Duck, input: LoadedInput, outDir: string): Promise<RejectCount[]> {
   const parsed: Record<string, string> = {
@@ -398,17 +413,15 @@ export async function cleanFirstNames(conn: Duck, input: LoadedInput, outDir: st
     annais: `try_cast(${trimmed('annais')} AS INTEGER)`,
     nombre: numberSql('nombre', input.format),
   };
-  const numbered = await numberRepeats(conn, input.table, `${parsed.sexe}, ${parsed.preusuel}, upper(trim(annais))`);
   const checks: Check[] = [
     { reason: 'missing_first_name', action: 'dropped', when: `NOT ${present('preusuel')}` },
     { reason: 'bad_sex_code', action: 'dropped', when: 'p__sexe IS NULL OR p__sexe NOT IN (1, 2)' },
     { reason: 'bad_year', action: 'dropped', when: `p__annais IS NULL AND coalesce(upper(trim(annais)), '') <> 'XXXX'` },
     { reason: 'bad_count', action: 'dropped', when: notCensusFigure('p__nombre') },
-    { reason: 'duplicate_name_year', action: 'dropped', when: '_dup > 1' },
   ];
-  const checked = await applyChecks(conn, { ...input, table: numbered }, checks, parsed);
-  const counts = await writeRejects(conn, 'first_names', { ...input, table: numbered }, checked, outDir);
-  await run(conn, `DROP TABLE ${ident(numbered)}`);
+  const checked = await applyChecks(conn, input, checks, parsed);
+  await rejectRepeats(conn, checked, 'sexe, preusuel, annais', 'duplicate_name_year');
+  const counts = await writeRejects(conn, 'first_names', input, checked, outDir);
   await run(
     conn,
     `CREATE OR REPLACE VIEW births AS SELECT sexe, preusuel, annais, nombre FROM ${ident(checked)}

@@ -131,10 +131,12 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     const tiles = await loadInput(conn, 'tiles', inputs.tiles, 'raw_tiles', opts.columnMap);
     progress.tick(7);
     rejects.push(...(await cleanTiles(conn, tiles, rejectDir)));
+    await free('raw_tiles');
     progress.tick(8);
     const firstNames = await loadInput(conn, 'first_names', inputs.first_names, 'raw_first_names', opts.columnMap);
     progress.tick(9);
     rejects.push(...(await cleanFirstNames(conn, firstNames, rejectDir)));
+    await free('raw_first_names');
     const postcodes = readPostcodePoints(inputs.postcodes);
     rejects.push(...writePostcodeRejects(postcodes, rejectDir));
     progress.tick(10);

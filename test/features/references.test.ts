@@ -38,7 +38,7 @@ describe('reference files with bad rows', () => {
 
     const data = tempDir();
     cleanBase(data);
-    // Lines 6 to 11 of the tiles file (the base's four tiles are on lines 2 to 5).
+    // Lines 6 to 12 of the tiles file (the base's four tiles are on lines 2 to 5).
     const withInd = (row: string, ind: string) => row.split(',').map((v, k) => (k === 1 ? ind : v)).join(',');
     const withoutPoorShare = (row: string) => row.split(',').map((v, k) => (k === 3 ? '' : v)).join(',');
     appendFileSync(
@@ -49,6 +49,7 @@ describe('reference files with bad rows', () => {
         tile(`CRS3035RES1000mN${a.y}E${a.x}`, 500), // a 1 km cell
         withoutPoorShare(tile(cellId({ ...d, x: d.x + 1400 }), 100)), // an empty value: kept, missing
         withInd(tile(cellId({ ...d, x: d.x + 1600 }), 100), '-5'),
+        tile(cellId({ ...d, x: d.x + 1600 }), 100), // the same cell, usable: kept, not a repeat
         tile(`CRS4326RES200mN${a.y}E${a.x}`, 500), // a CRS the grid does not use
       ].join('\n') + '\n',
     );
@@ -73,13 +74,13 @@ describe('reference files with bad rows', () => {
     expect(clean.rejects).toEqual([]);
   });
 
-  it('names each rejected tile by its line, and keeps a value left empty as missing', () => {
+  it('names each rejected tile by its line, keeps the first usable row of a cell, and a value left empty as missing', () => {
     expect(rejected(out, 'tiles')).toEqual([
       ['6', '5', 'duplicate_cell', 'dropped'],
       ['7', '6', 'bad_number', 'dropped'],
       ['8', '7', 'bad_cell_id', 'dropped'],
       ['10', '9', 'bad_number', 'dropped'],
-      ['11', '10', 'bad_cell_id', 'dropped'],
+      ['12', '11', 'bad_cell_id', 'dropped'],
     ]);
     // The row's own fields follow, as read.
     const lines = readFileSync(join(out, 'rejects', 'tiles.csv'), 'utf8').trim().split('\n');
