@@ -349,6 +349,29 @@ export async function cleanInteractions(conn: Duck, input: LoadedInput, outDir: 
   return counts;
 }
 
+/**
+ * Stops the run when a reference file has rows but none `usable` (SQL over `checked`): the error
+ * names the file, the reasons counted, what a row should hold, and the first row's `shown` fields.
+ */
+async function requireUsableRows(
+  conn: Duck,
+  input: LoadedInput,
+  checked: string,
+  counts: RejectCount[],
+  rule: { usable: string; what: string; expected: string; shown: string[] },
+): Promise<void> {
+  const [found] = (await rows(conn, `SELECT count(*) FILTER (WHERE ${rule.usable}) AS usable, count(*) AS n FROM ${ident(checked)}`)) as { usable: bigint; n: bigint }[];
+  if (Number(found.n) === 0 || Number(found.usable) > 0) return;
+  const [first] = (await rows(conn, `SELECT ${rule.shown.map(ident).join(', ')} FROM ${ident(input.table)} ORDER BY rowid LIMIT 1`)) as Record<string, string | null>[];
+  const reasons = counts.filter((c) => c.reason !== 'empty_line').map((c) => `${c.rows} ${c.reason}`);
+  throw new InputError(
+    'INPUT_INVALID',
+    `${input.path}: no row is ${rule.what} (${reasons.length ? reasons.join(', ') : `${found.n} row(s) the contract ignores`}); expected ${rule.expected}; ` +
+      `the first row reads ${rule.shown.map((c) => `${c} ${JSON.stringify(first?.[c] ?? '')}`).join(', ')}`,
+    { file: input.path, column: rule.shown[0] },
+  );
+}
+
 /** The census columns the tile features are computed from (every one required). */
 export const TILE_COLUMNS = REQUIRED_COLUMNS.tiles.filter((c) => c !== 'idcar_200m');
 
@@ -383,16 +406,12 @@ export async function cleanTiles(conn: Duck, input: LoadedInput, outDir: string)
   const counts = await writeRejects(conn, 'tiles', input, checked, outDir);
   // A file of which no row is usable is not the grid (the 1 km grid, another country's): every
   // customer's tile features would be missing.
-  const [usable] = (await rows(conn, `SELECT count(*) FILTER (WHERE _reason IS NULL) AS kept, min(_record) FILTER (WHERE _reason IS NOT NULL) AS first FROM ${ident(checked)}`)) as { kept: bigint; first: bigint | null }[];
-  if (Number(usable.kept) === 0 && usable.first !== null) {
-    const [row] = (await rows(conn, `SELECT idcar_200m FROM ${ident(input.table)} WHERE rowid = ${usable.first} - 1`)) as { idcar_200m: string | null }[];
-    throw new InputError(
-      'INPUT_INVALID',
-      `${input.path}: no row is a usable 200 m cell (${counts.map((c) => `${c.rows} ${c.reason}`).join(', ')}); expected idcar_200m like ` +
-        `CRS3035RES200mN2029800E4252400 (CRS 3035, 5490 or 2975) and counts from 0; the first row's idcar_200m reads ${JSON.stringify(row?.idcar_200m ?? '')}`,
-      { file: input.path, column: 'idcar_200m' },
-    );
-  }
+  await requireUsableRows(conn, input, checked, counts, {
+    usable: '_reason IS NULL',
+    what: 'a usable 200 m cell',
+    expected: 'idcar_200m like CRS3035RES200mN2029800E4252400 (CRS 3035, 5490 or 2975) and counts from 0',
+    shown: ['idcar_200m'],
+  });
   await run(
     conn,
     `CREATE OR REPLACE VIEW tiles_clean AS SELECT crs, x, y, ${TILE_COLUMNS.map(ident).join(', ')} FROM ${ident(checked)} WHERE _reason IS NULL`,
@@ -422,10 +441,14 @@ export async function cleanFirstNames(conn: Duck, input: LoadedInput, outDir: st
   const checked = await applyChecks(conn, input, checks, parsed);
   await rejectRepeats(conn, checked, 'sexe, preusuel, annais', 'duplicate_name_year');
   const counts = await writeRejects(conn, 'first_names', input, checked, outDir);
-  await run(
-    conn,
-    `CREATE OR REPLACE VIEW births AS SELECT sexe, preusuel, annais, nombre FROM ${ident(checked)}
-     WHERE _reason IS NULL AND annais IS NOT NULL AND preusuel <> '_PRENOMS_RARES' AND nombre > 0`,
-  );
+  const usable = `_reason IS NULL AND annais IS NOT NULL AND preusuel <> '_PRENOMS_RARES' AND nombre > 0`;
+  // Without a usable row, no first name would give an age.
+  await requireUsableRows(conn, input, checked, counts, {
+    usable,
+    what: 'a usable count of births',
+    expected: 'sexe 1 or 2, preusuel a first name, annais a year, nombre a count above 0 (INSEE\'s "Fichier des prénoms")',
+    shown: ['sexe', 'preusuel', 'annais', 'nombre'],
+  });
+  await run(conn, `CREATE OR REPLACE VIEW births AS SELECT sexe, preusuel, annais, nombre FROM ${ident(checked)} WHERE ${usable}`);
   return counts;
 }

@@ -156,6 +156,17 @@ describe('a tiles file of which no row is a 200 m cell', () => {
     writeFileSync(join(data, 'tiles.csv'), [TILE_HEADER, tile(`CRS3035RES1000mN${a.y}E${a.x}`, 100), tile(`CRS3035RES1000mN${a.y + 1000}E${a.x}`, 100)].join('\n') + '\n');
     const run = buildFeatures({ dataDir: data, outDir: tempDir(), asOf: '2026-06-30' });
     await expect(run).rejects.toBeInstanceOf(InputError);
-    await expect(run).rejects.toThrow(new RegExp(`tiles\\.csv: no row is a usable 200 m cell \\(2 bad_cell_id\\).*first row's idcar_200m reads "CRS3035RES1000mN${a.y}E${a.x}"`));
+    await expect(run).rejects.toThrow(new RegExp(`tiles\\.csv: no row is a usable 200 m cell \\(2 bad_cell_id\\); expected .*; the first row reads idcar_200m "CRS3035RES1000mN${a.y}E${a.x}"$`));
+  });
+});
+
+describe('a births file of which no row gives a count', () => {
+  it('stops the run, naming the file, the reasons and the first row (here sexes written F and M)', async () => {
+    const data = tempDir();
+    writeBase(data);
+    writeFileSync(join(data, 'first_names.csv'), ['sexe;preusuel;annais;nombre', 'F;JADE;2015;100', 'F;JADE;XXXX;50', 'M;LUC;1980;30'].join('\n') + '\n');
+    const run = buildFeatures({ dataDir: data, outDir: tempDir(), asOf: '2026-06-30' });
+    await expect(run).rejects.toBeInstanceOf(InputError);
+    await expect(run).rejects.toThrow(/first_names\.csv: no row is a usable count of births \(3 bad_sex_code\); expected sexe 1 or 2, .*; the first row reads sexe "F", preusuel "JADE", annais "2015", nombre "100"$/);
   });
 });
