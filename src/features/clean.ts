@@ -63,7 +63,13 @@ async function applyChecks(
   const stray: Check[] = input.strayQuotes ? [{ reason: 'stray_quote', action: 'dropped', when: STRAY_QUOTE }] : [];
   // A line with more fields than the header: a delimiter inside a value has shifted the fields after it.
   const extra: Check[] = input.extraFields ? [{ reason: 'extra_fields', action: 'dropped', when: `trim(coalesce(${EXTRA_FIELDS}, '')) <> ''` }] : [];
-  checks = [...stray, ...extra, ...checks];
+  // Files joined end to end (a month's export after another's) repeat the header line: compared
+  // exactly, column by column (the first comparison, over every row, costs no copy of a string).
+  const header = Object.entries(input.header ?? {});
+  const repeated: Check[] = header.length
+    ? [{ reason: 'repeated_header', action: 'dropped', when: header.map(([c, name]) => `${trimmed(ident(c))} = ${literal(name)}`).join(' AND ') }]
+    : [];
+  checks = [...stray, ...extra, ...repeated, ...checks];
   const reason = `CASE ${checks.map((c) => `WHEN ${c.when} THEN ${literal(c.reason)}`).join(' ')} END`;
   const action = checks.length ? `CASE _reason ${checks.map((c) => `WHEN ${literal(c.reason)} THEN ${literal(c.action)}`).join(' ')} END` : 'NULL';
   const checked = `${input.table}_checked`;

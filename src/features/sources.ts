@@ -134,6 +134,8 @@ export interface LoadedInput {
   strayQuotes?: boolean;
   /** Optional contract columns the file seems to hold under another name. */
   suggestions: ColumnSuggestion[];
+  /** A text file's column names as its header writes them (trimmed, unquoted), by canonical name: a line repeating them is the header again. */
+  header?: Record<string, string>;
 }
 
 /** The inputs whose rows are validated (clean.ts), which flag lines with more fields than their header. */
@@ -326,6 +328,7 @@ async function loadReadable(
     blankLines: blanks,
     extraFields,
     suggestions,
+    header: Object.fromEntries(columns.map((c) => [c, original[canonical.indexOf(c)]])),
     ...(lineOffset ? { lineOffset } : {}),
     ...(continuation.size ? { continuationLines: csvRead.continuation } : {}),
     ...(strayQuotes ? { strayQuotes } : {}),

@@ -344,6 +344,13 @@ describe('bad input', () => {
     expect(numericColumn(build.table, 'monetary_12m')![build.table.ids.indexOf('A')]).toBe(180);
   });
 
+  it('rejects the header line of files joined end to end as such, and reads the rows after it', async () => {
+    const { build, rejected } = await buildEdited((text) => text + text.split('\n')[0] + '\nB,2026-06-01,25,web,food,0\n');
+    expect(rejected).toEqual([['8', '7', 'repeated_header']]);
+    const b = build.table.ids.indexOf('B');
+    expect(numericColumn(build.table, 'monetary_12m')![b]).toBe(25);
+  });
+
   it('sums amounts exactly, the same whatever order they are added in, and rejects an amount past 10^15', async () => {
     const data = tempDir();
     writeBase(data);
