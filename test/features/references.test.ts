@@ -148,6 +148,24 @@ describe('coordinates past ±90 / ±180 degrees', () => {
   });
 });
 
+describe('grids joined end to end', () => {
+  it("read as one file, the second file's header line counted as repeated_header", async () => {
+    // The base's tiles cut in two files (as INSEE ships the metropolitan and overseas grids), then joined with `cat`.
+    const data = tempDir();
+    writeBase(data);
+    const path = join(data, 'tiles.csv');
+    const [header, ...cells] = readFileSync(path, 'utf8').trimEnd().split('\n');
+    writeFileSync(path, [header, ...cells.slice(0, 2), header, ...cells.slice(2)].join('\n') + '\n');
+    const out = tempDir();
+    const joined = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
+    expect(rejected(out, 'tiles')).toEqual([['4', '3', 'repeated_header', 'dropped']]);
+    const single = tempDir();
+    writeBase(single);
+    const one = await buildFeatures({ dataDir: single, outDir: tempDir(), asOf: '2026-06-30' });
+    one.table.numericNames.forEach((name, k) => expect([...joined.table.numeric[k]], name).toEqual([...one.table.numeric[k]]));
+  });
+});
+
 describe('a tiles file of which no row is a 200 m cell', () => {
   it('stops the run, naming the file, the reasons and the first id', async () => {
     const data = tempDir();
