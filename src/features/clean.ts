@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { ident, literal, oneOf, rows, run, trimmed, type Duck } from './duck.ts';
 import { numberSql, timestampSql } from './formats.ts';
-import { EXTRA_FIELDS, REQUIRED_COLUMNS, STRAY_QUOTE, type LoadedInput } from './sources.ts';
+import { EXTRA_FIELDS, recordLines, REQUIRED_COLUMNS, STRAY_QUOTE, type LoadedInput } from './sources.ts';
 
 export const CHANNELS = ['store', 'web', 'app', 'phone'] as const;
 export const INTERACTION_TYPES = [
@@ -85,7 +85,34 @@ async function applyChecks(
      SELECT _record, _reason, ${action} AS _action, ${Object.keys(parsed).map((n) => `${ident('p__' + n)} AS ${ident(n)}`).join(', ')}
      FROM (SELECT *, ${reason} AS _reason FROM (SELECT *, ${parsedSelect} FROM (${source})))`,
   );
+  if (header.length > 1) await refuseReorderedHeader(conn, input, checked, header);
   return checked;
+}
+
+/**
+ * Stops the run at a line that repeats the header's names in another order (files joined end to
+ * end whose columns are not in one order): the rows after it would be read under the first
+ * header's columns, each value in another column. Such a line fails a check (a column name is no
+ * date, no cell id), so it is looked for among the rejected rows alone, and only when there are.
+ */
+async function refuseReorderedHeader(conn: Duck, input: LoadedInput, checked: string, header: [string, string][]): Promise<void> {
+  const [any] = (await rows(conn, `SELECT count(*) AS n FROM ${ident(checked)} WHERE _reason IS NOT NULL AND _reason <> 'repeated_header'`)) as { n: bigint }[];
+  if (Number(any.n) === 0) return;
+  const names = `[${header.map(([, name]) => literal(name)).join(', ')}]`;
+  const found = (await rows(
+    conn,
+    `SELECT c._record AS record FROM ${ident(checked)} c JOIN (SELECT rowid + 1 AS _rec, * FROM ${ident(input.table)}) r ON r._rec = c._record
+     WHERE c._reason IS NOT NULL AND c._reason <> 'repeated_header' AND ${header.map(([c]) => `list_contains(${names}, ${trimmed(`r.${ident(c)}`)})`).join(' AND ')}
+     ORDER BY 1 LIMIT 1`,
+  )) as { record: bigint }[];
+  if (!found.length) return;
+  const line = recordLines(input)(Number(found[0].record));
+  throw new InputError(
+    'INPUT_INVALID',
+    `${input.path}: line ${line} repeats the header with its columns in another order (files joined end to end?): the rows after it would be read under the first ` +
+      `header's columns; put every file's columns in one order before joining them, or join them without their header lines`,
+    { file: input.path, line },
+  );
 }
 
 /**

@@ -164,6 +164,17 @@ describe('grids joined end to end', () => {
     const one = await buildFeatures({ dataDir: single, outDir: tempDir(), asOf: '2026-06-30' });
     one.table.numericNames.forEach((name, k) => expect([...joined.table.numeric[k]], name).toEqual([...one.table.numeric[k]]));
   });
+
+  it('stop the run at a second header listing the columns in another order, naming its line', async () => {
+    const data = tempDir();
+    writeBase(data);
+    const path = join(data, 'tiles.csv');
+    const [header, ...cells] = readFileSync(path, 'utf8').trimEnd().split('\n');
+    const reordered = header.replace('Ind,Men,', 'Men,Ind,');
+    expect(reordered).not.toBe(header);
+    writeFileSync(path, [header, ...cells.slice(0, 2), reordered, ...cells.slice(2)].join('\n') + '\n');
+    await expect(buildFeatures({ dataDir: data, outDir: tempDir(), asOf: '2026-06-30' })).rejects.toThrow(/tiles\.csv: line 4 repeats the header with its columns in another order/);
+  });
 });
 
 describe('a tiles file of which no row is a 200 m cell', () => {
