@@ -14,7 +14,7 @@ import { cellId, cellOf } from '../features/geo.ts';
 import { cleanFirstNames, cleanTiles } from '../features/clean.ts';
 import { ident, literal, openDuck, run } from '../features/duck.ts';
 import { loadInput } from '../features/sources.ts';
-import { readPostcodePoints, TILE_COLUMNS, type PostcodePoints } from '../features/tiles.ts';
+import { readPostcodePoints, TILE_COLUMNS } from '../features/tiles.ts';
 import { csvField, type Db, type Sql } from './db.ts';
 
 export type ReferenceKind = 'tiles' | 'first_names' | 'postcodes';
@@ -185,15 +185,11 @@ export async function postcodeFile(db: Sql, sha: string): Promise<string> {
   return path;
 }
 
-/** The postcode files read in this process, by path (each is a cached file of one sha). */
-const postcodePoints = new Map<string, PostcodePoints['points']>();
-
 /** Postcode -> candidate commune points, from the postcode file (for customers without coordinates). */
 export function postcodeCandidates(path: string, codes: string[]): Map<string, GeoPoint[]> {
   const out = new Map<string, GeoPoint[]>();
   if (!codes.length) return out;
-  let points = postcodePoints.get(path);
-  if (!points) postcodePoints.set(path, (points = readPostcodePoints(path).points));
+  const points = readPostcodePoints(path).points;
   for (const code of codes.map((c) => c.trim())) {
     const list = points.get(code);
     if (list) out.set(code, list);

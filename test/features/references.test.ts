@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
 import { buildFeatures, cellId, cellOf, numericColumn, type FeatureBuild } from '../../src/features/index.ts';
+import { readPostcodePoints } from '../../src/features/tiles.ts';
 import { reasonLabel } from '../../src/report/labels.ts';
 import { A, D, tile, TILE_HEADER, writeBase } from '../helpers/hand-base.ts';
 import { tempDir } from '../helpers/world.ts';
@@ -197,5 +198,19 @@ describe('a births file of which no row gives a count', () => {
     const run = buildFeatures({ dataDir: data, outDir: tempDir(), asOf: '2026-06-30' });
     await expect(run).rejects.toBeInstanceOf(InputError);
     await expect(run).rejects.toThrow(/first_names\.csv: no row is a usable count of births \(3 bad_sex_code\); expected sexe 1 or 2, .*; the first row reads sexe "F", preusuel "JADE", annais "2015", nombre "100"$/);
+  });
+});
+
+describe('the postcode file', () => {
+  it('is parsed once while it does not change, and again when it does', () => {
+    const path = join(tempDir(), 'laposte_hexasmal.csv');
+    writeFileSync(path, [POSTCODE_HEADER, LYON].join('\n') + '\n');
+    const first = readPostcodePoints(path);
+    expect(readPostcodePoints(path)).toBe(first);
+    expect(first.points.get('69001')).toEqual([{ lat: 45.7675, lon: 4.8345 }]);
+    writeFileSync(path, [POSTCODE_HEADER, LYON, '69382;LYON 2E;69002;;LYON;45.75,4.83'].join('\n') + '\n');
+    const second = readPostcodePoints(path);
+    expect(second).not.toBe(first);
+    expect(second.points.get('69002')).toEqual([{ lat: 45.75, lon: 4.83 }]);
   });
 });
