@@ -178,6 +178,26 @@ describe('grids joined end to end', () => {
   });
 });
 
+describe('a tiles file saved by a French spreadsheet', () => {
+  it('reads its semicolons and decimal commas as the comma-separated file', async () => {
+    const comma = tempDir();
+    writeBase(comma);
+    const semicolon = tempDir();
+    writeBase(semicolon);
+    const path = join(semicolon, 'tiles.csv');
+    // Incomes with decimals (Ind_snv, the 9th column), written with a comma.
+    const rows = readFileSync(path, 'utf8').trimEnd().split('\n').map((l, i) => (i === 0 ? l : l.split(',').map((v, k) => (k === 8 ? `${v}.25` : v)).join(',')));
+    writeFileSync(join(comma, 'tiles.csv'), rows.join('\n') + '\n');
+    writeFileSync(path, rows.map((l) => l.split(',').map((v) => v.replace('.', ',')).join(';')).join('\n') + '\n');
+    expect(readFileSync(path, 'utf8')).toContain(',25;');
+    const a = await buildFeatures({ dataDir: comma, outDir: tempDir(), asOf: '2026-06-30' });
+    const b = await buildFeatures({ dataDir: semicolon, outDir: tempDir(), asOf: '2026-06-30' });
+    expect(b.rejects).toEqual([]);
+    expect(numericColumn(b.table, 'tile_income')![0]).toBeCloseTo(20000.0025, 2);
+    a.table.numericNames.forEach((name, k) => expect([...b.table.numeric[k]], name).toEqual([...a.table.numeric[k]]));
+  });
+});
+
 describe('a tiles file of which no row is a 200 m cell', () => {
   it('stops the run, naming the file, the reasons and the first id', async () => {
     const data = tempDir();
