@@ -13,7 +13,7 @@ import { buildNameAges } from './names.ts';
 import { DEFAULT_FIRST_NAMES_ZIP, DEFAULT_POSTCODES, extractZippedCsv } from './reference.ts';
 import { describeSuggestion, type ColumnSuggestion } from './columns.ts';
 import { describeFormat, type InputFormat } from './formats.ts';
-import { checkHeader, findInput, loadInput, requireInput, type ColumnMap, type LoadedInput } from './sources.ts';
+import { checkHeader, findInput, loadInput, requireInput, type ColumnMap, type InputName, type LoadedInput } from './sources.ts';
 import type { FeatureTable } from './table.ts';
 import { buildTileFeatures, joinTiles, readPostcodePoints, TILE_FEATURES, writePostcodeRejects } from './tiles.ts';
 
@@ -112,34 +112,26 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
       for (const t of tables) await run(conn, `DROP TABLE IF EXISTS ${t}`);
     };
     const rejects: RejectCount[] = [];
-    const customers = await loadInput(conn, 'customers', inputs.customers, 'raw_customers', opts.columnMap);
-    progress.tick(1);
+    let ticks = 0;
+    /** Loads one file, checks it (its rejects kept), and frees its raw text; the checked table stays for the clean views that read it. */
+    const loadChecked = async (name: InputName, check: (input: LoadedInput) => Promise<RejectCount[]>): Promise<LoadedInput> => {
+      const input = await loadInput(conn, name, inputs[name], `raw_${name}`, opts.columnMap);
+      progress.tick(++ticks);
+      rejects.push(...(await check(input)));
+      // The customers' numbered copy and its checked table too (customers_clean is a table of its own).
+      await free(`raw_${name}`, `raw_${name}_n`, `raw_${name}_n_checked`);
+      progress.tick(++ticks);
+      return input;
+    };
     // Birth years are checked against the year of the base: as_of's when given, else this year's.
-    rejects.push(...(await cleanCustomers(conn, customers, rejectDir, Number((opts.asOf ?? new Date().toISOString()).slice(0, 4)))));
-    await free('raw_customers', 'raw_customers_n', 'raw_customers_n_checked');
-    progress.tick(2);
-    const transactions = await loadInput(conn, 'transactions', inputs.transactions, 'raw_transactions', opts.columnMap);
-    progress.tick(3);
-    rejects.push(...(await cleanTransactions(conn, transactions, rejectDir)));
-    await free('raw_transactions');
-    progress.tick(4);
-    const interactions = await loadInput(conn, 'interactions', inputs.interactions, 'raw_interactions', opts.columnMap);
-    progress.tick(5);
-    rejects.push(...(await cleanInteractions(conn, interactions, rejectDir)));
-    await free('raw_interactions');
-    progress.tick(6);
-    const tiles = await loadInput(conn, 'tiles', inputs.tiles, 'raw_tiles', opts.columnMap);
-    progress.tick(7);
-    rejects.push(...(await cleanTiles(conn, tiles, rejectDir)));
-    await free('raw_tiles');
-    progress.tick(8);
-    const firstNames = await loadInput(conn, 'first_names', inputs.first_names, 'raw_first_names', opts.columnMap);
-    progress.tick(9);
-    rejects.push(...(await cleanFirstNames(conn, firstNames, rejectDir)));
-    await free('raw_first_names');
+    const year = Number((opts.asOf ?? new Date().toISOString()).slice(0, 4));
+    const customers = await loadChecked('customers', (input) => cleanCustomers(conn, input, rejectDir, year));
+    const transactions = await loadChecked('transactions', (input) => cleanTransactions(conn, input, rejectDir));
+    const interactions = await loadChecked('interactions', (input) => cleanInteractions(conn, input, rejectDir));
+    await loadChecked('tiles', (input) => cleanTiles(conn, input, rejectDir));
+    await loadChecked('first_names', (input) => cleanFirstNames(conn, input, rejectDir));
     const postcodes = readPostcodePoints(inputs.postcodes);
     rejects.push(...writePostcodeRejects(postcodes, rejectDir));
-    progress.tick(10);
     const formats: Record<string, InputFormat> = {};
     const suggestions = [customers, transactions, interactions].flatMap((i) => i.suggestions);
     for (const [name, input] of Object.entries({ customers, transactions, interactions }) as [string, LoadedInput][]) {
