@@ -69,7 +69,14 @@ async function applyChecks(
   const repeated: Check[] = header.length
     ? [{ reason: 'repeated_header', action: 'dropped', when: header.map(([c, name]) => `${trimmed(ident(c))} = ${literal(name)}`).join(' AND ') }]
     : [];
-  checks = [...stray, ...extra, ...repeated, ...checks];
+  // The header's names in another order (files joined end to end whose columns are not in one
+  // order): every value one of the names. The first column's test alone runs over every row.
+  const names = `ENUM(${[...new Set(header.map(([, name]) => name))].map(literal).join(', ')})`;
+  const reordered: Check[] =
+    header.length > 1
+      ? [{ reason: REORDERED_HEADER, action: 'dropped', when: header.map(([c]) => `try_cast(${trimmed(ident(c))} AS ${names}) IS NOT NULL`).join(' AND ') }]
+      : [];
+  checks = [...stray, ...extra, ...repeated, ...reordered, ...checks];
   const reason = `CASE ${checks.map((c) => `WHEN ${c.when} THEN ${literal(c.reason)}`).join(' ')} END`;
   const action = checks.length ? `CASE _reason ${checks.map((c) => `WHEN ${literal(c.reason)} THEN ${literal(c.action)}`).join(' ')} END` : 'NULL';
   const checked = `${input.table}_checked`;
@@ -85,28 +92,24 @@ async function applyChecks(
      SELECT _record, _reason, ${action} AS _action, ${Object.keys(parsed).map((n) => `${ident('p__' + n)} AS ${ident(n)}`).join(', ')}
      FROM (SELECT *, ${reason} AS _reason FROM (SELECT *, ${parsedSelect} FROM (${source})))`,
   );
-  if (header.length > 1) await refuseReorderedHeader(conn, input, checked, header);
+  if (reordered.length) await refuseReorderedHeader(conn, input, checked);
   return checked;
 }
+
+const REORDERED_HEADER = 'reordered_header';
 
 /**
  * Stops the run at a line that repeats the header's names in another order (files joined end to
  * end whose columns are not in one order): the rows after it would be read under the first
- * header's columns, each value in another column. Such a line fails a check (a column name is no
- * date, no cell id), so it is looked for among the rejected rows alone, and only when there are.
+ * header's columns, each value in another column, and in a file whose every column is free text
+ * (customers without a date) they would all pass the checks.
  */
-async function refuseReorderedHeader(conn: Duck, input: LoadedInput, checked: string, header: [string, string][]): Promise<void> {
-  const [any] = (await rows(conn, `SELECT count(*) AS n FROM ${ident(checked)} WHERE _reason IS NOT NULL AND _reason <> 'repeated_header'`)) as { n: bigint }[];
-  if (Number(any.n) === 0) return;
-  const names = `[${header.map(([, name]) => literal(name)).join(', ')}]`;
-  const found = (await rows(
-    conn,
-    `SELECT c._record AS record FROM ${ident(checked)} c JOIN (SELECT rowid + 1 AS _rec, * FROM ${ident(input.table)}) r ON r._rec = c._record
-     WHERE c._reason IS NOT NULL AND c._reason <> 'repeated_header' AND ${header.map(([c]) => `list_contains(${names}, ${trimmed(`r.${ident(c)}`)})`).join(' AND ')}
-     ORDER BY 1 LIMIT 1`,
-  )) as { record: bigint }[];
-  if (!found.length) return;
-  const line = recordLines(input)(Number(found[0].record));
+async function refuseReorderedHeader(conn: Duck, input: LoadedInput, checked: string): Promise<void> {
+  const [found] = (await rows(conn, `SELECT min(_record) AS record FROM ${ident(checked)} WHERE _reason = ${literal(REORDERED_HEADER)}`)) as {
+    record: bigint | null;
+  }[];
+  if (found.record === null) return;
+  const line = recordLines(input)(Number(found.record));
   throw new InputError(
     'INPUT_INVALID',
     `${input.path}: line ${line} repeats the header with its columns in another order (files joined end to end?): the rows after it would be read under the first ` +

@@ -149,7 +149,7 @@ describe('coordinates past ±90 / ±180 degrees', () => {
   });
 });
 
-describe('grids joined end to end', () => {
+describe('files joined end to end', () => {
   it("read as one file, the second file's header line counted as repeated_header", async () => {
     // The base's tiles cut in two files (as INSEE ships the metropolitan and overseas grids), then joined with `cat`.
     const data = tempDir();
@@ -175,6 +175,21 @@ describe('grids joined end to end', () => {
     expect(reordered).not.toBe(header);
     writeFileSync(path, [header, ...cells.slice(0, 2), reordered, ...cells.slice(2)].join('\n') + '\n');
     await expect(buildFeatures({ dataDir: data, outDir: tempDir(), asOf: '2026-06-30' })).rejects.toThrow(/tiles\.csv: line 4 repeats the header with its columns in another order/);
+  });
+
+  it('stop the run at a reordered header even in a file whose every column is free text (no value fails a check)', async () => {
+    const data = tempDir();
+    writeBase(data);
+    const path = join(data, 'customers.csv');
+    const joined = ['Customer_ID,First_Name,Segment', 'A,Marie,gold', 'B,Jade,', 'First_Name,Customer_ID,Segment', 'Zoé,D,bronze', ',C,new'];
+    writeFileSync(path, joined.join('\n') + '\n');
+    await expect(buildFeatures({ dataDir: data, outDir: tempDir(), asOf: '2026-06-30' })).rejects.toThrow(/customers\.csv: line 4 repeats the header with its columns in another order/);
+    // The same file with the header repeated in its own order reads the four customers.
+    writeFileSync(path, [...joined.slice(0, 3), joined[0], 'D,Zoé,bronze', 'C,,new'].join('\n') + '\n');
+    const out = tempDir();
+    const build = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
+    expect([...build.table.ids].sort()).toEqual(['A', 'B', 'C', 'D']);
+    expect(rejected(out, 'customers')).toEqual([['4', '3', 'repeated_header', 'dropped']]);
   });
 });
 
