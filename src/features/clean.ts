@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { ident, literal, oneOf, rows, run, trimmed, type Duck } from './duck.ts';
 import { numberSql, timestampSql } from './formats.ts';
+import { KEPT_LISTED } from './summary.ts';
 import { EXTRA_FIELDS, recordLines, REQUIRED_COLUMNS, STRAY_QUOTE, type LoadedInput } from './sources.ts';
 
 export const CHANNELS = ['store', 'web', 'app', 'phone'] as const;
@@ -29,7 +30,10 @@ export interface RejectCount {
   reason: string;
   action: RejectAction;
   rows: number;
+  /** Rows listed in the rejects file, when fewer than `rows`: a repair's first KEPT_LISTED. */
+  listed?: number;
 }
+
 
 /** How client files write the sex: F or M, the French words and titles, INSEE's codes (1 male, 2 female). */
 const SEX_F = ['F', 'FEMME', 'FEMALE', 'W', 'MME', 'MME.', 'MADAME', 'MLLE', 'MLLE.', 'MADEMOISELLE', '2'].map(literal).join(', ');
@@ -119,8 +123,8 @@ async function refuseReorderedHeader(conn: Duck, input: LoadedInput, checked: st
 
 /**
  * Writes rejected/repaired rows of `checked` plus the file's empty lines to rejects/<file>.csv, in
- * line order, by DuckDB's CSV writer (a repair may concern every row of a large file: millions of
- * lines, which building in JavaScript took most of a run).
+ * line order, by DuckDB's CSV writer (a file may reject millions of lines, which building in
+ * JavaScript took most of a run); of a repair, its first KEPT_LISTED rows.
  */
 async function writeRejects(
   conn: Duck,
@@ -138,6 +142,16 @@ async function writeRejects(
   const result: RejectCount[] = counts.map((c) => ({ file, reason: c.reason, action: c.action, rows: Number(c.n) }));
   if (blanks.length) result.push({ file, reason: 'empty_line', action: 'dropped', rows: blanks.length });
   if (!result.length) return result;
+  // A repair past KEPT_LISTED rows: its rows after the KEPT_LISTED-th (by record) are counted, not listed.
+  const unlisted: string[] = [];
+  for (const r of result.filter((x) => x.action !== 'dropped' && x.rows > KEPT_LISTED)) {
+    const [last] = (await rows(
+      conn,
+      `SELECT max(_record) AS record FROM (SELECT _record FROM ${ident(checked)} WHERE _reason = ${literal(r.reason)} ORDER BY _record LIMIT ${KEPT_LISTED})`,
+    )) as { record: bigint }[];
+    unlisted.push(`(c._reason = ${literal(r.reason)} AND c._record > ${last.record})`);
+    r.listed = KEPT_LISTED;
+  }
 
   const dir = join(outDir, 'rejects');
   mkdirSync(dir, { recursive: true });
@@ -168,7 +182,7 @@ async function writeRejects(
            FROM ${ident(checked)} c
            JOIN (SELECT rowid + 1 AS _rec, * FROM ${ident(input.table)}) r ON r._rec = c._record
            ASOF LEFT JOIN shift h ON c._record >= h.k
-           WHERE c._reason IS NOT NULL
+           WHERE c._reason IS NOT NULL${unlisted.length ? ` AND NOT (${unlisted.join(' OR ')})` : ''}
            UNION ALL
            SELECT s + ${offset} AS line, NULL AS record, 'empty_line' AS reason, 'dropped' AS action, ${none} FROM _skipped WHERE empty
          ) ORDER BY line

@@ -168,7 +168,10 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
       writeFileSync(join(scratch, 'features.json'), JSON.stringify(summary, null, 2) + '\n');
       publishOutputs(scratch, opts.outDir, ['features.parquet', 'features.json', 'rejects']);
     }
-    for (const r of rejects) progress.log(`${r.file}: ${r.rows} row(s) ${r.action === 'dropped' ? 'rejected' : 'flagged'} (${r.reason}; ${r.action})`);
+    for (const r of rejects) {
+      const listed = r.listed === undefined ? '' : `; the first ${r.listed} listed`;
+      progress.log(`${r.file}: ${r.rows} row(s) ${r.action === 'dropped' ? 'rejected' : 'flagged'} (${r.reason}; ${r.action}${listed})`);
+    }
     return { table, asOf, summary, rejects };
   } finally {
     conn.closeSync();

@@ -1,6 +1,8 @@
 // The report's words in French and English: section titles, table headings, warning sentences,
 // and a dictionary of the contract's features (label, theme, unit, and the noun a consultant's
 // sentence uses: "62% more web purchases than the average customer").
+import { KEPT_LISTED } from '../features/summary.ts';
+
 export type Lang = 'fr' | 'en';
 export const LANGS: readonly Lang[] = ['fr', 'en'];
 
@@ -14,6 +16,9 @@ export interface FeatureWords {
   /** Noun for "62% more <noun>" (en) and "62 % <noun> de plus" (fr, with its "de"); absent: the label is used. */
   noun?: { en: string; fr: string; countable: boolean };
 }
+
+const KEPT_LISTED_EN = KEPT_LISTED.toLocaleString('en-GB');
+const KEPT_LISTED_FR = KEPT_LISTED.toLocaleString('fr-FR');
 
 const f = (theme: Theme, unit: Unit, en: string, fr: string, noun?: FeatureWords['noun']): FeatureWords => ({ theme, unit, label: { en, fr }, noun });
 const purchases = (en: string, fr: string) => ({ en: `${en} purchases`, fr: `d'achats ${fr}`, countable: true });
@@ -155,7 +160,7 @@ const EN = {
   description: 'Description',
   data: 'The data',
   dataIntro: (customers: string, asOf: string) =>
-    `The base held ${customers} customers, described at ${asOf}. Rows that could not be read were left out of the projection (rejected); rows with a value that could be set right were kept (repaired). Each file's rows are listed with their line numbers in rejects/<file>.csv beside the run's feature table.`,
+    `The base held ${customers} customers, described at ${asOf}. Rows that could not be read were left out of the projection (rejected); rows with a value that could be set right were kept (repaired). Each file's rows are listed with their line numbers in rejects/<file>.csv beside the run's feature table (of a repair concerning more than ${KEPT_LISTED_EN} rows, the first ${KEPT_LISTED_EN}).`,
   dataUnavailable: 'The data summary is unavailable: this report was built without the run’s features.json.',
   file: 'File',
   rejected: 'Rows rejected',
@@ -229,7 +234,7 @@ const FR: typeof EN = {
   description: 'Description',
   data: 'Les données reçues',
   dataIntro: (customers: string, asOf: string) =>
-    `La base comptait ${customers} clients, décrits au ${asOf}. Les lignes illisibles ont été écartées de la projection (rejetées) ; celles dont une valeur a pu être corrigée ont été gardées (corrigées). Le détail de chaque fichier, avec les numéros de ligne, est dans rejects/<fichier>.csv à côté de la table des variables du calcul.`,
+    `La base comptait ${customers} clients, décrits au ${asOf}. Les lignes illisibles ont été écartées de la projection (rejetées) ; celles dont une valeur a pu être corrigée ont été gardées (corrigées). Le détail de chaque fichier, avec les numéros de ligne, est dans rejects/<fichier>.csv à côté de la table des variables du calcul (d’une correction portant sur plus de ${KEPT_LISTED_FR} lignes, les ${KEPT_LISTED_FR} premières).`,
   dataUnavailable: 'Résumé des données indisponible : ce rapport a été produit sans le features.json du calcul.',
   file: 'Fichier',
   rejected: 'Lignes rejetées',

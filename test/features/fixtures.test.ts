@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openDuck } from '../../src/features/duck.ts';
 import { describeFormat } from '../../src/features/formats.ts';
+import { KEPT_LISTED, readDataSummary } from '../../src/features/summary.ts';
 import { buildFeatures, numericColumn, categoricalColumn, type FeatureBuild } from '../../src/features/index.ts';
 import { InputError } from '../../src/errors.ts';
 import { writeBase } from '../helpers/hand-base.ts';
@@ -402,6 +403,36 @@ describe('bad input', () => {
       '2,1,reformatted_id,kept: matched to its customer,42,2026-06-27,100,store,food,0',
       '3,2,reformatted_id,kept: matched to its customer,42.0,2025-12-10,50,web,gifts,1',
     ]);
+  });
+
+  it(`lists a repair's first ${KEPT_LISTED} rows and counts the rest; every rejected row is listed`, async () => {
+    const data = tempDir();
+    writeBase(data);
+    const path = join(data, 'customers.csv');
+    writeFileSync(path, readFileSync(path, 'utf8').replace(/\nA,/, '\n00042,'));
+    // Customer 00042's purchases written 42, one more than are listed, and among them (after the
+    // listed ones) purchases of an unknown customer and a bad date: rejected, so listed.
+    const repaired = Array.from({ length: KEPT_LISTED + 1 }, (_, i) => `42,2026-05-01,${1 + (i % 7)},store,food,0`);
+    const rejectedLines = ['99,2026-05-01,10,web,food,0', '42,2026-13-45,10,web,food,0'];
+    writeFileSync(
+      join(data, 'transactions.csv'),
+      ['customer_id,ts,amount,channel,category,promo', ...repaired.slice(0, KEPT_LISTED), ...rejectedLines, repaired[KEPT_LISTED], 'B,2026-06-01,25,web,food,0'].join('\n') + '\n',
+    );
+    const out = tempDir();
+    const build = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
+    expect(build.rejects.filter((r) => r.file === 'transactions')).toEqual([
+      { file: 'transactions', reason: 'bad_date', action: 'dropped', rows: 1 },
+      { file: 'transactions', reason: 'orphan_id', action: 'dropped', rows: 1 },
+      { file: 'transactions', reason: 'reformatted_id', action: 'kept: matched to its customer', rows: KEPT_LISTED + 1, listed: KEPT_LISTED },
+    ]);
+    // Every repaired purchase counts in the features, the unlisted one too.
+    const sum = repaired.reduce((s, l) => s + Number(l.split(',')[2]), 0);
+    expect(numericColumn(build.table, 'monetary_12m')![build.table.ids.indexOf('00042')]).toBe(sum);
+    const lines = readFileSync(join(out, 'rejects', 'transactions.csv'), 'utf8').trim().split('\n').slice(1);
+    expect(lines).toHaveLength(KEPT_LISTED + 2);
+    expect(lines.filter((l) => l.includes(',reformatted_id,'))).toHaveLength(KEPT_LISTED);
+    expect(lines.slice(-2).map((l) => l.split(',').slice(0, 3).join(','))).toEqual([`${KEPT_LISTED + 2},${KEPT_LISTED + 1},orphan_id`, `${KEPT_LISTED + 3},${KEPT_LISTED + 2},bad_date`]);
+    expect(readDataSummary(join(out, 'features.json'))!.rejects.find((r) => r.reason === 'reformatted_id')).toMatchObject({ rows: KEPT_LISTED + 1, listed: KEPT_LISTED });
   });
 
   it('leaves an id orphan when, without leading zeros, it would name two customers', async () => {
