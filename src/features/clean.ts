@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../errors.ts';
+import { JOINED_LINES } from './broken-lines.ts';
 import { ident, literal, oneOf, rows, run, trimmed, type Duck } from './duck.ts';
 import { numberSql, timestampSql } from './formats.ts';
 import { KEPT_LISTED } from './summary.ts';
@@ -254,6 +255,8 @@ export async function cleanCustomers(conn: Duck, input: LoadedInput, outDir: str
           when: `(${present('lat')} AND p__p_lat IS NULL) OR (${present('lon')} AND p__p_lon IS NULL)`,
         }]
       : []),
+    // A record an unquoted line break had cut in two lines, read as one (see joinBrokenLines).
+    ...(input.joinedLines ? [{ reason: 'unquoted_line_break', action: 'kept: its lines joined' as const, when: JOINED_LINES }] : []),
   ];
   const numbered = await numberRepeats(conn, input.table, trimmed('customer_id'));
   // An absent optional column is a typed NULL, so later comparisons with text stay text.

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { InputError } from '../errors.ts';
+import { joinBrokenLines } from './broken-lines.ts';
 import { ident, literal, rows, run, type Duck } from './duck.ts';
 import { lookalike, OPTIONAL_COLUMNS, type ColumnSuggestion } from './columns.ts';
 import { detectDateOrder, scanStream, scanText, sniffDelimiter, transcodeToUtf8, type InputFormat, type TextScan } from './formats.ts';
@@ -127,6 +128,8 @@ export interface LoadedInput {
   continuationLines?: number[];
   /** The table has column `_extra_fields`: what a line holds beyond the header's columns. */
   extraFields?: boolean;
+  /** Records joined from lines an unquoted line break cut (column JOINED_LINES marks them). */
+  joinedLines?: number;
   /**
    * Some lines hold a quote that breaks the CSV rules (a quote in an unquoted field, a quoted field
    * left open): the table has column `_stray_quote`, true on those lines (see loadCsv).
@@ -307,6 +310,12 @@ async function loadReadable(
   const csvRead = await loadCsv(conn, path, { path: readPath, skip, quote: scan?.quote !== false }, table, load, reads, format.delimiter, canonical);
   const strayQuotes = csvRead.stray;
   if (csvRead.spanning) format.multilineRecords = csvRead.spanning;
+  // A customer file exported without quotes may cut an address in two lines (the other files hold no free text).
+  const joined =
+    name === 'customers' && !strayQuotes && !csvRead.continuation.length
+      ? await joinBrokenLines(conn, table, lineRead(readPath, skip), format.delimiter, canonical, 'customer_id')
+      : undefined;
+  if (joined) csvRead.continuation = joined.continuation;
   // The empty lines below the header, numbered from it as the records are (an empty line inside a
   // quoted field is the field's).
   const continuation = new Set(csvRead.continuation);
@@ -332,6 +341,7 @@ async function loadReadable(
     ...(lineOffset ? { lineOffset } : {}),
     ...(continuation.size ? { continuationLines: csvRead.continuation } : {}),
     ...(strayQuotes ? { strayQuotes } : {}),
+    ...(joined ? { joinedLines: joined.records } : {}),
   };
 }
 
@@ -394,6 +404,11 @@ interface CsvRead {
  * Loads a CSV read with quotes, or without when a stray quote swallowed lines (then each line is a
  * record), and finds the lines holding a stray quote.
  */
+/** A read of a file's lines below its header, one column `line` (an empty line NULL): DuckDB splitting on nothing. */
+function lineRead(path: string, skip: number): string {
+  return `read_csv(${literal(path)}, skip = ${skip}, header = true, delim = '\x01', quote = '', escape = '', strict_mode = false, auto_detect = false, columns = {'line': 'VARCHAR'})`;
+}
+
 async function loadCsv(
   conn: Duck,
   path: string,
@@ -415,7 +430,7 @@ async function loadCsv(
     await markStrayFields(conn, table, columns);
     return { stray: true, continuation: [] };
   };
-  const lines = `read_csv(${literal(file.path)}, skip = ${file.skip}, header = true, delim = '\x01', quote = '', escape = '', strict_mode = false, auto_detect = false, columns = {'line': 'VARCHAR'})`;
+  const lines = lineRead(file.path, file.skip);
   /**
    * The quoted read (`read`, or the one loaded when null) of a file whose lines make records, some
    * spanning lines; where a stray quote leaves a field open on some line, the one-thread read of a

@@ -269,6 +269,7 @@ const REASONS: Record<string, Record<Lang, string>> = {
   missing_customer_id: { en: 'no customer id', fr: 'identifiant client absent' },
   stray_quote: { en: 'a quote out of place (a quoted field left open, a quote inside an unquoted one)', fr: 'guillemet mal placé (champ entre guillemets non refermé, guillemet dans un champ sans guillemets)' },
   extra_fields: { en: 'more fields than the header', fr: 'plus de champs que l’en-tête' },
+  unquoted_line_break: { en: 'a value on two lines without quotes (its lines joined)', fr: 'une valeur sur deux lignes sans guillemets (ses lignes réunies)' },
   repeated_header: { en: 'the header line again (files joined end to end)', fr: 'la ligne d’en-tête répétée (fichiers mis bout à bout)' },
   bad_date: { en: 'date not readable', fr: 'date illisible' },
   duplicate_id: { en: 'customer id seen before', fr: 'identifiant client en double' },
