@@ -266,7 +266,7 @@ export async function cleanCustomers(conn: Duck, input: LoadedInput, outDir: str
   );
   const birthYear =
     `CASE WHEN regexp_full_match(trim(birth_year), '\\d{8}') THEN CAST(year(try_strptime(trim(birth_year), '%Y%m%d')) AS INTEGER) ` +
-    `ELSE coalesce(try_cast(trim(birth_year) AS INTEGER), CAST(year(try_cast(trim(birth_year) AS DATE)) AS INTEGER), try_cast(regexp_extract(trim(birth_year), '^\\d{1,2}/\\d{1,2}/(\\d{4})( |$)', 1) AS INTEGER)) END`;
+    `ELSE coalesce(try_cast(trim(birth_year) AS INTEGER), CAST(year(try_cast(trim(birth_year) AS DATE)) AS INTEGER), try_cast(regexp_extract(trim(birth_year), '^\\d{1,2}[/.-]\\d{1,2}[/.-](\\d{4})( |$)', 1) AS INTEGER)) END`;
   const parsed: Record<string, string> = {
     p_customer_id: trimmed('customer_id'),
     p_first_name: col('first_name', `nullif(upper(trim(first_name)), '')`),

@@ -14,18 +14,23 @@ import { ident, rows, trimmed, type Duck } from './duck.ts';
 export type Encoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252';
 
 /**
- * How a file writes its dates when not ISO: with slashes, day first (25/04/2026) or month first
- * (04/25/2026), or compact, year, month and day without separators (20260425), as ERP exports do.
+ * How a file writes its dates when not ISO: day first (25/04/2026) or month first (04/25/2026), or
+ * compact, year, month and day without separators (20260425), as ERP exports do.
  */
 export type DateOrder = 'day-first' | 'month-first' | 'compact';
+
+/** What separates a day-first or month-first date's parts when not a slash (25-04-2026, 25.04.2026). */
+export type DateSeparator = '-' | '.';
 
 export interface InputFormat {
   encoding: Encoding;
   delimiter: ',' | ';' | '\t';
   /** Numbers may be written with a decimal comma ("12,50"), and spaces between thousands. */
   decimalComma: boolean;
-  /** Set when the file's dates are written with slashes or compact; ISO dates are read in either case. */
+  /** Set when the file's dates are written day or month first, or compact; ISO dates are read in either case. */
   dateOrder?: DateOrder;
+  /** Set when those dates' parts are separated by a dash or a dot (absent: a slash). */
+  dateSeparator?: DateSeparator;
   /** Columns without a name in the header and without a value, left out (a delimiter ending every line). */
   ignoredColumns?: number;
   /** Set for an Excel workbook: the sheet read, and the other sheets holding rows, left out. */
@@ -164,7 +169,8 @@ export function sniffDelimiter(header: string): InputFormat['delimiter'] {
   return semis > commas ? ';' : ',';
 }
 
-const SLASHED = String.raw`^\s*(\d{1,2})/(\d{1,2})/\d{4}(\D|$)`;
+/** 25/04/2026, 25-04-2026, 25.04.2026 (with a time or not): day and month, either order, then the year. */
+const DAY_MONTH = String.raw`^\s*(\d{1,2})([/.-])(\d{1,2})[/.-]\d{4}(\D|$)`;
 /** 20260425, or 20260425 14:32[:05]: eight digits (one that makes no date is then a bad_date). */
 const COMPACT = String.raw`^\s*\d{8}(\s+\d{1,2}:\d{2}(:\d{2})?)?\s*$`;
 /** The rows a file's way of writing dates is judged on: its first ones (the whole file for the order of slashed dates). */
@@ -174,32 +180,50 @@ export const DATE_SAMPLE_ROWS = 200_000;
  * How the file's dates read, from the text columns `columns` of the loaded `table`, when most of
  * its first DATE_SAMPLE_ROWS dates are not ISO:
  * - compact (20260425) when most are eight digits making a date;
- * - slashed: month first only when some date's second part is over 12 and none's first part is
- *   (04/25/2026), otherwise day first, the French way (a date then read as neither is bad_date).
+ * - day and month: month first only when some date's second part is over 12 and none's first part
+ *   is (04/25/2026), otherwise day first, the French way (a date then read as neither is bad_date);
+ *   the parts separated by the sampled dates' most common separator (a slash, a dash, a dot).
  * Undefined when ISO dates are the file's way: in such a file, a stray "31/12/2025" is a corrupted
  * row, rejected as bad_date.
  */
-export async function detectDateOrder(conn: Duck, table: string, columns: string[]): Promise<DateOrder | undefined> {
+export async function detectDateOrder(conn: Duck, table: string, columns: string[]): Promise<Pick<InputFormat, 'dateOrder' | 'dateSeparator'> | undefined> {
   if (!columns.length) return undefined;
   const sum = (r: Record<string, unknown>, prefix: string) => columns.reduce((s, c) => s + Number(r[`${prefix}_${c}`]), 0);
-  // Day and month first (25/04/2026, 04/25/2026); 2026/04/25 reads as ISO.
-  const slashed = (c: string) => `(contains(${ident(c)}, '/') AND regexp_matches(${ident(c)}, '${SLASHED}'))`;
+  // Day and month first (25/04/2026, 04-25-2026); 2026/04/25 reads as ISO.
+  const dayMonth = (c: string) => `regexp_matches(${ident(c)}, '${DAY_MONTH}')`;
   // An ISO date holds a dash; only the others are matched against the compact layout.
   const compact = (c: string) => `(NOT contains(${ident(c)}, '-') AND regexp_matches(${ident(c)}, '${COMPACT}'))`;
   const [seen] = await rows(
     conn,
-    `SELECT ${columns.map((c) => `count(${ident(c)}) AS ${ident(`n_${c}`)}, count(*) FILTER (WHERE ${slashed(c)}) AS ${ident(`s_${c}`)}, count(*) FILTER (WHERE ${compact(c)}) AS ${ident(`k_${c}`)}`).join(', ')}
+    `SELECT ${columns
+      .map((c) => {
+        const separators = `count(*) FILTER (WHERE ${dayMonth(c)} AND regexp_extract(${ident(c)}, '${DAY_MONTH}', 2) = `;
+        return `count(${ident(c)}) AS ${ident(`n_${c}`)}, count(*) FILTER (WHERE ${dayMonth(c)}) AS ${ident(`s_${c}`)}, count(*) FILTER (WHERE ${compact(c)}) AS ${ident(`k_${c}`)}, ${separators}'-') AS ${ident(`dash_${c}`)}, ${separators}'.') AS ${ident(`dot_${c}`)}`;
+      })
+      .join(', ')}
      FROM (SELECT ${columns.map(ident).join(', ')} FROM ${ident(table)} LIMIT ${DATE_SAMPLE_ROWS})`,
   );
   const dated = sum(seen, 'n');
-  if (sum(seen, 'k') * 2 > dated) return 'compact';
-  if (sum(seen, 's') === 0 || sum(seen, 's') * 2 <= dated) return undefined;
-  const part = (c: string, k: number) => `try_cast(regexp_extract(${ident(c)}, '${SLASHED}', ${k}) AS INTEGER)`;
+  if (sum(seen, 'k') * 2 > dated) return { dateOrder: 'compact' };
+  const found = sum(seen, 's');
+  if (found === 0 || found * 2 <= dated) return undefined;
+  const [dash, dot] = [sum(seen, 'dash'), sum(seen, 'dot')];
+  const separator = dash * 2 > found ? '-' : dot * 2 > found ? '.' : '/';
+  const layout = dayMonthLayout(separator);
+  const part = (c: string, k: number) => `try_cast(regexp_extract(${ident(c)}, '${layout}', ${k}) AS INTEGER)`;
+  const written = (c: string) => `(contains(${ident(c)}, '${separator}') AND regexp_matches(${ident(c)}, '${layout}'))`;
   const [parts] = await rows(
     conn,
-    `SELECT ${columns.map((c) => `count(*) FILTER (WHERE ${slashed(c)} AND ${part(c, 1)} > 12) AS ${ident(`d_${c}`)}, count(*) FILTER (WHERE ${slashed(c)} AND ${part(c, 2)} > 12) AS ${ident(`m_${c}`)}`).join(', ')} FROM ${ident(table)}`,
+    `SELECT ${columns.map((c) => `count(*) FILTER (WHERE ${written(c)} AND ${part(c, 1)} > 12) AS ${ident(`d_${c}`)}, count(*) FILTER (WHERE ${written(c)} AND ${part(c, 2)} > 12) AS ${ident(`m_${c}`)}`).join(', ')} FROM ${ident(table)}`,
   );
-  return sum(parts, 'm') > 0 && sum(parts, 'd') === 0 ? 'month-first' : 'day-first';
+  const dateOrder = sum(parts, 'm') > 0 && sum(parts, 'd') === 0 ? 'month-first' : 'day-first';
+  return separator === '/' ? { dateOrder } : { dateOrder, dateSeparator: separator };
+}
+
+/** The day-and-month layout with one separator: its two first parts as groups 1 and 2. */
+function dayMonthLayout(separator: string): string {
+  const sep = separator === '.' ? String.raw`\.` : separator;
+  return String.raw`^\s*(\d{1,2})${sep}(\d{1,2})${sep}\d{4}(\D|$)`;
 }
 
 /** SQL: the text column `c` as a DOUBLE, NULL when it is not a number in the file's format. */
@@ -218,13 +242,14 @@ export function csvField(value: string): string {
 }
 
 /** SQL: the text column `c` as a TIMESTAMP (ISO first, then slashed dates in the file's order), else NULL. */
-export function timestampSql(c: string, format: Pick<InputFormat, 'dateOrder'> | undefined): string {
+export function timestampSql(c: string, format: Pick<InputFormat, 'dateOrder' | 'dateSeparator'> | undefined): string {
   const iso = `try_cast(${trimmed(c)} AS TIMESTAMP)`;
   if (!format?.dateOrder) return iso;
   const [a, b] = format.dateOrder === 'day-first' ? ['%d', '%m'] : ['%m', '%d'];
   // The file's own way first, and by length one layout at a time: a date alone is at most 10
   // characters, a date and time more (each failed layout is a parse of every value).
-  const day = format.dateOrder === 'compact' ? '%Y%m%d' : `${a}/${b}/%Y`;
+  const sep = format.dateSeparator ?? '/';
+  const day = format.dateOrder === 'compact' ? '%Y%m%d' : `${a}${sep}${b}${sep}%Y`;
   const t = trimmed(c);
   const own = `CASE WHEN length(${t}) <= 10 THEN try_strptime(${t}, '${day}') ELSE try_strptime(${t}, ['${day} %H:%M:%S', '${day} %H:%M']) END`;
   return `coalesce(${own}, ${iso})`;
@@ -237,8 +262,8 @@ const FORMAT_WORDS = {
     semicolon: 'semicolon-separated',
     tab: 'tab-separated',
     decimalComma: 'decimal comma accepted (12,50)',
-    dayFirst: 'slashed dates read day first (25/04/2026)',
-    monthFirst: 'slashed dates read month first (04/25/2026)',
+    dayFirst: (sep: string) => `${sep === '/' ? 'slashed dates' : 'dates'} read day first (25${sep}04${sep}2026)`,
+    monthFirst: (sep: string) => `${sep === '/' ? 'slashed dates' : 'dates'} read month first (04${sep}25${sep}2026)`,
     compact: 'dates without separators read year, month, day (20260425)',
     ignored: (n: number) => `${n} empty column(s) without a name left out`,
     sheet: (name: string) => `sheet "${name}" of the workbook`,
@@ -253,8 +278,8 @@ const FORMAT_WORDS = {
     semicolon: 'séparateur point-virgule',
     tab: 'séparateur tabulation',
     decimalComma: 'virgule décimale acceptée (12,50)',
-    dayFirst: 'dates à barres lues jour en premier (25/04/2026)',
-    monthFirst: 'dates à barres lues mois en premier (04/25/2026)',
+    dayFirst: (sep: string) => `${sep === '/' ? 'dates à barres' : 'dates'} lues jour en premier (25${sep}04${sep}2026)`,
+    monthFirst: (sep: string) => `${sep === '/' ? 'dates à barres' : 'dates'} lues mois en premier (04${sep}25${sep}2026)`,
     compact: 'dates sans séparateur lues année, mois, jour (20260425)',
     ignored: (n: number) => `${n} colonne(s) vide(s) sans nom écartée(s)`,
     sheet: (name: string) => `feuille « ${name} » du classeur`,
@@ -278,7 +303,8 @@ export function describeFormat(format: InputFormat, lang: 'en' | 'fr' = 'en'): s
     if (format.delimiter !== ',') out.push(format.delimiter === ';' ? w.semicolon : w.tab);
   }
   if (format.decimalComma) out.push(w.decimalComma);
-  if (format.dateOrder) out.push({ 'day-first': w.dayFirst, 'month-first': w.monthFirst, compact: w.compact }[format.dateOrder]);
+  const sep = format.dateSeparator ?? '/';
+  if (format.dateOrder) out.push({ 'day-first': w.dayFirst(sep), 'month-first': w.monthFirst(sep), compact: w.compact }[format.dateOrder]);
   if (format.headerLine) out.push((format.workbook ? w.headerRow : w.headerLine)(format.headerLine));
   if (format.multilineRecords) out.push(w.multiline(format.multilineRecords));
   if (format.ignoredColumns) out.push(w.ignored(format.ignoredColumns));

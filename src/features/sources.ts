@@ -327,8 +327,7 @@ async function loadReadable(
   // Most files have no line with extra fields: then the column goes, and so does its check.
   const extraFields = spare && (await rows(conn, `SELECT 1 AS x FROM ${ident(table)} WHERE trim(${EXTRA_FIELDS}) <> '' LIMIT 1`)).length > 0;
   if (spare && !extraFields) await run(conn, `ALTER TABLE ${ident(table)} DROP COLUMN ${EXTRA_FIELDS}`);
-  const dateOrder = await detectDateOrder(conn, table, (DATE_COLUMNS[name] ?? []).filter((c) => columns.includes(c)));
-  if (dateOrder) format.dateOrder = dateOrder;
+  Object.assign(format, await detectDateOrder(conn, table, (DATE_COLUMNS[name] ?? []).filter((c) => columns.includes(c))));
   return {
     table,
     path,

@@ -19,6 +19,7 @@ const FormatSchema = z.object({
   delimiter: z.enum([',', ';', '\t']),
   decimalComma: z.boolean(),
   dateOrder: z.enum(['day-first', 'month-first', 'compact']).optional(),
+  dateSeparator: z.enum(['-', '.']).optional(),
   ignoredColumns: z.number().int().nonnegative().optional(),
   workbook: z.object({ sheet: z.string(), otherSheets: z.array(z.string()) }).optional(),
   headerLine: z.number().int().positive().optional(),

@@ -278,6 +278,23 @@ describe('dates, numbers and fields that do not read', () => {
     expect(ambiguous.summary.formats?.customers.dateOrder).toBe('day-first');
   });
 
+  it('reads dates whose parts a dash or a dot separates (25-04-2026, 25.04.2026) as the slashed ones, and says so', async () => {
+    for (const sep of ['-', '.'] as const) {
+      const slashed = await buildFeatures({ dataDir: write(['A;25/04/2026;10,5', 'A;24/04/2026 14:32:05;3', 'A;2026-04-20;1']) });
+      const dir = write([`A;25${sep}04${sep}2026;10,5`, `A;24${sep}04${sep}2026 14:32:05;3`, 'A;2026-04-20;1', `A;31${sep}13${sep}2026;2`]);
+      const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out') });
+      expect(built.summary.formats?.transactions).toMatchObject({ dateOrder: 'day-first', dateSeparator: sep });
+      expect(built.asOf).toBe('2026-04-25');
+      expect(built.table.numeric).toEqual(slashed.table.numeric);
+      expect(built.rejects).toEqual([{ file: 'transactions', reason: 'bad_date', action: 'dropped', rows: 1 }]);
+      expect(describeFormat(built.summary.formats!.transactions)).toContain(`dates read day first (25${sep}04${sep}2026)`);
+      expect(describeFormat(built.summary.formats!.transactions, 'fr')).toContain(`dates lues jour en premier (25${sep}04${sep}2026)`);
+      const us = await buildFeatures({ dataDir: write([`A;04${sep}25${sep}2026;10,5`, `A;05${sep}01${sep}2026;1`]) });
+      expect(us.summary.formats?.transactions).toMatchObject({ dateOrder: 'month-first', dateSeparator: sep });
+      expect(us.asOf).toBe('2026-05-01');
+    }
+  });
+
   it('rejects a date that reads neither way, with its line, and keeps the others', async () => {
     const dir = write(['A;25/04/2026;10,5', 'A;04/25/2026;3', 'A;2026-04-20;2,25', 'A;21/04/2026;1']);
     const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out') });
@@ -310,15 +327,15 @@ describe('dates, numbers and fields that do not read', () => {
 
   it('takes the year of a date of birth in any layout, and sets implausible birth years missing', async () => {
     const dir = write(['A;2026-04-25;10,5']);
-    const years = ['1972', '19720315', '15/03/1972', '1972-03-15', '1900', '72', '2072', '1850', '2026'];
+    const years = ['1972', '19720315', '15/03/1972', '15-03-1972', '15.03.1972', '1972-03-15', '1900', '72', '2072', '1850', '2026'];
     writeFileSync(join(dir, 'customers.csv'), ['customer_id;birth_year', ...years.map((y, i) => `C${i};${y}`), 'A;'].join('\n') + '\n');
     const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out'), asOf: '2026-06-30' });
     const age = Array.from(built.table.numeric[built.table.numericNames.indexOf('age')]);
     // No first name: an age comes from the birth year alone.
-    expect(age.map((a) => (Number.isFinite(a) ? a : null))).toEqual([54, 54, 54, 54, null, null, null, null, 0, null]);
+    expect(age.map((a) => (Number.isFinite(a) ? a : null))).toEqual([54, 54, 54, 54, 54, 54, null, null, null, null, 0, null]);
     expect(built.rejects).toEqual([{ file: 'customers', reason: 'bad_birth_year', action: 'kept: set missing', rows: 4 }]);
     const rejected = readFileSync(join(dir, 'out', 'rejects', 'customers.csv'), 'utf8');
-    for (const [line, y] of [[6, '1900'], [7, '72'], [8, '2072'], [9, '1850']]) expect(rejected).toContain(`${line},${Number(line) - 1},bad_birth_year,kept: set missing,C${Number(line) - 2},${y}`);
+    for (const [line, y] of [[8, '1900'], [9, '72'], [10, '2072'], [11, '1850']]) expect(rejected).toContain(`${line},${Number(line) - 1},bad_birth_year,kept: set missing,C${Number(line) - 2},${y}`);
   });
 
   it('says to save an OpenDocument workbook as .xlsx or CSV when the data directory holds one instead of the CSV', async () => {
