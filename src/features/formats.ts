@@ -14,10 +14,12 @@ import { ident, rows, trimmed, type Duck } from './duck.ts';
 export type Encoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252';
 
 /**
- * How a file writes its dates when not ISO: day first (25/04/2026) or month first (04/25/2026), or
- * compact, year, month and day without separators (20260425), as ERP exports do.
+ * How a file writes its dates when not ISO: day first (25/04/2026) or month first (04/25/2026),
+ * compact, year, month and day without separators (20260425), as ERP exports do, or as a
+ * spreadsheet's day numbers (46137 for 2026-04-25, 46137.6 at 14:24), what a date column formatted
+ * as a number saves.
  */
-export type DateOrder = 'day-first' | 'month-first' | 'compact';
+export type DateOrder = 'day-first' | 'month-first' | 'compact' | 'serial';
 
 /** What separates a day-first or month-first date's parts when not a slash (25-04-2026, 25.04.2026). */
 export type DateSeparator = '-' | '.';
@@ -173,6 +175,8 @@ export function sniffDelimiter(header: string): InputFormat['delimiter'] {
 const DAY_MONTH = String.raw`^\s*(\d{1,2})([/.-])(\d{1,2})[/.-]\d{4}(\D|$)`;
 /** 20260425, or 20260425 14:32[:05]: eight digits (one that makes no date is then a bad_date). */
 const COMPACT = String.raw`^\s*\d{8}(\s+\d{1,2}:\d{2}(:\d{2})?)?\s*$`;
+/** A spreadsheet's day number from 1954-10-04 (20000) to 2119-01-10 (79999), with a time as its decimals. */
+const SERIAL = String.raw`^\s*[2-7]\d{4}([.,]\d+)?\s*$`;
 /** The rows a file's way of writing dates is judged on: its first ones (the whole file for the order of slashed dates). */
 export const DATE_SAMPLE_ROWS = 200_000;
 
@@ -198,13 +202,15 @@ export async function detectDateOrder(conn: Duck, table: string, columns: string
     `SELECT ${columns
       .map((c) => {
         const separators = `count(*) FILTER (WHERE ${dayMonth(c)} AND regexp_extract(${ident(c)}, '${DAY_MONTH}', 2) = `;
-        return `count(${ident(c)}) AS ${ident(`n_${c}`)}, count(*) FILTER (WHERE ${dayMonth(c)}) AS ${ident(`s_${c}`)}, count(*) FILTER (WHERE ${compact(c)}) AS ${ident(`k_${c}`)}, ${separators}'-') AS ${ident(`dash_${c}`)}, ${separators}'.') AS ${ident(`dot_${c}`)}`;
+        const serial = `count(*) FILTER (WHERE regexp_matches(${ident(c)}, '${SERIAL}')) AS ${ident(`x_${c}`)}`;
+        return `count(${ident(c)}) AS ${ident(`n_${c}`)}, count(*) FILTER (WHERE ${dayMonth(c)}) AS ${ident(`s_${c}`)}, count(*) FILTER (WHERE ${compact(c)}) AS ${ident(`k_${c}`)}, ${separators}'-') AS ${ident(`dash_${c}`)}, ${separators}'.') AS ${ident(`dot_${c}`)}, ${serial}`;
       })
       .join(', ')}
      FROM (SELECT ${columns.map(ident).join(', ')} FROM ${ident(table)} LIMIT ${DATE_SAMPLE_ROWS})`,
   );
   const dated = sum(seen, 'n');
   if (sum(seen, 'k') * 2 > dated) return { dateOrder: 'compact' };
+  if (sum(seen, 'x') * 2 > dated) return { dateOrder: 'serial' };
   const found = sum(seen, 's');
   if (found === 0 || found * 2 <= dated) return undefined;
   const [dash, dot] = [sum(seen, 'dash'), sum(seen, 'dot')];
@@ -245,6 +251,11 @@ export function csvField(value: string): string {
 export function timestampSql(c: string, format: Pick<InputFormat, 'dateOrder' | 'dateSeparator'> | undefined): string {
   const iso = `try_cast(${trimmed(c)} AS TIMESTAMP)`;
   if (!format?.dateOrder) return iso;
+  if (format.dateOrder === 'serial') {
+    // Day 0 is 1899-12-30 (the day before Excel's day 1, 1900-01-01, once its 29 February 1900 is counted).
+    const days = `CASE WHEN regexp_matches(${c}, '${SERIAL}') THEN try_cast(replace(${trimmed(c)}, ',', '.') AS DOUBLE) END`;
+    return `coalesce(TIMESTAMP '1899-12-30' + to_microseconds(CAST(round(${days} * 86400000000) AS BIGINT)), ${iso})`;
+  }
   const [a, b] = format.dateOrder === 'day-first' ? ['%d', '%m'] : ['%m', '%d'];
   // The file's own way first, and by length one layout at a time: a date alone is at most 10
   // characters, a date and time more (each failed layout is a parse of every value).
@@ -265,6 +276,7 @@ const FORMAT_WORDS = {
     dayFirst: (sep: string) => `${sep === '/' ? 'slashed dates' : 'dates'} read day first (25${sep}04${sep}2026)`,
     monthFirst: (sep: string) => `${sep === '/' ? 'slashed dates' : 'dates'} read month first (04${sep}25${sep}2026)`,
     compact: 'dates without separators read year, month, day (20260425)',
+    serial: "dates written as a spreadsheet's day numbers (46137 for 2026-04-25)",
     ignored: (n: number) => `${n} empty column(s) without a name left out`,
     sheet: (name: string) => `sheet "${name}" of the workbook`,
     otherSheets: (names: string[]) => `other sheets left out: ${names.map((n) => `"${n}"`).join(', ')}`,
@@ -281,6 +293,7 @@ const FORMAT_WORDS = {
     dayFirst: (sep: string) => `${sep === '/' ? 'dates à barres' : 'dates'} lues jour en premier (25${sep}04${sep}2026)`,
     monthFirst: (sep: string) => `${sep === '/' ? 'dates à barres' : 'dates'} lues mois en premier (04${sep}25${sep}2026)`,
     compact: 'dates sans séparateur lues année, mois, jour (20260425)',
+    serial: 'dates écrites en numéros de jour de tableur (46137 pour le 25/04/2026)',
     ignored: (n: number) => `${n} colonne(s) vide(s) sans nom écartée(s)`,
     sheet: (name: string) => `feuille « ${name} » du classeur`,
     otherSheets: (names: string[]) => `autres feuilles écartées : ${names.map((n) => `« ${n} »`).join(', ')}`,
@@ -304,7 +317,7 @@ export function describeFormat(format: InputFormat, lang: 'en' | 'fr' = 'en'): s
   }
   if (format.decimalComma) out.push(w.decimalComma);
   const sep = format.dateSeparator ?? '/';
-  if (format.dateOrder) out.push({ 'day-first': w.dayFirst(sep), 'month-first': w.monthFirst(sep), compact: w.compact }[format.dateOrder]);
+  if (format.dateOrder) out.push({ 'day-first': w.dayFirst(sep), 'month-first': w.monthFirst(sep), compact: w.compact, serial: w.serial }[format.dateOrder]);
   if (format.headerLine) out.push((format.workbook ? w.headerRow : w.headerLine)(format.headerLine));
   if (format.multilineRecords) out.push(w.multiline(format.multilineRecords));
   if (format.ignoredColumns) out.push(w.ignored(format.ignoredColumns));

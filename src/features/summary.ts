@@ -18,7 +18,7 @@ const FormatSchema = z.object({
   encoding: z.enum(['utf-8', 'utf-16le', 'utf-16be', 'windows-1252']),
   delimiter: z.enum([',', ';', '\t']),
   decimalComma: z.boolean(),
-  dateOrder: z.enum(['day-first', 'month-first', 'compact']).optional(),
+  dateOrder: z.enum(['day-first', 'month-first', 'compact', 'serial']).optional(),
   dateSeparator: z.enum(['-', '.']).optional(),
   ignoredColumns: z.number().int().nonnegative().optional(),
   workbook: z.object({ sheet: z.string(), otherSheets: z.array(z.string()) }).optional(),

@@ -295,6 +295,22 @@ describe('dates, numbers and fields that do not read', () => {
     }
   });
 
+  it("reads dates written as a spreadsheet's day numbers (46137 for 2026-04-25, a time as decimals) when they are the file's way", async () => {
+    const iso = await buildFeatures({ dataDir: write(['A;2026-04-25;10,5', 'A;2026-04-24 14:24:00;3', 'A;2026-04-20;1']) });
+    const dir = write(['A;46137;10,5', 'A;46136,6;3', 'A;46132;1', 'A;4613;2']);
+    const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out') });
+    expect(built.summary.formats?.transactions.dateOrder).toBe('serial');
+    expect(built.asOf).toBe('2026-04-25');
+    expect(built.table.numeric).toEqual(iso.table.numeric);
+    expect(built.rejects).toEqual([{ file: 'transactions', reason: 'bad_date', action: 'dropped', rows: 1 }]);
+    expect(readFileSync(join(dir, 'out', 'rejects', 'transactions.csv'), 'utf8')).toContain('5,4,bad_date,dropped,A,4613,2');
+    expect(describeFormat(built.summary.formats!.transactions)).toContain("dates written as a spreadsheet's day numbers (46137 for 2026-04-25)");
+    // In a file of ISO dates, a number is no date.
+    const stray = await buildFeatures({ dataDir: write(['A;2026-04-25;10,5', 'A;2026-04-24;3', 'A;46137;1']) });
+    expect(stray.summary.formats?.transactions.dateOrder).toBeUndefined();
+    expect(stray.rejects).toEqual([{ file: 'transactions', reason: 'bad_date', action: 'dropped', rows: 1 }]);
+  });
+
   it('rejects a date that reads neither way, with its line, and keeps the others', async () => {
     const dir = write(['A;25/04/2026;10,5', 'A;04/25/2026;3', 'A;2026-04-20;2,25', 'A;21/04/2026;1']);
     const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out') });
