@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { buildFeatures, categoriesOfFeatures, type FeatureTable } from '../features/index.ts';
 import type { SavedProjection } from '../models/personas/index.ts';
 import { csvField, type Sql } from '../store/db.ts';
+import { versionValueMap } from '../store/registry.ts';
 import { postcodeCandidates, postcodeFile, requireReferences, versionInputs, writeReferenceSlices, type GeoPoint } from '../store/references.ts';
 import { problem } from './problem.ts';
 import type * as S from './schemas.ts';
@@ -104,7 +105,7 @@ async function buildRawFeatures(db: Sql, version: string, model: SavedProjection
 
     const out = join(dir, 'out');
     const built = await buildFeatures({
-      dataDir: dir, outDir: out, asOf: model.manifest.asOf, categories,
+      dataDir: dir, outDir: out, asOf: model.manifest.asOf, categories, columnMap: { values: await versionValueMap(db, version) },
       firstNamesPath: slices.firstNames, postcodesPath: slices.postcodes,
     });
     const rejected = rejectedRows(out);

@@ -9,19 +9,10 @@ import { JOINED_LINES } from './broken-lines.ts';
 import { ident, literal, oneOf, rows, run, trimmed, type Duck } from './duck.ts';
 import { numberSql, timestampSql } from './formats.ts';
 import { KEPT_LISTED } from './summary.ts';
+import { CHANNELS, INTERACTION_TYPES, mappedSql, unknownValues, type UnknownValue, type ValueMap } from './values.ts';
 import { EXTRA_FIELDS, recordLines, REQUIRED_COLUMNS, STRAY_QUOTE, type LoadedInput } from './sources.ts';
 
-export const CHANNELS = ['store', 'web', 'app', 'phone'] as const;
-export const INTERACTION_TYPES = [
-  'email_sent',
-  'email_open',
-  'email_click',
-  'web_visit',
-  'app_session',
-  'call',
-  'complaint',
-  'review',
-] as const;
+export { CHANNELS, INTERACTION_TYPES } from './values.ts';
 
 /** What became of a flagged row: dropped, or kept with the stated repair. */
 export type RejectAction = 'dropped' | `kept: ${string}`;
@@ -33,6 +24,8 @@ export interface RejectCount {
   rows: number;
   /** Rows listed in the rejects file, when fewer than `rows`: a repair's first KEPT_LISTED. */
   listed?: number;
+  /** Of a value the contract does not know (unknown_channel, unknown_type): the values, most frequent first. */
+  values?: UnknownValue[];
 }
 
 
@@ -349,13 +342,13 @@ async function matchReformattedIds(conn: Duck, checked: string): Promise<void> {
 }
 
 /** Validates transactions into the view `transactions_clean` (customers_clean must exist). */
-export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: string): Promise<RejectCount[]> {
+export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: string, values: ValueMap = {}): Promise<RejectCount[]> {
   const has = (c: string) => input.columns.includes(c);
   const parsed: Record<string, string> = {
     customer_id: trimmed('customer_id'),
     day: `${timestampSql('ts', input.format)}::DATE`,
     amount: numberSql('amount', input.format),
-    channel: has('channel') ? `coalesce(${oneOf('channel', CHANNELS)}, CASE WHEN ${present('channel')} THEN 'other' END)` : 'NULL::VARCHAR',
+    channel: has('channel') ? `coalesce(${oneOf('channel', CHANNELS)}, ${mappedSql('channel', values.channel)}, CASE WHEN ${present('channel')} THEN 'other' END)` : 'NULL::VARCHAR',
     category: has('category') ? `nullif(${trimmed('category')}, '')` : 'NULL::VARCHAR',
     promo: has('promo') ? `CASE WHEN ${trimmed('promo')} = '1' THEN 1 ELSE 0 END` : '0',
   };
@@ -370,6 +363,8 @@ export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: 
   const checked = await applyChecks(conn, input, checks, parsed, true);
   await matchReformattedIds(conn, checked);
   const counts = await writeRejects(conn, 'transactions', input, checked, outDir);
+  const unknown = counts.find((c) => c.reason === 'unknown_channel');
+  if (unknown) unknown.values = await unknownValues(conn, input.table, 'channel', oneOf('channel', CHANNELS), values.channel);
   await run(
     conn,
     `CREATE OR REPLACE VIEW transactions_clean AS SELECT customer_id, day, amount, channel, category, promo
@@ -379,11 +374,11 @@ export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: 
 }
 
 /** Validates interactions into the view `interactions_clean` (customers_clean must exist). */
-export async function cleanInteractions(conn: Duck, input: LoadedInput, outDir: string): Promise<RejectCount[]> {
+export async function cleanInteractions(conn: Duck, input: LoadedInput, outDir: string, values: ValueMap = {}): Promise<RejectCount[]> {
   const parsed: Record<string, string> = {
     customer_id: trimmed('customer_id'),
     day: `${timestampSql('ts', input.format)}::DATE`,
-    type: `coalesce(${oneOf('type', INTERACTION_TYPES)}, 'other')`,
+    type: `coalesce(${oneOf('type', INTERACTION_TYPES)}, ${mappedSql('type', values.type)}, 'other')`,
   };
   const checks: Check[] = [
     { reason: 'bad_date', action: 'dropped', when: 'p__day IS NULL' },
@@ -393,6 +388,8 @@ export async function cleanInteractions(conn: Duck, input: LoadedInput, outDir: 
   const checked = await applyChecks(conn, input, checks, parsed, true);
   await matchReformattedIds(conn, checked);
   const counts = await writeRejects(conn, 'interactions', input, checked, outDir);
+  const unknown = counts.find((c) => c.reason === 'unknown_type');
+  if (unknown) unknown.values = await unknownValues(conn, input.table, 'type', oneOf('type', INTERACTION_TYPES), values.type);
   await run(
     conn,
     `CREATE OR REPLACE VIEW interactions_clean AS SELECT customer_id, day, type

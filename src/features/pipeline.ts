@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { silentProgress, type Progress } from '../progress.ts';
 import { buildBehaviour, topCategories } from './behaviour.ts';
+import { describeUnknownValues, type ValueMap } from './values.ts';
 import { cleanCustomers, cleanFirstNames, cleanInteractions, cleanTiles, cleanTransactions, CHANNELS, type RejectCount } from './clean.ts';
 import { ident, literal, openDuck, rows, run, toNumber, type Duck } from './duck.ts';
 import { buildNameAges } from './names.ts';
@@ -61,6 +62,8 @@ export interface FeatureSummary {
   suggestions?: ColumnSuggestion[];
   /** The purchase categories behind the `share_cat_*` features, as the transactions spell them. */
   categories: string[];
+  /** The client's values of the coded columns read as the contract's (the column file's `values`). */
+  values?: ValueMap;
 }
 
 export interface FeatureBuild {
@@ -126,8 +129,9 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     // Birth years are checked against the year of the base: as_of's when given, else this year's.
     const year = Number((opts.asOf ?? new Date().toISOString()).slice(0, 4));
     const customers = await loadChecked('customers', (input) => cleanCustomers(conn, input, rejectDir, year));
-    const transactions = await loadChecked('transactions', (input) => cleanTransactions(conn, input, rejectDir));
-    const interactions = await loadChecked('interactions', (input) => cleanInteractions(conn, input, rejectDir));
+    const values = opts.columnMap?.values ?? {};
+    const transactions = await loadChecked('transactions', (input) => cleanTransactions(conn, input, rejectDir, values));
+    const interactions = await loadChecked('interactions', (input) => cleanInteractions(conn, input, rejectDir, values));
     await loadChecked('tiles', (input) => cleanTiles(conn, input, rejectDir));
     await loadChecked('first_names', (input) => cleanFirstNames(conn, input, rejectDir));
     const postcodes = readPostcodePoints(inputs.postcodes);
@@ -160,7 +164,7 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
 
     progress.stage('read feature table');
     const table = await readTable(conn, 'SELECT * FROM features ORDER BY row_ix');
-    const summary: FeatureSummary = { rows: table.rows, asOf, features: await summarise(conn, table), rejects, inputs, ...(Object.keys(formats).length ? { formats } : {}), ...(suggestions.length ? { suggestions } : {}), categories };
+    const summary: FeatureSummary = { rows: table.rows, asOf, features: await summarise(conn, table), rejects, inputs, ...(Object.keys(formats).length ? { formats } : {}), ...(suggestions.length ? { suggestions } : {}), categories, ...(Object.keys(values).length ? { values } : {}) };
 
     if (opts.outDir && scratch) {
       progress.stage('write outputs');
@@ -171,6 +175,7 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     for (const r of rejects) {
       const listed = r.listed === undefined ? '' : `; the first ${r.listed} listed`;
       progress.log(`${r.file}: ${r.rows} row(s) ${r.action === 'dropped' ? 'rejected' : 'flagged'} (${r.reason}; ${r.action}${listed})`);
+      if (r.values?.length) progress.log(describeUnknownValues(r.reason === 'unknown_type' ? 'type' : 'channel', r.values));
     }
     return { table, asOf, summary, rejects };
   } finally {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { InputError } from '../errors.ts';
 import { joinBrokenLines } from './broken-lines.ts';
+import type { ValueMap } from './values.ts';
 import { ident, literal, rows, run, type Duck } from './duck.ts';
 import { lookalike, OPTIONAL_COLUMNS, type ColumnSuggestion } from './columns.ts';
 import { detectDateOrder, scanStream, scanText, sniffDelimiter, transcodeToUtf8, type InputFormat, type TextScan } from './formats.ts';
@@ -18,7 +19,8 @@ export { sniffDelimiter };
 export type InputName = 'customers' | 'transactions' | 'interactions' | 'tiles' | 'first_names';
 
 /** Per-input rename map: the client's column name -> the contract's name. */
-export type ColumnMap = Partial<Record<InputName, Record<string, string>>>;
+/** Per input, the client's column names and the contract's; `values`, the client's values of the coded columns. */
+export type ColumnMap = Partial<Record<InputName, Record<string, string>>> & { values?: ValueMap };
 
 export const REQUIRED_COLUMNS: Record<InputName, string[]> = {
   customers: ['customer_id'],

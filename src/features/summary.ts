@@ -29,9 +29,20 @@ const FormatSchema = z.object({
 export const DataSummarySchema = z.object({
   rows: z.number().int().nonnegative(),
   asOf: z.string(),
-  rejects: z.array(z.object({ file: z.string(), reason: z.string(), action: z.string(), rows: z.number().int().nonnegative(), listed: z.number().int().nonnegative().optional() })),
+  rejects: z.array(
+    z.object({
+      file: z.string(),
+      reason: z.string(),
+      action: z.string(),
+      rows: z.number().int().nonnegative(),
+      listed: z.number().int().nonnegative().optional(),
+      values: z.array(z.object({ value: z.string(), rows: z.number().int().nonnegative(), suggestion: z.string().optional() })).optional(),
+    }),
+  ),
   formats: z.record(z.string(), FormatSchema).optional(),
   suggestions: z.array(z.object({ file: z.string(), column: z.string(), contract: z.string() })).optional(),
+  /** The client's values of the coded columns read as the contract's (the column file's `values`). */
+  values: z.object({ channel: z.record(z.string(), z.string()).optional(), type: z.record(z.string(), z.string()).optional() }).optional(),
 });
 
 export type DataSummary = z.infer<typeof DataSummarySchema>;

@@ -227,7 +227,7 @@ export function renderReportHtml(model: ReportModel): string {
           .map(
             (r) =>
               `<tr data-file="${e(r.file)}"><th scope="row">${e(r.label)}</th>${num('rejected', r.rejected, fmt.count(r.rejected))}${num('repaired', r.repaired, fmt.count(r.repaired))}<td class="text">${
-                r.reasons.length ? r.reasons.map((x) => `<span data-reason="${e(x.reason)}" data-value="${x.rows}">${e(fmt.labelled(x.label, fmt.count(x.rows)))}</span>`).join('<br>') : e(t.none)
+                r.reasons.length ? r.reasons.map((x) => `<span data-reason="${e(x.reason)}" data-value="${x.rows}">${e(fmt.labelled(x.label, fmt.count(x.rows)))}</span>${x.detail ? ` <span class="detail">(${e(x.detail)})</span>` : ''}`).join('<br>') : e(t.none)
               }</td><td class="text">${e(r.readAs.length ? r.readAs.join(model.lang === 'fr' ? ' ; ' : '; ') : t.asWritten)}</td></tr>`,
           )
           .join('')}</tbody></table>${

@@ -264,6 +264,14 @@ export const REFERENCE_FILES: Record<string, Record<Lang, string>> = {
   postcodes: { en: 'La Poste postcodes', fr: 'Codes postaux de La Poste' },
 };
 
+/** The unknown values of a coded column, most frequent first, with the contract value each looks like: `"Magasin" 4 (like store)`. */
+export function unknownValuesDetail(values: { value: string; rows: number; suggestion?: string }[], lang: Lang): string {
+  const locale = lang === 'fr' ? 'fr-FR' : 'en-GB';
+  const like = lang === 'fr' ? 'comme' : 'like';
+  const words = values.map((v) => `"${v.value}" ${v.rows.toLocaleString(locale)}${v.suggestion ? ` (${like} ${v.suggestion})` : ''}`).join(', ');
+  return lang === 'fr' ? `valeurs : ${words} ; à associer par le fichier --columns (values)` : `values: ${words}; map them in the --columns file (values)`;
+}
+
 /** Why a row was rejected or repaired (the reasons of the rejects files), in words. */
 const REASONS: Record<string, Record<Lang, string>> = {
   missing_customer_id: { en: 'no customer id', fr: 'identifiant client absent' },

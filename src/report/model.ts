@@ -6,7 +6,7 @@ import type { Manifest, PersonaMetrics, Quantification, RunMetrics } from '../mo
 import { describeSuggestion } from '../features/columns.ts';
 import { describeFormat } from '../features/formats.ts';
 import type { DataSummary } from '../features/summary.ts';
-import { designColumnLabel, INPUT_FILES, reasonLabel, REFERENCE_FILES, type Lang } from './labels.ts';
+import { designColumnLabel, INPUT_FILES, reasonLabel, REFERENCE_FILES, unknownValuesDetail, type Lang } from './labels.ts';
 import { describePersona, type Portrait, type PortraitStats } from './portraits.ts';
 import { personaWarnings, type ReportWarning } from './warnings.ts';
 
@@ -31,7 +31,8 @@ export interface DataFileRow {
   label: string;
   rejected: number;
   repaired: number;
-  reasons: { reason: string; label: string; rows: number; dropped: boolean }[];
+  /** `detail`: of a value the contract does not know, the values most rows hold and what each looks like. */
+  reasons: { reason: string; label: string; rows: number; dropped: boolean; detail?: string }[];
   /** How the file was read, in words; empty: as the contract writes it. */
   readAs: string[];
 }
@@ -120,7 +121,13 @@ function dataView(data: DataSummary, lang: Lang): NonNullable<ReportModel['data'
         label: (INPUT_FILES[file] ?? REFERENCE_FILES[file])?.[lang] ?? file,
         rejected: sum(true),
         repaired: sum(false),
-        reasons: mine.map((r) => ({ reason: r.reason, label: reasonLabel(r.reason, lang), rows: r.rows, dropped: r.action === 'dropped' })),
+        reasons: mine.map((r) => ({
+          reason: r.reason,
+          label: reasonLabel(r.reason, lang),
+          rows: r.rows,
+          dropped: r.action === 'dropped',
+          ...(r.values?.length ? { detail: unknownValuesDetail(r.values, lang) } : {}),
+        })),
         readAs: format ? describeFormat(format, lang) : [],
       };
     }),

@@ -168,7 +168,7 @@ export async function writeReportWorkbook(
       table(
         w.data,
         [[w.file, 16], [t.rejected, 12, INT], [t.repaired, 12, INT], [w.reasons, 60], [t.readAs, 60]],
-        model.data.files.map((f) => [f.label, f.rejected, f.repaired, list(f.reasons.map((x) => fmt.labelled(x.label, fmt.count(x.rows)))), list(f.readAs)]),
+        model.data.files.map((f) => [f.label, f.rejected, f.repaired, list(f.reasons.map((x) => fmt.labelled(x.label, fmt.count(x.rows)) + (x.detail ? ` (${x.detail})` : ''))), list(f.readAs)]),
       );
     }
 

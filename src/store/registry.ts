@@ -12,6 +12,7 @@ import { DesignEncodingSchema, fromParts, loadSavedProjection, type DesignEncodi
 import { silentProgress, type Progress } from '../progress.ts';
 import { DEFAULT_FIRST_NAMES_ZIP, extractZippedCsv } from '../features/reference.ts';
 import { DataSummarySchema, readDataSummary, type DataSummary } from '../features/summary.ts';
+import type { ValueMap } from '../features/values.ts';
 import { csvField, type Db, type Sql } from './db.ts';
 import { loadReference, type ReferencePaths, type VersionInputs } from './references.ts';
 
@@ -324,6 +325,25 @@ export interface VersionDetail {
   design: DesignEncoding;
   metrics: RunMetrics;
   quantification: Quantification;
+}
+
+const versionValues = new WeakMap<Sql, Map<string, ValueMap>>();
+
+/**
+ * The client's values of the coded columns that `version`'s run read as the contract's (its column
+ * file's `values`), so a new customer's raw rows are read as the base's were. A version never
+ * changes, so each is read once.
+ */
+export async function versionValueMap(db: Sql, version: string): Promise<ValueMap> {
+  const cache = versionValues.get(db) ?? new Map<string, ValueMap>();
+  versionValues.set(db, cache);
+  const known = cache.get(version);
+  if (known) return known;
+  const rows = await db.query<{ v: unknown }>(`SELECT data_summary->'values' AS v FROM model_versions WHERE version = $1`, [version]);
+  const parsed = DataSummarySchema.shape.values.safeParse(rows[0]?.v ?? undefined);
+  const values = parsed.success ? (parsed.data ?? {}) : {};
+  if (rows.length) cache.set(version, values);
+  return values;
 }
 
 /** The artefacts of a version (the active one when `version` is null). */

@@ -61,7 +61,8 @@ for (const variant of STORE_VARIANTS) {
       // Run a as `personas run` leaves it: with features/features.json naming the reference files.
       const run = tempDir();
       cpSync(runs.a, run, { recursive: true });
-      table = (await buildFeatures({ dataDir: runs.data, outDir: join(run, 'features') })).table;
+      // Its column file reads the client's "Magasin" as a store purchase (the base says "store").
+      table = (await buildFeatures({ dataDir: runs.data, outDir: join(run, 'features'), columnMap: { values: { channel: { Magasin: 'store' } } } })).table;
       const published = await publishRun(db, runSource(run), { activate: true });
       expect(Object.keys(published.references).sort()).toEqual(['first_names', 'postcodes', 'tiles']);
     }, 120_000);
@@ -116,6 +117,16 @@ for (const variant of STORE_VARIANTS) {
       const kept = await request(app).post('/v1/score').set(auth).send({ base: { ...base, transactions: [...base.transactions, odd] } });
       expect(kept.status).toBe(200);
       expect(kept.body.warnings).toEqual([{ path: `body.base.transactions.${base.transactions.length}`, reason: expect.stringMatching(/channel.*kept/) }]);
+
+      // A value the version's column file maps is read as the batch read it: no warning, the same features.
+      const buyer = baseOf([transactions[transactions.length - 1].customer_id]);
+      const store = buyer.transactions.map((t) => ({ ...t, channel: 'store' }));
+      const magasin = buyer.transactions.map((t) => ({ ...t, channel: ' MAGASIN' }));
+      const [asStore, asMagasin] = await Promise.all([store, magasin].map((rows) => request(app).post('/v1/score').set(auth).send({ base: { ...buyer, transactions: rows } })));
+      expect(asMagasin.status, JSON.stringify(asMagasin.body)).toBe(200);
+      expect(asMagasin.body.warnings).toEqual([]);
+      expect(asMagasin.body.results[0].features.share_store).toBe(1);
+      expect(asMagasin.body.results).toEqual(asStore.body.results);
 
       const noId = await request(app).post('/v1/score').set(auth).send({ base: { customers: [{ first_name: 'Anne' }] } });
       expect(noId.status).toBe(400);

@@ -219,7 +219,13 @@ describe('report of a demo run', () => {
       asOf: '2026-06-30',
       rejects: [
         { file: 'transactions', reason: 'bad_amount', action: 'dropped', rows: 12 },
-        { file: 'transactions', reason: 'unknown_channel', action: 'kept: channel other', rows: 30 },
+        {
+          file: 'transactions',
+          reason: 'unknown_channel',
+          action: 'kept: channel other',
+          rows: 30,
+          values: [{ value: 'Magasin', rows: 2900, suggestion: 'store' }, { value: 'Drive', rows: 100 }],
+        },
         { file: 'transactions', reason: 'bad_date', action: 'dropped', rows: 40 },
         { file: 'customers', reason: 'short_postcode', action: 'kept: leading 0 restored', rows: 77 },
       ],
@@ -234,6 +240,8 @@ describe('report of a demo run', () => {
     // The largest reason first.
     expect(en.data!.files[1].reasons.map((r) => [r.reason, r.rows])).toEqual([['bad_date', 40], ['unknown_channel', 30], ['bad_amount', 12]]);
     expect(page).toContain('<span data-reason="bad_amount" data-value="12">amount not a number: 12</span>');
+    // The channels the contract does not know, named with what each looks like.
+    expect(page).toContain('unknown channel (counted as other): 30</span> <span class="detail">(values: &quot;Magasin&quot; 2,900 (like store), &quot;Drive&quot; 100; map them in the --columns file (values))</span>');
     expect(page).toContain('read as Windows-1252 (the file is not valid UTF-8); semicolon-separated; decimal comma accepted (12,50); slashed dates read day first (25/04/2026)');
     expect(page).toContain('<ul id="data-suggestions"><li>Customers: no &quot;postcode&quot; column, and &quot;Code Postal&quot; looks like one: it is read as a client column of its own unless mapped with --columns, e.g. {&quot;customers&quot;:{&quot;Code Postal&quot;:&quot;postcode&quot;}}</li></ul>');
     const frModel = buildReportModel({ ...a, data }, { lang: 'fr' });
@@ -246,6 +254,7 @@ describe('report of a demo run', () => {
     expect(fr).toContain('Les données reçues');
     expect(fr).toContain('<span data-reason="short_postcode" data-value="77">code postal sans son 0 initial (rétabli) : 77</span>');
     expect(fr).toContain('lu en Windows-1252 (le fichier n’est pas en UTF-8 valide) ; séparateur point-virgule');
+    expect(fr).toContain(`(valeurs : &quot;Magasin&quot; 2${'\u202f'}900 (comme store), &quot;Drive&quot; 100 ; à associer par le fichier --columns (values))`);
     // Without the run's features.json, the section says so.
     const none = renderReportHtml(buildReportModel({ ...a, data: null }, { lang: 'fr' }));
     expect(none).toContain('<p id="data-unavailable">Résumé des données indisponible');

@@ -1,0 +1,77 @@
+// A purchase's channel and a contact's type as clients write them ("Magasin", "Email envoyé"): an
+// unknown value is kept as `other`, counted, and named with the contract value it looks like; the
+// column file's `values` reads them as the contract's.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readColumnMap } from '../../src/cli/features.ts';
+import { buildFeatures, numericColumn } from '../../src/features/index.ts';
+import { readDataSummary } from '../../src/features/summary.ts';
+import { describeUnknownValues } from '../../src/features/values.ts';
+import { writeBase } from '../helpers/hand-base.ts';
+import { tempDir } from '../helpers/world.ts';
+
+/** The hand-written base with its channels and contact types written the client's way. */
+function frenchBase(dir: string): void {
+  writeBase(dir);
+  const edit = (file: string, pairs: [RegExp, string][]) => {
+    const path = join(dir, file);
+    writeFileSync(path, pairs.reduce((text, [from, to]) => text.replace(from, to), readFileSync(path, 'utf8')));
+  };
+  edit('transactions.csv', [[/,store,/g, ',Magasin,'], [/,web,/g, ',  internet ,'], [/,app,/g, ',Drive,']]);
+  edit('interactions.csv', [[/,email_sent$/gm, ',Email envoyé'], [/,email_open$/gm, ',Ouverture']]);
+}
+
+describe('channels and contact types the client names its own way', () => {
+  it('are kept as other and counted, the values named with the contract value each looks like', async () => {
+    const data = tempDir();
+    frenchBase(data);
+    const out = tempDir();
+    const build = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
+    const channel = build.rejects.find((r) => r.reason === 'unknown_channel')!;
+    expect(channel).toMatchObject({ file: 'transactions', rows: 6 });
+    expect(channel.values).toEqual([
+      { value: 'Magasin', rows: 4, suggestion: 'store' },
+      { value: 'Drive', rows: 1 },
+      { value: 'internet', rows: 1, suggestion: 'web' },
+    ]);
+    expect(build.rejects.find((r) => r.reason === 'unknown_type')!.values).toEqual([
+      { value: 'Email envoyé', rows: 4, suggestion: 'email_sent' },
+      { value: 'Ouverture', rows: 2, suggestion: 'email_open' },
+    ]);
+    // Until mapped, no purchase is a store one.
+    expect(numericColumn(build.table, 'share_store')![0]).toBe(0);
+    expect(readDataSummary(join(out, 'features.json'))!.rejects.find((r) => r.reason === 'unknown_channel')!.values).toEqual(channel.values);
+    expect(describeUnknownValues('channel', channel.values!)).toBe(
+      'channel values the contract does not know (store, web, app, phone): "Magasin" (4, like store), "Drive" (1), "internet" (1, like web); ' +
+        'map them in the --columns file, e.g. values: { channel: { "Magasin": store, "internet": web } }',
+    );
+  });
+
+  it("are read as the contract's values through the column file's values, whatever their case, accents and spaces", async () => {
+    const plain = tempDir();
+    writeBase(plain);
+    const data = tempDir();
+    frenchBase(data);
+    const map = join(tempDir(), 'columns.yaml');
+    writeFileSync(map, 'values:\n  channel: { MAGASIN: store, Internet: web, drive: app }\n  type: { "email envoye": email_sent, ouverture: email_open }\n');
+    const out = tempDir();
+    const build = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30', columnMap: readColumnMap(map) });
+    const reference = await buildFeatures({ dataDir: plain, asOf: '2026-06-30' });
+    expect(build.rejects).toEqual(reference.rejects);
+    expect(build.table.numeric).toEqual(reference.table.numeric);
+    expect(readDataSummary(join(out, 'features.json'))!.values).toEqual({ channel: { MAGASIN: 'store', Internet: 'web', drive: 'app' }, type: { 'email envoye': 'email_sent', ouverture: 'email_open' } });
+  });
+});
+
+describe('the column file', () => {
+  it('names the value whose contract value is not one, and the values expected', () => {
+    const path = join(tempDir(), 'columns.yaml');
+    writeFileSync(path, 'transactions: { canal: channel }\nvalues:\n  channel: { Magasin: shop }\n');
+    expect(() => readColumnMap(path)).toThrow(/columns\.yaml: column map invalid at values\.channel\.Magasin: expected one of store, web, app, phone/);
+    writeFileSync(path, 'values:\n  canal: { Magasin: store }\n');
+    expect(() => readColumnMap(path)).toThrow(/column map invalid at values: .*canal/);
+    writeFileSync(path, 'transactions: { canal: channel }\nvalues:\n  type: { Appel: call }\n');
+    expect(readColumnMap(path)).toEqual({ transactions: { canal: 'channel' }, values: { type: { Appel: 'call' } } });
+  });
+});
