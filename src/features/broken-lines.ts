@@ -4,6 +4,7 @@
 // customer whose id is the end of an address. The pieces are found by their fields: consecutive
 // lines that hold too few, whose fields add up to the header's once joined, each piece after the
 // first beginning with something no id of the file looks like.
+import { lowerBound } from '../sorted.ts';
 import { ident, literal, rows, run, type Duck } from './duck.ts';
 
 /** The column marking a record joined from several lines. */
@@ -83,7 +84,7 @@ export async function joinBrokenLines(conn: Duck, table: string, lines: string, 
     );
     // Each line's record: the lines holding something, in order (the empty ones are not records).
     const emptyLines = (await rows(conn, `SELECT rowid AS i FROM _broken_lines WHERE line IS NULL ORDER BY rowid`)).map((r) => Number(r.i));
-    const recordOf = (i: number) => i + 1 - emptyBefore(emptyLines, i);
+    const recordOf = (i: number) => i + 1 - lowerBound(emptyLines, i);
     await run(conn, `CREATE OR REPLACE TEMP TABLE _joined (record BIGINT, continued BOOLEAN, ${columns.map((_, k) => `f${k} VARCHAR`).join(', ')})`);
     const appender = await conn.createAppender('_joined');
     for (const group of groups) {
@@ -114,16 +115,4 @@ export async function joinBrokenLines(conn: Duck, table: string, lines: string, 
   } finally {
     await run(conn, 'DROP TABLE IF EXISTS _broken_lines');
   }
-}
-
-/** How many of the sorted line numbers `sorted` are below `i`. */
-function emptyBefore(sorted: number[], i: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid] < i) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

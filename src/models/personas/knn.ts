@@ -5,6 +5,8 @@
 // as it exceeds the best distance found so far (or the largest distance wanted, maxDistance),
 // which skips most of the work without changing the result.
 
+import { lowerBound } from '../../sorted.ts';
+
 export interface NearestSeedTask {
   /** Row-major standardised points, `dims` per customer (a SharedArrayBuffer in workers). */
   points: Float32Array;
@@ -81,13 +83,7 @@ export function nearestSeedDistances(task: NearestSeedTask): Float64Array {
     const a = candidates[c] * dims;
     const pc = project(candidates[c]);
     // First seed at or above the candidate's projection.
-    let lo = 0;
-    let hi = sortedProjection.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (sortedProjection[mid] < pc) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = lowerBound(sortedProjection, pc);
     let left = lo - 1;
     let right = lo;
     let best = limit;
