@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { JOINED_LINES } from './broken-lines.ts';
 import { ident, literal, oneOf, rows, run, trimmed, type Duck } from './duck.ts';
-import { numberSql, timestampSql } from './formats.ts';
+import { amountSql, numberSql, timestampSql } from './formats.ts';
 import { KEPT_LISTED } from './summary.ts';
 import { CHANNELS, INTERACTION_TYPES, mappedSql, unknownValues, type UnknownValue, type ValueMap } from './values.ts';
 import { EXTRA_FIELDS, recordLines, REQUIRED_COLUMNS, STRAY_QUOTE, type LoadedInput } from './sources.ts';
@@ -347,7 +347,7 @@ export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: 
   const parsed: Record<string, string> = {
     customer_id: trimmed('customer_id'),
     day: `${timestampSql('ts', input.format)}::DATE`,
-    amount: numberSql('amount', input.format),
+    amount: amountSql('amount', input.format),
     channel: has('channel') ? `coalesce(${oneOf('channel', CHANNELS)}, ${mappedSql('channel', values.channel)}, CASE WHEN ${present('channel')} THEN 'other' END)` : 'NULL::VARCHAR',
     category: has('category') ? `nullif(${trimmed('category')}, '')` : 'NULL::VARCHAR',
     promo: has('promo') ? `CASE WHEN ${trimmed('promo')} = '1' THEN 1 ELSE 0 END` : '0',

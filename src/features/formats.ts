@@ -232,6 +232,18 @@ function dayMonthLayout(separator: string): string {
   return String.raw`^\s*(\d{1,2})${sep}(\d{1,2})${sep}\d{4}(\D|$)`;
 }
 
+/**
+ * SQL: the amount column `c` as a DOUBLE, NULL when it is not a number in the file's format. In a
+ * comma-separated file too, an amount may carry a euro sign or `EUR` (`12.50 €`, `€12.50`, `EUR
+ * 12.50`): tried only for a value that does not read as a number, so a clean file pays nothing.
+ */
+export function amountSql(c: string, format: Pick<InputFormat, 'decimalComma'> | undefined): string {
+  if (format?.decimalComma) return numberSql(c, format);
+  let text = trimmed(c);
+  for (const drop of ['€', 'EUR', ' ', '\u00a0']) text = `replace(${text}, '${drop}', '')`;
+  return `coalesce(try_cast(${trimmed(c)} AS DOUBLE), CASE WHEN contains(${c}, '€') OR contains(${c}, 'EUR') THEN try_cast(${text} AS DOUBLE) END)`;
+}
+
 /** SQL: the text column `c` as a DOUBLE, NULL when it is not a number in the file's format. */
 export function numberSql(c: string, format: Pick<InputFormat, 'decimalComma'> | undefined): string {
   if (!format?.decimalComma) return `try_cast(${trimmed(c)} AS DOUBLE)`;

@@ -435,6 +435,23 @@ describe('bad input', () => {
     expect(readDataSummary(join(out, 'features.json'))!.rejects.find((r) => r.reason === 'reformatted_id')).toMatchObject({ rows: KEPT_LISTED + 1, listed: KEPT_LISTED });
   });
 
+  it('reads amounts carrying a euro sign or EUR in a comma-separated file, and rejects one that is still no number', async () => {
+    const { build, rejected } = await buildEdited((text) =>
+      text
+        .replace('A,2026-06-27,100,store', 'A,2026-06-27,100.00 €,store')
+        .replace('A,2025-12-10,50,web', 'A,2025-12-10,€50,web')
+        .replace('A,2026-06-30T18:30:00,30,app', 'A,2026-06-30T18:30:00,EUR 30,app')
+        .replace('B,2024-01-01,10,store', 'B,2024-01-01,dix €,store'),
+    );
+    expect(rejected).toEqual([['7', '6', 'bad_amount']]);
+    // A's features as the plain file's (B lost its only purchase).
+    const data = tempDir();
+    writeBase(data);
+    const plain = await buildFeatures({ dataDir: data, asOf: '2026-06-30' });
+    expect(numericColumn(build.table, 'monetary_12m')![0]).toBe(160);
+    expect(build.table.numeric.map((c) => c[0])).toEqual(plain.table.numeric.map((c) => c[0]));
+  });
+
   it('leaves an id orphan when, without leading zeros, it would name two customers', async () => {
     const data = tempDir();
     writeBase(data);
