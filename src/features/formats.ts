@@ -33,6 +33,8 @@ export interface InputFormat {
   dateOrder?: DateOrder;
   /** Set when those dates' parts are separated by a dash or a dot (absent: a slash). */
   dateSeparator?: DateSeparator;
+  /** Set when most amounts of a comma-separated file carry a euro sign or `EUR` (12.50 €): read as numbers. */
+  euroAmounts?: boolean;
   /** Columns without a name in the header and without a value, left out (a delimiter ending every line). */
   ignoredColumns?: number;
   /** Set for an Excel workbook: the sheet read, and the other sheets holding rows, left out. */
@@ -234,14 +236,24 @@ function dayMonthLayout(separator: string): string {
 
 /**
  * SQL: the amount column `c` as a DOUBLE, NULL when it is not a number in the file's format. In a
- * comma-separated file too, an amount may carry a euro sign or `EUR` (`12.50 €`, `€12.50`, `EUR
- * 12.50`): tried only for a value that does not read as a number, so a clean file pays nothing.
+ * comma-separated file whose amounts carry a euro sign or `EUR` (`12.50 €`, `€12.50`, `EUR 12.50`),
+ * the sign is set aside, tried only for a value that does not read as a number. Where most amounts
+ * are plain numbers, one carrying a sign is no amount (a row typed by hand, a total line).
  */
-export function amountSql(c: string, format: Pick<InputFormat, 'decimalComma'> | undefined): string {
-  if (format?.decimalComma) return numberSql(c, format);
+export function amountSql(c: string, format: Pick<InputFormat, 'decimalComma' | 'euroAmounts'> | undefined): string {
+  if (format?.decimalComma || !format?.euroAmounts) return numberSql(c, format);
   let text = trimmed(c);
   for (const drop of ['€', 'EUR', ' ', '\u00a0']) text = `replace(${text}, '${drop}', '')`;
   return `coalesce(try_cast(${trimmed(c)} AS DOUBLE), CASE WHEN contains(${c}, '€') OR contains(${c}, 'EUR') THEN try_cast(${text} AS DOUBLE) END)`;
+}
+
+/** Whether most of the first DATE_SAMPLE_ROWS amounts of the text column `amount` in `table` carry a euro sign or `EUR`. */
+export async function detectEuroAmounts(conn: Duck, table: string): Promise<boolean> {
+  const [seen] = await rows(
+    conn,
+    `SELECT count(amount) AS n, count(*) FILTER (WHERE contains(amount, '€') OR contains(amount, 'EUR')) AS euro FROM (SELECT amount FROM ${ident(table)} LIMIT ${DATE_SAMPLE_ROWS})`,
+  );
+  return Number(seen.euro) * 2 > Number(seen.n);
 }
 
 /** SQL: the text column `c` as a DOUBLE, NULL when it is not a number in the file's format. */
@@ -288,6 +300,7 @@ const FORMAT_WORDS = {
     dayFirst: (sep: string) => `${sep === '/' ? 'slashed dates' : 'dates'} read day first (25${sep}04${sep}2026)`,
     monthFirst: (sep: string) => `${sep === '/' ? 'slashed dates' : 'dates'} read month first (04${sep}25${sep}2026)`,
     compact: 'dates without separators read year, month, day (20260425)',
+    euro: 'amounts with a euro sign read as numbers (12.50 €)',
     serial: "dates written as a spreadsheet's day numbers (46137 for 2026-04-25)",
     ignored: (n: number) => `${n} empty column(s) without a name left out`,
     sheet: (name: string) => `sheet "${name}" of the workbook`,
@@ -305,6 +318,7 @@ const FORMAT_WORDS = {
     dayFirst: (sep: string) => `${sep === '/' ? 'dates à barres' : 'dates'} lues jour en premier (25${sep}04${sep}2026)`,
     monthFirst: (sep: string) => `${sep === '/' ? 'dates à barres' : 'dates'} lues mois en premier (04${sep}25${sep}2026)`,
     compact: 'dates sans séparateur lues année, mois, jour (20260425)',
+    euro: 'montants avec le signe euro lus comme des nombres (12.50 €)',
     serial: 'dates écrites en numéros de jour de tableur (46137 pour le 25/04/2026)',
     ignored: (n: number) => `${n} colonne(s) vide(s) sans nom écartée(s)`,
     sheet: (name: string) => `feuille « ${name} » du classeur`,
@@ -328,6 +342,7 @@ export function describeFormat(format: InputFormat, lang: 'en' | 'fr' = 'en'): s
     if (format.delimiter !== ',') out.push(format.delimiter === ';' ? w.semicolon : w.tab);
   }
   if (format.decimalComma) out.push(w.decimalComma);
+  if (format.euroAmounts) out.push(w.euro);
   const sep = format.dateSeparator ?? '/';
   if (format.dateOrder) out.push({ 'day-first': w.dayFirst(sep), 'month-first': w.monthFirst(sep), compact: w.compact, serial: w.serial }[format.dateOrder]);
   if (format.headerLine) out.push((format.workbook ? w.headerRow : w.headerLine)(format.headerLine));

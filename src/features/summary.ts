@@ -18,6 +18,7 @@ const FormatSchema = z.object({
   encoding: z.enum(['utf-8', 'utf-16le', 'utf-16be', 'windows-1252']),
   delimiter: z.enum([',', ';', '\t']),
   decimalComma: z.boolean(),
+  euroAmounts: z.boolean().optional(),
   dateOrder: z.enum(['day-first', 'month-first', 'compact', 'serial']).optional(),
   dateSeparator: z.enum(['-', '.']).optional(),
   ignoredColumns: z.number().int().nonnegative().optional(),

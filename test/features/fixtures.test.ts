@@ -435,7 +435,7 @@ describe('bad input', () => {
     expect(readDataSummary(join(out, 'features.json'))!.rejects.find((r) => r.reason === 'reformatted_id')).toMatchObject({ rows: KEPT_LISTED + 1, listed: KEPT_LISTED });
   });
 
-  it('reads amounts carrying a euro sign or EUR in a comma-separated file, and rejects one that is still no number', async () => {
+  it('reads amounts carrying a euro sign or EUR in a comma-separated file where most do, and rejects one that is still no number', async () => {
     const { build, rejected } = await buildEdited((text) =>
       text
         .replace('A,2026-06-27,100,store', 'A,2026-06-27,100.00 €,store')
@@ -444,6 +444,11 @@ describe('bad input', () => {
         .replace('B,2024-01-01,10,store', 'B,2024-01-01,dix €,store'),
     );
     expect(rejected).toEqual([['7', '6', 'bad_amount']]);
+    expect(build.summary.formats?.transactions.euroAmounts).toBe(true);
+    // Where most amounts are plain numbers, one with a sign is no amount (a row typed by hand).
+    const plainMost = await buildEdited((text) => text.replace('A,2026-06-27,100,store', 'A,2026-06-27,EUR 100,store'));
+    expect(plainMost.rejected).toEqual([['2', '1', 'bad_amount']]);
+    expect(plainMost.build.summary.formats?.transactions).toBeUndefined();
     // A's features as the plain file's (B lost its only purchase).
     const data = tempDir();
     writeBase(data);
@@ -486,8 +491,8 @@ describe('bad input', () => {
     edit('interactions.csv', 'A,2026-05-07T12:00:00,complaint', 'A,2026-05-07T12:00:00,Fax');
     const flagged = await buildFeatures({ dataDir: messy, asOf: '2026-06-30' });
     expect(flagged.rejects).toEqual([
-      { file: 'transactions', reason: 'unknown_channel', action: 'kept: channel other', rows: 1 },
-      { file: 'interactions', reason: 'unknown_type', action: 'kept: type other', rows: 1 },
+      { file: 'transactions', reason: 'unknown_channel', action: 'kept: channel other', rows: 1, values: [{ value: 'fax', rows: 1 }] },
+      { file: 'interactions', reason: 'unknown_type', action: 'kept: type other', rows: 1, values: [{ value: 'Fax', rows: 1 }] },
     ]);
   });
 
