@@ -32,7 +32,8 @@ export interface JoinedLines {
  */
 export async function joinBrokenLines(conn: Duck, table: string, lines: string, delimiter: string, columns: string[], idColumn: string): Promise<JoinedLines | undefined> {
   const fields = columns.length;
-  if (fields < 2) return undefined;
+  const at = columns.indexOf(idColumn);
+  if (fields < 2 || at < 0) return undefined;
   const delimiters = `(length(line) - length(replace(line, ${literal(delimiter)}, '')))`;
   // A line that may continue a record: too few fields, no quote (a quoted file says where its
   // records span lines), and something in it. Most files have none: one pass, nothing kept.
@@ -49,12 +50,14 @@ export async function joinBrokenLines(conn: Duck, table: string, lines: string, 
 
   await run(conn, `CREATE OR REPLACE TEMP TABLE _broken_lines AS SELECT line FROM ${lines}`);
   try {
-    const firstField = `split_part(line, ${literal(delimiter)}, 1)`;
-    // Each continuing piece (too few fields, the first something not shaped as an id: an id left
-    // empty is a record's fault, not a piece) and the line before it.
+    // Each continuing piece and the line before it. A piece has too few fields, and where a record
+    // has its id, nothing (the piece is too short) or something not shaped as an id (an id left
+    // empty is a record's fault, not a piece).
+    const idField = `split_part(line, ${literal(delimiter)}, ${at + 1})`;
+    const notAnId = `(${delimiters} < ${at} OR (trim(${idField}) <> '' AND ${shape(idField)} <> ${literal(mode.s)}))`;
     const candidates = (await rows(
       conn,
-      `WITH l AS (SELECT rowid AS i, line, ${delimiters} AS d, ${piece} AND trim(${firstField}) <> '' AND ${shape(firstField)} <> ${literal(mode.s)} AS cont FROM _broken_lines)
+      `WITH l AS (SELECT rowid AS i, line, ${delimiters} AS d, ${piece} AND ${notAnId} AS cont FROM _broken_lines)
        SELECT i, d, cont, line IS NULL AS empty, contains(coalesce(line, ''), '"') AS quoted FROM l
        WHERE cont OR i + 1 IN (SELECT i FROM l WHERE cont) ORDER BY i`,
     )) as { i: bigint; d: bigint; cont: boolean | null; empty: boolean; quoted: boolean }[];

@@ -57,6 +57,24 @@ describe('a customer file whose values hold line breaks, written without quotes'
     expect(rejects).toContain('10,7,bad_date,dropped,G,Anne,');
   });
 
+  it('tells the pieces by the value where a record has its id, wherever the id column is', async () => {
+    const data = tempDir();
+    writeBase(data);
+    // First name before the id, ids shaped K0001 (a piece's value there, "F" or nothing, is no id).
+    const swapped = customerFile(false)
+      .split('\n')
+      .map((line) => line.replace(/^([A-G]),([^,\n]*)/, (_, id: string, name: string) => `${name},K000${'ABCDEFG'.indexOf(id) + 1}`))
+      .join('\n')
+      .replace('Customer_ID,First_Name', 'First_Name,Customer_ID');
+    writeFileSync(join(data, 'customers.csv'), swapped);
+    const out = tempDir();
+    const build = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
+    expect(build.table.ids).toEqual(['K0001', 'K0002', 'K0003', 'K0004', 'K0005', 'K0006']);
+    expect(categoricalColumn(build.table, 'address')![0]).toBe('12 rue Oberkampf\n75011 Paris');
+    expect(categoricalColumn(build.table, 'note')![3]).toBe('appeler le soir\nsauf lundi');
+    expect(build.rejects.find((r) => r.reason === 'unquoted_line_break')?.rows).toBe(2);
+  });
+
   it('leaves the lines as they are when the ids have no one form (a piece cannot be told from an id)', async () => {
     const data = tempDir();
     writeBase(data);
