@@ -364,7 +364,7 @@ export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: 
   await matchReformattedIds(conn, checked);
   const counts = await writeRejects(conn, 'transactions', input, checked, outDir);
   const unknown = counts.find((c) => c.reason === 'unknown_channel');
-  if (unknown) unknown.values = await unknownValues(conn, input.table, 'channel', oneOf('channel', CHANNELS), values.channel);
+  if (unknown) unknown.values = await unknownValues(conn, input.table, checked, unknown.reason, 'channel');
   await run(
     conn,
     `CREATE OR REPLACE VIEW transactions_clean AS SELECT customer_id, day, amount, channel, category, promo
@@ -389,7 +389,7 @@ export async function cleanInteractions(conn: Duck, input: LoadedInput, outDir: 
   await matchReformattedIds(conn, checked);
   const counts = await writeRejects(conn, 'interactions', input, checked, outDir);
   const unknown = counts.find((c) => c.reason === 'unknown_type');
-  if (unknown) unknown.values = await unknownValues(conn, input.table, 'type', oneOf('type', INTERACTION_TYPES), values.type);
+  if (unknown) unknown.values = await unknownValues(conn, input.table, checked, unknown.reason, 'type');
   await run(
     conn,
     `CREATE OR REPLACE VIEW interactions_clean AS SELECT customer_id, day, type

@@ -67,7 +67,7 @@ export function suggestValue(column: CodedColumn, value: string): string | undef
   return undefined;
 }
 
-/** A value of a coded column the contract does not know: how many rows of the file hold it, and what it looks like. */
+/** A value of a coded column the contract does not know: how many of the rows kept as `other` hold it, and what it looks like. */
 export interface UnknownValue {
   value: string;
   rows: number;
@@ -78,16 +78,16 @@ export interface UnknownValue {
 export const UNKNOWN_VALUES_NAMED = 20;
 
 /**
- * The values of coded column `column` in the raw text table `table` that are neither the
- * contract's nor mapped, the most frequent first (UNKNOWN_VALUES_NAMED of them), with the rows of
- * the file holding each and the contract value each looks like.
+ * The values of coded column `column` (in the raw text table `table`) of the records `checked`
+ * kept with reason `reason` (neither the contract's nor mapped), the most frequent first
+ * (UNKNOWN_VALUES_NAMED of them), with their rows and the contract value each looks like.
  */
-export async function unknownValues(conn: Duck, table: string, column: CodedColumn, known: string, map: Record<string, string> | undefined): Promise<UnknownValue[]> {
+export async function unknownValues(conn: Duck, table: string, checked: string, reason: string, column: CodedColumn): Promise<UnknownValue[]> {
   const c = ident(column);
   const found = (await rows(
     conn,
-    `SELECT ${trimmed(c)} AS value, count(*) AS n FROM ${ident(table)}
-     WHERE ${c} IS NOT NULL AND ${trimmed(c)} <> '' AND ${known} IS NULL AND ${mappedSql(c, map)} IS NULL
+    `SELECT coalesce(${trimmed(c)}, '') AS value, count(*) AS n FROM ${ident(table)}
+     WHERE rowid + 1 IN (SELECT _record FROM ${ident(checked)} WHERE _reason = ${literal(reason)})
      GROUP BY 1 ORDER BY n DESC, value LIMIT ${UNKNOWN_VALUES_NAMED}`,
   )) as { value: string; n: bigint }[];
   return found.map((f) => {
@@ -104,7 +104,7 @@ export function suggestedValueMap(column: CodedColumn, values: UnknownValue[]): 
 
 /** The unknown values of a coded column in words, with the map that would read those looking like contract values. */
 export function describeUnknownValues(column: CodedColumn, values: UnknownValue[], lang: 'en' | 'fr' = 'en'): string {
-  const listed = values.map((v) => `"${v.value}" (${v.rows}${v.suggestion ? (lang === 'fr' ? `, comme ${v.suggestion}` : `, like ${v.suggestion}`) : ''})`).join(', ');
+  const listed = values.map((v) => `${v.value ? `"${v.value}"` : lang === 'fr' ? '(vide)' : '(empty)'} (${v.rows}${v.suggestion ? (lang === 'fr' ? `, comme ${v.suggestion}` : `, like ${v.suggestion}`) : ''})`).join(', ');
   const map = suggestedValueMap(column, values);
   const known = CODED_COLUMNS[column].values.join(', ');
   if (lang === 'fr')

@@ -268,7 +268,7 @@ export const REFERENCE_FILES: Record<string, Record<Lang, string>> = {
 export function unknownValuesDetail(values: { value: string; rows: number; suggestion?: string }[], lang: Lang): string {
   const locale = lang === 'fr' ? 'fr-FR' : 'en-GB';
   const like = lang === 'fr' ? 'comme' : 'like';
-  const words = values.map((v) => `"${v.value}" ${v.rows.toLocaleString(locale)}${v.suggestion ? ` (${like} ${v.suggestion})` : ''}`).join(', ');
+  const words = values.map((v) => `${v.value ? `"${v.value}"` : lang === 'fr' ? '(vide)' : '(empty)'} ${v.rows.toLocaleString(locale)}${v.suggestion ? ` (${like} ${v.suggestion})` : ''}`).join(', ');
   return lang === 'fr' ? `valeurs : ${words} ; à associer par le fichier --columns (values)` : `values: ${words}; map them in the --columns file (values)`;
 }
 

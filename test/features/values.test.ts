@@ -48,6 +48,23 @@ describe('channels and contact types the client names its own way', () => {
     );
   });
 
+  it('are counted among the rows kept as other only (a row rejected for another reason is not), an empty type named as such', async () => {
+    const data = tempDir();
+    frenchBase(data);
+    const path = join(data, 'interactions.csv');
+    const text = readFileSync(path, 'utf8').replace('A,2026-01-02T10:00:00,Ouverture', 'A,2026-13-02T10:00:00,Ouverture').replace('A,2026-05-07T12:00:00,complaint', 'A,2026-05-07T12:00:00,');
+    writeFileSync(path, text);
+    const build = await buildFeatures({ dataDir: data, asOf: '2026-06-30' });
+    const unknown = build.rejects.find((r) => r.reason === 'unknown_type')!;
+    expect(unknown.rows).toBe(6);
+    expect(unknown.values).toEqual([
+      { value: 'Email envoyé', rows: 4, suggestion: 'email_sent' },
+      { value: '', rows: 1 },
+      { value: 'Ouverture', rows: 1, suggestion: 'email_open' },
+    ]);
+    expect(describeUnknownValues('type', unknown.values!)).toContain('"Email envoyé" (4, like email_sent), (empty) (1), "Ouverture" (1, like email_open)');
+  });
+
   it("are read as the contract's values through the column file's values, whatever their case, accents and spaces", async () => {
     const plain = tempDir();
     writeBase(plain);
