@@ -46,7 +46,7 @@ const VALUE_SYNONYMS: Record<CodedColumn, Record<string, string[]>> = {
     store: ['magasin', 'boutique', 'point_de_vente', 'pdv', 'retail', 'shop', 'en_magasin', 'physique', 'caisse', 'agence', 'offline', 'in_store'],
     web: ['internet', 'site', 'site_web', 'site_internet', 'e_commerce', 'ecommerce', 'online', 'en_ligne', 'website', 'e_shop', 'eshop', 'vente_en_ligne', 'digital'],
     app: ['application', 'appli', 'mobile', 'app_mobile', 'application_mobile', 'appli_mobile', 'smartphone'],
-    phone: ['telephone', 'tel', 'call_center', 'centre_d_appel', 'centre_d_appels', 'telephonique', 'vente_telephone', 'vente_par_telephone', 'telephone_fixe'],
+    phone: ['telephone', 'tel', 'call_center', 'centre_d_appel', 'centre_d_appels', 'telephonique', 'vente_telephone', 'vente_par_telephone', 'telephone_fixe', 'call_centre', 'centre_appel', 'hotline'],
   },
   type: {
     email_sent: ['email_envoye', 'envoi_email', 'mail_envoye', 'envoi_mail', 'emailing', 'envoi', 'e_mail_envoye', 'newsletter', 'sent', 'delivered', 'email_delivre'],
