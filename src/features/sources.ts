@@ -18,8 +18,7 @@ export { sniffDelimiter };
 
 export type InputName = 'customers' | 'transactions' | 'interactions' | 'tiles' | 'first_names';
 
-/** Per-input rename map: the client's column name -> the contract's name. */
-/** Per input, the client's column names and the contract's; `values`, the client's values of the coded columns. */
+/** Per input, the client's column names -> the contract's; `values`, the client's values of the coded columns -> the contract's. */
 export type ColumnMap = Partial<Record<InputName, Record<string, string>>> & { values?: ValueMap };
 
 export const REQUIRED_COLUMNS: Record<InputName, string[]> = {
@@ -403,15 +402,15 @@ interface CsvRead {
   spanning?: number;
 }
 
-/**
- * Loads a CSV read with quotes, or without when a stray quote swallowed lines (then each line is a
- * record), and finds the lines holding a stray quote.
- */
 /** A read of a file's lines below its header, one column `line` (an empty line NULL): DuckDB splitting on nothing. */
 function lineRead(path: string, skip: number): string {
   return `read_csv(${literal(path)}, skip = ${skip}, header = true, delim = '\x01', quote = '', escape = '', strict_mode = false, auto_detect = false, columns = {'line': 'VARCHAR'})`;
 }
 
+/**
+ * Loads a CSV read with quotes, or without when a stray quote swallowed lines (then each line is a
+ * record), and finds the lines holding a stray quote.
+ */
 async function loadCsv(
   conn: Duck,
   path: string,
