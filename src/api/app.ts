@@ -249,7 +249,10 @@ export function createApp(opts: AppOptions) {
     {
       method: 'post', path: '/v1/jobs', scope: 'admin', tag: 'jobs',
       summary: 'Starts a batch run: features, one training job per persona, scoring partitions, publish (and activation)',
-      description: '`data` is a directory of contract inputs that the workers can read; `personas` a persona file path on the server or its YAML text.',
+      description:
+        '`data` is a directory of contract inputs that the workers can read; `personas` a persona file path on the server or its YAML text; ' +
+        '`columns` (optional) the column map for client files named or coded otherwise: a path on the server, its YAML or JSON text, or the map itself ' +
+        "(`{ customers: { id_client: customer_id }, values: { channel: { Magasin: store } } }`); with `model`, the version's value map applies, with the given one's further values.",
       body: RunRequestSchema, response: RunStatusResponse, problems: [400, 503],
       async handler({ body }, _req, res) {
         const s = await startRun(db, queue, body as z.infer<typeof RunRequestSchema>);

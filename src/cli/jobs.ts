@@ -111,11 +111,12 @@ export function registerJobs(program: Command): void {
       .option('--model <version>', 'score with the models of this published version instead of training (a later month\'s base)')
       .option('--partitions <n>', 'scoring partitions (one job each)', '8')
       .option('--as-of <date>', 'date the features are computed at')
+      .option('--columns <file>', "JSON or YAML column map for client files named differently (with --model: the version's values, and the file's further ones)")
       .option('--seed <n>', 'random seed', '1')
       .option('--no-activate', 'leave the new version ready but not active')
       .option('--learner <kind>', 'learner of every persona: gbdt, forest, mlp or ensemble (default: the persona file model.kind, else gbdt)')
       .option('--detach', 'with BullMQ: return once the run is queued'),
-  )).action(async (f: QueueFlags & { data: string; personas?: string; model?: string; partitions: string; asOf?: string; seed: string; activate: boolean; learner?: string; detach?: boolean; concurrency?: string } & TrainingFlags) => {
+  )).action(async (f: QueueFlags & { data: string; personas?: string; model?: string; partitions: string; asOf?: string; columns?: string; seed: string; activate: boolean; learner?: string; detach?: boolean; concurrency?: string } & TrainingFlags) => {
     if (!f.personas === !f.model) throw new InputError('INPUT_INVALID', 'give --personas FILE (train new models) or --model VERSION (score with a published version)');
     const request = {
       data: f.data,
@@ -124,6 +125,7 @@ export function registerJobs(program: Command): void {
       seed: whole('--seed', f.seed, 0),
       activate: f.activate,
       ...(f.asOf ? { asOf: f.asOf } : {}),
+      ...(f.columns ? { columns: f.columns } : {}),
       ...(f.learner ? { learner: learnerKind(f.learner, '--learner') } : {}),
       train: trainingSize(f),
     };

@@ -7,7 +7,8 @@ import { buildFeatures, readFeatureTable, type FeatureTable } from '../features/
 import { describeModel } from '../models/learners.ts';
 import { projectPersonas, writeProjection } from '../models/personas/index.ts';
 import type { Progress } from '../progress.ts';
-import { readColumnMap } from './features.ts';
+import { readColumnMap, withTrainedValues } from '../features/column-map.ts';
+import type { ValueMap } from '../features/values.ts';
 import { terminalProgress } from './progress-bar.ts';
 import { addTrainingFlags, trainingPersonaFile, trainingSize, trainOptionsOf, type TrainingFlags, type TrainingSize } from './training-flags.ts';
 
@@ -21,15 +22,26 @@ export interface FeatureSource {
   columns?: string;
 }
 
+/** What saved models were trained with: the purchase categories of their features, the client's values they read (scoring with them). */
+export interface TrainedInputs {
+  categories?: string[];
+  values?: ValueMap;
+  /** The model, named in errors. */
+  model: string;
+}
+
 /** The feature table of a command's input (built from --data, or read from --features) and its as-of date. */
-export async function featureTableOf(src: FeatureSource, outDir: string, progress: Progress, personaAsOf?: string, categories?: string[]): Promise<{ table: FeatureTable; asOf: string }> {
+export async function featureTableOf(src: FeatureSource, outDir: string, progress: Progress, personaAsOf?: string, trained?: TrainedInputs): Promise<{ table: FeatureTable; asOf: string }> {
   if (!!src.data === !!src.features) {
     throw new InputError('INPUT_INVALID', 'give exactly one of --data <dir> (features are built) and --features <features.parquet or its directory>', { field: src.data ? 'features' : 'data' });
   }
   if (src.data) {
     const featuresDir = join(outDir, 'features');
     mkdirSync(featuresDir, { recursive: true });
-    const built = await buildFeatures({ dataDir: src.data, outDir: featuresDir, asOf: src.asOf ?? personaAsOf, columnMap: src.columns ? readColumnMap(src.columns) : undefined, categories, progress });
+    const given = src.columns ? readColumnMap(src.columns) : undefined;
+    // Scoring with saved models: the client's values as they learnt them, with the file's further ones.
+    const columnMap = trained ? withTrainedValues(given, trained.values ?? {}, trained.model, src.columns ?? '--columns') : given;
+    const built = await buildFeatures({ dataDir: src.data, outDir: featuresDir, asOf: src.asOf ?? personaAsOf, columnMap, categories: trained?.categories, progress });
     return { table: built.table, asOf: built.asOf };
   }
   const path = existsSync(src.features!) && statSync(src.features!).isDirectory() ? join(src.features!, 'features.parquet') : src.features!;

@@ -21,10 +21,12 @@ export interface ScoreOptions extends FeatureSource {
 export async function scoreCustomers(opts: ScoreOptions, progress: Progress): Promise<SavedScores> {
   const saved = loadSavedProjection(opts.model);
   mkdirSync(opts.out, { recursive: true });
-  // The model's purchase categories, so the share_cat_* columns are the ones it was trained on.
+  // The model's purchase categories, so the share_cat_* columns are the ones it was trained on, and
+  // the client's values it learnt ("Magasin" read as store), so a later export reads as its base did.
   const runDir = existsSync(join(opts.model, 'model')) ? opts.model : dirname(opts.model);
-  const categories = recordedInputs(runDir).categories ?? categoriesOfFeatures(saved.encoding.numeric);
-  const { table } = await featureTableOf(opts, opts.out, progress, saved.manifest.asOf, categories);
+  const recorded = recordedInputs(runDir);
+  const categories = recorded.categories ?? categoriesOfFeatures(saved.encoding.numeric);
+  const { table } = await featureTableOf(opts, opts.out, progress, saved.manifest.asOf, { categories, values: recorded.values, model: opts.model });
   progress.stage('score');
   const scores = saved.score(table);
   const ids = saved.manifest.personas.map((p) => p.id);

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { PersonasError } from '../errors.ts';
+import { columnMapOf, withTrainedValues } from '../features/column-map.ts';
 import { parsePersonaFile, TRAIN_DEFAULTS } from '../models/personas/index.ts';
 import { hasSecondRound } from './steps.ts';
 import { createJob, getRun, setRun, versionDetail, type Db } from '../store/index.ts';
@@ -35,12 +36,17 @@ export async function startRun(db: Db, queue: JobQueue, request: RunRequest): Pr
     const i = parsed.error.issues[0];
     throw new PersonasError('INPUT_INVALID', `run request: field '${i.path.join('.')}': ${i.message}`);
   }
-  const { personas, ...rest } = parsed.data;
+  const { personas, columns, ...rest } = parsed.data;
   let personaFile: RunParams['personaFile'];
+  // The column file, read now as the persona file is (a bad one fails now, not in a worker).
+  const given = columns === undefined ? undefined : columnMapOf(columns, "run request field 'columns'");
+  let columnMap = given?.map;
   if (rest.model) {
-    // Scoring only: the persona file is the one the version was trained with.
-    const { manifest } = await versionDetail(db, rest.model);
+    // Scoring only: the persona file is the one the version was trained with, and the client's values as it read them.
+    const { manifest, dataSummary } = await versionDetail(db, rest.model);
     personaFile = { path: manifest.personaFile.path, content: manifest.personaFile.content };
+    columnMap = withTrainedValues(columnMap, dataSummary?.values ?? {}, `version ${rest.model}`, given?.source ?? '');
+    if (!Object.keys(columnMap).length) columnMap = undefined;
   } else if (/\n/.test(personas!)) {
     personaFile = { path: 'personas.yaml', content: personas! };
   } else {
@@ -51,6 +57,7 @@ export async function startRun(db: Db, queue: JobQueue, request: RunRequest): Pr
   const params: RunParams & { personaIds: string[] } = {
     ...rest,
     personaFile,
+    ...(columnMap ? { columnMap } : {}),
     personaIds: rest.model ? [] : spec.personas.map((p) => p.id),
     secondRound: !rest.model && hasSecondRound(TRAIN_DEFAULTS),
   };

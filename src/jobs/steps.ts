@@ -113,7 +113,7 @@ async function features(ctx: StepContext): Promise<Result> {
   return withTemp(async (dir) => {
     // Scoring with a published version: its purchase categories, so the share_cat_* columns match its models.
     const categories = params.model ? await versionCategories(ctx.db, params.model) : undefined;
-    const build = await buildFeatures({ dataDir: params.data, outDir: dir, asOf: params.asOf ?? spec(params).as_of, categories, progress: ctx.progress });
+    const build = await buildFeatures({ dataDir: params.data, outDir: dir, asOf: params.asOf ?? spec(params).as_of, categories, columnMap: params.columnMap, progress: ctx.progress });
     await ctx.checkCancelled();
     ctx.progress.stage('store feature table', params.partitions + 1);
     await putRunFile(ctx.db, ctx.job.runId, 'features.parquet', readFileSync(join(dir, 'features.parquet')));

@@ -5,6 +5,7 @@
 // (REDIS_URL: any number of `personas worker` processes on any machine that reaches Redis and
 // PostgreSQL) or in the process that starts the run.
 import { z } from 'zod';
+import type { ColumnMap } from '../features/index.ts';
 import { LEARNER_KINDS } from '../models/learner.ts';
 import { MIN_TRAINING_CUSTOMERS } from '../models/personas/train.ts';
 
@@ -16,6 +17,12 @@ export const RunRequestSchema = z
     data: z.string().min(1),
     /** Path of the persona file (read when the run starts) or its YAML text; not with `model`. */
     personas: z.string().min(1).optional(),
+    /**
+     * Column file for client files named or coded otherwise (`personas features --columns`): its path
+     * (read when the run starts), its JSON or YAML text, or the map itself. With `model`, the
+     * version's own value map applies, with this one's further values.
+     */
+    columns: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
     /** Score with the models of this published version instead of training new ones (a later month's base). */
     model: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/).optional(),
     asOf: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(),
@@ -49,8 +56,10 @@ export const RunRequestSchema = z
 export type RunRequest = z.input<typeof RunRequestSchema>;
 
 /** What is stored with the run: the request, with the persona file's text captured at start. */
-export interface RunParams extends Omit<z.output<typeof RunRequestSchema>, 'personas'> {
+export interface RunParams extends Omit<z.output<typeof RunRequestSchema>, 'personas' | 'columns'> {
   personaFile: { path: string; content: string };
+  /** The run's column map, read when it starts (with a scoring version's value map). */
+  columnMap?: ColumnMap;
   /** Training has a second round (fixed when the run starts). */
   secondRound?: boolean;
 }

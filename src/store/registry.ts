@@ -48,10 +48,10 @@ export interface PublishSource {
 }
 
 /** The reference files and categories a run's features.json records (files that no longer exist are left out). */
-export function recordedInputs(runDir: string): { references: ReferencePaths; categories?: string[] } {
+export function recordedInputs(runDir: string): { references: ReferencePaths; categories?: string[]; values?: ValueMap } {
   const path = join(runDir, 'features', 'features.json');
   if (!existsSync(path)) return { references: {} };
-  let summary: { inputs?: Record<string, string>; categories?: string[] };
+  let summary: { inputs?: Record<string, string>; categories?: string[]; values?: unknown };
   try {
     summary = JSON.parse(readFileSync(path, 'utf8')) as typeof summary;
   } catch (e) {
@@ -64,7 +64,8 @@ export function recordedInputs(runDir: string): { references: ReferencePaths; ca
     if (file && !existsSync(file) && kind === 'first_names' && file.includes('personas-reference')) file = extractZippedCsv(DEFAULT_FIRST_NAMES_ZIP);
     if (file && existsSync(file)) references[kind] = file;
   }
-  return { references, categories: Array.isArray(summary.categories) ? summary.categories : undefined };
+  const values = DataSummarySchema.shape.values.safeParse(summary.values);
+  return { references, categories: Array.isArray(summary.categories) ? summary.categories : undefined, ...(values.success && values.data ? { values: values.data } : {}) };
 }
 
 /** Where a run directory's artefacts are. */

@@ -1,6 +1,6 @@
 // `personas jobs start` without Redis, through the command line: its jobs run in its own process,
 // as many at a time as --concurrency says (one per core unless told), read back from the store's
-// job rows (a job's start and end times); and the flag's mistakes, named.
+// job rows (a job's start and end times); and the flags' mistakes, named.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -135,5 +135,20 @@ describe('personas jobs start, jobs in process', () => {
     const r = await start(join(root, 'never'), '--concurrency', '2', '--redis', 'redis://127.0.0.1:1');
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('give it to `personas worker --concurrency`');
+  });
+
+  it('reads the column file when the run starts: a bad one stops it before any job, naming the file and the value', async () => {
+    const columns = join(root, 'columns.yaml');
+    writeFileSync(columns, 'values:\n  channel: { Magasin: boutique }\n');
+    const store = join(root, 'bad-columns');
+    const r = await start(store, '--columns', columns);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(`${columns}: column map invalid at values.channel.Magasin: expected one of store, web, app, phone`);
+    const db = await openStore({ databaseUrl: null, dataDir: store });
+    try {
+      expect(await listRuns(db, 5)).toEqual([]);
+    } finally {
+      await db.close();
+    }
   });
 });

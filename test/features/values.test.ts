@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readColumnMap } from '../../src/cli/features.ts';
+import { columnMapOf, readColumnMap, withTrainedValues } from '../../src/features/column-map.ts';
 import { buildFeatures, numericColumn } from '../../src/features/index.ts';
 import { readDataSummary } from '../../src/features/summary.ts';
 import { describeUnknownValues } from '../../src/features/values.ts';
@@ -90,5 +90,31 @@ describe('the column file', () => {
     expect(() => readColumnMap(path)).toThrow(/column map invalid at values: .*canal/);
     writeFileSync(path, 'transactions: { canal: channel }\nvalues:\n  type: { Appel: call }\n');
     expect(readColumnMap(path)).toEqual({ transactions: { canal: 'channel' }, values: { type: { Appel: 'call' } } });
+    expect(() => readColumnMap(join(tempDir(), 'absent.yaml'))).toThrow(/absent\.yaml: column map not found/);
+  });
+
+  it('is given as a path, as its text or as the map itself (a batch run), each named in errors', () => {
+    const path = join(tempDir(), 'columns.json');
+    writeFileSync(path, '{"customers": {"id_client": "customer_id"}}');
+    expect(columnMapOf(path, 'request')).toEqual({ map: { customers: { id_client: 'customer_id' } }, source: path });
+    expect(columnMapOf('values:\n  channel: { Magasin: store }\n', 'request')).toEqual({ map: { values: { channel: { Magasin: 'store' } } }, source: 'request' });
+    expect(columnMapOf('{"tiles": {"code": "idcar_200m"}}', 'request').map).toEqual({ tiles: { code: 'idcar_200m' } });
+    expect(columnMapOf({ interactions: { canal: 'type' } }, 'request').map).toEqual({ interactions: { canal: 'type' } });
+    expect(() => columnMapOf({ customer: { id: 'customer_id' } }, "field 'columns'")).toThrow(/field 'columns': column map invalid at \(root\): .*customer/);
+    expect(() => columnMapOf('values: [\n', "field 'columns'")).toThrow(/field 'columns': cannot read the column map/);
+  });
+
+  it("takes, scoring with trained models, the values they learnt, with the file's further ones; a value read otherwise is refused", () => {
+    const trained = { channel: { Magasin: 'store', Internet: 'web' } };
+    // The renames kept, the trained values first, a new spelling added, the same reading repeated in other case allowed.
+    expect(withTrainedValues({ customers: { id_client: 'customer_id' }, values: { channel: { Boutique: 'store', ' MAGASIN ': 'store' }, type: { Appel: 'call' } } }, trained, 'version v1', 'columns.yaml')).toEqual({
+      customers: { id_client: 'customer_id' },
+      values: { channel: { Magasin: 'store', Internet: 'web', Boutique: 'store' }, type: { Appel: 'call' } },
+    });
+    expect(withTrainedValues(undefined, trained, 'version v1', 'columns.yaml')).toEqual({ values: trained });
+    expect(withTrainedValues(undefined, {}, 'version v1', 'columns.yaml')).toEqual({});
+    expect(() => withTrainedValues({ values: { channel: { 'intérnet': 'app' } } }, trained, 'version v1', 'columns.yaml')).toThrow(
+      "columns.yaml: values.channel.intérnet reads 'intérnet' as app, but the models of version v1 learnt 'Internet' as web: leave it out (the version's map applies) or train a new version",
+    );
   });
 });

@@ -1,8 +1,9 @@
 // Batch runs on both runners: every stage, retries then failure, a transient fault retried
 // away, cancellation, and status through the API.
-import { cpSync } from 'node:fs';
+import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
+import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../src/api/index.ts';
 import { DEMO_AS_OF } from '../../src/demo/index.ts';
@@ -12,7 +13,8 @@ import { runStatus, startRun, type JobQueue, type RunStatus } from '../../src/jo
 import { loadModel } from '../../src/models/learners.ts';
 import { loadSavedProjection, VIEW_DEFAULTS } from '../../src/models/personas/index.ts';
 import { strictBaseWeight } from '../../src/models/personas/views.ts';
-import { activeVersion, cancelRun, createKey, listVersions, loadVersionModels, publishRun, runSource, versionCategories, type Db } from '../../src/store/index.ts';
+import { activeVersion, cancelRun, createKey, listVersions, loadVersionModels, publishRun, runSource, versionCategories, versionDetail, type Db } from '../../src/store/index.ts';
+import { CLIENT_VALUES, clientExport, RENAMES } from '../helpers/client-export.ts';
 import { RUNNER_VARIANTS } from '../helpers/queues.ts';
 import { tempDir } from '../helpers/world.ts';
 
@@ -30,6 +32,7 @@ async function until(db: Db, runId: string, done: (s: RunStatus) => boolean, tim
   }
 }
 const finished = (s: RunStatus) => ['done', 'failed', 'cancelled'].includes(s.run.status);
+
 
 /**
  * The runner the tests of a run's training options use: the BullMQ one when Redis and PostgreSQL
@@ -55,8 +58,12 @@ for (const variant of RUNNER_VARIANTS) {
     });
 
     it('goes through every stage and publishes a version with one label and one score per persona for every customer: the labels `personas run` gives', async () => {
-      // The training options of the shared run `runs.a` (seed 1, 2 folds, 15 trees).
-      const started = await startRun(db, queue, { data: runs.data, personas, partitions: 3, train: { folds: 2, numTrees: 15 } });
+      // The training options of the shared run `runs.a` (seed 1, 2 folds, 15 trees), on its base as
+      // a client's export with the column file that reads it (given as a path, read at start).
+      const columns = join(tempDir(), 'columns.yaml');
+      writeFileSync(columns, stringify({ ...RENAMES, values: CLIENT_VALUES }));
+      const started = await startRun(db, queue, { data: clientExport(runs.data), personas, columns, partitions: 3, train: { folds: 2, numTrees: 15 } });
+      writeFileSync(columns, 'not: a column map'); // read when the run started: the run does not see this
       expect(started.run.status).toBe('queued');
       const end = await until(db, started.run.id, finished);
       expect(end.run.error).toBeNull();
@@ -82,8 +89,9 @@ for (const variant of RUNNER_VARIANTS) {
       // The report job kept the portraits with the version and the page with the run.
       const [p] = await db.query<{ portraits: unknown; data_summary: unknown }>('SELECT portraits, data_summary FROM model_versions WHERE version = $1', [version]);
       expect(p.portraits).not.toBeNull();
-      // And what the base held (the run's features.json: the same base as the shared runs').
-      expect(p.data_summary).toEqual(readDataSummary(join(runs.a, 'features', 'features.json')));
+      // And what the base held (the run's features.json: the same base as the shared runs'), with
+      // the client's values as read, which a later base scored with this version is read with.
+      expect(p.data_summary).toEqual({ ...readDataSummary(join(runs.a, 'features', 'features.json')), values: CLIENT_VALUES });
       const [page] = await db.query<{ n: number }>(`SELECT length(content)::int AS n FROM run_files WHERE run_id = $1 AND name = 'report.html'`, [started.run.id]);
       expect(page.n).toBeGreaterThan(100_000);
       // The run's working files (feature table and partitions, scores, models, probabilities) are gone.
@@ -177,9 +185,18 @@ for (const variant of RUNNER_VARIANTS) {
       // Three whole batch runs: about 30 s alone, 80 s once beside the crash test's three workers in the full suite.
     }, 240_000);
 
-    it('scores a base with the models of a published version, without training', async () => {
+    it('scores a base with the models of a published version, without training, reading the client values as the version learnt them', async () => {
       const source = (await activeVersion(db))!;
-      const started = await startRun(db, queue, { data: runs.data, model: source, partitions: 2 });
+      const trained = (await versionDetail(db, source)).dataSummary!.values;
+      expect(trained).toEqual(CLIENT_VALUES); // the first test's version, trained on the client's export
+      // A later export of the same client: the renames given (inline), the values the version's.
+      const client = clientExport(runs.data);
+      // A value read otherwise than the version learnt it is refused, naming both.
+      await expect(startRun(db, queue, { data: client, model: source, columns: { ...RENAMES, values: { channel: { ' MAGASIN': 'web' } } } })).rejects.toThrow(
+        new RegExp(`values\\.channel\\. MAGASIN reads ' MAGASIN' as web, but the models of version ${source} learnt 'Magasin' as store`),
+      );
+      await expect(startRun(db, queue, { data: client, model: source, columns: { customers: { id_client: 3 } } })).rejects.toThrow(/run request field 'columns': column map invalid at customers\.id_client/);
+      const started = await startRun(db, queue, { data: client, model: source, partitions: 2, columns: RENAMES });
       const end = await until(db, started.run.id, finished);
       expect(end.run.error).toBeNull();
       expect(end.stages.map((s) => s.stage)).toEqual(['features', 'assemble', 'score', 'publish', 'report']);
@@ -202,6 +219,8 @@ for (const variant of RUNNER_VARIANTS) {
       expect(labels.length).toBe(1500);
       expect(labels.filter((l) => expected.get(l.customer_id) !== l.persona).length).toBe(0);
       expect(labels.filter((l) => l.persona).length).toBeGreaterThan(100);
+      // The new version keeps the values it was scored with, for the next one.
+      expect((await versionDetail(db, version)).dataSummary!.values).toEqual(CLIENT_VALUES);
       await expect(startRun(db, queue, { data: runs.data, model: '19990101T000000Z-deadbeef' })).rejects.toThrow(/is not published/);
       await expect(startRun(db, queue, { data: runs.data })).rejects.toThrow(/give either `personas` .* or `model`/);
     });
@@ -277,6 +296,13 @@ for (const variant of RUNNER_VARIANTS) {
       const bad = await request(app).post('/v1/jobs').set('Authorization', `Bearer ${admin}`).send({ data: runs.data, personas, partitions: 0 });
       expect(bad.status).toBe(400);
       expect(bad.body.detail).toMatch(/body\.partitions/);
+      // A column map sent with the run is checked before any job starts.
+      const badValues = await request(app).post('/v1/jobs').set('Authorization', `Bearer ${admin}`).send({ data: runs.data, personas, columns: { values: { channel: { Magasin: 'shop' } } } });
+      expect(badValues.status).toBe(400);
+      expect(badValues.body.detail).toMatch(/run request field 'columns': column map invalid at values\.channel\.Magasin: expected one of store, web, app, phone/);
+      const missing = await request(app).post('/v1/jobs').set('Authorization', `Bearer ${admin}`).send({ data: runs.data, personas, columns: '/nowhere/columns.yaml' });
+      expect(missing.status).toBe(400);
+      expect(missing.body.detail).toMatch(/\/nowhere\/columns\.yaml: column map not found/);
       expect((await request(app).get('/v1/jobs/run-20990101T000000Z-abcdef').set('Authorization', `Bearer ${reader}`)).status).toBe(404);
       const again = await request(app).post(`/v1/jobs/${post.body.id}/cancel`).set('Authorization', `Bearer ${admin}`);
       expect(again.status).toBe(409);
