@@ -31,7 +31,7 @@ export interface TrainedInputs {
 }
 
 /** The feature table of a command's input (built from --data, or read from --features) and its as-of date. */
-export async function featureTableOf(src: FeatureSource, outDir: string, progress: Progress, personaAsOf?: string, trained?: TrainedInputs): Promise<{ table: FeatureTable; asOf: string }> {
+export async function featureTableOf(src: FeatureSource, outDir: string, progress: Progress, personaAsOf?: string, trained?: TrainedInputs): Promise<{ table: FeatureTable; asOf: string; summary?: string }> {
   if (!!src.data === !!src.features) {
     throw new InputError('INPUT_INVALID', 'give exactly one of --data <dir> (features are built) and --features <features.parquet or its directory>', { field: src.data ? 'features' : 'data' });
   }
@@ -42,7 +42,7 @@ export async function featureTableOf(src: FeatureSource, outDir: string, progres
     // Scoring with saved models: the client's values as they learnt them, with the file's further ones.
     const columnMap = trained ? withTrainedValues(given, trained.values ?? {}, trained.model, src.columns ?? '--columns') : given;
     const built = await buildFeatures({ dataDir: src.data, outDir: featuresDir, asOf: src.asOf ?? personaAsOf, columnMap, categories: trained?.categories, progress });
-    return { table: built.table, asOf: built.asOf };
+    return { table: built.table, asOf: built.asOf, summary: join(featuresDir, 'features.json') };
   }
   const path = existsSync(src.features!) && statSync(src.features!).isDirectory() ? join(src.features!, 'features.parquet') : src.features!;
   progress.stage('read feature table');
@@ -56,7 +56,7 @@ export async function featureTableOf(src: FeatureSource, outDir: string, progres
   }
   asOf ??= personaAsOf;
   if (!asOf) throw new InputError('INPUT_INVALID', `${path}: no as-of date (no features.json beside it, no --as-of, no as_of in the persona file)`, { field: 'as_of' });
-  return { table, asOf };
+  return { table, asOf, ...(existsSync(summaryPath) ? { summary: summaryPath } : {}) };
 }
 
 export interface RunOptions {

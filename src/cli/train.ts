@@ -1,6 +1,7 @@
 // `personas train`: learns the persona models from a feature table and the seeds `personas seed`
 // wrote (or the persona file's rules when no seeds are given) and writes model/ and metrics.json.
-import { mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, renameSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../errors.ts';
 import { describeModel } from '../models/learners.ts';
@@ -26,17 +27,32 @@ export interface TrainCommandOptions extends FeatureSource {
 export async function trainProjection(opts: TrainCommandOptions, progress: Progress): Promise<Projection> {
   const personaFile = trainingPersonaFile(opts);
   mkdirSync(opts.out, { recursive: true });
-  const { table, asOf } = await featureTableOf(opts, opts.out, progress, personaFile.spec.as_of);
+  const { table, asOf, summary } = await featureTableOf(opts, opts.out, progress, personaFile.spec.as_of);
   const seeds = opts.seeds ? readSeeds(opts.seeds, table) : undefined;
   const projection = await projectPersonas({ table, personaFile, asOf, seed: opts.seed, seeds, train: trainOptionsOf(opts.size), progress });
   progress.stage('write model');
   writeProjection(opts.out, table, projection, ['model', 'metrics.json']);
+  if (summary) keepFeatureSummary(summary, opts.out);
   for (const m of projection.models) progress.log(`${m.id}: learner ${describeModel(m.model)}`);
   for (const p of projection.metrics.personas) {
     progress.log(`${p.persona.padEnd(22)} ${p.status}${p.status === 'trained' ? `: AUC ${p.validationAuc?.toFixed(3)}, c ${p.estimatedC?.toFixed(3)}, threshold ${p.threshold?.toFixed(3)}` : ` (${p.reason})`}`);
   }
   progress.log(`model ${projection.manifest.modelVersion}: ${opts.out}/model/, metrics.json`);
   return projection;
+}
+
+/**
+ * A model trained from a built feature table keeps that table's summary beside it, where `personas
+ * run` leaves its own (`features/features.json`): scoring a later base with the model reads its
+ * purchase categories and the client's values as it learnt them, publishing it keeps the reference
+ * files and the data summary, and its report has a data section. Written beside, then renamed.
+ */
+function keepFeatureSummary(summary: string, out: string): void {
+  const kept = join(out, 'features', 'features.json');
+  if (resolve(summary) === resolve(kept)) return;
+  mkdirSync(dirname(kept), { recursive: true });
+  copyFileSync(summary, `${kept}.tmp`);
+  renameSync(`${kept}.tmp`, kept);
 }
 
 export function registerTrain(program: Command): void {
