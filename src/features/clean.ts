@@ -9,7 +9,7 @@ import { JOINED_LINES } from './broken-lines.ts';
 import { ident, literal, oneOf, rows, run, trimmed, type Duck } from './duck.ts';
 import { amountSql, numberSql, timestampSql } from './formats.ts';
 import { KEPT_LISTED } from './summary.ts';
-import { CHANNELS, INTERACTION_TYPES, mappedSql, unknownValues, type UnknownValue, type ValueMap } from './values.ts';
+import { CHANNELS, FLAG_NO, FLAG_YES, INTERACTION_TYPES, mappedSql, unknownValues, type UnknownValue, type ValueMap } from './values.ts';
 import { EXTRA_FIELDS, recordLines, REQUIRED_COLUMNS, STRAY_QUOTE, type LoadedInput } from './sources.ts';
 
 export { CHANNELS, INTERACTION_TYPES } from './values.ts';
@@ -350,7 +350,7 @@ export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: 
     amount: amountSql('amount', input.format),
     channel: has('channel') ? `coalesce(${oneOf('channel', CHANNELS)}, ${mappedSql('channel', values.channel)}, CASE WHEN ${present('channel')} THEN 'other' END)` : 'NULL::VARCHAR',
     category: has('category') ? `nullif(${trimmed('category')}, '')` : 'NULL::VARCHAR',
-    promo: has('promo') ? `CASE WHEN ${trimmed('promo')} = '1' THEN 1 ELSE 0 END` : '0',
+    promo: has('promo') ? `CASE WHEN ${trimmed('promo')} = '1' OR lower(${trimmed('promo')}) IN (${FLAG_YES.map(literal).join(', ')}) THEN 1 ELSE 0 END` : '0',
   };
   const checks: Check[] = [
     { reason: 'bad_date', action: 'dropped', when: 'p__day IS NULL' },
@@ -358,13 +358,15 @@ export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: 
     { reason: 'bad_amount', action: 'dropped', when: 'p__amount IS NULL OR NOT isfinite(p__amount) OR abs(p__amount) >= 1e15' },
     { reason: 'orphan_id', action: 'dropped', when: '_orphan' },
     ...(has('channel') ? [{ reason: 'unknown_channel', action: 'kept: channel other' as const, when: `p__channel = 'other'` }] : []),
-    ...(has('promo') ? [{ reason: 'bad_promo', action: 'kept: promo 0' as const, when: `${present('promo')} AND ${trimmed('promo')} NOT IN ('0', '1')` }] : []),
+    ...(has('promo') ? [{ reason: 'bad_promo', action: 'kept: promo 0' as const, when: `${present('promo')} AND ${trimmed('promo')} NOT IN ('0', '1') AND lower(${trimmed('promo')}) NOT IN (${[...FLAG_YES, ...FLAG_NO].map(literal).join(', ')})` }] : []),
   ];
   const checked = await applyChecks(conn, input, checks, parsed, true);
   await matchReformattedIds(conn, checked);
   const counts = await writeRejects(conn, 'transactions', input, checked, outDir);
   const unknown = counts.find((c) => c.reason === 'unknown_channel');
   if (unknown) unknown.values = await unknownValues(conn, input.table, checked, unknown.reason, 'channel');
+  const flags = counts.find((c) => c.reason === 'bad_promo');
+  if (flags) flags.values = await unknownValues(conn, input.table, checked, flags.reason, 'promo');
   await run(
     conn,
     `CREATE OR REPLACE VIEW transactions_clean AS SELECT customer_id, day, amount, channel, category, promo

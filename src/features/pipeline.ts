@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { silentProgress, type Progress } from '../progress.ts';
 import { buildBehaviour, topCategories } from './behaviour.ts';
-import { describeUnknownValues, type ValueMap } from './values.ts';
+import { describeUnknownFlags, describeUnknownValues, type ValueMap } from './values.ts';
 import { cleanCustomers, cleanFirstNames, cleanInteractions, cleanTiles, cleanTransactions, CHANNELS, type RejectCount } from './clean.ts';
 import { ident, literal, openDuck, rows, run, toNumber, type Duck } from './duck.ts';
 import { buildNameAges } from './names.ts';
@@ -175,7 +175,7 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     for (const r of rejects) {
       const listed = r.listed === undefined ? '' : `; the first ${r.listed} listed`;
       progress.log(`${r.file}: ${r.rows} row(s) ${r.action === 'dropped' ? 'rejected' : 'flagged'} (${r.reason}; ${r.action}${listed})`);
-      if (r.values?.length) progress.log(describeUnknownValues(r.reason === 'unknown_type' ? 'type' : 'channel', r.values));
+      if (r.values?.length) progress.log(r.reason === 'bad_promo' ? describeUnknownFlags(r.values) : describeUnknownValues(r.reason === 'unknown_type' ? 'type' : 'channel', r.values));
     }
     return { table, asOf, summary, rejects };
   } finally {

@@ -60,6 +60,14 @@ const VALUE_SYNONYMS: Record<CodedColumn, Record<string, string[]>> = {
   },
 };
 
+/**
+ * How client files write a yes/no flag (a purchase's `promo`, contract `0` / `1`): the figures, the
+ * French and English words and their initials, a spreadsheet's TRUE and FALSE (VRAI, FAUX in a
+ * French one), SAP's X; matched whatever the case and surrounding spaces. None can be read two ways.
+ */
+export const FLAG_YES = ['1', '1.0', 'oui', 'o', 'yes', 'y', 'true', 'vrai', 'x'];
+export const FLAG_NO = ['0', '0.0', 'non', 'n', 'no', 'false', 'faux'];
+
 /** The contract value that `value` (a client's value of coded column `column`) looks like, if any. */
 export function suggestValue(column: CodedColumn, value: string): string | undefined {
   const key = normalise(value);
@@ -82,7 +90,7 @@ export const UNKNOWN_VALUES_NAMED = 20;
  * kept with reason `reason` (neither the contract's nor mapped), the most frequent first
  * (UNKNOWN_VALUES_NAMED of them), with their rows and the contract value each looks like.
  */
-export async function unknownValues(conn: Duck, table: string, checked: string, reason: string, column: CodedColumn): Promise<UnknownValue[]> {
+export async function unknownValues(conn: Duck, table: string, checked: string, reason: string, column: CodedColumn | 'promo'): Promise<UnknownValue[]> {
   const c = ident(column);
   const found = (await rows(
     conn,
@@ -91,7 +99,7 @@ export async function unknownValues(conn: Duck, table: string, checked: string, 
      GROUP BY 1 ORDER BY n DESC, value LIMIT ${UNKNOWN_VALUES_NAMED}`,
   )) as { value: string; n: bigint }[];
   return found.map((f) => {
-    const suggestion = suggestValue(column, f.value);
+    const suggestion = column === 'promo' ? undefined : suggestValue(column, f.value);
     return { value: f.value, rows: Number(f.n), ...(suggestion ? { suggestion } : {}) };
   });
 }
@@ -100,6 +108,14 @@ export async function unknownValues(conn: Duck, table: string, checked: string, 
 export function suggestedValueMap(column: CodedColumn, values: UnknownValue[]): string {
   const pairs = values.filter((v) => v.suggestion).map((v) => `${JSON.stringify(v.value)}: ${v.suggestion}`);
   return pairs.length ? `values: { ${column}: { ${pairs.join(', ')} } }` : '';
+}
+
+/** The promotion flags not read as yes or no, in words: read as no promotion. */
+export function describeUnknownFlags(values: UnknownValue[], lang: 'en' | 'fr' = 'en'): string {
+  const listed = values.map((v) => `"${v.value}" (${v.rows})`).join(', ');
+  return lang === 'fr'
+    ? `promo ni oui ni non (${FLAG_YES.join(', ')} / ${FLAG_NO.join(', ')}) : ${listed} ; lus comme sans promotion`
+    : `promo values neither yes nor no (${FLAG_YES.join(', ')} / ${FLAG_NO.join(', ')}): ${listed}; read as no promotion`;
 }
 
 /** The unknown values of a coded column in words, with the map that would read those looking like contract values. */

@@ -265,10 +265,12 @@ export const REFERENCE_FILES: Record<string, Record<Lang, string>> = {
 };
 
 /** The unknown values of a coded column, most frequent first, with the contract value each looks like: `"Magasin" 4 (like store)`. */
-export function unknownValuesDetail(values: { value: string; rows: number; suggestion?: string }[], lang: Lang): string {
+export function unknownValuesDetail(values: { value: string; rows: number; suggestion?: string }[], lang: Lang, kind: 'coded' | 'flag' = 'coded'): string {
   const locale = lang === 'fr' ? 'fr-FR' : 'en-GB';
   const like = lang === 'fr' ? 'comme' : 'like';
   const words = values.map((v) => `${v.value ? `"${v.value}"` : lang === 'fr' ? '(vide)' : '(empty)'} ${v.rows.toLocaleString(locale)}${v.suggestion ? ` (${like} ${v.suggestion})` : ''}`).join(', ');
+  // A yes/no flag in words no reading can tell (oui, yes, true, vrai, x and their opposites are read).
+  if (kind === 'flag') return lang === 'fr' ? `valeurs : ${words} ; lues comme sans promotion` : `values: ${words}; read as no promotion`;
   return lang === 'fr' ? `valeurs : ${words} ; à associer par le fichier --columns (values)` : `values: ${words}; map them in the --columns file (values)`;
 }
 
@@ -296,7 +298,7 @@ const REASONS: Record<string, Record<Lang, string>> = {
   },
   short_postcode: { en: 'postcode missing its leading 0 (restored)', fr: 'code postal sans son 0 initial (rétabli)' },
   unknown_channel: { en: 'unknown channel (counted as other)', fr: 'canal inconnu (compté en « autre »)' },
-  bad_promo: { en: 'promotion flag not 0 or 1 (set to 0)', fr: 'indicateur de promotion ni 0 ni 1 (mis à 0)' },
+  bad_promo: { en: 'promotion flag neither yes nor no (1 or 0, oui or non, true or false..., set to 0)', fr: 'indicateur de promotion ni oui ni non (1 ou 0, oui ou non, vrai ou faux..., mis à 0)' },
   unknown_type: { en: 'unknown contact type (counted as other)', fr: 'type de contact inconnu (compté en « autre »)' },
   bad_cell_id: {
     en: 'not a 200 m cell id of the grid (CRS3035RES200mN…E…, CRS 3035, 5490 or 2975)',

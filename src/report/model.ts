@@ -126,7 +126,7 @@ function dataView(data: DataSummary, lang: Lang): NonNullable<ReportModel['data'
           label: reasonLabel(r.reason, lang),
           rows: r.rows,
           dropped: r.action === 'dropped',
-          ...(r.values?.length ? { detail: unknownValuesDetail(r.values, lang) } : {}),
+          ...(r.values?.length ? { detail: unknownValuesDetail(r.values, lang, r.reason === 'bad_promo' ? 'flag' : 'coded') } : {}),
         })),
         readAs: format ? describeFormat(format, lang) : [],
       };

@@ -1,13 +1,14 @@
 // A purchase's channel and a contact's type as clients write them ("Magasin", "Email envoyé"): an
 // unknown value is kept as `other`, counted, and named with the contract value it looks like; the
-// column file's `values` reads them as the contract's.
+// column file's `values` reads them as the contract's. A purchase's promotion flag in words (Oui,
+// VRAI, X) is read as it says; one neither yes nor no is counted and named.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { columnMapOf, readColumnMap, withTrainedValues } from '../../src/features/column-map.ts';
 import { buildFeatures, numericColumn } from '../../src/features/index.ts';
 import { readDataSummary } from '../../src/features/summary.ts';
-import { describeUnknownValues } from '../../src/features/values.ts';
+import { describeUnknownFlags, describeUnknownValues } from '../../src/features/values.ts';
 import { writeBase } from '../helpers/hand-base.ts';
 import { tempDir } from '../helpers/world.ts';
 
@@ -78,6 +79,50 @@ describe('channels and contact types the client names its own way', () => {
     expect(build.rejects).toEqual(reference.rejects);
     expect(build.table.numeric).toEqual(reference.table.numeric);
     expect(readDataSummary(join(out, 'features.json'))!.values).toEqual({ channel: { MAGASIN: 'store', Internet: 'web', drive: 'app' }, type: { 'email envoye': 'email_sent', ouverture: 'email_open' } });
+  });
+});
+
+describe('the promotion flag as clients write it', () => {
+  /** The hand-written base with each purchase's promo flag (six purchases, the second on promotion) written as `flags` says. */
+  function flagged(flags: string[]): string {
+    const dir = tempDir();
+    writeBase(dir);
+    const path = join(dir, 'transactions.csv');
+    const [header, ...lines] = readFileSync(path, 'utf8').trimEnd().split('\n');
+    writeFileSync(path, [header, ...lines.map((line, i) => line.replace(/,[01]$/, `,${flags[i]}`))].join('\n') + '\n');
+    return dir;
+  }
+
+  it('reads yes and no in words, initials, a spreadsheet\'s TRUE and FALSE or SAP\'s X as 1 and 0, whatever the case', async () => {
+    const reference = await buildFeatures({ dataDir: flagged(['0', '1', '0', '0', '0', '0']), asOf: '2026-06-30' });
+    const share = numericColumn(reference.table, 'promo_share')!;
+    expect(share[0]).toBeGreaterThan(0);
+    for (const flags of [
+      ['Non', ' OUI ', 'FAUX', ' n ', 'false', 'no'],
+      ['N', 'o', 'Faux', 'NON', '0.0', 'n'],
+      ['False', 'True', 'false', 'no', 'N', 'non'],
+      ['', 'X', '', '', '', ''],
+      ['0', 'Vrai', 'faux', '0', '0', '0'],
+      ['no', 'Yes', 'No', 'n', 'N', '0'],
+      ['0', 'y', '', '0', '0', '0'],
+      ['0.0', '1.0', '0', '0', '0', '0'],
+    ]) {
+      const build = await buildFeatures({ dataDir: flagged(flags), asOf: '2026-06-30' });
+      expect(build.rejects, flags.join('|')).toEqual(reference.rejects);
+      expect(numericColumn(build.table, 'promo_share'), flags.join('|')).toEqual(share);
+    }
+  });
+
+  it('counts a flag neither yes nor no as no promotion, naming its values', async () => {
+    const out = tempDir();
+    const build = await buildFeatures({ dataDir: flagged(['0', 'PROMO', 'soldes', 'PROMO', '0', '2']), outDir: out, asOf: '2026-06-30' });
+    const bad = build.rejects.find((r) => r.reason === 'bad_promo')!;
+    expect(bad).toMatchObject({ file: 'transactions', rows: 4, action: 'kept: promo 0' });
+    expect(bad.values).toEqual([{ value: 'PROMO', rows: 2 }, { value: '2', rows: 1 }, { value: 'soldes', rows: 1 }]);
+    const none = await buildFeatures({ dataDir: flagged(['0', '0', '0', '0', '0', '0']), asOf: '2026-06-30' });
+    expect(numericColumn(build.table, 'promo_share')).toEqual(numericColumn(none.table, 'promo_share'));
+    expect(readDataSummary(join(out, 'features.json'))!.rejects.find((r) => r.reason === 'bad_promo')!.values).toEqual(bad.values);
+    expect(describeUnknownFlags(bad.values!)).toBe('promo values neither yes nor no (1, 1.0, oui, o, yes, y, true, vrai, x / 0, 0.0, non, n, no, false, faux): "PROMO" (2), "2" (1), "soldes" (1); read as no promotion');
   });
 });
 

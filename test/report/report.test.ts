@@ -227,6 +227,7 @@ describe('report of a demo run', () => {
           values: [{ value: 'Magasin', rows: 2900, suggestion: 'store' }, { value: 'Drive', rows: 100 }],
         },
         { file: 'transactions', reason: 'bad_date', action: 'dropped', rows: 40 },
+        { file: 'transactions', reason: 'bad_promo', action: 'kept: promo 0', rows: 5, values: [{ value: 'PROMO', rows: 5 }] },
         { file: 'customers', reason: 'short_postcode', action: 'kept: leading 0 restored', rows: 77 },
       ],
       formats: { customers: { encoding: 'windows-1252' as const, delimiter: ';' as const, decimalComma: true, dateOrder: 'day-first' as const } },
@@ -234,14 +235,16 @@ describe('report of a demo run', () => {
     };
     const en = buildReportModel({ ...a, data });
     const page = renderReportHtml(en);
-    expect(rowCellsBy(page, 'table-data', 'file', 'transactions')).toEqual({ rejected: '52', repaired: '30' });
+    expect(rowCellsBy(page, 'table-data', 'file', 'transactions')).toEqual({ rejected: '52', repaired: '35' });
     expect(rowCellsBy(page, 'table-data', 'file', 'customers')).toEqual({ rejected: '0', repaired: '77' });
     expect(rowCellsBy(page, 'table-data', 'file', 'interactions')).toEqual({ rejected: '0', repaired: '0' });
     // The largest reason first.
-    expect(en.data!.files[1].reasons.map((r) => [r.reason, r.rows])).toEqual([['bad_date', 40], ['unknown_channel', 30], ['bad_amount', 12]]);
+    expect(en.data!.files[1].reasons.map((r) => [r.reason, r.rows])).toEqual([['bad_date', 40], ['unknown_channel', 30], ['bad_amount', 12], ['bad_promo', 5]]);
     expect(page).toContain('<span data-reason="bad_amount" data-value="12">amount not a number: 12</span>');
     // The channels the contract does not know, named with what each looks like.
     expect(page).toContain('unknown channel (counted as other): 30</span> <span class="detail">(values: &quot;Magasin&quot; 2,900 (like store), &quot;Drive&quot; 100; map them in the --columns file (values))</span>');
+    // A promotion flag neither yes nor no, named, and read as no promotion (nothing to map).
+    expect(page).toContain('set to 0): 5</span> <span class="detail">(values: &quot;PROMO&quot; 5; read as no promotion)</span>');
     expect(page).toContain('read as Windows-1252 (the file is not valid UTF-8); semicolon-separated; decimal comma accepted (12,50); slashed dates read day first (25/04/2026)');
     expect(page).toContain('<ul id="data-suggestions"><li>Customers: no &quot;postcode&quot; column, and &quot;Code Postal&quot; looks like one: it is read as a client column of its own unless mapped with --columns, e.g. {&quot;customers&quot;:{&quot;Code Postal&quot;:&quot;postcode&quot;}}</li></ul>');
     const frModel = buildReportModel({ ...a, data }, { lang: 'fr' });
@@ -254,6 +257,7 @@ describe('report of a demo run', () => {
     expect(fr).toContain('Les données reçues');
     expect(fr).toContain('<span data-reason="short_postcode" data-value="77">code postal sans son 0 initial (rétabli) : 77</span>');
     expect(fr).toContain('lu en Windows-1252 (le fichier n’est pas en UTF-8 valide) ; séparateur point-virgule');
+    expect(fr).toContain('mis à 0) : 5</span> <span class="detail">(valeurs : &quot;PROMO&quot; 5 ; lues comme sans promotion)</span>');
     expect(fr).toContain(`(valeurs : &quot;Magasin&quot; 2${'\u202f'}900 (comme store), &quot;Drive&quot; 100 ; à associer par le fichier --columns (values))`);
     // Without the run's features.json, the section says so.
     const none = renderReportHtml(buildReportModel({ ...a, data: null }, { lang: 'fr' }));
