@@ -241,10 +241,72 @@ function dayMonthLayout(separator: string): string {
  * are plain numbers, one carrying a sign is no amount (a row typed by hand, a total line).
  */
 export function amountSql(c: string, format: Pick<InputFormat, 'decimalComma' | 'euroAmounts'> | undefined): string {
+  return `coalesce(${plainAmountSql(c, format)}, ${writtenAmountSql(c, format)})`;
+}
+
+function plainAmountSql(c: string, format: Pick<InputFormat, 'decimalComma' | 'euroAmounts'> | undefined): string {
   if (format?.decimalComma || !format?.euroAmounts) return numberSql(c, format);
   let text = trimmed(c);
   for (const drop of ['€', 'EUR', ' ', '\u00a0']) text = `replace(${text}, '${drop}', '')`;
   return `coalesce(try_cast(${trimmed(c)} AS DOUBLE), CASE WHEN contains(${c}, '€') OR contains(${c}, 'EUR') THEN try_cast(${text} AS DOUBLE) END)`;
+}
+
+/** Between thousands: a comma, an apostrophe (Swiss), a space of any width; in a decimal-comma file, a dot instead of the comma. */
+const THOUSANDS = { point: ",'’ \u00a0\u202f", comma: ".'’ \u00a0\u202f" };
+
+/**
+ * SQL: an amount as accounting software and spreadsheets may write it, read where the plain
+ * reading fails (the reading is tried on those rows only): thousands grouped (`1,234.50`,
+ * `1.234,50` in a decimal-comma file, `1'234.50`), and a refund written `12.50-` (SAP) or
+ * `(12.50)` (a spreadsheet's accounting format). Each group after the first is three digits, so a
+ * corrupted `1.234.56` stays unread; the euro sign is set aside only where the plain reading does.
+ */
+function writtenAmountSql(c: string, format: Pick<InputFormat, 'decimalComma' | 'euroAmounts'> | undefined): string {
+  let text = trimmed(c);
+  const drops = format?.decimalComma ? ['€'] : format?.euroAmounts ? ['€', 'EUR'] : [];
+  for (const drop of drops) text = `replace(${text}, '${drop}', '')`;
+  text = `trim(${text})`;
+  const negative = `((starts_with(${text}, '(') AND ends_with(${text}, ')')) OR (ends_with(${text}, '-') AND NOT starts_with(${text}, '-')))`;
+  const body = `trim(CASE WHEN starts_with(${text}, '(') THEN ${text}[2:-2] WHEN ends_with(${text}, '-') THEN ${text}[1:-2] ELSE ${text} END)`;
+  const [group, decimal] = format?.decimalComma ? [THOUSANDS.comma, ','] : [THOUSANDS.point, '\\.'];
+  const grouped = `'^[-+]?[0-9]{1,3}([${group.replaceAll("'", "''")}][0-9]{3})+(${decimal}[0-9]+)?$'`;
+  const digits = `regexp_replace(${body}, '[${group.replaceAll("'", "''")}]', '', 'g')`;
+  const number = `CASE WHEN regexp_matches(${body}, ${grouped}) THEN try_cast(${format?.decimalComma ? `replace(${digits}, ',', '.')` : digits} AS DOUBLE)
+    ELSE ${plainAmountSql(`(${body})`, format)} END`;
+  return `CASE WHEN ${negative} OR regexp_matches(${body}, ${grouped}) THEN (CASE WHEN ${negative} THEN -1 ELSE 1 END) * (${number}) END`;
+}
+
+/**
+ * Numbers that can only be written with a decimal comma, and their decimal-point twins: an amount
+ * with one or two decimals (`12,50`: thousands are three digits), degrees of at most three digits
+ * with decimals (`48,8566`: no coordinate is in the thousands).
+ */
+const DECIMAL_SHAPES = {
+  amount: { comma: String.raw`^\s*(€|EUR)?\s*[-+]?[0-9]+,[0-9]{1,2}\s*(€|EUR)?\s*$`, point: String.raw`^\s*(€|EUR)?\s*[-+]?[0-9]+\.[0-9]{1,2}\s*(€|EUR)?\s*$` },
+  degrees: { comma: String.raw`^\s*[-+]?[0-9]{1,3},[0-9]+\s*$`, point: String.raw`^\s*[-+]?[0-9]{1,3}\.[0-9]+\s*$` },
+};
+/** The columns of each input whose values say how its decimals are written. */
+const DECIMAL_COLUMNS: Partial<Record<string, Record<string, keyof typeof DECIMAL_SHAPES>>> = {
+  transactions: { amount: 'amount' },
+  customers: { lat: 'degrees', lon: 'degrees' },
+};
+
+/**
+ * Whether a comma-separated file writes its decimals with a comma (quoted: `"12,50"`), as French
+ * software exporting "CSV" may: more of its first DATE_SAMPLE_ROWS amounts (or coordinates) can
+ * only be decimal-comma numbers than decimal-point ones. A semicolon or tab file is taken to have
+ * a decimal comma already; a comma file whose numbers show neither stays with the point.
+ */
+export async function detectDecimalComma(conn: Duck, input: string, table: string, columns: string[]): Promise<boolean> {
+  const shaped = Object.entries(DECIMAL_COLUMNS[input] ?? {}).filter(([c]) => columns.includes(c));
+  if (!shaped.length) return false;
+  const count = (way: 'comma' | 'point') =>
+    shaped.map(([c, shape]) => `count(*) FILTER (WHERE regexp_matches(${ident(c)}, '${DECIMAL_SHAPES[shape][way]}'))`).join(' + ');
+  const [seen] = await rows(
+    conn,
+    `SELECT ${count('comma')} AS comma, ${count('point')} AS point FROM (SELECT ${shaped.map(([c]) => ident(c)).join(', ')} FROM ${ident(table)} LIMIT ${DATE_SAMPLE_ROWS})`,
+  );
+  return Number(seen.comma) > Number(seen.point);
 }
 
 /** Whether most of the first DATE_SAMPLE_ROWS amounts of the text column `amount` in `table` carry a euro sign or `EUR`. */

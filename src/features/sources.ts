@@ -11,7 +11,7 @@ import { joinBrokenLines } from './broken-lines.ts';
 import type { ValueMap } from './values.ts';
 import { ident, literal, rows, run, type Duck } from './duck.ts';
 import { lookalike, OPTIONAL_COLUMNS, type ColumnSuggestion } from './columns.ts';
-import { detectDateOrder, detectEuroAmounts, scanStream, scanText, sniffDelimiter, transcodeToUtf8, type InputFormat, type TextScan } from './formats.ts';
+import { detectDateOrder, detectDecimalComma, detectEuroAmounts, scanStream, scanText, sniffDelimiter, transcodeToUtf8, type InputFormat, type TextScan } from './formats.ts';
 import { WORKBOOK_DELIMITER, workbookToText, type WorkbookSheet } from './workbook.ts';
 
 export { sniffDelimiter };
@@ -329,6 +329,8 @@ async function loadReadable(
   const extraFields = spare && (await rows(conn, `SELECT 1 AS x FROM ${ident(table)} WHERE trim(${EXTRA_FIELDS}) <> '' LIMIT 1`)).length > 0;
   if (spare && !extraFields) await run(conn, `ALTER TABLE ${ident(table)} DROP COLUMN ${EXTRA_FIELDS}`);
   Object.assign(format, await detectDateOrder(conn, table, (DATE_COLUMNS[name] ?? []).filter((c) => columns.includes(c))));
+  // A comma-separated file may still write its decimals with a comma, quoted ("12,50").
+  if (!format.decimalComma && (await detectDecimalComma(conn, name, table, columns))) format.decimalComma = true;
   // A semicolon or tab file's amounts may carry a euro sign anyway; a comma-separated one's when most do.
   if (name === 'transactions' && !format.decimalComma && columns.includes('amount') && (await detectEuroAmounts(conn, table))) format.euroAmounts = true;
   return {

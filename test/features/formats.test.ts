@@ -430,12 +430,50 @@ describe('dates, numbers and fields that do not read', () => {
     expect(Array.from(built.table.numeric[built.table.numericNames.indexOf('frequency_12m')])).toEqual([3, 0]);
   });
 
+  it("reads amounts as accounting software and spreadsheets write them: thousands grouped, refunds as 12.50- or (12.50); a corrupted one stays unread", async () => {
+    const amounts = async (dir: string) => {
+      const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out') });
+      // The amounts rejected, as the rejects file writes them (after line, record, reason, action, customer_id, ts).
+      const rows = readFileSync(join(dir, 'out', 'rejects', 'transactions.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.replace(/^([^,]*,){6}/, ''));
+      return { rejects: built.rejects, rows, monetary: built.table.numeric[built.table.numericNames.indexOf('monetary_12m')][0] };
+    };
+    // A semicolon file: decimal commas, thousands by a dot, an apostrophe or a space; refunds after the amount or in brackets.
+    const fr = await amounts(write(['A;2026-04-25;1.234,50', "A;2026-04-24;1'000", 'A;2026-04-23;2 000,25 €', 'A;2026-04-22;100,25-', 'A;2026-04-21;(0,75)', 'A;2026-04-20;1.234.567,5', 'A;2026-04-19;1.23,4', 'A;2026-04-18;12,5.0']));
+    expect(fr.monetary).toBeCloseTo(1234.5 + 1000 + 2000.25 - 100.25 - 0.75 + 1234567.5, 2);
+    expect(fr.rejects).toEqual([{ file: 'transactions', reason: 'bad_amount', action: 'dropped', rows: 2 }]);
+    // A comma file: thousands by a comma (so the amount quoted) or an apostrophe; '1.234.56' and '--' (the benchmark's corrupted amounts) stay unread.
+    const dir = write([]);
+    writeFileSync(join(dir, 'transactions.csv'), ['customer_id,ts,amount', 'A,2026-04-25,"1,234.50"', "A,2026-04-24,1'000.5", 'A,2026-04-23,12.50-', 'A,2026-04-22,(7.5)', 'A,2026-04-21,"(1,000)"', 'A,2026-04-20,10', 'A,2026-04-19,1.234.56', 'A,2026-04-18,--', 'A,2026-04-17,"12,50"', 'A,2026-04-16,EUR 19.90', 'A,2026-04-15,"1,23"', 'A,2026-04-14,10.25', 'A,2026-04-13,3.5', 'A,2026-04-12,99.99'].join('\n') + '\n');
+    const en = await amounts(dir);
+    expect(en.monetary).toBeCloseTo(1234.5 + 1000.5 - 12.5 - 7.5 - 1000 + 10 + 10.25 + 3.5 + 99.99, 2);
+    expect(en.rejects).toEqual([{ file: 'transactions', reason: 'bad_amount', action: 'dropped', rows: 5 }]);
+    expect(en.rows).toEqual(['1.234.56', '--', '"12,50"', 'EUR 19.90', '"1,23"']);
+  });
+
+  it("reads a comma-separated file's quoted decimal commas when they are its amounts' way, and says so", async () => {
+    const dir = write([]);
+    writeFileSync(join(dir, 'transactions.csv'), ['customer_id,ts,amount', 'A,2026-04-25,"12,50"', 'A,2026-04-24,"3,5"', 'A,2026-04-23,"1.234,50"', 'A,2026-04-22,7', 'A,2026-04-21,"-2,25"', 'A,2026-04-20,"8.5"'].join('\n') + '\n');
+    writeFileSync(join(dir, 'customers.csv'), 'customer_id,lat,lon\nA,"48,8566","2,3522"\nB,"43,2965","5,3698"\nC,45.75,4.85\n');
+    const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out') });
+    expect(built.rejects).toEqual([]);
+    expect(built.table.numeric[built.table.numericNames.indexOf('monetary_12m')][0]).toBeCloseTo(12.5 + 3.5 + 1234.5 + 7 - 2.25 + 8.5, 2);
+    expect(built.summary.formats?.transactions).toMatchObject({ delimiter: ',', decimalComma: true });
+    expect(built.summary.formats?.customers).toMatchObject({ delimiter: ',', decimalComma: true });
+    expect(describeFormat(built.summary.formats!.transactions)).toEqual(['decimal comma accepted (12,50)']);
+    // Where decimal points are the amounts' way, a quoted "12,50" is no amount.
+    writeFileSync(join(dir, 'transactions.csv'), ['customer_id,ts,amount', 'A,2026-04-25,12.50', 'A,2026-04-24,3.5', 'A,2026-04-23,"12,50"', 'A,2026-04-22,"1,234"'].join('\n') + '\n');
+    const plain = await buildFeatures({ dataDir: dir });
+    expect(plain.summary.formats?.transactions?.decimalComma ?? false).toBe(false);
+    expect(plain.rejects.find((r) => r.file === 'transactions')).toEqual({ file: 'transactions', reason: 'bad_amount', action: 'dropped', rows: 1 });
+    expect(plain.table.numeric[plain.table.numericNames.indexOf('monetary_12m')][0]).toBeCloseTo(12.5 + 3.5 + 1234, 2);
+  });
+
   it('names the file and why when no transaction reads', async () => {
     const dir = write(['A;2026-04-25;12.50 EUR', 'A;2026-04-26;douze']);
     const err = await buildFeatures({ dataDir: dir }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect((err as Error).message).toBe(
-      `${join(dir, 'transactions.csv')}: no valid transaction to take as_of from (every row was rejected: bad_amount 2; dates are read as ISO (2026-04-25), with slashes (25/04/2026) or compact (20260425), amounts as numbers (12.50, or 12,50 in a semicolon-separated file)); give --as-of YYYY-MM-DD`,
+      `${join(dir, 'transactions.csv')}: no valid transaction to take as_of from (every row was rejected: bad_amount 2; dates are read as ISO (2026-04-25), with slashes (25/04/2026) or compact (20260425), amounts as numbers (12.50, 1,234.50, a refund -12.50, 12.50- or (12.50); 12,50 and 1.234,50 in a semicolon-separated file, or where most amounts are written so)); give --as-of YYYY-MM-DD`,
     );
   });
 });
