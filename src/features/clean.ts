@@ -202,6 +202,43 @@ async function numberRepeats(conn: Duck, table: string, key: string): Promise<st
   return numbered;
 }
 
+/** The first date a record may hold: 1900-01-01 and before are placeholders (a spreadsheet's day 1, SQL Server's 1753-01-01, 0001-01-01). */
+export const FIRST_PLAUSIBLE_DATE = '1900-01-02';
+/** Past this share of a file's dated rows, dates after the latest plausible one are the file's own, not typos. */
+export const FUTURE_SHARE = 0.01;
+
+/**
+ * Dates no record can hold, in `checked`'s DATE column `column`: a placeholder (before
+ * FIRST_PLAUSIBLE_DATE), or a date after `latest` (the day after the run's, or as_of when later): a
+ * typo (2062 for 2026) or a far-future placeholder (9999-12-31), which would otherwise become the
+ * base's as_of and leave every customer's twelve months empty. A row still usable gets reason
+ * `implausible_date` with `action`: dropped (a purchase, a contact), or kept with the date set
+ * missing (a customer's signup date). Where future dates are more than FUTURE_SHARE of the file's
+ * dated rows, the file is dated ahead of this machine's clock (a generated base, a clock behind):
+ * its future dates stay. A scan of the parsed dates; an update only where there are some.
+ */
+async function rejectImplausibleDates(conn: Duck, checked: string, column: string, latest: string, action: RejectAction): Promise<void> {
+  const d = ident(column);
+  const [seen] = (await rows(
+    conn,
+    `SELECT count(${d}) AS dated, count(*) FILTER (WHERE ${d} > DATE ${literal(latest)}) AS future, count(*) FILTER (WHERE ${d} < DATE ${literal(FIRST_PLAUSIBLE_DATE)}) AS placeholder
+     FROM ${ident(checked)} WHERE _reason IS NULL OR _action <> 'dropped'`,
+  )) as { dated: bigint; future: bigint; placeholder: bigint }[];
+  const future = Number(seen.future) > 0 && Number(seen.future) <= FUTURE_SHARE * Number(seen.dated);
+  if (!future && Number(seen.placeholder) === 0) return;
+  const when = `(${d} < DATE ${literal(FIRST_PLAUSIBLE_DATE)}${future ? ` OR ${d} > DATE ${literal(latest)}` : ''})`;
+  const usable = `(_reason IS NULL OR _action <> 'dropped')`;
+  if (action === 'dropped') {
+    await run(conn, `UPDATE ${ident(checked)} SET _reason = 'implausible_date', _action = 'dropped' WHERE ${usable} AND ${when}`);
+  } else {
+    // A row already kept with another repair keeps its reason; the date is set missing all the same.
+    await run(
+      conn,
+      `UPDATE ${ident(checked)} SET ${d} = NULL, _reason = coalesce(_reason, 'implausible_date'), _action = coalesce(_action, ${literal(action)}) WHERE ${usable} AND ${when}`,
+    );
+  }
+}
+
 /**
  * Rejects, in `checked`, the rows that passed every check but repeat the `key` (SQL over the
  * parsed columns) of an earlier such row: the first usable row of each key is kept. An update of
@@ -226,7 +263,7 @@ export const MAX_AGE = 120;
  * Validates customers into table `customers_clean`; returns the reject counts. A birth year is
  * kept from `year` - MAX_AGE to `year` (the year of the base's as_of when given, else this year).
  */
-export async function cleanCustomers(conn: Duck, input: LoadedInput, outDir: string, year: number): Promise<RejectCount[]> {
+export async function cleanCustomers(conn: Duck, input: LoadedInput, outDir: string, year: number, latest: string): Promise<RejectCount[]> {
   const has = (c: string) => input.columns.includes(c);
   const num = (c: string) => numberSql(c, input.format);
   const checks: Check[] = [
@@ -285,6 +322,7 @@ export async function cleanCustomers(conn: Duck, input: LoadedInput, outDir: str
     ),
   };
   const checked = await applyChecks(conn, { ...input, table: numbered }, checks, parsed);
+  if (has('signup_date')) await rejectImplausibleDates(conn, checked, 'p_signup_date', latest, 'kept: set missing');
   const counts = await writeRejects(conn, 'customers', { ...input, table: numbered }, checked, outDir);
   await run(
     conn,
@@ -342,7 +380,7 @@ async function matchReformattedIds(conn: Duck, checked: string): Promise<void> {
 }
 
 /** Validates transactions into the view `transactions_clean` (customers_clean must exist). */
-export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: string, values: ValueMap = {}): Promise<RejectCount[]> {
+export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: string, latest: string, values: ValueMap = {}): Promise<RejectCount[]> {
   const has = (c: string) => input.columns.includes(c);
   const parsed: Record<string, string> = {
     customer_id: trimmed('customer_id'),
@@ -362,6 +400,7 @@ export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: 
   ];
   const checked = await applyChecks(conn, input, checks, parsed, true);
   await matchReformattedIds(conn, checked);
+  await rejectImplausibleDates(conn, checked, 'day', latest, 'dropped');
   const counts = await writeRejects(conn, 'transactions', input, checked, outDir);
   const unknown = counts.find((c) => c.reason === 'unknown_channel');
   if (unknown) unknown.values = await unknownValues(conn, input.table, checked, unknown.reason, 'channel');
@@ -376,7 +415,7 @@ export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: 
 }
 
 /** Validates interactions into the view `interactions_clean` (customers_clean must exist). */
-export async function cleanInteractions(conn: Duck, input: LoadedInput, outDir: string, values: ValueMap = {}): Promise<RejectCount[]> {
+export async function cleanInteractions(conn: Duck, input: LoadedInput, outDir: string, latest: string, values: ValueMap = {}): Promise<RejectCount[]> {
   const parsed: Record<string, string> = {
     customer_id: trimmed('customer_id'),
     day: `${timestampSql('ts', input.format)}::DATE`,
@@ -389,6 +428,7 @@ export async function cleanInteractions(conn: Duck, input: LoadedInput, outDir: 
   ];
   const checked = await applyChecks(conn, input, checks, parsed, true);
   await matchReformattedIds(conn, checked);
+  await rejectImplausibleDates(conn, checked, 'day', latest, 'dropped');
   const counts = await writeRejects(conn, 'interactions', input, checked, outDir);
   const unknown = counts.find((c) => c.reason === 'unknown_type');
   if (unknown) unknown.values = await unknownValues(conn, input.table, checked, unknown.reason, 'type');

@@ -128,10 +128,13 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     };
     // Birth years are checked against the year of the base: as_of's when given, else this year's.
     const year = Number((opts.asOf ?? new Date().toISOString()).slice(0, 4));
-    const customers = await loadChecked('customers', (input) => cleanCustomers(conn, input, rejectDir, year));
+    // The latest date a record may hold: the day after this one (a clock a few hours apart), or as_of when later.
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    const latest = opts.asOf && opts.asOf > tomorrow ? opts.asOf : tomorrow;
+    const customers = await loadChecked('customers', (input) => cleanCustomers(conn, input, rejectDir, year, latest));
     const values = opts.columnMap?.values ?? {};
-    const transactions = await loadChecked('transactions', (input) => cleanTransactions(conn, input, rejectDir, values));
-    const interactions = await loadChecked('interactions', (input) => cleanInteractions(conn, input, rejectDir, values));
+    const transactions = await loadChecked('transactions', (input) => cleanTransactions(conn, input, rejectDir, latest, values));
+    const interactions = await loadChecked('interactions', (input) => cleanInteractions(conn, input, rejectDir, latest, values));
     await loadChecked('tiles', (input) => cleanTiles(conn, input, rejectDir));
     await loadChecked('first_names', (input) => cleanFirstNames(conn, input, rejectDir));
     const postcodes = readPostcodePoints(inputs.postcodes);

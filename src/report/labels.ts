@@ -282,6 +282,7 @@ const REASONS: Record<string, Record<Lang, string>> = {
   unquoted_line_break: { en: 'a value on two lines without quotes (its lines joined)', fr: 'une valeur sur deux lignes sans guillemets (ses lignes réunies)' },
   repeated_header: { en: 'the header line again (files joined end to end)', fr: 'la ligne d’en-tête répétée (fichiers mis bout à bout)' },
   bad_date: { en: 'date not readable', fr: 'date illisible' },
+  implausible_date: { en: 'date after today or a placeholder (1900-01-01 or before)', fr: 'date postérieure à aujourd’hui ou de remplissage (1900-01-01 ou avant)' },
   duplicate_id: { en: 'customer id seen before', fr: 'identifiant client en double' },
   empty_line: { en: 'empty line', fr: 'ligne vide' },
   bad_amount: { en: 'amount not a number', fr: 'montant non numérique' },

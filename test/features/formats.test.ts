@@ -468,6 +468,40 @@ describe('dates, numbers and fields that do not read', () => {
     expect(plain.table.numeric[plain.table.numericNames.indexOf('monetary_12m')][0]).toBeCloseTo(12.5 + 3.5 + 1234, 2);
   });
 
+  it("sets aside dates no record can hold, after tomorrow (a typo, 9999-12-31) or placeholders (1900-01-01): the base's as_of stays its own", async () => {
+    // 300 purchases in April 2026, then a year typed 2062, a far-future placeholder and a day-one one.
+    const days = Array.from({ length: 300 }, (_, i) => `A;${String(1 + (i % 25)).padStart(2, '0')}/04/2026;1`);
+    const dir = write([...days, 'A;24/04/2062;500', 'A;31/12/9999;700', 'A;01/01/1900;900', 'A;01/01/0001;1100']);
+    // Future dates are told from a file's own by their rarity (FUTURE_SHARE): 200 customers and contacts more.
+    const more = Array.from({ length: 200 }, (_, i) => `M${i};01/02/2025`);
+    writeFileSync(join(dir, 'customers.csv'), ['customer_id;signup_date', 'A;01/02/2025', 'B;01/01/1900', 'C;15/03/2071', 'D;', ...more].join('\n') + '\n');
+    const contacts = Array.from({ length: 200 }, () => 'A,2026-04-20T10:00:00,email_open');
+    writeFileSync(join(dir, 'interactions.csv'), ['customer_id,ts,type', ...contacts, 'A,2099-01-01T00:00:00,email_open'].join('\n') + '\n');
+    const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out') });
+    expect(built.asOf).toBe('2026-04-25');
+    expect(built.rejects).toEqual([
+      { file: 'customers', reason: 'implausible_date', action: 'kept: set missing', rows: 2 },
+      { file: 'transactions', reason: 'implausible_date', action: 'dropped', rows: 4 },
+      { file: 'interactions', reason: 'implausible_date', action: 'dropped', rows: 1 },
+    ]);
+    const feature = (name: string) => Array.from(built.table.numeric[built.table.numericNames.indexOf(name)]);
+    expect(feature('monetary_12m')[0]).toBe(300);
+    // The placeholder and the future signup dates are missing, not a tenure of 126 years or a negative one.
+    expect(feature('tenure_days').slice(0, 4).map((v) => Number.isNaN(v))).toEqual([false, true, true, true]);
+    expect(readFileSync(join(dir, 'out', 'rejects', 'transactions.csv'), 'utf8')).toContain('302,301,implausible_date,dropped,A,24/04/2062,500');
+    // An explicit as_of later than today moves the bound with it.
+    const ahead = await buildFeatures({ dataDir: dir, asOf: '2062-12-31' });
+    expect(ahead.rejects.find((r) => r.file === 'transactions')).toEqual({ file: 'transactions', reason: 'implausible_date', action: 'dropped', rows: 3 });
+  });
+
+  it("keeps a file's dates when most are ahead of this machine's clock (a generated base, a clock behind)", async () => {
+    const dir = write(['A;25/04/2071;10', 'A;24/04/2071;5', 'A;01/01/1900;2']);
+    const built = await buildFeatures({ dataDir: dir });
+    expect(built.asOf).toBe('2071-04-25');
+    // The placeholder goes all the same.
+    expect(built.rejects).toEqual([{ file: 'transactions', reason: 'implausible_date', action: 'dropped', rows: 1 }]);
+  });
+
   it('names the file and why when no transaction reads', async () => {
     const dir = write(['A;2026-04-25;12.50 EUR', 'A;2026-04-26;douze']);
     const err = await buildFeatures({ dataDir: dir }).catch((e: unknown) => e);
