@@ -19,7 +19,8 @@ type RawRecord = Record<string, string | number | boolean | null>;
 
 const INPUT_COLUMNS = {
   customers: ['customer_id', 'first_name', 'sex', 'birth_year', 'postcode', 'lat', 'lon', 'signup_date', 'segment'],
-  transactions: ['customer_id', 'ts', 'amount', 'channel', 'category', 'promo'],
+  // order_id: the purchases as order lines (a till's ticket lines), one purchase per order.
+  transactions: ['customer_id', 'ts', 'amount', 'channel', 'category', 'promo', 'order_id'],
   interactions: ['customer_id', 'ts', 'type'],
 } as const;
 

@@ -388,6 +388,7 @@ export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: 
     amount: amountSql('amount', input.format),
     channel: has('channel') ? `coalesce(${oneOf('channel', CHANNELS)}, ${mappedSql('channel', values.channel)}, CASE WHEN ${present('channel')} THEN 'other' END)` : 'NULL::VARCHAR',
     category: has('category') ? `nullif(${trimmed('category')}, '')` : 'NULL::VARCHAR',
+    order_id: has('order_id') ? `nullif(${trimmed('order_id')}, '')` : 'NULL::VARCHAR',
     promo: has('promo') ? `CASE WHEN ${trimmed('promo')} = '1' OR lower(${trimmed('promo')}) IN (${FLAG_YES.map(literal).join(', ')}) THEN 1 ELSE 0 END` : '0',
   };
   const checks: Check[] = [
@@ -408,7 +409,7 @@ export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: 
   if (flags) flags.values = await unknownValues(conn, input.table, checked, flags.reason, 'promo');
   await run(
     conn,
-    `CREATE OR REPLACE VIEW transactions_clean AS SELECT customer_id, day, amount, channel, category, promo
+    `CREATE OR REPLACE VIEW transactions_clean AS SELECT customer_id, day, amount, channel, category, promo, order_id
      FROM ${ident(checked)} WHERE _reason IS NULL OR _action <> 'dropped'`,
   );
   return counts;

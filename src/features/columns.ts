@@ -19,6 +19,11 @@ const SYNONYMS: Record<string, string[]> = {
   channel: ['canal', 'canal_vente', 'canal_achat', 'channel_type'],
   category: ['categorie', 'famille', 'rayon', 'univers', 'category_name'],
   promo: ['promotion', 'en_promo', 'remise', 'is_promo'],
+  order_id: [
+    'id_commande', 'num_commande', 'numero_commande', 'no_commande', 'n_commande', 'commande', 'ref_commande', 'id_ticket', 'num_ticket', 'numero_ticket',
+    'no_ticket', 'n_ticket', 'ticket', 'ticket_id', 'num_facture', 'numero_facture', 'no_facture', 'facture', 'id_facture', 'order', 'order_number',
+    'order_no', 'invoice', 'invoice_id', 'invoice_number', 'receipt', 'receipt_id', 'basket_id', 'id_panier', 'panier', 'transaction_id', 'id_transaction',
+  ],
 };
 
 /** Lower case, accents off, every run of other characters as one underscore: "Date d'achat" -> date_d_achat. */
@@ -45,7 +50,7 @@ export function lookalike(wanted: string, found: string[]): string | undefined {
 /** The contract's optional columns of each validated input. */
 export const OPTIONAL_COLUMNS: Record<string, string[]> = {
   customers: ['first_name', 'sex', 'birth_year', 'postcode', 'lat', 'lon', 'signup_date', 'segment'],
-  transactions: ['channel', 'category', 'promo'],
+  transactions: ['channel', 'category', 'promo', 'order_id'],
   interactions: [],
 };
 

@@ -43,6 +43,8 @@ export interface InputFormat {
   headerLine?: number;
   /** Set when records span several lines: how many (a quoted field holding a line break, read as one value). */
   multilineRecords?: number;
+  /** Set for purchases written as order lines (an `order_id` column): how many lines, of how many orders (each read as one purchase). */
+  orderLines?: { lines: number; orders: number };
 }
 
 function bytes(path: string): Readable {
@@ -370,6 +372,7 @@ const FORMAT_WORDS = {
     headerLine: (n: number) => `header on line ${n}, the ${n - 1} line(s) above it (a title) not read`,
     headerRow: (n: number) => `header on row ${n}, the ${n - 1} row(s) above it (a title) not read`,
     multiline: (n: number) => `${n} row(s) with a line break inside a quoted field, each read as one row`,
+    orderLines: (o: { lines: number; orders: number }) => `${o.lines} order lines of ${o.orders} orders (order_id), each order read as one purchase`,
   },
   fr: {
     windows1252: 'lu en Windows-1252 (le fichier n’est pas en UTF-8 valide)',
@@ -388,6 +391,7 @@ const FORMAT_WORDS = {
     headerLine: (n: number) => `en-tête en ligne ${n}, les ${n - 1} ligne(s) au-dessus (un titre) non lue(s)`,
     headerRow: (n: number) => `en-tête en ligne ${n} de la feuille, les ${n - 1} ligne(s) au-dessus (un titre) non lue(s)`,
     multiline: (n: number) => `${n} ligne(s) avec un retour à la ligne dans un champ entre guillemets, lue(s) chacune comme une seule`,
+    orderLines: (o: { lines: number; orders: number }) => `${o.lines} lignes de ${o.orders} commandes (order_id), chaque commande lue comme un achat`,
   },
 };
 
@@ -410,5 +414,11 @@ export function describeFormat(format: InputFormat, lang: 'en' | 'fr' = 'en'): s
   if (format.headerLine) out.push((format.workbook ? w.headerRow : w.headerLine)(format.headerLine));
   if (format.multilineRecords) out.push(w.multiline(format.multilineRecords));
   if (format.ignoredColumns) out.push(w.ignored(format.ignoredColumns));
+  if (format.orderLines) out.push(w.orderLines(format.orderLines));
   return out;
+}
+
+/** A file of order lines in words: how many lines of how many orders, each read as one purchase. */
+export function describeOrderLines(orderLines: { lines: number; orders: number }, lang: 'en' | 'fr' = 'en'): string {
+  return FORMAT_WORDS[lang].orderLines(orderLines);
 }

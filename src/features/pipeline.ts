@@ -6,14 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { silentProgress, type Progress } from '../progress.ts';
-import { buildBehaviour, topCategories } from './behaviour.ts';
+import { buildBehaviour, buildPurchases, topCategories } from './behaviour.ts';
 import { describeUnknownFlags, describeUnknownValues, type ValueMap } from './values.ts';
 import { cleanCustomers, cleanFirstNames, cleanInteractions, cleanTiles, cleanTransactions, CHANNELS, type RejectCount } from './clean.ts';
 import { ident, literal, openDuck, rows, run, toNumber, type Duck } from './duck.ts';
 import { buildNameAges } from './names.ts';
 import { DEFAULT_FIRST_NAMES_ZIP, DEFAULT_POSTCODES, extractZippedCsv } from './reference.ts';
 import { describeSuggestion, type ColumnSuggestion } from './columns.ts';
-import { describeFormat, type InputFormat } from './formats.ts';
+import { describeFormat, describeOrderLines, type InputFormat } from './formats.ts';
 import { checkHeader, findInput, loadInput, requireInput, type ColumnMap, type InputName, type LoadedInput } from './sources.ts';
 import type { FeatureTable } from './table.ts';
 import { buildTileFeatures, joinTiles, readPostcodePoints, TILE_FEATURES, writePostcodeRejects } from './tiles.ts';
@@ -158,8 +158,21 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     await buildTileFeatures(conn);
     await joinTiles(conn, postcodes.points);
     progress.tick(2);
-    const categories = opts.categories ?? (await topCategories(conn, asOf));
-    const categoryFeatures = await buildBehaviour(conn, asOf, categories, { channel: transactions.columns.includes('channel'), promo: transactions.columns.includes('promo') });
+    // Order lines (an order_id column): one purchase per order.
+    const purchases = await buildPurchases(conn, transactions.columns.includes('order_id'));
+    if (purchases.orders !== undefined && transactions.format) {
+      transactions.format.orderLines = { lines: purchases.lines!, orders: purchases.orders };
+      formats.transactions = transactions.format;
+      progress.log(`${transactions.path}: ${describeOrderLines(transactions.format.orderLines)}`);
+    }
+    const categories = opts.categories ?? (await topCategories(conn, asOf, undefined, purchases.counting));
+    const categoryFeatures = await buildBehaviour(
+      conn,
+      asOf,
+      categories,
+      { channel: transactions.columns.includes('channel'), promo: transactions.columns.includes('promo') },
+      purchases.counting,
+    );
     progress.tick(3);
     const extras = await extraColumnKinds(conn, customers.columns.filter((c) => !BASE_CUSTOMER_COLUMNS.includes(c)));
     await assembleFeatures(conn, asOf, categoryFeatures, extras);

@@ -25,6 +25,7 @@ const FormatSchema = z.object({
   workbook: z.object({ sheet: z.string(), otherSheets: z.array(z.string()) }).optional(),
   headerLine: z.number().int().positive().optional(),
   multilineRecords: z.number().int().positive().optional(),
+  orderLines: z.object({ lines: z.number().int().nonnegative(), orders: z.number().int().nonnegative() }).optional(),
 });
 
 export const DataSummarySchema = z.object({

@@ -127,6 +127,21 @@ for (const variant of STORE_VARIANTS) {
       expect(asMagasin.body.warnings).toEqual([]);
       expect(asMagasin.body.results[0].features.share_store).toBe(1);
       expect(asMagasin.body.results).toEqual(asStore.body.results);
+      // Purchases sent as order lines (each split in two lines of one ticket): the same purchases.
+      const lines = buyer.transactions.flatMap((t, k) => {
+        const amount = Number(t.amount);
+        return amount > 0 ? [{ ...t, amount: Math.round(amount * 30) / 100, order_id: `T${k}` }, { ...t, amount: Math.round(amount * 100 - Math.round(amount * 30)) / 100, order_id: `T${k}` }] : [{ ...t, order_id: `T${k}` }];
+      });
+      expect(lines.length).toBeGreaterThan(buyer.transactions.length);
+      const asLines = await request(app).post('/v1/score').set(auth).send({ base: { ...buyer, transactions: lines } });
+      expect(asLines.status, JSON.stringify(asLines.body)).toBe(200);
+      const plain = (await request(app).post('/v1/score').set(auth).send({ base: buyer })).body.results[0];
+      expect(asLines.body.results[0].features.frequency_12m).toBe(plain.features.frequency_12m);
+      for (const [name, value] of Object.entries(plain.features as Record<string, unknown>)) {
+        if (typeof value === 'number') expect(asLines.body.results[0].features[name], name).toBeCloseTo(value, 3);
+        else expect(asLines.body.results[0].features[name], name).toEqual(value);
+      }
+      expect(asLines.body.results[0].persona).toBe(plain.persona);
 
       const noId = await request(app).post('/v1/score').set(auth).send({ base: { customers: [{ first_name: 'Anne' }] } });
       expect(noId.status).toBe(400);
