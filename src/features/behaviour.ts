@@ -33,70 +33,93 @@ export function categoriesOfFeatures(featureNames: readonly string[]): string[] 
   return featureNames.filter((n) => n.startsWith('share_cat_')).map((n) => n.slice('share_cat_'.length));
 }
 
-/**
- * How purchases are counted over the rows of `purchases` (the view buildPurchases makes): a file of
- * order lines counts each line for its share of its order, a file of purchases counts rows.
- */
+/** How purchases are counted: one per row of the purchase file, or one per order of its lines. */
 export interface Counting {
-  /** The view of purchase rows. */
+  /** The relation of purchases (or refunds): customer_id, day, amount, and what the counts below read. */
   from: string;
-  /** SQL: how many purchases among the rows meeting `when` (a purchase, then the condition). */
-  share(when: string): string;
-  /** SQL: how many purchases (orders or rows with a positive amount). */
-  purchases: string;
-  /** SQL: the condition of a row counted as (part of) a purchase. */
+  /** SQL: the condition of a purchase (its amount, net of its lines, above 0). */
   positive: string;
+  /** SQL: how many purchases meet `when`, a condition on the whole purchase (its day). */
+  when(when: string): string;
+  /** SQL: how many purchases meeting `when` were made in channel `c`, on promotion, in the `k`-th category `c` (an order counted for its lines' parts). */
+  channel(c: string, when: string): string;
+  promo(when: string): string;
+  category(c: string, k: number, when: string): string;
 }
 
+const count = (when: string) => `count(*) FILTER (WHERE amount > 0 AND ${when})`;
 const PLAIN: Counting = {
   from: 'transactions_clean',
-  share: (when) => `count(*) FILTER (WHERE amount > 0 AND ${when})`,
-  purchases: 'count(*) FILTER (WHERE amount > 0)',
   positive: 'amount > 0',
+  when: count,
+  channel: (c, when) => count(`${when} AND channel = ${literal(c)}`),
+  promo: (when) => count(`${when} AND promo = 1`),
+  category: (c, _k, when) => count(`${when} AND category = ${literal(c)}`),
 };
 
-const ORDER_LINES: Counting = {
-  from: 'purchase_lines',
-  share: (when) => `coalesce(sum(share) FILTER (WHERE positive AND ${when}), 0)`,
-  purchases: 'count(*) FILTER (WHERE positive AND first)',
+/** Of an order, the part of its positive amount on lines meeting `when` (0 to 1). */
+const part = (when: string) => `coalesce(sum(amount) FILTER (WHERE amount > 0 AND ${when}) / sum(amount) FILTER (WHERE amount > 0), 0)`;
+const parts = (name: string, when: string) => `coalesce(sum(${name}) FILTER (WHERE positive AND ${when}), 0)`;
+
+/** The purchases of order lines (the view createOrderPurchases makes): an order counted for its lines' parts. */
+const ORDERS: Counting = {
+  from: 'purchases',
   positive: 'positive',
+  when: (when) => `count(*) FILTER (WHERE positive AND ${when})`,
+  channel: (c, when) => parts(`ch_${c}`, when),
+  promo: (when) => parts('promo_part', when),
+  category: (_c, k, when) => parts(`cat_${k}`, when),
 };
 
 /**
- * Whether the transactions are order lines (an `order_id` column, `orderColumn`, with a value): then the view
- * `purchase_lines` holds each line with its order's day, `share` (the line's part of its order's
- * positive amount), `positive` (the order's net amount is above 0: a purchase) and `first` (one
- * line per order, to count orders). How many lines and orders, for the summary.
+ * Purchases from order lines: the view `purchases`, one row per order (its lines grouped by
+ * customer and order id: its first line's day, net amount, and the part of its positive amount in
+ * each channel, on promotion and in each of `categories`) and one per line without an order id.
+ * A view: the grouping runs where the features read it (a table of the orders' parts held 20
+ * million rows more on a million customers, and spilled).
  */
-export async function buildPurchases(conn: Duck, orderColumn: boolean): Promise<{ counting: Counting; lines?: number; orders?: number }> {
-  if (!orderColumn) return { counting: PLAIN };
-  const [seen] = (await rows(
-    conn,
-    `SELECT count(order_id) AS lines, count(DISTINCT (customer_id, order_id)) FILTER (WHERE order_id IS NOT NULL) AS orders FROM transactions_clean`,
-  )) as { lines: bigint; orders: bigint }[];
-  if (Number(seen.lines) === 0) return { counting: PLAIN };
+async function createOrderPurchases(conn: Duck, categories: string[]): Promise<void> {
+  const columns = (line: (when: string) => string) =>
+    [
+      ...CHANNELS.map((c) => `${line(`channel = ${literal(c)}`)} AS ch_${c}`),
+      `${line('promo = 1')} AS promo_part`,
+      ...categories.map((c, k) => `${line(`category = ${literal(c)}`)} AS cat_${k}`),
+    ].join(', ');
   await run(
     conn,
-    `CREATE OR REPLACE VIEW purchase_lines AS
-     SELECT customer_id, amount, channel, category, promo,
-       CASE WHEN order_id IS NULL THEN day ELSE min(day) OVER o END AS day,
-       CASE WHEN order_id IS NULL THEN 1.0 WHEN amount > 0 THEN amount / sum(amount) FILTER (WHERE amount > 0) OVER o ELSE 0.0 END AS share,
-       CASE WHEN order_id IS NULL THEN amount > 0 ELSE sum(amount::DECIMAL(38, 6)) OVER o > 0 END AS positive,
-       order_id IS NULL OR row_number() OVER o = 1 AS first
-     FROM transactions_clean
-     WINDOW o AS (PARTITION BY customer_id, order_id)`,
+    `CREATE OR REPLACE VIEW purchases AS
+     SELECT customer_id, min(day) AS day, sum(amount::DECIMAL(38, 6)) AS amount, sum(amount::DECIMAL(38, 6)) > 0 AS positive, ${columns(part)}
+     FROM transactions_clean WHERE order_id IS NOT NULL GROUP BY customer_id, order_id
+     UNION ALL
+     SELECT customer_id, day, amount::DECIMAL(38, 6) AS amount, amount > 0 AS positive, ${columns((when) => `CASE WHEN ${when} THEN 1.0 ELSE 0.0 END`)}
+     FROM transactions_clean WHERE order_id IS NULL`,
   );
-  return { counting: ORDER_LINES, lines: Number(seen.lines), orders: Number(seen.orders) };
 }
 
-/** The most frequent purchase categories in the window (at most `max`). */
-export async function topCategories(conn: Duck, asOf: string, max = 12, counting: Counting = PLAIN): Promise<string[]> {
+/**
+ * Whether the purchase file is order lines (an `order_id` column, `orderColumn`, holding a value),
+ * and how many lines and orders it holds, for the summary.
+ */
+export async function countOrders(conn: Duck, orderColumn: boolean): Promise<{ lines: number; orders: number } | undefined> {
+  if (!orderColumn) return undefined;
+  const [seen] = (await rows(
+    conn,
+    'SELECT count(*) AS orders, coalesce(sum(n), 0) AS lines FROM (SELECT count(*) AS n FROM transactions_clean WHERE order_id IS NOT NULL GROUP BY customer_id, order_id)',
+  )) as { orders: bigint; lines: bigint }[];
+  return Number(seen.orders) ? { lines: Number(seen.lines), orders: Number(seen.orders) } : undefined;
+}
+
+/**
+ * The most frequent purchase categories in the window (at most `max`): of a file of order lines,
+ * the categories of most lines.
+ */
+export async function topCategories(conn: Duck, asOf: string, max = 12): Promise<string[]> {
   const r = await rows(
     conn,
-    `SELECT category, ${counting.share('true')} AS n FROM ${counting.from}
-     WHERE category IS NOT NULL AND day <= DATE ${literal(asOf)}
+    `SELECT category, count(*) AS n FROM transactions_clean
+     WHERE amount > 0 AND category IS NOT NULL AND day <= DATE ${literal(asOf)}
        AND day >= DATE ${literal(asOf)} - INTERVAL 12 MONTH + INTERVAL 1 DAY
-     GROUP BY category HAVING n > 0 ORDER BY n DESC, category LIMIT ${max}`,
+     GROUP BY category ORDER BY n DESC, category LIMIT ${max}`,
   );
   return r.map((x) => String(x.category));
 }
@@ -110,45 +133,44 @@ export async function buildBehaviour(
   conn: Duck,
   asOf: string,
   categories: string[],
-  has: { channel: boolean; promo: boolean } = { channel: true, promo: true },
-  counting: Counting = PLAIN,
+  has: { channel: boolean; promo: boolean; orders: boolean } = { channel: true, promo: true, orders: false },
 ): Promise<string[]> {
-  const { share, positive } = counting;
+  if (has.orders) await createOrderPurchases(conn, categories);
+  const counting = has.orders ? ORDERS : PLAIN;
+  const { positive } = counting;
   const d = `DATE ${literal(asOf)}`;
-  const inWindow = `day >= ${d} - INTERVAL 12 MONTH + INTERVAL 1 DAY AND day <= ${d}`;
+  // One pass over the history up to as_of: the window's figures, and the last purchase of all.
+  const inWindow = `day >= ${d} - INTERVAL 12 MONTH + INTERVAL 1 DAY`;
   const catNames = categories.map(categoryFeatureName);
   await run(
     conn,
     `CREATE OR REPLACE TABLE behaviour AS
      WITH w AS (
        SELECT customer_id,
-         ${counting.purchases} AS n,
+         ${counting.when(inWindow)} AS n,
          -- Summed as decimals: exact, so the same whatever order the threads add them in (a sum of
          -- doubles moves in its last digits from one run to the next).
-         sum(amount::DECIMAL(38, 6))::DOUBLE AS money,
-         sum(amount::DECIMAL(38, 6)) FILTER (WHERE ${positive})::DOUBLE AS pos,
-         ${CHANNELS.map((c) => `${share(`channel = ${literal(c)}`)} AS ch_${c}`).join(', ')},
-         ${share('promo = 1')} AS promo_n,
-         ${share('dayofweek(day) IN (0, 6)')} AS weekend_n,
-         ${share('month(day) = 12')} AS dec_n
-         ${categories.map((c, k) => `, ${share(`category = ${literal(c)}`)} AS cat_${k}`).join('')}
-       FROM ${counting.from} WHERE ${inWindow} GROUP BY customer_id
-     ),
-     last AS (
-       SELECT customer_id, max(day) AS last_day FROM ${counting.from}
-       WHERE ${positive} AND day <= ${d} GROUP BY customer_id
+         sum(amount::DECIMAL(38, 6)) FILTER (WHERE ${inWindow})::DOUBLE AS money,
+         sum(amount::DECIMAL(38, 6)) FILTER (WHERE ${inWindow} AND ${positive})::DOUBLE AS pos,
+         ${CHANNELS.map((c) => `${counting.channel(c, inWindow)} AS ch_${c}`).join(', ')},
+         ${counting.promo(inWindow)} AS promo_n,
+         ${counting.when(`${inWindow} AND dayofweek(day) IN (0, 6)`)} AS weekend_n,
+         ${counting.when(`${inWindow} AND month(day) = 12`)} AS dec_n
+         ${categories.map((c, k) => `, ${counting.category(c, k, inWindow)} AS cat_${k}`).join('')},
+         max(day) FILTER (WHERE ${positive}) AS last_day
+       FROM ${counting.from} WHERE day <= ${d} GROUP BY customer_id
      )
      SELECT c.customer_id,
        coalesce(w.n, 0) AS frequency_12m,
        coalesce(w.money, 0) AS monetary_12m,
        CASE WHEN w.n > 0 THEN w.pos / w.n END AS avg_basket_12m,
-       date_diff('day', l.last_day, ${d}) AS recency_days,
+       date_diff('day', w.last_day, ${d}) AS recency_days,
        ${CHANNELS.map((ch) => `CASE WHEN w.n > 0 AND ${has.channel} THEN w.ch_${ch} / w.n END AS share_${ch}`).join(', ')},
        CASE WHEN w.n > 0 AND ${has.promo} THEN w.promo_n / w.n END AS promo_share,
        CASE WHEN w.n > 0 THEN w.weekend_n / w.n END AS weekend_share,
        CASE WHEN w.n > 0 THEN w.dec_n / w.n END AS december_share
        ${catNames.map((name, k) => `, CASE WHEN w.n > 0 THEN w.cat_${k} / w.n END AS ${ident(name)}`).join('')}
-     FROM customers_clean c LEFT JOIN w USING (customer_id) LEFT JOIN last l USING (customer_id)`,
+     FROM customers_clean c LEFT JOIN w USING (customer_id)`,
   );
   await run(
     conn,

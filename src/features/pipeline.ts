@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { silentProgress, type Progress } from '../progress.ts';
-import { buildBehaviour, buildPurchases, topCategories } from './behaviour.ts';
+import { buildBehaviour, countOrders, topCategories } from './behaviour.ts';
 import { describeUnknownFlags, describeUnknownValues, type ValueMap } from './values.ts';
 import { cleanCustomers, cleanFirstNames, cleanInteractions, cleanTiles, cleanTransactions, CHANNELS, type RejectCount } from './clean.ts';
 import { ident, literal, openDuck, rows, run, toNumber, type Duck } from './duck.ts';
@@ -158,21 +158,18 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     await buildTileFeatures(conn);
     await joinTiles(conn, postcodes.points);
     progress.tick(2);
-    // Order lines (an order_id column): one purchase per order.
-    const purchases = await buildPurchases(conn, transactions.columns.includes('order_id'));
-    if (purchases.orders !== undefined && transactions.format) {
-      transactions.format.orderLines = { lines: purchases.lines!, orders: purchases.orders };
-      formats.transactions = transactions.format;
-      progress.log(`${transactions.path}: ${describeOrderLines(transactions.format.orderLines)}`);
+    // Order lines (an order_id column holding values): one purchase per order.
+    const orders = await countOrders(conn, transactions.columns.includes('order_id'));
+    if (orders) {
+      progress.log(`${transactions.path}: ${describeOrderLines(orders)}`);
+      if (transactions.format) formats.transactions = Object.assign(transactions.format, { orderLines: orders });
     }
-    const categories = opts.categories ?? (await topCategories(conn, asOf, undefined, purchases.counting));
-    const categoryFeatures = await buildBehaviour(
-      conn,
-      asOf,
-      categories,
-      { channel: transactions.columns.includes('channel'), promo: transactions.columns.includes('promo') },
-      purchases.counting,
-    );
+    const categories = opts.categories ?? (await topCategories(conn, asOf));
+    const categoryFeatures = await buildBehaviour(conn, asOf, categories, {
+      channel: transactions.columns.includes('channel'),
+      promo: transactions.columns.includes('promo'),
+      orders: !!orders,
+    });
     progress.tick(3);
     const extras = await extraColumnKinds(conn, customers.columns.filter((c) => !BASE_CUSTOMER_COLUMNS.includes(c)));
     await assembleFeatures(conn, asOf, categoryFeatures, extras);
