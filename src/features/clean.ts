@@ -341,23 +341,34 @@ const idKey = (c: string) => `ltrim(regexp_replace(${c}, '\\.0+$', ''), '0')`;
 const numericId = (c: string) => `regexp_full_match(${c}, '[0-9]+(\\.0+)?')`;
 
 /**
- * Keeps the orphan rows of `checked` whose numeric id names exactly one customer once leading zeros
- * and a trailing ".0" are set aside on both sides (`123` or `123.0` for customer `00123`, or the
- * other way round): what a spreadsheet that read the ids as numbers writes. They get the
- * customer's id, and are counted as `reformatted_id`. Only orphans are looked at: a file whose ids
- * all match pays one count. The table is rebuilt rather than updated (an update of millions of
- * rows, every purchase of a file whose ids all lost their zeros, is slow and takes gigabytes).
+ * Keeps the orphan rows of `checked` whose id names exactly one customer once written the same
+ * way: a numeric id without its leading zeros and a trailing ".0" on both sides (`123` or `123.0`
+ * for customer `00123`, or the other way round: what a spreadsheet that read the ids as numbers
+ * writes), any other id whatever its case (`jean.dupont@mail.fr` for `Jean.Dupont@Mail.fr`: a
+ * system that lower-cases e-mail addresses). They get the customer's id, and are counted as
+ * `reformatted_id`. Only orphans are looked at: a file whose ids all match pays one count. The
+ * table is rebuilt rather than updated (an update of millions of rows, every purchase of a file
+ * whose ids all lost their zeros, is slow and takes gigabytes).
  */
 async function matchReformattedIds(conn: Duck, checked: string): Promise<void> {
   const [orphans] = await rows(conn, `SELECT count(*) AS n FROM ${ident(checked)} WHERE _reason = 'orphan_id'`);
   if (Number(orphans.n) === 0) return;
+  // Each way of writing an id: which ids it applies to, and the key it reduces them to.
+  const ways = [
+    { applies: numericId, key: idKey },
+    { applies: (c: string) => `NOT ${numericId(c)}`, key: (c: string) => `lower(${c})` },
+  ];
   await run(
     conn,
     `CREATE OR REPLACE TEMP TABLE _matched AS
-     SELECT o._record, k.customer_id
-     FROM (SELECT _record, customer_id FROM ${ident(checked)} WHERE _reason = 'orphan_id' AND ${numericId('customer_id')}) o
-     JOIN (SELECT ${idKey('customer_id')} AS key, min(customer_id) AS customer_id FROM customers_clean
-           WHERE ${numericId('customer_id')} GROUP BY key HAVING count(*) = 1) k ON ${idKey('o.customer_id')} = k.key`,
+     ${ways
+       .map(
+         (w) => `SELECT o._record, k.customer_id
+     FROM (SELECT _record, customer_id FROM ${ident(checked)} WHERE _reason = 'orphan_id' AND ${w.applies('customer_id')}) o
+     JOIN (SELECT ${w.key('customer_id')} AS key, min(customer_id) AS customer_id FROM customers_clean
+           WHERE ${w.applies('customer_id')} GROUP BY key HAVING count(*) = 1) k ON ${w.key('o.customer_id')} = k.key`,
+       )
+       .join(' UNION ALL ')}`,
   );
   try {
     const [matched] = await rows(conn, 'SELECT count(*) AS n FROM _matched');

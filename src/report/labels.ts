@@ -288,8 +288,8 @@ const REASONS: Record<string, Record<Lang, string>> = {
   bad_amount: { en: 'amount not a number', fr: 'montant non numérique' },
   orphan_id: { en: 'customer not in the customer file', fr: 'client absent du fichier clients' },
   reformatted_id: {
-    en: 'customer id written without its leading zeros, or as 123.0 (matched to its customer)',
-    fr: 'identifiant client écrit sans ses zéros initiaux, ou en 123.0 (rapproché de son client)',
+    en: 'customer id written without its leading zeros, as 123.0, or in another case (matched to its customer)',
+    fr: 'identifiant client écrit sans ses zéros initiaux, en 123.0 ou dans une autre casse (rapproché de son client)',
   },
   bad_birth_year: { en: 'birth year not readable or not plausible (set missing)', fr: 'année de naissance illisible ou invraisemblable (laissée vide)' },
   bad_sex: { en: 'sex not readable (set missing)', fr: 'sexe illisible (laissé vide)' },

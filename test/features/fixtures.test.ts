@@ -405,6 +405,32 @@ describe('bad input', () => {
     ]);
   });
 
+  it('matches an id that is not a number written in another case to its one customer, and leaves it an orphan where two customers share it so written', async () => {
+    const plain = tempDir();
+    writeBase(plain);
+    const data = tempDir();
+    writeBase(data);
+    const rewrite = (file: string, edit: (line: string) => string) => {
+      const path = join(data, file);
+      writeFileSync(path, readFileSync(path, 'utf8').split('\n').map(edit).join('\n'));
+    };
+    // Customers written as e-mail addresses; the purchase and contact files lower-case them.
+    rewrite('customers.csv', (l) => l.replace(/^([ABCD]),/, (_, id: string) => `${id}.Dupont@Mail.fr,`));
+    for (const file of ['transactions.csv', 'interactions.csv']) rewrite(file, (l) => l.replace(/^([ABCD]),/, (_, id: string) => `${id.toLowerCase()}.dupont@mail.fr,`));
+    const build = await buildFeatures({ dataDir: data, asOf: '2026-06-30' });
+    const reference = await buildFeatures({ dataDir: plain, asOf: '2026-06-30' });
+    expect(build.rejects.map((r) => [r.file, r.reason])).toEqual([['transactions', 'reformatted_id'], ['interactions', 'reformatted_id']]);
+    expect(build.table.ids).toEqual(['A.Dupont@Mail.fr', 'B.Dupont@Mail.fr', 'C.Dupont@Mail.fr', 'D.Dupont@Mail.fr']);
+    expect(build.table.numeric).toEqual(reference.table.numeric);
+    // Two customers whose ids differ by their case alone: whose is "a.dupont@mail.fr" cannot be told.
+    const path = join(data, 'customers.csv');
+    writeFileSync(path, readFileSync(path, 'utf8') + 'A.DUPONT@MAIL.FR,,,,,,,2026-01-01,,,\n');
+    const ambiguous = await buildFeatures({ dataDir: data, asOf: '2026-06-30' });
+    const orphans = ambiguous.rejects.find((r) => r.file === 'transactions' && r.reason === 'orphan_id');
+    expect(orphans?.rows).toBeGreaterThan(0);
+    expect(numericColumn(ambiguous.table, 'frequency_12m')![0]).toBe(0);
+  });
+
   it(`lists a repair's first ${KEPT_LISTED} rows and counts the rest; every rejected row is listed`, async () => {
     const data = tempDir();
     writeBase(data);
