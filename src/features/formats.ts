@@ -9,7 +9,7 @@ import { isUtf8 } from 'node:buffer';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { ident, rows, trimmed, type Duck } from './duck.ts';
+import { ident, literal, rows, trimmed, type Duck } from './duck.ts';
 
 export type Encoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252';
 
@@ -19,7 +19,7 @@ export type Encoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252';
  * spreadsheet's day numbers (46137 for 2026-04-25, 46137.6 at 14:24), what a date column formatted
  * as a number saves.
  */
-export type DateOrder = 'day-first' | 'month-first' | 'compact' | 'serial';
+export type DateOrder = 'day-first' | 'month-first' | 'compact' | 'serial' | 'month-name';
 
 /** What separates a day-first or month-first date's parts when not a slash (25-04-2026, 25.04.2026). */
 export type DateSeparator = '-' | '.';
@@ -181,6 +181,41 @@ const DAY_MONTH = String.raw`^\s*(\d{1,2})([/.-])(\d{1,2})[/.-]\d{4}(\D|$)`;
 const COMPACT = String.raw`^\s*\d{8}(\s+\d{1,2}:\d{2}(:\d{2})?)?\s*$`;
 /** A spreadsheet's day number from 1954-10-04 (20000) to 2119-01-10 (79999), with a time as its decimals. */
 const SERIAL = String.raw`^\s*[2-7]\d{4}([.,]\d+)?\s*$`;
+/**
+ * 25-APR-26 (Oracle's default), 25 avr. 2026, 25-Apr-2026 14:32: the day, the month in words
+ * (English or French, whole or cut short), the year in two or four digits, a time or not.
+ */
+const MONTH_NAME = String.raw`^\s*(\d{1,2})[-/ .]+([A-Za-zÀ-ÿ]{3,9})\.?[-/ .]+(\d{4}|\d{2})([ T]+(\d{1,2}):(\d{2})(:(\d{2}))?)?\s*$`;
+/** Each month's names, as `lower(strip_accents())` writes them. */
+const MONTH_NAMES: string[][] = [
+  ['jan', 'janv', 'january', 'janvier'],
+  ['feb', 'fev', 'fevr', 'february', 'fevrier'],
+  ['mar', 'mars', 'march'],
+  ['apr', 'avr', 'april', 'avril'],
+  ['may', 'mai'],
+  ['jun', 'june', 'juin'],
+  ['jul', 'juil', 'july', 'juillet'],
+  ['aug', 'aou', 'aout', 'august'],
+  ['sep', 'sept', 'september', 'septembre'],
+  ['oct', 'october', 'octobre'],
+  ['nov', 'november', 'novembre'],
+  ['dec', 'december', 'decembre'],
+];
+
+/**
+ * SQL: a date with the month in words (MONTH_NAME) as a TIMESTAMP, else NULL. A two-digit year is
+ * of this century up to next year (26 is 2026), of the last one after (95 is 1995).
+ */
+function monthNameSql(c: string): string {
+  const part = (k: number) => `regexp_extract(${c}, '${MONTH_NAME}', ${k})`;
+  const word = `lower(strip_accents(${part(2)}))`;
+  const month = `CASE ${MONTH_NAMES.map((names, k) => `WHEN ${word} IN (${names.map(literal).join(', ')}) THEN ${k + 1}`).join(' ')} END`;
+  const pivot = (new Date().getUTCFullYear() + 1) % 100;
+  const year = `CASE WHEN length(${part(3)}) = 4 THEN ${part(3)}::INTEGER WHEN ${part(3)}::INTEGER <= ${pivot} THEN 2000 + ${part(3)}::INTEGER ELSE 1900 + ${part(3)}::INTEGER END`;
+  const time = `CASE WHEN ${part(5)} = '' THEN '' ELSE ' ' || ${part(5)} || ':' || ${part(6)} || ':' || coalesce(nullif(${part(8)}, ''), '00') END`;
+  return `CASE WHEN regexp_matches(${c}, '${MONTH_NAME}') THEN try_cast(printf('%04d-%02d-%02d', ${year}, ${month}, ${part(1)}::INTEGER) || ${time} AS TIMESTAMP) END`;
+}
+
 /** The rows a file's way of writing dates is judged on: its first ones (the whole file for the order of slashed dates). */
 export const DATE_SAMPLE_ROWS = 200_000;
 
@@ -207,7 +242,8 @@ export async function detectDateOrder(conn: Duck, table: string, columns: string
       .map((c) => {
         const separators = `count(*) FILTER (WHERE ${dayMonth(c)} AND regexp_extract(${ident(c)}, '${DAY_MONTH}', 2) = `;
         const serial = `count(*) FILTER (WHERE regexp_matches(${ident(c)}, '${SERIAL}')) AS ${ident(`x_${c}`)}`;
-        return `count(${ident(c)}) AS ${ident(`n_${c}`)}, count(*) FILTER (WHERE ${dayMonth(c)}) AS ${ident(`s_${c}`)}, count(*) FILTER (WHERE ${compact(c)}) AS ${ident(`k_${c}`)}, ${separators}'-') AS ${ident(`dash_${c}`)}, ${separators}'.') AS ${ident(`dot_${c}`)}, ${serial}`;
+        const named = `count(*) FILTER (WHERE regexp_matches(${ident(c)}, '${MONTH_NAME}')) AS ${ident(`w_${c}`)}`;
+        return `count(${ident(c)}) AS ${ident(`n_${c}`)}, count(*) FILTER (WHERE ${dayMonth(c)}) AS ${ident(`s_${c}`)}, count(*) FILTER (WHERE ${compact(c)}) AS ${ident(`k_${c}`)}, ${separators}'-') AS ${ident(`dash_${c}`)}, ${separators}'.') AS ${ident(`dot_${c}`)}, ${serial}, ${named}`;
       })
       .join(', ')}
      FROM (SELECT ${columns.map(ident).join(', ')} FROM ${ident(table)} LIMIT ${DATE_SAMPLE_ROWS})`,
@@ -215,6 +251,7 @@ export async function detectDateOrder(conn: Duck, table: string, columns: string
   const dated = sum(seen, 'n');
   if (sum(seen, 'k') * 2 > dated) return { dateOrder: 'compact' };
   if (sum(seen, 'x') * 2 > dated) return { dateOrder: 'serial' };
+  if (sum(seen, 'w') * 2 > dated) return { dateOrder: 'month-name' };
   const found = sum(seen, 's');
   if (found === 0 || found * 2 <= dated) return undefined;
   const [dash, dot] = [sum(seen, 'dash'), sum(seen, 'dot')];
@@ -344,6 +381,7 @@ export function timestampSql(c: string, format: Pick<InputFormat, 'dateOrder' | 
     const days = `CASE WHEN regexp_matches(${c}, '${SERIAL}') THEN try_cast(replace(${trimmed(c)}, ',', '.') AS DOUBLE) END`;
     return `coalesce(TIMESTAMP '1899-12-30' + to_microseconds(CAST(round(${days} * 86400000000) AS BIGINT)), ${iso})`;
   }
+  if (format.dateOrder === 'month-name') return `coalesce(${monthNameSql(trimmed(c))}, ${iso})`;
   const [a, b] = format.dateOrder === 'day-first' ? ['%d', '%m'] : ['%m', '%d'];
   // The file's own way first, and by length one layout at a time: a date alone is at most 10
   // characters, a date and time more (each failed layout is a parse of every value).
@@ -366,6 +404,7 @@ const FORMAT_WORDS = {
     compact: 'dates without separators read year, month, day (20260425)',
     euro: 'amounts with a euro sign read as numbers (12.50 €)',
     serial: "dates written as a spreadsheet's day numbers (46137 for 2026-04-25)",
+    monthName: 'dates with the month in words read (25-APR-26, 25 avr. 2026; a two-digit year of this century up to next year, else of the last)',
     ignored: (n: number) => `${n} empty column(s) without a name left out`,
     sheet: (name: string) => `sheet "${name}" of the workbook`,
     otherSheets: (names: string[]) => `other sheets left out: ${names.map((n) => `"${n}"`).join(', ')}`,
@@ -385,6 +424,7 @@ const FORMAT_WORDS = {
     compact: 'dates sans séparateur lues année, mois, jour (20260425)',
     euro: 'montants avec le signe euro lus comme des nombres (12.50 €)',
     serial: 'dates écrites en numéros de jour de tableur (46137 pour le 25/04/2026)',
+    monthName: 'dates au mois en lettres lues (25-APR-26, 25 avr. 2026 ; une année à deux chiffres de ce siècle jusqu’à l’an prochain, du précédent au-delà)',
     ignored: (n: number) => `${n} colonne(s) vide(s) sans nom écartée(s)`,
     sheet: (name: string) => `feuille « ${name} » du classeur`,
     otherSheets: (names: string[]) => `autres feuilles écartées : ${names.map((n) => `« ${n} »`).join(', ')}`,
@@ -410,7 +450,7 @@ export function describeFormat(format: InputFormat, lang: 'en' | 'fr' = 'en'): s
   if (format.decimalComma) out.push(w.decimalComma);
   if (format.euroAmounts) out.push(w.euro);
   const sep = format.dateSeparator ?? '/';
-  if (format.dateOrder) out.push({ 'day-first': w.dayFirst(sep), 'month-first': w.monthFirst(sep), compact: w.compact, serial: w.serial }[format.dateOrder]);
+  if (format.dateOrder) out.push({ 'day-first': w.dayFirst(sep), 'month-first': w.monthFirst(sep), compact: w.compact, serial: w.serial, 'month-name': w.monthName }[format.dateOrder]);
   if (format.headerLine) out.push((format.workbook ? w.headerRow : w.headerLine)(format.headerLine));
   if (format.multilineRecords) out.push(w.multiline(format.multilineRecords));
   if (format.ignoredColumns) out.push(w.ignored(format.ignoredColumns));

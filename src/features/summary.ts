@@ -19,7 +19,7 @@ const FormatSchema = z.object({
   delimiter: z.enum([',', ';', '\t']),
   decimalComma: z.boolean(),
   euroAmounts: z.boolean().optional(),
-  dateOrder: z.enum(['day-first', 'month-first', 'compact', 'serial']).optional(),
+  dateOrder: z.enum(['day-first', 'month-first', 'compact', 'serial', 'month-name']).optional(),
   dateSeparator: z.enum(['-', '.']).optional(),
   ignoredColumns: z.number().int().nonnegative().optional(),
   workbook: z.object({ sheet: z.string(), otherSheets: z.array(z.string()) }).optional(),

@@ -311,6 +311,19 @@ describe('dates, numbers and fields that do not read', () => {
     expect(stray.rejects).toEqual([{ file: 'transactions', reason: 'bad_date', action: 'dropped', rows: 1 }]);
   });
 
+  it("reads dates with the month in words (Oracle's 25-APR-26, 25 avr. 2026) when they are the file's way, and says so", async () => {
+    const dir = write(['A;25-APR-26;10', 'A;24-avr.-2026;5', 'A;3 mars 2026 14:05;2', 'A;15 Janvier 2026;3', 'A;01-DEC-95;4', 'A;31-FEB-26;1', 'A;12-XYZ-26;1', 'A;2026-04-20;7']);
+    const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out') });
+    expect(built.asOf).toBe('2026-04-25');
+    expect(built.summary.formats?.transactions.dateOrder).toBe('month-name');
+    expect(describeFormat(built.summary.formats!.transactions)).toContain('dates with the month in words read (25-APR-26, 25 avr. 2026; a two-digit year of this century up to next year, else of the last)');
+    // 31 February and a month named XYZ are no dates; 01-DEC-95 is 1995, before the twelve months.
+    expect(built.rejects).toEqual([{ file: 'transactions', reason: 'bad_date', action: 'dropped', rows: 2 }]);
+    const feature = (name: string) => built.table.numeric[built.table.numericNames.indexOf(name)][0];
+    expect([feature('frequency_12m'), feature('monetary_12m'), feature('recency_days')]).toEqual([5, 27, 0]);
+    expect(readFileSync(join(dir, 'out', 'rejects', 'transactions.csv'), 'utf8')).toContain('A,31-FEB-26,1');
+  });
+
   it('rejects a date that reads neither way, with its line, and keeps the others', async () => {
     const dir = write(['A;25/04/2026;10,5', 'A;04/25/2026;3', 'A;2026-04-20;2,25', 'A;21/04/2026;1']);
     const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out') });
