@@ -390,6 +390,36 @@ async function matchReformattedIds(conn: Duck, checked: string): Promise<void> {
   }
 }
 
+/** How many times the median purchase an amount must be to be named among the ones to check. */
+export const OUTLIER_FACTOR = 1000;
+
+/** Amounts far above the file's median purchase: how many, the median, and the largest with their lines. */
+export interface AmountOutliers {
+  file: string;
+  rows: number;
+  median: number;
+  largest: { line: number; amount: number }[];
+}
+
+/**
+ * The amounts of the transactions kept (`input`, checked by cleanTransactions) of more than
+ * OUTLIER_FACTOR times the median purchase, either way (an amount typed in cents, a total line):
+ * kept, since a large order is no error, but named, the five largest with their lines, since one
+ * of them moves every rule's `Kx mean` threshold on the money spent. None when there are none.
+ */
+export async function amountOutliers(conn: Duck, input: LoadedInput): Promise<AmountOutliers | undefined> {
+  const checked = ident(`${input.table}_checked`);
+  const usable = `(_reason IS NULL OR _action <> 'dropped')`;
+  const [m] = (await rows(conn, `SELECT approx_quantile(amount, 0.5) AS median FROM ${checked} WHERE ${usable} AND amount > 0`)) as { median: number | null }[];
+  if (m.median === null || !(m.median > 0)) return undefined;
+  const far = `${usable} AND abs(amount) > CAST(${OUTLIER_FACTOR * m.median} AS DOUBLE)`;
+  const [n] = (await rows(conn, `SELECT count(*) AS n FROM ${checked} WHERE ${far}`)) as { n: bigint }[];
+  if (Number(n.n) === 0) return undefined;
+  const top = (await rows(conn, `SELECT _record AS record, amount FROM ${checked} WHERE ${far} ORDER BY abs(amount) DESC, _record LIMIT 5`)) as { record: bigint; amount: number }[];
+  const line = recordLines(input);
+  return { file: 'transactions', rows: Number(n.n), median: m.median, largest: top.map((t) => ({ line: line(Number(t.record)), amount: t.amount })) };
+}
+
 /** Validates transactions into the view `transactions_clean` (customers_clean must exist). */
 export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: string, latest: string, values: ValueMap = {}): Promise<RejectCount[]> {
   const has = (c: string) => input.columns.includes(c);

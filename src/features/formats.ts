@@ -458,6 +458,15 @@ export function describeFormat(format: InputFormat, lang: 'en' | 'fr' = 'en'): s
   return out;
 }
 
+/** Amounts far above the median purchase in words: how many, the largest with their lines, and why they matter. */
+export function describeOutliers(o: { rows: number; median: number; largest: { line: number; amount: number }[] }, lang: 'en' | 'fr' = 'en'): string {
+  const money = (x: number) => x.toLocaleString(lang === 'fr' ? 'fr-FR' : 'en-GB', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const largest = o.largest.map((x) => (lang === 'fr' ? `${money(x.amount)} (ligne ${x.line})` : `${money(x.amount)} (line ${x.line})`)).join(', ');
+  return lang === 'fr'
+    ? `${o.rows} montant(s) de plus de 1 000 fois l’achat médian (${money(o.median)}), gardé(s) : ${largest} ; à vérifier (une saisie en centimes, une ligne de total ?) : ils pèsent sur les moyennes auxquelles les règles « Kx mean » comparent`
+    : `${o.rows} amount(s) over 1,000 times the median purchase (${money(o.median)}), kept: ${largest}; check them (typed in cents, a total line?): they weigh on the means that "Kx mean" rules compare with`;
+}
+
 /** A file of order lines in words: how many lines of how many orders, each read as one purchase. */
 export function describeOrderLines(orderLines: { lines: number; orders: number }, lang: 'en' | 'fr' = 'en'): string {
   return FORMAT_WORDS[lang].orderLines(orderLines);

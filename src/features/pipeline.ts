@@ -8,12 +8,12 @@ import { InputError } from '../errors.ts';
 import { silentProgress, type Progress } from '../progress.ts';
 import { buildBehaviour, countOrders, topCategories } from './behaviour.ts';
 import { describeUnknownFlags, describeUnknownValues, type ValueMap } from './values.ts';
-import { cleanCustomers, cleanFirstNames, cleanInteractions, cleanTiles, cleanTransactions, CHANNELS, type RejectCount } from './clean.ts';
+import { amountOutliers, cleanCustomers, type AmountOutliers, cleanFirstNames, cleanInteractions, cleanTiles, cleanTransactions, CHANNELS, type RejectCount } from './clean.ts';
 import { ident, literal, openDuck, rows, run, toNumber, type Duck } from './duck.ts';
 import { buildNameAges } from './names.ts';
 import { DEFAULT_FIRST_NAMES_ZIP, DEFAULT_POSTCODES, extractZippedCsv } from './reference.ts';
 import { describeSuggestion, type ColumnSuggestion } from './columns.ts';
-import { describeFormat, describeOrderLines, type InputFormat } from './formats.ts';
+import { describeFormat, describeOrderLines, describeOutliers, type InputFormat } from './formats.ts';
 import { checkHeader, findInput, loadInput, requireInput, type ColumnMap, type InputName, type LoadedInput } from './sources.ts';
 import type { FeatureTable } from './table.ts';
 import { buildTileFeatures, joinTiles, readPostcodePoints, TILE_FEATURES, writePostcodeRejects } from './tiles.ts';
@@ -64,6 +64,8 @@ export interface FeatureSummary {
   categories: string[];
   /** The client's values of the coded columns read as the contract's (the column file's `values`). */
   values?: ValueMap;
+  /** Amounts far above the median purchase, kept and named to be checked. */
+  outliers?: AmountOutliers[];
 }
 
 export interface FeatureBuild {
@@ -134,6 +136,8 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     const customers = await loadChecked('customers', (input) => cleanCustomers(conn, input, rejectDir, year, latest));
     const values = opts.columnMap?.values ?? {};
     const transactions = await loadChecked('transactions', (input) => cleanTransactions(conn, input, rejectDir, latest, values));
+    const outliers = await amountOutliers(conn, transactions);
+    if (outliers) progress.log(`${transactions.path}: ${describeOutliers(outliers)}`);
     const interactions = await loadChecked('interactions', (input) => cleanInteractions(conn, input, rejectDir, latest, values));
     await loadChecked('tiles', (input) => cleanTiles(conn, input, rejectDir));
     await loadChecked('first_names', (input) => cleanFirstNames(conn, input, rejectDir));
@@ -177,7 +181,7 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
 
     progress.stage('read feature table');
     const table = await readTable(conn, 'SELECT * FROM features ORDER BY row_ix');
-    const summary: FeatureSummary = { rows: table.rows, asOf, features: await summarise(conn, table), rejects, inputs, ...(Object.keys(formats).length ? { formats } : {}), ...(suggestions.length ? { suggestions } : {}), categories, ...(Object.keys(values).length ? { values } : {}) };
+    const summary: FeatureSummary = { rows: table.rows, asOf, features: await summarise(conn, table), rejects, inputs, ...(Object.keys(formats).length ? { formats } : {}), ...(suggestions.length ? { suggestions } : {}), categories, ...(outliers ? { outliers: [outliers] } : {}), ...(Object.keys(values).length ? { values } : {}) };
 
     if (opts.outDir && scratch) {
       progress.stage('write outputs');

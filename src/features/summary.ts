@@ -43,6 +43,10 @@ export const DataSummarySchema = z.object({
   ),
   formats: z.record(z.string(), FormatSchema).optional(),
   suggestions: z.array(z.object({ file: z.string(), column: z.string(), contract: z.string() })).optional(),
+  /** Amounts far above the median purchase (clean.ts amountOutliers): kept, named to be checked. */
+  outliers: z
+    .array(z.object({ file: z.string(), rows: z.number().int().positive(), median: z.number(), largest: z.array(z.object({ line: z.number().int(), amount: z.number() })) }))
+    .optional(),
   /** The client's values of the coded columns read as the contract's (the column file's `values`). */
   values: z.object({ channel: z.record(z.string(), z.string()).optional(), type: z.record(z.string(), z.string()).optional() }).optional(),
 });

@@ -463,6 +463,23 @@ describe('dates, numbers and fields that do not read', () => {
     expect(en.rows).toEqual(['1.234.56', '--', '"12,50"', 'EUR 19.90', '"1,23"']);
   });
 
+  it('names the amounts over 1,000 times the median purchase with their lines, and keeps them', async () => {
+    const usual = Array.from({ length: 50 }, (_, i) => `A;${String(1 + (i % 25)).padStart(2, '0')}/04/2026;${40 + (i % 10)},5`);
+    const dir = write([...usual, 'A;20/04/2026;1250000', 'A;21/04/2026;-98000,5', 'A;22/04/2026;40000']);
+    const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out') });
+    expect(built.rejects).toEqual([]);
+    const outliers = readDataSummary(join(dir, 'out', 'features.json'))!.outliers!;
+    expect(outliers).toHaveLength(1);
+    expect(outliers[0]).toMatchObject({ file: 'transactions', rows: 2, largest: [{ line: 52, amount: 1250000 }, { line: 53, amount: -98000.5 }] });
+    expect(outliers[0].median).toBeGreaterThan(40);
+    expect(outliers[0].median).toBeLessThan(50);
+    // Kept: the money spent counts them.
+    expect(built.table.numeric[built.table.numericNames.indexOf('monetary_12m')][0]).toBeGreaterThan(1_000_000);
+    // A base without such amounts says nothing.
+    const plain = await buildFeatures({ dataDir: write(usual), outDir: join(dir, 'plain') });
+    expect(plain.summary.outliers).toBeUndefined();
+  });
+
   it("reads a comma-separated file's quoted decimal commas when they are its amounts' way, and says so", async () => {
     const dir = write([]);
     writeFileSync(join(dir, 'transactions.csv'), ['customer_id,ts,amount', 'A,2026-04-25,"12,50"', 'A,2026-04-24,"3,5"', 'A,2026-04-23,"1.234,50"', 'A,2026-04-22,7', 'A,2026-04-21,"-2,25"', 'A,2026-04-20,"8.5"'].join('\n') + '\n');

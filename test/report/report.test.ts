@@ -204,12 +204,14 @@ describe('report of a demo run', () => {
       asOf: summary.asOf,
       files: ['customers', 'transactions', 'interactions'].map((file) => ({ file, label: { customers: 'Customers', transactions: 'Purchases', interactions: 'Contacts' }[file], rejected: 0, repaired: 0, reasons: [], readAs: [] })),
       suggestions: [],
+      outliers: [],
     });
     expect(summary.rejects).toEqual([]);
     expect(html).toContain(`The base held ${summary.rows.toLocaleString('en')} customers, described at ${summary.asOf}.`);
     expect(rowCellsBy(html, 'table-data', 'file', 'transactions')).toEqual({ rejected: '0', repaired: '0' });
     expect(html).toContain('as the contract writes it (UTF-8, commas, ISO dates)');
     expect(html).not.toContain('id="data-suggestions"');
+    expect(html).not.toContain('id="data-outliers"');
   });
 
   it('counts rejected and repaired rows by file and reason, and says how each file was read, in both languages', async () => {
@@ -232,6 +234,7 @@ describe('report of a demo run', () => {
       ],
       formats: { customers: { encoding: 'windows-1252' as const, delimiter: ';' as const, decimalComma: true, dateOrder: 'day-first' as const } },
       suggestions: [{ file: 'customers', column: 'Code Postal', contract: 'postcode' }],
+      outliers: [{ file: 'transactions', rows: 2, median: 45.2, largest: [{ line: 5480, amount: 1250000 }, { line: 12, amount: -98000.5 }] }],
     };
     const en = buildReportModel({ ...a, data });
     const page = renderReportHtml(en);
@@ -243,6 +246,8 @@ describe('report of a demo run', () => {
     expect(page).toContain('<span data-reason="bad_amount" data-value="12">amount not a number: 12</span>');
     // The channels the contract does not know, named with what each looks like.
     expect(page).toContain('unknown channel (counted as other): 30</span> <span class="detail">(values: &quot;Magasin&quot; 2,900 (like store), &quot;Drive&quot; 100; map them in the --columns file (values))</span>');
+    // Amounts far above the median purchase, named with their lines.
+    expect(page).toContain('<ul id="data-outliers"><li>Purchases: 2 amount(s) over 1,000 times the median purchase (45.20), kept: 1,250,000.00 (line 5480), -98,000.50 (line 12); check them');
     // A promotion flag neither yes nor no, named, and read as no promotion (nothing to map).
     expect(page).toContain('set to 0): 5</span> <span class="detail">(values: &quot;PROMO&quot; 5; read as no promotion)</span>');
     expect(page).toContain('read as Windows-1252 (the file is not valid UTF-8); semicolon-separated; decimal comma accepted (12,50); slashed dates read day first (25/04/2026)');
@@ -257,6 +262,7 @@ describe('report of a demo run', () => {
     expect(fr).toContain('Les données reçues');
     expect(fr).toContain('<span data-reason="short_postcode" data-value="77">code postal sans son 0 initial (rétabli) : 77</span>');
     expect(fr).toContain('lu en Windows-1252 (le fichier n’est pas en UTF-8 valide) ; séparateur point-virgule');
+    expect(fr).toContain(`<li>Achats : 2 montant(s) de plus de 1 000 fois l’achat médian (45,20), gardé(s) : 1${'\u202f'}250${'\u202f'}000,00 (ligne 5480)`);
     expect(fr).toContain('mis à 0) : 5</span> <span class="detail">(valeurs : &quot;PROMO&quot; 5 ; lues comme sans promotion)</span>');
     expect(fr).toContain(`(valeurs : &quot;Magasin&quot; 2${'\u202f'}900 (comme store), &quot;Drive&quot; 100 ; à associer par le fichier --columns (values))`);
     // Without the run's features.json, the section says so.
