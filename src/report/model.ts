@@ -35,6 +35,8 @@ export interface DataFileRow {
   reasons: { reason: string; label: string; rows: number; dropped: boolean; detail?: string }[];
   /** How the file was read, in words; empty: as the contract writes it. */
   readAs: string[];
+  /** What to check in the file, in words: columns that look like the contract's, amounts far above the median purchase. */
+  toCheck: string[];
 }
 
 export interface ReportOptions {
@@ -116,9 +118,10 @@ function dataView(data: DataSummary, lang: Lang): NonNullable<ReportModel['data'
       const mine = data.rejects.filter((r) => r.file === file).sort((a, b) => b.rows - a.rows || a.reason.localeCompare(b.reason));
       const sum = (dropped: boolean) => mine.filter((r) => (r.action === 'dropped') === dropped).reduce((s, r) => s + r.rows, 0);
       const format = data.formats?.[file];
+      const label = (INPUT_FILES[file] ?? REFERENCE_FILES[file])?.[lang] ?? file;
       return {
         file,
-        label: (INPUT_FILES[file] ?? REFERENCE_FILES[file])?.[lang] ?? file,
+        label,
         rejected: sum(true),
         repaired: sum(false),
         reasons: mine.map((r) => ({
@@ -129,6 +132,10 @@ function dataView(data: DataSummary, lang: Lang): NonNullable<ReportModel['data'
           ...(r.values?.length ? { detail: unknownValuesDetail(r.values, lang, r.reason === 'bad_promo' ? 'flag' : 'coded') } : {}),
         })),
         readAs: format ? describeFormat(format, lang) : [],
+        toCheck: [
+          ...(data.suggestions ?? []).filter((x) => x.file === file).map((x) => describeSuggestion(x, lang, label)),
+          ...(data.outliers ?? []).filter((x) => x.file === file).map((x) => describeOutliers(x, lang)),
+        ],
       };
     }),
     suggestions: (data.suggestions ?? []).map((x) => describeSuggestion(x, lang, INPUT_FILES[x.file]?.[lang] ?? x.file)),

@@ -27,6 +27,7 @@ interface SheetWords {
   score: (label: string) => string;
   file: string;
   reasons: string;
+  toCheck: string;
   feature: string;
   effect: string;
   highlight: string;
@@ -47,6 +48,7 @@ const SHEETS: Record<Lang, SheetWords> = {
     score: (label) => `Score ${label}`,
     file: 'File',
     reasons: 'Reasons',
+    toCheck: 'To check',
     feature: 'Feature',
     effect: 'Effect (SD)',
     highlight: 'In the report',
@@ -65,6 +67,7 @@ const SHEETS: Record<Lang, SheetWords> = {
     score: (label) => `Score ${label}`,
     file: 'Fichier',
     reasons: 'Motifs',
+    toCheck: 'À vérifier',
     feature: 'Caractéristique',
     effect: 'Effet (écarts-types)',
     highlight: 'Dans le rapport',
@@ -167,8 +170,15 @@ export async function writeReportWorkbook(
     if (model.data) {
       table(
         w.data,
-        [[w.file, 16], [t.rejected, 12, INT], [t.repaired, 12, INT], [w.reasons, 60], [t.readAs, 60]],
-        model.data.files.map((f) => [f.label, f.rejected, f.repaired, list(f.reasons.map((x) => fmt.labelled(x.label, fmt.count(x.rows)) + (x.detail ? ` (${x.detail})` : ''))), list(f.readAs)]),
+        [[w.file, 16], [t.rejected, 12, INT], [t.repaired, 12, INT], [w.reasons, 60], [t.readAs, 60], [w.toCheck, 60]],
+        model.data.files.map((f) => [
+          f.label,
+          f.rejected,
+          f.repaired,
+          list(f.reasons.map((x) => fmt.labelled(x.label, fmt.count(x.rows)) + (x.detail ? ` (${x.detail})` : ''))),
+          list(f.readAs),
+          list(f.toCheck),
+        ]),
       );
     }
 

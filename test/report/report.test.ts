@@ -202,7 +202,7 @@ describe('report of a demo run', () => {
     expect(model.data).toEqual({
       customers: summary.rows,
       asOf: summary.asOf,
-      files: ['customers', 'transactions', 'interactions'].map((file) => ({ file, label: { customers: 'Customers', transactions: 'Purchases', interactions: 'Contacts' }[file], rejected: 0, repaired: 0, reasons: [], readAs: [] })),
+      files: ['customers', 'transactions', 'interactions'].map((file) => ({ file, label: { customers: 'Customers', transactions: 'Purchases', interactions: 'Contacts' }[file], rejected: 0, repaired: 0, reasons: [], readAs: [], toCheck: [] })),
       suggestions: [],
       outliers: [],
     });
@@ -246,6 +246,9 @@ describe('report of a demo run', () => {
     expect(page).toContain('<span data-reason="bad_amount" data-value="12">amount not a number: 12</span>');
     // The channels the contract does not know, named with what each looks like.
     expect(page).toContain('unknown channel (counted as other): 30</span> <span class="detail">(values: &quot;Magasin&quot; 2,900 (like store), &quot;Drive&quot; 100; map them in the --columns file (values))</span>');
+    // What to check, by file (the workbook's data sheet gives it in a column).
+    expect(en.data!.files.map((f) => [f.file, f.toCheck.length])).toEqual([['customers', 1], ['transactions', 1], ['interactions', 0]]);
+    expect(en.data!.files[1].toCheck[0]).toMatch(/^2 amount\(s\) over 1,000 times the median purchase/);
     // Amounts far above the median purchase, named with their lines.
     expect(page).toContain('<ul id="data-outliers"><li>Purchases: 2 amount(s) over 1,000 times the median purchase (45.20), kept: 1,250,000.00 (line 5480), -98,000.50 (line 12); check them');
     // A promotion flag neither yes nor no, named, and read as no promotion (nothing to map).

@@ -62,6 +62,28 @@ describe('the report as an Excel workbook', () => {
     expect(book.getWorksheet('Quantification')!.getColumn(3).numFmt).toBe('0.0%');
   });
 
+  it('gives what the base held by file, with what to check (a column that looks like the contract’s, amounts far above the median purchase)', async () => {
+    const rows = sheetRows(book.getWorksheet('Données')!);
+    expect(rows[0]).toEqual(['Fichier', 'Lignes rejetées', 'Lignes corrigées', 'Motifs', 'Lecture', 'À vérifier']);
+    // A run whose features.json names a column and amounts to check.
+    const run = tempDir('personas-xlsx-check-');
+    cpSync(runs.a, run, { recursive: true });
+    const summary = join(run, 'features', 'features.json');
+    writeFileSync(summary, JSON.stringify({
+      ...JSON.parse(readFileSync(summary, 'utf8')),
+      suggestions: [{ file: 'customers', column: 'Code Postal', contract: 'postcode' }],
+      outliers: [{ file: 'transactions', rows: 1, median: 45.2, largest: [{ line: 12, amount: 1250000 }] }],
+    }));
+    const out = join(run, 'report.xlsx');
+    await writeReportWorkbook(await buildReport(run, { lang: 'en', features: null }), out, null);
+    const data = sheetRows((await readBook(out)).getWorksheet('Data')!);
+    expect(data.slice(1).map((r) => [r[0], r[5] ?? null])).toEqual([
+      ['Customers', expect.stringContaining('"Code Postal" looks like one')],
+      ['Purchases', '1 amount(s) over 1,000 times the median purchase (45.20), kept: 1,250,000.00 (line 12); check them (typed in cents, a total line?): they weigh on the means that "Kx mean" rules compare with'],
+      ['Contacts', null],
+    ]);
+  });
+
   it('gives each persona model’s figures of metrics.json', () => {
     const rows = sheetRows(book.getWorksheet('Qualité des modèles')!).slice(1);
     expect(rows.map((r) => [r[1], r[2], r[3] ?? null, r[4] ?? null, r[6]])).toEqual(metrics.personas.map((p) => [p.seeds, p.twins, p.validationAuc, p.threshold, p.coverage]));
