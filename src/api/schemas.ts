@@ -46,10 +46,11 @@ const rawRows = (what: string, required: string[], max: number) =>
         .refine((r) => required.every((c) => r[c] !== undefined && r[c] !== null && r[c] !== ''), { message: `each ${what} row needs ${required.join(', ')}` }),
     )
     .max(max)
-    .describe(`${what} rows with the columns of the contract's ${what} file (CONTRACT.md section 1)`);
+    .describe(`${what} rows with the columns of the contract's ${what} file (CONTRACT.md section 1${what === 'transactions' ? '; with `order_id`, order lines: one purchase per order' : ''})`);
 const RawBase = z
   .object({
     customers: rawRows('customers', ['customer_id'], 100).min(1),
+    // order_id (optional): purchases as order lines, one purchase per order, as the batch reads them.
     transactions: rawRows('transactions', ['customer_id', 'ts', 'amount'], 20_000).default([]),
     interactions: rawRows('interactions', ['customer_id', 'ts', 'type'], 20_000).default([]),
   })
