@@ -9,7 +9,7 @@ import { isUtf8 } from 'node:buffer';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { ident, literal, rows, trimmed, type Duck } from './duck.ts';
+import { ident, literal, rows, run, trimmed, type Duck } from './duck.ts';
 
 export type Encoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252';
 
@@ -43,6 +43,8 @@ export interface InputFormat {
   headerLine?: number;
   /** Set when records span several lines: how many (a quoted field holding a line break, read as one value). */
   multilineRecords?: number;
+  /** Set when values are written as Excel text formulas (`="00042"`): the columns read as their text. */
+  formulaText?: string[];
   /** Set for purchases written as order lines (an `order_id` column): how many lines, of how many orders (each read as one purchase). */
   orderLines?: { lines: number; orders: number };
 }
@@ -316,6 +318,29 @@ function writtenAmountSql(c: string, format: Pick<InputFormat, 'decimalComma' | 
 }
 
 /**
+ * Values written as an Excel text formula, `="00042"`: what exports meant for a spreadsheet write
+ * so that it keeps an id's or a postcode's leading zeros. Read as their text (`00042`, a doubled
+ * quote inside as one). The columns of `table` whose first DATE_SAMPLE_ROWS values hold some are
+ * rewritten, every value so written; returns them (none: the table is left alone).
+ */
+export async function unwrapFormulaText(conn: Duck, table: string, columns: string[]): Promise<string[]> {
+  if (!columns.length) return [];
+  const formula = (c: string) => `(starts_with(${ident(c)}, '="') AND ends_with(${ident(c)}, '"') AND length(${ident(c)}) >= 3)`;
+  const [seen] = await rows(
+    conn,
+    `SELECT ${columns.map((c, k) => `count(*) FILTER (WHERE ${formula(c)}) AS f${k}`).join(', ')} FROM (SELECT ${columns.map(ident).join(', ')} FROM ${ident(table)} LIMIT ${DATE_SAMPLE_ROWS})`,
+  );
+  const found = columns.filter((_, k) => Number(seen[`f${k}`]) > 0);
+  if (!found.length) return [];
+  await run(
+    conn,
+    `UPDATE ${ident(table)} SET ${found.map((c) => `${ident(c)} = CASE WHEN ${formula(c)} THEN replace(${ident(c)}[3:-2], '""', '"') ELSE ${ident(c)} END`).join(', ')}
+     WHERE ${found.map(formula).join(' OR ')}`,
+  );
+  return found;
+}
+
+/**
  * Numbers that can only be written with a decimal comma, and their decimal-point twins: an amount
  * with one or two decimals (`12,50`: thousands are three digits), degrees of at most three digits
  * with decimals (`48,8566`: no coordinate is in the thousands).
@@ -412,6 +437,7 @@ const FORMAT_WORDS = {
     headerRow: (n: number) => `header on row ${n}, the ${n - 1} row(s) above it (a title) not read`,
     multiline: (n: number) => `${n} row(s) with a line break inside a quoted field, each read as one row`,
     orderLines: (o: { lines: number; orders: number }) => `${o.lines} order lines of ${o.orders} orders (order_id), each order read as one purchase`,
+    formulaText: (columns: string[]) => `values written as Excel text formulas (="00042") read as their text, in ${columns.join(', ')}`,
   },
   fr: {
     windows1252: 'lu en Windows-1252 (le fichier n’est pas en UTF-8 valide)',
@@ -432,6 +458,7 @@ const FORMAT_WORDS = {
     headerRow: (n: number) => `en-tête en ligne ${n} de la feuille, les ${n - 1} ligne(s) au-dessus (un titre) non lue(s)`,
     multiline: (n: number) => `${n} ligne(s) avec un retour à la ligne dans un champ entre guillemets, lue(s) chacune comme une seule`,
     orderLines: (o: { lines: number; orders: number }) => `${o.lines} lignes de ${o.orders} commandes (order_id), chaque commande lue comme un achat`,
+    formulaText: (columns: string[]) => `valeurs écrites en formules texte d’Excel (="00042") lues comme leur texte, dans ${columns.join(', ')}`,
   },
 };
 
@@ -454,6 +481,7 @@ export function describeFormat(format: InputFormat, lang: 'en' | 'fr' = 'en'): s
   if (format.headerLine) out.push((format.workbook ? w.headerRow : w.headerLine)(format.headerLine));
   if (format.multilineRecords) out.push(w.multiline(format.multilineRecords));
   if (format.ignoredColumns) out.push(w.ignored(format.ignoredColumns));
+  if (format.formulaText?.length) out.push(w.formulaText(format.formulaText));
   if (format.orderLines) out.push(w.orderLines(format.orderLines));
   return out;
 }

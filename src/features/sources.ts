@@ -11,7 +11,7 @@ import { joinBrokenLines } from './broken-lines.ts';
 import type { ValueMap } from './values.ts';
 import { ident, literal, rows, run, type Duck } from './duck.ts';
 import { lookalike, OPTIONAL_COLUMNS, type ColumnSuggestion } from './columns.ts';
-import { detectDateOrder, detectDecimalComma, detectEuroAmounts, scanStream, scanText, sniffDelimiter, transcodeToUtf8, type InputFormat, type TextScan } from './formats.ts';
+import { detectDateOrder, detectDecimalComma, detectEuroAmounts, unwrapFormulaText, scanStream, scanText, sniffDelimiter, transcodeToUtf8, type InputFormat, type TextScan } from './formats.ts';
 import { WORKBOOK_DELIMITER, workbookToText, type WorkbookSheet } from './workbook.ts';
 
 export { sniffDelimiter };
@@ -328,6 +328,9 @@ async function loadReadable(
   // Most files have no line with extra fields: then the column goes, and so does its check.
   const extraFields = spare && (await rows(conn, `SELECT 1 AS x FROM ${ident(table)} WHERE trim(${EXTRA_FIELDS}) <> '' LIMIT 1`)).length > 0;
   if (spare && !extraFields) await run(conn, `ALTER TABLE ${ident(table)} DROP COLUMN ${EXTRA_FIELDS}`);
+  // Values written `="00042"` for a spreadsheet to keep their zeros: read as their text before any check.
+  const formulas = await unwrapFormulaText(conn, table, columns);
+  if (formulas.length) format.formulaText = formulas;
   Object.assign(format, await detectDateOrder(conn, table, (DATE_COLUMNS[name] ?? []).filter((c) => columns.includes(c))));
   // A comma-separated file may still write its decimals with a comma, quoted ("12,50").
   if (!format.decimalComma && (await detectDecimalComma(conn, name, table, columns))) format.decimalComma = true;
@@ -371,15 +374,18 @@ export const STRAY_QUOTE = '_stray_quote';
 
 /** A quoted field, spaces around it allowed, its quotes doubled inside (RFC 4180). */
 const QUOTED_FIELD = ' *"(?:[^"]|"")*" *';
+/** An Excel text formula, `="00042"`: what exports meant for a spreadsheet write to keep leading zeros (read as its text, formats.ts unwrapFormulaText). */
+const FORMULA_FIELD = ' *="(?:[^"]|"")*" *';
 
 /**
- * RE2 pattern of a well-formed CSV line: fields separated by `delimiter`, each either quoted or
- * holding no quote at all. A quote inside an unquoted field (`Je"an`) is a stray quote, as RFC 4180
- * has it; a line with a quoted field left open, or cut by a line end, does not match either.
+ * RE2 pattern of a well-formed CSV line: fields separated by `delimiter`, each either quoted, an
+ * Excel text formula, or holding no quote at all. A quote inside an unquoted field (`Je"an`) is a
+ * stray quote, as RFC 4180 has it; a line with a quoted field left open, or cut by a line end, does
+ * not match either.
  */
 function wellFormedLine(delimiter: string, maxFields?: number): string {
   const d = `\\x{${delimiter.charCodeAt(0).toString(16)}}`;
-  const field = `${QUOTED_FIELD}|[^"${d}]*`;
+  const field = `${QUOTED_FIELD}|${FORMULA_FIELD}|[^"${d}]*`;
   return `(?:${field})(?:${d}(?:${field}))${maxFields === undefined ? '*' : `{0,${maxFields - 1}}`}\\r?`;
 }
 

@@ -26,6 +26,7 @@ const FormatSchema = z.object({
   headerLine: z.number().int().positive().optional(),
   multilineRecords: z.number().int().positive().optional(),
   orderLines: z.object({ lines: z.number().int().nonnegative(), orders: z.number().int().nonnegative() }).optional(),
+  formulaText: z.array(z.string()).optional(),
 });
 
 export const DataSummarySchema = z.object({

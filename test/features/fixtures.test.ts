@@ -405,6 +405,32 @@ describe('bad input', () => {
     ]);
   });
 
+  it('reads values written as Excel text formulas (="00042"), unquoted or quoted, as their text, and says so', async () => {
+    const plain = tempDir();
+    writeBase(plain);
+    const data = tempDir();
+    writeBase(data);
+    const rewrite = (file: string, edit: (line: string) => string) => {
+      const path = join(data, file);
+      writeFileSync(path, readFileSync(path, 'utf8').split('\n').map(edit).join('\n'));
+    };
+    // The customer file as an export meant for Excel writes it: ids and postcodes as text formulas;
+    // the purchases the same, quoted as a CSV writer quotes a field holding quotes.
+    rewrite('customers.csv', (l) => l.replace(/^([ABCD]),/, '="$1",').replace(/,(\d{5}),/, ',="$1",'));
+    rewrite('transactions.csv', (l) => l.replace(/^([ABCD]),/, '"=""$1""",'));
+    const out = tempDir();
+    const build = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
+    const reference = await buildFeatures({ dataDir: plain, asOf: '2026-06-30' });
+    expect(build.rejects).toEqual(reference.rejects);
+    expect(build.table.ids).toEqual(reference.table.ids);
+    expect(build.table.numeric).toEqual(reference.table.numeric);
+    expect(build.table.categorical).toEqual(reference.table.categorical);
+    const formats = readDataSummary(join(out, 'features.json'))!.formats!;
+    expect(formats.customers.formulaText).toEqual(['customer_id', 'postcode']);
+    expect(formats.transactions.formulaText).toEqual(['customer_id']);
+    expect(describeFormat(formats.customers)).toContain('values written as Excel text formulas (="00042") read as their text, in customer_id, postcode');
+  });
+
   it('matches an id that is not a number written in another case to its one customer, and leaves it an orphan where two customers share it so written', async () => {
     const plain = tempDir();
     writeBase(plain);
