@@ -11,6 +11,19 @@ import { InputError } from '../../src/errors.ts';
 import { writeBase } from '../helpers/hand-base.ts';
 import { tempDir } from '../helpers/world.ts';
 
+/** The hand-written base twice: as written, and with `edits` applied to each line of the files they name. */
+function rewrittenBase(edits: Record<string, (line: string) => string>): { plain: string; data: string } {
+  const plain = tempDir();
+  writeBase(plain);
+  const data = tempDir();
+  writeBase(data);
+  for (const [file, edit] of Object.entries(edits)) {
+    const path = join(data, file);
+    writeFileSync(path, readFileSync(path, 'utf8').split('\n').map(edit).join('\n'));
+  }
+  return { plain, data };
+}
+
 describe('feature families on a hand-written base', () => {
   let build: FeatureBuild;
   let out: string;
@@ -406,18 +419,12 @@ describe('bad input', () => {
   });
 
   it('reads values written as Excel text formulas (="00042"), unquoted or quoted, as their text, and says so', async () => {
-    const plain = tempDir();
-    writeBase(plain);
-    const data = tempDir();
-    writeBase(data);
-    const rewrite = (file: string, edit: (line: string) => string) => {
-      const path = join(data, file);
-      writeFileSync(path, readFileSync(path, 'utf8').split('\n').map(edit).join('\n'));
-    };
     // The customer file as an export meant for Excel writes it: ids and postcodes as text formulas;
     // the purchases the same, quoted as a CSV writer quotes a field holding quotes.
-    rewrite('customers.csv', (l) => l.replace(/^([ABCD]),/, '="$1",').replace(/,(\d{5}),/, ',="$1",'));
-    rewrite('transactions.csv', (l) => l.replace(/^([ABCD]),/, '"=""$1""",'));
+    const { plain, data } = rewrittenBase({
+      'customers.csv': (l) => l.replace(/^([ABCD]),/, '="$1",').replace(/,(\d{5}),/, ',="$1",'),
+      'transactions.csv': (l) => l.replace(/^([ABCD]),/, '"=""$1""",'),
+    });
     const out = tempDir();
     const build = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
     const reference = await buildFeatures({ dataDir: plain, asOf: '2026-06-30' });
@@ -432,17 +439,13 @@ describe('bad input', () => {
   });
 
   it('matches an id that is not a number written in another case to its one customer, and leaves it an orphan where two customers share it so written', async () => {
-    const plain = tempDir();
-    writeBase(plain);
-    const data = tempDir();
-    writeBase(data);
-    const rewrite = (file: string, edit: (line: string) => string) => {
-      const path = join(data, file);
-      writeFileSync(path, readFileSync(path, 'utf8').split('\n').map(edit).join('\n'));
-    };
     // Customers written as e-mail addresses; the purchase and contact files lower-case them.
-    rewrite('customers.csv', (l) => l.replace(/^([ABCD]),/, (_, id: string) => `${id}.Dupont@Mail.fr,`));
-    for (const file of ['transactions.csv', 'interactions.csv']) rewrite(file, (l) => l.replace(/^([ABCD]),/, (_, id: string) => `${id.toLowerCase()}.dupont@mail.fr,`));
+    const lowered = (l: string) => l.replace(/^([ABCD]),/, (_, id: string) => `${id.toLowerCase()}.dupont@mail.fr,`);
+    const { plain, data } = rewrittenBase({
+      'customers.csv': (l) => l.replace(/^([ABCD]),/, (_, id: string) => `${id}.Dupont@Mail.fr,`),
+      'transactions.csv': lowered,
+      'interactions.csv': lowered,
+    });
     const build = await buildFeatures({ dataDir: data, asOf: '2026-06-30' });
     const reference = await buildFeatures({ dataDir: plain, asOf: '2026-06-30' });
     expect(build.rejects.map((r) => [r.file, r.reason])).toEqual([['transactions', 'reformatted_id'], ['interactions', 'reformatted_id']]);
