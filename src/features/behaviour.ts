@@ -34,7 +34,7 @@ export function categoriesOfFeatures(featureNames: readonly string[]): string[] 
 }
 
 /** How purchases are counted: one per row of the purchase file, or one per order of its lines. */
-export interface Counting {
+interface Counting {
   /** The relation of purchases (or refunds): customer_id, day, amount, and what the counts below read. */
   from: string;
   /** SQL: the condition of a purchase (its amount, net of its lines, above 0). */

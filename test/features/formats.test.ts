@@ -537,7 +537,7 @@ describe('dates, numbers and fields that do not read', () => {
     const err = await buildFeatures({ dataDir: dir }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect((err as Error).message).toBe(
-      `${join(dir, 'transactions.csv')}: no valid transaction to take as_of from (every row was rejected: bad_amount 2; dates are read as ISO (2026-04-25), with slashes (25/04/2026) or compact (20260425), amounts as numbers (12.50, 1,234.50, a refund -12.50, 12.50- or (12.50); 12,50 and 1.234,50 in a semicolon-separated file, or where most amounts are written so)); give --as-of YYYY-MM-DD`,
+      `${join(dir, 'transactions.csv')}: no valid transaction to take as_of from (every row was rejected: bad_amount 2; dates are read as ISO (2026-04-25), day or month first with slashes, dashes or dots (25/04/2026), compact (20260425), as a spreadsheet's day numbers (46137) or with the month in words (25-APR-26), amounts as numbers (12.50, 1,234.50, a refund -12.50, 12.50- or (12.50); 12,50 and 1.234,50 in a semicolon-separated file, or where most amounts are written so)); give --as-of YYYY-MM-DD`,
     );
   });
 });
