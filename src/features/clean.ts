@@ -3,7 +3,7 @@
 // or is rejected (action "dropped") with one reason. The rejected and repaired rows are written to
 // `rejects/<file>.csv` with their record and line numbers; nothing is dropped silently.
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { JOINED_LINES } from './broken-lines.ts';
 import { ident, literal, oneOf, rows, run, trimmed, type Duck } from './duck.ts';
@@ -126,6 +126,8 @@ async function writeRejects(
   input: LoadedInput,
   checked: string,
   outDir: string,
+  /** The rejects file's name without `.csv`, under rejects/: the input's name, or `transactions/2024-01` for a folder's file. */
+  rejectsName = file,
 ): Promise<RejectCount[]> {
   const blanks = input.blankLines;
   const offset = input.lineOffset ?? 0;
@@ -147,8 +149,8 @@ async function writeRejects(
     r.listed = KEPT_LISTED;
   }
 
-  const dir = join(outDir, 'rejects');
-  mkdirSync(dir, { recursive: true });
+  const dest = join(outDir, 'rejects', `${rejectsName}.csv`);
+  mkdirSync(dirname(dest), { recursive: true });
   // The lines that start no record (empty, or continuing a quoted field), numbered from the header.
   // Record r is on line r + 1 + offset, plus one for each such line s_i (the i-th, from 1) with
   // s_i - i <= r: the record lines are the lines that are not skipped, in order.
@@ -180,7 +182,7 @@ async function writeRejects(
            UNION ALL
            SELECT s + ${offset} AS line, NULL AS record, 'empty_line' AS reason, 'dropped' AS action, ${none} FROM _skipped WHERE empty
          ) ORDER BY line
-       ) TO ${literal(join(dir, `${file}.csv`))} (FORMAT CSV, HEADER)`,
+       ) TO ${literal(dest)} (FORMAT CSV, HEADER)`,
     );
   } finally {
     await run(conn, 'DROP TABLE IF EXISTS _skipped');
@@ -393,35 +395,58 @@ async function matchReformattedIds(conn: Duck, checked: string): Promise<void> {
 /** How many times the median purchase an amount must be to be named among the ones to check. */
 export const OUTLIER_FACTOR = 1000;
 
-/** Amounts far above the file's median purchase: how many, the median, and the largest with their lines. */
+/** Amounts far above the file's median purchase: how many, the median, and the largest with their lines (and files, for an input given as a folder). */
 export interface AmountOutliers {
   file: string;
   rows: number;
   median: number;
-  largest: { line: number; amount: number }[];
+  largest: { line: number; amount: number; in?: string }[];
 }
 
 /**
- * The amounts of the transactions kept (`input`, checked by cleanTransactions) of more than
- * OUTLIER_FACTOR times the median purchase, either way (an amount typed in cents, a total line):
- * kept, since a large order is no error, but named, the five largest with their lines, since one
- * of them moves every rule's `Kx mean` threshold on the money spent. None when there are none.
+ * The amounts of the transactions kept (`files`, each checked by cleanTransactions; `name`, a
+ * folder's file's name) of more than OUTLIER_FACTOR times the median purchase, either way (an
+ * amount typed in cents, a total line): kept, since a large order is no error, but named, the
+ * five largest with their lines, since one of them moves every rule's `Kx mean` threshold on the
+ * money spent. None when there are none.
  */
-export async function amountOutliers(conn: Duck, input: LoadedInput): Promise<AmountOutliers | undefined> {
-  const checked = ident(`${input.table}_checked`);
+export async function amountOutliers(conn: Duck, files: { input: LoadedInput; name?: string }[]): Promise<AmountOutliers | undefined> {
   const usable = `(_reason IS NULL OR _action <> 'dropped')`;
-  const [m] = (await rows(conn, `SELECT approx_quantile(amount, 0.5) AS median FROM ${checked} WHERE ${usable} AND amount > 0`)) as { median: number | null }[];
+  const all = files.map((f, k) => `SELECT ${k} AS part, _record, amount FROM ${ident(`${f.input.table}_checked`)} WHERE ${usable}`).join(' UNION ALL ');
+  const [m] = (await rows(conn, `SELECT approx_quantile(amount, 0.5) AS median FROM (${all}) WHERE amount > 0`)) as { median: number | null }[];
   if (m.median === null || !(m.median > 0)) return undefined;
-  const far = `${usable} AND abs(amount) > CAST(${OUTLIER_FACTOR * m.median} AS DOUBLE)`;
-  const [n] = (await rows(conn, `SELECT count(*) AS n FROM ${checked} WHERE ${far}`)) as { n: bigint }[];
+  const far = `abs(amount) > CAST(${OUTLIER_FACTOR * m.median} AS DOUBLE)`;
+  const [n] = (await rows(conn, `SELECT count(*) AS n FROM (${all}) WHERE ${far}`)) as { n: bigint }[];
   if (Number(n.n) === 0) return undefined;
-  const top = (await rows(conn, `SELECT _record AS record, amount FROM ${checked} WHERE ${far} ORDER BY abs(amount) DESC, _record LIMIT 5`)) as { record: bigint; amount: number }[];
-  const line = recordLines(input);
-  return { file: 'transactions', rows: Number(n.n), median: m.median, largest: top.map((t) => ({ line: line(Number(t.record)), amount: t.amount })) };
+  const top = (await rows(conn, `SELECT part, _record AS record, amount FROM (${all}) WHERE ${far} ORDER BY abs(amount) DESC, part, _record LIMIT 5`)) as {
+    part: number;
+    record: bigint;
+    amount: number;
+  }[];
+  const largest = top.map((t) => {
+    const { input, name } = files[Number(t.part)];
+    return { line: recordLines(input)(Number(t.record)), amount: t.amount, ...(name ? { in: name } : {}) };
+  });
+  return { file: 'transactions', rows: Number(n.n), median: m.median, largest };
 }
 
-/** Validates transactions into the view `transactions_clean` (customers_clean must exist). */
-export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: string, latest: string, values: ValueMap = {}): Promise<RejectCount[]> {
+/**
+ * Where one file of an event input stands among the input's files: its rejects file's name, and
+ * the checked tables of the files read before it (see rejectOverlaps). A single file is its own input.
+ */
+export interface EventFile {
+  /** Under rejects/, without `.csv`: `transactions`, or `transactions/2024-01` for a folder's file. */
+  rejects: string;
+  earlier: string[];
+}
+
+const SINGLE = (name: string): EventFile => ({ rejects: name, earlier: [] });
+
+/**
+ * Checks one transactions file into table `<input.table>_checked` (customers_clean must exist);
+ * returns its reject counts. eventView then makes `transactions_clean` of the input's files.
+ */
+export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: string, latest: string, values: ValueMap = {}, file = SINGLE('transactions')): Promise<RejectCount[]> {
   const has = (c: string) => input.columns.includes(c);
   const parsed: Record<string, string> = {
     customer_id: trimmed('customer_id'),
@@ -443,21 +468,74 @@ export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: 
   const checked = await applyChecks(conn, input, checks, parsed, true);
   await matchReformattedIds(conn, checked);
   await rejectImplausibleDates(conn, checked, 'day', latest, 'dropped');
-  const counts = await writeRejects(conn, 'transactions', input, checked, outDir);
+  await rejectOverlaps(conn, checked, file.earlier, Object.keys(parsed));
+  const counts = await writeRejects(conn, 'transactions', input, checked, outDir, file.rejects);
   const unknown = counts.find((c) => c.reason === 'unknown_channel');
   if (unknown) unknown.values = await unknownValues(conn, input.table, checked, unknown.reason, 'channel');
   const flags = counts.find((c) => c.reason === 'bad_promo');
   if (flags) flags.values = await unknownValues(conn, input.table, checked, flags.reason, 'promo');
-  await run(
-    conn,
-    `CREATE OR REPLACE VIEW transactions_clean AS SELECT customer_id, day, amount, channel, category, promo, order_id
-     FROM ${ident(checked)} WHERE _reason IS NULL OR _action <> 'dropped'`,
-  );
   return counts;
 }
 
-/** Validates interactions into the view `interactions_clean` (customers_clean must exist). */
-export async function cleanInteractions(conn: Duck, input: LoadedInput, outDir: string, latest: string, values: ValueMap = {}): Promise<RejectCount[]> {
+/** The columns of each event input's clean view. */
+const EVENT_COLUMNS = { transactions: 'customer_id, day, amount, channel, category, promo, order_id', interactions: 'customer_id, day, type' };
+
+/** The view `<name>_clean` of the usable rows of an event input's checked tables (one per file, in file order). */
+export async function eventView(conn: Duck, name: 'transactions' | 'interactions', checked: string[]): Promise<void> {
+  const usable = (t: string) => `SELECT ${EVENT_COLUMNS[name]} FROM ${ident(t)} WHERE _reason IS NULL OR _action <> 'dropped'`;
+  await run(conn, `CREATE OR REPLACE VIEW ${name}_clean AS ${checked.map(usable).join(' UNION ALL ')}`);
+}
+
+/**
+ * Past this share of the rows two files of an input hold in the dates both cover, the rows of the
+ * later file repeating the earlier's are an overlap of two exports (January to March, then March
+ * to June): dropped. Files cut otherwise (one per store, dated alike) share next to none.
+ */
+export const OVERLAP_SHARE = 0.5;
+
+/**
+ * Drops, as `repeated_in_other_file`, the usable rows of `checked` that repeat a row of an
+ * earlier file of the same input (`earlier`, checked tables) in the dates both files cover, when
+ * such repeats are at least OVERLAP_SHARE of the fewer rows either file holds there: the two are
+ * exports of the same purchases over overlapping periods, and reading both would count the
+ * overlap twice. `key` (parsed columns, `day` among them) says what repeats: every column read. A
+ * row written twice in one file and once in the other repeats once (matched by count, in the
+ * file's order). Files without common dates cost one query each.
+ */
+async function rejectOverlaps(conn: Duck, checked: string, earlier: string[], key: string[]): Promise<void> {
+  const usable = `(_reason IS NULL OR _action <> 'dropped')`;
+  const cols = key.map(ident).join(', ');
+  for (const other of earlier) {
+    const [span] = (await rows(
+      conn,
+      `SELECT strftime(max(lo), '%Y-%m-%d') AS lo, strftime(min(hi), '%Y-%m-%d') AS hi
+       FROM (SELECT min(day) AS lo, max(day) AS hi FROM ${ident(checked)} WHERE ${usable} UNION ALL SELECT min(day), max(day) FROM ${ident(other)} WHERE ${usable})`,
+    )) as { lo: string | null; hi: string | null }[];
+    if (span.lo === null || span.hi === null || span.lo > span.hi) continue;
+    const within = `${usable} AND day BETWEEN DATE ${literal(span.lo)} AND DATE ${literal(span.hi)}`;
+    await run(
+      conn,
+      `CREATE OR REPLACE TEMP TABLE _repeats AS
+       SELECT m._record FROM (SELECT _record, ${cols}, row_number() OVER (PARTITION BY ${cols} ORDER BY _record) AS n FROM ${ident(checked)} WHERE ${within}) m
+       JOIN (SELECT ${cols}, count(*) AS n FROM ${ident(other)} WHERE ${within} GROUP BY ALL) o ON ${key.map((c) => `m.${ident(c)} IS NOT DISTINCT FROM o.${ident(c)}`).join(' AND ')}
+       WHERE m.n <= o.n`,
+    );
+    try {
+      const [seen] = (await rows(
+        conn,
+        `SELECT (SELECT count(*) FROM _repeats) AS repeats, (SELECT count(*) FROM ${ident(checked)} WHERE ${within}) AS mine, (SELECT count(*) FROM ${ident(other)} WHERE ${within}) AS theirs`,
+      )) as { repeats: bigint; mine: bigint; theirs: bigint }[];
+      const repeats = Number(seen.repeats);
+      if (repeats === 0 || repeats < OVERLAP_SHARE * Math.min(Number(seen.mine), Number(seen.theirs))) continue;
+      await run(conn, `UPDATE ${ident(checked)} SET _reason = 'repeated_in_other_file', _action = 'dropped' WHERE _record IN (SELECT _record FROM _repeats)`);
+    } finally {
+      await run(conn, 'DROP TABLE IF EXISTS _repeats');
+    }
+  }
+}
+
+/** Checks one interactions file into table `<input.table>_checked` (customers_clean must exist), as cleanTransactions. */
+export async function cleanInteractions(conn: Duck, input: LoadedInput, outDir: string, latest: string, values: ValueMap = {}, file = SINGLE('interactions')): Promise<RejectCount[]> {
   const parsed: Record<string, string> = {
     customer_id: trimmed('customer_id'),
     day: `${timestampSql('ts', input.format)}::DATE`,
@@ -471,14 +549,10 @@ export async function cleanInteractions(conn: Duck, input: LoadedInput, outDir: 
   const checked = await applyChecks(conn, input, checks, parsed, true);
   await matchReformattedIds(conn, checked);
   await rejectImplausibleDates(conn, checked, 'day', latest, 'dropped');
-  const counts = await writeRejects(conn, 'interactions', input, checked, outDir);
+  await rejectOverlaps(conn, checked, file.earlier, Object.keys(parsed));
+  const counts = await writeRejects(conn, 'interactions', input, checked, outDir, file.rejects);
   const unknown = counts.find((c) => c.reason === 'unknown_type');
   if (unknown) unknown.values = await unknownValues(conn, input.table, checked, unknown.reason, 'type');
-  await run(
-    conn,
-    `CREATE OR REPLACE VIEW interactions_clean AS SELECT customer_id, day, type
-     FROM ${ident(checked)} WHERE _reason IS NULL OR _action <> 'dropped'`,
-  );
   return counts;
 }
 

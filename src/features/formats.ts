@@ -47,6 +47,21 @@ export interface InputFormat {
   formulaText?: string[];
   /** Set for purchases written as order lines (an `order_id` column): how many lines, of how many orders (each read as one purchase). */
   orderLines?: { lines: number; orders: number };
+  /** Set for an input given as a folder: its files, in the order read (the format above is the first's). */
+  files?: FolderFile[];
+  /** Files of the folder passed over: not data files. */
+  ignoredFiles?: string[];
+}
+
+/** One file of an input given as a folder: its path in the folder, its rows, the dates of its rows kept, and its own format when written otherwise than the first file. */
+export interface FolderFile {
+  file: string;
+  rows: number;
+  /** Rows repeating an earlier file's over the dates both cover (an overlapping export), left out. */
+  repeated?: number;
+  from?: string;
+  to?: string;
+  format?: InputFormat;
 }
 
 function bytes(path: string): Readable {
@@ -229,9 +244,9 @@ export const DATE_SAMPLE_ROWS = 200_000;
  *   is (04/25/2026), otherwise day first, the French way (a date then read as neither is bad_date);
  *   the parts separated by the sampled dates' most common separator (a slash, a dash, a dot).
  * Undefined when ISO dates are the file's way: in such a file, a stray "31/12/2025" is a corrupted
- * row, rejected as bad_date.
+ * row, rejected as bad_date. `open` when day first was chosen for want of a part past 12.
  */
-export async function detectDateOrder(conn: Duck, table: string, columns: string[]): Promise<Pick<InputFormat, 'dateOrder' | 'dateSeparator'> | undefined> {
+export async function detectDateOrder(conn: Duck, table: string, columns: string[]): Promise<(Pick<InputFormat, 'dateOrder' | 'dateSeparator'> & { open?: boolean }) | undefined> {
   if (!columns.length) return undefined;
   const sum = (r: Record<string, unknown>, prefix: string) => columns.reduce((s, c) => s + Number(r[`${prefix}_${c}`]), 0);
   // Day and month first (25/04/2026, 04-25-2026); 2026/04/25 reads as ISO.
@@ -266,7 +281,9 @@ export async function detectDateOrder(conn: Duck, table: string, columns: string
     `SELECT ${columns.map((c) => `count(*) FILTER (WHERE ${written(c)} AND ${part(c, 1)} > 12) AS ${ident(`d_${c}`)}, count(*) FILTER (WHERE ${written(c)} AND ${part(c, 2)} > 12) AS ${ident(`m_${c}`)}`).join(', ')} FROM ${ident(table)}`,
   );
   const dateOrder = sum(parts, 'm') > 0 && sum(parts, 'd') === 0 ? 'month-first' : 'day-first';
-  return separator === '/' ? { dateOrder } : { dateOrder, dateSeparator: separator };
+  // No part past 12 either way: day first for want of a sign (`open`, for another file of the input to settle).
+  const open = sum(parts, 'm') === 0 && sum(parts, 'd') === 0;
+  return { dateOrder, ...(separator === '/' ? {} : { dateSeparator: separator }), ...(open ? { open } : {}) };
 }
 
 /** The day-and-month layout with one separator: its two first parts as groups 1 and 2. */
@@ -438,6 +455,12 @@ const FORMAT_WORDS = {
     multiline: (n: number) => `${n} row(s) with a line break inside a quoted field, each read as one row`,
     orderLines: (o: { lines: number; orders: number }) => `${o.lines} order lines of ${o.orders} orders (order_id), each order read as one purchase`,
     formulaText: (columns: string[]) => `values written as Excel text formulas (="00042") read as their text, in ${columns.join(', ')}`,
+    files: (n: number, list: string) => `read from the ${n} files of its folder, in name order: ${list}`,
+    file: (f: FolderFile) =>
+      `${f.file} (${f.rows.toLocaleString('en-GB')} rows${f.from ? `, ${f.from} to ${f.to}` : ''}${f.repeated ? `, ${f.repeated.toLocaleString('en-GB')} of them repeating an earlier file's over common dates, left out` : ''})`,
+    more: (n: number) => `${n} more`,
+    readOtherwise: (file: string, words: string[]) => `${file} ${words.length ? `read otherwise: ${words.join(', ')}` : 'written as the contract says (UTF-8, commas, ISO dates)'}`,
+    ignoredFiles: (files: string[]) => `files of the folder passed over (not .csv, .csv.gz, .parquet, .txt or .xlsx): ${files.join(', ')}`,
   },
   fr: {
     windows1252: 'lu en Windows-1252 (le fichier n’est pas en UTF-8 valide)',
@@ -459,6 +482,12 @@ const FORMAT_WORDS = {
     multiline: (n: number) => `${n} ligne(s) avec un retour à la ligne dans un champ entre guillemets, lue(s) chacune comme une seule`,
     orderLines: (o: { lines: number; orders: number }) => `${o.lines} lignes de ${o.orders} commandes (order_id), chaque commande lue comme un achat`,
     formulaText: (columns: string[]) => `valeurs écrites en formules texte d’Excel (="00042") lues comme leur texte, dans ${columns.join(', ')}`,
+    files: (n: number, list: string) => `lu dans les ${n} fichiers de son dossier, dans l’ordre de leurs noms : ${list}`,
+    file: (f: FolderFile) =>
+      `${f.file} (${f.rows.toLocaleString('fr-FR')} lignes${f.from ? `, du ${f.from} au ${f.to}` : ''}${f.repeated ? `, dont ${f.repeated.toLocaleString('fr-FR')} répétant celles d’un fichier précédent aux mêmes dates, écartées` : ''})`,
+    more: (n: number) => `${n} autres`,
+    readOtherwise: (file: string, words: string[]) => `${file} ${words.length ? `lu autrement : ${words.join(', ')}` : 'écrit comme le contrat le dit (UTF-8, virgules, dates ISO)'}`,
+    ignoredFiles: (files: string[]) => `fichiers du dossier laissés de côté (ni .csv, .csv.gz, .parquet, .txt ni .xlsx) : ${files.join(', ')}`,
   },
 };
 
@@ -483,13 +512,24 @@ export function describeFormat(format: InputFormat, lang: 'en' | 'fr' = 'en'): s
   if (format.ignoredColumns) out.push(w.ignored(format.ignoredColumns));
   if (format.formulaText?.length) out.push(w.formulaText(format.formulaText));
   if (format.orderLines) out.push(w.orderLines(format.orderLines));
+  if (format.files) {
+    // A folder of a year's months is listed whole; of more files, the first and last few.
+    const shown = format.files.length <= FILES_LISTED ? format.files.map(w.file) : [...format.files.slice(0, 3).map(w.file), w.more(format.files.length - 6), ...format.files.slice(-3).map(w.file)];
+    out.unshift(w.files(format.files.length, shown.join('; ')));
+    for (const f of format.files) if (f.format) out.push(w.readOtherwise(f.file, describeFormat(f.format, lang)));
+  }
+  if (format.ignoredFiles?.length) out.push(w.ignoredFiles(format.ignoredFiles));
   return out;
 }
 
+/** How many files of a folder its description lists one by one. */
+const FILES_LISTED = 24;
+
 /** Amounts far above the median purchase in words: how many, the largest with their lines, and why they matter. */
-export function describeOutliers(o: { rows: number; median: number; largest: { line: number; amount: number }[] }, lang: 'en' | 'fr' = 'en'): string {
+export function describeOutliers(o: { rows: number; median: number; largest: { line: number; amount: number; in?: string }[] }, lang: 'en' | 'fr' = 'en'): string {
   const money = (x: number) => x.toLocaleString(lang === 'fr' ? 'fr-FR' : 'en-GB', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-  const largest = o.largest.map((x) => (lang === 'fr' ? `${money(x.amount)} (ligne ${x.line})` : `${money(x.amount)} (line ${x.line})`)).join(', ');
+  const where = (x: { line: number; in?: string }) => `${x.in ? `${x.in} ` : ''}${lang === 'fr' ? 'ligne' : 'line'} ${x.line}`;
+  const largest = o.largest.map((x) => `${money(x.amount)} (${where(x)})`).join(', ');
   return lang === 'fr'
     ? `${o.rows} montant(s) de plus de 1 000 fois l’achat médian (${money(o.median)}), gardé(s) : ${largest} ; à vérifier (une saisie en centimes, une ligne de total ?) : ils pèsent sur les moyennes auxquelles les règles « Kx mean » comparent`
     : `${o.rows} amount(s) over 1,000 times the median purchase (${money(o.median)}), kept: ${largest}; check them (typed in cents, a total line?): they weigh on the means that "Kx mean" rules compare with`;

@@ -14,9 +14,13 @@ import { buildNameAges } from './names.ts';
 import { DEFAULT_FIRST_NAMES_ZIP, DEFAULT_POSTCODES, extractZippedCsv } from './reference.ts';
 import { describeSuggestion, type ColumnSuggestion } from './columns.ts';
 import { describeFormat, describeOrderLines, describeOutliers, type InputFormat } from './formats.ts';
-import { checkHeader, findInput, loadInput, requireInput, type ColumnMap, type InputName, type LoadedInput } from './sources.ts';
+import { readEventInput } from './events.ts';
+import { checkHeader, findInput, inputFiles, loadInput, requireInput, type ColumnMap, type InputName, type LoadedInput } from './sources.ts';
 import type { FeatureTable } from './table.ts';
 import { buildTileFeatures, joinTiles, readPostcodePoints, TILE_FEATURES, writePostcodeRejects } from './tiles.ts';
+
+/** The inputs a feature build reads, in the order read. */
+const INPUTS = ['customers', 'transactions', 'interactions', 'tiles', 'first_names'] as const;
 
 export interface BuildFeaturesOptions {
   dataDir: string;
@@ -108,11 +112,12 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     };
 
     // Every file's header first: a missing column is told before minutes of reading the others.
-    for (const name of ['customers', 'transactions', 'interactions', 'tiles', 'first_names'] as const) await checkHeader(name, inputs[name], opts.columnMap);
+    const files = Object.fromEntries(INPUTS.map((name) => [name, inputFiles(inputs[name]).files])) as Record<InputName, string[]>;
+    for (const name of INPUTS) for (const file of files[name]) await checkHeader(name, file, opts.columnMap);
     // Each event file is loaded, checked, and its raw text table freed before the next is loaded
     // (the clean views read the checked tables): DuckDB then never holds the purchases' text and
     // the contacts' at once, which on a million customers it had to spill (BENCHMARKS.md, session 29).
-    progress.stage('load and validate inputs', 10);
+    progress.stage('load and validate inputs', 2 * INPUTS.reduce((n, name) => n + files[name].length, 0));
     const free = async (...tables: string[]) => {
       for (const t of tables) await run(conn, `DROP TABLE IF EXISTS ${t}`);
     };
@@ -135,17 +140,21 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     const latest = opts.asOf && opts.asOf > tomorrow ? opts.asOf : tomorrow;
     const customers = await loadChecked('customers', (input) => cleanCustomers(conn, input, rejectDir, year, latest));
     const values = opts.columnMap?.values ?? {};
-    const transactions = await loadChecked('transactions', (input) => cleanTransactions(conn, input, rejectDir, latest, values));
-    const outliers = await amountOutliers(conn, transactions);
-    if (outliers) progress.log(`${transactions.path}: ${describeOutliers(outliers)}`);
-    const interactions = await loadChecked('interactions', (input) => cleanInteractions(conn, input, rejectDir, latest, values));
+    const tick = () => progress.tick(++ticks);
+    const transactions = await readEventInput(conn, 'transactions', inputs.transactions, opts.columnMap, (input, file) => cleanTransactions(conn, input, rejectDir, latest, values, file), tick);
+    rejects.push(...transactions.rejects);
+    const outliers = await amountOutliers(conn, transactions.files);
+    if (outliers) progress.log(`${inputs.transactions}: ${describeOutliers(outliers)}`);
+    const interactions = await readEventInput(conn, 'interactions', inputs.interactions, opts.columnMap, (input, file) => cleanInteractions(conn, input, rejectDir, latest, values, file), tick);
+    rejects.push(...interactions.rejects);
     await loadChecked('tiles', (input) => cleanTiles(conn, input, rejectDir));
     await loadChecked('first_names', (input) => cleanFirstNames(conn, input, rejectDir));
     const postcodes = readPostcodePoints(inputs.postcodes);
     rejects.push(...writePostcodeRejects(postcodes, rejectDir));
     const formats: Record<string, InputFormat> = {};
     const suggestions = [customers, transactions, interactions].flatMap((i) => i.suggestions);
-    for (const [name, input] of Object.entries({ customers, transactions, interactions }) as [string, LoadedInput][]) {
+    const read = { customers: { ...customers, path: inputs.customers }, transactions: { ...transactions, path: inputs.transactions }, interactions: { ...interactions, path: inputs.interactions } };
+    for (const [name, input] of Object.entries(read)) {
       for (const s of input.suggestions) progress.log(describeSuggestion(s, 'en', input.path));
       const words = input.format ? describeFormat(input.format) : [];
       if (!words.length || !input.format) continue;
@@ -163,15 +172,17 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     await joinTiles(conn, postcodes.points);
     progress.tick(2);
     // Order lines (an order_id column holding values): one purchase per order.
-    const orders = await countOrders(conn, transactions.columns.includes('order_id'));
+    // A column any of the input's files holds (a file without it reads it missing).
+    const purchaseColumns = new Set(transactions.files.flatMap((f) => f.input.columns));
+    const orders = await countOrders(conn, purchaseColumns.has('order_id'));
     if (orders) {
-      progress.log(`${transactions.path}: ${describeOrderLines(orders)}`);
+      progress.log(`${inputs.transactions}: ${describeOrderLines(orders)}`);
       if (transactions.format) formats.transactions = Object.assign(transactions.format, { orderLines: orders });
     }
     const categories = opts.categories ?? (await topCategories(conn, asOf));
     const categoryFeatures = await buildBehaviour(conn, asOf, categories, {
-      channel: transactions.columns.includes('channel'),
-      promo: transactions.columns.includes('promo'),
+      channel: purchaseColumns.has('channel'),
+      promo: purchaseColumns.has('promo'),
       orders: !!orders,
     });
     progress.tick(3);

@@ -2,9 +2,9 @@
 // tables of text columns with canonical lower-case names. Column names are matched
 // case-insensitively and may be renamed by a user column map; a missing file or required
 // column stops the run with an InputError naming both.
-import { createReadStream, existsSync, mkdtempSync, openSync, readSync, closeSync, rmSync, writeSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, openSync, readdirSync, readSync, closeSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { InputError } from '../errors.ts';
 import { joinBrokenLines } from './broken-lines.ts';
@@ -45,9 +45,33 @@ export function findInput(dir: string, name: string, workbook = false): string |
   return undefined;
 }
 
+/**
+ * The inputs that may be given as a folder of files (`transactions/2024-01.csv`, one export a
+ * month): the event files, which real systems export by period. Every file of the folder is read,
+ * each with its own encoding, delimiter and header; see inputFiles.
+ */
+export const FOLDER_INPUTS: ReadonlySet<InputName> = new Set<InputName>(['transactions', 'interactions']);
+
+/** Workbooks no reader here opens: named in an error rather than passed over. */
+const UNREAD_WORKBOOKS = ['.xls', '.ods'];
+
 export function requireInput(dir: string, name: InputName): string {
+  const folder = join(dir, name);
+  if (existsSync(folder) && statSync(folder).isDirectory()) {
+    const file = findInput(dir, name, true);
+    if (!FOLDER_INPUTS.has(name)) {
+      throw new InputError(
+        'INPUT_INVALID',
+        `${folder}: ${name} is read from one file (${name}.csv, ${name}.csv.gz, ${name}.parquet or ${name}.xlsx in ${dir}); only ${[...FOLDER_INPUTS].join(' and ')} may be a folder of files`,
+        { file: folder },
+      );
+    }
+    if (file) throw new InputError('INPUT_INVALID', `${dir}: both ${file} and the folder ${folder} hold ${name}; keep one (a folder's files are all read)`, { file: folder });
+    inputFiles(folder); // a folder without a data file, or holding an unread workbook, stops here
+    return folder;
+  }
   const p = findInput(dir, name, true);
-  const workbook = ['.xls', '.ods'].map((ext) => join(dir, name + ext)).find((w) => existsSync(w));
+  const workbook = UNREAD_WORKBOOKS.map((ext) => join(dir, name + ext)).find((w) => existsSync(w));
   if (!p && workbook) {
     throw new InputError(
       'INPUT_MISSING_FILE',
@@ -58,11 +82,56 @@ export function requireInput(dir: string, name: InputName): string {
   if (!p) {
     throw new InputError(
       'INPUT_MISSING_FILE',
-      `${join(dir, name)}.csv: required input file is missing (expected ${name}.csv, ${name}.csv.gz, ${name}.parquet or ${name}.xlsx in ${dir})`,
+      `${join(dir, name)}.csv: required input file is missing (expected ${name}.csv, ${name}.csv.gz, ${name}.parquet or ${name}.xlsx in ${dir}` +
+        `${FOLDER_INPUTS.has(name) ? `, or a folder ${name}/ of such files` : ''})`,
       { file: name },
     );
   }
   return p;
+}
+
+/** The files an input is read from, and the files of its folder passed over (not data files). */
+export interface InputFiles {
+  files: string[];
+  ignored: string[];
+}
+
+/**
+ * The files of input `path`: the file itself, or, for a folder (FOLDER_INPUTS), its data files
+ * (CSV, gzip CSV, Parquet, text, Excel workbook), its subfolders' too, in the order of their names
+ * read as people do (`2024-2` before `2024-10`). Hidden files and a workbook's lock files (`~$...`)
+ * are none of the user's data; other files are passed over and named in `ignored`. A folder
+ * without a data file, or holding an .xls or .ods workbook, is an input error naming it.
+ */
+export function inputFiles(path: string): InputFiles {
+  if (!statSync(path).isDirectory()) return { files: [path], ignored: [] };
+  const files: string[] = [];
+  const ignored: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.name.startsWith('.') || entry.name.startsWith('~$')) continue;
+      const at = join(dir, entry.name);
+      if (entry.isDirectory()) walk(at);
+      else if (UNREAD_WORKBOOKS.some((ext) => entry.name.toLowerCase().endsWith(ext))) {
+        throw new InputError(
+          'INPUT_INVALID',
+          `${at}: Excel 97-2003 (.xls) and OpenDocument (.ods) workbooks are not read; save it as an Excel workbook (.xlsx), or the sheet as "CSV UTF-8", in ${path}`,
+          { file: at },
+        );
+      } else if (WITH_WORKBOOK.some((ext) => entry.name.endsWith(ext))) files.push(at);
+      else ignored.push(at);
+    }
+  };
+  walk(path);
+  const byName = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
+  if (!files.length) {
+    throw new InputError(
+      'INPUT_MISSING_FILE',
+      `${path}: the folder holds no data file (expected .csv, .csv.gz, .parquet, .txt or .xlsx files${ignored.length ? `; found ${ignored.map((f) => relative(path, f)).join(', ')}` : ''})`,
+      { file: path },
+    );
+  }
+  return { files: files.sort(byName), ignored: ignored.sort(byName) };
 }
 
 /** How far down a file its header is looked for, below a title block. */
@@ -140,6 +209,11 @@ export interface LoadedInput {
   suggestions: ColumnSuggestion[];
   /** A text file's column names as its header writes them (trimmed, unquoted), by canonical name: a line repeating them is the header again. */
   header?: Record<string, string>;
+  /**
+   * The dates are day and month (25/04/2026) but none tells the order (no part past 12): read day
+   * first; another file of the same input whose dates are month first says how to read these.
+   */
+  dateOrderOpen?: boolean;
 }
 
 /** The inputs whose rows are validated (clean.ts), which flag lines with more fields than their header. */
@@ -331,7 +405,8 @@ async function loadReadable(
   // Values written `="00042"` for a spreadsheet to keep their zeros: read as their text before any check.
   const formulas = await unwrapFormulaText(conn, table, columns);
   if (formulas.length) format.formulaText = formulas;
-  Object.assign(format, await detectDateOrder(conn, table, (DATE_COLUMNS[name] ?? []).filter((c) => columns.includes(c))));
+  const { open: dateOrderOpen, ...dates } = (await detectDateOrder(conn, table, (DATE_COLUMNS[name] ?? []).filter((c) => columns.includes(c)))) ?? {};
+  Object.assign(format, dates);
   // A comma-separated file may still write its decimals with a comma, quoted ("12,50").
   if (!format.decimalComma && (await detectDecimalComma(conn, name, table, columns))) format.decimalComma = true;
   // A semicolon or tab file's amounts may carry a euro sign anyway; a comma-separated one's when most do.
@@ -349,6 +424,7 @@ async function loadReadable(
     ...(continuation.size ? { continuationLines: csvRead.continuation } : {}),
     ...(strayQuotes ? { strayQuotes } : {}),
     ...(joined ? { joinedLines: joined.records } : {}),
+    ...(dateOrderOpen ? { dateOrderOpen } : {}),
   };
 }
 

@@ -14,7 +14,7 @@ import { InputError } from '../errors.ts';
  */
 export const KEPT_LISTED = 10_000;
 
-const FormatSchema = z.object({
+const FileFormatSchema = z.object({
   encoding: z.enum(['utf-8', 'utf-16le', 'utf-16be', 'windows-1252']),
   delimiter: z.enum([',', ';', '\t']),
   decimalComma: z.boolean(),
@@ -27,6 +27,14 @@ const FormatSchema = z.object({
   multilineRecords: z.number().int().positive().optional(),
   orderLines: z.object({ lines: z.number().int().nonnegative(), orders: z.number().int().nonnegative() }).optional(),
   formulaText: z.array(z.string()).optional(),
+});
+
+/** An input's format; for a folder, its files (each with its own format when written otherwise than the first). */
+const FormatSchema = FileFormatSchema.extend({
+  files: z
+    .array(z.object({ file: z.string(), rows: z.number().int().nonnegative(), repeated: z.number().int().positive().optional(), from: z.string().optional(), to: z.string().optional(), format: FileFormatSchema.optional() }))
+    .optional(),
+  ignoredFiles: z.array(z.string()).optional(),
 });
 
 export const DataSummarySchema = z.object({
@@ -46,7 +54,7 @@ export const DataSummarySchema = z.object({
   suggestions: z.array(z.object({ file: z.string(), column: z.string(), contract: z.string() })).optional(),
   /** Amounts far above the median purchase (clean.ts amountOutliers): kept, named to be checked. */
   outliers: z
-    .array(z.object({ file: z.string(), rows: z.number().int().positive(), median: z.number(), largest: z.array(z.object({ line: z.number().int(), amount: z.number() })) }))
+    .array(z.object({ file: z.string(), rows: z.number().int().positive(), median: z.number(), largest: z.array(z.object({ line: z.number().int(), amount: z.number(), in: z.string().optional() })) }))
     .optional(),
   /** The client's values of the coded columns read as the contract's (the column file's `values`). */
   values: z.object({ channel: z.record(z.string(), z.string()).optional(), type: z.record(z.string(), z.string()).optional() }).optional(),

@@ -160,7 +160,7 @@ const EN = {
   description: 'Description',
   data: 'The data',
   dataIntro: (customers: string, asOf: string) =>
-    `The base held ${customers} customers, described at ${asOf}. Rows that could not be read were left out of the projection (rejected); rows with a value that could be set right were kept (repaired). Each file's rows are listed with their line numbers in rejects/<file>.csv beside the run's feature table (of a repair concerning more than ${KEPT_LISTED_EN} rows, the first ${KEPT_LISTED_EN}).`,
+    `The base held ${customers} customers, described at ${asOf}. Rows that could not be read were left out of the projection (rejected); rows with a value that could be set right were kept (repaired). Each file's rows are listed with their line numbers in rejects/<file>.csv beside the run's feature table (rejects/<folder>/<file>.csv for a file of a folder; of a repair concerning more than ${KEPT_LISTED_EN} rows, the first ${KEPT_LISTED_EN}).`,
   dataUnavailable: 'The data summary is unavailable: this report was built without the run’s features.json.',
   file: 'File',
   rejected: 'Rows rejected',
@@ -235,7 +235,7 @@ const FR: typeof EN = {
   description: 'Description',
   data: 'Les données reçues',
   dataIntro: (customers: string, asOf: string) =>
-    `La base comptait ${customers} clients, décrits au ${asOf}. Les lignes illisibles ont été écartées de la projection (rejetées) ; celles dont une valeur a pu être corrigée ont été gardées (corrigées). Le détail de chaque fichier, avec les numéros de ligne, est dans rejects/<fichier>.csv à côté de la table des variables du calcul (d’une correction portant sur plus de ${KEPT_LISTED_FR} lignes, les ${KEPT_LISTED_FR} premières).`,
+    `La base comptait ${customers} clients, décrits au ${asOf}. Les lignes illisibles ont été écartées de la projection (rejetées) ; celles dont une valeur a pu être corrigée ont été gardées (corrigées). Le détail de chaque fichier, avec les numéros de ligne, est dans rejects/<fichier>.csv à côté de la table des variables du calcul (rejects/<dossier>/<fichier>.csv pour un fichier d’un dossier ; d’une correction portant sur plus de ${KEPT_LISTED_FR} lignes, les ${KEPT_LISTED_FR} premières).`,
   dataUnavailable: 'Résumé des données indisponible : ce rapport a été produit sans le features.json du calcul.',
   file: 'Fichier',
   rejected: 'Lignes rejetées',
@@ -283,6 +283,10 @@ const REASONS: Record<string, Record<Lang, string>> = {
   extra_fields: { en: 'more fields than the header', fr: 'plus de champs que l’en-tête' },
   unquoted_line_break: { en: 'a value on two lines without quotes (its lines joined)', fr: 'une valeur sur deux lignes sans guillemets (ses lignes réunies)' },
   repeated_header: { en: 'the header line again (files joined end to end)', fr: 'la ligne d’en-tête répétée (fichiers mis bout à bout)' },
+  repeated_in_other_file: {
+    en: 'repeats a row of an earlier file of the folder over the dates both cover (overlapping exports)',
+    fr: 'répète une ligne d’un fichier précédent du dossier, aux dates que les deux couvrent (exports qui se chevauchent)',
+  },
   bad_date: { en: 'date not readable', fr: 'date illisible' },
   implausible_date: { en: 'date after today or a placeholder (1900-01-01 or before)', fr: 'date postérieure à aujourd’hui ou de remplissage (1900-01-01 ou avant)' },
   duplicate_id: { en: 'customer id seen before', fr: 'identifiant client en double' },

@@ -1,0 +1,147 @@
+// An event input (transactions, interactions) read from one file or from a folder of files, as
+// systems export them (a month a file): each file loaded with its own encoding, delimiter, header
+// and date layout, checked on its own (its rejects in rejects/<input>/<file>.csv, numbered by its
+// own lines), its rows repeating an earlier file's over the dates both cover dropped (clean.ts
+// rejectOverlaps); one clean view over them all.
+import { relative } from 'node:path';
+import type { ColumnSuggestion } from './columns.ts';
+import { eventView, type EventFile, type RejectCount } from './clean.ts';
+import { ident, rows, run, type Duck } from './duck.ts';
+import { describeFormat, type FolderFile, type InputFormat } from './formats.ts';
+import { UNKNOWN_VALUES_NAMED } from './values.ts';
+import { inputFiles, loadInput, type ColumnMap, type LoadedInput } from './sources.ts';
+
+export type EventName = 'transactions' | 'interactions';
+
+/** One file read: the loaded input (its table freed, its checked table kept), and its name in the folder. */
+export interface ReadFile {
+  input: LoadedInput;
+  /** The file's path inside the input's folder; absent for an input given as one file. */
+  name?: string;
+}
+
+export interface EventRead {
+  files: ReadFile[];
+  /** Reject counts of the input, summed over its files. */
+  rejects: RejectCount[];
+  /** How the input is written: its file's format, or for a folder the first file's with every file listed; absent for Parquet. */
+  format?: InputFormat;
+  suggestions: ColumnSuggestion[];
+}
+
+/** The name of a folder's file without its data extension: its rejects file's, under rejects/<input>/. */
+const DATA_EXTENSION = /\.(csv\.gz|csv|parquet|txt|xlsx)$/;
+
+/**
+ * Reads event input `name` at `path` (a file, or a folder of files: sources.ts inputFiles): each
+ * file loaded into its own table, checked by `check` (which makes `<table>_checked`), its raw text
+ * freed; then the view `<name>_clean` over the checked tables. A file whose day-and-month dates
+ * do not tell their order (no part past 12) is read as another file of the folder tells: when a
+ * later file reads month first, the files are read again that way.
+ */
+export async function readEventInput(
+  conn: Duck,
+  name: EventName,
+  path: string,
+  columnMap: ColumnMap | undefined,
+  check: (input: LoadedInput, file: EventFile) => Promise<RejectCount[]>,
+  tick: () => void = () => {},
+): Promise<EventRead> {
+  const { files, ignored } = inputFiles(path);
+  const folder = files[0] !== path;
+  const names = files.map((f) => relative(path, f));
+  const stems = names.map((n) => n.replace(DATA_EXTENSION, ''));
+  // Two files differing by their extension alone keep it in their rejects file's name.
+  const rejectsNames = (new Set(stems).size === stems.length ? stems : names).map((n) => `${name}/${n}`);
+  /** Set once a file's dates read month first by their own sign: the separator they are written with. */
+  let monthFirst: { separator?: string } | undefined;
+  for (;;) {
+    const read: ReadFile[] = [];
+    const counts: RejectCount[][] = [];
+    let again = false;
+    for (const [k, file] of files.entries()) {
+      const input = await loadInput(conn, name, file, folder ? `raw_${name}_${k + 1}` : `raw_${name}`, columnMap);
+      tick();
+      const separator = input.format?.dateSeparator;
+      if (input.dateOrderOpen && monthFirst && monthFirst.separator === separator) input.format!.dateOrder = 'month-first';
+      if (!monthFirst && input.format?.dateOrder === 'month-first' && !input.dateOrderOpen) {
+        monthFirst = { separator };
+        // A file read before, day first for want of a sign, is read again.
+        if (read.some((r) => r.input.dateOrderOpen && r.input.format?.dateSeparator === separator)) {
+          again = true;
+          await dropTables(conn, [input.table, ...read.map((r) => `${r.input.table}_checked`)]);
+          break;
+        }
+      }
+      const earlier = read.map((r) => `${r.input.table}_checked`);
+      counts.push(await check(input, folder ? { rejects: rejectsNames[k], earlier } : { rejects: name, earlier }));
+      await dropTables(conn, [input.table]);
+      tick();
+      read.push({ input, ...(folder ? { name: names[k] } : {}) });
+    }
+    if (again) continue;
+    await eventView(conn, name, read.map((r) => `${r.input.table}_checked`));
+    const format = folder ? await folderFormat(conn, read, ignored.map((f) => relative(path, f))) : read[0].input.format;
+    const suggestions = new Map(read.flatMap((r) => r.input.suggestions).map((s) => [`${s.column}\u0000${s.contract}`, s]));
+    return { files: read, rejects: counts.length === 1 ? counts[0] : sumCounts(counts), ...(format ? { format } : {}), suggestions: [...suggestions.values()] };
+  }
+}
+
+async function dropTables(conn: Duck, tables: string[]): Promise<void> {
+  for (const t of tables) await run(conn, `DROP TABLE IF EXISTS ${ident(t)}`);
+}
+
+/**
+ * A folder's format: its first text file's (the contract's when every file is Parquet), with
+ * every file listed (its rows, the dates of the rows kept) and, for a file written otherwise, its
+ * own; and the folder's files passed over.
+ */
+async function folderFormat(conn: Duck, read: ReadFile[], ignored: string[]): Promise<InputFormat> {
+  const first = read.find((r) => r.input.format)?.input.format;
+  const base: InputFormat = first ? { ...first } : { encoding: 'utf-8', delimiter: ',', decimalComma: false };
+  const words = (f: InputFormat | undefined) => (f ? describeFormat(f) : []).join('\n');
+  const files: FolderFile[] = [];
+  for (const r of read) {
+    const [span] = (await rows(
+      conn,
+      `SELECT count(*) AS n, count(*) FILTER (WHERE _reason = 'repeated_in_other_file') AS repeated, strftime(min(day) FILTER (WHERE _reason IS NULL OR _action <> 'dropped'), '%Y-%m-%d') AS lo,
+              strftime(max(day) FILTER (WHERE _reason IS NULL OR _action <> 'dropped'), '%Y-%m-%d') AS hi
+       FROM ${ident(`${r.input.table}_checked`)}`,
+    )) as { n: bigint; repeated: bigint; lo: string | null; hi: string | null }[];
+    const own = r.input.format ?? { encoding: 'utf-8', delimiter: ',', decimalComma: false };
+    files.push({
+      file: r.name!,
+      rows: Number(span.n),
+      ...(span.lo && span.hi ? { from: span.lo, to: span.hi } : {}),
+      ...(Number(span.repeated) ? { repeated: Number(span.repeated) } : {}),
+      ...(words(own) !== words(base) ? { format: own } : {}),
+    });
+  }
+  return { ...base, files, ...(ignored.length ? { ignoredFiles: ignored } : {}) };
+}
+
+/** Reject counts of several files of one input, summed by reason and action (the values named of each, summed by value). */
+export function sumCounts(counts: RejectCount[][]): RejectCount[] {
+  const out = new Map<string, RejectCount>();
+  for (const c of counts.flat()) {
+    const key = `${c.reason}\u0000${c.action}`;
+    const had = out.get(key);
+    if (!had) {
+      out.set(key, { ...c, ...(c.values ? { values: c.values.map((v) => ({ ...v })) } : {}) });
+      continue;
+    }
+    // A file listing all its rows of a repair lists min(rows, KEPT_LISTED): summed, as the rows.
+    if (had.listed !== undefined || c.listed !== undefined) had.listed = (had.listed ?? had.rows) + (c.listed ?? c.rows);
+    had.rows += c.rows;
+    if (c.values) {
+      const values = new Map((had.values ?? []).map((v) => [v.value, v]));
+      for (const v of c.values) {
+        const same = values.get(v.value);
+        if (same) same.rows += v.rows;
+        else values.set(v.value, { ...v });
+      }
+      had.values = [...values.values()].sort((a, b) => b.rows - a.rows || a.value.localeCompare(b.value)).slice(0, UNKNOWN_VALUES_NAMED);
+    }
+  }
+  return [...out.values()].sort((a, b) => a.reason.localeCompare(b.reason));
+}

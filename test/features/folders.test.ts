@@ -1,0 +1,251 @@
+// Purchases and contacts given as a folder of files, as systems export them (a month or a year a
+// file): every file read as it is written, the rows of overlapping exports counted once, rejects
+// and errors naming the file.
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import ExcelJS from 'exceljs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { writeDemoBase } from '../../src/demo/index.ts';
+import { InputError } from '../../src/errors.ts';
+import { describeFormat } from '../../src/features/formats.ts';
+import { buildFeatures, numericColumn, type FeatureBuild } from '../../src/features/index.ts';
+import { readDataSummary } from '../../src/features/summary.ts';
+import { writeBase } from '../helpers/hand-base.ts';
+import { tempDir } from '../helpers/world.ts';
+
+/** A demo CSV's lines (no quoted fields there): its header, and its rows. */
+function csvLines(path: string): { header: string; rows: string[] } {
+  const [header, ...rows] = readFileSync(path, 'utf8').split('\n').filter((l) => l);
+  return { header, rows };
+}
+
+/** A row of the demo's purchases written as a French spreadsheet saves it: semicolons, decimal comma, dates day first. */
+const french = (row: string) => {
+  const f = row.split(',');
+  const [y, m, d] = f[1].slice(0, 10).split('-');
+  f[1] = `${d}/${m}/${y}`;
+  f[2] = f[2].replace('.', ',');
+  return f.join(';');
+};
+
+/** The features of two builds, column by column, to the value. */
+function expectSameFeatures(a: FeatureBuild, b: FeatureBuild): void {
+  expect(a.asOf).toBe(b.asOf);
+  expect(a.table.ids).toEqual(b.table.ids);
+  expect(a.table.numericNames).toEqual(b.table.numericNames);
+  a.table.numericNames.forEach((name, i) => expect([name, Array.from(a.table.numeric[i])]).toEqual([name, Array.from(b.table.numeric[i])]));
+  expect(a.table.categorical).toEqual(b.table.categorical);
+}
+
+describe('purchases and contacts given as folders of files', () => {
+  let demo: string;
+  let plain: FeatureBuild;
+  let tx: { header: string; rows: string[] };
+
+  beforeAll(async () => {
+    demo = (await writeDemoBase(join(tempDir('personas-folders-'), 'demo'), { customers: 600, seed: 3 })).dir;
+    plain = await buildFeatures({ dataDir: demo });
+    tx = csvLines(join(demo, 'transactions.csv'));
+  }, 120_000);
+
+  /** A data directory of the demo's customers and references, with `write` making the event inputs. */
+  function base(write: (dir: string) => void): string {
+    const dir = tempDir('personas-folder-base-');
+    for (const f of ['customers.csv', 'tiles.csv', 'first_names.csv']) copyFileSync(join(demo, f), join(dir, f));
+    write(dir);
+    return dir;
+  }
+
+  it('reads monthly exports, each as written (CSV, French CSV, gzip, workbook, a subfolder), as the one file', async () => {
+    // Twelve files of two months each, named so that only a reading of their numbers orders them (export-2 before export-10).
+    const period = (row: string) => {
+      const [y, m] = row.split(',')[1].split('-').map(Number);
+      return Math.floor(((y - 2024) * 12 + m - 7) / 2) + 1;
+    };
+    const ix = csvLines(join(demo, 'interactions.csv'));
+    let dir = '';
+    const book = new ExcelJS.Workbook();
+    const sheet = book.addWorksheet('Achats');
+    dir = base((d) => {
+      mkdirSync(join(d, 'transactions', 'later'), { recursive: true });
+      for (let k = 1; k <= 12; k++) {
+        const rows = tx.rows.filter((r) => period(r) === k);
+        const at = join(d, 'transactions', k > 9 ? 'later' : '', `export-${k}.csv`);
+        if (k === 3) writeFileSync(at, [tx.header.replaceAll(',', ';'), ...rows.map(french)].join('\r\n') + '\r\n');
+        else if (k === 5) writeFileSync(`${at}.gz`, gzipSync([tx.header, ...rows].join('\n') + '\n'));
+        else if (k === 7) [tx.header, ...rows].forEach((r, i) => sheet.addRow(i === 0 ? r.split(',') : r.split(',').map((v, j) => (j === 2 ? Number(v) : v))));
+        else writeFileSync(at, [tx.header, ...rows].join('\n') + '\n');
+      }
+      mkdirSync(join(d, 'interactions'));
+      for (const year of ['2024', '2025', '2026']) writeFileSync(join(d, 'interactions', `${year}.csv`), [ix.header, ...ix.rows.filter((r) => r.split(',')[1].startsWith(year))].join('\n') + '\n');
+      writeFileSync(join(d, 'interactions', 'README.md'), 'contacts exported each year\n');
+      writeFileSync(join(d, 'interactions', '.DS_Store'), '');
+    });
+    await book.xlsx.writeFile(join(dir, 'transactions', 'export-7.xlsx'));
+
+    const out = tempDir('personas-folder-out-');
+    const folders = await buildFeatures({ dataDir: dir, outDir: out });
+    expect(folders.rejects).toEqual([]);
+    expectSameFeatures(folders, plain);
+
+    const summary = readDataSummary(join(out, 'features.json'))!;
+    const files = summary.formats!.transactions.files!;
+    expect(files.map((f) => f.file)).toEqual([
+      ...[1, 2, 3, 4].map((k) => `export-${k}.csv`),
+      'export-5.csv.gz',
+      'export-6.csv',
+      'export-7.xlsx',
+      'export-8.csv',
+      'export-9.csv',
+      ...[10, 11, 12].map((k) => join('later', `export-${k}.csv`)),
+    ]);
+    expect(files.reduce((n, f) => n + f.rows, 0)).toBe(tx.rows.length);
+    expect(files[0]).toMatchObject({ rows: tx.rows.filter((r) => period(r) === 1).length, from: '2024-07-01' });
+    expect(files[11].to).toBe(plain.asOf);
+    // The files written otherwise than the first carry their own format.
+    expect(files.filter((f) => f.format).map((f) => f.file)).toEqual(['export-3.csv', 'export-7.xlsx']);
+    expect(files[2].format).toMatchObject({ delimiter: ';', decimalComma: true, dateOrder: 'day-first' });
+    const words = describeFormat(summary.formats!.transactions);
+    expect(words[0]).toMatch(/^read from the 12 files of its folder, in name order: export-1\.csv \([\d,]+ rows, 2024-07-01 to 2024-08-31\); export-2\.csv/);
+    expect(words).toContain('export-3.csv read otherwise: semicolon-separated, decimal comma accepted (12,50), slashed dates read day first (25/04/2026)');
+    expect(describeFormat(summary.formats!.transactions, 'fr')[0]).toMatch(/^lu dans les 12 fichiers de son dossier, dans l’ordre de leurs noms : export-1\.csv \([\d  ]+ lignes, du 2024-07-01 au 2024-08-31\)/);
+    // A file of the folder that holds no data is named, a hidden one is not.
+    expect(summary.formats!.interactions.ignoredFiles).toEqual(['README.md']);
+    expect(describeFormat(summary.formats!.interactions)).toContain('files of the folder passed over (not .csv, .csv.gz, .parquet, .txt or .xlsx): README.md');
+  }, 120_000);
+
+  it('counts once the rows two overlapping exports both hold, a row bought twice the same day twice', async () => {
+    // The base with one June purchase written twice (the same customer, day, amount, channel, category).
+    const june = tx.rows.findIndex((r) => r.split(',')[1].startsWith('2025-06'));
+    const rows = [...tx.rows.slice(0, june + 1), tx.rows[june], ...tx.rows.slice(june + 1)];
+    const single = base((d) => {
+      writeFileSync(join(d, 'transactions.csv'), [tx.header, ...rows].join('\n') + '\n');
+      copyFileSync(join(demo, 'interactions.csv'), join(d, 'interactions.csv'));
+    });
+    // January to June 2025's export, then June to December's: June is in both.
+    const day = (r: string) => r.split(',')[1].slice(0, 10);
+    const first = rows.filter((r) => day(r) <= '2025-06-30');
+    const second = rows.filter((r) => day(r) >= '2025-06-01');
+    const overlap = rows.filter((r) => day(r) >= '2025-06-01' && day(r) <= '2025-06-30').length;
+    const dir = base((d) => {
+      mkdirSync(join(d, 'transactions'));
+      writeFileSync(join(d, 'transactions', 'to-2025-06.csv'), [tx.header, ...first].join('\n') + '\n');
+      writeFileSync(join(d, 'transactions', 'from-2025-06.csv'), [tx.header, ...second].join('\n') + '\n');
+      copyFileSync(join(demo, 'interactions.csv'), join(d, 'interactions.csv'));
+    });
+    const out = tempDir('personas-overlap-out-');
+    const folders = await buildFeatures({ dataDir: dir, outDir: out });
+    expectSameFeatures(folders, await buildFeatures({ dataDir: single }));
+    // from-2025-06.csv comes first by name: the later file, to-2025-06.csv, has its June rows dropped.
+    expect(folders.rejects).toEqual([{ file: 'transactions', reason: 'repeated_in_other_file', action: 'dropped', rows: overlap }]);
+    const listed = readFileSync(join(out, 'rejects', 'transactions', 'to-2025-06.csv'), 'utf8').trim().split('\n');
+    expect(listed).toHaveLength(overlap + 1);
+    const firstJune = first.findIndex((r) => day(r) >= '2025-06-01');
+    expect(listed[1]).toBe(`${firstJune + 2},${firstJune + 1},repeated_in_other_file,dropped,${first[firstJune]}`);
+    expect(existsSync(join(out, 'rejects', 'transactions', 'from-2025-06.csv'))).toBe(false);
+    const files = readDataSummary(join(out, 'features.json'))!.formats!.transactions.files!;
+    expect(files.map((f) => [f.file, f.rows, f.repeated])).toEqual([
+      ['from-2025-06.csv', second.length, undefined],
+      ['to-2025-06.csv', first.length, overlap],
+    ]);
+    expect(files[1]).toMatchObject({ from: first.map(day).sort()[0], to: '2025-05-31' });
+  }, 60_000);
+
+  it('keeps every row of files cut otherwise over the same dates (a store each), the few alike included', async () => {
+    // Customers split in two halves, each file all their purchases; three purchases written in both
+    // files alike (a customer buying the same thing the same day in both stores).
+    const half = (r: string) => Number(r.split(',')[0].slice(1)) % 2;
+    const alike = tx.rows.filter((r) => half(r) === 0).slice(0, 3);
+    const single = base((d) => {
+      writeFileSync(join(d, 'transactions.csv'), [tx.header, ...tx.rows, ...alike].join('\n') + '\n');
+      copyFileSync(join(demo, 'interactions.csv'), join(d, 'interactions.csv'));
+    });
+    const dir = base((d) => {
+      mkdirSync(join(d, 'transactions'));
+      writeFileSync(join(d, 'transactions', 'store-a.csv'), [tx.header, ...tx.rows.filter((r) => half(r) === 0)].join('\n') + '\n');
+      writeFileSync(join(d, 'transactions', 'store-b.csv'), [tx.header, ...tx.rows.filter((r) => half(r) === 1), ...alike].join('\n') + '\n');
+      copyFileSync(join(demo, 'interactions.csv'), join(d, 'interactions.csv'));
+    });
+    const folders = await buildFeatures({ dataDir: dir });
+    expect(folders.rejects).toEqual([]);
+    expectSameFeatures(folders, await buildFeatures({ dataDir: single }));
+  }, 60_000);
+});
+
+describe('a folder of files: dates, rejects and errors', () => {
+  /** The hand base with its purchases given as the folder's `files` (name -> lines), and no transactions.csv. */
+  function handFolder(files: Record<string, string[]>, input = 'transactions'): string {
+    const dir = tempDir('personas-hand-folder-');
+    writeBase(dir);
+    rmSync(join(dir, `${input}.csv`));
+    mkdirSync(join(dir, input));
+    for (const [name, lines] of Object.entries(files)) writeFileSync(join(dir, input, name), lines.join('\n') + '\n');
+    return dir;
+  }
+  const HEADER = 'customer_id,ts,amount,channel,category,promo';
+
+  it('reads dates whose parts do not tell their order as another file of the folder does, whichever comes first', async () => {
+    // B's only purchase, 03/01/2026, reads 1 March month first, 3 January day first; A's 06/25/2026 is month first.
+    const open = [HEADER, 'B,03/01/2026,10,store,food,0'];
+    const settled = [HEADER, 'A,06/25/2026,20,store,food,0', 'A,01/10/2026,5,web,food,0'];
+    const orders: Record<string, string[]>[] = [{ '1-open.csv': open, '2-settled.csv': settled }, { '1-settled.csv': settled, '2-open.csv': open }];
+    for (const files of orders) {
+      const built = await buildFeatures({ dataDir: handFolder(files), asOf: '2026-06-30' });
+      const b = built.table.ids.indexOf('B');
+      expect(numericColumn(built.table, 'recency_days')![b]).toBe(121);
+      expect(built.summary.formats!.transactions.files!.every((f) => !f.format)).toBe(true);
+      expect(built.summary.formats!.transactions.dateOrder).toBe('month-first');
+    }
+    // Alone, the same file reads day first.
+    const alone = await buildFeatures({ dataDir: handFolder({ 'only.csv': open }), asOf: '2026-06-30' });
+    expect(numericColumn(alone.table, 'recency_days')![alone.table.ids.indexOf('B')]).toBe(178);
+  });
+
+  it('writes each file’s rejects under its own name, numbered by its own lines, and names its large amounts', async () => {
+    const dir = handFolder({
+      'jan.csv': [HEADER, 'A,2026-01-05,10,store,food,0', 'A,2026-01-06,12,store,food,0', 'A,2026-01-07,11,store,food,0'],
+      'feb.csv': [HEADER, 'A,2026-02-01,10,store,food,0', '', 'A,not a date,10,store,food,0', 'A,2026-02-03,99999,store,food,0', 'A,2026-02-04,9,fax,food,0'],
+    });
+    const out = tempDir('personas-hand-folder-out-');
+    const built = await buildFeatures({ dataDir: dir, outDir: out, asOf: '2026-06-30' });
+    expect(built.rejects.filter((r) => r.file === 'transactions')).toEqual([
+      { file: 'transactions', reason: 'bad_date', action: 'dropped', rows: 1 },
+      { file: 'transactions', reason: 'empty_line', action: 'dropped', rows: 1 },
+      { file: 'transactions', reason: 'unknown_channel', action: 'kept: channel other', rows: 1, values: [{ value: 'fax', rows: 1 }] },
+    ]);
+    expect(readFileSync(join(out, 'rejects', 'transactions', 'feb.csv'), 'utf8').trim().split('\n')).toEqual([
+      'line,record,reason,action,customer_id,ts,amount,channel,category,promo',
+      '3,,empty_line,dropped,,,,,,',
+      '4,2,bad_date,dropped,A,not a date,10,store,food,0',
+      '6,4,unknown_channel,kept: channel other,A,2026-02-04,9,fax,food,0',
+    ]);
+    expect(existsSync(join(out, 'rejects', 'transactions', 'jan.csv'))).toBe(false);
+    expect(existsSync(join(out, 'rejects', 'transactions.csv'))).toBe(false);
+    expect(built.summary.outliers).toEqual([{ file: 'transactions', rows: 1, median: expect.any(Number), largest: [{ line: 5, amount: 99999, in: 'feb.csv' }] }]);
+  });
+
+  it('stops with an error naming the folder or the file when it cannot be read', async () => {
+    const fails = async (dir: string, message: RegExp) => {
+      const error = await buildFeatures({ dataDir: dir, asOf: '2026-06-30' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InputError);
+      expect((error as Error).message).toMatch(message);
+    };
+    // Both a file and a folder of purchases: which is meant is not guessed.
+    const both = handFolder({ 'jan.csv': [HEADER, 'A,2026-01-05,10,store,food,0'] });
+    writeFileSync(join(both, 'transactions.csv'), `${HEADER}\n`);
+    await fails(both, /both .*transactions\.csv and the folder .*transactions hold transactions; keep one/);
+    await fails(handFolder({ 'notes.md': ['nothing here'] }), /transactions: the folder holds no data file \(expected \.csv, \.csv\.gz, \.parquet, \.txt or \.xlsx files; found notes\.md\)/);
+    await fails(handFolder({ 'jan.csv': [HEADER], 'feb.xls': ['binary'] }), /feb\.xls: Excel 97-2003 \(\.xls\) and OpenDocument \(\.ods\) workbooks are not read/);
+    // A second file without the amount column: named before any file is read.
+    await fails(handFolder({ 'jan.csv': [HEADER, 'A,2026-01-05,10,store,food,0'], 'feb.csv': ['customer_id,ts,total', 'A,2026-02-01,10'] }), /feb\.csv: required column "amount" is missing \(found: customer_id, ts, total; "total" looks like it/);
+    // The customers are one file.
+    const customers = handFolder({ 'a.csv': ['customer_id', 'A'] }, 'customers');
+    await fails(customers, /customers: customers is read from one file .*only transactions and interactions may be a folder of files/);
+    // The missing file's message says a folder would do.
+    const none = tempDir('personas-hand-folder-');
+    writeBase(none);
+    rmSync(join(none, 'interactions.csv'));
+    await fails(none, /interactions\.csv: required input file is missing \(expected .*, or a folder interactions\/ of such files\)/);
+  });
+});
