@@ -274,6 +274,40 @@ describe('report of a demo run', () => {
     expect(none).not.toContain('id="table-data"');
   });
 
+  it('lists the files of purchases given as a folder, the repeats of overlapping exports and where large amounts are, in both languages', () => {
+    const a = readRunArtefacts(runs.a);
+    const data = {
+      rows: 1500,
+      asOf: '2026-06-30',
+      rejects: [{ file: 'transactions', reason: 'repeated_in_other_file', action: 'dropped', rows: 1234 }],
+      formats: {
+        transactions: {
+          encoding: 'utf-8' as const,
+          delimiter: ',' as const,
+          decimalComma: false,
+          files: [
+            { file: '2025-h1.csv', rows: 5000, from: '2025-01-02', to: '2025-06-30' },
+            { file: '2025-h2.csv', rows: 6234, from: '2025-07-01', to: '2025-12-31', repeated: 1234, format: { encoding: 'windows-1252' as const, delimiter: ';' as const, decimalComma: true } },
+          ],
+          ignoredFiles: ['README.md'],
+        },
+      },
+      outliers: [{ file: 'transactions', rows: 1, median: 45.2, largest: [{ line: 17, amount: 1250000, in: '2025-h2.csv' }] }],
+    };
+    const page = renderReportHtml(buildReportModel({ ...a, data }));
+    expect(rowCellsBy(page, 'table-data', 'file', 'transactions')).toEqual({ rejected: '1234', repaired: '0' });
+    expect(page).toContain('repeats a row of an earlier file of the folder over the dates both cover (overlapping exports): 1,234');
+    expect(page).toContain(
+      "read from the 2 files of its folder, in name order: 2025-h1.csv (5,000 rows, 2025-01-02 to 2025-06-30); 2025-h2.csv (6,234 rows, 2025-07-01 to 2025-12-31, 1,234 of them repeating an earlier file&#39;s over common dates, left out); " +
+        '2025-h2.csv read otherwise: read as Windows-1252 (the file is not valid UTF-8), semicolon-separated, decimal comma accepted (12,50); files of the folder passed over (not .csv, .csv.gz, .parquet, .txt or .xlsx): README.md',
+    );
+    expect(page).toContain('kept: 1,250,000.00 (2025-h2.csv line 17)');
+    const fr = renderReportHtml(buildReportModel({ ...a, data }, { lang: 'fr' }));
+    expect(fr).toContain('lu dans les 2 fichiers de son dossier, dans l’ordre de leurs noms : 2025-h1.csv (5');
+    expect(fr).toContain('dont 1\u202f234 répétant celles d’un fichier précédent aux mêmes dates, écartées');
+    expect(fr).toContain('(2025-h2.csv ligne 17)');
+  });
+
   it('says when the models learned from a sample of the base, in both languages, and not otherwise', () => {
     const a = readRunArtefacts(runs.a);
     const whole = buildReportModel(a);
