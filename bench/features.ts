@@ -30,12 +30,14 @@ async function monthlyWorld(dir: string, overlap: boolean): Promise<string> {
   try {
     for (const name of ['transactions', 'interactions']) {
       mkdirSync(join(dest, name));
-      const source = `read_csv(${literal(join(dir, `${name}.csv`))}, header = true, all_varchar = true)`;
-      const months = (await rows(conn, `SELECT DISTINCT substr(ts, 1, 7) AS m FROM ${source} ORDER BY 1`)).map((r) => String(r.m));
+      // Read once (the file's order kept), then each month written from the table.
+      await run(conn, `CREATE OR REPLACE TABLE source AS SELECT *, CAST(substr(ts, 1, 10) AS DATE) AS _day FROM read_csv(${literal(join(dir, `${name}.csv`))}, header = true, all_varchar = true)`);
+      const source = 'source';
+      const months = (await rows(conn, `SELECT DISTINCT substr(ts, 1, 7) AS m FROM source ORDER BY 1`)).map((r) => String(r.m));
       for (const m of months) {
         const start = `DATE ${literal(`${m}-01`)}`;
         const end = overlap ? `${start} + INTERVAL 1 MONTH + INTERVAL 7 DAY` : `${start} + INTERVAL 1 MONTH`;
-        await run(conn, `COPY (SELECT * FROM ${source} WHERE CAST(substr(ts, 1, 10) AS DATE) >= ${start} AND CAST(substr(ts, 1, 10) AS DATE) < ${end}) TO ${literal(join(dest, name, `${m}.csv`))} (HEADER)`);
+        await run(conn, `COPY (SELECT * EXCLUDE (_day) FROM ${source} WHERE _day >= ${start} AND _day < ${end}) TO ${literal(join(dest, name, `${m}.csv`))} (HEADER)`);
       }
     }
   } finally {

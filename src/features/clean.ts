@@ -437,7 +437,23 @@ export async function amountOutliers(conn: Duck, files: { input: LoadedInput; na
 export interface EventFile {
   /** Under rejects/, without `.csv`: `transactions`, or `transactions/2024-01` for a folder's file. */
   rejects: string;
-  earlier: string[];
+  earlier: CheckedSpan[];
+}
+
+/** A checked table of an event file, and the first and last days of its usable rows (YYYY-MM-DD). */
+export interface CheckedSpan {
+  table: string;
+  from: string;
+  to: string;
+}
+
+/** The first and last days of the usable rows of checked table `table`; undefined when it has none. */
+export async function checkedSpan(conn: Duck, table: string): Promise<CheckedSpan | undefined> {
+  const [span] = (await rows(
+    conn,
+    `SELECT strftime(min(day), '%Y-%m-%d') AS lo, strftime(max(day), '%Y-%m-%d') AS hi FROM ${ident(table)} WHERE _reason IS NULL OR _action <> 'dropped'`,
+  )) as { lo: string | null; hi: string | null }[];
+  return span.lo && span.hi ? { table, from: span.lo, to: span.hi } : undefined;
 }
 
 const SINGLE = (name: string): EventFile => ({ rejects: name, earlier: [] });
@@ -500,19 +516,19 @@ export const OVERLAP_SHARE = 0.5;
  * exports of the same purchases over overlapping periods, and reading both would count the
  * overlap twice. `key` (parsed columns, `day` among them) says what repeats: every column read. A
  * row written twice in one file and once in the other repeats once (matched by count, in the
- * file's order). Files without common dates cost one query each.
+ * file's order). Files without common dates cost nothing (their spans are known).
  */
-async function rejectOverlaps(conn: Duck, checked: string, earlier: string[], key: string[]): Promise<void> {
+async function rejectOverlaps(conn: Duck, checked: string, earlier: CheckedSpan[], key: string[]): Promise<void> {
+  if (!earlier.length) return;
+  const own = await checkedSpan(conn, checked);
+  if (!own) return;
   const usable = `(_reason IS NULL OR _action <> 'dropped')`;
   const cols = key.map(ident).join(', ');
-  for (const other of earlier) {
-    const [span] = (await rows(
-      conn,
-      `SELECT strftime(max(lo), '%Y-%m-%d') AS lo, strftime(min(hi), '%Y-%m-%d') AS hi
-       FROM (SELECT min(day) AS lo, max(day) AS hi FROM ${ident(checked)} WHERE ${usable} UNION ALL SELECT min(day), max(day) FROM ${ident(other)} WHERE ${usable})`,
-    )) as { lo: string | null; hi: string | null }[];
-    if (span.lo === null || span.hi === null || span.lo > span.hi) continue;
-    const within = `${usable} AND day BETWEEN DATE ${literal(span.lo)} AND DATE ${literal(span.hi)}`;
+  for (const { table: other, from, to } of earlier) {
+    const lo = from > own.from ? from : own.from;
+    const hi = to < own.to ? to : own.to;
+    if (lo > hi) continue;
+    const within = `${usable} AND day BETWEEN DATE ${literal(lo)} AND DATE ${literal(hi)}`;
     await run(
       conn,
       `CREATE OR REPLACE TEMP TABLE _repeats AS

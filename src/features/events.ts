@@ -5,7 +5,7 @@
 // rejectOverlaps); one clean view over them all.
 import { relative } from 'node:path';
 import type { ColumnSuggestion } from './columns.ts';
-import { eventView, type EventFile, type RejectCount } from './clean.ts';
+import { checkedSpan, eventView, type CheckedSpan, type EventFile, type RejectCount } from './clean.ts';
 import { ident, rows, run, type Duck } from './duck.ts';
 import { describeFormat, type FolderFile, type InputFormat } from './formats.ts';
 import { UNKNOWN_VALUES_NAMED } from './values.ts';
@@ -18,6 +18,8 @@ export interface ReadFile {
   input: LoadedInput;
   /** The file's path inside the input's folder; absent for an input given as one file. */
   name?: string;
+  /** A folder's file holding usable rows: their first and last days. */
+  span?: CheckedSpan;
 }
 
 export interface EventRead {
@@ -58,6 +60,8 @@ export async function readEventInput(
   for (;;) {
     const read: ReadFile[] = [];
     const counts: RejectCount[][] = [];
+    /** The files read that hold usable rows, with their days. */
+    const spans: CheckedSpan[] = [];
     let again = false;
     for (const [k, file] of files.entries()) {
       const input = await loadInput(conn, name, file, folder ? `raw_${name}_${k + 1}` : `raw_${name}`, columnMap);
@@ -73,11 +77,12 @@ export async function readEventInput(
           break;
         }
       }
-      const earlier = read.map((r) => `${r.input.table}_checked`);
-      counts.push(await check(input, folder ? { rejects: rejectsNames[k], earlier } : { rejects: name, earlier }));
+      counts.push(await check(input, { rejects: folder ? rejectsNames[k] : name, earlier: [...spans] }));
       await dropTables(conn, [input.table]);
       tick();
-      read.push({ input, ...(folder ? { name: names[k] } : {}) });
+      const span = folder ? await checkedSpan(conn, `${input.table}_checked`) : undefined;
+      if (span) spans.push(span);
+      read.push({ input, ...(folder ? { name: names[k] } : {}), ...(span ? { span } : {}) });
     }
     if (again) continue;
     await eventView(conn, name, read.map((r) => `${r.input.table}_checked`));
@@ -102,18 +107,16 @@ async function folderFormat(conn: Duck, read: ReadFile[], ignored: string[]): Pr
   const words = (f: InputFormat | undefined) => (f ? describeFormat(f) : []).join('\n');
   const files: FolderFile[] = [];
   for (const r of read) {
-    const [span] = (await rows(
+    const [seen] = (await rows(
       conn,
-      `SELECT count(*) AS n, count(*) FILTER (WHERE _reason = 'repeated_in_other_file') AS repeated, strftime(min(day) FILTER (WHERE _reason IS NULL OR _action <> 'dropped'), '%Y-%m-%d') AS lo,
-              strftime(max(day) FILTER (WHERE _reason IS NULL OR _action <> 'dropped'), '%Y-%m-%d') AS hi
-       FROM ${ident(`${r.input.table}_checked`)}`,
-    )) as { n: bigint; repeated: bigint; lo: string | null; hi: string | null }[];
+      `SELECT count(*) AS n, count(*) FILTER (WHERE _reason = 'repeated_in_other_file') AS repeated FROM ${ident(`${r.input.table}_checked`)}`,
+    )) as { n: bigint; repeated: bigint }[];
     const own = r.input.format ?? { encoding: 'utf-8', delimiter: ',', decimalComma: false };
     files.push({
       file: r.name!,
-      rows: Number(span.n),
-      ...(span.lo && span.hi ? { from: span.lo, to: span.hi } : {}),
-      ...(Number(span.repeated) ? { repeated: Number(span.repeated) } : {}),
+      rows: Number(seen.n),
+      ...(r.span ? { from: r.span.from, to: r.span.to } : {}),
+      ...(Number(seen.repeated) ? { repeated: Number(seen.repeated) } : {}),
       ...(words(own) !== words(base) ? { format: own } : {}),
     });
   }
