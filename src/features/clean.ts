@@ -116,6 +116,14 @@ async function refuseReorderedHeader(conn: Duck, input: LoadedInput, checked: st
 }
 
 /**
+ * Dropped rows whose content is not lost, listed as a repair's are (the first KEPT_LISTED): a row
+ * repeating another file's is read from that file. A month's export overlapping the next by a week
+ * repeats millions of rows in a million customers' base (11.9 million in 48 files, BENCHMARKS.md
+ * session 33): a gigabyte of rejects saying the same thing.
+ */
+const LISTED_AS_REPAIRS = new Set(['repeated_in_other_file']);
+
+/**
  * Writes rejected/repaired rows of `checked` plus the file's empty lines to rejects/<file>.csv, in
  * line order, by DuckDB's CSV writer (a file may reject millions of lines, which building in
  * JavaScript took most of a run); of a repair, its first KEPT_LISTED rows.
@@ -140,7 +148,7 @@ async function writeRejects(
   if (!result.length) return result;
   // A repair past KEPT_LISTED rows: its rows after the KEPT_LISTED-th (by record) are counted, not listed.
   const unlisted: string[] = [];
-  for (const r of result.filter((x) => x.action !== 'dropped' && x.rows > KEPT_LISTED)) {
+  for (const r of result.filter((x) => (x.action !== 'dropped' || LISTED_AS_REPAIRS.has(x.reason)) && x.rows > KEPT_LISTED)) {
     const [last] = (await rows(
       conn,
       `SELECT max(_record) AS record FROM (SELECT _record FROM ${ident(checked)} WHERE _reason = ${literal(r.reason)} ORDER BY _record LIMIT ${KEPT_LISTED})`,
@@ -460,7 +468,7 @@ const SINGLE = (name: string): EventFile => ({ rejects: name, earlier: [] });
 
 /**
  * Checks one transactions file into table `<input.table>_checked` (customers_clean must exist);
- * returns its reject counts. eventView then makes `transactions_clean` of the input's files.
+ * returns its reject counts. eventRows then makes `transactions_clean` of the input's files.
  */
 export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: string, latest: string, values: ValueMap = {}, file = SINGLE('transactions')): Promise<RejectCount[]> {
   const has = (c: string) => input.columns.includes(c);
@@ -496,10 +504,28 @@ export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: 
 /** The columns of each event input's clean view. */
 const EVENT_COLUMNS = { transactions: 'customer_id, day, amount, channel, category, promo, order_id', interactions: 'customer_id, day, type' };
 
-/** The view `<name>_clean` of the usable rows of an event input's checked tables (one per file, in file order). */
-export async function eventView(conn: Duck, name: 'transactions' | 'interactions', checked: string[]): Promise<void> {
+/**
+ * `<name>_clean`, the usable rows of an event input's checked tables (one per file, in file
+ * order): a view of a single file's; for several files, a table of theirs, the files' tables then
+ * dropped. The features read it several times: over a view of 24 monthly files' tables they took
+ * 1.7 times as long as over one table (a million customers, BENCHMARKS.md session 33), and the
+ * table holds the usable rows alone.
+ */
+export async function eventRows(conn: Duck, name: 'transactions' | 'interactions', checked: string[]): Promise<void> {
   const usable = (t: string) => `SELECT ${EVENT_COLUMNS[name]} FROM ${ident(t)} WHERE _reason IS NULL OR _action <> 'dropped'`;
-  await run(conn, `CREATE OR REPLACE VIEW ${name}_clean AS ${checked.map(usable).join(' UNION ALL ')}`);
+  if (checked.length === 1) {
+    await run(conn, `CREATE OR REPLACE VIEW ${name}_clean AS ${usable(checked[0])}`);
+    return;
+  }
+  // The rows' order is none of the features' concern (an order's day is its lines' first): the
+  // table is written by both cores, not in the files' order by one.
+  await run(conn, 'SET preserve_insertion_order = false');
+  try {
+    await run(conn, `CREATE OR REPLACE TABLE ${name}_clean AS ${checked.map(usable).join(' UNION ALL ')}`);
+  } finally {
+    await run(conn, 'RESET preserve_insertion_order');
+  }
+  for (const t of checked) await run(conn, `DROP TABLE ${ident(t)}`);
 }
 
 /**

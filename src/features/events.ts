@@ -5,7 +5,7 @@
 // rejectOverlaps); one clean view over them all.
 import { relative } from 'node:path';
 import type { ColumnSuggestion } from './columns.ts';
-import { checkedSpan, eventView, type CheckedSpan, type EventFile, type RejectCount } from './clean.ts';
+import { checkedSpan, eventRows, type CheckedSpan, type EventFile, type RejectCount } from './clean.ts';
 import { ident, rows, run, type Duck } from './duck.ts';
 import { describeFormat, type FolderFile, type InputFormat } from './formats.ts';
 import { UNKNOWN_VALUES_NAMED } from './values.ts';
@@ -29,6 +29,8 @@ export interface EventRead {
   /** How the input is written: its file's format, or for a folder the first file's with every file listed; absent for Parquet. */
   format?: InputFormat;
   suggestions: ColumnSuggestion[];
+  /** Makes `<name>_clean` (clean.ts eventRows), after which the files' checked tables may be gone: call once done with them. */
+  settle: () => Promise<void>;
 }
 
 /** The name of a folder's file without its data extension: its rejects file's, under rejects/<input>/. */
@@ -37,7 +39,7 @@ const DATA_EXTENSION = /\.(csv\.gz|csv|parquet|txt|xlsx)$/;
 /**
  * Reads event input `name` at `path` (a file, or a folder of files: sources.ts inputFiles): each
  * file loaded into its own table, checked by `check` (which makes `<table>_checked`), its raw text
- * freed; then the view `<name>_clean` over the checked tables. A file whose day-and-month dates
+ * freed; `settle` then makes `<name>_clean` of the checked tables. A file whose day-and-month dates
  * do not tell their order (no part past 12) is read as another file of the folder tells: when a
  * later file reads month first, the files are read again that way.
  */
@@ -85,10 +87,10 @@ export async function readEventInput(
       read.push({ input, ...(folder ? { name: names[k] } : {}), ...(span ? { span } : {}) });
     }
     if (again) continue;
-    await eventView(conn, name, read.map((r) => `${r.input.table}_checked`));
     const format = folder ? await folderFormat(conn, read, ignored.map((f) => relative(path, f))) : read[0].input.format;
     const suggestions = new Map(read.flatMap((r) => r.input.suggestions).map((s) => [`${s.column}\u0000${s.contract}`, s]));
-    return { files: read, rejects: counts.length === 1 ? counts[0] : sumCounts(counts), ...(format ? { format } : {}), suggestions: [...suggestions.values()] };
+    const settle = () => eventRows(conn, name, read.map((r) => `${r.input.table}_checked`));
+    return { files: read, rejects: counts.length === 1 ? counts[0] : sumCounts(counts), ...(format ? { format } : {}), suggestions: [...suggestions.values()], settle };
   }
 }
 

@@ -145,8 +145,10 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     rejects.push(...transactions.rejects);
     const outliers = await amountOutliers(conn, transactions.files);
     if (outliers) progress.log(`${inputs.transactions}: ${describeOutliers(outliers)}`);
+    await transactions.settle();
     const interactions = await readEventInput(conn, 'interactions', inputs.interactions, opts.columnMap, (input, file) => cleanInteractions(conn, input, rejectDir, latest, values, file), tick);
     rejects.push(...interactions.rejects);
+    await interactions.settle();
     await loadChecked('tiles', (input) => cleanTiles(conn, input, rejectDir));
     await loadChecked('first_names', (input) => cleanFirstNames(conn, input, rejectDir));
     const postcodes = readPostcodePoints(inputs.postcodes);

@@ -10,7 +10,7 @@ import { writeDemoBase } from '../../src/demo/index.ts';
 import { InputError } from '../../src/errors.ts';
 import { describeFormat } from '../../src/features/formats.ts';
 import { buildFeatures, numericColumn, type FeatureBuild } from '../../src/features/index.ts';
-import { readDataSummary } from '../../src/features/summary.ts';
+import { KEPT_LISTED, readDataSummary } from '../../src/features/summary.ts';
 import { writeBase } from '../helpers/hand-base.ts';
 import { tempDir } from '../helpers/world.ts';
 
@@ -223,6 +223,20 @@ describe('a folder of files: dates, rejects and errors', () => {
     expect(existsSync(join(out, 'rejects', 'transactions', 'jan.csv'))).toBe(false);
     expect(existsSync(join(out, 'rejects', 'transactions.csv'))).toBe(false);
     expect(built.summary.outliers).toEqual([{ file: 'transactions', rows: 1, median: expect.any(Number), largest: [{ line: 5, amount: 99999, in: 'feb.csv' }] }]);
+  });
+
+  it(`lists the first ${KEPT_LISTED} rows repeating another file, as a repair's, since they are read from it`, async () => {
+    const rows = Array.from({ length: KEPT_LISTED + 5 }, (_, i) => `A,2026-05-${String(1 + (i % 28)).padStart(2, '0')},${1 + (i % 97)},store,food,0`);
+    const dir = handFolder({ 'a.csv': [HEADER, ...rows], 'b.csv': [HEADER, ...rows] });
+    const out = tempDir('personas-hand-folder-out-');
+    const built = await buildFeatures({ dataDir: dir, outDir: out, asOf: '2026-06-30' });
+    expect(built.rejects.filter((r) => r.file === 'transactions')).toEqual([
+      { file: 'transactions', reason: 'repeated_in_other_file', action: 'dropped', rows: KEPT_LISTED + 5, listed: KEPT_LISTED },
+    ]);
+    const listed = readFileSync(join(out, 'rejects', 'transactions', 'b.csv'), 'utf8').trim().split('\n');
+    expect(listed).toHaveLength(KEPT_LISTED + 1);
+    expect(listed.at(-1)).toBe(`${KEPT_LISTED + 1},${KEPT_LISTED},repeated_in_other_file,dropped,${rows[KEPT_LISTED - 1]}`);
+    expect(numericColumn(built.table, 'frequency_12m')![built.table.ids.indexOf('A')]).toBe(KEPT_LISTED + 5);
   });
 
   it('stops with an error naming the folder or the file when it cannot be read', async () => {
