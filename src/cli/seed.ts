@@ -2,7 +2,7 @@
 // (seeds.csv) and the overlap report (seeds.json) that `personas train` reads.
 import { mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
-import { loadPersonaFile, selectSeeds } from '../models/personas/index.ts';
+import { absentValuesWarning, loadPersonaFile, selectSeeds } from '../models/personas/index.ts';
 import { writeSeeds, type SeedReport } from '../models/personas/seed-files.ts';
 import type { Progress } from '../progress.ts';
 import { terminalProgress } from './progress-bar.ts';
@@ -20,9 +20,11 @@ export async function seedPersonas(opts: SeedOptions, progress: Progress): Promi
   progress.stage('seeds');
   const seeds = selectSeeds(table, personaFile.spec);
   const report = writeSeeds(opts.out, table, seeds);
-  for (const s of report.personas) {
+  for (const [k, s] of report.personas.entries()) {
     const shared = Object.entries(s.overlaps).map(([id, n]) => `${n} with ${id}`).join(', ');
     progress.log(`${s.id.padEnd(22)} ${String(s.seeds).padStart(7)} seeds (rule matches ${s.ruleMatches}${shared ? `; shared: ${shared}` : ''})${s.status === 'skipped' ? ` - skipped: ${s.reason}` : ''}`);
+    const absent = absentValuesWarning(seeds[k]);
+    if (absent) progress.log(absent);
   }
   progress.log(`wrote ${opts.out}/seeds.csv and seeds.json`);
   return report;

@@ -1,7 +1,7 @@
 // Public surface of the persona projection.
 export { loadPersonaFile, parsePersonaFile, specWithLearner, type PersonaFile, type LoadedPersonaFile, type Rule } from './file.ts';
 export { evaluateRule, percentile, type RuleResult } from './rules.ts';
-export { selectSeeds, OVERLAP_POLICY, type PersonaSeeds } from './seeds.ts';
+export { absentValuesWarning, selectSeeds, OVERLAP_POLICY, type PersonaSeeds } from './seeds.ts';
 export { assignPersonas, autoThreshold, reachCurve } from './assign.ts';
 export { fitDesign, encodeDesign, departmentOf, DesignEncodingSchema, type DesignEncoding } from './design.ts';
 export { bagsOf, personaLearner, PERSONA_LEARNER_DEFAULTS, trainPersonas, TRAIN_DEFAULTS, trainingCustomersOf, trainingSample, trainingSampleNote, VIEW_DEFAULTS, viewOptionsFor, type TrainOptions, type ViewOptions } from './train.ts';

@@ -10,7 +10,7 @@ import { assignPersonas, autoThreshold, reachCurve, type Assignment } from './as
 import { encodeDesign, fitDesign, type DesignEncoding } from './design.ts';
 import type { LoadedPersonaFile } from './file.ts';
 import { quantify } from './quantify.ts';
-import { OVERLAP_POLICY, selectSeeds, type PersonaSeeds } from './seeds.ts';
+import { absentValuesWarning, OVERLAP_POLICY, selectSeeds, type PersonaSeeds } from './seeds.ts';
 import { InputError } from '../../errors.ts';
 import { anySeedMask, cleanSeedsBetweenRounds, hasSecondRound, secondRoundTwins } from './rounds.ts';
 import { conditionViews, trainConditionViews, viewLogLines, viewsOf, viewsTrained, viewsWithColumns, withViews } from './views.ts';
@@ -54,7 +54,11 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
   if (seeds.length !== spec.personas.length || seeds.some((s, k) => s.id !== spec.personas[k].id || s.mask.length !== input.table.rows)) {
     throw new InputError('INPUT_INVALID', `the seeds given do not match the persona file (${spec.personas.map((p) => p.id).join(', ')}) and the ${input.table.rows} customers of the feature table`);
   }
-  for (const s of seeds) progress.log(`${s.id}: ${s.seeds} seeds (rule matches ${s.ruleMatches})${s.status === 'skipped' ? ` - skipped: ${s.reason}` : ''}`);
+  for (const s of seeds) {
+    progress.log(`${s.id}: ${s.seeds} seeds (rule matches ${s.ruleMatches})${s.status === 'skipped' ? ` - skipped: ${s.reason}` : ''}`);
+    const absent = absentValuesWarning(s);
+    if (absent) progress.log(absent);
+  }
   lap('seeds');
 
   const encoding = fitDesign(input.table);

@@ -26,6 +26,50 @@ export interface RuleResult {
   thresholds: ResolvedThreshold[];
   /** Features the rule reads. */
   features: string[];
+  /** Values the rule compares a categorical feature with that no customer holds (see absentValue). */
+  absentValues: AbsentValue[];
+}
+
+/**
+ * A value of `eq`, `ne`, `in`, `not_in` or `prefix` on a categorical feature that no customer
+ * holds (no customer starts with it, for `prefix`): such a condition quietly matches no one (or,
+ * negated, everyone), most often for a value written otherwise than the base writes it (`gold`
+ * where the client's file writes `Gold`): `like`, the base's value equal to it but for case,
+ * accents and spaces, when there is one.
+ */
+export interface AbsentValue {
+  path: string;
+  value: string;
+  like?: string;
+}
+
+/** A value folded for comparison: case, accents and runs of spaces aside. */
+const fold = (v: string) =>
+  v
+    .normalize('NFD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
+    .replace(/\s+/g, ' ')
+    .trim();
+
+/** The values of `cat` among `values` that no customer holds (by `prefix` or equality), with the base's value each looks like. */
+function absentValues(cat: (string | null)[], values: string[], path: string, prefix: boolean): AbsentValue[] {
+  const levels = new Set<string>();
+  for (const v of cat) if (v !== null) levels.add(v);
+  const out: AbsentValue[] = [];
+  for (const value of values) {
+    const held = prefix ? [...levels].some((l) => l.startsWith(value)) : levels.has(value);
+    if (held) continue;
+    const folded = fold(value);
+    const like = [...levels].find((l) => (prefix ? fold(l).startsWith(folded) : fold(l) === folded));
+    out.push({ path, value, ...(like !== undefined ? { like } : {}) });
+  }
+  return out;
+}
+
+/** Absent values in words: the paths, the values and what the base writes instead. */
+export function describeAbsentValues(values: AbsentValue[]): string {
+  return values.map((a) => `${a.path} "${a.value}" is held by no customer${a.like !== undefined ? ` (the base writes "${a.like}")` : ''}`).join('; ');
 }
 
 /** Sorted non-missing values of a column (cached per column for percentile look-ups). */
@@ -74,7 +118,8 @@ function resolve(value: NumericValue, feature: string, col: Float32Array, thresh
 
 const NUMERIC_OPS = ['gt', 'gte', 'lt', 'lte', 'between'] as const;
 
-function conditionMask(table: FeatureTable, feature: string, cond: Condition, thresholds: ResolvedThreshold[], path: string): Uint8Array {
+function conditionMask(table: FeatureTable, feature: string, cond: Condition, out: Pick<RuleResult, 'thresholds' | 'absentValues'>, path: string): Uint8Array {
+  const thresholds = out.thresholds;
   const n = table.rows;
   const mask = new Uint8Array(n).fill(1);
   const num = numericColumn(table, feature);
@@ -97,6 +142,9 @@ function conditionMask(table: FeatureTable, feature: string, cond: Condition, th
     if (raw === undefined) continue;
     if ((NUMERIC_OPS as readonly string[]).includes(op) && !num) {
       throw new PersonaFileError('PERSONA_FILE_INVALID', `${path}.${op}: "${feature}" is not numeric, so ${op} does not apply (use eq, in, prefix...)`, { field: `${path}.${op}` });
+    }
+    if (cat && ['eq', 'ne', 'in', 'not_in', 'prefix'].includes(op)) {
+      out.absentValues.push(...absentValues(cat, (Array.isArray(raw) ? raw : [raw]).map(String), `${path}.${op}`, op === 'prefix'));
     }
     switch (op) {
       case 'eq':
@@ -171,7 +219,7 @@ function evaluate(rule: Rule, table: FeatureTable, out: RuleResult, path: string
   }
   const [feature, cond] = Object.entries(rule as Record<string, Condition>)[0];
   if (!out.features.includes(feature)) out.features.push(feature);
-  const mask = conditionMask(table, feature, cond, out.thresholds, `${path}.${feature}`);
+  const mask = conditionMask(table, feature, cond, out, `${path}.${feature}`);
   const unknown = new Uint8Array(table.rows);
   if (cond.is_missing === undefined) {
     const num = numericColumn(table, feature);
@@ -183,7 +231,7 @@ function evaluate(rule: Rule, table: FeatureTable, out: RuleResult, path: string
 
 /** Evaluates a persona's key-driver rule; `path` prefixes error locations. */
 export function evaluateRule(rule: Rule, table: FeatureTable, path = 'key_drivers'): RuleResult {
-  const out: RuleResult = { mask: new Uint8Array(0), unknown: new Uint8Array(0), thresholds: [], features: [] };
+  const out: RuleResult = { mask: new Uint8Array(0), unknown: new Uint8Array(0), thresholds: [], features: [], absentValues: [] };
   const verdict = evaluate(rule, table, out, path);
   out.mask = verdict.mask;
   out.unknown = verdict.unknown;

@@ -4,7 +4,7 @@
 // fewer seeds than its min_seeds is skipped with the reason, and the others go on.
 import type { FeatureTable } from '../../features/table.ts';
 import type { PersonaFile } from './file.ts';
-import { evaluateRule, type ResolvedThreshold } from './rules.ts';
+import { describeAbsentValues, evaluateRule, type AbsentValue, type ResolvedThreshold } from './rules.ts';
 
 export const OVERLAP_POLICY =
   'exclusive: a customer matched by the rules of several personas is a seed of none of them (counted in seedOverlaps)';
@@ -21,8 +21,16 @@ export interface PersonaSeeds {
   thresholds: ResolvedThreshold[];
   /** Features the rule reads. */
   ruleFeatures: string[];
+  /** Values the rule names that no customer holds (rules.ts AbsentValue); absent when none. */
+  absentValues?: AbsentValue[];
   status: 'ok' | 'skipped';
   reason?: string;
+}
+
+/** The warning to print of a persona trained all the same whose rule names values no customer holds (a skipped persona's reason says them). */
+export function absentValuesWarning(s: PersonaSeeds): string | undefined {
+  if (s.status !== 'ok' || !s.absentValues?.length) return undefined;
+  return `${s.id}: warning: ${describeAbsentValues(s.absentValues)}: a condition on such a value matches no one (negated, everyone); write the values as the base does`;
 }
 
 export function selectSeeds(table: FeatureTable, spec: PersonaFile): PersonaSeeds[] {
@@ -57,9 +65,12 @@ export function selectSeeds(table: FeatureTable, spec: PersonaFile): PersonaSeed
       overlaps,
       thresholds: rule.thresholds,
       ruleFeatures: rule.features,
+      ...(rule.absentValues.length ? { absentValues: rule.absentValues } : {}),
       status: tooFew ? 'skipped' : 'ok',
       reason: tooFew
-        ? `${seeds} seed customers (rule matches ${ruleMatches}${ruleMatches > seeds ? `, ${ruleMatches - seeds} shared with other personas` : ''}), below min_seeds ${persona.min_seeds}: loosen the key drivers or lower min_seeds`
+        ? `${seeds} seed customers (rule matches ${ruleMatches}${ruleMatches > seeds ? `, ${ruleMatches - seeds} shared with other personas` : ''}), below min_seeds ${persona.min_seeds}: ` +
+          (rule.absentValues.length ? `${describeAbsentValues(rule.absentValues)}; write the values as the base does, ` : '') +
+          'loosen the key drivers or lower min_seeds'
         : undefined,
     };
   });

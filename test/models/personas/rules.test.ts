@@ -55,6 +55,23 @@ describe('rule operators', () => {
     r.mask.forEach((m, i) => expect(m && r.unknown[i]).toBeFalsy());
   });
 
+  it('names the values a rule compares a categorical feature with that no customer holds, with the one the base writes', () => {
+    const absent = (rule: Rule) => evaluateRule(rule, { ...table, categoricalNames: [...table.categoricalNames, 'segment'], categorical: [...table.categorical, ['Gold', 'Gold', 'Île de France', null, 'Silver', 'Gold', 'Silver', 'Gold', 'Silver', 'Gold']] }, 'key_drivers').absentValues;
+    expect(absent({ segment: { eq: 'Gold' } })).toEqual([]);
+    expect(absent({ segment: { eq: 'gold' } })).toEqual([{ path: 'key_drivers.segment.eq', value: 'gold', like: 'Gold' }]);
+    // Of a list, the values held by no one; case, accents and spaces aside, the base's value.
+    expect(absent({ segment: { in: ['Silver', ' ile  de france', 'Bronze'] } })).toEqual([
+      { path: 'key_drivers.segment.in', value: ' ile  de france', like: 'Île de France' },
+      { path: 'key_drivers.segment.in', value: 'Bronze' },
+    ]);
+    expect(absent({ all: [{ age: { gt: 5 } }, { any: [{ segment: { not_in: ['GOLD'] } }, { postcode: { prefix: ['75', '01'] } }] }] })).toEqual([
+      { path: 'key_drivers.all[1].any[0].segment.not_in', value: 'GOLD', like: 'Gold' },
+      { path: 'key_drivers.all[1].any[1].postcode.prefix', value: '01' },
+    ]);
+    // A number no customer has is a threshold like another: not named.
+    expect(absent({ age: { eq: 55 } })).toEqual([]);
+  });
+
   it('tests missing values with is_missing', () => {
     expect(picked({ age: { is_missing: true } })).toEqual([3]);
     expect(picked({ sex: { is_missing: true } })).toEqual([8]);

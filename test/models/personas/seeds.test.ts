@@ -1,7 +1,7 @@
 // Seed selection: overlap policy and the min_seeds stop.
 import { describe, expect, it } from 'vitest';
 import { parsePersonaFile } from '../../../src/models/personas/file.ts';
-import { selectSeeds } from '../../../src/models/personas/seeds.ts';
+import { absentValuesWarning, selectSeeds } from '../../../src/models/personas/seeds.ts';
 import type { FeatureTable } from '../../../src/features/table.ts';
 
 const table: FeatureTable = {
@@ -49,5 +49,37 @@ describe('seed selection', () => {
     const relaxed = selectSeeds(table, { ...spec, personas: spec.personas.map((p) => ({ ...p, min_seeds: 1 })) });
     expect(relaxed.map((s) => s.status)).toEqual(['ok', 'ok', 'ok']);
     expect(senior.ruleFeatures).toEqual(['age']);
+  });
+});
+
+describe('a rule naming a value no customer holds', () => {
+  const withSegment: FeatureTable = { ...table, categoricalNames: ['segment'], categorical: [['Gold', 'Gold', 'Gold', 'Silver', 'Silver', 'Gold', 'Silver', 'Gold']] };
+  const named = parsePersonaFile(`
+personas:
+  - id: gold
+    label: Gold
+    key_drivers: { segment: { eq: gold } }
+    min_seeds: 2
+  - id: silver
+    label: Silver
+    key_drivers: { segment: { in: [Silver, Bronze] } }
+    min_seeds: 2
+`);
+  const [gold, silver] = selectSeeds(withSegment, named);
+
+  it('says it in the reason of a persona it leaves without seeds, with the value the base writes', () => {
+    expect(gold.status).toBe('skipped');
+    expect(gold.reason).toBe(
+      '0 seed customers (rule matches 0), below min_seeds 2: personas[0].key_drivers.segment.eq "gold" is held by no customer (the base writes "Gold"); write the values as the base does, loosen the key drivers or lower min_seeds',
+    );
+    expect(absentValuesWarning(gold)).toBeUndefined();
+  });
+
+  it('warns of it for a persona trained all the same', () => {
+    expect(silver.status).toBe('ok');
+    expect(silver.absentValues).toEqual([{ path: 'personas[1].key_drivers.segment.in', value: 'Bronze' }]);
+    expect(absentValuesWarning(silver)).toBe(
+      'silver: warning: personas[1].key_drivers.segment.in "Bronze" is held by no customer: a condition on such a value matches no one (negated, everyone); write the values as the base does',
+    );
   });
 });
