@@ -11,7 +11,7 @@ import { categoricalColumn, numericColumn } from '../features/table.ts';
 import { parseDataSummary } from '../features/summary.ts';
 import { MANIFEST_FORMAT, type Manifest, type PersonaMetrics, type Quantification, type RunMetrics } from '../models/artefacts.ts';
 import {
-  anySeedMask, assignPersonas, autoThreshold, cleanSeedsBetweenRounds, designColumnNames, encodeDesign, fitDesign, hasSecondRound, OVERLAP_POLICY, parsePersonaFile, specWithLearner, reachCurve, secondRoundTwins, selectSeeds,
+  absentValuesWarning, anySeedMask, assignPersonas, autoThreshold, cleanSeedsBetweenRounds, designColumnNames, encodeDesign, fitDesign, hasSecondRound, OVERLAP_POLICY, parsePersonaFile, specWithLearner, reachCurve, secondRoundTwins, selectSeeds,
   bagsOf, personaLearner, trainPersonas, TRAIN_DEFAULTS, trainingCustomersOf, trainingSampleNote, DesignEncodingSchema, type DesignEncoding, type TrainOptions,
   conditionViews, trainConditionViews, viewLogLines, viewsOf, viewsTrained, viewsWithColumns, withViews, viewOptionsFor,
   type SavedProjection, type SavedScores,
@@ -176,6 +176,8 @@ async function personaTable(ctx: StepContext, persona: string): Promise<PersonaT
   const p = file.personas.find((x) => x.id === persona);
   if (!s || !p) throw new PersonasError('JOB', `persona '${persona}' is not in the run's persona file`);
   const index = seeds.filter((x) => x.status === 'ok').findIndex((x) => x.id === persona);
+  const absent = absentValuesWarning(s);
+  if (absent) ctx.progress.log(absent);
   return { table, file, seeds, s, p, index, base: { persona, seeds: s.seeds, ruleMatches: s.ruleMatches, seedOverlaps: s.overlaps } };
 }
 
