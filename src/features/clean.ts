@@ -448,20 +448,22 @@ export interface EventFile {
   earlier: CheckedSpan[];
 }
 
-/** A checked table of an event file, and the first and last days of its usable rows (YYYY-MM-DD). */
+/** A checked table of an event file, the first and last days of its usable rows (YYYY-MM-DD), and the file's columns. */
 export interface CheckedSpan {
   table: string;
   from: string;
   to: string;
+  columns: string[];
 }
 
-/** The first and last days of the usable rows of checked table `table`; undefined when it has none. */
-export async function checkedSpan(conn: Duck, table: string): Promise<CheckedSpan | undefined> {
+/** The first and last days of the usable rows of `input`'s checked table; undefined when it has none. */
+export async function checkedSpan(conn: Duck, input: Pick<LoadedInput, 'table' | 'columns'>): Promise<CheckedSpan | undefined> {
+  const table = `${input.table}_checked`;
   const [span] = (await rows(
     conn,
     `SELECT strftime(min(day), '%Y-%m-%d') AS lo, strftime(max(day), '%Y-%m-%d') AS hi FROM ${ident(table)} WHERE _reason IS NULL OR _action <> 'dropped'`,
   )) as { lo: string | null; hi: string | null }[];
-  return span.lo && span.hi ? { table, from: span.lo, to: span.hi } : undefined;
+  return span.lo && span.hi ? { table, from: span.lo, to: span.hi, columns: input.columns } : undefined;
 }
 
 const SINGLE = (name: string): EventFile => ({ rejects: name, earlier: [] });
@@ -492,7 +494,7 @@ export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: 
   const checked = await applyChecks(conn, input, checks, parsed, true);
   await matchReformattedIds(conn, checked);
   await rejectImplausibleDates(conn, checked, 'day', latest, 'dropped');
-  await rejectOverlaps(conn, checked, file.earlier, Object.keys(parsed));
+  await rejectOverlaps(conn, input, file.earlier, Object.keys(parsed));
   const counts = await writeRejects(conn, 'transactions', input, checked, outDir, file.rejects);
   const unknown = counts.find((c) => c.reason === 'unknown_channel');
   if (unknown) unknown.values = await unknownValues(conn, input.table, checked, unknown.reason, 'channel');
@@ -540,17 +542,21 @@ export const OVERLAP_SHARE = 0.5;
  * earlier file of the same input (`earlier`, checked tables) in the dates both files cover, when
  * such repeats are at least OVERLAP_SHARE of the fewer rows either file holds there: the two are
  * exports of the same purchases over overlapping periods, and reading both would count the
- * overlap twice. `key` (parsed columns, `day` among them) says what repeats: every column read. A
+ * overlap twice. `parsed` (the parsed columns, `day` among them) says what repeats: every column both files hold. A
  * row written twice in one file and once in the other repeats once (matched by count, in the
  * file's order). Files without common dates cost nothing (their spans are known).
  */
-async function rejectOverlaps(conn: Duck, checked: string, earlier: CheckedSpan[], key: string[]): Promise<void> {
+async function rejectOverlaps(conn: Duck, input: LoadedInput, earlier: CheckedSpan[], parsed: string[]): Promise<void> {
   if (!earlier.length) return;
-  const own = await checkedSpan(conn, checked);
+  const own = await checkedSpan(conn, input);
   if (!own) return;
+  const checked = own.table;
   const usable = `(_reason IS NULL OR _action <> 'dropped')`;
-  const cols = key.map(ident).join(', ');
-  for (const { table: other, from, to } of earlier) {
+  for (const { table: other, from, to, columns } of earlier) {
+    // Compared on the columns both files hold (the day read from ts): a column one export leaves
+    // out reads missing there, not as the other's values.
+    const key = parsed.filter((c) => c === 'day' || (own.columns.includes(c) && columns.includes(c)));
+    const cols = key.map(ident).join(', ');
     const lo = from > own.from ? from : own.from;
     const hi = to < own.to ? to : own.to;
     if (lo > hi) continue;
@@ -591,7 +597,7 @@ export async function cleanInteractions(conn: Duck, input: LoadedInput, outDir: 
   const checked = await applyChecks(conn, input, checks, parsed, true);
   await matchReformattedIds(conn, checked);
   await rejectImplausibleDates(conn, checked, 'day', latest, 'dropped');
-  await rejectOverlaps(conn, checked, file.earlier, Object.keys(parsed));
+  await rejectOverlaps(conn, input, file.earlier, Object.keys(parsed));
   const counts = await writeRejects(conn, 'interactions', input, checked, outDir, file.rejects);
   const unknown = counts.find((c) => c.reason === 'unknown_type');
   if (unknown) unknown.values = await unknownValues(conn, input.table, checked, unknown.reason, 'type');

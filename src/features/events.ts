@@ -82,7 +82,7 @@ export async function readEventInput(
       counts.push(await check(input, { rejects: folder ? rejectsNames[k] : name, earlier: [...spans] }));
       await dropTables(conn, [input.table]);
       tick();
-      const span = folder ? await checkedSpan(conn, `${input.table}_checked`) : undefined;
+      const span = folder ? await checkedSpan(conn, input) : undefined;
       if (span) spans.push(span);
       read.push({ input, ...(folder ? { name: names[k] } : {}), ...(span ? { span } : {}) });
     }

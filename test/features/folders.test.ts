@@ -152,6 +152,23 @@ describe('purchases and contacts given as folders of files', () => {
     expect(files[1]).toMatchObject({ from: first.map(day).sort()[0], to: '2025-05-31' });
   }, 60_000);
 
+  it('compares overlapping exports on the columns both hold', async () => {
+    // The first half-year exported without its categories, the second with them: June alike but for them.
+    const day = (r: string) => r.split(',')[1].slice(0, 10);
+    const category = tx.header.split(',').indexOf('category');
+    const without = (r: string) => r.split(',').filter((_, j) => j !== category).join(',');
+    const dir = base((d) => {
+      mkdirSync(join(d, 'transactions'));
+      writeFileSync(join(d, 'transactions', '1.csv'), [without(tx.header), ...tx.rows.filter((r) => day(r) <= '2025-06-30').map(without)].join('\n') + '\n');
+      writeFileSync(join(d, 'transactions', '2.csv'), [tx.header, ...tx.rows.filter((r) => day(r) >= '2025-06-01')].join('\n') + '\n');
+      copyFileSync(join(demo, 'interactions.csv'), join(d, 'interactions.csv'));
+    });
+    const built = await buildFeatures({ dataDir: dir });
+    const june = tx.rows.filter((r) => day(r) >= '2025-06-01' && day(r) <= '2025-06-30').length;
+    expect(built.rejects).toEqual([{ file: 'transactions', reason: 'repeated_in_other_file', action: 'dropped', rows: june }]);
+    expect(numericColumn(built.table, 'frequency_12m')).toEqual(numericColumn(plain.table, 'frequency_12m'));
+  }, 60_000);
+
   it('keeps every row of files cut otherwise over the same dates (a store each), the few alike included', async () => {
     // Customers split in two halves, each file all their purchases; three purchases written in both
     // files alike (a customer buying the same thing the same day in both stores).
