@@ -446,6 +446,8 @@ export interface EventFile {
   /** Under rejects/, without `.csv`: `transactions`, or `transactions/2024-01` for a folder's file. */
   rejects: string;
   earlier: CheckedSpan[];
+  /** Filled with the rows alike to an earlier file's that were kept (see ALIKE_SHARE). */
+  alike?: AlikeKept[];
 }
 
 /** A checked table of an event file, the first and last days of its usable rows (YYYY-MM-DD), and the file's columns. */
@@ -494,7 +496,7 @@ export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: 
   const checked = await applyChecks(conn, input, checks, parsed, true);
   await matchReformattedIds(conn, checked);
   await rejectImplausibleDates(conn, checked, 'day', latest, 'dropped');
-  await rejectOverlaps(conn, input, file.earlier, Object.keys(parsed));
+  await rejectOverlaps(conn, input, file.earlier, Object.keys(parsed), file.alike);
   const counts = await writeRejects(conn, 'transactions', input, checked, outDir, file.rejects);
   const unknown = counts.find((c) => c.reason === 'unknown_channel');
   if (unknown) unknown.values = await unknownValues(conn, input.table, checked, unknown.reason, 'channel');
@@ -538,6 +540,22 @@ export async function eventRows(conn: Duck, name: 'transactions' | 'interactions
 export const OVERLAP_SHARE = 0.5;
 
 /**
+ * From this share of the fewer rows two files hold over the dates both cover, up to
+ * OVERLAP_SHARE, their alike rows are kept but said: too many for files cut otherwise (a store
+ * each share next to none), too few for an overlap of one export's rows (a corrected re-export,
+ * its amounts amended, may be either).
+ */
+export const ALIKE_SHARE = 0.1;
+
+/** Rows of a file alike to an earlier file's (`table`) over the days both cover, kept (fewer than OVERLAP_SHARE of them). */
+export interface AlikeKept {
+  table: string;
+  from: string;
+  to: string;
+  rows: number;
+}
+
+/**
  * Drops, as `repeated_in_other_file`, the usable rows of `checked` that repeat a row of an
  * earlier file of the same input (`earlier`, checked tables) in the dates both files cover, when
  * such repeats are at least OVERLAP_SHARE of the fewer rows either file holds there: the two are
@@ -546,7 +564,7 @@ export const OVERLAP_SHARE = 0.5;
  * row written twice in one file and once in the other repeats once (matched by count, in the
  * file's order). Files without common dates cost nothing (their spans are known).
  */
-async function rejectOverlaps(conn: Duck, input: LoadedInput, earlier: CheckedSpan[], parsed: string[]): Promise<void> {
+async function rejectOverlaps(conn: Duck, input: LoadedInput, earlier: CheckedSpan[], parsed: string[], kept?: AlikeKept[]): Promise<void> {
   if (!earlier.length) return;
   const own = await checkedSpan(conn, input);
   if (!own) return;
@@ -574,7 +592,12 @@ async function rejectOverlaps(conn: Duck, input: LoadedInput, earlier: CheckedSp
         `SELECT (SELECT count(*) FROM _repeats) AS repeats, (SELECT count(*) FROM ${ident(checked)} WHERE ${within}) AS mine, (SELECT count(*) FROM ${ident(other)} WHERE ${within}) AS theirs`,
       )) as { repeats: bigint; mine: bigint; theirs: bigint }[];
       const repeats = Number(seen.repeats);
-      if (repeats === 0 || repeats < OVERLAP_SHARE * Math.min(Number(seen.mine), Number(seen.theirs))) continue;
+      const fewer = Math.min(Number(seen.mine), Number(seen.theirs));
+      if (repeats < OVERLAP_SHARE * fewer) {
+        // Many alike yet under half: both kept, and said (a corrected re-export?).
+        if (repeats > 0 && repeats >= ALIKE_SHARE * fewer) kept?.push({ table: other, from: lo, to: hi, rows: repeats });
+        continue;
+      }
       await run(conn, `UPDATE ${ident(checked)} SET _reason = 'repeated_in_other_file', _action = 'dropped' WHERE _record IN (SELECT _record FROM _repeats)`);
     } finally {
       await run(conn, 'DROP TABLE IF EXISTS _repeats');
@@ -597,7 +620,7 @@ export async function cleanInteractions(conn: Duck, input: LoadedInput, outDir: 
   const checked = await applyChecks(conn, input, checks, parsed, true);
   await matchReformattedIds(conn, checked);
   await rejectImplausibleDates(conn, checked, 'day', latest, 'dropped');
-  await rejectOverlaps(conn, input, file.earlier, Object.keys(parsed));
+  await rejectOverlaps(conn, input, file.earlier, Object.keys(parsed), file.alike);
   const counts = await writeRejects(conn, 'interactions', input, checked, outDir, file.rejects);
   const unknown = counts.find((c) => c.reason === 'unknown_type');
   if (unknown) unknown.values = await unknownValues(conn, input.table, checked, unknown.reason, 'type');

@@ -5,7 +5,7 @@
 // rejectOverlaps); one clean view over them all.
 import { relative } from 'node:path';
 import type { ColumnSuggestion } from './columns.ts';
-import { checkedSpan, eventRows, type CheckedSpan, type EventFile, type RejectCount } from './clean.ts';
+import { checkedSpan, eventRows, type AlikeKept, type CheckedSpan, type EventFile, type RejectCount } from './clean.ts';
 import { ident, rows, run, type Duck } from './duck.ts';
 import { describeFormat, type FolderFile, type InputFormat } from './formats.ts';
 import { UNKNOWN_VALUES_NAMED } from './values.ts';
@@ -20,6 +20,8 @@ export interface ReadFile {
   name?: string;
   /** A folder's file holding usable rows: their first and last days. */
   span?: CheckedSpan;
+  /** Rows alike to an earlier file's, kept (clean.ts ALIKE_SHARE). */
+  alike?: AlikeKept[];
 }
 
 export interface EventRead {
@@ -79,12 +81,13 @@ export async function readEventInput(
           break;
         }
       }
-      counts.push(await check(input, { rejects: folder ? rejectsNames[k] : name, earlier: [...spans] }));
+      const alike: AlikeKept[] = [];
+      counts.push(await check(input, { rejects: folder ? rejectsNames[k] : name, earlier: [...spans], alike }));
       await dropTables(conn, [input.table]);
       tick();
       const span = folder ? await checkedSpan(conn, input) : undefined;
       if (span) spans.push(span);
-      read.push({ input, ...(folder ? { name: names[k] } : {}), ...(span ? { span } : {}) });
+      read.push({ input, ...(folder ? { name: names[k] } : {}), ...(span ? { span } : {}), ...(alike.length ? { alike } : {}) });
     }
     if (again) continue;
     const format = folder ? await folderFormat(conn, read, ignored.map((f) => relative(path, f))) : read[0].input.format;
@@ -119,6 +122,7 @@ async function folderFormat(conn: Duck, read: ReadFile[], ignored: string[]): Pr
       rows: Number(seen.n),
       ...(r.span ? { from: r.span.from, to: r.span.to } : {}),
       ...(Number(seen.repeated) ? { repeated: Number(seen.repeated) } : {}),
+      ...(r.alike ? { alike: r.alike.map((a) => ({ file: read.find((x) => `${x.input.table}_checked` === a.table)!.name!, from: a.from, to: a.to, rows: a.rows })) } : {}),
       ...(words(own) !== words(base) ? { format: own } : {}),
     });
   }

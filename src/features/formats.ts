@@ -59,6 +59,8 @@ export interface FolderFile {
   rows: number;
   /** Rows repeating an earlier file's over the dates both cover (an overlapping export), left out. */
   repeated?: number;
+  /** Rows alike to an earlier file's over the dates both cover, too few to be one export's overlap, kept: to check. */
+  alike?: { file: string; from: string; to: string; rows: number }[];
   from?: string;
   to?: string;
   format?: InputFormat;
@@ -461,6 +463,8 @@ const FORMAT_WORDS = {
     more: (n: number) => `${n} more`,
     readOtherwise: (file: string, words: string[]) => `${file} ${words.length ? `read otherwise: ${words.join(', ')}` : 'written as the contract says (UTF-8, commas, ISO dates)'}`,
     ignoredFiles: (files: string[]) => `files of the folder passed over (not .csv, .csv.gz, .parquet, .txt or .xlsx): ${files.join(', ')}`,
+    alike: (file: string, a: { file: string; from: string; to: string; rows: number }) =>
+      `${file} shares ${a.rows.toLocaleString('en-GB')} rows alike with ${a.file} from ${a.from} to ${a.to}, fewer than half of either's there: both kept; check whether one corrects the other`,
   },
   fr: {
     windows1252: 'lu en Windows-1252 (le fichier n’est pas en UTF-8 valide)',
@@ -488,6 +492,8 @@ const FORMAT_WORDS = {
     more: (n: number) => `${n} autres`,
     readOtherwise: (file: string, words: string[]) => `${file} ${words.length ? `lu autrement : ${words.join(', ')}` : 'écrit comme le contrat le dit (UTF-8, virgules, dates ISO)'}`,
     ignoredFiles: (files: string[]) => `fichiers du dossier laissés de côté (ni .csv, .csv.gz, .parquet, .txt ni .xlsx) : ${files.join(', ')}`,
+    alike: (file: string, a: { file: string; from: string; to: string; rows: number }) =>
+      `${file} a ${a.rows.toLocaleString('fr-FR')} lignes identiques à celles de ${a.file} du ${a.from} au ${a.to}, moins de la moitié des leurs à ces dates : toutes gardées ; vérifier si l’un corrige l’autre`,
   },
 };
 
@@ -517,6 +523,7 @@ export function describeFormat(format: InputFormat, lang: 'en' | 'fr' = 'en'): s
     const shown = format.files.length <= FILES_LISTED ? format.files.map(w.file) : [...format.files.slice(0, 3).map(w.file), w.more(format.files.length - 6), ...format.files.slice(-3).map(w.file)];
     out.unshift(w.files(format.files.length, shown.join('; ')));
     for (const f of format.files) if (f.format) out.push(w.readOtherwise(f.file, describeFormat(f.format, lang)));
+    for (const f of format.files) for (const a of f.alike ?? []) out.push(w.alike(f.file, a));
   }
   if (format.ignoredFiles?.length) out.push(w.ignoredFiles(format.ignoredFiles));
   return out;

@@ -169,6 +169,37 @@ describe('purchases and contacts given as folders of files', () => {
     expect(numericColumn(built.table, 'frequency_12m')).toEqual(numericColumn(plain.table, 'frequency_12m'));
   }, 60_000);
 
+  it('keeps both files, and says so, where many rows over common dates are alike but under half (a corrected re-export?)', async () => {
+    const day = (r: string) => r.split(',')[1].slice(0, 10);
+    const inJune = (r: string) => day(r) >= '2025-06-01' && day(r) <= '2025-06-30';
+    // The second export's June: seven purchases in ten with their amounts corrected by a cent.
+    let k = 0;
+    const corrected = (r: string) => {
+      if (!inJune(r) || k++ % 10 < 3) return r;
+      const f = r.split(',');
+      f[2] = (Number(f[2]) + 0.01).toFixed(2);
+      return f.join(',');
+    };
+    const first = tx.rows.filter((r) => day(r) <= '2025-06-30');
+    const second = tx.rows.filter((r) => day(r) >= '2025-06-01');
+    const amended = second.map(corrected);
+    const dir = base((d) => {
+      mkdirSync(join(d, 'transactions'));
+      writeFileSync(join(d, 'transactions', 'a.csv'), [tx.header, ...first].join('\n') + '\n');
+      writeFileSync(join(d, 'transactions', 'b.csv'), [tx.header, ...amended].join('\n') + '\n');
+      copyFileSync(join(demo, 'interactions.csv'), join(d, 'interactions.csv'));
+    });
+    const built = await buildFeatures({ dataDir: dir });
+    expect(built.rejects).toEqual([]);
+    const alike = amended.filter((r, i) => inJune(r) && r === second[i]).length;
+    const june = tx.rows.filter(inJune).map(day).sort();
+    const files = built.summary.formats!.transactions.files!;
+    expect(files[1].alike).toEqual([{ file: 'a.csv', from: june[0], to: june.at(-1), rows: alike }]);
+    expect(describeFormat(built.summary.formats!.transactions)).toContain(
+      `b.csv shares ${alike} rows alike with a.csv from ${june[0]} to ${june.at(-1)}, fewer than half of either's there: both kept; check whether one corrects the other`,
+    );
+  }, 60_000);
+
   it('keeps every row of files cut otherwise over the same dates (a store each), the few alike included', async () => {
     // Customers split in two halves, each file all their purchases; three purchases written in both
     // files alike (a customer buying the same thing the same day in both stores).
@@ -186,6 +217,7 @@ describe('purchases and contacts given as folders of files', () => {
     });
     const folders = await buildFeatures({ dataDir: dir });
     expect(folders.rejects).toEqual([]);
+    expect(folders.summary.formats!.transactions.files!.some((f) => f.alike)).toBe(false);
     expectSameFeatures(folders, await buildFeatures({ dataDir: single }));
   }, 60_000);
 });
