@@ -400,6 +400,42 @@ async function matchReformattedIds(conn: Duck, checked: string): Promise<void> {
   }
 }
 
+/** A client value written several ways: each spelling and its rows, most frequent first. */
+export interface Spellings {
+  file: string;
+  column: string;
+  groups: { value: string; rows: number }[][];
+}
+
+/** Text in code point order: the same on every machine, whatever its locale. */
+const byCode = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** How many groups of spellings are named (the largest). */
+const SPELLINGS_NAMED = 10;
+
+/**
+ * The segments of `customers_clean` written several ways that differ only by case, accents or
+ * spaces (`Gold`, `gold`, `GOLD`): each is a segment of its own in the crossing with the personas
+ * and in a rule, and the client most often meant one. Kept as written (the client's labels), but
+ * named, the largest groups first. None when every segment is written one way.
+ */
+export async function segmentSpellings(conn: Duck): Promise<Spellings | undefined> {
+  const found = (await rows(
+    conn,
+    `SELECT lower(trim(regexp_replace(strip_accents(segment), '\\s+', ' ', 'g'))) AS k, segment AS value, count(*) AS n
+     FROM customers_clean WHERE segment IS NOT NULL GROUP BY ALL`,
+  )) as { k: string; value: string; n: bigint }[];
+  const byKey = new Map<string, { value: string; rows: number }[]>();
+  for (const f of found) byKey.set(f.k, [...(byKey.get(f.k) ?? []), { value: f.value, rows: Number(f.n) }]);
+  const total = (g: { rows: number }[]) => g.reduce((s, x) => s + x.rows, 0);
+  const groups = [...byKey.values()]
+    .filter((g) => g.length > 1)
+    .map((g) => g.sort((a, b) => b.rows - a.rows || byCode(a.value, b.value)))
+    .sort((a, b) => total(b) - total(a) || byCode(a[0].value, b[0].value))
+    .slice(0, SPELLINGS_NAMED);
+  return groups.length ? { file: 'customers', column: 'segment', groups } : undefined;
+}
+
 /** How many times the median purchase an amount must be to be named among the ones to check. */
 export const OUTLIER_FACTOR = 1000;
 

@@ -542,6 +542,15 @@ export function describeOutliers(o: { rows: number; median: number; largest: { l
     : `${o.rows} amount(s) over 1,000 times the median purchase (${money(o.median)}), kept: ${largest}; check them (typed in cents, a total line?): they weigh on the means that "Kx mean" rules compare with`;
 }
 
+/** Values written several ways in words: each group's spellings and rows, and what it does. */
+export function describeSpellings(s: { column: string; groups: { value: string; rows: number }[][] }, lang: 'en' | 'fr' = 'en'): string {
+  const locale = lang === 'fr' ? 'fr-FR' : 'en-GB';
+  const groups = s.groups.map((g) => g.map((x) => `"${x.value}" (${x.rows.toLocaleString(locale)})`).join(' / ')).join(lang === 'fr' ? ' ; ' : '; ');
+  return lang === 'fr'
+    ? `${s.column} écrit de plusieurs façons, chacune lue comme une valeur à part (dans le croisement avec les personas, dans une règle) : ${groups} ; les écrire d’une seule façon dans le fichier pour les réunir`
+    : `${s.column} written several ways, each read as a value of its own (in the crossing with the personas, in a rule): ${groups}; write them one way in the file to count them as one`;
+}
+
 /** A file of order lines in words: how many lines of how many orders, each read as one purchase. */
 export function describeOrderLines(orderLines: { lines: number; orders: number }, lang: 'en' | 'fr' = 'en'): string {
   return FORMAT_WORDS[lang].orderLines(orderLines);

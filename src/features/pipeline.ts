@@ -8,12 +8,12 @@ import { InputError } from '../errors.ts';
 import { silentProgress, type Progress } from '../progress.ts';
 import { buildBehaviour, countOrders, topCategories } from './behaviour.ts';
 import { describeUnknownFlags, describeUnknownValues, type ValueMap } from './values.ts';
-import { amountOutliers, cleanCustomers, type AmountOutliers, cleanFirstNames, cleanInteractions, cleanTiles, cleanTransactions, CHANNELS, type RejectCount } from './clean.ts';
+import { amountOutliers, segmentSpellings, cleanCustomers, type AmountOutliers, type Spellings, cleanFirstNames, cleanInteractions, cleanTiles, cleanTransactions, CHANNELS, type RejectCount } from './clean.ts';
 import { ident, literal, openDuck, rows, run, toNumber, type Duck } from './duck.ts';
 import { buildNameAges } from './names.ts';
 import { DEFAULT_FIRST_NAMES_ZIP, DEFAULT_POSTCODES, extractZippedCsv } from './reference.ts';
 import { describeSuggestion, type ColumnSuggestion } from './columns.ts';
-import { describeFormat, describeOrderLines, describeOutliers, type InputFormat } from './formats.ts';
+import { describeFormat, describeOrderLines, describeOutliers, describeSpellings, type InputFormat } from './formats.ts';
 import { readEventInput } from './events.ts';
 import { checkHeader, findInput, inputFiles, loadInput, requireInput, type ColumnMap, type InputName, type LoadedInput } from './sources.ts';
 import type { FeatureTable } from './table.ts';
@@ -70,6 +70,8 @@ export interface FeatureSummary {
   values?: ValueMap;
   /** Amounts far above the median purchase, kept and named to be checked. */
   outliers?: AmountOutliers[];
+  /** Segments written several ways but for case, accents or spaces, kept and named to be checked. */
+  spellings?: Spellings[];
 }
 
 export interface FeatureBuild {
@@ -139,6 +141,8 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
     const latest = opts.asOf && opts.asOf > tomorrow ? opts.asOf : tomorrow;
     const customers = await loadChecked('customers', (input) => cleanCustomers(conn, input, rejectDir, year, latest));
+    const spellings = await segmentSpellings(conn);
+    if (spellings) progress.log(`${inputs.customers}: ${describeSpellings(spellings)}`);
     const values = opts.columnMap?.values ?? {};
     const tick = () => progress.tick(++ticks);
     const transactions = await readEventInput(conn, 'transactions', inputs.transactions, opts.columnMap, (input, file) => cleanTransactions(conn, input, rejectDir, latest, values, file), tick);
@@ -194,7 +198,7 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
 
     progress.stage('read feature table');
     const table = await readTable(conn, 'SELECT * FROM features ORDER BY row_ix');
-    const summary: FeatureSummary = { rows: table.rows, asOf, features: await summarise(conn, table), rejects, inputs, ...(Object.keys(formats).length ? { formats } : {}), ...(suggestions.length ? { suggestions } : {}), categories, ...(outliers ? { outliers: [outliers] } : {}), ...(Object.keys(values).length ? { values } : {}) };
+    const summary: FeatureSummary = { rows: table.rows, asOf, features: await summarise(conn, table), rejects, inputs, ...(Object.keys(formats).length ? { formats } : {}), ...(suggestions.length ? { suggestions } : {}), categories, ...(outliers ? { outliers: [outliers] } : {}), ...(spellings ? { spellings: [spellings] } : {}), ...(Object.keys(values).length ? { values } : {}) };
 
     if (opts.outDir && scratch) {
       progress.stage('write outputs');

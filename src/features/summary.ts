@@ -56,6 +56,10 @@ export const DataSummarySchema = z.object({
   outliers: z
     .array(z.object({ file: z.string(), rows: z.number().int().positive(), median: z.number(), largest: z.array(z.object({ line: z.number().int(), amount: z.number(), in: z.string().optional() })) }))
     .optional(),
+  /** Client values written several ways but for case, accents or spaces (clean.ts segmentSpellings): kept as written, named. */
+  spellings: z
+    .array(z.object({ file: z.string(), column: z.string(), groups: z.array(z.array(z.object({ value: z.string(), rows: z.number().int().positive() }))) }))
+    .optional(),
   /** The client's values of the coded columns read as the contract's (the column file's `values`). */
   values: z.object({ channel: z.record(z.string(), z.string()).optional(), type: z.record(z.string(), z.string()).optional() }).optional(),
 });

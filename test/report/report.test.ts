@@ -205,6 +205,7 @@ describe('report of a demo run', () => {
       files: ['customers', 'transactions', 'interactions'].map((file) => ({ file, label: { customers: 'Customers', transactions: 'Purchases', interactions: 'Contacts' }[file], rejected: 0, repaired: 0, reasons: [], readAs: [], toCheck: [] })),
       suggestions: [],
       outliers: [],
+      spellings: [],
     });
     expect(summary.rejects).toEqual([]);
     expect(html).toContain(`The base held ${summary.rows.toLocaleString('en')} customers, described at ${summary.asOf}.`);
@@ -274,7 +275,7 @@ describe('report of a demo run', () => {
     expect(none).not.toContain('id="table-data"');
   });
 
-  it('lists the files of purchases given as a folder, the repeats of overlapping exports and where large amounts are, in both languages', () => {
+  it('lists the files of purchases given as a folder, the repeats of overlapping exports, where large amounts are and the segments written several ways, in both languages', () => {
     const a = readRunArtefacts(runs.a);
     const data = {
       rows: 1500,
@@ -293,6 +294,7 @@ describe('report of a demo run', () => {
         },
       },
       outliers: [{ file: 'transactions', rows: 1, median: 45.2, largest: [{ line: 17, amount: 1250000, in: '2025-h2.csv' }] }],
+      spellings: [{ file: 'customers', column: 'segment', groups: [[{ value: 'Gold', rows: 900 }, { value: 'gold', rows: 12 }]] }],
     };
     const page = renderReportHtml(buildReportModel({ ...a, data }));
     expect(rowCellsBy(page, 'table-data', 'file', 'transactions')).toEqual({ rejected: '1234', repaired: '0' });
@@ -302,10 +304,13 @@ describe('report of a demo run', () => {
         '2025-h2.csv read otherwise: read as Windows-1252 (the file is not valid UTF-8), semicolon-separated, decimal comma accepted (12,50); files of the folder passed over (not .csv, .csv.gz, .parquet, .txt or .xlsx): README.md',
     );
     expect(page).toContain('kept: 1,250,000.00 (2025-h2.csv line 17)');
+    // A segment written two ways, named in its own list.
+    expect(page).toContain('<h3>Values written several ways</h3><ul id="data-spellings"><li>Customers: segment written several ways, each read as a value of its own (in the crossing with the personas, in a rule): &quot;Gold&quot; (900) / &quot;gold&quot; (12); write them one way');
     const fr = renderReportHtml(buildReportModel({ ...a, data }, { lang: 'fr' }));
     expect(fr).toContain('lu dans les 2 fichiers de son dossier, dans l’ordre de leurs noms : 2025-h1.csv (5');
     expect(fr).toContain('dont 1\u202f234 répétant celles d’un fichier précédent aux mêmes dates, écartées');
     expect(fr).toContain('(2025-h2.csv ligne 17)');
+    expect(fr).toContain('<h3>Valeurs écrites de plusieurs façons</h3><ul id="data-spellings"><li>Clients : segment écrit de plusieurs façons');
   });
 
   it('says when the models learned from a sample of the base, in both languages, and not otherwise', () => {
