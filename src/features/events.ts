@@ -51,7 +51,8 @@ export async function readEventInput(
   path: string,
   columnMap: ColumnMap | undefined,
   check: (input: LoadedInput, file: EventFile) => Promise<RejectCount[]>,
-  tick: () => void = () => {},
+  /** Steps done of this input: two a file (loaded, checked); back to 0 when the files are read again. */
+  tick: (done: number) => void = () => {},
 ): Promise<EventRead> {
   const { files, ignored } = inputFiles(path);
   const folder = files[0] !== path;
@@ -67,9 +68,10 @@ export async function readEventInput(
     /** The files read that hold usable rows, with their days. */
     const spans: CheckedSpan[] = [];
     let again = false;
+    let done = 0;
     for (const [k, file] of files.entries()) {
       const input = await loadInput(conn, name, file, folder ? `raw_${name}_${k + 1}` : `raw_${name}`, columnMap);
-      tick();
+      tick(++done);
       const separator = input.format?.dateSeparator;
       if (input.dateOrderOpen && monthFirst && monthFirst.separator === separator) input.format!.dateOrder = 'month-first';
       if (!monthFirst && input.format?.dateOrder === 'month-first' && !input.dateOrderOpen) {
@@ -84,7 +86,7 @@ export async function readEventInput(
       const alike: AlikeKept[] = [];
       counts.push(await check(input, { rejects: folder ? rejectsNames[k] : name, earlier: [...spans], alike }));
       await dropTables(conn, [input.table]);
-      tick();
+      tick(++done);
       const span = folder ? await checkedSpan(conn, input) : undefined;
       if (span) spans.push(span);
       read.push({ input, ...(folder ? { name: names[k] } : {}), ...(span ? { span } : {}), ...(alike.length ? { alike } : {}) });

@@ -144,13 +144,14 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     const spellings = await segmentSpellings(conn);
     if (spellings) progress.log(`${inputs.customers}: ${describeSpellings(spellings)}`);
     const values = opts.columnMap?.values ?? {};
-    const tick = () => progress.tick(++ticks);
-    const transactions = await readEventInput(conn, 'transactions', inputs.transactions, opts.columnMap, (input, file) => cleanTransactions(conn, input, rejectDir, latest, values, file), tick);
+    // An event input's steps counted from where the stage stands (a folder read again goes back).
+    const from = (base: number) => (done: number) => progress.tick((ticks = base + done));
+    const transactions = await readEventInput(conn, 'transactions', inputs.transactions, opts.columnMap, (input, file) => cleanTransactions(conn, input, rejectDir, latest, values, file), from(ticks));
     rejects.push(...transactions.rejects);
     const outliers = await amountOutliers(conn, transactions.files);
     if (outliers) progress.log(`${inputs.transactions}: ${describeOutliers(outliers)}`);
     await transactions.settle();
-    const interactions = await readEventInput(conn, 'interactions', inputs.interactions, opts.columnMap, (input, file) => cleanInteractions(conn, input, rejectDir, latest, values, file), tick);
+    const interactions = await readEventInput(conn, 'interactions', inputs.interactions, opts.columnMap, (input, file) => cleanInteractions(conn, input, rejectDir, latest, values, file), from(ticks));
     rejects.push(...interactions.rejects);
     await interactions.settle();
     await loadChecked('tiles', (input) => cleanTiles(conn, input, rejectDir));

@@ -246,6 +246,23 @@ describe('a folder of files: dates, rejects and errors', () => {
       expect(built.summary.formats!.transactions.files!.every((f) => !f.format)).toBe(true);
       expect(built.summary.formats!.transactions.dateOrder).toBe('month-first');
     }
+    // The progress of the stage goes back when the files are read again, and ends at its total.
+    const ticks: number[] = [];
+    let total = 0;
+    let stage = '';
+    const progress = {
+      stage: (name: string, n?: number) => {
+        stage = name;
+        if (name === 'load and validate inputs') total = n ?? 0;
+      },
+      tick: (done?: number) => {
+        if (stage === 'load and validate inputs') ticks.push(done ?? -1);
+      },
+      log: () => {},
+    };
+    await buildFeatures({ dataDir: handFolder({ '1-open.csv': open, '2-settled.csv': settled }), asOf: '2026-06-30', progress });
+    expect(total).toBe(12);
+    expect(ticks).toEqual([1, 2, 3, 4, 5, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     // Alone, the same file reads day first.
     const alone = await buildFeatures({ dataDir: handFolder({ 'only.csv': open }), asOf: '2026-06-30' });
     expect(numericColumn(alone.table, 'recency_days')![alone.table.ids.indexOf('B')]).toBe(178);
