@@ -36,7 +36,7 @@ export interface EventRead {
 }
 
 /** The name of a folder's file without its data extension: its rejects file's, under rejects/<input>/. */
-const DATA_EXTENSION = /\.(csv\.gz|csv|parquet|txt|xlsx)$/;
+const DATA_EXTENSION = /\.(csv\.gz|csv|parquet|txt|xlsx)$/i;
 
 /**
  * Reads event input `name` at `path` (a file, or a folder of files: sources.ts inputFiles): each

@@ -119,7 +119,11 @@ export function inputFiles(path: string): InputFiles {
           { file: at },
         );
       } else if (WITH_WORKBOOK.some((ext) => entry.name.endsWith(ext))) files.push(at);
-      else ignored.push(at);
+      else if (['.csv', '.txt'].some((ext) => entry.name.toLowerCase().endsWith(ext))) files.push(at); // EXPORT_01.CSV: text all the same
+      else if (WITH_WORKBOOK.some((ext) => entry.name.toLowerCase().endsWith(ext))) {
+        // A compressed file, a workbook or Parquet is told by its extension as written: not guessed.
+        throw new InputError('INPUT_INVALID', `${at}: write its extension in lower case (${WITH_WORKBOOK.find((ext) => entry.name.toLowerCase().endsWith(ext))}) to have it read`, { file: at });
+      } else ignored.push(at);
     }
   };
   walk(path);

@@ -268,6 +268,12 @@ describe('a folder of files: dates, rejects and errors', () => {
     expect(numericColumn(alone.table, 'recency_days')![alone.table.ids.indexOf('B')]).toBe(178);
   });
 
+  it('reads a text file whose extension is in capitals (EXPORT_02.CSV)', async () => {
+    const built = await buildFeatures({ dataDir: handFolder({ 'EXPORT_01.csv': [HEADER, 'A,2026-01-05,10,store,food,0'], 'EXPORT_02.CSV': [HEADER, 'A,2026-02-05,12,web,food,0'] }), asOf: '2026-06-30' });
+    expect(built.summary.formats!.transactions.files!.map((f) => [f.file, f.rows])).toEqual([['EXPORT_01.csv', 1], ['EXPORT_02.CSV', 1]]);
+    expect(numericColumn(built.table, 'monetary_12m')![built.table.ids.indexOf('A')]).toBe(22);
+  });
+
   it('writes each file’s rejects under its own name, numbered by its own lines, and names its large amounts', async () => {
     const dir = handFolder({
       'jan.csv': [HEADER, 'A,2026-01-05,10,store,food,0', 'A,2026-01-06,12,store,food,0', 'A,2026-01-07,11,store,food,0'],
@@ -317,6 +323,7 @@ describe('a folder of files: dates, rejects and errors', () => {
     await fails(both, /both .*transactions\.csv and the folder .*transactions hold transactions; keep one/);
     await fails(handFolder({ 'notes.md': ['nothing here'] }), /transactions: the folder holds no data file \(expected \.csv, \.csv\.gz, \.parquet, \.txt or \.xlsx files; found notes\.md\)/);
     await fails(handFolder({ 'jan.csv': [HEADER], 'feb.xls': ['binary'] }), /feb\.xls: Excel 97-2003 \(\.xls\) and OpenDocument \(\.ods\) workbooks are not read/);
+    await fails(handFolder({ 'jan.csv': [HEADER], 'FEB.XLSX': ['binary'] }), /FEB\.XLSX: write its extension in lower case \(\.xlsx\) to have it read/);
     // A second file without the amount column: named before any file is read.
     await fails(handFolder({ 'jan.csv': [HEADER, 'A,2026-01-05,10,store,food,0'], 'feb.csv': ['customer_id,ts,total', 'A,2026-02-01,10'] }), /feb\.csv: required column "amount" is missing \(found: customer_id, ts, total; "total" looks like it/);
     // The customers are one file.
