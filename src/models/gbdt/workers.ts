@@ -14,9 +14,69 @@ const fromSource = here.pathname.endsWith('.ts');
 
 function startWorker(): Worker {
   const url = new URL(fromSource ? './worker.ts' : './worker.js', here);
-  if (!fromSource) return new Worker(url);
   // Running from the TypeScript sources: a small .mjs entry registers tsx, then loads the module.
-  return new Worker(new URL('./worker-boot.mjs', here), { workerData: { personasWorkerUrl: url.href } });
+  started++;
+  const w = fromSource ? new Worker(new URL('./worker-boot.mjs', here), { workerData: { personasWorkerUrl: url.href } }) : new Worker(url);
+  // A thread that fails or ends while idle leaves the idle threads (a call's own listeners, added
+  // while it holds the thread, say what a failure does to that call).
+  const drop = () => forget(w);
+  w.on('error', drop);
+  w.on('exit', drop);
+  return w;
+}
+
+/**
+ * Threads kept between calls. Starting one costs about a third of a second from the TypeScript
+ * sources (tsx compiles the learners in each) and a tenth compiled, and a run starts a pool per
+ * persona and round (a batch run's train and retrain jobs, their condition views): on a small base
+ * that was most of the training time. An idle thread does not keep the process alive (unref) and
+ * ends after IDLE_MS; no more than the machine's cores wait idle.
+ */
+const IDLE_MS = 30_000;
+const idle: Worker[] = [];
+let started = 0;
+const idleTimers = new Map<Worker, NodeJS.Timeout>();
+
+function forget(w: Worker): void {
+  const at = idle.indexOf(w);
+  if (at >= 0) idle.splice(at, 1);
+  clearTimeout(idleTimers.get(w));
+  idleTimers.delete(w);
+}
+
+/** An idle thread if there is one, else a new one; held (ref) until released. */
+function acquire(): Worker {
+  const w = idle.pop();
+  if (!w) return startWorker();
+  forget(w);
+  w.ref();
+  return w;
+}
+
+/** Back to the idle threads, once its call's work on it has ended (or ended, past the idle cap). */
+function release(w: Worker): void {
+  if (idle.length >= availableParallelism()) return void w.terminate();
+  w.unref();
+  idle.push(w);
+  idleTimers.set(
+    w,
+    setTimeout(() => {
+      forget(w);
+      void w.terminate();
+    }, IDLE_MS).unref(),
+  );
+}
+
+/** Threads started by this process so far, and those idle now (a run's log, tests). */
+export function workerThreads(): { started: number; idle: number } {
+  return { started, idle: idle.length };
+}
+
+/** The idle threads now: ended (tests that count threads, or a process that wants them gone now). */
+export async function endIdleWorkers(): Promise<void> {
+  const ending = idle.splice(0);
+  for (const w of ending) forget(w);
+  await Promise.all(ending.map((w) => w.terminate()));
 }
 
 /**
@@ -29,7 +89,9 @@ async function runPool(requests: WorkerTask[], workers: number, onDone?: (comple
   const results: WorkerResponse[] = new Array(requests.length);
   let nextIndex = 0;
   let completed = 0;
-  const pool = Array.from({ length: size }, () => startWorker());
+  const pool = Array.from({ length: size }, () => acquire());
+  const detach: (() => void)[] = [];
+  let failed = false;
   try {
     await Promise.all(
       pool.map(
@@ -40,7 +102,7 @@ async function runPool(requests: WorkerTask[], workers: number, onDone?: (comple
               const id = nextIndex++;
               w.postMessage({ ...requests[id], id } as WorkerRequest);
             };
-            w.on('message', (res: WorkerResponse) => {
+            const onMessage = (res: WorkerResponse) => {
               try {
                 results[res.id] = res.ok && keep ? keep(res) : res;
               } catch (e) {
@@ -48,17 +110,28 @@ async function runPool(requests: WorkerTask[], workers: number, onDone?: (comple
               }
               onDone?.(++completed);
               send();
-            });
+            };
+            const onExit = (code: number) => reject(new ModelError('TRAINING_DATA_INVALID', `a learner worker stopped with exit code ${code}`));
+            w.on('message', onMessage);
             w.on('error', reject);
-            w.on('exit', (code) => {
-              if (code !== 0) reject(new ModelError('TRAINING_DATA_INVALID', `a learner worker stopped with exit code ${code}`));
+            w.on('exit', onExit);
+            detach.push(() => {
+              w.off('message', onMessage);
+              w.off('error', reject);
+              w.off('exit', onExit);
             });
             send();
           }),
       ),
     );
+  } catch (err) {
+    failed = true;
+    throw err;
   } finally {
-    await Promise.all(pool.map((w) => w.terminate()));
+    for (const off of detach) off();
+    // After a failure the other threads may still be on a task of this call: ended, not kept.
+    if (failed) await Promise.all(pool.map((w) => w.terminate()));
+    else for (const w of pool) release(w);
   }
   for (const r of results) {
     if (!r.ok) throw new ModelError((r.code as 'TRAINING_DATA_INVALID') ?? 'TRAINING_DATA_INVALID', r.error);

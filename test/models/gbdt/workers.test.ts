@@ -1,9 +1,15 @@
 // Training and scoring in worker threads give the same models and scores as in-process.
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { GbdtLearner, predictParallel, shareMatrix, trainMany, trainManyScored } from '../../../src/models/gbdt/index.ts';
+import { endIdleWorkers, workerThreads } from '../../../src/models/gbdt/workers.ts';
 import { takeRows } from '../../../src/models/learner.ts';
 import { ModelError } from '../../../src/errors.ts';
 import { syntheticData } from '../../../bench/synthetic.ts';
+import { tempDir } from '../../helpers/world.ts';
 
 describe('worker threads', () => {
   it('train several models at once, identical to in-process training', async () => {
@@ -99,5 +105,42 @@ describe('worker threads', () => {
   it('report a training error from a worker as a ModelError', async () => {
     const data = syntheticData(100, 34);
     await expect(trainMany([{ kind: 'gbdt', input: { x: data, y: new Uint8Array(100) } }], { workers: 1 })).rejects.toThrow(ModelError);
+  });
+
+  it('keep their threads between calls: a later call starts none while enough are idle, and the same models come out', async () => {
+    const data = syntheticData(1000, 36);
+    const jobs = [1, 2, 3].map((seed) => ({ kind: 'gbdt' as const, options: { numTrees: 4, seed }, input: { x: data, y: data.y } }));
+    await endIdleWorkers();
+    const before = workerThreads().started;
+    const first = await trainMany(jobs, { workers: 2 });
+    expect(workerThreads()).toEqual({ started: before + 2, idle: 2 });
+    const again = await trainMany(jobs, { workers: 2 });
+    expect(await predictParallel(first[0], data, { workers: 2 })).toEqual(first[0].predictProba(data));
+    expect(workerThreads()).toEqual({ started: before + 2, idle: 2 });
+    expect(again.map((m) => JSON.stringify(m.toJSON()))).toEqual(first.map((m) => JSON.stringify(m.toJSON())));
+    // A call that asks more threads than are idle starts the rest; a task's error leaves its thread usable.
+    await expect(trainMany([{ kind: 'gbdt', input: { x: data, y: new Uint8Array(1000) } }], { workers: 1 })).rejects.toThrow(ModelError);
+    await trainMany([...jobs, ...jobs], { workers: 3 });
+    expect(workerThreads().started).toBe(before + 3);
+    // A failing caller's threads, which may still be on its tasks, are ended, not kept.
+    await expect(trainManyScored(jobs.map((j) => ({ ...j, score: true })), { workers: 2, onScores: () => { throw new RangeError('no room'); } })).rejects.toThrow(/no room/);
+    expect(workerThreads().idle).toBeLessThanOrEqual(1);
+    await endIdleWorkers();
+    expect(workerThreads().idle).toBe(0);
+  });
+
+  it('do not keep a process alive once its work is done: idle threads let it end', () => {
+    const script = join(tempDir(), 'train.mts');
+    writeFileSync(script, `import { trainMany } from '${pathToFileURL(resolve('src/models/gbdt/workers.ts')).href}';
+const x = { rows: 200, cols: 2, columns: [Float32Array.from({ length: 200 }, (_, i) => i), Float32Array.from({ length: 200 }, (_, i) => i % 7)] };
+await trainMany([{ kind: 'gbdt', options: { numTrees: 2 }, input: { x, y: Uint8Array.from({ length: 200 }, (_, i) => i % 2) } }], { workers: 2 });
+console.log('trained');`);
+    const start = Date.now();
+    // The idle threads would otherwise hold it IDLE_MS (30 s) longer.
+    const r = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 25_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('trained');
+    expect(r.status).toBe(0);
+    expect(Date.now() - start).toBeLessThan(25_000);
   });
 });
