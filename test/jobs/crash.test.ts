@@ -1,5 +1,6 @@
 // Crash test: three `personas worker` processes on the real Redis and PostgreSQL score a
-// 100,000-customer base split into 20 partitions (a scoring run with the active version's models); one worker is killed with SIGKILL while it
+// 60,000-customer base split into 12 partitions of 5,000 (a scoring run with the active version's
+// models); one worker is killed with SIGKILL while it
 // scores a partition. The run still completes, every customer has exactly one score row per
 // persona of the new version (counted in SQL), and the version that was active before answered
 // every API request meanwhile.
@@ -55,7 +56,7 @@ describe.skipIf(!!skip)('a worker killed mid-partition', () => {
     const redis = redisConnection(queueUrl);
     await redis.flushdb();
     const data = join(tempDir(), 'data');
-    await writeDemoBase(data, { customers: 100_000, seed: 5 });
+    await writeDemoBase(data, { customers: 60_000, seed: 5 });
     db = await openStore({ databaseUrl: dbUrl });
     const before = (await publishRun(db, runSource(runs.a), { activate: true })).version;
     const { token } = await createKey(db, { name: 'crm', scopes: ['read'], rateLimit: 1_000_000 });
@@ -78,8 +79,8 @@ describe.skipIf(!!skip)('a worker killed mid-partition', () => {
 
     const queue = new BullQueue(redis);
     const runStartedAt = Date.now();
-    // A scoring run: the models of the active version label the new base, 20 partitions.
-    const started = await startRun(db, queue, { data, model: before, partitions: 20 });
+    // A scoring run: the models of the active version label the new base, 12 partitions.
+    const started = await startRun(db, queue, { data, model: before, partitions: 12 });
     const runId = started.run.id;
 
     // A CRM reads labels all along.
@@ -160,7 +161,7 @@ describe.skipIf(!!skip)('a worker killed mid-partition', () => {
        FROM assignments WHERE version = $1`,
       [version, trained.length],
     );
-    expect(c).toEqual({ a: 100_000, s: 100_000 * trained.length, customers: 100_000, bad: 0 });
+    expect(c).toEqual({ a: 60_000, s: 60_000 * trained.length, customers: 60_000, bad: 0 });
     const retaken = end.jobs.find((j) => j.id === killed!.job)!;
     expect(retaken.status).toBe('done');
     expect(retaken.worker).not.toBe(`${retaken.worker!.split(':')[0]}:${killed!.pid}`);
