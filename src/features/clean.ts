@@ -2,7 +2,7 @@
 // first name. Each raw row either passes, passes with a repaired field (reported, action "kept"),
 // or is rejected (action "dropped") with one reason. The rejected and repaired rows are written to
 // `rejects/<file>.csv` with their record and line numbers; nothing is dropped silently.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { JOINED_LINES } from './broken-lines.ts';
@@ -492,6 +492,9 @@ export interface CheckedSpan {
   from: string;
   to: string;
   columns: string[];
+  /** A folder's file: its rejects file's name (as EventFile.rejects) and the line of each of its records, to list its rows a later file replaces. */
+  rejects?: string;
+  lines?: (record: number) => number;
 }
 
 /** The first and last days of the usable rows of `input`'s checked table; undefined when it has none. */
@@ -532,8 +535,8 @@ export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: 
   const checked = await applyChecks(conn, input, checks, parsed, true);
   await matchReformattedIds(conn, checked);
   await rejectImplausibleDates(conn, checked, 'day', latest, 'dropped');
-  await rejectOverlaps(conn, input, file.earlier, Object.keys(parsed), file.alike);
-  const counts = await writeRejects(conn, 'transactions', input, checked, outDir, file.rejects);
+  const replaced = await rejectOverlaps(conn, 'transactions', input, file, Object.keys(parsed), outDir);
+  const counts = [...(await writeRejects(conn, 'transactions', input, checked, outDir, file.rejects)), ...replaced];
   const unknown = counts.find((c) => c.reason === 'unknown_channel');
   if (unknown) unknown.values = await unknownValues(conn, input.table, checked, unknown.reason, 'channel');
   const flags = counts.find((c) => c.reason === 'bad_promo');
@@ -593,35 +596,45 @@ export interface AlikeKept {
 
 /**
  * Drops, as `repeated_in_other_file`, the usable rows of `checked` that repeat a row of an
- * earlier file of the same input (`earlier`, checked tables) in the dates both files cover, when
+ * earlier file of the same input (`file.earlier`, checked tables) in the dates both files cover, when
  * such repeats are at least OVERLAP_SHARE of the fewer rows either file holds there: the two are
  * exports of the same purchases over overlapping periods, and reading both would count the
  * overlap twice. `parsed` (the parsed columns, `day` among them) says what repeats: every column both files hold. A
  * row written twice in one file and once in the other repeats once (matched by count, in the
  * file's order). Files without common dates cost nothing (their spans are known).
+ *
+ * In such an overlap, a row of the later file that repeats none of the earlier's but stands where
+ * one of the earlier's stands unrepeated (the same customer and day) is that row amended (an amount
+ * corrected by a re-export): the earlier file's row is dropped, as `replaced_in_later_file`, and
+ * listed in its own rejects file; before, both were read and the purchase counted twice. A row of
+ * the earlier file with no such counterpart is kept (a later export cut at an hour, not a day, may
+ * lack the first morning's purchases). Returns the counts of the earlier files' rows so dropped.
  */
-async function rejectOverlaps(conn: Duck, input: LoadedInput, earlier: CheckedSpan[], parsed: string[], kept?: AlikeKept[]): Promise<void> {
-  if (!earlier.length) return;
+async function rejectOverlaps(conn: Duck, name: 'transactions' | 'interactions', input: LoadedInput, file: EventFile, parsed: string[], outDir: string): Promise<RejectCount[]> {
+  if (!file.earlier.length) return [];
   const own = await checkedSpan(conn, input);
-  if (!own) return;
+  if (!own) return [];
   const checked = own.table;
   const usable = `(_reason IS NULL OR _action <> 'dropped')`;
-  for (const { table: other, from, to, columns } of earlier) {
+  let replacedRows = 0;
+  let listedRows = 0;
+  for (const earlier of file.earlier) {
+    const { table: other, from, to, columns } = earlier;
     // Compared on the columns both files hold (the day read from ts): a column one export leaves
     // out reads missing there, not as the other's values.
     const key = parsed.filter((c) => c === 'day' || (own.columns.includes(c) && columns.includes(c)));
     const cols = key.map(ident).join(', ');
+    const same = (a: string, b: string) => key.map((c) => `${a}.${ident(c)} IS NOT DISTINCT FROM ${b}.${ident(c)}`).join(' AND ');
     const lo = from > own.from ? from : own.from;
     const hi = to < own.to ? to : own.to;
     if (lo > hi) continue;
     const within = `${usable} AND day BETWEEN DATE ${literal(lo)} AND DATE ${literal(hi)}`;
-    await run(
-      conn,
-      `CREATE OR REPLACE TEMP TABLE _repeats AS
-       SELECT m._record FROM (SELECT _record, ${cols}, row_number() OVER (PARTITION BY ${cols} ORDER BY _record) AS n FROM ${ident(checked)} WHERE ${within}) m
-       JOIN (SELECT ${cols}, count(*) AS n FROM ${ident(other)} WHERE ${within} GROUP BY ALL) o ON ${key.map((c) => `m.${ident(c)} IS NOT DISTINCT FROM o.${ident(c)}`).join(' AND ')}
-       WHERE m.n <= o.n`,
-    );
+    // The rows of `a` (over the common dates) that repeat one of `b`'s, matched by count in `a`'s order.
+    const repeating = (a: string, b: string, negate = false) =>
+      `SELECT m._record, m.customer_id, m.day FROM (SELECT _record, ${cols}, row_number() OVER (PARTITION BY ${cols} ORDER BY _record) AS n FROM ${ident(a)} WHERE ${within}) m
+       ${negate ? 'LEFT ' : ''}JOIN (SELECT ${cols}, count(*) AS n FROM ${ident(b)} WHERE ${within} GROUP BY ALL) o ON ${same('m', 'o')}
+       WHERE ${negate ? 'o.n IS NULL OR m.n > o.n' : 'm.n <= o.n'}`;
+    await run(conn, `CREATE OR REPLACE TEMP TABLE _repeats AS ${repeating(checked, other)}`);
     try {
       const [seen] = (await rows(
         conn,
@@ -631,14 +644,67 @@ async function rejectOverlaps(conn: Duck, input: LoadedInput, earlier: CheckedSp
       const fewer = Math.min(Number(seen.mine), Number(seen.theirs));
       if (repeats < OVERLAP_SHARE * fewer) {
         // Many alike yet under half: both kept, and said (a corrected re-export?).
-        if (repeats > 0 && repeats >= ALIKE_SHARE * fewer) kept?.push({ table: other, from: lo, to: hi, rows: repeats });
+        if (repeats > 0 && repeats >= ALIKE_SHARE * fewer) file.alike?.push({ table: other, from: lo, to: hi, rows: repeats });
         continue;
+      }
+      // The earlier file's unrepeated rows, paired by customer and day with this file's (each pair an amended row).
+      await run(
+        conn,
+        `CREATE OR REPLACE TEMP TABLE _replaced AS
+         SELECT e._record FROM (SELECT *, row_number() OVER (PARTITION BY customer_id, day ORDER BY _record) AS k FROM (${repeating(other, checked, true)})) e
+         JOIN (SELECT customer_id, day, count(*) AS n FROM ${ident(checked)} WHERE ${within} AND _record NOT IN (SELECT _record FROM _repeats) GROUP BY ALL) l
+           ON l.customer_id IS NOT DISTINCT FROM e.customer_id AND l.day = e.day
+         WHERE e.k <= l.n`,
+      );
+      const [replaced] = (await rows(conn, 'SELECT count(*) AS n FROM _replaced')) as { n: bigint }[];
+      if (Number(replaced.n)) {
+        await run(conn, `UPDATE ${ident(other)} SET _reason = 'replaced_in_later_file', _action = 'dropped' WHERE _record IN (SELECT _record FROM _replaced)`);
+        replacedRows += Number(replaced.n);
+        listedRows += await listReplaced(conn, name, earlier, outDir, KEPT_LISTED - listedRows);
       }
       await run(conn, `UPDATE ${ident(checked)} SET _reason = 'repeated_in_other_file', _action = 'dropped' WHERE _record IN (SELECT _record FROM _repeats)`);
     } finally {
       await run(conn, 'DROP TABLE IF EXISTS _repeats');
+      await run(conn, 'DROP TABLE IF EXISTS _replaced');
     }
   }
+  if (!replacedRows) return [];
+  return [{ file: name, reason: 'replaced_in_later_file', action: 'dropped', rows: replacedRows, ...(listedRows < replacedRows ? { listed: listedRows } : {}) }];
+}
+
+/**
+ * Adds the earlier file's rows of `_replaced` (the first `room` of them, by line) to its rejects
+ * file, in line order with its other rejects. Its text is gone by then (each file's is let go once
+ * checked): they are listed as read, their date as its day. Returns the rows listed.
+ */
+async function listReplaced(conn: Duck, name: 'transactions' | 'interactions', earlier: CheckedSpan, outDir: string, room: number): Promise<number> {
+  if (room <= 0 || !earlier.rejects || !earlier.lines) return 0;
+  const records = (await rows(conn, `SELECT _record AS r FROM _replaced ORDER BY _record LIMIT ${room}`)) as { r: bigint }[];
+  await run(conn, 'CREATE OR REPLACE TEMP TABLE _lines (record BIGINT, line BIGINT)');
+  const appender = await conn.createAppender('_lines');
+  for (const { r } of records) {
+    appender.appendBigInt(r);
+    appender.appendBigInt(BigInt(earlier.lines(Number(r))));
+    appender.endRow();
+  }
+  appender.closeSync();
+  const asRead: Record<string, string> = { ts: `strftime(c.day, '%Y-%m-%d')`, customer_id: 'c.customer_id' };
+  for (const c of EVENT_COLUMNS[name].split(', ')) if (!(c in asRead) && c !== 'day') asRead[c] = `CAST(c.${ident(c)} AS VARCHAR)`;
+  const values = earlier.columns.map((c) => `${asRead[c] ?? 'NULL::VARCHAR'} AS ${ident(c)}`).join(', ');
+  const added = `SELECT CAST(l.line AS VARCHAR) AS line, CAST(l.record AS VARCHAR) AS record, 'replaced_in_later_file' AS reason, 'dropped' AS action, ${values}
+                 FROM _lines l JOIN ${ident(earlier.table)} c ON c._record = l.record`;
+  const dest = join(outDir, 'rejects', `${earlier.rejects}.csv`);
+  mkdirSync(dirname(dest), { recursive: true });
+  const kept = existsSync(dest) ? `SELECT * FROM read_csv(${literal(dest)}, header = true, all_varchar = true, auto_detect = true) UNION ALL BY NAME ` : '';
+  // Written aside, then in place: the file read and the file written are not one.
+  const next = `${dest}.next`;
+  try {
+    await run(conn, `COPY (SELECT * FROM (${kept}${added}) ORDER BY TRY_CAST(line AS BIGINT)) TO ${literal(next)} (FORMAT CSV, HEADER)`);
+    renameSync(next, dest);
+  } finally {
+    await run(conn, 'DROP TABLE IF EXISTS _lines');
+  }
+  return records.length;
 }
 
 /** Checks one interactions file into table `<input.table>_checked` (customers_clean must exist), as cleanTransactions. */
@@ -656,8 +722,8 @@ export async function cleanInteractions(conn: Duck, input: LoadedInput, outDir: 
   const checked = await applyChecks(conn, input, checks, parsed, true);
   await matchReformattedIds(conn, checked);
   await rejectImplausibleDates(conn, checked, 'day', latest, 'dropped');
-  await rejectOverlaps(conn, input, file.earlier, Object.keys(parsed), file.alike);
-  const counts = await writeRejects(conn, 'interactions', input, checked, outDir, file.rejects);
+  const replaced = await rejectOverlaps(conn, 'interactions', input, file, Object.keys(parsed), outDir);
+  const counts = [...(await writeRejects(conn, 'interactions', input, checked, outDir, file.rejects)), ...replaced];
   const unknown = counts.find((c) => c.reason === 'unknown_type');
   if (unknown) unknown.values = await unknownValues(conn, input.table, checked, unknown.reason, 'type');
   return counts;

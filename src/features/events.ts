@@ -9,7 +9,7 @@ import { checkedSpan, eventRows, type AlikeKept, type CheckedSpan, type EventFil
 import { ident, rows, run, type Duck } from './duck.ts';
 import { describeFormat, type FolderFile, type InputFormat } from './formats.ts';
 import { UNKNOWN_VALUES_NAMED } from './values.ts';
-import { inputFiles, loadInput, type ColumnMap, type LoadedInput } from './sources.ts';
+import { inputFiles, loadInput, recordLines, type ColumnMap, type LoadedInput } from './sources.ts';
 
 export type EventName = 'transactions' | 'interactions';
 
@@ -88,7 +88,7 @@ export async function readEventInput(
       await dropTables(conn, [input.table]);
       tick(++done);
       const span = folder ? await checkedSpan(conn, input) : undefined;
-      if (span) spans.push(span);
+      if (span) spans.push({ ...span, rejects: rejectsNames[k], lines: recordLines(input) });
       read.push({ input, ...(folder ? { name: names[k] } : {}), ...(span ? { span } : {}), ...(alike.length ? { alike } : {}) });
     }
     if (again) continue;
@@ -116,14 +116,16 @@ async function folderFormat(conn: Duck, read: ReadFile[], ignored: string[]): Pr
   for (const r of read) {
     const [seen] = (await rows(
       conn,
-      `SELECT count(*) AS n, count(*) FILTER (WHERE _reason = 'repeated_in_other_file') AS repeated FROM ${ident(`${r.input.table}_checked`)}`,
-    )) as { n: bigint; repeated: bigint }[];
+      `SELECT count(*) AS n, count(*) FILTER (WHERE _reason = 'repeated_in_other_file') AS repeated, count(*) FILTER (WHERE _reason = 'replaced_in_later_file') AS replaced
+       FROM ${ident(`${r.input.table}_checked`)}`,
+    )) as { n: bigint; repeated: bigint; replaced: bigint }[];
     const own = r.input.format ?? { encoding: 'utf-8', delimiter: ',', decimalComma: false };
     files.push({
       file: r.name!,
       rows: Number(seen.n),
       ...(r.span ? { from: r.span.from, to: r.span.to } : {}),
       ...(Number(seen.repeated) ? { repeated: Number(seen.repeated) } : {}),
+      ...(Number(seen.replaced) ? { replaced: Number(seen.replaced) } : {}),
       ...(r.alike ? { alike: r.alike.map((a) => ({ file: read.find((x) => `${x.input.table}_checked` === a.table)!.name!, from: a.from, to: a.to, rows: a.rows })) } : {}),
       ...(words(own) !== words(base) ? { format: own } : {}),
     });

@@ -200,6 +200,64 @@ describe('purchases and contacts given as folders of files', () => {
     );
   }, 60_000);
 
+  it('reads a corrected re-export once: an amended row replaces its original, a row the later export lacks is kept', async () => {
+    const day = (r: string) => r.split(',')[1].slice(0, 10);
+    const inJune = (r: string) => day(r) >= '2025-06-01' && day(r) <= '2025-06-30';
+    const who = (r: string) => `${r.split(',')[0]} ${day(r)}`;
+    // The later export's June: two purchases in ten with their amount corrected, and one purchase (alone that day for its customer) missing.
+    const june = tx.rows.filter(inJune);
+    const lone = june.find((r, i) => i % 10 >= 2 && june.filter((x) => who(x) === who(r)).length === 1)!;
+    let k = 0;
+    const corrected = new Map<string, string>();
+    for (const r of june) {
+      if (k++ % 10 >= 2 || r === lone) continue;
+      const f = r.split(',');
+      f[2] = (Number(f[2]) + 0.01).toFixed(2);
+      corrected.set(r, f.join(','));
+    }
+    const amended = (r: string) => corrected.get(r) ?? r;
+    // The earlier file also holds an unreadable amount on its second line: its rejects file has a row before the originals are added.
+    const first = tx.rows.filter((r) => day(r) <= '2025-06-30');
+    first.splice(1, 0, `${tx.rows[0].split(',')[0]},2025-01-02,douze,store,food,0`);
+    const second = tx.rows.filter((r) => day(r) >= '2025-06-01' && r !== lone).map(amended);
+    const dir = base((d) => {
+      mkdirSync(join(d, 'transactions'));
+      writeFileSync(join(d, 'transactions', '2025-h1.csv'), [tx.header, ...first].join('\n') + '\n');
+      writeFileSync(join(d, 'transactions', '2025-h2.csv'), [tx.header, ...second].join('\n') + '\n');
+      copyFileSync(join(demo, 'interactions.csv'), join(d, 'interactions.csv'));
+    });
+    // What the base holds: the corrected amounts, the missing purchase once.
+    const single = base((d) => {
+      writeFileSync(join(d, 'transactions.csv'), [tx.header, ...tx.rows.map(amended)].join('\n') + '\n');
+      copyFileSync(join(demo, 'interactions.csv'), join(d, 'interactions.csv'));
+    });
+    const out = tempDir('personas-reexport-out-');
+    const built = await buildFeatures({ dataDir: dir, outDir: out });
+    expectSameFeatures(built, await buildFeatures({ dataDir: single }));
+    expect(built.rejects).toEqual([
+      { file: 'transactions', reason: 'bad_amount', action: 'dropped', rows: 1 },
+      { file: 'transactions', reason: 'repeated_in_other_file', action: 'dropped', rows: june.length - corrected.size - 1 },
+      { file: 'transactions', reason: 'replaced_in_later_file', action: 'dropped', rows: corrected.size },
+    ]);
+    // The originals are listed in the earlier file's rejects, by its own lines, as read.
+    const listed = readFileSync(join(out, 'rejects', 'transactions', '2025-h1.csv'), 'utf8').trim().split('\n');
+    expect(listed[0]).toBe('line,record,reason,action,customer_id,ts,amount,channel,category,promo');
+    const originals = [...corrected.keys()];
+    expect(listed).toHaveLength(originals.length + 2);
+    expect(listed[1]).toBe(`3,2,bad_amount,dropped,${first[1]}`);
+    const at = first.indexOf(originals[0]);
+    const [id, , amount, channel, category, promo] = originals[0].split(',');
+    expect(listed.slice(2).map((l) => Number(l.split(',')[0]))).toEqual(originals.map((r) => first.indexOf(r) + 2));
+    expect(listed[2]).toBe(`${at + 2},${at + 1},replaced_in_later_file,dropped,${id},${day(originals[0])},${Number(amount)},${channel},${category},${promo}`);
+    const files = built.summary.formats!.transactions.files!;
+    expect(files.map((f) => [f.file, f.replaced, f.repeated])).toEqual([
+      ['2025-h1.csv', corrected.size, undefined],
+      ['2025-h2.csv', undefined, june.length - corrected.size - 1],
+    ]);
+    expect(describeFormat(built.summary.formats!.transactions)[0]).toContain(`, ${corrected.size} of them amended in a later file, left out for its rows)`);
+    expect(describeFormat(built.summary.formats!.transactions, 'fr')[0]).toContain(`, dont ${corrected.size} corrigées dans un fichier suivant, écartées au profit des siennes)`);
+  }, 60_000);
+
   it('keeps every row of files cut otherwise over the same dates (a store each), the few alike included', async () => {
     // Customers split in two halves, each file all their purchases; three purchases written in both
     // files alike (a customer buying the same thing the same day in both stores).
