@@ -1,9 +1,11 @@
 // Benchmark of the feature pipeline on a generated world: wall time and peak RSS of
 // `buildFeatures` (world generation not counted). Usage:
-//   npx tsx bench/features.ts [--customers 1000000] [--seed 1] [--world DIR] [--monthly plain|overlap]
+//   npx tsx bench/features.ts [--customers 1000000] [--seed 1] [--world DIR] [--monthly plain|overlap|amended]
 // With --monthly, the world's purchases and contacts are read as folders of monthly files
 // (written once beside the world, not timed); `overlap`: each month's file also holds the first
-// seven days of the next month, as exports run a week into the month write them.
+// seven days of the next month, as exports run a week into the month write them; `amended`: as
+// overlap, with one purchase in twenty of those seven days written 10 % dearer in the earlier
+// month's file, which the next month's file (as the world holds them) corrects.
 import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildFeatures } from '../src/features/index.ts';
@@ -16,12 +18,13 @@ const seed = arg('seed', '1');
 const plainWorld = arg('world', join('.tmp', `world-${customers}-${seed}`));
 ensureWorld(plainWorld, customers, Number(seed), false);
 const monthly = arg('monthly', '');
-if (monthly && monthly !== 'plain' && monthly !== 'overlap') throw new Error(`--monthly: plain or overlap (got ${monthly})`);
-const world = monthly ? await monthlyWorld(plainWorld, monthly === 'overlap') : plainWorld;
+if (monthly && !['plain', 'overlap', 'amended'].includes(monthly)) throw new Error(`--monthly: plain, overlap or amended (got ${monthly})`);
+const world = monthly ? await monthlyWorld(plainWorld, monthly as 'plain' | 'overlap' | 'amended') : plainWorld;
 
 /** The world with its event files as folders of monthly files, written once beside it. */
-async function monthlyWorld(dir: string, overlap: boolean): Promise<string> {
-  const dest = `${dir}-monthly-${overlap ? 'overlap' : 'plain'}`;
+async function monthlyWorld(dir: string, kind: 'plain' | 'overlap' | 'amended'): Promise<string> {
+  const dest = `${dir}-monthly-${kind}`;
+  const overlap = kind !== 'plain';
   if (existsSync(join(dest, 'interactions'))) return dest;
   console.log(`writing ${dest} (not timed)`);
   mkdirSync(dest, { recursive: true });
@@ -37,7 +40,12 @@ async function monthlyWorld(dir: string, overlap: boolean): Promise<string> {
       for (const m of months) {
         const start = `DATE ${literal(`${m}-01`)}`;
         const end = overlap ? `${start} + INTERVAL 1 MONTH + INTERVAL 7 DAY` : `${start} + INTERVAL 1 MONTH`;
-        await run(conn, `COPY (SELECT * EXCLUDE (_day) FROM ${source} WHERE _day >= ${start} AND _day < ${end}) TO ${literal(join(dest, name, `${m}.csv`))} (HEADER)`);
+        const next = `${start} + INTERVAL 1 MONTH`;
+        const select =
+          kind === 'amended' && name === 'transactions'
+            ? `* EXCLUDE (_day) REPLACE (CASE WHEN _day >= ${next} AND hash(customer_id, ts, amount) % 20 = 0 THEN CAST(round(CAST(amount AS DOUBLE) * 1.1, 2) AS VARCHAR) ELSE amount END AS amount)`
+            : '* EXCLUDE (_day)';
+        await run(conn, `COPY (SELECT ${select} FROM ${source} WHERE _day >= ${start} AND _day < ${end}) TO ${literal(join(dest, name, `${m}.csv`))} (HEADER)`);
       }
     }
   } finally {
