@@ -1,13 +1,15 @@
 // Benchmark of the feature pipeline on a generated world: wall time and peak RSS of
 // `buildFeatures` (world generation not counted). Usage:
-//   npx tsx bench/features.ts [--customers 1000000] [--seed 1] [--world DIR] [--monthly plain|overlap|amended]
+//   npx tsx bench/features.ts [--customers 1000000] [--seed 1] [--world DIR] [--monthly plain|overlap|amended] [--customer-files N]
 // With --monthly, the world's purchases and contacts are read as folders of monthly files
 // (written once beside the world, not timed); `overlap`: each month's file also holds the first
 // seven days of the next month, as exports run a week into the month write them; `amended`: as
 // overlap, with one purchase in twenty of those seven days written 10 % dearer in the earlier
-// month's file, which the next month's file (as the world holds them) corrects.
-import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+// month's file, which the next month's file (as the world holds them) corrects. With
+// --customer-files N, the customers are read as a folder of N files (the world's rows in N parts,
+// in order; the other files linked), written once beside the world, not timed.
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { buildFeatures } from '../src/features/index.ts';
 import { literal, openDuck, rows, run } from '../src/features/duck.ts';
 import type { Progress } from '../src/progress.ts';
@@ -19,7 +21,31 @@ const plainWorld = arg('world', join('.tmp', `world-${customers}-${seed}`));
 ensureWorld(plainWorld, customers, Number(seed), false);
 const monthly = arg('monthly', '');
 if (monthly && !['plain', 'overlap', 'amended'].includes(monthly)) throw new Error(`--monthly: plain, overlap or amended (got ${monthly})`);
-const world = monthly ? await monthlyWorld(plainWorld, monthly as 'plain' | 'overlap' | 'amended') : plainWorld;
+const customerFiles = Number(arg('customer-files', '0'));
+const eventsWorld = monthly ? await monthlyWorld(plainWorld, monthly as 'plain' | 'overlap' | 'amended') : plainWorld;
+const world = customerFiles > 0 ? await customersFolder(eventsWorld, customerFiles) : eventsWorld;
+
+/** The world with its customers as a folder of `parts` files (its rows in order), the other inputs linked. */
+async function customersFolder(dir: string, parts: number): Promise<string> {
+  const dest = `${dir}-customers-${parts}`;
+  if (existsSync(join(dest, 'customers'))) return dest;
+  console.log(`writing ${dest} (not timed)`);
+  mkdirSync(join(dest, 'customers'), { recursive: true });
+  for (const f of readdirSync(dir)) if (f !== 'customers.csv') symlinkSync(resolve(dir, f), join(dest, f));
+  const { db, conn } = await openDuck();
+  try {
+    await run(conn, `CREATE TABLE source AS SELECT row_number() OVER () AS _n, * FROM read_csv(${literal(join(dir, 'customers.csv'))}, header = true, all_varchar = true)`);
+    const [{ n }] = (await rows(conn, 'SELECT count(*) AS n FROM source')) as { n: bigint }[];
+    const size = Math.ceil(Number(n) / parts);
+    for (let k = 0; k < parts; k++) {
+      await run(conn, `COPY (SELECT * EXCLUDE (_n) FROM source WHERE _n > ${k * size} AND _n <= ${(k + 1) * size} ORDER BY _n) TO ${literal(join(dest, 'customers', `part-${k + 1}.csv`))} (HEADER)`);
+    }
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+  }
+  return dest;
+}
 
 /** The world with its event files as folders of monthly files, written once beside it. */
 async function monthlyWorld(dir: string, kind: 'plain' | 'overlap' | 'amended'): Promise<string> {

@@ -269,11 +269,26 @@ async function rejectRepeats(conn: Duck, checked: string, key: string, reason: s
 /** How far back a birth year may go from the year of the base: older is a placeholder (1900) or a typo. */
 export const MAX_AGE = 120;
 
+/** Where a customers file's clean rows and rejects go: customers_clean and rejects/customers.csv, or a folder's file's own. */
+export interface CustomersFile {
+  /** The clean table; a folder's file's keeps each row's `_record` (customers.ts then joins the files). */
+  table: string;
+  /** Under rejects/, without `.csv`. */
+  rejects: string;
+}
+
 /**
- * Validates customers into table `customers_clean`; returns the reject counts. A birth year is
+ * Validates customers into table `customers_clean` (or `file.table`); returns the reject counts. A birth year is
  * kept from `year` - MAX_AGE to `year` (the year of the base's as_of when given, else this year).
  */
-export async function cleanCustomers(conn: Duck, input: LoadedInput, outDir: string, year: number, latest: string): Promise<RejectCount[]> {
+export async function cleanCustomers(
+  conn: Duck,
+  input: LoadedInput,
+  outDir: string,
+  year: number,
+  latest: string,
+  file: CustomersFile = { table: 'customers_clean', rejects: 'customers' },
+): Promise<RejectCount[]> {
   const has = (c: string) => input.columns.includes(c);
   const num = (c: string) => numberSql(c, input.format);
   const checks: Check[] = [
@@ -333,11 +348,11 @@ export async function cleanCustomers(conn: Duck, input: LoadedInput, outDir: str
   };
   const checked = await applyChecks(conn, { ...input, table: numbered }, checks, parsed);
   if (has('signup_date')) await rejectImplausibleDates(conn, checked, 'p_signup_date', latest, 'kept: set missing');
-  const counts = await writeRejects(conn, 'customers', { ...input, table: numbered }, checked, outDir);
+  const counts = await writeRejects(conn, 'customers', { ...input, table: numbered }, checked, outDir, file.rejects);
   await run(
     conn,
-    `CREATE OR REPLACE TABLE customers_clean AS SELECT
-       row_number() OVER (ORDER BY _record) - 1 AS row_ix,
+    `CREATE OR REPLACE TABLE ${ident(file.table)} AS SELECT
+       row_number() OVER (ORDER BY _record) - 1 AS row_ix,${file.table === 'customers_clean' ? '' : ' _record,'}
        p_customer_id AS customer_id, p_first_name AS first_name, p_sex AS sex, p_birth_year AS birth_year,
        p_postcode AS postcode, p_lat AS lat, p_lon AS lon, p_signup_date AS signup_date, p_segment AS segment
        ${extra.map((c) => `, ${ident('x_' + c)}`).join('')}
@@ -679,28 +694,49 @@ async function rejectOverlaps(conn: Duck, name: 'transactions' | 'interactions',
  */
 async function listReplaced(conn: Duck, name: 'transactions' | 'interactions', earlier: CheckedSpan, outDir: string, room: number): Promise<number> {
   if (room <= 0 || !earlier.rejects || !earlier.lines) return 0;
-  const records = (await rows(conn, `SELECT _record AS r FROM _replaced ORDER BY _record LIMIT ${room}`)) as { r: bigint }[];
-  await run(conn, 'CREATE OR REPLACE TEMP TABLE _lines (record BIGINT, line BIGINT)');
+  const asRead: Record<string, string> = { ts: `strftime(c.day, '%Y-%m-%d')`, customer_id: 'c.customer_id' };
+  for (const c of EVENT_COLUMNS[name].split(', ')) if (!(c in asRead) && c !== 'day') asRead[c] = `CAST(c.${ident(c)} AS VARCHAR)`;
+  return listAsRead(conn, {
+    dest: join(outDir, 'rejects', `${earlier.rejects}.csv`),
+    table: earlier.table,
+    rows: `SELECT _record, 'replaced_in_later_file' AS reason FROM _replaced`,
+    lines: earlier.lines,
+    columns: earlier.columns.map((c) => [c, asRead[c]]),
+    room,
+  });
+}
+
+/**
+ * Adds rows of checked table `table` (`rows`: a query of their `_record` and `reason`, all
+ * dropped; the first `room` by line) to rejects file `dest`, in line order with the rejects it
+ * holds. Their file's text is gone by then: they are listed as read (`columns`: each column of the
+ * file with its value over the table as `c`, none for a column not kept). Returns the rows listed.
+ */
+export async function listAsRead(
+  conn: Duck,
+  opts: { dest: string; table: string; rows: string; lines: (record: number) => number; columns: [string, string | undefined][]; room: number },
+): Promise<number> {
+  const records = (await rows(conn, `SELECT _record AS r, reason FROM (${opts.rows}) ORDER BY _record LIMIT ${opts.room}`)) as { r: bigint; reason: string }[];
+  if (!records.length) return 0;
+  await run(conn, 'CREATE OR REPLACE TEMP TABLE _lines (record BIGINT, line BIGINT, reason VARCHAR)');
   const appender = await conn.createAppender('_lines');
-  for (const { r } of records) {
+  for (const { r, reason } of records) {
     appender.appendBigInt(r);
-    appender.appendBigInt(BigInt(earlier.lines(Number(r))));
+    appender.appendBigInt(BigInt(opts.lines(Number(r))));
+    appender.appendVarchar(reason);
     appender.endRow();
   }
   appender.closeSync();
-  const asRead: Record<string, string> = { ts: `strftime(c.day, '%Y-%m-%d')`, customer_id: 'c.customer_id' };
-  for (const c of EVENT_COLUMNS[name].split(', ')) if (!(c in asRead) && c !== 'day') asRead[c] = `CAST(c.${ident(c)} AS VARCHAR)`;
-  const values = earlier.columns.map((c) => `${asRead[c] ?? 'NULL::VARCHAR'} AS ${ident(c)}`).join(', ');
-  const added = `SELECT CAST(l.line AS VARCHAR) AS line, CAST(l.record AS VARCHAR) AS record, 'replaced_in_later_file' AS reason, 'dropped' AS action, ${values}
-                 FROM _lines l JOIN ${ident(earlier.table)} c ON c._record = l.record`;
-  const dest = join(outDir, 'rejects', `${earlier.rejects}.csv`);
-  mkdirSync(dirname(dest), { recursive: true });
-  const kept = existsSync(dest) ? `SELECT * FROM read_csv(${literal(dest)}, header = true, all_varchar = true, auto_detect = true) UNION ALL BY NAME ` : '';
+  const values = opts.columns.map(([c, expr]) => `${expr ?? 'NULL::VARCHAR'} AS ${ident(c)}`).join(', ');
+  const added = `SELECT CAST(l.line AS VARCHAR) AS line, CAST(l.record AS VARCHAR) AS record, l.reason AS reason, 'dropped' AS action, ${values}
+                 FROM _lines l JOIN ${ident(opts.table)} c ON c._record = l.record`;
+  mkdirSync(dirname(opts.dest), { recursive: true });
+  const kept = existsSync(opts.dest) ? `SELECT * FROM read_csv(${literal(opts.dest)}, header = true, all_varchar = true, auto_detect = true) UNION ALL BY NAME ` : '';
   // Written aside, then in place: the file read and the file written are not one.
-  const next = `${dest}.next`;
+  const next = `${opts.dest}.next`;
   try {
     await run(conn, `COPY (SELECT * FROM (${kept}${added}) ORDER BY TRY_CAST(line AS BIGINT)) TO ${literal(next)} (FORMAT CSV, HEADER)`);
-    renameSync(next, dest);
+    renameSync(next, opts.dest);
   } finally {
     await run(conn, 'DROP TABLE IF EXISTS _lines');
   }

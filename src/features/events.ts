@@ -39,6 +39,19 @@ export interface EventRead {
 const DATA_EXTENSION = /\.(csv\.gz|csv|parquet|txt|xlsx)$/i;
 
 /**
+ * The files input `name` is read from at `path` (sources.ts inputFiles), whether it is a folder,
+ * each file's path in it, and each file's rejects file's name under rejects/ (`transactions/2024-01`).
+ */
+export function inputFolder(path: string, name: string): { files: string[]; ignored: string[]; folder: boolean; names: string[]; rejectsNames: string[] } {
+  const { files, ignored } = inputFiles(path);
+  const names = files.map((f) => relative(path, f));
+  const stems = names.map((n) => n.replace(DATA_EXTENSION, ''));
+  // Two files differing by their extension alone keep it in their rejects file's name.
+  const rejectsNames = (new Set(stems).size === stems.length ? stems : names).map((n) => `${name}/${n}`);
+  return { files, ignored, folder: files[0] !== path, names, rejectsNames };
+}
+
+/**
  * Reads event input `name` at `path` (a file, or a folder of files: sources.ts inputFiles): each
  * file loaded into its own table, checked by `check` (which makes `<table>_checked`), its raw text
  * freed; `settle` then makes `<name>_clean` of the checked tables. A file whose day-and-month dates
@@ -54,12 +67,7 @@ export async function readEventInput(
   /** Steps done of this input: two a file (loaded, checked); back to 0 when the files are read again. */
   tick: (done: number) => void = () => {},
 ): Promise<EventRead> {
-  const { files, ignored } = inputFiles(path);
-  const folder = files[0] !== path;
-  const names = files.map((f) => relative(path, f));
-  const stems = names.map((n) => n.replace(DATA_EXTENSION, ''));
-  // Two files differing by their extension alone keep it in their rejects file's name.
-  const rejectsNames = (new Set(stems).size === stems.length ? stems : names).map((n) => `${name}/${n}`);
+  const { files, ignored, folder, names, rejectsNames } = inputFolder(path, name);
   /** Set once a file's dates read month first by their own sign: the separator they are written with. */
   let monthFirst: { separator?: string } | undefined;
   for (;;) {
@@ -109,17 +117,13 @@ async function dropTables(conn: Duck, tables: string[]): Promise<void> {
  * own; and the folder's files passed over.
  */
 async function folderFormat(conn: Duck, read: ReadFile[], ignored: string[]): Promise<InputFormat> {
-  const first = read.find((r) => r.input.format)?.input.format;
-  const base: InputFormat = first ? { ...first } : { encoding: 'utf-8', delimiter: ',', decimalComma: false };
-  const words = (f: InputFormat | undefined) => (f ? describeFormat(f) : []).join('\n');
-  const files: FolderFile[] = [];
+  const files: FolderEntry[] = [];
   for (const r of read) {
     const [seen] = (await rows(
       conn,
       `SELECT count(*) AS n, count(*) FILTER (WHERE _reason = 'repeated_in_other_file') AS repeated, count(*) FILTER (WHERE _reason = 'replaced_in_later_file') AS replaced
        FROM ${ident(`${r.input.table}_checked`)}`,
     )) as { n: bigint; repeated: bigint; replaced: bigint }[];
-    const own = r.input.format ?? { encoding: 'utf-8', delimiter: ',', decimalComma: false };
     files.push({
       file: r.name!,
       rows: Number(seen.n),
@@ -127,9 +131,24 @@ async function folderFormat(conn: Duck, read: ReadFile[], ignored: string[]): Pr
       ...(Number(seen.repeated) ? { repeated: Number(seen.repeated) } : {}),
       ...(Number(seen.replaced) ? { replaced: Number(seen.replaced) } : {}),
       ...(r.alike ? { alike: r.alike.map((a) => ({ file: read.find((x) => `${x.input.table}_checked` === a.table)!.name!, from: a.from, to: a.to, rows: a.rows })) } : {}),
-      ...(words(own) !== words(base) ? { format: own } : {}),
+      own: r.input.format,
     });
   }
+  return assembleFolderFormat(files, ignored);
+}
+
+/** A folder's file as read, with its own format (none for Parquet). */
+export type FolderEntry = Omit<FolderFile, 'format'> & { own?: InputFormat };
+
+/** A folder's format from its files: the first text file's, each file listed with its own where written otherwise; the files passed over. */
+export function assembleFolderFormat(entries: FolderEntry[], ignored: string[]): InputFormat {
+  const first = entries.find((e) => e.own)?.own;
+  const base: InputFormat = first ? { ...first } : { encoding: 'utf-8', delimiter: ',', decimalComma: false };
+  const words = (f: InputFormat | undefined) => (f ? describeFormat(f) : []).join('\n');
+  const files = entries.map(({ own, ...file }): FolderFile => {
+    const format = own ?? { encoding: 'utf-8', delimiter: ',', decimalComma: false };
+    return { ...file, ...(words(format) !== words(base) ? { format } : {}) };
+  });
   return { ...base, files, ...(ignored.length ? { ignoredFiles: ignored } : {}) };
 }
 

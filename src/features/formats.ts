@@ -61,6 +61,9 @@ export interface FolderFile {
   repeated?: number;
   /** Rows a later file of the folder holds amended (the same customer and day, over the dates both cover, in an overlap of exports), left out. */
   replaced?: number;
+  /** A folder of customers: its customers also in a later file (read from the last), and how many of them it writes otherwise. */
+  later?: number;
+  laterChanged?: number;
   /** Rows alike to an earlier file's over the dates both cover, too few to be one export's overlap, kept: to check. */
   alike?: { file: string; from: string; to: string; rows: number }[];
   from?: string;
@@ -461,7 +464,7 @@ const FORMAT_WORDS = {
     formulaText: (columns: string[]) => `values written as Excel text formulas (="00042") read as their text, in ${columns.join(', ')}`,
     files: (n: number, list: string) => `read from the ${n} files of its folder, in name order: ${list}`,
     file: (f: FolderFile) =>
-      `${f.file} (${f.rows.toLocaleString('en-GB')} rows${f.from ? `, ${f.from} to ${f.to}` : ''}${f.repeated ? `, ${f.repeated.toLocaleString('en-GB')} of them repeating an earlier file's over common dates, left out` : ''}${f.replaced ? `, ${f.replaced.toLocaleString('en-GB')} of them amended in a later file, left out for its rows` : ''})`,
+      `${f.file} (${f.rows.toLocaleString('en-GB')} row${f.rows === 1 ? '' : 's'}${f.from ? `, ${f.from} to ${f.to}` : ''}${f.repeated ? `, ${f.repeated.toLocaleString('en-GB')} of them repeating an earlier file's over common dates, left out` : ''}${f.replaced ? `, ${f.replaced.toLocaleString('en-GB')} of them amended in a later file, left out for its rows` : ''}${f.later ? `, ${f.later.toLocaleString('en-GB')} of them in a later file too${f.laterChanged ? ` (${f.laterChanged.toLocaleString('en-GB')} written otherwise there)` : ''}, read from it` : ''})`,
     more: (n: number) => `${n} more`,
     readOtherwise: (file: string, words: string[]) => `${file} ${words.length ? `read otherwise: ${words.join(', ')}` : 'written as the contract says (UTF-8, commas, ISO dates)'}`,
     ignoredFiles: (files: string[]) => `files of the folder passed over (not .csv, .csv.gz, .parquet, .txt or .xlsx): ${files.join(', ')}`,
@@ -490,7 +493,7 @@ const FORMAT_WORDS = {
     formulaText: (columns: string[]) => `valeurs écrites en formules texte d’Excel (="00042") lues comme leur texte, dans ${columns.join(', ')}`,
     files: (n: number, list: string) => `lu dans les ${n} fichiers de son dossier, dans l’ordre de leurs noms : ${list}`,
     file: (f: FolderFile) =>
-      `${f.file} (${f.rows.toLocaleString('fr-FR')} lignes${f.from ? `, du ${f.from} au ${f.to}` : ''}${f.repeated ? `, dont ${f.repeated.toLocaleString('fr-FR')} répétant celles d’un fichier précédent aux mêmes dates, écartées` : ''}${f.replaced ? `, dont ${f.replaced.toLocaleString('fr-FR')} corrigées dans un fichier suivant, écartées au profit des siennes` : ''})`,
+      `${f.file} (${f.rows.toLocaleString('fr-FR')} ligne${f.rows > 1 ? 's' : ''}${f.from ? `, du ${f.from} au ${f.to}` : ''}${f.repeated ? `, dont ${f.repeated.toLocaleString('fr-FR')} répétant celles d’un fichier précédent aux mêmes dates, écartées` : ''}${f.replaced ? `, dont ${f.replaced.toLocaleString('fr-FR')} corrigées dans un fichier suivant, écartées au profit des siennes` : ''}${f.later ? `, dont ${f.later.toLocaleString('fr-FR')} aussi dans un fichier suivant${f.laterChanged ? ` (${f.laterChanged.toLocaleString('fr-FR')} écrites autrement là)` : ''}, lues dans celui-ci` : ''})`,
     more: (n: number) => `${n} autres`,
     readOtherwise: (file: string, words: string[]) => `${file} ${words.length ? `lu autrement : ${words.join(', ')}` : 'écrit comme le contrat le dit (UTF-8, virgules, dates ISO)'}`,
     ignoredFiles: (files: string[]) => `fichiers du dossier laissés de côté (ni .csv, .csv.gz, .parquet, .txt ni .xlsx) : ${files.join(', ')}`,

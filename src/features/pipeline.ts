@@ -8,12 +8,13 @@ import { InputError } from '../errors.ts';
 import { silentProgress, type Progress } from '../progress.ts';
 import { buildBehaviour, countOrders, topCategories } from './behaviour.ts';
 import { describeUnknownFlags, describeUnknownValues, type ValueMap } from './values.ts';
-import { amountOutliers, segmentSpellings, cleanCustomers, type AmountOutliers, type Spellings, cleanFirstNames, cleanInteractions, cleanTiles, cleanTransactions, CHANNELS, type RejectCount } from './clean.ts';
+import { amountOutliers, segmentSpellings, type AmountOutliers, type Spellings, cleanFirstNames, cleanInteractions, cleanTiles, cleanTransactions, CHANNELS, type RejectCount } from './clean.ts';
 import { ident, literal, openDuck, rows, run, toNumber, type Duck } from './duck.ts';
 import { buildNameAges } from './names.ts';
 import { DEFAULT_FIRST_NAMES_ZIP, DEFAULT_POSTCODES, extractZippedCsv } from './reference.ts';
 import { describeSuggestion, type ColumnSuggestion } from './columns.ts';
 import { describeFormat, describeOrderLines, describeOutliers, describeSpellings, type InputFormat } from './formats.ts';
+import { readCustomers } from './customers.ts';
 import { readEventInput } from './events.ts';
 import { checkHeader, findInput, inputFiles, loadInput, requireInput, type ColumnMap, type InputName, type LoadedInput } from './sources.ts';
 import type { FeatureTable } from './table.ts';
@@ -140,12 +141,13 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     // The latest date a record may hold: the day after this one (a clock a few hours apart), or as_of when later.
     const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
     const latest = opts.asOf && opts.asOf > tomorrow ? opts.asOf : tomorrow;
-    const customers = await loadChecked('customers', (input) => cleanCustomers(conn, input, rejectDir, year, latest));
+    // An input's steps counted from where the stage stands (an event folder read again goes back).
+    const from = (base: number) => (done: number) => progress.tick((ticks = base + done));
+    const customers = await readCustomers(conn, inputs.customers, opts.columnMap, rejectDir, { year, latest }, from(ticks));
+    rejects.push(...customers.rejects);
     const spellings = await segmentSpellings(conn);
     if (spellings) progress.log(`${inputs.customers}: ${describeSpellings(spellings)}`);
     const values = opts.columnMap?.values ?? {};
-    // An event input's steps counted from where the stage stands (a folder read again goes back).
-    const from = (base: number) => (done: number) => progress.tick((ticks = base + done));
     const transactions = await readEventInput(conn, 'transactions', inputs.transactions, opts.columnMap, (input, file) => cleanTransactions(conn, input, rejectDir, latest, values, file), from(ticks));
     rejects.push(...transactions.rejects);
     const outliers = await amountOutliers(conn, transactions.files);

@@ -50,7 +50,7 @@ export function findInput(dir: string, name: string, workbook = false): string |
  * month): the event files, which real systems export by period. Every file of the folder is read,
  * each with its own encoding, delimiter and header; see inputFiles.
  */
-export const FOLDER_INPUTS: ReadonlySet<InputName> = new Set<InputName>(['transactions', 'interactions']);
+export const FOLDER_INPUTS: ReadonlySet<InputName> = new Set<InputName>(['customers', 'transactions', 'interactions']);
 
 /** Workbooks no reader here opens: named in an error rather than passed over. */
 const UNREAD_WORKBOOKS = ['.xls', '.ods'];
@@ -62,7 +62,7 @@ export function requireInput(dir: string, name: InputName): string {
     if (!FOLDER_INPUTS.has(name)) {
       throw new InputError(
         'INPUT_INVALID',
-        `${folder}: ${name} is read from one file (${name}.csv, ${name}.csv.gz, ${name}.parquet or ${name}.xlsx in ${dir}); only ${[...FOLDER_INPUTS].join(' and ')} may be a folder of files`,
+        `${folder}: ${name} is read from one file (${name}.csv, ${name}.csv.gz, ${name}.parquet or ${name}.xlsx in ${dir}); only ${[...FOLDER_INPUTS].join(', ').replace(/, ([^,]*)$/, ' and $1')} may be a folder of files`,
         { file: folder },
       );
     }

@@ -32,7 +32,7 @@ const FileFormatSchema = z.object({
 /** An input's format; for a folder, its files (each with its own format when written otherwise than the first). */
 const FormatSchema = FileFormatSchema.extend({
   files: z
-    .array(z.object({ file: z.string(), rows: z.number().int().nonnegative(), repeated: z.number().int().positive().optional(), replaced: z.number().int().positive().optional(), alike: z.array(z.object({ file: z.string(), from: z.string(), to: z.string(), rows: z.number().int().positive() })).optional(), from: z.string().optional(), to: z.string().optional(), format: FileFormatSchema.optional() }))
+    .array(z.object({ file: z.string(), rows: z.number().int().nonnegative(), repeated: z.number().int().positive().optional(), replaced: z.number().int().positive().optional(), later: z.number().int().positive().optional(), laterChanged: z.number().int().positive().optional(), alike: z.array(z.object({ file: z.string(), from: z.string(), to: z.string(), rows: z.number().int().positive() })).optional(), from: z.string().optional(), to: z.string().optional(), format: FileFormatSchema.optional() }))
     .optional(),
   ignoredFiles: z.array(z.string()).optional(),
 });

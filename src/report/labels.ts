@@ -293,6 +293,10 @@ const REASONS: Record<string, Record<Lang, string>> = {
     en: 'amended in a later file of the folder (the same customer and day, in an overlap of exports): its row read instead',
     fr: 'corrigée dans un fichier suivant du dossier (même client, même jour, dans des exports qui se chevauchent) : sa ligne lue à la place',
   },
+  customer_in_later_file: {
+    en: 'the customer is in a later file of the folder too: read from there',
+    fr: 'le client est aussi dans un fichier suivant du dossier : lu dans celui-ci',
+  },
   bad_date: { en: 'date not readable', fr: 'date illisible' },
   implausible_date: { en: 'date after today or a placeholder (1900-01-01 or before)', fr: 'date postérieure à aujourd’hui ou de remplissage (1900-01-01 ou avant)' },
   duplicate_id: { en: 'customer id seen before', fr: 'identifiant client en double' },

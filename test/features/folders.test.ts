@@ -2,7 +2,7 @@
 // file): every file read as it is written, the rows of overlapping exports counted once, rejects
 // and errors naming the file.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import ExcelJS from 'exceljs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -287,7 +287,10 @@ describe('a folder of files: dates, rejects and errors', () => {
     writeBase(dir);
     rmSync(join(dir, `${input}.csv`));
     mkdirSync(join(dir, input));
-    for (const [name, lines] of Object.entries(files)) writeFileSync(join(dir, input, name), lines.join('\n') + '\n');
+    for (const [name, lines] of Object.entries(files)) {
+      mkdirSync(dirname(join(dir, input, name)), { recursive: true });
+      writeFileSync(join(dir, input, name), lines.join('\n') + '\n');
+    }
     return dir;
   }
   const HEADER = 'customer_id,ts,amount,channel,category,promo';
@@ -369,6 +372,39 @@ describe('a folder of files: dates, rejects and errors', () => {
     expect(numericColumn(built.table, 'frequency_12m')![built.table.ids.indexOf('A')]).toBe(KEPT_LISTED + 5);
   });
 
+  it('reads customers from a folder, each file as written; a customer in several files from the last, the earlier rows listed', async () => {
+    const hand = tempDir('personas-hand-folder-');
+    writeBase(hand);
+    const [header, a, b, c, d] = readFileSync(join(hand, 'customers.csv'), 'utf8').trim().split('\n');
+    // B again in a later file without the client's columns, its segment changed; A again as it was, in a French spreadsheet's CSV.
+    const cols = header.split(',');
+    const bAgain = `B,Jade,F,,69001,,,2026-01-01,platinum`;
+    const french = (line: string) => line.split(',').map((v) => (/^-?\d+\.\d+$/.test(v) ? v.replace('.', ',') : v)).join(';');
+    const dir = handFolder({ 'store-a.csv': [header, a, b], 'store-b.csv': [header.replaceAll(',', ';'), ...[c, d, a].map(french)], 'sub/store-c.csv': [cols.slice(0, 9).join(','), bAgain] }, 'customers');
+    const single = tempDir('personas-hand-folder-');
+    writeBase(single);
+    writeFileSync(join(single, 'customers.csv'), [header, c, d, a, `${bAgain},,`].join('\n') + '\n');
+    const out = tempDir('personas-hand-folder-out-');
+    const built = await buildFeatures({ dataDir: dir, outDir: out, asOf: '2026-06-30' });
+    expectSameFeatures(built, await buildFeatures({ dataDir: single, asOf: '2026-06-30' }));
+    expect(built.table.ids).toEqual(['C', 'D', 'A', 'B']);
+    expect(built.rejects.filter((r) => r.file === 'customers')).toEqual([{ file: 'customers', reason: 'customer_in_later_file', action: 'dropped', rows: 2 }]);
+    // Listed in the earlier file's rejects by its own lines, as read.
+    expect(readFileSync(join(out, 'rejects', 'customers', 'store-a.csv'), 'utf8').trim().split('\n')).toEqual([
+      'line,record,reason,action,customer_id,first_name,sex,birth_year,postcode,lat,lon,signup_date,segment,loyalty_tier,household_size',
+      '2,1,customer_in_later_file,dropped,A,MARIE,F,1976,75011,48.8566,2.3522,2020-06-30,gold,platinum,3',
+      '3,2,customer_in_later_file,dropped,B,JADE,F,,69001,,,2026-01-01,,silver,',
+    ]);
+    const formats = built.summary.formats!.customers;
+    expect(formats.files!.map((f) => [f.file, f.rows, f.later, f.laterChanged])).toEqual([
+      ['store-a.csv', 2, 2, 1],
+      ['store-b.csv', 3, undefined, undefined],
+      ['sub/store-c.csv', 1, undefined, undefined],
+    ]);
+    expect(formats.files![1].format).toMatchObject({ delimiter: ';', decimalComma: true });
+    expect(describeFormat(formats)[0]).toBe('read from the 3 files of its folder, in name order: store-a.csv (2 rows, 2 of them in a later file too (1 written otherwise there), read from it); store-b.csv (3 rows); sub/store-c.csv (1 row)');
+  });
+
   it('stops with an error naming the folder or the file when it cannot be read', async () => {
     const fails = async (dir: string, message: RegExp) => {
       const error = await buildFeatures({ dataDir: dir, asOf: '2026-06-30' }).catch((e: unknown) => e);
@@ -384,9 +420,9 @@ describe('a folder of files: dates, rejects and errors', () => {
     await fails(handFolder({ 'jan.csv': [HEADER], 'FEB.XLSX': ['binary'] }), /FEB\.XLSX: write its extension in lower case \(\.xlsx\) to have it read/);
     // A second file without the amount column: named before any file is read.
     await fails(handFolder({ 'jan.csv': [HEADER, 'A,2026-01-05,10,store,food,0'], 'feb.csv': ['customer_id,ts,total', 'A,2026-02-01,10'] }), /feb\.csv: required column "amount" is missing \(found: customer_id, ts, total; "total" looks like it/);
-    // The customers are one file.
-    const customers = handFolder({ 'a.csv': ['customer_id', 'A'] }, 'customers');
-    await fails(customers, /customers: customers is read from one file .*only transactions and interactions may be a folder of files/);
+    // The reference grid is one file.
+    const tiles = handFolder({ 'a.csv': ['IdCar_200m'] }, 'tiles');
+    await fails(tiles, /tiles: tiles is read from one file .*only customers, transactions and interactions may be a folder of files/);
     // The missing file's message says a folder would do.
     const none = tempDir('personas-hand-folder-');
     writeBase(none);
