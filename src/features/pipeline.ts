@@ -131,7 +131,7 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
       const input = await loadInput(conn, name, inputs[name], `raw_${name}`, opts.columnMap);
       progress.tick(++ticks);
       rejects.push(...(await check(input)));
-      // The customers' numbered copy and its checked table too (customers_clean is a table of its own).
+      // A numbered copy and its checked table too, where the checks made them.
       await free(`raw_${name}`, `raw_${name}_n`, `raw_${name}_n_checked`);
       progress.tick(++ticks);
       return input;
