@@ -15,4 +15,4 @@ import { TreeEnsemble } from './model.ts';
 export function loadTreeModel(json: unknown): TreeEnsemble {
   return new TreeEnsemble(parseEnsemble(json));
 }
-export { trainMany, trainManyScored, shareMatrix, predictParallel, type TrainJob } from './workers.ts';
+export { trainMany, trainManyScored, shareMatrix, predictParallel, endIdleWorkers, workerThreads, type TrainJob } from './workers.ts';
