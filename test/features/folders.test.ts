@@ -405,6 +405,34 @@ describe('a folder of files: dates, rejects and errors', () => {
     expect(describeFormat(formats)[0]).toBe('read from the 3 files of its folder, in name order: store-a.csv (2 rows, 2 of them in a later file too (1 written otherwise there), read from it); store-b.csv (3 rows); sub/store-c.csv (1 row)');
   });
 
+  it("keeps a customers file's own rejects beside its rows read from a later file, in line order; purchases find customers of any file", async () => {
+    // a.csv: C, then A twice (the second a duplicate_id), then B; b.csv: A and B again, D.
+    const head = 'customer_id,first_name,sex,birth_year,postcode,lat,lon,signup_date,segment';
+    const row = (id: string, segment = 'gold') => `${id},Marie,F,1976,75011,,,2020-06-30,${segment}`;
+    const dir = handFolder({ 'a.csv': [head, row('C'), row('A'), row('A', 'silver'), row('B')], 'b.csv': [head, row('A'), row('B', 'bronze'), row('D')] }, 'customers');
+    const out = tempDir('personas-hand-folder-out-');
+    const built = await buildFeatures({ dataDir: dir, outDir: out, asOf: '2026-06-30' });
+    expect(built.table.ids).toEqual(['C', 'A', 'B', 'D']);
+    expect(built.table.categorical[built.table.categoricalNames.indexOf('segment')]).toEqual(['gold', 'gold', 'bronze', 'gold']);
+    expect(built.rejects.filter((r) => r.file === 'customers')).toEqual([
+      { file: 'customers', reason: 'customer_in_later_file', action: 'dropped', rows: 2 },
+      { file: 'customers', reason: 'duplicate_id', action: 'dropped', rows: 1 },
+    ]);
+    expect(readFileSync(join(out, 'rejects', 'customers', 'a.csv'), 'utf8').trim().split('\n')).toEqual([
+      `line,record,reason,action,${head}`,
+      '3,2,customer_in_later_file,dropped,A,MARIE,F,1976,75011,,,2020-06-30,gold',
+      `4,3,duplicate_id,dropped,${row('A', 'silver')}`,
+      '5,4,customer_in_later_file,dropped,B,MARIE,F,1976,75011,,,2020-06-30,gold',
+    ]);
+    expect(existsSync(join(out, 'rejects', 'customers', 'b.csv'))).toBe(false);
+    // The base's purchases are A's and B's: none is an orphan, though A and B are read from b.csv.
+    expect(built.rejects.filter((r) => r.reason === 'orphan_id')).toEqual([]);
+    expect(built.summary.formats!.customers.files!.map((f) => [f.file, f.later, f.laterChanged])).toEqual([
+      ['a.csv', 2, 1],
+      ['b.csv', undefined, undefined],
+    ]);
+  });
+
   it('stops with an error naming the folder or the file when it cannot be read', async () => {
     const fails = async (dir: string, message: RegExp) => {
       const error = await buildFeatures({ dataDir: dir, asOf: '2026-06-30' }).catch((e: unknown) => e);
