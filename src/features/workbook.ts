@@ -3,7 +3,7 @@
 // (line numbers are the sheet's row numbers, so rejects point at the row a user sees).
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
 import { InputError } from '../errors.ts';
 
 /** Which sheet of a workbook was read, and the other sheets holding rows, left out. */
@@ -78,7 +78,9 @@ interface SheetOut {
  * CSV path reports them); empty rows above the first filled one and below the last are left out.
  */
 export async function workbookToText(path: string, scratch: string): Promise<WorkbookText> {
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(path, { worksheets: 'emit', sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', entries: 'ignore' });
+  // Loaded when a workbook is read (a third of a second), not by every run of CSV files.
+  const { default: excel } = await import('exceljs');
+  const reader = new excel.stream.xlsx.WorkbookReader(path, { worksheets: 'emit', sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', entries: 'ignore' });
   const sheets: SheetOut[] = [];
   try {
     for await (const sheet of reader) {

@@ -5,7 +5,7 @@
 import { createReadStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
 import { InputError } from '../errors.ts';
 import { splitCsvLine } from '../store/registry.ts';
 import { formatters } from './format.ts';
@@ -123,7 +123,9 @@ export async function writeReportWorkbook(
   const fmt = formatters(model.lang);
   mkdirSync(dirname(file), { recursive: true });
   const partial = `${file}.partial-${process.pid}.xlsx`;
-  const book = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: partial, useStyles: true, useSharedStrings: false });
+  // Loaded when a workbook is written (a third of a second), not by every command that imports the report.
+  const { default: excel } = await import('exceljs');
+  const book = new excel.stream.xlsx.WorkbookWriter({ filename: partial, useStyles: true, useSharedStrings: false });
   book.creator = `personas ${model.codeVersion}`;
   const sheets: string[] = [];
   let assignmentRows = 0;
