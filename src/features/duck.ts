@@ -2,7 +2,7 @@
 // and literals. Every value a user supplies goes through `literal` or `ident`, never raw.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 
 export type Duck = DuckDBConnection;
 
@@ -11,7 +11,9 @@ export type Duck = DuckDBConnection;
  * beyond it DuckDB spills to a temporary directory instead of growing.
  */
 export async function openDuck(): Promise<{ db: DuckDBInstance; conn: Duck }> {
-  const db = await DuckDBInstance.create(':memory:', {
+  // Loaded with the first database (a fifth of a second), not by every command that imports a helper.
+  const { DuckDBInstance: Instance } = await import('@duckdb/node-api');
+  const db = await Instance.create(':memory:', {
     threads: process.env.PERSONAS_DUCKDB_THREADS ?? '2',
     memory_limit: process.env.PERSONAS_DUCKDB_MEMORY ?? '3GB',
     temp_directory: join(tmpdir(), 'personas-duckdb'),
