@@ -4,12 +4,13 @@
 // rejects/customers/<file>.csv, numbered by its own lines), then joined. A customer in several
 // files is read from the last of them by name order (a later export holds the later record): the
 // earlier files' rows of that customer are dropped as `customer_in_later_file` and listed in those
-// files' rejects; how many of them the later file writes otherwise is said with the files.
+// files' rejects; how many of them the later file writes otherwise is said with the files. A file
+// whose dates do not tell day from month is read as a file of the folder whose dates do.
 import { join, relative } from 'node:path';
 import { cleanCustomers, listAsRead, type RejectCount } from './clean.ts';
 import type { ColumnSuggestion } from './columns.ts';
 import { ident, rows, run, type Duck } from './duck.ts';
-import { assembleFolderFormat, inputFolder, sumCounts, type FolderEntry } from './events.ts';
+import { assembleFolderFormat, dropTables, FolderDateOrder, inputFolder, sumCounts, type FolderEntry } from './events.ts';
 import type { InputFormat } from './formats.ts';
 import { loadInput, recordLines, type ColumnMap, type LoadedInput } from './sources.ts';
 import { KEPT_LISTED } from './summary.ts';
@@ -52,11 +53,18 @@ export async function readCustomers(
     tick(2);
     return { columns: input.columns, rejects, ...(input.format ? { format: input.format } : {}), suggestions: input.suggestions };
   }
-  const read: { input: LoadedInput; table: string; rows: number }[] = [];
-  const counts: RejectCount[][] = [];
-  for (const [k, file] of files.entries()) {
-    const input = await loadInput(conn, 'customers', file, `raw_customers_${k + 1}`, columnMap);
+  const order = new FolderDateOrder();
+  let read: { input: LoadedInput; table: string; rows: number }[] = [];
+  let counts: RejectCount[][] = [];
+  for (let k = 0; k < files.length; k++) {
+    const input = await loadInput(conn, 'customers', files[k], `raw_customers_${k + 1}`, columnMap);
     tick(2 * k + 1);
+    if (order.settle(input, read.map((r) => r.input))) {
+      // The files read before, day first for want of a sign, are read again month first.
+      await dropTables(conn, [input.table, ...read.map((r) => r.table)]);
+      [read, counts, k] = [[], [], -1];
+      continue;
+    }
     const [raw] = (await rows(conn, `SELECT count(*) AS n FROM ${ident(input.table)}`)) as { n: bigint }[];
     const table = `customers_clean_${k + 1}`;
     counts.push(await cleanCustomers(conn, input, outDir, check.year, check.latest, { table, rejects: rejectsNames[k] }));

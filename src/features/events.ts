@@ -68,8 +68,7 @@ export async function readEventInput(
   tick: (done: number) => void = () => {},
 ): Promise<EventRead> {
   const { files, ignored, folder, names, rejectsNames } = inputFolder(path, name);
-  /** Set once a file's dates read month first by their own sign: the separator they are written with. */
-  let monthFirst: { separator?: string } | undefined;
+  const order = new FolderDateOrder();
   for (;;) {
     const read: ReadFile[] = [];
     const counts: RejectCount[][] = [];
@@ -80,16 +79,10 @@ export async function readEventInput(
     for (const [k, file] of files.entries()) {
       const input = await loadInput(conn, name, file, folder ? `raw_${name}_${k + 1}` : `raw_${name}`, columnMap);
       tick(++done);
-      const separator = input.format?.dateSeparator;
-      if (input.dateOrderOpen && monthFirst && monthFirst.separator === separator) input.format!.dateOrder = 'month-first';
-      if (!monthFirst && input.format?.dateOrder === 'month-first' && !input.dateOrderOpen) {
-        monthFirst = { separator };
-        // A file read before, day first for want of a sign, is read again.
-        if (read.some((r) => r.input.dateOrderOpen && r.input.format?.dateSeparator === separator)) {
-          again = true;
-          await dropTables(conn, [input.table, ...read.map((r) => `${r.input.table}_checked`)]);
-          break;
-        }
+      if (order.settle(input, read.map((r) => r.input))) {
+        again = true;
+        await dropTables(conn, [input.table, ...read.map((r) => `${r.input.table}_checked`)]);
+        break;
       }
       const alike: AlikeKept[] = [];
       counts.push(await check(input, { rejects: folder ? rejectsNames[k] : name, earlier: [...spans], alike }));
@@ -107,7 +100,28 @@ export async function readEventInput(
   }
 }
 
-async function dropTables(conn: Duck, tables: string[]): Promise<void> {
+/**
+ * The day-and-month order of a folder's files: a file whose dates do not tell it (no part past 12)
+ * is read as a file of the folder whose dates do (month first, written with the same separator).
+ */
+export class FolderDateOrder {
+  /** Set once a file's dates read month first by their own sign: the separator they are written with. */
+  private monthFirst: { separator?: string } | undefined;
+
+  /**
+   * Reads `input` month first when an earlier file settled it so; true when `input` is the first to
+   * settle it and a file read before it (`before`), day first for want of a sign, must be read again.
+   */
+  settle(input: LoadedInput, before: LoadedInput[]): boolean {
+    const separator = input.format?.dateSeparator;
+    if (input.dateOrderOpen && this.monthFirst && this.monthFirst.separator === separator) input.format!.dateOrder = 'month-first';
+    if (this.monthFirst || input.format?.dateOrder !== 'month-first' || input.dateOrderOpen) return false;
+    this.monthFirst = { separator };
+    return before.some((r) => r.dateOrderOpen && r.format?.dateSeparator === separator);
+  }
+}
+
+export async function dropTables(conn: Duck, tables: string[]): Promise<void> {
   for (const t of tables) await run(conn, `DROP TABLE IF EXISTS ${ident(t)}`);
 }
 

@@ -433,6 +433,17 @@ describe('a folder of files: dates, rejects and errors', () => {
     ]);
   });
 
+  it('reads a customers file whose dates do not tell their order as another file of the folder does', async () => {
+    const head = 'customer_id,first_name,sex,birth_year,postcode,lat,lon,signup_date,segment';
+    // a.csv's 03/01/2026 reads 1 March month first, 3 January day first; b.csv's 06/25/2026 is month first.
+    const dir = handFolder({ 'a.csv': [head, 'A,Marie,F,1976,75011,,,03/01/2026,gold', 'B,Jade,F,,69001,,,01/02/2026,'], 'b.csv': [head, 'C,,M,,,,,06/25/2025,new', 'D,Zoé,,,,,,05/30/2026,bronze'] }, 'customers');
+    const built = await buildFeatures({ dataDir: dir, asOf: '2026-06-30' });
+    const tenure = numericColumn(built.table, 'tenure_days')!;
+    const days = (from: string) => (Date.parse('2026-06-30') - Date.parse(from)) / 86_400_000;
+    expect(Array.from(tenure)).toEqual([days('2026-03-01'), days('2026-01-02'), days('2025-06-25'), days('2026-05-30')]);
+    expect(built.summary.formats!.customers.dateOrder).toBe('month-first');
+  });
+
   it('stops with an error naming the folder or the file when it cannot be read', async () => {
     const fails = async (dir: string, message: RegExp) => {
       const error = await buildFeatures({ dataDir: dir, asOf: '2026-06-30' }).catch((e: unknown) => e);
