@@ -14,8 +14,8 @@ const fromSource = here.pathname.endsWith('.ts');
 
 function startWorker(): Worker {
   const url = new URL(fromSource ? './worker.ts' : './worker.js', here);
-  // Running from the TypeScript sources: a small .mjs entry registers tsx, then loads the module.
   started++;
+  // Running from the TypeScript sources: a small .mjs entry registers tsx, then loads the module.
   const w = fromSource ? new Worker(new URL('./worker-boot.mjs', here), { workerData: { personasWorkerUrl: url.href } }) : new Worker(url);
   // A thread that fails or ends while idle leaves the idle threads (a call's own listeners, added
   // while it holds the thread, say what a failure does to that call).
