@@ -731,7 +731,8 @@ export async function listAsRead(
   const added = `SELECT CAST(l.line AS VARCHAR) AS line, CAST(l.record AS VARCHAR) AS record, l.reason AS reason, 'dropped' AS action, ${values}
                  FROM _lines l JOIN ${ident(opts.table)} c ON c._record = l.record`;
   mkdirSync(dirname(opts.dest), { recursive: true });
-  const kept = existsSync(opts.dest) ? `SELECT * FROM read_csv(${literal(opts.dest)}, header = true, all_varchar = true, auto_detect = true) UNION ALL BY NAME ` : '';
+  // The file as writeRejects wrote it (DuckDB's CSV: commas, double quotes): read in that dialect, not sniffed.
+  const kept = existsSync(opts.dest) ? `SELECT * FROM read_csv(${literal(opts.dest)}, header = true, all_varchar = true, delim = ',', quote = '"', escape = '"') UNION ALL BY NAME ` : '';
   // Written aside, then in place: the file read and the file written are not one.
   const next = `${opts.dest}.next`;
   try {

@@ -408,8 +408,9 @@ describe('a folder of files: dates, rejects and errors', () => {
   it("keeps a customers file's own rejects beside its rows read from a later file, in line order; purchases find customers of any file", async () => {
     // a.csv: C, then A twice (the second a duplicate_id), then B; b.csv: A and B again, D.
     const head = 'customer_id,first_name,sex,birth_year,postcode,lat,lon,signup_date,segment';
-    const row = (id: string, segment = 'gold') => `${id},Marie,F,1976,75011,,,2020-06-30,${segment}`;
-    const dir = handFolder({ 'a.csv': [head, row('C'), row('A'), row('A', 'silver'), row('B')], 'b.csv': [head, row('A'), row('B', 'bronze'), row('D')] }, 'customers');
+    const row = (id: string, segment = 'gold', name = 'Marie') => `${id},${name},F,1976,75011,,,2020-06-30,${segment}`;
+    // The duplicate's name holds a comma and quotes: its line in the rejects stays as written when the later rows are added.
+    const dir = handFolder({ 'a.csv': [head, row('C'), row('A'), row('A', 'silver', '"Marie, ""Anne"""'), row('B')], 'b.csv': [head, row('A'), row('B', 'bronze'), row('D')] }, 'customers');
     const out = tempDir('personas-hand-folder-out-');
     const built = await buildFeatures({ dataDir: dir, outDir: out, asOf: '2026-06-30' });
     expect(built.table.ids).toEqual(['C', 'A', 'B', 'D']);
@@ -421,7 +422,7 @@ describe('a folder of files: dates, rejects and errors', () => {
     expect(readFileSync(join(out, 'rejects', 'customers', 'a.csv'), 'utf8').trim().split('\n')).toEqual([
       `line,record,reason,action,${head}`,
       '3,2,customer_in_later_file,dropped,A,MARIE,F,1976,75011,,,2020-06-30,gold',
-      `4,3,duplicate_id,dropped,${row('A', 'silver')}`,
+      `4,3,duplicate_id,dropped,${row('A', 'silver', '"Marie, ""Anne"""')}`,
       '5,4,customer_in_later_file,dropped,B,MARIE,F,1976,75011,,,2020-06-30,gold',
     ]);
     expect(existsSync(join(out, 'rejects', 'customers', 'b.csv'))).toBe(false);
