@@ -269,6 +269,9 @@ async function rejectRepeats(conn: Duck, checked: string, key: string, reason: s
 /** How far back a birth year may go from the year of the base: older is a placeholder (1900) or a typo. */
 export const MAX_AGE = 120;
 
+/** The customer columns cleanCustomers keeps under their own names; a client's other columns are kept as x_<name>. */
+export const CUSTOMER_BASE_COLUMNS: readonly string[] = ['customer_id', 'first_name', 'sex', 'birth_year', 'postcode', 'lat', 'lon', 'signup_date', 'segment'];
+
 /** Where a customers file's clean rows and rejects go: customers_clean and rejects/customers.csv, or a folder's file's own. */
 export interface CustomersFile {
   /** The clean table; a folder's file's keeps each row's `_record` (customers.ts then joins the files). */
@@ -316,9 +319,7 @@ export async function cleanCustomers(
   const numbered = await numberRepeats(conn, input.table, trimmed('customer_id'));
   // An absent optional column is a typed NULL, so later comparisons with text stay text.
   const col = (c: string, expr: string, type = 'VARCHAR') => (has(c) ? expr : `NULL::${type}`);
-  const extra = input.columns.filter(
-    (c) => !['customer_id', 'first_name', 'sex', 'birth_year', 'postcode', 'lat', 'lon', 'signup_date', 'segment'].includes(c),
-  );
+  const extra = input.columns.filter((c) => !CUSTOMER_BASE_COLUMNS.includes(c));
   const birthYear =
     `CASE WHEN regexp_full_match(trim(birth_year), '\\d{8}') THEN CAST(year(try_strptime(trim(birth_year), '%Y%m%d')) AS INTEGER) ` +
     `ELSE coalesce(try_cast(trim(birth_year) AS INTEGER), CAST(year(try_cast(trim(birth_year) AS DATE)) AS INTEGER), try_cast(regexp_extract(trim(birth_year), '^\\d{1,2}[/.-]\\d{1,2}[/.-](\\d{4})( |$)', 1) AS INTEGER)) END`;

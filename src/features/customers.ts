@@ -7,7 +7,7 @@
 // files' rejects; how many of them the later file writes otherwise is said with the files. A file
 // whose dates do not tell day from month is read as a file of the folder whose dates do.
 import { join, relative } from 'node:path';
-import { cleanCustomers, listAsRead, type RejectCount } from './clean.ts';
+import { cleanCustomers, CUSTOMER_BASE_COLUMNS, listAsRead, type RejectCount } from './clean.ts';
 import type { ColumnSuggestion } from './columns.ts';
 import { ident, rows, run, type Duck } from './duck.ts';
 import { assembleFolderFormat, dropTables, FolderDateOrder, inputFolder, sumCounts, type FolderEntry } from './events.ts';
@@ -25,9 +25,8 @@ export interface CustomersRead {
   suggestions: ColumnSuggestion[];
 }
 
-/** The customer columns clean.ts cleanCustomers keeps under their own names; a client's other columns are kept as x_<name>. */
-const BASE_COLUMNS = new Set(['customer_id', 'first_name', 'sex', 'birth_year', 'postcode', 'lat', 'lon', 'signup_date', 'segment']);
-const keptAs = (column: string) => (BASE_COLUMNS.has(column) ? column : `x_${column}`);
+/** A file's column as customers_clean holds it. */
+const keptAs = (column: string) => (CUSTOMER_BASE_COLUMNS.includes(column) ? column : `x_${column}`);
 
 /**
  * Reads the customers at `path` (a file, or a folder of files) into table `customers_clean`.
@@ -42,9 +41,8 @@ export async function readCustomers(
   tick: (done: number) => void = () => {},
 ): Promise<CustomersRead> {
   const { files, ignored, folder, names, rejectsNames } = inputFolder(path, 'customers');
-  const free = async (table: string) => {
-    for (const t of [table, `${table}_n`, `${table}_n_checked`]) await run(conn, `DROP TABLE IF EXISTS ${ident(t)}`);
-  };
+  // A file's raw text, its numbered copy and their checked table, once its clean table is made.
+  const free = (table: string) => dropTables(conn, [table, `${table}_n`, `${table}_n_checked`]);
   if (!folder) {
     const input = await loadInput(conn, 'customers', path, 'raw_customers', columnMap);
     tick(1);

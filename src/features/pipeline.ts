@@ -8,7 +8,7 @@ import { InputError } from '../errors.ts';
 import { silentProgress, type Progress } from '../progress.ts';
 import { buildBehaviour, countOrders, topCategories } from './behaviour.ts';
 import { describeUnknownFlags, describeUnknownValues, type ValueMap } from './values.ts';
-import { amountOutliers, segmentSpellings, type AmountOutliers, type Spellings, cleanFirstNames, cleanInteractions, cleanTiles, cleanTransactions, CHANNELS, type RejectCount } from './clean.ts';
+import { amountOutliers, CUSTOMER_BASE_COLUMNS, segmentSpellings, type AmountOutliers, type Spellings, cleanFirstNames, cleanInteractions, cleanTiles, cleanTransactions, CHANNELS, type RejectCount } from './clean.ts';
 import { ident, literal, openDuck, rows, run, toNumber, type Duck } from './duck.ts';
 import { buildNameAges } from './names.ts';
 import { DEFAULT_FIRST_NAMES_ZIP, DEFAULT_POSTCODES, extractZippedCsv } from './reference.ts';
@@ -83,7 +83,6 @@ export interface FeatureBuild {
 }
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
-const BASE_CUSTOMER_COLUMNS = ['customer_id', 'first_name', 'sex', 'birth_year', 'postcode', 'lat', 'lon', 'signup_date', 'segment'];
 
 /** The reference files a data directory's features use: its tiles, births file and postcode file (the shipped ones by default). */
 export function referenceInputs(dataDir: string, opts: { firstNamesPath?: string; postcodesPath?: string } = {}): { tiles: string; first_names: string; postcodes: string } {
@@ -195,7 +194,7 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
       orders: !!orders,
     });
     progress.tick(3);
-    const extras = await extraColumnKinds(conn, customers.columns.filter((c) => !BASE_CUSTOMER_COLUMNS.includes(c)));
+    const extras = await extraColumnKinds(conn, customers.columns.filter((c) => !CUSTOMER_BASE_COLUMNS.includes(c)));
     await assembleFeatures(conn, asOf, categoryFeatures, extras);
     progress.tick(4);
 
