@@ -40,7 +40,7 @@ export async function readCustomers(
   check: { year: number; latest: string },
   tick: (done: number) => void = () => {},
 ): Promise<CustomersRead> {
-  const { files, ignored, folder, names, rejectsNames } = inputFolder(path, 'customers');
+  const { files, ignored, notes, folder, names, rejectsNames } = inputFolder(path, 'customers', columnMap);
   // A file's raw text, its numbered copy and their checked table, once its clean table is made.
   const free = (table: string) => dropTables(conn, [table, `${table}_n`, `${table}_n_checked`]);
   if (!folder) {
@@ -82,7 +82,7 @@ export async function readCustomers(
   return {
     columns,
     rejects: sumCounts([...counts, dropped.flatMap((d) => d.counts)]),
-    format: assembleFolderFormat(entries, ignored.map((f) => relative(path, f))),
+    format: assembleFolderFormat(entries, { ignored: ignored.map((f) => relative(path, f)), notes: notes.map((f) => relative(path, f)) }),
     suggestions: [...suggestions.values()],
   };
 }

@@ -42,13 +42,17 @@ const DATA_EXTENSION = /\.(csv\.gz|csv|parquet|txt|xlsx)$/i;
  * The files input `name` is read from at `path` (sources.ts inputFiles), whether it is a folder,
  * each file's path in it, and each file's rejects file's name under rejects/ (`transactions/2024-01`).
  */
-export function inputFolder(path: string, name: string): { files: string[]; ignored: string[]; folder: boolean; names: string[]; rejectsNames: string[] } {
-  const { files, ignored } = inputFiles(path);
+export function inputFolder(
+  path: string,
+  name: EventName | 'customers',
+  columnMap: ColumnMap | undefined,
+): { files: string[]; ignored: string[]; notes: string[]; folder: boolean; names: string[]; rejectsNames: string[] } {
+  const { files, ignored, notes } = inputFiles(path, { name, columnMap });
   const names = files.map((f) => relative(path, f));
   const stems = names.map((n) => n.replace(DATA_EXTENSION, ''));
   // Two files differing by their extension alone keep it in their rejects file's name.
   const rejectsNames = (new Set(stems).size === stems.length ? stems : names).map((n) => `${name}/${n}`);
-  return { files, ignored, folder: files[0] !== path, names, rejectsNames };
+  return { files, ignored, notes, folder: files[0] !== path, names, rejectsNames };
 }
 
 /**
@@ -67,7 +71,7 @@ export async function readEventInput(
   /** Steps done of this input: two a file (loaded, checked); back to 0 when the files are read again. */
   tick: (done: number) => void = () => {},
 ): Promise<EventRead> {
-  const { files, ignored, folder, names, rejectsNames } = inputFolder(path, name);
+  const { files, ignored, notes, folder, names, rejectsNames } = inputFolder(path, name, columnMap);
   const order = new FolderDateOrder();
   for (;;) {
     const read: ReadFile[] = [];
@@ -93,7 +97,7 @@ export async function readEventInput(
       read.push({ input, ...(folder ? { name: names[k] } : {}), ...(span ? { span } : {}), ...(alike.length ? { alike } : {}) });
     }
     if (again) continue;
-    const format = folder ? await folderFormat(conn, read, ignored.map((f) => relative(path, f))) : read[0].input.format;
+    const format = folder ? await folderFormat(conn, read, { ignored: ignored.map((f) => relative(path, f)), notes: notes.map((f) => relative(path, f)) }) : read[0].input.format;
     const suggestions = new Map(read.flatMap((r) => r.input.suggestions).map((s) => [`${s.column}\u0000${s.contract}`, s]));
     const settle = () => eventRows(conn, name, read.map((r) => `${r.input.table}_checked`));
     return { files: read, rejects: counts.length === 1 ? counts[0] : sumCounts(counts), ...(format ? { format } : {}), suggestions: [...suggestions.values()], settle };
@@ -130,7 +134,7 @@ export async function dropTables(conn: Duck, tables: string[]): Promise<void> {
  * every file listed (its rows, the dates of the rows kept) and, for a file written otherwise, its
  * own; and the folder's files passed over.
  */
-async function folderFormat(conn: Duck, read: ReadFile[], ignored: string[]): Promise<InputFormat> {
+async function folderFormat(conn: Duck, read: ReadFile[], passed: PassedOver): Promise<InputFormat> {
   const files: FolderEntry[] = [];
   for (const r of read) {
     const [seen] = (await rows(
@@ -148,14 +152,20 @@ async function folderFormat(conn: Duck, read: ReadFile[], ignored: string[]): Pr
       own: r.input.format,
     });
   }
-  return assembleFolderFormat(files, ignored);
+  return assembleFolderFormat(files, passed);
 }
 
 /** A folder's file as read, with its own format (none for Parquet). */
 export type FolderEntry = Omit<FolderFile, 'format'> & { own?: InputFormat };
 
+/** A folder's files passed over, named from the folder: not data files (`ignored`), text files that are notes. */
+export interface PassedOver {
+  ignored: string[];
+  notes: string[];
+}
+
 /** A folder's format from its files: the first text file's, each file listed with its own where written otherwise; the files passed over. */
-export function assembleFolderFormat(entries: FolderEntry[], ignored: string[]): InputFormat {
+export function assembleFolderFormat(entries: FolderEntry[], { ignored, notes }: PassedOver): InputFormat {
   const first = entries.find((e) => e.own)?.own;
   const base: InputFormat = first ? { ...first } : { encoding: 'utf-8', delimiter: ',', decimalComma: false };
   const words = (f: InputFormat | undefined) => (f ? describeFormat(f) : []).join('\n');
@@ -163,7 +173,7 @@ export function assembleFolderFormat(entries: FolderEntry[], ignored: string[]):
     const format = own ?? { encoding: 'utf-8', delimiter: ',', decimalComma: false };
     return { ...file, ...(words(format) !== words(base) ? { format } : {}) };
   });
-  return { ...base, files, ...(ignored.length ? { ignoredFiles: ignored } : {}) };
+  return { ...base, files, ...(ignored.length ? { ignoredFiles: ignored } : {}), ...(notes.length ? { noteFiles: notes } : {}) };
 }
 
 /** Reject counts of several files of one input, summed by reason and action (the values named of each, summed by value). */

@@ -11,6 +11,9 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { ident, literal, rows, run, trimmed, type Duck } from './duck.ts';
 
+/** How far down a file its header is looked for, below a title block. */
+export const HEADER_SEARCH_LINES = 20;
+
 export type Encoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252';
 
 /**
@@ -51,6 +54,8 @@ export interface InputFormat {
   files?: FolderFile[];
   /** Files of the folder passed over: not data files. */
   ignoredFiles?: string[];
+  /** A folder's text files naming none of the input's columns: notes, not read. */
+  noteFiles?: string[];
 }
 
 /** One file of an input given as a folder: its path in the folder, its rows, the dates of its rows kept, and its own format when written otherwise than the first file. */
@@ -468,6 +473,7 @@ const FORMAT_WORDS = {
     more: (n: number) => `${n} more`,
     readOtherwise: (file: string, words: string[]) => `${file} ${words.length ? `read otherwise: ${words.join(', ')}` : 'written as the contract says (UTF-8, commas, ISO dates)'}`,
     ignoredFiles: (files: string[]) => `files of the folder passed over (not .csv, .csv.gz, .parquet, .txt or .xlsx): ${files.join(', ')}`,
+    noteFiles: (files: string[]) => `text files of the folder passed over as notes (no line of their first ${HEADER_SEARCH_LINES} names a column of the input): ${files.join(', ')}`,
     alike: (file: string, a: { file: string; from: string; to: string; rows: number }) =>
       `${file} shares ${a.rows.toLocaleString('en-GB')} rows alike with ${a.file} from ${a.from} to ${a.to}, fewer than half of either's there: both kept; check whether one corrects the other`,
   },
@@ -497,6 +503,7 @@ const FORMAT_WORDS = {
     more: (n: number) => `${n} autres`,
     readOtherwise: (file: string, words: string[]) => `${file} ${words.length ? `lu autrement : ${words.join(', ')}` : 'écrit comme le contrat le dit (UTF-8, virgules, dates ISO)'}`,
     ignoredFiles: (files: string[]) => `fichiers du dossier laissés de côté (ni .csv, .csv.gz, .parquet, .txt ni .xlsx) : ${files.join(', ')}`,
+    noteFiles: (files: string[]) => `fichiers texte du dossier laissés de côté comme des notes (aucune de leurs ${HEADER_SEARCH_LINES} premières lignes ne nomme une colonne du fichier attendu) : ${files.join(', ')}`,
     alike: (file: string, a: { file: string; from: string; to: string; rows: number }) =>
       `${file} a ${a.rows.toLocaleString('fr-FR')} lignes identiques à celles de ${a.file} du ${a.from} au ${a.to}, moins de la moitié des leurs à ces dates : toutes gardées ; vérifier si l’un corrige l’autre`,
   },
@@ -531,6 +538,7 @@ export function describeFormat(format: InputFormat, lang: 'en' | 'fr' = 'en'): s
     for (const f of format.files) for (const a of f.alike ?? []) out.push(w.alike(f.file, a));
   }
   if (format.ignoredFiles?.length) out.push(w.ignoredFiles(format.ignoredFiles));
+  if (format.noteFiles?.length) out.push(w.noteFiles(format.noteFiles));
   return out;
 }
 

@@ -114,7 +114,7 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     };
 
     // Every file's header first: a missing column is told before minutes of reading the others.
-    const files = Object.fromEntries(INPUTS.map((name) => [name, inputFiles(inputs[name]).files])) as Record<InputName, string[]>;
+    const files = Object.fromEntries(INPUTS.map((name) => [name, inputFiles(inputs[name], { name, columnMap: opts.columnMap }).files])) as Record<InputName, string[]>;
     for (const name of INPUTS) for (const file of files[name]) await checkHeader(name, file, opts.columnMap);
     // Each event file is loaded, checked, and its raw text table freed before the next is loaded
     // (the clean views read the checked tables): DuckDB then never holds the purchases' text and

@@ -11,7 +11,7 @@ import { joinBrokenLines } from './broken-lines.ts';
 import type { ValueMap } from './values.ts';
 import { ident, literal, rows, run, type Duck } from './duck.ts';
 import { lookalike, OPTIONAL_COLUMNS, type ColumnSuggestion } from './columns.ts';
-import { detectDateOrder, detectDecimalComma, detectEuroAmounts, unwrapFormulaText, scanStream, scanText, sniffDelimiter, transcodeToUtf8, type InputFormat, type TextScan } from './formats.ts';
+import { HEADER_SEARCH_LINES, detectDateOrder, detectDecimalComma, detectEuroAmounts, unwrapFormulaText, scanStream, scanText, sniffDelimiter, transcodeToUtf8, type InputFormat, type TextScan } from './formats.ts';
 import { WORKBOOK_DELIMITER, workbookToText, type WorkbookSheet } from './workbook.ts';
 
 export { sniffDelimiter };
@@ -90,21 +90,26 @@ export function requireInput(dir: string, name: InputName): string {
   return p;
 }
 
-/** The files an input is read from, and the files of its folder passed over (not data files). */
+/** The files an input is read from, and the files of its folder passed over (not data files, or notes). */
 export interface InputFiles {
   files: string[];
   ignored: string[];
+  /** Text files of the folder naming none of the input's columns in their first lines: notes left beside the exports. */
+  notes: string[];
 }
 
 /**
  * The files of input `path`: the file itself, or, for a folder (FOLDER_INPUTS), its data files
  * (CSV, gzip CSV, Parquet, text, Excel workbook), its subfolders' too, in the order of their names
  * read as people do (`2024-2` before `2024-10`). Hidden files and a workbook's lock files (`~$...`)
- * are none of the user's data; other files are passed over and named in `ignored`. A folder
- * without a data file, or holding an .xls or .ods workbook, is an input error naming it.
+ * are none of the user's data; other files are passed over and named in `ignored`. With `input`,
+ * a `.txt` file none of whose first lines names a column of the input (the contract's, or one the
+ * column map renames) is a note left beside the exports (`LISEZMOI.txt`), named in `notes`, not
+ * read: a text export misses a column or two, never all of them. A folder without a data file, or
+ * holding an .xls or .ods workbook, is an input error naming it.
  */
-export function inputFiles(path: string): InputFiles {
-  if (!statSync(path).isDirectory()) return { files: [path], ignored: [] };
+export function inputFiles(path: string, input?: { name: InputName; columnMap?: ColumnMap }): InputFiles {
+  if (!statSync(path).isDirectory()) return { files: [path], ignored: [], notes: [] };
   const files: string[] = [];
   const ignored: string[] = [];
   const walk = (dir: string) => {
@@ -128,18 +133,45 @@ export function inputFiles(path: string): InputFiles {
   };
   walk(path);
   const byName = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
-  if (!files.length) {
+  const notes = input ? files.filter((f) => f.toLowerCase().endsWith('.txt') && isNote(f, input.name, input.columnMap ?? {})) : [];
+  const data = files.filter((f) => !notes.includes(f));
+  if (!data.length) {
+    const found = [...notes.map((f) => `${relative(path, f)} (a text file naming none of the columns of ${input?.name})`), ...ignored.map((f) => relative(path, f))];
     throw new InputError(
       'INPUT_MISSING_FILE',
-      `${path}: the folder holds no data file (expected .csv, .csv.gz, .parquet, .txt or .xlsx files${ignored.length ? `; found ${ignored.map((f) => relative(path, f)).join(', ')}` : ''})`,
+      `${path}: the folder holds no data file (expected .csv, .csv.gz, .parquet, .txt or .xlsx files${found.length ? `; found ${found.join(', ')}` : ''})`,
       { file: path },
     );
   }
-  return { files: files.sort(byName), ignored: ignored.sort(byName) };
+  return { files: data.sort(byName), ignored: ignored.sort(byName), notes: notes.sort(byName) };
 }
 
-/** How far down a file its header is looked for, below a title block. */
-export const HEADER_SEARCH_LINES = 20;
+/**
+ * Whether text file `path` names no column of input `name` in its first lines (HEADER_SEARCH_LINES):
+ * no field of any of them is a contract column of the input, or a name the column map renames.
+ * Read in UTF-16 after its byte order mark, else as UTF-8 (the column names are ASCII).
+ */
+function isNote(path: string, name: InputName, columnMap: ColumnMap): boolean {
+  const fd = openSync(path, 'r');
+  const head = Buffer.alloc(64 * 1024);
+  let size: number;
+  try {
+    size = readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const bytes = head.subarray(0, size);
+  const bom = bytes[0] === 0xff && bytes[1] === 0xfe ? 'utf-16le' : bytes[0] === 0xfe && bytes[1] === 0xff ? 'utf-16be' : 'utf-8';
+  const text = new TextDecoder(bom).decode(bytes).replace(/^\ufeff/, '');
+  const rename = renames(name, columnMap);
+  const known = new Set([...REQUIRED_COLUMNS[name], ...(OPTIONAL_COLUMNS[name] ?? [])]);
+  const names = (line: string) => headerNames(line, sniffDelimiter(line)).map((c) => c.toLowerCase());
+  return !text
+    .split(/\r?\n/)
+    .slice(0, HEADER_SEARCH_LINES)
+    .some((line) => names(line).some((c) => known.has(c) || rename.has(c)));
+}
+
 
 /** The first `max` lines of a text file (gzip-compressed when its name ends in .gz), without a byte order mark. */
 async function readHeadLines(path: string, max: number): Promise<string[]> {

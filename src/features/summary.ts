@@ -35,6 +35,7 @@ const FormatSchema = FileFormatSchema.extend({
     .array(z.object({ file: z.string(), rows: z.number().int().nonnegative(), repeated: z.number().int().positive().optional(), replaced: z.number().int().positive().optional(), later: z.number().int().positive().optional(), laterChanged: z.number().int().positive().optional(), alike: z.array(z.object({ file: z.string(), from: z.string(), to: z.string(), rows: z.number().int().positive() })).optional(), from: z.string().optional(), to: z.string().optional(), format: FileFormatSchema.optional() }))
     .optional(),
   ignoredFiles: z.array(z.string()).optional(),
+  noteFiles: z.array(z.string()).optional(),
 });
 
 export const DataSummarySchema = z.object({

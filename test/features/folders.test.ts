@@ -329,6 +329,36 @@ describe('a folder of files: dates, rejects and errors', () => {
     expect(numericColumn(alone.table, 'recency_days')![alone.table.ids.indexOf('B')]).toBe(178);
   });
 
+  it('passes over a text file naming none of the input’s columns as a note, and reads one that names them', async () => {
+    const dir = handFolder({
+      '1-jan.csv': [HEADER, 'A,2026-01-05,10,store,food,0'],
+      // Tab-separated text, as a spreadsheet saves it, its client id under the client's name (mapped).
+      '2-feb.txt': ['id_client\tts\tamount', 'B\t2026-02-01\t20', 'A\t2026-02-03\t5'],
+      // Notes left beside the exports, one of them with semicolons and commas in its sentences.
+      'LISEZMOI.txt': ['Exports des achats ; un fichier par mois, fait par Jean.', '', 'Les montants sont TTC, en euros.'],
+    });
+    // Excel's "Unicode text": UTF-16 with its byte order mark.
+    writeFileSync(join(dir, 'transactions', 'notes.txt'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('Relu le 3 mars\r\n', 'utf16le')]));
+    const columnMap = { transactions: { id_client: 'customer_id' } };
+    const out = tempDir('personas-folder-notes-');
+    const built = await buildFeatures({ dataDir: dir, outDir: out, asOf: '2026-06-30', columnMap });
+    const format = readDataSummary(join(out, 'features.json'))!.formats!.transactions;
+    expect(format.files!.map((f) => [f.file, f.rows])).toEqual([['1-jan.csv', 1], ['2-feb.txt', 2]]);
+    expect(format.noteFiles).toEqual(['LISEZMOI.txt', 'notes.txt']);
+    expect(describeFormat(format)).toContain('text files of the folder passed over as notes (no line of their first 20 names a column of the input): LISEZMOI.txt, notes.txt');
+    expect(describeFormat(format, 'fr')).toContain('fichiers texte du dossier laissés de côté comme des notes (aucune de leurs 20 premières lignes ne nomme une colonne du fichier attendu) : LISEZMOI.txt, notes.txt');
+    const frequency = numericColumn(built.table, 'frequency_12m')!;
+    expect(['A', 'B'].map((id) => frequency[built.table.ids.indexOf(id)])).toEqual([2, 1]);
+    // Without the column map, the February export names ts and amount still: read as data, and its missing column said.
+    const error = await buildFeatures({ dataDir: dir, asOf: '2026-06-30' }).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/2-feb\.txt: required column "customer_id" is missing \(found: id_client, ts, amount/);
+    // A folder of notes alone holds no data file, and says what it found.
+    const notes = handFolder({ 'LISEZMOI.txt': ['Rien ici pour le moment.'] });
+    const empty = await buildFeatures({ dataDir: notes, asOf: '2026-06-30' }).catch((e: unknown) => e);
+    expect(empty).toBeInstanceOf(InputError);
+    expect((empty as Error).message).toMatch(/transactions: the folder holds no data file \(expected .*; found LISEZMOI\.txt \(a text file naming none of the columns of transactions\)\)/);
+  });
+
   it('reads a text file whose extension is in capitals (EXPORT_02.CSV)', async () => {
     const built = await buildFeatures({ dataDir: handFolder({ 'EXPORT_01.csv': [HEADER, 'A,2026-01-05,10,store,food,0'], 'EXPORT_02.CSV': [HEADER, 'A,2026-02-05,12,web,food,0'] }), asOf: '2026-06-30' });
     expect(built.summary.formats!.transactions.files!.map((f) => [f.file, f.rows])).toEqual([['EXPORT_01.csv', 1], ['EXPORT_02.CSV', 1]]);
