@@ -624,7 +624,9 @@ export interface AlikeKept {
  * corrected by a re-export): the earlier file's row is dropped, as `replaced_in_later_file`, and
  * listed in its own rejects file; before, both were read and the purchase counted twice. A row of
  * the earlier file with no such counterpart is kept (a later export cut at an hour, not a day, may
- * lack the first morning's purchases). Returns the counts of the earlier files' rows so dropped.
+ * lack the first morning's purchases); where the customer has more such rows that day than the
+ * later file has, those most alike to the later file's rows are taken for the amended ones.
+ * Returns the counts of the earlier files' rows so dropped.
  */
 async function rejectOverlaps(conn: Duck, name: 'transactions' | 'interactions', input: LoadedInput, file: EventFile, parsed: string[], outDir: string): Promise<RejectCount[]> {
   if (!file.earlier.length) return [];
@@ -663,14 +665,24 @@ async function rejectOverlaps(conn: Duck, name: 'transactions' | 'interactions',
         if (repeats > 0 && repeats >= ALIKE_SHARE * fewer) file.alike?.push({ table: other, from: lo, to: hi, rows: repeats });
         continue;
       }
-      // The earlier file's unrepeated rows, paired by customer and day with this file's (each pair an amended row).
+      // The earlier file's unrepeated rows, paired by customer and day with this file's (each pair an
+      // amended row): as many of them as this file has there, those most alike to one of its rows
+      // first (the amended purchase keeps its channel and category; another purchase of that day,
+      // which a later export cut at an hour lacks, seldom does), then in file order.
+      const alike = key.filter((c) => c !== 'customer_id' && c !== 'day').map((c) => `(e.${ident(c)} IS NOT DISTINCT FROM l.${ident(c)})::INTEGER`);
       await run(
         conn,
         `CREATE OR REPLACE TEMP TABLE _replaced AS
-         SELECT e._record FROM (SELECT *, row_number() OVER (PARTITION BY customer_id, day ORDER BY _record) AS k FROM (${repeating(other, checked, true)})) e
-         JOIN (SELECT customer_id, day, count(*) AS n FROM ${ident(checked)} WHERE ${within} AND _record NOT IN (SELECT _record FROM _repeats) GROUP BY ALL) l
-           ON l.customer_id IS NOT DISTINCT FROM e.customer_id AND l.day = e.day
-         WHERE e.k <= l.n`,
+         WITH l AS (SELECT * FROM ${ident(checked)} WHERE ${within} AND _record NOT IN (SELECT _record FROM _repeats)),
+         e AS (
+           SELECT e._record, e.customer_id, e.day, max(${alike.length ? alike.join(' + ') : '0'}) AS alike
+           FROM ${ident(other)} e JOIN l ON l.customer_id IS NOT DISTINCT FROM e.customer_id AND l.day = e.day
+           WHERE e._record IN (SELECT _record FROM (${repeating(other, checked, true)}))
+           GROUP BY ALL
+         )
+         SELECT e._record FROM (SELECT *, row_number() OVER (PARTITION BY customer_id, day ORDER BY alike DESC, _record) AS k FROM e) e
+         JOIN (SELECT customer_id, day, count(*) AS n FROM l GROUP BY ALL) n ON n.customer_id IS NOT DISTINCT FROM e.customer_id AND n.day = e.day
+         WHERE e.k <= n.n`,
       );
       const [replaced] = (await rows(conn, 'SELECT count(*) AS n FROM _replaced')) as { n: bigint }[];
       if (Number(replaced.n)) {
@@ -695,7 +707,8 @@ async function rejectOverlaps(conn: Duck, name: 'transactions' | 'interactions',
  */
 async function listReplaced(conn: Duck, name: 'transactions' | 'interactions', earlier: CheckedSpan, outDir: string, room: number): Promise<number> {
   if (room <= 0 || !earlier.rejects || !earlier.lines) return 0;
-  const asRead: Record<string, string> = { ts: `strftime(c.day, '%Y-%m-%d')`, customer_id: 'c.customer_id' };
+  // A whole amount as it is written (35, not DuckDB's 35.0).
+  const asRead: Record<string, string> = { ts: `strftime(c.day, '%Y-%m-%d')`, customer_id: 'c.customer_id', amount: `regexp_replace(CAST(c.amount AS VARCHAR), '\\.0$', '')` };
   for (const c of EVENT_COLUMNS[name].split(', ')) if (!(c in asRead) && c !== 'day') asRead[c] = `CAST(c.${ident(c)} AS VARCHAR)`;
   return listAsRead(conn, {
     dest: join(outDir, 'rejects', `${earlier.rejects}.csv`),

@@ -329,6 +329,23 @@ describe('a folder of files: dates, rejects and errors', () => {
     expect(numericColumn(alone.table, 'recency_days')![alone.table.ids.indexOf('B')]).toBe(178);
   });
 
+  it('takes for the amended row the one most alike, where a later export cut at an hour lacks that day’s first purchase', async () => {
+    // Three weeks of purchases both exports hold, then the customer A's two purchases of 1 March:
+    // the later export, cut at noon on 1 March, lacks the morning's, and corrects the afternoon's amount.
+    const common = Array.from({ length: 20 }, (_, i) => `${'BCD'[i % 3]},2026-03-${String(2 + i).padStart(2, '0')},${10 + i},store,food,0`);
+    const dir = handFolder({
+      '1-early.csv': [HEADER, 'A,2026-02-10,5,store,food,0', 'A,2026-03-01,20,store,food,0', 'A,2026-03-01,35,web,toys,0', ...common],
+      '2-later.csv': [HEADER, 'A,2026-03-01,38,web,toys,0', ...common, 'B,2026-04-02,12,store,food,0'],
+    });
+    const out = tempDir('personas-cut-out-');
+    const built = await buildFeatures({ dataDir: dir, outDir: out, asOf: '2026-06-30' });
+    const a = built.table.ids.indexOf('A');
+    // The morning's 20 kept, the afternoon's 35 read as amended to 38: 5 + 20 + 38.
+    expect(numericColumn(built.table, 'monetary_12m')![a]).toBe(63);
+    const listed = readFileSync(join(out, 'rejects', 'transactions', '1-early.csv'), 'utf8').trim().split('\n');
+    expect(listed.slice(1)).toEqual(['4,3,replaced_in_later_file,dropped,A,2026-03-01,35,web,toys,0']);
+  });
+
   it('passes over a text file naming none of the input’s columns as a note, and reads one that names them', async () => {
     const dir = handFolder({
       '1-jan.csv': [HEADER, 'A,2026-01-05,10,store,food,0'],
