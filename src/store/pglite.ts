@@ -1,6 +1,9 @@
 // The embedded store: PGlite (PostgreSQL in WASM) in a local folder, or in memory. One process
 // owns the folder at a time; queries are serialised by PGlite itself.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { copyStatement, csvRowsEnd, type Db, type Sql } from './db.ts';
 
@@ -45,10 +48,59 @@ function sqlOf(target: PGlite | Transaction, blobChars: number): Sql {
   };
 }
 
+/**
+ * Where a new store's first files are kept for the next one: a fresh cluster of this PGlite
+ * version, as PGlite's own `dumpDataDir` writes it (gzip tar, 4.5 MB), in the user's cache
+ * (`$XDG_CACHE_HOME/personas`, else `~/.cache/personas`). A new store made by PGlite's initdb in
+ * WASM took 4.3 to 5 s and 0.74 to 0.91 GB; loaded from the dump, 1.4 to 2 s and 0.4 GB
+ * (BENCHMARKS.md, session 35).
+ */
+export function clusterTemplatePath(): string {
+  const pkg = join(dirname(dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'))), 'package.json');
+  const { version } = JSON.parse(readFileSync(pkg, 'utf8')) as { version: string };
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'personas', `pglite-${version}-cluster.tar.gz`);
+}
+
+/**
+ * A new PGlite (in `dataDir`, which holds no cluster yet, or in memory) from the cached cluster
+ * when there is one, else by initdb, the cluster then kept for the next. A cache that cannot be
+ * read or written (a damaged file, a read-only home) is passed over: the store is made by initdb.
+ */
+async function createCluster(dataDir: string | undefined): Promise<PGlite> {
+  let template: string | undefined;
+  try {
+    template = clusterTemplatePath();
+    if (existsSync(template)) {
+      try {
+        return await PGlite.create(dataDir, { loadDataDir: new Blob([readFileSync(template)]) });
+      } catch {
+        // What a failed load wrote in the folder goes; the folder was empty before (openPglite).
+        if (dataDir) for (const entry of readdirSync(dataDir)) rmSync(join(dataDir, entry), { recursive: true, force: true });
+      }
+    }
+  } catch {
+    template = undefined;
+  }
+  const db = await PGlite.create(dataDir);
+  if (template) {
+    try {
+      const dump = Buffer.from(await (await db.dumpDataDir('gzip')).arrayBuffer());
+      mkdirSync(dirname(template), { recursive: true });
+      const aside = `${template}.${process.pid}`;
+      writeFileSync(aside, dump);
+      renameSync(aside, template);
+    } catch {
+      // No cache then: the next new store runs initdb too.
+    }
+  }
+  return db;
+}
+
 /** Opens (creating if needed) an embedded store in `dataDir`, or in memory when it is undefined. */
 export async function openPglite(dataDir?: string, opts: { blobChars?: number } = {}): Promise<Db> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const db = await PGlite.create(dataDir);
+  const fresh = !dataDir || (statSync(dataDir).isDirectory() && readdirSync(dataDir).length === 0);
+  const db = fresh ? await createCluster(dataDir) : await PGlite.create(dataDir);
   const blobChars = opts.blobChars ?? BLOB_CHARS;
   const base = sqlOf(db, blobChars);
   return {
