@@ -84,8 +84,8 @@ async function createCluster(dataDir: string | undefined): Promise<PGlite> {
   const db = await PGlite.create(dataDir);
   if (template) {
     try {
-      const dump = Buffer.from(await (await db.dumpDataDir('gzip')).arrayBuffer());
       mkdirSync(dirname(template), { recursive: true });
+      const dump = Buffer.from(await (await db.dumpDataDir('gzip')).arrayBuffer());
       const aside = `${template}.${process.pid}`;
       writeFileSync(aside, dump);
       renameSync(aside, template);
