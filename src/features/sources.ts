@@ -104,8 +104,8 @@ export interface InputFiles {
  * read as people do (`2024-2` before `2024-10`). Hidden files and a workbook's lock files (`~$...`)
  * are none of the user's data; other files are passed over and named in `ignored`. With `input`,
  * a `.txt` file none of whose first lines names a column of the input (the contract's, or one the
- * column map renames) is a note left beside the exports (`LISEZMOI.txt`), named in `notes`, not
- * read: a text export misses a column or two, never all of them. A folder without a data file, or
+ * column map renames), and whose first lines are not a table, is a note left beside the exports
+ * (`LISEZMOI.txt`), named in `notes`, not read. A folder without a data file, or
  * holding an .xls or .ods workbook, is an input error naming it.
  */
 export function inputFiles(path: string, input?: { name: InputName; columnMap?: ColumnMap }): InputFiles {
@@ -165,11 +165,16 @@ function isNote(path: string, name: InputName, columnMap: ColumnMap): boolean {
   const text = new TextDecoder(bom).decode(bytes).replace(/^\ufeff/, '');
   const rename = renames(name, columnMap);
   const known = new Set([...REQUIRED_COLUMNS[name], ...(OPTIONAL_COLUMNS[name] ?? [])]);
+  const lines = text.split(/\r?\n/).slice(0, HEADER_SEARCH_LINES);
   const names = (line: string) => headerNames(line, sniffDelimiter(line)).map((c) => c.toLowerCase());
-  return !text
-    .split(/\r?\n/)
-    .slice(0, HEADER_SEARCH_LINES)
-    .some((line) => names(line).some((c) => known.has(c) || rename.has(c)));
+  if (lines.some((line) => names(line).some((c) => known.has(c) || rename.has(c)))) return false;
+  // A table all the same (its first two lines cut in as many fields, three or more, by the first
+  // one's delimiter): an export whose columns are named otherwise, read so that the missing column
+  // is said, not passed over with its rows.
+  const [first, second] = lines.filter((line) => line.trim());
+  const delimiter = sniffDelimiter(first ?? '');
+  const fields = (line: string | undefined) => (line === undefined ? 0 : headerNames(line, delimiter).length);
+  return !(fields(first) >= 3 && (second === undefined || fields(second) === fields(first)));
 }
 
 

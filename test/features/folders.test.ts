@@ -369,6 +369,10 @@ describe('a folder of files: dates, rejects and errors', () => {
     // Without the column map, the February export names ts and amount still: read as data, and its missing column said.
     const error = await buildFeatures({ dataDir: dir, asOf: '2026-06-30' }).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/2-feb\.txt: required column "customer_id" is missing \(found: id_client, ts, amount/);
+    // A table whose columns are all named otherwise is read all the same: its missing column is said, its rows not passed over.
+    writeFileSync(join(dir, 'transactions', '3-mar.txt'), ['client\tdate\tmontant', 'A\t2026-03-02\t7'].join('\n') + '\n');
+    const foreign = await buildFeatures({ dataDir: dir, asOf: '2026-06-30', columnMap }).catch((e: unknown) => e);
+    expect((foreign as Error).message).toMatch(/3-mar\.txt: required column "customer_id" is missing \(found: client, date, montant/);
     // A folder of notes alone holds no data file, and says what it found.
     const notes = handFolder({ 'LISEZMOI.txt': ['Rien ici pour le moment.'] });
     const empty = await buildFeatures({ dataDir: notes, asOf: '2026-06-30' }).catch((e: unknown) => e);
