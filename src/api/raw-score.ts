@@ -101,7 +101,7 @@ async function buildRawFeatures(db: Sql, version: string, model: SavedProjection
     const names = base.customers.map((c) => c.first_name).filter((n): n is string => typeof n === 'string' && n.trim() !== '');
     // Postcode-only customers: the cells around every candidate commune of their postcode.
     const postcodePath = await postcodeFile(db, requireReferences(inputs).postcodes);
-    for (const list of postcodeCandidates(postcodePath, postcodes).values()) points.push(...list);
+    for (const list of (await postcodeCandidates(postcodePath, postcodes)).values()) points.push(...list);
     const slices = await writeReferenceSlices(db, inputs, dir, points, names);
 
     const out = join(dir, 'out');

@@ -4,7 +4,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { LANGS, readPortraitStats, type Lang, type PortraitStats } from '../report/index.ts';
+import { LANGS, type Lang } from '../report/labels.ts';
+import type { PortraitStats } from '../report/index.ts';
 import { InputError } from '../errors.ts';
 import {
   activateVersion, createKey, deleteVersion, defaultStoreDir, exportLabels, labelChanges, listKeys, listVersions, migrate, openStore, publishRun, recordedInputs, revokeKey,
@@ -41,6 +42,7 @@ export async function runPortraits(runDir: string): Promise<PortraitStats | unde
   const manifestPath = join(runDir, 'model', 'manifest.json');
   if (!existsSync(features) || !existsSync(manifestPath)) return undefined;
   const ids = (JSON.parse(readFileSync(manifestPath, 'utf8')) as { personas: { id: string }[] }).personas.map((p) => p.id);
+  const { readPortraitStats } = await import('../report/index.ts');
   return readPortraitStats(features, join(runDir, 'assignments.csv'), ids);
 }
 

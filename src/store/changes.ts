@@ -7,10 +7,8 @@ import { dirname } from 'node:path';
 import { InputError } from '../errors.ts';
 import type { Progress } from '../progress.ts';
 import type { Sql } from './db.ts';
-import { buildReportModel, type ReportModel } from '../report/model.ts';
-import { PortraitStatsSchema } from '../report/portraits.ts';
+import type { ReportModel } from '../report/model.ts';
 import type { Lang } from '../report/labels.ts';
-import { writeReportWorkbook } from '../report/workbook.ts';
 import { assignmentHeader, assignmentLine, labelPage, resolveVersion, versionDetail } from './registry.ts';
 
 export interface PersonaChange {
@@ -143,6 +141,8 @@ async function* labelPages(db: Sql, version: string, since: string | null, pageR
 /** The report of a published version (the active one when `version` is null), from its stored artefacts. */
 export async function versionReport(db: Sql, version: string | null, lang: Lang = 'en'): Promise<ReportModel> {
   const d = await versionDetail(db, version);
+  // The report's modules are loaded by the commands that write one.
+  const [{ buildReportModel }, { PortraitStatsSchema }] = await Promise.all([import('../report/model.ts'), import('../report/portraits.ts')]);
   const portraits = d.portraits ? PortraitStatsSchema.safeParse(d.portraits) : null;
   return buildReportModel(
     { manifest: d.manifest, metrics: d.metrics, quantification: d.quantification, portraits: portraits?.success ? portraits.data : null, data: d.dataSummary },
@@ -164,6 +164,7 @@ async function exportWorkbook(
     for await (const page of pages) yield* page;
   }
   const source = since ? `the labels of ${version} changed since ${since}` : `the labels of ${version}`;
+  const { writeReportWorkbook } = await import('../report/workbook.ts');
   const r = await writeReportWorkbook(model, file, { lines: lines(), source });
   return { version, since, rows: r.assignmentRows };
 }

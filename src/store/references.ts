@@ -9,13 +9,22 @@ import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PersonasError } from '../errors.ts';
-import { categoriesOfFeatures, type ColumnMap } from '../features/index.ts';
-import { cellId, cellOf } from '../features/geo.ts';
-import { cleanFirstNames, cleanTiles } from '../features/clean.ts';
-import { ident, literal, openDuck, run } from '../features/duck.ts';
-import { loadInput } from '../features/sources.ts';
-import { readPostcodePoints, TILE_COLUMNS } from '../features/tiles.ts';
+import type { ColumnMap } from '../features/sources.ts';
 import { csvField, type Db, type Sql } from './db.ts';
+
+// The feature modules (the grid's projections, the inputs' checks) are loaded when a reference file
+// is stored or sliced, not by every store command.
+const features = async () => {
+  const [clean, duck, geo, sources, tiles, behaviour] = await Promise.all([
+    import('../features/clean.ts'),
+    import('../features/duck.ts'),
+    import('../features/geo.ts'),
+    import('../features/sources.ts'),
+    import('../features/tiles.ts'),
+    import('../features/behaviour.ts'),
+  ]);
+  return { ...clean, ...duck, ...geo, ...sources, ...tiles, ...behaviour };
+};
 
 export type ReferenceKind = 'tiles' | 'first_names' | 'postcodes';
 export type ReferencePaths = Partial<Record<ReferenceKind, string>>;
@@ -51,6 +60,7 @@ export async function loadReference(db: Db, kind: ReferenceKind, path: string, c
     await db.query('INSERT INTO reference_files (sha, kind, source, rows, content) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [sha, kind, path, rows, content]);
     return sha;
   }
+  const { cleanFirstNames, cleanTiles, ident, literal, loadInput, openDuck, run, TILE_COLUMNS } = await features();
   const scratch = mkdtempSync(join(tmpdir(), 'personas-reference-'));
   const { db: duck, conn } = await openDuck();
   try {
@@ -100,7 +110,7 @@ export async function attachInputs(db: Db, version: string, paths: ReferencePath
 export async function versionCategories(db: Sql, version: string): Promise<string[]> {
   const [row] = await db.query<{ inputs: VersionInputs | null; numeric: string[] | null }>(`SELECT inputs, design->'numeric' AS numeric FROM model_versions WHERE version = $1`, [version]);
   if (!row) throw new PersonasError('NOT_FOUND', `model version '${version}' is not published`);
-  return row.inputs?.categories ?? categoriesOfFeatures(row.numeric ?? []);
+  return row.inputs?.categories ?? (await features()).categoriesOfFeatures(row.numeric ?? []);
 }
 
 /** The inputs a version recorded (no references for versions published before they were kept). */
@@ -122,6 +132,7 @@ export interface GeoPoint {
  */
 export async function writeReferenceSlices(db: Sql, inputs: VersionInputs, dir: string, points: GeoPoint[], names: string[]): Promise<{ tiles: string; firstNames: string; postcodes: string }> {
   const refs = requireReferences(inputs);
+  const { cellId, cellOf, TILE_COLUMNS } = await features();
   const tiles = join(dir, 'tiles.csv');
   const lines = [['idcar_200m', ...TILE_COLUMNS].join(',')];
   const seen = new Set<string>();
@@ -186,10 +197,10 @@ export async function postcodeFile(db: Sql, sha: string): Promise<string> {
 }
 
 /** Postcode -> candidate commune points, from the postcode file (for customers without coordinates). */
-export function postcodeCandidates(path: string, codes: string[]): Map<string, GeoPoint[]> {
+export async function postcodeCandidates(path: string, codes: string[]): Promise<Map<string, GeoPoint[]>> {
   const out = new Map<string, GeoPoint[]>();
   if (!codes.length) return out;
-  const points = readPostcodePoints(path).points;
+  const points = (await features()).readPostcodePoints(path).points;
   for (const code of codes.map((c) => c.trim())) {
     const list = points.get(code);
     if (list) out.set(code, list);

@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { PersonasError } from '../errors.ts';
 import { ASSIGNMENT_COLUMNS, QuantificationSchema, RunMetricsSchema, type Manifest, type Quantification, type RunMetrics } from '../models/artefacts.ts';
-import { DesignEncodingSchema, fromParts, loadSavedProjection, type DesignEncoding, type SavedProjection } from '../models/personas/index.ts';
+import { DesignEncodingSchema, type DesignEncoding } from '../models/personas/design.ts';
+import type { SavedProjection } from '../models/personas/index.ts';
 import { silentProgress, type Progress } from '../progress.ts';
 import { DEFAULT_FIRST_NAMES_ZIP, extractZippedCsv } from '../features/reference.ts';
 import { DataSummarySchema, readDataSummary, type DataSummary } from '../features/summary.ts';
@@ -200,6 +201,8 @@ export interface PublishResult {
 /** Loads a run's model and labels as a new version (status `ready`); the active version is untouched unless `activate`. */
 export async function publishRun(db: Db, src: PublishSource, opts: { activate?: boolean; progress?: Progress; portraits?: unknown } = {}): Promise<PublishResult> {
   const progress = opts.progress ?? silentProgress;
+  // The projection's modules (the learners) are loaded by the commands that read models, not by every store command.
+  const { loadSavedProjection } = await import('../models/personas/index.ts');
   const saved = loadSavedProjection(src.modelDir); // checks every model file loads and matches the encoding
   const manifest = saved.manifest;
   const around = dirname(src.modelDir);
@@ -371,6 +374,7 @@ export async function loadVersionModels(db: Sql, version: string): Promise<Saved
   const detail = await versionDetail(db, version);
   const models = await db.query<{ persona: string; c: number; features: string[]; model: unknown }>('SELECT persona, c, features, model FROM persona_models WHERE version = $1', [version]);
   const byFile = new Map(detail.manifest.personas.map((p) => [p.modelFile, p.id]));
+  const { fromParts } = await import('../models/personas/index.ts');
   return fromParts(detail.manifest, detail.design, (file) => {
     const persona = byFile.get(file);
     const m = models.find((x) => x.persona === persona);
