@@ -8,10 +8,11 @@ import type { Command } from 'commander';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { PGlite } from '@electric-sql/pglite';
+import { existsSync } from 'node:fs';
 import { trainMany } from '../models/gbdt/workers.ts';
 import { modelBackend, tfjsBackend } from '../models/learners.ts';
 import { redactUrl } from '../store/db.ts';
+import { clusterTemplatePath, openPglite } from '../store/pglite.ts';
 
 export interface DoctorCheck {
   name: string;
@@ -88,10 +89,18 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorCheck[]
           await client.end().catch(() => undefined);
         }
       }
-      const db = await PGlite.create();
+      // A new store in memory, as the first `personas publish` makes one: from the cached cluster, or by initdb (then cached).
+      const template = clusterTemplatePath();
+      const cached = existsSync(template);
+      const db = await openPglite();
       try {
-        const { rows } = await db.query<{ v: string }>('SELECT version() AS v');
-        return `embedded store (PGlite: ${rows[0].v.split(' ').slice(0, 2).join(' ')}); DATABASE_URL not set`;
+        const [{ v }] = await db.query<{ v: string }>('SELECT version() AS v');
+        const cache = cached
+          ? `new stores start from the cluster cached in ${template}`
+          : existsSync(template)
+            ? `new stores start from the cluster cached in ${template} (written now)`
+            : `the cluster cache ${template} cannot be written: each new store runs initdb (seconds, near 1 GB)`;
+        return `embedded store (PGlite: ${v.split(' ').slice(0, 2).join(' ')}); ${cache}; DATABASE_URL not set`;
       } finally {
         await db.close();
       }

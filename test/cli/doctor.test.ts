@@ -2,6 +2,8 @@
 // store, DuckDB, and PostgreSQL/Redis at DATABASE_URL/REDIS_URL when set); a configured server
 // that does not answer, or a tfjs backend that cannot load, is a failure with exit code 1.
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -48,12 +50,18 @@ describe('personas doctor', () => {
   }, 240_000);
 
   it('fails when the tfjs backend asked for cannot load (PERSONAS_TF_BACKEND=tensorflow without tfjs-node), as JSON', async () => {
-    const r = await doctor({ PERSONAS_TF_BACKEND: 'tensorflow', REDIS_URL: '', DATABASE_URL: '' }, ['--json']);
+    // A cache of its own: the embedded store's check makes the first new store, so it writes the cluster there.
+    const cache = mkdtempSync(join(tmpdir(), 'personas-doctor-cache-'));
+    const r = await doctor({ PERSONAS_TF_BACKEND: 'tensorflow', REDIS_URL: '', DATABASE_URL: '', XDG_CACHE_HOME: cache }, ['--json']);
     expect(r.code).toBe(1);
     const out = JSON.parse(r.stdout) as { ok: boolean; checks: { name: string; status: string; detail: string }[] };
     expect(out.ok).toBe(false);
     const tfjs = out.checks.find((c) => c.name === 'tfjs')!;
     expect(tfjs.status).toBe('fail');
     expect(tfjs.detail).toMatch(/PERSONAS_TF_BACKEND=tensorflow: @tensorflow\/tfjs-node not installed/);
+    const store = out.checks.find((c) => c.name === 'postgresql')!;
+    expect(store.status).toBe('ok');
+    expect(store.detail).toMatch(/^embedded store \(PGlite: PostgreSQL \d+\.\d+\); new stores start from the cluster cached in (.*) \(written now\); DATABASE_URL not set$/);
+    expect(readdirSync(join(cache, 'personas'))).toEqual([expect.stringMatching(/^pglite-[\d.]+-cluster\.tar\.gz$/)]);
   }, 240_000);
 });
