@@ -19,8 +19,12 @@ COPY package.json ./
 COPY bin ./bin
 COPY data ./data
 RUN groupadd --system personas && useradd --system --gid personas --home-dir /app personas \
-    && mkdir -p /app/.personas && chown personas:personas /app/.personas
+    && mkdir -p /app/.personas /app/.cache && chown personas:personas /app/.personas /app/.cache
 USER personas
+# The cluster every new embedded store starts from (README, the embedded store), made once here:
+# PGlite's initdb takes seconds and near 1 GB, which a container would otherwise pay at its first store.
+RUN node -e "import('/app/dist/store/pglite.js').then(async (m) => (await m.openPglite()).close())" \
+    && test -n "$(ls /app/.cache/personas)"
 EXPOSE 8080
 ENTRYPOINT ["node", "bin/personas.js"]
 CMD ["serve"]
