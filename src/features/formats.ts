@@ -467,7 +467,7 @@ const FORMAT_WORDS = {
     multiline: (n: number) => `${n} row(s) with a line break inside a quoted field, each read as one row`,
     orderLines: (o: { lines: number; orders: number }) => `${o.lines} order lines of ${o.orders} orders (order_id), each order read as one purchase`,
     formulaText: (columns: string[]) => `values written as Excel text formulas (="00042") read as their text, in ${columns.join(', ')}`,
-    files: (n: number, list: string) => `read from the ${n} files of its folder, in name order: ${list}`,
+    files: (n: number, list: string) => (n === 1 ? `read from the one file of its folder: ${list}` : `read from the ${n} files of its folder, in name order: ${list}`),
     file: (f: FolderFile) =>
       `${f.file} (${f.rows.toLocaleString('en-GB')} row${f.rows === 1 ? '' : 's'}${f.from ? `, ${f.from} to ${f.to}` : ''}${f.repeated ? `, ${f.repeated.toLocaleString('en-GB')} of them repeating an earlier file's over common dates, left out` : ''}${f.replaced ? `, ${f.replaced.toLocaleString('en-GB')} of them amended in a later file, left out for its rows` : ''}${f.later ? `, ${f.later.toLocaleString('en-GB')} of them in a later file too${f.laterChanged ? ` (${f.laterChanged.toLocaleString('en-GB')} written otherwise there)` : ''}, read from it` : ''})`,
     more: (n: number) => `${n} more`,
@@ -497,7 +497,7 @@ const FORMAT_WORDS = {
     multiline: (n: number) => `${n} ligne(s) avec un retour à la ligne dans un champ entre guillemets, lue(s) chacune comme une seule`,
     orderLines: (o: { lines: number; orders: number }) => `${o.lines} lignes de ${o.orders} commandes (order_id), chaque commande lue comme un achat`,
     formulaText: (columns: string[]) => `valeurs écrites en formules texte d’Excel (="00042") lues comme leur texte, dans ${columns.join(', ')}`,
-    files: (n: number, list: string) => `lu dans les ${n} fichiers de son dossier, dans l’ordre de leurs noms : ${list}`,
+    files: (n: number, list: string) => (n === 1 ? `lu dans l’unique fichier de son dossier : ${list}` : `lu dans les ${n} fichiers de son dossier, dans l’ordre de leurs noms : ${list}`),
     file: (f: FolderFile) =>
       `${f.file} (${f.rows.toLocaleString('fr-FR')} ligne${f.rows > 1 ? 's' : ''}${f.from ? `, du ${f.from} au ${f.to}` : ''}${f.repeated ? `, dont ${f.repeated.toLocaleString('fr-FR')} répétant celles d’un fichier précédent aux mêmes dates, écartées` : ''}${f.replaced ? `, dont ${f.replaced.toLocaleString('fr-FR')} corrigées dans un fichier suivant, écartées au profit des siennes` : ''}${f.later ? `, dont ${f.later.toLocaleString('fr-FR')} aussi dans un fichier suivant${f.laterChanged ? ` (${f.laterChanged.toLocaleString('fr-FR')} écrites autrement là)` : ''}, lues dans celui-ci` : ''})`,
     more: (n: number) => `${n} autres`,

@@ -373,6 +373,10 @@ describe('a folder of files: dates, rejects and errors', () => {
     writeFileSync(join(dir, 'transactions', '3-mar.txt'), ['client\tdate\tmontant', 'A\t2026-03-02\t7'].join('\n') + '\n');
     const foreign = await buildFeatures({ dataDir: dir, asOf: '2026-06-30', columnMap }).catch((e: unknown) => e);
     expect((foreign as Error).message).toMatch(/3-mar\.txt: required column "customer_id" is missing \(found: client, date, montant/);
+    // One export and its note: the one file said as one.
+    const single = await buildFeatures({ dataDir: handFolder({ 'jan.csv': [HEADER, 'A,2026-01-05,10,store,food,0'], 'LISEZMOI.txt': ['Rien de plus.'] }), asOf: '2026-06-30' });
+    expect(describeFormat(single.summary.formats!.transactions)[0]).toBe('read from the one file of its folder: jan.csv (1 row, 2026-01-05 to 2026-01-05)');
+    expect(describeFormat(single.summary.formats!.transactions, 'fr')[0]).toBe('lu dans l’unique fichier de son dossier : jan.csv (1 ligne, du 2026-01-05 au 2026-01-05)');
     // A folder of notes alone holds no data file, and says what it found.
     const notes = handFolder({ 'LISEZMOI.txt': ['Rien ici pour le moment.'] });
     const empty = await buildFeatures({ dataDir: notes, asOf: '2026-06-30' }).catch((e: unknown) => e);
