@@ -147,9 +147,9 @@ export function inputFiles(path: string, input?: { name: InputName; columnMap?: 
 }
 
 /**
- * Whether text file `path` names no column of input `name` in its first lines (HEADER_SEARCH_LINES):
- * no field of any of them is a contract column of the input, or a name the column map renames.
- * Read in UTF-16 after its byte order mark, else as UTF-8 (the column names are ASCII).
+ * Whether text file `path` is a note: no field of its first lines (HEADER_SEARCH_LINES) is a
+ * contract column of input `name` or a name the column map renames, and those lines are not a
+ * table. Read in UTF-16 after its byte order mark, else as UTF-8 (the column names are ASCII).
  */
 function isNote(path: string, name: InputName, columnMap: ColumnMap): boolean {
   const fd = openSync(path, 'r');
