@@ -23,7 +23,20 @@ const features = async () => {
     import('../features/tiles.ts'),
     import('../features/behaviour.ts'),
   ]);
-  return { ...clean, ...duck, ...geo, ...sources, ...tiles, ...behaviour };
+  return {
+    cleanFirstNames: clean.cleanFirstNames,
+    cleanTiles: clean.cleanTiles,
+    ident: duck.ident,
+    literal: duck.literal,
+    openDuck: duck.openDuck,
+    run: duck.run,
+    cellId: geo.cellId,
+    cellOf: geo.cellOf,
+    loadInput: sources.loadInput,
+    readPostcodePoints: tiles.readPostcodePoints,
+    TILE_COLUMNS: tiles.TILE_COLUMNS,
+    categoriesOfFeatures: behaviour.categoriesOfFeatures,
+  };
 };
 
 export type ReferenceKind = 'tiles' | 'first_names' | 'postcodes';
