@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { copyStatement, csvRowsEnd, type Db, type Sql } from './db.ts';
 
@@ -89,6 +89,12 @@ async function createCluster(dataDir: string | undefined): Promise<PGlite> {
       const aside = `${template}.${process.pid}`;
       writeFileSync(aside, dump);
       renameSync(aside, template);
+      // Another PGlite version's cluster is of no use to this one: it goes (4.5 MB each).
+      const own = basename(template);
+      for (const f of readdirSync(dirname(template))) {
+        const version = /^pglite-(.+)-cluster\.tar\.gz(?:\.\d+)?$/.exec(f)?.[1];
+        if (version && !f.startsWith(own.replace(/cluster\.tar\.gz$/, ''))) rmSync(join(dirname(template), f), { force: true });
+      }
     } catch {
       // No cache then: the next new store runs initdb too.
     }

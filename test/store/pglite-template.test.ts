@@ -1,8 +1,8 @@
 // A new embedded store starts from the cluster cached by the first (PGlite's initdb in WASM takes
 // seconds and near a gigabyte): the cache is written once, read by every later new store, never
 // holds a store's own rows, and a damaged or unwritable cache falls back to initdb.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listVersions, openStore } from '../../src/store/index.ts';
@@ -28,9 +28,14 @@ describe('the cached cluster a new embedded store starts from', () => {
     const template = clusterTemplatePath();
     expect(template.startsWith(join(cache, 'personas', 'pglite-'))).toBe(true);
     expect(existsSync(template)).toBe(false);
+    // An earlier PGlite version's cluster, of no use to this one, and another file of the user's.
+    mkdirSync(join(cache, 'personas'));
+    writeFileSync(join(cache, 'personas', 'pglite-0.0.1-cluster.tar.gz'), 'an old cluster');
+    writeFileSync(join(cache, 'personas', 'notes.txt'), 'kept');
     const first = await openStore({ databaseUrl: null, dataDir: join(tempDir(), 'store') });
     try {
       expect(readFileSync(template).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+      expect(readdirSync(join(cache, 'personas')).sort()).toEqual(['notes.txt', basename(template)]);
       await first.exec(`CREATE TABLE own_rows (x int); INSERT INTO own_rows VALUES (1)`);
     } finally {
       await first.close();
