@@ -51,9 +51,9 @@ function sqlOf(target: PGlite | Transaction, blobChars: number): Sql {
 /**
  * Where a new store's first files are kept for the next one: a fresh cluster of this PGlite
  * version, as PGlite's own `dumpDataDir` writes it (gzip tar, 4.5 MB), in the user's cache
- * (`$XDG_CACHE_HOME/personas`, else `~/.cache/personas`). A new store made by PGlite's initdb in
- * WASM took 4.3 to 5 s and 0.74 to 0.91 GB; loaded from the dump, 1.4 to 2 s and 0.4 GB
- * (BENCHMARKS.md, session 35).
+ * (`$XDG_CACHE_HOME/personas`, else `~/.cache/personas`). `personas migrate` of a new store took
+ * 5.9 to 7.0 s and about 1 GB with PGlite's initdb in WASM, 3.4 to 3.6 s and 0.55 GB from the
+ * dump (BENCHMARKS.md, "Embedded store").
  */
 export function clusterTemplatePath(): string {
   const pkg = join(dirname(dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'))), 'package.json');
@@ -90,10 +90,9 @@ async function createCluster(dataDir: string | undefined): Promise<PGlite> {
       writeFileSync(aside, dump);
       renameSync(aside, template);
       // Another PGlite version's cluster is of no use to this one: it goes (4.5 MB each).
-      const own = basename(template);
+      const ownVersion = basename(template).replace(/cluster\.tar\.gz$/, '');
       for (const f of readdirSync(dirname(template))) {
-        const version = /^pglite-(.+)-cluster\.tar\.gz(?:\.\d+)?$/.exec(f)?.[1];
-        if (version && !f.startsWith(own.replace(/cluster\.tar\.gz$/, ''))) rmSync(join(dirname(template), f), { force: true });
+        if (/^pglite-.+-cluster\.tar\.gz(?:\.\d+)?$/.test(f) && !f.startsWith(ownVersion)) rmSync(join(dirname(template), f), { force: true });
       }
     } catch {
       // No cache then: the next new store runs initdb too.
