@@ -4,7 +4,7 @@
 // semicolons, "12,50" and "25/04/2026", and "Unicode text" as UTF-16 with tabs; each is read as
 // such, and what was read is reported (features.json `formats`, and a line on the terminal), never
 // guessed silently.
-import { closeSync, createReadStream, createWriteStream, openSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, fstatSync, openSync, readSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -151,7 +151,9 @@ export interface TextScan {
  */
 export function scanText(path: string): TextScan {
   const fd = openSync(path, 'r');
-  const size = 16 * 1024 * 1024;
+  // Reads of 16 MB, or one of the file's size and the read that finds its end: a small file (a
+  // request's rows, a reference slice) does not pay for zeroing 16 MB, 3 to 4 ms a file.
+  const size = Math.max(1, Math.min(16 * 1024 * 1024, fstatSync(fd).size + 1));
   const buf = Buffer.alloc(size + 8); // room for the carried bytes (at most 5)
   let carry = 0;
   let first = true;

@@ -1,7 +1,7 @@
 // The feature pipeline: a data directory of contract inputs -> one row per customer with the
 // feature catalogue of CONTRACT.md section 2, written as features.parquet + features.json and
 // returned as an in-memory FeatureTable.
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../errors.ts';
@@ -93,6 +93,9 @@ export function referenceInputs(dataDir: string, opts: { firstNamesPath?: string
   };
 }
 
+/** Inputs (every file, the reference files too) under this many bytes in all are read by one DuckDB thread. */
+const SMALL_BUILD_BYTES = 4 * 1024 * 1024;
+
 export async function buildFeatures(opts: BuildFeaturesOptions): Promise<FeatureBuild> {
   const progress = opts.progress ?? silentProgress;
   const { db, conn } = await openDuck();
@@ -116,6 +119,10 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     // Every file's header first: a missing column is told before minutes of reading the others.
     const files = Object.fromEntries(INPUTS.map((name) => [name, inputFiles(inputs[name], { name, columnMap: opts.columnMap }).files])) as Record<InputName, string[]>;
     for (const name of INPUTS) for (const file of files[name]) await checkHeader(name, file, opts.columnMap);
+    // A small base (a request's rows, a few customers) is read by one thread: a second costs more
+    // to hand work to than it saves (BENCHMARKS.md, session 36). The user's thread count stands.
+    const bytes = INPUTS.reduce((n, name) => files[name].reduce((m, f) => m + statSync(f).size, n), 0);
+    if (bytes < SMALL_BUILD_BYTES && !process.env.PERSONAS_DUCKDB_THREADS) await run(conn, 'SET threads = 1');
     // Each event file is loaded, checked, and its raw text table freed before the next is loaded
     // (the clean views read the checked tables): DuckDB then never holds the purchases' text and
     // the contacts' at once, which on a million customers it had to spill (BENCHMARKS.md, session 29).
@@ -368,28 +375,38 @@ export async function readFeatureTable(parquetPath: string): Promise<FeatureTabl
   }
 }
 
+/**
+ * Values the medians of one summary query hold at once (all of their columns' values): a million
+ * customers' columns are read one a query, as before, where eight a query cost 0.15 GB more peak
+ * memory; a small base's all in one. Each query has a fixed cost (about 0.7 ms here), which a small
+ * build (a request's rows) paid 90 times when each column took two (BENCHMARKS.md, session 36).
+ */
+const SUMMARY_VALUES = 1_000_000;
+
+/** Each feature's missing share, and the range and median of a numeric one or the levels of a categorical one. */
 async function summarise(conn: Duck, table: FeatureTable): Promise<FeatureStats[]> {
   const stats: FeatureStats[] = [];
-  for (const name of table.numericNames) {
-    const r = await rows(
+  const perQuery = Math.max(1, Math.floor(SUMMARY_VALUES / Math.max(1, table.rows)));
+  for (let k = 0; k < table.numericNames.length; k += perQuery) {
+    const names = table.numericNames.slice(k, k + perQuery);
+    const [r] = await rows(
       conn,
-      `SELECT count(*) FILTER (WHERE ${ident(name)} IS NULL OR isnan(${ident(name)})) / count(*) AS missing,
-              min(${ident(name)}) AS mn, median(${ident(name)}) AS med, max(${ident(name)}) AS mx
-       FROM features WHERE NOT isnan(coalesce(${ident(name)}, 0))`,
+      `SELECT ${names
+        .map((name, j) => {
+          const c = ident(name);
+          const present = `NOT isnan(coalesce(${c}, 0))`;
+          return `count(*) FILTER (WHERE ${c} IS NULL OR isnan(${c})) / count(*) AS missing${j}, min(${c}) FILTER (WHERE ${present}) AS mn${j}, median(${c}) FILTER (WHERE ${present}) AS med${j}, max(${c}) FILTER (WHERE ${present}) AS mx${j}`;
+        })
+        .join(', ')} FROM features`,
     );
-    const all = await rows(conn, `SELECT count(*) FILTER (WHERE ${ident(name)} IS NULL OR isnan(${ident(name)})) / count(*) AS missing FROM features`);
-    stats.push({
-      name,
-      kind: 'numeric',
-      missingShare: toNumber(all[0].missing),
-      min: toNumber(r[0].mn),
-      median: toNumber(r[0].med),
-      max: toNumber(r[0].mx),
-    });
+    names.forEach((name, j) =>
+      stats.push({ name, kind: 'numeric', missingShare: toNumber(r[`missing${j}`]), min: toNumber(r[`mn${j}`]), median: toNumber(r[`med${j}`]), max: toNumber(r[`mx${j}`]) }),
+    );
   }
-  for (const name of table.categoricalNames) {
-    const r = await rows(conn, `SELECT count(*) FILTER (WHERE ${ident(name)} IS NULL) / count(*) AS missing, count(DISTINCT ${ident(name)}) AS levels FROM features`);
-    stats.push({ name, kind: 'categorical', missingShare: toNumber(r[0].missing), levels: toNumber(r[0].levels) });
+  const categorical = table.categoricalNames;
+  if (categorical.length) {
+    const [r] = await rows(conn, `SELECT ${categorical.map((name, j) => `count(*) FILTER (WHERE ${ident(name)} IS NULL) / count(*) AS missing${j}, count(DISTINCT ${ident(name)}) AS levels${j}`).join(', ')} FROM features`);
+    categorical.forEach((name, j) => stats.push({ name, kind: 'categorical', missingShare: toNumber(r[`missing${j}`]), levels: toNumber(r[`levels${j}`]) }));
   }
   return stats;
 }

@@ -133,6 +133,30 @@ describe('feature families on a hand-written base', () => {
     expect(age).toMatchObject({ kind: 'numeric', missingShare: 0.25, max: 50 });
     expect(age.min).toBeCloseTo(11, 0);
   });
+
+  it("summarises every feature as its column in the table says (the columns are read a few at a time)", () => {
+    const { table, summary } = build;
+    expect(table.numericNames.length).toBeGreaterThan(16);
+    expect(summary.features.map((f) => f.name)).toEqual([...table.numericNames, ...table.categoricalNames]);
+    for (const [k, name] of table.numericNames.entries()) {
+      const present = Array.from(table.numeric[k]).filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+      const mid = present.length / 2;
+      const median = present.length % 2 ? present[Math.floor(mid)] : (present[mid - 1] + present[mid]) / 2;
+      const stats = summary.features.find((f) => f.name === name)!;
+      expect(stats.kind, name).toBe('numeric');
+      expect(stats.missingShare, name).toBe(1 - present.length / table.rows);
+      // The table holds float32 values; the summary is computed on DuckDB's doubles.
+      for (const [got, want] of [[stats.min, present[0]], [stats.median, median], [stats.max, present.at(-1)]] as const) {
+        if (want === undefined) expect(got, name).toBeNaN();
+        else expect(Math.abs(got! - want), `${name}: ${got} against ${want}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(want)));
+      }
+    }
+    for (const [k, name] of table.categoricalNames.entries()) {
+      const values = table.categorical[k];
+      const stats = summary.features.find((f) => f.name === name)!;
+      expect(stats, name).toEqual({ name, kind: 'categorical', missingShare: values.filter((v) => v === null).length / table.rows, levels: new Set(values.filter((v) => v !== null)).size });
+    }
+  });
 });
 
 describe('Parquet inputs', () => {
