@@ -6,7 +6,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildFeatures, categoriesOfFeatures, type FeatureTable } from '../features/index.ts';
+import { buildFeatures, categoriesOfFeatures, customerPoint, type FeatureTable } from '../features/index.ts';
 import type { SavedProjection } from '../models/personas/index.ts';
 import { csvField, type Sql } from '../store/db.ts';
 import { versionValueMap } from '../store/registry.ts';
@@ -93,9 +93,9 @@ async function buildRawFeatures(db: Sql, version: string, model: SavedProjection
     const points: GeoPoint[] = [];
     const postcodes: string[] = [];
     for (const c of base.customers) {
-      const lat = num(c.lat);
-      const lon = num(c.lon);
-      if (Number.isFinite(lat) && Number.isFinite(lon)) points.push({ lat, lon });
+      // The point the pipeline will read (swapped back, or none at 0, 0 or past ±90 / ±180 degrees).
+      const point = customerPoint(num(c.lat), num(c.lon));
+      if (point) points.push(point);
       else if (c.postcode !== null && c.postcode !== undefined && String(c.postcode).trim()) postcodes.push(String(c.postcode));
     }
     const names = base.customers.map((c) => c.first_name).filter((n): n is string => typeof n === 'string' && n.trim() !== '');

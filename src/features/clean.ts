@@ -8,6 +8,7 @@ import { InputError } from '../errors.ts';
 import { JOINED_LINES } from './broken-lines.ts';
 import { ident, literal, oneOf, rows, run, trimmed, type Duck } from './duck.ts';
 import { amountSql, numberSql, timestampSql } from './formats.ts';
+import { GRID_TERRITORIES } from './geo.ts';
 import { KEPT_LISTED } from './summary.ts';
 import { CHANNELS, FLAG_NO, FLAG_YES, INTERACTION_TYPES, mappedSql, unknownValues, type UnknownValue, type ValueMap } from './values.ts';
 import { EXTRA_FIELDS, recordLines, REQUIRED_COLUMNS, STRAY_QUOTE, type LoadedInput } from './sources.ts';
@@ -298,6 +299,14 @@ export async function cleanCustomers(
 ): Promise<RejectCount[]> {
   const has = (c: string) => input.columns.includes(c);
   const num = (c: string) => numberSql(c, input.format);
+  // Degrees past ±90 / ±180 are no place (a typo, a projected coordinate), nor is 0, 0 (a
+  // geocoder's placeholder): set missing, the postcode then places the customer. A point in none of
+  // the grid's territories whose latitude and longitude swapped lie in one is read swapped back
+  // (geo.ts customerPoint, the same rule).
+  const lat = `CASE WHEN abs(${num('lat')}) <= 90 THEN ${num('lat')} END`;
+  const lon = `CASE WHEN abs(${num('lon')}) <= 180 THEN ${num('lon')} END`;
+  const nowhere = `(${num('lat')} = 0 AND ${num('lon')} = 0)`;
+  const swapped = `(NOT ${inTerritory(lat, lon)} AND ${inTerritory(lon, lat)})`;
   const checks: Check[] = [
     { reason: 'missing_customer_id', action: 'dropped', when: `NOT ${present('customer_id')}` },
     ...(has('signup_date') ? [{ reason: 'bad_date', action: 'dropped' as const, when: `${present('signup_date')} AND ${timestampSql('signup_date', input.format)} IS NULL` }] : []),
@@ -311,11 +320,14 @@ export async function cleanCustomers(
       ? [{ reason: 'short_postcode', action: 'kept: leading 0 restored' as const, when: `regexp_full_match(trim(postcode), '[1-9][0-9]{3}')` }]
       : []),
     ...(has('lat') && has('lon')
-      ? [{
-          reason: 'bad_coordinates',
-          action: 'kept: set missing' as const,
-          when: `(${present('lat')} AND p__p_lat IS NULL) OR (${present('lon')} AND p__p_lon IS NULL)`,
-        }]
+      ? [
+          {
+            reason: 'bad_coordinates',
+            action: 'kept: set missing' as const,
+            when: `(${present('lat')} AND p__p_lat IS NULL) OR (${present('lon')} AND p__p_lon IS NULL)`,
+          },
+          { reason: 'swapped_coordinates', action: 'kept: latitude and longitude swapped back' as const, when: `coalesce(${swapped}, false)` },
+        ]
       : []),
     // A record an unquoted line break had cut in two lines, read as one (see joinBrokenLines).
     ...(input.joinedLines ? [{ reason: 'unquoted_line_break', action: 'kept: its lines joined' as const, when: JOINED_LINES }] : []),
@@ -335,9 +347,8 @@ export async function cleanCustomers(
     // (a two-digit year, 1900 as a placeholder, 2072 for 1972 are not).
     p_birth_year: col('birth_year', `CASE WHEN ${birthYear} BETWEEN ${year - MAX_AGE} AND ${year} THEN ${birthYear} END`, 'INTEGER'),
     p_postcode: col('postcode', `CASE WHEN regexp_full_match(trim(postcode), '[1-9][0-9]{3}') THEN '0' || trim(postcode) ELSE nullif(trim(postcode), '') END`),
-    // Degrees past ±90 / ±180 are no place (a typo, a projected coordinate): set missing, the postcode then places the customer.
-    p_lat: col('lat', `CASE WHEN abs(${num('lat')}) <= 90 THEN ${num('lat')} END`, 'DOUBLE'),
-    p_lon: col('lon', `CASE WHEN abs(${num('lon')}) <= 180 THEN ${num('lon')} END`, 'DOUBLE'),
+    p_lat: col('lat', has('lon') ? `CASE WHEN ${nowhere} THEN NULL WHEN ${swapped} THEN ${lon} ELSE ${lat} END` : lat, 'DOUBLE'),
+    p_lon: col('lon', has('lat') ? `CASE WHEN ${nowhere} THEN NULL WHEN ${swapped} THEN ${lat} ELSE ${lon} END` : lon, 'DOUBLE'),
     p_signup_date: col('signup_date', `${timestampSql('signup_date', input.format)}::DATE`, 'DATE'),
     p_segment: col('segment', `nullif(trim(segment), '')`),
     // A client column's numbers written with a decimal comma are carried with a point, so the column
@@ -364,6 +375,11 @@ export async function cleanCustomers(
      FROM ${ident(checked)} WHERE _reason IS NULL OR _action <> 'dropped' ORDER BY _record`,
   );
   return counts;
+}
+
+/** SQL: whether the point (`lat`, `lon`, degrees) lies in a territory of the grid (geo.ts GRID_TERRITORIES). */
+function inTerritory(lat: string, lon: string): string {
+  return `(${GRID_TERRITORIES.map((t) => `(${lat} > ${t.lat[0]} AND ${lat} < ${t.lat[1]} AND ${lon} > ${t.lon[0]} AND ${lon} < ${t.lon[1]})`).join(' OR ')})`;
 }
 
 /** A numeric id as a key without its leading zeros or a trailing ".0" (SQL over text column `c`). */

@@ -25,11 +25,41 @@ function converter(crs: GridCrs): proj4.Converter {
   return c;
 }
 
-/** The grid CRS covering a WGS84 point: Antilles and Réunion use their own UTM grids. */
+/**
+ * Where the INSEE grid has cells, as WGS84 boxes (open bounds, degrees): metropolitan France with
+ * Corsica, the Antilles, Réunion. A customer's point outside them finds no cell; one whose latitude
+ * and longitude swapped lie in one was written the other way round (customerPoint).
+ */
+export const GRID_TERRITORIES: readonly { crs: GridCrs; lat: readonly [number, number]; lon: readonly [number, number] }[] = [
+  { crs: 3035, lat: [41, 51.5], lon: [-5.5, 10] },
+  { crs: 5490, lat: [14, 18.5], lon: [-63.5, -60.5] },
+  { crs: 2975, lat: [-21.6, -20.7], lon: [55, 56] },
+];
+
+const within = (t: (typeof GRID_TERRITORIES)[number], lat: number, lon: number) => lat > t.lat[0] && lat < t.lat[1] && lon > t.lon[0] && lon < t.lon[1];
+
+/** Whether a WGS84 point lies in a territory of the grid (GRID_TERRITORIES). */
+export function inGridTerritory(lat: number, lon: number): boolean {
+  return GRID_TERRITORIES.some((t) => within(t, lat, lon));
+}
+
+/** The grid CRS covering a WGS84 point: Antilles and Réunion use their own UTM grids, everything else metropolitan France's. */
 export function gridCrsFor(lat: number, lon: number): GridCrs {
-  if (lat > 14 && lat < 18.5 && lon > -63.5 && lon < -60.5) return 5490;
-  if (lat > -21.6 && lat < -20.7 && lon > 55 && lon < 56) return 2975;
-  return 3035;
+  return GRID_TERRITORIES.find((t) => t.crs !== 3035 && within(t, lat, lon))?.crs ?? 3035;
+}
+
+/**
+ * A customer's coordinates as the feature pipeline reads them (clean.ts cleanCustomers, the same
+ * rule in SQL): none past ±90 / ±180 degrees or at 0, 0 (a geocoder's placeholder: the postcode
+ * then places the customer); latitude and longitude swapped back where the point lies in none of
+ * the grid's territories and the swapped one does (an export writing longitude first, columns
+ * mapped the wrong way round). A point outside every territory otherwise stays as written (a
+ * customer abroad: no cell).
+ */
+export function customerPoint(lat: number, lon: number): { lat: number; lon: number; swapped: boolean } | null {
+  if (!Number.isFinite(lat) || !Number.isFinite(lon) || Math.abs(lat) > 90 || Math.abs(lon) > 180 || (lat === 0 && lon === 0)) return null;
+  if (!inGridTerritory(lat, lon) && inGridTerritory(lon, lat)) return { lat: lon, lon: lat, swapped: true };
+  return { lat, lon, swapped: false };
 }
 
 /** Projects WGS84 (lat, lon) degrees to (easting, northing) metres in `crs`. */

@@ -3,7 +3,7 @@ export { buildFeatures, readFeatureTable, referenceInputs, type BuildFeaturesOpt
 export type { ColumnMap, InputName } from './sources.ts';
 export type { RejectCount } from './clean.ts';
 export { type FeatureTable, numericColumn, categoricalColumn, featureNames } from './table.ts';
-export { cellOf, cellId, parseCellId, project } from './geo.ts';
+export { cellOf, cellId, customerPoint, parseCellId, project } from './geo.ts';
 export { survival } from './names.ts';
 export { splitFeatureTable } from './partition.ts';
 export { categoriesOfFeatures } from './behaviour.ts';

@@ -310,8 +310,12 @@ const REASONS: Record<string, Record<Lang, string>> = {
   bad_birth_year: { en: 'birth year not readable or not plausible (set missing)', fr: 'année de naissance illisible ou invraisemblable (laissée vide)' },
   bad_sex: { en: 'sex not readable (set missing)', fr: 'sexe illisible (laissé vide)' },
   bad_coordinates: {
-    en: 'coordinates not readable, or past ±90 / ±180 degrees (set missing: the postcode places the customer)',
-    fr: 'coordonnées illisibles, ou au-delà de ±90 / ±180 degrés (laissées vides : le code postal situe le client)',
+    en: 'coordinates not readable, past ±90 / ±180 degrees, or 0, 0 (a geocoder’s placeholder) (set missing: the postcode places the customer)',
+    fr: 'coordonnées illisibles, au-delà de ±90 / ±180 degrés, ou 0, 0 (valeur de remplissage d’un géocodeur) (laissées vides : le code postal situe le client)',
+  },
+  swapped_coordinates: {
+    en: 'latitude and longitude written the other way round: outside France, in France once swapped (swapped back)',
+    fr: 'latitude et longitude écrites l’une pour l’autre : hors de France, en France une fois interverties (remises dans l’ordre)',
   },
   short_postcode: { en: 'postcode missing its leading 0 (restored)', fr: 'code postal sans son 0 initial (rétabli)' },
   unknown_channel: { en: 'unknown channel (counted as other)', fr: 'canal inconnu (compté en « autre »)' },

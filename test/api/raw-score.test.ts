@@ -102,6 +102,23 @@ for (const variant of STORE_VARIANTS) {
       expect(res.body.results[2].features.tile_ind).not.toBeNull();
     });
 
+    it('reads coordinates written longitude first, or at 0, 0, as the batch reads them', async () => {
+      const id = customers.find((c) => c.lat && c.postcode && c.birth_year)!.customer_id;
+      const base = baseOf([id]);
+      const c = base.customers[0];
+      const send = (row: Record<string, unknown>) => request(app).post('/v1/score').set(auth).send({ base: { ...base, customers: [row] } });
+      const [right, swapped, nowhere, postcodeOnly] = await Promise.all([c, { ...c, lat: c.lon, lon: c.lat }, { ...c, lat: 0, lon: 0 }, { ...c, lat: null, lon: null }].map(send));
+      for (const res of [right, swapped, nowhere, postcodeOnly]) expect(res.status, JSON.stringify(res.body)).toBe(200);
+      // Swapped back: the features and scores of the row written right (its tiles fetched around the right point).
+      expect(swapped.body.results).toEqual(right.body.results);
+      expect(swapped.body.results[0].features.tile_found).toBe(1);
+      expect(swapped.body.warnings).toEqual([{ path: 'body.base.customers.0', reason: expect.stringMatching(/^swapped_coordinates/) }]);
+      // At 0, 0: placed by its postcode, as a row without coordinates is (the tiles around its commune fetched).
+      expect(nowhere.body.warnings).toEqual([{ path: 'body.base.customers.0', reason: expect.stringMatching(/^bad_coordinates/) }]);
+      expect(nowhere.body.results).toEqual(postcodeOnly.body.results);
+      expect(nowhere.body.results[0].features.tile_ind).not.toBeNull();
+    });
+
     it('refuses rows the batch would reject, naming each one, and reports repaired rows', async () => {
       const base = baseOf([customers[0].customer_id]);
       const orphan = { ...base.transactions[0], customer_id: 'nobody' };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cellId, cellOf, parseCellId, project } from '../../src/features/geo.ts';
+import { cellId, cellOf, customerPoint, parseCellId, project } from '../../src/features/geo.ts';
 
 describe('EPSG:3035 projection', () => {
   it('matches the EPSG Guidance Note 7-2 example (50N 5E)', () => {
@@ -25,5 +25,24 @@ describe('200 m cells', () => {
 
   it('uses the Réunion grid for a point in Réunion', () => {
     expect(cellOf(-21.1, 55.5).crs).toBe(2975);
+  });
+});
+
+describe("a customer's point as the pipeline reads it", () => {
+  it('is swapped back where only the swapped point lies where the grid has cells', () => {
+    expect(customerPoint(48.8566, 2.3522)).toEqual({ lat: 48.8566, lon: 2.3522, swapped: false });
+    expect(customerPoint(2.3522, 48.8566)).toEqual({ lat: 48.8566, lon: 2.3522, swapped: true }); // Paris
+    expect(customerPoint(-61.0, 14.6)).toEqual({ lat: 14.6, lon: -61.0, swapped: true }); // Fort-de-France
+    expect(customerPoint(55.45, -20.88)).toEqual({ lat: -20.88, lon: 55.45, swapped: true }); // Saint-Denis, Réunion
+    expect(customerPoint(41.9, 8.7)).toEqual({ lat: 41.9, lon: 8.7, swapped: false }); // Ajaccio, as written
+  });
+
+  it('stays as written abroad, and is none at 0, 0 or past the degrees', () => {
+    expect(customerPoint(40.71, -74.0)).toEqual({ lat: 40.71, lon: -74.0, swapped: false }); // New York
+    expect(customerPoint(4.93, -52.33)).toEqual({ lat: 4.93, lon: -52.33, swapped: false }); // Cayenne: no grid, not swapped
+    expect(customerPoint(0, 0)).toBeNull();
+    expect(customerPoint(48.85, 2352.2)).toBeNull();
+    expect(customerPoint(6862000, 652000)).toBeNull(); // Lambert 93 metres
+    expect(customerPoint(NaN, 2.35)).toBeNull();
   });
 });

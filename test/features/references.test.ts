@@ -149,6 +149,44 @@ describe('coordinates past ±90 / ±180 degrees', () => {
   });
 });
 
+describe('coordinates written longitude first, or at 0, 0', () => {
+  // A's postcode placed exactly at A's point, as above: placed by its postcode, A has its own point's features.
+  const paris = `75111;PARIS 11;75011;;PARIS;${A.lat},${A.lon}`;
+  const build = async (point: string) => {
+    const data = tempDir();
+    cleanBase(data);
+    appendFileSync(join(data, 'laposte_hexasmal.csv'), paris + '\n');
+    const path = join(data, 'customers.csv');
+    writeFileSync(path, readFileSync(path, 'utf8').replace(`,${A.lat},${A.lon},`, `,${point},`));
+    const out = tempDir();
+    return { out, build: await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' }) };
+  };
+  const tiles = ['tile_found', 'tile_ind', 'tile_income', 'tile_share_owner', 'tile_share_age_65p'];
+
+  it('are read swapped back where the point is outside France and the swapped one inside, and listed', async () => {
+    const right = await build(`${A.lat},${A.lon}`);
+    const swapped = await build(`${A.lon},${A.lat}`);
+    expect(right.build.rejects).toEqual([]);
+    expect(swapped.build.rejects).toEqual([{ file: 'customers', reason: 'swapped_coordinates', action: 'kept: latitude and longitude swapped back', rows: 1 }]);
+    expect(rejected(swapped.out, 'customers')).toEqual([['2', '1', 'swapped_coordinates', 'kept: latitude and longitude swapped back']]);
+    for (const name of tiles) expect(numericColumn(swapped.build.table, name)![0], name).toBe(numericColumn(right.build.table, name)![0]);
+    expect(numericColumn(swapped.build.table, 'tile_found')![0]).toBe(1);
+    for (const lang of ['en', 'fr'] as const) expect(reasonLabel('swapped_coordinates', lang)).not.toBe('swapped_coordinates');
+  });
+
+  it("at 0, 0 (a geocoder's placeholder) are set missing and the postcode places the customer; a point abroad stays", async () => {
+    const right = await build(`${A.lat},${A.lon}`);
+    const nowhere = await build('0,0');
+    expect(rejected(nowhere.out, 'customers')).toEqual([['2', '1', 'bad_coordinates', 'kept: set missing']]);
+    for (const name of tiles) expect(numericColumn(nowhere.build.table, name)![0], name).toBe(numericColumn(right.build.table, name)![0]);
+    // New York: no cell there, and its swapped point is not in France either.
+    const abroad = await build('40.7128,-74.006');
+    expect(abroad.build.rejects).toEqual([]);
+    expect(numericColumn(abroad.build.table, 'tile_found')![0]).toBe(0);
+    expect(numericColumn(abroad.build.table, 'tile_ind')![0]).toBeNaN();
+  });
+});
+
 describe('files joined end to end', () => {
   it("read as one file, the second file's header line counted as repeated_header", async () => {
     // The base's tiles cut in two files (as INSEE ships the metropolitan and overseas grids), then joined with `cat`.
