@@ -23,9 +23,28 @@ export function survival(age: number, sex: 1 | 2): number {
 }
 
 /**
+ * SQL: the key a first name is matched by, upper case, without its accents, its hyphens and spaces
+ * one hyphen (`Hélène`, `HELENE` -> `HELENE`; `Jean Pierre`, `JEAN-PIERRE` -> `JEAN-PIERRE`). INSEE
+ * lists each spelling apart, and the rare ones are recent births: HÉLÈNE 281,580 births around 1946
+ * on average, HELENE 237 around 2012; ANDRÉ 1931, ANDRE 2008 (BENCHMARKS.md, session 36). A customer
+ * file that writes names without accents (an upper-case legacy system, a web form) then gave its
+ * Hélènes and Andrés the age of children. Matched by key, a name's births are those of all its
+ * spellings, as a person is.
+ */
+export function nameKeySql(c: string): string {
+  return `nullif(trim(regexp_replace(strip_accents(upper(${c})), '[\\s-]+', '-', 'g'), '-'), '')`;
+}
+
+/** A first name's key, as nameKeySql makes it (for looking up births outside DuckDB). */
+export function nameKey(name: string): string {
+  return name.toUpperCase().normalize('NFD').replace(/\p{Mn}/gu, '').replace(/[\s-]+/g, '-').replace(/^-+|-+$/g, '');
+}
+
+/**
  * Creates table `name_ages(first_name, sex, age)` from the births table
  * `births(sexe INTEGER, preusuel VARCHAR, annais INTEGER, nombre DOUBLE)`: one row per
- * (name, sex) and one per name with sex NULL (both sexes pooled).
+ * (name key, sex) and one per name key with sex NULL (both sexes pooled), each name's spellings
+ * pooled (nameKeySql); customers are joined on their first name's key.
  */
 export async function buildNameAges(conn: Duck, asOfYear: number): Promise<void> {
   // The sums run in a set order (ORDER BY): a sum of doubles otherwise moves in its last digits
@@ -37,10 +56,15 @@ export async function buildNameAges(conn: Duck, asOfYear: number): Promise<void>
   await run(
     conn,
     `CREATE OR REPLACE TABLE name_ages AS
-     WITH w AS (
-       SELECT b.preusuel AS first_name, b.sexe AS sexe, ${asOfYear} - b.annais AS age,
-              b.nombre * CASE WHEN b.sexe = 1 THEN s.male ELSE s.female END AS alive
-       FROM births b JOIN survival s ON s.age = ${asOfYear} - b.annais
+     WITH n AS (
+       -- A name's spellings' births of one year and sex, summed as decimals (exact in any order).
+       SELECT first_name, sexe, annais, CAST(sum(CAST(nombre AS DECIMAL(38, 6))) AS DOUBLE) AS nombre
+       FROM (SELECT ${nameKeySql('preusuel')} AS first_name, sexe, annais, nombre FROM births)
+       WHERE first_name IS NOT NULL GROUP BY first_name, sexe, annais
+     ), w AS (
+       SELECT n.first_name, n.sexe, ${asOfYear} - n.annais AS age,
+              n.nombre * CASE WHEN n.sexe = 1 THEN s.male ELSE s.female END AS alive
+       FROM n JOIN survival s ON s.age = ${asOfYear} - n.annais
      )
      SELECT first_name, CASE sexe WHEN 1 THEN 'M' ELSE 'F' END AS sex, sum(alive * age ORDER BY age) / sum(alive ORDER BY age) AS age
        FROM w GROUP BY first_name, sexe HAVING sum(alive) > 0

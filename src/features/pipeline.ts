@@ -10,7 +10,7 @@ import { buildBehaviour, countOrders, topCategories } from './behaviour.ts';
 import { describeUnknownFlags, describeUnknownValues, type ValueMap } from './values.ts';
 import { amountOutliers, CUSTOMER_BASE_COLUMNS, segmentSpellings, type AmountOutliers, type Spellings, cleanFirstNames, cleanInteractions, cleanTiles, cleanTransactions, CHANNELS, type RejectCount } from './clean.ts';
 import { ident, literal, openDuck, rows, run, toNumber, type Duck } from './duck.ts';
-import { buildNameAges } from './names.ts';
+import { buildNameAges, nameKeySql } from './names.ts';
 import { DEFAULT_FIRST_NAMES_ZIP, DEFAULT_POSTCODES, extractZippedCsv } from './reference.ts';
 import { describeSuggestion, type ColumnSuggestion } from './columns.ts';
 import { describeFormat, describeOrderLines, describeOutliers, describeSpellings, type InputFormat } from './formats.ts';
@@ -303,7 +303,7 @@ async function assembleFeatures(
        CAST(coalesce(t.tile_found, 0) AS DOUBLE) AS tile_found
        ${extras.map((x) => `, ${x.numeric ? `try_cast(c.${ident('x_' + x.name)} AS DOUBLE)` : `c.${ident('x_' + x.name)}`} AS ${ident(x.name)}`).join('')}
      FROM customers_clean c
-     LEFT JOIN name_ages na ON na.first_name = c.first_name AND na.sex IS NOT DISTINCT FROM c.sex
+     LEFT JOIN name_ages na ON na.first_name = ${nameKeySql('c.first_name')} AND na.sex IS NOT DISTINCT FROM c.sex
      LEFT JOIN behaviour b ON b.customer_id = c.customer_id
      LEFT JOIN contacts k ON k.customer_id = c.customer_id
      LEFT JOIN customer_tiles t ON t.row_ix = c.row_ix`,

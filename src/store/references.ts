@@ -15,13 +15,14 @@ import { csvField, type Db, type Sql } from './db.ts';
 // The feature modules (the grid's projections, the inputs' checks) are loaded when a reference file
 // is stored or sliced, not by every store command.
 const features = async () => {
-  const [clean, duck, geo, sources, tiles, behaviour] = await Promise.all([
+  const [clean, duck, geo, sources, tiles, behaviour, names] = await Promise.all([
     import('../features/clean.ts'),
     import('../features/duck.ts'),
     import('../features/geo.ts'),
     import('../features/sources.ts'),
     import('../features/tiles.ts'),
     import('../features/behaviour.ts'),
+    import('../features/names.ts'),
   ]);
   return {
     cleanFirstNames: clean.cleanFirstNames,
@@ -36,6 +37,7 @@ const features = async () => {
     readPostcodePoints: tiles.readPostcodePoints,
     TILE_COLUMNS: tiles.TILE_COLUMNS,
     categoriesOfFeatures: behaviour.categoriesOfFeatures,
+    nameKey: names.nameKey,
   };
 };
 
@@ -169,10 +171,12 @@ export async function writeReferenceSlices(db: Sql, inputs: VersionInputs, dir: 
   writeFileSync(tiles, lines.join('\n') + '\n');
 
   const firstNames = join(dir, 'first_names.csv');
-  const births = names.length
+  // Every spelling of each name (the pipeline pools them: names.ts nameKeySql).
+  const wanted = names.length ? await birthSpellings(db, refs.first_names, names) : [];
+  const births = wanted.length
     ? await db.query<{ name: string; sexe: string; annais: string; nombre: string }>(
         `SELECT name, sexe, annais, nombre FROM reference_births WHERE sha = $1 AND name = ANY($2::text[])`,
-        [refs.first_names, [...new Set(names.map((n) => n.trim().toUpperCase()))]],
+        [refs.first_names, wanted],
         'personas_reference_births',
       )
     : [];
@@ -180,6 +184,28 @@ export async function writeReferenceSlices(db: Sql, inputs: VersionInputs, dir: 
 
   const postcodes = await postcodeFile(db, refs.postcodes);
   return { tiles, firstNames, postcodes };
+}
+
+/** Per births file (sha), the spellings of each name key; the files read last, the oldest first. */
+const spellingsBySha = new Map<string, Map<string, string[]>>();
+
+/**
+ * The spellings a births file holds of `names` (HÉLÈNE and HELENE for `Helene`): its names read
+ * once per process (37,767 in INSEE's national file) and kept for the four files read last.
+ */
+async function birthSpellings(db: Sql, sha: string, names: string[]): Promise<string[]> {
+  const { nameKey } = await features();
+  let spellings = spellingsBySha.get(sha);
+  if (!spellings) {
+    spellings = new Map();
+    for (const { name } of await db.query<{ name: string }>('SELECT DISTINCT name FROM reference_births WHERE sha = $1', [sha])) {
+      const key = nameKey(name);
+      spellings.set(key, [...(spellings.get(key) ?? []), name]);
+    }
+    spellingsBySha.set(sha, spellings);
+    for (const old of spellingsBySha.keys()) if (spellingsBySha.size > 4) spellingsBySha.delete(old);
+  }
+  return [...new Set(names.flatMap((n) => spellings.get(nameKey(n)) ?? []))];
 }
 
 /** The version's three reference files, or a clear error naming the missing ones. */

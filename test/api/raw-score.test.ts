@@ -119,6 +119,19 @@ for (const variant of STORE_VARIANTS) {
       expect(nowhere.body.results[0].features.tile_ind).not.toBeNull();
     });
 
+    it('reads a first name written without its accents as the batch reads the name with them: every spelling of the name', async () => {
+      const id = customers.find((c) => !c.birth_year && /[ÀÂÇÉÈÊËÎÏÔÙÛÜ]/i.test(c.first_name ?? ''))!.customer_id;
+      const base = baseOf([id]);
+      const c = base.customers[0];
+      const plain = String(c.first_name).normalize('NFD').replace(/\p{Mn}/gu, '').toUpperCase();
+      expect(plain).not.toBe(String(c.first_name).toUpperCase());
+      const res = await request(app).post('/v1/score').set(auth).send({ base: { ...base, customers: [{ ...c, first_name: plain }] } });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      const expected = batchRow(table, id);
+      expect(res.body.results[0].features.age_from_name).toBe(1);
+      expect(res.body.results[0].features.age).toBeCloseTo(expected.age as number, 4);
+    });
+
     it('refuses rows the batch would reject, naming each one, and reports repaired rows', async () => {
       const base = baseOf([customers[0].customer_id]);
       const orphan = { ...base.transactions[0], customer_id: 'nobody' };
