@@ -6,7 +6,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildFeatures, categoriesOfFeatures, customerPoint, type FeatureTable } from '../features/index.ts';
+import { buildFeatures, categoriesOfFeatures, customerPoint, readPostcode, type FeatureTable } from '../features/index.ts';
 import type { SavedProjection } from '../models/personas/index.ts';
 import { csvField, type Sql } from '../store/db.ts';
 import { versionValueMap } from '../store/registry.ts';
@@ -96,7 +96,11 @@ async function buildRawFeatures(db: Sql, version: string, model: SavedProjection
       // The point the pipeline will read (swapped back, or none at 0, 0 or past ±90 / ±180 degrees).
       const point = customerPoint(num(c.lat), num(c.lon));
       if (point) points.push(point);
-      else if (c.postcode !== null && c.postcode !== undefined && String(c.postcode).trim()) postcodes.push(String(c.postcode));
+      else if (c.postcode !== null && c.postcode !== undefined) {
+        // As the pipeline reads it (75011.0, 1000 -> 01000).
+        const code = readPostcode(String(c.postcode));
+        if (code) postcodes.push(code);
+      }
     }
     const names = base.customers.map((c) => c.first_name).filter((n): n is string => typeof n === 'string' && n.trim() !== '');
     // Postcode-only customers: the cells around every candidate commune of their postcode.

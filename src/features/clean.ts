@@ -307,6 +307,7 @@ export async function cleanCustomers(
   const lon = `CASE WHEN abs(${num('lon')}) <= 180 THEN ${num('lon')} END`;
   const nowhere = `(${num('lat')} = 0 AND ${num('lon')} = 0)`;
   const swapped = `(NOT ${inTerritory(lat, lon)} AND ${inTerritory(lon, lat)})`;
+  const postcode = `regexp_replace(trim(postcode), '^${DECIMAL_POSTCODE}$', '\\1')`;
   const checks: Check[] = [
     { reason: 'missing_customer_id', action: 'dropped', when: `NOT ${present('customer_id')}` },
     ...(has('signup_date') ? [{ reason: 'bad_date', action: 'dropped' as const, when: `${present('signup_date')} AND ${timestampSql('signup_date', input.format)} IS NULL` }] : []),
@@ -315,9 +316,13 @@ export async function cleanCustomers(
       ? [{ reason: 'bad_birth_year', action: 'kept: set missing' as const, when: `${present('birth_year')} AND p__p_birth_year IS NULL` }]
       : []),
     ...(has('sex') ? [{ reason: 'bad_sex', action: 'kept: set missing' as const, when: `${present('sex')} AND p__p_sex IS NULL` }] : []),
-    // Spreadsheets drop a number's leading zero: 1000 is Bourg-en-Bresse's 01000.
+    // Spreadsheets drop a number's leading zero: 1000 is Bourg-en-Bresse's 01000. A data frame
+    // with missing postcodes writes them as decimals: 75011.0 (and 1000.0).
     ...(has('postcode')
-      ? [{ reason: 'short_postcode', action: 'kept: leading 0 restored' as const, when: `regexp_full_match(trim(postcode), '[1-9][0-9]{3}')` }]
+      ? [
+          { reason: 'short_postcode', action: 'kept: leading 0 restored' as const, when: `regexp_full_match(${postcode}, '[1-9][0-9]{3}')` },
+          { reason: 'decimal_postcode', action: 'kept: read without its decimals' as const, when: `regexp_full_match(trim(postcode), '${DECIMAL_POSTCODE}')` },
+        ]
       : []),
     ...(has('lat') && has('lon')
       ? [
@@ -346,7 +351,7 @@ export async function cleanCustomers(
     // A year, or the year of a date of birth (1972-03-15, 15/03/1972, 19720315), in the plausible years
     // (a two-digit year, 1900 as a placeholder, 2072 for 1972 are not).
     p_birth_year: col('birth_year', `CASE WHEN ${birthYear} BETWEEN ${year - MAX_AGE} AND ${year} THEN ${birthYear} END`, 'INTEGER'),
-    p_postcode: col('postcode', `CASE WHEN regexp_full_match(trim(postcode), '[1-9][0-9]{3}') THEN '0' || trim(postcode) ELSE nullif(trim(postcode), '') END`),
+    p_postcode: col('postcode', `CASE WHEN regexp_full_match(${postcode}, '[1-9][0-9]{3}') THEN '0' || ${postcode} ELSE nullif(${postcode}, '') END`),
     p_lat: col('lat', has('lon') ? `CASE WHEN ${nowhere} THEN NULL WHEN ${swapped} THEN ${lon} ELSE ${lat} END` : lat, 'DOUBLE'),
     p_lon: col('lon', has('lat') ? `CASE WHEN ${nowhere} THEN NULL WHEN ${swapped} THEN ${lat} ELSE ${lon} END` : lon, 'DOUBLE'),
     p_signup_date: col('signup_date', `${timestampSql('signup_date', input.format)}::DATE`, 'DATE'),
@@ -375,6 +380,19 @@ export async function cleanCustomers(
      FROM ${ident(checked)} WHERE _reason IS NULL OR _action <> 'dropped' ORDER BY _record`,
   );
   return counts;
+}
+
+/** A postcode written as a number with decimals (75011.0, 1000,0): its digits are group 1. */
+const DECIMAL_POSTCODE = '([0-9]{4,5})[.,]0+';
+
+/**
+ * A customer's postcode as the pipeline reads it (cleanCustomers, the same rule in SQL): trimmed,
+ * without the decimals a data frame writes (75011.0), its leading 0 restored where a spreadsheet
+ * dropped it (1000 -> 01000); null when empty.
+ */
+export function readPostcode(text: string): string | null {
+  const code = text.trim().replace(new RegExp(`^${DECIMAL_POSTCODE}$`), '$1');
+  return /^[1-9][0-9]{3}$/.test(code) ? `0${code}` : code || null;
 }
 
 /** SQL: whether the point (`lat`, `lon`, degrees) lies in a territory of the grid (geo.ts GRID_TERRITORIES). */

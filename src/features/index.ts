@@ -1,7 +1,7 @@
 // Public surface of the feature pipeline.
 export { buildFeatures, readFeatureTable, referenceInputs, type BuildFeaturesOptions, type FeatureBuild, type FeatureSummary, type FeatureStats } from './pipeline.ts';
 export type { ColumnMap, InputName } from './sources.ts';
-export type { RejectCount } from './clean.ts';
+export { readPostcode, type RejectCount } from './clean.ts';
 export { type FeatureTable, numericColumn, categoricalColumn, featureNames } from './table.ts';
 export { cellOf, cellId, customerPoint, parseCellId, project } from './geo.ts';
 export { survival } from './names.ts';

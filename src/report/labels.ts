@@ -318,6 +318,7 @@ const REASONS: Record<string, Record<Lang, string>> = {
     fr: 'latitude et longitude écrites l’une pour l’autre : hors de France, en France une fois interverties (remises dans l’ordre)',
   },
   short_postcode: { en: 'postcode missing its leading 0 (restored)', fr: 'code postal sans son 0 initial (rétabli)' },
+  decimal_postcode: { en: 'postcode written as a decimal number, 75011.0 (read without its decimals)', fr: 'code postal écrit en nombre décimal, 75011.0 (lu sans ses décimales)' },
   unknown_channel: { en: 'unknown channel (counted as other)', fr: 'canal inconnu (compté en « autre »)' },
   bad_promo: { en: 'promotion flag neither yes nor no (1 or 0, oui or non, true or false..., set to 0)', fr: 'indicateur de promotion ni oui ni non (1 ou 0, oui ou non, vrai ou faux..., mis à 0)' },
   unknown_type: { en: 'unknown contact type (counted as other)', fr: 'type de contact inconnu (compté en « autre »)' },

@@ -119,6 +119,22 @@ for (const variant of STORE_VARIANTS) {
       expect(nowhere.body.results[0].features.tile_ind).not.toBeNull();
     });
 
+    it('reads a postcode that lost its leading 0, or written as a decimal number, as the batch does', async () => {
+      const id = customers.find((c) => !c.lat && /^0[1-9][0-9]{3}$/.test(c.postcode ?? ''))!.customer_id;
+      const base = baseOf([id]);
+      const c = base.customers[0];
+      const send = (postcode: unknown) => request(app).post('/v1/score').set(auth).send({ base: { ...base, customers: [{ ...c, postcode }] } });
+      const [right, number, decimal] = await Promise.all([c.postcode, Number(c.postcode), `${Number(c.postcode)}.0`].map(send));
+      for (const res of [right, number, decimal]) expect(res.status, JSON.stringify(res.body)).toBe(200);
+      const expected = batchRow(table, id);
+      expect(right.body.results[0].features.tile_ind).toBeCloseTo(expected.tile_ind as number, 4);
+      expect(expected.tile_ind).not.toBeNull();
+      // The tiles around the commune of the postcode as read are fetched: the same features.
+      expect(number.body.results).toEqual(right.body.results);
+      expect(decimal.body.results).toEqual(right.body.results);
+      expect(number.body.warnings).toEqual([{ path: 'body.base.customers.0', reason: expect.stringMatching(/^short_postcode/) }]);
+    });
+
     it('reads a first name written without its accents as the batch reads the name with them: every spelling of the name', async () => {
       const id = customers.find((c) => !c.birth_year && /[ÀÂÇÉÈÊËÎÏÔÙÛÜ]/i.test(c.first_name ?? ''))!.customer_id;
       const base = baseOf([id]);

@@ -5,7 +5,7 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
-import { buildFeatures, cellId, cellOf, numericColumn, type FeatureBuild } from '../../src/features/index.ts';
+import { buildFeatures, categoricalColumn, cellId, cellOf, numericColumn, readPostcode, type FeatureBuild } from '../../src/features/index.ts';
 import { readPostcodePoints } from '../../src/features/tiles.ts';
 import { reasonLabel } from '../../src/report/labels.ts';
 import { A, D, tile, TILE_HEADER, writeBase } from '../helpers/hand-base.ts';
@@ -184,6 +184,32 @@ describe('coordinates written longitude first, or at 0, 0', () => {
     expect(abroad.build.rejects).toEqual([]);
     expect(numericColumn(abroad.build.table, 'tile_found')![0]).toBe(0);
     expect(numericColumn(abroad.build.table, 'tile_ind')![0]).toBeNaN();
+  });
+});
+
+describe('a postcode written as a decimal number (a data frame with missing postcodes writes 75011.0)', () => {
+  it('is read without its decimals, and places the customer', async () => {
+    const paris = `75111;PARIS 11;75011;;PARIS;${A.lat},${A.lon}`;
+    const build = async (postcode: string) => {
+      const data = tempDir();
+      cleanBase(data);
+      appendFileSync(join(data, 'laposte_hexasmal.csv'), paris + '\n');
+      const path = join(data, 'customers.csv');
+      writeFileSync(path, readFileSync(path, 'utf8').replace(`,75011,${A.lat},${A.lon},`, `,${postcode},,,`));
+      const out = tempDir();
+      return { out, build: await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' }) };
+    };
+    const plain = await build('75011');
+    const decimal = await build('75011.0');
+    expect(rejected(decimal.out, 'customers')).toEqual([['2', '1', 'decimal_postcode', 'kept: read without its decimals']]);
+    expect(categoricalColumn(decimal.build.table, 'postcode')![0]).toBe('75011');
+    for (const name of ['tile_found', 'tile_ind', 'tile_income', 'tile_share_owner']) expect(numericColumn(decimal.build.table, name)![0], name).toBe(numericColumn(plain.build.table, name)![0]);
+    expect(numericColumn(decimal.build.table, 'tile_ind')![0]).toBe(100);
+    for (const lang of ['en', 'fr'] as const) expect(reasonLabel('decimal_postcode', lang)).not.toBe('decimal_postcode');
+  });
+
+  it('is read by the API as by the pipeline', () => {
+    expect(['75011', ' 75011.0 ', '75011,00', '1000', '1000.0', '2A004', '', 'B-1000'].map(readPostcode)).toEqual(['75011', '75011', '75011', '01000', '01000', '2A004', null, 'B-1000']);
   });
 });
 
