@@ -22,7 +22,7 @@ export type Encoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252';
  * spreadsheet's day numbers (46137 for 2026-04-25, 46137.6 at 14:24), what a date column formatted
  * as a number saves.
  */
-export type DateOrder = 'day-first' | 'month-first' | 'compact' | 'serial' | 'month-name';
+export type DateOrder = 'day-first' | 'month-first' | 'compact' | 'serial' | 'month-name' | 'unix';
 
 /** What separates a day-first or month-first date's parts when not a slash (25-04-2026, 25.04.2026). */
 export type DateSeparator = '-' | '.';
@@ -213,6 +213,13 @@ const COMPACT = String.raw`^\s*\d{8}(\s+\d{1,2}:\d{2}(:\d{2})?)?\s*$`;
 /** A spreadsheet's day number from 1954-10-04 (20000) to 2119-01-10 (79999), with a time as its decimals. */
 const SERIAL = String.raw`^\s*[2-7]\d{4}([.,]\d+)?\s*$`;
 /**
+ * A Unix time, as apps, web analytics and document stores export them: seconds since 1970-01-01 UTC
+ * (1777075200 for 2026-04-25, nine or ten digits: 1973 to 2286, decimals allowed), or milliseconds
+ * (twelve or thirteen digits).
+ */
+const UNIX_SECONDS = String.raw`^\s*\d{9,10}(\.\d+)?\s*$`;
+const UNIX_MILLIS = String.raw`^\s*\d{12,13}\s*$`;
+/**
  * 25-APR-26 (Oracle's default), 25 avr. 2026, 25-Apr-2026 14:32: the day, the month in words
  * (English or French, whole or cut short), the year in two or four digits, a time or not.
  */
@@ -274,7 +281,8 @@ export async function detectDateOrder(conn: Duck, table: string, columns: string
         const separators = `count(*) FILTER (WHERE ${dayMonth(c)} AND regexp_extract(${ident(c)}, '${DAY_MONTH}', 2) = `;
         const serial = `count(*) FILTER (WHERE regexp_matches(${ident(c)}, '${SERIAL}')) AS ${ident(`x_${c}`)}`;
         const named = `count(*) FILTER (WHERE regexp_matches(${ident(c)}, '${MONTH_NAME}')) AS ${ident(`w_${c}`)}`;
-        return `count(${ident(c)}) AS ${ident(`n_${c}`)}, count(*) FILTER (WHERE ${dayMonth(c)}) AS ${ident(`s_${c}`)}, count(*) FILTER (WHERE ${compact(c)}) AS ${ident(`k_${c}`)}, ${separators}'-') AS ${ident(`dash_${c}`)}, ${separators}'.') AS ${ident(`dot_${c}`)}, ${serial}, ${named}`;
+        const unix = `count(*) FILTER (WHERE regexp_matches(${ident(c)}, '${UNIX_SECONDS}') OR regexp_matches(${ident(c)}, '${UNIX_MILLIS}')) AS ${ident(`u_${c}`)}`;
+        return `count(${ident(c)}) AS ${ident(`n_${c}`)}, count(*) FILTER (WHERE ${dayMonth(c)}) AS ${ident(`s_${c}`)}, count(*) FILTER (WHERE ${compact(c)}) AS ${ident(`k_${c}`)}, ${separators}'-') AS ${ident(`dash_${c}`)}, ${separators}'.') AS ${ident(`dot_${c}`)}, ${serial}, ${named}, ${unix}`;
       })
       .join(', ')}
      FROM (SELECT ${columns.map(ident).join(', ')} FROM ${ident(table)} LIMIT ${DATE_SAMPLE_ROWS})`,
@@ -283,6 +291,7 @@ export async function detectDateOrder(conn: Duck, table: string, columns: string
   if (sum(seen, 'k') * 2 > dated) return { dateOrder: 'compact' };
   if (sum(seen, 'x') * 2 > dated) return { dateOrder: 'serial' };
   if (sum(seen, 'w') * 2 > dated) return { dateOrder: 'month-name' };
+  if (sum(seen, 'u') * 2 > dated) return { dateOrder: 'unix' };
   const found = sum(seen, 's');
   if (found === 0 || found * 2 <= dated) return undefined;
   const [dash, dot] = [sum(seen, 'dash'), sum(seen, 'dot')];
@@ -438,6 +447,12 @@ export function timestampSql(c: string, format: Pick<InputFormat, 'dateOrder' | 
     return `coalesce(TIMESTAMP '1899-12-30' + to_microseconds(CAST(round(${days} * 86400000000) AS BIGINT)), ${iso})`;
   }
   if (format.dateOrder === 'month-name') return `coalesce(${monthNameSql(trimmed(c))}, ${iso})`;
+  if (format.dateOrder === 'unix') {
+    // The time in UTC, as an ISO time ending in Z is read.
+    const t = trimmed(c);
+    const micros = `CASE WHEN regexp_matches(${t}, '${UNIX_SECONDS}') THEN CAST(round(CAST(${t} AS DOUBLE) * 1000000) AS BIGINT) WHEN regexp_matches(${t}, '${UNIX_MILLIS}') THEN CAST(${t} AS BIGINT) * 1000 END`;
+    return `coalesce(make_timestamp(${micros}), ${iso})`;
+  }
   const [a, b] = format.dateOrder === 'day-first' ? ['%d', '%m'] : ['%m', '%d'];
   // The file's own way first, and by length one layout at a time: a date alone is at most 10
   // characters, a date and time more (each failed layout is a parse of every value).
@@ -460,6 +475,7 @@ const FORMAT_WORDS = {
     compact: 'dates without separators read year, month, day (20260425)',
     euro: 'amounts with a euro sign read as numbers (12.50 €)',
     serial: "dates written as a spreadsheet's day numbers (46137 for 2026-04-25)",
+    unix: 'dates written as Unix times, seconds or milliseconds since 1970 (1777075200 for 2026-04-25), read in UTC',
     monthName: 'dates with the month in words read (25-APR-26, 25 avr. 2026; a two-digit year of this century up to next year, else of the last)',
     ignored: (n: number) => `${n} empty column(s) without a name left out`,
     sheet: (name: string) => `sheet "${name}" of the workbook`,
@@ -490,6 +506,7 @@ const FORMAT_WORDS = {
     compact: 'dates sans séparateur lues année, mois, jour (20260425)',
     euro: 'montants avec le signe euro lus comme des nombres (12.50 €)',
     serial: 'dates écrites en numéros de jour de tableur (46137 pour le 25/04/2026)',
+    unix: 'dates écrites en temps Unix, secondes ou millisecondes depuis 1970 (1777075200 pour le 25/04/2026), lues en UTC',
     monthName: 'dates au mois en lettres lues (25-APR-26, 25 avr. 2026 ; une année à deux chiffres de ce siècle jusqu’à l’an prochain, du précédent au-delà)',
     ignored: (n: number) => `${n} colonne(s) vide(s) sans nom écartée(s)`,
     sheet: (name: string) => `feuille « ${name} » du classeur`,
@@ -526,7 +543,7 @@ export function describeFormat(format: InputFormat, lang: 'en' | 'fr' = 'en'): s
   if (format.decimalComma) out.push(w.decimalComma);
   if (format.euroAmounts) out.push(w.euro);
   const sep = format.dateSeparator ?? '/';
-  if (format.dateOrder) out.push({ 'day-first': w.dayFirst(sep), 'month-first': w.monthFirst(sep), compact: w.compact, serial: w.serial, 'month-name': w.monthName }[format.dateOrder]);
+  if (format.dateOrder) out.push({ 'day-first': w.dayFirst(sep), 'month-first': w.monthFirst(sep), compact: w.compact, serial: w.serial, 'month-name': w.monthName, unix: w.unix }[format.dateOrder]);
   if (format.headerLine) out.push((format.workbook ? w.headerRow : w.headerLine)(format.headerLine));
   if (format.multilineRecords) out.push(w.multiline(format.multilineRecords));
   if (format.ignoredColumns) out.push(w.ignored(format.ignoredColumns));

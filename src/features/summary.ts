@@ -19,7 +19,7 @@ const FileFormatSchema = z.object({
   delimiter: z.enum([',', ';', '\t']),
   decimalComma: z.boolean(),
   euroAmounts: z.boolean().optional(),
-  dateOrder: z.enum(['day-first', 'month-first', 'compact', 'serial', 'month-name']).optional(),
+  dateOrder: z.enum(['day-first', 'month-first', 'compact', 'serial', 'month-name', 'unix']).optional(),
   dateSeparator: z.enum(['-', '.']).optional(),
   ignoredColumns: z.number().int().nonnegative().optional(),
   workbook: z.object({ sheet: z.string(), otherSheets: z.array(z.string()) }).optional(),

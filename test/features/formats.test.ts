@@ -311,6 +311,28 @@ describe('dates, numbers and fields that do not read', () => {
     expect(stray.rejects).toEqual([{ file: 'transactions', reason: 'bad_date', action: 'dropped', rows: 1 }]);
   });
 
+  it("reads dates written as Unix times (seconds or milliseconds since 1970, in UTC: what apps and web analytics export) when they are the file's way, and says so", async () => {
+    const iso = await buildFeatures({ dataDir: write(['A;2026-04-25;10,5', 'A;2026-04-24 14:24:00;3', 'A;2026-04-20 23:59:59.5;1']) });
+    const unix = (utc: string) => Date.parse(`${utc}Z`) / 1000;
+    expect(unix('2026-04-25T00:00:00')).toBe(1777075200);
+    // Seconds, milliseconds, seconds with decimals; an eleven-digit number is neither.
+    const dir = write([`A;${unix('2026-04-25T00:00:00')};10,5`, `A;${unix('2026-04-24T14:24:00') * 1000};3`, `A; ${unix('2026-04-20T23:59:59.5')} ;1`, 'A;17770752000;2']);
+    const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out') });
+    expect(built.summary.formats?.transactions.dateOrder).toBe('unix');
+    expect(built.asOf).toBe('2026-04-25');
+    expect(built.table.numeric).toEqual(iso.table.numeric);
+    expect(built.rejects).toEqual([{ file: 'transactions', reason: 'bad_date', action: 'dropped', rows: 1 }]);
+    expect(readFileSync(join(dir, 'out', 'rejects', 'transactions.csv'), 'utf8')).toContain('5,4,bad_date,dropped,A,17770752000,2');
+    expect(describeFormat(built.summary.formats!.transactions)).toContain('dates written as Unix times, seconds or milliseconds since 1970 (1777075200 for 2026-04-25), read in UTC');
+    expect(describeFormat(built.summary.formats!.transactions, 'fr')).toContain('dates écrites en temps Unix, secondes ou millisecondes depuis 1970 (1777075200 pour le 25/04/2026), lues en UTC');
+    // Read back from features.json by the report's schema.
+    expect(readDataSummary(join(dir, 'out', 'features.json'))?.formats?.transactions.dateOrder).toBe('unix');
+    // In a file of ISO dates, a number is no date.
+    const stray = await buildFeatures({ dataDir: write(['A;2026-04-25;10,5', 'A;2026-04-24;3', `A;${unix('2026-04-25T00:00:00')};1`]) });
+    expect(stray.summary.formats?.transactions.dateOrder).toBeUndefined();
+    expect(stray.rejects).toEqual([{ file: 'transactions', reason: 'bad_date', action: 'dropped', rows: 1 }]);
+  });
+
   it("reads dates with the month in words (Oracle's 25-APR-26, 25 avr. 2026) when they are the file's way, and says so", async () => {
     const dir = write(['A;25-APR-26;10', 'A;24-avr.-2026;5', 'A;3 mars 2026 14:05;2', 'A;15 Janvier 2026;3', 'A;01-DEC-95;4', 'A;31-FEB-26;1', 'A;12-XYZ-26;1', 'A;2026-04-20;7']);
     const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out') });
@@ -537,7 +559,7 @@ describe('dates, numbers and fields that do not read', () => {
     const err = await buildFeatures({ dataDir: dir }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect((err as Error).message).toBe(
-      `${join(dir, 'transactions.csv')}: no valid transaction to take as_of from (every row was rejected: bad_amount 2; dates are read as ISO (2026-04-25), day or month first with slashes, dashes or dots (25/04/2026), compact (20260425), as a spreadsheet's day numbers (46137) or with the month in words (25-APR-26), amounts as numbers (12.50, 1,234.50, a refund -12.50, 12.50- or (12.50); 12,50 and 1.234,50 in a semicolon-separated file, or where most amounts are written so)); give --as-of YYYY-MM-DD`,
+      `${join(dir, 'transactions.csv')}: no valid transaction to take as_of from (every row was rejected: bad_amount 2; dates are read as ISO (2026-04-25), day or month first with slashes, dashes or dots (25/04/2026), compact (20260425), as a spreadsheet's day numbers (46137), with the month in words (25-APR-26) or as Unix times (1777075200), amounts as numbers (12.50, 1,234.50, a refund -12.50, 12.50- or (12.50); 12,50 and 1.234,50 in a semicolon-separated file, or where most amounts are written so)); give --as-of YYYY-MM-DD`,
     );
   });
 });
