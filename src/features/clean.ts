@@ -31,8 +31,9 @@ export interface RejectCount {
 
 
 /** How client files write the sex: F or M, the French words and titles, INSEE's codes (1 male, 2 female). */
-const SEX_F = ['F', 'FEMME', 'FEMALE', 'W', 'MME', 'MME.', 'MADAME', 'MLLE', 'MLLE.', 'MADEMOISELLE', '2'].map(literal).join(', ');
-const SEX_M = ['M', 'H', 'HOMME', 'MALE', 'M.', 'MR', 'MR.', 'MONSIEUR', '1'].map(literal).join(', ');
+// Sexes and titles as CRM exports write them (upper case, without accents: `Féminin`, `Mrs.`).
+const SEX_F = ['F', 'FEMME', 'FEMININ', 'FEMALE', 'WOMAN', 'W', 'MME', 'MME.', 'MADAME', 'MLLE', 'MLLE.', 'MADEMOISELLE', 'MRS', 'MRS.', 'MS', 'MS.', 'MISS', '2'].map(literal).join(', ');
+const SEX_M = ['M', 'H', 'HOMME', 'MASCULIN', 'MALE', 'MAN', 'M.', 'MR', 'MR.', 'MONSIEUR', '1'].map(literal).join(', ');
 
 /** SQL text test that is true for a non-empty value. */
 const present = (c: string) => `(${c} IS NOT NULL AND ${trimmed(c)} <> '')`;
@@ -347,7 +348,7 @@ export async function cleanCustomers(
   const parsed: Record<string, string> = {
     p_customer_id: trimmed('customer_id'),
     p_first_name: col('first_name', `nullif(upper(trim(first_name)), '')`),
-    p_sex: col('sex', `CASE WHEN upper(trim(sex)) IN (${SEX_F}) THEN 'F' WHEN upper(trim(sex)) IN (${SEX_M}) THEN 'M' END`),
+    p_sex: col('sex', `CASE WHEN upper(strip_accents(trim(sex))) IN (${SEX_F}) THEN 'F' WHEN upper(strip_accents(trim(sex))) IN (${SEX_M}) THEN 'M' END`),
     // A year, or the year of a date of birth (1972-03-15, 15/03/1972, 19720315), in the plausible years
     // (a two-digit year, 1900 as a placeholder, 2072 for 1972 are not).
     p_birth_year: col('birth_year', `CASE WHEN ${birthYear} BETWEEN ${year - MAX_AGE} AND ${year} THEN ${birthYear} END`, 'INTEGER'),

@@ -137,14 +137,14 @@ describe('a base exported from a French spreadsheet', () => {
     const [lat, lon, signup, target, sex, birthYear, postcode] = ['lat', 'lon', 'signup_date', 'basket_target', 'sex', 'birth_year', 'postcode'].map(col);
     // customers: Windows-1252, semicolons, CRLF, decimal commas, signup dates day first, the sex as
     // a title or INSEE's code, dates of birth for years, postcodes without their leading 0.
-    const titles: Record<string, string[]> = { F: ['Mme', '2', 'Femme', 'F'], M: ['M.', '1', 'Homme', 'H'] };
+    const titles: Record<string, string[]> = { F: ['Mme', '2', 'Femme', 'F', 'Féminin', 'Madame', 'Mrs', 'mlle'], M: ['M.', '1', 'Homme', 'H', 'Masculin', 'Monsieur', 'Mr', 'm'] };
     shortPostcodes = 0;
     const customersFr = customers.map((r, i) => {
       if (i === 0) return r;
       return r.map((v, j) => {
         if (j === lat || j === lon || j === target) return frenchNumber(v);
         if (j === signup && v) return dayFirst(v);
-        if (j === sex && v) return titles[v][i % 4];
+        if (j === sex && v) return titles[v][i % 8];
         if (j === birthYear && v && i % 2) return i % 4 === 1 ? `15/03/${v}` : `${v}-03-15`;
         if (j === postcode && v.startsWith('0')) return shortPostcodes++, v.slice(1);
         return v;
