@@ -11,11 +11,25 @@ import { LEARNER_KINDS, type LearnerKind } from '../learner.ts';
 const PERCENTILE = /^p(\d{1,2}(?:\.\d+)?|100)$/;
 const MULTIPLE = /^(\d+(?:\.\d+)?)\s*x\s*(mean|median)$/;
 
+const NUMERIC_EXPECTED = 'expected a number, pNN (a percentile such as p90) or "Kx mean" / "Kx median" (such as 3x mean)';
+
+/** What a value a consultant wrote most likely meant, for the error (the file itself is read as the contract says). */
+function numericHint(text: string): string {
+  const s = text.trim();
+  if (/^-?\d+,\d+$/.test(s)) return `: "${s}" has a decimal comma, write ${s.replace(',', '.')}`;
+  const percent = /^(-?\d+(?:[.,]\d+)?)\s*%$/.exec(s);
+  if (percent) return `: write a share as a number from 0 to 1 (${s} is ${Number(percent[1].replace(',', '.')) / 100})`;
+  if (/^P\d/.test(s) && PERCENTILE.test(s.toLowerCase())) return `: write the percentile in lower case, ${s.toLowerCase()}`;
+  const words = /^(\d+(?:[.,]\d+)?)\s*(?:x|×|fois)\s*(?:la\s+|le\s+|the\s+)?(moyenne|average|avg|m[ée]diane|mean|median)$/i.exec(s);
+  if (words) return `: write ${words[1].replace(',', '.')}x ${/^m[ée]dian/i.test(words[2]) ? 'median' : 'mean'}`;
+  return '';
+}
+
 /** A numeric rule value: a number, `pNN` (percentile) or `Kx mean` / `Kx median`. */
 export const NumericValueSchema = z.union([
   z.number(),
-  z.string().refine((s) => PERCENTILE.test(s.trim()) || MULTIPLE.test(s.trim()), {
-    message: 'expected a number, pNN (a percentile such as p90) or "Kx mean" / "Kx median" (such as 3x mean)',
+  z.string().superRefine((s, ctx) => {
+    if (!PERCENTILE.test(s.trim()) && !MULTIPLE.test(s.trim())) ctx.addIssue({ code: 'custom', message: NUMERIC_EXPECTED + numericHint(s) });
   }),
 ]);
 export type NumericValue = z.infer<typeof NumericValueSchema>;
@@ -138,7 +152,9 @@ export function parsePersonaFile(content: string, source = 'personas.yaml'): Per
     const i = issue.path[0] === 'personas' && typeof issue.path[1] === 'number' ? issue.path[1] : undefined;
     const id = i !== undefined && raw && typeof raw === 'object' ? (raw as { personas?: { id?: unknown }[] }).personas?.[i]?.id : undefined;
     const persona = id !== undefined ? ` (persona "${String(id)}")` : '';
-    return `${path || '(root)'}${persona}: ${issue.message}`;
+    // `{ gte: 0,3 }`: in braces, YAML reads a decimal comma as a second key, "3".
+    const comma = issue.code === 'unrecognized_keys' && issue.keys.every((k) => /^\d+$/.test(k)) ? ' (a decimal comma in { } cuts a number in two: write 0.3, not 0,3)' : '';
+    return `${path || '(root)'}${persona}: ${issue.message}${comma}`;
   });
   throw new PersonaFileError('PERSONA_FILE_INVALID', `${source}: ${messages.join('; ')}`, {
     file: source,

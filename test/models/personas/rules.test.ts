@@ -158,6 +158,26 @@ personas:
     expect(() => parsePersonaFile(valid.replace('    key_drivers:', '    threshold: 1.5\n    key_drivers:'))).toThrow(/personas\[0\]\.threshold/);
   });
 
+  it("says what a value written the way people write numbers meant (a decimal comma, a percent, P90, 3x moyenne)", () => {
+    const error = (value: string) => {
+      try {
+        parsePersonaFile(valid.replace('gte: 3x mean', `gte: ${value}`), 'p.yaml');
+      } catch (e) {
+        return (e as PersonaFileError).message;
+      }
+      return 'parsed';
+    };
+    expect(error("'0,3'")).toBe('p.yaml: personas[0].key_drivers.all[1].monetary_12m.gte (persona "philippe"): expected a number, pNN (a percentile such as p90) or "Kx mean" / "Kx median" (such as 3x mean): "0,3" has a decimal comma, write 0.3');
+    expect(error('30%')).toMatch(/: write a share as a number from 0 to 1 \(30% is 0\.3\)$/);
+    expect(error('P90')).toMatch(/: write the percentile in lower case, p90$/);
+    expect(error('3x moyenne')).toMatch(/: write 3x mean$/);
+    expect(error("'1,5 fois la médiane'")).toMatch(/: write 1\.5x median$/);
+    expect(error('lots')).toMatch(/\(such as 3x mean\)$/);
+    // In braces, YAML reads 0,3 as the key 0 and a second key "3".
+    expect(error('0,3')).toMatch(/monetary_12m \(persona "philippe"\): Unrecognized key: "3" \(a decimal comma in \{ \} cuts a number in two: write 0\.3, not 0,3\)/);
+    expect(error('p90')).toBe('parsed');
+  });
+
   it('reports YAML syntax errors with their line', () => {
     expect(() => parsePersonaFile('personas: [\n  - id: x', 'bad.yaml')).toThrow(/bad\.yaml: not valid YAML at line/);
   });
