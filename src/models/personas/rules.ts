@@ -3,6 +3,7 @@
 // it); numeric values may be numbers, percentiles `pNN` of the feature over all customers with a
 // value (linear interpolation, as numpy's percentile), or `Kx mean` / `Kx median`.
 import { PersonaFileError } from '../../errors.ts';
+import { normalise } from '../../features/columns.ts';
 import { categoricalColumn, featureNames, numericColumn, type FeatureTable } from '../../features/table.ts';
 import { MULTIPLE, PERCENTILE, type Condition, type NumericValue, type Rule } from './file.ts';
 
@@ -118,6 +119,35 @@ function resolve(value: NumericValue, feature: string, col: Float32Array, thresh
 
 const NUMERIC_OPS = ['gt', 'gte', 'lt', 'lte', 'between'] as const;
 
+/** Edits (insertions, deletions, substitutions) from `a` to `b`. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
+}
+
+/**
+ * ` (did you mean "share_app"?)` for a feature name a consultant mistyped: the known name it is
+ * but for case, accents and separators (`Share App`), the one it starts (`monetary` for
+ * monetary_12m), or the one a few letters away (`shar_app`); nothing when none stands out.
+ */
+export function closestHint(wanted: string, known: string[]): string {
+  const w = normalise(wanted);
+  const pick = (names: string[]) => (names.length === 1 ? ` (did you mean "${names[0]}"?)` : undefined);
+  const same = known.filter((k) => normalise(k) === w);
+  if (same.length) return pick(same) ?? '';
+  const started = pick(known.filter((k) => normalise(k).startsWith(`${w}_`)));
+  if (started) return started;
+  const bound = Math.max(1, Math.floor(w.length / 4));
+  const distances = known.map((k) => editDistance(w, normalise(k)));
+  const best = Math.min(...distances);
+  return best <= bound ? (pick(known.filter((_, i) => distances[i] === best)) ?? '') : '';
+}
+
 function conditionMask(table: FeatureTable, feature: string, cond: Condition, out: Pick<RuleResult, 'thresholds' | 'absentValues'>, path: string): Uint8Array {
   const thresholds = out.thresholds;
   const n = table.rows;
@@ -127,7 +157,7 @@ function conditionMask(table: FeatureTable, feature: string, cond: Condition, ou
   if (!num && !cat) {
     throw new PersonaFileError(
       'UNKNOWN_FEATURE',
-      `${path}: unknown feature "${feature}"; known features: ${featureNames(table).join(', ')}`,
+      `${path}: unknown feature "${feature}"${closestHint(feature, featureNames(table))}; known features: ${featureNames(table).join(', ')}`,
       { field: path, feature },
     );
   }

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { parsePersonaFile, type Rule } from '../../../src/models/personas/file.ts';
-import { evaluateRule, percentile } from '../../../src/models/personas/rules.ts';
+import { closestHint, evaluateRule, percentile } from '../../../src/models/personas/rules.ts';
 import type { FeatureTable } from '../../../src/features/table.ts';
 import { PersonaFileError } from '../../../src/errors.ts';
 
@@ -103,10 +103,22 @@ describe('rule operators', () => {
     expect(picked(rule)).toEqual([4, 6, 7, 9]);
   });
 
-  it('names an unknown feature and lists the known ones', () => {
+  it('names an unknown feature and lists the known ones, with the one it most likely meant', () => {
     expect(() => evaluateRule({ all: [{ agee: { gt: 1 } }] }, table)).toThrow(
-      'key_drivers.all[0].agee: unknown feature "agee"; known features: age, monetary_12m, postcode, sex',
+      'key_drivers.all[0].agee: unknown feature "agee" (did you mean "age"?); known features: age, monetary_12m, postcode, sex',
     );
+    expect(() => evaluateRule({ zzz: { gt: 1 } }, table)).toThrow('zzz: unknown feature "zzz"; known features: age, monetary_12m, postcode, sex');
+  });
+
+  it('says which known feature a mistyped name most likely meant, or none where none stands out', () => {
+    const known = ['age', 'monetary_12m', 'frequency_12m', 'share_app', 'share_web', 'share_cat_kids', 'loyalty_tier', 'tile_share_owner'];
+    expect(closestHint('Share App', known)).toBe(' (did you mean "share_app"?)');
+    expect(closestHint('monetary', known)).toBe(' (did you mean "monetary_12m"?)');
+    expect(closestHint('shar_app', known)).toBe(' (did you mean "share_app"?)');
+    expect(closestHint('Loyalty-Tier', known)).toBe(' (did you mean "loyalty_tier"?)');
+    expect(closestHint('share_cat_kid', known)).toBe(' (did you mean "share_cat_kids"?)');
+    expect(closestHint('share', known)).toBe(''); // starts several
+    expect(closestHint('income', known)).toBe('');
   });
 
   it('refuses a numeric comparison on a text feature', () => {
