@@ -5,7 +5,7 @@
 // from INSEE's French life tables (Tables de mortalité, France, 2019-2021, "l(x)" column). It is
 // a period table applied to every cohort, a deliberate simplification: older cohorts had lower
 // survival, so very old ages are slightly overweighted. Linear interpolation between ages.
-import { run, type Duck } from './duck.ts';
+import { rows, run, type Duck } from './duck.ts';
 
 const AGES = [0, 10, 20, 30, 40, 50, 60, 65, 70, 75, 80, 85, 90, 95, 100, 105, 110];
 const SURVIVORS_MALE = [100000, 99500, 99250, 98700, 97800, 95700, 90700, 86600, 81300, 74000, 63300, 47600, 27500, 10000, 1900, 150, 0];
@@ -72,4 +72,62 @@ export async function buildNameAges(conn: Duck, asOfYear: number): Promise<void>
      SELECT first_name, NULL AS sex, sum(alive * age ORDER BY age, sexe) / sum(alive ORDER BY age, sexe) AS age
        FROM w GROUP BY first_name HAVING sum(alive) > 0`,
   );
+}
+
+/**
+ * SQL: the expected age of the first name in column `name` of the customers' table aliased `c`,
+ * given the `name_ages` joined as `n1` on its key and `n2` on its key's first part (joinNameAges):
+ * the whole name's, else its first name's (`Jean P.`, `Marie Dupont`: JEAN, MARIE).
+ */
+export const NAME_AGE = 'coalesce(n1.age, n2.age)';
+
+/** SQL: the joins NAME_AGE reads, for the customers' table aliased `c`. */
+export function joinNameAges(): string {
+  const key = nameKeySql('c.first_name');
+  return `LEFT JOIN name_ages n1 ON n1.first_name = ${key} AND n1.sex IS NOT DISTINCT FROM c.sex
+     LEFT JOIN name_ages n2 ON n2.first_name = split_part(${key}, '-', 1) AND n2.sex IS NOT DISTINCT FROM c.sex`;
+}
+
+/** How many first names are named among those the births file does not hold. */
+export const UNMATCHED_NAMED = 10;
+
+/** Customers whose first name (nor its first part) the births file holds for their sex: how many, how many without an age for it, the most frequent names. */
+export interface UnmatchedNames {
+  file: string;
+  rows: number;
+  /** Of them, those with no birth year either: their age is missing. */
+  withoutAge: number;
+  values: { value: string; rows: number }[];
+}
+
+/**
+ * The customers' first names the births file does not hold (after `features` is built): a title
+ * written with the name (`MME MARIE`), an initial, a name abroad. None when every name is found.
+ */
+export async function unmatchedNames(conn: Duck): Promise<UnmatchedNames | undefined> {
+  const found = (await rows(
+    conn,
+    `SELECT c.first_name AS value, count(*) AS n, count(*) FILTER (WHERE f.age IS NULL OR isnan(f.age)) AS without_age
+     FROM customers_clean c JOIN features f ON f.row_ix = c.row_ix ${joinNameAges()}
+     WHERE c.first_name IS NOT NULL AND ${NAME_AGE} IS NULL
+     GROUP BY c.first_name`,
+  )) as { value: string; n: bigint; without_age: bigint }[];
+  if (!found.length) return undefined;
+  const byCount = found.map((f) => ({ value: f.value, rows: Number(f.n) })).sort((a, b) => b.rows - a.rows || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+  return {
+    file: 'customers',
+    rows: byCount.reduce((t, f) => t + f.rows, 0),
+    withoutAge: found.reduce((t, f) => t + Number(f.without_age), 0),
+    values: byCount.slice(0, UNMATCHED_NAMED),
+  };
+}
+
+/** The first names not found, in words. */
+export function describeUnmatchedNames(u: UnmatchedNames, lang: 'en' | 'fr' = 'en'): string {
+  const locale = lang === 'fr' ? 'fr-FR' : 'en-GB';
+  const n = (x: number) => x.toLocaleString(locale);
+  const names = u.values.map((v) => (lang === 'fr' ? `« ${v.value} » (${n(v.rows)})` : `"${v.value}" (${n(v.rows)})`)).join(', ');
+  return lang === 'fr'
+    ? `${n(u.rows)} client(s) dont le prénom ne figure pas dans le fichier des naissances pour leur sexe (ni son premier prénom), dont ${n(u.withoutAge)} sans année de naissance, dont l’âge reste inconnu ; les plus fréquents : ${names}`
+    : `${n(u.rows)} customer(s) whose first name the births file does not hold for their sex (nor its first part), ${n(u.withoutAge)} of them without a birth year, whose age stays missing; the most frequent: ${names}`;
 }

@@ -10,7 +10,7 @@ import { buildBehaviour, countOrders, topCategories } from './behaviour.ts';
 import { describeUnknownFlags, describeUnknownValues, type ValueMap } from './values.ts';
 import { amountOutliers, CUSTOMER_BASE_COLUMNS, segmentSpellings, type AmountOutliers, type Spellings, cleanFirstNames, cleanInteractions, cleanTiles, cleanTransactions, CHANNELS, type RejectCount } from './clean.ts';
 import { ident, literal, openDuck, rows, run, toNumber, type Duck } from './duck.ts';
-import { buildNameAges, nameKeySql } from './names.ts';
+import { buildNameAges, describeUnmatchedNames, joinNameAges, NAME_AGE, unmatchedNames, type UnmatchedNames } from './names.ts';
 import { DEFAULT_FIRST_NAMES_ZIP, DEFAULT_POSTCODES, extractZippedCsv } from './reference.ts';
 import { describeSuggestion, type ColumnSuggestion } from './columns.ts';
 import { describeFormat, describeOrderLines, describeOutliers, describeSpellings, type InputFormat } from './formats.ts';
@@ -73,6 +73,8 @@ export interface FeatureSummary {
   outliers?: AmountOutliers[];
   /** Segments written several ways but for case, accents or spaces, kept and named to be checked. */
   spellings?: Spellings[];
+  /** Customers whose first name the births file does not hold (names.ts unmatchedNames). */
+  names?: UnmatchedNames[];
 }
 
 export interface FeatureBuild {
@@ -203,11 +205,13 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     progress.tick(3);
     const extras = await extraColumnKinds(conn, customers.columns.filter((c) => !CUSTOMER_BASE_COLUMNS.includes(c)));
     await assembleFeatures(conn, asOf, categoryFeatures, extras);
+    const names = await unmatchedNames(conn);
+    if (names) progress.log(`${inputs.customers}: ${describeUnmatchedNames(names)}`);
     progress.tick(4);
 
     progress.stage('read feature table');
     const table = await readTable(conn, 'SELECT * FROM features ORDER BY row_ix');
-    const summary: FeatureSummary = { rows: table.rows, asOf, features: await summarise(conn, table), rejects, inputs, ...(Object.keys(formats).length ? { formats } : {}), ...(suggestions.length ? { suggestions } : {}), categories, ...(outliers ? { outliers: [outliers] } : {}), ...(spellings ? { spellings: [spellings] } : {}), ...(Object.keys(values).length ? { values } : {}) };
+    const summary: FeatureSummary = { rows: table.rows, asOf, features: await summarise(conn, table), rejects, inputs, ...(Object.keys(formats).length ? { formats } : {}), ...(suggestions.length ? { suggestions } : {}), categories, ...(outliers ? { outliers: [outliers] } : {}), ...(spellings ? { spellings: [spellings] } : {}), ...(names ? { names: [names] } : {}), ...(Object.keys(values).length ? { values } : {}) };
 
     if (opts.outDir && scratch) {
       progress.stage('write outputs');
@@ -286,8 +290,8 @@ async function assembleFeatures(
     `CREATE OR REPLACE TABLE features AS
      SELECT c.row_ix, c.customer_id,
        -- A birth year after as_of's (kept by validation against this year's) is no age: the name's is taken.
-       CAST(CASE WHEN c.birth_year <= ${year} THEN ${year} - c.birth_year ELSE na.age END AS DOUBLE) AS age,
-       CAST(CASE WHEN (c.birth_year IS NULL OR c.birth_year > ${year}) AND na.age IS NOT NULL THEN 1 ELSE 0 END AS DOUBLE) AS age_from_name,
+       CAST(CASE WHEN c.birth_year <= ${year} THEN ${year} - c.birth_year ELSE ${NAME_AGE} END AS DOUBLE) AS age,
+       CAST(CASE WHEN (c.birth_year IS NULL OR c.birth_year > ${year}) AND ${NAME_AGE} IS NOT NULL THEN 1 ELSE 0 END AS DOUBLE) AS age_from_name,
        c.sex,
        CAST(date_diff('day', c.signup_date, ${d}) AS DOUBLE) AS tenure_days,
        c.segment, c.postcode,
@@ -303,7 +307,7 @@ async function assembleFeatures(
        CAST(coalesce(t.tile_found, 0) AS DOUBLE) AS tile_found
        ${extras.map((x) => `, ${x.numeric ? `try_cast(c.${ident('x_' + x.name)} AS DOUBLE)` : `c.${ident('x_' + x.name)}`} AS ${ident(x.name)}`).join('')}
      FROM customers_clean c
-     LEFT JOIN name_ages na ON na.first_name = ${nameKeySql('c.first_name')} AND na.sex IS NOT DISTINCT FROM c.sex
+     ${joinNameAges()}
      LEFT JOIN behaviour b ON b.customer_id = c.customer_id
      LEFT JOIN contacts k ON k.customer_id = c.customer_id
      LEFT JOIN customer_tiles t ON t.row_ix = c.row_ix`,

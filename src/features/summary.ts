@@ -61,6 +61,10 @@ export const DataSummarySchema = z.object({
   spellings: z
     .array(z.object({ file: z.string(), column: z.string(), groups: z.array(z.array(z.object({ value: z.string(), rows: z.number().int().positive() }))) }))
     .optional(),
+  /** Customers whose first name the births file does not hold for their sex (names.ts unmatchedNames): their age from the name is missing. */
+  names: z
+    .array(z.object({ file: z.string(), rows: z.number().int().positive(), withoutAge: z.number().int().nonnegative(), values: z.array(z.object({ value: z.string(), rows: z.number().int().positive() })) }))
+    .optional(),
   /** The client's values of the coded columns read as the contract's (the column file's `values`). */
   values: z.object({ channel: z.record(z.string(), z.string()).optional(), type: z.record(z.string(), z.string()).optional() }).optional(),
 });

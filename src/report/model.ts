@@ -5,6 +5,7 @@ import { ModelError } from '../errors.ts';
 import type { Manifest, PersonaMetrics, Quantification, RunMetrics } from '../models/artefacts.ts';
 import { describeSuggestion } from '../features/columns.ts';
 import { describeFormat, describeOutliers, describeSpellings } from '../features/formats.ts';
+import { describeUnmatchedNames } from '../features/names.ts';
 import type { DataSummary } from '../features/summary.ts';
 import { designColumnLabel, INPUT_FILES, reasonLabel, REFERENCE_FILES, unknownValuesDetail, type Lang } from './labels.ts';
 import { describePersona, type Portrait, type PortraitStats } from './portraits.ts';
@@ -106,7 +107,7 @@ export interface ReportModel {
   quality: QualityView[];
   warnings: ReportWarning[];
   /** null: built without the run's features.json. */
-  data: { customers: number; asOf: string; files: DataFileRow[]; suggestions: string[]; outliers: string[]; spellings: string[] } | null;
+  data: { customers: number; asOf: string; files: DataFileRow[]; suggestions: string[]; outliers: string[]; spellings: string[]; names: string[] } | null;
 }
 
 function dataView(data: DataSummary, lang: Lang): NonNullable<ReportModel['data']> {
@@ -136,12 +137,14 @@ function dataView(data: DataSummary, lang: Lang): NonNullable<ReportModel['data'
           ...(data.suggestions ?? []).filter((x) => x.file === file).map((x) => describeSuggestion(x, lang, label)),
           ...(data.outliers ?? []).filter((x) => x.file === file).map((x) => describeOutliers(x, lang)),
           ...(data.spellings ?? []).filter((x) => x.file === file).map((x) => describeSpellings(x, lang)),
+          ...(data.names ?? []).filter((x) => x.file === file).map((x) => describeUnmatchedNames(x, lang)),
         ],
       };
     }),
     suggestions: (data.suggestions ?? []).map((x) => describeSuggestion(x, lang, INPUT_FILES[x.file]?.[lang] ?? x.file)),
     outliers: (data.outliers ?? []).map((x) => `${INPUT_FILES[x.file]?.[lang] ?? x.file}${lang === 'fr' ? ' : ' : ': '}${describeOutliers(x, lang)}`),
     spellings: (data.spellings ?? []).map((x) => `${INPUT_FILES[x.file]?.[lang] ?? x.file}${lang === 'fr' ? ' : ' : ': '}${describeSpellings(x, lang)}`),
+    names: (data.names ?? []).map((x) => `${INPUT_FILES[x.file]?.[lang] ?? x.file}${lang === 'fr' ? ' : ' : ': '}${describeUnmatchedNames(x, lang)}`),
   };
 }
 

@@ -205,7 +205,8 @@ async function birthSpellings(db: Sql, sha: string, names: string[]): Promise<st
     spellingsBySha.set(sha, spellings);
     for (const old of spellingsBySha.keys()) if (spellingsBySha.size > 4) spellingsBySha.delete(old);
   }
-  return [...new Set(names.flatMap((n) => spellings.get(nameKey(n)) ?? []))];
+  // The whole name's, and its first part's (`Jean P.` is read as JEAN where JEAN-P. is no name).
+  return [...new Set(names.flatMap((n) => [nameKey(n), nameKey(n).split('-')[0]]).flatMap((k) => spellings.get(k) ?? []))];
 }
 
 /** The version's three reference files, or a clear error naming the missing ones. */

@@ -206,6 +206,7 @@ describe('report of a demo run', () => {
       suggestions: [],
       outliers: [],
       spellings: [],
+      names: [],
     });
     expect(summary.rejects).toEqual([]);
     expect(html).toContain(`The base held ${summary.rows.toLocaleString('en')} customers, described at ${summary.asOf}.`);
@@ -295,6 +296,7 @@ describe('report of a demo run', () => {
       },
       outliers: [{ file: 'transactions', rows: 1, median: 45.2, largest: [{ line: 17, amount: 1250000, in: '2025-h2.csv' }] }],
       spellings: [{ file: 'customers', column: 'segment', groups: [[{ value: 'Gold', rows: 900 }, { value: 'gold', rows: 12 }]] }],
+      names: [{ file: 'customers', rows: 40, withoutAge: 25, values: [{ value: 'MME MARIE', rows: 3 }] }],
     };
     const page = renderReportHtml(buildReportModel({ ...a, data }));
     expect(rowCellsBy(page, 'table-data', 'file', 'transactions')).toEqual({ rejected: '1234', repaired: '0' });
@@ -311,6 +313,9 @@ describe('report of a demo run', () => {
     expect(fr).toContain('dont 1\u202f234 répétant celles d’un fichier précédent aux mêmes dates, écartées');
     expect(fr).toContain('(2025-h2.csv ligne 17)');
     expect(fr).toContain('<h3>Valeurs écrites de plusieurs façons</h3><ul id="data-spellings"><li>Clients : segment écrit de plusieurs façons');
+    // First names the births file does not hold: their count, those left without an age, the most frequent.
+    expect(page).toContain('<h3>First names the births file does not hold</h3><ul id="data-names"><li>Customers: 40 customer(s) whose first name the births file does not hold for their sex (nor its first part), 25 of them without a birth year, whose age stays missing; the most frequent: &quot;MME MARIE&quot; (3)</li></ul>');
+    expect(fr).toContain('<h3>Prénoms absents du fichier des naissances</h3><ul id="data-names"><li>Clients : 40 client(s) dont le prénom ne figure pas');
   });
 
   it('says when the models learned from a sample of the base, in both languages, and not otherwise', () => {
