@@ -295,20 +295,29 @@ describe('dates, numbers and fields that do not read', () => {
     }
   });
 
-  it("reads dates written as a spreadsheet's day numbers (46137 for 2026-04-25, a time as decimals) when they are the file's way", async () => {
-    const iso = await buildFeatures({ dataDir: write(['A;2026-04-25;10,5', 'A;2026-04-24 14:24:00;3', 'A;2026-04-20;1']) });
-    const dir = write(['A;46137;10,5', 'A;46136,6;3', 'A;46132;1', 'A;4613;2']);
+  /**
+   * Purchases dated as numbers (`rows`, the fourth no date): read as `order` says, the features
+   * those of the ISO-dated `iso`, the fourth rejected with its line; in a file of ISO dates, a
+   * number (`number`) is no date.
+   */
+  const numberedDates = async (rows: string[], order: string, iso: FeatureBuild, bad: string, number: string) => {
+    const dir = write(rows);
     const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out') });
-    expect(built.summary.formats?.transactions.dateOrder).toBe('serial');
+    expect(built.summary.formats?.transactions.dateOrder).toBe(order);
     expect(built.asOf).toBe('2026-04-25');
     expect(built.table.numeric).toEqual(iso.table.numeric);
     expect(built.rejects).toEqual([{ file: 'transactions', reason: 'bad_date', action: 'dropped', rows: 1 }]);
-    expect(readFileSync(join(dir, 'out', 'rejects', 'transactions.csv'), 'utf8')).toContain('5,4,bad_date,dropped,A,4613,2');
-    expect(describeFormat(built.summary.formats!.transactions)).toContain("dates written as a spreadsheet's day numbers (46137 for 2026-04-25)");
-    // In a file of ISO dates, a number is no date.
-    const stray = await buildFeatures({ dataDir: write(['A;2026-04-25;10,5', 'A;2026-04-24;3', 'A;46137;1']) });
+    expect(readFileSync(join(dir, 'out', 'rejects', 'transactions.csv'), 'utf8')).toContain(`5,4,bad_date,dropped,A,${bad},2`);
+    const stray = await buildFeatures({ dataDir: write(['A;2026-04-25;10,5', 'A;2026-04-24;3', `A;${number};1`]) });
     expect(stray.summary.formats?.transactions.dateOrder).toBeUndefined();
     expect(stray.rejects).toEqual([{ file: 'transactions', reason: 'bad_date', action: 'dropped', rows: 1 }]);
+    return { built, dir };
+  };
+
+  it("reads dates written as a spreadsheet's day numbers (46137 for 2026-04-25, a time as decimals) when they are the file's way", async () => {
+    const iso = await buildFeatures({ dataDir: write(['A;2026-04-25;10,5', 'A;2026-04-24 14:24:00;3', 'A;2026-04-20;1']) });
+    const { built } = await numberedDates(['A;46137;10,5', 'A;46136,6;3', 'A;46132;1', 'A;4613;2'], 'serial', iso, '4613', '46137');
+    expect(describeFormat(built.summary.formats!.transactions)).toContain("dates written as a spreadsheet's day numbers (46137 for 2026-04-25)");
   });
 
   it("reads dates written as Unix times (seconds or milliseconds since 1970, in UTC: what apps and web analytics export) when they are the file's way, and says so", async () => {
@@ -316,21 +325,12 @@ describe('dates, numbers and fields that do not read', () => {
     const unix = (utc: string) => Date.parse(`${utc}Z`) / 1000;
     expect(unix('2026-04-25T00:00:00')).toBe(1777075200);
     // Seconds, milliseconds, seconds with decimals; an eleven-digit number is neither.
-    const dir = write([`A;${unix('2026-04-25T00:00:00')};10,5`, `A;${unix('2026-04-24T14:24:00') * 1000};3`, `A; ${unix('2026-04-20T23:59:59.5')} ;1`, 'A;17770752000;2']);
-    const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out') });
-    expect(built.summary.formats?.transactions.dateOrder).toBe('unix');
-    expect(built.asOf).toBe('2026-04-25');
-    expect(built.table.numeric).toEqual(iso.table.numeric);
-    expect(built.rejects).toEqual([{ file: 'transactions', reason: 'bad_date', action: 'dropped', rows: 1 }]);
-    expect(readFileSync(join(dir, 'out', 'rejects', 'transactions.csv'), 'utf8')).toContain('5,4,bad_date,dropped,A,17770752000,2');
+    const rows = [`A;${unix('2026-04-25T00:00:00')};10,5`, `A;${unix('2026-04-24T14:24:00') * 1000};3`, `A; ${unix('2026-04-20T23:59:59.5')} ;1`, 'A;17770752000;2'];
+    const { built, dir } = await numberedDates(rows, 'unix', iso, '17770752000', String(unix('2026-04-25T00:00:00')));
     expect(describeFormat(built.summary.formats!.transactions)).toContain('dates written as Unix times, seconds or milliseconds since 1970 (1777075200 for 2026-04-25), read in UTC');
     expect(describeFormat(built.summary.formats!.transactions, 'fr')).toContain('dates écrites en temps Unix, secondes ou millisecondes depuis 1970 (1777075200 pour le 25/04/2026), lues en UTC');
     // Read back from features.json by the report's schema.
     expect(readDataSummary(join(dir, 'out', 'features.json'))?.formats?.transactions.dateOrder).toBe('unix');
-    // In a file of ISO dates, a number is no date.
-    const stray = await buildFeatures({ dataDir: write(['A;2026-04-25;10,5', 'A;2026-04-24;3', `A;${unix('2026-04-25T00:00:00')};1`]) });
-    expect(stray.summary.formats?.transactions.dateOrder).toBeUndefined();
-    expect(stray.rejects).toEqual([{ file: 'transactions', reason: 'bad_date', action: 'dropped', rows: 1 }]);
   });
 
   it("reads dates with the month in words (Oracle's 25-APR-26, 25 avr. 2026) when they are the file's way, and says so", async () => {

@@ -125,19 +125,23 @@ describe('reference files with bad rows', () => {
   });
 });
 
+/**
+ * The clean base with A's postcode, coordinates (`,75011,lat,lon,` in its row) written as `written`,
+ * and A's postcode placed exactly at A's point: placed by its postcode, A has its own point's features.
+ */
+async function withCustomerA(written: string) {
+  const data = tempDir();
+  cleanBase(data);
+  appendFileSync(join(data, 'laposte_hexasmal.csv'), `75111;PARIS 11;75011;;PARIS;${A.lat},${A.lon}\n`);
+  const path = join(data, 'customers.csv');
+  writeFileSync(path, readFileSync(path, 'utf8').replace(`,75011,${A.lat},${A.lon},`, `,${written},`));
+  const out = tempDir();
+  return { out, build: await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' }) };
+}
+
 describe('coordinates past ±90 / ±180 degrees', () => {
   it('are set missing, and the customer is placed at its postcode', async () => {
-    // A's postcode placed exactly at A's point: A then has the features of its own coordinates.
-    const paris = `75111;PARIS 11;75011;;PARIS;${A.lat},${A.lon}`;
-    const build = async (lon: string) => {
-      const data = tempDir();
-      cleanBase(data);
-      appendFileSync(join(data, 'laposte_hexasmal.csv'), paris + '\n');
-      const path = join(data, 'customers.csv');
-      writeFileSync(path, readFileSync(path, 'utf8').replace(`,${A.lat},${A.lon},`, `,${A.lat},${lon},`));
-      const out = tempDir();
-      return { out, build: await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' }) };
-    };
+    const build = (lon: string) => withCustomerA(`75011,${A.lat},${lon}`);
     const right = await build(String(A.lon));
     const typo = await build(String(A.lon * 1000)); // 2352.2: the decimal point lost
     expect(right.build.rejects).toEqual([]);
@@ -150,17 +154,7 @@ describe('coordinates past ±90 / ±180 degrees', () => {
 });
 
 describe('coordinates written longitude first, or at 0, 0', () => {
-  // A's postcode placed exactly at A's point, as above: placed by its postcode, A has its own point's features.
-  const paris = `75111;PARIS 11;75011;;PARIS;${A.lat},${A.lon}`;
-  const build = async (point: string) => {
-    const data = tempDir();
-    cleanBase(data);
-    appendFileSync(join(data, 'laposte_hexasmal.csv'), paris + '\n');
-    const path = join(data, 'customers.csv');
-    writeFileSync(path, readFileSync(path, 'utf8').replace(`,${A.lat},${A.lon},`, `,${point},`));
-    const out = tempDir();
-    return { out, build: await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' }) };
-  };
+  const build = (point: string) => withCustomerA(`75011,${point}`);
   const tiles = ['tile_found', 'tile_ind', 'tile_income', 'tile_share_owner', 'tile_share_age_65p'];
 
   it('are read swapped back where the point is outside France and the swapped one inside, and listed', async () => {
@@ -189,16 +183,7 @@ describe('coordinates written longitude first, or at 0, 0', () => {
 
 describe('a postcode written as a decimal number (a data frame with missing postcodes writes 75011.0)', () => {
   it('is read without its decimals, and places the customer', async () => {
-    const paris = `75111;PARIS 11;75011;;PARIS;${A.lat},${A.lon}`;
-    const build = async (postcode: string) => {
-      const data = tempDir();
-      cleanBase(data);
-      appendFileSync(join(data, 'laposte_hexasmal.csv'), paris + '\n');
-      const path = join(data, 'customers.csv');
-      writeFileSync(path, readFileSync(path, 'utf8').replace(`,75011,${A.lat},${A.lon},`, `,${postcode},,,`));
-      const out = tempDir();
-      return { out, build: await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' }) };
-    };
+    const build = (postcode: string) => withCustomerA(`${postcode},,`);
     const plain = await build('75011');
     const decimal = await build('75011.0');
     expect(rejected(decimal.out, 'customers')).toEqual([['2', '1', 'decimal_postcode', 'kept: read without its decimals']]);
