@@ -68,3 +68,17 @@ export function describeSuggestion(s: ColumnSuggestion, lang: 'en' | 'fr' = 'en'
     ? `${where} : pas de colonne « ${s.contract} », et « ${s.column} » y ressemble ; elle est lue comme une colonne du client à part tant qu’elle n’est pas associée par --columns, par exemple ${mapping}`
     : `${where}: no "${s.contract}" column, and "${s.column}" looks like one: it is read as a client column of its own unless mapped with --columns, e.g. ${mapping}`;
 }
+
+/** A client column carried under another name, its own being a catalogue feature's (`age`). */
+export interface RenamedColumn {
+  file: string;
+  column: string;
+  as: string;
+}
+
+/** A renamed column in words. */
+export function describeRenamed(r: RenamedColumn, lang: 'en' | 'fr' = 'en'): string {
+  return lang === 'fr'
+    ? `la colonne « ${r.column} » porte le nom d’une variable du catalogue, calculée par le produit : elle est gardée sous le nom « ${r.as} » (à utiliser ainsi dans les règles)`
+    : `column "${r.column}" has the name of a catalogue feature, which the product computes: it is carried as "${r.as}" (the name to use in rules)`;
+}

@@ -12,7 +12,7 @@ import { amountOutliers, CUSTOMER_BASE_COLUMNS, segmentSpellings, type AmountOut
 import { ident, literal, openDuck, rows, run, toNumber, type Duck } from './duck.ts';
 import { buildNameAges, describeUnmatchedNames, joinNameAges, NAME_AGE, unmatchedNames, type UnmatchedNames } from './names.ts';
 import { DEFAULT_FIRST_NAMES_ZIP, DEFAULT_POSTCODES, extractZippedCsv } from './reference.ts';
-import { describeSuggestion, type ColumnSuggestion } from './columns.ts';
+import { describeRenamed, describeSuggestion, type ColumnSuggestion, type RenamedColumn } from './columns.ts';
 import { describeFormat, describeOrderLines, describeOutliers, describeSpellings, type InputFormat } from './formats.ts';
 import { readCustomers } from './customers.ts';
 import { readEventInput } from './events.ts';
@@ -75,6 +75,8 @@ export interface FeatureSummary {
   spellings?: Spellings[];
   /** Customers whose first name the births file does not hold (names.ts unmatchedNames). */
   names?: UnmatchedNames[];
+  /** Client columns carried under another name, theirs being a catalogue feature's. */
+  renamed?: RenamedColumn[];
 }
 
 export interface FeatureBuild {
@@ -204,14 +206,15 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     });
     progress.tick(3);
     const extras = await extraColumnKinds(conn, customers.columns.filter((c) => !CUSTOMER_BASE_COLUMNS.includes(c)));
-    await assembleFeatures(conn, asOf, categoryFeatures, extras);
+    const renamed = await assembleFeatures(conn, asOf, categoryFeatures, extras);
+    for (const r of renamed) progress.log(`${inputs.customers}: ${describeRenamed(r)}`);
     const names = await unmatchedNames(conn);
     if (names) progress.log(`${inputs.customers}: ${describeUnmatchedNames(names)}`);
     progress.tick(4);
 
     progress.stage('read feature table');
     const table = await readTable(conn, 'SELECT * FROM features ORDER BY row_ix');
-    const summary: FeatureSummary = { rows: table.rows, asOf, features: await summarise(conn, table), rejects, inputs, ...(Object.keys(formats).length ? { formats } : {}), ...(suggestions.length ? { suggestions } : {}), categories, ...(outliers ? { outliers: [outliers] } : {}), ...(spellings ? { spellings: [spellings] } : {}), ...(names ? { names: [names] } : {}), ...(Object.keys(values).length ? { values } : {}) };
+    const summary: FeatureSummary = { rows: table.rows, asOf, features: await summarise(conn, table), rejects, inputs, ...(Object.keys(formats).length ? { formats } : {}), ...(suggestions.length ? { suggestions } : {}), categories, ...(outliers ? { outliers: [outliers] } : {}), ...(spellings ? { spellings: [spellings] } : {}), ...(names ? { names: [names] } : {}), ...(renamed.length ? { renamed } : {}), ...(Object.keys(values).length ? { values } : {}) };
 
     if (opts.outDir && scratch) {
       progress.stage('write outputs');
@@ -277,41 +280,66 @@ async function extraColumnKinds(conn: Duck, extra: string[]): Promise<{ name: st
   return out;
 }
 
+/**
+ * Builds table `features`: the catalogue's features, then the client's own columns (`extras`)
+ * under their names, or, where a name is a catalogue feature's (a CRM's `age`), as `client_<name>`;
+ * returns those renamed.
+ */
 async function assembleFeatures(
   conn: Duck,
   asOf: string,
   categoryFeatures: string[],
   extras: { name: string; numeric: boolean }[],
-): Promise<void> {
+): Promise<RenamedColumn[]> {
   const d = `DATE ${literal(asOf)}`;
   const year = Number(asOf.slice(0, 4));
+  // [SQL, name] of every catalogue feature, in the table's order.
+  const catalogue: [string, string][] = [
+    ['c.row_ix', 'row_ix'],
+    ['c.customer_id', 'customer_id'],
+    // A birth year after as_of's (kept by validation against this year's) is no age: the name's is taken.
+    [`CAST(CASE WHEN c.birth_year <= ${year} THEN ${year} - c.birth_year ELSE ${NAME_AGE} END AS DOUBLE)`, 'age'],
+    [`CAST(CASE WHEN (c.birth_year IS NULL OR c.birth_year > ${year}) AND ${NAME_AGE} IS NOT NULL THEN 1 ELSE 0 END AS DOUBLE)`, 'age_from_name'],
+    ['c.sex', 'sex'],
+    [`CAST(date_diff('day', c.signup_date, ${d}) AS DOUBLE)`, 'tenure_days'],
+    ['c.segment', 'segment'],
+    ['c.postcode', 'postcode'],
+    ['CAST(b.frequency_12m AS DOUBLE)', 'frequency_12m'],
+    ['b.monetary_12m', 'monetary_12m'],
+    ['b.avg_basket_12m', 'avg_basket_12m'],
+    ['CAST(b.recency_days AS DOUBLE)', 'recency_days'],
+    ...CHANNELS.map((ch): [string, string] => [`b.share_${ch}`, `share_${ch}`]),
+    ...['promo_share', 'weekend_share', 'december_share', ...categoryFeatures].map((f): [string, string] => [`b.${ident(f)}`, f]),
+    ['k.email_open_rate', 'email_open_rate'],
+    ['k.email_click_rate', 'email_click_rate'],
+    ...['web_visits_12m', 'app_sessions_12m', 'calls_12m', 'complaints_12m'].map((f): [string, string] => [`CAST(k.${f} AS DOUBLE)`, f]),
+    ...TILE_FEATURES.map((f): [string, string] => [`t.${f}`, f]),
+    ['CAST(coalesce(t.tile_found, 0) AS DOUBLE)', 'tile_found'],
+  ];
+  // Names compare as DuckDB's do, whatever their case.
+  const taken = new Set(catalogue.map(([, name]) => name.toLowerCase()));
+  for (const x of extras) taken.add(x.name.toLowerCase());
+  const renamed: RenamedColumn[] = [];
+  const columns = extras.map((x): [string, string] => {
+    const sql = x.numeric ? `try_cast(c.${ident('x_' + x.name)} AS DOUBLE)` : `c.${ident('x_' + x.name)}`;
+    if (!catalogue.some(([, name]) => name.toLowerCase() === x.name.toLowerCase())) return [sql, x.name];
+    let as = `client_${x.name}`;
+    for (let k = 2; taken.has(as.toLowerCase()); k++) as = `client_${x.name}_${k}`;
+    taken.add(as.toLowerCase());
+    renamed.push({ file: 'customers', column: x.name, as });
+    return [sql, as];
+  });
   await run(
     conn,
     `CREATE OR REPLACE TABLE features AS
-     SELECT c.row_ix, c.customer_id,
-       -- A birth year after as_of's (kept by validation against this year's) is no age: the name's is taken.
-       CAST(CASE WHEN c.birth_year <= ${year} THEN ${year} - c.birth_year ELSE ${NAME_AGE} END AS DOUBLE) AS age,
-       CAST(CASE WHEN (c.birth_year IS NULL OR c.birth_year > ${year}) AND ${NAME_AGE} IS NOT NULL THEN 1 ELSE 0 END AS DOUBLE) AS age_from_name,
-       c.sex,
-       CAST(date_diff('day', c.signup_date, ${d}) AS DOUBLE) AS tenure_days,
-       c.segment, c.postcode,
-       CAST(b.frequency_12m AS DOUBLE) AS frequency_12m, b.monetary_12m, b.avg_basket_12m,
-       CAST(b.recency_days AS DOUBLE) AS recency_days,
-       ${CHANNELS.map((ch) => `b.share_${ch}`).join(', ')},
-       b.promo_share, b.weekend_share, b.december_share,
-       ${categoryFeatures.map((f) => `b.${ident(f)}`).join(', ')}${categoryFeatures.length ? ',' : ''}
-       k.email_open_rate, k.email_click_rate,
-       CAST(k.web_visits_12m AS DOUBLE) AS web_visits_12m, CAST(k.app_sessions_12m AS DOUBLE) AS app_sessions_12m,
-       CAST(k.calls_12m AS DOUBLE) AS calls_12m, CAST(k.complaints_12m AS DOUBLE) AS complaints_12m,
-       ${TILE_FEATURES.map((f) => `t.${f}`).join(', ')},
-       CAST(coalesce(t.tile_found, 0) AS DOUBLE) AS tile_found
-       ${extras.map((x) => `, ${x.numeric ? `try_cast(c.${ident('x_' + x.name)} AS DOUBLE)` : `c.${ident('x_' + x.name)}`} AS ${ident(x.name)}`).join('')}
+     SELECT ${[...catalogue, ...columns].map(([sql, name]) => `${sql} AS ${ident(name)}`).join(', ')}
      FROM customers_clean c
      ${joinNameAges()}
      LEFT JOIN behaviour b ON b.customer_id = c.customer_id
      LEFT JOIN contacts k ON k.customer_id = c.customer_id
      LEFT JOIN customer_tiles t ON t.row_ix = c.row_ix`,
   );
+  return renamed;
 }
 
 /**

@@ -65,6 +65,8 @@ export const DataSummarySchema = z.object({
   names: z
     .array(z.object({ file: z.string(), rows: z.number().int().positive(), withoutAge: z.number().int().nonnegative(), values: z.array(z.object({ value: z.string(), rows: z.number().int().positive() })) }))
     .optional(),
+  /** Client columns carried under another name, theirs being a catalogue feature's (pipeline.ts assembleFeatures). */
+  renamed: z.array(z.object({ file: z.string(), column: z.string(), as: z.string() })).optional(),
   /** The client's values of the coded columns read as the contract's (the column file's `values`). */
   values: z.object({ channel: z.record(z.string(), z.string()).optional(), type: z.record(z.string(), z.string()).optional() }).optional(),
 });

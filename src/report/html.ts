@@ -234,7 +234,9 @@ export function renderReportHtml(model: ReportModel): string {
           model.data.suggestions.length ? `<h3>${e(t.unmappedColumns)}</h3><ul id="data-suggestions">${model.data.suggestions.map((x) => `<li>${e(x)}</li>`).join('')}</ul>` : ''
         }${model.data.outliers.length ? `<h3>${e(t.outliers)}</h3><ul id="data-outliers">${model.data.outliers.map((x) => `<li>${e(x)}</li>`).join('')}</ul>` : ''}${
           model.data.spellings.length ? `<h3>${e(t.spellings)}</h3><ul id="data-spellings">${model.data.spellings.map((x) => `<li>${e(x)}</li>`).join('')}</ul>` : ''
-        }${model.data.names.length ? `<h3>${e(t.names)}</h3><ul id="data-names">${model.data.names.map((x) => `<li>${e(x)}</li>`).join('')}</ul>` : ''}`;
+        }${model.data.names.length ? `<h3>${e(t.names)}</h3><ul id="data-names">${model.data.names.map((x) => `<li>${e(x)}</li>`).join('')}</ul>` : ''}${
+          model.data.renamed.length ? `<h3>${e(t.renamed)}</h3><ul id="data-renamed">${model.data.renamed.map((x) => `<li>${e(x)}</li>`).join('')}</ul>` : ''
+        }`;
 
   const data = {
     lang: model.lang,

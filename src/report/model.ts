@@ -3,7 +3,7 @@
 // no clock, so the same artefacts always give the same report, from a run directory or a store.
 import { ModelError } from '../errors.ts';
 import type { Manifest, PersonaMetrics, Quantification, RunMetrics } from '../models/artefacts.ts';
-import { describeSuggestion } from '../features/columns.ts';
+import { describeRenamed, describeSuggestion } from '../features/columns.ts';
 import { describeFormat, describeOutliers, describeSpellings } from '../features/formats.ts';
 import { describeUnmatchedNames } from '../features/names.ts';
 import type { DataSummary } from '../features/summary.ts';
@@ -107,7 +107,7 @@ export interface ReportModel {
   quality: QualityView[];
   warnings: ReportWarning[];
   /** null: built without the run's features.json. */
-  data: { customers: number; asOf: string; files: DataFileRow[]; suggestions: string[]; outliers: string[]; spellings: string[]; names: string[] } | null;
+  data: { customers: number; asOf: string; files: DataFileRow[]; suggestions: string[]; outliers: string[]; spellings: string[]; names: string[]; renamed: string[] } | null;
 }
 
 function dataView(data: DataSummary, lang: Lang): NonNullable<ReportModel['data']> {
@@ -138,6 +138,7 @@ function dataView(data: DataSummary, lang: Lang): NonNullable<ReportModel['data'
           ...(data.outliers ?? []).filter((x) => x.file === file).map((x) => describeOutliers(x, lang)),
           ...(data.spellings ?? []).filter((x) => x.file === file).map((x) => describeSpellings(x, lang)),
           ...(data.names ?? []).filter((x) => x.file === file).map((x) => describeUnmatchedNames(x, lang)),
+          ...(data.renamed ?? []).filter((x) => x.file === file).map((x) => describeRenamed(x, lang)),
         ],
       };
     }),
@@ -145,6 +146,7 @@ function dataView(data: DataSummary, lang: Lang): NonNullable<ReportModel['data'
     outliers: (data.outliers ?? []).map((x) => `${INPUT_FILES[x.file]?.[lang] ?? x.file}${lang === 'fr' ? ' : ' : ': '}${describeOutliers(x, lang)}`),
     spellings: (data.spellings ?? []).map((x) => `${INPUT_FILES[x.file]?.[lang] ?? x.file}${lang === 'fr' ? ' : ' : ': '}${describeSpellings(x, lang)}`),
     names: (data.names ?? []).map((x) => `${INPUT_FILES[x.file]?.[lang] ?? x.file}${lang === 'fr' ? ' : ' : ': '}${describeUnmatchedNames(x, lang)}`),
+    renamed: (data.renamed ?? []).map((x) => `${INPUT_FILES[x.file]?.[lang] ?? x.file}${lang === 'fr' ? ' : ' : ': '}${describeRenamed(x, lang)}`),
   };
 }
 

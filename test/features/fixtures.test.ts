@@ -159,6 +159,27 @@ describe('feature families on a hand-written base', () => {
   });
 });
 
+describe("a client column named as a catalogue feature (a CRM's age)", () => {
+  it("is carried as client_<name>, said so, and the catalogue feature is the product's", async () => {
+    const data = tempDir();
+    writeBase(data);
+    const path = join(data, 'customers.csv');
+    const [header, ...lines] = readFileSync(path, 'utf8').trimEnd().split('\n');
+    writeFileSync(path, [`${header},Age,client_age`, ...lines.map((l, i) => `${l},${30 + i},x${i}`)].join('\n') + '\n');
+    const out = tempDir();
+    const built = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
+    // A's age from its birth year (1976), the client's own beside it; its client_age column keeps its name.
+    expect(numericColumn(built.table, 'age')![0]).toBe(50);
+    expect(Array.from(numericColumn(built.table, 'client_age_2')!)).toEqual([30, 31, 32, 33]);
+    expect(categoricalColumn(built.table, 'client_age')).toEqual(['x0', 'x1', 'x2', 'x3']);
+    const renamed = [{ file: 'customers', column: 'age', as: 'client_age_2' }]; // column names read in lower case
+    expect(built.summary.renamed).toEqual(renamed);
+    expect(readDataSummary(join(out, 'features.json'))?.renamed).toEqual(renamed);
+    // Without such a column, nothing is said.
+    expect((await buildFeatures({ dataDir: (writeBase(data), data), asOf: '2026-06-30' })).summary.renamed).toBeUndefined();
+  });
+});
+
 describe('Parquet inputs', () => {
   it('give the same features as the CSV files', async () => {
     const csvDir = tempDir();

@@ -207,6 +207,7 @@ describe('report of a demo run', () => {
       outliers: [],
       spellings: [],
       names: [],
+      renamed: [],
     });
     expect(summary.rejects).toEqual([]);
     expect(html).toContain(`The base held ${summary.rows.toLocaleString('en')} customers, described at ${summary.asOf}.`);
@@ -297,6 +298,7 @@ describe('report of a demo run', () => {
       outliers: [{ file: 'transactions', rows: 1, median: 45.2, largest: [{ line: 17, amount: 1250000, in: '2025-h2.csv' }] }],
       spellings: [{ file: 'customers', column: 'segment', groups: [[{ value: 'Gold', rows: 900 }, { value: 'gold', rows: 12 }]] }],
       names: [{ file: 'customers', rows: 40, withoutAge: 25, values: [{ value: 'MME MARIE', rows: 3 }] }],
+      renamed: [{ file: 'customers', column: 'age', as: 'client_age' }],
     };
     const page = renderReportHtml(buildReportModel({ ...a, data }));
     expect(rowCellsBy(page, 'table-data', 'file', 'transactions')).toEqual({ rejected: '1234', repaired: '0' });
@@ -316,6 +318,9 @@ describe('report of a demo run', () => {
     // First names the births file does not hold: their count, those left without an age, the most frequent.
     expect(page).toContain('<h3>First names the births file does not hold</h3><ul id="data-names"><li>Customers: 40 customer(s) whose first name the births file does not hold for their sex (nor its first part), 25 of them without a birth year, whose age stays missing; the most frequent: &quot;MME MARIE&quot; (3)</li></ul>');
     expect(fr).toContain('<h3>Prénoms absents du fichier des naissances</h3><ul id="data-names"><li>Clients : 40 client(s) dont le prénom ne figure pas');
+    // A client column named as a catalogue feature, and the name it is carried under.
+    expect(page).toContain('<h3>Client columns carried under another name</h3><ul id="data-renamed"><li>Customers: column &quot;age&quot; has the name of a catalogue feature, which the product computes: it is carried as &quot;client_age&quot; (the name to use in rules)</li></ul>');
+    expect(fr).toContain('<ul id="data-renamed"><li>Clients : la colonne « age » porte le nom d’une variable du catalogue');
   });
 
   it('says when the models learned from a sample of the base, in both languages, and not otherwise', () => {
