@@ -36,6 +36,8 @@ export interface InputFormat {
   dateOrder?: DateOrder;
   /** Set when those dates' parts are separated by a dash or a dot (absent: a slash). */
   dateSeparator?: DateSeparator;
+  /** Set when most of those dates write the year in two digits (25/04/26): of this century up to next year, else of the last. */
+  shortYear?: boolean;
   /** Set when most amounts of a comma-separated file carry a euro sign or `EUR` (12.50 €): read as numbers. */
   euroAmounts?: boolean;
   /** Columns without a name in the header and without a value, left out (a delimiter ending every line). */
@@ -206,8 +208,8 @@ export function sniffDelimiter(header: string): InputFormat['delimiter'] {
   return semis > commas ? ';' : ',';
 }
 
-/** 25/04/2026, 25-04-2026, 25.04.2026 (with a time or not): day and month, either order, then the year. */
-const DAY_MONTH = String.raw`^\s*(\d{1,2})([/.-])(\d{1,2})[/.-]\d{4}(\D|$)`;
+/** 25/04/2026, 25-04-2026, 25.04.2026, 25/04/26 (with a time or not): day and month, either order, then the year. */
+const DAY_MONTH = String.raw`^\s*(\d{1,2})([/.-])(\d{1,2})[/.-](\d{4}|\d{2})(\D|$)`;
 /** 20260425, or 20260425 14:32[:05]: eight digits (one that makes no date is then a bad_date). */
 const COMPACT = String.raw`^\s*\d{8}(\s+\d{1,2}:\d{2}(:\d{2})?)?\s*$`;
 /** A spreadsheet's day number from 1954-10-04 (20000) to 2119-01-10 (79999), with a time as its decimals. */
@@ -267,7 +269,7 @@ export const DATE_SAMPLE_ROWS = 200_000;
  * Undefined when ISO dates are the file's way: in such a file, a stray "31/12/2025" is a corrupted
  * row, rejected as bad_date. `open` when day first was chosen for want of a part past 12.
  */
-export async function detectDateOrder(conn: Duck, table: string, columns: string[]): Promise<(Pick<InputFormat, 'dateOrder' | 'dateSeparator'> & { open?: boolean }) | undefined> {
+export async function detectDateOrder(conn: Duck, table: string, columns: string[]): Promise<(Pick<InputFormat, 'dateOrder' | 'dateSeparator' | 'shortYear'> & { open?: boolean }) | undefined> {
   if (!columns.length) return undefined;
   const sum = (r: Record<string, unknown>, prefix: string) => columns.reduce((s, c) => s + Number(r[`${prefix}_${c}`]), 0);
   // Day and month first (25/04/2026, 04-25-2026); 2026/04/25 reads as ISO.
@@ -301,18 +303,26 @@ export async function detectDateOrder(conn: Duck, table: string, columns: string
   const written = (c: string) => `(contains(${ident(c)}, '${separator}') AND regexp_matches(${ident(c)}, '${layout}'))`;
   const [parts] = await rows(
     conn,
-    `SELECT ${columns.map((c) => `count(*) FILTER (WHERE ${written(c)} AND ${part(c, 1)} > 12) AS ${ident(`d_${c}`)}, count(*) FILTER (WHERE ${written(c)} AND ${part(c, 2)} > 12) AS ${ident(`m_${c}`)}`).join(', ')} FROM ${ident(table)}`,
+    `SELECT ${columns
+      .map(
+        (c) =>
+          `count(*) FILTER (WHERE ${written(c)} AND ${part(c, 1)} > 12) AS ${ident(`d_${c}`)}, count(*) FILTER (WHERE ${written(c)} AND ${part(c, 2)} > 12) AS ${ident(`m_${c}`)}, ` +
+          `count(*) FILTER (WHERE ${written(c)}) AS ${ident(`w_${c}`)}, count(*) FILTER (WHERE ${written(c)} AND length(regexp_extract(${ident(c)}, '${layout}', 3)) = 2) AS ${ident(`y_${c}`)}`,
+      )
+      .join(', ')} FROM ${ident(table)}`,
   );
+  // Most years in two digits (25/04/26, a French spreadsheet's short date): read so.
+  const shortYear = sum(parts, 'y') * 2 > sum(parts, 'w');
   const dateOrder = sum(parts, 'm') > 0 && sum(parts, 'd') === 0 ? 'month-first' : 'day-first';
   // No part past 12 either way: day first for want of a sign (`open`, for another file of the input to settle).
   const open = sum(parts, 'm') === 0 && sum(parts, 'd') === 0;
-  return { dateOrder, ...(separator === '/' ? {} : { dateSeparator: separator }), ...(open ? { open } : {}) };
+  return { dateOrder, ...(separator === '/' ? {} : { dateSeparator: separator }), ...(shortYear ? { shortYear } : {}), ...(open ? { open } : {}) };
 }
 
-/** The day-and-month layout with one separator: its two first parts as groups 1 and 2. */
+/** The day-and-month layout with one separator: its two first parts as groups 1 and 2, the year as group 3. */
 function dayMonthLayout(separator: string): string {
   const sep = separator === '.' ? String.raw`\.` : separator;
-  return String.raw`^\s*(\d{1,2})${sep}(\d{1,2})${sep}\d{4}(\D|$)`;
+  return String.raw`^\s*(\d{1,2})${sep}(\d{1,2})${sep}(\d{4}|\d{2})(\D|$)`;
 }
 
 /**
@@ -438,7 +448,7 @@ export function csvField(value: string): string {
 }
 
 /** SQL: the text column `c` as a TIMESTAMP (ISO first, then slashed dates in the file's order), else NULL. */
-export function timestampSql(c: string, format: Pick<InputFormat, 'dateOrder' | 'dateSeparator'> | undefined): string {
+export function timestampSql(c: string, format: Pick<InputFormat, 'dateOrder' | 'dateSeparator' | 'shortYear'> | undefined): string {
   const iso = `try_cast(${trimmed(c)} AS TIMESTAMP)`;
   if (!format?.dateOrder) return iso;
   if (format.dateOrder === 'serial') {
@@ -460,7 +470,13 @@ export function timestampSql(c: string, format: Pick<InputFormat, 'dateOrder' | 
   const day = format.dateOrder === 'compact' ? '%Y%m%d' : `${a}${sep}${b}${sep}%Y`;
   const t = trimmed(c);
   const own = `CASE WHEN length(${t}) <= 10 THEN try_strptime(${t}, '${day}') ELSE try_strptime(${t}, ['${day} %H:%M:%S', '${day} %H:%M']) END`;
-  return `coalesce(${own}, ${iso})`;
+  if (!format.shortYear || format.dateOrder === 'compact') return `coalesce(${own}, ${iso})`;
+  // Two-digit years first (a four-digit one leaves digits %y does not read, so it fails and is
+  // read as above); DuckDB puts 69 to 99 in the 1900s, this century up to next year is ours.
+  const short = `${a}${sep}${b}${sep}%y`;
+  const read = `CASE WHEN length(${t}) <= 8 THEN try_strptime(${t}, '${short}') ELSE try_strptime(${t}, ['${short} %H:%M:%S', '${short} %H:%M']) END`;
+  const latest = new Date().getUTCFullYear() + 1;
+  return `coalesce(CASE WHEN year(${read}) > ${latest} THEN ${read} - INTERVAL 100 YEAR ELSE ${read} END, ${own}, ${iso})`;
 }
 
 const FORMAT_WORDS = {
@@ -471,6 +487,7 @@ const FORMAT_WORDS = {
     tab: 'tab-separated',
     decimalComma: 'decimal comma accepted (12,50)',
     dayFirst: (sep: string) => `${sep === '/' ? 'slashed dates' : 'dates'} read day first (25${sep}04${sep}2026)`,
+    shortYear: 'a two-digit year of this century up to next year, else of the last (25/04/26)',
     monthFirst: (sep: string) => `${sep === '/' ? 'slashed dates' : 'dates'} read month first (04${sep}25${sep}2026)`,
     compact: 'dates without separators read year, month, day (20260425)',
     euro: 'amounts with a euro sign read as numbers (12.50 €)',
@@ -503,6 +520,7 @@ const FORMAT_WORDS = {
     decimalComma: 'virgule décimale acceptée (12,50)',
     dayFirst: (sep: string) => `${sep === '/' ? 'dates à barres' : 'dates'} lues jour en premier (25${sep}04${sep}2026)`,
     monthFirst: (sep: string) => `${sep === '/' ? 'dates à barres' : 'dates'} lues mois en premier (04${sep}25${sep}2026)`,
+    shortYear: 'une année en deux chiffres de ce siècle jusqu’à l’an prochain, sinon du précédent (25/04/26)',
     compact: 'dates sans séparateur lues année, mois, jour (20260425)',
     euro: 'montants avec le signe euro lus comme des nombres (12.50 €)',
     serial: 'dates écrites en numéros de jour de tableur (46137 pour le 25/04/2026)',
@@ -544,6 +562,7 @@ export function describeFormat(format: InputFormat, lang: 'en' | 'fr' = 'en'): s
   if (format.euroAmounts) out.push(w.euro);
   const sep = format.dateSeparator ?? '/';
   if (format.dateOrder) out.push({ 'day-first': w.dayFirst(sep), 'month-first': w.monthFirst(sep), compact: w.compact, serial: w.serial, 'month-name': w.monthName, unix: w.unix }[format.dateOrder]);
+  if (format.shortYear) out.push(w.shortYear);
   if (format.headerLine) out.push((format.workbook ? w.headerRow : w.headerLine)(format.headerLine));
   if (format.multilineRecords) out.push(w.multiline(format.multilineRecords));
   if (format.ignoredColumns) out.push(w.ignored(format.ignoredColumns));

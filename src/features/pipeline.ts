@@ -262,7 +262,7 @@ async function lastTransactionDate(conn: Duck, path: string, rejects: RejectCoun
   if (typeof d !== 'string') {
     const dropped = rejects.filter((x) => x.file === 'transactions' && x.action === 'dropped');
     const why = dropped.length
-      ? `every row was rejected: ${dropped.map((x) => `${x.reason} ${x.rows}`).join(', ')}; dates are read as ISO (2026-04-25), day or month first with slashes, dashes or dots (25/04/2026), compact (20260425), as a spreadsheet's day numbers (46137), with the month in words (25-APR-26) or as Unix times (1777075200), amounts as numbers (12.50, 1,234.50, a refund -12.50, 12.50- or (12.50); 12,50 and 1.234,50 in a semicolon-separated file, or where most amounts are written so)`
+      ? `every row was rejected: ${dropped.map((x) => `${x.reason} ${x.rows}`).join(', ')}; dates are read as ISO (2026-04-25), day or month first with slashes, dashes or dots (25/04/2026, 25/04/26), compact (20260425), as a spreadsheet's day numbers (46137), with the month in words (25-APR-26) or as Unix times (1777075200), amounts as numbers (12.50, 1,234.50, a refund -12.50, 12.50- or (12.50); 12,50 and 1.234,50 in a semicolon-separated file, or where most amounts are written so)`
       : 'the file holds no rows';
     throw new InputError('INPUT_INVALID', `${path}: no valid transaction to take as_of from (${why}); give --as-of YYYY-MM-DD`, { file: path });
   }

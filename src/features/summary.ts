@@ -21,6 +21,7 @@ const FileFormatSchema = z.object({
   euroAmounts: z.boolean().optional(),
   dateOrder: z.enum(['day-first', 'month-first', 'compact', 'serial', 'month-name', 'unix']).optional(),
   dateSeparator: z.enum(['-', '.']).optional(),
+  shortYear: z.boolean().optional(),
   ignoredColumns: z.number().int().nonnegative().optional(),
   workbook: z.object({ sheet: z.string(), otherSheets: z.array(z.string()) }).optional(),
   headerLine: z.number().int().positive().optional(),

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoBase } from '../../src/demo/index.ts';
 import { InputError } from '../../src/errors.ts';
 import { describeFormat, detectEncoding, scanStream, scanText, sniffDelimiter, transcodeToUtf8 } from '../../src/features/formats.ts';
-import { buildFeatures, type FeatureBuild } from '../../src/features/index.ts';
+import { buildFeatures, numericColumn, type FeatureBuild } from '../../src/features/index.ts';
 import { readDataSummary } from '../../src/features/summary.ts';
 import { tempDir } from '../helpers/world.ts';
 
@@ -276,6 +276,24 @@ describe('dates, numbers and fields that do not read', () => {
     expect(ambiguous.summary.formats?.transactions.dateOrder).toBe('day-first');
     // The customer's signup date is read day first in its own file.
     expect(ambiguous.summary.formats?.customers.dateOrder).toBe('day-first');
+  });
+
+  it("reads dates with a two-digit year (25/04/26, a spreadsheet's short date) as the four-digit ones, of this century up to next year, else of the last", async () => {
+    const long = await buildFeatures({ dataDir: write(['A;25/04/2026;10,5', 'A;24/04/2026 14:32;3', 'A;20/04/2026;1']) });
+    const dir = write(['A;25/04/26;10,5', 'A;24/04/26 14:32;3', 'A;20/04/2026;1', 'A;31/13/26;2']);
+    writeFileSync(join(dir, 'customers.csv'), 'customer_id;signup_date\nA;15/03/55\nB;01/02/25\n');
+    const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out') });
+    expect(built.summary.formats?.transactions).toMatchObject({ dateOrder: 'day-first', shortYear: true });
+    expect(built.asOf).toBe('2026-04-25');
+    const behaviour = long.table.numericNames.filter((n) => n !== 'tenure_days');
+    for (const name of behaviour) expect(Array.from(numericColumn(built.table, name)!), name).toEqual(Array.from(numericColumn(long.table, name)!));
+    expect(built.rejects).toEqual([{ file: 'transactions', reason: 'bad_date', action: 'dropped', rows: 1 }]);
+    // 55 is 1955, not 2055; 25 is 2025.
+    const day = (iso: string) => Date.parse(iso) / 86_400_000;
+    expect(Array.from(numericColumn(built.table, 'tenure_days')!)).toEqual([day('2026-04-25') - day('1955-03-15'), day('2026-04-25') - day('2025-02-01')]);
+    expect(built.summary.formats?.customers).toMatchObject({ dateOrder: 'day-first', shortYear: true });
+    expect(describeFormat(built.summary.formats!.transactions)).toContain('a two-digit year of this century up to next year, else of the last (25/04/26)');
+    expect(describeFormat(built.summary.formats!.transactions, 'fr')).toContain('une année en deux chiffres de ce siècle jusqu’à l’an prochain, sinon du précédent (25/04/26)');
   });
 
   it('reads dates whose parts a dash or a dot separates (25-04-2026, 25.04.2026) as the slashed ones, and says so', async () => {
@@ -559,7 +577,7 @@ describe('dates, numbers and fields that do not read', () => {
     const err = await buildFeatures({ dataDir: dir }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect((err as Error).message).toBe(
-      `${join(dir, 'transactions.csv')}: no valid transaction to take as_of from (every row was rejected: bad_amount 2; dates are read as ISO (2026-04-25), day or month first with slashes, dashes or dots (25/04/2026), compact (20260425), as a spreadsheet's day numbers (46137), with the month in words (25-APR-26) or as Unix times (1777075200), amounts as numbers (12.50, 1,234.50, a refund -12.50, 12.50- or (12.50); 12,50 and 1.234,50 in a semicolon-separated file, or where most amounts are written so)); give --as-of YYYY-MM-DD`,
+      `${join(dir, 'transactions.csv')}: no valid transaction to take as_of from (every row was rejected: bad_amount 2; dates are read as ISO (2026-04-25), day or month first with slashes, dashes or dots (25/04/2026, 25/04/26), compact (20260425), as a spreadsheet's day numbers (46137), with the month in words (25-APR-26) or as Unix times (1777075200), amounts as numbers (12.50, 1,234.50, a refund -12.50, 12.50- or (12.50); 12,50 and 1.234,50 in a semicolon-separated file, or where most amounts are written so)); give --as-of YYYY-MM-DD`,
     );
   });
 });
