@@ -284,7 +284,8 @@ export async function detectDateOrder(conn: Duck, table: string, columns: string
         const serial = `count(*) FILTER (WHERE regexp_matches(${ident(c)}, '${SERIAL}')) AS ${ident(`x_${c}`)}`;
         const named = `count(*) FILTER (WHERE regexp_matches(${ident(c)}, '${MONTH_NAME}')) AS ${ident(`w_${c}`)}`;
         const unix = `count(*) FILTER (WHERE regexp_matches(${ident(c)}, '${UNIX_SECONDS}') OR regexp_matches(${ident(c)}, '${UNIX_MILLIS}')) AS ${ident(`u_${c}`)}`;
-        return `count(${ident(c)}) AS ${ident(`n_${c}`)}, count(*) FILTER (WHERE ${dayMonth(c)}) AS ${ident(`s_${c}`)}, count(*) FILTER (WHERE ${compact(c)}) AS ${ident(`k_${c}`)}, ${separators}'-') AS ${ident(`dash_${c}`)}, ${separators}'.') AS ${ident(`dot_${c}`)}, ${serial}, ${named}, ${unix}`;
+        const short = `count(*) FILTER (WHERE ${dayMonth(c)} AND length(regexp_extract(${ident(c)}, '${DAY_MONTH}', 4)) = 2) AS ${ident(`y_${c}`)}`;
+        return `count(${ident(c)}) AS ${ident(`n_${c}`)}, count(*) FILTER (WHERE ${dayMonth(c)}) AS ${ident(`s_${c}`)}, count(*) FILTER (WHERE ${compact(c)}) AS ${ident(`k_${c}`)}, ${separators}'-') AS ${ident(`dash_${c}`)}, ${separators}'.') AS ${ident(`dot_${c}`)}, ${serial}, ${named}, ${unix}, ${short}`;
       })
       .join(', ')}
      FROM (SELECT ${columns.map(ident).join(', ')} FROM ${ident(table)} LIMIT ${DATE_SAMPLE_ROWS})`,
@@ -297,6 +298,8 @@ export async function detectDateOrder(conn: Duck, table: string, columns: string
   const found = sum(seen, 's');
   if (found === 0 || found * 2 <= dated) return undefined;
   const [dash, dot] = [sum(seen, 'dash'), sum(seen, 'dot')];
+  // Most years in two digits (25/04/26, a spreadsheet's short date): read so.
+  const shortYear = sum(seen, 'y') * 2 > found;
   const separator = dash * 2 > found ? '-' : dot * 2 > found ? '.' : '/';
   const layout = dayMonthLayout(separator);
   const part = (c: string, k: number) => `try_cast(regexp_extract(${ident(c)}, '${layout}', ${k}) AS INTEGER)`;
@@ -306,13 +309,11 @@ export async function detectDateOrder(conn: Duck, table: string, columns: string
     `SELECT ${columns
       .map(
         (c) =>
-          `count(*) FILTER (WHERE ${written(c)} AND ${part(c, 1)} > 12) AS ${ident(`d_${c}`)}, count(*) FILTER (WHERE ${written(c)} AND ${part(c, 2)} > 12) AS ${ident(`m_${c}`)}, ` +
-          `count(*) FILTER (WHERE ${written(c)}) AS ${ident(`w_${c}`)}, count(*) FILTER (WHERE ${written(c)} AND length(regexp_extract(${ident(c)}, '${layout}', 3)) = 2) AS ${ident(`y_${c}`)}`,
+          `count(*) FILTER (WHERE ${written(c)} AND ${part(c, 1)} > 12) AS ${ident(`d_${c}`)}, count(*) FILTER (WHERE ${written(c)} AND ${part(c, 2)} > 12) AS ${ident(`m_${c}`)}`,
       )
       .join(', ')} FROM ${ident(table)}`,
   );
-  // Most years in two digits (25/04/26, a French spreadsheet's short date): read so.
-  const shortYear = sum(parts, 'y') * 2 > sum(parts, 'w');
+
   const dateOrder = sum(parts, 'm') > 0 && sum(parts, 'd') === 0 ? 'month-first' : 'day-first';
   // No part past 12 either way: day first for want of a sign (`open`, for another file of the input to settle).
   const open = sum(parts, 'm') === 0 && sum(parts, 'd') === 0;
