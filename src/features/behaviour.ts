@@ -11,6 +11,7 @@
 // amount. Lines without an order id are purchases of their own, as in a file without the column.
 import { CHANNELS } from './clean.ts';
 import { ident, literal, rows, run, type Duck } from './duck.ts';
+import { AS_OF_GAP_DAYS, type AsOfCheck } from './formats.ts';
 
 /** Feature-safe name of a category: lower case, [a-z0-9_]. */
 export function categoryFeatureName(category: string): string {
@@ -196,4 +197,25 @@ export async function buildBehaviour(
      FROM customers_clean c LEFT JOIN e USING (customer_id)`,
   );
   return catNames;
+}
+
+/**
+ * Where a given as_of (the persona file's, --as-of) sits against the purchases, when it is worth
+ * a word: long after the last purchase (a year typed wrong: the twelve months before it hold few
+ * purchases or none, and every behaviour feature is then empty), or before purchases the features
+ * do not count (more than 1 % of them). Undefined otherwise.
+ */
+export async function asOfCheck(conn: Duck, asOf: string): Promise<AsOfCheck | undefined> {
+  const d = `DATE ${literal(asOf)}`;
+  const [r] = (await rows(
+    conn,
+    `SELECT strftime(max(day), '%Y-%m-%d') AS last, count(*) AS n,
+       count(*) FILTER (WHERE day >= ${d} - INTERVAL 12 MONTH + INTERVAL 1 DAY AND day <= ${d}) AS within,
+       count(*) FILTER (WHERE day > ${d}) AS after
+     FROM transactions_clean`,
+  )) as { last: string | null; n: bigint; within: bigint; after: bigint }[];
+  if (r.last === null) return undefined;
+  const check = { asOf, lastPurchase: r.last, purchases: Number(r.n), inWindow: Number(r.within), after: Number(r.after) };
+  const gap = (Date.parse(asOf) - Date.parse(r.last)) / 86_400_000;
+  return gap >= AS_OF_GAP_DAYS || check.after > check.purchases / 100 ? check : undefined;
 }

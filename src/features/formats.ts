@@ -607,3 +607,34 @@ export function describeSpellings(s: { column: string; groups: { value: string; 
 export function describeOrderLines(orderLines: { lines: number; orders: number }, lang: 'en' | 'fr' = 'en'): string {
   return FORMAT_WORDS[lang].orderLines(orderLines);
 }
+
+/** How an as_of given with the base sits against its purchases (asOfCheck). */
+export interface AsOfCheck {
+  asOf: string;
+  /** The last purchase's day. */
+  lastPurchase: string;
+  purchases: number;
+  /** Purchases in the 12 months up to as_of, those the features count. */
+  inWindow: number;
+  /** Purchases dated after as_of: not counted. */
+  after: number;
+}
+
+/** An as_of this many days or more after the last purchase is said to be checked. */
+export const AS_OF_GAP_DAYS = 92;
+
+/** The as_of check in words. */
+export function describeAsOfCheck(c: AsOfCheck, lang: 'en' | 'fr' = 'en'): string {
+  const locale = lang === 'fr' ? 'fr-FR' : 'en-GB';
+  const n = (x: number) => x.toLocaleString(locale);
+  const gap = Math.round((Date.parse(c.asOf) - Date.parse(c.lastPurchase)) / 86_400_000);
+  const share = (x: number) => (x / c.purchases).toLocaleString(locale, { style: 'percent', maximumFractionDigits: 1 });
+  if (gap >= AS_OF_GAP_DAYS) {
+    return lang === 'fr'
+      ? `as_of ${c.asOf} tombe ${n(gap)} jours après le dernier achat (${c.lastPurchase}) : les 12 mois qui le précèdent ne comptent que ${n(c.inWindow)} des ${n(c.purchases)} achats ; vérifier la date (--as-of, ou as_of du fichier des personas)`
+      : `as_of ${c.asOf} is ${n(gap)} days after the last purchase (${c.lastPurchase}): the 12 months before it hold ${n(c.inWindow)} of the ${n(c.purchases)} purchases; check the date (--as-of, or the persona file's as_of)`;
+  }
+  return lang === 'fr'
+    ? `${n(c.after)} des ${n(c.purchases)} achats (${share(c.after)}) sont datés après as_of ${c.asOf} et ne sont pas comptés`
+    : `${n(c.after)} of the ${n(c.purchases)} purchases (${share(c.after)}) are dated after as_of ${c.asOf} and are not counted`;
+}

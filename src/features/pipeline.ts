@@ -6,14 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { silentProgress, type Progress } from '../progress.ts';
-import { buildBehaviour, countOrders, topCategories } from './behaviour.ts';
+import { asOfCheck, buildBehaviour, countOrders, topCategories } from './behaviour.ts';
 import { describeUnknownFlags, describeUnknownValues, type ValueMap } from './values.ts';
 import { amountOutliers, CUSTOMER_BASE_COLUMNS, segmentSpellings, type AmountOutliers, type Spellings, cleanFirstNames, cleanInteractions, cleanTiles, cleanTransactions, CHANNELS, type RejectCount } from './clean.ts';
 import { ident, literal, openDuck, rows, run, toNumber, type Duck } from './duck.ts';
 import { buildNameAges, describeUnmatchedNames, joinNameAges, NAME_AGE, unmatchedNames, type UnmatchedNames } from './names.ts';
 import { DEFAULT_FIRST_NAMES_ZIP, DEFAULT_POSTCODES, extractZippedCsv } from './reference.ts';
 import { describeRenamed, describeSuggestion, type ColumnSuggestion, type RenamedColumn } from './columns.ts';
-import { describeFormat, describeOrderLines, describeOutliers, describeSpellings, type InputFormat } from './formats.ts';
+import { describeAsOfCheck, describeFormat, describeOrderLines, describeOutliers, describeSpellings, type AsOfCheck, type InputFormat } from './formats.ts';
 import { readCustomers } from './customers.ts';
 import { readEventInput } from './events.ts';
 import { checkHeader, findInput, inputFiles, loadInput, requireInput, type ColumnMap, type InputName, type LoadedInput } from './sources.ts';
@@ -77,6 +77,8 @@ export interface FeatureSummary {
   names?: UnmatchedNames[];
   /** Client columns carried under another name, theirs being a catalogue feature's. */
   renamed?: RenamedColumn[];
+  /** A given as_of long after the last purchase, or before many purchases (behaviour.ts asOfCheck). */
+  asOfCheck?: AsOfCheck;
 }
 
 export interface FeatureBuild {
@@ -183,6 +185,9 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
 
     const asOf = opts.asOf ?? (await lastTransactionDate(conn, inputs.transactions, rejects));
     const asOfYear = Number(asOf.slice(0, 4));
+    // A given as_of far after the last purchase, or before many: said (the features would count few or none).
+    const asOfNote = opts.asOf ? await asOfCheck(conn, asOf) : undefined;
+    if (asOfNote) progress.log(`${inputs.transactions}: ${describeAsOfCheck(asOfNote)}`);
 
     progress.stage('features', 4);
     await buildNameAges(conn, asOfYear);
@@ -214,7 +219,7 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
 
     progress.stage('read feature table');
     const table = await readTable(conn, 'SELECT * FROM features ORDER BY row_ix');
-    const summary: FeatureSummary = { rows: table.rows, asOf, features: await summarise(conn, table), rejects, inputs, ...(Object.keys(formats).length ? { formats } : {}), ...(suggestions.length ? { suggestions } : {}), categories, ...(outliers ? { outliers: [outliers] } : {}), ...(spellings ? { spellings: [spellings] } : {}), ...(names ? { names: [names] } : {}), ...(renamed.length ? { renamed } : {}), ...(Object.keys(values).length ? { values } : {}) };
+    const summary: FeatureSummary = { rows: table.rows, asOf, features: await summarise(conn, table), rejects, inputs, ...(Object.keys(formats).length ? { formats } : {}), ...(suggestions.length ? { suggestions } : {}), categories, ...(outliers ? { outliers: [outliers] } : {}), ...(spellings ? { spellings: [spellings] } : {}), ...(names ? { names: [names] } : {}), ...(renamed.length ? { renamed } : {}), ...(asOfNote ? { asOfCheck: asOfNote } : {}), ...(Object.keys(values).length ? { values } : {}) };
 
     if (opts.outDir && scratch) {
       progress.stage('write outputs');

@@ -68,6 +68,10 @@ export const DataSummarySchema = z.object({
     .optional(),
   /** Client columns carried under another name, theirs being a catalogue feature's (pipeline.ts assembleFeatures). */
   renamed: z.array(z.object({ file: z.string(), column: z.string(), as: z.string() })).optional(),
+  /** A given as_of long after the last purchase, or before many purchases (behaviour.ts asOfCheck). */
+  asOfCheck: z
+    .object({ asOf: z.string(), lastPurchase: z.string(), purchases: z.number().int().nonnegative(), inWindow: z.number().int().nonnegative(), after: z.number().int().nonnegative() })
+    .optional(),
   /** The client's values of the coded columns read as the contract's (the column file's `values`). */
   values: z.object({ channel: z.record(z.string(), z.string()).optional(), type: z.record(z.string(), z.string()).optional() }).optional(),
 });

@@ -4,7 +4,7 @@
 import { ModelError } from '../errors.ts';
 import type { Manifest, PersonaMetrics, Quantification, RunMetrics } from '../models/artefacts.ts';
 import { describeRenamed, describeSuggestion } from '../features/columns.ts';
-import { describeFormat, describeOutliers, describeSpellings } from '../features/formats.ts';
+import { describeAsOfCheck, describeFormat, describeOutliers, describeSpellings } from '../features/formats.ts';
 import { describeUnmatchedNames } from '../features/names.ts';
 import type { DataSummary } from '../features/summary.ts';
 import { designColumnLabel, INPUT_FILES, reasonLabel, REFERENCE_FILES, unknownValuesDetail, type Lang } from './labels.ts';
@@ -107,7 +107,7 @@ export interface ReportModel {
   quality: QualityView[];
   warnings: ReportWarning[];
   /** null: built without the run's features.json. */
-  data: { customers: number; asOf: string; files: DataFileRow[]; suggestions: string[]; outliers: string[]; spellings: string[]; names: string[]; renamed: string[] } | null;
+  data: { customers: number; asOf: string; files: DataFileRow[]; suggestions: string[]; outliers: string[]; spellings: string[]; names: string[]; renamed: string[]; asOfCheck: string[] } | null;
 }
 
 function dataView(data: DataSummary, lang: Lang): NonNullable<ReportModel['data']> {
@@ -139,6 +139,7 @@ function dataView(data: DataSummary, lang: Lang): NonNullable<ReportModel['data'
           ...(data.spellings ?? []).filter((x) => x.file === file).map((x) => describeSpellings(x, lang)),
           ...(data.names ?? []).filter((x) => x.file === file).map((x) => describeUnmatchedNames(x, lang)),
           ...(data.renamed ?? []).filter((x) => x.file === file).map((x) => describeRenamed(x, lang)),
+          ...(data.asOfCheck && file === 'transactions' ? [describeAsOfCheck(data.asOfCheck, lang)] : []),
         ],
       };
     }),
@@ -147,6 +148,7 @@ function dataView(data: DataSummary, lang: Lang): NonNullable<ReportModel['data'
     spellings: (data.spellings ?? []).map((x) => `${INPUT_FILES[x.file]?.[lang] ?? x.file}${lang === 'fr' ? ' : ' : ': '}${describeSpellings(x, lang)}`),
     names: (data.names ?? []).map((x) => `${INPUT_FILES[x.file]?.[lang] ?? x.file}${lang === 'fr' ? ' : ' : ': '}${describeUnmatchedNames(x, lang)}`),
     renamed: (data.renamed ?? []).map((x) => `${INPUT_FILES[x.file]?.[lang] ?? x.file}${lang === 'fr' ? ' : ' : ': '}${describeRenamed(x, lang)}`),
+    asOfCheck: data.asOfCheck ? [describeAsOfCheck(data.asOfCheck, lang)] : [],
   };
 }
 

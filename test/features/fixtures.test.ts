@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openDuck } from '../../src/features/duck.ts';
-import { describeFormat } from '../../src/features/formats.ts';
+import { describeAsOfCheck, describeFormat } from '../../src/features/formats.ts';
 import { KEPT_LISTED, readDataSummary } from '../../src/features/summary.ts';
 import { buildFeatures, numericColumn, categoricalColumn, type FeatureBuild } from '../../src/features/index.ts';
 import { InputError } from '../../src/errors.ts';
@@ -177,6 +177,25 @@ describe("a client column named as a catalogue feature (a CRM's age)", () => {
     expect(readDataSummary(join(out, 'features.json'))?.renamed).toEqual(renamed);
     // Without such a column, nothing is said.
     expect((await buildFeatures({ dataDir: (writeBase(data), data), asOf: '2026-06-30' })).summary.renamed).toBeUndefined();
+  });
+});
+
+describe('an as_of given far from the purchases', () => {
+  it('is said: long after the last purchase (the window empty), or before purchases then not counted', async () => {
+    const data = tempDir();
+    writeBase(data);
+    // The base's six purchases: 2024-01-01 to 2026-06-30, two in 2025 (June, December), three in 2026.
+    const at = async (asOf: string) => (await buildFeatures({ dataDir: data, asOf })).summary.asOfCheck;
+    expect(await at('2027-12-31')).toEqual({ asOf: '2027-12-31', lastPurchase: '2026-06-30', purchases: 6, inWindow: 0, after: 0 });
+    expect(await at('2025-12-31')).toEqual({ asOf: '2025-12-31', lastPurchase: '2026-06-30', purchases: 6, inWindow: 2, after: 3 });
+    expect(await at('2026-06-30')).toBeUndefined();
+    expect(await at('2026-08-31')).toBeUndefined(); // two months: an export made some time after its last purchase
+    // Without a given as_of, it is the last purchase's day: nothing to say.
+    expect((await buildFeatures({ dataDir: data })).summary.asOfCheck).toBeUndefined();
+    const late = (await buildFeatures({ dataDir: data, asOf: '2027-12-31', outDir: join(data, 'out') })).summary.asOfCheck!;
+    expect(readDataSummary(join(data, 'out', 'features.json'))?.asOfCheck).toEqual(late);
+    expect(describeAsOfCheck(late)).toBe("as_of 2027-12-31 is 549 days after the last purchase (2026-06-30): the 12 months before it hold 0 of the 6 purchases; check the date (--as-of, or the persona file's as_of)");
+    expect(describeAsOfCheck({ asOf: '2025-12-31', lastPurchase: '2026-06-30', purchases: 6, inWindow: 3, after: 3 }, 'fr')).toBe('3 des 6 achats (50\u00a0%) sont datés après as_of 2025-12-31 et ne sont pas comptés');
   });
 });
 

@@ -208,6 +208,7 @@ describe('report of a demo run', () => {
       spellings: [],
       names: [],
       renamed: [],
+      asOfCheck: [],
     });
     expect(summary.rejects).toEqual([]);
     expect(html).toContain(`The base held ${summary.rows.toLocaleString('en')} customers, described at ${summary.asOf}.`);
@@ -299,6 +300,7 @@ describe('report of a demo run', () => {
       spellings: [{ file: 'customers', column: 'segment', groups: [[{ value: 'Gold', rows: 900 }, { value: 'gold', rows: 12 }]] }],
       names: [{ file: 'customers', rows: 40, withoutAge: 25, values: [{ value: 'MME MARIE', rows: 3 }] }],
       renamed: [{ file: 'customers', column: 'age', as: 'client_age' }],
+      asOfCheck: { asOf: '2027-06-30', lastPurchase: '2026-06-30', purchases: 11234, inWindow: 0, after: 0 },
     };
     const page = renderReportHtml(buildReportModel({ ...a, data }));
     expect(rowCellsBy(page, 'table-data', 'file', 'transactions')).toEqual({ rejected: '1234', repaired: '0' });
@@ -321,6 +323,9 @@ describe('report of a demo run', () => {
     // A client column named as a catalogue feature, and the name it is carried under.
     expect(page).toContain('<h3>Client columns carried under another name</h3><ul id="data-renamed"><li>Customers: column &quot;age&quot; has the name of a catalogue feature, which the product computes: it is carried as &quot;client_age&quot; (the name to use in rules)</li></ul>');
     expect(fr).toContain('<ul id="data-renamed"><li>Clients : la colonne « age » porte le nom d’une variable du catalogue');
+    // An as_of a year after the last purchase (a year typed wrong): said with the purchases it counts.
+    expect(page).toContain('<h3>The date the features are computed at</h3><ul id="data-as-of"><li>as_of 2027-06-30 is 365 days after the last purchase (2026-06-30): the 12 months before it hold 0 of the 11,234 purchases; check the date');
+    expect(fr).toContain('<ul id="data-as-of"><li>as_of 2027-06-30 tombe 365 jours après le dernier achat (2026-06-30)');
   });
 
   it('says when the models learned from a sample of the base, in both languages, and not otherwise', () => {
