@@ -591,12 +591,34 @@ export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: 
   await matchReformattedIds(conn, checked);
   await rejectImplausibleDates(conn, checked, 'day', latest, 'dropped');
   const replaced = await rejectOverlaps(conn, 'transactions', input, file, Object.keys(parsed), outDir);
+  await sayRepeatedParts(conn, input, checked, Object.keys(parsed));
   const counts = [...(await writeRejects(conn, 'transactions', input, checked, outDir, file.rejects)), ...replaced];
   const unknown = counts.find((c) => c.reason === 'unknown_channel');
   if (unknown) unknown.values = await unknownValues(conn, input.table, checked, unknown.reason, 'channel');
   const flags = counts.find((c) => c.reason === 'bad_promo');
   if (flags) flags.values = await unknownValues(conn, input.table, checked, flags.reason, 'promo');
   return counts;
+}
+
+/**
+ * A file of exports joined end to end (its header line repeated, `repeated_header`): the rows of a
+ * later part that repeat a usable row of an earlier part exactly, on every column read (`key`).
+ * Overlapping exports so joined count their overlap twice; the rows are kept (two identical rows
+ * may be two purchases where only the day is written) and the file's format says how many, so the
+ * exports can be given as a folder's files, whose overlaps are left out. Nothing for one part.
+ */
+async function sayRepeatedParts(conn: Duck, input: LoadedInput, checked: string, key: string[]): Promise<void> {
+  const [h] = (await rows(conn, `SELECT count(*) AS n FROM ${ident(checked)} WHERE _reason = 'repeated_header'`)) as { n: bigint }[];
+  if (!Number(h.n) || !input.format) return;
+  const cols = key.map(ident).join(', ');
+  const [r] = (await rows(
+    conn,
+    `WITH p AS (
+       SELECT ${cols}, _reason, _action, count(*) FILTER (WHERE _reason = 'repeated_header') OVER (ORDER BY _record ROWS UNBOUNDED PRECEDING) AS part FROM ${ident(checked)}
+     ), u AS (SELECT ${cols}, part, min(part) OVER (PARTITION BY ${cols}) AS first FROM p WHERE _reason IS NULL OR _action <> 'dropped')
+     SELECT count(*) AS n FROM u WHERE part > first`,
+  )) as { n: bigint }[];
+  if (Number(r.n)) input.format.joinedParts = { parts: Number(h.n) + 1, repeated: Number(r.n) };
 }
 
 /** The columns of each event input's clean view. */
@@ -813,6 +835,7 @@ export async function cleanInteractions(conn: Duck, input: LoadedInput, outDir: 
   await matchReformattedIds(conn, checked);
   await rejectImplausibleDates(conn, checked, 'day', latest, 'dropped');
   const replaced = await rejectOverlaps(conn, 'interactions', input, file, Object.keys(parsed), outDir);
+  await sayRepeatedParts(conn, input, checked, Object.keys(parsed));
   const counts = [...(await writeRejects(conn, 'interactions', input, checked, outDir, file.rejects)), ...replaced];
   const unknown = counts.find((c) => c.reason === 'unknown_type');
   if (unknown) unknown.values = await unknownValues(conn, input.table, checked, unknown.reason, 'type');

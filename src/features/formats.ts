@@ -52,6 +52,11 @@ export interface InputFormat {
   formulaText?: string[];
   /** Set for purchases written as order lines (an `order_id` column): how many lines, of how many orders (each read as one purchase). */
   orderLines?: { lines: number; orders: number };
+  /**
+   * Set when the file is exports joined end to end (its header line repeated) and rows of a later
+   * one repeat an earlier one's exactly: how many parts, how many such rows (kept: see clean.ts repeatedParts).
+   */
+  joinedParts?: { parts: number; repeated: number };
   /** Set for an input given as a folder: its files, in the order read (the format above is the first's). */
   files?: FolderFile[];
   /** Files of the folder passed over: not data files. */
@@ -503,6 +508,8 @@ const FORMAT_WORDS = {
     multiline: (n: number) => `${n} row(s) with a line break inside a quoted field, each read as one row`,
     orderLines: (o: { lines: number; orders: number }) => `${o.lines} order lines of ${o.orders} orders (order_id), each order read as one purchase`,
     formulaText: (columns: string[]) => `values written as Excel text formulas (="00042") read as their text, in ${columns.join(', ')}`,
+    joinedParts: (j: { parts: number; repeated: number }) =>
+      `${j.parts} exports joined end to end (the header line repeated), ${j.repeated} row(s) of a later one repeating an earlier one's exactly: if the exports overlap, those purchases or contacts are counted twice; given as the files of a folder, the repeats of overlapping exports are left out`,
     files: (n: number, list: string) => (n === 1 ? `read from the one file of its folder: ${list}` : `read from the ${n} files of its folder, in name order: ${list}`),
     file: (f: FolderFile) =>
       `${f.file} (${f.rows.toLocaleString('en-GB')} row${f.rows === 1 ? '' : 's'}${f.from ? `, ${f.from} to ${f.to}` : ''}${f.repeated ? `, ${f.repeated.toLocaleString('en-GB')} of them repeating an earlier file's over common dates, left out` : ''}${f.replaced ? `, ${f.replaced.toLocaleString('en-GB')} of them amended in a later file, left out for its rows` : ''}${f.later ? `, ${f.later.toLocaleString('en-GB')} of them in a later file too${f.laterChanged ? ` (${f.laterChanged.toLocaleString('en-GB')} written otherwise there)` : ''}, read from it` : ''})`,
@@ -535,6 +542,8 @@ const FORMAT_WORDS = {
     multiline: (n: number) => `${n} ligne(s) avec un retour à la ligne dans un champ entre guillemets, lue(s) chacune comme une seule`,
     orderLines: (o: { lines: number; orders: number }) => `${o.lines} lignes de ${o.orders} commandes (order_id), chaque commande lue comme un achat`,
     formulaText: (columns: string[]) => `valeurs écrites en formules texte d’Excel (="00042") lues comme leur texte, dans ${columns.join(', ')}`,
+    joinedParts: (j: { parts: number; repeated: number }) =>
+      `${j.parts} exports mis bout à bout (la ligne d’en-tête répétée), dont ${j.repeated} ligne(s) d’un export suivant répétant exactement celles d’un précédent : si les exports se chevauchent, ces achats ou contacts sont comptés deux fois ; donnés comme les fichiers d’un dossier, les répétitions d’exports qui se chevauchent sont écartées`,
     files: (n: number, list: string) => (n === 1 ? `lu dans l’unique fichier de son dossier : ${list}` : `lu dans les ${n} fichiers de son dossier, dans l’ordre de leurs noms : ${list}`),
     file: (f: FolderFile) =>
       `${f.file} (${f.rows.toLocaleString('fr-FR')} ligne${f.rows > 1 ? 's' : ''}${f.from ? `, du ${f.from} au ${f.to}` : ''}${f.repeated ? `, dont ${f.repeated.toLocaleString('fr-FR')} répétant celles d’un fichier précédent aux mêmes dates, écartées` : ''}${f.replaced ? `, dont ${f.replaced.toLocaleString('fr-FR')} corrigées dans un fichier suivant, écartées au profit des siennes` : ''}${f.later ? `, dont ${f.later.toLocaleString('fr-FR')} aussi dans un fichier suivant${f.laterChanged ? ` (${f.laterChanged.toLocaleString('fr-FR')} écrites autrement là)` : ''}, lues dans celui-ci` : ''})`,
@@ -569,6 +578,7 @@ export function describeFormat(format: InputFormat, lang: 'en' | 'fr' = 'en'): s
   if (format.ignoredColumns) out.push(w.ignored(format.ignoredColumns));
   if (format.formulaText?.length) out.push(w.formulaText(format.formulaText));
   if (format.orderLines) out.push(w.orderLines(format.orderLines));
+  if (format.joinedParts) out.push(w.joinedParts(format.joinedParts));
   if (format.files) {
     // A folder of a year's months is listed whole; of more files, the first and last few.
     const shown = format.files.length <= FILES_LISTED ? format.files.map(w.file) : [...format.files.slice(0, 3).map(w.file), w.more(format.files.length - 6), ...format.files.slice(-3).map(w.file)];

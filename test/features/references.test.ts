@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
 import { buildFeatures, categoricalColumn, cellId, cellOf, numericColumn, readPostcode, type FeatureBuild } from '../../src/features/index.ts';
+import { describeFormat } from '../../src/features/formats.ts';
 import { readPostcodePoints } from '../../src/features/tiles.ts';
 import { reasonLabel } from '../../src/report/labels.ts';
 import { A, D, tile, TILE_HEADER, writeBase } from '../helpers/hand-base.ts';
@@ -213,6 +214,28 @@ describe('files joined end to end', () => {
     writeBase(single);
     const one = await buildFeatures({ dataDir: single, outDir: tempDir(), asOf: '2026-06-30' });
     one.table.numericNames.forEach((name, k) => expect([...joined.table.numeric[k]], name).toEqual([...one.table.numeric[k]]));
+  });
+
+  it('say how many rows of a later export repeat an earlier one exactly (overlapping exports joined with cat), keeping them', async () => {
+    const data = tempDir();
+    writeBase(data);
+    const path = join(data, 'transactions.csv');
+    const [header, ...lines] = readFileSync(path, 'utf8').trimEnd().split('\n');
+    // Two exports: the first four purchases, then the last four (two in both).
+    writeFileSync(path, [header, ...lines.slice(0, 4), header, ...lines.slice(2)].join('\n') + '\n');
+    const overlapping = await buildFeatures({ dataDir: data, asOf: '2026-06-30' });
+    expect(overlapping.summary.formats?.transactions.joinedParts).toEqual({ parts: 2, repeated: 2 });
+    expect(describeFormat(overlapping.summary.formats!.transactions).join('; ')).toContain("2 exports joined end to end (the header line repeated), 2 row(s) of a later one repeating an earlier one's exactly");
+    expect(describeFormat(overlapping.summary.formats!.transactions, 'fr').join(' ; ')).toContain('2 exports mis bout à bout (la ligne d’en-tête répétée), dont 2 ligne(s)');
+    // Kept: the overlap's purchases counted twice, as the message says (A's 2026-03-01 refund among them).
+    const plain = tempDir();
+    writeBase(plain);
+    const once = await buildFeatures({ dataDir: plain, asOf: '2026-06-30' });
+    expect(numericColumn(overlapping.table, 'frequency_12m')![0]).toBe(numericColumn(once.table, 'frequency_12m')![0]);
+    expect(numericColumn(overlapping.table, 'monetary_12m')![0]).toBe(numericColumn(once.table, 'monetary_12m')![0] - 20);
+    // Exports that do not overlap: nothing to say.
+    writeFileSync(path, [header, ...lines.slice(0, 3), header, ...lines.slice(3)].join('\n') + '\n');
+    expect((await buildFeatures({ dataDir: data, asOf: '2026-06-30' })).summary.formats?.transactions?.joinedParts).toBeUndefined();
   });
 
   it('stop the run at a second header listing the columns in another order, naming its line', async () => {
