@@ -75,18 +75,24 @@ export async function buildNameAges(conn: Duck, asOfYear: number): Promise<void>
 }
 
 /**
- * SQL: the expected age of the first name in column `name` of the customers' table aliased `c`,
- * given the `name_ages` joined as `n1` on its key and `n2` on its key's first part (joinNameAges):
- * the whole name's, else its first name's (`Jean P.`, `Marie Dupont`: JEAN, MARIE).
+ * Creates `customer_name_ages(first_name, sex, age)`: per first name and sex of the customers, the
+ * expected age of the name (its key's, else its key's first part's: `Jean P.`, `Marie Dupont` as
+ * JEAN, MARIE), NULL where the births file holds neither. The keys are made once a distinct name
+ * (a million customers hold a few thousand), not once a customer.
  */
-export const NAME_AGE = 'coalesce(n1.age, n2.age)';
-
-/** SQL: the joins NAME_AGE reads, for the customers' table aliased `c`. */
-export function joinNameAges(): string {
-  const key = nameKeySql('c.first_name');
-  return `LEFT JOIN name_ages n1 ON n1.first_name = ${key} AND n1.sex IS NOT DISTINCT FROM c.sex
-     LEFT JOIN name_ages n2 ON n2.first_name = split_part(${key}, '-', 1) AND n2.sex IS NOT DISTINCT FROM c.sex`;
+export async function buildCustomerNameAges(conn: Duck): Promise<void> {
+  await run(
+    conn,
+    `CREATE OR REPLACE TABLE customer_name_ages AS
+     WITH k AS (SELECT first_name, sex, ${nameKeySql('first_name')} AS key FROM (SELECT DISTINCT first_name, sex FROM customers_clean WHERE first_name IS NOT NULL))
+     SELECT k.first_name, k.sex, coalesce(n1.age, n2.age) AS age FROM k
+     LEFT JOIN name_ages n1 ON n1.first_name = k.key AND n1.sex IS NOT DISTINCT FROM k.sex
+     LEFT JOIN name_ages n2 ON n2.first_name = split_part(k.key, '-', 1) AND n2.sex IS NOT DISTINCT FROM k.sex`,
+  );
 }
+
+/** SQL: the join of customer_name_ages (as `na`, its `age`) to the customers' table aliased `c`. */
+export const JOIN_NAME_AGES = 'LEFT JOIN customer_name_ages na ON na.first_name = c.first_name AND na.sex IS NOT DISTINCT FROM c.sex';
 
 /** How many first names are named among those the births file does not hold. */
 export const UNMATCHED_NAMED = 10;
@@ -101,15 +107,16 @@ export interface UnmatchedNames {
 }
 
 /**
- * The customers' first names the births file does not hold (after `features` is built): a title
- * written with the name (`MME MARIE`), an initial, a name abroad. None when every name is found.
+ * The customers' first names the births file does not hold (buildCustomerNameAges): a title
+ * written with the name (`MME MARIE`), an initial, a name abroad; those without a birth year (none,
+ * or after `asOfYear`) have no age. None when every name is found.
  */
-export async function unmatchedNames(conn: Duck): Promise<UnmatchedNames | undefined> {
+export async function unmatchedNames(conn: Duck, asOfYear: number): Promise<UnmatchedNames | undefined> {
   const found = (await rows(
     conn,
-    `SELECT c.first_name AS value, count(*) AS n, count(*) FILTER (WHERE f.age IS NULL OR isnan(f.age)) AS without_age
-     FROM customers_clean c JOIN features f ON f.row_ix = c.row_ix ${joinNameAges()}
-     WHERE c.first_name IS NOT NULL AND ${NAME_AGE} IS NULL
+    `SELECT c.first_name AS value, count(*) AS n, count(*) FILTER (WHERE c.birth_year IS NULL OR c.birth_year > ${asOfYear}) AS without_age
+     FROM customers_clean c ${JOIN_NAME_AGES}
+     WHERE c.first_name IS NOT NULL AND na.age IS NULL
      GROUP BY c.first_name`,
   )) as { value: string; n: bigint; without_age: bigint }[];
   if (!found.length) return undefined;

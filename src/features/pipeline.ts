@@ -10,7 +10,7 @@ import { asOfCheck, buildBehaviour, countOrders, topCategories } from './behavio
 import { describeUnknownFlags, describeUnknownValues, type ValueMap } from './values.ts';
 import { amountOutliers, CUSTOMER_BASE_COLUMNS, segmentSpellings, type AmountOutliers, type Spellings, cleanFirstNames, cleanInteractions, cleanTiles, cleanTransactions, CHANNELS, type RejectCount } from './clean.ts';
 import { ident, literal, openDuck, rows, run, toNumber, type Duck } from './duck.ts';
-import { buildNameAges, describeUnmatchedNames, joinNameAges, NAME_AGE, unmatchedNames, type UnmatchedNames } from './names.ts';
+import { buildCustomerNameAges, buildNameAges, describeUnmatchedNames, JOIN_NAME_AGES, unmatchedNames, type UnmatchedNames } from './names.ts';
 import { DEFAULT_FIRST_NAMES_ZIP, DEFAULT_POSTCODES, extractZippedCsv } from './reference.ts';
 import { describeRenamed, describeSuggestion, type ColumnSuggestion, type RenamedColumn } from './columns.ts';
 import { describeAsOfCheck, describeFormat, describeOrderLines, describeOutliers, describeSpellings, type AsOfCheck, type InputFormat } from './formats.ts';
@@ -191,6 +191,7 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
 
     progress.stage('features', 4);
     await buildNameAges(conn, asOfYear);
+    await buildCustomerNameAges(conn);
     progress.tick(1);
     await buildTileFeatures(conn);
     await joinTiles(conn, postcodes.points);
@@ -213,7 +214,7 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     const extras = await extraColumnKinds(conn, customers.columns.filter((c) => !CUSTOMER_BASE_COLUMNS.includes(c)));
     const renamed = await assembleFeatures(conn, asOf, categoryFeatures, extras);
     for (const r of renamed) progress.log(`${inputs.customers}: ${describeRenamed(r)}`);
-    const names = await unmatchedNames(conn);
+    const names = await unmatchedNames(conn, asOfYear);
     if (names) progress.log(`${inputs.customers}: ${describeUnmatchedNames(names)}`);
     progress.tick(4);
 
@@ -303,8 +304,8 @@ async function assembleFeatures(
     ['c.row_ix', 'row_ix'],
     ['c.customer_id', 'customer_id'],
     // A birth year after as_of's (kept by validation against this year's) is no age: the name's is taken.
-    [`CAST(CASE WHEN c.birth_year <= ${year} THEN ${year} - c.birth_year ELSE ${NAME_AGE} END AS DOUBLE)`, 'age'],
-    [`CAST(CASE WHEN (c.birth_year IS NULL OR c.birth_year > ${year}) AND ${NAME_AGE} IS NOT NULL THEN 1 ELSE 0 END AS DOUBLE)`, 'age_from_name'],
+    [`CAST(CASE WHEN c.birth_year <= ${year} THEN ${year} - c.birth_year ELSE na.age END AS DOUBLE)`, 'age'],
+    [`CAST(CASE WHEN (c.birth_year IS NULL OR c.birth_year > ${year}) AND na.age IS NOT NULL THEN 1 ELSE 0 END AS DOUBLE)`, 'age_from_name'],
     ['c.sex', 'sex'],
     [`CAST(date_diff('day', c.signup_date, ${d}) AS DOUBLE)`, 'tenure_days'],
     ['c.segment', 'segment'],
@@ -339,7 +340,7 @@ async function assembleFeatures(
     `CREATE OR REPLACE TABLE features AS
      SELECT ${[...catalogue, ...columns].map(([sql, name]) => `${sql} AS ${ident(name)}`).join(', ')}
      FROM customers_clean c
-     ${joinNameAges()}
+     ${JOIN_NAME_AGES}
      LEFT JOIN behaviour b ON b.customer_id = c.customer_id
      LEFT JOIN contacts k ON k.customer_id = c.customer_id
      LEFT JOIN customer_tiles t ON t.row_ix = c.row_ix`,
