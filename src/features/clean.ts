@@ -342,9 +342,15 @@ export async function cleanCustomers(
   // An absent optional column is a typed NULL, so later comparisons with text stay text.
   const col = (c: string, expr: string, type = 'VARCHAR') => (has(c) ? expr : `NULL::${type}`);
   const extra = input.columns.filter((c) => !CUSTOMER_BASE_COLUMNS.includes(c));
+  // A date of birth with a two-digit year (15/03/55): of this century where that makes the customer
+  // 16 or older, else of the last (a customer born 1905 would be 121).
+  const shortBirthYear = `try_cast(regexp_extract(trim(birth_year), '^\\d{1,2}[/.-]\\d{1,2}[/.-](\\d{2})( |$)', 1) AS INTEGER)`;
   const birthYear =
     `CASE WHEN regexp_full_match(trim(birth_year), '\\d{8}') THEN CAST(year(try_strptime(trim(birth_year), '%Y%m%d')) AS INTEGER) ` +
-    `ELSE coalesce(try_cast(trim(birth_year) AS INTEGER), CAST(year(try_cast(trim(birth_year) AS DATE)) AS INTEGER), try_cast(regexp_extract(trim(birth_year), '^\\d{1,2}[/.-]\\d{1,2}[/.-](\\d{4})( |$)', 1) AS INTEGER)) END`;
+    `ELSE coalesce(try_cast(trim(birth_year) AS INTEGER), try_cast(regexp_extract(trim(birth_year), '^\\d{1,2}[/.-]\\d{1,2}[/.-](\\d{4})( |$)', 1) AS INTEGER), ` +
+    `CASE WHEN ${shortBirthYear} <= ${(year - 16) % 100} THEN 2000 + ${shortBirthYear} ELSE 1900 + ${shortBirthYear} END, ` +
+    // An ISO date last: DuckDB reads 25/04/26 as a date of the year 25.
+    `CAST(year(try_cast(trim(birth_year) AS DATE)) AS INTEGER)) END`;
   const parsed: Record<string, string> = {
     p_customer_id: trimmed('customer_id'),
     p_first_name: col('first_name', `nullif(upper(trim(first_name)), '')`),

@@ -396,12 +396,13 @@ describe('dates, numbers and fields that do not read', () => {
 
   it('takes the year of a date of birth in any layout, and sets implausible birth years missing', async () => {
     const dir = write(['A;2026-04-25;10,5']);
-    const years = ['1972', '19720315', '15/03/1972', '15-03-1972', '15.03.1972', '1972-03-15', '1900', '72', '2072', '1850', '2026'];
+    // Two-digit years of dates of birth: this century where the customer is then 16 or older (2010 in 2026), else the last.
+    const years = ['1972', '19720315', '15/03/1972', '15-03-1972', '15.03.1972', '1972-03-15', '1900', '72', '2072', '1850', '2026', '15/03/72', '01.02.10', '01/02/11', '25/04/26'];
     writeFileSync(join(dir, 'customers.csv'), ['customer_id;birth_year', ...years.map((y, i) => `C${i};${y}`), 'A;'].join('\n') + '\n');
     const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out'), asOf: '2026-06-30' });
     const age = Array.from(built.table.numeric[built.table.numericNames.indexOf('age')]);
     // No first name: an age comes from the birth year alone.
-    expect(age.map((a) => (Number.isFinite(a) ? a : null))).toEqual([54, 54, 54, 54, 54, 54, null, null, null, null, 0, null]);
+    expect(age.map((a) => (Number.isFinite(a) ? a : null))).toEqual([54, 54, 54, 54, 54, 54, null, null, null, null, 0, 54, 16, 115, 100, null]);
     expect(built.rejects).toEqual([{ file: 'customers', reason: 'bad_birth_year', action: 'kept: set missing', rows: 4 }]);
     const rejected = readFileSync(join(dir, 'out', 'rejects', 'customers.csv'), 'utf8');
     for (const [line, y] of [[8, '1900'], [9, '72'], [10, '2072'], [11, '1850']]) expect(rejected).toContain(`${line},${Number(line) - 1},bad_birth_year,kept: set missing,C${Number(line) - 2},${y}`);
