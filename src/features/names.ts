@@ -74,20 +74,38 @@ export async function buildNameAges(conn: Duck, asOfYear: number): Promise<void>
   );
 }
 
+/** Titles a CRM writes before a first name (`Mme Marie`, `M. Jean`), as the key writes them. */
+const TITLES = ['MME', 'MLLE', 'MADAME', 'MADEMOISELLE', 'MONSIEUR', 'MR', 'M', 'DR', 'MRS', 'MS', 'MISS'];
+
+/**
+ * The keys a customer's first name is looked up by, in order (buildCustomerNameAges, the same rule
+ * in SQL): its key, without a title written before it, that one's first part.
+ */
+export function nameKeys(name: string): string[] {
+  const key = nameKey(name);
+  const bare = key.replace(new RegExp(`^(${TITLES.join('|')})\\.?-`), '');
+  return [...new Set([key, bare, bare.split('-')[0]])];
+}
+
 /**
  * Creates `customer_name_ages(first_name, sex, age)`: per first name and sex of the customers, the
- * expected age of the name (its key's, else its key's first part's: `Jean P.`, `Marie Dupont` as
- * JEAN, MARIE), NULL where the births file holds neither. The keys are made once a distinct name
- * (a million customers hold a few thousand), not once a customer.
+ * expected age of the name: its key's, else without a title written before it (`Mme Marie`), else
+ * its first part's (`Jean P.`, `Marie Dupont` as JEAN, MARIE); NULL where the births file holds
+ * none of them. The keys are made once a distinct name (a million customers hold a few thousand),
+ * not once a customer.
  */
 export async function buildCustomerNameAges(conn: Duck): Promise<void> {
+  const untitled = `regexp_replace(key, '^(${TITLES.join('|')})\\.?-', '')`;
+  const join = (alias: string, on: string) => `LEFT JOIN name_ages ${alias} ON ${alias}.first_name = ${on} AND ${alias}.sex IS NOT DISTINCT FROM k.sex`;
   await run(
     conn,
     `CREATE OR REPLACE TABLE customer_name_ages AS
-     WITH k AS (SELECT first_name, sex, ${nameKeySql('first_name')} AS key FROM (SELECT DISTINCT first_name, sex FROM customers_clean WHERE first_name IS NOT NULL))
-     SELECT k.first_name, k.sex, coalesce(n1.age, n2.age) AS age FROM k
-     LEFT JOIN name_ages n1 ON n1.first_name = k.key AND n1.sex IS NOT DISTINCT FROM k.sex
-     LEFT JOIN name_ages n2 ON n2.first_name = split_part(k.key, '-', 1) AND n2.sex IS NOT DISTINCT FROM k.sex`,
+     WITH d AS (SELECT first_name, sex, ${nameKeySql('first_name')} AS key FROM (SELECT DISTINCT first_name, sex FROM customers_clean WHERE first_name IS NOT NULL)),
+     k AS (SELECT *, ${untitled} AS bare FROM d)
+     SELECT k.first_name, k.sex, coalesce(n1.age, n2.age, n3.age) AS age FROM k
+     ${join('n1', 'k.key')}
+     ${join('n2', 'k.bare')}
+     ${join('n3', "split_part(k.bare, '-', 1)")}`,
   );
 }
 
@@ -97,7 +115,7 @@ export const JOIN_NAME_AGES = 'LEFT JOIN customer_name_ages na ON na.first_name 
 /** How many first names are named among those the births file does not hold. */
 export const UNMATCHED_NAMED = 10;
 
-/** Customers whose first name (nor its first part) the births file holds for their sex: how many, how many without an age for it, the most frequent names. */
+/** Customers whose first name (nor without a title, nor by its first part) the births file holds for their sex: how many, how many without an age for it, the most frequent names. */
 export interface UnmatchedNames {
   file: string;
   rows: number;
@@ -108,7 +126,7 @@ export interface UnmatchedNames {
 
 /**
  * The customers' first names the births file does not hold (buildCustomerNameAges): a title
- * written with the name (`MME MARIE`), an initial, a name abroad; those without a birth year (none,
+ * written with the name other than before it, an initial alone, a name abroad; those without a birth year (none,
  * or after `asOfYear`) have no age. None when every name is found.
  */
 export async function unmatchedNames(conn: Duck, asOfYear: number): Promise<UnmatchedNames | undefined> {
@@ -135,6 +153,6 @@ export function describeUnmatchedNames(u: UnmatchedNames, lang: 'en' | 'fr' = 'e
   const n = (x: number) => x.toLocaleString(locale);
   const names = u.values.map((v) => (lang === 'fr' ? `« ${v.value} » (${n(v.rows)})` : `"${v.value}" (${n(v.rows)})`)).join(', ');
   return lang === 'fr'
-    ? `${n(u.rows)} client(s) dont le prénom ne figure pas dans le fichier des naissances pour leur sexe (ni son premier prénom), dont ${n(u.withoutAge)} sans année de naissance, dont l’âge reste inconnu ; les plus fréquents : ${names}`
-    : `${n(u.rows)} customer(s) whose first name the births file does not hold for their sex (nor its first part), ${n(u.withoutAge)} of them without a birth year, whose age stays missing; the most frequent: ${names}`;
+    ? `${n(u.rows)} client(s) dont le prénom ne figure pas dans le fichier des naissances pour leur sexe (ni sans civilité, ni par son premier prénom), dont ${n(u.withoutAge)} sans année de naissance, dont l’âge reste inconnu ; les plus fréquents : ${names}`
+    : `${n(u.rows)} customer(s) whose first name the births file does not hold for their sex (nor without a title, nor by its first part), ${n(u.withoutAge)} of them without a birth year, whose age stays missing; the most frequent: ${names}`;
 }

@@ -38,6 +38,7 @@ const features = async () => {
     TILE_COLUMNS: tiles.TILE_COLUMNS,
     categoriesOfFeatures: behaviour.categoriesOfFeatures,
     nameKey: names.nameKey,
+    nameKeys: names.nameKeys,
   };
 };
 
@@ -194,7 +195,7 @@ const spellingsBySha = new Map<string, Map<string, string[]>>();
  * once per process (37,767 in INSEE's national file) and kept for the four files read last.
  */
 async function birthSpellings(db: Sql, sha: string, names: string[]): Promise<string[]> {
-  const { nameKey } = await features();
+  const { nameKey, nameKeys } = await features();
   let spellings = spellingsBySha.get(sha);
   if (!spellings) {
     spellings = new Map();
@@ -205,8 +206,8 @@ async function birthSpellings(db: Sql, sha: string, names: string[]): Promise<st
     spellingsBySha.set(sha, spellings);
     for (const old of spellingsBySha.keys()) if (spellingsBySha.size > 4) spellingsBySha.delete(old);
   }
-  // The whole name's, and its first part's (`Jean P.` is read as JEAN where JEAN-P. is no name).
-  return [...new Set(names.flatMap((n) => [nameKey(n), nameKey(n).split('-')[0]]).flatMap((k) => spellings.get(k) ?? []))];
+  // Every key the pipeline looks the name up by (`Mme Marie` as MARIE, `Jean P.` as JEAN).
+  return [...new Set(names.flatMap(nameKeys).flatMap((k) => spellings.get(k) ?? []))];
 }
 
 /** The version's three reference files, or a clear error naming the missing ones. */

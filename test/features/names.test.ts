@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { openDuck, rows, literal } from '../../src/features/duck.ts';
 import { cleanFirstNames } from '../../src/features/clean.ts';
-import { buildNameAges, describeUnmatchedNames, nameKey, survival } from '../../src/features/names.ts';
+import { buildNameAges, describeUnmatchedNames, nameKey, nameKeys, survival } from '../../src/features/names.ts';
 import { loadInput } from '../../src/features/sources.ts';
 import { DEFAULT_FIRST_NAMES_ZIP, extractZippedCsv } from '../../src/features/reference.ts';
 import { readDataSummary } from '../../src/features/summary.ts';
@@ -114,28 +114,32 @@ describe('first names written without their accents, or a compound with a space'
 });
 
 describe('first names the births file does not hold', () => {
-  it('are read by their first part where that is a name (Jean P., Marie Dupont), and the others are counted and named', async () => {
+  it('are read without a title before them (Mme Marie), or by their first part (Jean P., Marie Dupont), and the others are counted and named', async () => {
     const data = tempDir();
     writeBase(data);
     writeFileSync(join(data, 'first_names.csv'), ['sexe;preusuel;annais;nombre', '1;JEAN;1956;500', '2;MARIE;1976;10', '2;JADE;2015;100'].join('\n') + '\n');
     writeFileSync(
       join(data, 'customers.csv'),
-      ['customer_id,first_name,sex,birth_year', 'A,Jean P.,M,', 'B,Marie Dupont,F,', 'C,Mme Marie,F,', 'D,MME MARIE,F,1980', 'E,Jade,M,', 'F,Jade,F,', 'G,,F,'].join('\n') + '\n',
+      ['customer_id,first_name,sex,birth_year', 'A,Jean P.,M,', 'B,Marie Dupont,F,', 'C,Mme Marie,F,', 'D,Xy Zw,F,1980', 'E,Jade,M,', 'F,Jade,F,', 'G,,F,', 'H,M. Jean,,'].join('\n') + '\n',
     );
     const out = tempDir();
     const built = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
     const age = numericColumn(built.table, 'age')!;
     expect(age[0]).toBeCloseTo(70, 4);
     expect(age[1]).toBeCloseTo(50, 4);
-    expect(Array.from(numericColumn(built.table, 'age_from_name')!)).toEqual([1, 1, 0, 0, 0, 1, 0]);
-    expect(age[2]).toBeNaN();
+    expect(age[2]).toBeCloseTo(50, 4);
+    expect(age[7]).toBeCloseTo(70, 4); // M. Jean, sex unknown: JEAN's births of both sexes
+    expect(Array.from(numericColumn(built.table, 'age_from_name')!)).toEqual([1, 1, 1, 0, 0, 1, 0, 1]);
     expect(age[3]).toBe(46);
-    // MME MARIE twice (one with a birth year, so an age), a boy named Jade (the file holds girls only).
-    const names = { file: 'customers', rows: 3, withoutAge: 2, values: [{ value: 'MME MARIE', rows: 2 }, { value: 'JADE', rows: 1 }] };
+    expect(age[4]).toBeNaN();
+    // A name the file does not hold (with a birth year, so an age), a boy named Jade (the file holds girls only).
+    const names = { file: 'customers', rows: 2, withoutAge: 1, values: [{ value: 'JADE', rows: 1 }, { value: 'XY ZW', rows: 1 }] };
     expect(built.summary.names).toEqual([names]);
     expect(readDataSummary(join(out, 'features.json'))?.names).toEqual([names]);
-    expect(describeUnmatchedNames(names)).toBe('3 customer(s) whose first name the births file does not hold for their sex (nor its first part), 2 of them without a birth year, whose age stays missing; the most frequent: "MME MARIE" (2), "JADE" (1)');
-    expect(describeUnmatchedNames(names, 'fr')).toBe('3 client(s) dont le prénom ne figure pas dans le fichier des naissances pour leur sexe (ni son premier prénom), dont 2 sans année de naissance, dont l’âge reste inconnu ; les plus fréquents : « MME MARIE » (2), « JADE » (1)');
+    expect(describeUnmatchedNames(names)).toBe('2 customer(s) whose first name the births file does not hold for their sex (nor without a title, nor by its first part), 1 of them without a birth year, whose age stays missing; the most frequent: "JADE" (1), "XY ZW" (1)');
+    expect(describeUnmatchedNames(names, 'fr')).toBe('2 client(s) dont le prénom ne figure pas dans le fichier des naissances pour leur sexe (ni sans civilité, ni par son premier prénom), dont 1 sans année de naissance, dont l’âge reste inconnu ; les plus fréquents : « JADE » (1), « XY ZW » (1)');
+    expect(nameKeys('Mme Marie-Claire')).toEqual(['MME-MARIE-CLAIRE', 'MARIE-CLAIRE', 'MARIE']);
+    expect(nameKeys('Hélène')).toEqual(['HELENE']);
     // Every name found: nothing said.
     writeFileSync(join(data, 'customers.csv'), ['customer_id,first_name,sex,birth_year', 'A,Jean,M,', 'B,Marie,F,'].join('\n') + '\n');
     expect((await buildFeatures({ dataDir: data, asOf: '2026-06-30' })).summary.names).toBeUndefined();
