@@ -30,8 +30,10 @@ export interface RejectCount {
 }
 
 
-/** How client files write the sex: F or M, the French words and titles, INSEE's codes (1 male, 2 female). */
-// Sexes and titles as CRM exports write them (upper case, without accents: `Féminin`, `Mrs.`).
+/**
+ * How client files write the sex: F or M, the French and English words and titles, INSEE's codes
+ * (1 male, 2 female); compared in upper case without accents (`Féminin`, `Mrs.`).
+ */
 const SEX_F = ['F', 'FEMME', 'FEMININ', 'FEMALE', 'WOMAN', 'W', 'MME', 'MME.', 'MADAME', 'MLLE', 'MLLE.', 'MADEMOISELLE', 'MRS', 'MRS.', 'MS', 'MS.', 'MISS', '2'].map(literal).join(', ');
 const SEX_M = ['M', 'H', 'HOMME', 'MASCULIN', 'MALE', 'MAN', 'M.', 'MR', 'MR.', 'MONSIEUR', '1'].map(literal).join(', ');
 
@@ -356,8 +358,8 @@ export async function cleanCustomers(
     p_customer_id: trimmed('customer_id'),
     p_first_name: col('first_name', `nullif(upper(trim(first_name)), '')`),
     p_sex: col('sex', `CASE WHEN upper(strip_accents(trim(sex))) IN (${SEX_F}) THEN 'F' WHEN upper(strip_accents(trim(sex))) IN (${SEX_M}) THEN 'M' END`),
-    // A year, or the year of a date of birth (1972-03-15, 15/03/1972, 19720315), in the plausible years
-    // (a two-digit year, 1900 as a placeholder, 2072 for 1972 are not).
+    // A year, or the year of a date of birth (1972-03-15, 15/03/1972, 19720315, 15/03/72), in the
+    // plausible years (a bare two-digit year, 1900 as a placeholder, 2072 for 1972 are not).
     p_birth_year: col('birth_year', `CASE WHEN ${birthYear} BETWEEN ${year - MAX_AGE} AND ${year} THEN ${birthYear} END`, 'INTEGER'),
     p_postcode: col('postcode', `CASE WHEN regexp_full_match(${postcode}, '[1-9][0-9]{3}') THEN '0' || ${postcode} ELSE nullif(${postcode}, '') END`),
     p_lat: col('lat', `CASE WHEN abs(${num('lat')}) <= 90 THEN ${num('lat')} END`, 'DOUBLE'),
