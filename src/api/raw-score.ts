@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildFeatures, categoriesOfFeatures, customerPoint, readPostcode, type FeatureTable } from '../features/index.ts';
+import { absentFeatures, describeAbsentFeatures } from '../models/personas/design.ts';
 import type { SavedProjection } from '../models/personas/index.ts';
 import { csvField, type Sql } from '../store/db.ts';
 import { versionValueMap } from '../store/registry.ts';
@@ -120,8 +121,17 @@ async function buildRawFeatures(db: Sql, version: string, model: SavedProjection
       const errors = dropped.map((r) => ({ path: pathOf(r.file, r.record), message: `rejected: ${r.reason}` }));
       throw problem(400, `invalid body: ${errors.slice(0, 5).map((e) => `${e.path}: ${e.message}`).join('; ')}`, { errors: errors.slice(0, 50) });
     }
+    // A feature the model reads that the rows do not hold (a client column not sent): read as missing, and said.
+    const held = [...built.table.numericNames, ...built.table.categoricalNames];
+    const absent = absentFeatures({ ...built.table, numericNames: held, categoricalNames: held }, encoding);
     const table = conform(built.table, encoding);
-    return { table, warnings: rejected.map((r) => ({ path: pathOf(r.file, r.record), reason: `${r.reason} (${r.action})` })) };
+    return {
+      table,
+      warnings: [
+        ...rejected.map((r) => ({ path: pathOf(r.file, r.record), reason: `${r.reason} (${r.action})` })),
+        ...(absent.length ? [{ path: 'body.base.customers', reason: describeAbsentFeatures(absent) }] : []),
+      ],
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -75,7 +75,7 @@ export const ScoreResponse = z.object({
       features: z.record(z.string(), z.union([z.number(), z.string(), z.null()])).optional().describe('With raw rows: the features built for the customer (missing values as null)'),
     }),
   ),
-  warnings: z.array(z.object({ path: z.string(), reason: z.string() })).optional().describe('With raw rows: rows kept with a repaired field'),
+  warnings: z.array(z.object({ path: z.string(), reason: z.string() })).optional().describe('With raw rows: rows kept with a repaired field, and the features the model reads that the rows do not hold (a client column not sent: read as missing)'),
 });
 
 export const PersonaInfo = z.object({

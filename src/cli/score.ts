@@ -5,6 +5,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { loadSavedProjection, type SavedScores } from '../models/personas/index.ts';
+import { absentFeatures, describeAbsentFeatures } from '../models/personas/design.ts';
 import { writeScores } from '../models/personas/outputs.ts';
 import { quantify } from '../models/personas/quantify.ts';
 import type { Progress } from '../progress.ts';
@@ -27,6 +28,8 @@ export async function scoreCustomers(opts: ScoreOptions, progress: Progress): Pr
   const recorded = recordedInputs(runDir);
   const categories = recorded.categories ?? categoriesOfFeatures(saved.encoding.numeric);
   const { table } = await featureTableOf(opts, opts.out, progress, saved.manifest.asOf, { categories, values: recorded.values, model: opts.model });
+  const absent = absentFeatures(table, saved.encoding);
+  if (absent.length) progress.log(describeAbsentFeatures(absent));
   progress.stage('score');
   const scores = saved.score(table);
   const ids = saved.manifest.personas.map((p) => p.id);

@@ -119,6 +119,20 @@ for (const variant of STORE_VARIANTS) {
       expect(nowhere.body.results[0].features.tile_ind).not.toBeNull();
     });
 
+    it("says which features the model reads that the rows do not hold (a client column not sent), read as missing", async () => {
+      const id = customers.find((c) => c.optin_email !== '')!.customer_id;
+      const base = baseOf([id]);
+      const { optin_email: sent, ...without } = base.customers[0];
+      expect(sent).not.toBeNull();
+      const res = await request(app).post('/v1/score').set(auth).send({ base: { ...base, customers: [without] } });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body.warnings).toEqual([{ path: 'body.base.customers', reason: expect.stringMatching(/^the models read 1 feature\(s\) these customers' data does not hold, read as missing .*: optin_email; /) }]);
+      expect(res.body.results[0].features.optin_email).toBeNull();
+      // Sent, nothing is said.
+      const full = await request(app).post('/v1/score').set(auth).send({ base });
+      expect(full.body.warnings).toEqual([]);
+    });
+
     it('reads a postcode that lost its leading 0, or written as a decimal number, as the batch does', async () => {
       const id = customers.find((c) => !c.lat && /^0[1-9][0-9]{3}$/.test(c.postcode ?? ''))!.customer_id;
       const base = baseOf([id]);

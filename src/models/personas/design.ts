@@ -54,7 +54,22 @@ export function fitDesign(table: FeatureTable): DesignEncoding {
   };
 }
 
-/** Builds the model matrix of `table` under `encoding`; a feature the table lacks is all missing. */
+/**
+ * The features `encoding` reads that `table` does not hold as it reads them (a number, or a text
+ * column): encodeDesign reads each as missing for every customer. A client column left out of a
+ * later export, or named otherwise, whose absence would otherwise pass unseen.
+ */
+export function absentFeatures(table: FeatureTable, encoding: DesignEncoding): string[] {
+  const text = [...(encoding.sex ? ['sex'] : []), ...(encoding.department ? ['postcode'] : []), ...encoding.levels.map((l) => l.feature)];
+  return [...encoding.numeric.filter((n) => !table.numericNames.includes(n)), ...text.filter((n) => !table.categoricalNames.includes(n))];
+}
+
+/** The absent features in words. */
+export function describeAbsentFeatures(names: string[]): string {
+  return `the models read ${names.length} feature(s) these customers' data does not hold, read as missing for every one of them (their scores then lean on the other features): ${names.join(', ')}; a client column left out of this export, or named otherwise (map it with --columns)?`;
+}
+
+/** Builds the model matrix of `table` under `encoding`; a feature the table lacks is all missing (absentFeatures). */
 export function encodeDesign(table: FeatureTable, encoding: DesignEncoding): DesignMatrix {
   const n = table.rows;
   const names: string[] = [];

@@ -1,7 +1,7 @@
 // Thresholds, the margin rule and the design matrix.
 import { describe, expect, it } from 'vitest';
 import { assignPersonas, autoThreshold, reachCurve } from '../../../src/models/personas/assign.ts';
-import { departmentOf, encodeDesign, fitDesign, withoutFeatures } from '../../../src/models/personas/design.ts';
+import { absentFeatures, departmentOf, describeAbsentFeatures, encodeDesign, fitDesign, withoutFeatures } from '../../../src/models/personas/design.ts';
 import { weightedAuc } from '../../../src/models/personas/train.ts';
 import type { FeatureTable } from '../../../src/features/table.ts';
 
@@ -69,6 +69,11 @@ describe('design matrix', () => {
     expect(other.names).toEqual(m.names);
     expect(Array.from(other.columns[4])).toEqual([NaN, NaN, NaN, NaN]);
     expect(withoutFeatures(m, ['segment', 'age']).names).toEqual(['sex_f', 'department']);
+    // Which features the model reads that the new table does not hold, said by absentFeatures.
+    expect(absentFeatures(table, enc)).toEqual([]);
+    expect(absentFeatures({ ...table, categoricalNames: ['sex', 'postcode'], categorical: table.categorical.slice(0, 2) }, enc)).toEqual(['segment']);
+    expect(absentFeatures({ ...table, numericNames: [], numeric: [], categoricalNames: ['segment'], categorical: [table.categorical[2]] }, enc)).toEqual(['age', 'sex', 'postcode']);
+    expect(describeAbsentFeatures(['segment'])).toMatch(/^the models read 1 feature\(s\) these customers' data does not hold, read as missing for every one of them .*: segment; /);
   });
 });
 
