@@ -8,7 +8,7 @@ import { describeAsOfCheck, describeFormat } from '../../src/features/formats.ts
 import { KEPT_LISTED, readDataSummary } from '../../src/features/summary.ts';
 import { buildFeatures, numericColumn, categoricalColumn, type FeatureBuild } from '../../src/features/index.ts';
 import { InputError } from '../../src/errors.ts';
-import { writeBase } from '../helpers/hand-base.ts';
+import { writeBase, writeBaseWith } from '../helpers/hand-base.ts';
 import { tempDir } from '../helpers/world.ts';
 
 /** The hand-written base twice: as written, and with `edits` applied to each line of the files they name. */
@@ -162,10 +162,7 @@ describe('feature families on a hand-written base', () => {
 describe("a client column named as a catalogue feature (a CRM's age)", () => {
   it("is carried as client_<name>, said so, and the catalogue feature is the product's", async () => {
     const data = tempDir();
-    writeBase(data);
-    const path = join(data, 'customers.csv');
-    const [header, ...lines] = readFileSync(path, 'utf8').trimEnd().split('\n');
-    writeFileSync(path, [`${header},Age,client_age`, ...lines.map((l, i) => `${l},${30 + i},x${i}`)].join('\n') + '\n');
+    writeBaseWith(data, 'customers.csv', (header, lines) => [`${header},Age,client_age`, ...lines.map((l, i) => `${l},${30 + i},x${i}`)]);
     const out = tempDir();
     const built = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
     // A's age from its birth year (1976), the client's own beside it; its client_age column keeps its name.

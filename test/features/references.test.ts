@@ -9,7 +9,7 @@ import { buildFeatures, categoricalColumn, cellId, cellOf, numericColumn, readPo
 import { describeFormat } from '../../src/features/formats.ts';
 import { readPostcodePoints } from '../../src/features/tiles.ts';
 import { reasonLabel } from '../../src/report/labels.ts';
-import { A, D, tile, TILE_HEADER, writeBase } from '../helpers/hand-base.ts';
+import { A, D, tile, TILE_HEADER, writeBase, writeBaseWith } from '../helpers/hand-base.ts';
 import { tempDir } from '../helpers/world.ts';
 
 const POSTCODE_HEADER = 'Code_commune_INSEE;Nom_commune;Code_postal;Ligne_5;Libellé_d_acheminement;coordonnees_gps';
@@ -203,10 +203,7 @@ describe('files joined end to end', () => {
   it("read as one file, the second file's header line counted as repeated_header", async () => {
     // The base's tiles cut in two files (as INSEE ships the metropolitan and overseas grids), then joined with `cat`.
     const data = tempDir();
-    writeBase(data);
-    const path = join(data, 'tiles.csv');
-    const [header, ...cells] = readFileSync(path, 'utf8').trimEnd().split('\n');
-    writeFileSync(path, [header, ...cells.slice(0, 2), header, ...cells.slice(2)].join('\n') + '\n');
+    writeBaseWith(data, 'tiles.csv', (header, cells) => [header, ...cells.slice(0, 2), header, ...cells.slice(2)]);
     const out = tempDir();
     const joined = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
     expect(rejected(out, 'tiles')).toEqual([['4', '3', 'repeated_header', 'dropped']]);
@@ -218,11 +215,8 @@ describe('files joined end to end', () => {
 
   it('say how many rows of a later export repeat an earlier one exactly (overlapping exports joined with cat), keeping them', async () => {
     const data = tempDir();
-    writeBase(data);
-    const path = join(data, 'transactions.csv');
-    const [header, ...lines] = readFileSync(path, 'utf8').trimEnd().split('\n');
     // Two exports: the first four purchases, then the last four (two in both).
-    writeFileSync(path, [header, ...lines.slice(0, 4), header, ...lines.slice(2)].join('\n') + '\n');
+    writeBaseWith(data, 'transactions.csv', (header, lines) => [header, ...lines.slice(0, 4), header, ...lines.slice(2)]);
     const overlapping = await buildFeatures({ dataDir: data, asOf: '2026-06-30' });
     expect(overlapping.summary.formats?.transactions.joinedParts).toEqual({ parts: 2, repeated: 2 });
     expect(describeFormat(overlapping.summary.formats!.transactions).join('; ')).toContain("2 exports joined end to end (the header line repeated), 2 row(s) of a later one repeating an earlier one's exactly");
@@ -234,7 +228,7 @@ describe('files joined end to end', () => {
     expect(numericColumn(overlapping.table, 'frequency_12m')![0]).toBe(numericColumn(once.table, 'frequency_12m')![0]);
     expect(numericColumn(overlapping.table, 'monetary_12m')![0]).toBe(numericColumn(once.table, 'monetary_12m')![0] - 20);
     // Exports that do not overlap: nothing to say.
-    writeFileSync(path, [header, ...lines.slice(0, 3), header, ...lines.slice(3)].join('\n') + '\n');
+    writeBaseWith(data, 'transactions.csv', (header, lines) => [header, ...lines.slice(0, 3), header, ...lines.slice(3)]);
     expect((await buildFeatures({ dataDir: data, asOf: '2026-06-30' })).summary.formats?.transactions?.joinedParts).toBeUndefined();
   });
 

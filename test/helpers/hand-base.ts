@@ -1,6 +1,6 @@
 // A tiny hand-written base (four customers, their purchases and contacts, four tiles, a births
 // file) whose feature values were computed by hand: the fixture of the feature tests.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cellId, cellOf } from '../../src/features/index.ts';
 
@@ -75,4 +75,16 @@ export function writeBase(dir: string): void {
     join(dir, 'first_names.csv'),
     ['sexe;preusuel;annais;nombre', '2;JADE;2015;100', '2;JADE;XXXX;50', '2;MARIE;1976;10', '2;_PRENOMS_RARES;2015;10', '2;ZOÉ;2010;40', '1;ZOÉ;2020;40'].join('\r\n') + '\r\n',
   );
+}
+
+/**
+ * Writes the hand base into `dir` (writeBase), then one of its files (`name`, e.g. `transactions.csv`)
+ * as `rewrite` makes it from its header and its lines; returns the file's path.
+ */
+export function writeBaseWith(dir: string, name: string, rewrite: (header: string, lines: string[]) => string[]): string {
+  writeBase(dir);
+  const path = join(dir, name);
+  const [header, ...lines] = readFileSync(path, 'utf8').trimEnd().split('\n');
+  writeFileSync(path, rewrite(header, lines).join('\n') + '\n');
+  return path;
 }
