@@ -50,7 +50,10 @@ function stageSpan(jobs: RunStatus['jobs']): number | null {
   return (Math.max(...jobs.map((j) => Date.parse(j.finishedAt!))) - Math.min(...jobs.map((j) => Date.parse(j.startedAt!)))) / 1000;
 }
 
-/** One line per job of a run: what ran where, how long, and the time in each of its stages (longest first; under 0.05 s left out). */
+/**
+ * One line per job of a run: what ran where, how long, and the time in each of its stages (longest
+ * first; under 0.05 s left out); under it, indented, the lines the job logged.
+ */
 export function jobLines(s: RunStatus): string[] {
   const named = (j: RunStatus['jobs'][number]) => j.id.slice(s.run.id.length + 1);
   const width = Math.max(0, ...s.jobs.map((j) => named(j).length));
@@ -60,8 +63,15 @@ export function jobLines(s: RunStatus): string[] {
       .filter(([, seconds]) => seconds >= 0.05)
       .sort((a, b) => b[1] - a[1])
       .map(([stage, seconds]) => `${stage} ${seconds.toFixed(1)} s`);
-    return `  ${named(j).padEnd(width)}  ${j.status.padEnd(9)}  attempts ${j.attempts}  ${wall.padStart(8)}${j.worker ? `  on ${j.worker}` : ''}${stages.length ? `  (${stages.join(', ')})` : ''}`;
-  });
+    const logged = ((j.result?.log ?? []) as string[]).map((line) => `      ${line}`);
+    return [`  ${named(j).padEnd(width)}  ${j.status.padEnd(9)}  attempts ${j.attempts}  ${wall.padStart(8)}${j.worker ? `  on ${j.worker}` : ''}${stages.length ? `  (${stages.join(', ')})` : ''}`, ...logged];
+  }).flat();
+}
+
+/** The lines a run's jobs logged (what `personas run` says on the terminal), each once: several partitions say the same. */
+export function runLogLines(s: RunStatus): string[] {
+  const lines = [...new Set(s.jobs.flatMap((j) => (j.result?.log ?? []) as string[]))];
+  return lines.length ? ['what the jobs said:', ...lines.map((line) => `  ${line}`)] : [];
 }
 
 /** Follows a run with a progress bar until it ends. */
@@ -146,6 +156,7 @@ export function registerJobs(program: Command): void {
         if (redis && f.detach) return out(started.run.id);
         const end = await follow(db, started.run.id);
         for (const line of describe(end)) out(line);
+        for (const line of runLogLines(end)) out(line);
         if (end.run.status === 'done' && !f.activate) for (const line of await notActivated(db, end)) out(line);
         if (end.run.status !== 'done') process.exitCode = 1;
       } finally {

@@ -16,12 +16,16 @@ export class RunCancelled extends Error {}
 
 export const workerName = () => `${hostname()}:${process.pid}`;
 
+/** Log lines a job keeps (the first ones; a step logs a few, warnings mostly). */
+const JOB_LOG_LINES = 200;
+
 /**
  * Persists a job's progress at most every 500 ms (and every stage change), and times its stages:
  * `stageSeconds()` gives the wall time spent in each (summed when a stage comes back; `start`
- * before the first), kept with the job's result.
+ * before the first), kept with the job's result, as are the lines it logs (`logLines()`: what
+ * `personas run` says on the terminal, a persona's or the data's warnings among them).
  */
-function persistedProgress(db: Db, id: string): Progress & { stageSeconds(): Record<string, number> } {
+function persistedProgress(db: Db, id: string): Progress & { stageSeconds(): Record<string, number>; logLines(): string[] } {
   let stage = '';
   let total = 0;
   let last = 0;
@@ -33,6 +37,7 @@ function persistedProgress(db: Db, id: string): Progress & { stageSeconds(): Rec
     seconds[name] = (seconds[name] ?? 0) + (now - since) / 1000;
     since = now;
   };
+  const logs: string[] = [];
   let pending: Promise<void> = Promise.resolve();
   const write = (p: { stage?: string; percent?: number }) => {
     pending = pending.then(() => jobProgress(db, id, p)).catch(() => undefined);
@@ -54,7 +59,12 @@ function persistedProgress(db: Db, id: string): Progress & { stageSeconds(): Rec
       last = now;
       write({ stage, percent: Math.min(99, (100 * (done ?? 0)) / total) });
     },
-    log() {},
+    log(line) {
+      if (logs.length < JOB_LOG_LINES) logs.push(line);
+    },
+    logLines() {
+      return logs;
+    },
   };
 }
 
@@ -124,7 +134,8 @@ export async function executeJob(env: ExecuteEnv, job: JobData, attempt: number)
   try {
     const progress = persistedProgress(db, job.id);
     result = await runStep({ db, job, run, params, progress, checkCancelled });
-    result = { ...result, stageSeconds: progress.stageSeconds() };
+    const log = progress.logLines();
+    result = { ...result, stageSeconds: progress.stageSeconds(), ...(log.length ? { log } : {}) };
   } catch (e) {
     // Cancelled meanwhile: whatever the job met (its run's files go at the cancel), the run stays cancelled, not failed.
     if (e instanceof RunCancelled || (await getJob(db, job.runId))?.status === 'cancelled') {

@@ -74,6 +74,8 @@ describe('personas jobs start, jobs in process', () => {
       }
       const retrain = jobs.find((j) => j.kind === 'retrain' && (j.result as { status: string }).status === 'trained')!;
       expect(Object.keys(retrain.result!.stageSeconds as object)).toEqual(expect.arrayContaining(['read features', 'seeds', 'twins', 'design', 'train', 'condition views', 'keep model and probabilities']));
+      // The lines the job logged, as `personas run` prints them, kept with its result.
+      expect(retrain.result!.log as string[]).toContainEqual(expect.stringMatching(/^\w+: condition views' weights key_drivers/));
       // (jsonb keeps an object's keys in an order of its own.)
       expect(Object.keys(jobs.find((j) => j.kind === 'score')!.result!.stageSeconds as object).sort()).toEqual(['load models', 'read partition', 'score', 'start', 'write labels']);
     } finally {
@@ -87,6 +89,10 @@ describe('personas jobs start, jobs in process', () => {
     expect(show.stdout).toMatch(/^ {2}features +done +attempts 1 +\d+\.\d s {2}on \S+:\d+ {2}\(/m);
     expect(show.stdout).toMatch(/^ {2}retrain\.\w+ +done +attempts 1 +\d+\.\d s .*\(.*condition views \d+\.\d s/m);
     expect(show.stdout).toMatch(/^ {2}score\.1 +done /m);
+    // Under a job, the lines it logged.
+    expect(show.stdout).toMatch(/^ {2}retrain\.\w+ +done .*\n( {6}.*\n)* {6}\w+: condition views' weights/m);
+    // And once, after the run, from `jobs start`.
+    expect(r.stdout).toMatch(/^what the jobs said:\n( {2}.*\n)* {2}\w+: condition views' weights/m);
     // Each stage's span, first job start to last job end.
     expect(show.stdout).toMatch(/^ {2}retrain +\d+\/\d+ done in \d+\.\d s$/m);
     expect(show.stdout).toMatch(/^ {2}publish +1\/1 done in \d+\.\d s$/m);
