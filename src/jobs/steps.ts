@@ -16,6 +16,7 @@ import {
   conditionViews, trainConditionViews, viewLogLines, viewsOf, viewsTrained, viewsWithColumns, withViews, viewOptionsFor,
   type SavedProjection, type SavedScores,
 } from '../models/personas/index.ts';
+import { absentFeatures, describeAbsentFeatures } from '../models/personas/design.ts';
 import type { Progress } from '../progress.ts';
 import { buildReportModel, computePortraitStats, renderReportHtml } from '../report/index.ts';
 import {
@@ -114,6 +115,9 @@ async function features(ctx: StepContext): Promise<Result> {
     // Scoring with a published version: its purchase categories, so the share_cat_* columns match its models.
     const categories = params.model ? await versionCategories(ctx.db, params.model) : undefined;
     const build = await buildFeatures({ dataDir: params.data, outDir: dir, asOf: params.asOf ?? spec(params).as_of, categories, columnMap: params.columnMap, progress: ctx.progress });
+    // Scoring with a published version: the features its models read that this base does not hold, said.
+    const absent = params.model ? absentFeatures(build.table, (await versionDetail(ctx.db, params.model)).design) : [];
+    if (absent.length) ctx.progress.log(describeAbsentFeatures(absent));
     await ctx.checkCancelled();
     ctx.progress.stage('store feature table', params.partitions + 1);
     await putRunFile(ctx.db, ctx.job.runId, 'features.parquet', readFileSync(join(dir, 'features.parquet')));

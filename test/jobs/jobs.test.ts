@@ -201,6 +201,9 @@ for (const variant of RUNNER_VARIANTS) {
       expect(end.run.error).toBeNull();
       expect(end.stages.map((s) => s.stage)).toEqual(['features', 'assemble', 'score', 'publish', 'report']);
       expect(end.jobs.some((j) => j.kind === 'train')).toBe(false);
+      // The features job checked the base against the version's models: every feature they read is there.
+      const featuresLog = (end.jobs.find((j) => j.kind === 'features')!.result!.log ?? []) as string[];
+      expect(featuresLog.filter((line) => line.startsWith('the models read'))).toEqual([]);
       const version = (end.jobs.find((j) => j.kind === 'publish')!.result as { version: string }).version;
       expect(version).not.toBe(source);
       const [same] = await db.query<{ n: number }>(
