@@ -54,7 +54,7 @@ export interface InputFormat {
   orderLines?: { lines: number; orders: number };
   /**
    * Set when the file is exports joined end to end (its header line repeated) and rows of a later
-   * one repeat an earlier one's exactly: how many parts, how many such rows (kept: see clean.ts repeatedParts).
+   * one repeat an earlier one's exactly: how many parts, how many such rows (kept: see clean.ts sayRepeatedParts).
    */
   joinedParts?: { parts: number; repeated: number };
   /** Set for an input given as a folder: its files, in the order read (the format above is the first's). */
