@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildFeatures, categoriesOfFeatures, customerPoint, readPostcode, type FeatureTable } from '../features/index.ts';
-import { absentFeatures, describeAbsentFeatures } from '../models/personas/design.ts';
+import { absentFeatures, describeAbsentFeatures, heldAt } from '../models/personas/design.ts';
 import type { SavedProjection } from '../models/personas/index.ts';
 import { csvField, type Sql } from '../store/db.ts';
 import { versionValueMap } from '../store/registry.ts';
@@ -146,9 +146,9 @@ function conform(table: FeatureTable, encoding: SavedProjection['encoding']): Fe
   const categoricalNames = [...(encoding.sex ? ['sex'] : []), ...(encoding.department ? ['postcode'] : []), ...encoding.levels.map((l) => l.feature)];
   const errors: { path: string; message: string }[] = [];
   const numeric = encoding.numeric.map((name) => {
-    const k = table.numericNames.indexOf(name);
+    const k = heldAt(table.numericNames, name);
     if (k >= 0) return table.numeric[k];
-    const j = table.categoricalNames.indexOf(name);
+    const j = heldAt(table.categoricalNames, name);
     if (j < 0) return new Float32Array(table.rows).fill(NaN);
     return Float32Array.from(table.categorical[j], (v, i) => {
       if (v === null || v.trim() === '') return NaN;
@@ -159,9 +159,9 @@ function conform(table: FeatureTable, encoding: SavedProjection['encoding']): Fe
   });
   if (errors.length) throw problem(400, `invalid body: ${errors.slice(0, 5).map((e) => `${e.path}: ${e.message}`).join('; ')}`, { errors: errors.slice(0, 50) });
   const categorical = categoricalNames.map((name) => {
-    const j = table.categoricalNames.indexOf(name);
+    const j = heldAt(table.categoricalNames, name);
     if (j >= 0) return table.categorical[j];
-    const k = table.numericNames.indexOf(name);
+    const k = heldAt(table.numericNames, name);
     return k >= 0 ? Array.from(table.numeric[k], (x) => (Number.isNaN(x) ? null : String(x))) : new Array<string | null>(table.rows).fill(null);
   });
   return { rows: table.rows, ids: table.ids, numericNames: encoding.numeric, numeric, categoricalNames, categorical };

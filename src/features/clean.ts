@@ -125,11 +125,11 @@ async function refuseReorderedHeader(conn: Duck, input: LoadedInput, checked: st
 
 /**
  * Dropped rows whose content is not lost, listed as a repair's are (the first KEPT_LISTED): a row
- * repeating another file's is read from that file. A month's export overlapping the next by a week
+ * repeating another file's (or another part's of its file) is read from there. A month's export overlapping the next by a week
  * repeats millions of rows in a million customers' base (11.9 million in 48 files, BENCHMARKS.md
  * session 33): a gigabyte of rejects saying the same thing.
  */
-const LISTED_AS_REPAIRS = new Set(['repeated_in_other_file']);
+const LISTED_AS_REPAIRS = new Set(['repeated_in_other_file', 'repeated_in_earlier_part']);
 
 /**
  * Writes rejected/repaired rows of `checked` plus the file's empty lines to rejects/<file>.csv, in
@@ -602,8 +602,8 @@ export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: 
   const checked = await applyChecks(conn, input, checks, parsed, true);
   await matchReformattedIds(conn, checked);
   await rejectImplausibleDates(conn, checked, 'day', latest, 'dropped');
+  await rejectPartOverlaps(conn, input, checked, Object.keys(parsed));
   const replaced = await rejectOverlaps(conn, 'transactions', input, file, Object.keys(parsed), outDir);
-  await sayRepeatedParts(conn, input, checked, Object.keys(parsed));
   const counts = [...(await writeRejects(conn, 'transactions', input, checked, outDir, file.rejects)), ...replaced];
   const unknown = counts.find((c) => c.reason === 'unknown_channel');
   if (unknown) unknown.values = await unknownValues(conn, input.table, checked, unknown.reason, 'channel');
@@ -613,24 +613,55 @@ export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: 
 }
 
 /**
- * A file of exports joined end to end (its header line repeated, `repeated_header`): the rows of a
- * later part that repeat a usable row of an earlier part exactly, on every column read (`key`).
- * Overlapping exports so joined count their overlap twice; the rows are kept (two identical rows
- * may be two purchases where only the day is written) and the file's format says how many, so the
- * exports can be given as a folder's files, whose overlaps are left out. Nothing for one part.
+ * A file of exports joined end to end (its header line repeated, `repeated_header`) is read as the
+ * folder of its parts would be (rejectOverlaps): a later part overlapping an earlier one over the
+ * days both cover has its repeats dropped as `repeated_in_earlier_part`, and the earlier part's rows
+ * it amended as `replaced_in_later_part` (both listed in the file's rejects); the exact repeats
+ * left (too few to be an overlap: two alike rows may be two purchases where only the day is
+ * written) are kept. The file's format says how many of each (`joinedParts`). Nothing for one part.
  */
-async function sayRepeatedParts(conn: Duck, input: LoadedInput, checked: string, key: string[]): Promise<void> {
+async function rejectPartOverlaps(conn: Duck, input: LoadedInput, checked: string, parsed: string[]): Promise<void> {
   const [h] = (await rows(conn, `SELECT count(*) AS n FROM ${ident(checked)} WHERE _reason = 'repeated_header'`)) as { n: bigint }[];
-  if (!Number(h.n) || !input.format) return;
-  const cols = key.map(ident).join(', ');
-  const [r] = (await rows(
-    conn,
-    `WITH p AS (
-       SELECT ${cols}, _reason, _action, count(*) FILTER (WHERE _reason = 'repeated_header') OVER (ORDER BY _record ROWS UNBOUNDED PRECEDING) AS part FROM ${ident(checked)}
-     ), u AS (SELECT ${cols}, part, min(part) OVER (PARTITION BY ${cols}) AS first FROM p WHERE _reason IS NULL OR _action <> 'dropped')
-     SELECT count(*) AS n FROM u WHERE part > first`,
-  )) as { n: bigint }[];
-  if (Number(r.n)) input.format.joinedParts = { parts: Number(h.n) + 1, repeated: Number(r.n) };
+  if (!Number(h.n)) return;
+  const usable = `(_reason IS NULL OR _action <> 'dropped')`;
+  await run(conn, `CREATE OR REPLACE TEMP TABLE _parts AS SELECT _record, count(*) FILTER (WHERE _reason = 'repeated_header') OVER (ORDER BY _record ROWS UNBOUNDED PRECEDING) AS part FROM ${ident(checked)}`);
+  let leftOut = 0;
+  let replaced = 0;
+  try {
+    const spans = (await rows(
+      conn,
+      `SELECT p.part, strftime(min(c.day), '%Y-%m-%d') AS lo, strftime(max(c.day), '%Y-%m-%d') AS hi
+       FROM ${ident(checked)} c JOIN _parts p ON p._record = c._record WHERE ${usable} AND c.day IS NOT NULL GROUP BY p.part ORDER BY p.part`,
+    )) as { part: bigint; lo: string; hi: string }[];
+    const part = (s: (typeof spans)[number]): ExportRows => ({
+      rows: `(SELECT * FROM ${ident(checked)} WHERE _record IN (SELECT _record FROM _parts WHERE part = ${s.part}))`,
+      table: checked,
+      from: s.lo,
+      to: s.hi,
+      columns: input.columns,
+    });
+    for (const [k, later] of spans.entries()) {
+      for (const earlier of spans.slice(0, k)) {
+        const outcome = await settleOverlap(conn, part(later), part(earlier), parsed, PART_REASONS);
+        if (outcome.kind !== 'overlap') continue;
+        leftOut += outcome.repeated;
+        replaced += outcome.replaced;
+      }
+    }
+    // The exact repeats kept: rows of a later part equal, on every column read, to a usable row of an earlier one.
+    const cols = parsed.map(ident).join(', ');
+    const [r] = (await rows(
+      conn,
+      `WITH u AS (SELECT ${cols}, p.part, min(p.part) OVER (PARTITION BY ${cols}) AS first FROM ${ident(checked)} c JOIN _parts p ON p._record = c._record WHERE ${usable})
+       SELECT count(*) AS n FROM u WHERE part > first`,
+    )) as { n: bigint }[];
+    const repeated = Number(r.n);
+    if (input.format && repeated + leftOut + replaced > 0) {
+      input.format.joinedParts = { parts: Number(h.n) + 1, repeated, ...(leftOut ? { leftOut } : {}), ...(replaced ? { replaced } : {}) };
+    }
+  } finally {
+    await run(conn, 'DROP TABLE IF EXISTS _parts');
+  }
 }
 
 /** The columns of each event input's clean view. */
@@ -705,72 +736,112 @@ async function rejectOverlaps(conn: Duck, name: 'transactions' | 'interactions',
   if (!file.earlier.length) return [];
   const own = await checkedSpan(conn, input);
   if (!own) return [];
-  const checked = own.table;
-  const usable = `(_reason IS NULL OR _action <> 'dropped')`;
   let replacedRows = 0;
   let listedRows = 0;
   for (const earlier of file.earlier) {
-    const { table: other, from, to, columns } = earlier;
-    // Compared on the columns both files hold (the day read from ts): a column one export leaves
-    // out reads missing there, not as the other's values.
-    const key = parsed.filter((c) => c === 'day' || (own.columns.includes(c) && columns.includes(c)));
-    const cols = key.map(ident).join(', ');
-    const same = (a: string, b: string) => key.map((c) => `${a}.${ident(c)} IS NOT DISTINCT FROM ${b}.${ident(c)}`).join(' AND ');
-    const lo = from > own.from ? from : own.from;
-    const hi = to < own.to ? to : own.to;
-    if (lo > hi) continue;
-    const within = `${usable} AND day BETWEEN DATE ${literal(lo)} AND DATE ${literal(hi)}`;
-    // The rows of `a` (over the common dates) that repeat one of `b`'s, matched by count in `a`'s order.
-    const repeating = (a: string, b: string, negate = false) =>
-      `SELECT m._record, m.customer_id, m.day FROM (SELECT _record, ${cols}, row_number() OVER (PARTITION BY ${cols} ORDER BY _record) AS n FROM ${ident(a)} WHERE ${within}) m
-       ${negate ? 'LEFT ' : ''}JOIN (SELECT ${cols}, count(*) AS n FROM ${ident(b)} WHERE ${within} GROUP BY ALL) o ON ${same('m', 'o')}
-       WHERE ${negate ? 'o.n IS NULL OR m.n > o.n' : 'm.n <= o.n'}`;
-    await run(conn, `CREATE OR REPLACE TEMP TABLE _repeats AS ${repeating(checked, other)}`);
-    try {
-      const [seen] = (await rows(
-        conn,
-        `SELECT (SELECT count(*) FROM _repeats) AS repeats, (SELECT count(*) FROM ${ident(checked)} WHERE ${within}) AS mine, (SELECT count(*) FROM ${ident(other)} WHERE ${within}) AS theirs`,
-      )) as { repeats: bigint; mine: bigint; theirs: bigint }[];
-      const repeats = Number(seen.repeats);
-      const fewer = Math.min(Number(seen.mine), Number(seen.theirs));
-      if (repeats < OVERLAP_SHARE * fewer) {
-        // Many alike yet under half: both kept, and said (a corrected re-export?).
-        if (repeats > 0 && repeats >= ALIKE_SHARE * fewer) file.alike?.push({ table: other, from: lo, to: hi, rows: repeats });
-        continue;
-      }
-      // The earlier file's unrepeated rows, paired by customer and day with this file's (each pair an
-      // amended row): as many of them as this file has there, those most alike to one of its rows
-      // first (the amended purchase keeps its channel and category; another purchase of that day,
-      // which a later export cut at an hour lacks, seldom does), then in file order.
-      const alike = key.filter((c) => c !== 'customer_id' && c !== 'day').map((c) => `(e.${ident(c)} IS NOT DISTINCT FROM l.${ident(c)})::INTEGER`);
-      await run(
-        conn,
-        `CREATE OR REPLACE TEMP TABLE _replaced AS
-         WITH l AS (SELECT * FROM ${ident(checked)} WHERE ${within} AND _record NOT IN (SELECT _record FROM _repeats)),
-         e AS (
-           SELECT e._record, e.customer_id, e.day, max(${alike.length ? alike.join(' + ') : '0'}) AS alike
-           FROM ${ident(other)} e JOIN l ON l.customer_id IS NOT DISTINCT FROM e.customer_id AND l.day = e.day
-           WHERE e._record IN (SELECT _record FROM (${repeating(other, checked, true)}))
-           GROUP BY ALL
-         )
-         SELECT e._record FROM (SELECT *, row_number() OVER (PARTITION BY customer_id, day ORDER BY alike DESC, _record) AS k FROM e) e
-         JOIN (SELECT customer_id, day, count(*) AS n FROM l GROUP BY ALL) n ON n.customer_id IS NOT DISTINCT FROM e.customer_id AND n.day = e.day
-         WHERE e.k <= n.n`,
-      );
-      const [replaced] = (await rows(conn, 'SELECT count(*) AS n FROM _replaced')) as { n: bigint }[];
-      if (Number(replaced.n)) {
-        await run(conn, `UPDATE ${ident(other)} SET _reason = 'replaced_in_later_file', _action = 'dropped' WHERE _record IN (SELECT _record FROM _replaced)`);
-        replacedRows += Number(replaced.n);
-        listedRows += await listReplaced(conn, name, earlier, outDir, KEPT_LISTED - listedRows);
-      }
-      await run(conn, `UPDATE ${ident(checked)} SET _reason = 'repeated_in_other_file', _action = 'dropped' WHERE _record IN (SELECT _record FROM _repeats)`);
-    } finally {
-      await run(conn, 'DROP TABLE IF EXISTS _repeats');
-      await run(conn, 'DROP TABLE IF EXISTS _replaced');
-    }
+    // The earlier file's amended rows go to its own rejects file (its text let go by now).
+    const listAmended = async () => void (listedRows += await listReplaced(conn, name, earlier, outDir, KEPT_LISTED - listedRows));
+    const outcome = await settleOverlap(conn, { ...own, rows: ident(own.table) }, { ...earlier, rows: ident(earlier.table) }, parsed, FILE_REASONS, listAmended);
+    if (outcome.kind === 'alike') file.alike?.push({ table: earlier.table, from: outcome.from, to: outcome.to, rows: outcome.rows });
+    if (outcome.kind === 'overlap') replacedRows += outcome.replaced;
   }
   if (!replacedRows) return [];
   return [{ file: name, reason: 'replaced_in_later_file', action: 'dropped', rows: replacedRows, ...(listedRows < replacedRows ? { listed: listedRows } : {}) }];
+}
+
+/** The rows of one export compared with another's: a relation (`rows`: a checked table, or part of one), the checked table holding them, their first and last days and their file's columns. */
+interface ExportRows {
+  rows: string;
+  table: string;
+  from: string;
+  to: string;
+  columns: string[];
+}
+
+/** What two exports' rows over the days both cover came to (see settleOverlap). */
+type OverlapOutcome =
+  | { kind: 'apart' }
+  | { kind: 'alike'; from: string; to: string; rows: number }
+  | { kind: 'overlap'; from: string; to: string; repeated: number; replaced: number };
+
+/** The reasons an overlap's rows are dropped with: the later export's repeats, the earlier's amended rows. */
+const FILE_REASONS = { repeated: 'repeated_in_other_file', replaced: 'replaced_in_later_file' };
+const PART_REASONS = { repeated: 'repeated_in_earlier_part', replaced: 'replaced_in_later_part' };
+
+/**
+ * Compares a later export's rows with an earlier one's over the days both cover, on every column
+ * of `parsed` (`day` among them) both hold. Repeats matched by count (a row written twice in one
+ * and once in the other repeats once) that are at least OVERLAP_SHARE of the fewer rows either has
+ * there make an overlap: the later's repeats are dropped (`reasons.repeated`), and the earlier's
+ * rows it amended (`reasons.replaced`, see rejectOverlaps), in their checked tables; `listAmended`
+ * is called while temp table `_replaced` holds the latter's records. Fewer, from ALIKE_SHARE, are
+ * alike: kept, said by the caller.
+ */
+async function settleOverlap(
+  conn: Duck,
+  later: ExportRows,
+  earlier: ExportRows,
+  parsed: string[],
+  reasons: { repeated: string; replaced: string },
+  listAmended?: () => Promise<void>,
+): Promise<OverlapOutcome> {
+  const usable = `(_reason IS NULL OR _action <> 'dropped')`;
+  // Compared on the columns both files hold (the day read from ts): a column one export leaves
+  // out reads missing there, not as the other's values.
+  const key = parsed.filter((c) => c === 'day' || (later.columns.includes(c) && earlier.columns.includes(c)));
+  const cols = key.map(ident).join(', ');
+  const same = (a: string, b: string) => key.map((c) => `${a}.${ident(c)} IS NOT DISTINCT FROM ${b}.${ident(c)}`).join(' AND ');
+  const lo = earlier.from > later.from ? earlier.from : later.from;
+  const hi = earlier.to < later.to ? earlier.to : later.to;
+  if (lo > hi) return { kind: 'apart' };
+  const within = `${usable} AND day BETWEEN DATE ${literal(lo)} AND DATE ${literal(hi)}`;
+  // The rows of `a` (over the common dates) that repeat one of `b`'s, matched by count in `a`'s order.
+  const repeating = (a: string, b: string, negate = false) =>
+    `SELECT m._record, m.customer_id, m.day FROM (SELECT _record, ${cols}, row_number() OVER (PARTITION BY ${cols} ORDER BY _record) AS n FROM ${a} WHERE ${within}) m
+     ${negate ? 'LEFT ' : ''}JOIN (SELECT ${cols}, count(*) AS n FROM ${b} WHERE ${within} GROUP BY ALL) o ON ${same('m', 'o')}
+     WHERE ${negate ? 'o.n IS NULL OR m.n > o.n' : 'm.n <= o.n'}`;
+  await run(conn, `CREATE OR REPLACE TEMP TABLE _repeats AS ${repeating(later.rows, earlier.rows)}`);
+  try {
+    const [seen] = (await rows(
+      conn,
+      `SELECT (SELECT count(*) FROM _repeats) AS repeats, (SELECT count(*) FROM ${later.rows} WHERE ${within}) AS mine, (SELECT count(*) FROM ${earlier.rows} WHERE ${within}) AS theirs`,
+    )) as { repeats: bigint; mine: bigint; theirs: bigint }[];
+    const repeats = Number(seen.repeats);
+    const fewer = Math.min(Number(seen.mine), Number(seen.theirs));
+    if (repeats < OVERLAP_SHARE * fewer) {
+      // Many alike yet under half: both kept, and said (a corrected re-export?).
+      return repeats > 0 && repeats >= ALIKE_SHARE * fewer ? { kind: 'alike', from: lo, to: hi, rows: repeats } : { kind: 'apart' };
+    }
+    // The earlier export's unrepeated rows, paired by customer and day with the later's (each pair an
+    // amended row): as many of them as the later has there, those most alike to one of its rows
+    // first (the amended purchase keeps its channel and category; another purchase of that day,
+    // which a later export cut at an hour lacks, seldom does), then in file order.
+    const alike = key.filter((c) => c !== 'customer_id' && c !== 'day').map((c) => `(e.${ident(c)} IS NOT DISTINCT FROM l.${ident(c)})::INTEGER`);
+    await run(
+      conn,
+      `CREATE OR REPLACE TEMP TABLE _replaced AS
+       WITH l AS (SELECT * FROM ${later.rows} WHERE ${within} AND _record NOT IN (SELECT _record FROM _repeats)),
+       e AS (
+         SELECT e._record, e.customer_id, e.day, max(${alike.length ? alike.join(' + ') : '0'}) AS alike
+         FROM ${earlier.rows} e JOIN l ON l.customer_id IS NOT DISTINCT FROM e.customer_id AND l.day = e.day
+         WHERE e._record IN (SELECT _record FROM (${repeating(earlier.rows, later.rows, true)}))
+         GROUP BY ALL
+       )
+       SELECT e._record FROM (SELECT *, row_number() OVER (PARTITION BY customer_id, day ORDER BY alike DESC, _record) AS k FROM e) e
+       JOIN (SELECT customer_id, day, count(*) AS n FROM l GROUP BY ALL) n ON n.customer_id IS NOT DISTINCT FROM e.customer_id AND n.day = e.day
+       WHERE e.k <= n.n`,
+    );
+    const [replaced] = (await rows(conn, 'SELECT count(*) AS n FROM _replaced')) as { n: bigint }[];
+    if (Number(replaced.n)) {
+      await run(conn, `UPDATE ${ident(earlier.table)} SET _reason = ${literal(reasons.replaced)}, _action = 'dropped' WHERE _record IN (SELECT _record FROM _replaced)`);
+      await listAmended?.();
+    }
+    await run(conn, `UPDATE ${ident(later.table)} SET _reason = ${literal(reasons.repeated)}, _action = 'dropped' WHERE _record IN (SELECT _record FROM _repeats)`);
+    return { kind: 'overlap', from: lo, to: hi, repeated: repeats, replaced: Number(replaced.n) };
+  } finally {
+    await run(conn, 'DROP TABLE IF EXISTS _repeats');
+    await run(conn, 'DROP TABLE IF EXISTS _replaced');
+  }
 }
 
 /**
@@ -846,8 +917,8 @@ export async function cleanInteractions(conn: Duck, input: LoadedInput, outDir: 
   const checked = await applyChecks(conn, input, checks, parsed, true);
   await matchReformattedIds(conn, checked);
   await rejectImplausibleDates(conn, checked, 'day', latest, 'dropped');
+  await rejectPartOverlaps(conn, input, checked, Object.keys(parsed));
   const replaced = await rejectOverlaps(conn, 'interactions', input, file, Object.keys(parsed), outDir);
-  await sayRepeatedParts(conn, input, checked, Object.keys(parsed));
   const counts = [...(await writeRejects(conn, 'interactions', input, checked, outDir, file.rejects)), ...replaced];
   const unknown = counts.find((c) => c.reason === 'unknown_type');
   if (unknown) unknown.values = await unknownValues(conn, input.table, checked, unknown.reason, 'type');

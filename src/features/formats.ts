@@ -54,15 +54,25 @@ export interface InputFormat {
   orderLines?: { lines: number; orders: number };
   /**
    * Set when the file is exports joined end to end (its header line repeated) and rows of a later
-   * one repeat an earlier one's exactly: how many parts, how many such rows (kept: see clean.ts sayRepeatedParts).
+   * one repeat an earlier one's (see clean.ts rejectPartOverlaps): how many parts; the rows of a
+   * later one left out as repeating an overlapping earlier one (`leftOut`), the earlier one's rows
+   * it amended (`replaced`); and the exact repeats kept, too few to be an overlap (`repeated`).
    */
-  joinedParts?: { parts: number; repeated: number };
+  joinedParts?: JoinedParts;
   /** Set for an input given as a folder: its files, in the order read (the format above is the first's). */
   files?: FolderFile[];
   /** Files of the folder passed over: not data files. */
   ignoredFiles?: string[];
   /** A folder's text files naming none of the input's columns: notes, not read. */
   noteFiles?: string[];
+}
+
+/** Exports joined end to end in one file: see InputFormat.joinedParts. */
+export interface JoinedParts {
+  parts: number;
+  repeated: number;
+  leftOut?: number;
+  replaced?: number;
 }
 
 /** One file of an input given as a folder: its path in the folder, its rows, the dates of its rows kept, and its own format when written otherwise than the first file. */
@@ -508,8 +518,11 @@ const FORMAT_WORDS = {
     multiline: (n: number) => `${n} row(s) with a line break inside a quoted field, each read as one row`,
     orderLines: (o: { lines: number; orders: number }) => `${o.lines} order lines of ${o.orders} orders (order_id), each order read as one purchase`,
     formulaText: (columns: string[]) => `values written as Excel text formulas (="00042") read as their text, in ${columns.join(', ')}`,
-    joinedParts: (j: { parts: number; repeated: number }) =>
-      `${j.parts} exports joined end to end (the header line repeated), ${j.repeated} row(s) of a later one repeating an earlier one's exactly: if the exports overlap, those purchases or contacts are counted twice; given as the files of a folder, the repeats of overlapping exports are left out`,
+    joinedParts: (j: JoinedParts) =>
+      `${j.parts} exports joined end to end (the header line repeated), ${[
+        ...(j.leftOut ? [`overlapping: ${j.leftOut} row(s) of a later one repeating an earlier one's over the dates both cover left out${j.replaced ? `, and ${j.replaced} row(s) of an earlier one amended in a later one (the same customer and day) left out for the later rows` : ''}`] : []),
+        ...(j.repeated ? [`${j.repeated} row(s) of a later one repeating an earlier one's exactly, too few over the dates both cover for overlapping exports: kept (two alike rows may be two purchases; if the exports do overlap, those are counted twice)`] : []),
+      ].join('; ')}`,
     files: (n: number, list: string) => (n === 1 ? `read from the one file of its folder: ${list}` : `read from the ${n} files of its folder, in name order: ${list}`),
     file: (f: FolderFile) =>
       `${f.file} (${f.rows.toLocaleString('en-GB')} row${f.rows === 1 ? '' : 's'}${f.from ? `, ${f.from} to ${f.to}` : ''}${f.repeated ? `, ${f.repeated.toLocaleString('en-GB')} of them repeating an earlier file's over common dates, left out` : ''}${f.replaced ? `, ${f.replaced.toLocaleString('en-GB')} of them amended in a later file, left out for its rows` : ''}${f.later ? `, ${f.later.toLocaleString('en-GB')} of them in a later file too${f.laterChanged ? ` (${f.laterChanged.toLocaleString('en-GB')} written otherwise there)` : ''}, read from it` : ''})`,
@@ -542,8 +555,11 @@ const FORMAT_WORDS = {
     multiline: (n: number) => `${n} ligne(s) avec un retour à la ligne dans un champ entre guillemets, lue(s) chacune comme une seule`,
     orderLines: (o: { lines: number; orders: number }) => `${o.lines} lignes de ${o.orders} commandes (order_id), chaque commande lue comme un achat`,
     formulaText: (columns: string[]) => `valeurs écrites en formules texte d’Excel (="00042") lues comme leur texte, dans ${columns.join(', ')}`,
-    joinedParts: (j: { parts: number; repeated: number }) =>
-      `${j.parts} exports mis bout à bout (la ligne d’en-tête répétée), dont ${j.repeated} ligne(s) d’un export suivant répétant exactement celles d’un précédent : si les exports se chevauchent, ces achats ou contacts sont comptés deux fois ; donnés comme les fichiers d’un dossier, les répétitions d’exports qui se chevauchent sont écartées`,
+    joinedParts: (j: JoinedParts) =>
+      `${j.parts} exports mis bout à bout (la ligne d’en-tête répétée), ${[
+        ...(j.leftOut ? [`qui se chevauchent : ${j.leftOut} ligne(s) d’un export suivant répétant celles d’un précédent aux dates que les deux couvrent écartées${j.replaced ? `, et ${j.replaced} ligne(s) d’un précédent corrigées dans un suivant (même client, même jour) écartées au profit des siennes` : ''}`] : []),
+        ...(j.repeated ? [`dont ${j.repeated} ligne(s) d’un export suivant répétant exactement celles d’un précédent, trop peu aux dates que les deux couvrent pour des exports qui se chevauchent : gardées (deux lignes identiques peuvent être deux achats ; si les exports se chevauchent bien, elles sont comptées deux fois)`] : []),
+      ].join(' ; ')}`,
     files: (n: number, list: string) => (n === 1 ? `lu dans l’unique fichier de son dossier : ${list}` : `lu dans les ${n} fichiers de son dossier, dans l’ordre de leurs noms : ${list}`),
     file: (f: FolderFile) =>
       `${f.file} (${f.rows.toLocaleString('fr-FR')} ligne${f.rows > 1 ? 's' : ''}${f.from ? `, du ${f.from} au ${f.to}` : ''}${f.repeated ? `, dont ${f.repeated.toLocaleString('fr-FR')} répétant celles d’un fichier précédent aux mêmes dates, écartées` : ''}${f.replaced ? `, dont ${f.replaced.toLocaleString('fr-FR')} corrigées dans un fichier suivant, écartées au profit des siennes` : ''}${f.later ? `, dont ${f.later.toLocaleString('fr-FR')} aussi dans un fichier suivant${f.laterChanged ? ` (${f.laterChanged.toLocaleString('fr-FR')} écrites autrement là)` : ''}, lues dans celui-ci` : ''})`,

@@ -183,7 +183,8 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
       progress.log(`${input.path}: ${words.join(', ')}`);
     }
 
-    const asOf = opts.asOf ?? (await lastTransactionDate(conn, inputs.transactions, rejects));
+    const last = await lastTransactionDate(conn, inputs.transactions, rejects, !!opts.asOf);
+    const asOf = opts.asOf ?? (last as string);
     const asOfYear = Number(asOf.slice(0, 4));
     // A given as_of far after the last purchase, or before many: said (the features would count few or none).
     const asOfNote = opts.asOf ? await asOfCheck(conn, asOf) : undefined;
@@ -262,17 +263,29 @@ function publishOutputs(scratch: string, outDir: string, names: string[]): void 
   }
 }
 
-async function lastTransactionDate(conn: Duck, path: string, rejects: RejectCount[]): Promise<string> {
+/**
+ * The last purchase's day. A purchases file whose every row was rejected stops the build, as_of
+ * given or not (its features would be empty and every rule on them fail far from the cause); one
+ * holding no rows does only when as_of must be read from it.
+ */
+async function lastTransactionDate(conn: Duck, path: string, rejects: RejectCount[], asOfGiven: boolean): Promise<string | undefined> {
   const r = await rows(conn, `SELECT strftime(max(day), '%Y-%m-%d') AS d FROM transactions_clean`);
   const d = r[0]?.d;
-  if (typeof d !== 'string') {
-    const dropped = rejects.filter((x) => x.file === 'transactions' && x.action === 'dropped');
-    const why = dropped.length
-      ? `every row was rejected: ${dropped.map((x) => `${x.reason} ${x.rows}`).join(', ')}; dates are read as ISO (2026-04-25), day or month first with slashes, dashes or dots (25/04/2026, 25/04/26), compact (20260425), as a spreadsheet's day numbers (46137), with the month in words (25-APR-26) or as Unix times (1777075200), amounts as numbers (12.50, 1,234.50, a refund -12.50, 12.50- or (12.50); 12,50 and 1.234,50 in a semicolon-separated file, or where most amounts are written so)`
-      : 'the file holds no rows';
-    throw new InputError('INPUT_INVALID', `${path}: no valid transaction to take as_of from (${why}); give --as-of YYYY-MM-DD`, { file: path });
+  if (typeof d === 'string') return d;
+  const dropped = rejects.filter((x) => x.file === 'transactions' && x.action === 'dropped');
+  if (dropped.length) {
+    const reasons = new Set(dropped.map((x) => x.reason));
+    const hints = [
+      ...(reasons.has('bad_date') || reasons.has('bad_amount')
+        ? ["dates are read as ISO (2026-04-25), day or month first with slashes, dashes or dots (25/04/2026, 25/04/26), compact (20260425), as a spreadsheet's day numbers (46137), with the month in words (25-APR-26) or as Unix times (1777075200), amounts as numbers (12.50, 1,234.50, a refund -12.50, 12.50- or (12.50); 12,50 and 1.234,50 in a semicolon-separated file, or where most amounts are written so)"]
+        : []),
+      ...(reasons.has('orphan_id') ? ['orphan_id: the purchases name customers the customers file does not hold (ids written otherwise in the two files, or files of two bases?)'] : []),
+      'a column file maps columns named otherwise',
+    ];
+    throw new InputError('INPUT_INVALID', `${path}: no transaction could be read (every row was rejected: ${dropped.map((x) => `${x.reason} ${x.rows}`).join(', ')}; ${hints.join('; ')})`, { file: path });
   }
-  return d;
+  if (asOfGiven) return undefined;
+  throw new InputError('INPUT_INVALID', `${path}: no valid transaction to take as_of from (the file holds no rows); give --as-of YYYY-MM-DD`, { file: path });
 }
 
 /** Client columns: numeric when every non-empty value parses as a number, else categorical. */

@@ -27,7 +27,7 @@ const FileFormatSchema = z.object({
   headerLine: z.number().int().positive().optional(),
   multilineRecords: z.number().int().positive().optional(),
   orderLines: z.object({ lines: z.number().int().nonnegative(), orders: z.number().int().nonnegative() }).optional(),
-  joinedParts: z.object({ parts: z.number().int().positive(), repeated: z.number().int().positive() }).optional(),
+  joinedParts: z.object({ parts: z.number().int().positive(), repeated: z.number().int().nonnegative(), leftOut: z.number().int().positive().optional(), replaced: z.number().int().positive().optional() }).optional(),
   formulaText: z.array(z.string()).optional(),
 });
 

@@ -131,11 +131,15 @@ export async function executeJob(env: ExecuteEnv, job: JobData, attempt: number)
     if (r?.status === 'cancelled') throw new RunCancelled(`run ${job.runId} was cancelled`);
   };
   let result: Record<string, unknown>;
-  try {
-    const progress = persistedProgress(db, job.id);
-    result = await runStep({ db, job, run, params, progress, checkCancelled });
+  const progress = persistedProgress(db, job.id);
+  // What the attempt logged and where its time went, kept with the job whether it ends or fails.
+  const kept = () => {
     const log = progress.logLines();
-    result = { ...result, stageSeconds: progress.stageSeconds(), ...(log.length ? { log } : {}) };
+    return { stageSeconds: progress.stageSeconds(), ...(log.length ? { log } : {}) };
+  };
+  try {
+    result = await runStep({ db, job, run, params, progress, checkCancelled });
+    result = { ...result, ...kept() };
   } catch (e) {
     // Cancelled meanwhile: whatever the job met (its run's files go at the cancel), the run stays cancelled, not failed.
     if (e instanceof RunCancelled || (await getJob(db, job.runId))?.status === 'cancelled') {
@@ -145,7 +149,7 @@ export async function executeJob(env: ExecuteEnv, job: JobData, attempt: number)
     }
     const message = e instanceof PersonasError ? e.message : e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     const final = attempt >= env.retry.attempts;
-    await jobFailed(db, job.id, `attempt ${attempt} of ${env.retry.attempts}: ${message}`, final);
+    await jobFailed(db, job.id, `attempt ${attempt} of ${env.retry.attempts}: ${message}`, final, kept());
     if (final) {
       await failRun(db, job.runId, `${job.kind}${job.persona ? ` ${job.persona}` : ''}${job.partition !== undefined ? ` partition ${job.partition}` : ''} failed after ${attempt} attempts: ${message}`);
       return;

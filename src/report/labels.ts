@@ -299,6 +299,14 @@ const REASONS: Record<string, Record<Lang, string>> = {
     en: 'amended in a later file of the folder (the same customer and day, in an overlap of exports): its row read instead',
     fr: 'corrigée dans un fichier suivant du dossier (même client, même jour, dans des exports qui se chevauchent) : sa ligne lue à la place',
   },
+  repeated_in_earlier_part: {
+    en: 'repeats a row of an earlier export of the same file (its header line repeated) over the dates both cover (overlapping exports joined end to end)',
+    fr: 'répète une ligne d’un export précédent du même fichier (sa ligne d’en-tête répétée), aux dates que les deux couvrent (exports qui se chevauchent mis bout à bout)',
+  },
+  replaced_in_later_part: {
+    en: 'amended in a later export of the same file (the same customer and day, in an overlap of exports joined end to end): its row read instead',
+    fr: 'corrigée dans un export suivant du même fichier (même client, même jour, dans des exports qui se chevauchent mis bout à bout) : sa ligne lue à la place',
+  },
   customer_in_later_file: {
     en: 'the customer is in a later file of the folder too: read from there',
     fr: 'le client est aussi dans un fichier suivant du dossier : lu dans celui-ci',

@@ -104,13 +104,16 @@ export async function jobDone(db: Sql, id: string, result: Record<string, unknow
   );
 }
 
-/** Records a failed attempt: `final` marks the job failed, else it goes back to queued for a retry. */
-export async function jobFailed(db: Sql, id: string, error: string, final: boolean): Promise<void> {
+/**
+ * Records a failed attempt: `final` marks the job failed, else it goes back to queued for a retry.
+ * `result` keeps what the attempt logged and its stage times (a retry's replaces them).
+ */
+export async function jobFailed(db: Sql, id: string, error: string, final: boolean, result?: Record<string, unknown>): Promise<void> {
   await db.query(
     `UPDATE jobs SET status = CASE WHEN $3 THEN 'failed' ELSE 'queued' END, error = $2,
-       finished_at = CASE WHEN $3 THEN now() ELSE NULL END, updated_at = now()
+       result = coalesce($4::jsonb, result), finished_at = CASE WHEN $3 THEN now() ELSE NULL END, updated_at = now()
      WHERE id = $1 AND status IN ('queued', 'running')`,
-    [id, error.slice(0, 4000), final],
+    [id, error.slice(0, 4000), final, result ? JSON.stringify(result) : null],
   );
 }
 

@@ -27,6 +27,14 @@ function customerFile(quote: boolean): string {
   return [HEADER, ...records.map((r) => r.map(field).join(','))].join('\n') + '\n';
 }
 
+/** The hand base's purchases and contacts under the customers' new ids (`ids`: old to new). */
+function renameEventIds(data: string, ids: Record<string, string>): void {
+  for (const name of ['transactions.csv', 'interactions.csv']) {
+    const path = join(data, name);
+    writeFileSync(path, readFileSync(path, 'utf8').replace(/^([A-G]),/gm, (_, id: string) => `${ids[id]},`));
+  }
+}
+
 describe('a customer file whose values hold line breaks, written without quotes', () => {
   it('reads each cut record whole, as the quoted file, and counts it as repaired with its line', async () => {
     const unquoted = tempDir();
@@ -67,6 +75,7 @@ describe('a customer file whose values hold line breaks, written without quotes'
       .join('\n')
       .replace('Customer_ID,First_Name', 'First_Name,Customer_ID');
     writeFileSync(join(data, 'customers.csv'), swapped);
+    renameEventIds(data, Object.fromEntries([...'ABCDEFG'].map((id, k) => [id, `K000${k + 1}`])));
     const out = tempDir();
     const build = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
     expect(build.table.ids).toEqual(['K0001', 'K0002', 'K0003', 'K0004', 'K0005', 'K0006']);
@@ -80,6 +89,7 @@ describe('a customer file whose values hold line breaks, written without quotes'
     writeBase(data);
     const ids: Record<string, string> = { A: 'marie.l@x.fr', B: 'jade@y.com', C: 'c-m@x.fr', D: 'zoe_1', E: 'leo@z.fr', F: 'p.a.u.l', G: 'anne' };
     writeFileSync(join(data, 'customers.csv'), customerFile(false).replace(/^([A-G]),/gm, (_, id: string) => `${ids[id]},`));
+    renameEventIds(data, ids);
     const build = await buildFeatures({ dataDir: data, asOf: '2026-06-30' });
     // The piece of D's note reads as a customer; the piece of A's address, its fields shifted, is a bad date.
     expect(build.table.ids).toEqual(['marie.l@x.fr', 'jade@y.com', 'c-m@x.fr', 'zoe_1', 'sauf lundi', 'leo@z.fr', 'p.a.u.l']);

@@ -573,13 +573,26 @@ describe('bad input', () => {
     expect(build.table.numeric.map((c) => c[0])).toEqual(plain.table.numeric.map((c) => c[0]));
   });
 
+  it('stops when every purchase names a customer the customers file does not hold, saying so', async () => {
+    const data = tempDir();
+    writeBase(data);
+    const path = join(data, 'transactions.csv');
+    writeFileSync(path, readFileSync(path, 'utf8').replace(/^([AB]),/gm, 'X$1,'));
+    const err = await buildFeatures({ dataDir: data, asOf: '2026-06-30' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toBe(
+      `${path}: no transaction could be read (every row was rejected: orphan_id 6; orphan_id: the purchases name customers the customers file does not hold (ids written otherwise in the two files, or files of two bases?); a column file maps columns named otherwise)`,
+    );
+  });
+
   it('leaves an id orphan when, without leading zeros, it would name two customers', async () => {
     const data = tempDir();
     writeBase(data);
     const path = join(data, 'customers.csv');
     const text = readFileSync(path, 'utf8');
     writeFileSync(path, text.replace(/\nA,/, '\n0042,').replace(/\nB,/, '\n042,'));
-    writeFileSync(join(data, 'transactions.csv'), readFileSync(join(data, 'transactions.csv'), 'utf8').replace(/^A,/gm, '42,'));
+    // C's purchase read, so that not every purchase is an orphan (which stops the build).
+    writeFileSync(join(data, 'transactions.csv'), readFileSync(join(data, 'transactions.csv'), 'utf8').replace(/^A,/gm, '42,') + 'C,2026-05-01,5,store,food,0\n');
     const build = await buildFeatures({ dataDir: data, asOf: '2026-06-30' });
     // A's five purchases (42), and B's one (B is now 042, its purchase still says B).
     expect(build.rejects.filter((r) => r.file === 'transactions')).toEqual([{ file: 'transactions', reason: 'orphan_id', action: 'dropped', rows: 6 }]);

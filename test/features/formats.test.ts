@@ -573,12 +573,24 @@ describe('dates, numbers and fields that do not read', () => {
     expect(built.rejects).toEqual([{ file: 'transactions', reason: 'implausible_date', action: 'dropped', rows: 1 }]);
   });
 
-  it('names the file and why when no transaction reads', async () => {
+  it('names the file and why when no transaction reads, as_of given or not (the features would be empty)', async () => {
     const dir = write(['A;2026-04-25;12.50 EUR', 'A;2026-04-26;douze']);
+    const expected = `${join(dir, 'transactions.csv')}: no transaction could be read (every row was rejected: bad_amount 2; dates are read as ISO (2026-04-25), day or month first with slashes, dashes or dots (25/04/2026, 25/04/26), compact (20260425), as a spreadsheet's day numbers (46137), with the month in words (25-APR-26) or as Unix times (1777075200), amounts as numbers (12.50, 1,234.50, a refund -12.50, 12.50- or (12.50); 12,50 and 1.234,50 in a semicolon-separated file, or where most amounts are written so); a column file maps columns named otherwise)`;
+    for (const asOf of [undefined, '2026-04-30']) {
+      const err = await buildFeatures({ dataDir: dir, ...(asOf ? { asOf } : {}) }).catch((e: unknown) => e);
+      expect(err, asOf).toBeInstanceOf(InputError);
+      expect((err as Error).message, asOf).toBe(expected);
+    }
+  });
+
+  it('reads a purchases file holding no rows when as_of is given (customers without purchases), and asks for as_of otherwise', async () => {
+    const dir = write([]);
     const err = await buildFeatures({ dataDir: dir }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(InputError);
-    expect((err as Error).message).toBe(
-      `${join(dir, 'transactions.csv')}: no valid transaction to take as_of from (every row was rejected: bad_amount 2; dates are read as ISO (2026-04-25), day or month first with slashes, dashes or dots (25/04/2026, 25/04/26), compact (20260425), as a spreadsheet's day numbers (46137), with the month in words (25-APR-26) or as Unix times (1777075200), amounts as numbers (12.50, 1,234.50, a refund -12.50, 12.50- or (12.50); 12,50 and 1.234,50 in a semicolon-separated file, or where most amounts are written so)); give --as-of YYYY-MM-DD`,
-    );
+    expect((err as Error).message).toBe(`${join(dir, 'transactions.csv')}: no valid transaction to take as_of from (the file holds no rows); give --as-of YYYY-MM-DD`);
+    const built = await buildFeatures({ dataDir: dir, asOf: '2026-04-30' });
+    expect(built.asOf).toBe('2026-04-30');
+    expect(built.table.rows).toBeGreaterThan(0);
+    const frequency = built.table.numeric[built.table.numericNames.indexOf('frequency_12m')];
+    expect(Array.from(frequency)).toEqual(Array(built.table.rows).fill(0));
   });
 });

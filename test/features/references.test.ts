@@ -213,23 +213,64 @@ describe('files joined end to end', () => {
     one.table.numericNames.forEach((name, k) => expect([...joined.table.numeric[k]], name).toEqual([...one.table.numeric[k]]));
   });
 
-  it('say how many rows of a later export repeat an earlier one exactly (overlapping exports joined with cat), keeping them', async () => {
+  it('read overlapping exports joined with cat as a folder of them is read: the overlap once', async () => {
     const data = tempDir();
-    // Two exports: the first four purchases, then the last four (two in both).
+    // Two exports: the first four purchases, then the last four (two in both, over the dates both cover).
     writeBaseWith(data, 'transactions.csv', (header, lines) => [header, ...lines.slice(0, 4), header, ...lines.slice(2)]);
-    const overlapping = await buildFeatures({ dataDir: data, asOf: '2026-06-30' });
-    expect(overlapping.summary.formats?.transactions.joinedParts).toEqual({ parts: 2, repeated: 2 });
-    expect(describeFormat(overlapping.summary.formats!.transactions).join('; ')).toContain("2 exports joined end to end (the header line repeated), 2 row(s) of a later one repeating an earlier one's exactly");
-    expect(describeFormat(overlapping.summary.formats!.transactions, 'fr').join(' ; ')).toContain('2 exports mis bout à bout (la ligne d’en-tête répétée), dont 2 ligne(s)');
-    // Kept: the overlap's purchases counted twice, as the message says (A's 2026-03-01 refund among them).
+    const out = tempDir();
+    const overlapping = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
+    expect(overlapping.summary.formats?.transactions.joinedParts).toEqual({ parts: 2, repeated: 0, leftOut: 2 });
+    expect(describeFormat(overlapping.summary.formats!.transactions).join('; ')).toContain(
+      "2 exports joined end to end (the header line repeated), overlapping: 2 row(s) of a later one repeating an earlier one's over the dates both cover left out",
+    );
+    expect(describeFormat(overlapping.summary.formats!.transactions, 'fr').join(' ; ')).toContain('2 exports mis bout à bout (la ligne d’en-tête répétée), qui se chevauchent : 2 ligne(s)');
+    // The second export's copies of lines 4 and 5 (records 6 and 7, after the header's record 5), listed as read from the first.
+    expect(rejected(out, 'transactions')).toEqual([['6', '5', 'repeated_header', 'dropped'], ['7', '6', 'repeated_in_earlier_part', 'dropped'], ['8', '7', 'repeated_in_earlier_part', 'dropped']]);
+    expect(reasonLabel('repeated_in_earlier_part', 'en')).toMatch(/^repeats a row of an earlier export of the same file/);
+    // The overlap's purchases counted once: the features of the base written once.
     const plain = tempDir();
     writeBase(plain);
     const once = await buildFeatures({ dataDir: plain, asOf: '2026-06-30' });
-    expect(numericColumn(overlapping.table, 'frequency_12m')![0]).toBe(numericColumn(once.table, 'frequency_12m')![0]);
-    expect(numericColumn(overlapping.table, 'monetary_12m')![0]).toBe(numericColumn(once.table, 'monetary_12m')![0] - 20);
+    once.table.numericNames.forEach((name, k) => expect([...overlapping.table.numeric[k]], name).toEqual([...once.table.numeric[k]]));
     // Exports that do not overlap: nothing to say.
     writeBaseWith(data, 'transactions.csv', (header, lines) => [header, ...lines.slice(0, 3), header, ...lines.slice(3)]);
     expect((await buildFeatures({ dataDir: data, asOf: '2026-06-30' })).summary.formats?.transactions?.joinedParts).toBeUndefined();
+  });
+
+  it('read a later export amending a row of an earlier one from the later, and keep a few exact repeats that are no overlap', async () => {
+    const data = tempDir();
+    const day = (d: number) => `2026-01-${String(d).padStart(2, '0')}`;
+    // January 1 to 10, then January 6 to 15 with the 8th's amount amended: the 6th to 10th in both.
+    const first = Array.from({ length: 10 }, (_, k) => `A,${day(k + 1)},10,store,food,0`);
+    const second = Array.from({ length: 10 }, (_, k) => `A,${day(k + 6)},${k + 6 === 8 ? 12 : 10},store,food,0`);
+    writeBaseWith(data, 'transactions.csv', (header) => [header, ...first, header, ...second]);
+    const out = tempDir();
+    const amended = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
+    expect(amended.summary.formats?.transactions.joinedParts).toEqual({ parts: 2, repeated: 0, leftOut: 4, replaced: 1 });
+    expect(describeFormat(amended.summary.formats!.transactions).join('; ')).toContain('and 1 row(s) of an earlier one amended in a later one (the same customer and day) left out for the later rows');
+    // The first export's 8 January (line 9), then the second's repeats of the 6th, 7th, 9th and 10th.
+    expect(rejected(out, 'transactions')).toEqual([
+      ['9', '8', 'replaced_in_later_part', 'dropped'],
+      ['12', '11', 'repeated_header', 'dropped'],
+      ...[12, 13, 15, 16].map((r) => [String(r + 1), String(r), 'repeated_in_earlier_part', 'dropped']),
+    ]);
+    // Fifteen days, one purchase each, the 8th at its amended 12.
+    expect(numericColumn(amended.table, 'frequency_12m')![0]).toBe(15);
+    expect(numericColumn(amended.table, 'monetary_12m')![0]).toBe(14 * 10 + 12);
+
+    // Exports cut otherwise over the same days (a till each): one row alike of six over January 5 to 10, kept and said.
+    const other = Array.from({ length: 10 }, (_, k) => `A,${day(k + 5)},${k === 0 ? 10 : 11},web,gifts,0`);
+    writeBaseWith(data, 'transactions.csv', (header) => [header, ...first, header, ...other]);
+    const kept = await buildFeatures({ dataDir: data, asOf: '2026-06-30' });
+    expect(kept.summary.formats?.transactions.joinedParts).toBeUndefined();
+    const alike = Array.from({ length: 10 }, (_, k) => `A,${day(k + 5)},${k === 0 ? 10 : 11},${k === 0 ? 'store,food' : 'web,gifts'},0`);
+    writeBaseWith(data, 'transactions.csv', (header) => [header, ...first, header, ...alike]);
+    const few = await buildFeatures({ dataDir: data, asOf: '2026-06-30' });
+    expect(few.summary.formats?.transactions.joinedParts).toEqual({ parts: 2, repeated: 1 });
+    expect(describeFormat(few.summary.formats!.transactions).join('; ')).toContain(
+      "2 exports joined end to end (the header line repeated), 1 row(s) of a later one repeating an earlier one's exactly, too few over the dates both cover for overlapping exports: kept",
+    );
+    expect(numericColumn(few.table, 'frequency_12m')![0]).toBe(20);
   });
 
   it('stop the run at a second header listing the columns in another order, naming its line', async () => {

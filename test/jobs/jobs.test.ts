@@ -1,11 +1,12 @@
 // Batch runs on both runners: every stage, retries then failure, a transient fault retried
 // away, cancellation, and status through the API.
-import { cpSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../src/api/index.ts';
+import { jobLines } from '../../src/cli/jobs.ts';
 import { DEMO_AS_OF } from '../../src/demo/index.ts';
 import { buildFeatures } from '../../src/features/index.ts';
 import { readDataSummary } from '../../src/features/summary.ts';
@@ -228,6 +229,26 @@ for (const variant of RUNNER_VARIANTS) {
       await expect(startRun(db, queue, { data: runs.data })).rejects.toThrow(/give either `personas` .* or `model`/);
     });
 
+    it('scores a base lacking a column the models read: the features job says which, and every customer is scored', async () => {
+      const source = (await activeVersion(db))!;
+      // The base without its client column optin_email (a later export that left it out).
+      const data = join(tempDir(), 'no-optin');
+      cpSync(runs.data, data, { recursive: true });
+      const customers = join(data, 'customers.csv');
+      const lines = readFileSync(customers, 'utf8').trimEnd().split('\n');
+      expect(lines[0].endsWith(',optin_email')).toBe(true);
+      writeFileSync(customers, lines.map((line) => line.slice(0, line.lastIndexOf(','))).join('\n') + '\n');
+      const started = await startRun(db, queue, { data, model: source, partitions: 1, activate: false });
+      const end = await until(db, started.run.id, finished);
+      expect(end.run.error).toBeNull();
+      expect(end.run.status).toBe('done');
+      const featuresLog = (end.jobs.find((j) => j.kind === 'features')!.result!.log ?? []) as string[];
+      expect(featuresLog.filter((line) => line.startsWith('the models read'))).toEqual([expect.stringMatching(/^the models read 1 feature\(s\) these customers' data does not hold, .*: optin_email; /)]);
+      const version = (end.jobs.find((j) => j.kind === 'publish')!.result as { version: string }).version;
+      const [n] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM assignments WHERE version = $1', [version]);
+      expect(n.n).toBe(1500);
+    });
+
     it('retries a failing job, then fails the run with its error and leaves the active version alone', async () => {
       const active = await activeVersion(db);
       const started = await startRun(db, queue, { data: join(tempDir(), 'missing'), personas, ...quick });
@@ -238,6 +259,27 @@ for (const variant of RUNNER_VARIANTS) {
       expect(job).toMatchObject({ status: 'failed', attempts: 2 });
       expect(job.error).toMatch(/^attempt 2 of 2: /);
       expect(await activeVersion(db)).toBe(active);
+    });
+
+    it('keeps what a failed job logged: the format it read the purchases in, before it found no date it could read', async () => {
+      // The base's purchases as a semicolon-separated export whose dates are in words no reader takes.
+      const data = join(tempDir(), 'dates-in-words');
+      cpSync(runs.data, data, { recursive: true });
+      const purchases = join(data, 'transactions.csv');
+      const [header, ...lines] = readFileSync(purchases, 'utf8').trimEnd().split('\n');
+      const ts = header.split(',').indexOf('ts');
+      const rewrite = (line: string) => line.split(',').map((v, i) => (i === ts ? 'the day before yesterday' : v)).join(';');
+      writeFileSync(purchases, [header.replaceAll(',', ';'), ...lines.map(rewrite)].join('\n') + '\n');
+      const started = await startRun(db, queue, { data, personas, ...quick, activate: false });
+      const end = await until(db, started.run.id, finished);
+      expect(end.run.status).toBe('failed');
+      expect(end.run.error).toMatch(/^features failed after 2 attempts: .*transactions\.csv: no transaction could be read \(every row was rejected: bad_date \d+/);
+      const job = end.jobs.find((j) => j.kind === 'features')!;
+      expect(job).toMatchObject({ status: 'failed', attempts: 2 });
+      expect(job.result!.log).toEqual([expect.stringMatching(/transactions\.csv: .*semicolon/)]);
+      expect(Object.keys(job.result!.stageSeconds as object)).toContain('load and validate inputs');
+      // `jobs show --jobs` prints them under the failed job.
+      expect(jobLines(end).join('\n')).toMatch(/^ {2}features +failed +attempts 2 .*\n {6}\S*transactions\.csv: .*semicolon/m);
     });
 
     it('retries away a transient fault: the data appears before the second attempt', async () => {

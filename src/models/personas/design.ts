@@ -61,7 +61,19 @@ export function fitDesign(table: FeatureTable): DesignEncoding {
  */
 export function absentFeatures(table: FeatureTable, encoding: DesignEncoding): string[] {
   const text = [...(encoding.sex ? ['sex'] : []), ...(encoding.department ? ['postcode'] : []), ...encoding.levels.map((l) => l.feature)];
-  return [...encoding.numeric.filter((n) => !table.numericNames.includes(n)), ...text.filter((n) => !table.categoricalNames.includes(n))];
+  return [...encoding.numeric.filter((n) => heldAt(table.numericNames, n) < 0), ...text.filter((n) => heldAt(table.categoricalNames, n) < 0)];
+}
+
+/**
+ * Where `names` holds a model's feature `name`: under that name, or, for a version trained before
+ * a client column named as a catalogue feature was carried as `client_<name>` (DuckDB had named a
+ * CRM's second `age` column `age_1`), under the name it is carried as now; -1 when absent.
+ */
+export function heldAt(names: readonly string[], name: string): number {
+  const j = names.indexOf(name);
+  if (j >= 0) return j;
+  const legacy = /^(.+)_1$/.exec(name);
+  return legacy ? names.indexOf(`client_${legacy[1]}`) : -1;
 }
 
 /** The absent features in words. */
@@ -77,13 +89,13 @@ export function encodeDesign(table: FeatureTable, encoding: DesignEncoding): Des
   const columns: Float32Array[] = [];
   const missing = () => new Float32Array(n).fill(NaN);
   for (const name of encoding.numeric) {
-    const j = table.numericNames.indexOf(name);
+    const j = heldAt(table.numericNames, name);
     names.push(name);
     sources.push(name);
     columns.push(j >= 0 ? table.numeric[j] : missing());
   }
   const text = (name: string) => {
-    const j = table.categoricalNames.indexOf(name);
+    const j = heldAt(table.categoricalNames, name);
     return j >= 0 ? table.categorical[j] : undefined;
   };
   if (encoding.sex) {

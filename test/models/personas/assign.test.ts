@@ -73,6 +73,13 @@ describe('design matrix', () => {
     expect(absentFeatures(table, enc)).toEqual([]);
     expect(absentFeatures({ ...table, categoricalNames: ['sex', 'postcode'], categorical: table.categorical.slice(0, 2) }, enc)).toEqual(['segment']);
     expect(absentFeatures({ ...table, numericNames: [], numeric: [], categoricalNames: ['segment'], categorical: [table.categorical[2]] }, enc)).toEqual(['age', 'sex', 'postcode']);
+    // A version trained when a CRM's own `age` column came out as `age_1` reads it as it is carried now, `client_age`.
+    const legacy = { ...table, numericNames: ['age', 'age_1'], numeric: [table.numeric[0], Float32Array.from([40, 41, NaN, 43])] };
+    const legacyEncoding = fitDesign(legacy);
+    const now = { ...legacy, numericNames: ['age', 'client_age'] };
+    expect(absentFeatures(now, legacyEncoding)).toEqual([]);
+    expect(Array.from(encodeDesign(now, legacyEncoding).columns[1])).toEqual([40, 41, NaN, 43]);
+    expect(absentFeatures({ ...legacy, numericNames: ['age', 'other'] }, legacyEncoding)).toEqual(['age_1']);
     expect(describeAbsentFeatures(['segment'])).toMatch(/^the models read 1 feature\(s\) these customers' data does not hold, read as missing for every one of them .*: segment; /);
   });
 });
