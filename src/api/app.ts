@@ -9,7 +9,7 @@ import { PersonasError } from '../errors.ts';
 import type { FeatureTable } from '../features/table.ts';
 import type { SavedProjection } from '../models/personas/index.ts';
 import {
-  activateVersion, activeVersion, assignmentHeader, assignmentLine, labelChanges, labelPage, listVersions, loadVersionModels, lookupLabels, pageEnd, resolveVersion,
+  activateVersion, activeVersion, assignmentHeader, assignmentLine, labelChanges, labelPage, listVersions, modelChanges, loadVersionModels, lookupLabels, pageEnd, resolveVersion,
   versionDetail, versionReport, type CustomerLabel, type Db,
 } from '../store/index.ts';
 import { rawFeatures } from './raw-score.ts';
@@ -229,10 +229,11 @@ export function createApp(opts: AppOptions) {
     },
     {
       method: 'get', path: '/v1/models/{version}/changes', scope: 'read', tag: 'models',
-      summary: "How the labels move from another version (default: the active one) to this one: customers per (old label, new label), and per persona kept, joined and left",
+      summary: "How the labels move from another version (default: the active one) to this one: customers per (old label, new label), and per persona kept, joined and left; and what differs in their models: settings, each persona's figures",
       params: S.VersionParams, query: S.ChangesQuery, response: S.ChangesResponse, problems: [400, 404, 503],
       async handler({ params, query }) {
-        return labelChanges(db, (query.from as string | undefined) ?? null, params.version);
+        const labels = await labelChanges(db, (query.from as string | undefined) ?? null, params.version);
+        return { ...labels, models: await modelChanges(db, labels.from, labels.to) };
       },
     },
     {

@@ -124,6 +124,30 @@ export const ModelDetailResponse = z.object({
   manifest: z.record(z.string(), z.unknown()).describe('The run manifest (model/manifest.json)'),
   metrics: z.record(z.string(), z.unknown()).describe('metrics.json of the run'),
 });
+const PersonaFigures = z
+  .object({
+    status: z.enum(['trained', 'skipped']),
+    seeds: z.number().int(),
+    validationAuc: z.number().nullable(),
+    estimatedC: z.number().nullable(),
+    threshold: z.number().nullable(),
+    expectedPrecision: z.number().nullable(),
+    coverage: z.number().describe('Share of the base assigned to the persona'),
+    estimatedPrevalence: z.number().nullable().describe("The persona's estimated share of the base"),
+  })
+  .nullable()
+  .describe("The persona's figures in that version (metrics.json); null where it has no such persona");
+export const ModelChangesSchema = z.object({
+  from: ModelVersion,
+  to: ModelVersion,
+  settings: z.array(z.object({ setting: z.string(), from: z.string(), to: z.string() })).describe('The settings of the two runs that differ (persona file, as_of, seed, learner, target precision, min margin, customers, training customers, code version, features)'),
+  personas: z.array(z.object({
+    persona: z.string(),
+    from: PersonaFigures,
+    to: PersonaFigures,
+    definition: z.array(z.string()).describe("The fields of the persona's entry in the persona file that differ (key_drivers, threshold...)"),
+  })),
+});
 export const ChangesQuery = z.object({ from: ModelVersion.optional().describe('The version the labels change from (default: the active one)') }).strict();
 const Label = z.string().nullable().describe('A persona, null for unassigned');
 export const ChangesResponse = z.object({
@@ -145,6 +169,7 @@ export const ChangesResponse = z.object({
     joined: z.number().int().describe('Labelled with it by `to` only'),
     left: z.number().int().describe('Labelled with it by `from` only'),
   })),
+  models: ModelChangesSchema.describe("What differs in the two versions' models: the settings and each persona's figures"),
 });
 export const ActivateResponse = z.object({ version: ModelVersion, previous: ModelVersion.nullable() });
 export const VersionParams = z.object({ version: ModelVersion }).strict();

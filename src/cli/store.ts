@@ -9,7 +9,7 @@ import type { PortraitStats } from '../report/index.ts';
 import { InputError } from '../errors.ts';
 import {
   activateVersion, createKey, deleteVersion, defaultStoreDir, exportLabels, labelChanges, listKeys, listVersions, migrate, openStore, publishRun, recordedInputs, revokeKey,
-  rollback, runSource, versionDetail, type Db, type LabelChanges, type PublishSource,
+  rollback, runSource, versionDetail, modelChanges, type Db, type LabelChanges, type ModelChanges, type PersonaFigures, type PersonaModelChange, type PublishSource,
 } from '../store/index.ts';
 import { terminalProgress } from './progress-bar.ts';
 
@@ -66,6 +66,40 @@ export function describeChanges(c: LabelChanges): string[] {
     lines.push('', 'largest moves:');
     for (const t of moves) lines.push(`  ${name(t.from)} -> ${name(t.to)}: ${thousands(t.customers)}`);
   }
+  return lines;
+}
+
+const figure = (v: number | null | undefined, digits = 3) => (v === null || v === undefined ? '-' : v.toFixed(digits));
+const percent = (v: number | null | undefined) => (v === null || v === undefined ? '-' : `${(100 * v).toFixed(1)} %`);
+
+/** The model changes in lines: the settings that differ, each persona's figures from one version to the other, the personas redefined. */
+export function describeModelChanges(c: ModelChanges): string[] {
+  const lines = [`models of ${c.to} against those of ${c.from}:`];
+  if (c.settings.length) for (const s of c.settings) lines.push(`  ${s.setting}: ${s.from} -> ${s.to}`);
+  else lines.push('  made with the same settings (persona file, as_of, seed, learner, target precision, min margin, customers, code version, features)');
+  const side = (f: PersonaFigures | null, pick: (f: PersonaFigures) => string) => (!f ? 'absent' : f.status === 'skipped' ? 'skipped' : pick(f));
+  const pair = (p: PersonaModelChange, pick: (f: PersonaFigures) => string) => {
+    const [a, b] = [side(p.from, pick), side(p.to, pick)];
+    return a === b ? a : `${a} -> ${b}`;
+  };
+  const rows = [
+    ['persona', 'seeds', 'validation AUC', 'c', 'threshold', 'expected precision', 'assigned', 'estimated share'],
+    ...c.personas.map((p) => [
+      p.persona,
+      pair(p, (f) => thousands(f.seeds)),
+      pair(p, (f) => figure(f.validationAuc)),
+      pair(p, (f) => figure(f.estimatedC)),
+      pair(p, (f) => figure(f.threshold)),
+      pair(p, (f) => figure(f.expectedPrecision)),
+      pair(p, (f) => percent(f.coverage)),
+      pair(p, (f) => percent(f.estimatedPrevalence)),
+    ]),
+  ];
+  const widths = rows[0].map((_, k) => Math.max(...rows.map((r) => r[k].length)));
+  lines.push('');
+  for (const r of rows) lines.push(`  ${r.map((v, k) => (k ? v.padStart(widths[k]) : v.padEnd(widths[k]))).join('  ')}`.trimEnd());
+  const redefined = c.personas.filter((p) => p.definition.length);
+  if (redefined.length) lines.push('', `persona file entries changed: ${redefined.map((p) => `${p.persona} (${p.definition.join(', ')})`).join('; ')}`);
   return lines;
 }
 
@@ -144,14 +178,15 @@ export function registerStore(program: Command): void {
     models
       .command('changes')
       .argument('<version>')
-      .description('how the labels move from another version (default: the active one) to this one, before activating it')
+      .description('how the labels move from another version (default: the active one) to this one, and what differs in its models (settings, each persona\'s figures), before activating it')
       .option('--from <version>', 'the version the labels change from (default: the active one)')
       .option('--json', 'the changes as JSON'),
   ).action(async (version: string, f: StoreFlags & { from?: string; json?: boolean }) => {
     await withStore(f, async (db) => {
       const changes = await labelChanges(db, f.from ?? null, version);
-      if (f.json) return out(JSON.stringify(changes, null, 2));
-      for (const line of describeChanges(changes)) out(line);
+      const models = await modelChanges(db, changes.from, changes.to);
+      if (f.json) return out(JSON.stringify({ ...changes, models }, null, 2));
+      for (const line of [...describeChanges(changes), '', ...describeModelChanges(models)]) out(line);
     });
   });
   withStoreFlags(

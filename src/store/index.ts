@@ -11,6 +11,7 @@ export { migrate, checkMigrated, readMigrations, type MigrationReport } from './
 export * from './registry.ts';
 export * from './keys.ts';
 export * from './changes.ts';
+export * from './model-changes.ts';
 
 export interface StoreOptions {
   /** postgres://... ; default: DATABASE_URL; when neither is set, or when null, PGlite in `dataDir`. */

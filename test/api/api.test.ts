@@ -296,6 +296,11 @@ for (const variant of STORE_VARIANTS) {
         expect(p).toEqual({ persona: p.persona, from: inA, to: inB, kept, joined: inB - kept, left: inA - kept });
       }
       expect(body.personas.map((p) => p.persona).sort()).toEqual(loadSavedProjection(runs.b).personas.map((p) => p.id).sort());
+      // And what differs in their models: the two runs differ by their seed; each persona's figures, from metrics.json.
+      const models = (res.body as { models: { from: string; to: string; settings: unknown[]; personas: { persona: string; from: { validationAuc: number } | null; to: { validationAuc: number } | null; definition: string[] }[] } }).models;
+      expect(models).toMatchObject({ from: versionA, to: versionB, settings: [{ setting: 'seed', from: '1', to: '2' }] });
+      const auc = (run: string) => new Map((JSON.parse(readFileSync(join(run, 'metrics.json'), 'utf8')) as { personas: { persona: string; validationAuc: number }[] }).personas.map((p) => [p.persona, p.validationAuc]));
+      expect(new Map(models.personas.map((p) => [p.persona, [p.from?.validationAuc, p.to?.validationAuc]]))).toEqual(new Map([...auc(runs.b)].map(([p, v]) => [p, [auc(runs.a).get(p), v]])));
       // From a version named: the other way round, and a version to itself.
       const back = (await request(app).get(`/v1/models/${versionA}/changes?from=${versionB}`).set(auth('read'))).body as typeof body;
       expect(back).toMatchObject({ from: versionB, to: versionA, unchanged: same });

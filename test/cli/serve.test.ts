@@ -47,8 +47,15 @@ describe('personas publish, keys and serve', () => {
     const none = (m: Map<string, string>) => [...m.values()].filter((p) => !p).length;
     expect(unassigned.slice(0, 3)).toEqual([none(la), none(lb), [...la].filter(([id, p]) => !p && !lb.get(id)).length]);
     expect(changes).toContain('largest moves:');
-    const json = JSON.parse((await personas('models', 'changes', version, '--from', second, '--json', '--store', store)).stdout) as { from: string; to: string; unchanged: number };
-    expect(json).toMatchObject({ from: second, to: version, unchanged: same });
+    // Then what differs in the models: the seed, and each persona's figures (the same persona file).
+    const models = changes.indexOf(`models of ${second} against those of ${version}:`);
+    expect(models).toBeGreaterThan(3);
+    expect(changes[models + 1]).toBe('  seed: 1 -> 2');
+    expect(changes[models + 3]).toMatch(/^ {2}persona +seeds +validation AUC +c +threshold +expected precision +assigned +estimated share$/);
+    expect(changes[models + 4]).toMatch(/^ {2}\w+ +[\d,]+( -> [\d,]+)? +0\.\d{3}( -> 0\.\d{3})? /);
+    expect(changes.some((l) => l.startsWith('persona file entries changed'))).toBe(false);
+    const json = JSON.parse((await personas('models', 'changes', version, '--from', second, '--json', '--store', store)).stdout) as { from: string; to: string; unchanged: number; models: { settings: unknown[] } };
+    expect(json).toMatchObject({ from: second, to: version, unchanged: same, models: { from: second, to: version, settings: [{ setting: 'seed', from: '2', to: '1' }] } });
     await expect(personas('models', 'changes', 'nope', '--store', store)).rejects.toMatchObject({ stderr: expect.stringMatching(/model version 'nope' is not published/) });
     await expect(personas('keys', 'create', '--store', store, '--name', 'x', '--scopes', 'root')).rejects.toMatchObject({ stderr: expect.stringMatching(/scopes must be one or more of read, score, admin/) });
     await expect(personas('publish', '--store', store)).rejects.toMatchObject({ stderr: expect.stringMatching(/give --run DIR, or both --model DIR and --assignments FILE/) });

@@ -1,15 +1,17 @@
 // The store on both databases: migrations, publishing a run, activation and rollback, label
 // lookups and pages, API keys; every bad artefact refused with the file and line, nothing half
 // published.
+import { createHash } from 'node:crypto';
 import { copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   activateVersion, activeVersion, createKey, deleteVersion, exportLabels, labelPage, listKeys, listVersions, loadVersionModels,
-  lookupLabels, migrate, openStore, pageEnd, publishRun, readMigrations, revokeKey, rollback, runSource, splitCsvLine, verifyToken, type Db,
+  lookupLabels, migrate, modelChanges, openStore, pageEnd, publishRun, readMigrations, revokeKey, rollback, runSource, splitCsvLine, verifyToken, type Db,
 } from '../../src/store/index.ts';
 import { loadSavedProjection } from '../../src/models/personas/index.ts';
+import { describeModelChanges } from '../../src/cli/store.ts';
 import { STORE_VARIANTS } from '../helpers/stores.ts';
 import { tempDir } from '../helpers/world.ts';
 
@@ -179,6 +181,50 @@ for (const variant of STORE_VARIANTS) {
       const models = await loadVersionModels(db, b);
       const fromFiles = loadSavedProjection(runs.b);
       expect(models.personas.map((p) => [p.id, p.c, p.threshold])).toEqual(fromFiles.personas.map((p) => [p.id, p.c, p.threshold]));
+    });
+
+    it("says what differs in two versions' models: the settings, each persona's figures, the persona file entries edited", async () => {
+      const a = loadSavedProjection(runs.a);
+      const b = loadSavedProjection(runs.b);
+      // Runs a and b differ by their seed alone.
+      const seedOnly = await modelChanges(db, a.manifest.modelVersion, b.manifest.modelVersion);
+      expect(seedOnly.settings).toEqual([{ setting: 'seed', from: '1', to: '2' }]);
+      const metricsB = JSON.parse(readFileSync(join(runs.b, 'metrics.json'), 'utf8')) as { personas: { persona: string; seeds: number; validationAuc: number; estimatedC: number; threshold: number; coverage: number }[] };
+      expect(seedOnly.personas.map((p) => p.persona)).toEqual(metricsB.personas.map((p) => p.persona));
+      for (const p of metricsB.personas) {
+        expect(seedOnly.personas.find((x) => x.persona === p.persona)?.to).toMatchObject({ seeds: p.seeds, validationAuc: p.validationAuc, estimatedC: p.estimatedC, threshold: p.threshold, coverage: p.coverage });
+      }
+      expect(seedOnly.personas.every((p) => p.definition.length === 0 && p.from !== null)).toBe(true);
+      expect((await modelChanges(db, a.manifest.modelVersion, a.manifest.modelVersion)).settings).toEqual([]);
+      // Run b again, its persona file's first persona relabelled and its minimum of seeds raised, with more trees.
+      const dir = tempDir();
+      cpSync(runs.b, dir, { recursive: true });
+      const version = `${b.manifest.modelVersion.slice(0, -8)}0edited0`;
+      for (const file of ['model/manifest.json', 'metrics.json', 'quantification.json', 'assignments.csv']) {
+        writeFileSync(join(dir, file), readFileSync(join(dir, file), 'utf8').replaceAll(b.manifest.modelVersion, version));
+      }
+      const manifest = JSON.parse(readFileSync(join(dir, 'model/manifest.json'), 'utf8')) as typeof b.manifest;
+      const first = b.personas[0].id;
+      const content = manifest.personaFile.content.replace(`- id: ${first}\n    label: "`, `- id: ${first}\n    label: "Edited `).replace(/\n {4}min_seeds: \d+\n/, '\n    min_seeds: 7\n');
+      expect(content).not.toBe(manifest.personaFile.content);
+      manifest.personaFile = { ...manifest.personaFile, content, sha256: createHash('sha256').update(content).digest('hex') };
+      manifest.learner.params = { ...manifest.learner.params, numTrees: 20 };
+      writeFileSync(join(dir, 'model/manifest.json'), JSON.stringify(manifest));
+      await publishRun(db, runSource(dir));
+      const edited = await modelChanges(db, b.manifest.modelVersion, version);
+      expect(edited.settings.map((x) => x.setting)).toEqual(['persona file', 'learner']);
+      expect(edited.settings[0].to).toContain(`(sha256 ${manifest.personaFile.sha256.slice(0, 12)})`);
+      expect(edited.settings[1].to).toContain('"numTrees":20');
+      expect(edited.personas.filter((p) => p.definition.length).map((p) => [p.persona, p.definition])).toEqual([[first, ['label', 'min_seeds']]]);
+      const lines = describeModelChanges(edited);
+      expect(lines[0]).toBe(`models of ${version} against those of ${b.manifest.modelVersion}:`);
+      expect(lines.filter((l) => /^ {2}persona +seeds +validation AUC +c +threshold +expected precision +assigned +estimated share$/.test(l))).toHaveLength(1);
+      expect(lines.at(-1)).toBe(`persona file entries changed: ${first} (label, min_seeds)`);
+      // The same figures on both sides: each said once.
+      const row = lines.find((l) => l.startsWith(`  ${first} `))!;
+      expect(row).not.toContain('->');
+      await expect(modelChanges(db, '19990101T000000Z-deadbeef', version)).rejects.toThrow(/is not published/);
+      await deleteVersion(db, version);
     });
 
     it('writes a version\'s labels as the assignment file, all or those changed since another, and keeps the old file when the store fails midway', async () => {
