@@ -77,9 +77,11 @@ const ORDERS: Counting = {
  * customer and order id: its first line's day, net amount, and the part of its positive amount in
  * each channel, on promotion and in each of `categories`) and one per line without an order id.
  * A view: the grouping runs where the features read it (a table of the orders' parts held 20
- * million rows more on a million customers, and spilled).
+ * million rows more on a million customers, and spilled). An order's lines after as_of are left
+ * out (a line delivered or amended later had not happened at as_of): a backdated run counts what
+ * the order was then.
  */
-async function createOrderPurchases(conn: Duck, categories: string[]): Promise<void> {
+async function createOrderPurchases(conn: Duck, asOf: string, categories: string[]): Promise<void> {
   const columns = (line: (when: string) => string) =>
     [
       ...CHANNELS.map((c) => `${line(`channel = ${literal(c)}`)} AS ch_${c}`),
@@ -90,7 +92,7 @@ async function createOrderPurchases(conn: Duck, categories: string[]): Promise<v
     conn,
     `CREATE OR REPLACE VIEW purchases AS
      SELECT customer_id, min(day) AS day, sum(amount::DECIMAL(38, 6)) AS amount, sum(amount::DECIMAL(38, 6)) > 0 AS positive, ${columns(part)}
-     FROM transactions_clean WHERE order_id IS NOT NULL GROUP BY customer_id, order_id
+     FROM transactions_clean WHERE order_id IS NOT NULL AND day <= DATE ${literal(asOf)} GROUP BY customer_id, order_id
      UNION ALL
      SELECT customer_id, day, amount::DECIMAL(38, 6) AS amount, amount > 0 AS positive, ${columns((when) => `CASE WHEN ${when} THEN 1.0 ELSE 0.0 END`)}
      FROM transactions_clean WHERE order_id IS NULL`,
@@ -136,7 +138,7 @@ export async function buildBehaviour(
   categories: string[],
   has: { channel: boolean; promo: boolean; orders: boolean } = { channel: true, promo: true, orders: false },
 ): Promise<string[]> {
-  if (has.orders) await createOrderPurchases(conn, categories);
+  if (has.orders) await createOrderPurchases(conn, asOf, categories);
   const counting = has.orders ? ORDERS : PLAIN;
   const { positive } = counting;
   const d = `DATE ${literal(asOf)}`;

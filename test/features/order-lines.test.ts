@@ -56,6 +56,16 @@ describe('purchases written as order lines', () => {
     expect(describeFormat(summary.formats!.transactions, 'fr')).toEqual(['6 lignes de 4 commandes (order_id), chaque commande lue comme un achat']);
   });
 
+  it("count an order as it stood at as_of: its lines after as_of left out", async () => {
+    // A's first order gets a line on 2 July, after as_of (2026-06-30): a backdated run does not see it.
+    const { feature, built } = await build([...LINES, 'A,2026-07-02,500,web,home,0,T1']);
+    const a = built.table.ids.indexOf('A');
+    expect(feature('frequency_12m', a)).toBe(3);
+    expect(feature('monetary_12m', a)).toBe(150);
+    expect(feature('share_web', a)).toBeCloseTo(1 / 3, 6);
+    expect(feature('avg_basket_12m', a)).toBeCloseTo((100 + 40 + 30) / 3, 4);
+  });
+
   it('give the features of the same purchases written one row each', async () => {
     const purchases = [
       'customer_id,ts,amount,channel,category,promo',
