@@ -13,7 +13,7 @@ export function registerReport(program: Command): void {
     .option('--features <file>', 'feature table of the run for the portraits (default <run>/features/features.parquet)')
     .action(async (o: { run: string; out: string; lang: string; features?: string }) => {
       if (!(LANGS as readonly string[]).includes(o.lang)) throw new InputError('INPUT_INVALID', `--lang must be fr or en (got "${o.lang}")`, { field: 'lang' });
-      const model = await writeReport(o.run, o.out, { lang: o.lang as Lang, features: o.features });
-      process.stderr.write(`report of model ${model.modelVersion}: ${o.out}${model.portraits ? '' : ' (no feature table: portraits unavailable)'}\n`);
+      const model = await writeReport(o.run, o.out, { lang: o.lang as Lang, features: o.features, onNote: (line) => process.stderr.write(`${line}\n`) });
+      process.stderr.write(`report of model ${model.modelVersion}: ${o.out}${model.portraits ? '' : ' (no feature table: portraits unavailable)'}${model.evaluation ? ', with its check against known customers' : ''}\n`);
     });
 }

@@ -22,6 +22,7 @@ export const ColumnMapSchema = z
     interactions: columns,
     tiles: columns,
     first_names: columns,
+    known: columns,
     values: z.object({ channel: values(CODED_COLUMNS.channel.values), type: values(CODED_COLUMNS.type.values) }).strict().optional(),
   })
   .strict();

@@ -7,3 +7,4 @@ export { cellOf, cellId, customerPoint, parseCellId, project } from './geo.ts';
 export { survival } from './names.ts';
 export { splitFeatureTable } from './partition.ts';
 export { categoriesOfFeatures } from './behaviour.ts';
+export { readKnownFile, type KnownRow } from './known.ts';

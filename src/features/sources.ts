@@ -16,7 +16,8 @@ import { WORKBOOK_DELIMITER, workbookToText, type WorkbookSheet } from './workbo
 
 export { sniffDelimiter };
 
-export type InputName = 'customers' | 'transactions' | 'interactions' | 'tiles' | 'first_names';
+/** The client's inputs; `known`, a file of customers whose persona is known (personas evaluate). */
+export type InputName = 'customers' | 'transactions' | 'interactions' | 'tiles' | 'first_names' | 'known';
 
 /** Per input, the client's column names -> the contract's; `values`, the client's values of the coded columns -> the contract's. */
 export type ColumnMap = Partial<Record<InputName, Record<string, string>>> & { values?: ValueMap };
@@ -30,6 +31,7 @@ export const REQUIRED_COLUMNS: Record<InputName, string[]> = {
     'ind_0_3', 'ind_4_5', 'ind_6_10', 'ind_11_17', 'ind_18_24', 'ind_25_39', 'ind_40_54', 'ind_55_64', 'ind_65_79', 'ind_80p',
   ],
   first_names: ['sexe', 'preusuel', 'annais', 'nombre'],
+  known: ['customer_id', 'persona'],
 };
 
 const EXTENSIONS = ['.csv', '.csv.gz', '.parquet', '.txt'];

@@ -167,3 +167,54 @@ export type Quantification = z.infer<typeof QuantificationSchema>;
 
 /** Fixed leading columns of assignments.csv; `score_<persona_id>` columns follow. */
 export const ASSIGNMENT_COLUMNS = ['customer_id', 'persona', 'confidence', 'margin', 'model_version'] as const;
+
+/** One persona's figures against the known customers (evaluation.json, personas evaluate). */
+export const EvaluationPersonaSchema = z.object({
+  persona: z.string(),
+  /** Known customers of this persona found in the run. */
+  known: z.number().int(),
+  /** Known customers (of any persona, or none) the run assigned to it, and how many of them are its own. */
+  assigned: z.number().int(),
+  correct: z.number().int(),
+  /** correct / assigned, with its 95 % Wilson interval; null when none assigned. */
+  precision: z.number().nullable(),
+  precisionInterval: z.tuple([z.number(), z.number()]).nullable(),
+  /** The precision the run expected of its assigned customers (metrics.json). */
+  expectedPrecision: z.number().nullable(),
+  /** correct / known; null when no known customer is of it. */
+  recall: z.number().nullable(),
+  f1: z.number().nullable(),
+  /** Its share of the known customers found, and its mean probability over them: alike when the known customers are a random sample and the probabilities are right. */
+  knownShare: z.number(),
+  meanProbability: z.number(),
+  /** The expected precision against the interval: inside it, above it (optimistic), below it, or too few assigned to tell (FEW_ASSIGNED). */
+  verdict: z.enum(['consistent', 'optimistic', 'pessimistic', 'too few']),
+});
+export type EvaluationPersona = z.infer<typeof EvaluationPersonaSchema>;
+
+/** A run's labels checked against customers whose persona is known (evaluation.json). */
+export const EvaluationSchema = z.object({
+  /** The known-personas file. */
+  file: z.string(),
+  modelVersion: z.string(),
+  /** Customers the file gives a persona (or none) for; those of them in the run; those not in it (the first ten listed). */
+  customers: z.number().int(),
+  matched: z.number().int(),
+  notInRun: z.number().int(),
+  notInRunIds: z.array(z.string()),
+  /** Rows without a persona (left out), rows repeating a customer with the same persona. */
+  emptyRows: z.number().int(),
+  repeatedRows: z.number().int(),
+  /** Known customers of no persona. */
+  knownNone: z.number().int(),
+  /** Of the known customers found: how many the run assigned, how many rightly; their share assigned, the precision, the macro-F1 over the personas known customers belong to. */
+  assigned: z.number().int(),
+  correct: z.number().int(),
+  coverage: z.number(),
+  precision: z.number().nullable(),
+  macroF1: z.number().nullable(),
+  personas: z.array(EvaluationPersonaSchema),
+  /** Known customers per (known persona, assigned label), null for none / unassigned; most first. */
+  confusion: z.array(z.object({ known: z.string().nullable(), assigned: z.string().nullable(), customers: z.number().int() })),
+});
+export type Evaluation = z.infer<typeof EvaluationSchema>;

@@ -131,6 +131,9 @@ const I18N: Record<Lang, Record<string, string>> = {
 };
 
 export const SECTION_IDS = ['quantification', 'portraits', 'reach', 'segments', 'quality', 'data'] as const;
+/** The section a run checked against known customers adds (personas evaluate), after the model quality. */
+export const KNOWN_SECTION = 'known';
+type SectionId = (typeof SECTION_IDS)[number] | typeof KNOWN_SECTION;
 
 /** The whole report as one HTML document. */
 export function renderReportHtml(model: ReportModel): string {
@@ -142,15 +145,17 @@ export function renderReportHtml(model: ReportModel): string {
   const figure = (c: ChartSpec | undefined) =>
     c ? `<figure><div class="chart" id="${e(c.id)}" data-section="${c.section}" aria-label="${e(c.title)}"></div><figcaption>${e(c.title)}</figcaption></figure>` : '';
   const chart = (id: string) => figure(charts.find((c) => c.id === id));
-  const titles: Record<(typeof SECTION_IDS)[number], string> = {
+  const titles: Record<SectionId, string> = {
     quantification: t.quantification,
     portraits: t.portraits,
     reach: t.reach,
     segments: t.segments,
     quality: t.quality,
+    known: t.known,
     data: t.data,
   };
-  const section = (id: (typeof SECTION_IDS)[number], body: string) =>
+  const shown: SectionId[] = model.evaluation ? [...SECTION_IDS.slice(0, 5), KNOWN_SECTION, ...SECTION_IDS.slice(5)] : [...SECTION_IDS];
+  const section = (id: SectionId, body: string) =>
     `<section id="${id}" aria-labelledby="h-${id}"><h2 id="h-${id}">${e(titles[id])}</h2>${body}</section>`;
 
   const total = model.quantification.reduce((s, r) => s + r.customers, 0);
@@ -238,6 +243,19 @@ export function renderReportHtml(model: ReportModel): string {
           model.data.renamed.length ? `<h3>${e(t.renamed)}</h3><ul id="data-renamed">${model.data.renamed.map((x) => `<li>${e(x)}</li>`).join('')}</ul>` : ''
         }${model.data.asOfCheck.length ? `<h3>${e(t.asOfCheck)}</h3><ul id="data-as-of">${model.data.asOfCheck.map((x) => `<li>${e(x)}</li>`).join('')}</ul>` : ''}`;
 
+  const ev = model.evaluation;
+  const knownBody = ev
+    ? `<p class="intro">${e(t.knownIntro(ev.file.split(/[\\/]/).pop()!, fmt.count(ev.matched), ev.knownNone ? t.knownNone(fmt.count(ev.knownNone)) : '', fmt.count(ev.assigned), fmt.pct(ev.precision), fmt.pct(ev.coverage)))}</p><table id="table-known"><caption>${e(t.known)}</caption><thead><tr><th scope="col" class="text">${e(t.persona)}</th><th scope="col">${e(t.knownCustomers)}</th><th scope="col">${e(t.assigned)}</th><th scope="col">${e(t.right)}</th><th scope="col">${e(t.observedPrecision)}</th><th scope="col">${e(t.expectedPrecision)}</th><th scope="col">${e(t.recall)}</th><th scope="col">${e(t.knownShare)}</th><th scope="col">${e(t.meanProbability)}</th><th scope="col" class="text">${e(t.verdict)}</th></tr></thead><tbody>${ev.personas
+        .map(
+          (p) =>
+            `<tr data-persona="${e(p.persona)}" data-verdict="${e(p.verdict)}"><th scope="row">${e(p.label)}</th>${num('known', p.known, fmt.count(p.known))}${num('assigned', p.assigned, fmt.count(p.assigned))}${num('correct', p.correct, fmt.count(p.correct))}${num('precision', p.precision, p.precision === null ? '–' : `${fmt.pct(p.precision)} (${fmt.pct(p.precisionInterval![0])} – ${fmt.pct(p.precisionInterval![1])})`)}${num('expectedPrecision', p.expectedPrecision, fmt.pct(p.expectedPrecision))}${num('recall', p.recall, fmt.pct(p.recall))}${num('knownShare', p.knownShare, fmt.pct(p.knownShare))}${num('meanProbability', p.meanProbability, fmt.pct(p.meanProbability))}<td class="text">${e(t.verdicts[p.verdict])}</td></tr>`,
+        )
+        .join('')}</tbody></table>${(() => {
+        const moves = ev.confusion.filter((c) => c.known !== c.assigned).slice(0, 10);
+        return moves.length ? `<h3>${e(t.mislabels)}</h3><ul id="known-mislabels">${moves.map((c) => `<li data-value="${c.customers}">${e(`${c.knownLabel} → ${c.assignedLabel}${model.lang === 'fr' ? ' : ' : ': '}${fmt.count(c.customers)}`)}</li>`).join('')}</ul>` : '';
+      })()}`
+    : '';
+
   const data = {
     lang: model.lang,
     modelVersion: model.modelVersion,
@@ -245,7 +263,7 @@ export function renderReportHtml(model: ReportModel): string {
     formatLocale: formatLocale(model.lang) ?? null,
     i18n: I18N[model.lang],
   };
-  const nav = `<nav aria-label="${e(t.contents)}"><ol>${SECTION_IDS.map((id) => `<li><a href="#${id}">${e(titles[id])}</a></li>`).join('')}</ol></nav>`;
+  const nav = `<nav aria-label="${e(t.contents)}"><ol>${shown.map((id) => `<li><a href="#${id}">${e(titles[id])}</a></li>`).join('')}</ol></nav>`;
   return `<!doctype html>
 <html lang="${model.lang}">
 <head>
@@ -264,7 +282,8 @@ ${section('portraits', portraits)}
 ${section('reach', `<p class="intro">${e(t.reachIntro)}</p><div class="charts">${chart('chart-reach')}${chart('chart-precision')}</div>${reachTable}${curveTable}`)}
 ${section('segments', `<p class="intro">${e(t.segmentsIntro)}</p><div class="charts">${chart('chart-segments')}</div>${segTable}`)}
 ${section('quality', `<p class="intro">${e(t.qualityIntro)}</p>${model.trainingSample !== null ? `<p class="intro" id="training-sample">${e(t.trainingSample(fmt.count(model.trainingSample), fmt.count(model.customers)))}</p>` : ''}<h3>${e(t.warnings)}</h3>${warnings}${qualityTable}<div class="charts">${chart('chart-calibration')}${chart('chart-importance')}</div>`)}
-${section('data', dataBody)}
+${ev ? `${section(KNOWN_SECTION, knownBody)}
+` : ''}${section('data', dataBody)}
 </main>
 <footer>${e(t.footer(model.codeVersion))}</footer>
 <script type="application/json" id="report-data">${inlineJson(data)}</script>

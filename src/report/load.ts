@@ -7,13 +7,15 @@ import type { z } from 'zod';
 import { InputError } from '../errors.ts';
 import { readFeatureTable } from '../features/index.ts';
 import { readDataSummary } from '../features/summary.ts';
-import { ManifestSchema, QuantificationSchema, RunMetricsSchema } from '../models/artefacts.ts';
+import { EvaluationSchema, ManifestSchema, QuantificationSchema, RunMetricsSchema } from '../models/artefacts.ts';
 import { buildReportModel, type ReportInput, type ReportModel, type ReportOptions } from './model.ts';
 import { computePortraitStats, readAssignedPersonas, type PortraitStats } from './portraits.ts';
 
 export interface BuildReportOptions extends ReportOptions {
   /** Feature table of the run (default `<run>/features/features.parquet`); null: no portraits. */
   features?: string | null;
+  /** Told what the report leaves out and why (an evaluation of another model version). */
+  onNote?: (line: string) => void;
 }
 
 function readArtefact<T>(path: string, schema: z.ZodType<T>, what: string): T {
@@ -32,13 +34,23 @@ function readArtefact<T>(path: string, schema: z.ZodType<T>, what: string): T {
   return r.data;
 }
 
-/** The parsed artefacts of a run directory (the data summary when the run kept its features.json). */
-export function readRunArtefacts(runDir: string): Omit<ReportInput, 'portraits'> {
+/**
+ * The parsed artefacts of a run directory (the data summary when the run kept its features.json;
+ * the evaluation when `personas evaluate` wrote one of this run's model version: one left by an
+ * earlier run in the same directory is not this run's, and `staleEvaluation` says so).
+ */
+export function readRunArtefacts(runDir: string): Omit<ReportInput, 'portraits'> & { staleEvaluation?: string } {
+  const manifest = readArtefact(join(runDir, 'model', 'manifest.json'), ManifestSchema, 'model manifest');
+  const evaluationPath = join(runDir, 'evaluation.json');
+  const evaluation = existsSync(evaluationPath) ? readArtefact(evaluationPath, EvaluationSchema, 'evaluation') : null;
+  const stale = evaluation !== null && evaluation.modelVersion !== manifest.modelVersion;
   return {
-    manifest: readArtefact(join(runDir, 'model', 'manifest.json'), ManifestSchema, 'model manifest'),
+    manifest,
     metrics: readArtefact(join(runDir, 'metrics.json'), RunMetricsSchema, 'metrics'),
     quantification: readArtefact(join(runDir, 'quantification.json'), QuantificationSchema, 'quantification'),
     data: readDataSummary(join(runDir, 'features', 'features.json')),
+    evaluation: stale ? null : evaluation,
+    ...(stale ? { staleEvaluation: `${evaluationPath} checks model ${evaluation.modelVersion}, not this run's ${manifest.modelVersion}: left out of the report (run personas evaluate again)` } : {}),
   };
 }
 
@@ -52,7 +64,8 @@ export async function readPortraitStats(featuresPath: string, assignmentsPath: s
 
 /** The report model of a run directory; portraits when its feature table is there. */
 export async function buildReport(runDir: string, options: BuildReportOptions = {}): Promise<ReportModel> {
-  const artefacts = readRunArtefacts(runDir);
+  const { staleEvaluation, ...artefacts } = readRunArtefacts(runDir);
+  if (staleEvaluation) options.onNote?.(staleEvaluation);
   const featuresPath = options.features === undefined ? join(runDir, 'features', 'features.parquet') : options.features;
   const portraits =
     featuresPath && (options.features !== undefined || existsSync(featuresPath))

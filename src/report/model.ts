@@ -2,7 +2,7 @@
 // (manifest, metrics, quantification) and, when available, portrait statistics. Pure: no file,
 // no clock, so the same artefacts always give the same report, from a run directory or a store.
 import { ModelError } from '../errors.ts';
-import type { Manifest, PersonaMetrics, Quantification, RunMetrics } from '../models/artefacts.ts';
+import type { Evaluation, Manifest, PersonaMetrics, Quantification, RunMetrics } from '../models/artefacts.ts';
 import { describeRenamed, describeSuggestion } from '../features/columns.ts';
 import { describeAsOfCheck, describeFormat, describeOutliers, describeSpellings } from '../features/formats.ts';
 import { describeUnmatchedNames } from '../features/names.ts';
@@ -24,6 +24,8 @@ export interface ReportInput {
   portraits?: PortraitStats | null;
   /** What the run's features.json says of the base; absent or null: the data section says it is unavailable. */
   data?: DataSummary | null;
+  /** The run checked against known customers (evaluation.json, personas evaluate); absent or null: no such section. */
+  evaluation?: Evaluation | null;
 }
 
 
@@ -106,6 +108,8 @@ export interface ReportModel {
   segments: { segments: (string | null)[]; merged: string[]; rows: SegmentRow[] };
   quality: QualityView[];
   warnings: ReportWarning[];
+  /** The run checked against known customers, each persona and label named; null: not checked. */
+  evaluation: (Omit<Evaluation, 'personas' | 'confusion'> & { personas: (Evaluation['personas'][number] & { label: string })[]; confusion: (Evaluation['confusion'][number] & { knownLabel: string; assignedLabel: string })[] }) | null;
   /** null: built without the run's features.json. */
   data: { customers: number; asOf: string; files: DataFileRow[]; suggestions: string[]; outliers: string[]; spellings: string[]; names: string[]; renamed: string[]; asOfCheck: string[] } | null;
 }
@@ -232,5 +236,16 @@ export function buildReportModel(input: ReportInput, options: ReportOptions = {}
     quality,
     warnings,
     data: input.data ? dataView(input.data, lang) : null,
+    evaluation: input.evaluation ? evaluationView(input.evaluation, labelOf, lang) : null,
+  };
+}
+
+/** The evaluation with each persona's label (a known customer of none is "none", an unassigned one "Unassigned"). */
+function evaluationView(e: Evaluation, labelOf: (id: string | null) => string, lang: Lang): NonNullable<ReportModel['evaluation']> {
+  const none = lang === 'fr' ? 'aucun persona' : 'no persona';
+  return {
+    ...e,
+    personas: e.personas.map((p) => ({ ...p, label: labelOf(p.persona) })),
+    confusion: e.confusion.map((c) => ({ ...c, knownLabel: c.known === null ? none : labelOf(c.known), assignedLabel: labelOf(c.assigned) })),
   };
 }

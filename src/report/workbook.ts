@@ -20,6 +20,10 @@ interface SheetWords {
   segments: string;
   quality: string;
   data: string;
+  known: string;
+  precision: string;
+  low: string;
+  high: string;
   assignments: string;
   id: string;
   margin: string;
@@ -41,6 +45,10 @@ const SHEETS: Record<Lang, SheetWords> = {
     segments: 'Segments',
     quality: 'Model quality',
     data: 'Data',
+    known: 'Known customers',
+    precision: 'Precision',
+    low: 'Interval low (95 %)',
+    high: 'Interval high (95 %)',
     assignments: 'Assignments',
     id: 'persona_id',
     margin: 'Margin',
@@ -60,6 +68,10 @@ const SHEETS: Record<Lang, SheetWords> = {
     segments: 'Segments',
     quality: 'Qualité des modèles',
     data: 'Données',
+    known: 'Clients connus',
+    precision: 'Précision',
+    low: 'Intervalle bas (95 %)',
+    high: 'Intervalle haut (95 %)',
     assignments: 'Affectations',
     id: 'persona_id',
     margin: 'Marge',
@@ -169,6 +181,13 @@ export async function writeReportWorkbook(
       [[t.persona, 28], [t.seeds, 10, INT], [t.twins, 10, INT], [t.auc, 16, DEC], [t.threshold, 12, DEC], [t.expectedPrecision, 20, PCT], [t.coverage, 12, PCT]],
       model.quality.map((q) => [q.label, q.seeds, q.twins, q.validationAuc, q.threshold, q.expectedPrecision, q.coverage]),
     );
+    if (model.evaluation) {
+      table(
+        w.known,
+        [[t.persona, 28], [t.knownCustomers, 10, INT], [t.assigned, 12, INT], [t.right, 10, INT], [w.precision, 12, PCT], [w.low, 20, PCT], [w.high, 20, PCT], [t.expectedPrecision, 20, PCT], [t.recall, 10, PCT], [t.knownShare, 14, PCT], [t.meanProbability, 18, PCT], [t.verdict, 30]],
+        model.evaluation.personas.map((p) => [p.label, p.known, p.assigned, p.correct, p.precision, p.precisionInterval?.[0] ?? null, p.precisionInterval?.[1] ?? null, p.expectedPrecision, p.recall, p.knownShare, p.meanProbability, t.verdicts[p.verdict]]),
+      );
+    }
     if (model.data) {
       table(
         w.data,

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { evaluateRun } from '../../src/cli/evaluate.ts';
 import { buildFeatures } from '../../src/features/index.ts';
 import { QuantificationSchema, RunMetricsSchema } from '../../src/models/artefacts.ts';
 import { buildCharts, buildReport, buildReportModel, readRunArtefacts, renderReportHtml, SECTION_IDS, type Lang, type ReportModel } from '../../src/report/index.ts';
@@ -122,6 +123,26 @@ describe.skipIf(!hasChromium)('the report in headless Chromium', () => {
       expect(problems).toEqual([]);
     }, 60_000);
   }
+
+  it('renders the check against known customers: its section in the contents, a row per persona, the mislabels', async () => {
+    // Every fifth customer of the demo base's truth, none written empty as truth.csv does.
+    const known = join(dir, 'known.csv');
+    const truth = readFileSync(join(runs.data, 'truth.csv'), 'utf8').trim().split('\n');
+    writeFileSync(known, [truth[0], ...truth.slice(1).filter((_, i) => i % 5 === 0)].join('\n') + '\n');
+    const evaluation = await evaluateRun(runs.a, known, { empty: 'none' });
+    const model = buildReportModel({ ...readRunArtefacts(runs.a), evaluation }, { lang: 'en' });
+    const file = join(dir, 'report-known.html');
+    writeFileSync(file, renderReportHtml(model));
+    const { page, problems } = await openReport(file);
+    expect(await page.locator('section#known h2').textContent()).toBe('Checked against known customers');
+    expect(await page.locator('nav a[href="#known"]').isVisible()).toBe(true);
+    const rows = await page.$$eval('#table-known tbody tr', (trs) => trs.map((r) => [r.getAttribute('data-persona'), r.querySelector('td[data-field="correct"]')!.getAttribute('data-value')]));
+    expect(rows).toEqual(evaluation.personas.map((p) => [p.persona, String(p.correct)]));
+    expect(await page.locator('#known-mislabels li').count()).toBe(Math.min(10, evaluation.confusion.filter((c) => c.known !== c.assigned).length));
+    await page.locator('section#known').screenshot({ path: join(outputDir, 'report-en-known.png') });
+    await page.close();
+    expect(problems).toEqual([]);
+  }, 60_000);
 
   it('renders a run with a skipped persona, warnings and no feature table', async () => {
     const a = readRunArtefacts(runs.a);

@@ -1,0 +1,110 @@
+// `personas evaluate`: a run's labels checked against customers whose persona is known
+// (src/models/personas/evaluate.ts), written as evaluation.json, which the report then shows.
+import { createReadStream, existsSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Command } from 'commander';
+import { InputError } from '../errors.ts';
+import { readColumnMap } from '../features/column-map.ts';
+import { readKnownFile } from '../features/known.ts';
+import { ASSIGNMENT_COLUMNS, type Evaluation } from '../models/artefacts.ts';
+import { evaluateKnown, knownPersonas, type RunLabel } from '../models/personas/evaluate.ts';
+import { readRunArtefacts } from '../report/load.ts';
+import { splitCsvLine } from '../store/registry.ts';
+
+const out = (line: string) => process.stdout.write(line + '\n');
+
+/** The labels of the customers `wanted` in a run's assignment file (read a line at a time: a million rows). */
+export async function readRunLabels(path: string, wanted: ReadonlySet<string>, personaIds: readonly string[]): Promise<Map<string, RunLabel>> {
+  if (!existsSync(path)) throw new InputError('INPUT_MISSING_FILE', `${path}: assignment file not found (is this a run directory written by \`personas run\`?)`, { file: path });
+  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+  const labels = new Map<string, RunLabel>();
+  let scoreAt: number[] = [];
+  let n = 0;
+  for await (const line of lines) {
+    n++;
+    const fields = splitCsvLine(line);
+    if (!fields) throw new InputError('INPUT_INVALID', `${path}: line ${n}: malformed CSV quoting`, { file: path, line: n });
+    if (n === 1) {
+      if (ASSIGNMENT_COLUMNS.some((c, k) => fields[k] !== c)) throw new InputError('INPUT_INVALID', `${path}: line 1: expected the columns ${ASSIGNMENT_COLUMNS.join(',')},score_<persona>...`, { file: path, line: 1 });
+      scoreAt = personaIds.map((id) => fields.indexOf(`score_${id}`));
+      continue;
+    }
+    if (!wanted.has(fields[0])) continue;
+    labels.set(fields[0], { persona: fields[1] || null, scores: scoreAt.map((k) => (k >= 0 && fields[k] !== '' ? Number(fields[k]) : NaN)) });
+  }
+  return labels;
+}
+
+/** Evaluates the run in `runDir` against the known-personas file `knownPath`. */
+export async function evaluateRun(runDir: string, knownPath: string, opts: { columns?: string; empty?: 'skip' | 'none' } = {}): Promise<Evaluation> {
+  const { manifest, metrics } = readRunArtefacts(runDir);
+  const rows = await readKnownFile(knownPath, opts.columns ? readColumnMap(opts.columns) : {});
+  const { known, empty, repeated } = knownPersonas(rows, manifest.personas, knownPath, opts.empty);
+  const ids = manifest.personas.map((p) => p.id);
+  const labels = await readRunLabels(join(runDir, 'assignments.csv'), new Set(known.keys()), ids);
+  const expected = new Map(metrics.personas.map((p) => [p.persona, p.status === 'trained' ? p.expectedPrecision : null]));
+  return evaluateKnown(
+    known,
+    (id) => labels.get(id),
+    ids.map((id) => ({ id, expectedPrecision: expected.get(id) ?? null })),
+    { file: knownPath, modelVersion: manifest.modelVersion, empty, repeated },
+  );
+}
+
+const pct = (v: number | null) => (v === null ? '-' : `${(100 * v).toFixed(1)} %`);
+
+/** The evaluation in lines, for the terminal. */
+export function describeEvaluation(e: Evaluation): string[] {
+  const lines = [
+    `model ${e.modelVersion} against ${e.file}: ${e.matched} known customer(s) in the run${e.notInRun ? `, ${e.notInRun} not in it (${e.notInRunIds.map((id) => `'${id}'`).join(', ')}${e.notInRun > e.notInRunIds.length ? ', ...' : ''})` : ''}${e.knownNone ? `, ${e.knownNone} of them known to be none of the personas` : ''}${e.emptyRows ? `; ${e.emptyRows} row(s) without a persona left out` : ''}${e.repeatedRows ? `; ${e.repeatedRows} row(s) repeating a customer` : ''}`,
+    `assigned ${e.assigned} (${pct(e.coverage)}), ${e.correct} of them right (precision ${pct(e.precision)}); macro-F1 ${e.macroF1 === null ? '-' : e.macroF1.toFixed(3)}`,
+    '',
+  ];
+  const table = [
+    ['persona', 'known', 'assigned', 'right', 'precision (95 % interval)', 'expected', 'recall', 'known share', 'mean probability', ''],
+    ...e.personas.map((p) => [
+      p.persona,
+      String(p.known),
+      String(p.assigned),
+      String(p.correct),
+      p.precision === null ? '-' : `${pct(p.precision)} (${pct(p.precisionInterval![0])} to ${pct(p.precisionInterval![1])})`,
+      pct(p.expectedPrecision),
+      pct(p.recall),
+      pct(p.knownShare),
+      pct(p.meanProbability),
+      p.verdict === 'optimistic' ? 'expected precision above the interval: optimistic' : p.verdict === 'pessimistic' ? 'expected precision below the interval' : p.verdict === 'too few' ? 'too few assigned to judge' : '',
+    ]),
+  ];
+  const widths = table[0].map((_, k) => Math.max(...table.map((r) => r[k].length)));
+  for (const r of table) lines.push(r.map((v, k) => (k === 0 || k === r.length - 1 ? v.padEnd(widths[k]) : v.padStart(widths[k]))).join('  ').trimEnd());
+  const moves = e.confusion.filter((c) => c.known !== c.assigned).slice(0, 10);
+  if (moves.length) {
+    lines.push('', 'most frequent mislabels (known -> assigned):');
+    for (const c of moves) lines.push(`  ${c.known ?? '(none)'} -> ${c.assigned ?? '(unassigned)'}: ${c.customers}`);
+  }
+  return lines;
+}
+
+export function registerEvaluate(program: Command): void {
+  program
+    .command('evaluate')
+    .description("check a run's labels against customers whose persona is known (interviewees, survey respondents, a hand-labelled sample): per persona precision with its 95 % interval against the expected one, recall, mislabels; writes evaluation.json, which the report shows")
+    .requiredOption('--run <dir>', 'run directory (written by personas run)')
+    .requiredOption('--known <file>', 'the known customers: columns customer_id and persona (a persona id or label, or none); CSV in any encoding or delimiter, or an Excel workbook')
+    .option('--columns <file>', 'column file naming the known file\'s columns otherwise (known: { id_client: customer_id, portrait: persona })')
+    .option('--empty <meaning>', 'an empty persona: skip (the row is left out) or none (the customer is none of the personas, as the demo\'s truth.csv writes it)', 'skip')
+    .option('--out <file>', 'where to write the evaluation (default <run>/evaluation.json)')
+    .option('--json', 'print the evaluation as JSON')
+    .action(async (o: { run: string; known: string; columns?: string; empty: string; out?: string; json?: boolean }) => {
+      if (o.empty !== 'skip' && o.empty !== 'none') throw new InputError('INPUT_INVALID', `--empty must be skip or none (got "${o.empty}")`, { field: 'empty' });
+      const evaluation = await evaluateRun(o.run, o.known, { columns: o.columns, empty: o.empty });
+      const file = o.out ?? join(o.run, 'evaluation.json');
+      const partial = `${file}.partial-${process.pid}`;
+      writeFileSync(partial, JSON.stringify(evaluation, null, 2) + '\n');
+      renameSync(partial, file);
+      if (o.json) out(JSON.stringify(evaluation, null, 2));
+      else for (const line of describeEvaluation(evaluation)) out(line);
+      process.stderr.write(`wrote ${file}${o.out ? '' : ' (personas report shows it)'}\n`);
+    });
+}

@@ -1,0 +1,183 @@
+// A run's labels checked against customers whose persona is known (personas evaluate): per
+// persona, how many of the known members it assigned, how many of those it assigned were right,
+// with a 95 % interval, set against the precision the run expected; and which known persona went
+// to which label. What a consultant shows before the client trusts the sizes, and what a data
+// scientist compares versions by when the base has no truth.
+import { InputError } from '../../errors.ts';
+import type { KnownRow } from '../../features/known.ts';
+import type { Evaluation, EvaluationPersona } from '../artefacts.ts';
+
+/** Values of the persona column that say the customer is known to be none of the personas. */
+export const NONE_WORDS = ['none', 'aucun', 'aucune', 'aucun persona', 'no persona', 'other', 'autre', 'unassigned', 'non assigné', '-'];
+
+/** A persona assigned to fewer known customers than this: its observed precision is too loose to judge the expected one by. */
+export const FEW_ASSIGNED = 10;
+
+/** One known customer's label in the run: its persona (null: unassigned) and its probability for each persona. */
+export interface RunLabel {
+  persona: string | null;
+  scores: number[];
+}
+
+/** The 95 % Wilson interval of `k` successes out of `n`. */
+export function wilson(k: number, n: number, z = 1.96): [number, number] {
+  if (n === 0) return [0, 1];
+  const p = k / n;
+  const d = 1 + (z * z) / n;
+  const centre = (p + (z * z) / (2 * n)) / d;
+  const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+}
+
+const folded = (s: string) => s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').trim().toLowerCase();
+
+/**
+ * The known customers as persona ids (null: known to be none), from the file's rows: a persona is
+ * written as its id or its label (any case, accents or not), none as one of NONE_WORDS. Rows
+ * without a persona are left out and counted (or, with `empty` 'none', read as none, as the
+ * benchmark's and the demo's truth.csv write it); an unknown value, an empty id, or a customer
+ * given two personas stops with the lines.
+ */
+export function knownPersonas(
+  rows: KnownRow[],
+  personas: readonly { id: string; label: string }[],
+  file: string,
+  /** What an empty persona says: nothing (the row is left out), or that the customer is none of the personas. */
+  empty: 'skip' | 'none' = 'skip',
+): { known: Map<string, string | null>; empty: number; repeated: number } {
+  const byWord = new Map<string, string | null>();
+  for (const w of NONE_WORDS) byWord.set(folded(w), null);
+  for (const p of personas) {
+    byWord.set(folded(p.id), p.id);
+    byWord.set(folded(p.label), p.id);
+  }
+  const known = new Map<string, string | null>();
+  const lineOf = new Map<string, number>();
+  const unknown: KnownRow[] = [];
+  let skipped = 0;
+  let repeated = 0;
+  for (const row of rows) {
+    if (!row.customerId) throw new InputError('INPUT_INVALID', `${file}: line ${row.line}, column customer_id: empty (every row names a customer)`, { file, line: row.line, column: 'customer_id' });
+    if (!row.value && empty === 'skip') {
+      skipped++;
+      continue;
+    }
+    const persona = row.value ? byWord.get(folded(row.value)) : null;
+    if (persona === undefined) {
+      unknown.push(row);
+      continue;
+    }
+    const before = known.get(row.customerId);
+    if (before !== undefined) {
+      if (before !== persona) {
+        throw new InputError('INPUT_INVALID', `${file}: customer '${row.customerId}' is given two personas: ${before ?? 'none'} (line ${lineOf.get(row.customerId)}) and ${persona ?? 'none'} (line ${row.line})`, { file, line: row.line, column: 'persona' });
+      }
+      repeated++;
+      continue;
+    }
+    known.set(row.customerId, persona);
+    lineOf.set(row.customerId, row.line);
+  }
+  if (unknown.length) {
+    const shown = unknown.slice(0, 5).map((r) => `line ${r.line} '${r.value}'`).join(', ');
+    throw new InputError(
+      'INPUT_INVALID',
+      `${file}: column persona: ${unknown.length} value(s) name no persona of the run (${shown}${unknown.length > 5 ? ', ...' : ''}); expected a persona's id or label (${personas.map((p) => `${p.id} "${p.label}"`).join(', ')}) or none (${NONE_WORDS.slice(0, 3).join(', ')}...)`,
+      { file, line: unknown[0].line, column: 'persona' },
+    );
+  }
+  if (!known.size) throw new InputError('INPUT_INVALID', `${file}: no row gives a customer's persona (${skipped} row(s) with the persona column empty; --empty none reads those as none of the personas)`, { file, column: 'persona' });
+  return { known, empty: skipped, repeated };
+}
+
+/**
+ * Evaluates a run's labels (`labelOf`: a known customer's label, undefined when the run has no
+ * such customer) against the known personas. `personas`: the run's personas in its score order,
+ * each with the precision the run expected of it.
+ */
+export function evaluateKnown(
+  known: Map<string, string | null>,
+  labelOf: (id: string) => RunLabel | undefined,
+  personas: readonly { id: string; expectedPrecision: number | null }[],
+  meta: { file: string; modelVersion: string; empty: number; repeated: number },
+): Evaluation {
+  const notInRun: string[] = [];
+  const pairs = new Map<string, number>();
+  const perPersona = personas.map(() => ({ known: 0, assigned: 0, correct: 0, probability: 0 }));
+  const index = new Map(personas.map((p, k) => [p.id, k]));
+  let matched = 0;
+  let assigned = 0;
+  let correct = 0;
+  for (const [id, truth] of known) {
+    const label = labelOf(id);
+    if (!label) {
+      notInRun.push(id);
+      continue;
+    }
+    matched++;
+    const key = JSON.stringify([truth, label.persona]);
+    pairs.set(key, (pairs.get(key) ?? 0) + 1);
+    if (truth !== null && index.has(truth)) perPersona[index.get(truth)!].known++;
+    label.scores.forEach((s, k) => (perPersona[k].probability += Number.isFinite(s) ? s : 0));
+    if (label.persona === null) continue;
+    assigned++;
+    const k = index.get(label.persona);
+    if (k === undefined) continue;
+    perPersona[k].assigned++;
+    if (label.persona === truth) {
+      perPersona[k].correct++;
+      correct++;
+    }
+  }
+  if (!matched) {
+    throw new InputError('INPUT_INVALID', `${meta.file}: none of its ${known.size} customers is in the run's assignment file (${notInRun.slice(0, 3).map((id) => `'${id}'`).join(', ')}${notInRun.length > 3 ? ', ...' : ''}): ids written otherwise, or another base?`, { file: meta.file, column: 'customer_id' });
+  }
+  const rows: EvaluationPersona[] = personas.map((p, k) => {
+    const c = perPersona[k];
+    const precision = c.assigned ? c.correct / c.assigned : null;
+    const recall = c.known ? c.correct / c.known : null;
+    const interval = c.assigned ? wilson(c.correct, c.assigned) : null;
+    const verdict: EvaluationPersona['verdict'] =
+      c.assigned < FEW_ASSIGNED || p.expectedPrecision === null || !interval ? 'too few' : p.expectedPrecision > interval[1] ? 'optimistic' : p.expectedPrecision < interval[0] ? 'pessimistic' : 'consistent';
+    return {
+      persona: p.id,
+      known: c.known,
+      assigned: c.assigned,
+      correct: c.correct,
+      precision,
+      precisionInterval: interval,
+      expectedPrecision: p.expectedPrecision,
+      recall,
+      f1: precision !== null && recall !== null && precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : precision !== null && recall !== null ? 0 : null,
+      knownShare: c.known / matched,
+      meanProbability: c.probability / matched,
+      verdict,
+    };
+  });
+  // Macro-F1 over the personas some known customer belongs to (0 for one of them never assigned right).
+  const judged = rows.filter((r) => r.known > 0);
+  const macroF1 = judged.length ? judged.reduce((s, r) => s + (r.f1 ?? 0), 0) / judged.length : null;
+  const confusion = [...pairs].map(([key, customers]) => {
+    const [k, a] = JSON.parse(key) as [string | null, string | null];
+    return { known: k, assigned: a, customers };
+  });
+  confusion.sort((x, y) => y.customers - x.customers || String(x.known).localeCompare(String(y.known)) || String(x.assigned).localeCompare(String(y.assigned)));
+  return {
+    file: meta.file,
+    modelVersion: meta.modelVersion,
+    customers: known.size,
+    matched,
+    notInRun: notInRun.length,
+    notInRunIds: notInRun.slice(0, 10),
+    emptyRows: meta.empty,
+    repeatedRows: meta.repeated,
+    knownNone: [...known.values()].filter((v) => v === null).length,
+    assigned,
+    correct,
+    coverage: assigned / matched,
+    precision: assigned ? correct / assigned : null,
+    macroF1,
+    personas: rows,
+    confusion,
+  };
+}

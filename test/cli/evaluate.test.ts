@@ -1,0 +1,94 @@
+// `personas evaluate` as a consultant runs it: a run checked against a file of known customers
+// written as a spreadsheet writes it (semicolons, Windows-1252, a title line, personas by their
+// label, "aucun" for none, columns named otherwise), the figures counted again here from the demo
+// base's truth and the run's assignment file; then the report's section, and its mistakes.
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { EvaluationSchema, ManifestSchema } from '../../src/models/artefacts.ts';
+import { runToEnd } from '../helpers/spawn.ts';
+import { tempDir } from '../helpers/world.ts';
+
+const runs = inject('runs');
+const personas = (...args: string[]) => runToEnd(process.execPath, [resolve('bin/personas.js'), ...args], { env: { ...process.env, DATABASE_URL: '' }, timeout: 120_000 });
+
+/** The rows of a CSV without quotes, by column name. */
+const table = (path: string) => {
+  const [header, ...lines] = readFileSync(path, 'utf8').trim().split('\n');
+  const cols = header.split(',');
+  return lines.map((l) => Object.fromEntries(l.split(',').map((v, k) => [cols[k], v])));
+};
+
+describe('personas evaluate', () => {
+  it("checks a run's labels against known customers, writes evaluation.json, and the report shows it", async () => {
+    const run = tempDir();
+    cpSync(runs.a, run, { recursive: true });
+    const manifest = ManifestSchema.parse(JSON.parse(readFileSync(join(run, 'model', 'manifest.json'), 'utf8')));
+    const label = new Map(manifest.personas.map((p) => [p.id, p.label]));
+    // Every seventh customer of the demo base's truth, by label, "aucun" for none.
+    const truth = table(join(runs.data, 'truth.csv')).filter((_, i) => i % 7 === 0);
+    const lines = ['Clients interrogés en mai', 'Id client;Portrait;Ville', ...truth.map((t) => `${t.customer_id};${t.persona ? label.get(t.persona) : 'aucun'};Lyon`)];
+    const known = join(tempDir(), 'connus.csv');
+    writeFileSync(known, Buffer.from(lines.join('\r\n') + '\r\n', 'latin1'));
+    expect([...label.values()].some((l) => /[^\x00-\x7f]/.test(l))).toBe(true); // accented labels, in Windows-1252
+    const columns = join(tempDir(), 'columns.yaml');
+    writeFileSync(columns, 'known:\n  id client: customer_id\n  portrait: persona\n');
+
+    const r = await personas('evaluate', '--run', run, '--known', known, '--columns', columns);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`wrote ${join(run, 'evaluation.json')} (personas report shows it)`);
+    const e = EvaluationSchema.parse(JSON.parse(readFileSync(join(run, 'evaluation.json'), 'utf8')));
+
+    // Counted again from the two files.
+    const assigned = new Map(table(join(run, 'assignments.csv')).map((a) => [a.customer_id, a.persona || null]));
+    const pairs = truth.map((t) => ({ known: t.persona || null, got: assigned.get(t.customer_id)! }));
+    expect(e).toMatchObject({ modelVersion: manifest.modelVersion, customers: truth.length, matched: truth.length, notInRun: 0, knownNone: pairs.filter((p) => p.known === null).length });
+    expect(e.assigned).toBe(pairs.filter((p) => p.got !== null).length);
+    expect(e.correct).toBe(pairs.filter((p) => p.got !== null && p.got === p.known).length);
+    for (const p of e.personas) {
+      expect([p.known, p.assigned, p.correct], p.persona).toEqual([
+        pairs.filter((x) => x.known === p.persona).length,
+        pairs.filter((x) => x.got === p.persona).length,
+        pairs.filter((x) => x.got === p.persona && x.known === p.persona).length,
+      ]);
+    }
+    expect(e.confusion.reduce((s, c) => s + c.customers, 0)).toBe(truth.length);
+    expect(r.stdout).toMatch(new RegExp(`^model ${manifest.modelVersion} against .*connus\\.csv: ${truth.length} known customer\\(s\\) in the run, ${e.knownNone} of them known to be none of the personas$`, 'm'));
+    expect(r.stdout).toMatch(/^persona +known +assigned +right +precision \(95 % interval\) +expected +recall +known share +mean probability$/m);
+
+    // The report's section, in French, the figures as evaluation.json has them.
+    const html = join(run, 'rapport.html');
+    const rep = await personas('report', '--run', run, '--out', html, '--lang', 'fr');
+    expect(rep.status, rep.stderr).toBe(0);
+    expect(rep.stderr).toContain('with its check against known customers');
+    const page = readFileSync(html, 'utf8');
+    expect(page).toContain('<section id="known" aria-labelledby="h-known"><h2 id="h-known">Contrôle sur des clients connus</h2>');
+    expect(page).toContain('<li><a href="#known">Contrôle sur des clients connus</a></li>');
+    for (const p of e.personas) {
+      expect(page).toMatch(new RegExp(`<tr data-persona="${p.persona}" data-verdict="${p.verdict}"><th scope="row">[^<]+</th><td data-field="known" data-value="${p.known}">`));
+      expect(page).toContain(`<td data-field="correct" data-value="${p.correct}">`);
+    }
+
+    // A later run into the same directory makes the evaluation another model version's: left out, and said.
+    writeFileSync(join(run, 'evaluation.json'), JSON.stringify({ ...e, modelVersion: '20990101T000000Z-00000000' }));
+    const stale = await personas('report', '--run', run, '--out', html);
+    expect(stale.status, stale.stderr).toBe(0);
+    expect(stale.stderr).toContain(`${join(run, 'evaluation.json')} checks model 20990101T000000Z-00000000, not this run's ${manifest.modelVersion}: left out of the report (run personas evaluate again)`);
+    expect(readFileSync(html, 'utf8')).not.toContain('<section id="known"');
+  }, 180_000);
+
+  it('names the line of a persona the run does not have, and of a customer given two', async () => {
+    const known = join(tempDir(), 'known.csv');
+    const ids = table(join(runs.data, 'truth.csv')).slice(0, 3).map((t) => t.customer_id);
+    writeFileSync(known, `customer_id,persona\n${ids[0]},urban_digital\n${ids[1]},Philippe\n`);
+    const r = await personas('evaluate', '--run', runs.a, '--known', known, '--out', join(tempDir(), 'e.json'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^personas: ${known}: column persona: 1 value\\(s\\) name no persona of the run \\(line 3 'Philippe'\\); expected a persona's id or label \\(urban_digital "`));
+    writeFileSync(known, `customer_id,persona\n${ids[0]},urban_digital\n${ids[1]},none\n${ids[0]},aucun\n`);
+    const twice = await personas('evaluate', '--run', runs.a, '--known', known, '--out', join(tempDir(), 'e.json'));
+    expect(twice.stderr).toContain(`personas: ${known}: customer '${ids[0]}' is given two personas: urban_digital (line 2) and none (line 4)`);
+    writeFileSync(known, 'client,persona\nx,none\n');
+    const columns = await personas('evaluate', '--run', runs.a, '--known', known, '--out', join(tempDir(), 'e.json'));
+    expect(columns.stderr).toMatch(/required column "customer_id" is missing \(found: client, persona; "client" looks like it: map it with --columns, e\.g\. \{"known":\{"client":"customer_id"\}\}\)/);
+  }, 120_000);
+});

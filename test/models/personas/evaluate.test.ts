@@ -1,0 +1,107 @@
+// A run's labels checked against known customers: the Wilson interval, how the persona column
+// is read (ids, labels, none, empty), its mistakes named with their lines, and the figures of a
+// small hand-made case.
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../../src/errors.ts';
+import { evaluateKnown, knownPersonas, wilson, type RunLabel } from '../../../src/models/personas/evaluate.ts';
+
+const PERSONAS = [
+  { id: 'urban_digital', label: 'Léa, jeune urbaine connectée' },
+  { id: 'affluent_senior', label: 'Philippe, senior aisé' },
+];
+const row = (customerId: string, value: string, line: number) => ({ customerId, value, line });
+
+describe('the Wilson interval', () => {
+  it('gives the textbook 95 % intervals', () => {
+    const [lo, hi] = wilson(8, 10);
+    expect(lo).toBeCloseTo(0.4902, 4);
+    expect(hi).toBeCloseTo(0.9433, 4);
+    const [a, b] = wilson(0, 20);
+    expect(a).toBe(0);
+    expect(b).toBeCloseTo(0.1611, 4);
+    expect(wilson(10, 10)[1]).toBe(1);
+    expect(wilson(0, 0)).toEqual([0, 1]);
+  });
+});
+
+describe('the known personas file', () => {
+  it('reads a persona by its id or its label, in any case and with or without accents, and none in words', () => {
+    const { known, empty, repeated } = knownPersonas(
+      [row('1', 'urban_digital', 2), row('2', 'LEA, JEUNE URBAINE CONNECTEE', 3), row('3', 'Philippe, senior aisé', 4), row('4', 'Aucun', 5), row('5', '', 6), row('1', 'Urban_Digital', 7)],
+      PERSONAS,
+      'known.csv',
+    );
+    expect([...known]).toEqual([['1', 'urban_digital'], ['2', 'urban_digital'], ['3', 'affluent_senior'], ['4', null]]);
+    expect([empty, repeated]).toEqual([1, 1]);
+    // An empty persona read as none, as truth.csv writes it.
+    expect(knownPersonas([row('5', '', 2)], PERSONAS, 'truth.csv', 'none').known.get('5')).toBeNull();
+  });
+
+  it('names the lines of values that are no persona, of a customer given two, and of an empty id', () => {
+    const bad = (rows: ReturnType<typeof row>[]) => {
+      try {
+        knownPersonas(rows, PERSONAS, 'known.csv');
+      } catch (e) {
+        expect(e).toBeInstanceOf(InputError);
+        return (e as Error).message;
+      }
+      throw new Error('expected an error');
+    };
+    expect(bad([row('1', 'Léa', 2), row('2', 'urban_digital', 3), row('3', 'Bob', 4)])).toBe(
+      `known.csv: column persona: 2 value(s) name no persona of the run (line 2 'Léa', line 4 'Bob'); expected a persona's id or label (urban_digital "Léa, jeune urbaine connectée", affluent_senior "Philippe, senior aisé") or none (none, aucun, aucune...)`,
+    );
+    expect(bad([row('1', 'urban_digital', 2), row('1', 'none', 9)])).toBe("known.csv: customer '1' is given two personas: urban_digital (line 2) and none (line 9)");
+    expect(bad([row('', 'urban_digital', 5)])).toBe('known.csv: line 5, column customer_id: empty (every row names a customer)');
+    expect(bad([row('1', '', 2)])).toMatch(/^known\.csv: no row gives a customer's persona \(1 row\(s\) with the persona column empty; --empty none/);
+  });
+});
+
+describe('a run checked against known customers', () => {
+  it('counts per persona the known, the assigned and the right, with the interval against the expected precision', () => {
+    // 12 known urban customers, 10 of them assigned urban; 3 known none, 2 of them assigned urban;
+    // 2 known seniors, one assigned senior, one unassigned; one known customer not in the run.
+    const known = new Map<string, string | null>();
+    const labels = new Map<string, RunLabel>();
+    for (let i = 0; i < 12; i++) {
+      known.set(`u${i}`, 'urban_digital');
+      labels.set(`u${i}`, { persona: i < 10 ? 'urban_digital' : null, scores: [0.8, 0.1] });
+    }
+    for (let i = 0; i < 3; i++) {
+      known.set(`n${i}`, null);
+      labels.set(`n${i}`, { persona: i < 2 ? 'urban_digital' : null, scores: [0.5, 0.1] });
+    }
+    known.set('s0', 'affluent_senior');
+    labels.set('s0', { persona: 'affluent_senior', scores: [0.1, 0.9] });
+    known.set('s1', 'affluent_senior');
+    labels.set('s1', { persona: null, scores: [0.1, NaN] });
+    known.set('gone', 'urban_digital');
+    const e = evaluateKnown(known, (id) => labels.get(id), [{ id: 'urban_digital', expectedPrecision: 0.9 }, { id: 'affluent_senior', expectedPrecision: 0.88 }], { file: 'k.csv', modelVersion: 'v1', empty: 0, repeated: 0 });
+    expect(e).toMatchObject({ customers: 18, matched: 17, notInRun: 1, notInRunIds: ['gone'], knownNone: 3, assigned: 13, correct: 11 });
+    expect(e.coverage).toBeCloseTo(13 / 17, 12);
+    expect(e.precision).toBeCloseTo(11 / 13, 12);
+    const [urban, senior] = e.personas;
+    expect(urban).toMatchObject({ persona: 'urban_digital', known: 12, assigned: 12, correct: 10, expectedPrecision: 0.9, verdict: 'consistent' });
+    expect(urban.precision).toBeCloseTo(10 / 12, 12);
+    expect(urban.precisionInterval).toEqual(wilson(10, 12));
+    expect(urban.recall).toBeCloseTo(10 / 12, 12);
+    expect(urban.knownShare).toBeCloseTo(12 / 17, 12);
+    expect(urban.meanProbability).toBeCloseTo((12 * 0.8 + 3 * 0.5 + 2 * 0.1) / 17, 12);
+    // One assigned: too few to judge its expected precision by; a missing score counts nothing.
+    expect(senior).toMatchObject({ known: 2, assigned: 1, correct: 1, precision: 1, recall: 0.5, verdict: 'too few' });
+    expect(senior.meanProbability).toBeCloseTo((12 * 0.1 + 3 * 0.1 + 0.9) / 17, 12);
+    expect(e.macroF1).toBeCloseTo(((10 / 12) + (2 * 1 * 0.5) / 1.5) / 2, 12);
+    expect(e.confusion).toEqual([
+      { known: 'urban_digital', assigned: 'urban_digital', customers: 10 },
+      { known: null, assigned: 'urban_digital', customers: 2 },
+      { known: 'urban_digital', assigned: null, customers: 2 },
+      { known: 'affluent_senior', assigned: 'affluent_senior', customers: 1 },
+      { known: 'affluent_senior', assigned: null, customers: 1 },
+      { known: null, assigned: null, customers: 1 },
+    ]);
+    // An expected precision above the interval is optimistic; below it, pessimistic.
+    const judge = (expected: number) => evaluateKnown(known, (id) => labels.get(id), [{ id: 'urban_digital', expectedPrecision: expected }, { id: 'affluent_senior', expectedPrecision: null }], { file: 'k.csv', modelVersion: 'v1', empty: 0, repeated: 0 }).personas[0].verdict;
+    expect([judge(0.99), judge(0.4), judge(0.7)]).toEqual(['optimistic', 'pessimistic', 'consistent']);
+    // No known customer in the run: said, with the ids.
+    expect(() => evaluateKnown(new Map([['x', 'urban_digital']]), () => undefined, [], { file: 'k.csv', modelVersion: 'v1', empty: 0, repeated: 0 })).toThrow(/k\.csv: none of its 1 customers is in the run's assignment file \('x'\)/);
+  });
+});
