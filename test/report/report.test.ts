@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { ModelError } from '../../src/errors.ts';
 import { buildFeatures, type FeatureTable } from '../../src/features/index.ts';
-import { QuantificationSchema, RunMetricsSchema, type PersonaMetrics, type Quantification } from '../../src/models/artefacts.ts';
+import { EvaluationSchema, QuantificationSchema, RunMetricsSchema, type PersonaMetrics, type Quantification } from '../../src/models/artefacts.ts';
 import {
   buildCharts,
   buildReport,
@@ -380,6 +380,12 @@ describe('personas demo --run', () => {
     expect(page).toContain(q.modelVersion);
     expect(page).toContain('class="portraits"');
     expect(rowCells(page, 'table-quantification', '').customers).toBe(String(q.personas.at(-1)!.customers));
+    // Checked against the base's true personas: every customer known, the report's section from evaluation.json.
+    const e = EvaluationSchema.parse(JSON.parse(readFileSync(join(out, 'evaluation.json'), 'utf8')));
+    expect([e.modelVersion, e.customers, e.matched]).toEqual([q.modelVersion, 800, 800]);
+    expect(e.assigned).toBe(q.personas.filter((p) => p.persona !== null).reduce((s, p) => s + p.customers, 0));
+    expect(r.stdout + r.stderr).toContain(`checked against the base's true personas (${join(out, 'data', 'truth.csv')}): ${e.assigned} assigned, ${(100 * e.precision!).toFixed(1)} % of them rightly`);
+    expect(page).toContain('<section id="known"');
     // Its tables and every customer's persona as a workbook too: a zip holding the sheets.
     const workbook = readFileSync(join(out, 'report.xlsx'));
     expect(workbook.subarray(0, 2).toString()).toBe('PK');
