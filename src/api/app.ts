@@ -220,11 +220,11 @@ export function createApp(opts: AppOptions) {
     },
     {
       method: 'get', path: '/v1/models/{version}', scope: 'read', tag: 'models',
-      summary: "A version's manifest (persona file, features, parameters, code version) and metrics",
+      summary: "A version's manifest (persona file, features, parameters, code version), metrics, and its check against known customers",
       params: S.VersionParams, response: S.ModelDetailResponse, problems: [400, 404, 503],
       async handler({ params }) {
         const d = await versionDetail(db, params.version);
-        return { version: d.version, manifest: d.manifest, metrics: d.metrics };
+        return { version: d.version, manifest: d.manifest, metrics: d.metrics, evaluation: d.evaluation };
       },
     },
     {

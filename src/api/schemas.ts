@@ -123,6 +123,7 @@ export const ModelDetailResponse = z.object({
   version: ModelVersion,
   manifest: z.record(z.string(), z.unknown()).describe('The run manifest (model/manifest.json)'),
   metrics: z.record(z.string(), z.unknown()).describe('metrics.json of the run'),
+  evaluation: z.record(z.string(), z.unknown()).nullable().describe('Its labels checked against customers whose persona is known (evaluation.json, personas evaluate), or null'),
 });
 const PersonaFigures = z
   .object({

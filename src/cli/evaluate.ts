@@ -7,10 +7,12 @@ import type { Command } from 'commander';
 import { InputError } from '../errors.ts';
 import { readColumnMap } from '../features/column-map.ts';
 import { readKnownFile } from '../features/known.ts';
-import { ASSIGNMENT_COLUMNS, type Evaluation } from '../models/artefacts.ts';
+import { ASSIGNMENT_COLUMNS, type Evaluation, type Manifest, type RunMetrics } from '../models/artefacts.ts';
 import { evaluateKnown, knownPersonas, type RunLabel } from '../models/personas/evaluate.ts';
 import { readRunArtefacts } from '../report/load.ts';
-import { splitCsvLine } from '../store/registry.ts';
+import { lookupLabels, recordEvaluation, splitCsvLine, versionDetail } from '../store/registry.ts';
+import type { Sql } from '../store/db.ts';
+import { withStore, withStoreFlags, type StoreFlags } from './store.ts';
 
 const out = (line: string) => process.stdout.write(line + '\n');
 
@@ -36,13 +38,26 @@ export async function readRunLabels(path: string, wanted: ReadonlySet<string>, p
   return labels;
 }
 
-/** Evaluates the run in `runDir` against the known-personas file `knownPath`. */
-export async function evaluateRun(runDir: string, knownPath: string, opts: { columns?: string; empty?: 'skip' | 'none' } = {}): Promise<Evaluation> {
-  const { manifest, metrics } = readRunArtefacts(runDir);
+interface KnownOptions {
+  columns?: string;
+  empty?: 'skip' | 'none';
+}
+
+/**
+ * Evaluates the labels of a model (its manifest and metrics; `labelsOf`: the labels of the known
+ * customers it has, each with its scores in the manifest's persona order) against `knownPath`.
+ */
+async function evaluateLabels(
+  manifest: Manifest,
+  metrics: RunMetrics,
+  knownPath: string,
+  opts: KnownOptions,
+  labelsOf: (ids: string[], personaIds: string[]) => Promise<Map<string, RunLabel>>,
+): Promise<Evaluation> {
   const rows = await readKnownFile(knownPath, opts.columns ? readColumnMap(opts.columns) : {});
   const { known, empty, repeated } = knownPersonas(rows, manifest.personas, knownPath, opts.empty);
   const ids = manifest.personas.map((p) => p.id);
-  const labels = await readRunLabels(join(runDir, 'assignments.csv'), new Set(known.keys()), ids);
+  const labels = await labelsOf([...known.keys()], ids);
   const expected = new Map(metrics.personas.map((p) => [p.persona, p.status === 'trained' ? p.expectedPrecision : null]));
   return evaluateKnown(
     known,
@@ -50,6 +65,28 @@ export async function evaluateRun(runDir: string, knownPath: string, opts: { col
     ids.map((id) => ({ id, expectedPrecision: expected.get(id) ?? null })),
     { file: knownPath, modelVersion: manifest.modelVersion, empty, repeated },
   );
+}
+
+/** Evaluates the run in `runDir` against the known-personas file `knownPath`. */
+export async function evaluateRun(runDir: string, knownPath: string, opts: KnownOptions = {}): Promise<Evaluation> {
+  const { manifest, metrics } = readRunArtefacts(runDir);
+  return evaluateLabels(manifest, metrics, knownPath, opts, (ids, personaIds) => readRunLabels(join(runDir, 'assignments.csv'), new Set(ids), personaIds));
+}
+
+/** Known ids asked of the store at a time. */
+const LOOKUP_IDS = 10_000;
+
+/** Evaluates published version `version` (null: the active one) against `knownPath`, from the store's labels. */
+export async function evaluateVersion(db: Sql, version: string | null, knownPath: string, opts: KnownOptions = {}): Promise<Evaluation> {
+  const d = await versionDetail(db, version);
+  return evaluateLabels(d.manifest, d.metrics, knownPath, opts, async (ids, personaIds) => {
+    const labels = new Map<string, RunLabel>();
+    for (let k = 0; k < ids.length; k += LOOKUP_IDS) {
+      const found = await lookupLabels(db, ids.slice(k, k + LOOKUP_IDS), d.version);
+      for (const [id, l] of found.labels) labels.set(id, { persona: l.persona, scores: personaIds.map((p) => l.scores[p] ?? NaN) });
+    }
+    return labels;
+  });
 }
 
 const pct = (v: number | null) => (v === null ? '-' : `${(100 * v).toFixed(1)} %`);
@@ -87,24 +124,39 @@ export function describeEvaluation(e: Evaluation): string[] {
 }
 
 export function registerEvaluate(program: Command): void {
-  program
+  withStoreFlags(program
     .command('evaluate')
-    .description("check a run's labels against customers whose persona is known (interviewees, survey respondents, a hand-labelled sample): per persona precision with its 95 % interval against the expected one, recall, mislabels; writes evaluation.json, which the report shows")
-    .requiredOption('--run <dir>', 'run directory (written by personas run)')
+    .description("check a run's labels (or a published version's) against customers whose persona is known (interviewees, survey respondents, a hand-labelled sample): per persona precision with its 95 % interval against the expected one, recall, mislabels; writes evaluation.json, which the report shows (a version's: kept with it in the store)")
+    .option('--run <dir>', 'run directory (written by personas run)')
+    .option('--model <version>', "a published version instead of a run ('active': the active one); the evaluation is kept with it, and the report the store serves shows it")
     .requiredOption('--known <file>', 'the known customers: columns customer_id and persona (a persona id or label, or none); CSV in any encoding or delimiter, or an Excel workbook')
     .option('--columns <file>', 'column file naming the known file\'s columns otherwise (known: { id_client: customer_id, portrait: persona })')
     .option('--empty <meaning>', 'an empty persona: skip (the row is left out) or none (the customer is none of the personas, as the demo\'s truth.csv writes it)', 'skip')
-    .option('--out <file>', 'where to write the evaluation (default <run>/evaluation.json)')
-    .option('--json', 'print the evaluation as JSON')
-    .action(async (o: { run: string; known: string; columns?: string; empty: string; out?: string; json?: boolean }) => {
+    .option('--out <file>', 'where to write the evaluation (default <run>/evaluation.json; with --model, none unless given)')
+    .option('--json', 'print the evaluation as JSON'))
+    .action(async (o: StoreFlags & { run?: string; model?: string; known: string; columns?: string; empty: string; out?: string; json?: boolean }) => {
       if (o.empty !== 'skip' && o.empty !== 'none') throw new InputError('INPUT_INVALID', `--empty must be skip or none (got "${o.empty}")`, { field: 'empty' });
-      const evaluation = await evaluateRun(o.run, o.known, { columns: o.columns, empty: o.empty });
-      const file = o.out ?? join(o.run, 'evaluation.json');
-      const partial = `${file}.partial-${process.pid}`;
-      writeFileSync(partial, JSON.stringify(evaluation, null, 2) + '\n');
-      renameSync(partial, file);
+      if (!o.run === !o.model) throw new InputError('INPUT_INVALID', 'give --run DIR (a run directory) or --model VERSION (a published version)', { field: 'run' });
+      const opts = { columns: o.columns, empty: o.empty } as const;
+      let evaluation: Evaluation;
+      if (o.model) {
+        evaluation = await withStore(o, async (db) => {
+          const e = await evaluateVersion(db, o.model === 'active' ? null : o.model!, o.known, opts);
+          await recordEvaluation(db, e);
+          return e;
+        });
+        process.stderr.write(`kept with version ${evaluation.modelVersion} in the store (its report shows it)\n`);
+      } else {
+        evaluation = await evaluateRun(o.run!, o.known, opts);
+      }
+      const file = o.out ?? (o.run ? join(o.run, 'evaluation.json') : undefined);
+      if (file) {
+        const partial = `${file}.partial-${process.pid}`;
+        writeFileSync(partial, JSON.stringify(evaluation, null, 2) + '\n');
+        renameSync(partial, file);
+      }
       if (o.json) out(JSON.stringify(evaluation, null, 2));
       else for (const line of describeEvaluation(evaluation)) out(line);
-      process.stderr.write(`wrote ${file}${o.out ? '' : ' (personas report shows it)'}\n`);
+      if (file) process.stderr.write(`wrote ${file}${o.run && !o.out ? ' (personas report shows it)' : ''}\n`);
     });
 }

@@ -168,10 +168,10 @@ export function registerStore(program: Command): void {
       for (const v of rows) out(`${v.status === 'active' ? '*' : ' '} ${v.version}  ${v.status.padEnd(7)}  ${String(v.customers).padStart(9)} customers  ${v.personas.join(', ')}  published ${v.publishedAt}`);
     });
   });
-  withStoreFlags(models.command('show').argument('<version>').description("a version's manifest and metrics as JSON")).action(async (version: string, f: StoreFlags) => {
+  withStoreFlags(models.command('show').argument('<version>').description("a version's manifest, metrics and check against known customers (personas evaluate) as JSON")).action(async (version: string, f: StoreFlags) => {
     await withStore(f, async (db) => {
       const d = await versionDetail(db, version);
-      out(JSON.stringify({ version: d.version, manifest: d.manifest, metrics: d.metrics }, null, 2));
+      out(JSON.stringify({ version: d.version, manifest: d.manifest, metrics: d.metrics, evaluation: d.evaluation }, null, 2));
     });
   });
   withStoreFlags(

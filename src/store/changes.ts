@@ -145,7 +145,7 @@ export async function versionReport(db: Sql, version: string | null, lang: Lang 
   const [{ buildReportModel }, { PortraitStatsSchema }] = await Promise.all([import('../report/model.ts'), import('../report/portraits.ts')]);
   const portraits = d.portraits ? PortraitStatsSchema.safeParse(d.portraits) : null;
   return buildReportModel(
-    { manifest: d.manifest, metrics: d.metrics, quantification: d.quantification, portraits: portraits?.success ? portraits.data : null, data: d.dataSummary },
+    { manifest: d.manifest, metrics: d.metrics, quantification: d.quantification, portraits: portraits?.success ? portraits.data : null, data: d.dataSummary, evaluation: d.evaluation },
     { lang },
   );
 }

@@ -7,7 +7,7 @@ import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { PersonasError } from '../errors.ts';
-import { ASSIGNMENT_COLUMNS, QuantificationSchema, RunMetricsSchema, type Manifest, type Quantification, type RunMetrics } from '../models/artefacts.ts';
+import { ASSIGNMENT_COLUMNS, EvaluationSchema, QuantificationSchema, RunMetricsSchema, type Evaluation, type Manifest, type Quantification, type RunMetrics } from '../models/artefacts.ts';
 import { DesignEncodingSchema, type DesignEncoding } from '../models/personas/design.ts';
 import type { SavedProjection } from '../models/personas/index.ts';
 import { silentProgress, type Progress } from '../progress.ts';
@@ -217,6 +217,10 @@ export async function publishRun(db: Db, src: PublishSource, opts: { activate?: 
   if (existing) throw new PersonasError('CONFLICT', `model version ${version} is already published`);
   const modelJson = (file: string) => JSON.parse(readFileSync(join(src.modelDir, file), 'utf8')) as { features: string[]; model: unknown };
 
+  // The run checked against known customers (personas evaluate), when of this version.
+  const evaluationPath = join(around, 'evaluation.json');
+  const evaluationRead = existsSync(evaluationPath) ? readArtefact<Evaluation>(evaluationPath, EvaluationSchema) : null;
+  const evaluation = evaluationRead?.modelVersion === manifest.modelVersion ? evaluationRead : null;
   const recorded = recordedInputs(around);
   // What the base held and how it was read, for the report's data section (none for a run from a feature table).
   const dataSummary = readDataSummary(join(around, 'features', 'features.json'));
@@ -233,9 +237,9 @@ export async function publishRun(db: Db, src: PublishSource, opts: { activate?: 
   const counter = { rows: 0 };
   await db.transaction(async (tx) => {
     await tx.query(
-      `INSERT INTO model_versions (version, status, persona_file_sha, manifest, design, metrics, quantification, personas, customers, created_at, portraits, inputs, data_summary)
-       VALUES ($1, 'ready', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-      [version, manifest.personaFile.sha256, JSON.stringify(manifest), JSON.stringify(saved.encoding), JSON.stringify(metrics), JSON.stringify(quantification), saved.personas.map((p) => p.id), quantification.customers, manifest.createdAt, opts.portraits === undefined ? null : JSON.stringify(opts.portraits), JSON.stringify(inputs), dataSummary === null ? null : JSON.stringify(dataSummary)],
+      `INSERT INTO model_versions (version, status, persona_file_sha, manifest, design, metrics, quantification, personas, customers, created_at, portraits, inputs, data_summary, evaluation)
+       VALUES ($1, 'ready', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+      [version, manifest.personaFile.sha256, JSON.stringify(manifest), JSON.stringify(saved.encoding), JSON.stringify(metrics), JSON.stringify(quantification), saved.personas.map((p) => p.id), quantification.customers, manifest.createdAt, opts.portraits === undefined ? null : JSON.stringify(opts.portraits), JSON.stringify(inputs), dataSummary === null ? null : JSON.stringify(dataSummary), evaluation === null ? null : JSON.stringify(evaluation)],
     );
     for (const p of saved.personas) {
       const file = modelJson(manifest.personas.find((e) => e.id === p.id)!.modelFile!);
@@ -325,6 +329,8 @@ export interface VersionDetail {
   portraits: unknown;
   /** What the version's base held and how it was read (its features.json), or null. */
   dataSummary: DataSummary | null;
+  /** Its labels checked against known customers (personas evaluate), or null. */
+  evaluation: Evaluation | null;
   manifest: Manifest;
   design: DesignEncoding;
   metrics: RunMetrics;
@@ -353,14 +359,21 @@ export async function versionValueMap(db: Sql, version: string): Promise<ValueMa
 /** The artefacts of a version (the active one when `version` is null). */
 export async function versionDetail(db: Sql, version: string | null): Promise<VersionDetail> {
   const rows = await db.query<Record<string, unknown>>(
-    `SELECT version, manifest, design, metrics, quantification, portraits, data_summary FROM model_versions
+    `SELECT version, manifest, design, metrics, quantification, portraits, data_summary, evaluation FROM model_versions
      WHERE version = coalesce($1::text, (SELECT version FROM active_version WHERE singleton))`,
     [version],
   );
   if (!rows.length) throw noVersion(version);
   const r = rows[0];
   const data = DataSummarySchema.safeParse(r.data_summary);
-  return { version: r.version as string, portraits: r.portraits ?? null, dataSummary: data.success ? data.data : null, manifest: r.manifest as Manifest, design: DesignEncodingSchema.parse(r.design), metrics: RunMetricsSchema.parse(r.metrics), quantification: r.quantification as Quantification };
+  const evaluation = EvaluationSchema.safeParse(r.evaluation);
+  return { version: r.version as string, portraits: r.portraits ?? null, dataSummary: data.success ? data.data : null, evaluation: evaluation.success ? evaluation.data : null, manifest: r.manifest as Manifest, design: DesignEncodingSchema.parse(r.design), metrics: RunMetricsSchema.parse(r.metrics), quantification: r.quantification as Quantification };
+}
+
+/** Records `evaluation` (personas evaluate) with its version, replacing the one it had. */
+export async function recordEvaluation(db: Sql, evaluation: Evaluation): Promise<void> {
+  const rows = await db.query('UPDATE model_versions SET evaluation = $2 WHERE version = $1 RETURNING version', [evaluation.modelVersion, JSON.stringify(evaluation)]);
+  if (!rows.length) throw noVersion(evaluation.modelVersion);
 }
 
 function noVersion(version: string | null): PersonasError {

@@ -6,6 +6,8 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { EvaluationSchema, ManifestSchema } from '../../src/models/artefacts.ts';
+import { renderReportHtml } from '../../src/report/index.ts';
+import { openStore, versionReport } from '../../src/store/index.ts';
 import { runToEnd } from '../helpers/spawn.ts';
 import { tempDir } from '../helpers/world.ts';
 
@@ -75,6 +77,45 @@ describe('personas evaluate', () => {
     expect(stale.status, stale.stderr).toBe(0);
     expect(stale.stderr).toContain(`${join(run, 'evaluation.json')} checks model 20990101T000000Z-00000000, not this run's ${manifest.modelVersion}: left out of the report (run personas evaluate again)`);
     expect(readFileSync(html, 'utf8')).not.toContain('<section id="known"');
+  }, 180_000);
+
+  it('publishes a run with its evaluation, and evaluates a published version anew from the store, whose report shows it', async () => {
+    const run = tempDir();
+    cpSync(runs.a, run, { recursive: true });
+    const truth = table(join(runs.data, 'truth.csv'));
+    const knownFile = (every: number) => {
+      const path = join(tempDir(), `known-${every}.csv`);
+      writeFileSync(path, ['customer_id,persona', ...truth.filter((_, i) => i % every === 0).map((t) => `${t.customer_id},${t.persona}`)].join('\n') + '\n');
+      return path;
+    };
+    expect((await personas('evaluate', '--run', run, '--known', knownFile(5), '--empty', 'none')).status).toBe(0);
+    const store = join(tempDir(), 'store');
+    const published = await personas('publish', '--run', run, '--store', store);
+    expect(published.status, published.stderr).toBe(0);
+    const version = /^published (\S+):/.exec(published.stdout)![1];
+    const shown = async () => JSON.parse((await personas('models', 'show', version, '--store', store)).stdout) as { evaluation: { customers: number; personas: unknown[] } | null };
+    expect((await shown()).evaluation).toMatchObject({ customers: Math.ceil(truth.length / 5) });
+    // Evaluated again, from the store's labels, against another sample: the same figures as from the run's file, and kept.
+    const again = await personas('evaluate', '--model', version, '--known', knownFile(3), '--empty', 'none', '--store', store, '--json');
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`kept with version ${version} in the store (its report shows it)`);
+    const fromStore = EvaluationSchema.parse(JSON.parse(again.stdout));
+    const fromRun = EvaluationSchema.parse(JSON.parse((await personas('evaluate', '--run', run, '--known', knownFile(3), '--empty', 'none', '--json', '--out', join(tempDir(), 'e.json'))).stdout));
+    expect(fromStore.personas).toEqual(fromRun.personas.map((p) => ({ ...p, meanProbability: expect.closeTo(p.meanProbability, 6) })));
+    expect(fromStore.confusion).toEqual(fromRun.confusion);
+    expect((await shown()).evaluation).toMatchObject({ customers: Math.ceil(truth.length / 3) });
+    const db = await openStore({ databaseUrl: null, dataDir: store });
+    try {
+      const html = renderReportHtml(await versionReport(db, version, 'en'));
+      expect(html).toContain('<section id="known"');
+      expect(html).toContain(`known-3.csv, ${fromStore.knownNone} of them known to be none of the personas`);
+    } finally {
+      await db.close();
+    }
+    const neither = await personas('evaluate', '--known', knownFile(3), '--store', store);
+    expect(neither.stderr).toContain('give --run DIR (a run directory) or --model VERSION (a published version)');
+    const missing = await personas('evaluate', '--model', '19990101T000000Z-deadbeef', '--known', knownFile(3), '--store', store);
+    expect(missing.stderr).toContain("model version '19990101T000000Z-deadbeef' is not published");
   }, 180_000);
 
   it('names the line of a persona the run does not have, and of a customer given two', async () => {
