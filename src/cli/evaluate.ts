@@ -7,10 +7,10 @@ import type { Command } from 'commander';
 import { InputError } from '../errors.ts';
 import { readColumnMap } from '../features/column-map.ts';
 import { readKnownFile } from '../features/known.ts';
-import { ASSIGNMENT_COLUMNS, type Evaluation, type Manifest, type RunMetrics } from '../models/artefacts.ts';
-import { evaluateKnown, knownPersonas, type RunLabel } from '../models/personas/evaluate.ts';
+import { ASSIGNMENT_COLUMNS, type Evaluation } from '../models/artefacts.ts';
+import { evaluateRows, type RunLabel } from '../models/personas/evaluate.ts';
 import { readRunArtefacts } from '../report/load.ts';
-import { lookupLabels, recordEvaluation, splitCsvLine, versionDetail } from '../store/registry.ts';
+import { recordEvaluation, splitCsvLine, storedLabels, versionDetail } from '../store/registry.ts';
 import type { Sql } from '../store/db.ts';
 import { withStore, withStoreFlags, type StoreFlags } from './store.ts';
 
@@ -43,50 +43,18 @@ interface KnownOptions {
   empty?: 'skip' | 'none';
 }
 
-/**
- * Evaluates the labels of a model (its manifest and metrics; `labelsOf`: the labels of the known
- * customers it has, each with its scores in the manifest's persona order) against `knownPath`.
- */
-async function evaluateLabels(
-  manifest: Manifest,
-  metrics: RunMetrics,
-  knownPath: string,
-  opts: KnownOptions,
-  labelsOf: (ids: string[], personaIds: string[]) => Promise<Map<string, RunLabel>>,
-): Promise<Evaluation> {
-  const rows = await readKnownFile(knownPath, opts.columns ? readColumnMap(opts.columns) : {});
-  const { known, empty, repeated } = knownPersonas(rows, manifest.personas, knownPath, opts.empty);
-  const ids = manifest.personas.map((p) => p.id);
-  const labels = await labelsOf([...known.keys()], ids);
-  const expected = new Map(metrics.personas.map((p) => [p.persona, p.status === 'trained' ? p.expectedPrecision : null]));
-  return evaluateKnown(
-    known,
-    (id) => labels.get(id),
-    ids.map((id) => ({ id, expectedPrecision: expected.get(id) ?? null })),
-    { file: knownPath, modelVersion: manifest.modelVersion, empty, repeated },
-  );
-}
-
 /** Evaluates the run in `runDir` against the known-personas file `knownPath`. */
 export async function evaluateRun(runDir: string, knownPath: string, opts: KnownOptions = {}): Promise<Evaluation> {
   const { manifest, metrics } = readRunArtefacts(runDir);
-  return evaluateLabels(manifest, metrics, knownPath, opts, (ids, personaIds) => readRunLabels(join(runDir, 'assignments.csv'), new Set(ids), personaIds));
+  const rows = await readKnownFile(knownPath, opts.columns ? readColumnMap(opts.columns) : {});
+  return evaluateRows(rows, manifest, metrics, { file: knownPath, empty: opts.empty }, (ids, personaIds) => readRunLabels(join(runDir, 'assignments.csv'), new Set(ids), personaIds));
 }
-
-/** Known ids asked of the store at a time. */
-const LOOKUP_IDS = 10_000;
 
 /** Evaluates published version `version` (null: the active one) against `knownPath`, from the store's labels. */
 export async function evaluateVersion(db: Sql, version: string | null, knownPath: string, opts: KnownOptions = {}): Promise<Evaluation> {
   const d = await versionDetail(db, version);
-  return evaluateLabels(d.manifest, d.metrics, knownPath, opts, async (ids, personaIds) => {
-    const labels = new Map<string, RunLabel>();
-    for (let k = 0; k < ids.length; k += LOOKUP_IDS) {
-      const found = await lookupLabels(db, ids.slice(k, k + LOOKUP_IDS), d.version);
-      for (const [id, l] of found.labels) labels.set(id, { persona: l.persona, scores: personaIds.map((p) => l.scores[p] ?? NaN) });
-    }
-    return labels;
-  });
+  const rows = await readKnownFile(knownPath, opts.columns ? readColumnMap(opts.columns) : {});
+  return evaluateRows(rows, d.manifest, d.metrics, { file: knownPath, empty: opts.empty }, storedLabels(db, d.version));
 }
 
 const pct = (v: number | null) => (v === null ? '-' : `${(100 * v).toFixed(1)} %`);

@@ -111,6 +111,12 @@ export function inProcessConcurrency(flag: string | undefined, redis: string | u
   return whole('--concurrency', flag);
 }
 
+/** --empty as a known file's empty persona says it. */
+function knownEmpty(flag: string): 'skip' | 'none' {
+  if (flag !== 'skip' && flag !== 'none') throw new InputError('INPUT_INVALID', `--empty must be skip or none (got "${flag}")`, { field: '--empty' });
+  return flag;
+}
+
 export function registerJobs(program: Command): void {
   const jobs = program.command('jobs').description('batch runs: retrain on a data directory and label every customer, as jobs');
   withQueueFlags(withInProcessConcurrency(
@@ -122,11 +128,13 @@ export function registerJobs(program: Command): void {
       .option('--partitions <n>', 'scoring partitions (one job each)', '8')
       .option('--as-of <date>', 'date the features are computed at')
       .option('--columns <file>', "JSON or YAML column map for client files named differently (with --model: the version's values, and the file's further ones)")
+      .option('--known <file>', 'customers whose persona is known (customer_id, persona): the new version is checked against them (personas evaluate) and the check kept with it')
+      .option('--empty <meaning>', 'with --known, an empty persona: skip (the row is left out) or none', 'skip')
       .option('--seed <n>', 'random seed', '1')
       .option('--no-activate', 'leave the new version ready but not active')
       .option('--learner <kind>', 'learner of every persona: gbdt, forest, mlp or ensemble (default: the persona file model.kind, else gbdt)')
       .option('--detach', 'with BullMQ: return once the run is queued'),
-  )).action(async (f: QueueFlags & { data: string; personas?: string; model?: string; partitions: string; asOf?: string; columns?: string; seed: string; activate: boolean; learner?: string; detach?: boolean; concurrency?: string } & TrainingFlags) => {
+  )).action(async (f: QueueFlags & { data: string; personas?: string; model?: string; partitions: string; asOf?: string; columns?: string; known?: string; empty: string; seed: string; activate: boolean; learner?: string; detach?: boolean; concurrency?: string } & TrainingFlags) => {
     if (!f.personas === !f.model) throw new InputError('INPUT_INVALID', 'give --personas FILE (train new models) or --model VERSION (score with a published version)');
     const request = {
       data: f.data,
@@ -136,6 +144,7 @@ export function registerJobs(program: Command): void {
       activate: f.activate,
       ...(f.asOf ? { asOf: f.asOf } : {}),
       ...(f.columns ? { columns: f.columns } : {}),
+      ...(f.known ? { known: { file: f.known, empty: knownEmpty(f.empty) } } : {}),
       ...(f.learner ? { learner: learnerKind(f.learner, '--learner') } : {}),
       train: trainingSize(f),
     };

@@ -13,6 +13,8 @@ import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { PersonasError } from '../errors.ts';
 import { columnMapOf, withTrainedValues } from '../features/column-map.ts';
+import { readKnownFile } from '../features/known.ts';
+import { knownPersonas } from '../models/personas/evaluate.ts';
 import { parsePersonaFile, TRAIN_DEFAULTS } from '../models/personas/index.ts';
 import { hasSecondRound } from './steps.ts';
 import { createJob, getRun, setRun, versionDetail, type Db } from '../store/index.ts';
@@ -36,7 +38,7 @@ export async function startRun(db: Db, queue: JobQueue, request: RunRequest): Pr
     const i = parsed.error.issues[0];
     throw new PersonasError('INPUT_INVALID', `run request: field '${i.path.join('.')}': ${i.message}`);
   }
-  const { personas, columns, ...rest } = parsed.data;
+  const { personas, columns, known: knownRequest, ...rest } = parsed.data;
   let personaFile: RunParams['personaFile'];
   // The column file, read now as the persona file is (a bad one fails now, not in a worker).
   const given = columns === undefined ? undefined : columnMapOf(columns, "run request field 'columns'");
@@ -54,10 +56,18 @@ export async function startRun(db: Db, queue: JobQueue, request: RunRequest): Pr
     personaFile = { path: personas!, content: readFileSync(personas!, 'utf8') };
   }
   const spec = parsePersonaFile(personaFile.content, personaFile.path); // a bad persona file fails now, not in a worker
+  // The known customers, read and checked now (a value naming no persona fails the request, with its line).
+  let known: RunParams['known'];
+  if (knownRequest) {
+    const rows = await readKnownFile(knownRequest.file, columnMap ?? {});
+    knownPersonas(rows, spec.personas, knownRequest.file, knownRequest.empty);
+    known = { file: knownRequest.file, empty: knownRequest.empty, rows };
+  }
   const params: RunParams & { personaIds: string[] } = {
     ...rest,
     personaFile,
     ...(columnMap ? { columnMap } : {}),
+    ...(known ? { known } : {}),
     personaIds: rest.model ? [] : spec.personas.map((p) => p.id),
     secondRound: !rest.model && hasSecondRound(TRAIN_DEFAULTS),
   };

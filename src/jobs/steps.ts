@@ -9,7 +9,7 @@ import { PersonasError } from '../errors.ts';
 import { buildFeatures, readFeatureTable, referenceInputs, splitFeatureTable, type FeatureTable } from '../features/index.ts';
 import { categoricalColumn, numericColumn } from '../features/table.ts';
 import { parseDataSummary } from '../features/summary.ts';
-import { MANIFEST_FORMAT, type Manifest, type PersonaMetrics, type Quantification, type RunMetrics } from '../models/artefacts.ts';
+import { MANIFEST_FORMAT, type Evaluation, type Manifest, type PersonaMetrics, type Quantification, type RunMetrics } from '../models/artefacts.ts';
 import {
   absentValuesWarning, anySeedMask, assignPersonas, autoThreshold, cleanSeedsBetweenRounds, designColumnNames, encodeDesign, fitDesign, hasSecondRound, OVERLAP_POLICY, parsePersonaFile, specWithLearner, reachCurve, secondRoundTwins, selectSeeds,
   bagsOf, personaLearner, trainPersonas, TRAIN_DEFAULTS, trainingCustomersOf, trainingSampleNote, DesignEncodingSchema, type DesignEncoding, type TrainOptions,
@@ -17,10 +17,11 @@ import {
   type SavedProjection, type SavedScores,
 } from '../models/personas/index.ts';
 import { absentFeatures, describeAbsentFeatures } from '../models/personas/design.ts';
+import { evaluateRows } from '../models/personas/evaluate.ts';
 import type { Progress } from '../progress.ts';
 import { buildReportModel, computePortraitStats, renderReportHtml } from '../report/index.ts';
 import {
-  activateVersion, attachInputs, completeScoringVersion, versionCategories, getRunFile, loadVersionModels, putRunFile, registerScoringVersion, upsertLabels, versionDetail, type Db, type JobRecord,
+  activateVersion, attachInputs, completeScoringVersion, versionCategories, getRunFile, loadVersionModels, putRunFile, recordEvaluation, registerScoringVersion, storedLabels, upsertLabels, versionDetail, type Db, type JobRecord,
 } from '../store/index.ts';
 import { codeVersion } from '../version.ts';
 import type { JobData, RunParams } from './types.ts';
@@ -690,7 +691,16 @@ async function report(ctx: StepContext): Promise<Result> {
   const portraits = computePortraitStats(table, (id) => personaOf.get(id), d.manifest.personas.map((p) => p.id));
   const data = parseDataSummary(JSON.parse((await getRunFile(ctx.db, ctx.job.runId, 'features.json')).toString('utf8')), `run ${ctx.job.runId}'s features.json`);
   await ctx.db.query('UPDATE model_versions SET portraits = $2, data_summary = $3 WHERE version = $1', [version, JSON.stringify(portraits), JSON.stringify(data)]);
-  const html = renderReportHtml(buildReportModel({ manifest: d.manifest, metrics: d.metrics, quantification: d.quantification, portraits, data }, { lang: 'en' }));
+  // Checked against the known customers the run was given, the check kept with the version.
+  let evaluation: Evaluation | null = null;
+  const known = ctx.params.known;
+  if (known) {
+    ctx.progress.stage('known customers');
+    evaluation = await evaluateRows(known.rows, d.manifest, d.metrics, known, storedLabels(ctx.db, version));
+    await recordEvaluation(ctx.db, evaluation);
+    ctx.progress.log(`checked against ${evaluation.matched} known customers (${known.file}): ${evaluation.assigned} assigned, ${evaluation.precision === null ? '-' : `${(100 * evaluation.precision).toFixed(1)} %`} of them rightly, macro-F1 ${evaluation.macroF1?.toFixed(3) ?? '-'}`);
+  }
+  const html = renderReportHtml(buildReportModel({ manifest: d.manifest, metrics: d.metrics, quantification: d.quantification, portraits, data, evaluation }, { lang: 'en' }));
   await putRunFile(ctx.db, ctx.job.runId, 'report.html', Buffer.from(html));
-  return { version, report: 'report.html', bytes: html.length };
+  return { version, report: 'report.html', bytes: html.length, ...(evaluation ? { known: { matched: evaluation.matched, assigned: evaluation.assigned, correct: evaluation.correct, macroF1: evaluation.macroF1 } } : {}) };
 }

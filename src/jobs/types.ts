@@ -5,7 +5,7 @@
 // (REDIS_URL: any number of `personas worker` processes on any machine that reaches Redis and
 // PostgreSQL) or in the process that starts the run.
 import { z } from 'zod';
-import type { ColumnMap } from '../features/index.ts';
+import type { ColumnMap, KnownRow } from '../features/index.ts';
 import { LEARNER_KINDS } from '../models/learner.ts';
 import { MIN_TRAINING_CUSTOMERS } from '../models/personas/train.ts';
 
@@ -23,6 +23,12 @@ export const RunRequestSchema = z
      * version's own value map applies, with this one's further values.
      */
     columns: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
+    /**
+     * Customers whose persona is known (personas evaluate): the file (read when the run starts,
+     * its columns by `columns`' `known:` map) and what an empty persona says; the new version is
+     * checked against them and the check kept with it.
+     */
+    known: z.object({ file: z.string().min(1), empty: z.enum(['skip', 'none']).default('skip') }).strict().optional(),
     /** Score with the models of this published version instead of training new ones (a later month's base). */
     model: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/).optional(),
     asOf: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(),
@@ -56,8 +62,10 @@ export const RunRequestSchema = z
 export type RunRequest = z.input<typeof RunRequestSchema>;
 
 /** What is stored with the run: the request, with the persona file's text captured at start. */
-export interface RunParams extends Omit<z.output<typeof RunRequestSchema>, 'personas' | 'columns'> {
+export interface RunParams extends Omit<z.output<typeof RunRequestSchema>, 'personas' | 'columns' | 'known'> {
   personaFile: { path: string; content: string };
+  /** The known customers, read and checked against the persona file when the run starts. */
+  known?: { file: string; empty: 'skip' | 'none'; rows: KnownRow[] };
   /** The run's column map, read when it starts (with a scoring version's value map). */
   columnMap?: ColumnMap;
   /** Training has a second round (fixed when the run starts). */

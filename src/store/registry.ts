@@ -370,6 +370,21 @@ export async function versionDetail(db: Sql, version: string | null): Promise<Ve
   return { version: r.version as string, portraits: r.portraits ?? null, dataSummary: data.success ? data.data : null, evaluation: evaluation.success ? evaluation.data : null, manifest: r.manifest as Manifest, design: DesignEncodingSchema.parse(r.design), metrics: RunMetricsSchema.parse(r.metrics), quantification: r.quantification as Quantification };
 }
 
+/** Known ids asked of the store at a time. */
+const LOOKUP_IDS = 10_000;
+
+/** The labels of `version` of the customers asked, each with its scores in the order asked (models/personas/evaluate.ts evaluateRows). */
+export function storedLabels(db: Sql, version: string): (ids: string[], personaIds: string[]) => Promise<Map<string, { persona: string | null; scores: number[] }>> {
+  return async (ids, personaIds) => {
+    const labels = new Map<string, { persona: string | null; scores: number[] }>();
+    for (let k = 0; k < ids.length; k += LOOKUP_IDS) {
+      const found = await lookupLabels(db, ids.slice(k, k + LOOKUP_IDS), version);
+      for (const [id, l] of found.labels) labels.set(id, { persona: l.persona, scores: personaIds.map((p) => l.scores[p] ?? NaN) });
+    }
+    return labels;
+  };
+}
+
 /** Records `evaluation` (personas evaluate) with its version, replacing the one it had. */
 export async function recordEvaluation(db: Sql, evaluation: Evaluation): Promise<void> {
   const rows = await db.query('UPDATE model_versions SET evaluation = $2 WHERE version = $1 RETURNING version', [evaluation.modelVersion, JSON.stringify(evaluation)]);

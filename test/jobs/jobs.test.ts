@@ -238,7 +238,15 @@ for (const variant of RUNNER_VARIANTS) {
       const lines = readFileSync(customers, 'utf8').trimEnd().split('\n');
       expect(lines[0].endsWith(',optin_email')).toBe(true);
       writeFileSync(customers, lines.map((line) => line.slice(0, line.lastIndexOf(','))).join('\n') + '\n');
-      const started = await startRun(db, queue, { data, model: source, partitions: 1, activate: false });
+      // Checked against known customers too: every fourth of the demo base's truth, none written empty.
+      const truth = readFileSync(join(runs.data, 'truth.csv'), 'utf8').trim().split('\n');
+      const known = join(tempDir(), 'known.csv');
+      writeFileSync(known, [truth[0], ...truth.slice(1).filter((_, i) => i % 4 === 0)].join('\n') + '\n');
+      // A known file naming no persona of the version is refused when the run starts, with its line.
+      const bad = join(tempDir(), 'bad.csv');
+      writeFileSync(bad, 'customer_id,persona\nD000001,Philippe\n');
+      await expect(startRun(db, queue, { data, model: source, known: { file: bad } })).rejects.toThrow(`${bad}: column persona: 1 value(s) name no persona of the run (line 2 'Philippe')`);
+      const started = await startRun(db, queue, { data, model: source, partitions: 1, activate: false, known: { file: known, empty: 'none' } });
       const end = await until(db, started.run.id, finished);
       expect(end.run.error).toBeNull();
       expect(end.run.status).toBe('done');
@@ -247,6 +255,16 @@ for (const variant of RUNNER_VARIANTS) {
       const version = (end.jobs.find((j) => j.kind === 'publish')!.result as { version: string }).version;
       const [n] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM assignments WHERE version = $1', [version]);
       expect(n.n).toBe(1500);
+      // The check kept with the version: counted again here from the store's labels.
+      const evaluation = (await versionDetail(db, version)).evaluation!;
+      expect(evaluation).toMatchObject({ modelVersion: version, customers: 375, matched: 375 });
+      const labels = new Map((await db.query<{ customer_id: string; persona: string | null }>('SELECT customer_id, persona FROM assignments WHERE version = $1', [version])).map((r) => [r.customer_id, r.persona]));
+      const sample = truth.slice(1).filter((_, i) => i % 4 === 0).map((l) => l.split(','));
+      expect(evaluation.correct).toBe(sample.filter(([id, p]) => p && labels.get(id) === p).length);
+      expect(evaluation.assigned).toBe(sample.filter(([id]) => labels.get(id) !== null).length);
+      const report = end.jobs.find((j) => j.kind === 'report')!;
+      expect(report.result).toMatchObject({ known: { matched: 375, assigned: evaluation.assigned, correct: evaluation.correct } });
+      expect(report.result!.log).toEqual([expect.stringMatching(new RegExp(`^checked against 375 known customers \\(.*known\\.csv\\): ${evaluation.assigned} assigned, `))]);
     });
 
     it('retries a failing job, then fails the run with its error and leaves the active version alone', async () => {

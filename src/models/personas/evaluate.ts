@@ -5,7 +5,7 @@
 // scientist compares versions by when the base has no truth.
 import { InputError } from '../../errors.ts';
 import type { KnownRow } from '../../features/known.ts';
-import type { Evaluation, EvaluationPersona } from '../artefacts.ts';
+import type { Evaluation, EvaluationPersona, Manifest, RunMetrics } from '../artefacts.ts';
 
 /** Values of the persona column that say the customer is known to be none of the personas. */
 export const NONE_WORDS = ['none', 'aucun', 'aucune', 'aucun persona', 'no persona', 'other', 'autre', 'unassigned', 'non assigné', '-'];
@@ -180,4 +180,28 @@ export function evaluateKnown(
     personas: rows,
     confusion,
   };
+}
+
+/**
+ * Evaluates the labels of a model (its manifest and metrics; `labelsOf`: the labels of the known
+ * customers it has, each with its scores in the manifest's persona order) against the rows of a
+ * known-personas file.
+ */
+export async function evaluateRows(
+  rows: KnownRow[],
+  manifest: Pick<Manifest, 'modelVersion' | 'personas'>,
+  metrics: Pick<RunMetrics, 'personas'>,
+  source: { file: string; empty?: 'skip' | 'none' },
+  labelsOf: (ids: string[], personaIds: string[]) => Promise<Map<string, RunLabel>>,
+): Promise<Evaluation> {
+  const { known, empty, repeated } = knownPersonas(rows, manifest.personas, source.file, source.empty);
+  const ids = manifest.personas.map((p) => p.id);
+  const labels = await labelsOf([...known.keys()], ids);
+  const expected = new Map(metrics.personas.map((p) => [p.persona, p.status === 'trained' ? p.expectedPrecision : null]));
+  return evaluateKnown(
+    known,
+    (id) => labels.get(id),
+    ids.map((id) => ({ id, expectedPrecision: expected.get(id) ?? null })),
+    { file: source.file, modelVersion: manifest.modelVersion, empty, repeated },
+  );
 }
