@@ -138,9 +138,14 @@ const PersonaFigures = z
   })
   .nullable()
   .describe("The persona's figures in that version (metrics.json); null where it has no such persona");
+const KnownFigures = z
+  .object({ file: z.string(), matched: z.number().int(), coverage: z.number(), precision: z.number().nullable(), macroF1: z.number().nullable() })
+  .nullable()
+  .describe("The version's check against known customers (personas evaluate), in brief; null where it has none");
 export const ModelChangesSchema = z.object({
   from: ModelVersion,
   to: ModelVersion,
+  known: z.object({ from: KnownFigures, to: KnownFigures }),
   settings: z.array(z.object({ setting: z.string(), from: z.string(), to: z.string() })).describe('The settings of the two runs that differ (persona file, as_of, seed, learner, target precision, min margin, customers, training customers, code version, features)'),
   personas: z.array(z.object({
     persona: z.string(),

@@ -9,7 +9,7 @@ import type { PortraitStats } from '../report/index.ts';
 import { InputError } from '../errors.ts';
 import {
   activateVersion, createKey, deleteVersion, defaultStoreDir, exportLabels, labelChanges, listKeys, listVersions, migrate, openStore, publishRun, recordedInputs, revokeKey,
-  rollback, runSource, versionDetail, modelChanges, type Db, type LabelChanges, type ModelChanges, type PersonaFigures, type PersonaModelChange, type PublishSource,
+  rollback, runSource, versionDetail, modelChanges, type Db, type LabelChanges, type KnownFigures, type ModelChanges, type PersonaFigures, type PersonaModelChange, type PublishSource,
 } from '../store/index.ts';
 import { terminalProgress } from './progress-bar.ts';
 
@@ -98,6 +98,10 @@ export function describeModelChanges(c: ModelChanges): string[] {
   const widths = rows[0].map((_, k) => Math.max(...rows.map((r) => r[k].length)));
   lines.push('');
   for (const r of rows) lines.push(`  ${r.map((v, k) => (k ? v.padStart(widths[k]) : v.padEnd(widths[k]))).join('  ')}`.trimEnd());
+  if (c.known.from || c.known.to) {
+    const said = (k: KnownFigures | null) => (k ? `precision ${percent(k.precision)}, assigned ${percent(k.coverage)}, macro-F1 ${figure(k.macroF1)} on ${thousands(k.matched)} (${k.file})` : 'not checked');
+    lines.push('', `against known customers: ${said(c.known.from)} -> ${said(c.known.to)}${c.known.from && c.known.to && c.known.from.file !== c.known.to.file ? ' (other files: compare with care)' : ''}`);
+  }
   const redefined = c.personas.filter((p) => p.definition.length);
   if (redefined.length) lines.push('', `persona file entries changed: ${redefined.map((p) => `${p.persona} (${p.definition.join(', ')})`).join('; ')}`);
   return lines;

@@ -37,9 +37,20 @@ export interface PersonaModelChange {
   definition: string[];
 }
 
+/** A version's check against known customers, in brief (personas evaluate). */
+export interface KnownFigures {
+  file: string;
+  matched: number;
+  coverage: number;
+  precision: number | null;
+  macroF1: number | null;
+}
+
 export interface ModelChanges {
   from: string;
   to: string;
+  /** Each version's check against known customers, where it has one (null: none). */
+  known: { from: KnownFigures | null; to: KnownFigures | null };
   /** The settings that differ; none when the two runs were made alike. */
   settings: SettingChange[];
   /** Per persona of either version (the second's order, then the first's others). */
@@ -123,5 +134,6 @@ export async function modelChanges(db: Sql, from: string | null, to: string | nu
     const mb = metricsB.get(persona);
     return { persona, from: ma ? figures(ma) : null, to: mb ? figures(mb) : null, definition };
   });
-  return { from: a.version, to: b.version, settings, personas };
+  const brief = (e: typeof a.evaluation): KnownFigures | null => (e ? { file: e.file, matched: e.matched, coverage: e.coverage, precision: e.precision, macroF1: e.macroF1 } : null);
+  return { from: a.version, to: b.version, known: { from: brief(a.evaluation), to: brief(b.evaluation) }, settings, personas };
 }

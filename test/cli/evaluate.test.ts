@@ -112,6 +112,10 @@ describe('personas evaluate', () => {
     } finally {
       await db.close();
     }
+    // Against another version without a check: models changes says so.
+    const other = /^published (\S+):/.exec((await personas('publish', '--run', runs.b, '--store', store)).stdout)![1];
+    const changes = (await personas('models', 'changes', other, '--from', version, '--store', store)).stdout.split('\n');
+    expect(changes).toContain(`against known customers: precision ${(100 * fromStore.precision!).toFixed(1)} %, assigned ${(100 * fromStore.coverage).toFixed(1)} %, macro-F1 ${fromStore.macroF1!.toFixed(3)} on ${fromStore.matched} (${fromStore.file}) -> not checked`);
     const neither = await personas('evaluate', '--known', knownFile(3), '--store', store);
     expect(neither.stderr).toContain('give --run DIR (a run directory) or --model VERSION (a published version)');
     const missing = await personas('evaluate', '--model', '19990101T000000Z-deadbeef', '--known', knownFile(3), '--store', store);
