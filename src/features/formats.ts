@@ -463,9 +463,19 @@ export function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
+/**
+ * The zone a written instant is read in: an ISO time in UTC (`2026-04-25T22:30:00Z`, as web
+ * exports write them) or a Unix time is the moment, and the day the features count is the day it
+ * was in France, where the base's customers buy (22:30 UTC on a Friday in April is Saturday, 00:30,
+ * in Paris). An ISO time with another offset (`+02:00`) is read as written: the writer's own
+ * clock; one without, as written.
+ */
+export const LOCAL_ZONE = 'Europe/Paris';
+
 /** SQL: the text column `c` as a TIMESTAMP (ISO first, then slashed dates in the file's order), else NULL. */
 export function timestampSql(c: string, format: Pick<InputFormat, 'dateOrder' | 'dateSeparator' | 'shortYear'> | undefined): string {
-  const iso = `try_cast(${trimmed(c)} AS TIMESTAMP)`;
+  const t0 = trimmed(c);
+  const iso = `CASE WHEN ends_with(${t0}, 'Z') THEN timezone('${LOCAL_ZONE}', try_cast(${t0} AS TIMESTAMPTZ)) ELSE try_cast(${t0} AS TIMESTAMP) END`;
   if (!format?.dateOrder) return iso;
   if (format.dateOrder === 'serial') {
     // Day 0 is 1899-12-30 (the day before Excel's day 1, 1900-01-01, once its 29 February 1900 is counted).
@@ -474,10 +484,10 @@ export function timestampSql(c: string, format: Pick<InputFormat, 'dateOrder' | 
   }
   if (format.dateOrder === 'month-name') return `coalesce(${monthNameSql(trimmed(c))}, ${iso})`;
   if (format.dateOrder === 'unix') {
-    // The time in UTC, as an ISO time ending in Z is read.
+    // The moment, read in France as an ISO time ending in Z is (LOCAL_ZONE).
     const t = trimmed(c);
     const micros = `CASE WHEN regexp_matches(${t}, '${UNIX_SECONDS}') THEN CAST(round(CAST(${t} AS DOUBLE) * 1000000) AS BIGINT) WHEN regexp_matches(${t}, '${UNIX_MILLIS}') THEN CAST(${t} AS BIGINT) * 1000 END`;
-    return `coalesce(make_timestamp(${micros}), ${iso})`;
+    return `coalesce(timezone('${LOCAL_ZONE}', make_timestamptz(${micros})), ${iso})`;
   }
   const [a, b] = format.dateOrder === 'day-first' ? ['%d', '%m'] : ['%m', '%d'];
   // The file's own way first, and by length one layout at a time: a date alone is at most 10
@@ -508,7 +518,7 @@ const FORMAT_WORDS = {
     compact: 'dates without separators read year, month, day (20260425)',
     euro: 'amounts with a euro sign read as numbers (12.50 €)',
     serial: "dates written as a spreadsheet's day numbers (46137 for 2026-04-25)",
-    unix: 'dates written as Unix times, seconds or milliseconds since 1970 (1777075200 for 2026-04-25), read in UTC',
+    unix: 'dates written as Unix times, seconds or milliseconds since 1970 (1777075200 for 2026-04-25 at 02:00 in Paris), read as the time in France',
     monthName: 'dates with the month in words read (25-APR-26, 25 avr. 2026; a two-digit year of this century up to next year, else of the last)',
     ignored: (n: number) => `${n} empty column(s) without a name left out`,
     sheet: (name: string) => `sheet "${name}" of the workbook`,
@@ -545,7 +555,7 @@ const FORMAT_WORDS = {
     compact: 'dates sans séparateur lues année, mois, jour (20260425)',
     euro: 'montants avec le signe euro lus comme des nombres (12.50 €)',
     serial: 'dates écrites en numéros de jour de tableur (46137 pour le 25/04/2026)',
-    unix: 'dates écrites en temps Unix, secondes ou millisecondes depuis 1970 (1777075200 pour le 25/04/2026), lues en UTC',
+    unix: 'dates écrites en temps Unix, secondes ou millisecondes depuis 1970 (1777075200 pour le 25/04/2026 à 2 h à Paris), lues à l’heure française',
     monthName: 'dates au mois en lettres lues (25-APR-26, 25 avr. 2026 ; une année à deux chiffres de ce siècle jusqu’à l’an prochain, du précédent au-delà)',
     ignored: (n: number) => `${n} colonne(s) vide(s) sans nom écartée(s)`,
     sheet: (name: string) => `feuille « ${name} » du classeur`,

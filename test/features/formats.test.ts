@@ -338,17 +338,27 @@ describe('dates, numbers and fields that do not read', () => {
     expect(describeFormat(built.summary.formats!.transactions)).toContain("dates written as a spreadsheet's day numbers (46137 for 2026-04-25)");
   });
 
-  it("reads dates written as Unix times (seconds or milliseconds since 1970, in UTC: what apps and web analytics export) when they are the file's way, and says so", async () => {
-    const iso = await buildFeatures({ dataDir: write(['A;2026-04-25;10,5', 'A;2026-04-24 14:24:00;3', 'A;2026-04-20 23:59:59.5;1']) });
+  it("reads dates written as Unix times (seconds or milliseconds since 1970: what apps and web analytics export) when they are the file's way, as the time in France, and says so", async () => {
+    // The moments below as a Paris clock shows them (summer time, UTC + 2): 22:30 UTC on the 24th is the 25th.
+    const iso = await buildFeatures({ dataDir: write(['A;2026-04-25 00:30:00;10,5', 'A;2026-04-24 16:24:00;3', 'A;2026-04-20 23:59:59.5;1']) });
     const unix = (utc: string) => Date.parse(`${utc}Z`) / 1000;
     expect(unix('2026-04-25T00:00:00')).toBe(1777075200);
     // Seconds, milliseconds, seconds with decimals; an eleven-digit number is neither.
-    const rows = [`A;${unix('2026-04-25T00:00:00')};10,5`, `A;${unix('2026-04-24T14:24:00') * 1000};3`, `A; ${unix('2026-04-20T23:59:59.5')} ;1`, 'A;17770752000;2'];
+    const rows = [`A;${unix('2026-04-24T22:30:00')};10,5`, `A;${unix('2026-04-24T14:24:00') * 1000};3`, `A; ${unix('2026-04-20T21:59:59.5')} ;1`, 'A;17770752000;2'];
     const { built, dir } = await numberedDates(rows, 'unix', iso, '17770752000', String(unix('2026-04-25T00:00:00')));
-    expect(describeFormat(built.summary.formats!.transactions)).toContain('dates written as Unix times, seconds or milliseconds since 1970 (1777075200 for 2026-04-25), read in UTC');
-    expect(describeFormat(built.summary.formats!.transactions, 'fr')).toContain('dates écrites en temps Unix, secondes ou millisecondes depuis 1970 (1777075200 pour le 25/04/2026), lues en UTC');
+    expect(describeFormat(built.summary.formats!.transactions)).toContain('dates written as Unix times, seconds or milliseconds since 1970 (1777075200 for 2026-04-25 at 02:00 in Paris), read as the time in France');
+    expect(describeFormat(built.summary.formats!.transactions, 'fr')).toContain('dates écrites en temps Unix, secondes ou millisecondes depuis 1970 (1777075200 pour le 25/04/2026 à 2 h à Paris), lues à l’heure française');
     // Read back from features.json by the report's schema.
     expect(readDataSummary(join(dir, 'out', 'features.json'))?.formats?.transactions.dateOrder).toBe('unix');
+  });
+
+  it('reads an ISO time in UTC (ending in Z) as the time in France, one with another offset as its writer wrote it', async () => {
+    const zoned = await buildFeatures({ dataDir: write(['A;2026-04-24T22:30:00Z;10,5', 'A;2026-04-24T23:30:00+02:00;3', 'A;2026-01-10T23:30:00.250Z;2']) });
+    // Winter time in January (UTC + 1): 23:30 UTC on the 10th is the 11th at 00:30.
+    const local = await buildFeatures({ dataDir: write(['A;2026-04-25 00:30:00;10,5', 'A;2026-04-24 23:30:00;3', 'A;2026-01-11 00:30:00.25;2']) });
+    expect(zoned.asOf).toBe('2026-04-25');
+    expect(zoned.table.numeric).toEqual(local.table.numeric);
+    expect(zoned.rejects).toEqual([]);
   });
 
   it("reads dates with the month in words (Oracle's 25-APR-26, 25 avr. 2026) when they are the file's way, and says so", async () => {
