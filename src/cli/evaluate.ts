@@ -8,7 +8,7 @@ import { InputError } from '../errors.ts';
 import { readColumnMap } from '../features/column-map.ts';
 import { readKnownFile } from '../features/known.ts';
 import { ASSIGNMENT_COLUMNS, type Evaluation } from '../models/artefacts.ts';
-import { evaluateRows, type RunLabel } from '../models/personas/evaluate.ts';
+import { evaluateRows, idKey, type LabelSource, type RunLabel } from '../models/personas/evaluate.ts';
 import { readRunArtefacts } from '../report/load.ts';
 import { recordEvaluation, splitCsvLine, storedLabels, versionDetail } from '../store/registry.ts';
 import type { Sql } from '../store/db.ts';
@@ -16,11 +16,14 @@ import { withStore, withStoreFlags, type StoreFlags } from './store.ts';
 
 const out = (line: string) => process.stdout.write(line + '\n');
 
-/** The labels of the customers `wanted` in a run's assignment file (read a line at a time: a million rows). */
-export async function readRunLabels(path: string, wanted: ReadonlySet<string>, personaIds: readonly string[]): Promise<Map<string, RunLabel>> {
+/**
+ * The labels of a run's assignment file (read a line at a time: a million rows) of the ids
+ * `wanted`, or (`byKey`) of every id whose idKey is wanted.
+ */
+async function scanRunLabels(path: string, personaIds: readonly string[], keep: (id: string) => string | undefined): Promise<Map<string, { id: string; label: RunLabel }[]>> {
   if (!existsSync(path)) throw new InputError('INPUT_MISSING_FILE', `${path}: assignment file not found (is this a run directory written by \`personas run\`?)`, { file: path });
   const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
-  const labels = new Map<string, RunLabel>();
+  const found = new Map<string, { id: string; label: RunLabel }[]>();
   let scoreAt: number[] = [];
   let n = 0;
   for await (const line of lines) {
@@ -32,10 +35,30 @@ export async function readRunLabels(path: string, wanted: ReadonlySet<string>, p
       scoreAt = personaIds.map((id) => fields.indexOf(`score_${id}`));
       continue;
     }
-    if (!wanted.has(fields[0])) continue;
-    labels.set(fields[0], { persona: fields[1] || null, scores: scoreAt.map((k) => (k >= 0 && fields[k] !== '' ? Number(fields[k]) : NaN)) });
+    const slot = keep(fields[0]);
+    if (slot === undefined) continue;
+    const label = { persona: fields[1] || null, scores: scoreAt.map((k) => (k >= 0 && fields[k] !== '' ? Number(fields[k]) : NaN)) };
+    found.set(slot, [...(found.get(slot) ?? []), { id: fields[0], label }]);
   }
-  return labels;
+  return found;
+}
+
+/** A run's assignment file as a source of labels (evaluateRows). */
+export function runLabels(path: string): LabelSource {
+  return {
+    async exact(ids, personaIds) {
+      const wanted = new Set(ids);
+      const found = await scanRunLabels(path, personaIds, (id) => (wanted.has(id) ? id : undefined));
+      return new Map([...found].map(([id, [first]]) => [id, first.label]));
+    },
+    byKey(keys, personaIds) {
+      const wanted = new Set(keys);
+      return scanRunLabels(path, personaIds, (id) => {
+        const key = idKey(id);
+        return wanted.has(key) ? key : undefined;
+      });
+    },
+  };
 }
 
 interface KnownOptions {
@@ -47,7 +70,7 @@ interface KnownOptions {
 export async function evaluateRun(runDir: string, knownPath: string, opts: KnownOptions = {}): Promise<Evaluation> {
   const { manifest, metrics } = readRunArtefacts(runDir);
   const rows = await readKnownFile(knownPath, opts.columns ? readColumnMap(opts.columns) : {});
-  return evaluateRows(rows, manifest, metrics, { file: knownPath, empty: opts.empty }, (ids, personaIds) => readRunLabels(join(runDir, 'assignments.csv'), new Set(ids), personaIds));
+  return evaluateRows(rows, manifest, metrics, { file: knownPath, empty: opts.empty }, runLabels(join(runDir, 'assignments.csv')));
 }
 
 /** Evaluates published version `version` (null: the active one) against `knownPath`, from the store's labels. */
@@ -62,7 +85,7 @@ const pct = (v: number | null) => (v === null ? '-' : `${(100 * v).toFixed(1)} %
 /** The evaluation in lines, for the terminal. */
 export function describeEvaluation(e: Evaluation): string[] {
   const lines = [
-    `model ${e.modelVersion} against ${e.file}: ${e.matched} known customer(s) in the run${e.notInRun ? `, ${e.notInRun} not in it (${e.notInRunIds.map((id) => `'${id}'`).join(', ')}${e.notInRun > e.notInRunIds.length ? ', ...' : ''})` : ''}${e.knownNone ? `, ${e.knownNone} of them known to be none of the personas` : ''}${e.emptyRows ? `; ${e.emptyRows} row(s) without a persona left out` : ''}${e.repeatedRows ? `; ${e.repeatedRows} row(s) repeating a customer` : ''}`,
+    `model ${e.modelVersion} against ${e.file}: ${e.matched} known customer(s) in the run${e.notInRun ? `, ${e.notInRun} not in it (${e.notInRunIds.map((id) => `'${id}'`).join(', ')}${e.notInRun > e.notInRunIds.length ? ', ...' : ''})` : ''}${e.knownNone ? `, ${e.knownNone} of them known to be none of the personas` : ''}${e.emptyRows ? `; ${e.emptyRows} row(s) without a persona left out` : ''}${e.repeatedRows ? `; ${e.repeatedRows} row(s) repeating a customer` : ''}${e.reformattedIds ? `; ${e.reformattedIds} id(s) matched to the customer written otherwise (leading zeros lost, another case)` : ''}`,
     `assigned ${e.assigned} (${pct(e.coverage)}), ${e.correct} of them right (precision ${pct(e.precision)}); macro-F1 ${e.macroF1 === null ? '-' : e.macroF1.toFixed(3)}`,
     '',
   ];

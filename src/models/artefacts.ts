@@ -205,6 +205,8 @@ export const EvaluationSchema = z.object({
   /** Rows without a persona (left out), rows repeating a customer with the same persona. */
   emptyRows: z.number().int(),
   repeatedRows: z.number().int(),
+  /** Known ids matched to the run's customer written otherwise (leading zeros lost, another case). */
+  reformattedIds: z.number().int().default(0),
   /** Known customers of no persona. */
   knownNone: z.number().int(),
   /** Of the known customers found: how many the run assigned, how many rightly; their share assigned, the precision, the macro-F1 over the personas known customers belong to. */

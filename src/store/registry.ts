@@ -10,6 +10,7 @@ import { PersonasError } from '../errors.ts';
 import { ASSIGNMENT_COLUMNS, EvaluationSchema, QuantificationSchema, RunMetricsSchema, type Evaluation, type Manifest, type Quantification, type RunMetrics } from '../models/artefacts.ts';
 import { DesignEncodingSchema, type DesignEncoding } from '../models/personas/design.ts';
 import type { SavedProjection } from '../models/personas/index.ts';
+import type { LabelSource } from '../models/personas/evaluate.ts';
 import { silentProgress, type Progress } from '../progress.ts';
 import { DEFAULT_FIRST_NAMES_ZIP, extractZippedCsv } from '../features/reference.ts';
 import { DataSummarySchema, readDataSummary, type DataSummary } from '../features/summary.ts';
@@ -373,17 +374,41 @@ export async function versionDetail(db: Sql, version: string | null): Promise<Ve
 /** Known ids asked of the store at a time. */
 const LOOKUP_IDS = 10_000;
 
-/** The labels of `version` of the customers asked, each with its scores in the order asked (models/personas/evaluate.ts evaluateRows). */
-export function storedLabels(db: Sql, version: string): (ids: string[], personaIds: string[]) => Promise<Map<string, { persona: string | null; scores: number[] }>> {
-  return async (ids, personaIds) => {
-    const labels = new Map<string, { persona: string | null; scores: number[] }>();
-    for (let k = 0; k < ids.length; k += LOOKUP_IDS) {
-      const found = await lookupLabels(db, ids.slice(k, k + LOOKUP_IDS), version);
-      for (const [id, l] of found.labels) labels.set(id, { persona: l.persona, scores: personaIds.map((p) => l.scores[p] ?? NaN) });
-    }
-    return labels;
+/**
+ * The labels of `version` as a source for evaluateRows (models/personas/evaluate.ts): those of the
+ * ids asked, and of every customer whose id reduces to a key asked (ID_KEY_SQL, idKey's twin).
+ */
+export function storedLabels(db: Sql, version: string): LabelSource {
+  const ordered = (l: CustomerLabel, personaIds: string[]) => ({ persona: l.persona, scores: personaIds.map((p) => l.scores[p] ?? NaN) });
+  return {
+    async exact(ids, personaIds) {
+      const labels = new Map<string, { persona: string | null; scores: number[] }>();
+      for (let k = 0; k < ids.length; k += LOOKUP_IDS) {
+        const found = await lookupLabels(db, ids.slice(k, k + LOOKUP_IDS), version);
+        for (const [id, l] of found.labels) labels.set(id, ordered(l, personaIds));
+      }
+      return labels;
+    },
+    async byKey(keys, personaIds) {
+      const out = new Map<string, { id: string; label: { persona: string | null; scores: number[] } }[]>();
+      for (let k = 0; k < keys.length; k += LOOKUP_IDS) {
+        const rows = await db.query<{ key: string; customer_id: string }>(
+          `SELECT k.key, k.customer_id FROM (SELECT ${ID_KEY_SQL} AS key, customer_id FROM assignments WHERE version = $1) k WHERE k.key = ANY($2::text[])`,
+          [version, keys.slice(k, k + LOOKUP_IDS)],
+        );
+        const labels = (await lookupLabels(db, rows.map((r) => r.customer_id), version)).labels;
+        for (const r of rows) {
+          const l = labels.get(r.customer_id);
+          if (l) out.set(r.key, [...(out.get(r.key) ?? []), { id: r.customer_id, label: ordered(l, personaIds) }]);
+        }
+      }
+      return out;
+    },
   };
 }
+
+/** idKey (models/personas/evaluate.ts) of assignments.customer_id, in SQL. */
+const ID_KEY_SQL = `CASE WHEN customer_id ~ '^[0-9]+(\\.0+)?$' THEN 'n:' || ltrim(regexp_replace(customer_id, '\\.0+$', ''), '0') ELSE 'l:' || lower(customer_id) END`;
 
 /** Records `evaluation` (personas evaluate) with its version, replacing the one it had. */
 export async function recordEvaluation(db: Sql, evaluation: Evaluation): Promise<void> {

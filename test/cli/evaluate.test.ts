@@ -85,7 +85,8 @@ describe('personas evaluate', () => {
     const truth = table(join(runs.data, 'truth.csv'));
     const knownFile = (every: number) => {
       const path = join(tempDir(), `known-${every}.csv`);
-      writeFileSync(path, ['customer_id,persona', ...truth.filter((_, i) => i % every === 0).map((t) => `${t.customer_id},${t.persona}`)].join('\n') + '\n');
+      // Every other id in lower case, as a system that lower-cases them writes it.
+      writeFileSync(path, ['customer_id,persona', ...truth.filter((_, i) => i % every === 0).map((t, k) => `${k % 2 ? t.customer_id.toLowerCase() : t.customer_id},${t.persona}`)].join('\n') + '\n');
       return path;
     };
     expect((await personas('evaluate', '--run', run, '--known', knownFile(5), '--empty', 'none')).status).toBe(0);
@@ -94,7 +95,7 @@ describe('personas evaluate', () => {
     expect(published.status, published.stderr).toBe(0);
     const version = /^published (\S+):/.exec(published.stdout)![1];
     const shown = async () => JSON.parse((await personas('models', 'show', version, '--store', store)).stdout) as { evaluation: { customers: number; personas: unknown[] } | null };
-    expect((await shown()).evaluation).toMatchObject({ customers: Math.ceil(truth.length / 5) });
+    expect((await shown()).evaluation).toMatchObject({ customers: Math.ceil(truth.length / 5), matched: Math.ceil(truth.length / 5), reformattedIds: Math.floor(Math.ceil(truth.length / 5) / 2) });
     // Evaluated again, from the store's labels, against another sample: the same figures as from the run's file, and kept.
     const again = await personas('evaluate', '--model', version, '--known', knownFile(3), '--empty', 'none', '--store', store, '--json');
     expect(again.status, again.stderr).toBe(0);
@@ -103,6 +104,8 @@ describe('personas evaluate', () => {
     const fromRun = EvaluationSchema.parse(JSON.parse((await personas('evaluate', '--run', run, '--known', knownFile(3), '--empty', 'none', '--json', '--out', join(tempDir(), 'e.json'))).stdout));
     expect(fromStore.personas).toEqual(fromRun.personas.map((p) => ({ ...p, meanProbability: expect.closeTo(p.meanProbability, 6) })));
     expect(fromStore.confusion).toEqual(fromRun.confusion);
+    expect([fromStore.matched, fromStore.reformattedIds]).toEqual([Math.ceil(truth.length / 3), Math.floor(Math.ceil(truth.length / 3) / 2)]);
+    expect(fromRun.reformattedIds).toBe(fromStore.reformattedIds);
     expect((await shown()).evaluation).toMatchObject({ customers: Math.ceil(truth.length / 3) });
     const db = await openStore({ databaseUrl: null, dataDir: store });
     try {

@@ -241,7 +241,8 @@ for (const variant of RUNNER_VARIANTS) {
       // Checked against known customers too: every fourth of the demo base's truth, none written empty.
       const truth = readFileSync(join(runs.data, 'truth.csv'), 'utf8').trim().split('\n');
       const known = join(tempDir(), 'known.csv');
-      writeFileSync(known, [truth[0], ...truth.slice(1).filter((_, i) => i % 4 === 0)].join('\n') + '\n');
+      // (every other id in lower case: matched to its customer, and counted)
+      writeFileSync(known, [truth[0], ...truth.slice(1).filter((_, i) => i % 4 === 0).map((l, k) => (k % 2 ? l.toLowerCase() : l))].join('\n') + '\n');
       // A known file naming no persona of the version is refused when the run starts, with its line.
       const bad = join(tempDir(), 'bad.csv');
       writeFileSync(bad, 'customer_id,persona\nD000001,Philippe\n');
@@ -257,7 +258,7 @@ for (const variant of RUNNER_VARIANTS) {
       expect(n.n).toBe(1500);
       // The check kept with the version: counted again here from the store's labels.
       const evaluation = (await versionDetail(db, version)).evaluation!;
-      expect(evaluation).toMatchObject({ modelVersion: version, customers: 375, matched: 375 });
+      expect(evaluation).toMatchObject({ modelVersion: version, customers: 375, matched: 375, reformattedIds: 187 });
       const labels = new Map((await db.query<{ customer_id: string; persona: string | null }>('SELECT customer_id, persona FROM assignments WHERE version = $1', [version])).map((r) => [r.customer_id, r.persona]));
       const sample = truth.slice(1).filter((_, i) => i % 4 === 0).map((l) => l.split(','));
       expect(evaluation.correct).toBe(sample.filter(([id, p]) => p && labels.get(id) === p).length);

@@ -19,6 +19,27 @@ export interface RunLabel {
   scores: number[];
 }
 
+/**
+ * The key an id is matched by when it is not found as written (the feature pipeline's
+ * matchReformattedIds, in JavaScript): a numeric id without its leading zeros and a trailing
+ * ".0" (`42` or `42.0` for `00042`: a spreadsheet read the ids as numbers), any other id in
+ * lower case (`jean.dupont@mail.fr` for `Jean.Dupont@Mail.fr`).
+ */
+export function idKey(id: string): string {
+  // ASCII letters only, as lower() under the store's C collation.
+  return /^[0-9]+(\.0+)?$/.test(id) ? `n:${id.replace(/\.0+$/, '').replace(/^0+/, '')}` : `l:${id.replace(/[A-Z]/g, (c) => c.toLowerCase())}`;
+}
+
+/**
+ * Where a model's labels come from: `exact`, the labels of the ids asked (each with its scores in
+ * the persona order asked); `byKey`, for the keys asked (idKey), every id of the model with that
+ * key and its label.
+ */
+export interface LabelSource {
+  exact(ids: string[], personaIds: string[]): Promise<Map<string, RunLabel>>;
+  byKey(keys: string[], personaIds: string[]): Promise<Map<string, { id: string; label: RunLabel }[]>>;
+}
+
 /** The 95 % Wilson interval of `k` successes out of `n`. */
 export function wilson(k: number, n: number, z = 1.96): [number, number] {
   if (n === 0) return [0, 1];
@@ -99,7 +120,7 @@ export function evaluateKnown(
   known: Map<string, string | null>,
   labelOf: (id: string) => RunLabel | undefined,
   personas: readonly { id: string; expectedPrecision: number | null }[],
-  meta: { file: string; modelVersion: string; empty: number; repeated: number },
+  meta: { file: string; modelVersion: string; empty: number; repeated: number; reformatted?: number },
 ): Evaluation {
   const notInRun: string[] = [];
   const pairs = new Map<string, number>();
@@ -171,6 +192,7 @@ export function evaluateKnown(
     notInRunIds: notInRun.slice(0, 10),
     emptyRows: meta.empty,
     repeatedRows: meta.repeated,
+    reformattedIds: meta.reformatted ?? 0,
     knownNone: [...known.values()].filter((v) => v === null).length,
     assigned,
     correct,
@@ -183,25 +205,37 @@ export function evaluateKnown(
 }
 
 /**
- * Evaluates the labels of a model (its manifest and metrics; `labelsOf`: the labels of the known
- * customers it has, each with its scores in the manifest's persona order) against the rows of a
- * known-personas file.
+ * Evaluates the labels of a model (its manifest and metrics; `labelsOf`: where its labels come
+ * from) against the rows of a known-personas file. A known id the model does not hold as written
+ * is matched to the one customer it names written alike (idKey), and counted.
  */
 export async function evaluateRows(
   rows: KnownRow[],
   manifest: Pick<Manifest, 'modelVersion' | 'personas'>,
   metrics: Pick<RunMetrics, 'personas'>,
   source: { file: string; empty?: 'skip' | 'none' },
-  labelsOf: (ids: string[], personaIds: string[]) => Promise<Map<string, RunLabel>>,
+  labelsOf: LabelSource,
 ): Promise<Evaluation> {
   const { known, empty, repeated } = knownPersonas(rows, manifest.personas, source.file, source.empty);
   const ids = manifest.personas.map((p) => p.id);
-  const labels = await labelsOf([...known.keys()], ids);
+  const labels = await labelsOf.exact([...known.keys()], ids);
+  // An id not found as written: the one customer of the model it names once written alike (a known file saved by a spreadsheet).
+  const missing = [...known.keys()].filter((id) => !labels.has(id));
+  let reformatted = 0;
+  if (missing.length) {
+    const found = await labelsOf.byKey([...new Set(missing.map(idKey))], ids);
+    for (const id of missing) {
+      const candidates = found.get(idKey(id)) ?? [];
+      if (candidates.length !== 1) continue;
+      labels.set(id, candidates[0].label);
+      reformatted++;
+    }
+  }
   const expected = new Map(metrics.personas.map((p) => [p.persona, p.status === 'trained' ? p.expectedPrecision : null]));
   return evaluateKnown(
     known,
     (id) => labels.get(id),
     ids.map((id) => ({ id, expectedPrecision: expected.get(id) ?? null })),
-    { file: source.file, modelVersion: manifest.modelVersion, empty, repeated },
+    { file: source.file, modelVersion: manifest.modelVersion, empty, repeated, reformatted },
   );
 }

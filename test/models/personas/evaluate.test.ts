@@ -3,7 +3,7 @@
 // small hand-made case.
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../../src/errors.ts';
-import { evaluateKnown, knownPersonas, wilson, type RunLabel } from '../../../src/models/personas/evaluate.ts';
+import { evaluateKnown, evaluateRows, idKey, knownPersonas, wilson, type LabelSource, type RunLabel } from '../../../src/models/personas/evaluate.ts';
 
 const PERSONAS = [
   { id: 'urban_digital', label: 'Léa, jeune urbaine connectée' },
@@ -21,6 +21,35 @@ describe('the Wilson interval', () => {
     expect(b).toBeCloseTo(0.1611, 4);
     expect(wilson(10, 10)[1]).toBe(1);
     expect(wilson(0, 0)).toEqual([0, 1]);
+  });
+});
+
+describe('ids written otherwise', () => {
+  it('reduce numeric ids to their digits without leading zeros or a trailing .0, others to lower case', () => {
+    expect(['00042', '42', '42.0', '042.00'].map(idKey)).toEqual(['n:42', 'n:42', 'n:42', 'n:42']);
+    expect(['Jean.Dupont@Mail.fr', 'jean.dupont@mail.fr', 'D000001', 'ÉLISE'].map(idKey)).toEqual(['l:jean.dupont@mail.fr', 'l:jean.dupont@mail.fr', 'l:d000001', 'l:Élise']);
+    expect(idKey('42a')).toBe('l:42a');
+  });
+
+  it('match a known customer to the one customer of the run written alike, and leave an id that names two alone', async () => {
+    const run = new Map<string, RunLabel>([
+      ['00042', { persona: 'urban_digital', scores: [0.9, 0.1] }],
+      ['ABC', { persona: 'affluent_senior', scores: [0.1, 0.9] }],
+      ['7', { persona: null, scores: [0.2, 0.2] }],
+      ['007', { persona: 'urban_digital', scores: [0.8, 0.1] }],
+    ]);
+    const source: LabelSource = {
+      exact: async (ids) => new Map(ids.filter((id) => run.has(id)).map((id) => [id, run.get(id)!])),
+      byKey: async (keys) => {
+        const out = new Map<string, { id: string; label: RunLabel }[]>();
+        for (const [id, label] of run) if (keys.includes(idKey(id))) out.set(idKey(id), [...(out.get(idKey(id)) ?? []), { id, label }]);
+        return out;
+      },
+    };
+    const rows = [row('42', 'urban_digital', 2), row('abc', 'affluent_senior', 3), row('0007', 'urban_digital', 4), row('ABC', 'affluent_senior', 5)];
+    const e = await evaluateRows(rows, { modelVersion: 'v1', personas: PERSONAS.map((p) => ({ ...p, description: '', status: 'trained' as const })) }, { personas: [] }, { file: 'k.csv' }, source);
+    // 42 is 00042; abc is ABC; 0007 names both 7 and 007: not in the run.
+    expect(e).toMatchObject({ customers: 4, matched: 3, reformattedIds: 2, notInRun: 1, notInRunIds: ['0007'], correct: 3 });
   });
 });
 
