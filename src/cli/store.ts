@@ -9,9 +9,10 @@ import type { PortraitStats } from '../report/index.ts';
 import { InputError } from '../errors.ts';
 import {
   activateVersion, createKey, deleteVersion, defaultStoreDir, exportLabels, labelChanges, listKeys, listVersions, migrate, openStore, publishRun, recordedInputs, revokeKey,
-  rollback, runSource, versionDetail, modelChanges, type Db, type LabelChanges, type KnownFigures, type ModelChanges, type PersonaFigures, type PersonaModelChange, type PublishSource,
+  rollback, runSource, versionDetail, modelChanges, pruneVersions, type Db, type LabelChanges, type KnownFigures, type ModelChanges, type PersonaFigures, type PersonaModelChange, type PublishSource,
 } from '../store/index.ts';
 import { terminalProgress } from './progress-bar.ts';
+import { whole } from './training-flags.ts';
 
 export interface StoreFlags {
   database?: string;
@@ -206,6 +207,21 @@ export function registerStore(program: Command): void {
     await withStore(f, async (db) => {
       const r = await exportLabels(db, version ?? null, f.out, { since: f.since ?? null, progress: terminalProgress(), lang: f.lang as Lang });
       out(`wrote ${r.rows.toLocaleString('en-US')} labels of ${r.version} to ${f.out}${r.since ? ` (those that changed since ${r.since})` : ''}`);
+    });
+  });
+  withStoreFlags(
+    models
+      .command('prune')
+      .description('delete the versions past the N newest (never the active one, the one a rollback goes back to, or one a batch run is scoring), with their labels, then the reference files no version uses')
+      .requiredOption('--keep <n>', 'how many of the newest versions to keep')
+      .option('--dry-run', 'say what would be deleted, delete nothing'),
+  ).action(async (f: StoreFlags & { keep: string; dryRun?: boolean }) => {
+    await withStore(f, async (db) => {
+      const r = await pruneVersions(db, { keep: whole('--keep', f.keep), dryRun: f.dryRun });
+      const verb = f.dryRun ? 'would delete' : 'deleted';
+      for (const v of r.deleted) out(`${verb} ${v.version} (${thousands(v.customers)} customers, published ${v.publishedAt})`);
+      out(`${r.deleted.length ? `${verb} ${r.deleted.length} version(s), ${thousands(r.deleted.reduce((s, v) => s + v.customers, 0))} labels` : 'nothing to delete'}; kept ${r.kept.length}: ${r.kept.join(', ') || '-'}`);
+      if (r.references.files) out(`${f.dryRun ? 'would drop' : 'dropped'} ${r.references.files} reference file(s) no version uses (${thousands(r.references.rows)} rows)`);
     });
   });
   withStoreFlags(models.command('delete').argument('<version>').description('delete a version that is not active, with its labels')).action(async (version: string, f: StoreFlags) => {

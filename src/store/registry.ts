@@ -289,7 +289,7 @@ export async function rollback(db: Db): Promise<{ version: string; previous: str
   return activateVersion(db, row.previous);
 }
 
-/** Deletes a version that is not active (its labels and models go with it). */
+/** Deletes a version that is not active (its labels and models go with it; the reference files no version uses then, with `personas models prune`). */
 export async function deleteVersion(db: Db, version: string): Promise<void> {
   await db.transaction(async (tx) => {
     const [row] = await tx.query<{ status: string }>('SELECT status FROM model_versions WHERE version = $1 FOR UPDATE', [version]);
@@ -298,6 +298,52 @@ export async function deleteVersion(db: Db, version: string): Promise<void> {
     await tx.query('UPDATE active_version SET previous = NULL WHERE previous = $1', [version]);
     await tx.query('DELETE FROM model_versions WHERE version = $1', [version]);
   });
+}
+
+/**
+ * A reference file no version uses is dropped once loaded this long ago: a publish loads its files
+ * before its version's row exists, and a prune running meanwhile must not take them.
+ */
+export const REFERENCE_GRACE_HOURS = 1;
+
+/**
+ * The reference files (INSEE tiles, births, postcodes: millions of rows each) no version uses, but
+ * those of `excluding` (versions about to go), loaded over REFERENCE_GRACE_HOURS ago; dropped
+ * unless `dryRun`. Returns how many files and rows.
+ */
+export async function dropUnusedReferences(db: Sql, opts: { dryRun?: boolean; excluding?: string[] } = {}): Promise<{ files: number; rows: number }> {
+  const unused = `SELECT sha, rows FROM reference_files f
+    WHERE loaded_at < now() - interval '${REFERENCE_GRACE_HOURS} hour'
+      AND NOT EXISTS (SELECT 1 FROM model_versions v, jsonb_each_text(coalesce(v.inputs->'references', '{}'::jsonb)) r
+                      WHERE r.value = f.sha AND NOT (v.version = ANY($1::text[])))`;
+  const [r] = await db.query<{ files: number; rows: number }>(`SELECT count(*)::int AS files, coalesce(sum(rows), 0)::int AS rows FROM (${unused}) u`, [opts.excluding ?? []]);
+  if (!opts.dryRun && r.files) await db.query(`DELETE FROM reference_files WHERE sha IN (SELECT sha FROM (${unused}) u)`, [opts.excluding ?? []]);
+  return r;
+}
+
+export interface PruneResult {
+  /** The versions deleted (or, in a dry run, to delete), oldest last, with their customers. */
+  deleted: { version: string; customers: number; publishedAt: string }[];
+  /** The versions kept: the `keep` newest, the active one and the one a rollback goes back to. */
+  kept: string[];
+  /** The reference files no version uses any more, dropped. */
+  references: { files: number; rows: number };
+}
+
+/**
+ * Deletes the published versions past the `keep` newest (each with its labels and models), never
+ * the active one nor the one a rollback would go back to, nor a version a batch run is still
+ * scoring; then the reference files no version uses. With `dryRun`, says what would go.
+ */
+export async function pruneVersions(db: Db, opts: { keep: number; dryRun?: boolean }): Promise<PruneResult> {
+  if (!Number.isInteger(opts.keep) || opts.keep < 1) throw new PersonasError('INPUT_INVALID', `--keep must be a whole number of versions, at least 1 (got ${opts.keep})`);
+  const versions = (await listVersions(db)).filter((v) => v.status !== 'scoring');
+  const [pointer] = await db.query<{ version: string | null; previous: string | null }>('SELECT version, previous FROM active_version WHERE singleton');
+  const kept = new Set([...versions.slice(0, opts.keep).map((v) => v.version), pointer?.version, pointer?.previous].filter((v): v is string => !!v));
+  const doomed = versions.filter((v) => !kept.has(v.version));
+  if (!opts.dryRun) for (const v of doomed) await deleteVersion(db, v.version);
+  const references = await dropUnusedReferences(db, { dryRun: opts.dryRun, excluding: doomed.map((v) => v.version) });
+  return { deleted: doomed.map((v) => ({ version: v.version, customers: v.customers, publishedAt: v.publishedAt })), kept: versions.filter((v) => kept.has(v.version)).map((v) => v.version), references };
 }
 
 const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : v === null || v === undefined ? null : String(v));

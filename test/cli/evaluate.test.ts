@@ -119,6 +119,13 @@ describe('personas evaluate', () => {
     const other = /^published (\S+):/.exec((await personas('publish', '--run', runs.b, '--store', store)).stdout)![1];
     const changes = (await personas('models', 'changes', other, '--from', version, '--store', store)).stdout.split('\n');
     expect(changes).toContain(`against known customers: precision ${(100 * fromStore.precision!).toFixed(1)} %, assigned ${(100 * fromStore.coverage).toFixed(1)} %, macro-F1 ${fromStore.macroF1!.toFixed(3)} on ${fromStore.matched} (${fromStore.file}) -> not checked`);
+    // The older version pruned away (none is active: the newest is kept).
+    const dry = await personas('models', 'prune', '--keep', '1', '--dry-run', '--store', store);
+    expect(dry.stdout).toMatch(new RegExp(`^would delete ${version} \\(1,500 customers, published \\S+\\)\nwould delete 1 version\\(s\\), 1,500 labels; kept 1: ${other}\n$`));
+    const pruned = await personas('models', 'prune', '--keep', '1', '--store', store);
+    expect(pruned.stdout).toContain(`deleted 1 version(s), 1,500 labels; kept 1: ${other}`);
+    expect((await personas('models', 'list', '--store', store)).stdout).not.toContain(version);
+    expect((await personas('models', 'prune', '--keep', 'all', '--store', store)).stderr).toContain('--keep must be a whole number of at least 1 (got "all")');
     const neither = await personas('evaluate', '--known', knownFile(3), '--store', store);
     expect(neither.stderr).toContain('give --run DIR (a run directory) or --model VERSION (a published version)');
     const missing = await personas('evaluate', '--model', '19990101T000000Z-deadbeef', '--known', knownFile(3), '--store', store);

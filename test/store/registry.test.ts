@@ -8,7 +8,7 @@ import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   activateVersion, activeVersion, createKey, deleteVersion, exportLabels, labelPage, listKeys, listVersions, loadVersionModels,
-  lookupLabels, migrate, modelChanges, openStore, pageEnd, publishRun, readMigrations, revokeKey, rollback, runSource, splitCsvLine, verifyToken, type Db,
+  lookupLabels, migrate, modelChanges, openStore, pageEnd, pruneVersions, publishRun, readMigrations, revokeKey, rollback, runSource, splitCsvLine, verifyToken, type Db,
 } from '../../src/store/index.ts';
 import { loadSavedProjection } from '../../src/models/personas/index.ts';
 import { describeModelChanges } from '../../src/cli/store.ts';
@@ -288,6 +288,44 @@ for (const variant of STORE_VARIANTS) {
       await expect(exportLabels(failing, a, file, { pageRows: 100 })).rejects.toThrow(/connection terminated/);
       expect(readFileSync(file).equals(written)).toBe(true);
       expect(readdirSync(dir).sort()).toEqual(['delta.xlsx', 'labels.xlsx']);
+    });
+
+    it('prunes the versions past the newest N, never the active one nor the one a rollback goes back to, then the reference files no version uses', async () => {
+      // Two more versions: run b again under new ids, the last one activated.
+      const b = loadSavedProjection(runs.b).manifest.modelVersion;
+      const copyAs = async (version: string) => {
+        const dir = tempDir();
+        cpSync(runs.b, dir, { recursive: true });
+        for (const file of ['model/manifest.json', 'metrics.json', 'quantification.json', 'assignments.csv']) writeFileSync(join(dir, file), readFileSync(join(dir, file), 'utf8').replaceAll(b, version));
+        await publishRun(db, runSource(dir));
+        return version;
+      };
+      const c = await copyAs('20990101T000000Z-0000000c');
+      const d = await copyAs('20990102T000000Z-0000000d');
+      const before = await activeVersion(db);
+      await activateVersion(db, d);
+      const all = (await listVersions(db)).map((v) => v.version);
+      expect(all.slice(0, 2)).toEqual([d, c]);
+      // A reference file no version uses, loaded two hours ago, and one loaded just now (a publish under way).
+      const sha = (k: string) => k.repeat(64);
+      await db.query(`INSERT INTO reference_files (sha, kind, source, rows, content, loaded_at) VALUES ($1, 'postcodes', 'old.csv', 3, $2, now() - interval '2 hours'), ($3, 'postcodes', 'new.csv', 5, $2, now())`, [sha('a'), Buffer.from('x'), sha('b')]);
+      const used = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM reference_files'))[0].n - 2;
+      const dry = await pruneVersions(db, { keep: 1, dryRun: true });
+      const doomed = all.filter((v) => v !== d && v !== before);
+      expect(dry.deleted.map((v) => v.version)).toEqual(doomed);
+      expect([...dry.kept].sort()).toEqual([d, before!].sort());
+      expect(dry.references).toEqual({ files: 1, rows: 3 });
+      expect((await listVersions(db)).length).toBe(all.length);
+      const done = await pruneVersions(db, { keep: 1 });
+      expect(done).toEqual(dry);
+      expect((await listVersions(db)).map((v) => v.version).sort()).toEqual([d, before!].sort());
+      const [labels] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM assignments WHERE NOT (version = ANY($1::text[]))', [[d, before]]);
+      expect(labels.n).toBe(0);
+      expect((await db.query<{ sha: string }>('SELECT sha FROM reference_files WHERE sha = ANY($1::text[])', [[sha('a'), sha('b')]])).map((r) => r.sha)).toEqual([sha('b')]);
+      expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM reference_files'))[0].n).toBe(used + 1);
+      // The rollback target stays one: back to the version active before.
+      expect((await rollback(db)).version).toBe(before);
+      await expect(pruneVersions(db, { keep: 0 })).rejects.toThrow(/--keep must be a whole number of versions, at least 1/);
     });
 
     it('keeps only a hash of API keys, and verifies, lists and revokes them', async () => {
