@@ -217,7 +217,7 @@ export function registerStore(program: Command): void {
       .option('--dry-run', 'say what would be deleted, delete nothing'),
   ).action(async (f: StoreFlags & { keep: string; dryRun?: boolean }) => {
     await withStore(f, async (db) => {
-      const r = await pruneVersions(db, { keep: whole('--keep', f.keep), dryRun: f.dryRun });
+      const r = await pruneVersions(db, { keep: whole('--keep', f.keep), dryRun: f.dryRun, progress: terminalProgress() });
       const verb = f.dryRun ? 'would delete' : 'deleted';
       for (const v of r.deleted) out(`${verb} ${v.version} (${thousands(v.customers)} customers, published ${v.publishedAt})`);
       out(`${r.deleted.length ? `${verb} ${r.deleted.length} version(s), ${thousands(r.deleted.reduce((s, v) => s + v.customers, 0))} labels` : 'nothing to delete'}; kept ${r.kept.length}: ${r.kept.join(', ') || '-'}`);

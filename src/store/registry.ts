@@ -335,13 +335,22 @@ export interface PruneResult {
  * the active one nor the one a rollback would go back to, nor a version a batch run is still
  * scoring; then the reference files no version uses. With `dryRun`, says what would go.
  */
-export async function pruneVersions(db: Db, opts: { keep: number; dryRun?: boolean }): Promise<PruneResult> {
+export async function pruneVersions(db: Db, opts: { keep: number; dryRun?: boolean; progress?: Progress }): Promise<PruneResult> {
   if (!Number.isInteger(opts.keep) || opts.keep < 1) throw new PersonasError('INPUT_INVALID', `--keep must be a whole number of versions, at least 1 (got ${opts.keep})`);
   const versions = (await listVersions(db)).filter((v) => v.status !== 'scoring');
   const [pointer] = await db.query<{ version: string | null; previous: string | null }>('SELECT version, previous FROM active_version WHERE singleton');
   const kept = new Set([...versions.slice(0, opts.keep).map((v) => v.version), pointer?.version, pointer?.previous].filter((v): v is string => !!v));
   const doomed = versions.filter((v) => !kept.has(v.version));
-  if (!opts.dryRun) for (const v of doomed) await deleteVersion(db, v.version);
+  const progress = opts.progress ?? silentProgress;
+  if (!opts.dryRun && doomed.length) {
+    // A version of a million customers takes seconds to delete (its labels).
+    progress.stage('delete versions', doomed.length);
+    for (const [k, v] of doomed.entries()) {
+      await deleteVersion(db, v.version);
+      progress.tick(k + 1);
+    }
+  }
+  progress.stage('reference files');
   const references = await dropUnusedReferences(db, { dryRun: opts.dryRun, excluding: doomed.map((v) => v.version) });
   return { deleted: doomed.map((v) => ({ version: v.version, customers: v.customers, publishedAt: v.publishedAt })), kept: versions.filter((v) => kept.has(v.version)).map((v) => v.version), references };
 }
