@@ -106,6 +106,10 @@ export function describeEvaluation(e: Evaluation): string[] {
   ];
   const widths = table[0].map((_, k) => Math.max(...table.map((r) => r[k].length)));
   for (const r of table) lines.push(r.map((v, k) => (k === 0 || k === r.length - 1 ? v.padEnd(widths[k]) : v.padStart(widths[k]))).join('  ').trimEnd());
+  if (e.calibration.length) {
+    lines.push('', 'the assigned by confidence (the share right should be about the mean confidence):');
+    for (const b of e.calibration) lines.push(`  ${b.from.toFixed(1)} to ${b.to.toFixed(1)}: ${b.customers} assigned, mean confidence ${pct(b.meanConfidence)}, ${pct(b.right)} right`);
+  }
   const moves = e.confusion.filter((c) => c.known !== c.assigned).slice(0, 10);
   if (moves.length) {
     lines.push('', 'most frequent mislabels (known -> assigned):');

@@ -218,5 +218,11 @@ export const EvaluationSchema = z.object({
   personas: z.array(EvaluationPersonaSchema),
   /** Known customers per (known persona, assigned label), null for none / unassigned; most first. */
   confusion: z.array(z.object({ known: z.string().nullable(), assigned: z.string().nullable(), customers: z.number().int() })),
+  /**
+   * The assigned known customers by confidence (their persona's probability, a tenth at a time, empty
+   * tenths left out): how many, their mean confidence and the share rightly assigned, alike where
+   * the confidences are probabilities. Absent from evaluations before session 37's last commits.
+   */
+  calibration: z.array(z.object({ from: z.number(), to: z.number(), customers: z.number().int(), meanConfidence: z.number(), right: z.number() })).default([]),
 });
 export type Evaluation = z.infer<typeof EvaluationSchema>;

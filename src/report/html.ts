@@ -250,7 +250,13 @@ export function renderReportHtml(model: ReportModel): string {
           (p) =>
             `<tr data-persona="${e(p.persona)}" data-verdict="${e(p.verdict)}"><th scope="row">${e(p.label)}</th>${num('known', p.known, fmt.count(p.known))}${num('assigned', p.assigned, fmt.count(p.assigned))}${num('correct', p.correct, fmt.count(p.correct))}${num('precision', p.precision, p.precision === null ? '–' : `${fmt.pct(p.precision)} (${fmt.pct(p.precisionInterval![0])} – ${fmt.pct(p.precisionInterval![1])})`)}${num('expectedPrecision', p.expectedPrecision, fmt.pct(p.expectedPrecision))}${num('recall', p.recall, fmt.pct(p.recall))}${num('knownShare', p.knownShare, fmt.pct(p.knownShare))}${num('meanProbability', p.meanProbability, fmt.pct(p.meanProbability))}<td class="text">${e(t.verdicts[p.verdict])}</td></tr>`,
         )
-        .join('')}</tbody></table>${(() => {
+        .join('')}</tbody></table>${
+        ev.calibration.length
+          ? `<h3>${e(t.knownCalibration)}</h3><table id="table-known-calibration"><thead><tr><th scope="col" class="text">${e(t.confidenceBin)}</th><th scope="col">${e(t.assigned)}</th><th scope="col">${e(t.meanConfidenceShort)}</th><th scope="col">${e(t.shareRight)}</th></tr></thead><tbody>${ev.calibration
+              .map((b) => `<tr><th scope="row">${e(`${fmt.decimal(b.from, 1)} – ${fmt.decimal(b.to, 1)}`)}</th>${num('customers', b.customers, fmt.count(b.customers))}${num('meanConfidence', b.meanConfidence, fmt.pct(b.meanConfidence))}${num('right', b.right, fmt.pct(b.right))}</tr>`)
+              .join('')}</tbody></table>`
+          : ''
+      }${(() => {
         const moves = ev.confusion.filter((c) => c.known !== c.assigned).slice(0, 10);
         return moves.length ? `<h3>${e(t.mislabels)}</h3><ul id="known-mislabels">${moves.map((c) => `<li data-value="${c.customers}">${e(`${c.knownLabel} → ${c.assignedLabel}${model.lang === 'fr' ? ' : ' : ': '}${fmt.count(c.customers)}`)}</li>`).join('')}</ul>` : '';
       })()}`

@@ -55,6 +55,11 @@ describe('personas evaluate', () => {
       ]);
     }
     expect(e.confusion.reduce((s, c) => s + c.customers, 0)).toBe(truth.length);
+    // The assigned by confidence, counted again from the assignment file's confidence column.
+    const confident = table(join(run, 'assignments.csv')).filter((a) => a.persona && truth.some((t) => t.customer_id === a.customer_id));
+    expect(e.calibration.reduce((s, b) => s + b.customers, 0)).toBe(confident.length);
+    for (const b of e.calibration) expect(b.customers, String(b.from)).toBe(confident.filter((a) => Math.min(9, Math.floor(Number(a.confidence) * 10)) === Math.round(b.from * 10)).length);
+    expect(r.stdout).toMatch(/^the assigned by confidence \(the share right should be about the mean confidence\):\n( {2}0\.\d to [01]\.\d: \d+ assigned, mean confidence [\d.]+ %, [\d.]+ % right\n)+/m);
     expect(r.stdout).toMatch(new RegExp(`^model ${manifest.modelVersion} against .*connus\\.csv: ${truth.length} known customer\\(s\\) in the run, ${e.knownNone} of them known to be none of the personas$`, 'm'));
     expect(r.stdout).toMatch(/^persona +known +assigned +right +precision \(95 % interval\) +expected +recall +known share +mean probability$/m);
 

@@ -139,6 +139,10 @@ describe.skipIf(!hasChromium)('the report in headless Chromium', () => {
     const rows = await page.$$eval('#table-known tbody tr', (trs) => trs.map((r) => [r.getAttribute('data-persona'), r.querySelector('td[data-field="correct"]')!.getAttribute('data-value')]));
     expect(rows).toEqual(evaluation.personas.map((p) => [p.persona, String(p.correct)]));
     expect(await page.locator('#known-mislabels li').count()).toBe(Math.min(10, evaluation.confusion.filter((c) => c.known !== c.assigned).length));
+    // The assigned by confidence: a row per tenth holding some, the counts adding up to the assigned.
+    const bins = await page.$$eval('#table-known-calibration tbody tr td[data-field="customers"]', (tds) => tds.map((td) => Number(td.getAttribute('data-value'))));
+    expect(bins).toEqual(evaluation.calibration.map((b) => b.customers));
+    expect(bins.reduce((a, b) => a + b, 0)).toBe(evaluation.assigned);
     await page.locator('section#known').screenshot({ path: join(outputDir, 'report-en-known.png') });
     await page.close();
     expect(problems).toEqual([]);

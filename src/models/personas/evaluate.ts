@@ -10,6 +10,9 @@ import type { Evaluation, EvaluationPersona, Manifest, RunMetrics } from '../art
 /** Values of the persona column that say the customer is known to be none of the personas. */
 export const NONE_WORDS = ['none', 'aucun', 'aucune', 'aucun persona', 'no persona', 'other', 'autre', 'unassigned', 'non assigné', '-'];
 
+/** Bins of confidence the assigned known customers are counted in (evaluation.calibration). */
+export const CONFIDENCE_BINS = 10;
+
 /** A persona assigned to fewer known customers than this: its observed precision is too loose to judge the expected one by. */
 export const FEW_ASSIGNED = 10;
 
@@ -129,6 +132,8 @@ export function evaluateKnown(
   let matched = 0;
   let assigned = 0;
   let correct = 0;
+  // The assigned known customers by their confidence (the assigned persona's probability), a tenth at a time.
+  const bins = Array.from({ length: CONFIDENCE_BINS }, () => ({ customers: 0, confidence: 0, right: 0 }));
   for (const [id, truth] of known) {
     const label = labelOf(id);
     if (!label) {
@@ -145,9 +150,16 @@ export function evaluateKnown(
     const k = index.get(label.persona);
     if (k === undefined) continue;
     perPersona[k].assigned++;
+    const confidence = label.scores[k];
+    const bin = Number.isFinite(confidence) ? bins[Math.min(CONFIDENCE_BINS - 1, Math.max(0, Math.floor(confidence * CONFIDENCE_BINS)))] : undefined;
+    if (bin) {
+      bin.customers++;
+      bin.confidence += confidence;
+    }
     if (label.persona === truth) {
       perPersona[k].correct++;
       correct++;
+      if (bin) bin.right++;
     }
   }
   if (!matched) {
@@ -201,6 +213,9 @@ export function evaluateKnown(
     macroF1,
     personas: rows,
     confusion,
+    calibration: bins.flatMap((b, k) =>
+      b.customers ? [{ from: k / CONFIDENCE_BINS, to: (k + 1) / CONFIDENCE_BINS, customers: b.customers, meanConfidence: b.confidence / b.customers, right: b.right / b.customers }] : [],
+    ),
   };
 }
 

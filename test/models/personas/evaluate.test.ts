@@ -119,6 +119,12 @@ describe('a run checked against known customers', () => {
     expect(senior).toMatchObject({ known: 2, assigned: 1, correct: 1, precision: 1, recall: 0.5, verdict: 'too few' });
     expect(senior.meanProbability).toBeCloseTo((12 * 0.1 + 3 * 0.1 + 0.9) / 17, 12);
     expect(e.macroF1).toBeCloseTo(((10 / 12) + (2 * 1 * 0.5) / 1.5) / 2, 12);
+    // The assigned by confidence: the urban customers at 0.8 (all right), the none ones at 0.5 (wrong), the senior at 0.9.
+    expect(e.calibration).toEqual([
+      { from: 0.5, to: 0.6, customers: 2, meanConfidence: 0.5, right: 0 },
+      { from: 0.8, to: 0.9, customers: 10, meanConfidence: expect.closeTo(0.8, 12), right: 1 },
+      { from: 0.9, to: 1, customers: 1, meanConfidence: 0.9, right: 1 },
+    ]);
     expect(e.confusion).toEqual([
       { known: 'urban_digital', assigned: 'urban_digital', customers: 10 },
       { known: null, assigned: 'urban_digital', customers: 2 },
