@@ -11,12 +11,14 @@
 //
 // It writes <out>/v1 and <out>/v2 (two complete runs, each with its report.html),
 // <out>/comparison.json, and prints the comparison as Markdown tables.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDocument } from 'yaml';
 import { buildFeatures } from '../src/features/index.ts';
 import { loadPersonaFile, projectPersonas, writeProjection, type Projection } from '../src/models/personas/index.ts';
+import { evaluateRun } from '../src/cli/evaluate.ts';
+import type { Evaluation } from '../src/models/artefacts.ts';
 import { writeReport } from '../src/report/index.ts';
 
 const { values: args } = parseArgs({
@@ -27,9 +29,11 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: 'out/notebooks/01' },
     trees: { type: 'string' },
     seed: { type: 'string', default: '1' },
+    known: { type: 'string' },
+    empty: { type: 'string', default: 'skip' },
   },
 });
-if (!args.data) throw new Error('usage: 01-retrain-and-compare.ts --data DIR [--personas FILE] [--edited FILE] [--out DIR] [--trees N]');
+if (!args.data) throw new Error('usage: 01-retrain-and-compare.ts --data DIR [--personas FILE] [--edited FILE] [--out DIR] [--trees N] [--known FILE [--empty none]]');
 const out = args.out!;
 mkdirSync(out, { recursive: true });
 const seed = Number(args.seed);
@@ -64,8 +68,13 @@ const files = { v1: withTrees(v1Text), v2: withTrees(v2Text) };
 
 // ## 3. Train both versions
 // `projectPersonas` does seeds -> models -> probabilities -> thresholds -> assignment;
-// `writeProjection` writes the run's artefacts, and `writeReport` its HTML report.
+// `writeProjection` writes the run's artefacts, and `writeReport` its HTML report. With customers
+// whose persona is known (--known; on the demo base, its truth.csv), `evaluateRun` checks each
+// version's labels against them first (evaluation.json, which the report then shows).
+const known = args.known ?? (existsSync(join(args.data, 'truth.csv')) ? join(args.data, 'truth.csv') : undefined);
+const empty = args.known ? (args.empty as 'skip' | 'none') : 'none'; // truth.csv writes none as an empty persona
 const projections: Record<'v1' | 'v2', Projection> = {} as Record<'v1' | 'v2', Projection>;
+const evaluations: Partial<Record<'v1' | 'v2', Evaluation>> = {};
 for (const version of ['v1', 'v2'] as const) {
   const path = join(out, `personas-${version}.yaml`);
   writeFileSync(path, files[version]);
@@ -73,6 +82,10 @@ for (const version of ['v1', 'v2'] as const) {
   const p = await projectPersonas({ table, personaFile, asOf: personaFile.spec.as_of ?? features.asOf, seed });
   const dir = join(out, version);
   writeProjection(dir, table, p);
+  if (known) {
+    evaluations[version] = await evaluateRun(dir, known, { empty });
+    writeFileSync(join(dir, 'evaluation.json'), JSON.stringify(evaluations[version], null, 2) + '\n');
+  }
   await writeReport(dir, join(dir, 'report.html'), { features: join(out, 'features', 'features.parquet') });
   projections[version] = p;
   console.log(`${version}: model ${p.manifest.modelVersion} -> ${dir} (report: ${join(dir, 'report.html')})`);
@@ -93,6 +106,7 @@ const personas = ids.map((id) => ({
   assigned: [assigned(v1, id), assigned(v2, id)],
 }));
 const f3 = (v: number | null) => (v === null ? '–' : v.toFixed(3));
+const pct = (v: number | null) => (v === null ? '–' : `${(100 * v).toFixed(1)} %`);
 console.log('\n| persona | seeds v1 | seeds v2 | AUC v1 | AUC v2 | threshold v1 | threshold v2 | assigned v1 | assigned v2 |');
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of personas) {
@@ -116,6 +130,20 @@ console.log(`\n${same} of ${table.rows} customers (${((100 * same) / table.rows)
 console.log('\n| moved | customers |\n|---|---:|');
 for (const [k, v] of changed.slice(0, 10)) console.log(`| ${k} | ${v} |`);
 
+// ## 6. Which is righter, on the customers we know?
+// Seeds and thresholds say how each version sees itself; known customers say how right it is.
+// Per persona, the share of the known customers it assigned that are its own, and of its known
+// members it found; a version that gains coverage at the cost of precision shows it here.
+if (evaluations.v1 && evaluations.v2) {
+  const [e1, e2] = [evaluations.v1, evaluations.v2];
+  console.log(`\nagainst ${e1.matched} known customers (${known}): precision ${pct(e1.precision)} -> ${pct(e2.precision)}, assigned ${pct(e1.coverage)} -> ${pct(e2.coverage)}, macro-F1 ${f3(e1.macroF1)} -> ${f3(e2.macroF1)}`);
+  console.log('\n| persona | precision v1 | precision v2 | recall v1 | recall v2 |\n|---|---:|---:|---:|---:|');
+  for (const p of e2.personas) {
+    const before = e1.personas.find((x) => x.persona === p.persona);
+    console.log(`| ${p.persona} | ${pct(before?.precision ?? null)} | ${pct(p.precision)} | ${pct(before?.recall ?? null)} | ${pct(p.recall)} |`);
+  }
+}
+
 const comparison = {
   customers: table.rows,
   versions: { v1: v1.manifest.modelVersion, v2: v2.manifest.modelVersion },
@@ -123,6 +151,9 @@ const comparison = {
   unassigned: [assigned(v1, null), assigned(v2, null)],
   agreement: same / table.rows,
   moves: Object.fromEntries(changed),
+  ...(evaluations.v1 && evaluations.v2
+    ? { known: { file: known, customers: evaluations.v1.matched, ...Object.fromEntries((['v1', 'v2'] as const).map((v) => [v, { precision: evaluations[v]!.precision, coverage: evaluations[v]!.coverage, macroF1: evaluations[v]!.macroF1 }])) } }
+    : {}),
 };
 writeFileSync(join(out, 'comparison.json'), JSON.stringify(comparison, null, 2) + '\n');
 console.log(`\ncomparison: ${join(out, 'comparison.json')}`);

@@ -30,6 +30,14 @@ describe('notebooks', () => {
     }
     expect(stdout).toMatch(/\| affluent_senior \| \d+ \| \d+ \|/);
     expect(stdout).toMatch(/keep the same persona/);
+    // The demo base's truth: both versions checked against it, and each report shows the check.
+    expect(c.known).toMatchObject({ customers: 1500 });
+    for (const v of ['v1', 'v2']) {
+      const e = JSON.parse(readFileSync(join(out, v, 'evaluation.json'), 'utf8'));
+      expect(c.known[v]).toEqual({ precision: e.precision, coverage: e.coverage, macroF1: e.macroF1 });
+      expect(readFileSync(join(out, v, 'report.html'), 'utf8')).toContain('<section id="known"');
+    }
+    expect(stdout).toMatch(/^against 1500 known customers \(.*truth\.csv\): precision [\d.]+ % -> [\d.]+ %/m);
   }, 60_000);
 
   it('02 tunes a threshold on the reach/precision curve and writes it into the persona file', async () => {
