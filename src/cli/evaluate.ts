@@ -1,5 +1,6 @@
-// `personas evaluate`: a run's labels checked against customers whose persona is known
-// (src/models/personas/evaluate.ts), written as evaluation.json, which the report then shows.
+// `personas evaluate`: a run's labels (from its assignment file) or a published version's (from
+// the store) checked against customers whose persona is known (src/models/personas/evaluate.ts),
+// written as evaluation.json, which the report then shows, or kept with the version.
 import { createReadStream, existsSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -17,8 +18,8 @@ import { withStore, withStoreFlags, type StoreFlags } from './store.ts';
 const out = (line: string) => process.stdout.write(line + '\n');
 
 /**
- * The labels of a run's assignment file (read a line at a time: a million rows) of the ids
- * `wanted`, or (`byKey`) of every id whose idKey is wanted.
+ * The labels of a run's assignment file (read a line at a time: a million rows) of the rows
+ * `keep` gives a slot (their id, or their idKey), each with its id, by slot.
  */
 async function scanRunLabels(path: string, personaIds: readonly string[], keep: (id: string) => string | undefined): Promise<Map<string, { id: string; label: RunLabel }[]>> {
   if (!existsSync(path)) throw new InputError('INPUT_MISSING_FILE', `${path}: assignment file not found (is this a run directory written by \`personas run\`?)`, { file: path });
@@ -38,7 +39,9 @@ async function scanRunLabels(path: string, personaIds: readonly string[], keep: 
     const slot = keep(fields[0]);
     if (slot === undefined) continue;
     const label = { persona: fields[1] || null, scores: scoreAt.map((k) => (k >= 0 && fields[k] !== '' ? Number(fields[k]) : NaN)) };
-    found.set(slot, [...(found.get(slot) ?? []), { id: fields[0], label }]);
+    const list = found.get(slot);
+    if (list) list.push({ id: fields[0], label });
+    else found.set(slot, [{ id: fields[0], label }]);
   }
   return found;
 }
