@@ -1,12 +1,10 @@
 // `personas demo`: writes the sample base; with --run, runs the whole product on it.
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../errors.ts';
 import { writeDemoBase } from '../demo/index.ts';
 import { writeReport } from '../report/index.ts';
 import { openStore, publishRun, runSource } from '../store/index.ts';
-import { evaluateRun } from './evaluate.ts';
 import { runProjection } from './run.ts';
 import { runPortraits } from './store.ts';
 import { terminalProgress } from './progress-bar.ts';
@@ -37,7 +35,8 @@ export function registerDemo(program: Command): void {
         progress.log(`next: personas features --data ${base.dir} --out ${join(opts.out, 'features')}`);
         return;
       }
-      await runProjection({ data: base.dir, personas: base.files.personas, out: opts.out }, progress);
+      // The demo knows every customer's true persona: the run is checked against it (evaluation.json), which the report shows.
+      await runProjection({ data: base.dir, personas: base.files.personas, out: opts.out, known: { file: base.files.truth, empty: 'none' } }, progress);
       // Into the embedded store, so the API can serve it at once.
       const storeDir = join(opts.out, 'store');
       const db = await openStore({ databaseUrl: null, dataDir: storeDir });
@@ -47,12 +46,6 @@ export function registerDemo(program: Command): void {
       } finally {
         await db.close();
       }
-      // The demo knows every customer's true persona: the run checked against it, which the report shows.
-      const evaluation = await evaluateRun(opts.out, base.files.truth, { empty: 'none' });
-      writeFileSync(join(opts.out, 'evaluation.json'), JSON.stringify(evaluation, null, 2) + '\n');
-      progress.log(
-        `checked against the base's true personas (${base.files.truth}): ${evaluation.assigned} assigned, ${(100 * (evaluation.precision ?? 0)).toFixed(1)} % of them rightly, macro-F1 ${evaluation.macroF1?.toFixed(3) ?? '-'} (${join(opts.out, 'evaluation.json')}; personas evaluate)`,
-      );
       const report = join(opts.out, 'report.html');
       await writeReport(opts.out, report, { lang: 'en' });
       const workbook = join(opts.out, 'report.xlsx');

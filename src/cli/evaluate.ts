@@ -83,6 +83,13 @@ export async function evaluateVersion(db: Sql, version: string | null, knownPath
   return evaluateRows(rows, d.manifest, d.metrics, { file: knownPath, empty: opts.empty }, storedLabels(db, d.version));
 }
 
+/** Writes an evaluation to `file`, beside it first and renamed over it once complete. */
+export function writeEvaluation(file: string, evaluation: Evaluation): void {
+  const partial = `${file}.partial-${process.pid}`;
+  writeFileSync(partial, JSON.stringify(evaluation, null, 2) + '\n');
+  renameSync(partial, file);
+}
+
 const pct = (v: number | null) => (v === null ? '-' : `${(100 * v).toFixed(1)} %`);
 
 /** The evaluation in lines, for the terminal. */
@@ -148,11 +155,7 @@ export function registerEvaluate(program: Command): void {
         evaluation = await evaluateRun(o.run!, o.known, opts);
       }
       const file = o.out ?? (o.run ? join(o.run, 'evaluation.json') : undefined);
-      if (file) {
-        const partial = `${file}.partial-${process.pid}`;
-        writeFileSync(partial, JSON.stringify(evaluation, null, 2) + '\n');
-        renameSync(partial, file);
-      }
+      if (file) writeEvaluation(file, evaluation);
       if (o.json) out(JSON.stringify(evaluation, null, 2));
       else for (const line of describeEvaluation(evaluation)) out(line);
       if (file) process.stderr.write(`wrote ${file}${o.run && !o.out ? ' (personas report shows it)' : ''}\n`);

@@ -4,11 +4,14 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../errors.ts';
 import { buildFeatures, readFeatureTable, type FeatureTable } from '../features/index.ts';
+import { readKnownFile } from '../features/known.ts';
 import { describeModel } from '../models/learners.ts';
+import { evaluateRows, evaluationLine, knownPersonas } from '../models/personas/evaluate.ts';
 import { projectPersonas, writeProjection } from '../models/personas/index.ts';
 import type { Progress } from '../progress.ts';
 import { readColumnMap, withTrainedValues } from '../features/column-map.ts';
 import type { ValueMap } from '../features/values.ts';
+import { runLabels, writeEvaluation } from './evaluate.ts';
 import { terminalProgress } from './progress-bar.ts';
 import { addTrainingFlags, trainingPersonaFile, trainingSize, trainOptionsOf, type TrainingFlags, type TrainingSize } from './training-flags.ts';
 
@@ -70,11 +73,17 @@ export interface RunOptions {
   learner?: string;
   /** Trees, folds and bags (`--trees`, `--folds`, `--bags`), over the training defaults. */
   size?: TrainingSize;
+  /** Customers whose persona is known: the run is checked against them (personas evaluate) into `<out>/evaluation.json`. */
+  known?: { file: string; empty?: 'skip' | 'none' };
 }
 
 /** The whole projection of a data directory into `opts.out`, with a summary on `progress`. */
 export async function runProjection(opts: RunOptions, progress: Progress): Promise<void> {
   const personaFile = trainingPersonaFile(opts);
+  const columnMap = opts.columns ? readColumnMap(opts.columns) : undefined;
+  // The known customers read and checked first: a value naming no persona stops the run before it trains.
+  const knownRows = opts.known ? await readKnownFile(opts.known.file, columnMap ?? {}) : undefined;
+  if (opts.known && knownRows) knownPersonas(knownRows, personaFile.spec.personas, opts.known.file, opts.known.empty);
   mkdirSync(opts.out, { recursive: true });
   const featuresDir = join(opts.out, 'features');
   mkdirSync(featuresDir, { recursive: true });
@@ -82,7 +91,7 @@ export async function runProjection(opts: RunOptions, progress: Progress): Promi
     dataDir: opts.data,
     outDir: featuresDir,
     asOf: opts.asOf ?? personaFile.spec.as_of,
-    columnMap: opts.columns ? readColumnMap(opts.columns) : undefined,
+    columnMap,
     progress,
   });
   const projection = await projectPersonas({ table: features.table, personaFile, asOf: features.asOf, seed: opts.seed, train: trainOptionsOf(opts.size), progress });
@@ -95,6 +104,12 @@ export async function runProjection(opts: RunOptions, progress: Progress): Promi
     );
   }
   progress.log(`model ${projection.manifest.modelVersion}: ${opts.out}/assignments.csv, quantification.json, metrics.json, model/`);
+  if (opts.known && knownRows) {
+    progress.stage('known customers');
+    const evaluation = await evaluateRows(knownRows, projection.manifest, projection.metrics, opts.known, runLabels(join(opts.out, 'assignments.csv')));
+    writeEvaluation(join(opts.out, 'evaluation.json'), evaluation);
+    progress.log(`${evaluationLine(evaluation)} (${join(opts.out, 'evaluation.json')})`);
+  }
 }
 
 export function registerRun(program: Command): void {
@@ -107,8 +122,12 @@ export function registerRun(program: Command): void {
     .option('--columns <file>', 'JSON or YAML column map for client files named differently')
     .option('--seed <n>', 'random seed', '1')
     .option('--learner <kind>', 'learner of every persona: gbdt, forest, mlp or ensemble (default: the persona file model.kind, else gbdt)')
-    .action(async (o: { data: string; personas: string; out: string; asOf?: string; columns?: string; seed: string; learner?: string } & TrainingFlags) => {
+    .option('--known <file>', 'customers whose persona is known (customer_id, persona): the run is checked against them into <out>/evaluation.json (personas evaluate)')
+    .option('--empty <meaning>', 'with --known, an empty persona: skip (the row is left out) or none', 'skip')
+    .action(async (o: { data: string; personas: string; out: string; asOf?: string; columns?: string; seed: string; learner?: string; known?: string; empty: string } & TrainingFlags) => {
       if (!/^-?\d+$/.test(o.seed)) throw new InputError('INPUT_INVALID', `--seed must be a whole number (got "${o.seed}")`, { field: 'seed' });
-      await runProjection({ ...o, seed: Number(o.seed), size: trainingSize(o) }, terminalProgress());
+      if (o.empty !== 'skip' && o.empty !== 'none') throw new InputError('INPUT_INVALID', `--empty must be skip or none (got "${o.empty}")`, { field: 'empty' });
+      const { known, empty, ...rest } = o;
+      await runProjection({ ...rest, seed: Number(o.seed), size: trainingSize(o), ...(known ? { known: { file: known, empty } } : {}) }, terminalProgress());
     });
 }

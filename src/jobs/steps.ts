@@ -17,7 +17,7 @@ import {
   type SavedProjection, type SavedScores,
 } from '../models/personas/index.ts';
 import { absentFeatures, describeAbsentFeatures } from '../models/personas/design.ts';
-import { evaluateRows } from '../models/personas/evaluate.ts';
+import { evaluateRows, evaluationLine } from '../models/personas/evaluate.ts';
 import type { Progress } from '../progress.ts';
 import { buildReportModel, computePortraitStats, renderReportHtml } from '../report/index.ts';
 import {
@@ -698,7 +698,7 @@ async function report(ctx: StepContext): Promise<Result> {
     ctx.progress.stage('known customers');
     evaluation = await evaluateRows(known.rows, d.manifest, d.metrics, known, storedLabels(ctx.db, version));
     await recordEvaluation(ctx.db, evaluation);
-    ctx.progress.log(`checked against ${evaluation.matched} known customers (${known.file}): ${evaluation.assigned} assigned, ${evaluation.precision === null ? '-' : `${(100 * evaluation.precision).toFixed(1)} %`} of them rightly, macro-F1 ${evaluation.macroF1?.toFixed(3) ?? '-'}`);
+    ctx.progress.log(evaluationLine(evaluation));
   }
   const html = renderReportHtml(buildReportModel({ manifest: d.manifest, metrics: d.metrics, quantification: d.quantification, portraits, data, evaluation }, { lang: 'en' }));
   await putRunFile(ctx.db, ctx.job.runId, 'report.html', Buffer.from(html));

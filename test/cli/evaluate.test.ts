@@ -2,7 +2,7 @@
 // written as a spreadsheet writes it (semicolons, Windows-1252, a title line, personas by their
 // label, "aucun" for none, columns named otherwise), the figures counted again here from the demo
 // base's truth and the run's assignment file; then the report's section, and its mistakes.
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { EvaluationSchema, ManifestSchema } from '../../src/models/artefacts.ts';
@@ -147,6 +147,13 @@ describe('personas evaluate', () => {
     writeFileSync(known, `customer_id,persona\n${ids[0]},urban_digital\n${ids[1]},none\n${ids[0]},aucun\n`);
     const twice = await personas('evaluate', '--run', runs.a, '--known', known, '--out', join(tempDir(), 'e.json'));
     expect(twice.stderr).toContain(`personas: ${known}: customer '${ids[0]}' is given two personas: urban_digital (line 2) and none (line 4)`);
+    // personas run --known reads and checks the file before it trains: the mistake, and nothing written.
+    writeFileSync(known, `customer_id,persona\n${ids[0]},Philippe\n`);
+    const out = join(tempDir(), 'run');
+    const run = await personas('run', '--data', runs.data, '--personas', join(runs.data, 'personas.yaml'), '--out', out, '--known', known);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain(`${known}: column persona: 1 value(s) name no persona of the run (line 2 'Philippe')`);
+    expect(existsSync(out)).toBe(false);
     writeFileSync(known, 'client,persona\nx,none\n');
     const columns = await personas('evaluate', '--run', runs.a, '--known', known, '--out', join(tempDir(), 'e.json'));
     expect(columns.stderr).toMatch(/required column "customer_id" is missing \(found: client, persona; "client" looks like it: map it with --columns, e\.g\. \{"known":\{"client":"customer_id"\}\}\)/);

@@ -254,3 +254,8 @@ export async function evaluateRows(
     { file: source.file, modelVersion: manifest.modelVersion, empty, repeated, reformatted },
   );
 }
+
+/** An evaluation in one line, for a run's log. */
+export function evaluationLine(e: Evaluation): string {
+  return `checked against ${e.matched} known customers (${e.file}): ${e.assigned} assigned, ${e.precision === null ? '-' : `${(100 * e.precision).toFixed(1)} %`} of them rightly, macro-F1 ${e.macroF1?.toFixed(3) ?? '-'}`;
+}
