@@ -2,6 +2,8 @@
 // respondents who said which portrait is theirs, a hand-labelled sample): read as the client's
 // other files are (any encoding, delimiter, title block, Excel workbook; columns mapped with
 // --columns under `known:`), each row with the line a user sees it on.
+import { existsSync, statSync } from 'node:fs';
+import { InputError } from '../errors.ts';
 import { openDuck, rows, type Duck } from './duck.ts';
 import { loadInput, recordLines, type ColumnMap } from './sources.ts';
 
@@ -15,6 +17,9 @@ export interface KnownRow {
 
 /** The rows of a known-personas file: `customer_id` and `persona` columns (others ignored). */
 export async function readKnownFile(path: string, columnMap: ColumnMap = {}): Promise<KnownRow[]> {
+  if (!existsSync(path) || statSync(path).isDirectory()) {
+    throw new InputError('INPUT_MISSING_FILE', `${path}: file of known customers not found (a CSV or an Excel workbook with columns customer_id and persona)`, { file: path });
+  }
   const { db, conn } = await openDuck();
   try {
     return await readRows(conn, path, columnMap);

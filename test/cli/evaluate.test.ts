@@ -154,6 +154,9 @@ describe('personas evaluate', () => {
     expect(run.status).toBe(2);
     expect(run.stderr).toContain(`${known}: column persona: 1 value(s) name no persona of the run (line 2 'Philippe')`);
     expect(existsSync(out)).toBe(false);
+    const absent = await personas('evaluate', '--run', runs.a, '--known', join(tempDir(), 'nope.csv'));
+    expect(absent.status).toBe(2);
+    expect(absent.stderr).toMatch(/nope\.csv: file of known customers not found \(a CSV or an Excel workbook with columns customer_id and persona\)/);
     writeFileSync(known, 'client,persona\nx,none\n');
     const columns = await personas('evaluate', '--run', runs.a, '--known', known, '--out', join(tempDir(), 'e.json'));
     expect(columns.stderr).toMatch(/required column "customer_id" is missing \(found: client, persona; "client" looks like it: map it with --columns, e\.g\. \{"known":\{"client":"customer_id"\}\}\)/);
