@@ -11,6 +11,8 @@
 // could reach on those scores (cut chosen on the truth) at a given per-persona precision, each
 // persona's AUC against the truth, and the product's assignment on its probabilities calibrated
 // on the truth (isotonic) at the file's target and at 0.85: what calibration alone could reach.
+// --surveys: also the sizes corrected by random samples of 300, 1,000 and 2,000 of the world's
+// customers whose persona is known, 100 draws each (bench/surveys.ts: personas evaluate --random-sample).
 // --references: also (--only-references: only) ../shared/bench/reference.py --variant seeds | no-rule-cols | oracle
 // (--trees 100 --folds 3, as our defaults; --reference-threads N, default 2), timed the same way;
 // skipped with a message when /usr/bin/python3 lacks scikit-learn, XGBoost, pandas or PyYAML.
@@ -24,6 +26,7 @@ import { loadPersonaFile, projectPersonas, selectSeeds, writeProjection, type Pr
 import type { FeatureTable } from '../src/features/table.ts';
 import { weightedAuc, type TrainOptions } from '../src/models/personas/train.ts';
 import { assignPersonas, autoThreshold } from '../src/models/personas/assign.ts';
+import { SURVEY_HEADER, surveyFigures, surveyRows } from './surveys.ts';
 import { arg, ensureWorlds, evaluateWorld, pythonReferencesMissing, sharedBench, trueShares } from './worlds.ts';
 
 const benchDir = sharedBench();
@@ -34,6 +37,8 @@ const withReferences = process.argv.includes('--references') || process.argv.inc
 const withOurs = !process.argv.includes('--only-references');
 const referenceThreads = arg('reference-threads', '2');
 const diagnoseRun = process.argv.includes('--diagnose');
+const withSurveys = process.argv.includes('--surveys');
+const surveyTable: string[] = [];
 // A world path that does not exist yet is generated (100,000 customers unless --customers; the seed
 // is the number ending its name, as in .tmp/w100k-2).
 ensureWorlds(worlds, Number(arg('customers', '100000')));
@@ -211,6 +216,7 @@ function scoreAssignment(assigned: Int32Array, y: Int32Array, personas: number):
 for (const world of worlds) {
   const name = basename(world);
   if (withOurs) await runOurs(world, name);
+  if (withOurs && withSurveys) surveyTable.push(...surveyRows(name, await surveyFigures(world, join(outRoot, name, 'ours'), [300, 1000, 2000], 100)));
   if (withReferences && referencesMissing) console.log(`references skipped: ${referencesMissing}`);
   else if (withReferences) {
     for (const variant of ['seeds', 'no-rule-cols', 'oracle']) {
@@ -228,3 +234,4 @@ for (const world of worlds) {
 const f = (v: number | null | undefined, d = 3) => (v === null || v === undefined ? '-' : v.toFixed(d));
 console.log('\n| world | method | macro-F1 | precision | coverage | prevalence error | time (s) |\n|---|---|---|---|---|---|---|');
 for (const r of results) console.log(`| ${r.world} | ${r.method} | ${f(r.macroF1)} | ${f(r.precision)} | ${f(r.coverage)} | ${f(r.prevalenceError)} | ${f(r.seconds, 1)} |`);
+if (surveyTable.length) console.log(['', 'Sizes corrected by a random survey of the base (bench/surveys.ts):', ...SURVEY_HEADER, ...surveyTable].join('\n'));

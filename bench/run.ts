@@ -4,7 +4,8 @@
 // gbdt        bench/gbdt.ts: our boosted trees against XGBoost and scikit-learn (20 k, 200 k, 1 M rows)
 // features    bench/features.ts: the feature pipeline on a generated 1 M-customer world
 // projection  bench/projection.ts: `personas run` on the 100 k benchmark world (seed 1), with the
-//             reference pipeline's three variants (../shared/bench/reference.py)
+//             reference pipeline's three variants (../shared/bench/reference.py), and the sizes
+//             corrected by random surveys of the base (bench/surveys.ts)
 // api         bench/api.ts: REST latency on PostgreSQL (skipped without PostgreSQL)
 // jobs        bench/jobs.ts: batch scoring with 1, 2, 3 workers (skipped without PostgreSQL and Redis)
 // Not in the default suite, run by name with --only: soak (10 minutes of API load), learners
@@ -39,8 +40,8 @@ const BENCHMARKS: Benchmark[] = [
   {
     name: 'projection',
     script: 'bench/projection.ts',
-    args: ['--worlds', '.tmp/w100k-1', '--references', '--out', '.tmp/bench/projection'],
-    quick: ['--worlds', '.tmp/w20k-1', '--customers', '20000', '--references', '--out', '.tmp/bench/projection-quick'],
+    args: ['--worlds', '.tmp/w100k-1', '--references', '--surveys', '--out', '.tmp/bench/projection'],
+    quick: ['--worlds', '.tmp/w20k-1', '--customers', '20000', '--references', '--surveys', '--out', '.tmp/bench/projection-quick'],
     needs: [],
     suite: true,
   },

@@ -35,8 +35,9 @@ export function registerDemo(program: Command): void {
         progress.log(`next: personas features --data ${base.dir} --out ${join(opts.out, 'features')}`);
         return;
       }
-      // The demo knows every customer's true persona: the run is checked against it (evaluation.json), which the report shows.
-      await runProjection({ data: base.dir, personas: base.files.personas, out: opts.out, known: { file: base.files.truth, empty: 'none' } }, progress);
+      // The run is checked against the demo's survey, customers drawn at random who picked their
+      // portrait (evaluation.json, with each persona's size corrected by them), which the report shows.
+      await runProjection({ data: base.dir, personas: base.files.personas, out: opts.out, known: { file: base.files.survey, randomSample: true } }, progress);
       // Into the embedded store, so the API can serve it at once.
       const storeDir = join(opts.out, 'store');
       const db = await openStore({ databaseUrl: null, dataDir: storeDir });
@@ -52,5 +53,6 @@ export function registerDemo(program: Command): void {
       await writeReport(opts.out, workbook, { lang: 'en' });
       progress.log(`report: ${report}, its tables and every customer's persona in ${workbook} (personas report --run ${opts.out} --out FILE --lang fr for French)`);
       progress.log(`serve it: personas keys create --store ${storeDir} --name me --scopes read && personas serve --store ${storeDir}`);
+      progress.log(`check it against every customer's true persona: personas evaluate --run ${opts.out} --known ${base.files.truth} --empty none`);
     });
 }

@@ -9,7 +9,7 @@ import { InputError } from '../errors.ts';
 import { readColumnMap } from '../features/column-map.ts';
 import { readKnownFile } from '../features/known.ts';
 import { ASSIGNMENT_COLUMNS, type Evaluation } from '../models/artefacts.ts';
-import { evaluateRows, idKey, type LabelSource, type RunLabel } from '../models/personas/evaluate.ts';
+import { evaluateRows, idKey, sampleWarning, type LabelSource, type RunLabel } from '../models/personas/evaluate.ts';
 import { readRunArtefacts } from '../report/load.ts';
 import { recordEvaluation, splitCsvLine, storedLabels, versionDetail } from '../store/registry.ts';
 import type { Sql } from '../store/db.ts';
@@ -67,20 +67,22 @@ export function runLabels(path: string): LabelSource {
 interface KnownOptions {
   columns?: string;
   empty?: 'skip' | 'none';
+  /** The known customers were drawn at random from the base: the sizes are corrected by them. */
+  randomSample?: boolean;
 }
 
 /** Evaluates the run in `runDir` against the known-personas file `knownPath`. */
 export async function evaluateRun(runDir: string, knownPath: string, opts: KnownOptions = {}): Promise<Evaluation> {
-  const { manifest, metrics } = readRunArtefacts(runDir);
+  const { manifest, metrics, quantification } = readRunArtefacts(runDir);
   const rows = await readKnownFile(knownPath, opts.columns ? readColumnMap(opts.columns) : {});
-  return evaluateRows(rows, manifest, metrics, { file: knownPath, empty: opts.empty }, runLabels(join(runDir, 'assignments.csv')));
+  return evaluateRows(rows, manifest, metrics, { file: knownPath, empty: opts.empty, randomSample: opts.randomSample }, runLabels(join(runDir, 'assignments.csv')), quantification);
 }
 
 /** Evaluates published version `version` (null: the active one) against `knownPath`, from the store's labels. */
 export async function evaluateVersion(db: Sql, version: string | null, knownPath: string, opts: KnownOptions = {}): Promise<Evaluation> {
   const d = await versionDetail(db, version);
   const rows = await readKnownFile(knownPath, opts.columns ? readColumnMap(opts.columns) : {});
-  return evaluateRows(rows, d.manifest, d.metrics, { file: knownPath, empty: opts.empty }, storedLabels(db, d.version));
+  return evaluateRows(rows, d.manifest, d.metrics, { file: knownPath, empty: opts.empty, randomSample: opts.randomSample }, storedLabels(db, d.version), d.quantification);
 }
 
 /** Writes an evaluation to `file`, beside it first and renamed over it once complete. */
@@ -91,6 +93,12 @@ export function writeEvaluation(file: string, evaluation: Evaluation): void {
 }
 
 const pct = (v: number | null) => (v === null ? '-' : `${(100 * v).toFixed(1)} %`);
+
+/** Rows of cells as aligned columns: the first and the last to the left, the others to the right. */
+function columns(rows: string[][]): string[] {
+  const widths = rows[0].map((_, k) => Math.max(...rows.map((r) => r[k].length)));
+  return rows.map((r) => r.map((v, k) => (k === 0 || k === r.length - 1 ? v.padEnd(widths[k]) : v.padStart(widths[k]))).join('  ').trimEnd());
+}
 
 /** The evaluation in lines, for the terminal. */
 export function describeEvaluation(e: Evaluation): string[] {
@@ -114,8 +122,18 @@ export function describeEvaluation(e: Evaluation): string[] {
       p.verdict === 'optimistic' ? 'expected precision above the interval: optimistic' : p.verdict === 'pessimistic' ? 'expected precision below the interval' : p.verdict === 'too few' ? 'too few assigned to judge' : '',
     ]),
   ];
-  const widths = table[0].map((_, k) => Math.max(...table.map((r) => r[k].length)));
-  for (const r of table) lines.push(r.map((v, k) => (k === 0 || k === r.length - 1 ? v.padEnd(widths[k]) : v.padStart(widths[k]))).join('  ').trimEnd());
+  lines.push(...columns(table));
+  if (e.sizes.length) {
+    lines.push('', `each persona's size in the base, corrected by the ${e.matched} known customers (drawn at random from it):`);
+    lines.push(
+      ...columns([
+        ['persona', 'estimated by the models', 'corrected (95 % interval)', 'the sample alone (95 % interval)'],
+        ...e.sizes.map((z) => [z.persona, pct(z.estimated), `${pct(z.corrected)} (${pct(z.interval[0])} to ${pct(z.interval[1])})`, `${pct(z.sampleShare)} (${pct(z.sampleInterval[0])} to ${pct(z.sampleInterval[1])})`]),
+      ]),
+    );
+    const check = e.sampleCheck;
+    if (check && !check.random) lines.push(`warning: ${sampleWarning(check)}`);
+  }
   if (e.calibration.length) {
     lines.push('', 'the assigned by confidence (the share right should be about the mean confidence):');
     for (const b of e.calibration) lines.push(`  ${b.from.toFixed(1)} to ${b.to.toFixed(1)}: ${b.customers} assigned, mean confidence ${pct(b.meanConfidence)}, ${pct(b.right)} right`);
@@ -137,12 +155,13 @@ export function registerEvaluate(program: Command): void {
     .requiredOption('--known <file>', 'the known customers: columns customer_id and persona (a persona id or label, or none); CSV in any encoding or delimiter, or an Excel workbook')
     .option('--columns <file>', 'column file naming the known file\'s columns otherwise (known: { id_client: customer_id, portrait: persona })')
     .option('--empty <meaning>', 'an empty persona: skip (the row is left out) or none (the customer is none of the personas, as the demo\'s truth.csv writes it)', 'skip')
+    .option('--random-sample', "the known customers were drawn at random from the base (a survey of a random sample): each persona's size is then corrected by them, with its 95 % interval")
     .option('--out <file>', 'where to write the evaluation (default <run>/evaluation.json; with --model, none unless given)')
     .option('--json', 'print the evaluation as JSON'))
-    .action(async (o: StoreFlags & { run?: string; model?: string; known: string; columns?: string; empty: string; out?: string; json?: boolean }) => {
+    .action(async (o: StoreFlags & { run?: string; model?: string; known: string; columns?: string; empty: string; randomSample?: boolean; out?: string; json?: boolean }) => {
       if (o.empty !== 'skip' && o.empty !== 'none') throw new InputError('INPUT_INVALID', `--empty must be skip or none (got "${o.empty}")`, { field: 'empty' });
       if (!o.run === !o.model) throw new InputError('INPUT_INVALID', 'give --run DIR (a run directory) or --model VERSION (a published version)', { field: 'run' });
-      const opts = { columns: o.columns, empty: o.empty } as const;
+      const opts = { columns: o.columns, empty: o.empty, randomSample: o.randomSample === true } as const;
       let evaluation: Evaluation;
       if (o.model) {
         evaluation = await withStore(o, async (db) => {

@@ -74,7 +74,7 @@ export interface RunOptions {
   /** Trees, folds and bags (`--trees`, `--folds`, `--bags`), over the training defaults. */
   size?: TrainingSize;
   /** Customers whose persona is known: the run is checked against them (personas evaluate) into `<out>/evaluation.json`. */
-  known?: { file: string; empty?: 'skip' | 'none' };
+  known?: { file: string; empty?: 'skip' | 'none'; randomSample?: boolean };
 }
 
 /** The whole projection of a data directory into `opts.out`, with a summary on `progress`. */
@@ -106,7 +106,7 @@ export async function runProjection(opts: RunOptions, progress: Progress): Promi
   progress.log(`model ${projection.manifest.modelVersion}: ${opts.out}/assignments.csv, quantification.json, metrics.json, model/`);
   if (opts.known && knownRows) {
     progress.stage('known customers');
-    const evaluation = await evaluateRows(knownRows, projection.manifest, projection.metrics, opts.known, runLabels(join(opts.out, 'assignments.csv')));
+    const evaluation = await evaluateRows(knownRows, projection.manifest, projection.metrics, opts.known, runLabels(join(opts.out, 'assignments.csv')), projection.quantification);
     writeEvaluation(join(opts.out, 'evaluation.json'), evaluation);
     progress.log(`${evaluationLine(evaluation)} (${join(opts.out, 'evaluation.json')})`);
   }
@@ -124,10 +124,12 @@ export function registerRun(program: Command): void {
     .option('--learner <kind>', 'learner of every persona: gbdt, forest, mlp or ensemble (default: the persona file model.kind, else gbdt)')
     .option('--known <file>', 'customers whose persona is known (customer_id, persona): the run is checked against them into <out>/evaluation.json (personas evaluate)')
     .option('--empty <meaning>', 'with --known, an empty persona: skip (the row is left out) or none', 'skip')
-    .action(async (o: { data: string; personas: string; out: string; asOf?: string; columns?: string; seed: string; learner?: string; known?: string; empty: string } & TrainingFlags) => {
+    .option('--random-sample', "with --known, the known customers were drawn at random from the base (a survey of a random sample): each persona's size is then corrected by them, with its 95 % interval")
+    .action(async (o: { data: string; personas: string; out: string; asOf?: string; columns?: string; seed: string; learner?: string; known?: string; empty: string; randomSample?: boolean } & TrainingFlags) => {
       if (!/^-?\d+$/.test(o.seed)) throw new InputError('INPUT_INVALID', `--seed must be a whole number (got "${o.seed}")`, { field: 'seed' });
       if (o.empty !== 'skip' && o.empty !== 'none') throw new InputError('INPUT_INVALID', `--empty must be skip or none (got "${o.empty}")`, { field: 'empty' });
-      const { known, empty, ...rest } = o;
-      await runProjection({ ...rest, seed: Number(o.seed), size: trainingSize(o), ...(known ? { known: { file: known, empty } } : {}) }, terminalProgress());
+      if (o.randomSample && !o.known) throw new InputError('INPUT_INVALID', '--random-sample says how the --known customers were chosen: give --known FILE too', { field: 'random-sample' });
+      const { known, empty, randomSample, ...rest } = o;
+      await runProjection({ ...rest, seed: Number(o.seed), size: trainingSize(o), ...(known ? { known: { file: known, empty, randomSample: randomSample === true } } : {}) }, terminalProgress());
     });
 }

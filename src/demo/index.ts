@@ -1,9 +1,11 @@
 // `personas demo`: writes the demo base (customers, transactions, interactions, tiles,
-// first_names, personas.yaml, truth.csv) into a directory, atomically: everything is written to
+// first_names, personas.yaml, truth.csv, survey.csv) into a directory, atomically: everything is written to
 // a sibling temporary directory that replaces the target only when complete. A directory that is
 // not a previous demo output is never overwritten.
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { csvField } from '../features/formats.ts';
 import { InputError } from '../errors.ts';
 import { cellId, cellOf } from '../features/geo.ts';
 import { silentProgress, type Progress } from '../progress.ts';
@@ -17,6 +19,9 @@ import { TILE_HEADER, tileRow } from './tiles.ts';
 export { DEMO_AS_OF, PERSONA_IDS, DEMO_PERSONAS_YAML };
 
 export const DEMO_MARKER = '.personas-demo';
+
+/** The share of the demo's customers drawn at random for its survey (survey.csv): about 500 of the default 5,000. */
+export const SURVEY_SHARE = 0.1;
 
 export interface DemoOptions {
   customers?: number;
@@ -84,18 +89,30 @@ export async function writeDemoBase(outDir: string, opts: DemoOptions = {}): Pro
       transactions: join(tmp, 'transactions.csv'),
       interactions: join(tmp, 'interactions.csv'),
       truth: join(tmp, 'truth.csv'),
+      survey: join(tmp, 'survey.csv'),
     };
     const out = {
       customers: new LineFile(files.customers),
       transactions: new LineFile(files.transactions),
       interactions: new LineFile(files.interactions),
       truth: new LineFile(files.truth),
+      survey: new LineFile(files.survey),
     };
+    // The survey: customers drawn at random (each with SURVEY_SHARE's chance, by a draw of its own,
+    // so the base is the same with it or without), who picked the portrait most like them (its
+    // label) or none, as a consultant's survey export gives them (personas evaluate --random-sample).
+    const surveyDraw = new Random(seed * 104729 + 7);
+    const labels = new Map((parseYaml(DEMO_PERSONAS_YAML) as { personas: { id: string; label: string }[] }).personas.map((p) => [p.id, p.label]));
     const cells = generateCustomers(customers, seed, {
       customers: (l) => out.customers.line(l),
       transactions: (l) => out.transactions.line(l),
       interactions: (l) => out.interactions.line(l),
-      truth: (l) => out.truth.line(l),
+      truth: (l) => {
+        out.truth.line(l);
+        const [id, persona] = l.split(',');
+        if (id === 'customer_id') out.survey.line('customer_id,persona');
+        else if (surveyDraw.next() < SURVEY_SHARE) out.survey.line(`${id},${csvField(persona ? labels.get(persona)! : 'none')}`);
+      },
     });
     for (const f of Object.values(out)) f.close();
     progress.tick(1);
@@ -155,7 +172,7 @@ export async function writeDemoBase(outDir: string, opts: DemoOptions = {}): Pro
     rmSync(tmp, { recursive: true, force: true });
     throw err;
   }
-  const names = ['customers', 'transactions', 'interactions', 'tiles', 'first_names', 'personas', 'truth'];
+  const names = ['customers', 'transactions', 'interactions', 'tiles', 'first_names', 'personas', 'truth', 'survey'];
   const files = Object.fromEntries(names.map((n) => [n, join(outDir, n === 'personas' ? 'personas.yaml' : `${n}.csv`)]));
   return { dir: outDir, customers, files };
 }

@@ -61,7 +61,7 @@ export async function startRun(db: Db, queue: JobQueue, request: RunRequest): Pr
   if (knownRequest) {
     const rows = await readKnownFile(knownRequest.file, columnMap ?? {});
     knownPersonas(rows, spec.personas, knownRequest.file, knownRequest.empty);
-    known = { file: knownRequest.file, empty: knownRequest.empty, rows };
+    known = { file: knownRequest.file, empty: knownRequest.empty, randomSample: knownRequest.randomSample, rows };
   }
   const params: RunParams & { personaIds: string[] } = {
     ...rest,

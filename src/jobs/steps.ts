@@ -696,7 +696,7 @@ async function report(ctx: StepContext): Promise<Result> {
   const known = ctx.params.known;
   if (known) {
     ctx.progress.stage('known customers');
-    evaluation = await evaluateRows(known.rows, d.manifest, d.metrics, known, storedLabels(ctx.db, version));
+    evaluation = await evaluateRows(known.rows, d.manifest, d.metrics, known, storedLabels(ctx.db, version), d.quantification);
     await recordEvaluation(ctx.db, evaluation);
     ctx.progress.log(evaluationLine(evaluation));
   }

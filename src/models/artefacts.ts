@@ -192,6 +192,21 @@ export const EvaluationPersonaSchema = z.object({
 });
 export type EvaluationPersona = z.infer<typeof EvaluationPersonaSchema>;
 
+/**
+ * One persona's size in the base from a random sample of known customers: the models' estimated
+ * prevalence, the same corrected by the sample (the mean of membership minus probability over it
+ * added) with its 95 % interval, and the sample's own share with its Wilson interval.
+ */
+export const EvaluationSizeSchema = z.object({
+  persona: z.string(),
+  estimated: z.number(),
+  corrected: z.number(),
+  interval: z.tuple([z.number(), z.number()]),
+  sampleShare: z.number(),
+  sampleInterval: z.tuple([z.number(), z.number()]),
+});
+export type EvaluationSize = z.infer<typeof EvaluationSizeSchema>;
+
 /** A run's labels checked against customers whose persona is known (evaluation.json). */
 export const EvaluationSchema = z.object({
   /** The known-personas file. */
@@ -224,5 +239,15 @@ export const EvaluationSchema = z.object({
    * the confidences are probabilities. Absent from evaluations before session 37's last commits.
    */
   calibration: z.array(z.object({ from: z.number(), to: z.number(), customers: z.number().int(), meanConfidence: z.number(), right: z.number() })).default([]),
+  /** Whether the known customers were said to be drawn at random from the base (--random-sample); only then are the sizes corrected by them. */
+  randomSample: z.boolean().default(false),
+  /** With a random sample: each trained persona's size corrected by it (EvaluationSizeSchema). */
+  sizes: z.array(EvaluationSizeSchema).default([]),
+  /**
+   * With a random sample: Pearson's chi-square of the sample's labels against the base's (persona
+   * by persona, unassigned too); `random` false when p < 0.001, a sample spread too unlike the
+   * base's customers for the corrected sizes to be trusted.
+   */
+  sampleCheck: z.object({ statistic: z.number(), df: z.number().int(), p: z.number(), random: z.boolean() }).nullable().default(null),
 });
 export type Evaluation = z.infer<typeof EvaluationSchema>;

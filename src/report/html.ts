@@ -9,6 +9,7 @@ import { formatters } from './format.ts';
 import { TEXT, type Lang } from './labels.ts';
 import { OTHER_SEGMENTS, type ReportModel } from './model.ts';
 import type { Portrait } from './portraits.ts';
+import { formatP } from '../models/personas/evaluate.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -159,15 +160,23 @@ export function renderReportHtml(model: ReportModel): string {
     `<section id="${id}" aria-labelledby="h-${id}"><h2 id="h-${id}">${e(titles[id])}</h2>${body}</section>`;
 
   const total = model.quantification.reduce((s, r) => s + r.customers, 0);
+  // Sizes corrected by a random sample of known customers, beside the models' estimate.
+  const sized = new Map((model.evaluation?.sizes ?? []).map((z) => [z.persona, z]));
+  const interval = (v: number, [lo, hi]: [number, number]) => `${fmt.pct(v)} (${fmt.pct(lo)} – ${fmt.pct(hi)})`;
   const quantTable = `<table id="table-quantification"><caption>${e(t.quantification)}</caption>
-<thead><tr><th scope="col" class="text">${e(t.persona)}</th><th scope="col">${e(t.customers)}</th><th scope="col">${e(t.share)}</th><th scope="col">${e(t.revenue)}</th><th scope="col">${e(t.revenueShare)}</th><th scope="col">${e(t.meanConfidence)}</th><th scope="col">${e(t.estimatedPrevalence)}</th></tr></thead>
+<thead><tr><th scope="col" class="text">${e(t.persona)}</th><th scope="col">${e(t.customers)}</th><th scope="col">${e(t.share)}</th><th scope="col">${e(t.revenue)}</th><th scope="col">${e(t.revenueShare)}</th><th scope="col">${e(t.meanConfidence)}</th><th scope="col">${e(t.estimatedPrevalence)}</th>${sized.size ? `<th scope="col">${e(t.sizeFromSample)}</th>` : ''}</tr></thead>
 <tbody>${model.quantification
     .map(
       (r) =>
-        `<tr data-persona="${e(r.persona ?? '')}"${r.persona === null ? ' class="unassigned"' : ''}><th scope="row">${e(r.label)}</th>${num('customers', r.customers, fmt.count(r.customers))}${num('share', r.share, fmt.pct(r.share))}${num('revenue', r.revenue, fmt.eur(r.revenue))}${num('revenueShare', r.revenueShare, fmt.pct(r.revenueShare))}${num('meanConfidence', r.meanConfidence, fmt.decimal(r.meanConfidence))}${num('estimatedPrevalence', r.estimatedPrevalence, fmt.pct(r.estimatedPrevalence))}</tr>`,
+        `<tr data-persona="${e(r.persona ?? '')}"${r.persona === null ? ' class="unassigned"' : ''}><th scope="row">${e(r.label)}</th>${num('customers', r.customers, fmt.count(r.customers))}${num('share', r.share, fmt.pct(r.share))}${num('revenue', r.revenue, fmt.eur(r.revenue))}${num('revenueShare', r.revenueShare, fmt.pct(r.revenueShare))}${num('meanConfidence', r.meanConfidence, fmt.decimal(r.meanConfidence))}${num('estimatedPrevalence', r.estimatedPrevalence, fmt.pct(r.estimatedPrevalence))}${
+          sized.size ? (() => {
+            const z = r.persona === null ? undefined : sized.get(r.persona);
+            return z ? num('correctedSize', z.corrected, interval(z.corrected, z.interval)) : '<td></td>';
+          })() : ''
+        }</tr>`,
     )
     .join('\n')}</tbody>
-<tfoot><tr><th scope="row">${e(t.total)}</th>${num('customers', total, fmt.count(total))}<td></td>${num('revenue', model.totalRevenue, fmt.eur(model.totalRevenue))}<td></td><td></td><td></td></tr></tfoot></table>`;
+<tfoot><tr><th scope="row">${e(t.total)}</th>${num('customers', total, fmt.count(total))}<td></td>${num('revenue', model.totalRevenue, fmt.eur(model.totalRevenue))}<td></td><td></td><td></td>${sized.size ? '<td></td>' : ''}</tr></tfoot></table>`;
 
   const portraitBody = (p: Portrait) => {
     const persona = model.personas.find((x) => x.id === p.persona)!;
@@ -251,6 +260,14 @@ export function renderReportHtml(model: ReportModel): string {
             `<tr data-persona="${e(p.persona)}" data-verdict="${e(p.verdict)}"><th scope="row">${e(p.label)}</th>${num('known', p.known, fmt.count(p.known))}${num('assigned', p.assigned, fmt.count(p.assigned))}${num('correct', p.correct, fmt.count(p.correct))}${num('precision', p.precision, p.precision === null ? '–' : `${fmt.pct(p.precision)} (${fmt.pct(p.precisionInterval![0])} – ${fmt.pct(p.precisionInterval![1])})`)}${num('expectedPrecision', p.expectedPrecision, fmt.pct(p.expectedPrecision))}${num('recall', p.recall, fmt.pct(p.recall))}${num('knownShare', p.knownShare, fmt.pct(p.knownShare))}${num('meanProbability', p.meanProbability, fmt.pct(p.meanProbability))}<td class="text">${e(t.verdicts[p.verdict])}</td></tr>`,
         )
         .join('')}</tbody></table>${
+        ev.sizes.length
+          ? `<h3>${e(t.knownSizes)}</h3><p class="intro">${e(t.knownSizesIntro(fmt.count(ev.matched)))}</p>${
+              ev.sampleCheck && !ev.sampleCheck.random ? `<ul class="warnings" id="known-sample-check"><li>${e(t.sampleNotRandom(fmt.decimal(ev.sampleCheck.statistic, 1), String(ev.sampleCheck.df), formatP(ev.sampleCheck.p)))}</li></ul>` : ''
+            }<table id="table-known-sizes"><thead><tr><th scope="col" class="text">${e(t.persona)}</th><th scope="col">${e(t.estimatedByModels)}</th><th scope="col">${e(t.correctedSize)}</th><th scope="col">${e(t.sampleAlone)}</th></tr></thead><tbody>${ev.sizes
+              .map((z) => `<tr data-persona="${e(z.persona)}"><th scope="row">${e(z.label)}</th>${num('estimated', z.estimated, fmt.pct(z.estimated))}${num('corrected', z.corrected, interval(z.corrected, z.interval))}${num('sampleShare', z.sampleShare, interval(z.sampleShare, z.sampleInterval))}</tr>`)
+              .join('')}</tbody></table>`
+          : ''
+      }${
         ev.calibration.length
           ? `<h3>${e(t.knownCalibration)}</h3><table id="table-known-calibration"><thead><tr><th scope="col" class="text">${e(t.confidenceBin)}</th><th scope="col">${e(t.assigned)}</th><th scope="col">${e(t.meanConfidenceShort)}</th><th scope="col">${e(t.shareRight)}</th></tr></thead><tbody>${ev.calibration
               .map((b) => `<tr><th scope="row">${e(`${fmt.decimal(b.from, 1)} – ${fmt.decimal(b.to, 1)}`)}</th>${num('customers', b.customers, fmt.count(b.customers))}${num('meanConfidence', b.meanConfidence, fmt.pct(b.meanConfidence))}${num('right', b.right, fmt.pct(b.right))}</tr>`)
@@ -283,7 +300,7 @@ export function renderReportHtml(model: ReportModel): string {
 <body>
 <header class="report-header"><h1>${e(t.title)}</h1><p class="subtitle">${e(t.subtitle(model.modelVersion, model.asOf, fmt.count(model.customers)))}</p>${nav}</header>
 <main>
-${section('quantification', `<p class="intro">${e(t.quantificationIntro)}</p>${quantTable}<div class="charts">${chart('chart-quant-shares')}${chart('chart-quant-customers')}</div>`)}
+${section('quantification', `<p class="intro">${e(t.quantificationIntro)}</p>${sized.size ? `<p class="intro" id="quantification-corrected">${e(t.quantificationCorrected(fmt.count(model.evaluation!.matched)))}</p>` : ''}${quantTable}<div class="charts">${chart('chart-quant-shares')}${chart('chart-quant-customers')}</div>`)}
 ${section('portraits', portraits)}
 ${section('reach', `<p class="intro">${e(t.reachIntro)}</p><div class="charts">${chart('chart-reach')}${chart('chart-precision')}</div>${reachTable}${curveTable}`)}
 ${section('segments', `<p class="intro">${e(t.segmentsIntro)}</p><div class="charts">${chart('chart-segments')}</div>${segTable}`)}

@@ -179,6 +179,16 @@ const EN = {
   knownIntro: (file: string, matched: string, none: string, assigned: string, precision: string, coverage: string) =>
     `The run's labels of ${matched} customers whose persona is known (${file}${none}): ${assigned} of them assigned (${coverage}), ${precision} of those rightly. Per persona, the share of the known customers it assigned that are its own, with its 95 % interval, against the precision the run expected; its known members it found (recall). The known shares compare with the mean probabilities only if the known customers are a random sample of the base.`,
   knownNone: (n: string) => `, ${n} of them known to be none of the personas`,
+  knownSizes: 'Sizes in the base, corrected by the known customers',
+  knownSizesIntro: (n: string) =>
+    `The ${n} known customers were drawn at random from the base: each persona's size as the models estimate it (the mean probability over the base) is corrected by the mean gap between membership and probability among them, which holds whatever the models' errors; the interval is at 95 %. Beside it, the sample's own share, which does not use the models (a wider interval).`,
+  estimatedByModels: 'Estimated by the models',
+  correctedSize: 'Corrected (95 % interval)',
+  sampleAlone: 'The sample alone (95 % interval)',
+  sampleNotRandom: (statistic: string, df: string, p: string) =>
+    `These known customers' labels are spread unlike the base's (chi-square ${statistic} on ${df} degrees of freedom, p ${p}): they do not look drawn at random from it, and the corrected sizes hold only if they were.`,
+  quantificationCorrected: (n: string) => `The last column corrects each persona's size by ${n} customers drawn at random from the base whose persona is known (section “Checked against known customers”).`,
+  sizeFromSample: 'Size corrected by the sample (95 %)',
   knownCustomers: 'Known',
   right: 'Right',
   observedPrecision: 'Precision (95 % interval)',
@@ -275,6 +285,16 @@ const FR: typeof EN = {
   knownIntro: (file: string, matched: string, none: string, assigned: string, precision: string, coverage: string) =>
     `Les étiquettes de ${matched} clients dont le persona est connu (${file}${none}) : ${assigned} d’entre eux affectés (${coverage}), dont ${precision} à juste titre. Par persona, la part des clients connus qu’il a reçus qui sont bien les siens, avec son intervalle à 95 %, face à la précision attendue ; la part de ses membres connus qu’il a retrouvés (rappel). Les parts connues ne se comparent aux probabilités moyennes que si les clients connus sont un échantillon aléatoire de la base.`,
   knownNone: (n: string) => `, dont ${n} connus pour n’être aucun des personas`,
+  knownSizes: 'Tailles dans la base, corrigées par les clients connus',
+  knownSizesIntro: (n: string) =>
+    `Les ${n} clients connus ont été tirés au hasard dans la base : la taille de chaque persona estimée par les modèles (la probabilité moyenne sur la base) est corrigée de l’écart moyen entre appartenance et probabilité parmi eux, ce qui vaut quelles que soient les erreurs des modèles ; l’intervalle est à 95 %. À côté, la part propre à l’échantillon, qui n’utilise pas les modèles (un intervalle plus large).`,
+  estimatedByModels: 'Estimée par les modèles',
+  correctedSize: 'Corrigée (intervalle à 95 %)',
+  sampleAlone: 'L’échantillon seul (intervalle à 95 %)',
+  sampleNotRandom: (statistic: string, df: string, p: string) =>
+    `Les étiquettes de ces clients connus se répartissent autrement que celles de la base (khi-deux ${statistic} à ${df} degrés de liberté, p ${p}) : ils ne semblent pas tirés au hasard, et les tailles corrigées ne valent que s’ils l’ont été.`,
+  quantificationCorrected: (n: string) => `La dernière colonne corrige la taille de chaque persona par ${n} clients tirés au hasard dans la base dont le persona est connu (section « Contrôle sur des clients connus »).`,
+  sizeFromSample: 'Taille corrigée par l’échantillon (95 %)',
   knownCustomers: 'Connus',
   right: 'Justes',
   observedPrecision: 'Précision (intervalle à 95 %)',

@@ -109,7 +109,14 @@ export interface ReportModel {
   quality: QualityView[];
   warnings: ReportWarning[];
   /** The run checked against known customers, each persona and label named; null: not checked. */
-  evaluation: (Omit<Evaluation, 'personas' | 'confusion'> & { personas: (Evaluation['personas'][number] & { label: string })[]; confusion: (Evaluation['confusion'][number] & { knownLabel: string; assignedLabel: string })[] }) | null;
+  evaluation:
+    | (Omit<Evaluation, 'personas' | 'confusion' | 'sizes'> & {
+        personas: (Evaluation['personas'][number] & { label: string })[];
+        confusion: (Evaluation['confusion'][number] & { knownLabel: string; assignedLabel: string })[];
+        /** Each persona's size corrected by a random sample of known customers (empty: not a random sample). */
+        sizes: (Evaluation['sizes'][number] & { label: string })[];
+      })
+    | null;
   /** null: built without the run's features.json. */
   data: { customers: number; asOf: string; files: DataFileRow[]; suggestions: string[]; outliers: string[]; spellings: string[]; names: string[]; renamed: string[]; asOfCheck: string[] } | null;
 }
@@ -247,5 +254,6 @@ function evaluationView(e: Evaluation, labelOf: (id: string | null) => string, l
     ...e,
     personas: e.personas.map((p) => ({ ...p, label: labelOf(p.persona) })),
     confusion: e.confusion.map((c) => ({ ...c, knownLabel: c.known === null ? none : labelOf(c.known), assignedLabel: labelOf(c.assigned) })),
+    sizes: e.sizes.map((z) => ({ ...z, label: labelOf(z.persona) })),
   };
 }

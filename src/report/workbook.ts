@@ -21,6 +21,12 @@ interface SheetWords {
   quality: string;
   data: string;
   known: string;
+  /** The sizes corrected by a random sample of known customers, and their columns. */
+  sizes: string;
+  corrected: string;
+  sample: string;
+  sampleLow: string;
+  sampleHigh: string;
   precision: string;
   low: string;
   high: string;
@@ -46,6 +52,11 @@ const SHEETS: Record<Lang, SheetWords> = {
     quality: 'Model quality',
     data: 'Data',
     known: 'Known customers',
+    sizes: 'Sizes from the sample',
+    corrected: 'Corrected',
+    sample: 'Sample share',
+    sampleLow: 'Sample interval low (95 %)',
+    sampleHigh: 'Sample interval high (95 %)',
     precision: 'Precision',
     low: 'Interval low (95 %)',
     high: 'Interval high (95 %)',
@@ -69,6 +80,11 @@ const SHEETS: Record<Lang, SheetWords> = {
     quality: 'Qualité des modèles',
     data: 'Données',
     known: 'Clients connus',
+    sizes: 'Tailles par l’échantillon',
+    corrected: 'Corrigée',
+    sample: 'Part de l’échantillon',
+    sampleLow: 'Échantillon, intervalle bas (95 %)',
+    sampleHigh: 'Échantillon, intervalle haut (95 %)',
     precision: 'Précision',
     low: 'Intervalle bas (95 %)',
     high: 'Intervalle haut (95 %)',
@@ -187,6 +203,13 @@ export async function writeReportWorkbook(
         [[t.persona, 28], [t.knownCustomers, 10, INT], [t.assigned, 12, INT], [t.right, 10, INT], [w.precision, 12, PCT], [w.low, 20, PCT], [w.high, 20, PCT], [t.expectedPrecision, 20, PCT], [t.recall, 10, PCT], [t.knownShare, 14, PCT], [t.meanProbability, 18, PCT], [t.verdict, 30]],
         model.evaluation.personas.map((p) => [p.label, p.known, p.assigned, p.correct, p.precision, p.precisionInterval?.[0] ?? null, p.precisionInterval?.[1] ?? null, p.expectedPrecision, p.recall, p.knownShare, p.meanProbability, t.verdicts[p.verdict]]),
       );
+      if (model.evaluation.sizes.length) {
+        table(
+          w.sizes,
+          [[t.persona, 28], [t.estimatedByModels, 22, PCT], [w.corrected, 14, PCT], [w.low, 20, PCT], [w.high, 20, PCT], [w.sample, 14, PCT], [w.sampleLow, 26, PCT], [w.sampleHigh, 26, PCT]],
+          model.evaluation.sizes.map((z) => [z.label, z.estimated, z.corrected, z.interval[0], z.interval[1], z.sampleShare, z.sampleInterval[0], z.sampleInterval[1]]),
+        );
+      }
     }
     if (model.data) {
       table(

@@ -45,7 +45,7 @@ describe('npm run bench', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('| api | skipped: postgres not reachable at postgres://root@127.0.0.1:1/postgres (DATABASE_URL) |');
     expect(stdout).toContain('| jobs | skipped: postgres not reachable at postgres://root@127.0.0.1:1/postgres (DATABASE_URL), redis not reachable at redis://127.0.0.1:1 (REDIS_URL) |');
-    expect(stdout).toContain('| projection | would run: `npx tsx bench/projection.ts --worlds .tmp/w20k-1 --customers 20000 --references --out .tmp/bench/projection-quick` |');
+    expect(stdout).toContain('| projection | would run: `npx tsx bench/projection.ts --worlds .tmp/w20k-1 --customers 20000 --references --surveys --out .tmp/bench/projection-quick` |');
   }, 60_000);
 
   it('runs a benchmark and keeps its output in .tmp/bench/<name>.log', async () => {

@@ -5,7 +5,8 @@
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { EvaluationSchema, ManifestSchema } from '../../src/models/artefacts.ts';
+import { EvaluationSchema, ManifestSchema, QuantificationSchema } from '../../src/models/artefacts.ts';
+import { Random } from '../../src/random.ts';
 import { renderReportHtml } from '../../src/report/index.ts';
 import { openStore, versionReport } from '../../src/store/index.ts';
 import { runToEnd } from '../helpers/spawn.ts';
@@ -55,6 +56,8 @@ describe('personas evaluate', () => {
       ]);
     }
     expect(e.confusion.reduce((s, c) => s + c.customers, 0)).toBe(truth.length);
+    // Not said to be a random sample: no sizes corrected.
+    expect([e.randomSample, e.sizes, e.sampleCheck]).toEqual([false, [], null]);
     // The assigned by confidence, counted again from the assignment file's confidence column.
     const confident = table(join(run, 'assignments.csv')).filter((a) => a.persona && truth.some((t) => t.customer_id === a.customer_id));
     expect(e.calibration.reduce((s, b) => s + b.customers, 0)).toBe(confident.length);
@@ -135,6 +138,74 @@ describe('personas evaluate', () => {
     expect(neither.stderr).toContain('give --run DIR (a run directory) or --model VERSION (a published version)');
     const missing = await personas('evaluate', '--model', '19990101T000000Z-deadbeef', '--known', knownFile(3), '--store', store);
     expect(missing.stderr).toContain("model version '19990101T000000Z-deadbeef' is not published");
+  }, 180_000);
+
+  it("corrects each persona's size by known customers drawn at random, from the run's file or the store's labels, and flags a sample that is not", async () => {
+    const run = tempDir();
+    cpSync(runs.a, run, { recursive: true });
+    const truth = table(join(runs.data, 'truth.csv'));
+    // A quarter of the customers, drawn at random.
+    const rng = new Random(3);
+    const drawn = truth.filter(() => rng.next() < 0.25);
+    const known = join(tempDir(), 'survey.csv');
+    writeFileSync(known, ['customer_id,persona', ...drawn.map((t) => `${t.customer_id},${t.persona || 'none'}`)].join('\n') + '\n');
+    const r = await personas('evaluate', '--run', run, '--known', known, '--random-sample');
+    expect(r.status, r.stderr).toBe(0);
+    const e = EvaluationSchema.parse(JSON.parse(readFileSync(join(run, 'evaluation.json'), 'utf8')));
+    expect(e.randomSample).toBe(true);
+    expect(e.sampleCheck!.random).toBe(true);
+
+    // Counted again from the run's files: the estimate plus the sample's mean gap between membership and probability.
+    const q = QuantificationSchema.parse(JSON.parse(readFileSync(join(run, 'quantification.json'), 'utf8')));
+    const scores = new Map(table(join(run, 'assignments.csv')).map((a) => [a.customer_id, a]));
+    const trained = q.personas.filter((p) => p.persona !== null && p.estimatedPrevalence !== null);
+    expect(trained.length).toBeGreaterThan(1);
+    expect(e.sizes.map((z) => z.persona)).toEqual(trained.map((p) => p.persona));
+    for (const p of trained) {
+      const gaps = drawn.map((t) => (t.persona === p.persona ? 1 : 0) - Number(scores.get(t.customer_id)![`score_${p.persona}`]));
+      const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;
+      const z = e.sizes.find((x) => x.persona === p.persona)!;
+      expect(z.estimated).toBe(p.estimatedPrevalence);
+      // (The file's scores have 6 decimals.)
+      expect(z.corrected).toBeCloseTo(Math.min(1, Math.max(0, p.estimatedPrevalence! + mean)), 5);
+      expect(z.sampleShare).toBeCloseTo(drawn.filter((t) => t.persona === p.persona).length / drawn.length, 12);
+      expect(z.interval[0]).toBeLessThanOrEqual(z.corrected);
+      expect(z.interval[1]).toBeGreaterThanOrEqual(z.corrected);
+    }
+    expect(r.stdout).toContain(`each persona's size in the base, corrected by the ${drawn.length} known customers (drawn at random from it):`);
+    expect(r.stdout).toMatch(/^persona +estimated by the models +corrected \(95 % interval\) +the sample alone \(95 % interval\)$/m);
+
+    // The report: the corrected size beside each estimate, and the section's table.
+    const html = join(run, 'report.html');
+    expect((await personas('report', '--run', run, '--out', html)).status).toBe(0);
+    const page = readFileSync(html, 'utf8');
+    expect(page).toContain(`<p class="intro" id="quantification-corrected">The last column corrects each persona&#39;s size by ${drawn.length} customers drawn at random`);
+    for (const z of e.sizes) {
+      expect(page).toContain(`<td data-field="correctedSize" data-value="${z.corrected}">`);
+      expect(page).toMatch(new RegExp(`<tr data-persona="${z.persona}"><th scope="row">[^<]+</th><td data-field="estimated" data-value="${z.estimated}">`));
+    }
+    expect(page).not.toContain('id="known-sample-check"');
+
+    // From the store's labels, the same sizes.
+    const store = join(tempDir(), 'store');
+    const version = /^published (\S+):/.exec((await personas('publish', '--run', run, '--store', store)).stdout)![1];
+    const fromStore = EvaluationSchema.parse(JSON.parse((await personas('evaluate', '--model', version, '--known', known, '--random-sample', '--store', store, '--json')).stdout));
+    expect(fromStore.sizes).toEqual(e.sizes.map((z) => ({ ...z, corrected: expect.closeTo(z.corrected, 6), interval: [expect.closeTo(z.interval[0], 6), expect.closeTo(z.interval[1], 6)] })));
+
+    // Interviewees recruited among the customers one persona got: not a random sample, and said.
+    const first = trained[0].persona!;
+    const chosen = join(tempDir(), 'chosen.csv');
+    const picked = truth.filter((t) => scores.get(t.customer_id)!.persona === first).slice(0, 60);
+    writeFileSync(chosen, ['customer_id,persona', ...picked.map((t) => `${t.customer_id},${t.persona || 'none'}`)].join('\n') + '\n');
+    const biased = await personas('evaluate', '--run', run, '--known', chosen, '--random-sample');
+    expect(biased.stdout).toMatch(/^warning: the known customers' labels are spread unlike the base's \(chi-square [\d.]+ on \d+ degrees of freedom, p (=|<) [\d.e+-]+\): they do not look drawn at random from it/m);
+    expect((await personas('report', '--run', run, '--out', html)).status).toBe(0);
+    expect(readFileSync(html, 'utf8')).toContain('<ul class="warnings" id="known-sample-check"><li>These known customers&#39; labels are spread unlike the base&#39;s');
+
+    // The flag says how the known customers were chosen: without them it is an error.
+    const alone = await personas('run', '--data', runs.data, '--personas', join(runs.data, 'personas.yaml'), '--out', tempDir(), '--random-sample');
+    expect(alone.status).not.toBe(0);
+    expect(alone.stderr).toContain('--random-sample says how the --known customers were chosen: give --known FILE too');
   }, 180_000);
 
   it('names the line of a persona the run does not have, and of a customer given two', async () => {

@@ -4,7 +4,8 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { writeDemoBase } from '../../src/demo/index.ts';
+import { SURVEY_SHARE, writeDemoBase } from '../../src/demo/index.ts';
+import { knownPersonas } from '../../src/models/personas/evaluate.ts';
 import { parseCellId } from '../../src/features/geo.ts';
 import { buildFeatures } from '../../src/features/index.ts';
 import { tempDir } from '../helpers/world.ts';
@@ -24,10 +25,31 @@ describe('personas demo base', () => {
     await writeDemoBase(again, { customers: 600, seed: 4 });
     const other = join(tempDir(), 'data');
     await writeDemoBase(other, { customers: 600, seed: 5 });
-    for (const f of ['customers.csv', 'transactions.csv', 'interactions.csv', 'tiles.csv', 'first_names.csv', 'truth.csv']) {
+    for (const f of ['customers.csv', 'transactions.csv', 'interactions.csv', 'tiles.csv', 'first_names.csv', 'truth.csv', 'survey.csv']) {
       expect(read(again, f), f).toBe(read(dir, f));
     }
     expect(read(other, 'transactions.csv')).not.toBe(read(dir, 'transactions.csv'));
+  });
+
+  it('writes a survey: customers drawn at random with the portrait they picked, as the truth has it, read as known customers are', () => {
+    const truth = new Map(csv(dir, 'truth.csv').slice(1).map(([id, persona]) => [id, persona || null]));
+    const spec = parseYaml(read(dir, 'personas.yaml')) as { personas: { id: string; label: string }[] };
+    const rows = read(dir, 'survey.csv').trim().split('\n');
+    expect(rows[0]).toBe('customer_id,persona');
+    const { known } = knownPersonas(
+      rows.slice(1).map((l, k) => {
+        const [id, ...rest] = l.split(',');
+        return { customerId: id, value: rest.join(',').replace(/^"|"$/g, ''), line: k + 2 };
+      }),
+      spec.personas,
+      'survey.csv',
+    );
+    // About a tenth of the 600 customers (SURVEY_SHARE), each with the persona the truth gives them, by its label.
+    expect(known.size).toBeGreaterThan(600 * SURVEY_SHARE * 0.5);
+    expect(known.size).toBeLessThan(600 * SURVEY_SHARE * 1.6);
+    for (const [id, persona] of known) expect(persona, id).toBe(truth.get(id));
+    expect(rows.some((l) => /^D\d+,"[^"]+, [^"]+"$/.test(l))).toBe(true);
+    expect(rows.some((l) => /^D\d+,none$/.test(l))).toBe(true);
   });
 
   it("writes the contract's columns in every file", () => {

@@ -247,7 +247,7 @@ for (const variant of RUNNER_VARIANTS) {
       const bad = join(tempDir(), 'bad.csv');
       writeFileSync(bad, 'customer_id,persona\nD000001,Philippe\n');
       await expect(startRun(db, queue, { data, model: source, known: { file: bad } })).rejects.toThrow(`${bad}: column persona: 1 value(s) name no persona of the run (line 2 'Philippe')`);
-      const started = await startRun(db, queue, { data, model: source, partitions: 1, activate: false, known: { file: known, empty: 'none' } });
+      const started = await startRun(db, queue, { data, model: source, partitions: 1, activate: false, known: { file: known, empty: 'none', randomSample: true } });
       const end = await until(db, started.run.id, finished);
       expect(end.run.error).toBeNull();
       expect(end.run.status).toBe('done');
@@ -265,7 +265,12 @@ for (const variant of RUNNER_VARIANTS) {
       expect(evaluation.assigned).toBe(sample.filter(([id]) => labels.get(id) !== null).length);
       const report = end.jobs.find((j) => j.kind === 'report')!;
       expect(report.result).toMatchObject({ known: { matched: 375, assigned: evaluation.assigned, correct: evaluation.correct } });
-      expect(report.result!.log).toEqual([expect.stringMatching(new RegExp(`^checked against 375 known customers \\(.*known\\.csv\\): ${evaluation.assigned} assigned, `))]);
+      expect(report.result!.log).toEqual([expect.stringMatching(new RegExp(`^checked against 375 known customers \\(.*known\\.csv\\): ${evaluation.assigned} assigned, .*; each persona's size corrected by them \\(a random sample\\)$`))]);
+      // Said to be drawn at random: each trained persona's size in the version's quantification corrected by them.
+      const estimated = (await versionDetail(db, version)).quantification.personas.filter((p) => p.persona !== null && p.estimatedPrevalence !== null);
+      expect(evaluation.randomSample).toBe(true);
+      expect(evaluation.sizes.map((z) => [z.persona, z.estimated])).toEqual(estimated.map((p) => [p.persona, p.estimatedPrevalence]));
+      expect(evaluation.sampleCheck!.random).toBe(true);
     });
 
     it('retries a failing job, then fails the run with its error and leaves the active version alone', async () => {

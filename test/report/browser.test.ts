@@ -124,12 +124,13 @@ describe.skipIf(!hasChromium)('the report in headless Chromium', () => {
     }, 60_000);
   }
 
-  it('renders the check against known customers: its section in the contents, a row per persona, the mislabels', async () => {
-    // Every fifth customer of the demo base's truth, none written empty as truth.csv does.
+  it('renders the check against known customers: its section in the contents, a row per persona, the sizes they correct, the mislabels', async () => {
+    // Every fifth customer of the demo base's truth (as good as drawn at random), none written empty as truth.csv does.
     const known = join(dir, 'known.csv');
     const truth = readFileSync(join(runs.data, 'truth.csv'), 'utf8').trim().split('\n');
     writeFileSync(known, [truth[0], ...truth.slice(1).filter((_, i) => i % 5 === 0)].join('\n') + '\n');
-    const evaluation = await evaluateRun(runs.a, known, { empty: 'none' });
+    const evaluation = await evaluateRun(runs.a, known, { empty: 'none', randomSample: true });
+    expect(evaluation.sizes.length).toBeGreaterThan(1);
     const model = buildReportModel({ ...readRunArtefacts(runs.a), evaluation }, { lang: 'en' });
     const file = join(dir, 'report-known.html');
     writeFileSync(file, renderReportHtml(model));
@@ -143,6 +144,11 @@ describe.skipIf(!hasChromium)('the report in headless Chromium', () => {
     const bins = await page.$$eval('#table-known-calibration tbody tr td[data-field="customers"]', (tds) => tds.map((td) => Number(td.getAttribute('data-value'))));
     expect(bins).toEqual(evaluation.calibration.map((b) => b.customers));
     expect(bins.reduce((a, b) => a + b, 0)).toBe(evaluation.assigned);
+    // The sizes: a row per trained persona in the section, and the corrected size beside each estimate in the first table.
+    const sizes = await page.$$eval('#table-known-sizes tbody tr', (trs) => trs.map((r) => [r.getAttribute('data-persona'), Number(r.querySelector('td[data-field="corrected"]')!.getAttribute('data-value'))]));
+    expect(sizes).toEqual(evaluation.sizes.map((z) => [z.persona, z.corrected]));
+    expect(await page.locator('#table-quantification td[data-field="correctedSize"]').count()).toBe(evaluation.sizes.length);
+    expect(await page.locator('#quantification-corrected').isVisible()).toBe(true);
     await page.locator('section#known').screenshot({ path: join(outputDir, 'report-en-known.png') });
     await page.close();
     expect(problems).toEqual([]);

@@ -380,12 +380,14 @@ describe('personas demo --run', () => {
     expect(page).toContain(q.modelVersion);
     expect(page).toContain('class="portraits"');
     expect(rowCells(page, 'table-quantification', '').customers).toBe(String(q.personas.at(-1)!.customers));
-    // Checked against the base's true personas: every customer known, the report's section from evaluation.json.
+    // Checked against the base's survey (customers drawn at random who picked their portrait), the report's section from evaluation.json.
     const e = EvaluationSchema.parse(JSON.parse(readFileSync(join(out, 'evaluation.json'), 'utf8')));
-    expect([e.modelVersion, e.customers, e.matched]).toEqual([q.modelVersion, 800, 800]);
-    expect(e.assigned).toBe(q.personas.filter((p) => p.persona !== null).reduce((s, p) => s + p.customers, 0));
-    // (800 customers give every persona too few seeds: none assigned, no precision.)
-    expect(r.stdout + r.stderr).toContain(`checked against 800 known customers (${join(out, 'data', 'truth.csv')}): ${e.assigned} assigned, ${e.precision === null ? '-' : `${(100 * e.precision).toFixed(1)} %`} of them rightly, macro-F1 ${e.macroF1!.toFixed(3)} (${join(out, 'evaluation.json')})`);
+    const surveyed = readFileSync(join(out, 'data', 'survey.csv'), 'utf8').trim().split('\n').length - 1;
+    expect([e.modelVersion, e.customers, e.matched, e.randomSample]).toEqual([q.modelVersion, surveyed, surveyed, true]);
+    // (800 customers give every persona too few seeds: none assigned, no precision, no size to correct.)
+    expect(e.sizes.map((z) => z.persona)).toEqual(q.personas.filter((p) => p.persona !== null && p.estimatedPrevalence !== null).map((p) => p.persona));
+    expect(r.stdout + r.stderr).toContain(`checked against ${surveyed} known customers (${join(out, 'data', 'survey.csv')}): ${e.assigned} assigned, ${e.precision === null ? '-' : `${(100 * e.precision).toFixed(1)} %`} of them rightly, macro-F1 ${e.macroF1!.toFixed(3)}`);
+    expect(r.stdout + r.stderr).toContain(`check it against every customer's true persona: personas evaluate --run ${out} --known ${join(out, 'data', 'truth.csv')} --empty none`);
     expect(page).toContain('<section id="known"');
     // Its tables and every customer's persona as a workbook too: a zip holding the sheets.
     const workbook = readFileSync(join(out, 'report.xlsx'));

@@ -9,7 +9,7 @@ import ExcelJS from 'exceljs';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
 import { buildFeatures } from '../../src/features/index.ts';
-import { QuantificationSchema, RunMetricsSchema } from '../../src/models/artefacts.ts';
+import { EvaluationSchema, QuantificationSchema, RunMetricsSchema } from '../../src/models/artefacts.ts';
 import { buildReport, writeReportWorkbook } from '../../src/report/index.ts';
 import { tempDir } from '../helpers/world.ts';
 
@@ -83,6 +83,23 @@ describe('the report as an Excel workbook', () => {
       ['Contacts', null],
     ]);
   });
+
+  it('gives the check against known customers drawn at random, with the sizes they correct, in two sheets', async () => {
+    const run = tempDir('personas-xlsx-known-');
+    cpSync(runs.a, run, { recursive: true });
+    const truth = readFileSync(join(runs.data, 'truth.csv'), 'utf8').trim().split('\n');
+    const known = join(run, 'survey.csv');
+    writeFileSync(known, [truth[0], ...truth.slice(1).filter((_, i) => i % 4 === 1)].join('\n') + '\n');
+    await execFileP(process.execPath, [bin, 'evaluate', '--run', run, '--known', known, '--empty', 'none', '--random-sample']);
+    const e = EvaluationSchema.parse(JSON.parse(readFileSync(join(run, 'evaluation.json'), 'utf8')));
+    const out = join(run, 'report.xlsx');
+    await execFileP(process.execPath, [bin, 'report', '--run', run, '--out', out]);
+    const known2 = await readBook(out);
+    expect(known2.worksheets.map((s) => s.name)).toEqual(['Quantification', 'Segments', 'Model quality', 'Known customers', 'Sizes from the sample', 'Data', 'Assignments']);
+    const rows = sheetRows(known2.getWorksheet('Sizes from the sample')!);
+    expect(rows[0]).toEqual(['Persona', 'Estimated by the models', 'Corrected', 'Interval low (95 %)', 'Interval high (95 %)', 'Sample share', 'Sample interval low (95 %)', 'Sample interval high (95 %)']);
+    expect(rows.slice(1).map((r) => r.slice(1))).toEqual(e.sizes.map((z) => [z.estimated, z.corrected, ...z.interval, z.sampleShare, ...z.sampleInterval]));
+  }, 60_000);
 
   it('gives each persona model’s figures of metrics.json', () => {
     const rows = sheetRows(book.getWorksheet('Qualité des modèles')!).slice(1);

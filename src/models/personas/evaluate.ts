@@ -5,7 +5,7 @@
 // scientist compares versions by when the base has no truth.
 import { InputError } from '../../errors.ts';
 import type { KnownRow } from '../../features/known.ts';
-import type { Evaluation, EvaluationPersona, Manifest, RunMetrics } from '../artefacts.ts';
+import type { Evaluation, EvaluationPersona, EvaluationSize, Manifest, Quantification, RunMetrics } from '../artefacts.ts';
 
 /** Values of the persona column that say the customer is known to be none of the personas. */
 export const NONE_WORDS = ['none', 'aucun', 'aucune', 'aucun persona', 'no persona', 'other', 'autre', 'unassigned', 'non assigné', '-'];
@@ -41,6 +41,102 @@ export function idKey(id: string): string {
 export interface LabelSource {
   exact(ids: string[], personaIds: string[]): Promise<Map<string, RunLabel>>;
   byKey(keys: string[], personaIds: string[]): Promise<Map<string, { id: string; label: RunLabel }[]>>;
+}
+
+/** Below this p-value the known customers' labels are spread too unlike the base's to be taken for a random sample of it (Evaluation.sampleCheck). */
+export const SAMPLE_CHECK_P = 0.001;
+
+/** P(X >= x) for X chi-square with `df` degrees of freedom (the regularised upper incomplete gamma Q(df/2, x/2)). */
+export function chiSquareTail(x: number, df: number): number {
+  if (x <= 0) return 1;
+  const a = df / 2;
+  const z = x / 2;
+  const logFront = a * Math.log(z) - z - logGamma(a);
+  if (z < a + 1) {
+    // The series of the lower function P, then Q = 1 - P.
+    let term = 1 / a;
+    let sum = term;
+    for (let n = 1; n < 1000 && Math.abs(term) > Math.abs(sum) * 1e-15; n++) {
+      term *= z / (a + n);
+      sum += term;
+    }
+    return Math.max(0, 1 - sum * Math.exp(logFront));
+  }
+  // Q's continued fraction (modified Lentz).
+  let b = z + 1 - a;
+  let c = 1 / 1e-300;
+  let d = 1 / b;
+  let h = d;
+  for (let i = 1; i < 1000; i++) {
+    const an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (Math.abs(d) < 1e-300) d = 1e-300;
+    c = b + an / c;
+    if (Math.abs(c) < 1e-300) c = 1e-300;
+    d = 1 / d;
+    const step = d * c;
+    h *= step;
+    if (Math.abs(step - 1) < 1e-15) break;
+  }
+  return Math.min(1, Math.exp(logFront) * h);
+}
+
+/** ln Γ(x) for x > 0 (Lanczos, g = 7). */
+function logGamma(x: number): number {
+  const g = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
+  const y = x - 1;
+  let a = g[0];
+  const t = y + 7.5;
+  for (let i = 1; i < 9; i++) a += g[i] / (y + i);
+  return 0.5 * Math.log(2 * Math.PI) + (y + 0.5) * Math.log(t) - t + Math.log(a);
+}
+
+/**
+ * Each persona's size in the base from a random sample of known customers: the models' estimate
+ * (the mean probability over the base) corrected by the sample's mean gap between membership and
+ * probability, a difference estimator (prediction-powered inference, Angelopoulos et al. 2023),
+ * unbiased whatever the probabilities' errors, with a 95 % normal interval narrowed by the share
+ * of the base the sample is (a census has none); beside it the sample's own share with its Wilson
+ * interval, which does not use the models.
+ */
+export function correctedSizes(
+  gaps: { persona: string; estimated: number | null; sum: number; squares: number; members: number }[],
+  sample: number,
+  base: number,
+): EvaluationSize[] {
+  const finite = 1 - Math.min(1, sample / Math.max(base, 1));
+  return gaps.flatMap((g) => {
+    if (g.estimated === null || sample === 0) return [];
+    const mean = g.sum / sample;
+    const variance = sample > 1 ? Math.max(0, (g.squares - sample * mean * mean) / (sample - 1)) : Infinity;
+    const half = 1.96 * Math.sqrt((variance / sample) * finite);
+    const corrected = g.estimated + mean;
+    const clamp = (v: number) => (Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : v > 0 ? 1 : 0);
+    return [{ persona: g.persona, estimated: g.estimated, corrected: clamp(corrected), interval: [clamp(corrected - half), clamp(corrected + half)] as [number, number], sampleShare: g.members / sample, sampleInterval: wilson(g.members, sample) }];
+  });
+}
+
+/**
+ * Whether the sample's labels (customers per assigned persona, unassigned last) are spread as the
+ * base's are: Pearson's chi-square against the base's shares. A random sample of the base passes
+ * but for one time in 1 / SAMPLE_CHECK_P; interviewees chosen for their profile rarely do.
+ */
+export function sampleCheck(sampleLabels: number[], baseLabels: number[]): { statistic: number; df: number; p: number; random: boolean } {
+  const n = sampleLabels.reduce((a, b) => a + b, 0);
+  const total = baseLabels.reduce((a, b) => a + b, 0);
+  let statistic = 0;
+  let cells = 0;
+  sampleLabels.forEach((observed, k) => {
+    if (baseLabels[k] <= 0 || total <= 0) return;
+    const expected = (n * baseLabels[k]) / total;
+    statistic += ((observed - expected) * (observed - expected)) / expected;
+    cells++;
+  });
+  const df = Math.max(1, cells - 1);
+  const p = chiSquareTail(statistic, df);
+  return { statistic, df, p, random: p >= SAMPLE_CHECK_P };
 }
 
 /** The 95 % Wilson interval of `k` successes out of `n`. */
@@ -123,7 +219,19 @@ export function evaluateKnown(
   known: Map<string, string | null>,
   labelOf: (id: string) => RunLabel | undefined,
   personas: readonly { id: string; expectedPrecision: number | null }[],
-  meta: { file: string; modelVersion: string; empty: number; repeated: number; reformatted?: number },
+  meta: {
+    file: string;
+    modelVersion: string;
+    empty: number;
+    repeated: number;
+    reformatted?: number;
+    /**
+     * Given when the known customers were drawn at random from the base: its customers, each
+     * persona's estimated prevalence (in `personas`' order; null: not trained) and its customers
+     * per label (the personas', then the unassigned): the sizes are then corrected by the sample.
+     */
+    base?: { customers: number; prevalence: (number | null)[]; labels: number[] };
+  },
 ): Evaluation {
   const notInRun: string[] = [];
   const pairs = new Map<string, number>();
@@ -134,6 +242,9 @@ export function evaluateKnown(
   let correct = 0;
   // The assigned known customers by their confidence (the assigned persona's probability), a tenth at a time.
   const bins = Array.from({ length: CONFIDENCE_BINS }, () => ({ customers: 0, confidence: 0, right: 0 }));
+  // Per persona, the sum of (member - probability) and of its squares, and the members (correctedSizes); the labels of the sample.
+  const gaps = personas.map((p) => ({ persona: p.id, estimated: null as number | null, sum: 0, squares: 0, members: 0 }));
+  const sampleLabels = new Array<number>(personas.length + 1).fill(0);
   for (const [id, truth] of known) {
     const label = labelOf(id);
     if (!label) {
@@ -141,6 +252,14 @@ export function evaluateKnown(
       continue;
     }
     matched++;
+    personas.forEach((p, k) => {
+      const member = truth === p.id ? 1 : 0;
+      const gap = member - (Number.isFinite(label.scores[k]) ? label.scores[k] : 0);
+      gaps[k].sum += gap;
+      gaps[k].squares += gap * gap;
+      gaps[k].members += member;
+    });
+    sampleLabels[label.persona === null ? personas.length : (index.get(label.persona) ?? personas.length)]++;
     const key = JSON.stringify([truth, label.persona]);
     pairs.set(key, (pairs.get(key) ?? 0) + 1);
     if (truth !== null && index.has(truth)) perPersona[index.get(truth)!].known++;
@@ -195,6 +314,8 @@ export function evaluateKnown(
     return { known: k, assigned: a, customers };
   });
   confusion.sort((x, y) => y.customers - x.customers || String(x.known).localeCompare(String(y.known)) || String(x.assigned).localeCompare(String(y.assigned)));
+  const base = meta.base;
+  if (base) base.prevalence.forEach((v, k) => (gaps[k].estimated = v));
   return {
     file: meta.file,
     modelVersion: meta.modelVersion,
@@ -216,6 +337,9 @@ export function evaluateKnown(
     calibration: bins.flatMap((b, k) =>
       b.customers ? [{ from: k / CONFIDENCE_BINS, to: (k + 1) / CONFIDENCE_BINS, customers: b.customers, meanConfidence: b.confidence / b.customers, right: b.right / b.customers }] : [],
     ),
+    randomSample: base !== undefined,
+    sizes: base ? correctedSizes(gaps, matched, base.customers) : [],
+    sampleCheck: base ? sampleCheck(sampleLabels, base.labels) : null,
   };
 }
 
@@ -228,8 +352,10 @@ export async function evaluateRows(
   rows: KnownRow[],
   manifest: Pick<Manifest, 'modelVersion' | 'personas'>,
   metrics: Pick<RunMetrics, 'personas'>,
-  source: { file: string; empty?: 'skip' | 'none' },
+  source: { file: string; empty?: 'skip' | 'none'; randomSample?: boolean },
   labelsOf: LabelSource,
+  /** The model's quantification: with `source.randomSample`, the sizes it estimated are corrected by the known customers. */
+  quantification?: Pick<Quantification, 'customers' | 'personas'>,
 ): Promise<Evaluation> {
   const { known, empty, repeated } = knownPersonas(rows, manifest.personas, source.file, source.empty);
   const ids = manifest.personas.map((p) => p.id);
@@ -247,15 +373,36 @@ export async function evaluateRows(
     }
   }
   const expected = new Map(metrics.personas.map((p) => [p.persona, p.status === 'trained' ? p.expectedPrecision : null]));
+  let base: { customers: number; prevalence: (number | null)[]; labels: number[] } | undefined;
+  if (source.randomSample) {
+    if (!quantification) throw new Error('evaluateRows: a random sample needs the model quantification to correct');
+    const row = (id: string | null) => quantification.personas.find((r) => r.persona === id);
+    base = {
+      customers: quantification.customers,
+      prevalence: ids.map((id) => row(id)?.estimatedPrevalence ?? null),
+      labels: [...ids.map((id) => row(id)?.customers ?? 0), row(null)?.customers ?? 0],
+    };
+  }
   return evaluateKnown(
     known,
     (id) => labels.get(id),
     ids.map((id) => ({ id, expectedPrecision: expected.get(id) ?? null })),
-    { file: source.file, modelVersion: manifest.modelVersion, empty, repeated, reformatted },
+    { file: source.file, modelVersion: manifest.modelVersion, empty, repeated, reformatted, base },
   );
+}
+
+/** A p-value as said: `= 0.012`, `= 3.1e-79`, `< 1e-300` (beyond a double's reach). */
+export function formatP(p: number): string {
+  return p < 1e-300 ? '< 1e-300' : p < 0.001 ? `= ${p.toExponential(1)}` : `= ${p.toFixed(3)}`;
+}
+
+/** What a failed sample check says (Evaluation.sampleCheck). */
+export function sampleWarning(check: NonNullable<Evaluation['sampleCheck']>): string {
+  return `the known customers' labels are spread unlike the base's (chi-square ${check.statistic.toFixed(1)} on ${check.df} degrees of freedom, p ${formatP(check.p)}): they do not look drawn at random from it, and the corrected sizes hold only if they were`;
 }
 
 /** An evaluation in one line, for a run's log. */
 export function evaluationLine(e: Evaluation): string {
-  return `checked against ${e.matched} known customers (${e.file}): ${e.assigned} assigned, ${e.precision === null ? '-' : `${(100 * e.precision).toFixed(1)} %`} of them rightly, macro-F1 ${e.macroF1?.toFixed(3) ?? '-'}`;
+  const sizes = e.sizes.length ? `; each persona's size corrected by them (a random sample)${e.sampleCheck && !e.sampleCheck.random ? `, but ${sampleWarning(e.sampleCheck)}` : ''}` : '';
+  return `checked against ${e.matched} known customers (${e.file}): ${e.assigned} assigned, ${e.precision === null ? '-' : `${(100 * e.precision).toFixed(1)} %`} of them rightly, macro-F1 ${e.macroF1?.toFixed(3) ?? '-'}${sizes}`;
 }

@@ -3,7 +3,8 @@
 // small hand-made case.
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../../src/errors.ts';
-import { evaluateKnown, evaluateRows, idKey, knownPersonas, wilson, type LabelSource, type RunLabel } from '../../../src/models/personas/evaluate.ts';
+import { chiSquareTail, correctedSizes, evaluateKnown, evaluateRows, idKey, knownPersonas, SAMPLE_CHECK_P, sampleWarning, wilson, type LabelSource, type RunLabel } from '../../../src/models/personas/evaluate.ts';
+import { Random } from '../../../src/random.ts';
 
 const PERSONAS = [
   { id: 'urban_digital', label: 'Léa, jeune urbaine connectée' },
@@ -138,5 +139,106 @@ describe('a run checked against known customers', () => {
     expect([judge(0.99), judge(0.4), judge(0.7)]).toEqual(['optimistic', 'pessimistic', 'consistent']);
     // No known customer in the run: said, with the ids.
     expect(() => evaluateKnown(new Map([['x', 'urban_digital']]), () => undefined, [], { file: 'k.csv', modelVersion: 'v1', empty: 0, repeated: 0 })).toThrow(/k\.csv: none of its 1 customers is in the run's assignment file \('x'\)/);
+  });
+});
+
+describe('sizes corrected by a random sample of known customers', () => {
+  it('gives the textbook chi-square tail probabilities', () => {
+    expect(chiSquareTail(3.841, 1)).toBeCloseTo(0.05, 4);
+    expect(chiSquareTail(6.635, 1)).toBeCloseTo(0.01, 4);
+    expect(chiSquareTail(12.592, 6)).toBeCloseTo(0.05, 4);
+    expect(chiSquareTail(2.204, 6)).toBeCloseTo(0.9, 3);
+    expect(chiSquareTail(46.963, 20)).toBeCloseTo(0.0006, 4);
+    expect(chiSquareTail(0, 3)).toBe(1);
+    expect(chiSquareTail(400, 6)).toBeLessThan(1e-80);
+  });
+
+  /**
+   * A base of 40,000 customers, 20 % of them members of a persona whose model is off in a way no
+   * label-free check sees: half its members get 0.9 and the other half 0.1, the non-members 0.15,
+   * so the mean probability says 0.22 for a true 0.20.
+   */
+  const base = (() => {
+    const rng = new Random(5);
+    const customers = Array.from({ length: 40_000 }, (_, i) => {
+      const member = rng.next() < 0.2;
+      return { id: `c${i}`, member, score: member ? (rng.next() < 0.5 ? 0.9 : 0.1) : 0.15 };
+    });
+    const truth = customers.filter((c) => c.member).length / customers.length;
+    const estimated = customers.reduce((s, c) => s + c.score, 0) / customers.length;
+    const assigned = customers.filter((c) => c.score > 0.5).length;
+    return { customers, truth, estimated, labels: [assigned, customers.length - assigned] };
+  })();
+  const evaluateSample = (ids: string[]) => {
+    const byId = new Map(base.customers.map((c) => [c.id, c]));
+    const known = new Map(ids.map((id) => [id, byId.get(id)!.member ? 'urban_digital' : null]));
+    return evaluateKnown(
+      known,
+      (id) => {
+        const c = byId.get(id)!;
+        return { persona: c.score > 0.5 ? 'urban_digital' : null, scores: [c.score] };
+      },
+      [{ id: 'urban_digital', expectedPrecision: 0.9 }],
+      { file: 'survey.csv', modelVersion: 'v1', empty: 0, repeated: 0, base: { customers: base.customers.length, prevalence: [base.estimated], labels: base.labels } },
+    );
+  };
+
+  it('corrects the models\' estimate to the true size, its 95 % interval holding it about 95 times in 100', () => {
+    expect(base.estimated - base.truth).toBeGreaterThan(0.015);
+    const rng = new Random(11);
+    let held = 0;
+    let error = 0;
+    const draws = 200;
+    for (let d = 0; d < draws; d++) {
+      const ids = new Set<string>();
+      while (ids.size < 1000) ids.add(`c${rng.int(base.customers.length)}`);
+      const e = evaluateSample([...ids]);
+      expect(e.randomSample).toBe(true);
+      const [size] = e.sizes;
+      expect(size.estimated).toBe(base.estimated);
+      if (size.interval[0] <= base.truth && base.truth <= size.interval[1]) held++;
+      error += Math.abs(size.corrected - base.truth);
+      // The sample's labels are spread as the base's.
+      if (d < 20) expect(e.sampleCheck!.random).toBe(true);
+    }
+    expect(held / draws).toBeGreaterThan(0.9);
+    expect(held / draws).toBeLessThan(0.99);
+    // Unbiased, and nearer than the models alone.
+    expect(error / draws).toBeLessThan((base.estimated - base.truth) / 2);
+  });
+
+  it('holds exactly for a census, and flags a sample chosen among the assigned', () => {
+    const census = evaluateSample(base.customers.map((c) => c.id));
+    expect(census.sizes[0].corrected).toBeCloseTo(base.truth, 12);
+    expect(census.sizes[0].interval[0]).toBeCloseTo(base.truth, 12);
+    expect(census.sizes[0].interval[1]).toBeCloseTo(base.truth, 12);
+    expect(census.sizes[0].sampleShare).toBeCloseTo(base.truth, 12);
+    // Interviewees recruited among the customers the run assigned: not a random sample, and said.
+    const chosen = evaluateSample(base.customers.filter((c) => c.score > 0.5).slice(0, 300).map((c) => c.id));
+    expect(chosen.sampleCheck!.random).toBe(false);
+    expect(chosen.sampleCheck!.p).toBeLessThan(SAMPLE_CHECK_P);
+    expect(sampleWarning(chosen.sampleCheck!)).toMatch(/^the known customers' labels are spread unlike the base's \(chi-square [\d.]+ on 1 degrees of freedom, p (= [\d.]+e-\d+|< 1e-300)\): they do not look drawn at random/);
+    // Without a base, no sizes: the known customers are not said to be a random sample.
+    const plain = evaluateKnown(new Map([['c1', null]]), () => ({ persona: null, scores: [0.1] }), [{ id: 'urban_digital', expectedPrecision: 0.9 }], { file: 'k.csv', modelVersion: 'v1', empty: 0, repeated: 0 });
+    expect([plain.randomSample, plain.sizes, plain.sampleCheck]).toEqual([false, [], null]);
+  });
+
+  it('leaves out a persona without an estimate, and computes the interval as written', () => {
+    const sizes = correctedSizes(
+      [
+        { persona: 'a', estimated: 0.3, sum: 0.5, squares: 2.5, members: 3 },
+        { persona: 'b', estimated: null, sum: 0, squares: 0, members: 0 },
+      ],
+      10,
+      100,
+    );
+    expect(sizes).toHaveLength(1);
+    const mean = 0.05;
+    const variance = (2.5 - 10 * mean * mean) / 9;
+    const half = 1.96 * Math.sqrt((variance / 10) * 0.9);
+    expect(sizes[0].corrected).toBeCloseTo(0.35, 12);
+    expect(sizes[0].interval[0]).toBeCloseTo(0.35 - half, 12);
+    expect(sizes[0].interval[1]).toBeCloseTo(0.35 + half, 12);
+    expect(sizes[0].sampleInterval).toEqual(wilson(3, 10));
   });
 });
