@@ -141,9 +141,11 @@ export function createApp(opts: AppOptions) {
           personas: d.manifest.personas.map((p) => {
             const q = d.quantification.personas.find((r) => r.persona === p.id);
             const m = d.metrics.personas.find((r) => r.persona === p.id);
+            const size = d.evaluation?.sizes.find((z) => z.persona === p.id);
             return {
               id: p.id, label: p.label, description: p.description, status: p.status, reason: p.reason ?? null, threshold: p.threshold ?? null,
               customers: q?.customers ?? 0, share: q?.share ?? 0, revenueShare: q?.revenueShare ?? 0, estimatedPrevalence: q?.estimatedPrevalence ?? null,
+              correctedSize: size ? { share: size.corrected, interval: size.interval, knownCustomers: d.evaluation!.matched } : null,
               seeds: m?.seeds ?? null, validationAuc: m?.validationAuc ?? null,
             };
           }),

@@ -89,6 +89,10 @@ export const PersonaInfo = z.object({
   share: z.number(),
   revenueShare: z.number(),
   estimatedPrevalence: z.number().nullable(),
+  correctedSize: z
+    .object({ share: z.number(), interval: z.tuple([z.number(), z.number()]), knownCustomers: z.number().int() })
+    .nullable()
+    .describe("The share of the base the persona holds, its estimated prevalence corrected by customers drawn at random whose persona is known, with its 95 % interval (personas evaluate --random-sample); null when the version was not checked against such a sample"),
   seeds: z.number().int().nullable(),
   validationAuc: z.number().nullable(),
 });

@@ -1,13 +1,16 @@
 // Every route, status and scope of the REST API, on embedded PGlite and on the real PostgreSQL.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../src/api/index.ts';
 import { buildFeatures, type FeatureTable } from '../../src/features/index.ts';
 import { loadSavedProjection } from '../../src/models/personas/index.ts';
+import { evaluateVersion } from '../../src/cli/evaluate.ts';
 import { activateVersion, createKey, publishRun, revokeKey, runSource, type Db } from '../../src/store/index.ts';
+import { recordEvaluation } from '../../src/store/registry.ts';
 import { STORE_VARIANTS } from '../helpers/stores.ts';
+import { tempDir } from '../helpers/world.ts';
 
 const runs = inject('runs');
 type App = ReturnType<typeof createApp>;
@@ -162,7 +165,20 @@ for (const variant of STORE_VARIANTS) {
       for (const p of personas.body.personas) {
         const row = q.personas.find((r: { persona: string }) => r.persona === p.id);
         expect(p.customers).toBe(row?.customers ?? 0);
+        // Not checked against customers drawn at random: no corrected size.
+        expect(p.correctedSize).toBeNull();
       }
+      // Version B checked against a random sample of known customers: each trained persona's size corrected by them.
+      const truth = readFileSync(join(runs.data, 'truth.csv'), 'utf8').trim().split('\n');
+      const known = join(tempDir(), 'survey.csv');
+      writeFileSync(known, [truth[0], ...truth.slice(1).filter((_, i) => i % 3 === 2)].join('\n') + '\n');
+      const evaluation = await evaluateVersion(db, versionB, known, { empty: 'none', randomSample: true });
+      await recordEvaluation(db, evaluation);
+      const checked = (await request(app).get(`/v1/personas?version=${versionB}`).set(auth('read'))).body as { personas: { id: string; correctedSize: unknown }[] };
+      expect(evaluation.sizes.length).toBeGreaterThan(0);
+      expect(checked.personas.filter((p) => p.correctedSize !== null).map((p) => [p.id, p.correctedSize])).toEqual(
+        evaluation.sizes.map((z) => [z.persona, { share: z.corrected, interval: z.interval, knownCustomers: evaluation.matched }]),
+      );
       const plain = await request(app).get('/v1/quantification').set(auth('read'));
       expect(plain.body).toEqual({ modelVersion: q.modelVersion, customers: q.customers, personas: q.personas });
       const bySegment = await request(app).get('/v1/quantification?by=segment').set(auth('read'));
