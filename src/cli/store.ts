@@ -83,8 +83,10 @@ export function describeModelChanges(c: ModelChanges): string[] {
     const [a, b] = [side(p.from, pick), side(p.to, pick)];
     return a === b ? a : `${a} -> ${b}`;
   };
+  // The share corrected by a random sample of known customers, where either version has one.
+  const corrected = c.personas.some((p) => p.from?.correctedShare != null || p.to?.correctedShare != null);
   const rows = [
-    ['persona', 'seeds', 'validation AUC', 'c', 'threshold', 'expected precision', 'assigned', 'estimated share'],
+    ['persona', 'seeds', 'validation AUC', 'c', 'threshold', 'expected precision', 'assigned', 'estimated share', ...(corrected ? ['corrected share'] : [])],
     ...c.personas.map((p) => [
       p.persona,
       pair(p, (f) => thousands(f.seeds)),
@@ -94,6 +96,7 @@ export function describeModelChanges(c: ModelChanges): string[] {
       pair(p, (f) => figure(f.expectedPrecision)),
       pair(p, (f) => percent(f.coverage)),
       pair(p, (f) => percent(f.estimatedPrevalence)),
+      ...(corrected ? [pair(p, (f) => percent(f.correctedShare))] : []),
     ]),
   ];
   const widths = rows[0].map((_, k) => Math.max(...rows.map((r) => r[k].length)));

@@ -3,7 +3,7 @@
 // before activating a retrained version: a persona whose rule was edited, a learner or a seed
 // changed, a threshold that moved, a validation AUC that fell, a persona now skipped.
 import { parse as parseYaml } from 'yaml';
-import type { Manifest, PersonaMetrics, RunMetrics } from '../models/artefacts.ts';
+import type { Evaluation, Manifest, PersonaMetrics, RunMetrics } from '../models/artefacts.ts';
 import type { Sql } from './db.ts';
 import { versionDetail } from './registry.ts';
 
@@ -26,6 +26,8 @@ export interface PersonaFigures {
   coverage: number;
   /** Its estimated share of the base. */
   estimatedPrevalence: number | null;
+  /** That share corrected by known customers drawn at random (personas evaluate --random-sample); null without such a check. */
+  correctedShare: number | null;
 }
 
 export interface PersonaModelChange {
@@ -57,7 +59,7 @@ export interface ModelChanges {
   personas: PersonaModelChange[];
 }
 
-const figures = (p: PersonaMetrics): PersonaFigures => ({
+const figures = (p: PersonaMetrics, evaluation: Evaluation | null): PersonaFigures => ({
   status: p.status,
   seeds: p.seeds,
   validationAuc: p.validationAuc,
@@ -66,6 +68,7 @@ const figures = (p: PersonaMetrics): PersonaFigures => ({
   expectedPrecision: p.expectedPrecision,
   coverage: p.coverage,
   estimatedPrevalence: p.estimatedPrevalence,
+  correctedShare: evaluation?.sizes.find((z) => z.persona === p.persona)?.corrected ?? null,
 });
 
 /** Each persona's entry of a persona file by id, as written (an unreadable file gives none: its hash says it changed). */
@@ -132,7 +135,7 @@ export async function modelChanges(db: Sql, from: string | null, to: string | nu
     const definition = ea && eb ? [...new Set([...Object.keys(eb), ...Object.keys(ea)])].filter((k) => JSON.stringify(ea[k]) !== JSON.stringify(eb[k])) : [];
     const ma = metricsA.get(persona);
     const mb = metricsB.get(persona);
-    return { persona, from: ma ? figures(ma) : null, to: mb ? figures(mb) : null, definition };
+    return { persona, from: ma ? figures(ma, a.evaluation) : null, to: mb ? figures(mb, b.evaluation) : null, definition };
   });
   const brief = (e: typeof a.evaluation): KnownFigures | null => (e ? { file: e.file, matched: e.matched, coverage: e.coverage, precision: e.precision, macroF1: e.macroF1 } : null);
   return { from: a.version, to: b.version, known: { from: brief(a.evaluation), to: brief(b.evaluation) }, settings, personas };

@@ -11,7 +11,9 @@ import {
   lookupLabels, migrate, modelChanges, openStore, pageEnd, pruneVersions, publishRun, readMigrations, revokeKey, rollback, runSource, splitCsvLine, verifyToken, type Db,
 } from '../../src/store/index.ts';
 import { loadSavedProjection } from '../../src/models/personas/index.ts';
+import { evaluateVersion } from '../../src/cli/evaluate.ts';
 import { describeModelChanges } from '../../src/cli/store.ts';
+import { recordEvaluation } from '../../src/store/registry.ts';
 import { STORE_VARIANTS } from '../helpers/stores.ts';
 import { tempDir } from '../helpers/world.ts';
 
@@ -223,6 +225,18 @@ for (const variant of STORE_VARIANTS) {
       // The same figures on both sides: each said once.
       const row = lines.find((l) => l.startsWith(`  ${first} `))!;
       expect(row).not.toContain('->');
+      // The edited version checked against customers drawn at random: each persona's corrected share beside its estimate.
+      const truth = readFileSync(join(runs.data, 'truth.csv'), 'utf8').trim().split('\n');
+      const survey = join(tempDir(), 'survey.csv');
+      writeFileSync(survey, [truth[0], ...truth.slice(1).filter((_, i) => i % 4 === 0)].join('\n') + '\n');
+      const evaluation = await evaluateVersion(db, version, survey, { empty: 'none', randomSample: true });
+      await recordEvaluation(db, evaluation);
+      const checked = await modelChanges(db, b.manifest.modelVersion, version);
+      const z = evaluation.sizes[0];
+      expect(checked.personas.find((p) => p.persona === z.persona)).toMatchObject({ from: { correctedShare: null }, to: { correctedShare: z.corrected } });
+      const checkedLines = describeModelChanges(checked);
+      expect(checkedLines.filter((l) => /^ {2}persona +seeds +validation AUC +c +threshold +expected precision +assigned +estimated share +corrected share$/.test(l))).toHaveLength(1);
+      expect(checkedLines.find((l) => l.startsWith(`  ${z.persona} `))).toMatch(new RegExp(`- -> ${(100 * z.corrected).toFixed(1)} %$`));
       await expect(modelChanges(db, '19990101T000000Z-deadbeef', version)).rejects.toThrow(/is not published/);
       await deleteVersion(db, version);
     });
