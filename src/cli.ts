@@ -20,7 +20,7 @@ const GROUPS: { commands: string[]; load: () => Promise<Register> }[] = [
   { commands: ['train'], load: async () => (await import('./cli/train.ts')).registerTrain },
   { commands: ['score'], load: async () => (await import('./cli/score.ts')).registerScore },
   { commands: ['report'], load: async () => (await import('./cli/report.ts')).registerReport },
-  { commands: ['evaluate'], load: async () => (await import('./cli/evaluate.ts')).registerEvaluate },
+  { commands: ['evaluate', 'survey'], load: async () => (await import('./cli/evaluate.ts')).registerEvaluate },
   { commands: ['migrate', 'publish', 'activate', 'rollback', 'models', 'keys'], load: async () => (await import('./cli/store.ts')).registerStore },
   { commands: ['serve'], load: async () => (await import('./cli/serve.ts')).registerServe },
   { commands: ['jobs', 'worker'], load: async () => (await import('./cli/jobs.ts')).registerJobs },

@@ -7,10 +7,12 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { InputError } from '../errors.ts';
 import { readColumnMap } from '../features/column-map.ts';
+import { csvField } from '../features/formats.ts';
 import { readKnownFile } from '../features/known.ts';
 import { ASSIGNMENT_COLUMNS, type Evaluation } from '../models/artefacts.ts';
 import { evaluateRows, idKey, sampleWarning, type LabelSource, type RunLabel } from '../models/personas/evaluate.ts';
 import { readRunArtefacts } from '../report/load.ts';
+import { Random } from '../random.ts';
 import { recordEvaluation, splitCsvLine, storedLabels, versionDetail } from '../store/registry.ts';
 import type { Sql } from '../store/db.ts';
 import { withStore, withStoreFlags, type StoreFlags } from './store.ts';
@@ -69,6 +71,38 @@ interface KnownOptions {
   empty?: 'skip' | 'none';
   /** The known customers were drawn at random from the base: the sizes are corrected by them. */
   randomSample?: boolean;
+}
+
+/**
+ * Customers drawn at random from an assignment file (`personas survey`): a simple random sample of
+ * `size` of its ids without replacement (reservoir sampling, one pass, seeded), in the file's
+ * order: whom to send the survey to, whose answers `evaluate --random-sample` then reads.
+ */
+export async function drawSurvey(assignments: string, size: number, seed: number): Promise<{ ids: string[]; customers: number }> {
+  if (!existsSync(assignments)) throw new InputError('INPUT_MISSING_FILE', `${assignments}: assignment file not found (is this a run directory written by \`personas run\`, or a file of \`personas models export\`?)`, { file: assignments });
+  const rng = new Random(seed);
+  const kept: { id: string; at: number }[] = [];
+  let n = 0;
+  let line = 0;
+  for await (const text of createInterface({ input: createReadStream(assignments, 'utf8'), crlfDelay: Infinity })) {
+    line++;
+    const fields = splitCsvLine(text);
+    if (!fields) throw new InputError('INPUT_INVALID', `${assignments}: line ${line}: malformed CSV quoting`, { file: assignments, line });
+    if (line === 1) {
+      if (fields[0] !== 'customer_id') throw new InputError('INPUT_INVALID', `${assignments}: line 1: expected the columns ${ASSIGNMENT_COLUMNS.join(',')},score_<persona>...`, { file: assignments, line: 1 });
+      continue;
+    }
+    if (!fields[0]) continue;
+    // Algorithm R: the n-th id replaces a kept one with probability size / n.
+    if (kept.length < size) kept.push({ id: fields[0], at: n });
+    else {
+      const k = rng.int(n + 1);
+      if (k < size) kept[k] = { id: fields[0], at: n };
+    }
+    n++;
+  }
+  if (size > n) throw new InputError('INPUT_INVALID', `--size ${size} is more than the ${n} customers of ${assignments}`, { field: 'size' });
+  return { ids: kept.sort((a, b) => a.at - b.at).map((k) => k.id), customers: n };
 }
 
 /** Evaluates the run in `runDir` against the known-personas file `knownPath`. */
@@ -147,6 +181,25 @@ export function describeEvaluation(e: Evaluation): string[] {
 }
 
 export function registerEvaluate(program: Command): void {
+  program
+    .command('survey')
+    .description("draw customers at random for a survey: a file of their ids with an empty persona column, for the survey's answers (the portrait each picked, or none); read back by personas evaluate --known FILE --random-sample, which corrects each persona's size by them")
+    .option('--run <dir>', 'run directory (its assignments.csv holds the base)')
+    .option('--assignments <file>', 'an assignment file instead (personas models export: a batch run\'s base)')
+    .requiredOption('--size <n>', 'customers to draw (about 1,000 bring the size error near 0.03; allow for those who do not answer)')
+    .option('--seed <n>', 'random seed (the same seed draws the same customers)', '1')
+    .requiredOption('--out <file>', 'the file to write (customer_id,persona)')
+    .action(async (o: { run?: string; assignments?: string; size: string; seed: string; out: string }) => {
+      if (!o.run === !o.assignments) throw new InputError('INPUT_INVALID', 'give --run DIR (a run directory) or --assignments FILE (an assignment file)', { field: 'run' });
+      if (!/^[1-9]\d*$/.test(o.size)) throw new InputError('INPUT_INVALID', `--size must be a whole number of at least 1 (got "${o.size}")`, { field: 'size' });
+      if (!/^-?\d+$/.test(o.seed)) throw new InputError('INPUT_INVALID', `--seed must be a whole number (got "${o.seed}")`, { field: 'seed' });
+      const { ids, customers } = await drawSurvey(o.assignments ?? join(o.run!, 'assignments.csv'), Number(o.size), Number(o.seed));
+      const partial = `${o.out}.partial-${process.pid}`;
+      writeFileSync(partial, ['customer_id,persona', ...ids.map((id) => `${csvField(id)},`)].join('\n') + '\n');
+      renameSync(partial, o.out);
+      out(`drew ${ids.length} of ${customers} customers at random (seed ${o.seed}) into ${o.out}: fill its persona column with the portrait each picks (its label or id, or none; leave it empty for those who do not answer), then: personas evaluate ${o.run ? `--run ${o.run}` : '--model VERSION'} --known ${o.out} --random-sample`);
+    });
+
   withStoreFlags(program
     .command('evaluate')
     .description("check a run's labels (or a published version's) against customers whose persona is known (interviewees, survey respondents, a hand-labelled sample): per persona precision with its 95 % interval against the expected one, recall, mislabels; writes evaluation.json, which the report shows (a version's: kept with it in the store)")

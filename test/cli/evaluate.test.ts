@@ -208,6 +208,46 @@ describe('personas evaluate', () => {
     expect(alone.stderr).toContain('--random-sample says how the --known customers were chosen: give --known FILE too');
   }, 180_000);
 
+  it('draws customers at random for a survey, whose answers then correct the sizes', async () => {
+    const out = join(tempDir(), 'invitations.csv');
+    const r = await personas('survey', '--run', runs.a, '--size', '400', '--out', out);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`drew 400 of 1500 customers at random (seed 1) into ${out}: fill its persona column`);
+    const drawn = readFileSync(out, 'utf8').trim().split('\n');
+    expect(drawn[0]).toBe('customer_id,persona');
+    const ids = drawn.slice(1).map((l) => l.replace(/,$/, ''));
+    const order = table(join(runs.a, 'assignments.csv')).map((a) => a.customer_id);
+    // Distinct customers of the base, in its order, spread over it; the same seed draws the same, another seed others.
+    expect(new Set(ids).size).toBe(400);
+    const at = ids.map((id) => order.indexOf(id));
+    expect(at.every((k) => k >= 0)).toBe(true);
+    expect(at).toEqual([...at].sort((a, b) => a - b));
+    expect(at.reduce((a, b) => a + b, 0) / at.length).toBeGreaterThan(0.4 * order.length);
+    expect(at.reduce((a, b) => a + b, 0) / at.length).toBeLessThan(0.6 * order.length);
+    const again = join(tempDir(), 'again.csv');
+    await personas('survey', '--assignments', join(runs.a, 'assignments.csv'), '--size', '400', '--out', again);
+    expect(readFileSync(again, 'utf8')).toBe(readFileSync(out, 'utf8'));
+    const other = join(tempDir(), 'other.csv');
+    await personas('survey', '--run', runs.a, '--size', '400', '--seed', '2', '--out', other);
+    expect(readFileSync(other, 'utf8')).not.toBe(readFileSync(out, 'utf8'));
+
+    // The answers: the truth of those who answered, a quarter left empty (no answer).
+    const truth = new Map(table(join(runs.data, 'truth.csv')).map((t) => [t.customer_id, t.persona]));
+    writeFileSync(out, ['customer_id,persona', ...ids.map((id, k) => `${id},${k % 4 === 3 ? '' : truth.get(id) || 'none'}`)].join('\n') + '\n');
+    const run = tempDir();
+    cpSync(runs.a, run, { recursive: true });
+    const e = await personas('evaluate', '--run', run, '--known', out, '--random-sample', '--json');
+    expect(e.status, e.stderr).toBe(0);
+    const evaluation = EvaluationSchema.parse(JSON.parse(e.stdout));
+    expect([evaluation.matched, evaluation.emptyRows, evaluation.sizes.length > 0, evaluation.sampleCheck!.random]).toEqual([300, 100, true, true]);
+
+    const bad = async (...args: string[]) => (await personas('survey', ...args, '--out', join(tempDir(), 'x.csv'))).stderr;
+    expect(await bad('--run', runs.a, '--size', '2000')).toContain(`--size 2000 is more than the 1500 customers of ${join(runs.a, 'assignments.csv')}`);
+    expect(await bad('--run', runs.a, '--size', 'all')).toContain('--size must be a whole number of at least 1 (got "all")');
+    expect(await bad('--size', '10')).toContain('give --run DIR (a run directory) or --assignments FILE (an assignment file)');
+    expect(await bad('--assignments', join(tempDir(), 'none.csv'), '--size', '10')).toContain('none.csv: assignment file not found');
+  }, 120_000);
+
   it('names the line of a persona the run does not have, and of a customer given two', async () => {
     const known = join(tempDir(), 'known.csv');
     const ids = table(join(runs.data, 'truth.csv')).slice(0, 3).map((t) => t.customer_id);
