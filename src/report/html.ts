@@ -9,7 +9,7 @@ import { formatters } from './format.ts';
 import { TEXT, type Lang } from './labels.ts';
 import { OTHER_SEGMENTS, type ReportModel } from './model.ts';
 import type { Portrait } from './portraits.ts';
-import { formatP } from '../models/personas/evaluate.ts';
+import { formatP } from '../models/personas/survey.ts';
 
 const require = createRequire(import.meta.url);
 

@@ -3,7 +3,8 @@
 // small hand-made case.
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../../src/errors.ts';
-import { chiSquareTail, correctedSizes, evaluateKnown, evaluateRows, idKey, knownPersonas, SAMPLE_CHECK_P, sampleWarning, wilson, type LabelSource, type RunLabel } from '../../../src/models/personas/evaluate.ts';
+import { evaluateKnown, evaluateRows, idKey, knownPersonas, type LabelSource, type RunLabel } from '../../../src/models/personas/evaluate.ts';
+import { chiSquareTail, correctedSizes, SAMPLE_CHECK_P, sampleWarning, wilson } from '../../../src/models/personas/survey.ts';
 import { Random } from '../../../src/random.ts';
 
 const PERSONAS = [
