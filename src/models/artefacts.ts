@@ -248,6 +248,16 @@ export const EvaluationSchema = z.object({
    * by persona, unassigned too); `random` false when p < 0.001, a sample spread too unlike the
    * base's customers for the corrected sizes to be trusted.
    */
-  sampleCheck: z.object({ statistic: z.number(), df: z.number().int(), p: z.number(), random: z.boolean() }).nullable().default(null),
+  sampleCheck: z
+    .object({
+      statistic: z.number(),
+      df: z.number().int(),
+      p: z.number(),
+      random: z.boolean(),
+      /** The share of the base whose label no known customer has: their sizes are the models' alone. */
+      unsampled: z.number().default(0),
+    })
+    .nullable()
+    .default(null),
 });
 export type Evaluation = z.infer<typeof EvaluationSchema>;

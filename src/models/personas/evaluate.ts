@@ -6,7 +6,7 @@
 import { InputError } from '../../errors.ts';
 import type { KnownRow } from '../../features/known.ts';
 import type { Evaluation, EvaluationPersona, Manifest, Quantification, RunMetrics } from '../artefacts.ts';
-import { correctedSizes, sampleCheck, sampleWarning, wilson } from './survey.ts';
+import { correctedSizes, sampleCheck, sampleWarning, wilson, type PersonaGaps } from './survey.ts';
 
 /** Values of the persona column that say the customer is known to be none of the personas. */
 export const NONE_WORDS = ['none', 'aucun', 'aucune', 'aucun persona', 'no persona', 'other', 'autre', 'unassigned', 'non assigné', '-'];
@@ -121,11 +121,11 @@ export function evaluateKnown(
     repeated: number;
     reformatted?: number;
     /**
-     * Given when the known customers were drawn at random from the base: its customers, each
-     * persona's estimated prevalence (in `personas`' order; null: not trained) and its customers
-     * per label (the personas', then the unassigned): the sizes are then corrected by the sample.
+     * Given when the known customers were drawn at random from the base: each persona's estimated
+     * prevalence (in `personas`' order; null: not trained) and the base's customers per label (the
+     * personas', then the unassigned): the sizes are then corrected by the sample.
      */
-    base?: { customers: number; prevalence: (number | null)[]; labels: number[] };
+    base?: { prevalence: (number | null)[]; labels: number[] };
   },
 ): Evaluation {
   const notInRun: string[] = [];
@@ -137,9 +137,11 @@ export function evaluateKnown(
   let correct = 0;
   // The assigned known customers by their confidence (the assigned persona's probability), a tenth at a time.
   const bins = Array.from({ length: CONFIDENCE_BINS }, () => ({ customers: 0, confidence: 0, right: 0 }));
-  // Per persona, the sum of (member - probability) and of its squares, and the members (correctedSizes); the labels of the sample.
-  const gaps = personas.map((p) => ({ persona: p.id, estimated: null as number | null, sum: 0, squares: 0, members: 0 }));
-  const sampleLabels = new Array<number>(personas.length + 1).fill(0);
+  // Per persona and label of the run (the strata: the personas', then the unassigned), the sum of
+  // (member - probability) and of its squares, and the members (correctedSizes); the sample per label.
+  const strata = personas.length + 1;
+  const gaps: PersonaGaps[] = personas.map((p) => ({ persona: p.id, estimated: null, members: 0, sum: new Array<number>(strata).fill(0), squares: new Array<number>(strata).fill(0) }));
+  const sampleLabels = new Array<number>(strata).fill(0);
   for (const [id, truth] of known) {
     const label = labelOf(id);
     if (!label) {
@@ -147,14 +149,15 @@ export function evaluateKnown(
       continue;
     }
     matched++;
+    const stratum = label.persona === null ? personas.length : (index.get(label.persona) ?? personas.length);
+    sampleLabels[stratum]++;
     personas.forEach((p, k) => {
       const member = truth === p.id ? 1 : 0;
       const gap = member - (Number.isFinite(label.scores[k]) ? label.scores[k] : 0);
-      gaps[k].sum += gap;
-      gaps[k].squares += gap * gap;
+      gaps[k].sum[stratum] += gap;
+      gaps[k].squares[stratum] += gap * gap;
       gaps[k].members += member;
     });
-    sampleLabels[label.persona === null ? personas.length : (index.get(label.persona) ?? personas.length)]++;
     const key = JSON.stringify([truth, label.persona]);
     pairs.set(key, (pairs.get(key) ?? 0) + 1);
     if (truth !== null && index.has(truth)) perPersona[index.get(truth)!].known++;
@@ -233,7 +236,7 @@ export function evaluateKnown(
       b.customers ? [{ from: k / CONFIDENCE_BINS, to: (k + 1) / CONFIDENCE_BINS, customers: b.customers, meanConfidence: b.confidence / b.customers, right: b.right / b.customers }] : [],
     ),
     randomSample: base !== undefined,
-    sizes: base ? correctedSizes(gaps, matched, base.customers) : [],
+    sizes: base ? correctedSizes(gaps, { sample: sampleLabels, base: base.labels }) : [],
     sampleCheck: base ? sampleCheck(sampleLabels, base.labels) : null,
   };
 }
@@ -250,7 +253,7 @@ export async function evaluateRows(
   source: { file: string; empty?: 'skip' | 'none'; randomSample?: boolean },
   labelsOf: LabelSource,
   /** The model's quantification: with `source.randomSample`, the sizes it estimated are corrected by the known customers. */
-  quantification?: Pick<Quantification, 'customers' | 'personas'>,
+  quantification?: Pick<Quantification, 'personas'>,
 ): Promise<Evaluation> {
   const { known, empty, repeated } = knownPersonas(rows, manifest.personas, source.file, source.empty);
   const ids = manifest.personas.map((p) => p.id);
@@ -268,12 +271,11 @@ export async function evaluateRows(
     }
   }
   const expected = new Map(metrics.personas.map((p) => [p.persona, p.status === 'trained' ? p.expectedPrecision : null]));
-  let base: { customers: number; prevalence: (number | null)[]; labels: number[] } | undefined;
+  let base: { prevalence: (number | null)[]; labels: number[] } | undefined;
   if (source.randomSample) {
     if (!quantification) throw new Error('evaluateRows: a random sample needs the model quantification to correct');
     const row = (id: string | null) => quantification.personas.find((r) => r.persona === id);
     base = {
-      customers: quantification.customers,
       prevalence: ids.map((id) => row(id)?.estimatedPrevalence ?? null),
       labels: [...ids.map((id) => row(id)?.customers ?? 0), row(null)?.customers ?? 0],
     };

@@ -55,27 +55,56 @@ function logGamma(x: number): number {
 }
 
 /**
+ * One persona's gaps between membership (1 or 0) and probability over the known customers, summed
+ * per stratum: the label the run gave them, each persona's in order, then the unassigned.
+ */
+export interface PersonaGaps {
+  persona: string;
+  /** Its size as the models estimate it (quantification's estimatedPrevalence); null: not trained. */
+  estimated: number | null;
+  /** Known customers who are its members. */
+  members: number;
+  sum: number[];
+  squares: number[];
+}
+
+/**
  * Each persona's size in the base from a random sample of known customers: the models' estimate
  * (the mean probability over the base) corrected by the sample's mean gap between membership and
  * probability, a difference estimator (prediction-powered inference, Angelopoulos et al. 2023),
- * unbiased whatever the probabilities' errors, with a 95 % normal interval narrowed by the share
- * of the base the sample is (a census has none); beside it the sample's own share with its Wilson
- * interval, which does not use the models.
+ * unbiased whatever the probabilities' errors. The gaps are averaged per label the run gave (its
+ * share of the base known exactly) and then weighed by those shares (post-stratification): as
+ * good as the plain mean for a random sample, and still right when those who answer a survey do
+ * so at a rate that depends on their label (assigned customers answering twice as often as the
+ * unassigned: a size error of 0.034 against the plain mean's 0.044 on the benchmark world). A
+ * label no known customer has gets no correction (its share is Evaluation.sampleCheck.unsampled).
+ * The 95 % normal interval adds each label's variance, narrowed by the share of it the sample
+ * holds (a census has none; a label with one known customer takes the whole sample's variance).
+ * Beside it the sample's own share with its Wilson interval, which does not use the models.
  */
-export function correctedSizes(
-  gaps: { persona: string; estimated: number | null; sum: number; squares: number; members: number }[],
-  sample: number,
-  base: number,
-): EvaluationSize[] {
-  const finite = 1 - Math.min(1, sample / Math.max(base, 1));
+export function correctedSizes(gaps: PersonaGaps[], strata: { sample: number[]; base: number[] }): EvaluationSize[] {
+  const n = strata.sample.reduce((a, b) => a + b, 0);
+  const total = strata.base.reduce((a, b) => a + b, 0);
+  const clamp = (v: number) => (Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : v > 0 ? 1 : 0);
   return gaps.flatMap((g) => {
-    if (g.estimated === null || sample === 0) return [];
-    const mean = g.sum / sample;
-    const variance = sample > 1 ? Math.max(0, (g.squares - sample * mean * mean) / (sample - 1)) : Infinity;
-    const half = 1.96 * Math.sqrt((variance / sample) * finite);
-    const corrected = g.estimated + mean;
-    const clamp = (v: number) => (Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : v > 0 ? 1 : 0);
-    return [{ persona: g.persona, estimated: g.estimated, corrected: clamp(corrected), interval: [clamp(corrected - half), clamp(corrected + half)] as [number, number], sampleShare: g.members / sample, sampleInterval: wilson(g.members, sample) }];
+    if (g.estimated === null || n === 0 || total === 0) return [];
+    const sum = g.sum.reduce((a, b) => a + b, 0);
+    const squares = g.squares.reduce((a, b) => a + b, 0);
+    const pooled = n > 1 ? Math.max(0, (squares - (sum * sum) / n) / (n - 1)) : Infinity;
+    let correction = 0;
+    let variance = 0;
+    strata.sample.forEach((nh, h) => {
+      const Nh = strata.base[h];
+      if (nh === 0 || Nh <= 0) return;
+      const w = Nh / total;
+      const mean = g.sum[h] / nh;
+      const vh = nh > 1 ? Math.max(0, (g.squares[h] - nh * mean * mean) / (nh - 1)) : pooled;
+      correction += w * mean;
+      variance += ((w * w * vh) / nh) * Math.max(0, 1 - nh / Nh);
+    });
+    const corrected = g.estimated + correction;
+    const half = 1.96 * Math.sqrt(variance);
+    return [{ persona: g.persona, estimated: g.estimated, corrected: clamp(corrected), interval: [clamp(corrected - half), clamp(corrected + half)] as [number, number], sampleShare: g.members / n, sampleInterval: wilson(g.members, n) }];
   });
 }
 
@@ -84,12 +113,14 @@ export function correctedSizes(
  * base's are: Pearson's chi-square against the base's shares. A random sample of the base passes
  * but for one time in 1 / SAMPLE_CHECK_P; interviewees chosen for their profile rarely do.
  */
-export function sampleCheck(sampleLabels: number[], baseLabels: number[]): { statistic: number; df: number; p: number; random: boolean } {
+export function sampleCheck(sampleLabels: number[], baseLabels: number[]): { statistic: number; df: number; p: number; random: boolean; unsampled: number } {
   const n = sampleLabels.reduce((a, b) => a + b, 0);
   const total = baseLabels.reduce((a, b) => a + b, 0);
   let statistic = 0;
   let cells = 0;
+  let unsampled = 0;
   sampleLabels.forEach((observed, k) => {
+    if (observed === 0 && total > 0) unsampled += baseLabels[k] / total;
     if (baseLabels[k] <= 0 || total <= 0) return;
     const expected = (n * baseLabels[k]) / total;
     statistic += ((observed - expected) * (observed - expected)) / expected;
@@ -97,7 +128,7 @@ export function sampleCheck(sampleLabels: number[], baseLabels: number[]): { sta
   });
   const df = Math.max(1, cells - 1);
   const p = chiSquareTail(statistic, df);
-  return { statistic, df, p, random: p >= SAMPLE_CHECK_P };
+  return { statistic, df, p, random: p >= SAMPLE_CHECK_P, unsampled };
 }
 
 /** The 95 % Wilson interval of `k` successes out of `n`. */

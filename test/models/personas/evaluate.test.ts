@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../../src/errors.ts';
 import { evaluateKnown, evaluateRows, idKey, knownPersonas, type LabelSource, type RunLabel } from '../../../src/models/personas/evaluate.ts';
-import { chiSquareTail, correctedSizes, SAMPLE_CHECK_P, sampleWarning, wilson } from '../../../src/models/personas/survey.ts';
+import { chiSquareTail, correctedSizes, SAMPLE_CHECK_P, sampleCheck, sampleWarning, wilson } from '../../../src/models/personas/survey.ts';
 import { Random } from '../../../src/random.ts';
 
 const PERSONAS = [
@@ -180,7 +180,7 @@ describe('sizes corrected by a random sample of known customers', () => {
         return { persona: c.score > 0.5 ? 'urban_digital' : null, scores: [c.score] };
       },
       [{ id: 'urban_digital', expectedPrecision: 0.9 }],
-      { file: 'survey.csv', modelVersion: 'v1', empty: 0, repeated: 0, base: { customers: base.customers.length, prevalence: [base.estimated], labels: base.labels } },
+      { file: 'survey.csv', modelVersion: 'v1', empty: 0, repeated: 0, base: { prevalence: [base.estimated], labels: base.labels } },
     );
   };
 
@@ -224,22 +224,44 @@ describe('sizes corrected by a random sample of known customers', () => {
     expect([plain.randomSample, plain.sizes, plain.sampleCheck]).toEqual([false, [], null]);
   });
 
-  it('leaves out a persona without an estimate, and computes the interval as written', () => {
+  it('weighs each label\'s gaps by its share of the base, leaves out a persona without an estimate, and computes the interval as written', () => {
+    // Four labels: 30, 60, 20 and 10 customers in the base; 6, 4, 1 and 0 known customers.
+    const strata = { sample: [6, 4, 1, 0], base: [30, 60, 20, 10] };
     const sizes = correctedSizes(
       [
-        { persona: 'a', estimated: 0.3, sum: 0.5, squares: 2.5, members: 3 },
-        { persona: 'b', estimated: null, sum: 0, squares: 0, members: 0 },
+        { persona: 'a', estimated: 0.3, members: 3, sum: [0.6, -0.2, 0.4, 0], squares: [1.5, 1.0, 0.16, 0] },
+        { persona: 'b', estimated: null, members: 0, sum: [0, 0, 0, 0], squares: [0, 0, 0, 0] },
       ],
-      10,
-      100,
+      strata,
     );
     expect(sizes).toHaveLength(1);
-    const mean = 0.05;
-    const variance = (2.5 - 10 * mean * mean) / 9;
-    const half = 1.96 * Math.sqrt((variance / 10) * 0.9);
-    expect(sizes[0].corrected).toBeCloseTo(0.35, 12);
-    expect(sizes[0].interval[0]).toBeCloseTo(0.35 - half, 12);
-    expect(sizes[0].interval[1]).toBeCloseTo(0.35 + half, 12);
-    expect(sizes[0].sampleInterval).toEqual(wilson(3, 10));
+    const w = [30 / 120, 60 / 120, 20 / 120];
+    const corrected = 0.3 + w[0] * 0.1 + w[1] * -0.05 + w[2] * 0.4;
+    // The label with one known customer takes the whole sample's variance; the one with none adds nothing.
+    const pooled = (2.66 - (0.8 * 0.8) / 11) / 10;
+    const variance = ((w[0] ** 2 * ((1.5 - 6 * 0.01) / 5)) / 6) * (1 - 6 / 30) + ((w[1] ** 2 * ((1.0 - 4 * 0.0025) / 3)) / 4) * (1 - 4 / 60) + ((w[2] ** 2 * pooled) / 1) * (1 - 1 / 20);
+    expect(sizes[0].corrected).toBeCloseTo(corrected, 12);
+    expect(sizes[0].interval[0]).toBeCloseTo(corrected - 1.96 * Math.sqrt(variance), 12);
+    expect(sizes[0].interval[1]).toBeCloseTo(corrected + 1.96 * Math.sqrt(variance), 12);
+    expect(sizes[0].sampleShare).toBeCloseTo(3 / 11, 12);
+    expect(sizes[0].sampleInterval).toEqual(wilson(3, 11));
+    // The base's share whose label no known customer has.
+    expect(sampleCheck(strata.sample, strata.base).unsampled).toBeCloseTo(10 / 120, 12);
+  });
+
+  it('stays right when those who answer do so at a rate that depends on their label', () => {
+    // Assigned customers answer four times as often as the unassigned: a plain mean of the gaps
+    // would over-weigh them; weighed by label, the correction holds.
+    const rng = new Random(21);
+    let error = 0;
+    const draws = 100;
+    for (let d = 0; d < draws; d++) {
+      const ids: string[] = [];
+      for (const c of base.customers) if (rng.next() < (c.score > 0.5 ? 0.08 : 0.02)) ids.push(c.id);
+      const e = evaluateSample(ids);
+      expect(e.sampleCheck!.random).toBe(false);
+      error += e.sizes[0].corrected - base.truth;
+    }
+    expect(Math.abs(error / draws)).toBeLessThan(0.004);
   });
 });
