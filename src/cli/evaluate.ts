@@ -167,6 +167,7 @@ export function describeEvaluation(e: Evaluation): string[] {
       ]),
     );
     const check = e.sampleCheck;
+    if (check && check.unsampled > 0) lines.push(`note: ${pct(check.unsampled)} of the base carry a label none of the known customers has: no correction for them`);
     if (check && !check.random) lines.push(`warning: ${sampleWarning(check)}`);
   }
   if (e.calibration.length) {

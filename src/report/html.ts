@@ -262,6 +262,8 @@ export function renderReportHtml(model: ReportModel): string {
         .join('')}</tbody></table>${
         ev.sizes.length
           ? `<h3>${e(t.knownSizes)}</h3><p class="intro">${e(t.knownSizesIntro(fmt.count(ev.matched)))}</p>${
+              ev.sampleCheck && ev.sampleCheck.unsampled > 0 ? `<p class="intro" id="known-unsampled">${e(t.unsampledNote(fmt.pct(ev.sampleCheck.unsampled)))}</p>` : ''
+            }${
               ev.sampleCheck && !ev.sampleCheck.random ? `<ul class="warnings" id="known-sample-check"><li>${e(t.sampleNotRandom(fmt.decimal(ev.sampleCheck.statistic, 1), String(ev.sampleCheck.df), model.lang === 'fr' ? formatP(ev.sampleCheck.p).replace('.', ',') : formatP(ev.sampleCheck.p)))}</li></ul>` : ''
             }<table id="table-known-sizes"><thead><tr><th scope="col" class="text">${e(t.persona)}</th><th scope="col">${e(t.estimatedByModels)}</th><th scope="col">${e(t.correctedSize)}</th><th scope="col">${e(t.sampleAlone)}</th></tr></thead><tbody>${ev.sizes
               .map((z) => `<tr data-persona="${e(z.persona)}"><th scope="row">${e(z.label)}</th>${num('estimated', z.estimated, fmt.pct(z.estimated))}${num('corrected', z.corrected, interval(z.corrected, z.interval))}${num('sampleShare', z.sampleShare, interval(z.sampleShare, z.sampleInterval))}</tr>`)

@@ -206,8 +206,13 @@ describe('personas evaluate', () => {
     writeFileSync(chosen, ['customer_id,persona', ...picked.map((t) => `${t.customer_id},${t.persona || 'none'}`)].join('\n') + '\n');
     const biased = await personas('evaluate', '--run', run, '--known', chosen, '--random-sample');
     expect(biased.stdout).toMatch(/^warning: the known customers' labels are spread unlike the base's \(chi-square [\d.]+ on \d+ degrees of freedom, p (=|<) [\d.e+-]+\): they do not look drawn at random from it/m);
+    // The labels none of them has: their share of the base is said, left as the models see them.
+    const unsampled = EvaluationSchema.parse(JSON.parse(readFileSync(join(run, 'evaluation.json'), 'utf8'))).sampleCheck!.unsampled;
+    expect(unsampled).toBeCloseTo(1 - trained[0].share, 12);
+    expect(biased.stdout).toContain(`note: ${(100 * unsampled).toFixed(1)} % of the base carry a label none of the known customers has: no correction for them`);
     expect((await personas('report', '--run', run, '--out', html)).status).toBe(0);
     expect(readFileSync(html, 'utf8')).toContain('<ul class="warnings" id="known-sample-check"><li>These known customers&#39; labels are spread unlike the base&#39;s');
+    expect(readFileSync(html, 'utf8')).toContain('<p class="intro" id="known-unsampled">');
 
     // The flag says how the known customers were chosen: without them it is an error.
     const alone = await personas('run', '--data', runs.data, '--personas', join(runs.data, 'personas.yaml'), '--out', tempDir(), '--random-sample');
