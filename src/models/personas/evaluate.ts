@@ -1,8 +1,9 @@
 // A run's labels checked against customers whose persona is known (personas evaluate): per
 // persona, how many of the known members it assigned, how many of those it assigned were right,
 // with a 95 % interval, set against the precision the run expected; and which known persona went
-// to which label. What a consultant shows before the client trusts the sizes, and what a data
-// scientist compares versions by when the base has no truth.
+// to which label; when the known customers were drawn at random (a survey), each persona's size
+// corrected by them (survey.ts). What a consultant shows before the client trusts the sizes, and
+// what a data scientist compares versions by when the base has no truth.
 import { InputError } from '../../errors.ts';
 import type { KnownRow } from '../../features/known.ts';
 import type { Evaluation, EvaluationPersona, Manifest, Quantification, RunMetrics } from '../artefacts.ts';
