@@ -14,7 +14,7 @@ import { evaluateRows, idKey, type LabelSource, type RunLabel } from '../models/
 import { sampleWarning } from '../models/personas/survey.ts';
 import { readRunArtefacts } from '../report/load.ts';
 import { Random } from '../random.ts';
-import { recordEvaluation, splitCsvLine, storedLabels, versionDetail } from '../store/registry.ts';
+import { labelPage, recordEvaluation, splitCsvLine, storedLabels, versionDetail } from '../store/registry.ts';
 import type { Sql } from '../store/db.ts';
 import { withStore, withStoreFlags, type StoreFlags } from './store.ts';
 
@@ -74,16 +74,9 @@ interface KnownOptions {
   randomSample?: boolean;
 }
 
-/**
- * Customers drawn at random from an assignment file (`personas survey`): a simple random sample of
- * `size` of its ids without replacement (reservoir sampling, one pass, seeded), in the file's
- * order: whom to send the survey to, whose answers `evaluate --random-sample` then reads.
- */
-export async function drawSurvey(assignments: string, size: number, seed: number): Promise<{ ids: string[]; customers: number }> {
+/** The customer ids of an assignment file, a line at a time (`personas survey`). */
+async function* fileIds(assignments: string): AsyncGenerator<string> {
   if (!existsSync(assignments)) throw new InputError('INPUT_MISSING_FILE', `${assignments}: assignment file not found (is this a run directory written by \`personas run\`, or a file of \`personas models export\`?)`, { file: assignments });
-  const rng = new Random(seed);
-  const kept: { id: string; at: number }[] = [];
-  let n = 0;
   let line = 0;
   for await (const text of createInterface({ input: createReadStream(assignments, 'utf8'), crlfDelay: Infinity })) {
     line++;
@@ -91,18 +84,39 @@ export async function drawSurvey(assignments: string, size: number, seed: number
     if (!fields) throw new InputError('INPUT_INVALID', `${assignments}: line ${line}: malformed CSV quoting`, { file: assignments, line });
     if (line === 1) {
       if (fields[0] !== 'customer_id') throw new InputError('INPUT_INVALID', `${assignments}: line 1: expected the columns ${ASSIGNMENT_COLUMNS.join(',')},score_<persona>...`, { file: assignments, line: 1 });
-      continue;
-    }
-    if (!fields[0]) continue;
+    } else if (fields[0]) yield fields[0];
+  }
+}
+
+/** The customer ids a published version labels, a page at a time (`personas survey --model`). */
+async function* versionIds(db: Sql, version: string): AsyncGenerator<string> {
+  let cursor: string | null = null;
+  do {
+    const page = await labelPage(db, version, cursor, 10_000);
+    for (const r of page.rows) yield r.customerId;
+    cursor = page.next;
+  } while (cursor !== null);
+}
+
+/**
+ * Customers drawn at random (`personas survey`): a simple random sample of `size` of `ids`
+ * without replacement (reservoir sampling, one pass, seeded), in their order: whom to send the
+ * survey to, whose answers `evaluate --random-sample` then reads. `source` names them in errors.
+ */
+export async function drawSurvey(ids: AsyncIterable<string>, size: number, seed: number, source: string): Promise<{ ids: string[]; customers: number }> {
+  const rng = new Random(seed);
+  const kept: { id: string; at: number }[] = [];
+  let n = 0;
+  for await (const id of ids) {
     // Algorithm R: the n-th id replaces a kept one with probability size / n.
-    if (kept.length < size) kept.push({ id: fields[0], at: n });
+    if (kept.length < size) kept.push({ id, at: n });
     else {
       const k = rng.int(n + 1);
-      if (k < size) kept[k] = { id: fields[0], at: n };
+      if (k < size) kept[k] = { id, at: n };
     }
     n++;
   }
-  if (size > n) throw new InputError('INPUT_INVALID', `--size ${size} is more than the ${n} customers of ${assignments}`, { field: 'size' });
+  if (size > n) throw new InputError('INPUT_INVALID', `--size ${size} is more than the ${n} customers of ${source}`, { field: 'size' });
   return { ids: kept.sort((a, b) => a.at - b.at).map((k) => k.id), customers: n };
 }
 
@@ -183,23 +197,36 @@ export function describeEvaluation(e: Evaluation): string[] {
 }
 
 export function registerEvaluate(program: Command): void {
-  program
+  withStoreFlags(program
     .command('survey')
     .description("draw customers at random for a survey: a file of their ids with an empty persona column, for the survey's answers (the portrait each picked, or none); read back by personas evaluate --known FILE --random-sample, which corrects each persona's size by them")
     .option('--run <dir>', 'run directory (its assignments.csv holds the base)')
-    .option('--assignments <file>', 'an assignment file instead (personas models export: a batch run\'s base)')
+    .option('--assignments <file>', 'an assignment file instead (personas models export)')
+    .option('--model <version>', "a published version's base instead ('active': the active one; a batch run's)")
     .requiredOption('--size <n>', 'customers to draw (about 1,000 bring the size error near 0.03; allow for those who do not answer)')
     .option('--seed <n>', 'random seed (the same seed draws the same customers)', '1')
-    .requiredOption('--out <file>', 'the file to write (customer_id,persona)')
-    .action(async (o: { run?: string; assignments?: string; size: string; seed: string; out: string }) => {
-      if (!o.run === !o.assignments) throw new InputError('INPUT_INVALID', 'give --run DIR (a run directory) or --assignments FILE (an assignment file)', { field: 'run' });
+    .requiredOption('--out <file>', 'the file to write (customer_id,persona)'))
+    .action(async (o: StoreFlags & { run?: string; assignments?: string; model?: string; size: string; seed: string; out: string }) => {
+      if ([o.run, o.assignments, o.model].filter(Boolean).length !== 1) throw new InputError('INPUT_INVALID', 'give one of --run DIR (a run directory), --assignments FILE (an assignment file) or --model VERSION (a published version)', { field: 'run' });
       if (!/^[1-9]\d*$/.test(o.size)) throw new InputError('INPUT_INVALID', `--size must be a whole number of at least 1 (got "${o.size}")`, { field: 'size' });
       if (!/^-?\d+$/.test(o.seed)) throw new InputError('INPUT_INVALID', `--seed must be a whole number (got "${o.seed}")`, { field: 'seed' });
-      const { ids, customers } = await drawSurvey(o.assignments ?? join(o.run!, 'assignments.csv'), Number(o.size), Number(o.seed));
+      const size = Number(o.size);
+      const seed = Number(o.seed);
+      let drawn: { ids: string[]; customers: number };
+      if (o.model) {
+        drawn = await withStore(o, async (db) => {
+          const version = o.model === 'active' ? (await versionDetail(db, null)).version : o.model!;
+          return drawSurvey(versionIds(db, version), size, seed, `version ${version}`);
+        });
+      } else {
+        const file = o.assignments ?? join(o.run!, 'assignments.csv');
+        drawn = await drawSurvey(fileIds(file), size, seed, file);
+      }
+      const { ids, customers } = drawn;
       const partial = `${o.out}.partial-${process.pid}`;
       writeFileSync(partial, ['customer_id,persona', ...ids.map((id) => `${csvField(id)},`)].join('\n') + '\n');
       renameSync(partial, o.out);
-      out(`drew ${ids.length} of ${customers} customers at random (seed ${o.seed}) into ${o.out}: fill its persona column with the portrait each picks (its label or id, or none; leave it empty for those who do not answer), then: personas evaluate ${o.run ? `--run ${o.run}` : '--model VERSION'} --known ${o.out} --random-sample`);
+      out(`drew ${ids.length} of ${customers} customers at random (seed ${o.seed}) into ${o.out}: fill its persona column with the portrait each picks (its label or id, or none; leave it empty for those who do not answer), then: personas evaluate ${o.run ? `--run ${o.run}` : `--model ${o.model ?? 'VERSION'}`} --known ${o.out} --random-sample`);
     });
 
   withStoreFlags(program

@@ -115,6 +115,14 @@ describe('personas evaluate', () => {
     expect([fromStore.matched, fromStore.reformattedIds]).toEqual([Math.ceil(truth.length / 3), Math.floor(Math.ceil(truth.length / 3) / 2)]);
     expect(fromRun.reformattedIds).toBe(fromStore.reformattedIds);
     expect((await shown()).evaluation).toMatchObject({ customers: Math.ceil(truth.length / 3) });
+    // A survey drawn from the version's base in the store: the customers the run's file gives for the same seed (the same ids, in the same order).
+    const fromVersion = join(tempDir(), 'survey-version.csv');
+    const fromFile = join(tempDir(), 'survey-run.csv');
+    const drew = await personas('survey', '--model', version, '--size', '100', '--store', store, '--out', fromVersion);
+    expect(drew.stdout).toContain(`drew 100 of 1500 customers at random (seed 1) into ${fromVersion}`);
+    expect(drew.stdout).toContain(`then: personas evaluate --model ${version} --known ${fromVersion} --random-sample`);
+    await personas('survey', '--run', run, '--size', '100', '--out', fromFile);
+    expect(readFileSync(fromVersion, 'utf8')).toBe(readFileSync(fromFile, 'utf8'));
     const db = await openStore({ databaseUrl: null, dataDir: store });
     try {
       const html = renderReportHtml(await versionReport(db, version, 'en'));
@@ -256,7 +264,7 @@ describe('personas evaluate', () => {
     const bad = async (...args: string[]) => (await personas('survey', ...args, '--out', join(tempDir(), 'x.csv'))).stderr;
     expect(await bad('--run', runs.a, '--size', '2000')).toContain(`--size 2000 is more than the 1500 customers of ${join(runs.a, 'assignments.csv')}`);
     expect(await bad('--run', runs.a, '--size', 'all')).toContain('--size must be a whole number of at least 1 (got "all")');
-    expect(await bad('--size', '10')).toContain('give --run DIR (a run directory) or --assignments FILE (an assignment file)');
+    expect(await bad('--size', '10')).toContain('give one of --run DIR (a run directory), --assignments FILE (an assignment file) or --model VERSION (a published version)');
     expect(await bad('--assignments', join(tempDir(), 'none.csv'), '--size', '10')).toContain('none.csv: assignment file not found');
   }, 120_000);
 
