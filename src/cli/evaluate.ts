@@ -1,8 +1,8 @@
 // `personas evaluate`: a run's labels (from its assignment file) or a published version's (from
 // the store) checked against customers whose persona is known (src/models/personas/evaluate.ts),
 // written as evaluation.json, which the report then shows, or kept with the version.
-import { createReadStream, existsSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createReadStream, existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { InputError } from '../errors.ts';
@@ -205,8 +205,12 @@ export function registerEvaluate(program: Command): void {
     .option('--model <version>', "a published version's base instead ('active': the active one; a batch run's)")
     .requiredOption('--size <n>', 'customers to draw (about 1,000 bring the size error near 0.03; allow for those who do not answer)')
     .option('--seed <n>', 'random seed (the same seed draws the same customers)', '1')
-    .requiredOption('--out <file>', 'the file to write (customer_id,persona)'))
-    .action(async (o: StoreFlags & { run?: string; assignments?: string; model?: string; size: string; seed: string; out: string }) => {
+    .requiredOption('--out <file>', 'the file to write (customer_id,persona)')
+    .option('--force', 'replace --out when it exists (it may hold the answers already filled in)'))
+    .action(async (o: StoreFlags & { run?: string; assignments?: string; model?: string; size: string; seed: string; out: string; force?: boolean }) => {
+      // A survey file already there may hold answers typed in: never replaced unless asked.
+      if (existsSync(o.out) && statSync(o.out).isDirectory()) throw new InputError('INPUT_INVALID', `${o.out}: is a directory; give the CSV file to write (--out)`, { field: 'out' });
+      if (existsSync(o.out) && !o.force) throw new InputError('INPUT_INVALID', `${o.out} exists (it may hold the survey's answers): choose another --out, or pass --force to replace it`, { field: 'out' });
       if ([o.run, o.assignments, o.model].filter(Boolean).length !== 1) throw new InputError('INPUT_INVALID', 'give one of --run DIR (a run directory), --assignments FILE (an assignment file) or --model VERSION (a published version)', { field: 'run' });
       if (!/^[1-9]\d*$/.test(o.size)) throw new InputError('INPUT_INVALID', `--size must be a whole number of at least 1 (got "${o.size}")`, { field: 'size' });
       if (!/^-?\d+$/.test(o.seed)) throw new InputError('INPUT_INVALID', `--seed must be a whole number (got "${o.seed}")`, { field: 'seed' });
@@ -223,6 +227,7 @@ export function registerEvaluate(program: Command): void {
         drawn = await drawSurvey(fileIds(file), size, seed, file);
       }
       const { ids, customers } = drawn;
+      mkdirSync(dirname(o.out), { recursive: true });
       const partial = `${o.out}.partial-${process.pid}`;
       writeFileSync(partial, ['customer_id,persona', ...ids.map((id) => `${csvField(id)},`)].join('\n') + '\n');
       renameSync(partial, o.out);

@@ -247,8 +247,14 @@ describe('personas evaluate', () => {
     const again = join(tempDir(), 'again.csv');
     await personas('survey', '--assignments', join(runs.a, 'assignments.csv'), '--size', '400', '--out', again);
     expect(readFileSync(again, 'utf8')).toBe(readFileSync(out, 'utf8'));
-    const other = join(tempDir(), 'other.csv');
+    // A survey file already there may hold answers: kept unless --force.
+    const kept = await personas('survey', '--run', runs.a, '--size', '400', '--seed', '2', '--out', again);
+    expect(kept.stderr).toContain(`${again} exists (it may hold the survey's answers): choose another --out, or pass --force to replace it`);
+    expect(readFileSync(again, 'utf8')).toBe(readFileSync(out, 'utf8'));
+    const other = join(tempDir(), 'sub', 'other.csv');
     await personas('survey', '--run', runs.a, '--size', '400', '--seed', '2', '--out', other);
+    await personas('survey', '--run', runs.a, '--size', '400', '--seed', '2', '--out', again, '--force');
+    expect(readFileSync(again, 'utf8')).toBe(readFileSync(other, 'utf8'));
     expect(readFileSync(other, 'utf8')).not.toBe(readFileSync(out, 'utf8'));
 
     // The answers: the truth of those who answered, a quarter left empty (no answer).
