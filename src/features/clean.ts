@@ -292,6 +292,9 @@ export interface CustomersFile {
  * Validates customers into table `customers_clean` (or `file.table`); returns the reject counts. A birth year is
  * kept from `year` - MAX_AGE to `year` (the year of the base's as_of when given, else this year).
  */
+/** SQL: the customer's birth_year is two digits alone, 01 to 99 (72 for 1972). */
+const TWO_DIGIT_YEAR = `regexp_full_match(trim(birth_year), '(0[1-9]|[1-9][0-9])')`;
+
 export async function cleanCustomers(
   conn: Duck,
   input: LoadedInput,
@@ -317,7 +320,10 @@ export async function cleanCustomers(
     ...(has('signup_date') ? [{ reason: 'bad_date', action: 'dropped' as const, when: `${present('signup_date')} AND ${timestampSql('signup_date', input.format)} IS NULL` }] : []),
     { reason: 'duplicate_id', action: 'dropped', when: '_dup > 1' },
     ...(has('birth_year')
-      ? [{ reason: 'bad_birth_year', action: 'kept: set missing' as const, when: `${present('birth_year')} AND p__p_birth_year IS NULL` }]
+      ? [
+          { reason: 'bad_birth_year', action: 'kept: set missing' as const, when: `${present('birth_year')} AND p__p_birth_year IS NULL` },
+          { reason: 'two_digit_birth_year', action: 'kept: read as a year (72 as 1972)' as const, when: `${TWO_DIGIT_YEAR} AND p__p_birth_year IS NOT NULL` },
+        ]
       : []),
     ...(has('sex') ? [{ reason: 'bad_sex', action: 'kept: set missing' as const, when: `${present('sex')} AND p__p_sex IS NULL` }] : []),
     // Spreadsheets drop a number's leading zero: 1000 is Bourg-en-Bresse's 01000. A data frame
@@ -348,8 +354,12 @@ export async function cleanCustomers(
   // A date of birth with a two-digit year (15/03/55): of this century where that makes the customer
   // 16 or older, else of the last (a customer born 1905 would be 121).
   const shortBirthYear = `try_cast(regexp_extract(trim(birth_year), '^\\d{1,2}[/.-]\\d{1,2}[/.-](\\d{2})( |$)', 1) AS INTEGER)`;
+  // A bare two-digit year (72, 05: a legacy CRM's, a form's two boxes) by the same rule; 00 is a
+  // placeholder as often as a year 2000, and a single digit no year anyone writes: both stay unread.
+  const twoDigitYear = `CASE WHEN CAST(trim(birth_year) AS INTEGER) <= ${(year - 16) % 100} THEN 2000 ELSE 1900 END + CAST(trim(birth_year) AS INTEGER)`;
   const birthYear =
     `CASE WHEN regexp_full_match(trim(birth_year), '\\d{8}') THEN CAST(year(try_strptime(trim(birth_year), '%Y%m%d')) AS INTEGER) ` +
+    `WHEN ${TWO_DIGIT_YEAR} THEN ${twoDigitYear} ` +
     `ELSE coalesce(try_cast(trim(birth_year) AS INTEGER), try_cast(regexp_extract(trim(birth_year), '^\\d{1,2}[/.-]\\d{1,2}[/.-](\\d{4})( |$)', 1) AS INTEGER), ` +
     `CASE WHEN ${shortBirthYear} <= ${(year - 16) % 100} THEN 2000 + ${shortBirthYear} ELSE 1900 + ${shortBirthYear} END, ` +
     // An ISO date last: DuckDB reads 25/04/26 as a date of the year 25.
@@ -358,9 +368,11 @@ export async function cleanCustomers(
     p_customer_id: trimmed('customer_id'),
     p_first_name: col('first_name', `nullif(upper(trim(first_name)), '')`),
     p_sex: col('sex', `CASE WHEN upper(strip_accents(trim(sex))) IN (${SEX_F}) THEN 'F' WHEN upper(strip_accents(trim(sex))) IN (${SEX_M}) THEN 'M' END`),
-    // A year, or the year of a date of birth (1972-03-15, 15/03/1972, 19720315, 15/03/72), in the
-    // plausible years (a bare two-digit year, 1900 as a placeholder, 2072 for 1972 are not).
+    // A year, or the year of a date of birth (1972-03-15, 15/03/1972, 19720315, 15/03/72), or a
+    // bare two-digit year (72), in the plausible years (1900 as a placeholder, 2072 for 1972 are not).
     p_birth_year: col('birth_year', `CASE WHEN ${birthYear} BETWEEN ${year - MAX_AGE} AND ${year} THEN ${birthYear} END`, 'INTEGER'),
+    // Written with two digits alone, for the check against the first names (TWO_DIGIT_BIRTH_YEARS).
+    p_birth_year_2d: col('birth_year', TWO_DIGIT_YEAR, 'BOOLEAN'),
     p_postcode: col('postcode', `CASE WHEN regexp_full_match(${postcode}, '[1-9][0-9]{3}') THEN '0' || ${postcode} ELSE nullif(${postcode}, '') END`),
     p_lat: col('lat', `CASE WHEN abs(${num('lat')}) <= 90 THEN ${num('lat')} END`, 'DOUBLE'),
     p_lon: col('lon', `CASE WHEN abs(${num('lon')}) <= 180 THEN ${num('lon')} END`, 'DOUBLE'),
@@ -392,8 +404,20 @@ export async function cleanCustomers(
        ${extra.map((c) => `, ${ident('x_' + c)}`).join('')}
      FROM ${ident(checked)} WHERE _reason IS NULL OR _action <> 'dropped' ORDER BY _record`,
   );
+  if (has('birth_year')) {
+    // The customers whose birth year was two digits alone, for the check against their first names (names.ts twoDigitBirthYearCheck).
+    await run(conn, `CREATE TABLE IF NOT EXISTS ${TWO_DIGIT_BIRTH_YEARS} (customer_id VARCHAR)`);
+    await run(
+      conn,
+      `INSERT INTO ${TWO_DIGIT_BIRTH_YEARS} SELECT p_customer_id FROM ${ident(checked)}
+       WHERE (_reason IS NULL OR _action <> 'dropped') AND p_birth_year IS NOT NULL AND p_birth_year_2d`,
+    );
+  }
   return counts;
 }
+
+/** The table of the customers whose birth year was written with two digits alone (cleanCustomers). */
+export const TWO_DIGIT_BIRTH_YEARS = 'two_digit_birth_years';
 
 /** A postcode written as a number with decimals (75011.0, 1000,0): its digits are group 1. */
 const DECIMAL_POSTCODE = '([0-9]{4,5})[.,]0+';

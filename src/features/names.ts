@@ -156,3 +156,54 @@ export function describeUnmatchedNames(u: UnmatchedNames, lang: 'en' | 'fr' = 'e
     ? `${n(u.rows)} client(s) dont le prénom ne figure pas dans le fichier des naissances pour leur sexe (ni sans civilité, ni par son premier prénom), dont ${n(u.withoutAge)} sans année de naissance, dont l’âge reste inconnu ; les plus fréquents : ${names}`
     : `${n(u.rows)} customer(s) whose first name the births file does not hold for their sex (nor without a title, nor by its first part), ${n(u.withoutAge)} of them without a birth year, whose age stays missing; the most frequent: ${names}`;
 }
+
+/**
+ * Birth years written with two digits (read as years: 72 as 1972) that look like ages: among the
+ * customers who have one and whose first name gives an age, the age read from the year falls as
+ * the name's rises (a column of ages mapped as birth_year reads 72 as 1972, a customer of 54).
+ */
+export interface TwoDigitBirthYears {
+  file: string;
+  /** Customers whose two-digit birth year was read. */
+  rows: number;
+  /** Of them, those whose first name gives an age: the correlation is over them. */
+  named: number;
+  /** Pearson's correlation between the age read from the birth year and the first name's. */
+  correlation: number;
+}
+
+/** At least this many customers with both ages, and the correlation this far below 0 (t-statistic), for the birth years to look like ages. */
+const TWO_DIGIT_MIN_NAMED = 30;
+const TWO_DIGIT_MAX_T = -3;
+
+/**
+ * The two-digit birth years of the base (cleanCustomers' table `table`) when they look like ages:
+ * the age read from them correlated negatively with the first name's age (customer_name_ages), by
+ * more than chance allows (t under -3, over 30 customers or more); undefined otherwise.
+ */
+export async function twoDigitBirthYearCheck(conn: Duck, table: string, asOfYear: number): Promise<TwoDigitBirthYears | undefined> {
+  const [exists] = (await rows(conn, `SELECT count(*) AS n FROM information_schema.tables WHERE table_name = '${table}'`)) as { n: bigint }[];
+  if (!Number(exists.n)) return undefined;
+  const [r] = (await rows(
+    conn,
+    `SELECT count(DISTINCT t.customer_id) AS customers, count(na.age) AS named, corr(${asOfYear} - c.birth_year, na.age) AS r
+     FROM ${table} t JOIN customers_clean c ON c.customer_id = t.customer_id ${JOIN_NAME_AGES}
+     WHERE c.birth_year IS NOT NULL`,
+  )) as { customers: bigint; named: bigint; r: number | null }[];
+  const named = Number(r.named);
+  if (named < TWO_DIGIT_MIN_NAMED || r.r === null || !Number.isFinite(r.r) || r.r >= 0) return undefined;
+  const t = (r.r * Math.sqrt(named - 2)) / Math.sqrt(Math.max(1e-12, 1 - r.r * r.r));
+  if (t > TWO_DIGIT_MAX_T) return undefined;
+  return { file: 'customers', rows: Number(r.customers), named, correlation: Math.round(r.r * 1000) / 1000 };
+}
+
+/** Two-digit birth years that look like ages, in words. */
+export function describeTwoDigitBirthYears(c: TwoDigitBirthYears, lang: 'en' | 'fr' = 'en'): string {
+  const locale = lang === 'fr' ? 'fr-FR' : 'en-GB';
+  const n = (x: number) => x.toLocaleString(locale);
+  const r = c.correlation.toLocaleString(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  return lang === 'fr'
+    ? `${n(c.rows)} année(s) de naissance écrites sur deux chiffres ont été lues comme des années (72 pour 1972), mais elles ressemblent à des âges : chez les ${n(c.named)} de ces clients dont le prénom donne un âge, plus le prénom est âgé, plus la valeur est petite (corrélation ${r} entre l’âge lu et celui du prénom). Si la colonne donne des âges, nommez-la autrement (client_age, dans le fichier ou le fichier des colonnes) : elle sera lue comme une colonne du client, non comme birth_year, et l’âge viendra du prénom`
+    : `${n(c.rows)} birth year(s) written with two digits were read as years (72 as 1972), but they look like ages: among the ${n(c.named)} of these customers whose first name gives an age, the older the name, the smaller the value (correlation ${r} between the age read and the name's). If the column holds ages, name it otherwise (client_age, in the file or the column file): it is then read as a client column, not as birth_year, and the age comes from the first name`;
+}
+

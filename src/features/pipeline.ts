@@ -8,9 +8,9 @@ import { InputError } from '../errors.ts';
 import { silentProgress, type Progress } from '../progress.ts';
 import { asOfCheck, buildBehaviour, countOrders, topCategories } from './behaviour.ts';
 import { describeUnknownFlags, describeUnknownValues, type ValueMap } from './values.ts';
-import { amountOutliers, CUSTOMER_BASE_COLUMNS, segmentSpellings, type AmountOutliers, type Spellings, cleanFirstNames, cleanInteractions, cleanTiles, cleanTransactions, CHANNELS, type RejectCount } from './clean.ts';
+import { amountOutliers, CUSTOMER_BASE_COLUMNS, segmentSpellings, type AmountOutliers, type Spellings, cleanFirstNames, cleanInteractions, cleanTiles, cleanTransactions, CHANNELS, TWO_DIGIT_BIRTH_YEARS, type RejectCount } from './clean.ts';
 import { ident, literal, openDuck, rows, run, toNumber, type Duck } from './duck.ts';
-import { buildCustomerNameAges, buildNameAges, describeUnmatchedNames, JOIN_NAME_AGES, unmatchedNames, type UnmatchedNames } from './names.ts';
+import { buildCustomerNameAges, buildNameAges, describeTwoDigitBirthYears, describeUnmatchedNames, JOIN_NAME_AGES, twoDigitBirthYearCheck, unmatchedNames, type TwoDigitBirthYears, type UnmatchedNames } from './names.ts';
 import { DEFAULT_FIRST_NAMES_ZIP, DEFAULT_POSTCODES, extractZippedCsv } from './reference.ts';
 import { describeRenamed, describeSuggestion, type ColumnSuggestion, type RenamedColumn } from './columns.ts';
 import { describeAsOfCheck, describeFormat, describeOrderLines, describeOutliers, describeSpellings, type AsOfCheck, type InputFormat } from './formats.ts';
@@ -75,6 +75,8 @@ export interface FeatureSummary {
   spellings?: Spellings[];
   /** Customers whose first name the births file does not hold (names.ts unmatchedNames). */
   names?: UnmatchedNames[];
+  /** Birth years written with two digits, read as years, that look like ages (names.ts twoDigitBirthYearCheck). */
+  birthYears?: TwoDigitBirthYears[];
   /** Client columns carried under another name, theirs being a catalogue feature's. */
   renamed?: RenamedColumn[];
   /** A given as_of long after the last purchase, or before many purchases (behaviour.ts asOfCheck). */
@@ -217,11 +219,13 @@ export async function buildFeatures(opts: BuildFeaturesOptions): Promise<Feature
     for (const r of renamed) progress.log(`${inputs.customers}: ${describeRenamed(r)}`);
     const names = await unmatchedNames(conn, asOfYear);
     if (names) progress.log(`${inputs.customers}: ${describeUnmatchedNames(names)}`);
+    const twoDigit = await twoDigitBirthYearCheck(conn, TWO_DIGIT_BIRTH_YEARS, asOfYear);
+    if (twoDigit) progress.log(`${inputs.customers}: ${describeTwoDigitBirthYears(twoDigit)}`);
     progress.tick(4);
 
     progress.stage('read feature table');
     const table = await readTable(conn, 'SELECT * FROM features ORDER BY row_ix');
-    const summary: FeatureSummary = { rows: table.rows, asOf, features: await summarise(conn, table), rejects, inputs, ...(Object.keys(formats).length ? { formats } : {}), ...(suggestions.length ? { suggestions } : {}), categories, ...(outliers ? { outliers: [outliers] } : {}), ...(spellings ? { spellings: [spellings] } : {}), ...(names ? { names: [names] } : {}), ...(renamed.length ? { renamed } : {}), ...(asOfNote ? { asOfCheck: asOfNote } : {}), ...(Object.keys(values).length ? { values } : {}) };
+    const summary: FeatureSummary = { rows: table.rows, asOf, features: await summarise(conn, table), rejects, inputs, ...(Object.keys(formats).length ? { formats } : {}), ...(suggestions.length ? { suggestions } : {}), categories, ...(outliers ? { outliers: [outliers] } : {}), ...(spellings ? { spellings: [spellings] } : {}), ...(names ? { names: [names] } : {}), ...(twoDigit ? { birthYears: [twoDigit] } : {}), ...(renamed.length ? { renamed } : {}), ...(asOfNote ? { asOfCheck: asOfNote } : {}), ...(Object.keys(values).length ? { values } : {}) };
 
     if (opts.outDir && scratch) {
       progress.stage('write outputs');

@@ -67,6 +67,10 @@ export const DataSummarySchema = z.object({
   names: z
     .array(z.object({ file: z.string(), rows: z.number().int().positive(), withoutAge: z.number().int().nonnegative(), values: z.array(z.object({ value: z.string(), rows: z.number().int().positive() })) }))
     .optional(),
+  /** Birth years written with two digits, read as years, that look like ages (names.ts twoDigitBirthYearCheck). */
+  birthYears: z
+    .array(z.object({ file: z.string(), rows: z.number().int().positive(), named: z.number().int().positive(), correlation: z.number() }))
+    .optional(),
   /** Client columns carried under another name, theirs being a catalogue feature's (pipeline.ts assembleFeatures). */
   renamed: z.array(z.object({ file: z.string(), column: z.string(), as: z.string() })).optional(),
   /** A given as_of long after the last purchase, or before many purchases (behaviour.ts asOfCheck). */

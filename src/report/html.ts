@@ -249,6 +249,8 @@ export function renderReportHtml(model: ReportModel): string {
         }${model.data.outliers.length ? `<h3>${e(t.outliers)}</h3><ul id="data-outliers">${model.data.outliers.map((x) => `<li>${e(x)}</li>`).join('')}</ul>` : ''}${
           model.data.spellings.length ? `<h3>${e(t.spellings)}</h3><ul id="data-spellings">${model.data.spellings.map((x) => `<li>${e(x)}</li>`).join('')}</ul>` : ''
         }${model.data.names.length ? `<h3>${e(t.names)}</h3><ul id="data-names">${model.data.names.map((x) => `<li>${e(x)}</li>`).join('')}</ul>` : ''}${
+          model.data.birthYears.length ? `<h3>${e(t.birthYears)}</h3><ul id="data-birth-years">${model.data.birthYears.map((x) => `<li>${e(x)}</li>`).join('')}</ul>` : ''
+        }${
           model.data.renamed.length ? `<h3>${e(t.renamed)}</h3><ul id="data-renamed">${model.data.renamed.map((x) => `<li>${e(x)}</li>`).join('')}</ul>` : ''
         }${model.data.asOfCheck.length ? `<h3>${e(t.asOfCheck)}</h3><ul id="data-as-of">${model.data.asOfCheck.map((x) => `<li>${e(x)}</li>`).join('')}</ul>` : ''}`;
 

@@ -173,6 +173,7 @@ const EN = {
   outliers: 'Amounts to check',
   spellings: 'Values written several ways',
   names: 'First names the births file does not hold',
+  birthYears: 'Two-digit birth years that look like ages',
   renamed: 'Client columns carried under another name',
   asOfCheck: 'The date the features are computed at',
   known: 'Checked against known customers',
@@ -280,6 +281,7 @@ const FR: typeof EN = {
   outliers: 'Montants à vérifier',
   spellings: 'Valeurs écrites de plusieurs façons',
   names: 'Prénoms absents du fichier des naissances',
+  birthYears: 'Années de naissance sur deux chiffres qui ressemblent à des âges',
   renamed: 'Colonnes du client gardées sous un autre nom',
   asOfCheck: 'La date à laquelle les variables sont calculées',
   known: 'Contrôle sur des clients connus',
@@ -378,6 +380,10 @@ const REASONS: Record<string, Record<Lang, string>> = {
     fr: 'identifiant client écrit sans ses zéros initiaux, en 123.0 ou dans une autre casse (rapproché de son client)',
   },
   bad_birth_year: { en: 'birth year not readable or not plausible (set missing)', fr: 'année de naissance illisible ou invraisemblable (laissée vide)' },
+  two_digit_birth_year: {
+    en: 'birth year written with two digits (read as a year: 72 as 1972, 05 as 2005, of this century where the customer is 16 or older)',
+    fr: 'année de naissance écrite sur deux chiffres (lue comme une année : 72 pour 1972, 05 pour 2005, de ce siècle quand le client a 16 ans ou plus)',
+  },
   bad_sex: { en: 'sex not readable (set missing)', fr: 'sexe illisible (laissé vide)' },
   bad_coordinates: {
     en: 'coordinates not readable, past ±90 / ±180 degrees, or 0, 0 (a geocoder’s placeholder) (set missing: the postcode places the customer)',

@@ -5,7 +5,7 @@ import { ModelError } from '../errors.ts';
 import type { Evaluation, Manifest, PersonaMetrics, Quantification, RunMetrics } from '../models/artefacts.ts';
 import { describeRenamed, describeSuggestion } from '../features/columns.ts';
 import { describeAsOfCheck, describeFormat, describeOutliers, describeSpellings } from '../features/formats.ts';
-import { describeUnmatchedNames } from '../features/names.ts';
+import { describeTwoDigitBirthYears, describeUnmatchedNames } from '../features/names.ts';
 import type { DataSummary } from '../features/summary.ts';
 import { designColumnLabel, INPUT_FILES, reasonLabel, REFERENCE_FILES, unknownValuesDetail, type Lang } from './labels.ts';
 import { describePersona, type Portrait, type PortraitStats } from './portraits.ts';
@@ -118,7 +118,7 @@ export interface ReportModel {
       })
     | null;
   /** null: built without the run's features.json. */
-  data: { customers: number; asOf: string; files: DataFileRow[]; suggestions: string[]; outliers: string[]; spellings: string[]; names: string[]; renamed: string[]; asOfCheck: string[] } | null;
+  data: { customers: number; asOf: string; files: DataFileRow[]; suggestions: string[]; outliers: string[]; spellings: string[]; names: string[]; birthYears: string[]; renamed: string[]; asOfCheck: string[] } | null;
 }
 
 function dataView(data: DataSummary, lang: Lang): NonNullable<ReportModel['data']> {
@@ -149,6 +149,7 @@ function dataView(data: DataSummary, lang: Lang): NonNullable<ReportModel['data'
           ...(data.outliers ?? []).filter((x) => x.file === file).map((x) => describeOutliers(x, lang)),
           ...(data.spellings ?? []).filter((x) => x.file === file).map((x) => describeSpellings(x, lang)),
           ...(data.names ?? []).filter((x) => x.file === file).map((x) => describeUnmatchedNames(x, lang)),
+          ...(data.birthYears ?? []).filter((x) => x.file === file).map((x) => describeTwoDigitBirthYears(x, lang)),
           ...(data.renamed ?? []).filter((x) => x.file === file).map((x) => describeRenamed(x, lang)),
           ...(data.asOfCheck && file === 'transactions' ? [describeAsOfCheck(data.asOfCheck, lang)] : []),
         ],
@@ -158,6 +159,7 @@ function dataView(data: DataSummary, lang: Lang): NonNullable<ReportModel['data'
     outliers: (data.outliers ?? []).map((x) => `${INPUT_FILES[x.file]?.[lang] ?? x.file}${lang === 'fr' ? ' : ' : ': '}${describeOutliers(x, lang)}`),
     spellings: (data.spellings ?? []).map((x) => `${INPUT_FILES[x.file]?.[lang] ?? x.file}${lang === 'fr' ? ' : ' : ': '}${describeSpellings(x, lang)}`),
     names: (data.names ?? []).map((x) => `${INPUT_FILES[x.file]?.[lang] ?? x.file}${lang === 'fr' ? ' : ' : ': '}${describeUnmatchedNames(x, lang)}`),
+    birthYears: (data.birthYears ?? []).map((x) => `${INPUT_FILES[x.file]?.[lang] ?? x.file}${lang === 'fr' ? ' : ' : ': '}${describeTwoDigitBirthYears(x, lang)}`),
     renamed: (data.renamed ?? []).map((x) => `${INPUT_FILES[x.file]?.[lang] ?? x.file}${lang === 'fr' ? ' : ' : ': '}${describeRenamed(x, lang)}`),
     asOfCheck: data.asOfCheck ? [describeAsOfCheck(data.asOfCheck, lang)] : [],
   };

@@ -404,18 +404,23 @@ describe('dates, numbers and fields that do not read', () => {
     expect(iso.rejects).toEqual([{ file: 'transactions', reason: 'bad_date', action: 'dropped', rows: 1 }]);
   });
 
-  it('takes the year of a date of birth in any layout, and sets implausible birth years missing', async () => {
+  it('takes the year of a date of birth in any layout, reads a bare two-digit year, and sets implausible birth years missing', async () => {
     const dir = write(['A;2026-04-25;10,5']);
-    // Two-digit years of dates of birth: this century where the customer is then 16 or older (2010 in 2026), else the last.
-    const years = ['1972', '19720315', '15/03/1972', '15-03-1972', '15.03.1972', '1972-03-15', '1900', '72', '2072', '1850', '2026', '15/03/72', '01.02.10', '01/02/11', '25/04/26'];
+    // Two-digit years, of dates of birth or alone: this century where the customer is then 16 or
+    // older (2010 in 2026), else the last; 00 and a single digit are not read.
+    const years = ['1972', '19720315', '15/03/1972', '15-03-1972', '15.03.1972', '1972-03-15', '1900', '72', '2072', '1850', '2026', '15/03/72', '01.02.10', '01/02/11', '25/04/26', '05', '10', ' 11 ', '00', '7'];
     writeFileSync(join(dir, 'customers.csv'), ['customer_id;birth_year', ...years.map((y, i) => `C${i};${y}`), 'A;'].join('\n') + '\n');
     const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out'), asOf: '2026-06-30' });
     const age = Array.from(built.table.numeric[built.table.numericNames.indexOf('age')]);
     // No first name: an age comes from the birth year alone.
-    expect(age.map((a) => (Number.isFinite(a) ? a : null))).toEqual([54, 54, 54, 54, 54, 54, null, null, null, null, 0, 54, 16, 115, 100, null]);
-    expect(built.rejects).toEqual([{ file: 'customers', reason: 'bad_birth_year', action: 'kept: set missing', rows: 4 }]);
+    expect(age.map((a) => (Number.isFinite(a) ? a : null))).toEqual([54, 54, 54, 54, 54, 54, null, 54, null, null, 0, 54, 16, 115, 100, 21, 16, 115, null, null, null]);
+    expect(built.rejects).toEqual([
+      { file: 'customers', reason: 'bad_birth_year', action: 'kept: set missing', rows: 5 },
+      { file: 'customers', reason: 'two_digit_birth_year', action: 'kept: read as a year (72 as 1972)', rows: 4 },
+    ]);
     const rejected = readFileSync(join(dir, 'out', 'rejects', 'customers.csv'), 'utf8');
-    for (const [line, y] of [[8, '1900'], [9, '72'], [10, '2072'], [11, '1850']]) expect(rejected).toContain(`${line},${Number(line) - 1},bad_birth_year,kept: set missing,C${Number(line) - 2},${y}`);
+    for (const [line, y] of [[8, '1900'], [10, '2072'], [11, '1850'], [20, '00'], [21, '7']]) expect(rejected).toContain(`${line},${Number(line) - 1},bad_birth_year,kept: set missing,C${Number(line) - 2},${y}`);
+    for (const [line, y] of [[9, '72'], [17, '05'], [18, '10'], [19, ' 11 ']]) expect(rejected).toContain(`${line},${Number(line) - 1},two_digit_birth_year,kept: read as a year (72 as 1972),C${Number(line) - 2},${y}`);
   });
 
   it('says to save an OpenDocument workbook as .xlsx or CSV when the data directory holds one instead of the CSV', async () => {

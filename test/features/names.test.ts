@@ -145,3 +145,45 @@ describe('first names the births file does not hold', () => {
     expect((await buildFeatures({ dataDir: data, asOf: '2026-06-30' })).summary.names).toBeUndefined();
   });
 });
+
+describe('birth years written with two digits', () => {
+  // Six names, each born in one year, and ten customers of each.
+  const NAMES: [string, number][] = [['GERMAINE', 1935], ['MONIQUE', 1948], ['SYLVIE', 1962], ['NATHALIE', 1970], ['AURELIE', 1983], ['EMMA', 2004]];
+  const base = (value: (born: number, k: number) => number) => {
+    const data = tempDir();
+    writeBase(data);
+    writeFileSync(join(data, 'first_names.csv'), ['sexe;preusuel;annais;nombre', ...NAMES.map(([name, year]) => `2;${name};${year};1000`)].join('\n') + '\n');
+    const lines = NAMES.flatMap(([name, year], i) => Array.from({ length: 10 }, (_, k) => `C${i}${k},${name},F,${String(value(year, k) % 100).padStart(2, '0')}`));
+    writeFileSync(join(data, 'customers.csv'), ['customer_id,first_name,sex,birth_year', ...lines].join('\n') + '\n');
+    writeFileSync(join(data, 'transactions.csv'), 'customer_id,ts,amount,channel,category,promo\nC00,2026-06-27,100,store,food,0\n');
+    writeFileSync(join(data, 'interactions.csv'), 'customer_id,ts,type\nC00,2026-06-01,email_open\n');
+    return data;
+  };
+
+  it('are read as years, and not questioned when the first names agree with them', async () => {
+    const data = base((born, k) => born + (k % 5) - 2);
+    const logs: string[] = [];
+    const built = await buildFeatures({ dataDir: data, outDir: join(data, 'out'), asOf: '2026-06-30', progress: { stage() {}, tick() {}, log: (l: string) => logs.push(l) } });
+    const age = numericColumn(built.table, 'age')!;
+    // C00: GERMAINE born 1933 (35 - 2), written 33; C50: EMMA born 2002, written 02.
+    expect(age[built.table.ids.indexOf('C00')]).toBe(93);
+    expect(age[built.table.ids.indexOf('C50')]).toBe(24);
+    expect(built.rejects.find((r) => r.reason === 'two_digit_birth_year')?.rows).toBe(60);
+    expect(built.summary.birthYears).toBeUndefined();
+    expect(readDataSummary(join(data, 'out', 'features.json'))?.birthYears).toBeUndefined();
+    expect(logs.join('\n')).not.toContain('look like ages');
+  });
+
+  it('are said to look like ages where the first names say the smaller the value, the older the customer', async () => {
+    // A column of ages mapped as birth_year: MONIQUE, 78 in 2026, written 76 to 80.
+    const data = base((born, k) => 2026 - born + (k % 5) - 2);
+    const logs: string[] = [];
+    const built = await buildFeatures({ dataDir: data, outDir: join(data, 'out'), asOf: '2026-06-30', progress: { stage() {}, tick() {}, log: (l: string) => logs.push(l) } });
+    const [check] = built.summary.birthYears ?? [];
+    expect(check).toMatchObject({ file: 'customers', rows: 60, named: 60 });
+    expect(check.correlation).toBeLessThan(-0.5);
+    expect(readDataSummary(join(data, 'out', 'features.json'))?.birthYears).toEqual([check]);
+    expect(logs.join('\n')).toContain('60 birth year(s) written with two digits were read as years (72 as 1972), but they look like ages: among the 60 of these customers whose first name gives an age');
+    expect(logs.join('\n')).toContain('name it otherwise (client_age, in the file or the column file)');
+  });
+});

@@ -207,6 +207,7 @@ describe('report of a demo run', () => {
       outliers: [],
       spellings: [],
       names: [],
+      birthYears: [],
       renamed: [],
       asOfCheck: [],
     });
@@ -299,6 +300,7 @@ describe('report of a demo run', () => {
       outliers: [{ file: 'transactions', rows: 1, median: 45.2, largest: [{ line: 17, amount: 1250000, in: '2025-h2.csv' }] }],
       spellings: [{ file: 'customers', column: 'segment', groups: [[{ value: 'Gold', rows: 900 }, { value: 'gold', rows: 12 }]] }],
       names: [{ file: 'customers', rows: 40, withoutAge: 25, values: [{ value: 'J.', rows: 3 }] }],
+      birthYears: [{ file: 'customers', rows: 1200, named: 1100, correlation: -0.412 }],
       renamed: [{ file: 'customers', column: 'age', as: 'client_age' }],
       asOfCheck: { asOf: '2027-06-30', lastPurchase: '2026-06-30', purchases: 11234, inWindow: 0, after: 0 },
     };
@@ -320,6 +322,11 @@ describe('report of a demo run', () => {
     // First names the births file does not hold: their count, those left without an age, the most frequent.
     expect(page).toContain('<h3>First names the births file does not hold</h3><ul id="data-names"><li>Customers: 40 customer(s) whose first name the births file does not hold for their sex (nor without a title, nor by its first part), 25 of them without a birth year, whose age stays missing; the most frequent: &quot;J.&quot; (3)</li></ul>');
     expect(fr).toContain('<h3>Prénoms absents du fichier des naissances</h3><ul id="data-names"><li>Clients : 40 client(s) dont le prénom ne figure pas');
+    // Two-digit birth years that the first names say are ages.
+    expect(page).toContain(
+      '<h3>Two-digit birth years that look like ages</h3><ul id="data-birth-years"><li>Customers: 1,200 birth year(s) written with two digits were read as years (72 as 1972), but they look like ages: among the 1,100 of these customers whose first name gives an age, the older the name, the smaller the value (correlation -0.41',
+    );
+    expect(fr).toContain('<ul id="data-birth-years"><li>Clients : 1\u202f200 année(s) de naissance écrites sur deux chiffres ont été lues comme des années (72 pour 1972), mais elles ressemblent à des âges');
     // A client column named as a catalogue feature, and the name it is carried under.
     expect(page).toContain('<h3>Client columns carried under another name</h3><ul id="data-renamed"><li>Customers: column &quot;age&quot; has the name of a catalogue feature, which the product computes: it is carried as &quot;client_age&quot; (the name to use in rules)</li></ul>');
     expect(fr).toContain('<ul id="data-renamed"><li>Clients : la colonne « age » porte le nom d’une variable du catalogue');
