@@ -292,6 +292,12 @@ export interface CustomersFile {
  * Validates customers into table `customers_clean` (or `file.table`); returns the reject counts. A birth year is
  * kept from `year` - MAX_AGE to `year` (the year of the base's as_of when given, else this year).
  */
+/**
+ * A value shaped as a date, read or not: digits in three groups (0000-00-00, 31/02/2025 14:00), or
+ * eight (20250230); or a placeholder for an unknown one (NA, N/A, #N/A, None, nan, -, ?, inconnu).
+ */
+const DATE_SHAPED = '\\d{1,4}[-/.]\\d{1,2}[-/.]\\d{1,4}([ T][0-9:.]*)?|\\d{8}|(?i:n/?a|#n/a|none|nan|-+|\\?+|inconnue?|unknown)';
+
 /** SQL: the customer's birth_year is two digits alone, 01 to 99 (72 for 1972). */
 const TWO_DIGIT_YEAR = `regexp_full_match(trim(birth_year), '(0[1-9]|[1-9][0-9])')`;
 
@@ -317,8 +323,17 @@ export async function cleanCustomers(
   const postcode = `CASE WHEN contains(postcode, '.') OR contains(postcode, ',') THEN regexp_replace(trim(postcode), '^${DECIMAL_POSTCODE}$', '\\1') ELSE trim(postcode) END`;
   const checks: Check[] = [
     { reason: 'missing_customer_id', action: 'dropped', when: `NOT ${present('customer_id')}` },
-    ...(has('signup_date') ? [{ reason: 'bad_date', action: 'dropped' as const, when: `${present('signup_date')} AND ${timestampSql('signup_date', input.format)} IS NULL` }] : []),
+    ...(has('signup_date')
+      ? [{ reason: 'bad_date', action: 'dropped' as const, when: `${present('signup_date')} AND p__p_signup_date IS NULL AND NOT regexp_full_match(trim(signup_date), '${DATE_SHAPED}')` }]
+      : []),
     { reason: 'duplicate_id', action: 'dropped', when: '_dup > 1' },
+    // A signup date shaped as a date but none (0000-00-00, a database's empty date; 2025-02-30; a
+    // date of another layout than the file's): the customer kept, the date set missing. Checked
+    // after the drops (a kept row's reason would hide them); a value not shaped as a date is a
+    // corrupted row (its fields shifted, a piece of a broken line), bad_date above.
+    ...(has('signup_date')
+      ? [{ reason: 'bad_signup_date', action: 'kept: set missing' as const, when: `${present('signup_date')} AND p__p_signup_date IS NULL AND regexp_full_match(trim(signup_date), '${DATE_SHAPED}')` }]
+      : []),
     ...(has('birth_year')
       ? [
           { reason: 'bad_birth_year', action: 'kept: set missing' as const, when: `${present('birth_year')} AND p__p_birth_year IS NULL` },

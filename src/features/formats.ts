@@ -50,6 +50,8 @@ export interface InputFormat {
   multilineRecords?: number;
   /** Set when values are written as Excel text formulas (`="00042"`): the columns read as their text. */
   formulaText?: string[];
+  /** Set when empty values are written `NULL` (or `\\N`), as databases export them: the columns where they were read as empty. */
+  nullText?: string[];
   /** Set for purchases written as order lines (an `order_id` column): how many lines, of how many orders (each read as one purchase). */
   orderLines?: { lines: number; orders: number };
   /**
@@ -406,6 +408,26 @@ export async function unwrapFormulaText(conn: Duck, table: string, columns: stri
   return found;
 }
 
+/** How databases write an empty value in a text export: SQL Server's and most clients' `NULL`, MySQL's `\\N`. */
+const NULL_TEXT = ['NULL', 'null', 'Null', '\\N'];
+
+/**
+ * Empty values written as text, `NULL` or `\\N` (a database's export: SQL Server Management
+ * Studio's "save results as", MySQL's): set empty in every column of `table` that holds some, so
+ * that a missing signup date, order id or segment reads missing and not as a value. Counted over
+ * the whole table (a column's nulls may all be far down); returns the columns (none: the table is
+ * left alone).
+ */
+export async function readNullText(conn: Duck, table: string, columns: string[]): Promise<string[]> {
+  if (!columns.length) return [];
+  const isNull = (c: string) => `${ident(c)} IN (${NULL_TEXT.map(literal).join(', ')})`;
+  const [seen] = await rows(conn, `SELECT ${columns.map((c, k) => `count(*) FILTER (WHERE ${isNull(c)}) AS n${k}`).join(', ')} FROM ${ident(table)}`);
+  const found = columns.filter((_, k) => Number(seen[`n${k}`]) > 0);
+  if (!found.length) return [];
+  await run(conn, `UPDATE ${ident(table)} SET ${found.map((c) => `${ident(c)} = CASE WHEN ${isNull(c)} THEN NULL ELSE ${ident(c)} END`).join(', ')} WHERE ${found.map(isNull).join(' OR ')}`);
+  return found;
+}
+
 /**
  * Numbers that can only be written with a decimal comma, and their decimal-point twins: an amount
  * with one or two decimals (`12,50`: thousands are three digits), degrees of at most three digits
@@ -528,6 +550,7 @@ const FORMAT_WORDS = {
     multiline: (n: number) => `${n} row(s) with a line break inside a quoted field, each read as one row`,
     orderLines: (o: { lines: number; orders: number }) => `${o.lines} order lines of ${o.orders} orders (order_id), each order read as one purchase`,
     formulaText: (columns: string[]) => `values written as Excel text formulas (="00042") read as their text, in ${columns.join(', ')}`,
+    nullText: (columns: string[]) => `empty values written NULL (as databases export them) read as empty, in ${columns.join(', ')}`,
     joinedParts: (j: JoinedParts) =>
       `${j.parts} exports joined end to end (the header line repeated), ${[
         ...(j.leftOut ? [`overlapping: ${j.leftOut} row(s) of a later one repeating an earlier one's over the dates both cover left out${j.replaced ? `, and ${j.replaced} row(s) of an earlier one amended in a later one (the same customer and day) left out for the later rows` : ''}`] : []),
@@ -565,6 +588,7 @@ const FORMAT_WORDS = {
     multiline: (n: number) => `${n} ligne(s) avec un retour à la ligne dans un champ entre guillemets, lue(s) chacune comme une seule`,
     orderLines: (o: { lines: number; orders: number }) => `${o.lines} lignes de ${o.orders} commandes (order_id), chaque commande lue comme un achat`,
     formulaText: (columns: string[]) => `valeurs écrites en formules texte d’Excel (="00042") lues comme leur texte, dans ${columns.join(', ')}`,
+    nullText: (columns: string[]) => `valeurs vides écrites NULL (comme les exportent les bases de données) lues comme vides, dans ${columns.join(', ')}`,
     joinedParts: (j: JoinedParts) =>
       `${j.parts} exports mis bout à bout (la ligne d’en-tête répétée), ${[
         ...(j.leftOut ? [`qui se chevauchent : ${j.leftOut} ligne(s) d’un export suivant répétant celles d’un précédent aux dates que les deux couvrent écartées${j.replaced ? `, et ${j.replaced} ligne(s) d’un précédent corrigées dans un suivant (même client, même jour) écartées au profit des siennes` : ''}`] : []),
@@ -603,6 +627,7 @@ export function describeFormat(format: InputFormat, lang: 'en' | 'fr' = 'en'): s
   if (format.multilineRecords) out.push(w.multiline(format.multilineRecords));
   if (format.ignoredColumns) out.push(w.ignored(format.ignoredColumns));
   if (format.formulaText?.length) out.push(w.formulaText(format.formulaText));
+  if (format.nullText?.length) out.push(w.nullText(format.nullText));
   if (format.orderLines) out.push(w.orderLines(format.orderLines));
   if (format.joinedParts) out.push(w.joinedParts(format.joinedParts));
   if (format.files) {

@@ -11,7 +11,7 @@ import { joinBrokenLines } from './broken-lines.ts';
 import type { ValueMap } from './values.ts';
 import { ident, literal, rows, run, type Duck } from './duck.ts';
 import { lookalike, OPTIONAL_COLUMNS, type ColumnSuggestion } from './columns.ts';
-import { HEADER_SEARCH_LINES, detectDateOrder, detectDecimalComma, detectEuroAmounts, unwrapFormulaText, scanStream, scanText, sniffDelimiter, transcodeToUtf8, type InputFormat, type TextScan } from './formats.ts';
+import { HEADER_SEARCH_LINES, detectDateOrder, detectDecimalComma, detectEuroAmounts, readNullText, unwrapFormulaText, scanStream, scanText, sniffDelimiter, transcodeToUtf8, type InputFormat, type TextScan } from './formats.ts';
 import { WORKBOOK_DELIMITER, workbookToText, type WorkbookSheet } from './workbook.ts';
 
 export { sniffDelimiter };
@@ -448,6 +448,9 @@ async function loadReadable(
   // Values written `="00042"` for a spreadsheet to keep their zeros: read as their text before any check.
   const formulas = await unwrapFormulaText(conn, table, columns);
   if (formulas.length) format.formulaText = formulas;
+  // Empty values written NULL (a database's export): read as empty before any check.
+  const nulls = await readNullText(conn, table, columns);
+  if (nulls.length) format.nullText = nulls;
   const { open: dateOrderOpen, ...dates } = (await detectDateOrder(conn, table, (DATE_COLUMNS[name] ?? []).filter((c) => columns.includes(c)))) ?? {};
   Object.assign(format, dates);
   // A comma-separated file may still write its decimals with a comma, quoted ("12,50").

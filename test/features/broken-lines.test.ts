@@ -48,21 +48,22 @@ describe('a customer file whose values hold line breaks, written without quotes'
     const out = tempDir();
     const build = await buildFeatures({ dataDir: unquoted, outDir: out, asOf: '2026-06-30' });
     const reference = await buildFeatures({ dataDir: quoted, outDir: tempDir(), asOf: '2026-06-30' });
-    expect(build.table.ids).toEqual(['A', 'B', 'C', 'D', 'E', 'F']);
+    // G's signup date (2026-13-45) is no date: G kept, its date missing.
+    expect(build.table.ids).toEqual(['A', 'B', 'C', 'D', 'E', 'F', 'G']);
     expect(categoricalColumn(build.table, 'address')![0]).toBe('12 rue Oberkampf\n75011 Paris');
     expect(categoricalColumn(build.table, 'note')![3]).toBe('appeler le soir\nsauf lundi');
     expect(numericColumn(build.table, 'monetary_12m')![0]).toBe(numericColumn(reference.table, 'monetary_12m')![0]);
     expect(build.table.numeric).toEqual(reference.table.numeric);
     expect(build.table.categorical).toEqual(reference.table.categorical);
     expect(build.rejects.filter((r) => r.file === 'customers')).toEqual([
-      { file: 'customers', reason: 'bad_date', action: 'dropped', rows: 1 },
+      { file: 'customers', reason: 'bad_signup_date', action: 'kept: set missing', rows: 1 },
       { file: 'customers', reason: 'unquoted_line_break', action: 'kept: its lines joined', rows: 2 },
     ]);
     // Line numbers are the file's: G, the seventh record, is on line 10.
     const rejects = readFileSync(join(out, 'rejects', 'customers.csv'), 'utf8');
     expect(rejects).toContain('2,1,unquoted_line_break,kept: its lines joined,A,Marie,"12 rue Oberkampf\n75011 Paris",F,1976,');
     expect(rejects).toContain('6,4,unquoted_line_break,kept: its lines joined,D,Zoé,');
-    expect(rejects).toContain('10,7,bad_date,dropped,G,Anne,');
+    expect(rejects).toContain('10,7,bad_signup_date,kept: set missing,G,Anne,');
   });
 
   it('tells the pieces by the value where a record has its id, wherever the id column is', async () => {
@@ -78,7 +79,7 @@ describe('a customer file whose values hold line breaks, written without quotes'
     renameEventIds(data, Object.fromEntries([...'ABCDEFG'].map((id, k) => [id, `K000${k + 1}`])));
     const out = tempDir();
     const build = await buildFeatures({ dataDir: data, outDir: out, asOf: '2026-06-30' });
-    expect(build.table.ids).toEqual(['K0001', 'K0002', 'K0003', 'K0004', 'K0005', 'K0006']);
+    expect(build.table.ids).toEqual(['K0001', 'K0002', 'K0003', 'K0004', 'K0005', 'K0006', 'K0007']);
     expect(categoricalColumn(build.table, 'address')![0]).toBe('12 rue Oberkampf\n75011 Paris');
     expect(categoricalColumn(build.table, 'note')![3]).toBe('appeler le soir\nsauf lundi');
     expect(build.rejects.find((r) => r.reason === 'unquoted_line_break')?.rows).toBe(2);
@@ -91,8 +92,11 @@ describe('a customer file whose values hold line breaks, written without quotes'
     writeFileSync(join(data, 'customers.csv'), customerFile(false).replace(/^([A-G]),/gm, (_, id: string) => `${ids[id]},`));
     renameEventIds(data, ids);
     const build = await buildFeatures({ dataDir: data, asOf: '2026-06-30' });
-    // The piece of D's note reads as a customer; the piece of A's address, its fields shifted, is a bad date.
-    expect(build.table.ids).toEqual(['marie.l@x.fr', 'jade@y.com', 'c-m@x.fr', 'zoe_1', 'sauf lundi', 'leo@z.fr', 'p.a.u.l']);
-    expect(build.rejects.filter((r) => r.file === 'customers').map((r) => [r.reason, r.rows])).toEqual([['bad_date', 2]]);
+    // The piece of D's note reads as a customer; the piece of A's address, its fields shifted, is a bad date (text, not a date: dropped).
+    expect(build.table.ids).toEqual(['marie.l@x.fr', 'jade@y.com', 'c-m@x.fr', 'zoe_1', 'sauf lundi', 'leo@z.fr', 'p.a.u.l', 'anne']);
+    expect(build.rejects.filter((r) => r.file === 'customers').map((r) => [r.reason, r.rows])).toEqual([
+      ['bad_date', 1],
+      ['bad_signup_date', 1],
+    ]);
   });
 });

@@ -580,6 +580,49 @@ describe('dates, numbers and fields that do not read', () => {
     expect(ahead.rejects.find((r) => r.file === 'transactions')).toEqual({ file: 'transactions', reason: 'implausible_date', action: 'dropped', rows: 3 });
   });
 
+  it('keeps a customer whose signup date is shaped as a date but none (0000-00-00, 2025-02-30) or a placeholder (NA, -), its date missing; a row whose date is text is dropped', async () => {
+    const dir = write(['A;2026-04-25;10', 'B;2026-04-24;5', 'E;2026-04-23;7']);
+    const signups = ['2025-02-01', '0000-00-00', '2025-02-30', '31/12/2025', '2025-13-01 10:00:00', '00000000', 'Paris', '2025-03-01', 'NA', ' - ', '#N/A'];
+    writeFileSync(join(dir, 'customers.csv'), ['customer_id,signup_date', ...signups.map((d, i) => `${'ABCDEFGHIJK'[i]},${d}`)].join('\n') + '\n');
+    const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out'), asOf: '2026-04-30' });
+    // G's "Paris" is no date of any shape: a row whose fields shifted, dropped.
+    expect(built.table.ids).toEqual(['A', 'B', 'C', 'D', 'E', 'F', 'H', 'I', 'J', 'K']);
+    expect(built.rejects).toEqual([
+      { file: 'customers', reason: 'bad_date', action: 'dropped', rows: 1 },
+      { file: 'customers', reason: 'bad_signup_date', action: 'kept: set missing', rows: 8 },
+    ]);
+    const tenure = Array.from(built.table.numeric[built.table.numericNames.indexOf('tenure_days')]);
+    expect(tenure.map((v) => (Number.isNaN(v) ? null : v))).toEqual([453, null, null, null, null, null, 425, null, null, null]);
+    // B and E keep their purchases (not orphans of a dropped customer).
+    expect(Array.from(built.table.numeric[built.table.numericNames.indexOf('monetary_12m')])).toEqual([10, 5, 0, 0, 7, 0, 0, 0, 0, 0]);
+    const rejected = readFileSync(join(dir, 'out', 'rejects', 'customers.csv'), 'utf8');
+    expect(rejected).toContain('3,2,bad_signup_date,kept: set missing,B,0000-00-00');
+    expect(rejected).toContain('8,7,bad_date,dropped,G,Paris');
+  });
+
+  it('reads NULL and \\N, as databases export an empty value, as empty in every file and says so: no customer dropped, no order or segment named NULL', async () => {
+    const dir = write([]);
+    writeFileSync(join(dir, 'customers.csv'), ['customer_id,signup_date,segment,birth_year', 'A,2025-02-01,gold,1970', 'B,NULL,NULL,NULL', 'C,\\N,silver,\\N', 'NULL,2025-01-01,gold,'].join('\n') + '\n');
+    // Order lines: a purchase without an order id is its own purchase, not one order "NULL" of all of them.
+    writeFileSync(
+      join(dir, 'transactions.csv'),
+      ['customer_id,ts,amount,category,order_id', 'A,2026-04-25,10,food,O1', 'A,2026-04-25,5,toys,O1', 'B,2026-04-20,7,NULL,NULL', 'B,2026-04-21,3,food,NULL', 'C,2026-04-22,4,food,null'].join('\n') + '\n',
+    );
+    const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out'), asOf: '2026-04-30' });
+    expect(built.table.ids).toEqual(['A', 'B', 'C']);
+    expect(built.rejects).toEqual([{ file: 'customers', reason: 'missing_customer_id', action: 'dropped', rows: 1 }]);
+    const feature = (name: string) => Array.from(built.table.numeric[built.table.numericNames.indexOf(name)]).map((v) => (Number.isNaN(v) ? null : v));
+    expect(feature('frequency_12m')).toEqual([1, 2, 1]);
+    expect(feature('tenure_days')).toEqual([453, null, null]);
+    expect(feature('age')).toEqual([56, null, null]);
+    expect(built.table.categorical[built.table.categoricalNames.indexOf('segment')]).toEqual(['gold', null, 'silver']);
+    expect(built.summary.categories).not.toContain('NULL');
+    expect(built.summary.formats?.customers.nullText).toEqual(['customer_id', 'signup_date', 'segment', 'birth_year']);
+    expect(built.summary.formats?.transactions.nullText).toEqual(['category', 'order_id']);
+    expect(describeFormat(built.summary.formats!.transactions)).toContain('empty values written NULL (as databases export them) read as empty, in category, order_id');
+    expect(describeFormat(built.summary.formats!.transactions, 'fr')).toContain('valeurs vides écrites NULL (comme les exportent les bases de données) lues comme vides, dans category, order_id');
+  });
+
   it("keeps a file's dates when most are ahead of this machine's clock (a generated base, a clock behind)", async () => {
     const dir = write(['A;25/04/2071;10', 'A;24/04/2071;5', 'A;01/01/1900;2']);
     const built = await buildFeatures({ dataDir: dir });

@@ -58,7 +58,11 @@ describe.skipIf(!WORLD_SCRIPT)('features on a benchmark world', () => {
     const got: Record<string, Record<string, number>> = {};
     for (const r of rejects) {
       got[r.file] ??= { total: 0 };
-      got[r.file][r.reason] = r.rows;
+      // The world's bad signup dates (31/12/2025 in a file of ISO dates, 2025-02-30, 0000-00-00) are
+      // its bad_date; the product keeps those customers, their date missing (bad_signup_date).
+      const kind = r.file === 'customers' && r.reason === 'bad_signup_date' ? 'bad_date' : r.reason;
+      expect(got[r.file][kind], `${r.file} ${kind}`).toBeUndefined();
+      got[r.file][kind] = r.rows;
       got[r.file].total += r.rows;
     }
     expect(got).toEqual(expected);
