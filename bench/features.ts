@@ -1,14 +1,16 @@
 // Benchmark of the feature pipeline on a generated world: wall time and peak RSS of
 // `buildFeatures` (world generation not counted). Usage:
-//   npx tsx bench/features.ts [--customers 1000000] [--seed 1] [--world DIR] [--monthly plain|overlap|amended] [--customer-files N]
+//   npx tsx bench/features.ts [--customers 1000000] [--seed 1] [--world DIR] [--monthly plain|overlap|amended [--joined]] [--customer-files N]
 // With --monthly, the world's purchases and contacts are read as folders of monthly files
 // (written once beside the world, not timed); `overlap`: each month's file also holds the first
 // seven days of the next month, as exports run a week into the month write them; `amended`: as
 // overlap, with one purchase in twenty of those seven days written 10 % dearer in the earlier
-// month's file, which the next month's file (as the world holds them) corrects. With
+// month's file, which the next month's file (as the world holds them) corrects. With --joined,
+// each folder's monthly files are read as one file, joined end to end with their header lines
+// (exports concatenated), written once beside it, not timed. With
 // --customer-files N, the customers are read as a folder of N files (the world's rows in N parts,
 // in order; the other files linked), written once beside the world, not timed.
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { buildFeatures } from '../src/features/index.ts';
 import { literal, openDuck, rows, run } from '../src/features/duck.ts';
@@ -22,7 +24,10 @@ ensureWorld(plainWorld, customers, Number(seed), false);
 const monthly = arg('monthly', '');
 if (monthly && !['plain', 'overlap', 'amended'].includes(monthly)) throw new Error(`--monthly: plain, overlap or amended (got ${monthly})`);
 const customerFiles = Number(arg('customer-files', '0'));
-const eventsWorld = monthly ? await monthlyWorld(plainWorld, monthly as 'plain' | 'overlap' | 'amended') : plainWorld;
+const joined = process.argv.includes('--joined');
+if (joined && !monthly) throw new Error('--joined joins the monthly files of --monthly: give --monthly too');
+const monthlyEvents = monthly ? await monthlyWorld(plainWorld, monthly as 'plain' | 'overlap' | 'amended') : plainWorld;
+const eventsWorld = joined ? joinedWorld(monthlyEvents) : monthlyEvents;
 const world = customerFiles > 0 ? await customersFolder(eventsWorld, customerFiles) : eventsWorld;
 
 /** The world with its customers as a folder of `parts` files (its rows in order), the other inputs linked. */
@@ -43,6 +48,25 @@ async function customersFolder(dir: string, parts: number): Promise<string> {
   } finally {
     conn.closeSync();
     db.closeSync();
+  }
+  return dest;
+}
+
+/**
+ * The monthly world with each event folder's files joined end to end in one file, each with its
+ * header line (what `cat` of the exports gives), the other inputs linked; written once beside it.
+ */
+function joinedWorld(dir: string): string {
+  const dest = `${dir}-joined`;
+  if (existsSync(join(dest, 'interactions.csv'))) return dest;
+  console.log(`writing ${dest} (not timed)`);
+  mkdirSync(dest, { recursive: true });
+  for (const f of ['customers.csv', 'tiles.csv', 'first_names.csv']) symlinkSync(resolve(dir, f), join(dest, f));
+  for (const name of ['transactions', 'interactions']) {
+    const target = join(dest, `${name}.csv.part`);
+    writeFileSync(target, '');
+    for (const f of readdirSync(join(dir, name)).sort()) appendFileSync(target, readFileSync(join(dir, name, f)));
+    renameSync(target, join(dest, `${name}.csv`));
   }
   return dest;
 }
