@@ -11,7 +11,7 @@ import { csvField } from '../features/formats.ts';
 import { readKnownFile } from '../features/known.ts';
 import { ASSIGNMENT_COLUMNS, type Evaluation } from '../models/artefacts.ts';
 import { evaluateRows, idKey, type LabelSource, type RunLabel } from '../models/personas/evaluate.ts';
-import { sampleWarning } from '../models/personas/survey.ts';
+import { sampleWarning, SurveyPlanner } from '../models/personas/survey.ts';
 import { readRunArtefacts } from '../report/load.ts';
 import { Random } from '../random.ts';
 import { labelPage, recordEvaluation, splitCsvLine, storedLabels, versionDetail } from '../store/registry.ts';
@@ -74,28 +74,79 @@ interface KnownOptions {
   randomSample?: boolean;
 }
 
-/** The customer ids of an assignment file, a line at a time (`personas survey`). */
-async function* fileIds(assignments: string): AsyncGenerator<string> {
+/** A customer of the base a survey is drawn from: its id, its label (null: unassigned) and its probability of each persona. */
+interface BaseCustomer {
+  id: string;
+  label: string | null;
+  scores: (number | null)[];
+}
+
+/** The base of a survey: its personas and its customers, which may be read more than once. */
+interface SurveyBase {
+  personas: string[];
+  customers: () => AsyncIterable<BaseCustomer>;
+  source: string;
+}
+
+/** The base of an assignment file (`personas survey --run | --assignments`): its personas from its score columns. */
+async function fileBase(assignments: string): Promise<SurveyBase> {
   if (!existsSync(assignments)) throw new InputError('INPUT_MISSING_FILE', `${assignments}: assignment file not found (is this a run directory written by \`personas run\`, or a file of \`personas models export\`?)`, { file: assignments });
-  let line = 0;
+  const expected = () => new InputError('INPUT_INVALID', `${assignments}: line 1: expected the columns ${ASSIGNMENT_COLUMNS.join(',')},score_<persona>...`, { file: assignments, line: 1 });
+  let header: string[] | null = null;
   for await (const text of createInterface({ input: createReadStream(assignments, 'utf8'), crlfDelay: Infinity })) {
-    line++;
-    const fields = splitCsvLine(text);
-    if (!fields) throw new InputError('INPUT_INVALID', `${assignments}: line ${line}: malformed CSV quoting`, { file: assignments, line });
-    if (line === 1) {
-      if (fields[0] !== 'customer_id') throw new InputError('INPUT_INVALID', `${assignments}: line 1: expected the columns ${ASSIGNMENT_COLUMNS.join(',')},score_<persona>...`, { file: assignments, line: 1 });
-    } else if (fields[0]) yield fields[0];
+    header = splitCsvLine(text);
+    break;
+  }
+  if (!header || header[0] !== 'customer_id' || header[1] !== 'persona') throw expected();
+  const at = header.flatMap((c, k) => (c.startsWith('score_') ? [k] : []));
+  const personas = at.map((k) => header![k].slice('score_'.length));
+  async function* customers(): AsyncGenerator<BaseCustomer> {
+    let line = 0;
+    for await (const text of createInterface({ input: createReadStream(assignments, 'utf8'), crlfDelay: Infinity })) {
+      if (++line === 1) continue;
+      const fields = splitCsvLine(text);
+      if (!fields) throw new InputError('INPUT_INVALID', `${assignments}: line ${line}: malformed CSV quoting`, { file: assignments, line });
+      if (!fields[0]) continue;
+      const score = (v: string | undefined) => (v === undefined || v.trim() === '' || !Number.isFinite(Number(v)) ? null : Number(v));
+      yield { id: fields[0], label: fields[1] || null, scores: at.map((k) => score(fields[k])) };
+    }
+  }
+  return { personas, customers, source: assignments };
+}
+
+/** The base a published version labels, a page at a time (`personas survey --model`). */
+async function versionBase(db: Sql, version: string): Promise<SurveyBase> {
+  const { personas } = await labelPage(db, version, null, 1);
+  async function* customers(): AsyncGenerator<BaseCustomer> {
+    let cursor: string | null = null;
+    do {
+      const page = await labelPage(db, version, cursor, 10_000);
+      for (const r of page.rows) yield { id: r.customerId, label: r.persona, scores: personas.map((p) => r.scores[p] ?? null) };
+      cursor = page.next;
+    } while (cursor !== null);
+  }
+  return { personas, customers, source: `version ${version}` };
+}
+
+/** The ids of `customers`, each first added to `planner`. */
+async function* plannedIds(customers: AsyncIterable<BaseCustomer>, planner: SurveyPlanner): AsyncGenerator<string> {
+  for await (const c of customers) {
+    planner.add(c.label, c.scores);
+    yield c.id;
   }
 }
 
-/** The customer ids a published version labels, a page at a time (`personas survey --model`). */
-async function* versionIds(db: Sql, version: string): AsyncGenerator<string> {
-  let cursor: string | null = null;
-  do {
-    const page = await labelPage(db, version, cursor, 10_000);
-    for (const r of page.rows) yield r.customerId;
-    cursor = page.next;
-  } while (cursor !== null);
+/** A survey's expected precision, in lines (`personas survey`). */
+export function describeSurveyPlan(planner: SurveyPlanner, answers: number): string[] {
+  const widths = planner.halfWidths(answers);
+  const points = (h: number) => `±${(100 * h).toFixed(1)} points`;
+  // The expected |error| of a normal estimate is its standard deviation times sqrt(2 / pi).
+  const sum = widths.reduce((t, w) => t + (w.halfWidth / 1.96) * Math.sqrt(2 / Math.PI), 0);
+  return [
+    `with ${answers} answer(s), each persona's size corrected by them should come within (95 %, where the probabilities are calibrated; wider where they are overconfident):`,
+    ...columns(widths.map((w) => [w.persona, points(w.halfWidth), ''])),
+    `their errors summing to about ${sum.toFixed(3)} over the personas; these are answers: invite more customers for those who do not answer (at a response rate of 30 %, ${Math.ceil(answers / 0.3)})`,
+  ];
 }
 
 /**
@@ -196,6 +247,14 @@ export function describeEvaluation(e: Evaluation): string[] {
   return lines;
 }
 
+/** --half-width: a share (0.01) or a percentage (1%), above 0 and under 0.5. */
+function readHalfWidth(text: string): number {
+  const percent = /^\s*(\d+(?:[.,]\d+)?)\s*%\s*$/.exec(text);
+  const value = percent ? Number(percent[1].replace(',', '.')) / 100 : /^\s*\d*[.,]?\d+\s*$/.test(text) ? Number(text.replace(',', '.')) : NaN;
+  if (!(value > 0 && value < 0.5)) throw new InputError('INPUT_INVALID', `--half-width must be a share above 0 and under 0.5, as 0.01 or 1% (got "${text}")`, { field: 'half-width' });
+  return value;
+}
+
 export function registerEvaluate(program: Command): void {
   withStoreFlags(program
     .command('survey')
@@ -203,35 +262,42 @@ export function registerEvaluate(program: Command): void {
     .option('--run <dir>', 'run directory (its assignments.csv holds the base)')
     .option('--assignments <file>', 'an assignment file instead (personas models export)')
     .option('--model <version>', "a published version's base instead ('active': the active one; a batch run's)")
-    .requiredOption('--size <n>', 'customers to draw (about 1,000 bring the size error near 0.03; allow for those who do not answer)')
+    .option('--size <n>', 'customers to draw (about 1,000 bring the size error near 0.03; allow for those who do not answer)')
+    .option('--half-width <h>', "instead of --size: draw the fewest customers whose answers should bring every persona's corrected size within ±h (0.01 or 1%: one point), 95 %")
     .option('--seed <n>', 'random seed (the same seed draws the same customers)', '1')
     .requiredOption('--out <file>', 'the file to write (customer_id,persona)')
     .option('--force', 'replace --out when it exists (it may hold the answers already filled in)'))
-    .action(async (o: StoreFlags & { run?: string; assignments?: string; model?: string; size: string; seed: string; out: string; force?: boolean }) => {
+    .action(async (o: StoreFlags & { run?: string; assignments?: string; model?: string; size?: string; halfWidth?: string; seed: string; out: string; force?: boolean }) => {
       // A survey file already there may hold answers typed in: never replaced unless asked.
       if (existsSync(o.out) && statSync(o.out).isDirectory()) throw new InputError('INPUT_INVALID', `${o.out}: is a directory; give the CSV file to write (--out)`, { field: 'out' });
       if (existsSync(o.out) && !o.force) throw new InputError('INPUT_INVALID', `${o.out} exists (it may hold the survey's answers): choose another --out, or pass --force to replace it`, { field: 'out' });
       if ([o.run, o.assignments, o.model].filter(Boolean).length !== 1) throw new InputError('INPUT_INVALID', 'give one of --run DIR (a run directory), --assignments FILE (an assignment file) or --model VERSION (a published version)', { field: 'run' });
-      if (!/^[1-9]\d*$/.test(o.size)) throw new InputError('INPUT_INVALID', `--size must be a whole number of at least 1 (got "${o.size}")`, { field: 'size' });
+      if ((o.size === undefined) === (o.halfWidth === undefined)) throw new InputError('INPUT_INVALID', 'give one of --size N (customers to draw) or --half-width H (the precision their answers should give)', { field: 'size' });
+      if (o.size !== undefined && !/^[1-9]\d*$/.test(o.size)) throw new InputError('INPUT_INVALID', `--size must be a whole number of at least 1 (got "${o.size}")`, { field: 'size' });
+      const halfWidth = o.halfWidth === undefined ? null : readHalfWidth(o.halfWidth);
       if (!/^-?\d+$/.test(o.seed)) throw new InputError('INPUT_INVALID', `--seed must be a whole number (got "${o.seed}")`, { field: 'seed' });
-      const size = Number(o.size);
       const seed = Number(o.seed);
-      let drawn: { ids: string[]; customers: number };
-      if (o.model) {
-        drawn = await withStore(o, async (db) => {
-          const version = o.model === 'active' ? (await versionDetail(db, null)).version : o.model!;
-          return drawSurvey(versionIds(db, version), size, seed, `version ${version}`);
-        });
-      } else {
-        const file = o.assignments ?? join(o.run!, 'assignments.csv');
-        drawn = await drawSurvey(fileIds(file), size, seed, file);
-      }
-      const { ids, customers } = drawn;
+      const draw = async (base: SurveyBase) => {
+        const planner = new SurveyPlanner(base.personas);
+        let size = Number(o.size);
+        if (halfWidth !== null) {
+          // A first pass plans the size, the second draws.
+          for await (const c of base.customers()) planner.add(c.label, c.scores);
+          size = planner.answersFor(halfWidth);
+          return { ...(await drawSurvey((async function* () { for await (const c of base.customers()) yield c.id; })(), size, seed, base.source)), planner };
+        }
+        return { ...(await drawSurvey(plannedIds(base.customers(), planner), size, seed, base.source)), planner };
+      };
+      const { ids, customers, planner } = o.model
+        ? await withStore(o, async (db) => draw(await versionBase(db, o.model === 'active' ? (await versionDetail(db, null)).version : o.model!)))
+        : await draw(await fileBase(o.assignments ?? join(o.run!, 'assignments.csv')));
       mkdirSync(dirname(o.out), { recursive: true });
       const partial = `${o.out}.partial-${process.pid}`;
       writeFileSync(partial, ['customer_id,persona', ...ids.map((id) => `${csvField(id)},`)].join('\n') + '\n');
       renameSync(partial, o.out);
+      if (halfWidth !== null) out(`${ids.length} answer(s) should bring every persona's corrected size within ±${(100 * halfWidth).toFixed(1)} points${ids.length === customers ? ' (the whole base: a census)' : ''}`);
       out(`drew ${ids.length} of ${customers} customers at random (seed ${o.seed}) into ${o.out}: fill its persona column with the portrait each picks (its label or id, or none; leave it empty for those who do not answer), then: personas evaluate ${o.run ? `--run ${o.run}` : `--model ${o.model ?? 'VERSION'}`} --known ${o.out} --random-sample`);
+      for (const line of describeSurveyPlan(planner, ids.length)) out(line);
     });
 
   withStoreFlags(program

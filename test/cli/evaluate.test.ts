@@ -233,6 +233,23 @@ describe('personas evaluate', () => {
     const r = await personas('survey', '--run', runs.a, '--size', '400', '--out', out);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain(`drew 400 of 1500 customers at random (seed 1) into ${out}: fill its persona column`);
+    // What precision those answers should give each persona's size, from the run's probabilities.
+    expect(r.stdout).toContain("with 400 answer(s), each persona's size corrected by them should come within (95 %, where the probabilities are calibrated; wider where they are overconfident):");
+    const planned = (stdout: string) => [...stdout.matchAll(/^(\w+) +±(\d+\.\d) points$/gm)].map((m) => [m[1], Number(m[2])] as const);
+    const scored = Object.keys(table(join(runs.a, 'assignments.csv'))[0]).filter((c) => c.startsWith('score_'));
+    expect(planned(r.stdout).map(([p]) => `score_${p}`)).toEqual(scored);
+    expect(scored.length).toBeGreaterThan(2);
+    expect(planned(r.stdout).every(([, h]) => h > 0.5 && h < 10)).toBe(true);
+    expect(r.stdout).toMatch(/their errors summing to about 0\.\d{3} over the personas; these are answers: invite more customers for those who do not answer \(at a response rate of 30 %, 1334\)/);
+    // Or as many customers as a precision needs: the fewest whose plan gives every persona that half-width.
+    const precise = join(tempDir(), 'precise.csv');
+    const h = await personas('survey', '--run', runs.a, '--half-width', '3%', '--out', precise);
+    expect(h.status, h.stderr).toBe(0);
+    const needed = Number(/^(\d+) answer\(s\) should bring every persona's corrected size within ±3\.0 points$/m.exec(h.stdout)?.[1]);
+    expect(needed).toBeGreaterThan(100);
+    expect(readFileSync(precise, 'utf8').trim().split('\n')).toHaveLength(needed + 1);
+    expect(planned(h.stdout).every(([, w]) => w <= 3)).toBe(true);
+    expect(Math.max(...planned(h.stdout).map(([, w]) => w))).toBeGreaterThanOrEqual(2.9);
     const drawn = readFileSync(out, 'utf8').trim().split('\n');
     expect(drawn[0]).toBe('customer_id,persona');
     const ids = drawn.slice(1).map((l) => l.replace(/,$/, ''));
@@ -269,6 +286,8 @@ describe('personas evaluate', () => {
 
     const bad = async (...args: string[]) => (await personas('survey', ...args, '--out', join(tempDir(), 'x.csv'))).stderr;
     expect(await bad('--run', runs.a, '--size', '2000')).toContain(`--size 2000 is more than the 1500 customers of ${join(runs.a, 'assignments.csv')}`);
+    expect(await bad('--run', runs.a, '--half-width', '60%')).toContain('--half-width must be a share above 0 and under 0.5, as 0.01 or 1% (got "60%")');
+    expect(await bad('--run', runs.a, '--size', '10', '--half-width', '0.01')).toContain('give one of --size N (customers to draw) or --half-width H (the precision their answers should give)');
     expect(await bad('--run', runs.a, '--size', 'all')).toContain('--size must be a whole number of at least 1 (got "all")');
     expect(await bad('--size', '10')).toContain('give one of --run DIR (a run directory), --assignments FILE (an assignment file) or --model VERSION (a published version)');
     expect(await bad('--assignments', join(tempDir(), 'none.csv'), '--size', '10')).toContain('none.csv: assignment file not found');

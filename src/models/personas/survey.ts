@@ -150,3 +150,64 @@ export function formatP(p: number): string {
 export function sampleWarning(check: NonNullable<Evaluation['sampleCheck']>): string {
   return `the known customers' labels are spread unlike the base's (chi-square ${check.statistic.toFixed(1)} on ${check.df} degrees of freedom, p ${formatP(check.p)}): they do not look drawn at random from it, and the corrected sizes hold only if they were`;
 }
+
+/** A survey's expected precision for one persona: the 95 % half-width of its corrected size. */
+export interface PlannedWidth {
+  persona: string;
+  halfWidth: number;
+}
+
+/**
+ * How precise a survey of the base would make each persona's corrected size, before it is drawn:
+ * the base's customers added one at a time with their label and probabilities, then the expected
+ * 95 % half-width of the difference estimator (correctedSizes) for n answers drawn at random, and
+ * the fewest answers that bring every persona within a half-width. Within each label the variance
+ * of (membership - probability) is taken as the mean of p (1 - p), what it is where the
+ * probabilities are calibrated; where they are overconfident the real intervals come out wider
+ * (on the benchmark worlds, by a tenth on average and up to 45 % for one persona: BENCHMARKS.md,
+ * session 39). The answers are what counts: invite more customers than that for those who do not
+ * answer.
+ */
+export class SurveyPlanner {
+  private readonly strata = new Map<string, { customers: number; spread: Float64Array }>();
+  private total = 0;
+
+  constructor(readonly personas: readonly string[]) {}
+
+  /** A customer of the base: its label (a persona, or null for unassigned) and its probability of each persona (null: none). */
+  add(label: string | null, probabilities: readonly (number | null)[]): void {
+    const key = label ?? '';
+    let s = this.strata.get(key);
+    if (!s) this.strata.set(key, (s = { customers: 0, spread: new Float64Array(this.personas.length) }));
+    s.customers++;
+    this.total++;
+    probabilities.forEach((p, k) => {
+      if (p !== null && Number.isFinite(p)) s.spread[k] += p * (1 - p);
+    });
+  }
+
+  /** The customers added. */
+  get customers(): number {
+    return this.total;
+  }
+
+  /** Per persona, sum over labels of (label's share of the base) x (mean p (1 - p) in it). */
+  private variances(): number[] {
+    return this.personas.map((_, k) => [...this.strata.values()].reduce((v, s) => v + (s.customers / this.total) * (s.spread[k] / s.customers), 0));
+  }
+
+  /** Each persona's expected 95 % half-width with `answers` customers answering. */
+  halfWidths(answers: number): PlannedWidth[] {
+    const fpc = this.total > 0 ? Math.max(0, 1 - answers / this.total) : 0;
+    return this.variances().map((v, k) => ({ persona: this.personas[k], halfWidth: answers > 0 ? 1.96 * Math.sqrt((v / answers) * fpc) : Infinity }));
+  }
+
+  /** The fewest answers giving every persona an expected half-width of at most `halfWidth` (the whole base at most). */
+  answersFor(halfWidth: number): number {
+    const widest = Math.max(0, ...this.variances());
+    if (widest === 0) return Math.min(1, this.total);
+    // 1.96^2 v (1/n - 1/N) <= h^2
+    const n = Math.ceil(1 / ((halfWidth * halfWidth) / (1.96 * 1.96 * widest) + 1 / this.total) - 1e-9);
+    return Math.min(this.total, Math.max(1, n));
+  }
+}

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../../src/errors.ts';
 import { evaluateKnown, evaluateRows, idKey, knownPersonas, type LabelSource, type RunLabel } from '../../../src/models/personas/evaluate.ts';
-import { chiSquareTail, correctedSizes, SAMPLE_CHECK_P, sampleCheck, sampleWarning, wilson } from '../../../src/models/personas/survey.ts';
+import { chiSquareTail, correctedSizes, SAMPLE_CHECK_P, sampleCheck, sampleWarning, SurveyPlanner, wilson } from '../../../src/models/personas/survey.ts';
 import { Random } from '../../../src/random.ts';
 
 const PERSONAS = [
@@ -265,3 +265,69 @@ describe('sizes corrected by a random sample of known customers', () => {
     expect(Math.abs(error / draws)).toBeLessThan(0.004);
   });
 });
+
+describe('a survey planned before it is drawn', () => {
+  it('gives each persona the half-width of the formula, and the fewest answers for a half-width', () => {
+    const planner = new SurveyPlanner(['a', 'b']);
+    // Label a: 2 customers; unassigned: 2; b's probability unknown for one.
+    planner.add('a', [0.8, 0.1]);
+    planner.add('a', [0.6, null]);
+    planner.add(null, [0.2, 0.5]);
+    planner.add(null, [0.1, 0.3]);
+    expect(planner.customers).toBe(4);
+    const va = 0.5 * ((0.8 * 0.2 + 0.6 * 0.4) / 2) + 0.5 * ((0.2 * 0.8 + 0.1 * 0.9) / 2);
+    const vb = 0.5 * ((0.1 * 0.9) / 2) + 0.5 * ((0.5 * 0.5 + 0.3 * 0.7) / 2);
+    const [a, b] = planner.halfWidths(2);
+    expect(a.persona).toBe('a');
+    expect(a.halfWidth).toBeCloseTo(1.96 * Math.sqrt((va / 2) * (1 - 2 / 4)), 12);
+    expect(b.halfWidth).toBeCloseTo(1.96 * Math.sqrt((vb / 2) * (1 - 2 / 4)), 12);
+    // A census knows every size exactly.
+    expect(planner.halfWidths(4).map((w) => w.halfWidth)).toEqual([0, 0]);
+  });
+
+  it('plans the half-width the survey then gives, where the probabilities are calibrated', () => {
+    // 20,000 customers in three labels, each a member with its probability (calibrated by construction).
+    const rng = new Random(5);
+    const labels = ['a', 'b', null];
+    const base = Array.from({ length: 20_000 }, (_, i) => {
+      const label = labels[i % 3];
+      const p = label === 'a' ? 0.6 + 0.35 * rng.next() : label === 'b' ? 0.05 + 0.2 * rng.next() : 0.3 * rng.next();
+      return { label, p, member: rng.next() < p ? 1 : 0 };
+    });
+    const planner = new SurveyPlanner(['a']);
+    for (const c of base) planner.add(c.label, [c.p]);
+    const answers = 800;
+    const [{ halfWidth: planned }] = planner.halfWidths(answers);
+    const strataOf = (label: string | null) => labels.indexOf(label);
+    const estimated = base.reduce((t, c) => t + c.p, 0) / base.length;
+    let widths = 0;
+    const draws = 200;
+    for (let d = 0; d < draws; d++) {
+      const sample = new Set<number>();
+      while (sample.size < answers) sample.add(rng.int(base.length));
+      const gaps = { persona: 'a', estimated, members: 0, sum: [0, 0, 0], squares: [0, 0, 0] };
+      const counts = [0, 0, 0];
+      for (const i of sample) {
+        const h = strataOf(base[i].label);
+        const gap = base[i].member - base[i].p;
+        gaps.sum[h] += gap;
+        gaps.squares[h] += gap * gap;
+        gaps.members += base[i].member;
+        counts[h]++;
+      }
+      const [size] = correctedSizes([gaps], { sample: counts, base: [0, 1, 2].map((h) => base.filter((c) => strataOf(c.label) === h).length) });
+      widths += (size.interval[1] - size.interval[0]) / 2;
+    }
+    expect(planned).toBeGreaterThan(0.02);
+    expect(widths / draws / planned).toBeGreaterThan(0.95);
+    expect(widths / draws / planned).toBeLessThan(1.05);
+    // The fewest answers for that half-width are those planned for it.
+    const needed = planner.answersFor(planned);
+    expect(Math.abs(needed - answers)).toBeLessThanOrEqual(1);
+    expect(planner.halfWidths(needed)[0].halfWidth).toBeLessThanOrEqual(planned);
+    expect(planner.halfWidths(needed - 1)[0].halfWidth).toBeGreaterThan(planned);
+    // A half-width no survey short of a census gives: the whole base.
+    expect(planner.answersFor(1e-9)).toBe(20_000);
+  });
+});
+
