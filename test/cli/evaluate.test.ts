@@ -121,8 +121,13 @@ describe('personas evaluate', () => {
     const drew = await personas('survey', '--model', version, '--size', '100', '--store', store, '--out', fromVersion);
     expect(drew.stdout).toContain(`drew 100 of 1500 customers at random (seed 1) into ${fromVersion}`);
     expect(drew.stdout).toContain(`then: personas evaluate --model ${version} --known ${fromVersion} --random-sample`);
-    await personas('survey', '--run', run, '--size', '100', '--out', fromFile);
+    const drewFile = await personas('survey', '--run', run, '--size', '100', '--out', fromFile);
     expect(readFileSync(fromVersion, 'utf8')).toBe(readFileSync(fromFile, 'utf8'));
+    // The same plan from the store's labels and probabilities as from the run's file.
+    const plan = (stdout: string) => stdout.split('\n').filter((l) => / ±\d+\.\d points$| summing to about /.test(l));
+    expect(plan(drew.stdout)).toHaveLength(plan(drewFile.stdout).length);
+    expect(plan(drew.stdout).length).toBeGreaterThan(3);
+    expect(plan(drew.stdout)).toEqual(plan(drewFile.stdout));
     const db = await openStore({ databaseUrl: null, dataDir: store });
     try {
       const html = renderReportHtml(await versionReport(db, version, 'en'));
