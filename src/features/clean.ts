@@ -660,46 +660,47 @@ export async function cleanTransactions(conn: Duck, input: LoadedInput, outDir: 
  * written) are kept. The file's format says how many of each (`joinedParts`). Nothing for one part.
  */
 async function rejectPartOverlaps(conn: Duck, input: LoadedInput, checked: string, parsed: string[]): Promise<void> {
-  const [h] = (await rows(conn, `SELECT count(*) AS n FROM ${ident(checked)} WHERE _reason = 'repeated_header'`)) as { n: bigint }[];
-  if (!Number(h.n)) return;
+  // The parts are the records between two header lines, told by their record (the headers are a
+  // few records; a running count of them over the file's records, a window, took DuckDB 56 s for
+  // 400,000 records and grew faster than the file: BENCHMARKS.md, session 39).
+  const headers = ((await rows(conn, `SELECT _record FROM ${ident(checked)} WHERE _reason = 'repeated_header' ORDER BY _record`)) as { _record: bigint }[]).map((r) => Number(r._record));
+  if (!headers.length) return;
   const usable = `(_reason IS NULL OR _action <> 'dropped')`;
-  await run(conn, `CREATE OR REPLACE TEMP TABLE _parts AS SELECT _record, count(*) FILTER (WHERE _reason = 'repeated_header') OVER (ORDER BY _record ROWS UNBOUNDED PRECEDING) AS part FROM ${ident(checked)}`);
+  const partOf = `CASE ${headers.map((h, k) => `WHEN _record < ${h} THEN ${k}`).join(' ')} ELSE ${headers.length} END`;
   let leftOut = 0;
   let replaced = 0;
-  try {
-    const spans = (await rows(
-      conn,
-      `SELECT p.part, strftime(min(c.day), '%Y-%m-%d') AS lo, strftime(max(c.day), '%Y-%m-%d') AS hi
-       FROM ${ident(checked)} c JOIN _parts p ON p._record = c._record WHERE ${usable} AND c.day IS NOT NULL GROUP BY p.part ORDER BY p.part`,
-    )) as { part: bigint; lo: string; hi: string }[];
-    const part = (s: (typeof spans)[number]): ExportRows => ({
-      rows: `(SELECT * FROM ${ident(checked)} WHERE _record IN (SELECT _record FROM _parts WHERE part = ${s.part}))`,
-      table: checked,
-      from: s.lo,
-      to: s.hi,
-      columns: input.columns,
-    });
-    for (const [k, later] of spans.entries()) {
-      for (const earlier of spans.slice(0, k)) {
-        const outcome = await settleOverlap(conn, part(later), part(earlier), parsed, PART_REASONS);
-        if (outcome.kind !== 'overlap') continue;
-        leftOut += outcome.repeated;
-        replaced += outcome.replaced;
-      }
+  // A part is read by its range of _record, which the table holds in order (DuckDB skips the row
+  // groups outside it), not by a join over the whole file's records.
+  const spans = (await rows(
+    conn,
+    `SELECT ${partOf} AS part, min(_record) AS first, max(_record) AS last, strftime(min(day), '%Y-%m-%d') AS lo, strftime(max(day), '%Y-%m-%d') AS hi
+     FROM ${ident(checked)} WHERE ${usable} AND day IS NOT NULL GROUP BY ALL ORDER BY part`,
+  )) as { part: number; first: bigint; last: bigint; lo: string; hi: string }[];
+  const part = (s: (typeof spans)[number]): ExportRows => ({
+    rows: `(SELECT * FROM ${ident(checked)} WHERE _record BETWEEN ${s.first} AND ${s.last})`,
+    table: checked,
+    from: s.lo,
+    to: s.hi,
+    columns: input.columns,
+  });
+  for (const [k, later] of spans.entries()) {
+    for (const earlier of spans.slice(0, k)) {
+      const outcome = await settleOverlap(conn, part(later), part(earlier), parsed, PART_REASONS);
+      if (outcome.kind !== 'overlap') continue;
+      leftOut += outcome.repeated;
+      replaced += outcome.replaced;
     }
-    // The exact repeats kept: rows of a later part equal, on every column read, to a usable row of an earlier one.
-    const cols = parsed.map(ident).join(', ');
-    const [r] = (await rows(
-      conn,
-      `WITH u AS (SELECT ${cols}, p.part, min(p.part) OVER (PARTITION BY ${cols}) AS first FROM ${ident(checked)} c JOIN _parts p ON p._record = c._record WHERE ${usable})
-       SELECT count(*) AS n FROM u WHERE part > first`,
-    )) as { n: bigint }[];
-    const repeated = Number(r.n);
-    if (input.format && repeated + leftOut + replaced > 0) {
-      input.format.joinedParts = { parts: Number(h.n) + 1, repeated, ...(leftOut ? { leftOut } : {}), ...(replaced ? { replaced } : {}) };
-    }
-  } finally {
-    await run(conn, 'DROP TABLE IF EXISTS _parts');
+  }
+  // The exact repeats kept: rows of a later part equal, on every column read, to a usable row of an earlier one.
+  const cols = parsed.map(ident).join(', ');
+  const [r] = (await rows(
+    conn,
+    `WITH u AS (SELECT ${cols}, part, min(part) OVER (PARTITION BY ${cols}) AS first FROM (SELECT *, ${partOf} AS part FROM ${ident(checked)} WHERE ${usable}))
+     SELECT count(*) AS n FROM u WHERE part > first`,
+  )) as { n: bigint }[];
+  const repeated = Number(r.n);
+  if (input.format && repeated + leftOut + replaced > 0) {
+    input.format.joinedParts = { parts: headers.length + 1, repeated, ...(leftOut ? { leftOut } : {}), ...(replaced ? { replaced } : {}) };
   }
 }
 
