@@ -371,8 +371,8 @@ const REASONS: Record<string, Record<Lang, string>> = {
   },
   bad_date: { en: 'date not readable', fr: 'date illisible' },
   bad_signup_date: {
-    en: 'signup date shaped as a date but none (0000-00-00, 2025-02-30, another layout than the file’s): set missing, the customer kept',
-    fr: 'date d’inscription en forme de date mais qui n’en est pas une (0000-00-00, 2025-02-30, autre forme que celle du fichier) : laissée vide, le client gardé',
+    en: 'signup date shaped as a date but none (0000-00-00, 2025-02-30, another layout than the file’s) or a placeholder (NA, -): set missing, the customer kept',
+    fr: 'date d’inscription en forme de date mais qui n’en est pas une (0000-00-00, 2025-02-30, autre forme que celle du fichier) ou valeur de remplissage (NA, -) : laissée vide, le client gardé',
   },
   implausible_date: { en: 'date after today or a placeholder (1900-01-01 or before)', fr: 'date postérieure à aujourd’hui ou de remplissage (1900-01-01 ou avant)' },
   duplicate_id: { en: 'customer id seen before', fr: 'identifiant client en double' },
