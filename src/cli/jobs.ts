@@ -131,13 +131,15 @@ export function registerJobs(program: Command): void {
       .option('--known <file>', 'customers whose persona is known (customer_id, persona): the new version is checked against them (personas evaluate) and the check kept with it')
       .option('--empty <meaning>', 'with --known, an empty persona: skip (the row is left out) or none', 'skip')
       .option('--random-sample', "with --known, the known customers were drawn at random from the base (a survey of a random sample): each persona's size is then corrected by them, with its 95 % interval")
+      .option('--learn-from-known', "with --known, the models also learn from them (as personas run --learn-from-known): each persona's known members become seeds, the rule's seeds known to be another persona or none are taken out")
       .option('--seed <n>', 'random seed', '1')
       .option('--no-activate', 'leave the new version ready but not active')
       .option('--learner <kind>', 'learner of every persona: gbdt, forest, mlp or ensemble (default: the persona file model.kind, else gbdt)')
       .option('--detach', 'with BullMQ: return once the run is queued'),
-  )).action(async (f: QueueFlags & { data: string; personas?: string; model?: string; partitions: string; asOf?: string; columns?: string; known?: string; empty: string; randomSample?: boolean; seed: string; activate: boolean; learner?: string; detach?: boolean; concurrency?: string } & TrainingFlags) => {
+  )).action(async (f: QueueFlags & { data: string; personas?: string; model?: string; partitions: string; asOf?: string; columns?: string; known?: string; empty: string; randomSample?: boolean; learnFromKnown?: boolean; seed: string; activate: boolean; learner?: string; detach?: boolean; concurrency?: string } & TrainingFlags) => {
     if (!f.personas === !f.model) throw new InputError('INPUT_INVALID', 'give --personas FILE (train new models) or --model VERSION (score with a published version)');
     if (f.randomSample && !f.known) throw new InputError('INPUT_INVALID', '--random-sample says how the --known customers were chosen: give --known FILE too', { field: '--random-sample' });
+    if (f.learnFromKnown && !f.known) throw new InputError('INPUT_INVALID', '--learn-from-known learns from the --known customers: give --known FILE too', { field: '--learn-from-known' });
     const request = {
       data: f.data,
       ...(f.personas ? { personas: f.personas } : { model: f.model }),
@@ -146,7 +148,7 @@ export function registerJobs(program: Command): void {
       activate: f.activate,
       ...(f.asOf ? { asOf: f.asOf } : {}),
       ...(f.columns ? { columns: f.columns } : {}),
-      ...(f.known ? { known: { file: f.known, empty: knownEmpty(f.empty), randomSample: f.randomSample === true } } : {}),
+      ...(f.known ? { known: { file: f.known, empty: knownEmpty(f.empty), randomSample: f.randomSample === true, learn: f.learnFromKnown === true } } : {}),
       ...(f.learner ? { learner: learnerKind(f.learner, '--learner') } : {}),
       train: trainingSize(f),
     };

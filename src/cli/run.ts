@@ -74,7 +74,7 @@ export interface RunOptions {
   /** Trees, folds and bags (`--trees`, `--folds`, `--bags`), over the training defaults. */
   size?: TrainingSize;
   /** Customers whose persona is known: the run is checked against them (personas evaluate) into `<out>/evaluation.json`. */
-  known?: { file: string; empty?: 'skip' | 'none'; randomSample?: boolean };
+  known?: { file: string; empty?: 'skip' | 'none'; randomSample?: boolean; learn?: boolean };
 }
 
 /** The whole projection of a data directory into `opts.out`, with a summary on `progress`. */
@@ -83,7 +83,7 @@ export async function runProjection(opts: RunOptions, progress: Progress): Promi
   const columnMap = opts.columns ? readColumnMap(opts.columns) : undefined;
   // The known customers read and checked first: a value naming no persona stops the run before it trains.
   const knownRows = opts.known ? await readKnownFile(opts.known.file, columnMap ?? {}) : undefined;
-  if (opts.known && knownRows) knownPersonas(knownRows, personaFile.spec.personas, opts.known.file, opts.known.empty);
+  const known = opts.known && knownRows ? knownPersonas(knownRows, personaFile.spec.personas, opts.known.file, opts.known.empty).known : undefined;
   mkdirSync(opts.out, { recursive: true });
   const featuresDir = join(opts.out, 'features');
   mkdirSync(featuresDir, { recursive: true });
@@ -94,7 +94,8 @@ export async function runProjection(opts: RunOptions, progress: Progress): Promi
     columnMap,
     progress,
   });
-  const projection = await projectPersonas({ table: features.table, personaFile, asOf: features.asOf, seed: opts.seed, train: trainOptionsOf(opts.size), progress });
+  const learnFrom = opts.known?.learn && known ? { file: opts.known.file, personas: known } : undefined;
+  const projection = await projectPersonas({ table: features.table, personaFile, asOf: features.asOf, seed: opts.seed, train: trainOptionsOf(opts.size), progress, learnFrom });
   progress.stage('write outputs');
   writeProjection(opts.out, features.table, projection);
   for (const m of projection.models) progress.log(`${m.id}: learner ${describeModel(m.model)}`);
@@ -125,11 +126,13 @@ export function registerRun(program: Command): void {
     .option('--known <file>', 'customers whose persona is known (customer_id, persona): the run is checked against them into <out>/evaluation.json (personas evaluate)')
     .option('--empty <meaning>', 'with --known, an empty persona: skip (the row is left out) or none', 'skip')
     .option('--random-sample', "with --known, the known customers were drawn at random from the base (a survey of a random sample): each persona's size is then corrected by them, with its 95 % interval")
-    .action(async (o: { data: string; personas: string; out: string; asOf?: string; columns?: string; seed: string; learner?: string; known?: string; empty: string; randomSample?: boolean } & TrainingFlags) => {
+    .option('--learn-from-known', "with --known, the models also learn from them: each persona's known members become seeds, the rule's seeds known to be another persona or none are taken out (each known customer is labelled by the fold models that did not learn from it, so the check stays fair)")
+    .action(async (o: { data: string; personas: string; out: string; asOf?: string; columns?: string; seed: string; learner?: string; known?: string; empty: string; randomSample?: boolean; learnFromKnown?: boolean } & TrainingFlags) => {
       if (!/^-?\d+$/.test(o.seed)) throw new InputError('INPUT_INVALID', `--seed must be a whole number (got "${o.seed}")`, { field: 'seed' });
       if (o.empty !== 'skip' && o.empty !== 'none') throw new InputError('INPUT_INVALID', `--empty must be skip or none (got "${o.empty}")`, { field: 'empty' });
       if (o.randomSample && !o.known) throw new InputError('INPUT_INVALID', '--random-sample says how the --known customers were chosen: give --known FILE too', { field: 'random-sample' });
-      const { known, empty, randomSample, ...rest } = o;
-      await runProjection({ ...rest, seed: Number(o.seed), size: trainingSize(o), ...(known ? { known: { file: known, empty, randomSample: randomSample === true } } : {}) }, terminalProgress());
+      if (o.learnFromKnown && !o.known) throw new InputError('INPUT_INVALID', '--learn-from-known learns from the --known customers: give --known FILE too', { field: 'learn-from-known' });
+      const { known, empty, randomSample, learnFromKnown, ...rest } = o;
+      await runProjection({ ...rest, seed: Number(o.seed), size: trainingSize(o), ...(known ? { known: { file: known, empty, randomSample: randomSample === true, learn: learnFromKnown === true } } : {}) }, terminalProgress());
     });
 }

@@ -61,7 +61,8 @@ export async function startRun(db: Db, queue: JobQueue, request: RunRequest): Pr
   if (knownRequest) {
     const rows = await readKnownFile(knownRequest.file, columnMap ?? {});
     knownPersonas(rows, spec.personas, knownRequest.file, knownRequest.empty);
-    known = { file: knownRequest.file, empty: knownRequest.empty, randomSample: knownRequest.randomSample, rows };
+    if (knownRequest.learn && rest.model) throw new PersonasError('INPUT_INVALID', `known.learn: a run scoring with the models of version ${rest.model} trains none to learn from the known customers (leave out model to retrain, or known.learn to only check)`);
+    known = { file: knownRequest.file, empty: knownRequest.empty, randomSample: knownRequest.randomSample, learn: knownRequest.learn, rows };
   }
   const params: RunParams & { personaIds: string[] } = {
     ...rest,

@@ -17,7 +17,8 @@ import {
   type SavedProjection, type SavedScores,
 } from '../models/personas/index.ts';
 import { absentFeatures, describeAbsentFeatures } from '../models/personas/design.ts';
-import { evaluateRows, evaluationLine } from '../models/personas/evaluate.ts';
+import { evaluateRows, evaluationLine, knownPersonas } from '../models/personas/evaluate.ts';
+import { knownSeedLine, twinSeedMask, withKnownSeeds } from '../models/personas/known-seeds.ts';
 import type { Progress } from '../progress.ts';
 import { buildReportModel, computePortraitStats, renderReportHtml } from '../report/index.ts';
 import {
@@ -157,6 +158,7 @@ function trainOptions(params: RunParams, model: { kind: TrainOptions['learner'][
 /** Whether training has a second round (models/personas/rounds.ts, shared with `personas run`). */
 export { hasSecondRound };
 
+const u8 = (b: Buffer) => new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 const f64 = (b: Buffer) => new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 const bytes = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
@@ -168,6 +170,8 @@ interface PersonaTable {
   p: ReturnType<typeof spec>['personas'][number];
   /** The persona's index among the trainable personas (as `personas run` numbers them). */
   index: number;
+  /** With known customers learnt from (known.learn): every known customer found in the base, no one's twin. */
+  knownMask?: Uint8Array;
   base: Result;
 }
 
@@ -176,14 +180,29 @@ async function personaTable(ctx: StepContext, persona: string): Promise<PersonaT
   ctx.progress.stage('read features');
   const table = await runTable(ctx);
   ctx.progress.stage('seeds');
-  const seeds = selectSeeds(table, file);
+  // With known.learn, the known customers taken in as seeds as `personas run --learn-from-known` does (known-seeds.ts).
+  const known = ctx.params.known?.learn ? ctx.params.known : undefined;
+  const learnt = known ? withKnownSeeds(selectSeeds(table, file), table.ids, knownPersonas(known.rows, file.personas, known.file, known.empty).known, file.personas.map((x) => x.min_seeds)) : null;
+  const seeds = learnt?.seeds ?? selectSeeds(table, file);
   const s = seeds.find((x) => x.id === persona);
   const p = file.personas.find((x) => x.id === persona);
   if (!s || !p) throw new PersonasError('JOB', `persona '${persona}' is not in the run's persona file`);
   const index = seeds.filter((x) => x.status === 'ok').findIndex((x) => x.id === persona);
   const absent = absentValuesWarning(s);
   if (absent) ctx.progress.log(absent);
-  return { table, file, seeds, s, p, index, base: { persona, seeds: s.seeds, ruleMatches: s.ruleMatches, seedOverlaps: s.overlaps } };
+  const line = knownSeedLine(s);
+  if (line) ctx.progress.log(line);
+  const knownSeeds = s.known ? { members: s.known.members, added: s.known.added, removed: s.known.removed } : undefined;
+  return {
+    table,
+    file,
+    seeds,
+    s,
+    p,
+    index,
+    knownMask: learnt?.knownMask,
+    base: { persona, seeds: s.seeds, ruleMatches: s.ruleMatches, seedOverlaps: s.overlaps, ...(knownSeeds && learnt ? { knownSeeds, knownFound: learnt.matched } : {}) },
+  };
 }
 
 /**
@@ -201,13 +220,14 @@ async function train(ctx: StepContext, persona: string): Promise<Result> {
   ctx.progress.stage('design');
   const design = encodeDesign(t.table, fitDesign(t.table));
   ctx.progress.stage('train (first round)', options.folds);
-  const [m] = await trainPersonas(design, [{ id: persona, seedMask: t.s.mask, ruleFeatures: t.s.ruleFeatures, index: t.index }], { ...options, foldsOnly: true }, (done) => ctx.progress.tick(done));
+  const [m] = await trainPersonas(design, [{ id: persona, seedMask: t.s.mask, ruleFeatures: t.s.ruleFeatures, knownMembers: t.s.known?.memberMask, index: t.index }], { ...options, foldsOnly: true }, (done) => ctx.progress.tick(done));
   ctx.progress.stage('keep scores');
   const both = new Float64Array(2 * m.oofScores.length);
   both.set(m.oofScores, 0);
   both.set(m.probabilities, m.oofScores.length);
   await putRunFile(ctx.db, ctx.job.runId, `round1-${persona}.bin`, bytes(both));
   await putRunFile(ctx.db, ctx.job.runId, `seeds-${persona}.bin`, bytes(t.s.mask));
+  if (t.s.known) await putRunFile(ctx.db, ctx.job.runId, `known-${persona}.bin`, bytes(t.s.known.memberMask));
   return { ...t.base, status: 'trained', round: 1, features: m.features };
 }
 
@@ -217,18 +237,20 @@ async function clean(ctx: StepContext): Promise<Result> {
   const first = (await stageResults(ctx, 'train')).filter((r) => r.status === 'trained');
   const ids = first.map((r) => String(r.persona));
   const masks: Uint8Array[] = [];
+  const knownMembers: (Uint8Array | undefined)[] = [];
   const scores: Float64Array[] = [];
   const probabilities: Float64Array[] = [];
   for (const id of ids) {
     const b = await getRunFile(ctx.db, ctx.job.runId, `seeds-${id}.bin`);
-    masks.push(new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)));
+    masks.push(u8(b));
+    knownMembers.push(first.find((r) => r.persona === id)?.knownSeeds ? u8(await getRunFile(ctx.db, ctx.job.runId, `known-${id}.bin`)) : undefined);
     const both = f64(await getRunFile(ctx.db, ctx.job.runId, `round1-${id}.bin`));
     scores.push(both.subarray(0, both.length / 2));
     probabilities.push(both.subarray(both.length / 2));
   }
   const leftOut: Record<string, number> = {};
   const skipped: Record<string, string> = {};
-  const cleaning = cleanSeedsBetweenRounds(masks, scores, probabilities, options);
+  const cleaning = cleanSeedsBetweenRounds(masks, scores, probabilities, options, knownMembers);
   if (cleaning) {
     for (const [k, id] of ids.entries()) {
       await putRunFile(ctx.db, ctx.job.runId, `exclude-${id}.bin`, bytes(cleaning.excluded[k]));
@@ -258,9 +280,9 @@ async function retrain(ctx: StepContext, persona: string): Promise<Result> {
       {
         design: encodeDesign(t.table, fitDesign(t.table)),
         modelFeatures: firstRound.features as string[],
-        seedMask: t.s.mask,
+        seedMask: twinSeedMask(t.s),
         excludeMask,
-        anySeed: anySeedMask(t.seeds.map((s) => s.mask), t.table.rows),
+        anySeed: anySeedMask(t.seeds.map((s) => s.mask), t.table.rows, t.knownMask),
         firstRoundProbabilities: options.twinSearch === 'model' ? f64(await getRunFile(ctx.db, ctx.job.runId, `round1-${persona}.bin`)).subarray(t.table.rows) : undefined,
         index: t.index,
       },
@@ -283,7 +305,7 @@ async function finalRound(ctx: StepContext, t: PersonaTable, options: TrainOptio
   const encoding = fitDesign(t.table);
   const design = encodeDesign(t.table, encoding);
   ctx.progress.stage('train', options.folds + 1);
-  let [m] = await trainPersonas(design, [{ id: persona, seedMask: s.mask, ruleFeatures: s.ruleFeatures, twinMask: extra.twinMask, excludeMask: extra.excludeMask, index: t.index }], options, (done) => ctx.progress.tick(done));
+  let [m] = await trainPersonas(design, [{ id: persona, seedMask: s.mask, ruleFeatures: s.ruleFeatures, twinMask: extra.twinMask, excludeMask: extra.excludeMask, knownMembers: s.known?.memberMask, index: t.index }], options, (done) => ctx.progress.tick(done));
   const viewOptions = viewsOf(options);
   if (options.views && !viewOptions) ctx.progress.log(`condition views: none, since they are trained for the gbdt learner only and this model is ${options.learner.kind}${options.views.strictPrecision ? ' (so strict precision, which tempers by what the views measure, does not apply)' : ''}`);
   if (viewOptions) {
@@ -375,6 +397,9 @@ interface TrainResult {
   reason?: string;
   seeds: number;
   seedOverlaps: Record<string, number>;
+  /** With known customers learnt from: what they did to the seeds, and how many were found in the base. */
+  knownSeeds?: PersonaMetrics['knownSeeds'];
+  knownFound?: number;
   threshold?: number;
   expectedPrecision?: number | null;
   c?: number;
@@ -433,6 +458,7 @@ function runMetrics(version: string, customers: number, trainingCustomers: numbe
         coverage: coverage.get(p.id) ?? 0,
         estimatedPrevalence: ok ? t.estimatedPrevalence! : null,
         seedOverlaps: t.seedOverlaps,
+        ...(t.knownSeeds ? { knownSeeds: t.knownSeeds } : {}),
         reachCurve: t.reachCurve ?? [],
         calibration: t.calibration ?? [],
         featureImportance: t.featureImportance ?? {},
@@ -493,7 +519,7 @@ async function assemble(ctx: StepContext): Promise<Result> {
     asOf: String(feat.asOf),
     seed: params.seed,
     features: designColumnNames(design),
-    learner: { kind: first.learner!.kind, params: { ...first.learner!.params, folds: first.folds, unlabeledPerSeed: TRAIN_DEFAULTS.unlabeledPerSeed, ruleFeatures: TRAIN_DEFAULTS.ruleFeatures, bags: bagsOf({ bags: ctx.params.train.bags ?? TRAIN_DEFAULTS.bags, learner: first.learner! }), views: viewsTrained({ views: viewOptionsFor(ctx.params.train), learner: first.learner! }), trainingCustomers: runTrainingCustomers(ctx.params), run: ctx.job.runId } },
+    learner: { kind: first.learner!.kind, params: { ...first.learner!.params, folds: first.folds, unlabeledPerSeed: TRAIN_DEFAULTS.unlabeledPerSeed, ruleFeatures: TRAIN_DEFAULTS.ruleFeatures, bags: bagsOf({ bags: ctx.params.train.bags ?? TRAIN_DEFAULTS.bags, learner: first.learner! }), views: viewsTrained({ views: viewOptionsFor(ctx.params.train), learner: first.learner! }), trainingCustomers: runTrainingCustomers(ctx.params), ...(params.known?.learn && first.knownFound !== undefined ? { knownSeeds: { file: params.known.file, customers: first.knownFound } } : {}), run: ctx.job.runId } },
     assignment: { targetPrecision: file.assignment.target_precision, minMargin: file.assignment.min_margin },
     personas: file.personas.map((p) => {
       const t = trainedAll.find((x) => x.persona === p.id)!;

@@ -27,9 +27,10 @@ export const RunRequestSchema = z
      * Customers whose persona is known (personas evaluate): the file (read when the run starts,
      * its columns by `columns`' `known:` map) and what an empty persona says; the new version is
      * checked against them and the check kept with it; `randomSample`: they were drawn at random
-     * from the base, so each persona's size is corrected by them.
+     * from the base, so each persona's size is corrected by them; `learn`: the models also learn
+     * from them (each persona's known members become seeds: `personas run --learn-from-known`).
      */
-    known: z.object({ file: z.string().min(1), empty: z.enum(['skip', 'none']).default('skip'), randomSample: z.boolean().default(false) }).strict().optional(),
+    known: z.object({ file: z.string().min(1), empty: z.enum(['skip', 'none']).default('skip'), randomSample: z.boolean().default(false), learn: z.boolean().default(false) }).strict().optional(),
     /** Score with the models of this published version instead of training new ones (a later month's base). */
     model: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/).optional(),
     asOf: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(),
@@ -66,7 +67,7 @@ export type RunRequest = z.input<typeof RunRequestSchema>;
 export interface RunParams extends Omit<z.output<typeof RunRequestSchema>, 'personas' | 'columns' | 'known'> {
   personaFile: { path: string; content: string };
   /** The known customers, read and checked against the persona file when the run starts. */
-  known?: { file: string; empty: 'skip' | 'none'; randomSample?: boolean; rows: KnownRow[] };
+  known?: { file: string; empty: 'skip' | 'none'; randomSample?: boolean; learn?: boolean; rows: KnownRow[] };
   /** The run's column map, read when it starts (with a scoring version's value map). */
   columnMap?: ColumnMap;
   /** Training has a second round (fixed when the run starts). */

@@ -120,6 +120,12 @@ export const PersonaMetricsSchema = z.object({
   estimatedPrevalence: z.number().nullable(),
   /** Seeds also matched by another persona's rule, by persona id. */
   seedOverlaps: z.record(z.string(), z.number().int()).default({}),
+  /**
+   * With known customers taken in as seeds (`--learn-from-known`, known-seeds.ts): the persona's
+   * known members (all seeds), those of them the rule had not picked, and the rule's seeds known to
+   * be another persona or none (taken out). Absent otherwise.
+   */
+  knownSeeds: z.object({ members: z.number().int(), added: z.number().int(), removed: z.number().int() }).optional(),
   /** Reach vs precision: customers assigned and expected precision at each threshold. */
   reachCurve: z
     .array(z.object({ threshold: z.number(), customers: z.number().int(), expectedPrecision: z.number().nullable() }))
@@ -241,6 +247,12 @@ export const EvaluationSchema = z.object({
   calibration: z.array(z.object({ from: z.number(), to: z.number(), customers: z.number().int(), meanConfidence: z.number(), right: z.number() })).default([]),
   /** Whether the known customers were said to be drawn at random from the base (--random-sample); only then are the sizes corrected by them. */
   randomSample: z.boolean().default(false),
+  /**
+   * Where the models also learnt from known customers as seeds (`--learn-from-known`, the
+   * manifest's `knownSeeds`): their file and how many were found in the base; null otherwise.
+   * Each training customer is labelled by the fold models that did not learn from it.
+   */
+  learntFrom: z.object({ file: z.string(), customers: z.number().int() }).nullable().default(null),
   /** With a random sample: each trained persona's size corrected by it (EvaluationSizeSchema). */
   sizes: z.array(EvaluationSizeSchema).default([]),
   /**

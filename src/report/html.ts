@@ -254,9 +254,18 @@ export function renderReportHtml(model: ReportModel): string {
           model.data.renamed.length ? `<h3>${e(t.renamed)}</h3><ul id="data-renamed">${model.data.renamed.map((x) => `<li>${e(x)}</li>`).join('')}</ul>` : ''
         }${model.data.asOfCheck.length ? `<h3>${e(t.asOfCheck)}</h3><ul id="data-as-of">${model.data.asOfCheck.map((x) => `<li>${e(x)}</li>`).join('')}</ul>` : ''}`;
 
+  const knownSeedsNote = model.knownSeeds
+    ? `<p class="intro" id="quality-known-seeds">${e(
+        t.knownSeeds(
+          fmt.count(model.knownSeeds.customers),
+          model.knownSeeds.file.split(/[\\/]/).pop()!,
+          model.quality.flatMap((q) => (q.knownSeeds ? [t.knownSeedsPersona(q.label, fmt.count(q.knownSeeds.members), fmt.count(q.knownSeeds.added), fmt.count(q.knownSeeds.removed))] : [])).join(model.lang === 'fr' ? ' ; ' : '; '),
+        ),
+      )}</p>`
+    : '';
   const ev = model.evaluation;
   const knownBody = ev
-    ? `<p class="intro">${e(t.knownIntro(ev.file.split(/[\\/]/).pop()!, fmt.count(ev.matched), ev.knownNone ? t.knownNone(fmt.count(ev.knownNone)) : '', fmt.count(ev.assigned), fmt.pct(ev.precision), fmt.pct(ev.coverage)))}</p><table id="table-known"><caption>${e(t.known)}</caption><thead><tr><th scope="col" class="text">${e(t.persona)}</th><th scope="col">${e(t.knownCustomers)}</th><th scope="col">${e(t.assigned)}</th><th scope="col">${e(t.right)}</th><th scope="col">${e(t.observedPrecision)}</th><th scope="col">${e(t.expectedPrecision)}</th><th scope="col">${e(t.recall)}</th><th scope="col">${e(t.knownShare)}</th><th scope="col">${e(t.meanProbability)}</th><th scope="col" class="text">${e(t.verdict)}</th></tr></thead><tbody>${ev.personas
+    ? `${ev.learntFrom ? `<p class="intro" id="known-learnt">${e(t.knownLearnt(fmt.count(ev.learntFrom.customers), ev.learntFrom.file.split(/[\\/]/).pop()!))}</p>` : ''}<p class="intro">${e(t.knownIntro(ev.file.split(/[\\/]/).pop()!, fmt.count(ev.matched), ev.knownNone ? t.knownNone(fmt.count(ev.knownNone)) : '', fmt.count(ev.assigned), fmt.pct(ev.precision), fmt.pct(ev.coverage)))}</p><table id="table-known"><caption>${e(t.known)}</caption><thead><tr><th scope="col" class="text">${e(t.persona)}</th><th scope="col">${e(t.knownCustomers)}</th><th scope="col">${e(t.assigned)}</th><th scope="col">${e(t.right)}</th><th scope="col">${e(t.observedPrecision)}</th><th scope="col">${e(t.expectedPrecision)}</th><th scope="col">${e(t.recall)}</th><th scope="col">${e(t.knownShare)}</th><th scope="col">${e(t.meanProbability)}</th><th scope="col" class="text">${e(t.verdict)}</th></tr></thead><tbody>${ev.personas
         .map(
           (p) =>
             `<tr data-persona="${e(p.persona)}" data-verdict="${e(p.verdict)}"><th scope="row">${e(p.label)}</th>${num('known', p.known, fmt.count(p.known))}${num('assigned', p.assigned, fmt.count(p.assigned))}${num('correct', p.correct, fmt.count(p.correct))}${num('precision', p.precision, p.precision === null ? '–' : `${fmt.pct(p.precision)} (${fmt.pct(p.precisionInterval![0])} – ${fmt.pct(p.precisionInterval![1])})`)}${num('expectedPrecision', p.expectedPrecision, fmt.pct(p.expectedPrecision))}${num('recall', p.recall, fmt.pct(p.recall))}${num('knownShare', p.knownShare, fmt.pct(p.knownShare))}${num('meanProbability', p.meanProbability, fmt.pct(p.meanProbability))}<td class="text">${e(t.verdicts[p.verdict])}</td></tr>`,
@@ -308,7 +317,7 @@ ${section('quantification', `<p class="intro">${e(t.quantificationIntro)}</p>${s
 ${section('portraits', portraits)}
 ${section('reach', `<p class="intro">${e(t.reachIntro)}</p><div class="charts">${chart('chart-reach')}${chart('chart-precision')}</div>${reachTable}${curveTable}`)}
 ${section('segments', `<p class="intro">${e(t.segmentsIntro)}</p><div class="charts">${chart('chart-segments')}</div>${segTable}`)}
-${section('quality', `<p class="intro">${e(t.qualityIntro)}</p>${model.trainingSample !== null ? `<p class="intro" id="training-sample">${e(t.trainingSample(fmt.count(model.trainingSample), fmt.count(model.customers)))}</p>` : ''}<h3>${e(t.warnings)}</h3>${warnings}${qualityTable}<div class="charts">${chart('chart-calibration')}${chart('chart-importance')}</div>`)}
+${section('quality', `<p class="intro">${e(t.qualityIntro)}</p>${model.trainingSample !== null ? `<p class="intro" id="training-sample">${e(t.trainingSample(fmt.count(model.trainingSample), fmt.count(model.customers)))}</p>` : ''}${knownSeedsNote}<h3>${e(t.warnings)}</h3>${warnings}${qualityTable}<div class="charts">${chart('chart-calibration')}${chart('chart-importance')}</div>`)}
 ${ev ? `${section(KNOWN_SECTION, knownBody)}
 ` : ''}${section('data', dataBody)}
 </main>

@@ -138,6 +138,11 @@ const EN = {
   noSegment: '(no segment)',
   otherSegments: (n: number) => `${n} other segments`,
   trainingSample: (used: string, customers: string) => `The models learned from a random sample of ${used} of the ${customers} customers (seeds, twins and the other customers alike); every customer was scored by them.`,
+  knownSeeds: (customers: string, file: string, personas: string) =>
+    `The seeds also hold the customers whose persona is known (${file}, ${customers} of them found in the base): ${personas}. A known member is never left out as mislabelled and grows no twins; like every customer the models learned from, it is labelled by the models of the fold that did not learn from it.`,
+  knownSeedsPersona: (label: string, members: string, added: string, removed: string) => `${label}: ${members} known members (${added} not picked by the rule)${removed === '0' ? '' : `, ${removed} of the rule's seeds known to be another persona or none taken out`}`,
+  knownLearnt: (customers: string, file: string) =>
+    `The models also learned from ${customers} known customers of ${file}, as seeds: each of them is labelled here by the models of the fold that did not learn from it, so the check holds as one on other customers would.`,
   rowShare: 'Share of row',
   quality: 'Model quality',
   qualityIntro: 'Seeds are the customers the key-driver rule picks; twins are look-alikes added as extra examples. Condition views are extra models, one per key-driver condition, each reading only that condition’s data and learning from the customers who meet the other conditions; what they say is added to the persona’s probability, counting less where the persona’s own model or the other conditions already say it. Validation AUC says how well the model tells seeds from other customers on data it did not see (0.5 = chance, 1 = perfect).',
@@ -246,6 +251,11 @@ const FR: typeof EN = {
   noSegment: '(sans segment)',
   otherSegments: (n: number) => `${n} autres segments`,
   trainingSample: (used: string, customers: string) => `Les modèles ont appris sur un échantillon aléatoire de ${used} des ${customers} clients (graines, jumeaux et autres clients) ; tous les clients ont été scorés.`,
+  knownSeeds: (customers: string, file: string, personas: string) =>
+    `Les graines comprennent aussi les clients dont le persona est connu (${file}, dont ${customers} trouvés dans la base) : ${personas}. Un membre connu n’est jamais écarté comme mal étiqueté et n’a pas de jumeaux ; comme tout client sur lequel les modèles ont appris, il est étiqueté par les modèles du pli qui n’ont pas appris de lui.`,
+  knownSeedsPersona: (label: string, members: string, added: string, removed: string) => `${label} : ${members} membres connus (dont ${added} non retenus par la règle)${removed === '0' ? '' : `, ${removed} graines de la règle connues pour être un autre persona ou aucun retirées`}`,
+  knownLearnt: (customers: string, file: string) =>
+    `Les modèles ont aussi appris de ${customers} clients connus de ${file}, comme graines : chacun est étiqueté ici par les modèles du pli qui n’ont pas appris de lui, si bien que le contrôle vaut celui fait sur d’autres clients.`,
   rowShare: 'Part de la ligne',
   quality: 'Qualité des modèles',
   qualityIntro: 'Les graines sont les clients retenus par la règle des critères clés ; les jumeaux sont des clients ressemblants ajoutés comme exemples. Les vues par critère sont des modèles supplémentaires, un par critère clé, chacune ne lisant que les données de son critère et apprise sur les clients qui remplissent les autres critères ; ce qu’elles indiquent s’ajoute à la probabilité du persona, avec moins de poids là où le modèle du persona ou les autres critères le disent déjà. L’AUC de validation mesure la capacité du modèle à distinguer les graines des autres clients sur des données qu’il n’a pas vues (0,5 = hasard, 1 = parfait).',

@@ -10,6 +10,7 @@ import type { DataSummary } from '../features/summary.ts';
 import { designColumnLabel, INPUT_FILES, reasonLabel, REFERENCE_FILES, unknownValuesDetail, type Lang } from './labels.ts';
 import { describePersona, type Portrait, type PortraitStats } from './portraits.ts';
 import { personaWarnings, type ReportWarning } from './warnings.ts';
+import { knownSeedsOf } from '../models/personas/evaluate.ts';
 
 /** Segment columns shown at most; beyond, the smallest segments share one column. */
 export const MAX_SEGMENTS = 12;
@@ -98,6 +99,8 @@ export interface ReportModel {
   customers: number;
   /** Customers the models learned from when a sample of the base (metrics.trainingCustomers), else null. */
   trainingSample: number | null;
+  /** The known customers the models learned from as seeds (the manifest's knownSeeds), else null. */
+  knownSeeds: { file: string; customers: number } | null;
   personas: { id: string; label: string; description: string; status: 'trained' | 'skipped'; reason?: string }[];
   quantification: QuantRow[];
   totalRevenue: number;
@@ -236,6 +239,7 @@ export function buildReportModel(input: ReportInput, options: ReportOptions = {}
     asOf: manifest.asOf,
     customers: quantification.customers,
     trainingSample: metrics.trainingCustomers !== undefined && metrics.trainingCustomers < metrics.customers ? metrics.trainingCustomers : null,
+    knownSeeds: knownSeedsOf(manifest.learner.params),
     personas: manifest.personas.map((p) => ({ id: p.id, label: p.label, description: p.description, status: p.status, reason: p.reason })),
     quantification: quant,
     totalRevenue: quant.reduce((s, r) => s + r.revenue, 0),

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoBase } from '../../src/demo/index.ts';
-import { activeVersion, getRun, listRuns, openStore } from '../../src/store/index.ts';
+import { activeVersion, getRun, listRuns, openStore, versionDetail } from '../../src/store/index.ts';
 import { runToEnd } from '../helpers/spawn.ts';
 import { tempDir } from '../helpers/world.ts';
 
@@ -99,9 +99,12 @@ describe('personas jobs start, jobs in process', () => {
   }, 240_000);
 
   it('runs two jobs at a time with --concurrency 2: the personas train side by side; with --no-activate, says how its labels move from the active version', async () => {
-    // The store of the run above, whose version is active.
+    // The store of the run above, whose version is active; this run also learns from known customers (every tenth).
     const store = join(root, 'store-1');
-    const r = await start(store, '--concurrency', '2', '--seed', '2', '--no-activate');
+    const known = join(root, 'known.csv');
+    const truth = readFileSync(join(data, 'truth.csv'), 'utf8').trim().split('\n').slice(1);
+    writeFileSync(known, ['customer_id,persona', ...truth.filter((_, i) => i % 10 === 0).map((l) => (l.endsWith(',') ? `${l}none` : l))].join('\n') + '\n');
+    const r = await start(store, '--concurrency', '2', '--seed', '2', '--no-activate', '--known', known, '--learn-from-known');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toContain('in this process, 2 jobs at a time');
     expect(r.stdout).toMatch(/run-\S+ {2}done/);
@@ -116,6 +119,7 @@ describe('personas jobs start, jobs in process', () => {
       const [run, before] = await listRuns(db, 2);
       const published = async (id: string) => (await getRun(db, id)).jobs.find((j) => j.kind === 'publish')!.result!.version as string;
       const version = await published(run.id);
+      expect((await versionDetail(db, version)).manifest.learner.params.knownSeeds).toEqual({ file: known, customers: 200 });
       const active = (await activeVersion(db))!;
       expect(active).toBe(await published(before.id));
       const [same] = await db.query<{ n: number; both: number }>(
@@ -141,6 +145,9 @@ describe('personas jobs start, jobs in process', () => {
     const r = await start(join(root, 'never'), '--concurrency', '2', '--redis', 'redis://127.0.0.1:1');
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('give it to `personas worker --concurrency`');
+    const learn = await start(join(root, 'never'), '--learn-from-known');
+    expect(learn.status).not.toBe(0);
+    expect(learn.stderr).toContain('--learn-from-known learns from the --known customers: give --known FILE too');
   });
 
   it('reads the column file when the run starts: a bad one stops it before any job, naming the file and the value', async () => {

@@ -12,7 +12,7 @@ import { buildFeatures } from '../../src/features/index.ts';
 import { readDataSummary } from '../../src/features/summary.ts';
 import { runStatus, startRun, type JobQueue, type RunStatus } from '../../src/jobs/index.ts';
 import { loadModel } from '../../src/models/learners.ts';
-import { loadSavedProjection, VIEW_DEFAULTS } from '../../src/models/personas/index.ts';
+import { loadPersonaFile, loadSavedProjection, projectPersonas, VIEW_DEFAULTS } from '../../src/models/personas/index.ts';
 import { strictBaseWeight } from '../../src/models/personas/views.ts';
 import { activeVersion, cancelRun, createKey, listVersions, loadVersionModels, publishRun, runSource, versionCategories, versionDetail, type Db } from '../../src/store/index.ts';
 import { CLIENT_VALUES, clientExport, RENAMES } from '../helpers/client-export.ts';
@@ -123,6 +123,38 @@ for (const variant of RUNNER_VARIANTS) {
       expect(kept.map((m) => loadModel(m.model).kind)).toEqual(kept.map(() => 'forest'));
       const [v] = await db.query<{ manifest: { learner: { kind: string } } }>('SELECT manifest FROM model_versions WHERE version = $1', [version]);
       expect(v.manifest.learner.kind).toBe('forest');
+    });
+
+    it.runIf(variant === optionsVariant)('learns from known customers as seeds when asked (known.learn): the labels `personas run --learn-from-known` gives', async () => {
+      const truth = readFileSync(join(runs.data, 'truth.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+      const known = join(tempDir(), 'known.csv');
+      const drawn = truth.filter((_, i) => i % 6 === 0);
+      writeFileSync(known, ['customer_id,persona', ...drawn.map(([id, p]) => `${id},${p || 'none'}`)].join('\n') + '\n');
+      await expect(startRun(db, queue, { data: runs.data, model: previous, known: { file: known, learn: true } })).rejects.toThrow(`known.learn: a run scoring with the models of version ${previous} trains none to learn from the known customers`);
+      const started = await startRun(db, queue, { data: runs.data, personas, partitions: 2, activate: false, train: { folds: 2, numTrees: 15 }, known: { file: known, learn: true } });
+      const end = await until(db, started.run.id, finished);
+      expect(end.run.error).toBeNull();
+      const version = (end.jobs.find((j) => j.kind === 'publish')!.result as { version: string }).version;
+      const detail = await versionDetail(db, version);
+      expect(detail.manifest.learner.params.knownSeeds).toEqual({ file: known, customers: drawn.length });
+      expect(detail.evaluation!.learntFrom).toEqual({ file: known, customers: drawn.length });
+      // The same projection in one process, as `personas run --learn-from-known` makes it (runs.a's options).
+      const table = (await buildFeatures({ dataDir: runs.data, outDir: tempDir() })).table;
+      const p = await projectPersonas({
+        table,
+        personaFile: loadPersonaFile(personas),
+        asOf: DEMO_AS_OF,
+        seed: 1,
+        train: { folds: 2, learner: { kind: 'gbdt', params: { numTrees: 15 } } },
+        learnFrom: { file: known, personas: new Map(drawn.map(([id, persona]) => [id, persona || null])) },
+      });
+      expect(detail.metrics.personas.map((m) => [m.persona, m.seeds, m.knownSeeds, m.threshold])).toEqual(p.metrics.personas.map((m) => [m.persona, m.seeds, m.knownSeeds, m.threshold]));
+      expect(p.metrics.personas.some((m) => m.knownSeeds!.added > 0)).toBe(true);
+      const stored = new Map((await db.query<{ customer_id: string; persona: string | null }>('SELECT customer_id, persona FROM assignments WHERE version = $1', [version])).map((r) => [r.customer_id, r.persona]));
+      const ids = p.manifest.personas.map((x) => x.id);
+      let same = 0;
+      table.ids.forEach((id, i) => (same += stored.get(id) === (p.assignment.persona[i] >= 0 ? ids[p.assignment.persona[i]] : null) ? 1 : 0));
+      expect(same).toBe(1500);
     });
 
     it.runIf(variant === optionsVariant)('trains the trees, bags and condition views (or none) the run asks for when the persona file names no learner, and records them', async () => {

@@ -121,6 +121,8 @@ export function evaluateKnown(
     empty: number;
     repeated: number;
     reformatted?: number;
+    /** The known customers the models also learnt from as seeds (the manifest's knownSeeds), if any. */
+    learntFrom?: { file: string; customers: number } | null;
     /**
      * Given when the known customers were drawn at random from the base: each persona's estimated
      * prevalence (in `personas`' order; null: not trained) and the base's customers per label (the
@@ -237,6 +239,7 @@ export function evaluateKnown(
       b.customers ? [{ from: k / CONFIDENCE_BINS, to: (k + 1) / CONFIDENCE_BINS, customers: b.customers, meanConfidence: b.confidence / b.customers, right: b.right / b.customers }] : [],
     ),
     randomSample: base !== undefined,
+    learntFrom: meta.learntFrom ?? null,
     sizes: base ? correctedSizes(gaps, { sample: sampleLabels, base: base.labels }) : [],
     sampleCheck: base ? sampleCheck(sampleLabels, base.labels) : null,
   };
@@ -249,7 +252,7 @@ export function evaluateKnown(
  */
 export async function evaluateRows(
   rows: KnownRow[],
-  manifest: Pick<Manifest, 'modelVersion' | 'personas'>,
+  manifest: Pick<Manifest, 'modelVersion' | 'personas'> & { learner?: Pick<Manifest['learner'], 'params'> },
   metrics: Pick<RunMetrics, 'personas'>,
   source: { file: string; empty?: 'skip' | 'none'; randomSample?: boolean },
   labelsOf: LabelSource,
@@ -285,12 +288,19 @@ export async function evaluateRows(
     known,
     (id) => labels.get(id),
     ids.map((id) => ({ id, expectedPrecision: expected.get(id) ?? null })),
-    { file: source.file, modelVersion: manifest.modelVersion, empty, repeated, reformatted, base },
+    { file: source.file, modelVersion: manifest.modelVersion, empty, repeated, reformatted, base, learntFrom: knownSeedsOf(manifest.learner?.params) },
   );
+}
+
+/** The known customers a model learnt from as seeds, from its manifest's learner parameters (project.ts); null when none. */
+export function knownSeedsOf(params: Record<string, unknown> | undefined): { file: string; customers: number } | null {
+  const k = params?.knownSeeds as { file?: unknown; customers?: unknown } | undefined;
+  return k && typeof k.file === 'string' && typeof k.customers === 'number' ? { file: k.file, customers: k.customers } : null;
 }
 
 /** An evaluation in one line, for a run's log. */
 export function evaluationLine(e: Evaluation): string {
   const sizes = e.sizes.length ? `; each persona's size corrected by them (a random sample)${e.sampleCheck && !e.sampleCheck.random ? `, but ${sampleWarning(e.sampleCheck)}` : ''}` : '';
-  return `checked against ${e.matched} known customers (${e.file}): ${e.assigned} assigned, ${e.precision === null ? '-' : `${(100 * e.precision).toFixed(1)} %`} of them rightly, macro-F1 ${e.macroF1?.toFixed(3) ?? '-'}${sizes}`;
+  const learnt = e.learntFrom ? `; the models learnt from ${e.learntFrom.customers} known customers of ${e.learntFrom.file} as seeds, each labelled by the fold models that did not learn from it` : '';
+  return `checked against ${e.matched} known customers (${e.file}): ${e.assigned} assigned, ${e.precision === null ? '-' : `${(100 * e.precision).toFixed(1)} %`} of them rightly, macro-F1 ${e.macroF1?.toFixed(3) ?? '-'}${sizes}${learnt}`;
 }

@@ -12,6 +12,7 @@ import type { LoadedPersonaFile } from './file.ts';
 import { quantify } from './quantify.ts';
 import { absentValuesWarning, OVERLAP_POLICY, selectSeeds, type PersonaSeeds } from './seeds.ts';
 import { InputError } from '../../errors.ts';
+import { knownSeedLine, twinSeedMask, withKnownSeeds } from './known-seeds.ts';
 import { anySeedMask, cleanSeedsBetweenRounds, hasSecondRound, secondRoundTwins } from './rounds.ts';
 import { conditionViews, trainConditionViews, viewLogLines, viewsOf, viewsTrained, viewsWithColumns, withViews } from './views.ts';
 import { bagsOf, personaLearner, TRAIN_DEFAULTS, trainingCustomersOf, trainingSampleNote, trainPersonas, type PersonaModel, type PersonaTrainingInput, type TrainOptions } from './train.ts';
@@ -24,6 +25,11 @@ export interface ProjectionInput {
   train?: Partial<TrainOptions>;
   /** Seeds chosen beforehand (`personas seed`), one per persona of the file in its order; default: the file's rules. */
   seeds?: PersonaSeeds[];
+  /**
+   * Customers whose persona is known, taken in as seeds (known-seeds.ts): id -> persona id (null:
+   * none), as knownPersonas reads `file`.
+   */
+  learnFrom?: { file: string; personas: ReadonlyMap<string, string | null> };
   progress?: Progress;
 }
 
@@ -50,12 +56,19 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
   };
 
   progress.stage('seeds');
-  const seeds = input.seeds ?? selectSeeds(input.table, spec);
-  if (seeds.length !== spec.personas.length || seeds.some((s, k) => s.id !== spec.personas[k].id || s.mask.length !== input.table.rows)) {
+  const ruleSeeds = input.seeds ?? selectSeeds(input.table, spec);
+  if (ruleSeeds.length !== spec.personas.length || ruleSeeds.some((s, k) => s.id !== spec.personas[k].id || s.mask.length !== input.table.rows)) {
     throw new InputError('INPUT_INVALID', `the seeds given do not match the persona file (${spec.personas.map((p) => p.id).join(', ')}) and the ${input.table.rows} customers of the feature table`);
+  }
+  const learnt = input.learnFrom ? withKnownSeeds(ruleSeeds, input.table.ids, input.learnFrom.personas, spec.personas.map((p) => p.min_seeds)) : null;
+  const seeds = learnt?.seeds ?? ruleSeeds;
+  if (learnt && input.learnFrom) {
+    progress.log(`known customers as seeds (${input.learnFrom.file}): ${learnt.matched} found in the base${learnt.notFound ? `, ${learnt.notFound} not found` : ''}`);
   }
   for (const s of seeds) {
     progress.log(`${s.id}: ${s.seeds} seeds (rule matches ${s.ruleMatches})${s.status === 'skipped' ? ` - skipped: ${s.reason}` : ''}`);
+    const line = knownSeedLine(s);
+    if (line) progress.log(line);
     const absent = absentValuesWarning(s);
     if (absent) progress.log(absent);
   }
@@ -76,14 +89,15 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
   if (sampleNote) progress.log(sampleNote);
   const secondRound = hasSecondRound(options);
   progress.stage('train', trainable.length * (options.folds + (secondRound ? 0 : 1)));
-  const inputs: PersonaTrainingInput[] = trainable.map((s) => ({ id: s.id, seedMask: s.mask, ruleFeatures: s.ruleFeatures }));
+  const knownMembers = trainable.map((s) => s.known?.memberMask);
+  const inputs: PersonaTrainingInput[] = trainable.map((s, k) => ({ id: s.id, seedMask: s.mask, ruleFeatures: s.ruleFeatures, knownMembers: knownMembers[k] }));
   // A first round followed by a second needs only its out-of-fold scores, not final models.
   let models = trainable.length ? await trainPersonas(design, inputs, { ...options, foldsOnly: secondRound }, (done) => progress.tick(done)) : [];
   const twinCounts = new Map<string, number>();
   const leftOut = new Map<string, number>();
   const cleaningSkipped = new Map<string, string>();
   if (secondRound && models.length) {
-    const cleaning = cleanSeedsBetweenRounds(inputs.map((x) => x.seedMask), models.map((m) => m.oofScores), models.map((m) => m.probabilities), options);
+    const cleaning = cleanSeedsBetweenRounds(inputs.map((x) => x.seedMask), models.map((m) => m.oofScores), models.map((m) => m.probabilities), options, knownMembers);
     if (cleaning) {
       inputs.forEach((x, k) => {
         x.excludeMask = cleaning.excluded[k];
@@ -95,11 +109,11 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
     }
     if (options.twinsPerSeed > 0) {
       progress.stage('twins', models.length);
-      // Twins are never a seed of any persona (nor a seed left out as mislabelled).
-      const anySeed = anySeedMask(seeds.map((s) => s.mask), input.table.rows);
+      // Twins are never a seed of any persona (nor a seed left out as mislabelled), nor a known customer.
+      const anySeed = anySeedMask(seeds.map((s) => s.mask), input.table.rows, learnt?.knownMask);
       for (const [k, m] of models.entries()) {
         const twins = await secondRoundTwins(
-          { design, modelFeatures: m.features, seedMask: inputs[k].seedMask, excludeMask: inputs[k].excludeMask, anySeed, firstRoundProbabilities: m.probabilities, index: k },
+          { design, modelFeatures: m.features, seedMask: twinSeedMask(trainable[k]), excludeMask: inputs[k].excludeMask, anySeed, firstRoundProbabilities: m.probabilities, index: k },
           options,
         );
         if (twins) {
@@ -180,6 +194,7 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
       coverage: assigned / Math.max(1, input.table.rows),
       estimatedPrevalence: prevalence[k],
       seedOverlaps: s.overlaps,
+      ...(s.known ? { knownSeeds: { members: s.known.members, added: s.known.added, removed: s.known.removed } } : {}),
       reachCurve: probabilities[k] ? reachCurve(probabilities[k]!) : [],
       calibration: m ? m.calibration : [],
       featureImportance: importance,
@@ -196,7 +211,7 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
     features: design.names,
     learner: {
       kind: options.learner.kind,
-      params: { ...options.learner.params, folds: options.folds, unlabeledPerSeed: options.unlabeledPerSeed, ruleFeatures: options.ruleFeatures, relatedCorrelation: options.relatedCorrelation, cleanSeedsQuantile: options.cleanSeedsQuantile, bags: bagsOf(options), twinsPerSeed: options.twinsPerSeed, twinSearch: options.twinSearch, twinCutoffQuantile: options.twinCutoffQuantile, twinWeight: options.twinWeight, views: viewsTrained(options), trainingCustomers: options.trainingCustomers ?? 0 },
+      params: { ...options.learner.params, folds: options.folds, unlabeledPerSeed: options.unlabeledPerSeed, ruleFeatures: options.ruleFeatures, relatedCorrelation: options.relatedCorrelation, cleanSeedsQuantile: options.cleanSeedsQuantile, bags: bagsOf(options), twinsPerSeed: options.twinsPerSeed, twinSearch: options.twinSearch, twinCutoffQuantile: options.twinCutoffQuantile, twinWeight: options.twinWeight, views: viewsTrained(options), trainingCustomers: options.trainingCustomers ?? 0, ...(learnt && input.learnFrom ? { knownSeeds: { file: input.learnFrom.file, customers: learnt.matched } } : {}) },
     },
     assignment: { targetPrecision: spec.assignment.target_precision, minMargin: spec.assignment.min_margin },
     personas: spec.personas.map((p, k) => ({

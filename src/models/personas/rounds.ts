@@ -11,9 +11,9 @@ import { trainingSample, type TrainOptions } from './train.ts';
 /** Whether training has a second round (seed cleaning and/or twins). */
 export const hasSecondRound = (o: Pick<TrainOptions, 'twinsPerSeed' | 'cleanSeedsQuantile'>): boolean => o.twinsPerSeed > 0 || o.cleanSeedsQuantile >= 0;
 
-/** 1 for a customer who is a seed of any persona (never anyone's twin). */
-export function anySeedMask(seedMasks: Uint8Array[], rows: number): Uint8Array {
-  const any = new Uint8Array(rows);
+/** 1 for a customer who is a seed of any persona, or a known customer (`known`: known-seeds.ts): never anyone's twin. */
+export function anySeedMask(seedMasks: Uint8Array[], rows: number, known?: Uint8Array): Uint8Array {
+  const any = known ? Uint8Array.from(known) : new Uint8Array(rows);
   for (const mask of seedMasks) for (let i = 0; i < rows; i++) any[i] |= mask[i];
   return any;
 }
@@ -22,9 +22,16 @@ export function anySeedMask(seedMasks: Uint8Array[], rows: number): Uint8Array {
  * Between the rounds: the seeds each trained persona's first round judges mislabelled, across
  * personas (seed-cleaning.ts); null when cleaning is off. Inputs in the same persona order.
  */
-export function cleanSeedsBetweenRounds(seedMasks: Uint8Array[], firstRoundScores: Float64Array[], firstRoundProbabilities: Float64Array[], options: Pick<TrainOptions, 'cleanSeedsQuantile'>): SeedCleaning | null {
+export function cleanSeedsBetweenRounds(
+  seedMasks: Uint8Array[],
+  firstRoundScores: Float64Array[],
+  firstRoundProbabilities: Float64Array[],
+  options: Pick<TrainOptions, 'cleanSeedsQuantile'>,
+  /** Per persona, its known members (known-seeds.ts), never left out. */
+  knownMembers: readonly (Uint8Array | undefined)[] = [],
+): SeedCleaning | null {
   if (options.cleanSeedsQuantile < 0 || !seedMasks.length) return null;
-  return mislabelledSeeds(seedMasks, firstRoundScores, firstRoundProbabilities, options.cleanSeedsQuantile);
+  return mislabelledSeeds(seedMasks, firstRoundScores, firstRoundProbabilities, options.cleanSeedsQuantile, knownMembers);
 }
 
 /** A persona's seeds less those left out. */
@@ -36,6 +43,7 @@ export interface TwinRequest {
   design: DesignMatrix;
   /** The persona's model columns in the first round (kNN twins are searched in that space). */
   modelFeatures: string[];
+  /** The seeds twins grow from (known-seeds.ts twinSeedMask: known members the rule had not picked grow none). */
   seedMask: Uint8Array;
   excludeMask?: Uint8Array;
   /** anySeedMask of every persona's seeds. */

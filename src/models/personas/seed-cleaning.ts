@@ -20,9 +20,11 @@ export interface SeedCleaning {
 
 /**
  * `probabilities[k]` and `scores[k]`: persona k's first-round probabilities and out-of-fold
- * scores for every customer; `seedMasks[k]`: its seeds.
+ * scores for every customer; `seedMasks[k]`: its seeds; `keep[k]`, where given: its seeds known to
+ * be members (known-seeds.ts), never left out (they still count among the seeds the quantile and
+ * the half are taken of).
  */
-export function mislabelledSeeds(seedMasks: Uint8Array[], scores: Float64Array[], probabilities: Float64Array[], quantile: number): SeedCleaning {
+export function mislabelledSeeds(seedMasks: Uint8Array[], scores: Float64Array[], probabilities: Float64Array[], quantile: number, keep: readonly (Uint8Array | undefined)[] = []): SeedCleaning {
   const n = seedMasks[0]?.length ?? 0;
   const excluded = seedMasks.map(() => new Uint8Array(n));
   const skipped: (string | null)[] = seedMasks.map(() => null);
@@ -32,8 +34,9 @@ export function mislabelledSeeds(seedMasks: Uint8Array[], scores: Float64Array[]
     own.sort((a, b) => a - b);
     const cut = quantile > 0 && own.length ? own[Math.min(own.length - 1, Math.floor(quantile * own.length))] : -Infinity;
     let count = 0;
+    const known = keep[k];
     for (let i = 0; i < n; i++) {
-      if (!mask[i]) continue;
+      if (!mask[i] || known?.[i]) continue;
       let other = 0;
       for (let j = 0; j < probabilities.length; j++) if (j !== k && probabilities[j][i] > other) other = probabilities[j][i];
       if (other > probabilities[k][i] || scores[k][i] < cut) {

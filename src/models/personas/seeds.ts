@@ -4,6 +4,7 @@
 // fewer seeds than its min_seeds is skipped with the reason, and the others go on.
 import type { FeatureTable } from '../../features/table.ts';
 import type { PersonaFile } from './file.ts';
+import type { KnownSeedCounts } from './known-seeds.ts';
 import { describeAbsentValues, evaluateRule, type AbsentValue, type ResolvedThreshold } from './rules.ts';
 
 export const OVERLAP_POLICY =
@@ -25,6 +26,12 @@ export interface PersonaSeeds {
   absentValues?: AbsentValue[];
   status: 'ok' | 'skipped';
   reason?: string;
+  /**
+   * With known customers taken in as seeds (known-seeds.ts): what they did to the seeds, the
+   * known members (never left out by seed cleaning) and those of them the rule had not picked
+   * (no twins grown from them).
+   */
+  known?: KnownSeedCounts & { memberMask: Uint8Array; addedMask: Uint8Array };
 }
 
 /** The warning to print of a persona trained all the same whose rule names values no customer holds (a skipped persona's reason says them). */

@@ -237,6 +237,8 @@ export interface PersonaTrainingInput {
   twinMask?: Uint8Array;
   /** Customers left out of training (seeds judged mislabelled by a first round); still scored. */
   excludeMask?: Uint8Array;
+  /** Seeds known to be members (known-seeds.ts): trained on even outside the training sample. */
+  knownMembers?: Uint8Array;
   ruleFeatures: string[];
   /**
    * The model sees only these features and those rank-correlated with them (relatedCorrelation),
@@ -414,7 +416,7 @@ export async function trainPersonas(sourceDesign: DesignMatrix, personas: Person
     const seeds: number[] = [];
     const twins: number[] = [];
     const unlabeled: number[] = [];
-    for (let i = 0; i < n; i++) if (!p.excludeMask?.[i] && (!sample || sample[i])) (p.seedMask[i] ? seeds : p.twinMask?.[i] ? twins : unlabeled).push(i);
+    for (let i = 0; i < n; i++) if (!p.excludeMask?.[i] && (!sample || sample[i] || (p.knownMembers?.[i] && p.seedMask[i]))) (p.seedMask[i] ? seeds : p.twinMask?.[i] ? twins : unlabeled).push(i);
     const take = Math.min(unlabeled.length, seeds.length * opts.unlabeledPerSeed);
     const sampled = rng.shuffle(unlabeled.slice()).slice(0, take);
     const rows = Uint32Array.from([...seeds, ...twins, ...sampled]);
@@ -447,7 +449,8 @@ export async function trainPersonas(sourceDesign: DesignMatrix, personas: Person
     const toScore = (f: number): Uint32Array | undefined => {
       if (!sample || !rowFold || !outFold) return undefined;
       const out: number[] = [];
-      for (let i = 0; i < n; i++) if (sample[i] ? rowFold[i] === -1 || rowFold[i] === f : outFold[i] === f) out.push(i);
+      // A training row by the fold that did not see it (a known member outside the sample too), another customer of the sample by every fold, the rest by one.
+      for (let i = 0; i < n; i++) if (rowFold[i] !== -1 ? rowFold[i] === f : sample[i] ? true : outFold[i] === f) out.push(i);
       return Uint32Array.from(out);
     };
     const bags = plan.bags;
