@@ -422,6 +422,8 @@ export async function cleanCustomers(
   if (has('birth_year')) {
     // The customers whose birth year was two digits alone, for the check against their first names (names.ts twoDigitBirthYearCheck).
     await run(conn, `CREATE TABLE IF NOT EXISTS ${TWO_DIGIT_BIRTH_YEARS} (customer_id VARCHAR)`);
+    // In a folder a customer is read from the last file holding them (customers.ts): a later file's row replaces an earlier one's.
+    await run(conn, `DELETE FROM ${TWO_DIGIT_BIRTH_YEARS} WHERE customer_id IN (SELECT p_customer_id FROM ${ident(checked)} WHERE _reason IS NULL OR _action <> 'dropped')`);
     await run(
       conn,
       `INSERT INTO ${TWO_DIGIT_BIRTH_YEARS} SELECT p_customer_id FROM ${ident(checked)}

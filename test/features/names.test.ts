@@ -6,7 +6,7 @@ import { buildNameAges, describeUnmatchedNames, nameKey, nameKeys, survival } fr
 import { loadInput } from '../../src/features/sources.ts';
 import { DEFAULT_FIRST_NAMES_ZIP, extractZippedCsv } from '../../src/features/reference.ts';
 import { readDataSummary } from '../../src/features/summary.ts';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildFeatures, numericColumn } from '../../src/features/index.ts';
 import { writeBase } from '../helpers/hand-base.ts';
@@ -185,5 +185,15 @@ describe('birth years written with two digits', () => {
     expect(readDataSummary(join(data, 'out', 'features.json'))?.birthYears).toEqual([check]);
     expect(logs.join('\n')).toContain('60 birth year(s) written with two digits were read as years (72 as 1972), but they look like ages: among the 60 of these customers whose first name gives an age');
     expect(logs.join('\n')).toContain('name it otherwise (client_age, in the file or the column file)');
+
+    // A folder of two exports, the later one writing half of those customers' birth years in full:
+    // they are read from the later file, so only the other 30 count as written with two digits.
+    const folder = join(data, 'customers');
+    mkdirSync(folder);
+    renameSync(join(data, 'customers.csv'), join(folder, '2025.csv'));
+    const rewritten = NAMES.flatMap(([name, year], i) => Array.from({ length: 5 }, (_, k) => `C${i}${k},${name},F,${year + k - 2}`));
+    writeFileSync(join(folder, '2026.csv'), ['customer_id,first_name,sex,birth_year', ...rewritten].join('\n') + '\n');
+    const again = await buildFeatures({ dataDir: data, outDir: join(data, 'out2'), asOf: '2026-06-30' });
+    expect(again.summary.birthYears).toEqual([expect.objectContaining({ file: 'customers', rows: 30, named: 30 })]);
   });
 });
