@@ -11,7 +11,8 @@
 // Not in the default suite, run by name with --only: soak (10 minutes of API load), learners
 // (every learner kind through the CLI on the three 100 k worlds), scale (the projection and its
 // references on a 1 M-customer world, seed 7: the models learn from the 200,000-customer training
-// sample, every customer is scored).
+// sample, every customer is scored), known-seeds (what learning from 300, 1,000 and 3,000 customers
+// surveyed at random adds, personas run --learn-from-known, on the 100 k world of seed 1).
 // --quick: small sizes (a check that every benchmark still runs, not figures to record).
 // --dry-run: print the commands and what would be skipped, run nothing.
 // Each benchmark's output goes to the terminal and to .tmp/bench/<name>.log; a table at the end
@@ -53,6 +54,14 @@ const BENCHMARKS: Benchmark[] = [
     script: 'bench/learners.ts',
     args: ['--worlds', '.tmp/w100k-1,.tmp/w100k-2,.tmp/w100k-3'],
     quick: ['--worlds', '.tmp/w20k-1', '--customers', '20000', '--kinds', 'gbdt'],
+    needs: [],
+    suite: false,
+  },
+  {
+    name: 'known-seeds',
+    script: 'bench/known-seeds.ts',
+    args: ['--worlds', '.tmp/w100k-1', '--sizes', '300,1000,3000'],
+    quick: ['--worlds', '.tmp/w20k-1', '--customers', '20000', '--sizes', '300'],
     needs: [],
     suite: false,
   },

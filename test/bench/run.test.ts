@@ -28,7 +28,7 @@ describe('npm run bench', () => {
     const { code, stdout } = await bench(['--list']);
     expect(code).toBe(0);
     const rows = stdout.trim().split('\n');
-    expect(rows.map((r) => r.split(/\s+/)[0])).toEqual(['gbdt', 'features', 'projection', 'api', 'jobs', 'soak', 'learners', 'scale']);
+    expect(rows.map((r) => r.split(/\s+/)[0])).toEqual(['gbdt', 'features', 'projection', 'api', 'jobs', 'soak', 'learners', 'known-seeds', 'scale']);
     for (const row of rows) expect(existsSync(join(repo, row.split(/\s+/)[1].replace(/,$/, '')))).toBe(true);
     expect(stdout).toMatch(/jobs\s+bench\/jobs\.ts, needs postgres and redis/);
     expect(stdout).toMatch(/soak\s+bench\/soak\.ts \(not in the default suite: --only soak\)/);
@@ -37,7 +37,7 @@ describe('npm run bench', () => {
   it('refuses an unknown benchmark, naming the known ones', async () => {
     const { code, stderr } = await bench(['--only', 'gbdt,latency']);
     expect(code).toBe(2);
-    expect(stderr).toContain('unknown benchmark latency in --only; expected some of gbdt, features, projection, api, jobs, soak, learners, scale');
+    expect(stderr).toContain('unknown benchmark latency in --only; expected some of gbdt, features, projection, api, jobs, soak, learners, known-seeds, scale');
   }, 60_000);
 
   it('skips the benchmarks whose server does not answer, saying which and where, and plans the others', async () => {
