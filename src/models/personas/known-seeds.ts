@@ -12,17 +12,7 @@
 // labels in the run come, as every training customer's, from the fold models that did not learn
 // from them (train.ts), so a check against them measures what a check against others would.
 import { idKey } from './evaluate.ts';
-import type { PersonaSeeds } from './seeds.ts';
-
-/** What the known customers did to one persona's seeds (metrics.json `knownSeeds`). */
-export interface KnownSeedCounts {
-  /** Known members of the persona in the base: every one of them is a seed. */
-  members: number;
-  /** Of them, customers the rule had not made seeds (it missed them, or another rule matched them too). */
-  added: number;
-  /** The rule's seeds known to be another persona or none, taken out. */
-  removed: number;
-}
+import type { KnownSeedCounts, PersonaSeeds } from './seeds.ts';
 
 export interface KnownSeeding {
   /** The seeds, in the order given; a persona's `known` says what its known customers did. */

@@ -4,11 +4,20 @@
 // fewer seeds than its min_seeds is skipped with the reason, and the others go on.
 import type { FeatureTable } from '../../features/table.ts';
 import type { PersonaFile } from './file.ts';
-import type { KnownSeedCounts } from './known-seeds.ts';
 import { describeAbsentValues, evaluateRule, type AbsentValue, type ResolvedThreshold } from './rules.ts';
 
 export const OVERLAP_POLICY =
   'exclusive: a customer matched by the rules of several personas is a seed of none of them (counted in seedOverlaps)';
+
+/** What the known customers did to one persona's seeds (known-seeds.ts; metrics.json `knownSeeds`). */
+export interface KnownSeedCounts {
+  /** Known members of the persona in the base: every one of them is a seed. */
+  members: number;
+  /** Of them, customers the rule had not made seeds (it missed them, or another rule matched them too). */
+  added: number;
+  /** The rule's seeds known to be another persona or none, taken out. */
+  removed: number;
+}
 
 export interface PersonaSeeds {
   id: string;
