@@ -296,7 +296,7 @@ export function registerEvaluate(program: Command): void {
       writeFileSync(partial, ['customer_id,persona', ...ids.map((id) => `${csvField(id)},`)].join('\n') + '\n');
       renameSync(partial, o.out);
       if (halfWidth !== null) out(`${ids.length} answer(s) should bring every persona's corrected size within ±${(100 * halfWidth).toFixed(1)} points${ids.length === customers ? ' (the whole base: a census)' : ''}`);
-      out(`drew ${ids.length} of ${customers} customers at random (seed ${o.seed}) into ${o.out}: fill its persona column with the portrait each picks (its label or id, or none; leave it empty for those who do not answer), then: personas evaluate ${o.run ? `--run ${o.run}` : `--model ${o.model ?? 'VERSION'}`} --known ${o.out} --random-sample`);
+      out(`drew ${ids.length} of ${customers} customers at random (seed ${o.seed}) into ${o.out}: fill its persona column with the portrait each picks (its label or id, or none; leave it empty for those who do not answer), then: personas evaluate ${o.run ? `--run ${o.run}` : `--model ${o.model ?? 'VERSION'}`} --known ${o.out} --random-sample (or, for the models to learn from the answers too, personas run ... --known ${o.out} --random-sample --learn-from-known)`);
       for (const line of describeSurveyPlan(planner, ids.length)) out(line);
     });
 

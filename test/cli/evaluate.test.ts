@@ -120,7 +120,7 @@ describe('personas evaluate', () => {
     const fromFile = join(tempDir(), 'survey-run.csv');
     const drew = await personas('survey', '--model', version, '--size', '100', '--store', store, '--out', fromVersion);
     expect(drew.stdout).toContain(`drew 100 of 1500 customers at random (seed 1) into ${fromVersion}`);
-    expect(drew.stdout).toContain(`then: personas evaluate --model ${version} --known ${fromVersion} --random-sample`);
+    expect(drew.stdout).toContain(`then: personas evaluate --model ${version} --known ${fromVersion} --random-sample (or, for the models to learn from the answers too, personas run ... --known ${fromVersion} --random-sample --learn-from-known)`);
     const drewFile = await personas('survey', '--run', run, '--size', '100', '--out', fromFile);
     expect(readFileSync(fromVersion, 'utf8')).toBe(readFileSync(fromFile, 'utf8'));
     // The same plan from the store's labels and probabilities as from the run's file.
