@@ -7,6 +7,9 @@ import { InputError } from '../errors.ts';
 import { describeModel } from '../models/learners.ts';
 import { projectPersonas, writeProjection, type Projection } from '../models/personas/index.ts';
 import { readSeeds } from '../models/personas/seed-files.ts';
+import { knownPersonas } from '../models/personas/evaluate.ts';
+import { readKnownFile } from '../features/known.ts';
+import { readColumnMap } from '../features/column-map.ts';
 import type { Progress } from '../progress.ts';
 import { terminalProgress } from './progress-bar.ts';
 import { addTrainingFlags, trainingPersonaFile, trainingSize, trainOptionsOf, type TrainingFlags, type TrainingSize } from './training-flags.ts';
@@ -22,14 +25,19 @@ export interface TrainCommandOptions extends FeatureSource {
   learner?: string;
   /** Trees, folds and bags (`--trees`, `--folds`, `--bags`), over the training defaults. */
   size?: TrainingSize;
+  /** Customers whose persona is known, learnt from as seeds (`--known FILE --learn-from-known`, known-seeds.ts). */
+  known?: { file: string; empty?: 'skip' | 'none' };
 }
 
 export async function trainProjection(opts: TrainCommandOptions, progress: Progress): Promise<Projection> {
   const personaFile = trainingPersonaFile(opts);
+  // The known customers read and checked first: a value naming no persona stops before any work.
+  const known = opts.known ? knownPersonas(await readKnownFile(opts.known.file, opts.columns ? readColumnMap(opts.columns) : {}), personaFile.spec.personas, opts.known.file, opts.known.empty).known : undefined;
   mkdirSync(opts.out, { recursive: true });
   const { table, asOf, summary } = await featureTableOf(opts, opts.out, progress, personaFile.spec.as_of);
   const seeds = opts.seeds ? readSeeds(opts.seeds, table) : undefined;
-  const projection = await projectPersonas({ table, personaFile, asOf, seed: opts.seed, seeds, train: trainOptionsOf(opts.size), progress });
+  const learnFrom = opts.known && known ? { file: opts.known.file, personas: known } : undefined;
+  const projection = await projectPersonas({ table, personaFile, asOf, seed: opts.seed, seeds, train: trainOptionsOf(opts.size), progress, learnFrom });
   progress.stage('write model');
   writeProjection(opts.out, table, projection, ['model', 'metrics.json']);
   if (summary) keepFeatureSummary(summary, opts.out);
@@ -67,8 +75,15 @@ export function registerTrain(program: Command): void {
     .option('--columns <file>', 'JSON or YAML column map for client files named differently (with --data)')
     .option('--seed <n>', 'random seed', '1')
     .option('--learner <kind>', 'learner of every persona: gbdt, forest, mlp or ensemble (default: the persona file model.kind, else gbdt)')
-    .action(async (o: Omit<TrainCommandOptions, 'seed' | 'size'> & { seed: string } & TrainingFlags) => {
+    .option('--known <file>', 'customers whose persona is known (customer_id, persona), learnt from with --learn-from-known')
+    .option('--empty <meaning>', 'with --known, an empty persona: skip (the row is left out) or none', 'skip')
+    .option('--learn-from-known', "the models also learn from the --known customers: each persona's known members become seeds, the rule's seeds known to be another persona or none are taken out (as personas run --learn-from-known)")
+    .action(async (o: Omit<TrainCommandOptions, 'seed' | 'size' | 'known'> & { seed: string; known?: string; empty: string; learnFromKnown?: boolean } & TrainingFlags) => {
       if (!/^-?\d+$/.test(o.seed)) throw new InputError('INPUT_INVALID', `--seed must be a whole number (got "${o.seed}")`, { field: 'seed' });
-      await trainProjection({ ...o, seed: Number(o.seed), size: trainingSize(o) }, terminalProgress());
+      if (o.empty !== 'skip' && o.empty !== 'none') throw new InputError('INPUT_INVALID', `--empty must be skip or none (got "${o.empty}")`, { field: 'empty' });
+      if (o.learnFromKnown && !o.known) throw new InputError('INPUT_INVALID', '--learn-from-known learns from the --known customers: give --known FILE too', { field: 'learn-from-known' });
+      if (o.known && !o.learnFromKnown) throw new InputError('INPUT_INVALID', "personas train writes no labels to check against --known customers: add --learn-from-known to learn from them, or check a run's labels with personas run --known or personas evaluate", { field: 'known' });
+      const { known, empty, learnFromKnown: _learn, ...rest } = o;
+      await trainProjection({ ...rest, seed: Number(o.seed), size: trainingSize(o), ...(known ? { known: { file: known, empty } } : {}) }, terminalProgress());
     });
 }

@@ -77,6 +77,17 @@ describe('personas run --learn-from-known', () => {
     const plain = readFileSync(join(runs.a, 'metrics.json'), 'utf8');
     expect(plain).not.toContain('knownSeeds');
 
+    // personas train learns from them the same way (the same seeds), and has no labels to check them against.
+    const trained = tempDir();
+    const t = await personas('train', '--data', runs.data, '--personas', join(runs.data, 'personas.yaml'), '--out', trained, '--known', file, '--learn-from-known', '--folds', '2', '--trees', '15');
+    expect(t.status, t.stderr).toBe(0);
+    const trainedMetrics = RunMetricsSchema.parse(JSON.parse(readFileSync(join(trained, 'metrics.json'), 'utf8')));
+    expect(trainedMetrics.personas.map((p) => [p.persona, p.seeds, p.knownSeeds])).toEqual(metrics.personas.map((p) => [p.persona, p.seeds, p.knownSeeds]));
+    expect(ManifestSchema.parse(JSON.parse(readFileSync(join(trained, 'model', 'manifest.json'), 'utf8'))).learner.params.knownSeeds).toEqual({ file, customers: known.length });
+    const checkOnly = await personas('train', '--data', runs.data, '--personas', join(runs.data, 'personas.yaml'), '--out', tempDir(), '--known', file);
+    expect(checkOnly.status).not.toBe(0);
+    expect(checkOnly.stderr).toContain('personas train writes no labels to check against --known customers: add --learn-from-known to learn from them');
+
     // The flag learns from the --known customers: without them it is an error.
     const alone = await personas('run', '--data', runs.data, '--personas', join(runs.data, 'personas.yaml'), '--out', tempDir(), '--learn-from-known');
     expect(alone.status).not.toBe(0);
