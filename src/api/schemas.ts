@@ -150,7 +150,7 @@ export const ModelChangesSchema = z.object({
   from: ModelVersion,
   to: ModelVersion,
   known: z.object({ from: KnownFigures, to: KnownFigures }),
-  settings: z.array(z.object({ setting: z.string(), from: z.string(), to: z.string() })).describe('The settings of the two runs that differ (persona file, as_of, seed, learner, target precision, min margin, customers, training customers, code version, features)'),
+  settings: z.array(z.object({ setting: z.string(), from: z.string(), to: z.string() })).describe('The settings of the two runs that differ (persona file, as_of, seed, learner, known customers learnt from, target precision, min margin, customers, training customers, code version, features)'),
   personas: z.array(z.object({
     persona: z.string(),
     from: PersonaFigures,

@@ -77,7 +77,7 @@ const percent = (v: number | null | undefined) => (v === null || v === undefined
 export function describeModelChanges(c: ModelChanges): string[] {
   const lines = [`models of ${c.to} against those of ${c.from}:`];
   if (c.settings.length) for (const s of c.settings) lines.push(`  ${s.setting}: ${s.from} -> ${s.to}`);
-  else lines.push('  made with the same settings (persona file, as_of, seed, learner, target precision, min margin, customers, code version, features)');
+  else lines.push('  made with the same settings (persona file, as_of, seed, learner, known customers learnt from, target precision, min margin, customers, code version, features)');
   const side = (f: PersonaFigures | null, pick: (f: PersonaFigures) => string) => (!f ? 'absent' : f.status === 'skipped' ? 'skipped' : pick(f));
   const pair = (p: PersonaModelChange, pick: (f: PersonaFigures) => string) => {
     const [a, b] = [side(p.from, pick), side(p.to, pick)];

@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import type { Evaluation, Manifest, PersonaMetrics, RunMetrics } from '../models/artefacts.ts';
 import type { Sql } from './db.ts';
 import { versionDetail } from './registry.ts';
+import { knownSeedsOf } from '../models/personas/evaluate.ts';
 
 /** A setting of the two runs that differs, each side as written. */
 export interface SettingChange {
@@ -92,13 +93,21 @@ function settingsOf(m: Manifest, metrics: RunMetrics): [string, string][] {
     ['persona file', `${m.personaFile.path} (sha256 ${m.personaFile.sha256.slice(0, 12)})`],
     ['as_of', m.asOf],
     ['seed', String(m.seed)],
-    ['learner', `${m.learner.kind} ${JSON.stringify(m.learner.params)}`],
+    // (The known customers learnt from have their own line.)
+    ['learner', `${m.learner.kind} ${JSON.stringify({ ...m.learner.params, knownSeeds: undefined })}`],
+    ['known customers learnt from', knownLearntFrom(m)],
     ['target precision', String(m.assignment.targetPrecision)],
     ['min margin', String(m.assignment.minMargin)],
     ['customers', String(metrics.customers)],
     ['training customers', String(metrics.trainingCustomers ?? metrics.customers)],
     ['code version', m.codeVersion],
   ];
+}
+
+/** The known customers a version's models learnt from as seeds (`--learn-from-known`), in words. */
+function knownLearntFrom(m: Manifest): string {
+  const k = knownSeedsOf(m.learner.params);
+  return k ? `${k.customers} of ${k.file}` : 'none';
 }
 
 /** The features two versions' models read: how many, and which the second adds and drops. */

@@ -88,6 +88,16 @@ describe('personas run --learn-from-known', () => {
     expect(checkOnly.status).not.toBe(0);
     expect(checkOnly.stderr).toContain('personas train writes no labels to check against --known customers: add --learn-from-known to learn from them');
 
+    // Published beside the run on the rule's seeds: how the versions differ says it.
+    const store = join(tempDir(), 'store');
+    const published = async (run: string) => /^published (\S+):/.exec((await personas('publish', '--run', run, '--store', store)).stdout)![1];
+    const ruleVersion = await published(runs.a);
+    const learntVersion = await published(out);
+    const changes = await personas('models', 'changes', learntVersion, '--from', ruleVersion, '--store', store);
+    expect(changes.status, changes.stderr).toBe(0);
+    expect(changes.stdout).toContain(`  known customers learnt from: none -> ${known.length} of ${file}\n`);
+    expect(changes.stdout).not.toMatch(/learner: .*knownSeeds/);
+
     // The flag learns from the --known customers: without them it is an error.
     const alone = await personas('run', '--data', runs.data, '--personas', join(runs.data, 'personas.yaml'), '--out', tempDir(), '--learn-from-known');
     expect(alone.status).not.toBe(0);
