@@ -140,7 +140,7 @@ const EN = {
   trainingSample: (used: string, customers: string) => `The models learned from a random sample of ${used} of the ${customers} customers (seeds, twins and the other customers alike); every customer was scored by them.`,
   knownSeeds: (customers: string, file: string, personas: string) =>
     `The seeds also hold the customers whose persona is known (${file}, ${customers} of them found in the base): ${personas}. A known member is never left out as mislabelled and grows no twins; like every customer the models learned from, it is labelled by the models of the fold that did not learn from it.`,
-  knownSeedsPersona: (label: string, members: string, added: string, removed: string) => `${label}: ${members} known members (${added} not picked by the rule)${removed === '0' ? '' : `, ${removed} of the rule's seeds known to be another persona or none taken out`}`,
+  knownSeedsPersona: (label: string, members: string, added: string, removed: string) => `${label}: ${members} known members, ${added} of them not picked by the rule${removed === '0' ? '' : ` (${removed} of its seeds known to be others, taken out)`}`,
   knownLearnt: (customers: string, file: string) =>
     `The models also learned from ${customers} known customers of ${file}, as seeds: each of them is labelled here by the models of the fold that did not learn from it, so the check holds as one on other customers would.`,
   rowShare: 'Share of row',
@@ -253,7 +253,7 @@ const FR: typeof EN = {
   trainingSample: (used: string, customers: string) => `Les modèles ont appris sur un échantillon aléatoire de ${used} des ${customers} clients (graines, jumeaux et autres clients) ; tous les clients ont été scorés.`,
   knownSeeds: (customers: string, file: string, personas: string) =>
     `Les graines comprennent aussi les clients dont le persona est connu (${file}, dont ${customers} trouvés dans la base) : ${personas}. Un membre connu n’est jamais écarté comme mal étiqueté et n’a pas de jumeaux ; comme tout client sur lequel les modèles ont appris, il est étiqueté par les modèles du pli qui n’ont pas appris de lui.`,
-  knownSeedsPersona: (label: string, members: string, added: string, removed: string) => `${label} : ${members} membres connus (dont ${added} non retenus par la règle)${removed === '0' ? '' : `, ${removed} graines de la règle connues pour être un autre persona ou aucun retirées`}`,
+  knownSeedsPersona: (label: string, members: string, added: string, removed: string) => `${label} : ${members} membres connus, dont ${added} non retenus par la règle${removed === '0' ? '' : ` (${removed} de ses graines connues pour être autres, retirées)`}`,
   knownLearnt: (customers: string, file: string) =>
     `Les modèles ont aussi appris de ${customers} clients connus de ${file}, comme graines : chacun est étiqueté ici par les modèles du pli qui n’ont pas appris de lui, si bien que le contrôle vaut celui fait sur d’autres clients.`,
   rowShare: 'Part de la ligne',
