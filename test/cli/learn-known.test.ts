@@ -45,7 +45,7 @@ describe('personas run --learn-from-known', () => {
     // The rule's seeds are mostly, not all, right: some were taken out, and the rule missed some members.
     expect(metrics.personas.reduce((s, p) => s + p.knownSeeds!.removed, 0)).toBeGreaterThan(0);
     expect(metrics.personas.reduce((s, p) => s + p.knownSeeds!.added, 0)).toBeGreaterThan(0);
-    expect(r.stderr + r.stdout).toContain(`known customers as seeds (${file}): ${known.length} found in the base, 1 not found`);
+    expect(r.stderr + r.stdout).toContain(`known customers as seeds (${file}): ${known.length} found in the base, 1 not found ('NOT-A-CUSTOMER'), left out`);
 
     const manifest = ManifestSchema.parse(JSON.parse(readFileSync(join(out, 'model', 'manifest.json'), 'utf8')));
     expect(manifest.learner.params.knownSeeds).toEqual({ file, customers: known.length });

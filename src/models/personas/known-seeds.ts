@@ -20,6 +20,8 @@ export interface KnownSeeding {
   /** Known customers found in the base (as written, or written alike: idKey), and those not found. */
   matched: number;
   notFound: number;
+  /** The first ten ids not found, as written in the file. */
+  notFoundIds: string[];
   /** 1 for every known customer found in the base, of any persona or none: no one's twin. */
   knownMask: Uint8Array;
 }
@@ -55,9 +57,11 @@ export function withKnownSeeds(seeds: readonly PersonaSeeds[], ids: readonly str
   const knownMask = new Uint8Array(rows);
   let matched = 0;
   let notFound = 0;
+  const notFoundIds: string[] = [];
   for (const [id, persona] of known) {
     const i = rowOf(id);
     if (i === undefined) {
+      if (notFound < 10) notFoundIds.push(id);
       notFound++;
       continue;
     }
@@ -102,7 +106,7 @@ export function withKnownSeeds(seeds: readonly PersonaSeeds[], ids: readonly str
         : undefined,
     };
   });
-  return { seeds: out, matched, notFound, knownMask };
+  return { seeds: out, matched, notFound, notFoundIds, knownMask };
 }
 
 /** The seeds a persona's twins grow from: its seeds less the known members the rule had not picked (see the file's head). */

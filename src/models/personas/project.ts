@@ -63,7 +63,7 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
   const learnt = input.learnFrom ? withKnownSeeds(ruleSeeds, input.table.ids, input.learnFrom.personas, spec.personas.map((p) => p.min_seeds)) : null;
   const seeds = learnt?.seeds ?? ruleSeeds;
   if (learnt && input.learnFrom) {
-    progress.log(`known customers as seeds (${input.learnFrom.file}): ${learnt.matched} found in the base${learnt.notFound ? `, ${learnt.notFound} not found` : ''}`);
+    progress.log(`known customers as seeds (${input.learnFrom.file}): ${learnt.matched} found in the base${learnt.notFound ? `, ${learnt.notFound} not found (${learnt.notFoundIds.slice(0, 3).map((id) => `'${id}'`).join(', ')}${learnt.notFound > 3 ? ', ...' : ''}), left out` : ''}`);
   }
   for (const s of seeds) {
     progress.log(`${s.id}: ${s.seeds} seeds (rule matches ${s.ruleMatches})${s.status === 'skipped' ? ` - skipped: ${s.reason}` : ''}`);

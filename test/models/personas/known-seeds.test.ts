@@ -32,7 +32,7 @@ describe('known customers as seeds', () => {
       ['X99', 'a'], // not in the base
     ]);
     const r = withKnownSeeds(rule, ids, known, [1, 1]);
-    expect([r.matched, r.notFound]).toEqual([7, 1]);
+    expect([r.matched, r.notFound, r.notFoundIds]).toEqual([7, 1, ['X99']]);
     expect(ones(r.knownMask)).toEqual([0, 1, 2, 3, 5, 7, 8]);
     const [a, b] = r.seeds;
     expect(ones(a.mask)).toEqual([0, 3, 7]);
