@@ -1,5 +1,5 @@
 // Crash test: three `personas worker` processes on the real Redis and PostgreSQL score a
-// 60,000-customer base split into 12 partitions of 5,000 (a scoring run with the active version's
+// 30,000-customer base split into 12 partitions of 2,500 (a scoring run with the active version's
 // models); one worker is killed with SIGKILL while it
 // scores a partition. The run still completes, every customer has exactly one score row per
 // persona of the new version (counted in SQL), and the version that was active before answered
@@ -56,7 +56,7 @@ describe.skipIf(!!skip)('a worker killed mid-partition', () => {
     const redis = redisConnection(queueUrl);
     await redis.flushdb();
     const data = join(tempDir(), 'data');
-    await writeDemoBase(data, { customers: 60_000, seed: 5 });
+    await writeDemoBase(data, { customers: 30_000, seed: 5 });
     db = await openStore({ databaseUrl: dbUrl });
     const before = (await publishRun(db, runSource(runs.a), { activate: true })).version;
     const { token } = await createKey(db, { name: 'crm', scopes: ['read'], rateLimit: 1_000_000 });
@@ -161,7 +161,7 @@ describe.skipIf(!!skip)('a worker killed mid-partition', () => {
        FROM assignments WHERE version = $1`,
       [version, trained.length],
     );
-    expect(c).toEqual({ a: 60_000, s: 60_000 * trained.length, customers: 60_000, bad: 0 });
+    expect(c).toEqual({ a: 30_000, s: 30_000 * trained.length, customers: 30_000, bad: 0 });
     const retaken = end.jobs.find((j) => j.id === killed!.job)!;
     expect(retaken.status).toBe('done');
     expect(retaken.worker).not.toBe(`${retaken.worker!.split(':')[0]}:${killed!.pid}`);
