@@ -50,8 +50,10 @@ export interface InputFormat {
   multilineRecords?: number;
   /** Set when values are written as Excel text formulas (`="00042"`): the columns read as their text. */
   formulaText?: string[];
-  /** Set when empty values are written `NULL` (or `\\N`), as databases export them: the columns where they were read as empty. */
+  /** Set when empty values are written as text (`NULL`, `\\N`, `#N/A`, `nan`...), as databases, spreadsheets and data frames export them: the columns where they were read as empty. */
   nullText?: string[];
+  /** With `nullText`: the ways of writing an empty value found (absent in summaries written before it: `NULL`). */
+  nullTokens?: string[];
   /** Set for purchases written as order lines (an `order_id` column): how many lines, of how many orders (each read as one purchase). */
   orderLines?: { lines: number; orders: number };
   /**
@@ -408,24 +410,35 @@ export async function unwrapFormulaText(conn: Duck, table: string, columns: stri
   return found;
 }
 
-/** How databases write an empty value in a text export: SQL Server's and most clients' `NULL`, MySQL's `\\N`. */
-const NULL_TEXT = ['NULL', 'null', 'Null', '\\N'];
+/**
+ * How exports write an empty value as text: databases (SQL Server's and most clients' `NULL`,
+ * MySQL's `\\N`, C libraries' `(null)`), spreadsheets (`#N/A`, a lookup that found nothing) and data
+ * frames cast to text (pandas' `nan`, `NaN`, `None`). Each is written so by no value of a column of
+ * the contract: `Nan` (a first name) and `NA` (a segment may be North America) are not among them.
+ */
+const NULL_TEXT = ['NULL', 'null', 'Null', '\\N', '(null)', '#N/A', 'nan', 'NaN', 'None'];
 
 /**
- * Empty values written as text, `NULL` or `\\N` (a database's export: SQL Server Management
- * Studio's "save results as", MySQL's): set empty in every column of `table` that holds some, so
- * that a missing signup date, order id or segment reads missing and not as a value. Counted over
- * the whole table (a column's nulls may all be far down); returns the columns (none: the table is
- * left alone).
+ * Empty values written as text (NULL_TEXT: a database's export, SQL Server Management Studio's
+ * "save results as", MySQL's; a spreadsheet's `#N/A`; a data frame's `nan`): set empty in every
+ * column of `table` that holds some, so that a missing signup date, order id or segment reads
+ * missing and not as a value (a segment named `#N/A`, every order line without an id one order).
+ * Counted over the whole table (a column's nulls may all be far down); returns the columns and the
+ * ways of writing found (none: the table is left alone).
  */
-export async function readNullText(conn: Duck, table: string, columns: string[]): Promise<string[]> {
-  if (!columns.length) return [];
+export async function readNullText(conn: Duck, table: string, columns: string[]): Promise<{ columns: string[]; tokens: string[] }> {
+  if (!columns.length) return { columns: [], tokens: [] };
   const isNull = (c: string) => `${ident(c)} IN (${NULL_TEXT.map(literal).join(', ')})`;
   const [seen] = await rows(conn, `SELECT ${columns.map((c, k) => `count(*) FILTER (WHERE ${isNull(c)}) AS n${k}`).join(', ')} FROM ${ident(table)}`);
   const found = columns.filter((_, k) => Number(seen[`n${k}`]) > 0);
-  if (!found.length) return [];
+  if (!found.length) return { columns: [], tokens: [] };
+  const [ways] = await rows(
+    conn,
+    `SELECT ${NULL_TEXT.map((t, k) => `count(*) FILTER (WHERE ${found.map((c) => `${ident(c)} = ${literal(t)}`).join(' OR ')}) AS t${k}`).join(', ')} FROM ${ident(table)}`,
+  );
+  const tokens = NULL_TEXT.filter((_, k) => Number(ways[`t${k}`]) > 0);
   await run(conn, `UPDATE ${ident(table)} SET ${found.map((c) => `${ident(c)} = CASE WHEN ${isNull(c)} THEN NULL ELSE ${ident(c)} END`).join(', ')} WHERE ${found.map(isNull).join(' OR ')}`);
-  return found;
+  return { columns: found, tokens };
 }
 
 /**
@@ -550,7 +563,7 @@ const FORMAT_WORDS = {
     multiline: (n: number) => `${n} row(s) with a line break inside a quoted field, each read as one row`,
     orderLines: (o: { lines: number; orders: number }) => `${o.lines} order lines of ${o.orders} orders (order_id), each order read as one purchase`,
     formulaText: (columns: string[]) => `values written as Excel text formulas (="00042") read as their text, in ${columns.join(', ')}`,
-    nullText: (columns: string[]) => `empty values written NULL (as databases export them) read as empty, in ${columns.join(', ')}`,
+    nullText: (columns: string[], tokens: string[]) => `empty values written ${tokens.join(', ')} (as databases, spreadsheets or data frames export them) read as empty, in ${columns.join(', ')}`,
     joinedParts: (j: JoinedParts) =>
       `${j.parts} exports joined end to end (the header line repeated), ${[
         ...(j.leftOut ? [`overlapping: ${j.leftOut} row(s) of a later one repeating an earlier one's over the dates both cover left out${j.replaced ? `, and ${j.replaced} row(s) of an earlier one amended in a later one (the same customer and day) left out for the later rows` : ''}`] : []),
@@ -588,7 +601,7 @@ const FORMAT_WORDS = {
     multiline: (n: number) => `${n} ligne(s) avec un retour à la ligne dans un champ entre guillemets, lue(s) chacune comme une seule`,
     orderLines: (o: { lines: number; orders: number }) => `${o.lines} lignes de ${o.orders} commandes (order_id), chaque commande lue comme un achat`,
     formulaText: (columns: string[]) => `valeurs écrites en formules texte d’Excel (="00042") lues comme leur texte, dans ${columns.join(', ')}`,
-    nullText: (columns: string[]) => `valeurs vides écrites NULL (comme les exportent les bases de données) lues comme vides, dans ${columns.join(', ')}`,
+    nullText: (columns: string[], tokens: string[]) => `valeurs vides écrites ${tokens.join(', ')} (comme les exportent bases de données, tableurs ou data frames) lues comme vides, dans ${columns.join(', ')}`,
     joinedParts: (j: JoinedParts) =>
       `${j.parts} exports mis bout à bout (la ligne d’en-tête répétée), ${[
         ...(j.leftOut ? [`qui se chevauchent : ${j.leftOut} ligne(s) d’un export suivant répétant celles d’un précédent aux dates que les deux couvrent écartées${j.replaced ? `, et ${j.replaced} ligne(s) d’un précédent corrigées dans un suivant (même client, même jour) écartées au profit des siennes` : ''}`] : []),
@@ -627,7 +640,7 @@ export function describeFormat(format: InputFormat, lang: 'en' | 'fr' = 'en'): s
   if (format.multilineRecords) out.push(w.multiline(format.multilineRecords));
   if (format.ignoredColumns) out.push(w.ignored(format.ignoredColumns));
   if (format.formulaText?.length) out.push(w.formulaText(format.formulaText));
-  if (format.nullText?.length) out.push(w.nullText(format.nullText));
+  if (format.nullText?.length) out.push(w.nullText(format.nullText, format.nullTokens ?? ['NULL']));
   if (format.orderLines) out.push(w.orderLines(format.orderLines));
   if (format.joinedParts) out.push(w.joinedParts(format.joinedParts));
   if (format.files) {

@@ -448,9 +448,9 @@ async function loadReadable(
   // Values written `="00042"` for a spreadsheet to keep their zeros: read as their text before any check.
   const formulas = await unwrapFormulaText(conn, table, columns);
   if (formulas.length) format.formulaText = formulas;
-  // Empty values written NULL (a database's export): read as empty before any check.
+  // Empty values written NULL, #N/A, nan... (a database's, a spreadsheet's export): read as empty before any check.
   const nulls = await readNullText(conn, table, columns);
-  if (nulls.length) format.nullText = nulls;
+  if (nulls.columns.length) Object.assign(format, { nullText: nulls.columns, nullTokens: nulls.tokens });
   const { open: dateOrderOpen, ...dates } = (await detectDateOrder(conn, table, (DATE_COLUMNS[name] ?? []).filter((c) => columns.includes(c)))) ?? {};
   Object.assign(format, dates);
   // A comma-separated file may still write its decimals with a comma, quoted ("12,50").

@@ -30,6 +30,7 @@ const FileFormatSchema = z.object({
   joinedParts: z.object({ parts: z.number().int().positive(), repeated: z.number().int().nonnegative(), leftOut: z.number().int().positive().optional(), replaced: z.number().int().positive().optional() }).optional(),
   formulaText: z.array(z.string()).optional(),
   nullText: z.array(z.string()).optional(),
+  nullTokens: z.array(z.string()).optional(),
 });
 
 /** An input's format; for a folder, its files (each with its own format when written otherwise than the first). */

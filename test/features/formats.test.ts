@@ -589,8 +589,10 @@ describe('dates, numbers and fields that do not read', () => {
     expect(built.table.ids).toEqual(['A', 'B', 'C', 'D', 'E', 'F', 'H', 'I', 'J', 'K']);
     expect(built.rejects).toEqual([
       { file: 'customers', reason: 'bad_date', action: 'dropped', rows: 1 },
-      { file: 'customers', reason: 'bad_signup_date', action: 'kept: set missing', rows: 8 },
+      { file: 'customers', reason: 'bad_signup_date', action: 'kept: set missing', rows: 7 },
     ]);
+    // K's #N/A is how a spreadsheet writes an empty cell: read as empty, said in the file's format, not flagged.
+    expect(built.summary.formats?.customers.nullTokens).toEqual(['#N/A']);
     const tenure = Array.from(built.table.numeric[built.table.numericNames.indexOf('tenure_days')]);
     expect(tenure.map((v) => (Number.isNaN(v) ? null : v))).toEqual([453, null, null, null, null, null, 425, null, null, null]);
     // B and E keep their purchases (not orphans of a dropped customer).
@@ -619,8 +621,35 @@ describe('dates, numbers and fields that do not read', () => {
     expect(built.summary.categories).not.toContain('NULL');
     expect(built.summary.formats?.customers.nullText).toEqual(['customer_id', 'signup_date', 'segment', 'birth_year']);
     expect(built.summary.formats?.transactions.nullText).toEqual(['category', 'order_id']);
-    expect(describeFormat(built.summary.formats!.transactions)).toContain('empty values written NULL (as databases export them) read as empty, in category, order_id');
-    expect(describeFormat(built.summary.formats!.transactions, 'fr')).toContain('valeurs vides écrites NULL (comme les exportent les bases de données) lues comme vides, dans category, order_id');
+    expect(describeFormat(built.summary.formats!.transactions)).toContain('empty values written NULL, null (as databases, spreadsheets or data frames export them) read as empty, in category, order_id');
+    expect(describeFormat(built.summary.formats!.transactions, 'fr')).toContain('valeurs vides écrites NULL, null (comme les exportent bases de données, tableurs ou data frames) lues comme vides, dans category, order_id');
+  });
+
+  it("reads a spreadsheet's #N/A and a data frame's nan, NaN, None and (null) as empty too, names them, and keeps Nan and NA, which are values", async () => {
+    const dir = write([]);
+    writeFileSync(
+      join(dir, 'customers.csv'),
+      ['customer_id,first_name,signup_date,segment,birth_year', 'A,Nan,2025-02-01,NA,1970', 'B,nan,(null),#N/A,NaN', 'C,None,#N/A,None,nan', 'D,Anne,2025-01-01,nan,'].join('\n') + '\n',
+    );
+    writeFileSync(
+      join(dir, 'transactions.csv'),
+      ['customer_id,ts,amount,category,order_id', 'A,2026-04-25,10,food,O1', 'A,2026-04-25,5,toys,O1', 'B,2026-04-20,7,#N/A,nan', 'B,2026-04-21,3,food,nan', 'C,2026-04-22,4,food,None', 'D,2026-04-23,2,None,(null)'].join('\n') + '\n',
+    );
+    const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out'), asOf: '2026-04-30' });
+    // No customer dropped for a signup date "(null)", none flagged for a birth year "NaN".
+    expect(built.table.ids).toEqual(['A', 'B', 'C', 'D']);
+    expect(built.rejects).toEqual([]);
+    const feature = (name: string) => Array.from(built.table.numeric[built.table.numericNames.indexOf(name)]).map((v) => (Number.isNaN(v) ? null : v));
+    // B's two lines without an order id are two purchases, not one order "nan".
+    expect(feature('frequency_12m')).toEqual([1, 2, 1, 1]);
+    expect(feature('tenure_days')).toEqual([453, null, null, 484]);
+    expect(built.table.categorical[built.table.categoricalNames.indexOf('segment')]).toEqual(['NA', null, null, null]);
+    expect(built.summary.categories).not.toContain('#N/A');
+    expect(built.summary.categories).not.toContain('None');
+    expect(built.summary.formats?.customers.nullText).toEqual(['first_name', 'signup_date', 'segment', 'birth_year']);
+    expect(built.summary.formats?.customers.nullTokens).toEqual(['(null)', '#N/A', 'nan', 'NaN', 'None']);
+    expect(built.summary.formats?.transactions.nullText).toEqual(['category', 'order_id']);
+    expect(describeFormat(built.summary.formats!.transactions)).toContain('empty values written (null), #N/A, nan, None (as databases, spreadsheets or data frames export them) read as empty, in category, order_id');
   });
 
   it("keeps a file's dates when most are ahead of this machine's clock (a generated base, a clock behind)", async () => {
