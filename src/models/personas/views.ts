@@ -59,11 +59,20 @@ export interface TrainedView {
   model: PersonaModel;
 }
 
+/**
+ * A view's condition as the run's log names it: the features it reads, then its place in the
+ * persona's rule (`share_cat_gifts (key_drivers.all[1])`); the place alone for a view of no feature.
+ */
+export function viewName(v: { condition: string; features?: readonly string[] }): string {
+  const place = v.condition.replace(/^personas\[\d+\]\./, '');
+  return v.features?.length ? `${v.features.join(' + ')} (${place})` : place;
+}
+
 /** A log line per view of the persona above VIEW_DEPENDENCE_LIMIT, saying what it means. */
 export function viewDependenceWarnings(m: Pick<PersonaModel, 'id' | 'views'>): string[] {
   return dependentViews(m.views).map(
     (v) =>
-      `${m.id}: condition ${v.condition} goes with the others even among the customers least like the persona (dependence ${v.dependence!.toFixed(2)}, above ${VIEW_DEPENDENCE_LIMIT}): its evidence is partly counted twice${typeof v.weight === 'number' ? ` (its weight is lowered to ${v.weight.toFixed(2)} for that)` : ''}, so fewer of this persona's assigned customers may be right than its expected precision says`,
+      `${m.id}: condition ${viewName(v)} goes with the others even among the customers least like the persona (dependence ${v.dependence!.toFixed(2)}, above ${VIEW_DEPENDENCE_LIMIT}): its evidence is partly counted twice${typeof v.weight === 'number' ? ` (its weight is lowered to ${v.weight.toFixed(2)} for that)` : ''}, so fewer of this persona's assigned customers may be right than its expected precision says`,
   );
 }
 
@@ -74,7 +83,7 @@ export function viewDependenceWarnings(m: Pick<PersonaModel, 'id' | 'views'>): s
 export function viewLogLines(m: Pick<PersonaModel, 'id' | 'views'> & { baseWeight?: number }): string[] {
   if (!m.views?.length) return [];
   const auc = (v: number | null) => (v === null ? '-' : v.toFixed(2));
-  const each = m.views.map((v) => `${v.condition.replace(/^personas\[\d+\]\./, '')} ${v.weight.toFixed(2)} (dependence ${auc(v.dependence)}, relearning ${auc(v.relearning)}${v.gated ? `; silent on ${v.gated} customers for whom the other conditions are undecided` : ''})`);
+  const each = m.views.map((v) => `${viewName(v)} ${v.weight.toFixed(2)} (dependence ${auc(v.dependence)}, relearning ${auc(v.relearning)}${v.gated ? `; silent on ${v.gated} customers for whom the other conditions are undecided` : ''})`);
   const relearning = personaRelearning(m.views);
   // Under strict precision the temper answers the warning: the line says what it did instead.
   const rebuilt =

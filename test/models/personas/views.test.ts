@@ -276,12 +276,12 @@ describe('a view\'s dependence', () => {
       { condition: 'personas[5].key_drivers.all[2]', features: ['frequency_12m'], seeds: 900, c: 0.2, validationAuc: 0.8, dependence: null, relearning: null, weight: 0.6 },
     ];
     expect(viewDependenceWarnings({ id: 'seasonal_gifter', views })).toEqual([
-      'seasonal_gifter: condition personas[5].key_drivers.all[0] goes with the others even among the customers least like the persona (dependence 0.82, above 0.75): its evidence is partly counted twice (its weight is lowered to 0.22 for that), so fewer of this persona\'s assigned customers may be right than its expected precision says',
+      'seasonal_gifter: condition december_share (key_drivers.all[0]) goes with the others even among the customers least like the persona (dependence 0.82, above 0.75): its evidence is partly counted twice (its weight is lowered to 0.22 for that), so fewer of this persona\'s assigned customers may be right than its expected precision says',
     ]);
     expect(viewDependenceWarnings({ id: 'x', views: undefined })).toEqual([]);
     // The run's log: every view's weight first, then the warnings.
     expect(viewLogLines({ id: 'seasonal_gifter', views })).toEqual([
-      "seasonal_gifter: condition views' weights key_drivers.all[0] 0.22 (dependence 0.82, relearning 0.57), key_drivers.all[1] 0.42 (dependence 0.60, relearning 0.65), key_drivers.all[2] 0.60 (dependence -, relearning -)",
+      "seasonal_gifter: condition views' weights december_share (key_drivers.all[0]) 0.22 (dependence 0.82, relearning 0.57), share_cat_gifts (key_drivers.all[1]) 0.42 (dependence 0.60, relearning 0.65), frequency_12m (key_drivers.all[2]) 0.60 (dependence -, relearning -)",
       ...viewDependenceWarnings({ id: 'seasonal_gifter', views }),
     ]);
     expect(viewLogLines({ id: 'x', views: [] })).toEqual([]);
