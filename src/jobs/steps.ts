@@ -19,6 +19,7 @@ import {
 import { absentFeatures, describeAbsentFeatures } from '../models/personas/design.ts';
 import { evaluateRows, evaluationLine, knownPersonas } from '../models/personas/evaluate.ts';
 import { knownSeedLine, twinSeedMask, withKnownSeeds } from '../models/personas/known-seeds.ts';
+import { claimedSeedsLine } from '../models/personas/seed-cleaning.ts';
 import type { Progress } from '../progress.ts';
 import { buildReportModel, computePortraitStats, renderReportHtml } from '../report/index.ts';
 import {
@@ -250,16 +251,22 @@ async function clean(ctx: StepContext): Promise<Result> {
   }
   const leftOut: Record<string, number> = {};
   const skipped: Record<string, string> = {};
+  const claimed: Record<string, number> = {};
   const cleaning = cleanSeedsBetweenRounds(masks, scores, probabilities, options, knownMembers);
   if (cleaning) {
     for (const [k, id] of ids.entries()) {
       await putRunFile(ctx.db, ctx.job.runId, `exclude-${id}.bin`, bytes(cleaning.excluded[k]));
       leftOut[id] = cleaning.counts[k];
+      claimed[id] = cleaning.claimed[k];
       const why = cleaning.skipped[k];
       if (why) skipped[id] = why;
+      // What `personas run` logs of the cleaning, in the job's log.
+      ctx.progress.log(why ? `${id}: ${why}` : `${id}: ${cleaning.counts[k]} seeds judged mislabelled, left out of the second round`);
+      const line = claimedSeedsLine(id, cleaning.claimed[k], masks[k]);
+      if (line) ctx.progress.log(line);
     }
   }
-  return { leftOut, skipped };
+  return { leftOut, skipped, claimed };
 }
 
 /** Second round of a persona: without its mislabelled seeds, with its look-alike twins. */
@@ -271,6 +278,7 @@ async function retrain(ctx: StepContext, persona: string): Promise<Result> {
   const [cleaning] = await stageResults(ctx, 'clean');
   const leftOut = Number((cleaning?.leftOut as Record<string, number> | undefined)?.[persona] ?? 0);
   const cleaningSkipped = (cleaning?.skipped as Record<string, string> | undefined)?.[persona] ?? null;
+  const claimed = (cleaning?.claimed as Record<string, number> | undefined)?.[persona];
   const excludeMask = options.cleanSeedsQuantile >= 0 ? new Uint8Array(await getRunFile(ctx.db, ctx.job.runId, `exclude-${persona}.bin`)) : undefined;
   let twinMask: Uint8Array | undefined;
   let twins = 0;
@@ -294,11 +302,11 @@ async function retrain(ctx: StepContext, persona: string): Promise<Result> {
     }
   }
   await ctx.checkCancelled();
-  return finalRound(ctx, t, options, { twinMask, excludeMask, twins, leftOut, cleaningSkipped });
+  return finalRound(ctx, t, options, { twinMask, excludeMask, twins, leftOut, cleaningSkipped, claimed });
 }
 
 /** The round whose models are kept: fold models for the probabilities, a final model for new customers. */
-async function finalRound(ctx: StepContext, t: PersonaTable, options: TrainOptions, extra: { twinMask?: Uint8Array; excludeMask?: Uint8Array; twins?: number; leftOut?: number; cleaningSkipped?: string | null }): Promise<Result> {
+async function finalRound(ctx: StepContext, t: PersonaTable, options: TrainOptions, extra: { twinMask?: Uint8Array; excludeMask?: Uint8Array; twins?: number; leftOut?: number; cleaningSkipped?: string | null; claimed?: number }): Promise<Result> {
   const { file, p, s } = t;
   const persona = s.id;
   ctx.progress.stage('design');
@@ -332,6 +340,7 @@ async function finalRound(ctx: StepContext, t: PersonaTable, options: TrainOptio
     twins: extra.twins ?? 0,
     seedsLeftOut: extra.leftOut ?? 0,
     seedCleaningSkipped: extra.cleaningSkipped ?? null,
+    ...(extra.claimed !== undefined ? { seedsClaimed: extra.claimed } : {}),
     threshold: threshold.threshold,
     expectedPrecision: threshold.expectedPrecision,
     c: m.c,
@@ -394,6 +403,7 @@ interface TrainResult {
   twins?: number;
   seedsLeftOut?: number;
   seedCleaningSkipped?: string | null;
+  seedsClaimed?: number;
   reason?: string;
   seeds: number;
   seedOverlaps: Record<string, number>;
@@ -447,6 +457,7 @@ function runMetrics(version: string, customers: number, trainingCustomers: numbe
         twins: t.twins ?? 0,
         seedsLeftOut: t.seedsLeftOut ?? 0,
         seedCleaningSkipped: t.seedCleaningSkipped ?? null,
+        ...(t.seedsClaimed !== undefined ? { seedsClaimed: t.seedsClaimed } : {}),
         validationAuc: ok ? t.validationAuc! : null,
         bags: ok && t.bags !== undefined ? t.bags : null,
         views: t.views ?? [],

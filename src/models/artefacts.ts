@@ -67,6 +67,13 @@ export function dependentViews<V extends { dependence?: number | null }>(views: 
  */
 export const RELEARNING_LIMIT = 0.26;
 
+/**
+ * Above this share of its seeds claimed by another persona's model (seedsClaimed), a persona's rule
+ * picks other personas' customers as its own, and its probabilities are optimistic (BENCHMARKS.md,
+ * persona projection, session 41).
+ */
+export const CLAIMED_SEEDS_LIMIT = 0.2;
+
 /** A persona's relearning (RELEARNING_LIMIT), or null when no view measured it (no views, or a run before session 18). */
 export function personaRelearning(views: readonly { relearning?: number | null }[] | undefined): number | null {
   const measured = (views ?? []).filter((v) => typeof v.relearning === 'number');
@@ -83,6 +90,11 @@ export const PersonaMetricsSchema = z.object({
   seedsLeftOut: z.number().int().default(0),
   /** Why seed cleaning left this persona's seeds whole although it judged some mislabelled; null otherwise. */
   seedCleaningSkipped: z.string().nullable().default(null),
+  /**
+   * Seeds that another persona's first-round model gives a higher probability than this persona's
+   * own (seed-cleaning.ts); absent without a second round, and from runs before session 41.
+   */
+  seedsClaimed: z.number().int().nonnegative().optional(),
   /** Mean validation AUC over the folds (positives vs unlabeled). */
   validationAuc: z.number().nullable(),
   /** Positive-unlabeled bags averaged in each of the persona's models (train.ts, bagsFor); absent from runs before session 21. */

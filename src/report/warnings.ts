@@ -1,8 +1,8 @@
 // Plain-word warnings where a persona is weak: not trained, few seeds, seeds not distinctive,
-// a low validation AUC, a large overlap with another persona, disputed seeds, key-driver
+// a low validation AUC, a large overlap with another persona, disputed or claimed seeds, key-driver
 // conditions that go together outside the persona, a model that rebuilds its key drivers, nobody
 // assigned.
-import { dependentViews, personaRelearning, RELEARNING_LIMIT, type PersonaMetrics } from '../models/artefacts.ts';
+import { CLAIMED_SEEDS_LIMIT, dependentViews, personaRelearning, RELEARNING_LIMIT, type PersonaMetrics } from '../models/artefacts.ts';
 import { formatters } from './format.ts';
 import type { Lang } from './labels.ts';
 import type { Portrait } from './portraits.ts';
@@ -18,7 +18,7 @@ export const WARNING_LIMITS = {
   overlapShare: 0.1,
 } as const;
 
-export type WarningKind = 'skipped' | 'few_seeds' | 'not_distinctive' | 'low_auc' | 'overlap' | 'seeds_disputed' | 'conditions_dependent' | 'drivers_rebuilt' | 'nobody_assigned';
+export type WarningKind = 'skipped' | 'few_seeds' | 'not_distinctive' | 'low_auc' | 'overlap' | 'seeds_disputed' | 'seeds_claimed' | 'conditions_dependent' | 'drivers_rebuilt' | 'nobody_assigned';
 
 export interface ReportWarning {
   persona: string;
@@ -83,6 +83,15 @@ export function personaWarnings(
       'seeds_disputed',
       "the first round found more than half of its seed customers closer to another persona or untypical of the rest, so all were kept for training: its key drivers may pick other personas' customers as much as its own.",
       'le premier tour a jugé plus de la moitié de ses clients graines plus proches d’un autre persona ou atypiques, et tous ont été gardés pour l’entraînement : ses critères clés retiennent peut-être autant de clients d’autres personas que des siens.',
+    );
+  }
+  // Cleaning skipped says as much already (seeds_disputed).
+  if (!m.seedCleaningSkipped && m.seedsClaimed !== undefined && m.seeds > 0 && m.seedsClaimed / m.seeds > CLAIMED_SEEDS_LIMIT) {
+    const share = fmt.pct(m.seedsClaimed / m.seeds, 0);
+    add(
+      'seeds_claimed',
+      `${fmt.count(m.seedsClaimed)} of its seed customers (${share}) look more like another persona's customers than like its own to the models: its key drivers pick other personas' customers as its own, so fewer of its assigned customers may truly be it than the expected precision says. Narrow its key drivers, or check it against customers whose persona is known (personas evaluate).`,
+      `${fmt.count(m.seedsClaimed)} de ses clients graines (${share}) ressemblent davantage, pour les modèles, aux clients d’un autre persona qu’aux siens : ses critères clés retiennent des clients d’autres personas, et ses clients affectés sont peut-être moins souvent les bons que ne le dit la précision attendue. Resserrer ses critères clés, ou le vérifier sur des clients dont on connaît le persona (personas evaluate).`,
     );
   }
   const dependent = dependentViews(m.views);

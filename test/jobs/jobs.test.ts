@@ -148,7 +148,10 @@ for (const variant of RUNNER_VARIANTS) {
         train: { folds: 2, learner: { kind: 'gbdt', params: { numTrees: 15 } } },
         learnFrom: { file: known, personas: new Map(drawn.map(([id, persona]) => [id, persona || null])) },
       });
-      expect(detail.metrics.personas.map((m) => [m.persona, m.seeds, m.knownSeeds, m.threshold])).toEqual(p.metrics.personas.map((m) => [m.persona, m.seeds, m.knownSeeds, m.threshold]));
+      const seedFigures = (m: (typeof p.metrics.personas)[number]) => [m.persona, m.seeds, m.knownSeeds, m.seedsLeftOut, m.seedsClaimed, m.threshold];
+      expect(detail.metrics.personas.map(seedFigures)).toEqual(p.metrics.personas.map(seedFigures));
+      // Every trained persona counts the seeds another persona's model claims (between the rounds), in the jobs as in the run.
+      for (const m of detail.metrics.personas.filter((x) => x.status === 'trained')) expect(m.seedsClaimed).toBeTypeOf('number');
       expect(p.metrics.personas.some((m) => m.knownSeeds!.added > 0)).toBe(true);
       const stored = new Map((await db.query<{ customer_id: string; persona: string | null }>('SELECT customer_id, persona FROM assignments WHERE version = $1', [version])).map((r) => [r.customer_id, r.persona]));
       const ids = p.manifest.personas.map((x) => x.id);

@@ -496,6 +496,16 @@ describe('warnings on weak personas', () => {
     expect(disputed[0].message).toBe(
       "Léa: the first round found more than half of its seed customers closer to another persona or untypical of the rest, so all were kept for training: its key drivers may pick other personas' customers as much as its own.",
     );
+    // Seeds another persona's model claims: above a fifth of them, said; not again where cleaning was skipped.
+    const claimed = kinds({ seedsLeftOut: 140, seedsClaimed: 130 });
+    expect(claimed.map((w) => w.kind)).toEqual(['seeds_claimed']);
+    expect(claimed[0].message).toBe(
+      "Léa: 130 of its seed customers (26%) look more like another persona's customers than like its own to the models: its key drivers pick other personas' customers as its own, so fewer of its assigned customers may truly be it than the expected precision says. Narrow its key drivers, or check it against customers whose persona is known (personas evaluate).",
+    );
+    expect(kinds({ seedsLeftOut: 140, seedsClaimed: 130 }, 100, 'fr')[0].message).toMatch(/^Léa : 130 de ses clients graines \(26\s%\) ressemblent davantage/);
+    expect(kinds({ seedsClaimed: 100 })).toEqual([]);
+    expect(kinds({ seedsClaimed: undefined })).toEqual([]);
+    expect(kinds({ seedsClaimed: 300, seedCleaningSkipped: 'seed cleaning would have left out 300 of 500 seeds (more than half): all kept' }).map((w) => w.kind)).toEqual(['seeds_disputed']);
     expect(kinds({ seeds: 40 }).map((w) => w.kind)).toEqual(['few_seeds']);
     expect(kinds({ seeds: 40 })[0].message).toBe(
       'Léa: only 40 seed customers: the model learns from few examples and its scores are fragile. Widen its key drivers or add data.',

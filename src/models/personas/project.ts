@@ -14,6 +14,7 @@ import { absentValuesWarning, OVERLAP_POLICY, selectSeeds, type PersonaSeeds } f
 import { InputError } from '../../errors.ts';
 import { knownSeedLine, twinSeedMask, withKnownSeeds } from './known-seeds.ts';
 import { anySeedMask, cleanSeedsBetweenRounds, hasSecondRound, secondRoundTwins } from './rounds.ts';
+import { claimedSeedsLine } from './seed-cleaning.ts';
 import { conditionViews, trainConditionViews, viewLogLines, viewsOf, viewsTrained, viewsWithColumns, withViews } from './views.ts';
 import { bagsOf, personaLearner, TRAIN_DEFAULTS, trainingCustomersOf, trainingSampleNote, trainPersonas, type PersonaModel, type PersonaTrainingInput, type TrainOptions } from './train.ts';
 
@@ -96,6 +97,7 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
   const twinCounts = new Map<string, number>();
   const leftOut = new Map<string, number>();
   const cleaningSkipped = new Map<string, string>();
+  const claimed = new Map<string, number>();
   if (secondRound && models.length) {
     const cleaning = cleanSeedsBetweenRounds(inputs.map((x) => x.seedMask), models.map((m) => m.oofScores), models.map((m) => m.probabilities), options, knownMembers);
     if (cleaning) {
@@ -104,7 +106,10 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
         leftOut.set(x.id, cleaning.counts[k]);
         const skipped = cleaning.skipped[k];
         if (skipped) cleaningSkipped.set(x.id, skipped);
+        claimed.set(x.id, cleaning.claimed[k]);
         progress.log(skipped ? `${x.id}: ${skipped}` : `${x.id}: ${cleaning.counts[k]} seeds judged mislabelled, left out of the second round`);
+        const claimedLine = claimedSeedsLine(x.id, cleaning.claimed[k], x.seedMask);
+        if (claimedLine) progress.log(claimedLine);
       });
     }
     if (options.twinsPerSeed > 0) {
@@ -183,6 +188,7 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
       twins: twinCounts.get(p.id) ?? 0,
       seedsLeftOut: leftOut.get(p.id) ?? 0,
       seedCleaningSkipped: cleaningSkipped.get(p.id) ?? null,
+      ...(claimed.has(p.id) ? { seedsClaimed: claimed.get(p.id) } : {}),
       validationAuc: m ? m.validationAuc : null,
       bags: m ? m.bags : null,
       views: m?.views ?? [],

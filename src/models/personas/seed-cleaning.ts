@@ -9,6 +9,8 @@
 // more about its first-round model (or another persona's) than about its seeds, and a second
 // round on what is left (possibly nothing) would be worse than none.
 
+import { CLAIMED_SEEDS_LIMIT } from '../artefacts.ts';
+
 export interface SeedCleaning {
   /** Per persona: 1 for the seeds left out. */
   excluded: Uint8Array[];
@@ -16,6 +18,11 @@ export interface SeedCleaning {
   counts: number[];
   /** Per persona: why no seed was left out although some were judged mislabelled (null otherwise). */
   skipped: (string | null)[];
+  /**
+   * Per persona: its seeds that another persona's model gives a higher probability than its own
+   * (left out or, cleaning skipped, kept): its rule's picks that look like another persona's customers.
+   */
+  claimed: number[];
 }
 
 /**
@@ -28,6 +35,7 @@ export function mislabelledSeeds(seedMasks: Uint8Array[], scores: Float64Array[]
   const n = seedMasks[0]?.length ?? 0;
   const excluded = seedMasks.map(() => new Uint8Array(n));
   const skipped: (string | null)[] = seedMasks.map(() => null);
+  const claimed = seedMasks.map(() => 0);
   const counts = seedMasks.map((mask, k) => {
     const own: number[] = [];
     for (let i = 0; i < n; i++) if (mask[i]) own.push(scores[k][i]);
@@ -39,6 +47,7 @@ export function mislabelledSeeds(seedMasks: Uint8Array[], scores: Float64Array[]
       if (!mask[i] || known?.[i]) continue;
       let other = 0;
       for (let j = 0; j < probabilities.length; j++) if (j !== k && probabilities[j][i] > other) other = probabilities[j][i];
+      if (other > probabilities[k][i]) claimed[k]++;
       if (other > probabilities[k][i] || scores[k][i] < cut) {
         excluded[k][i] = 1;
         count++;
@@ -51,5 +60,16 @@ export function mislabelledSeeds(seedMasks: Uint8Array[], scores: Float64Array[]
     }
     return count;
   });
-  return { excluded, counts, skipped };
+  return { excluded, counts, skipped, claimed };
+}
+
+/**
+ * The run's log line of a persona whose seeds another persona's model claims beyond
+ * CLAIMED_SEEDS_LIMIT (`claimed` of the seeds in `seedMask`); null under it.
+ */
+export function claimedSeedsLine(id: string, claimed: number, seedMask: Uint8Array): string | null {
+  let seeds = 0;
+  for (let i = 0; i < seedMask.length; i++) seeds += seedMask[i];
+  if (!seeds || claimed / seeds <= CLAIMED_SEEDS_LIMIT) return null;
+  return `${id}: ${claimed} of its ${seeds} seeds (${((100 * claimed) / seeds).toFixed(0)} %) look more like another persona's customers to that persona's model than like its own: its rule picks other personas' customers, and fewer of its assigned customers may be right than its expected precision says`;
 }

@@ -76,11 +76,14 @@ describe('known customers as seeds', () => {
     const scores = [Float64Array.from({ length: n }, (_, i) => (i < 20 ? i / 20 : 0)), Float64Array.from({ length: n }, (_, i) => (i === 3 || i === 4 ? 0.9 : i >= 20 ? 0.5 : 0))];
     const plain = mislabelledSeeds(masks, scores, scores, 0.2);
     expect(ones(plain.excluded[0])).toEqual([0, 1, 2, 3, 4]);
+    // Claimed: the seeds another persona's model scores higher (3 and 4), not those left out for their low score alone.
+    expect(plain.claimed).toEqual([2, 0]);
     const keep = new Uint8Array(n);
     keep[1] = keep[3] = 1;
     const kept = mislabelledSeeds(masks, scores, scores, 0.2, [keep]);
     expect(ones(kept.excluded[0])).toEqual([0, 2, 4]);
     expect(kept.counts[0]).toBe(3);
+    expect(kept.claimed).toEqual([1, 0]);
     expect(kept.excluded[1]).toEqual(plain.excluded[1]);
   });
 

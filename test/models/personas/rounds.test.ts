@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Random } from '../../../src/random.ts';
 import { anySeedMask, cleanSeedsBetweenRounds, hasSecondRound, keptSeeds, secondRoundTwins, trainingCustomersOf, trainingSample, trainingSampleNote, trainPersonas, TRAIN_DEFAULTS } from '../../../src/models/personas/index.ts';
 import type { DesignMatrix } from '../../../src/models/personas/design.ts';
+import { claimedSeedsLine } from '../../../src/models/personas/seed-cleaning.ts';
 
 function world(rows: number, seed: number) {
   const rng = new Random(seed);
@@ -55,6 +56,10 @@ describe('training rounds shared by personas run and the jobs', () => {
     expect(spared.excluded[0].every((v) => v === 0)).toBe(true);
     const seeds0 = w.seeds[0].reduce((a, b) => a + b, 0);
     expect(spared.skipped[0]).toBe(`seed cleaning would have left out ${seeds0} of ${seeds0} seeds (more than half): all kept`);
+    // Kept, but counted as claimed by the other persona's model, and said so.
+    expect(spared.claimed[0]).toBe(seeds0);
+    expect(claimedSeedsLine('p1', spared.claimed[0], w.seeds[0])).toBe(`p1: ${seeds0} of its ${seeds0} seeds (100 %) look more like another persona's customers to that persona's model than like its own: its rule picks other personas' customers, and fewer of its assigned customers may be right than its expected precision says`);
+    expect(claimedSeedsLine('p1', Math.floor(seeds0 / 5), w.seeds[0])).toBeNull();
     expect(spared.counts[1]).toBeGreaterThan(0);
     expect(spared.skipped[1]).toBeNull();
     const cleaning = cleanSeedsBetweenRounds(w.seeds, scores, scores, { cleanSeedsQuantile: 0.2 })!;
