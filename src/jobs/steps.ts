@@ -19,7 +19,7 @@ import {
 import { absentFeatures, describeAbsentFeatures } from '../models/personas/design.ts';
 import { evaluateRows, evaluationLine, knownPersonas } from '../models/personas/evaluate.ts';
 import { knownSeedLine, twinSeedMask, withKnownSeeds } from '../models/personas/known-seeds.ts';
-import { claimedSeedsLine } from '../models/personas/seed-cleaning.ts';
+import { claimants, claimedSeedsLine } from '../models/personas/seed-cleaning.ts';
 import type { Progress } from '../progress.ts';
 import { buildReportModel, computePortraitStats, renderReportHtml } from '../report/index.ts';
 import {
@@ -234,9 +234,13 @@ async function train(ctx: StepContext, persona: string): Promise<Result> {
 
 /** Between the rounds: the seeds each persona's first round judges mislabelled, across personas. */
 async function clean(ctx: StepContext): Promise<Result> {
-  const options = trainOptions(ctx.params, spec(ctx.params).model);
+  const file = spec(ctx.params);
+  const options = trainOptions(ctx.params, file.model);
   const first = (await stageResults(ctx, 'train')).filter((r) => r.status === 'trained');
-  const ids = first.map((r) => String(r.persona));
+  // In the persona file's order, as `personas run` has them: a seed two other personas' models
+  // claim alike is then counted as the same one's (the first) in both.
+  const order = file.personas.map((p) => p.id);
+  const ids = first.map((r) => String(r.persona)).sort((a, b) => order.indexOf(a) - order.indexOf(b));
   const masks: Uint8Array[] = [];
   const knownMembers: (Uint8Array | undefined)[] = [];
   const scores: Float64Array[] = [];
@@ -251,18 +255,19 @@ async function clean(ctx: StepContext): Promise<Result> {
   }
   const leftOut: Record<string, number> = {};
   const skipped: Record<string, string> = {};
-  const claimed: Record<string, number> = {};
+  const claimed: Record<string, { seedsClaimed: number; seedsClaimedBy: Record<string, number> }> = {};
   const cleaning = cleanSeedsBetweenRounds(masks, scores, probabilities, options, knownMembers);
   if (cleaning) {
     for (const [k, id] of ids.entries()) {
       await putRunFile(ctx.db, ctx.job.runId, `exclude-${id}.bin`, bytes(cleaning.excluded[k]));
       leftOut[id] = cleaning.counts[k];
-      claimed[id] = cleaning.claimed[k];
+      const by = claimants(cleaning.claimedBy[k], ids);
+      claimed[id] = { seedsClaimed: cleaning.claimed[k], seedsClaimedBy: by };
       const why = cleaning.skipped[k];
       if (why) skipped[id] = why;
       // What `personas run` logs of the cleaning, in the job's log.
       ctx.progress.log(why ? `${id}: ${why}` : `${id}: ${cleaning.counts[k]} seeds judged mislabelled, left out of the second round`);
-      const line = claimedSeedsLine(id, cleaning.claimed[k], masks[k]);
+      const line = claimedSeedsLine(id, cleaning.claimed[k], masks[k], by);
       if (line) ctx.progress.log(line);
     }
   }
@@ -278,7 +283,7 @@ async function retrain(ctx: StepContext, persona: string): Promise<Result> {
   const [cleaning] = await stageResults(ctx, 'clean');
   const leftOut = Number((cleaning?.leftOut as Record<string, number> | undefined)?.[persona] ?? 0);
   const cleaningSkipped = (cleaning?.skipped as Record<string, string> | undefined)?.[persona] ?? null;
-  const claimed = (cleaning?.claimed as Record<string, number> | undefined)?.[persona];
+  const claimed = (cleaning?.claimed as Record<string, { seedsClaimed: number; seedsClaimedBy: Record<string, number> }> | undefined)?.[persona];
   const excludeMask = options.cleanSeedsQuantile >= 0 ? new Uint8Array(await getRunFile(ctx.db, ctx.job.runId, `exclude-${persona}.bin`)) : undefined;
   let twinMask: Uint8Array | undefined;
   let twins = 0;
@@ -306,7 +311,7 @@ async function retrain(ctx: StepContext, persona: string): Promise<Result> {
 }
 
 /** The round whose models are kept: fold models for the probabilities, a final model for new customers. */
-async function finalRound(ctx: StepContext, t: PersonaTable, options: TrainOptions, extra: { twinMask?: Uint8Array; excludeMask?: Uint8Array; twins?: number; leftOut?: number; cleaningSkipped?: string | null; claimed?: number }): Promise<Result> {
+async function finalRound(ctx: StepContext, t: PersonaTable, options: TrainOptions, extra: { twinMask?: Uint8Array; excludeMask?: Uint8Array; twins?: number; leftOut?: number; cleaningSkipped?: string | null; claimed?: { seedsClaimed: number; seedsClaimedBy: Record<string, number> } }): Promise<Result> {
   const { file, p, s } = t;
   const persona = s.id;
   ctx.progress.stage('design');
@@ -340,7 +345,7 @@ async function finalRound(ctx: StepContext, t: PersonaTable, options: TrainOptio
     twins: extra.twins ?? 0,
     seedsLeftOut: extra.leftOut ?? 0,
     seedCleaningSkipped: extra.cleaningSkipped ?? null,
-    ...(extra.claimed !== undefined ? { seedsClaimed: extra.claimed } : {}),
+    ...extra.claimed,
     threshold: threshold.threshold,
     expectedPrecision: threshold.expectedPrecision,
     c: m.c,
@@ -404,6 +409,7 @@ interface TrainResult {
   seedsLeftOut?: number;
   seedCleaningSkipped?: string | null;
   seedsClaimed?: number;
+  seedsClaimedBy?: Record<string, number>;
   reason?: string;
   seeds: number;
   seedOverlaps: Record<string, number>;
@@ -457,7 +463,7 @@ function runMetrics(version: string, customers: number, trainingCustomers: numbe
         twins: t.twins ?? 0,
         seedsLeftOut: t.seedsLeftOut ?? 0,
         seedCleaningSkipped: t.seedCleaningSkipped ?? null,
-        ...(t.seedsClaimed !== undefined ? { seedsClaimed: t.seedsClaimed } : {}),
+        ...(t.seedsClaimed !== undefined ? { seedsClaimed: t.seedsClaimed, seedsClaimedBy: t.seedsClaimedBy ?? {} } : {}),
         validationAuc: ok ? t.validationAuc! : null,
         bags: ok && t.bags !== undefined ? t.bags : null,
         views: t.views ?? [],

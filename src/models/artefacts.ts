@@ -95,6 +95,8 @@ export const PersonaMetricsSchema = z.object({
    * own (seed-cleaning.ts); absent without a second round, and from runs before session 41.
    */
   seedsClaimed: z.number().int().nonnegative().optional(),
+  /** With seedsClaimed: how many each other persona's model claimed, by persona id, most first. */
+  seedsClaimedBy: z.record(z.string(), z.number().int().positive()).optional(),
   /** Mean validation AUC over the folds (positives vs unlabeled). */
   validationAuc: z.number().nullable(),
   /** Positive-unlabeled bags averaged in each of the persona's models (train.ts, bagsFor); absent from runs before session 21. */

@@ -3,6 +3,7 @@
 // conditions that go together outside the persona, a model that rebuilds its key drivers, nobody
 // assigned.
 import { CLAIMED_SEEDS_LIMIT, dependentViews, personaRelearning, RELEARNING_LIMIT, type PersonaMetrics } from '../models/artefacts.ts';
+import { topClaimant } from '../models/personas/seed-cleaning.ts';
 import { formatters } from './format.ts';
 import type { Lang } from './labels.ts';
 import type { Portrait } from './portraits.ts';
@@ -88,10 +89,11 @@ export function personaWarnings(
   // Cleaning skipped says as much already (seeds_disputed).
   if (!m.seedCleaningSkipped && m.seedsClaimed !== undefined && m.seeds > 0 && m.seedsClaimed / m.seeds > CLAIMED_SEEDS_LIMIT) {
     const share = fmt.pct(m.seedsClaimed / m.seeds, 0);
+    const top = topClaimant(m.seedsClaimedBy ?? {});
     add(
       'seeds_claimed',
-      `${fmt.count(m.seedsClaimed)} of its seed customers (${share}) look more like another persona's customers than like its own to the models: its key drivers pick other personas' customers as its own, so fewer of its assigned customers may truly be it than the expected precision says. Narrow its key drivers, or check it against customers whose persona is known (personas evaluate).`,
-      `${fmt.count(m.seedsClaimed)} de ses clients graines (${share}) ressemblent davantage, pour les modèles, aux clients d’un autre persona qu’aux siens : ses critères clés retiennent des clients d’autres personas, et ses clients affectés sont peut-être moins souvent les bons que ne le dit la précision attendue. Resserrer ses critères clés, ou le vérifier sur des clients dont on connaît le persona (personas evaluate).`,
+      `${fmt.count(m.seedsClaimed)} of its seed customers (${share}) look more like another persona's customers than like its own to the models${top ? `, most of them ${labelOf(top[0])}'s (${fmt.count(top[1])})` : ''}: its key drivers pick other personas' customers as its own, so fewer of its assigned customers may truly be it than the expected precision says. Narrow its key drivers, or check it against customers whose persona is known (personas evaluate).`,
+      `${fmt.count(m.seedsClaimed)} de ses clients graines (${share}) ressemblent davantage, pour les modèles, aux clients d’un autre persona qu’aux siens${top ? `, la plupart à ceux de ${labelOf(top[0])} (${fmt.count(top[1])})` : ''} : ses critères clés retiennent des clients d’autres personas, et ses clients affectés sont peut-être moins souvent les bons que ne le dit la précision attendue. Resserrer ses critères clés, ou le vérifier sur des clients dont on connaît le persona (personas evaluate).`,
     );
   }
   const dependent = dependentViews(m.views);

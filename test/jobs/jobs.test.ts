@@ -148,7 +148,7 @@ for (const variant of RUNNER_VARIANTS) {
         train: { folds: 2, learner: { kind: 'gbdt', params: { numTrees: 15 } } },
         learnFrom: { file: known, personas: new Map(drawn.map(([id, persona]) => [id, persona || null])) },
       });
-      const seedFigures = (m: (typeof p.metrics.personas)[number]) => [m.persona, m.seeds, m.knownSeeds, m.seedsLeftOut, m.seedsClaimed, m.threshold];
+      const seedFigures = (m: (typeof p.metrics.personas)[number]) => [m.persona, m.seeds, m.knownSeeds, m.seedsLeftOut, m.seedsClaimed, m.seedsClaimedBy, m.threshold];
       expect(detail.metrics.personas.map(seedFigures)).toEqual(p.metrics.personas.map(seedFigures));
       // Every trained persona counts the seeds another persona's model claims (between the rounds), in the jobs as in the run.
       for (const m of detail.metrics.personas.filter((x) => x.status === 'trained')) expect(m.seedsClaimed).toBeTypeOf('number');

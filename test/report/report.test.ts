@@ -503,6 +503,9 @@ describe('warnings on weak personas', () => {
       "Léa: 130 of its seed customers (26%) look more like another persona's customers than like its own to the models: its key drivers pick other personas' customers as its own, so fewer of its assigned customers may truly be it than the expected precision says. Narrow its key drivers, or check it against customers whose persona is known (personas evaluate).",
     );
     expect(kinds({ seedsLeftOut: 140, seedsClaimed: 130 }, 100, 'fr')[0].message).toMatch(/^Léa : 130 de ses clients graines \(26\s%\) ressemblent davantage/);
+    // Named by the persona whose model claimed most of them, by its label.
+    expect(kinds({ seedsClaimed: 130, seedsClaimedBy: { x: 30, karim: 100 } })[0].message).toContain("than like its own to the models, most of them Karim's (100): its key drivers");
+    expect(kinds({ seedsClaimed: 130, seedsClaimedBy: { x: 30, karim: 100 } }, 100, 'fr')[0].message).toContain('qu’aux siens, la plupart à ceux de Karim (100) : ses critères');
     expect(kinds({ seedsClaimed: 100 })).toEqual([]);
     expect(kinds({ seedsClaimed: undefined })).toEqual([]);
     expect(kinds({ seedsClaimed: 300, seedCleaningSkipped: 'seed cleaning would have left out 300 of 500 seeds (more than half): all kept' }).map((w) => w.kind)).toEqual(['seeds_disputed']);

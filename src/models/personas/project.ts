@@ -14,7 +14,7 @@ import { absentValuesWarning, OVERLAP_POLICY, selectSeeds, type PersonaSeeds } f
 import { InputError } from '../../errors.ts';
 import { knownSeedLine, twinSeedMask, withKnownSeeds } from './known-seeds.ts';
 import { anySeedMask, cleanSeedsBetweenRounds, hasSecondRound, secondRoundTwins } from './rounds.ts';
-import { claimedSeedsLine } from './seed-cleaning.ts';
+import { claimants, claimedSeedsLine } from './seed-cleaning.ts';
 import { conditionViews, trainConditionViews, viewLogLines, viewsOf, viewsTrained, viewsWithColumns, withViews } from './views.ts';
 import { bagsOf, personaLearner, TRAIN_DEFAULTS, trainingCustomersOf, trainingSampleNote, trainPersonas, type PersonaModel, type PersonaTrainingInput, type TrainOptions } from './train.ts';
 
@@ -97,7 +97,7 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
   const twinCounts = new Map<string, number>();
   const leftOut = new Map<string, number>();
   const cleaningSkipped = new Map<string, string>();
-  const claimed = new Map<string, number>();
+  const claimed = new Map<string, { seedsClaimed: number; seedsClaimedBy: Record<string, number> }>();
   if (secondRound && models.length) {
     const cleaning = cleanSeedsBetweenRounds(inputs.map((x) => x.seedMask), models.map((m) => m.oofScores), models.map((m) => m.probabilities), options, knownMembers);
     if (cleaning) {
@@ -106,9 +106,10 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
         leftOut.set(x.id, cleaning.counts[k]);
         const skipped = cleaning.skipped[k];
         if (skipped) cleaningSkipped.set(x.id, skipped);
-        claimed.set(x.id, cleaning.claimed[k]);
+        const by = claimants(cleaning.claimedBy[k], inputs.map((y) => y.id));
+        claimed.set(x.id, { seedsClaimed: cleaning.claimed[k], seedsClaimedBy: by });
         progress.log(skipped ? `${x.id}: ${skipped}` : `${x.id}: ${cleaning.counts[k]} seeds judged mislabelled, left out of the second round`);
-        const claimedLine = claimedSeedsLine(x.id, cleaning.claimed[k], x.seedMask);
+        const claimedLine = claimedSeedsLine(x.id, cleaning.claimed[k], x.seedMask, by);
         if (claimedLine) progress.log(claimedLine);
       });
     }
@@ -188,7 +189,7 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
       twins: twinCounts.get(p.id) ?? 0,
       seedsLeftOut: leftOut.get(p.id) ?? 0,
       seedCleaningSkipped: cleaningSkipped.get(p.id) ?? null,
-      ...(claimed.has(p.id) ? { seedsClaimed: claimed.get(p.id) } : {}),
+      ...claimed.get(p.id),
       validationAuc: m ? m.validationAuc : null,
       bags: m ? m.bags : null,
       views: m?.views ?? [],

@@ -23,6 +23,8 @@ export interface SeedCleaning {
    * (left out or, cleaning skipped, kept): its rule's picks that look like another persona's customers.
    */
   claimed: number[];
+  /** Per persona k: at j, how many of its claimed seeds persona j's model gave the highest probability. */
+  claimedBy: number[][];
 }
 
 /**
@@ -36,6 +38,7 @@ export function mislabelledSeeds(seedMasks: Uint8Array[], scores: Float64Array[]
   const excluded = seedMasks.map(() => new Uint8Array(n));
   const skipped: (string | null)[] = seedMasks.map(() => null);
   const claimed = seedMasks.map(() => 0);
+  const claimedBy = seedMasks.map(() => seedMasks.map(() => 0));
   const counts = seedMasks.map((mask, k) => {
     const own: number[] = [];
     for (let i = 0; i < n; i++) if (mask[i]) own.push(scores[k][i]);
@@ -46,8 +49,17 @@ export function mislabelledSeeds(seedMasks: Uint8Array[], scores: Float64Array[]
     for (let i = 0; i < n; i++) {
       if (!mask[i] || known?.[i]) continue;
       let other = 0;
-      for (let j = 0; j < probabilities.length; j++) if (j !== k && probabilities[j][i] > other) other = probabilities[j][i];
-      if (other > probabilities[k][i]) claimed[k]++;
+      let by = -1;
+      for (let j = 0; j < probabilities.length; j++) {
+        if (j !== k && probabilities[j][i] > other) {
+          other = probabilities[j][i];
+          by = j;
+        }
+      }
+      if (other > probabilities[k][i]) {
+        claimed[k]++;
+        claimedBy[k][by]++;
+      }
       if (other > probabilities[k][i] || scores[k][i] < cut) {
         excluded[k][i] = 1;
         count++;
@@ -60,16 +72,32 @@ export function mislabelledSeeds(seedMasks: Uint8Array[], scores: Float64Array[]
     }
     return count;
   });
-  return { excluded, counts, skipped, claimed };
+  return { excluded, counts, skipped, claimed, claimedBy };
+}
+
+/** The personas that claimed a persona's seeds, by id, most first (claimedBy[k] read with the personas' ids; none at 0; topClaimant reads the first whatever the keys). */
+export function claimants(claimedBy: readonly number[], ids: readonly string[]): Record<string, number> {
+  const pairs = ids.map((id, j) => [id, claimedBy[j] ?? 0] as const).filter(([, n]) => n > 0);
+  return Object.fromEntries(pairs.sort((a, b) => b[1] - a[1]));
+}
+
+/** The persona that claimed the most of a persona's seeds, with how many (the first id on a tie); undefined for none. */
+export function topClaimant(by: Readonly<Record<string, number>>): [string, number] | undefined {
+  let top: [string, number] | undefined;
+  for (const [id, n] of Object.entries(by)) if (!top || n > top[1] || (n === top[1] && id < top[0])) top = [id, n];
+  return top;
 }
 
 /**
  * The run's log line of a persona whose seeds another persona's model claims beyond
- * CLAIMED_SEEDS_LIMIT (`claimed` of the seeds in `seedMask`); null under it.
+ * CLAIMED_SEEDS_LIMIT (`claimed` of the seeds in `seedMask`, `by` persona as `claimants` gives them,
+ * the first named); null under it.
  */
-export function claimedSeedsLine(id: string, claimed: number, seedMask: Uint8Array): string | null {
+export function claimedSeedsLine(id: string, claimed: number, seedMask: Uint8Array, by: Record<string, number> = {}): string | null {
   let seeds = 0;
   for (let i = 0; i < seedMask.length; i++) seeds += seedMask[i];
   if (!seeds || claimed / seeds <= CLAIMED_SEEDS_LIMIT) return null;
-  return `${id}: ${claimed} of its ${seeds} seeds (${((100 * claimed) / seeds).toFixed(0)} %) look more like another persona's customers to that persona's model than like its own: its rule picks other personas' customers, and fewer of its assigned customers may be right than its expected precision says`;
+  const first = topClaimant(by);
+  const most = first ? `, most of them ${first[0]}'s (${first[1]})` : '';
+  return `${id}: ${claimed} of its ${seeds} seeds (${((100 * claimed) / seeds).toFixed(0)} %) look more like another persona's customers to that persona's model than like its own${most}: its rule picks other personas' customers, and fewer of its assigned customers may be right than its expected precision says`;
 }

@@ -78,6 +78,7 @@ describe('known customers as seeds', () => {
     expect(ones(plain.excluded[0])).toEqual([0, 1, 2, 3, 4]);
     // Claimed: the seeds another persona's model scores higher (3 and 4), not those left out for their low score alone.
     expect(plain.claimed).toEqual([2, 0]);
+    expect(plain.claimedBy).toEqual([[0, 2], [0, 0]]);
     const keep = new Uint8Array(n);
     keep[1] = keep[3] = 1;
     const kept = mislabelledSeeds(masks, scores, scores, 0.2, [keep]);

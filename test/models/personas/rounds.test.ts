@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Random } from '../../../src/random.ts';
 import { anySeedMask, cleanSeedsBetweenRounds, hasSecondRound, keptSeeds, secondRoundTwins, trainingCustomersOf, trainingSample, trainingSampleNote, trainPersonas, TRAIN_DEFAULTS } from '../../../src/models/personas/index.ts';
 import type { DesignMatrix } from '../../../src/models/personas/design.ts';
-import { claimedSeedsLine } from '../../../src/models/personas/seed-cleaning.ts';
+import { claimants, claimedSeedsLine, topClaimant } from '../../../src/models/personas/seed-cleaning.ts';
 
 function world(rows: number, seed: number) {
   const rng = new Random(seed);
@@ -60,6 +60,13 @@ describe('training rounds shared by personas run and the jobs', () => {
     expect(spared.claimed[0]).toBe(seeds0);
     expect(claimedSeedsLine('p1', spared.claimed[0], w.seeds[0])).toBe(`p1: ${seeds0} of its ${seeds0} seeds (100 %) look more like another persona's customers to that persona's model than like its own: its rule picks other personas' customers, and fewer of its assigned customers may be right than its expected precision says`);
     expect(claimedSeedsLine('p1', Math.floor(seeds0 / 5), w.seeds[0])).toBeNull();
+    // Named by the persona that claimed them: p2's model, every one.
+    const by = claimants(spared.claimedBy[0], ['p1', 'p2']);
+    expect(by).toEqual({ p2: seeds0 });
+    expect(claimedSeedsLine('p1', spared.claimed[0], w.seeds[0], by)).toContain(`than like its own, most of them p2's (${seeds0}): its rule picks`);
+    expect(claimants([0, 3, 0, 7], ['a', 'b', 'c', 'd'])).toEqual({ d: 7, b: 3 });
+    expect(topClaimant({ b: 3, d: 7, e: 7 })).toEqual(['d', 7]);
+    expect(topClaimant({})).toBeUndefined();
     expect(spared.counts[1]).toBeGreaterThan(0);
     expect(spared.skipped[1]).toBeNull();
     const cleaning = cleanSeedsBetweenRounds(w.seeds, scores, scores, { cleanSeedsQuantile: 0.2 })!;
