@@ -267,6 +267,13 @@ export const EXTRA_FIELDS = '_extra_fields';
 const DATE_COLUMNS: Partial<Record<InputName, string[]>> = { customers: ['signup_date'], transactions: ['ts'], interactions: ['ts'] };
 
 /**
+ * The values a row is rejected without (a purchase's date and amount, a contact's date): an empty
+ * value written as text there (`#N/A`, `NULL`) rejects the row as any value that does not read, and
+ * is not read as empty first, so that the rejects file shows it as the file wrote it.
+ */
+const VALUES_THAT_MUST_READ: Partial<Record<InputName, string[]>> = { transactions: ['ts', 'amount'], interactions: ['ts'] };
+
+/**
  * Loads an input into DuckDB table `table` with every column as text, renamed to canonical
  * names, in file order (so `rowid + 1` is the record number). CSV empty lines are skipped by the
  * reader and given in `blankLines`. A CSV that is not UTF-8 is read through a UTF-8 copy in a
@@ -448,8 +455,9 @@ async function loadReadable(
   // Values written `="00042"` for a spreadsheet to keep their zeros: read as their text before any check.
   const formulas = await unwrapFormulaText(conn, table, columns);
   if (formulas.length) format.formulaText = formulas;
-  // Empty values written NULL, #N/A, nan... (a database's, a spreadsheet's export): read as empty before any check.
-  const nulls = await readNullText(conn, table, columns);
+  // Empty values written NULL, #N/A, nan... (a database's, a spreadsheet's export): read as empty before any check,
+  // but in the values a row is rejected without (VALUES_THAT_MUST_READ), whose rejects line keeps them as written.
+  const nulls = await readNullText(conn, table, columns.filter((c) => !VALUES_THAT_MUST_READ[name]?.includes(c)));
   if (nulls.columns.length) Object.assign(format, { nullText: nulls.columns, nullTokens: nulls.tokens });
   const { open: dateOrderOpen, ...dates } = (await detectDateOrder(conn, table, (DATE_COLUMNS[name] ?? []).filter((c) => columns.includes(c)))) ?? {};
   Object.assign(format, dates);

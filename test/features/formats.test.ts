@@ -633,12 +633,14 @@ describe('dates, numbers and fields that do not read', () => {
     );
     writeFileSync(
       join(dir, 'transactions.csv'),
-      ['customer_id,ts,amount,category,order_id', 'A,2026-04-25,10,food,O1', 'A,2026-04-25,5,toys,O1', 'B,2026-04-20,7,#N/A,nan', 'B,2026-04-21,3,food,nan', 'C,2026-04-22,4,food,None', 'D,2026-04-23,2,None,(null)'].join('\n') + '\n',
+      ['customer_id,ts,amount,category,order_id', 'A,2026-04-25,10,food,O1', 'A,2026-04-25,5,toys,O1', 'B,2026-04-20,7,#N/A,nan', 'B,2026-04-21,3,food,nan', 'C,2026-04-22,4,food,None', 'D,2026-04-23,2,None,(null)', 'D,2026-04-24,#N/A,food,O9'].join('\n') + '\n',
     );
     const built = await buildFeatures({ dataDir: dir, outDir: join(dir, 'out'), asOf: '2026-04-30' });
     // No customer dropped for a signup date "(null)", none flagged for a birth year "NaN".
     expect(built.table.ids).toEqual(['A', 'B', 'C', 'D']);
-    expect(built.rejects).toEqual([]);
+    // A purchase's amount must read: #N/A there rejects the line, which the rejects file shows as written.
+    expect(built.rejects).toEqual([{ file: 'transactions', reason: 'bad_amount', action: 'dropped', rows: 1 }]);
+    expect(readFileSync(join(dir, 'out', 'rejects', 'transactions.csv'), 'utf8')).toContain('8,7,bad_amount,dropped,D,2026-04-24,"#N/A",food,O9');
     const feature = (name: string) => Array.from(built.table.numeric[built.table.numericNames.indexOf(name)]).map((v) => (Number.isNaN(v) ? null : v));
     // B's two lines without an order id are two purchases, not one order "nan".
     expect(feature('frequency_12m')).toEqual([1, 2, 1, 1]);
