@@ -3,12 +3,14 @@
 // skipped while the others go on, and a failed write leaves the previous outputs in place.
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { writeDemoBase } from '../../../src/demo/index.ts';
 import { buildFeatures, type FeatureTable } from '../../../src/features/index.ts';
 import { ManifestSchema, QuantificationSchema, RunMetricsSchema } from '../../../src/models/artefacts.ts';
 import { describeModel, loadModel } from '../../../src/models/learners.ts';
-import { conditionViews, loadPersonaFile, loadSavedProjection, projectPersonas, VIEW_DEFAULTS, writeProjection, type Projection } from '../../../src/models/personas/index.ts';
+import { conditionViews, loadPersonaFile, loadSavedProjection, parsePersonaFile, projectPersonas, VIEW_DEFAULTS, writeProjection, type Projection } from '../../../src/models/personas/index.ts';
+import { topClaimant } from '../../../src/models/personas/seed-cleaning.ts';
+import { personaWarnings } from '../../../src/report/warnings.ts';
 import { viewWeight } from '../../../src/models/personas/views.ts';
 import { encodeDesign } from '../../../src/models/personas/design.ts';
 import { ConditionViewsModel, VIEWS_FORMAT } from '../../../src/models/personas/views-model.ts';
@@ -241,4 +243,44 @@ describe('projection of the demo base', () => {
     expect(readFileSync(join(out, 'assignments.csv'), 'utf8')).toBe(before);
     expect(existsSync(join(out, 'model', 'manifest.json'))).toBe(true);
   });
+});
+
+describe('seeds another persona claims', () => {
+  const runs = inject('runs');
+
+  it("names, for a rule that is another persona's with one condition turned round, the persona whose model claims its seeds, and the report says so", async () => {
+    const file = loadPersonaFile(join(runs.data, 'personas.yaml'));
+    // suburban_family's rule with its neighbourhood condition turned round: families of the same
+    // age and baskets, elsewhere. Each model, blind to its own rule's columns, finds the other's
+    // seeds its own.
+    const turned = `  - id: family_elsewhere
+    label: "Families elsewhere"
+    description: "suburban_family's rule, its neighbourhood condition turned round"
+    key_drivers:
+      all:
+        - age: { between: [33, 52] }
+        - share_cat_kids: { gte: 0.2 }
+        - tile_share_owner: { lt: 0.5 }
+    min_seeds: 20
+    threshold: auto
+`;
+    const content = file.content.replace('\nassignment:', `\n${turned}assignment:`);
+    const personaFile = { ...file, content, spec: parsePersonaFile(content, file.path) };
+    const table = (await buildFeatures({ dataDir: runs.data })).table;
+    const p = await projectPersonas({ table, personaFile, asOf: '2026-06-30', seed: 1, train: { folds: 2, learner: { kind: 'gbdt', params: { numTrees: 15 } } } });
+    const metrics = new Map(p.metrics.personas.map((m) => [m.persona, m]));
+    const suburban = metrics.get('suburban_family')!;
+    const elsewhere = metrics.get('family_elsewhere')!;
+    expect(topClaimant(suburban.seedsClaimedBy!)![0]).toBe('family_elsewhere');
+    expect(topClaimant(elsewhere.seedsClaimedBy!)![0]).toBe('suburban_family');
+    for (const m of p.metrics.personas.filter((x) => x.status === 'trained')) {
+      // The count is the sum of its claimants, each another persona.
+      expect(Object.values(m.seedsClaimedBy!).reduce((a, b) => a + b, 0)).toBe(m.seedsClaimed);
+      expect(Object.keys(m.seedsClaimedBy!)).not.toContain(m.persona);
+    }
+    const labels = new Map(p.manifest.personas.map((x) => [x.id, x.label]));
+    const warning = personaWarnings(suburban, (id) => labels.get(id) ?? id, 10, null, 'en').find((w) => w.kind === 'seeds_claimed');
+    expect(suburban.seedsClaimed! / suburban.seeds).toBeGreaterThan(0.2);
+    expect(warning?.message).toContain("than like its own to the models, most of them Families elsewhere's (");
+  }, 60_000);
 });
