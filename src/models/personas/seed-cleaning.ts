@@ -75,7 +75,11 @@ export function mislabelledSeeds(seedMasks: Uint8Array[], scores: Float64Array[]
   return { excluded, counts, skipped, claimed, claimedBy };
 }
 
-/** The personas that claimed a persona's seeds, by id, most first (claimedBy[k] read with the personas' ids; none at 0; topClaimant reads the first whatever the keys). */
+/**
+ * The personas that claimed a persona's seeds (its row of claimedBy read with the personas' ids), by
+ * id, most first as JSON lists them (none at 0). Read the largest with topClaimant, which does not
+ * rely on the keys' order.
+ */
 export function claimants(claimedBy: readonly number[], ids: readonly string[]): Record<string, number> {
   const pairs = ids.map((id, j) => [id, claimedBy[j] ?? 0] as const).filter(([, n]) => n > 0);
   return Object.fromEntries(pairs.sort((a, b) => b[1] - a[1]));
