@@ -19,6 +19,8 @@ interface SheetWords {
   quantification: string;
   segments: string;
   quality: string;
+  /** The model quality sheet's column of the report's warnings on the persona. */
+  warnings: string;
   data: string;
   known: string;
   /** The sizes corrected by a random sample of known customers, and their columns. */
@@ -50,6 +52,7 @@ const SHEETS: Record<Lang, SheetWords> = {
     quantification: 'Quantification',
     segments: 'Segments',
     quality: 'Model quality',
+    warnings: 'Warnings',
     data: 'Data',
     known: 'Known customers',
     sizes: 'Sizes from the sample',
@@ -78,6 +81,7 @@ const SHEETS: Record<Lang, SheetWords> = {
     quantification: 'Quantification',
     segments: 'Segments',
     quality: 'Qualité des modèles',
+    warnings: 'Alertes',
     data: 'Données',
     known: 'Clients connus',
     sizes: 'Tailles par l’échantillon',
@@ -105,6 +109,9 @@ const SHEETS: Record<Lang, SheetWords> = {
 };
 
 type Cells = (string | number | null)[];
+
+/** A warning's message without the persona's label it starts with (`Léa: ` or `Léa : `). */
+const warningText = (message: string, label: string) => (message.startsWith(label) ? message.slice(label.length).replace(/^\s?:\s/, '') : message);
 
 const INT = '#,##0';
 const PCT = '0.0%';
@@ -194,8 +201,9 @@ export async function writeReportWorkbook(
     }
     table(
       w.quality,
-      [[t.persona, 28], [t.seeds, 10, INT], [t.twins, 10, INT], [t.auc, 16, DEC], [t.threshold, 12, DEC], [t.expectedPrecision, 20, PCT], [t.coverage, 12, PCT]],
-      model.quality.map((q) => [q.label, q.seeds, q.twins, q.validationAuc, q.threshold, q.expectedPrecision, q.coverage]),
+      [[t.persona, 28], [t.seeds, 10, INT], [t.twins, 10, INT], [t.auc, 16, DEC], [t.threshold, 12, DEC], [t.expectedPrecision, 20, PCT], [t.coverage, 12, PCT], [w.warnings, 100]],
+      // The report's warnings on each persona (a workbook passed on without the report keeps them), its label off their front.
+      model.quality.map((q) => [q.label, q.seeds, q.twins, q.validationAuc, q.threshold, q.expectedPrecision, q.coverage, list(model.warnings.filter((x) => x.persona === q.persona).map((x) => warningText(x.message, q.label)))]),
     );
     if (model.evaluation) {
       table(

@@ -101,9 +101,20 @@ describe('the report as an Excel workbook', () => {
     expect(rows.slice(1).map((r) => r.slice(1))).toEqual(e.sizes.map((z) => [z.estimated, z.corrected, ...z.interval, z.sampleShare, ...z.sampleInterval]));
   }, 60_000);
 
-  it('gives each persona model’s figures of metrics.json', () => {
-    const rows = sheetRows(book.getWorksheet('Qualité des modèles')!).slice(1);
+  it('gives each persona model’s figures of metrics.json, and the warnings the report gives it', async () => {
+    const [header, ...rows] = sheetRows(book.getWorksheet('Qualité des modèles')!);
     expect(rows.map((r) => [r[1], r[2], r[3] ?? null, r[4] ?? null, r[6]])).toEqual(metrics.personas.map((p) => [p.seeds, p.twins, p.validationAuc, p.threshold, p.coverage]));
+    expect(header.at(-1)).toBe('Alertes');
+    const report = await buildReport(runs.a, { lang: 'fr' });
+    const warned = metrics.personas.filter((p) => report.warnings.some((w) => w.persona === p.persona));
+    expect(warned.length).toBeGreaterThan(0);
+    for (const [k, p] of metrics.personas.entries()) {
+      // Each of the report's warnings on the persona, without its label in front (the row's first cell).
+      const front = `${rows[k][0]} : `;
+      const messages = report.warnings.filter((w) => w.persona === p.persona).map((w) => w.message);
+      expect(messages.every((m) => m.startsWith(front))).toBe(true);
+      expect(rows[k][7] ?? '', p.persona).toBe(messages.map((m) => m.slice(front.length)).join(' ; '));
+    }
   });
 
   it('gives every line of assignments.csv, the persona’s label beside its id, scores as numbers', () => {
