@@ -500,7 +500,7 @@ describe('warnings on weak personas', () => {
     const claimed = kinds({ seedsLeftOut: 140, seedsClaimed: 130 });
     expect(claimed.map((w) => w.kind)).toEqual(['seeds_claimed']);
     expect(claimed[0].message).toBe(
-      "Léa: 130 of its seed customers (26%) look more like another persona's customers than like its own to the models: its key drivers pick other personas' customers as its own, so fewer of its assigned customers may truly be it than the expected precision says. Narrow its key drivers, or check it against customers whose persona is known (personas evaluate).",
+      "Léa: 130 of its seed customers (26%) look more like another persona's customers than like its own to the models: its key drivers pick other personas' customers as its own, so fewer of its assigned customers may truly be it than the expected precision says, and its estimated size may be too large. Narrow its key drivers, or check it against customers whose persona is known (personas evaluate).",
     );
     expect(kinds({ seedsLeftOut: 140, seedsClaimed: 130 }, 100, 'fr')[0].message).toMatch(/^Léa : 130 de ses clients graines \(26\s%\) ressemblent davantage/);
     // Named by the persona whose model claimed most of them, by its label.

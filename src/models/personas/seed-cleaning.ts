@@ -103,5 +103,5 @@ export function claimedSeedsLine(id: string, claimed: number, seedMask: Uint8Arr
   if (!seeds || claimed / seeds <= CLAIMED_SEEDS_LIMIT) return null;
   const first = topClaimant(by);
   const most = first ? `, most of them ${first[0]}'s (${first[1]})` : '';
-  return `${id}: ${claimed} of its ${seeds} seeds (${((100 * claimed) / seeds).toFixed(0)} %) look more like another persona's customers to that persona's model than like its own${most}: its rule picks other personas' customers, and fewer of its assigned customers may be right than its expected precision says`;
+  return `${id}: ${claimed} of its ${seeds} seeds (${((100 * claimed) / seeds).toFixed(0)} %) look more like another persona's customers to that persona's model than like its own${most}: its rule picks other personas' customers, fewer of its assigned customers may be right than its expected precision says, and its estimated size may be too large`;
 }

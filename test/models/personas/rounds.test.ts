@@ -58,7 +58,7 @@ describe('training rounds shared by personas run and the jobs', () => {
     expect(spared.skipped[0]).toBe(`seed cleaning would have left out ${seeds0} of ${seeds0} seeds (more than half): all kept`);
     // Kept, but counted as claimed by the other persona's model, and said so.
     expect(spared.claimed[0]).toBe(seeds0);
-    expect(claimedSeedsLine('p1', spared.claimed[0], w.seeds[0])).toBe(`p1: ${seeds0} of its ${seeds0} seeds (100 %) look more like another persona's customers to that persona's model than like its own: its rule picks other personas' customers, and fewer of its assigned customers may be right than its expected precision says`);
+    expect(claimedSeedsLine('p1', spared.claimed[0], w.seeds[0])).toBe(`p1: ${seeds0} of its ${seeds0} seeds (100 %) look more like another persona's customers to that persona's model than like its own: its rule picks other personas' customers, fewer of its assigned customers may be right than its expected precision says, and its estimated size may be too large`);
     expect(claimedSeedsLine('p1', Math.floor(seeds0 / 5), w.seeds[0])).toBeNull();
     // Named by the persona that claimed them: p2's model, every one.
     const by = claimants(spared.claimedBy[0], ['p1', 'p2']);
