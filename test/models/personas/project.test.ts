@@ -253,17 +253,12 @@ describe('seeds another persona claims', () => {
     // suburban_family's rule with its neighbourhood condition turned round: families of the same
     // age and baskets, elsewhere. Each model, blind to its own rule's columns, finds the other's
     // seeds its own.
-    const turned = `  - id: family_elsewhere
-    label: "Families elsewhere"
-    description: "suburban_family's rule, its neighbourhood condition turned round"
-    key_drivers:
-      all:
-        - age: { between: [33, 52] }
-        - share_cat_kids: { gte: 0.2 }
-        - tile_share_owner: { lt: 0.5 }
-    min_seeds: 20
-    threshold: auto
-`;
+    const block = / {2}- id: suburban_family\n[\s\S]*?(?= {2}- id: )/.exec(file.content)![0];
+    const turned = block
+      .replace('id: suburban_family', 'id: family_elsewhere')
+      .replace(/label: .*/, 'label: "Families elsewhere"')
+      .replace('tile_share_owner: { gte: 0.5 }', 'tile_share_owner: { lt: 0.5 }');
+    expect(turned).toContain('tile_share_owner: { lt: 0.5 }');
     const content = file.content.replace('\nassignment:', `\n${turned}assignment:`);
     const personaFile = { ...file, content, spec: parsePersonaFile(content, file.path) };
     const table = (await buildFeatures({ dataDir: runs.data })).table;
