@@ -151,7 +151,12 @@ for (const variant of RUNNER_VARIANTS) {
       const seedFigures = (m: (typeof p.metrics.personas)[number]) => [m.persona, m.seeds, m.knownSeeds, m.seedsLeftOut, m.seedsClaimed, m.seedsClaimedBy, m.threshold];
       expect(detail.metrics.personas.map(seedFigures)).toEqual(p.metrics.personas.map(seedFigures));
       // Every trained persona counts the seeds another persona's model claims (between the rounds), in the jobs as in the run.
-      for (const m of detail.metrics.personas.filter((x) => x.status === 'trained')) expect(m.seedsClaimed).toBeTypeOf('number');
+      const trained = detail.metrics.personas.filter((x) => x.status === 'trained');
+      for (const m of trained) expect(m.seedsClaimed).toBeTypeOf('number');
+      // The cleaning job logs what `personas run` logs of it: each persona's seeds left out, and a fifth claimed by another's model.
+      const cleanLog = (end.jobs.find((j) => j.kind === 'clean')!.result!.log ?? []) as string[];
+      expect(cleanLog.filter((l) => / seeds judged mislabelled, left out of the second round$/.test(l)).map((l) => l.split(':')[0])).toEqual(trained.map((m) => m.persona));
+      expect(cleanLog.filter((l) => / look more like another persona's customers /.test(l)).map((l) => l.split(':')[0])).toEqual(trained.filter((m) => m.seedsClaimed! / m.seeds > 0.2).map((m) => m.persona));
       expect(p.metrics.personas.some((m) => m.knownSeeds!.added > 0)).toBe(true);
       const stored = new Map((await db.query<{ customer_id: string; persona: string | null }>('SELECT customer_id, persona FROM assignments WHERE version = $1', [version])).map((r) => [r.customer_id, r.persona]));
       const ids = p.manifest.personas.map((x) => x.id);
