@@ -105,8 +105,8 @@ export interface InputFiles {
  * (CSV, gzip CSV, Parquet, text, Excel workbook), its subfolders' too, in the order of their names
  * read as people do (`2024-2` before `2024-10`). Hidden files and a workbook's lock files (`~$...`)
  * are none of the user's data; other files are passed over and named in `ignored`. With `input`,
- * a `.txt` file none of whose first lines names a column of the input (the contract's, or one the
- * column map renames), and whose first lines are not a table, is a note left beside the exports
+ * a `.txt` file none of whose first lines names a column of the input (the contract's, one the
+ * column map renames, or a name clients give one), and whose first lines are not a table, is a note left beside the exports
  * (`LISEZMOI.txt`), named in `notes`, not read. A folder without a data file, or
  * holding an .xls or .ods workbook, is an input error naming it.
  */
@@ -150,8 +150,8 @@ export function inputFiles(path: string, input?: { name: InputName; columnMap?: 
 
 /**
  * Whether text file `path` is a note: no field of its first lines (HEADER_SEARCH_LINES) is a
- * contract column of input `name` or a name the column map renames, and those lines are not a
- * table. Read in UTF-16 after its byte order mark, else as UTF-8 (the column names are ASCII).
+ * contract column of input `name`, a name the column map renames or one clients give a contract
+ * column (columns.ts, `id_client`), and those lines are not a table. Read in UTF-16 after its byte order mark, else as UTF-8 (the column names are ASCII).
  */
 function isNote(path: string, name: InputName, columnMap: ColumnMap): boolean {
   const fd = openSync(path, 'r');
@@ -170,6 +170,9 @@ function isNote(path: string, name: InputName, columnMap: ColumnMap): boolean {
   const lines = text.split(/\r?\n/).slice(0, HEADER_SEARCH_LINES);
   const names = (line: string) => headerNames(line, sniffDelimiter(line)).map((c) => c.toLowerCase());
   if (lines.some((line) => names(line).some((c) => known.has(c) || rename.has(c)))) return false;
+  // A column named as clients name a contract column (`id_client` alone: a file of ids): read, so
+  // that the missing column is said with the name that looks like it, not the file passed over.
+  if (lines.some((line) => [...known].some((column) => lookalike(column, names(line)) !== undefined))) return false;
   // A table all the same (its first two lines cut in as many fields, three or more, by the first
   // one's delimiter): an export whose columns are named otherwise, read so that the missing column
   // is said, not passed over with its rows.

@@ -384,6 +384,17 @@ describe('a folder of files: dates, rejects and errors', () => {
     expect((empty as Error).message).toMatch(/transactions: the folder holds no data file \(expected .*; found LISEZMOI\.txt \(a text file naming none of the columns of transactions\)\)/);
   });
 
+  it('reads a text file of customer ids alone under the client’s name for them, not passing it over as a note', async () => {
+    // A customers folder: one export with every column, one text file of ids only, headed as the client names them.
+    const dir = handFolder({ 'base.csv': ['customer_id,segment', 'A,gold', 'B,silver'], 'nouveaux.txt': ['id_client', 'N1', 'N2'] }, 'customers');
+    const error = await buildFeatures({ dataDir: dir, asOf: '2026-06-30' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as Error).message).toMatch(/nouveaux\.txt: required column "customer_id" is missing \(found: id_client; "id_client" looks like it: map it with --columns/);
+    const built = await buildFeatures({ dataDir: dir, asOf: '2026-06-30', columnMap: { customers: { id_client: 'customer_id' } } });
+    expect(built.table.ids.filter((id) => id.startsWith('N')).sort()).toEqual(['N1', 'N2']);
+    expect(built.summary.formats!.customers.noteFiles).toBeUndefined();
+  });
+
   it('reads a text file whose extension is in capitals (EXPORT_02.CSV)', async () => {
     const built = await buildFeatures({ dataDir: handFolder({ 'EXPORT_01.csv': [HEADER, 'A,2026-01-05,10,store,food,0'], 'EXPORT_02.CSV': [HEADER, 'A,2026-02-05,12,web,food,0'] }), asOf: '2026-06-30' });
     expect(built.summary.formats!.transactions.files!.map((f) => [f.file, f.rows])).toEqual([['EXPORT_01.csv', 1], ['EXPORT_02.CSV', 1]]);
