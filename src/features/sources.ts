@@ -106,8 +106,8 @@ export interface InputFiles {
  * read as people do (`2024-2` before `2024-10`). Hidden files and a workbook's lock files (`~$...`)
  * are none of the user's data; other files are passed over and named in `ignored`. With `input`,
  * a `.txt` file none of whose first lines names a column of the input (the contract's, one the
- * column map renames, or a name clients give one), and whose first lines are not a table, is a note left beside the exports
- * (`LISEZMOI.txt`), named in `notes`, not read. A folder without a data file, or
+ * column map renames, or a name clients give one), and whose first lines are not a table, is a
+ * note left beside the exports (`LISEZMOI.txt`), named in `notes`, not read. A folder without a data file, or
  * holding an .xls or .ods workbook, is an input error naming it.
  */
 export function inputFiles(path: string, input?: { name: InputName; columnMap?: ColumnMap }): InputFiles {
@@ -151,7 +151,8 @@ export function inputFiles(path: string, input?: { name: InputName; columnMap?: 
 /**
  * Whether text file `path` is a note: no field of its first lines (HEADER_SEARCH_LINES) is a
  * contract column of input `name`, a name the column map renames or one clients give a contract
- * column (columns.ts, `id_client`), and those lines are not a table. Read in UTF-16 after its byte order mark, else as UTF-8 (the column names are ASCII).
+ * column (columns.ts, `id_client`), and those lines are not a table. Read in UTF-16 after its
+ * byte order mark, else as UTF-8 (the column names are ASCII).
  */
 function isNote(path: string, name: InputName, columnMap: ColumnMap): boolean {
   const fd = openSync(path, 'r');
@@ -458,8 +459,9 @@ async function loadReadable(
   // Values written `="00042"` for a spreadsheet to keep their zeros: read as their text before any check.
   const formulas = await unwrapFormulaText(conn, table, columns);
   if (formulas.length) format.formulaText = formulas;
-  // Empty values written NULL, #N/A, nan... (a database's, a spreadsheet's export): read as empty before any check,
-  // but in the values a row is rejected without (VALUES_THAT_MUST_READ), whose rejects line keeps them as written.
+  // Empty values written NULL, #N/A, nan... (a database's, a spreadsheet's export): read as empty
+  // before any check, but in the values a row is rejected without (VALUES_THAT_MUST_READ), whose
+  // rejects line keeps them as written.
   const nulls = await readNullText(conn, table, columns.filter((c) => !VALUES_THAT_MUST_READ[name]?.includes(c)));
   if (nulls.columns.length) Object.assign(format, { nullText: nulls.columns, nullTokens: nulls.tokens });
   const { open: dateOrderOpen, ...dates } = (await detectDateOrder(conn, table, (DATE_COLUMNS[name] ?? []).filter((c) => columns.includes(c)))) ?? {};

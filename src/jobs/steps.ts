@@ -19,7 +19,7 @@ import {
 import { absentFeatures, describeAbsentFeatures } from '../models/personas/design.ts';
 import { evaluateRows, evaluationLine, knownPersonas } from '../models/personas/evaluate.ts';
 import { knownSeedLine, twinSeedMask, withKnownSeeds } from '../models/personas/known-seeds.ts';
-import { claimants, claimedSeedsLine } from '../models/personas/seed-cleaning.ts';
+import { claimants, claimedSeedsLine, type ClaimedSeeds } from '../models/personas/seed-cleaning.ts';
 import type { Progress } from '../progress.ts';
 import { buildReportModel, computePortraitStats, renderReportHtml } from '../report/index.ts';
 import {
@@ -255,7 +255,7 @@ async function clean(ctx: StepContext): Promise<Result> {
   }
   const leftOut: Record<string, number> = {};
   const skipped: Record<string, string> = {};
-  const claimed: Record<string, { seedsClaimed: number; seedsClaimedBy: Record<string, number> }> = {};
+  const claimed: Record<string, ClaimedSeeds> = {};
   const cleaning = cleanSeedsBetweenRounds(masks, scores, probabilities, options, knownMembers);
   if (cleaning) {
     for (const [k, id] of ids.entries()) {
@@ -283,7 +283,7 @@ async function retrain(ctx: StepContext, persona: string): Promise<Result> {
   const [cleaning] = await stageResults(ctx, 'clean');
   const leftOut = Number((cleaning?.leftOut as Record<string, number> | undefined)?.[persona] ?? 0);
   const cleaningSkipped = (cleaning?.skipped as Record<string, string> | undefined)?.[persona] ?? null;
-  const claimed = (cleaning?.claimed as Record<string, { seedsClaimed: number; seedsClaimedBy: Record<string, number> }> | undefined)?.[persona];
+  const claimed = (cleaning?.claimed as Record<string, ClaimedSeeds> | undefined)?.[persona];
   const excludeMask = options.cleanSeedsQuantile >= 0 ? new Uint8Array(await getRunFile(ctx.db, ctx.job.runId, `exclude-${persona}.bin`)) : undefined;
   let twinMask: Uint8Array | undefined;
   let twins = 0;
@@ -311,7 +311,7 @@ async function retrain(ctx: StepContext, persona: string): Promise<Result> {
 }
 
 /** The round whose models are kept: fold models for the probabilities, a final model for new customers. */
-async function finalRound(ctx: StepContext, t: PersonaTable, options: TrainOptions, extra: { twinMask?: Uint8Array; excludeMask?: Uint8Array; twins?: number; leftOut?: number; cleaningSkipped?: string | null; claimed?: { seedsClaimed: number; seedsClaimedBy: Record<string, number> } }): Promise<Result> {
+async function finalRound(ctx: StepContext, t: PersonaTable, options: TrainOptions, extra: { twinMask?: Uint8Array; excludeMask?: Uint8Array; twins?: number; leftOut?: number; cleaningSkipped?: string | null; claimed?: ClaimedSeeds }): Promise<Result> {
   const { file, p, s } = t;
   const persona = s.id;
   ctx.progress.stage('design');

@@ -93,7 +93,7 @@ export function personaWarnings(
     add(
       'seeds_claimed',
       `${fmt.count(m.seedsClaimed)} of its seed customers (${share}) look more like another persona's customers than like its own to the models${top ? `, most of them ${labelOf(top[0])}'s (${fmt.count(top[1])})` : ''}: its key drivers pick other personas' customers as its own, so fewer of its assigned customers may truly be it than the expected precision says, and its estimated size may be too large. Narrow its key drivers, or check it against customers whose persona is known (personas evaluate).`,
-      `${fmt.count(m.seedsClaimed)} de ses clients graines (${share}) ressemblent davantage, pour les modèles, aux clients d’un autre persona qu’aux siens${top ? `, la plupart à ceux de ${labelOf(top[0])} (${fmt.count(top[1])})` : ''} : ses critères clés retiennent des clients d’autres personas, ses clients affectés sont peut-être moins souvent les bons que ne le dit la précision attendue, et sa taille estimée peut-être trop grande. Resserrer ses critères clés, ou le vérifier sur des clients dont on connaît le persona (personas evaluate).`,
+      `${fmt.count(m.seedsClaimed)} de ses clients graines (${share}) ressemblent davantage, pour les modèles, aux clients d’un autre persona qu’aux siens${top ? `, la plupart à ceux de ${labelOf(top[0])} (${fmt.count(top[1])})` : ''} : ses critères clés retiennent des clients d’autres personas, ses clients affectés sont peut-être moins souvent les bons que ne le dit la précision attendue, et sa taille estimée est peut-être trop grande. Resserrer ses critères clés, ou le vérifier sur des clients dont on connaît le persona (personas evaluate).`,
     );
   }
   const dependent = dependentViews(m.views);

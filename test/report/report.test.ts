@@ -506,6 +506,7 @@ describe('warnings on weak personas', () => {
     // Named by the persona whose model claimed most of them, by its label.
     expect(kinds({ seedsClaimed: 130, seedsClaimedBy: { x: 30, karim: 100 } })[0].message).toContain("than like its own to the models, most of them Karim's (100): its key drivers");
     expect(kinds({ seedsClaimed: 130, seedsClaimedBy: { x: 30, karim: 100 } }, 100, 'fr')[0].message).toContain('qu’aux siens, la plupart à ceux de Karim (100) : ses critères');
+    expect(kinds({ seedsClaimed: 130 }, 100, 'fr')[0].message).toContain('et sa taille estimée est peut-être trop grande.');
     expect(kinds({ seedsClaimed: 100 })).toEqual([]);
     expect(kinds({ seedsClaimed: undefined })).toEqual([]);
     expect(kinds({ seedsClaimed: 300, seedCleaningSkipped: 'seed cleaning would have left out 300 of 500 seeds (more than half): all kept' }).map((w) => w.kind)).toEqual(['seeds_disputed']);

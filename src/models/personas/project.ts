@@ -14,7 +14,7 @@ import { absentValuesWarning, OVERLAP_POLICY, selectSeeds, type PersonaSeeds } f
 import { InputError } from '../../errors.ts';
 import { knownSeedLine, twinSeedMask, withKnownSeeds } from './known-seeds.ts';
 import { anySeedMask, cleanSeedsBetweenRounds, hasSecondRound, secondRoundTwins } from './rounds.ts';
-import { claimants, claimedSeedsLine } from './seed-cleaning.ts';
+import { claimants, claimedSeedsLine, type ClaimedSeeds } from './seed-cleaning.ts';
 import { conditionViews, trainConditionViews, viewLogLines, viewsOf, viewsTrained, viewsWithColumns, withViews } from './views.ts';
 import { bagsOf, personaLearner, TRAIN_DEFAULTS, trainingCustomersOf, trainingSampleNote, trainPersonas, type PersonaModel, type PersonaTrainingInput, type TrainOptions } from './train.ts';
 
@@ -97,7 +97,7 @@ export async function projectPersonas(input: ProjectionInput): Promise<Projectio
   const twinCounts = new Map<string, number>();
   const leftOut = new Map<string, number>();
   const cleaningSkipped = new Map<string, string>();
-  const claimed = new Map<string, { seedsClaimed: number; seedsClaimedBy: Record<string, number> }>();
+  const claimed = new Map<string, ClaimedSeeds>();
   if (secondRound && models.length) {
     const cleaning = cleanSeedsBetweenRounds(inputs.map((x) => x.seedMask), models.map((m) => m.oofScores), models.map((m) => m.probabilities), options, knownMembers);
     if (cleaning) {

@@ -75,6 +75,12 @@ export function mislabelledSeeds(seedMasks: Uint8Array[], scores: Float64Array[]
   return { excluded, counts, skipped, claimed, claimedBy };
 }
 
+/** What metrics.json says of a persona's claimed seeds (PersonaMetrics' seedsClaimed and seedsClaimedBy). */
+export interface ClaimedSeeds {
+  seedsClaimed: number;
+  seedsClaimedBy: Record<string, number>;
+}
+
 /**
  * The personas that claimed a persona's seeds (its row of claimedBy read with the personas' ids), by
  * id, most first as JSON lists them (none at 0). Read the largest with topClaimant, which does not
